@@ -1,0 +1,12 @@
+/** The pure core: document, registry, analysis, commands, presets. No react, electron, tfjs, node:* or DOM. */
+export * from './graph/types.js';
+export * from './graph/params.js';
+export * from './graph/analyze.js';
+export * from './graph/evaluate.js';
+export * from './graph/expand.js';
+export * from './graph/summary.js';
+export * from './registry/index.js';
+export * from './presets/resnet.js';
+export * from './format/document.js';
+export * from './commands/commands.js';
+export * from './commands/history.js';

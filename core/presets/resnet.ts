@@ -1,0 +1,80 @@
+import type { GraphDoc, GraphEdge, GraphNode, Params } from '../graph/types.js';
+import { DOC_FORMAT, DOC_VERSION } from '../graph/types.js';
+
+/** Depth → (block kind, blocks per stage), torchvision / reid-strong-baseline (reid-spec §1.1). */
+export const RESNET_DEPTHS = {
+  resnet18: { block: 'basic_block', layers: [2, 2, 2, 2] },
+  resnet34: { block: 'basic_block', layers: [3, 4, 6, 3] },
+  resnet50: { block: 'bottleneck', layers: [3, 4, 6, 3] },
+  resnet101: { block: 'bottleneck', layers: [3, 4, 23, 3] },
+  resnet152: { block: 'bottleneck', layers: [3, 8, 36, 3] },
+} as const;
+
+export type Depth = keyof typeof RESNET_DEPTHS;
+export const PRESET_NAMES: readonly string[] = Object.keys(RESNET_DEPTHS).flatMap((d) => [d, `${d}_ibn_a`]);
+
+export interface PresetOptions {
+  neck: 'bnneck' | 'no';
+  neckFeat: 'after' | 'before';
+  lastStride: 1 | 2;
+  numClasses: number;
+  input: [number, number];
+}
+
+export const PRESET_DEFAULTS: PresetOptions = { neck: 'bnneck', neckFeat: 'after', lastStride: 1, numClasses: 751, input: [256, 128] };
+
+export function isPresetName(name: string): boolean {
+  return PRESET_NAMES.includes(name);
+}
+
+export function edge(source: string, sourcePort: string, target: string, targetPort: string): GraphEdge {
+  return { id: `${source}:${sourcePort}->${target}:${targetPort}`, source, sourcePort, target, targetPort };
+}
+
+/**
+ * A complete reid-strong-baseline Baseline: backbone → GAP → neck → classifier → outputs.
+ * Plain ResNets follow RSB's resnet.py (no stem ReLU); `_ibn_a` follows resnet_ibn_a.py (stem ReLU,
+ * IBN-a in bn1 of every block of layer1–3, never layer4).
+ */
+export function buildPreset(name: string, options: Partial<PresetOptions> = {}): GraphDoc {
+  const o = { ...PRESET_DEFAULTS, ...options };
+  const ibn = name.endsWith('_ibn_a');
+  const depth = (ibn ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
+  const spec = RESNET_DEPTHS[depth];
+  if (!spec) throw new Error(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  const add = (id: string, kind: string, name: string, params: Params) => {
+    nodes.push({ id, kind, name, params, position: { x: nodes.length * 240, y: 0 } });
+  };
+  add('input', 'input', 'input', { height: o.input[0], width: o.input[1], channels: 3 });
+  add('stem', 'stem', 'base', { channels: 64, relu: ibn });
+  let prev = 'stem';
+  edges.push(edge('input', 'out', 'stem', 'in'));
+  spec.layers.forEach((blocks, i) => {
+    const id = `layer${i + 1}`;
+    add(id, 'stage', `base.${id}`, {
+      block: spec.block,
+      blocks,
+      planes: 64 * 2 ** i,
+      stride: i === 0 ? 1 : i === 3 ? o.lastStride : 2,
+      norm: ibn && i < 3 ? 'ibn_a' : 'bn',
+    });
+    edges.push(edge(prev, 'out', id, 'in'));
+    prev = id;
+  });
+  add('gap', 'global_avg_pool', 'gap', {});
+  add('neck', 'neck', 'bottleneck', { type: o.neck, neck_feat: o.neckFeat });
+  add('classifier', 'linear', 'classifier', { units: o.numClasses, bias: o.neck === 'no' });
+  add('output', 'output', 'output', {});
+  nodes.find((n) => n.id === 'output')!.position.y = 120;
+  edges.push(
+    edge(prev, 'out', 'gap', 'in'),
+    edge('gap', 'out', 'neck', 'in'),
+    edge('neck', 'after', 'classifier', 'in'),
+    edge('classifier', 'out', 'output', 'logits'),
+    edge('neck', 'before', 'output', 'train_feature'),
+    edge('neck', 'eval', 'output', 'eval_feature'),
+  );
+  return { format: DOC_FORMAT, version: DOC_VERSION, graph: { nodes, edges } };
+}

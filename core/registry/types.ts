@@ -1,0 +1,81 @@
+import type { ParamSchema } from '../graph/params.js';
+import type { Params, Shape, DiagnosticCode } from '../graph/types.js';
+
+/** A tensor flowing between layers during analysis: which layer made it and its shape. */
+export interface Value {
+  /** Name of the primitive layer that produces this value. */
+  layer: string;
+  shape: Shape;
+  /** Set by the one-level recorder used for expand-in-place (see graph/expand.ts). */
+  origin?: { child: number; port: string } | { input: string };
+}
+
+export type Category = 'io' | 'layers' | 'normalization' | 'blocks' | 'pooling' | 'head';
+
+export interface PortSpec {
+  name: string;
+  label?: string;
+  /** Optional inputs may stay unconnected without an error. */
+  optional?: boolean;
+}
+
+/** Raised by shape inference; becomes a diagnostic on the node being analysed. */
+export class ShapeError extends Error {
+  constructor(
+    public code: DiagnosticCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ParamCount {
+  total: number;
+  /** Parameters that are never trainable (BNNeck's frozen shift). */
+  alwaysFrozen: number;
+}
+
+/** Context a composite kind's `build` uses to add children. */
+export interface BuildCtx {
+  /** Adds a child node (primitive or composite) named `<prefix>.<localName>`; returns its outputs. */
+  add(kind: string, localName: string, params: Params, inputs: Record<string, Value>): Record<string, Value>;
+}
+
+interface KindBase {
+  id: string;
+  label: string;
+  category: Category;
+  description: string;
+  params: ParamSchema;
+  inputs: PortSpec[];
+  outputs: PortSpec[];
+  /** Holds a norm slot (`norm` param: bn | ibn_a | in). */
+  hasNormSlot?: boolean;
+  /** Normalisation primitive whose kind can be swapped (batch_norm / ibn_a / instance_norm). */
+  isNorm?: boolean;
+  freezable: boolean;
+  /** One-line key-parameter text shown on the node. */
+  describe?(params: Params): string;
+}
+
+export interface PrimitiveKind extends KindBase {
+  primitive: true;
+  /** Output shape from input shapes (in `inputs` port order). Throws ShapeError. */
+  inferShape(params: Params, inputs: Shape[]): Shape;
+  paramCount(params: Params, inputs: Shape[]): ParamCount;
+  /** Multiply-accumulate operations per image. */
+  macs?(params: Params, inputs: Shape[], output: Shape): number;
+}
+
+export interface CompositeKind extends KindBase {
+  primitive: false;
+  /** Expands one level, adding children through ctx; returns values for every output port. */
+  build(ctx: BuildCtx, params: Params, inputs: Record<string, Value>): Record<string, Value>;
+}
+
+/** The model-outputs sink: not a layer, it marks which values are the model's outputs. */
+export interface OutputKind extends KindBase {
+  primitive: 'output';
+}
+
+export type KindDef = PrimitiveKind | CompositeKind | OutputKind;

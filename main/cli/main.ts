@@ -1,0 +1,46 @@
+import { PRESET_NAMES } from '../../core/index.js';
+import { CliError } from './errors.js';
+import { summaryCommand } from './summary.js';
+
+type Handler = (argv: string[]) => void | Promise<void>;
+
+/** Subcommands. Scripts depend on these names, flags and JSON fields: add freely, never rename. */
+export const COMMANDS: Record<string, { help: string; run: Handler }> = {
+  presets: { help: 'list the preset model names', run: () => void process.stdout.write(PRESET_NAMES.join('\n') + '\n') },
+  summary: {
+    help: 'summary [GRAPH.json] [--preset NAME] [--neck bnneck|no] [--neck-feat after|before] [--last-stride 1|2] [--num-classes N] [--input HxW] [--freeze-backbone] [--expand] [--json]',
+    run: summaryCommand,
+  },
+};
+
+export function usage(): string {
+  return ['usage: reid-studio <command> [options]', '', 'commands:', ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.help}`)].join('\n');
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage() + '\n');
+    return 0;
+  }
+  const c = COMMANDS[cmd];
+  try {
+    if (!c) throw new CliError(`unknown command "${cmd}"; run "reid-studio --help"`);
+    await c.run(rest);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    // parseArgs reports unknown / malformed flags with ERR_PARSE_ARGS_* codes: those are user errors too.
+    if (e instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`reid-studio: error: ${err.message}\n`);
+      return e instanceof CliError ? e.exitCode : 2;
+    }
+    process.stderr.write(`reid-studio: internal error: ${err.message}\n`);
+    if (process.env.REID_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.env.REID_STUDIO_CLI_ENTRY) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

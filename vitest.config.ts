@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // tfjs-wasm and PyTorch reference runs are CPU-heavy: the 2-core machine runs test files one at a time.
+    fileParallelism: false,
+    reporters: ['default'],
+  },
+});
