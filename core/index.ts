@@ -10,3 +10,5 @@ export * from './presets/resnet.js';
 export * from './format/document.js';
 export * from './commands/commands.js';
 export * from './commands/history.js';
+export * from './compile/weight-specs.js';
+export * from './training/settings.js';
