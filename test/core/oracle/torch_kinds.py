@@ -1,0 +1,141 @@
+"""Reference oracle for the block registry: builds each node kind with PyTorch / torchvision modules
+(torchvision BasicBlock / Bottleneck, nn.Conv2d, nn.BatchNorm2d, ...) and reports the output shape
+(channels-last, batch dimension dropped) and the parameter count `sum(p.numel() for p in m.parameters())`.
+
+stdin: JSON list of {kind, params, inputs: [[H, W, C] | [C], ...]}; stdout: JSON list of {shape, params}.
+"""
+import json
+import sys
+
+import torch
+import torch.nn as nn
+from torchvision.models.resnet import BasicBlock, Bottleneck
+
+
+class IBN(nn.Module):
+    """IBN-a as in IBN-Net ibnnet/modules.py: first floor(C*ratio) channels InstanceNorm(affine), rest BN."""
+
+    def __init__(self, planes, ratio=0.5):
+        super().__init__()
+        self.half = int(planes * ratio)
+        self.IN = nn.InstanceNorm2d(self.half, affine=True)
+        self.BN = nn.BatchNorm2d(planes - self.half)
+
+    def forward(self, x):
+        a, b = torch.split(x, [self.half, x.shape[1] - self.half], 1)
+        return torch.cat((self.IN(a.contiguous()), self.BN(b.contiguous())), 1)
+
+
+def norm_layer_for(slot):
+    if slot == 'ibn_a':
+        return None  # handled by replacing bn1 after construction
+    return None
+
+
+def block(kind, p, cin):
+    cls = Bottleneck if kind == 'bottleneck' else BasicBlock
+    planes, stride = p.get('planes', 64), p.get('stride', 1)
+    down = None
+    if stride != 1 or cin != planes * cls.expansion:
+        down = nn.Sequential(nn.Conv2d(cin, planes * cls.expansion, 1, stride, bias=False), nn.BatchNorm2d(planes * cls.expansion))
+    m = cls(cin, planes, stride, down)
+    slot = p.get('norm', 'bn')
+    if slot == 'ibn_a':
+        m.bn1 = IBN(planes)
+    elif slot == 'in':
+        m.bn1 = nn.InstanceNorm2d(planes, affine=True)
+    return m, planes * cls.expansion
+
+
+class Neck(nn.Module):
+    def __init__(self, c, kind):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(c) if kind == 'bnneck' else nn.Identity()
+
+    def forward(self, x):
+        return self.bn(x)
+
+
+class Flat(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return torch.flatten(self.inner(x), 1)
+
+
+def build(kind, p, shapes):
+    s = shapes[0] if shapes else None
+    c = s[-1] if s else None
+    if kind == 'input':
+        return None
+    if kind == 'conv2d':
+        return nn.Conv2d(c, p['filters'], p['kernel'], p['stride'], p['padding'], bias=p['bias'])
+    if kind == 'batch_norm':
+        return nn.BatchNorm2d(c) if len(s) == 3 else nn.BatchNorm1d(c)
+    if kind == 'instance_norm':
+        return nn.InstanceNorm2d(c, affine=True)
+    if kind == 'ibn_a':
+        return IBN(c, p.get('ratio', 0.5))
+    if kind == 'add':
+        return nn.Identity()
+    if kind == 'relu':
+        return nn.ReLU()
+    if kind == 'max_pool':
+        return nn.MaxPool2d(p['kernel'], p['stride'], p['padding'], ceil_mode=p.get('ceilMode', False))
+    if kind == 'global_avg_pool':
+        return Flat(nn.AdaptiveAvgPool2d(1))
+    if kind == 'gem_pool':
+        class GeM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                if p.get('learnable'):
+                    self.p = nn.Parameter(torch.ones(1) * 3)
+
+            def forward(self, x):
+                return torch.flatten(x.clamp(min=1e-6).pow(3).mean((2, 3)).pow(1 / 3), 1)
+        return GeM()
+    if kind == 'linear':
+        return nn.Linear(c, p['units'], bias=p['bias'])
+    if kind == 'stem':
+        layers = [nn.Conv2d(c, p['channels'], 7, 2, 3, bias=False), nn.BatchNorm2d(p['channels'])]
+        if p['relu']:
+            layers.append(nn.ReLU())
+        layers.append(nn.MaxPool2d(3, 2, 1))
+        return nn.Sequential(*layers)
+    if kind in ('bottleneck', 'basic_block'):
+        return block(kind, p, c)[0]
+    if kind == 'stage':
+        mods, cin = [], c
+        for i in range(p['blocks']):
+            m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1}, cin)
+            mods.append(m)
+        return nn.Sequential(*mods)
+    if kind == 'neck':
+        return Neck(c, p['type'])
+    raise ValueError(kind)
+
+
+def main():
+    out = []
+    for case in json.load(sys.stdin):
+        kind, p, shapes = case['kind'], case['params'], case['inputs']
+        m = build(kind, p, shapes)
+        if m is None:
+            out.append({'shape': None, 'params': 0})
+            continue
+        m.eval()
+        xs = []
+        for s in shapes:
+            t = torch.randn(2, s[2], s[0], s[1]) if len(s) == 3 else torch.randn(2, s[0])
+            xs.append(t)
+        with torch.no_grad():
+            y = xs[0] + xs[1] if kind == 'add' else m(*xs)
+        shape = list(y.shape[2:]) + [y.shape[1]] if y.dim() == 4 else [y.shape[1]]
+        out.append({'shape': shape, 'params': sum(q.numel() for q in m.parameters())})
+    json.dump(out, sys.stdout)
+
+
+if __name__ == '__main__':
+    main()
