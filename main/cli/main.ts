@@ -1,6 +1,8 @@
 import { PRESET_NAMES } from '../../core/index.js';
 import { CliError } from './errors.js';
 import { summaryCommand } from './summary.js';
+import { serveCommand } from './serve.js';
+import { startCommand } from './start.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 
@@ -11,6 +13,8 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
     help: 'summary [GRAPH.json] [--preset NAME] [--neck bnneck|no] [--neck-feat after|before] [--last-stride 1|2] [--num-classes N] [--input HxW] [--freeze-backbone] [--expand] [--json]',
     run: summaryCommand,
   },
+  serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
+  start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
 };
 
 export function usage(): string {

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+/**
+ * The one typed API contract between the UI and the Node side (design.md: "one typed API contract").
+ * Every call is `method -> { input, output }` with zod schemas; every event is `name -> payload`.
+ * Hosts (browser-mode HTTP/WebSocket server, Electron IPC, CLI) only move these payloads; the service
+ * validates `input` with these schemas because the UI is untrusted input. Later issues add calls
+ * (training, weights, export) by adding entries here: names are persisted in clients, never rename one.
+ */
+
+/** A document on disk: absolute path + its raw JSON (the renderer parses it with core's loadDocument). */
+const docFile = z.object({ path: z.string(), text: z.string() });
+const recentEntry = z.object({ path: z.string(), name: z.string(), openedAt: z.string() });
+const dirEntry = z.object({ name: z.string(), path: z.string(), dir: z.boolean() });
+
+/** A file path as the UI sends it: absolute, no NUL, sane length. */
+export const pathSchema = z
+  .string()
+  .min(1, 'path must not be empty')
+  .max(4096, 'path is too long')
+  .refine((p) => !p.includes('\0'), 'path must not contain NUL')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
+
+/** Document JSON is sent as text: the service checks it with core's parser before writing anything. */
+const docText = z.string().max(64 * 1024 * 1024, 'document is larger than 64 MB');
+
+export const calls = {
+  /** Host and app facts for the status bar and defaults. */
+  'app.info': {
+    input: z.object({}).strict(),
+    output: z.object({
+      name: z.string(),
+      version: z.string(),
+      host: z.enum(['browser', 'electron']),
+      platform: z.string(),
+      documentsDir: z.string(),
+      dataDir: z.string(),
+    }),
+  },
+  /** What to show at launch: crash-recovery state (unsaved edits of the last session) and the last document. */
+  'session.start': {
+    input: z.object({}).strict(),
+    output: z.object({
+      recovery: z.object({ path: z.string().nullable(), text: z.string(), savedAt: z.string() }).nullable(),
+      last: docFile.nullable(),
+      lastError: z.string().nullable(),
+    }),
+  },
+  'doc.open': { input: z.object({ path: pathSchema }).strict(), output: docFile },
+  /** Atomic write (temp + rename); refuses text that is not a valid document. */
+  'doc.save': { input: z.object({ path: pathSchema, text: docText }).strict(), output: z.object({ path: z.string(), bytes: z.number() }) },
+  'recent.list': { input: z.object({}).strict(), output: z.array(recentEntry) },
+  'recent.clear': { input: z.object({}).strict(), output: z.object({ ok: z.literal(true) }) },
+  /** Unsaved state for crash recovery; `text: null` clears it (document saved or discarded). */
+  'autosave.write': {
+    input: z.object({ path: pathSchema.nullable(), text: docText.nullable() }).strict(),
+    output: z.object({ ok: z.literal(true) }),
+  },
+  /** A minimal file browser for hosts without native dialogs (browser mode). */
+  'fs.list': {
+    input: z.object({ dir: pathSchema }).strict(),
+    output: z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(dirEntry) }),
+  },
+} as const;
+
+export const events = {
+  /** A notice from the Node side (e.g. an autosave that failed), shown as a toast. */
+  'app.notice': z.object({ level: z.enum(['info', 'warning', 'error']), message: z.string() }),
+  /** The recent-files list changed (another window opened or saved a document). */
+  'recent.changed': z.array(recentEntry),
+} as const;
+
+export type Calls = typeof calls;
+export type Method = keyof Calls;
+export type CallInput<M extends Method> = z.input<Calls[M]['input']>;
+export type CallParsed<M extends Method> = z.output<Calls[M]['input']>;
+export type CallOutput<M extends Method> = z.output<Calls[M]['output']>;
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = z.output<Events[E]>;
+export type RecentEntry = z.output<typeof recentEntry>;
+export type DirEntry = z.output<typeof dirEntry>;
+
+export function isMethod(m: string): m is Method {
+  return Object.prototype.hasOwnProperty.call(calls, m);
+}
+
+/** Error codes a call can fail with; `message` is written for the user. */
+export type ApiErrorCode = 'E_BAD_REQUEST' | 'E_UNKNOWN_METHOD' | 'E_NOT_FOUND' | 'E_IO' | 'E_INVALID_DOCUMENT' | 'E_UNAUTHORIZED' | 'E_INTERNAL';
+
+export class ApiError extends Error {
+  constructor(
+    public code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Wire format of one call's result, identical over HTTP and IPC. */
+export type Reply<T> = { ok: true; result: T } | { ok: false; error: { code: ApiErrorCode; message: string } };
+
+/** The client side of the contract: what the renderer gets from whichever host it runs in. */
+export interface ApiClient {
+  call<M extends Method>(method: M, input: CallInput<M>): Promise<CallOutput<M>>;
+  on<E extends EventName>(event: E, handler: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** Wire format of one WebSocket event. */
+export interface EventMessage {
+  event: EventName;
+  payload: unknown;
+}

@@ -1,0 +1,79 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Service } from '../service/index.js';
+import { startServer, type RunningServer } from '../hosts/server.js';
+import { CliError } from './errors.js';
+
+/** The app version from the nearest package.json (app/package.json next to the bundle, or the root one). */
+export function appVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p)) {
+      try {
+        return (JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0';
+      } catch {
+        return '0.0.0';
+      }
+    }
+  }
+  return '0.0.0';
+}
+
+/** Best-effort: open the URL in the desktop browser; silently does nothing on a headless box. */
+function openBrowser(url: string): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
+  if (process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
+  try {
+    const child = spawn(cmd, [url], { detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // no browser launcher: the printed URL is enough
+  }
+}
+
+export const SERVE_OPTIONS = {
+  port: { type: 'string' },
+  'no-open': { type: 'boolean' },
+  'data-dir': { type: 'string' },
+} as const;
+
+/** Starts browser mode and keeps running until SIGINT / SIGTERM, then closes cleanly. */
+export async function runBrowserMode(values: { port?: string; 'no-open'?: boolean; 'data-dir'?: string }): Promise<void> {
+  let port = 0;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) throw new CliError(`--port must be a number from 1 to 65535, got "${values.port}"`);
+  }
+  const service = new Service({ host: 'browser', version: appVersion(), ...(values['data-dir'] ? { dataDir: resolve(values['data-dir']) } : {}) });
+  let server: RunningServer;
+  try {
+    server = await startServer({ service, port });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') throw new CliError(`port ${port} is already in use; pick another with --port or omit it`);
+    if (err.code === 'EACCES') throw new CliError(`no permission to listen on port ${port}`);
+    throw e;
+  }
+  // Scripts parse this exact line: keep its format.
+  process.stdout.write(`ReID Studio: ${server.url}\n`);
+  if (!values['no-open']) openBrowser(server.url);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close().then(done, done);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export async function serveCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: SERVE_OPTIONS });
+  await runBrowserMode(values);
+}

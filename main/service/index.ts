@@ -1,0 +1,227 @@
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ZodError } from 'zod';
+import {
+  ApiError,
+  calls,
+  isMethod,
+  type CallInput,
+  type CallOutput,
+  type CallParsed,
+  type EventName,
+  type EventPayload,
+  type Method,
+  type RecentEntry,
+  type Reply,
+} from '../../core/api/contract.js';
+import { DocumentError, parseDocument } from '../../core/index.js';
+import { writeFileAtomic } from './atomic.js';
+import { defaultDataDir, defaultDocumentsDir } from './paths.js';
+
+export interface ServiceOptions {
+  host: 'browser' | 'electron';
+  version: string;
+  dataDir?: string;
+  documentsDir?: string;
+}
+
+/** Handlers receive the payload after zod parsing (defaults applied, unknown keys refused). */
+type Handlers = { [M in Method]: (input: CallParsed<M>) => Promise<CallOutput<M>> };
+type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+const MAX_RECENT = 12;
+const MAX_DOC_BYTES = 64 * 1024 * 1024;
+
+function ioError(e: unknown, what: string): ApiError {
+  const err = e as NodeJS.ErrnoException;
+  if (err.code === 'ENOENT') return new ApiError('E_NOT_FOUND', `${what}: no such file or folder`);
+  if (err.code === 'EACCES' || err.code === 'EPERM') return new ApiError('E_IO', `${what}: permission denied`);
+  if (err.code === 'EISDIR') return new ApiError('E_IO', `${what}: is a folder, not a file`);
+  if (err.code === 'ENOTDIR') return new ApiError('E_IO', `${what}: a part of the path is not a folder`);
+  return new ApiError('E_IO', `${what}: ${err.message}`);
+}
+
+/**
+ * The one Node-side service behind every host (design.md: no behaviour lives in a host). Every call
+ * validates its payload with the contract's zod schema and fails with an ApiError, never a crash.
+ */
+export class Service {
+  readonly dataDir: string;
+  readonly documentsDir: string;
+  private listeners = new Set<Listener>();
+  private recentCache: RecentEntry[] | null = null;
+
+  constructor(private opts: ServiceOptions) {
+    this.dataDir = resolve(opts.dataDir ?? defaultDataDir());
+    this.documentsDir = resolve(opts.documentsDir ?? defaultDocumentsDir());
+  }
+
+  onEvent(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+    for (const l of this.listeners) l(event, payload);
+  }
+
+  /** Entry point of every host: untrusted method name and payload in, a Reply out. Never throws. */
+  async dispatch(method: string, payload: unknown): Promise<Reply<unknown>> {
+    try {
+      if (!isMethod(method)) throw new ApiError('E_UNKNOWN_METHOD', `unknown API method "${method}"`);
+      const input = calls[method].input.parse(payload ?? {});
+      const result = await (this.handlers[method] as (i: unknown) => Promise<unknown>)(input);
+      return { ok: true, result };
+    } catch (e) {
+      if (e instanceof ApiError) return { ok: false, error: { code: e.code, message: e.message } };
+      if (e instanceof ZodError) {
+        const issue = e.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : 'payload';
+        return { ok: false, error: { code: 'E_BAD_REQUEST', message: `invalid request for ${method}: ${where}: ${issue?.message ?? 'invalid'}` } };
+      }
+      return { ok: false, error: { code: 'E_INTERNAL', message: `internal error in ${method}: ${(e as Error).message}` } };
+    }
+  }
+
+  /** Typed in-process call (Electron main, tests). Throws ApiError on failure. */
+  async call<M extends Method>(method: M, input: CallInput<M>): Promise<CallOutput<M>> {
+    const r = await this.dispatch(method, input);
+    if (!r.ok) throw new ApiError(r.error.code, r.error.message);
+    return r.result as CallOutput<M>;
+  }
+
+  private file(name: string): string {
+    return join(this.dataDir, name);
+  }
+
+  private async readJson(name: string): Promise<unknown> {
+    try {
+      return JSON.parse(await readFile(this.file(name), 'utf8'));
+    } catch {
+      // Missing or corrupt state files are treated as empty: app state must never block a launch.
+      return null;
+    }
+  }
+
+  private async recent(): Promise<RecentEntry[]> {
+    if (this.recentCache) return this.recentCache;
+    const raw = await this.readJson('recent.json');
+    const parsed = calls['recent.list'].output.safeParse(raw);
+    this.recentCache = parsed.success ? parsed.data : [];
+    return this.recentCache;
+  }
+
+  private async setRecent(list: RecentEntry[]): Promise<void> {
+    this.recentCache = list.slice(0, MAX_RECENT);
+    await writeFileAtomic(this.file('recent.json'), JSON.stringify(this.recentCache, null, 2) + '\n');
+    this.emit('recent.changed', this.recentCache);
+  }
+
+  private async touchRecent(path: string): Promise<void> {
+    const list = (await this.recent()).filter((r) => r.path !== path);
+    await this.setRecent([{ path, name: basename(path), openedAt: new Date().toISOString() }, ...list]);
+  }
+
+  private async readDoc(path: string): Promise<{ path: string; text: string }> {
+    const abs = resolve(path);
+    let text: string;
+    try {
+      const st = await stat(abs);
+      if (st.isDirectory()) throw new ApiError('E_IO', `${abs}: is a folder, not a file`);
+      if (st.size > MAX_DOC_BYTES) throw new ApiError('E_IO', `${abs}: larger than 64 MB, not a graph document`);
+      text = await readFile(abs, 'utf8');
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw ioError(e, abs);
+    }
+    try {
+      parseDocument(text);
+    } catch (e) {
+      if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', `${basename(abs)}: ${e.message}`);
+      throw e;
+    }
+    return { path: abs, text };
+  }
+
+  private handlers: Handlers = {
+    'app.info': async () => ({
+      name: 'ReID Studio',
+      version: this.opts.version,
+      host: this.opts.host,
+      platform: process.platform,
+      documentsDir: this.documentsDir,
+      dataDir: this.dataDir,
+    }),
+    'session.start': async () => {
+      const raw = await this.readJson('autosave.json');
+      const rec = calls['session.start'].output.shape.recovery.safeParse(raw);
+      const recovery = rec.success ? rec.data : null;
+      let last: { path: string; text: string } | null = null;
+      let lastError: string | null = null;
+      const first = (await this.recent())[0];
+      if (first) {
+        try {
+          last = await this.readDoc(first.path);
+        } catch (e) {
+          lastError = `could not reopen ${first.path}: ${(e as Error).message}`;
+        }
+      }
+      return { recovery, last, lastError };
+    },
+    'doc.open': async ({ path }) => {
+      const doc = await this.readDoc(path);
+      await this.touchRecent(doc.path);
+      return doc;
+    },
+    'doc.save': async ({ path, text }) => {
+      const abs = resolve(path);
+      try {
+        parseDocument(text);
+      } catch (e) {
+        if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', `refusing to save an invalid document: ${e.message}`);
+        throw e;
+      }
+      if (!abs.endsWith('.json')) throw new ApiError('E_BAD_REQUEST', 'graph documents are saved as .json files');
+      try {
+        await writeFileAtomic(abs, text);
+      } catch (e) {
+        throw ioError(e, abs);
+      }
+      await this.touchRecent(abs);
+      return { path: abs, bytes: Buffer.byteLength(text) };
+    },
+    'recent.list': async () => this.recent(),
+    'recent.clear': async () => {
+      await this.setRecent([]);
+      return { ok: true as const };
+    },
+    'autosave.write': async ({ path, text }) => {
+      if (text === null) {
+        await rm(this.file('autosave.json'), { force: true });
+        return { ok: true as const };
+      }
+      try {
+        parseDocument(text);
+      } catch (e) {
+        if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', `autosave refused: ${e.message}`);
+        throw e;
+      }
+      await writeFileAtomic(this.file('autosave.json'), JSON.stringify({ path, text, savedAt: new Date().toISOString() }));
+      return { ok: true as const };
+    },
+    'fs.list': async ({ dir }) => {
+      const abs = resolve(dir);
+      let names: import('node:fs').Dirent[];
+      try {
+        names = await readdir(abs, { withFileTypes: true });
+      } catch (e) {
+        throw ioError(e, abs);
+      }
+      const entries = names
+        .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || d.name.endsWith('.json')))
+        .map((d) => ({ name: d.name, path: join(abs, d.name), dir: d.isDirectory() }))
+        .sort((a, b) => (a.dir === b.dir ? a.name.localeCompare(b.name) : a.dir ? -1 : 1));
+      return { dir: abs, parent: dirname(abs) === abs ? null : dirname(abs), entries };
+    },
+  };
+}
