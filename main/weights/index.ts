@@ -1,0 +1,8 @@
+/**
+ * PyTorch / safetensors checkpoints on the Node side: read (zip and legacy torch.save, safetensors),
+ * write (torch.load-able zip state dict, safetensors), and map state dicts onto the graph's tfjs weight
+ * slots (core/compile/weight-specs.ts) with a load report.
+ */
+export { readCheckpoint, parseCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensor, type WriteTensor } from './checkpoint.js';
+export { planLoad, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry } from './mapping.js';
+export { CheckpointError } from './errors.js';
