@@ -67,6 +67,15 @@ export const trainingSettingsSchema = z.object({
   checkpointPeriod: z.number().int().min(1).default(1),
   seed: z.number().int().min(0).default(0),
   backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Kept for config import/export (core/config) only; the app's own training does not read it. */
+  framework: z
+    .object({
+      /** RSB / fast-reid DATASETS.NAMES when dataset.kind has no equivalent (e.g. msmt17). */
+      datasetName: z.string().min(1).optional(),
+      /** OUTPUT_DIR of the framework config. */
+      outputDir: z.string().optional(),
+    })
+    .optional(),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
