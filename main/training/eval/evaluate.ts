@@ -1,0 +1,51 @@
+import { checkFeatures, distanceMatrix, type DistanceMetric, type FeatureMatrix } from './distance.js';
+import { checkLabels, evaluateDistmat, type EvalResult, type Labels } from './metrics.js';
+import { reRank, type ReRankOptions } from './rerank.js';
+
+export interface EvaluateOptions {
+  /** 'cosine' (default of the app's test settings) or RSB's squared 'euclidean'. */
+  metric?: DistanceMetric;
+  /** RSB TEST.FEAT_NORM (default true). */
+  featNorm?: boolean;
+  /** RSB TEST.RE_RANKING: k-reciprocal re-ranking with k1 20, k2 6, λ 0.3. */
+  reRanking?: boolean | ReRankOptions;
+  /** CMC length (RSB/torchreid max_rank 50). */
+  maxRank?: number;
+  /** Worker threads for the distance product (default: automatic). */
+  threads?: number;
+}
+
+export type { EvalResult, FeatureMatrix, Labels };
+
+/**
+ * Evaluation of eval-mode features: distance → (optional re-ranking) → CMC/mAP with the
+ * same-pid-same-camera exclusion. The result is the shape written to `eval.json`.
+ */
+export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureMatrix, query: Labels, gallery: Labels, opts: EvaluateOptions = {}): Promise<EvalResult> {
+  const t0 = performance.now();
+  checkFeatures(queryFeats, 'query features');
+  checkFeatures(galleryFeats, 'gallery features');
+  checkLabels(query, queryFeats.rows, 'query');
+  checkLabels(gallery, galleryFeats.rows, 'gallery');
+  if (queryFeats.rows === 0) throw new Error('evaluation: the query set is empty');
+  if (galleryFeats.rows === 0) throw new Error('evaluation: the gallery set is empty');
+  const metric = opts.metric ?? 'cosine';
+  const featNorm = opts.featNorm ?? true;
+  const dopts = { metric, featNorm, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+  let distmat: Float32Array;
+  if (opts.reRanking) {
+    // RSB R1_mAP_reranking: the original distance is over [query; gallery] × [query; gallery].
+    const D = queryFeats.dim;
+    const all = new Float32Array((queryFeats.rows + galleryFeats.rows) * D);
+    all.set(queryFeats.data);
+    all.set(galleryFeats.data, queryFeats.rows * D);
+    const n = queryFeats.rows + galleryFeats.rows;
+    const m: FeatureMatrix = { data: all, rows: n, dim: D };
+    const full = await distanceMatrix(m, m, dopts);
+    distmat = reRank(full, queryFeats.rows, n, opts.reRanking === true ? {} : opts.reRanking);
+  } else distmat = await distanceMatrix(queryFeats, galleryFeats, dopts);
+  const r = evaluateDistmat(distmat, query, gallery, opts.maxRank ?? 50);
+  return { ...r, reRanking: !!opts.reRanking, metric, seconds: (performance.now() - t0) / 1000 };
+}
+
+export { distanceMatrix, evaluateDistmat, reRank };
