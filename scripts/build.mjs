@@ -19,4 +19,11 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
+// The Electron shell: main process (ESM) and the sandboxed preload (must be one CommonJS file).
+// Pure-JS packages are bundled in; native / wasm ones stay external and come from app/package.json.
+if (existsSync('main/hosts/electron/main.ts')) {
+  const shell = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning', external: ['electron', 'sharp', '@tensorflow/*'] };
+  await build({ ...shell, entryPoints: { 'electron-main': 'main/hosts/electron/main.ts' }, outdir: 'app/dist', format: 'esm', banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
+  await build({ ...shell, entryPoints: ['main/hosts/electron/preload.ts'], outfile: 'app/dist/preload.cjs', format: 'cjs' });
+}
 if (existsSync('scripts/build-renderer.mjs')) await import('./build-renderer.mjs');

@@ -1,0 +1,91 @@
+import type { EventMessage, Reply } from '../../../core/api/contract.js';
+
+/**
+ * The Electron IPC host, free of any `electron` import so it is unit-testable: the main process passes
+ * its real `ipcMain`. No behaviour lives here beyond the host's security checks; calls go to the service.
+ * Electron's security checklist: validate the sender of every IPC message (a foreign or navigated frame
+ * must not reach the API) and validate every payload (the service does, with the contract's schemas).
+ */
+export const CALL_CHANNEL = 'reid:call';
+export const EVENT_CHANNEL = 'reid:event';
+
+export interface Dispatcher {
+  dispatch(method: string, payload: unknown): Promise<Reply<unknown>>;
+}
+
+/** The part of Electron's IpcMainInvokeEvent this host reads. */
+export interface InvokeEventLike {
+  senderFrame: { url: string } | null;
+}
+
+export interface IpcMainLike {
+  handle(channel: string, listener: (event: InvokeEventLike, ...args: unknown[]) => Promise<unknown>): void;
+  removeHandler(channel: string): void;
+}
+
+/** The renderer's origin: the app's own privileged scheme, nothing else (no file://, no remote pages). */
+export const APP_ORIGIN = 'app://reid-studio';
+
+export function isTrustedSender(event: InvokeEventLike): boolean {
+  const url = event.senderFrame?.url;
+  if (!url) return false;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}` === APP_ORIGIN;
+  } catch {
+    return false;
+  }
+}
+
+export function registerIpc(ipcMain: IpcMainLike, service: Dispatcher, trusted: (e: InvokeEventLike) => boolean = isTrustedSender): () => void {
+  ipcMain.handle(CALL_CHANNEL, async (event, method, payload) => {
+    if (!trusted(event)) {
+      const reply: Reply<never> = { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'IPC call from a frame that is not the ReID Studio window' } };
+      return reply;
+    }
+    if (typeof method !== 'string' || method.length > 100) {
+      const reply: Reply<never> = { ok: false, error: { code: 'E_BAD_REQUEST', message: 'IPC call without a method name' } };
+      return reply;
+    }
+    return service.dispatch(method, payload);
+  });
+  return () => ipcMain.removeHandler(CALL_CHANNEL);
+}
+
+/** Wraps an event for the renderer; structured-clone safe. */
+export function eventMessage(event: EventMessage['event'], payload: unknown): EventMessage {
+  return { event, payload };
+}
+
+/**
+ * In the desktop app the renderer never names arbitrary paths: documents are opened and saved only at
+ * paths that came from a native dialog the main process showed, from the recent list, or from the OS
+ * (file association). The browser-mode file browser (`fs.list`) is not available here.
+ */
+export class PathGrants {
+  private granted = new Set<string>();
+  grant(path: string): void {
+    this.granted.add(path);
+  }
+  has(path: string): boolean {
+    return this.granted.has(path);
+  }
+}
+
+const PATH_CALLS: Record<string, 'path'> = { 'doc.open': 'path', 'doc.save': 'path' };
+
+export function guardPaths(service: Dispatcher, grants: PathGrants): Dispatcher {
+  return {
+    async dispatch(method, payload) {
+      if (method === 'fs.list')
+        return { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'in the desktop app, files are chosen with the system dialogs' } };
+      const key = PATH_CALLS[method];
+      if (key) {
+        const path = (payload as Record<string, unknown> | null)?.[key];
+        if (typeof path !== 'string' || !grants.has(path))
+          return { ok: false, error: { code: 'E_UNAUTHORIZED', message: `${method}: the path was not chosen in a system dialog` } };
+      }
+      return service.dispatch(method, payload);
+    },
+  };
+}

@@ -1,0 +1,35 @@
+// `npm run dist`: builds the installer(s) for the current OS with electron-builder.
+//   --dir                 unpacked app only (no installer), e.g. to inspect app.asar
+//   --electron-dist DIR   an unpacked Electron to package with (default: node_modules/electron/dist)
+//   --output DIR          where to write (default: dist/installers)
+// Electron's binary is downloaded by its npm install script; where that download is impossible the
+// command says so instead of failing deep inside electron-builder.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { dir: { type: 'boolean' }, 'electron-dist': { type: 'string' }, output: { type: 'string' } } });
+const root = JSON.parse(readFileSync('package.json', 'utf8'));
+const electronVersion = root.optionalDependencies.electron;
+const electronDist = resolve(values['electron-dist'] ?? 'node_modules/electron/dist');
+const exe = { darwin: 'Electron.app', win32: 'electron.exe' }[process.platform] ?? 'electron';
+if (!existsSync(resolve(electronDist, exe))) {
+  console.error(
+    `reid-studio dist: Electron's binary is not available (${resolve(electronDist, exe)} is missing).\n` +
+      'It is downloaded by the electron package at install time, and that download did not happen on this machine\n' +
+      '(no internet access to its release host, or the optional dependency was skipped).\n' +
+      'On a machine with internet access run: npm install && npm run dist\n' +
+      'To check what would ship without Electron: npm run dist -- --dir --electron-dist <folder with an electron executable>',
+  );
+  process.exit(1);
+}
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: 'inherit', ...opts });
+run(process.execPath, ['scripts/build.mjs']);
+if (!existsSync('assets/icon.png')) run(process.execPath, ['scripts/icons.mjs']);
+// The runtime dependencies of the packaged app (app/package.json) — never the dev tooling.
+run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: 'app' });
+const platform = { darwin: '--mac', win32: '--win' }[process.platform] ?? '--linux';
+const args = ['node_modules/electron-builder/cli.js', platform, ...(values.dir ? ['--dir'] : []), '--config', 'electron-builder.yml', `-c.electronDist=${electronDist}`, `-c.electronVersion=${electronVersion}`];
+if (values.output) args.push(`-c.directories.output=${resolve(values.output)}`);
+run(process.execPath, args);
