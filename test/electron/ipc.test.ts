@@ -1,0 +1,118 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildPreset, serializeDocument } from '../../core/index.js';
+import { Service } from '../../main/service/index.js';
+import { CALL_CHANNEL, guardPaths, PathGrants, registerIpc, type InvokeEventLike, type IpcMainLike } from '../../main/hosts/electron/ipc.js';
+import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl, WEB_PREFERENCES } from '../../main/hosts/electron/security.js';
+import { restoreWindowState, saveWindowState } from '../../main/hosts/electron/window-state.js';
+
+/** A recording stand-in for Electron's ipcMain: the real handler code runs, only the transport is absent. */
+function fakeIpcMain() {
+  const handlers = new Map<string, (e: InvokeEventLike, ...a: unknown[]) => Promise<unknown>>();
+  const ipc: IpcMainLike = { handle: (c, l) => void handlers.set(c, l), removeHandler: (c) => void handlers.delete(c) };
+  const invoke = (url: string | null, ...args: unknown[]) => handlers.get(CALL_CHANNEL)!({ senderFrame: url === null ? null : { url } }, ...args) as Promise<{ ok: boolean; error?: { code: string; message: string }; result?: unknown }>;
+  return { ipc, invoke, handlers };
+}
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'reid-ipc-'));
+  const service = new Service({ host: 'electron', version: '0.0.0-test', dataDir: join(dir, 'state'), documentsDir: dir });
+  const grants = new PathGrants();
+  const { ipc, invoke, handlers } = fakeIpcMain();
+  const unregister = registerIpc(ipc, guardPaths(service, grants));
+  return { dir, grants, invoke, handlers, unregister };
+}
+
+const APP = 'app://reid-studio/index.html';
+
+describe('Electron IPC host', () => {
+  it('serves calls from the app window', async () => {
+    const { invoke } = setup();
+    const r = await invoke(APP, 'app.info', {});
+    expect(r.ok).toBe(true);
+    expect(r.result).toMatchObject({ host: 'electron', name: 'ReID Studio' });
+  });
+
+  it.each([
+    ['a remote page', 'https://evil.example/'],
+    ['a file:// page', 'file:///tmp/x.html'],
+    ['a look-alike origin', 'app://reid-studio.evil/index.html'],
+    ['no frame (destroyed)', null],
+    ['a javascript: url', 'javascript:alert(1)'],
+  ])('refuses calls from %s', async (_what, url) => {
+    const { invoke } = setup();
+    const r = await invoke(url, 'app.info', {});
+    expect(r).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+  });
+
+  it('invalid payloads get errors, not crashes', async () => {
+    const { invoke } = setup();
+    expect(await invoke(APP, 42, {})).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    expect(await invoke(APP, 'no.such.method', {})).toMatchObject({ ok: false, error: { code: 'E_UNKNOWN_METHOD' } });
+    expect(await invoke(APP, 'app.info', { extra: 1 })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    expect(await invoke(APP, 'recent.list', 'not an object')).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+  });
+
+  it('documents open and save only at paths chosen in a system dialog; no file browser', async () => {
+    const { dir, grants, invoke } = setup();
+    const file = join(dir, 'model.json');
+    const text = serializeDocument(buildPreset('resnet18'));
+    writeFileSync(file, text);
+    expect(await invoke(APP, 'doc.open', { path: file })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(await invoke(APP, 'doc.save', { path: join(dir, 'x.json'), text })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(await invoke(APP, 'fs.list', { dir })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    grants.grant(file);
+    expect(await invoke(APP, 'doc.open', { path: file })).toMatchObject({ ok: true, result: { path: file, text } });
+    const out = join(dir, 'saved.json');
+    grants.grant(out);
+    expect(await invoke(APP, 'doc.save', { path: out, text })).toMatchObject({ ok: true });
+    expect(readFileSync(out, 'utf8')).toBe(text);
+  });
+
+  it('unregisters its handler', () => {
+    const { handlers, unregister } = setup();
+    expect(handlers.has(CALL_CHANNEL)).toBe(true);
+    unregister();
+    expect(handlers.has(CALL_CHANNEL)).toBe(false);
+  });
+});
+
+describe('Electron security policy', () => {
+  it('hardened web preferences (Electron security checklist)', () => {
+    expect(WEB_PREFERENCES).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false, allowRunningInsecureContent: false });
+  });
+
+  it('CSP allows only the app itself to run scripts', () => {
+    const directives = Object.fromEntries(CONTENT_SECURITY_POLICY.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+    expect(directives['script-src']).toEqual(["'self'"]);
+    expect(directives['object-src']).toEqual(["'none'"]);
+    expect(directives['default-src']).toEqual(["'self'"]);
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-eval/);
+  });
+
+  it('navigation stays in the app; external links only to the allow-list over https', () => {
+    expect(isAppUrl('app://reid-studio/index.html#x')).toBe(true);
+    expect(isAppUrl('https://github.com/')).toBe(false);
+    expect(isAllowedExternal('https://arxiv.org/abs/1903.07071')).toBe(true);
+    expect(isAllowedExternal('http://arxiv.org/abs/1903.07071')).toBe(false);
+    expect(isAllowedExternal('https://arxiv.org.evil.example/')).toBe(false);
+    expect(isAllowedExternal('https://user:pw@github.com/')).toBe(false);
+    expect(isAllowedExternal('file:///etc/passwd')).toBe(false);
+  });
+
+  it('file-association arguments: the first graph document on the command line', () => {
+    expect(documentArg(['/opt/ReID Studio/reid-studio', '--no-sandbox', '/home/u/m.reidgraph'])).toBe('/home/u/m.reidgraph');
+    expect(documentArg(['electron', 'app'])).toBeUndefined();
+  });
+
+  it('window state is restored only when it is still on a display', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reid-ws-'));
+    await saveWindowState(dir, { x: 100, y: 80, width: 1200, height: 800, maximized: false });
+    expect(restoreWindowState(dir, [{ x: 0, y: 0, width: 1920, height: 1080 }])).toMatchObject({ x: 100, width: 1200 });
+    expect(restoreWindowState(dir, [{ x: 5000, y: 0, width: 1920, height: 1080 }])).toBeNull();
+    writeFileSync(join(dir, 'window-state.json'), '{"x": "garbage"');
+    expect(restoreWindowState(dir, [{ x: 0, y: 0, width: 1920, height: 1080 }])).toBeNull();
+  });
+});
