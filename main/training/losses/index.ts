@@ -1,0 +1,125 @@
+/**
+ * Loss selection (RSB layers/__init__.py make_loss / make_loss_with_center; reid-spec §4.1):
+ *
+ * | loss.metric     | sampler          | total                                   |
+ * |-----------------|------------------|-----------------------------------------|
+ * | triplet         | softmax          | CE (label smoothing NOT applied in RSB) |
+ * | triplet         | triplet          | triplet                                 |
+ * | triplet         | softmax_triplet  | CE(LS) + triplet                        |
+ * | center          | any              | CE(LS) + β·center                       |
+ * | triplet_center  | triplet/softmax_triplet | CE(LS) + triplet + β·center      |
+ * | triplet_center  | softmax          | refused: batch-hard triplet needs P×K   |
+ *
+ * CE(LS) is label-smoothed when `loss.labelSmooth` is on. Triplet and center losses use the pre-BNNeck
+ * `global_feat`; CE uses the classifier logits.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrainingSettings } from '../../../core/training/settings.js';
+import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
+
+export { CenterLoss, checkPKBatch, crossEntropyLabelSmooth, euclideanDist, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
+
+export interface LossPlan {
+  /** Cross-entropy on logits: null = not used; otherwise its label-smoothing ε (0 = plain CE). */
+  ceEpsilon: number | null;
+  /** Triplet margin, or null when no triplet term. */
+  tripletMargin: number | null;
+  /** Center-loss weight β, or null when no center term. */
+  centerWeight: number | null;
+  /** True when batches must come from the P×K identity sampler. */
+  needsPK: boolean;
+  /** Human-readable formula, e.g. "CE(ε=0.1) + triplet(m=0.3) + 0.0005·center". */
+  describe: string;
+}
+
+/** Resolves the RSB loss table for the settings; throws LossConfigError for combinations RSB cannot train. */
+export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>): LossPlan {
+  const ls = s.loss.labelSmooth ? LABEL_SMOOTH_EPSILON : 0;
+  const withCenter = s.loss.metric === 'center' || s.loss.metric === 'triplet_center';
+  let plan: Omit<LossPlan, 'describe'>;
+  if (!withCenter) {
+    if (s.sampler === 'softmax') plan = { ceEpsilon: 0, tripletMargin: null, centerWeight: null, needsPK: false };
+    else if (s.sampler === 'triplet') plan = { ceEpsilon: null, tripletMargin: s.loss.margin, centerWeight: null, needsPK: true };
+    else plan = { ceEpsilon: ls, tripletMargin: s.loss.margin, centerWeight: null, needsPK: true };
+  } else {
+    const triplet = s.loss.metric === 'triplet_center';
+    if (triplet && s.sampler === 'softmax')
+      throw new LossConfigError(
+        "loss 'triplet_center' uses the batch-hard triplet loss, which needs P×K batches, but the sampler is 'softmax' (plain shuffle); choose sampler 'softmax_triplet' or loss 'center'",
+      );
+    plan = { ceEpsilon: ls, tripletMargin: triplet ? s.loss.margin : null, centerWeight: s.loss.centerWeight, needsPK: s.sampler !== 'softmax' };
+  }
+  if (plan.tripletMargin !== null && s.batch.p < 2) throw new LossConfigError(`the triplet loss needs at least 2 identities per batch (batch.p = ${s.batch.p})`);
+  const parts: string[] = [];
+  if (plan.ceEpsilon !== null) parts.push(plan.ceEpsilon > 0 ? `CE(ε=${plan.ceEpsilon})` : 'CE');
+  if (plan.tripletMargin !== null) parts.push(`triplet(m=${plan.tripletMargin})`);
+  if (plan.centerWeight !== null) parts.push(`${plan.centerWeight}·center`);
+  return { ...plan, describe: parts.join(' + ') };
+}
+
+export interface LossInputs {
+  /** Classifier scores (N × num_classes). Required when the plan uses CE. */
+  logits?: tf.Tensor2D;
+  /** global_feat (N × feat_dim), before BNNeck. Required for triplet/center. */
+  feat?: tf.Tensor2D;
+  /** Training labels 0..P−1. */
+  labels: Int32Array;
+}
+
+export interface LossTerms {
+  total: tf.Scalar;
+  ce?: tf.Scalar;
+  triplet?: tf.Scalar;
+  /** Unweighted center loss (the total adds β times it). */
+  center?: tf.Scalar;
+}
+
+/** The configured loss for one training run: `compute` inside variableGrads, then `center.stepFromTotalGradient`. */
+export class ReidLoss {
+  readonly plan: LossPlan;
+  readonly center: CenterLoss | null;
+
+  constructor(settings: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch' | 'seed'>, numClasses: number, featDim: number, centerInit?: Float32Array) {
+    this.plan = planLoss(settings);
+    this.center = this.plan.centerWeight !== null ? new CenterLoss(numClasses, featDim, this.plan.centerWeight, settings.loss.centerLr, settings.seed, centerInit) : null;
+  }
+
+  /** Loss terms; the caller disposes them (or runs this inside tf.tidy / variableGrads). */
+  compute(inp: LossInputs): LossTerms {
+    const { plan } = this;
+    const labels = tf.tensor1d(inp.labels, 'int32');
+    try {
+      const terms: Omit<LossTerms, 'total'> = {};
+      const parts: tf.Scalar[] = [];
+      if (plan.ceEpsilon !== null) {
+        if (!inp.logits) throw new Error('the loss needs classifier logits (CE term) but the model produced none');
+        terms.ce = crossEntropyLabelSmooth(inp.logits, labels, plan.ceEpsilon);
+        parts.push(terms.ce);
+      }
+      if (plan.tripletMargin !== null || this.center) {
+        if (!inp.feat) throw new Error('the loss needs the global feature (triplet/center term) but the model produced none');
+      }
+      if (plan.tripletMargin !== null) {
+        terms.triplet = tripletBatchHard(inp.feat!, inp.labels, plan.tripletMargin);
+        parts.push(terms.triplet);
+      }
+      if (this.center) {
+        terms.center = this.center.loss(inp.feat!, labels);
+        parts.push(tf.mul(terms.center, this.center.weight));
+      }
+      const total = (parts.length === 1 ? parts[0]!.clone() : tf.addN(parts)) as tf.Scalar;
+      return { total, ...terms };
+    } finally {
+      labels.dispose();
+    }
+  }
+
+  /** Extra trainable variables (centers): differentiate the total w.r.t. them too, but step them here. */
+  extraVariables(): tf.Variable[] {
+    return this.center ? [this.center.centers] : [];
+  }
+
+  dispose(): void {
+    this.center?.dispose();
+  }
+}
