@@ -1,0 +1,88 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listPackage } from '@electron/asar';
+import sharp from 'sharp';
+import { validateConfiguration } from 'app-builder-lib/out/util/config/config.js';
+import { DebugLogger } from 'builder-util';
+import YAML from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+const config = () => YAML.parse(read('electron-builder.yml'));
+
+describe('electron-builder configuration', () => {
+  it('validates against electron-builder\'s own configuration schema', async () => {
+    await expect(validateConfiguration(config(), new DebugLogger(false))).resolves.toBeUndefined();
+    await expect(validateConfiguration({ ...config(), notAKey: true }, new DebugLogger(false))).rejects.toThrow(/unknown property 'notAKey'/);
+  });
+
+  it('declares the installers, the file association and no update channel', () => {
+    const c = config();
+    expect(c.linux.target).toEqual(['AppImage', 'deb']);
+    expect(c.win.target).toEqual(['nsis']);
+    expect(c.nsis).toMatchObject({ oneClick: false, perMachine: false });
+    expect(c.mac.target).toEqual(['dmg']);
+    expect(c.fileAssociations[0].ext).toBe('reidgraph');
+    expect(c.publish).toBeNull();
+    expect(c.electronFuses).toMatchObject({ runAsNode: false, onlyLoadAppFromAsar: true, enableNodeCliInspectArguments: false });
+    expect(c.directories.app).toBe('app');
+  });
+
+  it('icons exist in every size, rendered from the one SVG source', async () => {
+    for (const size of [16, 24, 32, 48, 64, 128, 256, 512, 1024]) {
+      const meta = await sharp(join(ROOT, `assets/icons/${size}x${size}.png`)).metadata();
+      expect([meta.width, meta.height]).toEqual([size, size]);
+    }
+    expect((await sharp(join(ROOT, 'assets/icon.png')).metadata()).width).toBe(1024);
+  });
+
+  it('packages listed in both manifests have identical versions', () => {
+    const root = JSON.parse(read('package.json'));
+    const app = JSON.parse(read('app/package.json'));
+    const rootDeps = { ...root.dependencies, ...root.devDependencies, ...root.optionalDependencies };
+    const appDeps = { ...app.dependencies, ...app.optionalDependencies };
+    for (const [name, version] of Object.entries(appDeps)) expect([name, rootDeps[name]]).toEqual([name, version]);
+    expect(appDeps.electron).toBeUndefined();
+    expect(app.version).toBe(root.version);
+  });
+});
+
+describe('what would ship (electron-builder --dir against a stand-in Electron)', () => {
+  let out: string;
+  let files: string[];
+  beforeAll(() => {
+    const tmp = mkdtempSync(join(tmpdir(), 'reid-dist-'));
+    const fake = join(tmp, 'electron-dist');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'electron'), '#!/bin/sh\necho stand-in electron\n');
+    chmodSync(join(fake, 'electron'), 0o755);
+    out = join(tmp, 'out');
+    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
+    files = listPackage(join(out, 'linux-unpacked/resources/app.asar'), { isPack: false }).map((f) => f.replace(/\\/g, '/'));
+  }, 600_000);
+
+  it('app.asar holds the built bundles and the runtime manifest', () => {
+    for (const f of ['/package.json', '/dist/electron-main.js', '/dist/preload.cjs', '/dist/cli.js', '/dist/renderer/index.html']) expect(files).toContain(f);
+    expect(JSON.parse(read('app/package.json')).main).toBe('dist/electron-main.js');
+  });
+
+  it('and its runtime dependencies only: no electron, no dev tooling, no sources or tests', () => {
+    const modules = new Set(files.filter((f) => f.startsWith('/node_modules/')).map((f) => f.split('/').slice(2, f.split('/')[2]!.startsWith('@') ? 4 : 3).join('/')));
+    expect(modules.has('@tensorflow/tfjs-core')).toBe(true);
+    for (const dev of ['electron', 'typescript', 'vitest', 'vite', 'electron-builder', 'react', 'react-dom', '@xyflow/react', 'playwright-core', 'esbuild', 'fast-check', 'dependency-cruiser', 'tsx'])
+      expect([dev, modules.has(dev)]).toEqual([dev, false]);
+    expect(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
+    expect(files.some((f) => /^\/(core|main|renderer|test|scripts)\//.test(f))).toBe(false);
+    expect(files.some((f) => f.endsWith('.map'))).toBe(false);
+  });
+
+  it('native and wasm files are unpacked from the asar', () => {
+    const unpacked = join(out, 'linux-unpacked/resources/app.asar.unpacked/node_modules');
+    expect(existsSync(join(unpacked, 'sharp'))).toBe(true);
+    expect(readdirSync(join(unpacked, '@img')).some((d) => d.startsWith('sharp-'))).toBe(true);
+    expect(readdirSync(join(unpacked, '@tensorflow/tfjs-backend-wasm/dist')).some((f) => f.endsWith('.wasm'))).toBe(true);
+  });
+});
