@@ -47,7 +47,7 @@ export async function runBrowserMode(values: { port?: string; 'no-open'?: boolea
   let port = 0;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) throw new CliError(`--port must be a number from 1 to 65535, got "${values.port}"`);
+    if (!/^\d+$/.test(values.port) || port > 65535) throw new CliError(`--port must be a number from 0 (any free port) to 65535, got "${values.port}"`);
   }
   const service = new Service({ host: 'browser', version: appVersion(), ...(values['data-dir'] ? { dataDir: resolve(values['data-dir']) } : {}) });
   let server: RunningServer;

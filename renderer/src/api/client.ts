@@ -1,0 +1,113 @@
+import type { ApiClient, CallInput, CallOutput, EventMessage, EventName, EventPayload, Method, Reply } from '../../../core/api/contract.js';
+
+/** A failed call: `code` from the contract, `message` written for the user. */
+export class ClientError extends Error {
+  constructor(
+    public code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Electron's preload exposes the same contract on window.reidStudio (contextBridge). */
+interface Bridge {
+  invoke(method: string, input: unknown): Promise<Reply<unknown>>;
+  subscribe(handler: (msg: EventMessage) => void): () => void;
+}
+declare global {
+  interface Window {
+    reidStudio?: Bridge;
+  }
+}
+
+type Handler = (payload: unknown) => void;
+
+function makeEvents() {
+  const handlers = new Map<string, Set<Handler>>();
+  return {
+    emit(msg: EventMessage) {
+      for (const h of handlers.get(msg.event) ?? []) h(msg.payload);
+    },
+    on(event: string, h: Handler) {
+      const set = handlers.get(event) ?? new Set();
+      set.add(h);
+      handlers.set(event, set);
+      return () => void set.delete(h);
+    },
+  };
+}
+
+function unwrap<T>(r: Reply<unknown>): T {
+  if (!r.ok) throw new ClientError(r.error.code, r.error.message);
+  return r.result as T;
+}
+
+/** Browser mode: token from the launch URL (kept for reloads in sessionStorage, removed from the address bar). */
+function browserClient(): ApiClient {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem('reid-token', fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  const token = fromUrl ?? sessionStorage.getItem('reid-token') ?? '';
+  const events = makeEvents();
+  let retry = 500;
+  const connect = () => {
+    const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+    ws.onopen = () => (retry = 500);
+    ws.onmessage = (m) => {
+      try {
+        events.emit(JSON.parse(String(m.data)) as EventMessage);
+      } catch {
+        // a malformed event is dropped; calls do not depend on events
+      }
+    };
+    ws.onclose = () => {
+      retry = Math.min(retry * 2, 10_000);
+      setTimeout(connect, retry);
+    };
+  };
+  connect();
+  return {
+    async call<M extends Method>(method: M, input: CallInput<M>): Promise<CallOutput<M>> {
+      let res: Response;
+      try {
+        res = await fetch(`/api/${method}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-reid-token': token },
+          body: JSON.stringify(input),
+        });
+      } catch (e) {
+        throw new ClientError('E_IO', `cannot reach the ReID Studio server (${(e as Error).message}); is "reid-studio serve" still running?`);
+      }
+      let body: Reply<unknown>;
+      try {
+        body = (await res.json()) as Reply<unknown>;
+      } catch {
+        throw new ClientError('E_IO', `unexpected server reply (HTTP ${res.status})`);
+      }
+      return unwrap<CallOutput<M>>(body);
+    },
+    on<E extends EventName>(event: E, handler: (p: EventPayload<E>) => void) {
+      return events.on(event, handler as Handler);
+    },
+  };
+}
+
+function electronClient(bridge: Bridge): ApiClient {
+  const events = makeEvents();
+  bridge.subscribe((m) => events.emit(m));
+  return {
+    async call<M extends Method>(method: M, input: CallInput<M>) {
+      return unwrap<CallOutput<M>>(await bridge.invoke(method, input));
+    },
+    on<E extends EventName>(event: E, handler: (p: EventPayload<E>) => void) {
+      return events.on(event, handler as Handler);
+    },
+  };
+}
+
+export const api: ApiClient = window.reidStudio ? electronClient(window.reidStudio) : browserClient();

@@ -1,0 +1,107 @@
+import { memo } from 'react';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { EXPANDABLE_KINDS, getKind, normSlotOfKind, type GraphNode } from '../../../core/index.js';
+import { fmtCount, fmtShape, NORM_LABEL } from '../lib/format.js';
+import { expandById } from '../store/actions.js';
+import type { BlockNode as BlockNodeType } from '../store/projection.js';
+
+/** The norm badge: the node's norm slot (stages, blocks) or its own kind (norm primitives). */
+export function normOf(n: GraphNode): string | undefined {
+  const kind = getKind(n.kind);
+  if (kind?.hasNormSlot && typeof n.params.norm === 'string') return NORM_LABEL[n.params.norm];
+  if (n.kind === 'stem') return 'BN';
+  const slot = normSlotOfKind(n.kind);
+  return slot ? NORM_LABEL[slot] : undefined;
+}
+
+function portTop(i: number, count: number): string {
+  return `${((i + 1) / (count + 1)) * 100}%`;
+}
+
+/** One block on the canvas. Memoised: React Flow re-renders it only when its projection object changes. */
+function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
+  const { node, info, diag } = data;
+  const kind = getKind(node.kind);
+  const norm = normOf(node);
+  const out = info && Object.values(info.outputs)[0];
+  const state = diag?.severity === 'error' ? 'error' : diag ? 'warning' : 'ok';
+  const expandable = (EXPANDABLE_KINDS as readonly string[]).includes(node.kind);
+  const statsFrozen = node.statsFrozen ?? !!node.frozen;
+  return (
+    <div
+      className={`block cat-${kind?.category ?? 'unknown'} state-${state}${selected ? ' selected' : ''}${node.frozen ? ' frozen' : ''}`}
+      data-testid={`node-${id}`}
+      data-state={state}
+      title={diag?.message}
+    >
+      {(kind?.inputs ?? []).map((p, i, all) => (
+        <Handle key={p.name} type="target" position={Position.Left} id={p.name} style={{ top: portTop(i, all.length) }} data-testid={`in-${id}-${p.name}`}>
+          {all.length > 1 && <span className="port-label in">{p.label ?? p.name}</span>}
+        </Handle>
+      ))}
+      <div className="block-head">
+        <span className="block-kind">{kind?.label ?? node.kind}</span>
+        <span className="badges">
+          {norm && (
+            <span className={`badge norm norm-${norm.toLowerCase().replace('-', '')}`} data-testid="badge-norm">
+              {norm}
+            </span>
+          )}
+          {node.frozen && (
+            <span className="badge frozen" data-testid="badge-frozen" title="weights frozen">
+              frozen
+            </span>
+          )}
+          {!node.frozen && statsFrozen && norm && (
+            <span className="badge stats" title="BN statistics frozen">
+              stats
+            </span>
+          )}
+        </span>
+      </div>
+      <div className="block-name" title={node.name}>
+        {node.name}
+      </div>
+      {kind?.describe && <div className="block-desc">{kind.describe(node.params)}</div>}
+      <div className="block-foot">
+        <span data-testid="node-shape">{fmtShape(out)}</span>
+        {info && info.params > 0 && (
+          <span className="params" data-testid="node-params" title={`${info.params.toLocaleString('en-US')} parameters, ${info.trainable.toLocaleString('en-US')} trainable`}>
+            {fmtCount(info.params)}
+            {info.trainable < info.params ? ` (${fmtCount(info.trainable)} tr.)` : ''}
+          </span>
+        )}
+      </div>
+      {diag && (
+        <div className={`block-diag ${diag.severity}`} data-testid="node-error">
+          {diag.message}
+        </div>
+      )}
+      {(expandable || node.group) && (
+        <div className="block-group">
+          {node.group && <span className="group-tag">in {node.group.name || node.group.kind}</span>}
+          {expandable && (
+            <button
+              className="mini"
+              data-testid={`expand-${id}`}
+              title="Expand in place into its blocks"
+              onClick={(e) => {
+                e.stopPropagation();
+                expandById(id);
+              }}
+            >
+              ⊞ expand
+            </button>
+          )}
+        </div>
+      )}
+      {(kind?.outputs ?? []).map((p, i, all) => (
+        <Handle key={p.name} type="source" position={Position.Right} id={p.name} style={{ top: portTop(i, all.length) }} data-testid={`out-${id}-${p.name}`}>
+          {all.length > 1 && <span className="port-label out">{p.label ?? p.name}</span>}
+        </Handle>
+      ))}
+    </div>
+  );
+}
+
+export const BlockNode = memo(BlockNodeView);

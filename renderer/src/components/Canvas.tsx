@@ -1,0 +1,141 @@
+import { useCallback, useEffect, useRef, type DragEvent } from 'react';
+import {
+  Background,
+  BackgroundVariant,
+  ConnectionLineType,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type FinalConnectionState,
+  type IsValidConnection,
+  type OnNodeDrag,
+} from '@xyflow/react';
+import { addNode, connect, connectionProblem, moveNodes } from '../../../core/index.js';
+import { notify, onEdgesChange, onNodesChange, run, select, useEditor } from '../store/editor.js';
+import type { BlockNode as BlockNodeType } from '../store/projection.js';
+import { BlockNode } from './BlockNode.js';
+
+const nodeTypes = { block: BlockNode };
+export const DRAG_MIME = 'application/x-reid-kind';
+
+const toEdge = (c: Connection | Edge) => ({ source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' });
+
+function minimapColor(n: BlockNodeType): string {
+  const d = n.data.diag;
+  if (d?.severity === 'error') return '#e5484d';
+  return n.data.node.frozen ? '#7c8db5' : '#4c8bf5';
+}
+
+/** The React Flow canvas: a controlled projection of the document; every edit becomes a core command. */
+export function Canvas() {
+  const nodes = useEditor((s) => s.nodes);
+  const edges = useEditor((s) => s.edges);
+  const focus = useEditor((s) => s.focus);
+  const epoch = useEditor((s) => s.epoch);
+  const rf = useReactFlow();
+  const refusal = useRef<string | null>(null);
+  const big = nodes.length > 150;
+
+  useEffect(() => {
+    if (!focus) return;
+    void rf.fitView({ nodes: [{ id: focus.id }], duration: 250, maxZoom: 1.25 });
+  }, [focus, rf]);
+  useEffect(() => {
+    // Fit a newly loaded document once React Flow has measured it.
+    const t = setTimeout(() => void rf.fitView({ padding: 0.08, maxZoom: 1 }), 60);
+    return () => clearTimeout(t);
+  }, [epoch, rf]);
+  useEffect(() => {
+    const fit = () => void rf.fitView({ padding: 0.08, duration: 200, maxZoom: 1 });
+    window.addEventListener('reid:fit', fit);
+    return () => window.removeEventListener('reid:fit', fit);
+  }, [rf]);
+
+  const isValidConnection: IsValidConnection = useCallback((c) => {
+    const problem = connectionProblem(useEditor.getState().history.doc, toEdge(c));
+    refusal.current = problem;
+    return problem === null;
+  }, []);
+  const onConnect = useCallback((c: Connection) => void run(connect(toEdge(c))), []);
+  const onConnectEnd = useCallback((_: unknown, st: FinalConnectionState) => {
+    if (st.isValid === false && st.toHandle && refusal.current) notify(`Connection refused: ${refusal.current}`, 'error');
+    refusal.current = null;
+  }, []);
+  const onNodeDragStop: OnNodeDrag<BlockNodeType> = useCallback((_, __, dragged) => {
+    const doc = useEditor.getState().history.doc;
+    const moved = dragged.filter((n) => {
+      const d = doc.graph.nodes.find((x) => x.id === n.id);
+      return d && (d.position.x !== n.position.x || d.position.y !== n.position.y);
+    });
+    // A drag is one history entry, recorded at drag end (design.md).
+    if (moved.length) run(moveNodes(moved.map((n) => ({ id: n.id, position: { x: Math.round(n.position.x), y: Math.round(n.position.y) } }))));
+  }, []);
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (e.dataTransfer.types.includes(DRAG_MIME)) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    }
+  }, []);
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const kind = e.dataTransfer.getData(DRAG_MIME);
+      if (!kind) return;
+      e.preventDefault();
+      addAt(kind, rf.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+    },
+    [rf],
+  );
+  const openMenu = useCallback((e: React.MouseEvent | MouseEvent, id?: string) => {
+    e.preventDefault();
+    const s = useEditor.getState();
+    if (id && !s.selectedNodes.has(id)) select([id]);
+    useEditor.setState({ contextMenu: { x: e.clientX, y: e.clientY } });
+  }, []);
+
+  return (
+    <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+      <ReactFlow<BlockNodeType>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        onNodeDragStop={onNodeDragStop}
+        onNodeContextMenu={(e, n) => openMenu(e, n.id)}
+        onSelectionContextMenu={(e) => openMenu(e)}
+        onPaneContextMenu={(e) => openMenu(e)}
+        onPaneClick={() => useEditor.setState({ contextMenu: null })}
+        deleteKeyCode={null}
+        selectionKeyCode="Shift"
+        multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
+        connectionLineType={ConnectionLineType.SmoothStep}
+        defaultEdgeOptions={{ type: 'smoothstep' }}
+        colorMode="system"
+        minZoom={0.05}
+        maxZoom={2}
+        onlyRenderVisibleElements={big}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
+        <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} ariaLabel="Minimap" />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
+
+/** Adds a block of `kind` at a flow position and selects it. */
+export function addAt(kind: string, position: { x: number; y: number }): void {
+  let made: string | undefined;
+  const before = new Set(useEditor.getState().history.doc.graph.nodes.map((n) => n.id));
+  if (run(addNode({ kind, position: { x: Math.round(position.x), y: Math.round(position.y) } }))) {
+    made = useEditor.getState().history.doc.graph.nodes.find((n) => !before.has(n.id))?.id;
+    if (made) select([made]);
+  }
+}

@@ -1,0 +1,106 @@
+import { useEffect, useState } from 'react';
+import type { DirEntry, RecentEntry } from '../../../core/api/contract.js';
+import { api, ClientError } from '../api/client.js';
+import { useEditor } from '../store/editor.js';
+import { openPath, saveTo } from '../store/files.js';
+
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+/**
+ * Open / save-as in browser mode, where there is no native file dialog: a folder listing from the
+ * service plus a path field (which also works for a remote box, where paths are the server's).
+ */
+export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
+  const current = useEditor((s) => s.path);
+  const [dir, setDir] = useState<string | null>(current ? parentOf(current) : null);
+  const [entries, setEntries] = useState<DirEntry[]>([]);
+  const [parent, setParent] = useState<string | null>(null);
+  const [name, setName] = useState(current ? current.slice(current.lastIndexOf('/') + 1) : 'model.json');
+  const [pathText, setPathText] = useState('');
+  const [recent, setRecent] = useState<RecentEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    void api.call('recent.list', {}).then(setRecent, () => undefined);
+    if (dir === null) void api.call('app.info', {}).then((i) => setDir(i.documentsDir), (e: ClientError) => setError(e.message));
+  }, [dir]);
+  useEffect(() => {
+    if (!dir) return;
+    api.call('fs.list', { dir }).then(
+      (r) => {
+        setEntries(r.entries);
+        setParent(r.parent);
+        setPathText(r.dir);
+        setError(null);
+      },
+      (e: ClientError) => setError(e.message),
+    );
+  }, [dir]);
+
+  const target = dir ? `${dir === '/' ? '' : dir}/${name.endsWith('.json') ? name : `${name}.json`}` : '';
+  const close = () => useEditor.setState({ dialog: null });
+  return (
+    <div className="dialog wide" data-testid={`file-dialog-${mode}`}>
+      <h3>{mode === 'open' ? 'Open model' : 'Save model as'}</h3>
+      <div className="row">
+        <input
+          className="grow"
+          data-testid="file-dir"
+          value={pathText}
+          onChange={(e) => setPathText(e.target.value)}
+          onKeyDown={(e) => {
+            if (e.key !== 'Enter') return;
+            if (pathText.endsWith('.json')) void (mode === 'open' ? openPath(pathText) : saveTo(pathText));
+            else setDir(pathText);
+          }}
+          title="A folder, or a full path to a .json document (Enter)"
+        />
+        <button disabled={!parent} onClick={() => parent && setDir(parent)}>
+          Up
+        </button>
+      </div>
+      <div className="file-cols">
+        <ul className="file-list" data-testid="file-list">
+          {entries.map((e) => (
+            <li
+              key={e.path}
+              className={e.dir ? 'dir' : 'file'}
+              onClick={() => (e.dir ? setDir(e.path) : setName(e.name))}
+              onDoubleClick={() => !e.dir && void (mode === 'open' ? openPath(e.path) : saveTo(e.path))}
+            >
+              {e.dir ? '📁' : '📄'} {e.name}
+            </li>
+          ))}
+          {!entries.length && <li className="muted">No folders or .json documents here.</li>}
+        </ul>
+        {mode === 'open' && (
+          <div className="recent">
+            <h4>Recent</h4>
+            {recent.map((r) => (
+              <button key={r.path} className="link" title={r.path} onClick={() => void openPath(r.path)} data-testid="recent-item">
+                {r.name}
+                <span className="muted small"> {parentOf(r.path)}</span>
+              </button>
+            ))}
+            {!recent.length && <div className="muted small">Nothing opened yet.</div>}
+          </div>
+        )}
+      </div>
+      <label className="field">
+        <span>File name</span>
+        <input data-testid="file-name" value={name} onChange={(e) => setName(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && target && void (mode === 'open' ? openPath(target) : saveTo(target))} />
+      </label>
+      {error && <div className="form-error">{error}</div>}
+      <div className="dialog-buttons">
+        <span className="muted small grow">{target}</span>
+        <button onClick={close}>Cancel</button>
+        <button className="primary" data-testid="file-confirm" disabled={!target} onClick={() => void (mode === 'open' ? openPath(target) : saveTo(target))}>
+          {mode === 'open' ? 'Open' : 'Save'}
+        </button>
+      </div>
+    </div>
+  );
+}

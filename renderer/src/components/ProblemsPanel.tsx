@@ -1,0 +1,41 @@
+import { useState } from 'react';
+import { select, useEditor } from '../store/editor.js';
+
+/** Every diagnostic of the analysis; clicking one selects and centres its node. */
+export function ProblemsPanel() {
+  const diags = useEditor((s) => s.analysis.diagnostics);
+  const [open, setOpen] = useState(true);
+  const errors = diags.filter((d) => d.severity === 'error').length;
+  return (
+    <section className={`problems ${open ? 'open' : ''}`} data-testid="problems">
+      <button className="problems-head" onClick={() => setOpen(!open)}>
+        <span>{open ? '▾' : '▸'} Problems</span>
+        <span className={`count ${errors ? 'bad' : diags.length ? 'warn' : 'good'}`} data-testid="problems-count">
+          {errors} error{errors === 1 ? '' : 's'}, {diags.length - errors} warning{diags.length - errors === 1 ? '' : 's'}
+        </span>
+      </button>
+      {open && (
+        <ul>
+          {diags.map((d, i) => (
+            <li
+              key={i}
+              className={`problem ${d.severity}`}
+              data-testid="problem"
+              data-code={d.code}
+              onClick={() => {
+                if (!d.nodeId) return;
+                select([d.nodeId]);
+                useEditor.setState({ focus: { id: d.nodeId, n: Date.now() } });
+              }}
+            >
+              <span className="sev">{d.severity === 'error' ? '●' : '▲'}</span>
+              <code>{d.code}</code>
+              <span>{d.message}</span>
+            </li>
+          ))}
+          {!diags.length && <li className="muted">No problems: the model is ready to compile.</li>}
+        </ul>
+      )}
+    </section>
+  );
+}

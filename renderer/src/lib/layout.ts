@@ -1,0 +1,29 @@
+import ELK from 'elkjs/lib/elk.bundled.js';
+import type { Graph, Position } from '../../../core/index.js';
+
+const elk = new ELK();
+
+export const DEFAULT_SIZE = { width: 200, height: 96 };
+
+/**
+ * Left-to-right layered layout (ELK "layered", the Sugiyama family) so data flows like the network:
+ * input on the left, outputs on the right. Port order is kept so multi-output nodes (the neck) stay tidy.
+ */
+export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: number; height: number } | undefined): Promise<{ id: string; position: Position }[]> {
+  const res = await elk.layout({
+    id: 'root',
+    layoutOptions: {
+      'elk.algorithm': 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.layered.spacing.nodeNodeBetweenLayers': '56',
+      'elk.spacing.nodeNode': '28',
+      'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+    },
+    children: graph.nodes.map((n) => ({ id: n.id, ...(sizes(n.id) ?? DEFAULT_SIZE) })),
+    edges: graph.edges
+      .filter((e) => e.source !== e.target)
+      .map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+  });
+  return (res.children ?? []).map((c) => ({ id: c.id, position: { x: Math.round(c.x ?? 0), y: Math.round(c.y ?? 0) } }));
+}

@@ -1,0 +1,151 @@
+import { buildPreset, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
+import { api, ClientError } from '../api/client.js';
+import { isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
+
+const get = useEditor.getState;
+const set = useEditor.setState;
+
+/** First launch shows a model, not a blank canvas (issue 5). */
+export const FIRST_PRESET = 'resnet50_ibn_a';
+
+function errorText(e: unknown): string {
+  return e instanceof ClientError || e instanceof DocumentError ? e.message : `unexpected error: ${(e as Error).message}`;
+}
+
+/** Runs `then` right away, or after the user chose to save / discard unsaved changes. */
+export function guardUnsaved(what: string, then: () => void): void {
+  if (!isDirty(get())) return then();
+  set({
+    dialog: {
+      kind: 'confirm',
+      title: 'Unsaved changes',
+      message: `The current model has unsaved changes. Save them before you ${what}?`,
+      choices: [
+        { label: 'Cancel', run: () => set({ dialog: null }) },
+        { label: 'Discard', run: () => (set({ dialog: null }), then()) },
+        { label: 'Save', primary: true, run: () => void save().then((ok) => ok && then()) },
+      ],
+    },
+  });
+}
+
+export function newFromPreset(name: string, opts: Partial<PresetOptions>): void {
+  guardUnsaved('start a new model', () => {
+    // Presets come laid out left to right (input → stem → layer1…4 → pool → neck → classifier).
+    const doc = buildPreset(name, opts);
+    loadDoc(doc, null, false);
+    set({ dialog: null });
+    notify(`New model from ${name}`);
+  });
+}
+
+export function newBlank(): void {
+  guardUnsaved('start a new model', () => {
+    loadDoc({ format: 'reid-studio-graph', version: 1, graph: { nodes: [], edges: [] } }, null, false);
+    set({ dialog: null });
+  });
+}
+
+export async function openPath(path: string): Promise<boolean> {
+  try {
+    const f = await api.call('doc.open', { path });
+    loadDoc(parseDocument(f.text), f.path, true);
+    set({ dialog: null });
+    void api.call('autosave.write', { path: null, text: null });
+    notify(`Opened ${f.path}`);
+    return true;
+  } catch (e) {
+    notify(`Open failed: ${errorText(e)}`, 'error');
+    return false;
+  }
+}
+
+export async function saveTo(path: string): Promise<boolean> {
+  const doc = get().history.doc;
+  try {
+    const r = await api.call('doc.save', { path, text: serializeDocument(doc) });
+    if (get().history.doc === doc) markSaved(r.path);
+    else set({ path: r.path });
+    set({ dialog: null });
+    void api.call('autosave.write', { path: null, text: null });
+    notify(`Saved ${r.path}`);
+    return true;
+  } catch (e) {
+    notify(`Save failed: ${errorText(e)}`, 'error');
+    return false;
+  }
+}
+
+/** Save; asks for a file name when the document has none yet. Resolves true once written. */
+export async function save(): Promise<boolean> {
+  const path = get().path;
+  if (path) return saveTo(path);
+  set({ dialog: { kind: 'save' } });
+  return false;
+}
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+let lastWritten: GraphDoc | null = null;
+
+/** Keeps the last unsaved state on disk (debounced) so a crash or a closed tab loses nothing. */
+export function startAutosave(): () => void {
+  const unsub = useEditor.subscribe((s, prev) => {
+    if (s.history.doc === prev.history.doc || !s.ready) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const st = get();
+      if (!isDirty(st) || st.history.doc === lastWritten) return;
+      lastWritten = st.history.doc;
+      api.call('autosave.write', { path: st.path, text: serializeDocument(st.history.doc) }).catch((e) => notify(`Autosave failed: ${errorText(e)}`, 'warning'));
+    }, 800);
+  });
+  const beforeUnload = (ev: BeforeUnloadEvent) => {
+    if (isDirty(get())) ev.preventDefault();
+  };
+  window.addEventListener('beforeunload', beforeUnload);
+  return () => {
+    unsub();
+    window.removeEventListener('beforeunload', beforeUnload);
+  };
+}
+
+/** Launch: offer crash recovery, else reopen the last document, else the first-launch preset. */
+export async function startSession(): Promise<void> {
+  let start: Awaited<ReturnType<typeof api.call<'session.start'>>> | null = null;
+  try {
+    start = await api.call('session.start', {});
+  } catch (e) {
+    notify(`Could not restore the last session: ${errorText(e)}`, 'warning');
+  }
+  let opened = false;
+  if (start?.last) {
+    try {
+      loadDoc(parseDocument(start.last.text), start.last.path, true);
+      opened = true;
+    } catch (e) {
+      notify(`Could not reopen ${start.last.path}: ${errorText(e)}`, 'warning');
+    }
+  } else if (start?.lastError) notify(start.lastError, 'warning');
+  if (!opened) loadDoc(buildPreset(FIRST_PRESET), null, true);
+  const rec = start?.recovery;
+  if (rec) {
+    let doc: GraphDoc;
+    try {
+      doc = parseDocument(rec.text);
+    } catch {
+      return void api.call('autosave.write', { path: null, text: null });
+    }
+    const when = new Date(rec.savedAt).toLocaleString();
+    set({
+      dialog: {
+        kind: 'confirm',
+        title: 'Recover unsaved changes?',
+        message: `ReID Studio closed with unsaved changes${rec.path ? ` to ${rec.path}` : ' to a new model'} (autosaved ${when}).`,
+        choices: [
+          { label: 'Discard', run: () => (set({ dialog: null }), void api.call('autosave.write', { path: null, text: null })) },
+          { label: 'Recover', primary: true, run: () => (loadDoc(doc, rec.path, false), set({ dialog: null }), notify('Recovered unsaved changes')) },
+        ],
+      },
+    });
+  }
+}

@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium, headless; never a downloaded browser (issue 5). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+export interface Served {
+  url: string;
+  port: number;
+  token: string;
+  home: string;
+  docs: string;
+  proc: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Runs the real `reid-studio serve` (the built CLI bundle, as users and scripts run it) on a free port
+ * with a temporary data dir, so tests never touch the user's recent files or autosave.
+ */
+export async function serve(opts: { home?: string } = {}): Promise<Served> {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), 'reid-home-'));
+  const docs = mkdtempSync(join(tmpdir(), 'reid-docs-'));
+  const proc = spawn(process.execPath, ['bin/reid-studio.js', 'serve', '--no-open', '--port', '0'], {
+    env: { ...process.env, REID_STUDIO_HOME: home, REID_STUDIO_DOCUMENTS: docs },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const line = await new Promise<string>((ok, fail) => {
+    let out = '';
+    const t = setTimeout(() => fail(new Error(`serve did not print its URL in 20 s; stderr: ${err}`)), 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(t);
+        ok(out.slice(0, nl));
+      }
+    });
+    proc.on('exit', (code) => fail(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  const m = /^ReID Studio: (http:\/\/127\.0\.0\.1:(\d+)\/\?token=(\S+))$/.exec(line);
+  if (!m) throw new Error(`unexpected serve output: ${line}`);
+  return {
+    url: m[1]!,
+    port: Number(m[2]),
+    token: m[3]!,
+    home,
+    docs,
+    proc,
+    stop: () =>
+      new Promise((ok) => {
+        if (proc.exitCode !== null) return ok(proc.exitCode);
+        proc.once('exit', (code) => ok(code));
+        proc.kill('SIGINT');
+      }),
+  };
+}
+
+export function cleanup(...dirs: string[]): void {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+/** Opens the app and waits until the first document is on the canvas. */
+export async function openApp(browser: Browser, url: string, size = { width: 1440, height: 900 }, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  const page = await browser.newPage({ viewport: size, colorScheme });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  (page as Page & { errors: string[] }).errors = errors;
+  await page.goto(url);
+  await page.waitForSelector('[data-testid="app"][data-ready="true"]');
+  return page;
+}
+
+export const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent())?.trim() ?? '';
