@@ -129,7 +129,8 @@ function readTorchLegacy(buf: Buffer): Checkpoint {
   const storages = new Map<string, StorageRef>();
   const obj = unpickle(buf, sys.end, (pid) => {
     const items = pid instanceof PyTuple ? pid.items : [];
-    if (items[0] === 'module') return new PyObject('module-source');
+    // ('module', class, source_file, source): legacy files pickle nn.Module classes with their source.
+    if (items[0] === 'module') return items[1] instanceof PyGlobal ? items[1] : new PyObject('module');
     const s = storagePid(pid, true);
     if (!storages.has(s.key)) storages.set(s.key, s);
     return s;
