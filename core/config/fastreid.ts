@@ -1,0 +1,577 @@
+import type { GraphDoc } from '../graph/types.js';
+import type { Depth } from '../presets/resnet.js';
+import type { TrainingSettings } from '../training/settings.js';
+import { ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { datasetByName, type KnownDataset } from './datasets.js';
+import { buildModel, presetName, recognizeModel, type ModelSpec, type Pool } from './model.js';
+import { bool, ConfigError, emitYacs, float, int, ints, str, strs, tuple, type ConfigValue, type YacsTree } from './yacs.js';
+
+/**
+ * fast-reid (JDAI-CV/fast-reid, fastreid/config/defaults.py; reid-spec §2.6, §3.7, §5.3): the keys the
+ * Baseline / EmbeddingHead / ResNet path reads, with their defaults.
+ */
+export const FR_DEFAULTS: Record<string, ConfigValue> = {
+  'MODEL.DEVICE': 'cuda',
+  'MODEL.META_ARCHITECTURE': 'Baseline',
+  'MODEL.FREEZE_LAYERS': [],
+  'MODEL.QUEUE_SIZE': 8192,
+  'MODEL.BACKBONE.NAME': 'build_resnet_backbone',
+  'MODEL.BACKBONE.DEPTH': '50x',
+  'MODEL.BACKBONE.LAST_STRIDE': 1,
+  'MODEL.BACKBONE.FEAT_DIM': 2048,
+  'MODEL.BACKBONE.NORM': 'BN',
+  'MODEL.BACKBONE.WITH_IBN': false,
+  'MODEL.BACKBONE.WITH_SE': false,
+  'MODEL.BACKBONE.WITH_NL': false,
+  'MODEL.BACKBONE.SIE_COE': 3.0,
+  'MODEL.BACKBONE.STRIDE_SIZE': [16, 16],
+  'MODEL.BACKBONE.DROP_PATH_RATIO': 0.1,
+  'MODEL.BACKBONE.DROP_RATIO': 0.0,
+  'MODEL.BACKBONE.ATT_DROP_RATE': 0.0,
+  'MODEL.BACKBONE.PRETRAIN': false,
+  'MODEL.BACKBONE.PRETRAIN_PATH': '',
+  'MODEL.HEADS.NAME': 'EmbeddingHead',
+  'MODEL.HEADS.NORM': 'BN',
+  'MODEL.HEADS.NUM_CLASSES': 0,
+  'MODEL.HEADS.EMBEDDING_DIM': 0,
+  'MODEL.HEADS.WITH_BNNECK': false,
+  'MODEL.HEADS.NECK_FEAT': 'before',
+  'MODEL.HEADS.POOL_LAYER': 'GlobalAvgPool',
+  'MODEL.HEADS.CLS_LAYER': 'Linear',
+  'MODEL.HEADS.MARGIN': 0.0,
+  'MODEL.HEADS.SCALE': 1,
+  'MODEL.LOSSES.NAME': ['CrossEntropyLoss'],
+  'MODEL.LOSSES.CE.EPSILON': 0.0,
+  'MODEL.LOSSES.CE.ALPHA': 0.2,
+  'MODEL.LOSSES.CE.SCALE': 1.0,
+  'MODEL.LOSSES.FL.ALPHA': 0.25,
+  'MODEL.LOSSES.FL.GAMMA': 2,
+  'MODEL.LOSSES.FL.SCALE': 1.0,
+  'MODEL.LOSSES.TRI.MARGIN': 0.3,
+  'MODEL.LOSSES.TRI.NORM_FEAT': false,
+  'MODEL.LOSSES.TRI.HARD_MINING': false,
+  'MODEL.LOSSES.TRI.SCALE': 1.0,
+  'MODEL.LOSSES.CIRCLE.MARGIN': 0.25,
+  'MODEL.LOSSES.CIRCLE.GAMMA': 128,
+  'MODEL.LOSSES.CIRCLE.SCALE': 1.0,
+  'MODEL.LOSSES.COSFACE.MARGIN': 0.25,
+  'MODEL.LOSSES.COSFACE.GAMMA': 128,
+  'MODEL.LOSSES.COSFACE.SCALE': 1.0,
+  'MODEL.WEIGHTS': '',
+  'MODEL.PIXEL_MEAN': [123.675, 116.28, 103.53],
+  'MODEL.PIXEL_STD': [58.395, 57.120000000000005, 57.375],
+  'KD.MODEL_CONFIG': [],
+  'KD.MODEL_WEIGHTS': [],
+  'KD.EMA.ENABLED': false,
+  'KD.EMA.MOMENTUM': 0.999,
+  'INPUT.SIZE_TRAIN': [256, 128],
+  'INPUT.SIZE_TEST': [256, 128],
+  'INPUT.CROP.ENABLED': false,
+  'INPUT.CROP.SIZE': [224, 224],
+  'INPUT.CROP.SCALE': [0.16, 1],
+  'INPUT.CROP.RATIO': [3 / 4, 4 / 3],
+  'INPUT.FLIP.ENABLED': false,
+  'INPUT.FLIP.PROB': 0.5,
+  'INPUT.PADDING.ENABLED': false,
+  'INPUT.PADDING.MODE': 'constant',
+  'INPUT.PADDING.SIZE': 10,
+  'INPUT.CJ.ENABLED': false,
+  'INPUT.CJ.PROB': 0.5,
+  'INPUT.CJ.BRIGHTNESS': 0.15,
+  'INPUT.CJ.CONTRAST': 0.15,
+  'INPUT.CJ.SATURATION': 0.1,
+  'INPUT.CJ.HUE': 0.1,
+  'INPUT.AFFINE.ENABLED': false,
+  'INPUT.AUTOAUG.ENABLED': false,
+  'INPUT.AUTOAUG.PROB': 0.0,
+  'INPUT.AUGMIX.ENABLED': false,
+  'INPUT.AUGMIX.PROB': 0.0,
+  'INPUT.REA.ENABLED': false,
+  'INPUT.REA.PROB': 0.5,
+  'INPUT.REA.VALUE': [123.675, 116.28, 103.53],
+  'INPUT.RPT.ENABLED': false,
+  'INPUT.RPT.PROB': 0.5,
+  'DATASETS.NAMES': ['Market1501'],
+  'DATASETS.TESTS': ['Market1501'],
+  'DATASETS.COMBINEALL': false,
+  'DATALOADER.SAMPLER_TRAIN': 'TrainingSampler',
+  'DATALOADER.NUM_INSTANCE': 4,
+  'DATALOADER.NUM_WORKERS': 8,
+  'DATALOADER.SET_WEIGHT': [],
+  'SOLVER.AMP.ENABLED': false,
+  'SOLVER.OPT': 'Adam',
+  'SOLVER.MAX_EPOCH': 120,
+  'SOLVER.BASE_LR': 3e-4,
+  'SOLVER.HEADS_LR_FACTOR': 1.0,
+  'SOLVER.MOMENTUM': 0.9,
+  'SOLVER.NESTEROV': false,
+  'SOLVER.WEIGHT_DECAY': 0.0005,
+  'SOLVER.WEIGHT_DECAY_NORM': 0.0005,
+  'SOLVER.BIAS_LR_FACTOR': 1.0,
+  'SOLVER.WEIGHT_DECAY_BIAS': 0.0005,
+  'SOLVER.SCHED': 'MultiStepLR',
+  'SOLVER.DELAY_EPOCHS': 0,
+  'SOLVER.GAMMA': 0.1,
+  'SOLVER.STEPS': [30, 55],
+  'SOLVER.ETA_MIN_LR': 1e-7,
+  'SOLVER.WARMUP_FACTOR': 0.1,
+  'SOLVER.WARMUP_ITERS': 1000,
+  'SOLVER.WARMUP_METHOD': 'linear',
+  'SOLVER.FREEZE_ITERS': 0,
+  'SOLVER.CHECKPOINT_PERIOD': 20,
+  'SOLVER.IMS_PER_BATCH': 64,
+  'SOLVER.CLIP_GRADIENTS.ENABLED': false,
+  'SOLVER.CLIP_GRADIENTS.CLIP_TYPE': 'norm',
+  'SOLVER.CLIP_GRADIENTS.CLIP_VALUE': 5.0,
+  'SOLVER.CLIP_GRADIENTS.NORM_TYPE': 2.0,
+  'TEST.EVAL_PERIOD': 20,
+  'TEST.IMS_PER_BATCH': 64,
+  'TEST.METRIC': 'cosine',
+  'TEST.ROC.ENABLED': false,
+  'TEST.FLIP.ENABLED': false,
+  'TEST.AQE.ENABLED': false,
+  'TEST.AQE.ALPHA': 3.0,
+  'TEST.AQE.QE_TIME': 1,
+  'TEST.AQE.QE_K': 5,
+  'TEST.RERANK.ENABLED': false,
+  'TEST.RERANK.K1': 20,
+  'TEST.RERANK.K2': 6,
+  'TEST.RERANK.LAMBDA': 0.3,
+  'TEST.PRECISE_BN.ENABLED': false,
+  'TEST.PRECISE_BN.DATASET': 'Market1501',
+  'TEST.PRECISE_BN.NUM_ITER': 300,
+  OUTPUT_DIR: 'logs/',
+  CUDNN_BENCHMARK: false,
+};
+
+/** Keys (or key prefixes) that mark a file as fast-reid's (absent from reid-strong-baseline's defaults). */
+export const FR_MARKERS = [
+  '_BASE_', 'MODEL.META_ARCHITECTURE', 'MODEL.BACKBONE.', 'MODEL.HEADS.', 'MODEL.LOSSES.', 'MODEL.WEIGHTS', 'MODEL.FREEZE_LAYERS',
+  'MODEL.PIXEL_MEAN', 'INPUT.FLIP.', 'INPUT.REA.', 'INPUT.PADDING.', 'DATASETS.TESTS', 'DATALOADER.SAMPLER_TRAIN', 'SOLVER.OPT',
+  'SOLVER.MAX_EPOCH', 'SOLVER.SCHED', 'SOLVER.AMP.', 'SOLVER.HEADS_LR_FACTOR', 'TEST.EVAL_PERIOD', 'TEST.METRIC', 'TEST.RERANK.',
+  'CUDNN_BENCHMARK',
+];
+
+const FR_DEPTHS: Record<string, Depth> = { '18x': 'resnet18', '34x': 'resnet34', '50x': 'resnet50', '101x': 'resnet101' };
+const DEPTH_KEY: Partial<Record<Depth, string>> = { resnet18: '18x', resnet34: '34x', resnet50: '50x', resnet101: '101x' };
+const FEAT_DIM: Record<Depth, number> = { resnet18: 512, resnet34: 512, resnet50: 2048, resnet101: 2048, resnet152: 2048 };
+/** fast-reid pooling registry names (fastreid/layers/pooling.py) and older aliases seen in its configs. */
+const FR_POOLS: Record<string, Pool> = {
+  GlobalAvgPool: 'avg',
+  FastGlobalAvgPool: 'avg',
+  avgpool: 'avg',
+  GeneralizedMeanPooling: 'gem',
+  gempool: 'gem',
+  GeneralizedMeanPoolingP: 'gemP',
+  gempoolP: 'gemP',
+};
+const POOL_NAME: Record<Pool, string> = { avg: 'GlobalAvgPool', gem: 'GeneralizedMeanPooling', gemP: 'GeneralizedMeanPoolingP' };
+const CE = 'CrossEntropyLoss';
+const TRI = 'TripletLoss';
+
+/**
+ * fast-reid's iterations per epoch: len(train set) // IMS_PER_BATCH (reid-spec §4.5). Needed because
+ * fast-reid counts warmup and freezing in iterations while the app counts epochs.
+ */
+function itersPerEpoch(ds: KnownDataset, batch: number): number {
+  return Math.floor(ds.trainImages / batch);
+}
+
+/** How a fast-reid config relates to the app (also written into the exported file's header). */
+const FR_NOTES = [
+  "fast-reid differs in details the app follows reid-strong-baseline on: label smoothing gives the other classes ε/(K−1) instead of ε/K, the classifier starts at std 0.01 (not 0.001), resize is bicubic and pad/crop come before the flip, random erasing uses torchvision's area range 0.02–0.33 (reid-spec §4.2, §3.7, §4.7)",
+];
+
+function frModelProblems(m: ModelSpec): string[] {
+  const out: string[] = [];
+  if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only (reid-spec §2.6)`);
+  if (m.stem !== 'fastreid')
+    out.push(
+      `the stem is reid-strong-baseline's (${m.ibn ? 'ReLU, ' : 'no ReLU, '}max pool 3×3/2 padding 1); fast-reid's is conv → BN → ReLU → max pool 3×3/2 padding 0 ceil_mode (reid-spec §2.3). Convert it with the fast-reid stem option (export --fastreid-stem), which changes the model`,
+    );
+  if (m.neck === 'bnneck' && m.neckFeat !== 'after')
+    out.push("the eval feature is taken before the BNNeck; fast-reid always evaluates the post-neck feature (reid-spec §3.7; its MODEL.HEADS.NECK_FEAT is the training triplet feature)");
+  if (m.classifierBias) out.push('the classifier has a bias; fast-reid\'s EmbeddingHead classifier is a bias-free weight (reid-spec §3.7)');
+  return out;
+}
+
+/** The fast-reid YACS config of a document, or the reasons it cannot be expressed. */
+export function exportFastreidYaml(doc: GraphDoc): ExportResult {
+  const rec = recognizeModel(doc);
+  const st = readSettings(doc);
+  const reasons: string[] = [];
+  const warnings: string[] = [];
+  if (!rec.ok) reasons.push(...rec.reasons);
+  if (!st.ok) reasons.push(st.reason);
+  if (!rec.ok || !st.ok) return { ok: false, reasons };
+  const m = rec.spec;
+  const s = st.settings;
+  reasons.push(...frModelProblems(m));
+  if (!st.explicit) warnings.push('the document has no training settings: the app defaults are written');
+
+  const batch = s.batch.p * s.batch.k;
+  const ds = datasetOf(s, st.explicit);
+  let frName = 'Market1501';
+  let ipe: number | undefined;
+  if ('reason' in ds) reasons.push(ds.reason);
+  else {
+    frName = ds.known ? ds.known.fastreid : ds.name;
+    if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
+    if (ds.known) {
+      ipe = itersPerEpoch(ds.known, batch);
+      if (ds.known.trainIds !== m.numClasses)
+        reasons.push(`the classifier has ${m.numClasses} classes but ${ds.known.label} has ${ds.known.trainIds} training identities; fast-reid sizes the classifier from the data`);
+    } else warnings.push(`fast-reid sizes the classifier from ${frName}'s training identities; the graph has ${m.numClasses}`);
+  }
+
+  if (s.loss.metric !== 'triplet')
+    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss (reid-spec §4.4); choose the triplet metric loss`);
+  const warm = s.schedule.warmup && s.schedule.warmupEpochs > 0 ? s.schedule.warmupEpochs : 0;
+  if (warm > 0 && ipe === undefined && !('reason' in ds))
+    reasons.push(`fast-reid counts warmup in iterations and the iterations per epoch of ${frName} are unknown to the app; switch warmup off or use a known dataset`);
+  if (m.frozenBackbone && ipe === undefined && !('reason' in ds))
+    reasons.push(`fast-reid freezes for SOLVER.FREEZE_ITERS iterations and the iterations per epoch of ${frName} are unknown to the app`);
+  // fast-reid's multi-step schedule starts counting epochs when warmup ends (fastreid/engine/hooks.py LRScheduler).
+  const frSteps = s.schedule.steps.map((e) => e - warm);
+  if (frSteps.some((e) => e < 1))
+    reasons.push(`LR step at epoch ${Math.min(...s.schedule.steps)} falls inside the ${warm}-epoch warmup; fast-reid only steps its schedule after warmup`);
+  if (s.sampler === 'softmax' && s.loss.labelSmooth)
+    warnings.push("label smoothing is off with the 'softmax' sampler (reid-strong-baseline semantics, reid-spec §4.1): CE.EPSILON is 0");
+  if (s.test.featNorm && s.test.metric === 'euclidean') warnings.push('L2-normalised features with Euclidean distance rank like cosine: TEST.METRIC is cosine');
+  if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not written`);
+  if (s.loss.centerWeight !== 0.0005 || s.loss.centerLr !== 0.5) warnings.push('center-loss settings are not written (fast-reid has no center loss)');
+  if (reasons.length) return { ok: false, reasons };
+
+  const pretrained = s.pretrained;
+  const model: YacsTree = {
+    META_ARCHITECTURE: str('Baseline'),
+    BACKBONE: {
+      NAME: str('build_resnet_backbone'),
+      NORM: str('BN'),
+      DEPTH: str(DEPTH_KEY[m.depth]!),
+      LAST_STRIDE: int(m.lastStride),
+      // Not derived from the depth in fast-reid: 512 must be set by hand for 18x/34x (reid-spec §2.6).
+      FEAT_DIM: int(FEAT_DIM[m.depth]),
+      WITH_IBN: bool(m.ibn),
+      WITH_SE: bool(false),
+      WITH_NL: bool(false),
+      PRETRAIN: bool(pretrained.choice === 'imagenet'),
+      PRETRAIN_PATH: str(pretrained.choice === 'imagenet' ? (pretrained.path ?? '') : ''),
+    },
+    HEADS: {
+      NAME: str('EmbeddingHead'),
+      NORM: str('BN'),
+      WITH_BNNECK: bool(m.neck === 'bnneck'),
+      POOL_LAYER: str(POOL_NAME[m.pool]),
+      // fast-reid's NECK_FEAT is the *training* triplet feature; evaluation always uses the post-neck one (reid-spec §3.7).
+      NECK_FEAT: str(m.trainFeat),
+      CLS_LAYER: str('Linear'),
+      EMBEDDING_DIM: int(0),
+      NUM_CLASSES: int(0),
+      SCALE: int(1),
+      MARGIN: float(0),
+    },
+    LOSSES: {
+      NAME: tuple(s.sampler === 'softmax' ? [CE] : s.sampler === 'triplet' ? [TRI] : [CE, TRI]),
+      CE: { EPSILON: float(s.loss.labelSmooth && s.sampler !== 'softmax' ? 0.1 : 0), SCALE: float(1) },
+      TRI: { MARGIN: float(s.loss.margin), HARD_MINING: bool(true), NORM_FEAT: bool(false), SCALE: float(1) },
+    },
+  };
+  if (m.frozenBackbone) model.FREEZE_LAYERS = strs(['backbone']);
+  if (pretrained.choice === 'self') model.WEIGHTS = str(pretrained.path ?? '');
+  const solver: YacsTree = {
+    OPT: str(s.optimizer.name === 'adam' ? 'Adam' : 'SGD'),
+    MAX_EPOCH: int(s.epochs),
+    BASE_LR: float(s.optimizer.baseLr),
+    MOMENTUM: float(s.optimizer.momentum),
+    WEIGHT_DECAY: float(s.optimizer.weightDecay),
+    WEIGHT_DECAY_NORM: float(s.optimizer.weightDecay),
+    WEIGHT_DECAY_BIAS: float(s.optimizer.weightDecay),
+    BIAS_LR_FACTOR: float(1),
+    HEADS_LR_FACTOR: float(1),
+    IMS_PER_BATCH: int(batch),
+    SCHED: str('MultiStepLR'),
+    STEPS: ints(frSteps),
+    GAMMA: float(s.schedule.gamma),
+    WARMUP_FACTOR: float(s.schedule.warmupFactor),
+    WARMUP_ITERS: int(warm * (ipe ?? 0)),
+    WARMUP_METHOD: str('linear'),
+    CHECKPOINT_PERIOD: int(s.checkpointPeriod),
+  };
+  // A whole-run freeze: fast-reid unfreezes when the iteration reaches FREEZE_ITERS (reid-spec §3.6).
+  if (m.frozenBackbone) solver.FREEZE_ITERS = int(s.epochs * ipe!);
+  const tree: YacsTree = {
+    MODEL: model,
+    INPUT: {
+      SIZE_TRAIN: ints(m.input),
+      SIZE_TEST: ints(m.input),
+      FLIP: { ENABLED: bool(s.augment.flipProb > 0), PROB: float(s.augment.flipProb) },
+      PADDING: { ENABLED: bool(s.augment.padding > 0), MODE: str('constant'), SIZE: int(s.augment.padding) },
+      REA: { ENABLED: bool(s.augment.randomErasingProb > 0), PROB: float(s.augment.randomErasingProb) },
+    },
+    DATASETS: { NAMES: tuple([frName]), TESTS: tuple([frName]) },
+    DATALOADER: { SAMPLER_TRAIN: str(s.sampler === 'softmax' ? 'TrainingSampler' : 'NaiveIdentitySampler'), NUM_INSTANCE: int(s.batch.k) },
+    SOLVER: solver,
+    TEST: {
+      EVAL_PERIOD: int(s.evalPeriod),
+      METRIC: str(!s.test.featNorm && s.test.metric === 'euclidean' ? 'euclidean' : 'cosine'),
+      RERANK: { ENABLED: bool(s.test.reRanking) },
+    },
+  };
+  if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
+  const header = [
+    'fast-reid config written by ReID Studio',
+    `model: ${presetName(m)} (fast-reid stem), ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`,
+    ...(ipe !== undefined ? [`iterations per epoch assumed: ${ipe} (len(train set) // IMS_PER_BATCH)`] : []),
+  ];
+  return { ok: true, text: emitYacs(tree, header), warnings: [...warnings, ...FR_NOTES] };
+}
+
+/** fast-reid config (already merged with its `_BASE_` chain and flattened) → document. */
+export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
+  const r = new ConfigReader(flat, FR_DEFAULTS);
+  r.use('_BASE_');
+  for (const k of r.keys())
+    if (!(k in FR_DEFAULTS) && k !== '_BASE_') r.warnings.push(`${k} is not in fast-reid's defaults.py (fast-reid rejects it unless a project adds it)`);
+  const refuse = (msg: string): never => {
+    throw new ConfigError(msg);
+  };
+
+  if (r.str('MODEL.META_ARCHITECTURE') !== 'Baseline') refuse(`MODEL.META_ARCHITECTURE '${r.raw('MODEL.META_ARCHITECTURE')}' is not modelled (only the Baseline meta-architecture is)`);
+  const bbName = r.str('MODEL.BACKBONE.NAME');
+  if (bbName !== 'build_resnet_backbone') refuse(`MODEL.BACKBONE.NAME '${bbName}' is not modelled (only build_resnet_backbone is)`);
+  const depthRaw = r.raw('MODEL.BACKBONE.DEPTH');
+  r.use('MODEL.BACKBONE.DEPTH');
+  const depthKey = typeof depthRaw === 'number' ? `${depthRaw}x` : String(depthRaw);
+  const depth = FR_DEPTHS[depthKey];
+  if (!depth) refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' is not a fast-reid ResNet depth (18x, 34x, 50x, 101x)`);
+  const ibn = r.bool('MODEL.BACKBONE.WITH_IBN');
+  if (r.bool('MODEL.BACKBONE.WITH_SE')) refuse('MODEL.BACKBONE.WITH_SE: fast-reid SE blocks are not modelled');
+  if (r.bool('MODEL.BACKBONE.WITH_NL')) refuse('MODEL.BACKBONE.WITH_NL: non-local blocks are not modelled');
+  for (const key of ['MODEL.BACKBONE.NORM', 'MODEL.HEADS.NORM']) {
+    const norm = r.str(key);
+    if (norm === 'syncBN') r.warnings.push(`${key} syncBN is BatchNorm synchronised across GPUs: on one device it is the app's BatchNorm`);
+    else if (norm !== 'BN') refuse(`${key} '${norm}' is not modelled (BN only)`);
+  }
+  const lastStride = r.num('MODEL.BACKBONE.LAST_STRIDE', { int: true });
+  if (lastStride !== 1 && lastStride !== 2) refuse(`MODEL.BACKBONE.LAST_STRIDE must be 1 or 2 (got ${lastStride})`);
+  const featDim = r.num('MODEL.BACKBONE.FEAT_DIM', { int: true });
+  if (featDim !== FEAT_DIM[depth!])
+    r.notModelled('MODEL.BACKBONE.FEAT_DIM', `MODEL.BACKBONE.FEAT_DIM ${featDim} does not match ${depthKey}'s ${FEAT_DIM[depth!]} channels (fast-reid would fail to build the head); the graph uses ${FEAT_DIM[depth!]}`);
+
+  if (r.str('MODEL.HEADS.NAME') !== 'EmbeddingHead') refuse(`MODEL.HEADS.NAME '${r.raw('MODEL.HEADS.NAME')}' is not modelled (EmbeddingHead only)`);
+  if (r.num('MODEL.HEADS.EMBEDDING_DIM', { int: true, min: 0 }) !== 0) refuse('MODEL.HEADS.EMBEDDING_DIM > 0 (a 1×1 embedding conv before the neck) is not modelled');
+  const cls = r.str('MODEL.HEADS.CLS_LAYER');
+  if (cls.toLowerCase() !== 'linear') refuse(`MODEL.HEADS.CLS_LAYER '${cls}' (cosine-margin classifier) is not modelled; only Linear is`);
+  r.use('MODEL.HEADS.MARGIN'); // unused by the Linear classifier
+  const headScale = r.num('MODEL.HEADS.SCALE');
+  if (headScale !== 1) r.notModelled('MODEL.HEADS.SCALE', `MODEL.HEADS.SCALE ${headScale} multiplies the logits; the app's classifier does not scale them`);
+  const poolName = r.str('MODEL.HEADS.POOL_LAYER');
+  const pool = FR_POOLS[poolName];
+  if (!pool) refuse(`MODEL.HEADS.POOL_LAYER '${poolName}' is not modelled (${Object.keys(FR_POOLS).join(', ')} are)`);
+  const withBnneck = r.bool('MODEL.HEADS.WITH_BNNECK');
+  const trainFeat = r.str('MODEL.HEADS.NECK_FEAT', ['before', 'after'] as const);
+
+  const size = r.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
+  const sizeTest = r.ints('INPUT.SIZE_TEST', { length: 2, min: 8 });
+  if (!sameNumbers(size, sizeTest))
+    r.notModelled('INPUT.SIZE_TEST', `INPUT.SIZE_TEST ${JSON.stringify(sizeTest)} differs from SIZE_TRAIN; the graph has one input size (${size.join('x')})`);
+
+  const names = r.strList('DATASETS.NAMES');
+  const dsName = names[0] ?? 'Market1501';
+  if (names.length !== 1) r.warnings.push(`DATASETS.NAMES lists ${names.length} datasets; the app trains on one: ${dsName} is used`);
+  const tests = r.strList('DATASETS.TESTS');
+  if (tests.length !== 1 || tests[0] !== dsName)
+    r.notModelled('DATASETS.TESTS', `DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of the training dataset (${dsName})`);
+  if (r.bool('DATASETS.COMBINEALL')) r.notModelled('DATASETS.COMBINEALL', 'DATASETS.COMBINEALL trains on train+query+gallery; the app trains on the training split');
+  const known = datasetByName(dsName);
+  const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0 });
+  let numClasses = known?.trainIds ?? (explicitClasses || 751);
+  if (!known && !explicitClasses) r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (fast-reid sizes it from the data; set it in the graph)`);
+  if (known && explicitClasses && explicitClasses !== known.trainIds)
+    r.warnings.push(`MODEL.HEADS.NUM_CLASSES ${explicitClasses} is replaced by ${known.label}'s ${known.trainIds} identities, as fast-reid does when it loads the data`);
+  numClasses = Math.max(1, numClasses);
+
+  const lossNames = r.strList('MODEL.LOSSES.NAME');
+  const unknownLoss = lossNames.filter((n) => n !== CE && n !== TRI);
+  if (unknownLoss.length) refuse(`MODEL.LOSSES.NAME ${unknownLoss.join(', ')}: only CrossEntropyLoss and TripletLoss are modelled`);
+  const hasCe = lossNames.includes(CE);
+  const hasTri = lossNames.includes(TRI);
+  if (!hasCe && !hasTri) refuse('MODEL.LOSSES.NAME is empty');
+  const sampler: TrainingSettings['sampler'] = hasCe && hasTri ? 'softmax_triplet' : hasTri ? 'triplet' : 'softmax';
+  const samplerTrain = r.str('DATALOADER.SAMPLER_TRAIN');
+  const pk = samplerTrain === 'NaiveIdentitySampler' || samplerTrain === 'BalancedIdentitySampler';
+  if (samplerTrain !== 'TrainingSampler' && !pk) refuse(`DATALOADER.SAMPLER_TRAIN '${samplerTrain}' is not modelled`);
+  if (pk !== (sampler !== 'softmax'))
+    r.notModelled(
+      'DATALOADER.SAMPLER_TRAIN',
+      `DATALOADER.SAMPLER_TRAIN ${samplerTrain} with losses ${lossNames.join('+')}: the app ${sampler === 'softmax' ? 'shuffles for cross-entropy alone' : 'samples P×K identities whenever a triplet loss is used'} (reid-strong-baseline semantics)`,
+    );
+  const eps = r.num('MODEL.LOSSES.CE.EPSILON');
+  let labelSmooth = eps > 0;
+  if (!hasCe) r.use('MODEL.LOSSES.CE.EPSILON');
+  else if (eps !== 0 && Math.abs(eps - 0.1) > 1e-12) {
+    labelSmooth = true;
+    r.notModelled('MODEL.LOSSES.CE.EPSILON', `MODEL.LOSSES.CE.EPSILON ${eps}: the app smooths labels with ε = 0.1 only`);
+  }
+  if (sampler === 'softmax' && labelSmooth)
+    r.warnings.push('cross-entropy alone with label smoothing: the app (reid-strong-baseline semantics, reid-spec §4.1) does not smooth labels with the softmax sampler');
+  for (const key of ['MODEL.LOSSES.CE.SCALE', 'MODEL.LOSSES.TRI.SCALE']) {
+    const v = r.num(key);
+    if (v !== 1) r.notModelled(key, `${key} ${v}: the app weighs its losses 1`);
+  }
+  const margin = r.num('MODEL.LOSSES.TRI.MARGIN', { min: 0 });
+  if (hasTri && margin === 0) r.notModelled('MODEL.LOSSES.TRI.MARGIN', 'MODEL.LOSSES.TRI.MARGIN 0 selects the soft-margin triplet loss, which the app does not have');
+  if (hasTri && !r.bool('MODEL.LOSSES.TRI.HARD_MINING'))
+    r.notModelled('MODEL.LOSSES.TRI.HARD_MINING', 'MODEL.LOSSES.TRI.HARD_MINING False (softmax-weighted mining): the app mines batch-hard triplets');
+  if (hasTri && r.bool('MODEL.LOSSES.TRI.NORM_FEAT')) r.notModelled('MODEL.LOSSES.TRI.NORM_FEAT', 'MODEL.LOSSES.TRI.NORM_FEAT: the app does not L2-normalise triplet features');
+  if (!hasTri) r.use('MODEL.LOSSES.TRI.HARD_MINING', 'MODEL.LOSSES.TRI.NORM_FEAT');
+
+  const k = r.num('DATALOADER.NUM_INSTANCE', { int: true, min: 1 });
+  const batch = r.num('SOLVER.IMS_PER_BATCH', { int: true, min: 1 });
+  let p = batch / k;
+  if (!Number.isInteger(p)) {
+    p = Math.max(1, Math.floor(p));
+    r.notModelled('SOLVER.IMS_PER_BATCH', `SOLVER.IMS_PER_BATCH ${batch} is not a multiple of NUM_INSTANCE ${k}; the app uses ${p}×${k} = ${p * k}`);
+  }
+  const ipe = known ? itersPerEpoch(known, p * k) : undefined;
+  const epochs = r.num('SOLVER.MAX_EPOCH', { int: true, min: 1 });
+
+  let frozenBackbone = false;
+  const freezeLayers = r.strList('MODEL.FREEZE_LAYERS');
+  const freezeIters = r.num('SOLVER.FREEZE_ITERS', { int: true, min: 0 });
+  if (freezeLayers.length && freezeIters > 0) {
+    const onlyBackbone = freezeLayers.every((l) => l === 'backbone');
+    if (onlyBackbone && ipe !== undefined && freezeIters >= epochs * ipe) frozenBackbone = true;
+    else {
+      r.notModelled('MODEL.FREEZE_LAYERS', `MODEL.FREEZE_LAYERS ${JSON.stringify(freezeLayers)} for ${freezeIters} iterations: the app freezes layers for the whole run only (${onlyBackbone ? (ipe === undefined ? 'the run length in iterations is unknown for this dataset' : `the run is ${epochs * ipe} iterations`) : 'and only the backbone maps'})`);
+      r.drop('SOLVER.FREEZE_ITERS');
+    }
+  }
+
+  const opt = r.str('SOLVER.OPT');
+  let optimizer: 'adam' | 'sgd' = 'adam';
+  if (opt === 'Adam' || opt === 'SGD') optimizer = opt === 'Adam' ? 'adam' : 'sgd';
+  else r.notModelled('SOLVER.OPT', `SOLVER.OPT '${opt}': the app trains with Adam or SGD; Adam is used`);
+  if (optimizer === 'sgd' && r.bool('SOLVER.NESTEROV')) r.notModelled('SOLVER.NESTEROV', 'SOLVER.NESTEROV: the app uses plain momentum');
+  else r.use('SOLVER.NESTEROV');
+  const weightDecay = r.num('SOLVER.WEIGHT_DECAY', { min: 0 });
+  for (const key of ['SOLVER.WEIGHT_DECAY_NORM', 'SOLVER.WEIGHT_DECAY_BIAS']) {
+    const v = r.num(key, { min: 0 });
+    if (Math.abs(v - weightDecay) > 1e-12) r.notModelled(key, `${key} ${v}: the app applies WEIGHT_DECAY ${weightDecay} to every parameter`);
+  }
+  for (const key of ['SOLVER.BIAS_LR_FACTOR', 'SOLVER.HEADS_LR_FACTOR']) {
+    const v = r.num(key);
+    if (v !== 1) r.notModelled(key, `${key} ${v}: the app uses one learning rate for every parameter`);
+  }
+
+  const sched = r.str('SOLVER.SCHED');
+  const multiStep = sched === 'MultiStepLR' || sched === 'WarmupMultiStepLR';
+  if (!multiStep) r.notModelled('SOLVER.SCHED', `SOLVER.SCHED '${sched}': the app's schedule is multi-step; its steps keep the app defaults`);
+  const warmupIters = r.num('SOLVER.WARMUP_ITERS', { int: true, min: 0 });
+  const method = r.str('SOLVER.WARMUP_METHOD');
+  if (method !== 'linear' && warmupIters > 0) r.notModelled('SOLVER.WARMUP_METHOD', `SOLVER.WARMUP_METHOD '${method}': the app warms up linearly`);
+  let warmupEpochs = 0;
+  if (warmupIters > 0) {
+    if (ipe === undefined) {
+      warmupEpochs = 10;
+      r.notModelled('SOLVER.WARMUP_ITERS', `SOLVER.WARMUP_ITERS ${warmupIters} iterations: the iterations per epoch of '${dsName}' are unknown, so the app's ${warmupEpochs}-epoch default is used`);
+    } else {
+      warmupEpochs = Math.max(1, Math.round(warmupIters / ipe));
+      if (warmupEpochs * ipe !== warmupIters)
+        r.warnings.push(
+          `SOLVER.WARMUP_ITERS ${warmupIters} iterations = ${(warmupIters / ipe).toFixed(2)} epochs at ${ipe} iterations per epoch (${known!.label}: ${known!.trainImages} images // ${p * k}); the app warms up per epoch for ${warmupEpochs}`,
+        );
+    }
+  }
+  const frSteps = r.ints('SOLVER.STEPS', { min: 1 });
+  // fast-reid's multi-step milestones count epochs after warmup (fastreid/engine/hooks.py LRScheduler; reid-spec §4.6).
+  const steps = multiStep ? frSteps.map((e) => e + warmupEpochs) : [40, 70];
+  if (!multiStep) r.drop('SOLVER.STEPS');
+
+  const flipOn = r.bool('INPUT.FLIP.ENABLED');
+  const flipProb = r.num('INPUT.FLIP.PROB', { min: 0, max: 1 });
+  const padOn = r.bool('INPUT.PADDING.ENABLED');
+  const padSize = r.num('INPUT.PADDING.SIZE', { int: true, min: 0 });
+  const padMode = r.str('INPUT.PADDING.MODE');
+  if (padOn && padMode !== 'constant') r.notModelled('INPUT.PADDING.MODE', `INPUT.PADDING.MODE '${padMode}': the app pads with zeros`);
+  const reaOn = r.bool('INPUT.REA.ENABLED');
+  const reaProb = r.num('INPUT.REA.PROB', { min: 0, max: 1 });
+  for (const aug of ['CJ', 'AFFINE', 'AUTOAUG', 'AUGMIX', 'RPT', 'CROP']) {
+    const key = `INPUT.${aug}.ENABLED`;
+    if (r.raw(key) === true) r.warnings.push(`${key}: this augmentation is not modelled by the app`);
+  }
+  for (const [key, ref] of [['MODEL.PIXEL_MEAN', [123.675, 116.28, 103.53]], ['MODEL.PIXEL_STD', [58.395, 57.12, 57.375]]] as const) {
+    const v = r.raw(key);
+    if (!(Array.isArray(v) && v.every((x) => typeof x === 'number') && sameNumbers(v as number[], ref, 1e-4)))
+      r.warnings.push(`${key} ${JSON.stringify(v)} is not the ImageNet value (×255) the app normalises with`);
+  }
+
+  const metric = r.str('TEST.METRIC', ['cosine', 'euclidean'] as const);
+  const rerank = r.bool('TEST.RERANK.ENABLED');
+  for (const [key, ref] of [['TEST.RERANK.K1', 20], ['TEST.RERANK.K2', 6], ['TEST.RERANK.LAMBDA', 0.3]] as const) {
+    const v = r.raw(key);
+    if (rerank && v !== ref) r.notModelled(key, `${key} ${JSON.stringify(v)}: the app re-ranks with k1 20, k2 6, λ 0.3 (reid-spec §4.8)`);
+  }
+
+  const weights = r.str('MODEL.WEIGHTS');
+  const pre = r.bool('MODEL.BACKBONE.PRETRAIN');
+  const prePath = r.str('MODEL.BACKBONE.PRETRAIN_PATH');
+  const pretrained: TrainingSettings['pretrained'] = weights
+    ? { choice: 'self', path: weights }
+    : pre
+      ? prePath
+        ? { choice: 'imagenet', path: prePath }
+        : { choice: 'imagenet' }
+      : { choice: 'none' };
+  const outputDir = r.raw('OUTPUT_DIR');
+  const framework: Record<string, string> = {};
+  if (!known?.kind) framework.datasetName = known ? known.rsb : dsName;
+  if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
+    r.use('OUTPUT_DIR');
+    framework.outputDir = outputDir;
+  }
+
+  const settings = finishSettings({
+    ...(known?.kind ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),
+    sampler,
+    batch: { p, k },
+    // fast-reid has no center loss (reid-spec §4.4).
+    loss: { labelSmooth, metric: 'triplet', margin, centerWeight: 0.0005, centerLr: 0.5 },
+    optimizer: { name: optimizer, baseLr: r.num('SOLVER.BASE_LR'), weightDecay, momentum: r.num('SOLVER.MOMENTUM') },
+    schedule: {
+      warmup: warmupIters > 0,
+      warmupFactor: r.num('SOLVER.WARMUP_FACTOR', { min: 0, max: 1 }),
+      warmupEpochs: warmupIters > 0 ? warmupEpochs : 10,
+      steps,
+      gamma: r.num('SOLVER.GAMMA'),
+    },
+    epochs,
+    augment: { flipProb: flipOn ? flipProb : 0, padding: padOn ? padSize : 0, randomErasingProb: reaOn ? reaProb : 0 },
+    test: { featNorm: metric === 'cosine', metric, reRanking: rerank },
+    pretrained,
+    evalPeriod: r.num('TEST.EVAL_PERIOD', { int: true, min: 1 }),
+    checkpointPeriod: r.num('SOLVER.CHECKPOINT_PERIOD', { int: true, min: 1 }),
+    ...(Object.keys(framework).length ? { framework } : {}),
+  });
+  if (!known?.kind)
+    r.warnings.push(`ReID Studio has no ${known?.label ?? dsName} loader: the training settings keep the demo dataset and remember '${framework.datasetName}' for export`);
+
+  const spec: ModelSpec = {
+    depth: depth!,
+    ibn,
+    stem: 'fastreid',
+    lastStride: lastStride as 1 | 2,
+    neck: withBnneck ? 'bnneck' : 'no',
+    neckFeat: 'after',
+    trainFeat: withBnneck ? trainFeat : 'before',
+    classifierBias: false,
+    pool: pool!,
+    numClasses,
+    input: [size[0], size[1]],
+    frozenBackbone,
+  };
+  const doc = buildModel(spec);
+  doc.training = settings as unknown as Record<string, unknown>;
+  return { doc, ignored: r.ignored(), warnings: [...r.warnings, ...FR_NOTES], framework: 'fastreid' };
+}

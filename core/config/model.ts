@@ -1,0 +1,201 @@
+import { analyze, type Analysis } from '../graph/analyze.js';
+import type { Layer } from '../graph/evaluate.js';
+import { expandInGraph } from '../graph/expand.js';
+import type { GraphDoc, GraphNode } from '../graph/types.js';
+import { buildPreset, RESNET_DEPTHS, type Depth } from '../presets/resnet.js';
+import { applyCommand } from '../commands/history.js';
+import { freezeBackbone } from '../commands/commands.js';
+
+/**
+ * The Baseline model family both frameworks can express, and a matcher that recognises it in a graph.
+ *
+ * Recognition never trusts node kinds or ids: it reads the features off the flattened layers, rebuilds
+ * that model from the core presets and then compares every primitive layer (name, kind, parameters,
+ * inputs, frozen flags) and the model outputs. A graph is expressible exactly when the rebuild is
+ * identical, so a hand-edited block (IBN-a in one block, a frozen stage, a rewired tap) is caught.
+ */
+
+/** Global pooling of the head: RSB has only average pooling; fast-reid also GeM (reid-spec §2.6). */
+export type Pool = 'avg' | 'gem' | 'gemP';
+
+/**
+ * Stem variants (reid-spec §1.2, §2.3):
+ * - 'rsb': the core presets' stem, i.e. reid-strong-baseline's: conv 7×7/2 → BN → maxpool 3×3/2 pad 1,
+ *   with the ReLU only in resnet_ibn_a.py (plain resnet.py has it commented out, RSB issues #4/#117);
+ * - 'fastreid': conv 7×7/2 → BN → ReLU → maxpool 3×3/2 pad 0 ceil_mode=True (fastreid/modeling/backbones/resnet.py).
+ */
+export type StemStyle = 'rsb' | 'fastreid';
+
+export interface ModelSpec {
+  depth: Depth;
+  ibn: boolean;
+  stem: StemStyle;
+  lastStride: 1 | 2;
+  neck: 'bnneck' | 'no';
+  /** Feature returned at evaluation (RSB TEST.NECK_FEAT; fast-reid always 'after'). */
+  neckFeat: 'after' | 'before';
+  /** Feature fed to the metric losses in training (fast-reid MODEL.HEADS.NECK_FEAT; RSB always 'before'). */
+  trainFeat: 'before' | 'after';
+  classifierBias: boolean;
+  pool: Pool;
+  numClasses: number;
+  input: [number, number];
+  frozenBackbone: boolean;
+}
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+export const GEM_PARAMS = { p: 3, eps: 1e-6 } as const;
+
+/** Builds the graph of a spec from the core preset (same ids, names and positions as the preset). */
+export function buildModel(spec: ModelSpec): GraphDoc {
+  const name = spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;
+  let doc: GraphDoc = clone(
+    buildPreset(name, { neck: spec.neck, neckFeat: spec.neckFeat, lastStride: spec.lastStride, numClasses: spec.numClasses, input: spec.input }),
+  );
+  if (spec.stem === 'fastreid') doc = withFastreidStem(doc);
+  const cls = doc.graph.nodes.find((n) => n.id === 'classifier')!;
+  cls.params.bias = spec.classifierBias;
+  if (spec.pool !== 'avg') {
+    const gap = doc.graph.nodes.find((n) => n.id === 'gap')!;
+    gap.kind = 'gem_pool';
+    gap.name = 'pool_layer'; // fast-reid EmbeddingHead.pool_layer (its learnable p is heads.pool_layer.p)
+    gap.params = { p: GEM_PARAMS.p, learnable: spec.pool === 'gemP', eps: GEM_PARAMS.eps };
+  }
+  if (spec.trainFeat === 'after') {
+    const e = doc.graph.edges.find((x) => x.target === 'output' && x.targetPort === 'train_feature')!;
+    e.sourcePort = 'after';
+    e.id = `${e.source}:after->${e.target}:${e.targetPort}`;
+  }
+  if (spec.frozenBackbone) doc = clone(applyCommand(doc, freezeBackbone(true)));
+  return doc;
+}
+
+/**
+ * Replaces a stem composite by fast-reid's stem as primitives: ReLU present, max pool 3×3/2 pad 0
+ * ceil_mode. The stem composite cannot hold ceil mode, so the children stay expanded (and ungrouped:
+ * they no longer collapse into the RSB stem).
+ */
+export function withFastreidStem(doc: GraphDoc): GraphDoc {
+  const stem = doc.graph.nodes.find((n) => n.kind === 'stem');
+  if (!stem) return doc;
+  const out = clone(doc);
+  out.graph.nodes.find((n) => n.id === stem.id)!.params.relu = true;
+  out.graph = expandInGraph(out.graph, stem.id);
+  for (const n of out.graph.nodes) {
+    if (n.group?.id !== stem.id) continue;
+    delete n.group;
+    if (n.kind === 'max_pool') n.params = { ...n.params, padding: 0, ceilMode: true };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Recognition
+
+export type Recognition = { ok: true; spec: ModelSpec; analysis: Analysis } | { ok: false; reasons: string[] };
+
+const layerSig = (l: Layer) =>
+  JSON.stringify([l.name, l.kind, Object.entries(l.params).sort(([a], [b]) => (a < b ? -1 : 1)), l.inputs, l.frozen, l.statsFrozen]);
+
+function describeLayer(l: Layer): string {
+  const p = Object.entries(l.params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return `${l.name} (${l.kind}${p ? ` ${p}` : ''}${l.frozen ? ', frozen' : ''}${l.statsFrozen && !l.frozen ? ', BN stats frozen' : ''})`;
+}
+
+/** Compares two analyses layer by layer; returns the first difference in words, or null. */
+export function diffModels(actual: Analysis, expected: Analysis): string | null {
+  const exp = new Map(expected.layers.map((l) => [l.name, l]));
+  const act = new Map(actual.layers.map((l) => [l.name, l]));
+  for (const l of actual.layers) {
+    const e = exp.get(l.name);
+    if (!e) return `it has a layer ${describeLayer(l)} that the framework's model does not have`;
+    if (layerSig(l) !== layerSig(e)) {
+      if (l.kind !== e.kind && ['ibn_a', 'batch_norm', 'instance_norm'].includes(l.kind) && ['ibn_a', 'batch_norm'].includes(e.kind))
+        return `${l.name} is ${l.kind} where ResNet${e.kind === 'ibn_a' ? '-IBN-a has IBN-a' : ' has BatchNorm'} (IBN-a replaces bn1 of every block in layer1–3 and never layer4; reid-spec §2.2)`;
+      if (l.frozen !== e.frozen || l.statsFrozen !== e.statsFrozen)
+        return `${l.name} is ${l.frozen ? 'frozen' : l.statsFrozen ? 'BN-statistics-frozen' : 'trainable'} where the framework's model has it ${e.frozen ? 'frozen' : e.statsFrozen ? 'BN-statistics-frozen' : 'trainable'}`;
+      return `${describeLayer(l)} differs from the framework's ${describeLayer(e)}`;
+    }
+  }
+  for (const e of expected.layers) if (!act.has(e.name)) return `it lacks the layer ${describeLayer(e)}`;
+  for (const k of ['logits', 'trainFeature', 'evalFeature'] as const)
+    if (actual.outputs[k] !== expected.outputs[k])
+      return `its ${k === 'logits' ? 'logits' : k === 'trainFeature' ? 'metric-loss (train) feature' : 'eval feature'} output comes from ${actual.outputs[k] ?? 'nothing'}, the framework's from ${expected.outputs[k]}`;
+  return null;
+}
+
+/**
+ * Reads a ModelSpec off a graph and verifies it by rebuilding. Reasons are phrased for the user.
+ * The spec says what the graph *is*; whether a framework can express it is the exporters' business.
+ */
+export function recognizeModel(doc: GraphDoc): Recognition {
+  const a = analyze(doc.graph);
+  if (!a.ok) {
+    const errs = a.diagnostics.filter((d) => d.severity === 'error');
+    return { ok: false, reasons: [`the graph has ${errs.length} problem(s): ${errs.map((d) => d.message).join('; ')}`] };
+  }
+  const L = new Map(a.layers.map((l) => [l.name, l]));
+  const reasons: string[] = [];
+  const notBaseline = (why: string) => ({ ok: false as const, reasons: [`custom topology: ${why}; only the ResNet Baseline (backbone → global pooling → neck → classifier) maps to these frameworks`] });
+
+  const bottleneck = L.has('base.layer1.0.conv3');
+  const counts = [1, 2, 3, 4].map((s) => {
+    let i = 0;
+    while (L.has(`base.layer${s}.${i}.conv1`)) i++;
+    return i;
+  });
+  const block = bottleneck ? 'bottleneck' : 'basic_block';
+  const depth = (Object.keys(RESNET_DEPTHS) as Depth[]).find(
+    (d) => RESNET_DEPTHS[d].block === block && RESNET_DEPTHS[d].layers.every((n, i) => n === counts[i]),
+  );
+  if (!depth) return notBaseline(`the backbone is not a ResNet-18/34/50/101/152 (blocks per stage ${counts.join(', ')})`);
+  const ibn = L.get('base.layer1.0.bn1')?.kind === 'ibn_a';
+  const lastConv = L.get(bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1');
+  const lastStride = lastConv?.params.stride;
+  if (lastStride !== 1 && lastStride !== 2) return notBaseline(`layer4 strides by ${String(lastStride)} (the frameworks take LAST_STRIDE 1 or 2)`);
+  const maxpool = L.get('base.maxpool');
+  const stem: StemStyle =
+    maxpool?.params.padding === 0 && maxpool.params.ceilMode === true && L.has('base.relu') ? 'fastreid' : 'rsb';
+  const poolLayer = a.layers.find((l) => l.kind === 'global_avg_pool' || l.kind === 'gem_pool');
+  const pool: Pool = !poolLayer || poolLayer.kind === 'global_avg_pool' ? 'avg' : poolLayer.params.learnable ? 'gemP' : 'gem';
+  const bn = L.get('bottleneck');
+  const neck = bn?.kind === 'batch_norm' ? 'bnneck' : 'no';
+  const neckNode = doc.graph.nodes.filter((n: GraphNode) => n.kind === 'neck');
+  const fromNode = neckNode.length === 1 ? neckNode[0]!.params.neck_feat : undefined;
+  const neckFeat =
+    neck === 'bnneck' ? (a.outputs.evalFeature === 'bottleneck' ? 'after' : 'before') : fromNode === 'before' ? 'before' : 'after';
+  const trainFeat = neck === 'bnneck' && a.outputs.trainFeature === 'bottleneck' ? 'after' : 'before';
+  const logits = a.outputs.logits ? L.get(a.outputs.logits) : undefined;
+  if (!logits || logits.kind !== 'linear') return notBaseline('the logits do not come from a linear classifier');
+  const inputShape = a.inputShape;
+  if (!inputShape || inputShape[2] !== 3) return notBaseline('the input is not a 3-channel image');
+  const frozenBackbone = a.layers.some((l) => l.name.startsWith('base.') && l.frozen);
+  const spec: ModelSpec = {
+    depth,
+    ibn,
+    stem,
+    lastStride,
+    neck,
+    neckFeat,
+    trainFeat,
+    classifierBias: logits.params.bias === true,
+    pool,
+    numClasses: logits.shape[0]!,
+    input: [inputShape[0]!, inputShape[1]!],
+    frozenBackbone,
+  };
+  const expected = analyze(buildModel(spec).graph);
+  const diff = diffModels(a, expected);
+  if (diff) {
+    reasons.push(`custom topology: ${diff}`);
+    return { ok: false, reasons };
+  }
+  return { ok: true, spec, analysis: a };
+}
+
+export function presetName(spec: Pick<ModelSpec, 'depth' | 'ibn'>): string {
+  return spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;
+}

@@ -1,0 +1,233 @@
+import { parse as parseYaml } from 'yaml';
+
+/**
+ * Reading and writing YACS configs (the config system of reid-strong-baseline and fast-reid).
+ *
+ * Reading mirrors what YACS does with a file: PyYAML `safe_load` (YAML 1.1, so bare `yes`/`no`/`on`
+ * are booleans), then every *string* value goes through Python's `ast.literal_eval`, falling back to
+ * the raw string when that fails (yacs `CfgNode._decode_cfg_value`). That is how `('market1501')`
+ * becomes the string market1501 and `("CrossEntropyLoss", "TripletLoss",)` a tuple.
+ *
+ * Writing is typed: yacs refuses a value whose type differs from the default's ("Type mismatch",
+ * `_check_and_coerce_cfg_value_type`; only str↔unicode and list↔tuple are coerced). So floats are always
+ * written with a decimal point (PyYAML reads `1` as int and `1e-05` as a string), strings are quoted
+ * (PyYAML would read a bare `yes` as a boolean) and tuples are written as quoted Python literals.
+ */
+
+export class ConfigError extends Error {}
+
+export type YacsValue =
+  | { t: 'str'; v: string }
+  | { t: 'int'; v: number }
+  | { t: 'float'; v: number }
+  | { t: 'bool'; v: boolean }
+  | { t: 'ints'; v: number[] }
+  | { t: 'floats'; v: number[] }
+  | { t: 'strs'; v: string[] }
+  /** A Python tuple of strings, written as a quoted literal that yacs literal_evals. */
+  | { t: 'tuple'; v: string[] };
+
+export interface YacsTree {
+  [key: string]: YacsValue | YacsTree;
+}
+
+export const str = (v: string): YacsValue => ({ t: 'str', v });
+export const int = (v: number): YacsValue => ({ t: 'int', v });
+export const float = (v: number): YacsValue => ({ t: 'float', v });
+export const bool = (v: boolean): YacsValue => ({ t: 'bool', v });
+export const ints = (v: number[]): YacsValue => ({ t: 'ints', v });
+export const floats = (v: number[]): YacsValue => ({ t: 'floats', v });
+export const strs = (v: string[]): YacsValue => ({ t: 'strs', v });
+export const tuple = (v: string[]): YacsValue => ({ t: 'tuple', v });
+
+function isValue(x: YacsValue | YacsTree): x is YacsValue {
+  return typeof (x as YacsValue).t === 'string' && 'v' in x && Object.keys(x).length === 2;
+}
+
+/** A float PyYAML 1.1 reads as a float: it needs a '.', and an exponent needs a sign. */
+export function formatFloat(x: number): string {
+  if (!Number.isFinite(x)) throw new ConfigError(`cannot write ${x} as a config value`);
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return `${x}.0`;
+  let s = String(x);
+  const m = /^(-?\d+)(\.\d+)?e([+-]?)(\d+)$/.exec(s);
+  if (m) s = `${m[1]}${m[2] ?? '.0'}e${m[3] || '+'}${m[4]}`;
+  return s;
+}
+
+function formatInt(x: number): string {
+  if (!Number.isInteger(x)) throw new ConfigError(`${x} is not a whole number`);
+  return String(x);
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const pyStr = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+function formatValue(v: YacsValue): string {
+  switch (v.t) {
+    case 'str':
+      return quote(v.v);
+    case 'int':
+      return formatInt(v.v);
+    case 'float':
+      return formatFloat(v.v);
+    case 'bool':
+      return v.v ? 'True' : 'False';
+    case 'ints':
+      return `[${v.v.map(formatInt).join(', ')}]`;
+    case 'floats':
+      return `[${v.v.map(formatFloat).join(', ')}]`;
+    case 'strs':
+      return `[${v.v.map(quote).join(', ')}]`;
+    case 'tuple':
+      return quote(`(${v.v.map(pyStr).join(', ')},)`);
+  }
+}
+
+/** Block-style YAML, two-space indent, keys in insertion order. */
+export function emitYacs(tree: YacsTree, header: string[] = []): string {
+  const lines = header.map((h) => (h ? `# ${h}` : '#'));
+  const walk = (t: YacsTree, indent: string) => {
+    for (const [k, v] of Object.entries(t)) {
+      if (isValue(v)) lines.push(`${indent}${k}: ${formatValue(v)}`);
+      else {
+        lines.push(`${indent}${k}:`);
+        walk(v, indent + '  ');
+      }
+    }
+  };
+  walk(tree, '');
+  return lines.join('\n') + '\n';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+/** Python `ast.literal_eval` for the literals configs contain; undefined when the text is not one. */
+export function pyLiteral(text: string): unknown {
+  let i = 0;
+  const s = text;
+  const ws = () => {
+    while (i < s.length && /\s/.test(s[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw new SyntaxError('not a literal');
+  };
+  const value = (): unknown => {
+    ws();
+    const c = s[i];
+    if (c === undefined) fail();
+    if (c === '(' || c === '[') {
+      const close = c === '(' ? ')' : ']';
+      i++;
+      const items: unknown[] = [];
+      let comma = false;
+      ws();
+      while (s[i] !== close) {
+        items.push(value());
+        ws();
+        if (s[i] === ',') {
+          comma = true;
+          i++;
+          ws();
+        } else if (s[i] !== close) fail();
+      }
+      i++;
+      // `(x)` is just x in Python; `(x,)` is a tuple.
+      if (c === '(' && items.length === 1 && !comma) return items[0];
+      return items;
+    }
+    if (c === '"' || c === "'") {
+      i++;
+      let out = '';
+      while (i < s.length && s[i] !== c) {
+        if (s[i] === '\\') {
+          i++;
+          const e = s[i];
+          out += e === 'n' ? '\n' : e === 't' ? '\t' : (e ?? '');
+        } else out += s[i];
+        i++;
+      }
+      if (s[i] !== c) fail();
+      i++;
+      return out;
+    }
+    const m = /^[-+]?(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?)/i.exec(s.slice(i));
+    if (m) {
+      i += m[0].length;
+      return Number(m[0]);
+    }
+    for (const [word, v] of [['True', true], ['False', false], ['None', null]] as const) {
+      if (s.startsWith(word, i) && !/\w/.test(s[i + word.length] ?? '')) {
+        i += word.length;
+        return v;
+      }
+    }
+    return fail();
+  };
+  try {
+    const v = value();
+    ws();
+    return i === s.length ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type ConfigValue = string | number | boolean | null | ConfigValue[];
+export interface ConfigTree {
+  [key: string]: ConfigValue | ConfigTree;
+}
+
+export function isTree(x: unknown): x is ConfigTree {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function decode(x: unknown, path: string): ConfigValue | ConfigTree {
+  if (typeof x === 'string') {
+    const lit = pyLiteral(x);
+    return lit === undefined ? x : (lit as ConfigValue);
+  }
+  if (typeof x === 'number' || typeof x === 'boolean' || x === null) return x;
+  if (Array.isArray(x)) return x.map((e, i) => decode(e, `${path}[${i}]`) as ConfigValue);
+  if (isTree(x)) {
+    const out: ConfigTree = {};
+    for (const [k, v] of Object.entries(x)) out[k] = decode(v, path ? `${path}.${k}` : k);
+    return out;
+  }
+  throw new ConfigError(`${path || 'the config'}: unsupported YAML value`);
+}
+
+/** Parses YAML text as yacs would see it. Throws ConfigError with a readable message. */
+export function parseYacs(text: string, name = 'the config'): ConfigTree {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { version: '1.1', prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    throw new ConfigError(`${name} is not valid YAML: ${msg}`);
+  }
+  if (raw === null || raw === undefined) throw new ConfigError(`${name} is empty`);
+  if (!isTree(raw)) throw new ConfigError(`${name} is not a YAML mapping of config keys`);
+  return decode(raw, '') as ConfigTree;
+}
+
+/** Flattens to dotted keys → leaf values (lists are leaves). */
+export function flatten(tree: ConfigTree, prefix = ''): Map<string, ConfigValue> {
+  const out = new Map<string, ConfigValue>();
+  for (const [k, v] of Object.entries(tree)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (isTree(v)) for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
+    else out.set(key, v);
+  }
+  return out;
+}
+
+/** Deep merge, `over` wins (fast-reid `_BASE_` semantics: the child file overrides its base). */
+export function mergeTrees(base: ConfigTree, over: ConfigTree): ConfigTree {
+  const out: ConfigTree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isTree(b) && isTree(v) ? mergeTrees(b, v) : v;
+  }
+  return out;
+}
