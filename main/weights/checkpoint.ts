@@ -82,6 +82,12 @@ function materialize(dict: Map<string, TensorRef>, storageBytes: (s: StorageRef)
     const bytes = storageBytes(t.storage);
     const n = t.size.reduce((a, b) => a * b, 1);
     if (t.size.length !== t.stride.length) fail(`malformed checkpoint: ${k} has ${t.size.length} sizes but ${t.stride.length} strides`);
+    if (t.size.some((d) => d < 0) || t.stride.some((d) => d < 0) || t.offset < 0) fail(`malformed checkpoint: ${k} has a negative size, stride or offset`);
+    // Check the view's extent against the storage before allocating anything for it.
+    const last = t.storage.viewOffset + t.offset + t.size.reduce((a, d, i) => a + (d - 1) * t.stride[i]!, 0);
+    const elements = Math.floor(bytes.byteLength / (ELEMENT_SIZE[t.storage.dtype] ?? 1));
+    if (n > 0 && last >= elements) fail(`malformed checkpoint: ${k} reaches outside its storage`);
+    if (n > 2 ** 31 - 1) fail(`${k} has ${n} elements: too large`);
     const data = gather(bytes, t.storage.dtype, stridedPositions(t.size, t.stride), n, t.storage.viewOffset + t.offset);
     out.set(k, { dtype: t.storage.dtype, shape: [...t.size], data });
   }
@@ -210,6 +216,17 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 
 /** Detects the format from the bytes (never from the file name: .pth files come in both torch formats). */
 export function parseCheckpoint(buf: Buffer): Checkpoint {
+  try {
+    return parseBytes(buf);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    // A damaged file can send an offset or length anywhere (RangeError from a Buffer read, a bad JSON
+    // value …): still one clear message, never a stack trace.
+    throw new CheckpointError(`damaged checkpoint: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function parseBytes(buf: Buffer): Checkpoint {
   if (buf.length === 0) fail('empty file: not a checkpoint');
   if (buf.length >= 4 && (buf.readUInt32LE(0) === 0x04034b50 || buf.readUInt32LE(0) === 0x06054b50)) return readTorchZip(buf);
   if (buf[0] === 0x80 && buf.length > 2 && buf[1]! <= 5) return readTorchLegacy(buf);

@@ -138,6 +138,12 @@ views = collections.OrderedDict([
 torch.save(views, os.path.join(out, 'views.pth'))
 torch.save(views, os.path.join(out, 'views_legacy.pth'), _use_new_zipfile_serialization=False)
 ref('views', views)
+# Protocol 4 (FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE) and a re-zipped, deflated copy.
+torch.save(views, os.path.join(out, 'views_p4.pth'), pickle_protocol=4)
+with zipfile.ZipFile(os.path.join(out, 'views.pth')) as src, \
+        zipfile.ZipFile(os.path.join(out, 'views_deflated.pth'), 'w', zipfile.ZIP_DEFLATED) as dst:
+    for info in src.infolist():
+        dst.writestr(info.filename, src.read(info.filename))
 
 # 6. Legacy (pre-1.6, non-zip) serialisation of a whole state dict.
 r18 = randomize_bn(torchvision.models.resnet18(weights=None)).state_dict()

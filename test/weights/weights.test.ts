@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, buildPreset, serializeDocument, weightSpecs, type Layer, type PresetOptions } from '../../core/index.js';
-import { CheckpointError, exportStateDict, planLoad, readCheckpoint, writeCheckpoint, type Checkpoint, type LoadReport } from '../../main/weights/index.js';
+import { CheckpointError, exportStateDict, parseCheckpoint, planLoad, readCheckpoint, writeCheckpoint, type Checkpoint, type LoadReport } from '../../main/weights/index.js';
 
 /**
  * Checkpoints are written by real PyTorch (Debian's torch 1.13 / torchvision 0.14, make_checkpoints.py);
@@ -35,6 +35,8 @@ const refValues = (r: Ref, key: string): Float32Array => {
   return new Float32Array(r.bin.buffer.slice(r.bin.byteOffset + m.offset, r.bin.byteOffset + m.offset + 4 * n));
 };
 /** Bitwise equality (also distinguishes -0 and +0). */
+/** Park–Miller LCG: deterministic damage positions, independent of the code under test. */
+const lcg = (seed: number) => () => (seed = (seed * 48271) % 2147483647) / 2147483647;
 const sameBits = (a: Float32Array, b: Float32Array) =>
   a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
@@ -117,6 +119,11 @@ describe('readCheckpoint reproduces what torch.load reads', () => {
     const c = await readCheckpoint(p('views.pth'));
     expectMatchesTorch(c, 'views');
     expect(Array.from(c.tensors.get('half_special')!.data)).toEqual([0, -0, 6.097555160522461e-5, 5.960464477539063e-8, 65504, Infinity, -Infinity]);
+  });
+
+  it('pickle protocol 4 and a deflated re-zip of the same file', async () => {
+    expectMatchesTorch(await readCheckpoint(p('views_p4.pth')), 'views');
+    expectMatchesTorch(await readCheckpoint(p('views_deflated.pth')), 'views');
   });
 
   it('legacy (pre-1.6, non-zip) format: views and a resnet18 state_dict', async () => {
@@ -295,10 +302,10 @@ describe('writeCheckpoint / exportStateDict', () => {
   it('an exported file re-imports into the graph with every slot loaded, classifier kept', async () => {
     const layers = layersOf('resnet18_ibn_a', { neck: 'no' });
     const values = new Map<string, Float32Array>();
-    let seed = 1;
+    const rnd = lcg(1);
     for (const l of layers)
       for (const s of weightSpecs(l))
-        values.set(`${l.name}/${s.slot}`, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, () => (seed = (seed * 48271) % 2147483647) / 2147483647));
+        values.set(`${l.name}/${s.slot}`, Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, rnd));
     const f = join(dir, 'roundtrip.pth');
     await writeCheckpoint(f, exportStateDict(layers, values));
     const { values: again, report } = planLoad(layers, await readCheckpoint(f), { keepClassifier: true });
@@ -337,6 +344,24 @@ describe('malformed input gives one clear CheckpointError', () => {
       expect((e as Error).message).toMatch(msg);
       expect((e as Error).message).not.toContain('\n');
     });
+
+  it('damaged bytes anywhere: the result is the right tensors or a CheckpointError, never another exception', () => {
+    const rnd = lcg(7);
+    for (const file of ['views.pth', 'views_legacy.pth', 'views_p4.pth']) {
+      const good = readFileSync(p(file));
+      for (let i = 0; i < 300; i++) {
+        const bad = Buffer.from(good);
+        const n = 1 + Math.floor(rnd() * 4);
+        for (let j = 0; j < n; j++) bad[Math.floor(rnd() * bad.length)] = Math.floor(rnd() * 256);
+        const cut = rnd() < 0.3 ? bad.subarray(0, Math.floor(rnd() * bad.length)) : bad;
+        try {
+          parseCheckpoint(cut);
+        } catch (e) {
+          expect(e, `${file} #${i}`).toBeInstanceOf(CheckpointError);
+        }
+      }
+    }
+  });
 
   it('truncated safetensors header', async () => {
     const f = p('bad.safetensors');
