@@ -11,4 +11,5 @@ export * from './format/document.js';
 export * from './commands/commands.js';
 export * from './commands/history.js';
 export * from './compile/weight-specs.js';
+export * from './compile/keras.js';
 export * from './training/settings.js';

@@ -1,0 +1,168 @@
+/**
+ * TensorFlow.js backend resolution on the Node side. Order (fastest first): the native TensorFlow
+ * bindings (`@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`), the WebAssembly backend, the
+ * plain JavaScript `cpu` backend. Each candidate that is skipped is reported with the reason (not
+ * installed / failed to load, with the loader's message), so the UI and the CLI can show why training
+ * runs where it runs (product.md #8).
+ *
+ * The native packages are optional dependencies whose install script downloads libtensorflow; where that
+ * download fails npm drops them. They are loaded with a guarded dynamic import so users who have them
+ * get them and everybody else falls through.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { registerCustomLayers } from './layers/index.js';
+
+/** Names as in the training settings (`core/training/settings.ts` backend enum). */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export type BackendChoice = BackendName | 'auto';
+
+export interface BackendAttempt {
+  name: BackendName;
+  package: string;
+  status: 'selected' | 'not-installed' | 'failed' | 'not-tried';
+  message?: string;
+}
+
+export interface BackendReport {
+  /** The backend in use. */
+  backend: BackendName;
+  /** tfjs's own backend name (`tensorflow`, `wasm`, `cpu`). */
+  tfjsBackend: string;
+  requested: BackendChoice;
+  /** Why this one: first that loaded in the automatic order, or forced with --backend. */
+  reason: string;
+  attempts: BackendAttempt[];
+  /** The wasm backend runs one thread in Node and has a 4 GB heap (platform-notes.md). */
+  notes: string[];
+}
+
+export class BackendError extends Error {}
+
+const PACKAGES: Record<BackendName, string> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/**
+ * "Not installed" only when the package itself cannot be found. A package installed without its native
+ * binding (npm --ignore-scripts) also fails with MODULE_NOT_FOUND, but for the `.node` file: that is a
+ * failed load, reported with the loader's message.
+ */
+function isNotInstalled(e: unknown, pkg: string): boolean {
+  const code = (e as { code?: string }).code;
+  const msg = String((e as Error)?.message ?? e);
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && msg.includes(`'${pkg}'`);
+}
+
+/** One line of the loader's message (native binding errors can be long). */
+function firstLine(e: unknown): string {
+  const msg = String((e as Error)?.message ?? e);
+  return msg.split('\n').find((l) => l.trim())?.trim().slice(0, 500) ?? msg;
+}
+
+/** Imports a package by a non-literal specifier so bundlers and tsc leave it alone (it may be absent). */
+async function importOptional(spec: string): Promise<unknown> {
+  return import(spec);
+}
+
+/**
+ * The wasm glue (Emscripten) adds `uncaughtException` / `unhandledRejection` listeners that rethrow and
+ * dump ~50 KB of minified code. Remove exactly the listeners it added; our code catches its own errors.
+ */
+async function withoutGlueHandlers<T>(f: () => Promise<T>): Promise<T> {
+  const events = ['uncaughtException', 'unhandledRejection'];
+  const listeners = (e: string) => process.listeners(e as 'uncaughtException') as ((...a: unknown[]) => void)[];
+  const before = events.map((e) => new Set(listeners(e)));
+  try {
+    return await f();
+  } finally {
+    events.forEach((e, i) => {
+      for (const l of listeners(e)) if (!before[i]!.has(l)) process.removeListener(e, l);
+    });
+  }
+}
+
+async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<void> {
+  await importOptional(PACKAGES[name]);
+  if (!tf.findBackend('tensorflow')) throw new Error(`${PACKAGES[name]} loaded but registered no "tensorflow" backend (a second copy of @tensorflow/tfjs?)`);
+  if (!(await tf.setBackend('tensorflow'))) throw new Error('the "tensorflow" backend failed to initialise');
+}
+
+async function tryWasm(): Promise<void> {
+  await withoutGlueHandlers(async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+    await tf.ready();
+  });
+  registerWasmTrainingKernels();
+}
+
+async function tryCpu(): Promise<void> {
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+}
+
+let current: BackendReport | undefined;
+
+/** The backend report of the last successful `initBackend`, if any. */
+export function backendReport(): BackendReport | undefined {
+  return current;
+}
+
+export function parseBackendChoice(v: string | undefined): BackendChoice {
+  if (v === undefined || v === 'auto') return 'auto';
+  if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName;
+  throw new BackendError(`unknown backend "${v}" (choose one of auto, ${BACKEND_NAMES.join(', ')})`);
+}
+
+/**
+ * Selects and initialises the backend. `auto` tries the order above; a named backend is forced and its
+ * failure is an error (BackendError with the loader's message). Idempotent for the same choice.
+ */
+export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+  if (current && (choice === 'auto' || choice === current.backend) && current.requested === choice) return current;
+  // Quiet tfjs's "install the node backend" console hint: we report backends ourselves.
+  tf.env().set('PROD', true);
+  registerCustomLayers();
+  const order: BackendName[] = choice === 'auto' ? [...BACKEND_NAMES] : [choice];
+  const attempts: BackendAttempt[] = BACKEND_NAMES.map((name) => ({ name, package: PACKAGES[name], status: 'not-tried' }));
+  const loaders: Record<BackendName, () => Promise<void>> = {
+    'tensorflow-gpu': () => tryNative('tensorflow-gpu'),
+    tensorflow: () => tryNative('tensorflow'),
+    wasm: tryWasm,
+    cpu: tryCpu,
+  };
+  for (const name of order) {
+    const at = attempts.find((a) => a.name === name)!;
+    try {
+      await loaders[name]();
+      at.status = 'selected';
+      const skipped = attempts.filter((a) => a.status === 'not-installed' || a.status === 'failed');
+      const reason =
+        choice !== 'auto'
+          ? `forced with --backend ${name}`
+          : skipped.length
+            ? `fastest available; skipped ${skipped.map((a) => `${a.name} (${a.status})`).join(', ')}`
+            : 'fastest available';
+      const notes: string[] = [];
+      if (name === 'wasm') notes.push('WebAssembly in Node runs one thread with a 4 GB heap; gradient kernels for training are registered by ReID Studio');
+      if (name === 'cpu') notes.push('the plain JavaScript backend is very slow for training');
+      current = { backend: name, tfjsBackend: tf.getBackend(), requested: choice, reason, attempts, notes };
+      return current;
+    } catch (e) {
+      at.status = isNotInstalled(e, at.package) ? 'not-installed' : 'failed';
+      at.message = at.status === 'not-installed' ? `${at.package} is not installed` : firstLine(e);
+      if (choice !== 'auto') throw new BackendError(`backend ${name} is not available: ${at.message}`);
+    }
+  }
+  throw new BackendError(`no TensorFlow.js backend could be initialised: ${attempts.map((a) => `${a.name}: ${a.message}`).join('; ')}`);
+}
+
+/** One line for logs and the CLI. */
+export function describeBackend(r: BackendReport): string {
+  const skipped = r.attempts.filter((a) => a.status === 'not-installed' || a.status === 'failed');
+  return `backend ${r.backend} (${r.reason})${skipped.length ? '; ' + skipped.map((a) => `${a.name}: ${a.message}`).join('; ') : ''}`;
+}
