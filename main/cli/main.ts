@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
     help: 'summary [GRAPH.json] [--preset NAME] [--neck bnneck|no] [--neck-feat after|before] [--last-stride 1|2] [--num-classes N] [--input HxW] [--freeze-backbone] [--expand] [--json]',
     run: summaryCommand,
   },
+  'demo-data': { help: 'demo-data --out DIR [--size tiny|small|medium] [--seed N] [--json]  (synthetic Market-1501-layout dataset)', run: async (argv) => (await import('./demo-data.js')).demoDataCommand(argv) },
   serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
   start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
