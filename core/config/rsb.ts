@@ -244,6 +244,8 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   } else if (metricType !== 'triplet')
     r.notModelled('MODEL.METRIC_LOSS_TYPE', `MODEL.METRIC_LOSS_TYPE '${metricType}' needs IF_WITH_CENTER 'yes' in reid-strong-baseline; without it the loss is ${sampler === 'softmax' ? 'cross-entropy' : 'triplet-based'} as the sampler says`);
 
+  if (sampler === 'softmax' && r.raw('MODEL.IF_LABELSMOOTH') !== 'off')
+    r.warnings.push("IF_LABELSMOOTH 'on' has no effect with SAMPLER 'softmax': reid-strong-baseline then uses plain cross-entropy (reid-spec §4.1), and so does the app");
   const k = r.num('DATALOADER.NUM_INSTANCE', { int: true, min: 1 });
   const batch = r.num('SOLVER.IMS_PER_BATCH', { int: true, min: 1 });
   let p = batch / k;
