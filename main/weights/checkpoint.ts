@@ -42,15 +42,16 @@ function findStateDict(root: unknown): { dict: Map<string, TensorRef>; wrapper: 
   if (!(root instanceof PyDict)) fail(`the checkpoint holds ${describe(root)}, not a state_dict (a dict of tensors)`);
   const d = root as PyDict;
   const direct = tensorsOf(d);
-  if (direct.size) return { dict: direct, wrapper: '' };
+  // A wrapper entry wins over stray top-level tensors (e.g. {'state_dict': …, 'center_param': tensor}).
   for (const w of ['state_dict', 'model', 'model_state_dict', 'net', 'network', 'params', 'module']) {
     const v = d.map.get(w);
-    if (v instanceof PyObject) fail(`the file's "${w}" entry is a pickled whole model object (${v.cls}), not a state_dict; ${MODULE_HINT}`);
+    if (v instanceof PyObject && !direct.size) fail(`the file's "${w}" entry is a pickled whole model object (${v.cls}), not a state_dict; ${MODULE_HINT}`);
     if (v instanceof PyDict) {
       const inner = tensorsOf(v);
-      if (inner.size) return { dict: inner, wrapper: w };
+      if (inner.size > direct.size) return { dict: inner, wrapper: w };
     }
   }
+  if (direct.size) return { dict: direct, wrapper: '' };
   const keys = [...d.map.keys()].map(String);
   return fail(`no tensors found in the checkpoint (top-level keys: ${keys.slice(0, 8).join(', ') || 'none'})`);
 }
