@@ -61,11 +61,11 @@ export function App() {
         <Toolbar />
         <div className="main">
           <Palette />
-          <div className="center">
+          <div className="workspace">
             <Canvas />
             <ProblemsPanel />
           </div>
-          <div className="right">
+          <div className="sidebar-right">
             <Inspector />
             <SummaryPanel />
           </div>

@@ -33,7 +33,8 @@ export function newFromPreset(name: string, opts: Partial<PresetOptions>): void 
   guardUnsaved('start a new model', () => {
     // Presets come laid out left to right (input → stem → layer1…4 → pool → neck → classifier).
     const doc = buildPreset(name, opts);
-    loadDoc(doc, null, false);
+    // Untouched presets count as clean: nothing to lose, so no unsaved-changes prompt for them.
+    loadDoc(doc, null, true);
     set({ dialog: null });
     notify(`New model from ${name}`);
   });
@@ -41,7 +42,7 @@ export function newFromPreset(name: string, opts: Partial<PresetOptions>): void 
 
 export function newBlank(): void {
   guardUnsaved('start a new model', () => {
-    loadDoc({ format: 'reid-studio-graph', version: 1, graph: { nodes: [], edges: [] } }, null, false);
+    loadDoc({ format: 'reid-studio-graph', version: 1, graph: { nodes: [], edges: [] } }, null, true);
     set({ dialog: null });
   });
 }
