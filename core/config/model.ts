@@ -58,8 +58,7 @@ export function buildModel(spec: ModelSpec): GraphDoc {
   cls.params.bias = spec.classifierBias;
   if (spec.pool !== 'avg') {
     const gap = doc.graph.nodes.find((n) => n.id === 'gap')!;
-    gap.kind = 'gem_pool';
-    gap.name = 'pool_layer'; // fast-reid EmbeddingHead.pool_layer (its learnable p is heads.pool_layer.p)
+    gap.kind = 'gem_pool'; // keeps the preset's layer name 'gap' (fast-reid calls it heads.pool_layer)
     gap.params = { p: GEM_PARAMS.p, learnable: spec.pool === 'gemP', eps: GEM_PARAMS.eps };
   }
   if (spec.trainFeat === 'after') {
@@ -93,7 +92,8 @@ export function withFastreidStem(doc: GraphDoc): GraphDoc {
 // ---------------------------------------------------------------------------------------------------
 // Recognition
 
-export type Recognition = { ok: true; spec: ModelSpec; analysis: Analysis } | { ok: false; reasons: string[] };
+/** On failure `spec` is what the graph looked like before the exact rebuild disagreed, when it got that far. */
+export type Recognition = { ok: true; spec: ModelSpec; analysis: Analysis } | { ok: false; reasons: string[]; spec?: ModelSpec };
 
 const layerSig = (l: Layer) =>
   JSON.stringify([l.name, l.kind, Object.entries(l.params).sort(([a], [b]) => (a < b ? -1 : 1)), l.inputs, l.frozen, l.statsFrozen]);
@@ -159,6 +159,14 @@ export function recognizeModel(doc: GraphDoc): Recognition {
   const maxpool = L.get('base.maxpool');
   const stem: StemStyle =
     maxpool?.params.padding === 0 && maxpool.params.ceilMode === true && L.has('base.relu') ? 'fastreid' : 'rsb';
+  const rsbStem = maxpool?.params.padding === 1 && maxpool.params.ceilMode === false && L.has('base.relu') === ibn;
+  if (stem === 'rsb' && maxpool && !rsbStem)
+    return {
+      ok: false,
+      reasons: [
+        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode; reid-spec §1.2, §2.3)`,
+      ],
+    };
   const poolLayer = a.layers.find((l) => l.kind === 'global_avg_pool' || l.kind === 'gem_pool');
   const pool: Pool = !poolLayer || poolLayer.kind === 'global_avg_pool' ? 'avg' : poolLayer.params.learnable ? 'gemP' : 'gem';
   const bn = L.get('bottleneck');
@@ -190,8 +198,9 @@ export function recognizeModel(doc: GraphDoc): Recognition {
   const expected = analyze(buildModel(spec).graph);
   const diff = diffModels(a, expected);
   if (diff) {
-    reasons.push(`custom topology: ${diff}`);
-    return { ok: false, reasons };
+    const partial = a.layers.some((l) => l.name.startsWith('base.') && l.frozen) && a.layers.some((l) => l.name.startsWith('base.') && !l.frozen);
+    reasons.push(partial ? `freeze pattern: only part of the backbone is frozen (${diff})` : `custom topology: ${diff}`);
+    return { ok: false, reasons, spec };
   }
   return { ok: true, spec, analysis: a };
 }

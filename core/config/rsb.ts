@@ -116,7 +116,11 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   const st = readSettings(doc);
   const reasons: string[] = [];
   const warnings: string[] = [];
-  if (!rec.ok) reasons.push(...rec.reasons);
+  if (!rec.ok) {
+    // A framework-specific reason (e.g. GeM in RSB, a depth it lacks) is clearer than the layer diff it causes.
+    const specific = rec.spec ? rsbModelProblems(rec.spec) : [];
+    reasons.push(...(specific.length ? specific : rec.reasons));
+  }
   if (!st.ok) reasons.push(st.reason);
   if (!rec.ok || !st.ok) return { ok: false, reasons };
   const m = rec.spec;
