@@ -182,7 +182,6 @@ export async function extractFeatures(reid: ReidModel, data: Float32Array, count
 
 /** Frees the model's weights. */
 export function disposeModel(reid: ReidModel): void {
-  // Both containers hold a reference to the shared layers.
-  reid.evalModel.dispose();
+  // The eval sub-model was made from the same symbolic tensors: disposing the full model frees every layer.
   reid.model.dispose();
 }

@@ -1,0 +1,59 @@
+/**
+ * Runs the PyTorch reference (reference.py) to generate parity fixtures into a fresh temp folder.
+ * CI installs PyTorch (.ci/run), so the suite always runs; a missing torch is a failure, not a skip.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyCommand, buildPreset, freezeBackbone, type GraphDoc, type PresetOptions } from '../../core/index.js';
+
+export const PYTHON = '/usr/bin/python3';
+const REFERENCE = fileURLToPath(new URL('./reference.py', import.meta.url));
+
+export interface ParityCase {
+  id: string;
+  preset: string;
+  neck: 'bnneck' | 'no';
+  neckFeat: 'after' | 'before';
+  lastStride: 1 | 2;
+  numClasses: number;
+  input: [number, number];
+  batch: number;
+  seed: number;
+  freezeBackbone?: boolean;
+  images?: { size: [number, number]; names: string[] };
+  train?: { lr: number; labels: number[]; featureWeight: number };
+}
+
+export function generateFixtures(cases: ParityCase[]): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'reid-parity-'));
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify(cases));
+  execFileSync(PYTHON, [REFERENCE, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 280_000 });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function readF32(path: string): Float32Array {
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+export function caseDoc(c: ParityCase): GraphDoc {
+  const o: Partial<PresetOptions> = { neck: c.neck, neckFeat: c.neckFeat, lastStride: c.lastStride, numClasses: c.numClasses, input: c.input };
+  const doc = buildPreset(c.preset, o);
+  return c.freezeBackbone ? applyCommand(doc, freezeBackbone(true)) : doc;
+}
+
+/** max |a − b| and max |b| (the reference). */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; ref: number } {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let diff = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (!(d <= diff)) diff = d; // NaN propagates as a failure
+    ref = Math.max(ref, Math.abs(b[i]!));
+  }
+  return { diff, ref };
+}

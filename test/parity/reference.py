@@ -1,0 +1,284 @@
+"""PyTorch reference implementations of the ReID Studio presets, and the fixture generator of the parity suite.
+
+Written from /work/shared/reid-spec.md §1–3 (reid-strong-baseline `modeling/baseline.py`,
+`modeling/backbones/resnet.py`, `modeling/backbones/resnet_ibn_a.py`; IBN-Net `ibnnet/modules.py`):
+ - plain ResNet (RSB): conv 7×7/2 p3 → BN → *no ReLU* → max pool 3×3/2 p1 (RSB issues #4, #117);
+ - resnet*_ibn_a: stem with ReLU; IBN-a (IN on the first half of the channels, affine, no running
+   stats; BN on the rest; IN first) in bn1 of every block of layer1–3, never layer4; `fc` is still
+   constructed, so `base.fc.*` is in the state_dict (RSB's copy does this);
+ - Bottleneck with the stride on conv2 (v1.5); downsample = 1×1 conv + BN when stride ≠ 1 or widths differ;
+ - Baseline: GAP → neck ('bnneck': BatchNorm1d whose bias has requires_grad False; classifier without
+   bias, normal(0, 0.001); 'no': classifier nn.Linear with bias) → train: (cls_score, global_feat),
+   eval: feat after or before the BNNeck (TEST.NECK_FEAT).
+
+Usage: reference.py SPEC.json OUT_DIR. SPEC lists cases; for each case this writes
+ OUT_DIR/<id>.pth (torch.save zip state_dict), <id>.input.f32 (NHWC float32), <id>.expected.f32 (eval
+ features), and for training cases <id>.train.json (loss, logits/feature stats) and <id>.after.pth
+ (the state_dict after one SGD step). Images cases also write PNGs and features computed from them.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class IBN(nn.Module):
+    def __init__(self, planes, ratio=0.5):
+        super().__init__()
+        self.half = int(planes * ratio)
+        self.IN = nn.InstanceNorm2d(self.half, affine=True)
+        self.BN = nn.BatchNorm2d(planes - self.half)
+
+    def forward(self, x):
+        a, b = torch.split(x, [self.half, x.shape[1] - self.half], 1)
+        return torch.cat((self.IN(a.contiguous()), self.BN(b.contiguous())), 1)
+
+
+def norm(planes, ibn):
+    return IBN(planes) if ibn else nn.BatchNorm2d(planes)
+
+
+class BasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None, ibn=False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = norm(planes, ibn)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        res = self.downsample(x) if self.downsample is not None else x
+        return self.relu(out + res)
+
+
+class Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None, ibn=False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = norm(planes, ibn)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        res = self.downsample(x) if self.downsample is not None else x
+        return self.relu(out + res)
+
+
+DEPTHS = {
+    'resnet18': (BasicBlock, [2, 2, 2, 2]),
+    'resnet34': (BasicBlock, [3, 4, 6, 3]),
+    'resnet50': (Bottleneck, [3, 4, 6, 3]),
+    'resnet101': (Bottleneck, [3, 4, 23, 3]),
+}
+
+
+class ResNet(nn.Module):
+    def __init__(self, depth, last_stride, ibn):
+        super().__init__()
+        block, layers = DEPTHS[depth]
+        self.ibn = ibn
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = self._make_layer(block, 64, layers[0], 1, ibn)
+        self.layer2 = self._make_layer(block, 128, layers[1], 2, ibn)
+        self.layer3 = self._make_layer(block, 256, layers[2], 2, ibn)
+        self.layer4 = self._make_layer(block, 512, layers[3], last_stride, False)
+        if ibn:
+            # RSB resnet_ibn_a.py constructs (but never uses) the ImageNet head.
+            self.avgpool = nn.AvgPool2d(7)
+            self.fc = nn.Linear(512 * block.expansion, 1000)
+
+    def _make_layer(self, block, planes, blocks, stride, ibn):
+        downsample = None
+        if stride != 1 or self.inplanes != planes * block.expansion:
+            downsample = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
+                nn.BatchNorm2d(planes * block.expansion),
+            )
+        layers = [block(self.inplanes, planes, stride, downsample, ibn)]
+        self.inplanes = planes * block.expansion
+        layers += [block(self.inplanes, planes, 1, None, ibn) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x):
+        x = self.bn1(self.conv1(x))
+        if self.ibn:  # RSB's plain ResNet has this ReLU commented out; its IBN copy keeps it
+            x = self.relu(x)
+        x = self.maxpool(x)
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+
+class Baseline(nn.Module):
+    def __init__(self, preset, num_classes, last_stride, neck, neck_feat):
+        super().__init__()
+        ibn = preset.endswith('_ibn_a')
+        depth = preset[: -len('_ibn_a')] if ibn else preset
+        self.base = ResNet(depth, last_stride, ibn)
+        self.in_planes = 512 if DEPTHS[depth][0] is BasicBlock else 2048
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.neck = neck
+        self.neck_feat = neck_feat
+        if neck == 'no':
+            self.classifier = nn.Linear(self.in_planes, num_classes)
+        else:
+            self.bottleneck = nn.BatchNorm1d(self.in_planes)
+            self.bottleneck.bias.requires_grad_(False)  # no shift
+            self.classifier = nn.Linear(self.in_planes, num_classes, bias=False)
+            nn.init.constant_(self.bottleneck.weight, 1.0)
+            nn.init.constant_(self.bottleneck.bias, 0.0)
+            nn.init.normal_(self.classifier.weight, std=0.001)
+
+    def forward(self, x):
+        global_feat = self.gap(self.base(x)).flatten(1)
+        feat = self.bottleneck(global_feat) if self.neck == 'bnneck' else global_feat
+        if self.training:
+            return self.classifier(feat), global_feat
+        return feat if self.neck_feat == 'after' else global_feat
+
+
+def randomise(model, gen, calib):
+    """Random weights with sane activation scales and randomised (but plausible) BN running statistics:
+    kaiming fan-out convs, random γ/β, running stats measured on a calibration batch then perturbed."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+            m.weight.data = torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_out) ** 0.5
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.InstanceNorm2d)):
+            m.weight.data = 0.5 + torch.rand(m.weight.shape, generator=gen)
+            if not (m is getattr(model, 'bottleneck', None)):
+                m.bias.data = 0.1 * torch.randn(m.bias.shape, generator=gen)
+        elif isinstance(m, nn.Linear):
+            m.weight.data = 0.05 * torch.randn(m.weight.shape, generator=gen)
+            if m.bias is not None:
+                m.bias.data = 0.1 * torch.randn(m.bias.shape, generator=gen)
+    bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d))]
+    for m in bns:
+        m.momentum = None  # cumulative average: one batch sets the running stats to its own statistics
+        m.reset_running_stats()
+    model.train()
+    with torch.no_grad():
+        model(calib)
+    for m in bns:
+        m.momentum = 0.1
+        std = m.running_var.sqrt()
+        m.running_mean += 0.2 * std * torch.randn(m.running_mean.shape, generator=gen)
+        m.running_var *= 0.6 + 0.8 * torch.rand(m.running_var.shape, generator=gen)
+        m.num_batches_tracked.fill_(7)
+
+
+def write_f32(path, t):
+    np.ascontiguousarray(t.detach().cpu().numpy(), dtype='<f4').tofile(path)
+
+
+def nhwc(x):
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
+def images_to_tensor(paths, h, w):
+    from PIL import Image
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    arrs = []
+    for p in paths:
+        img = Image.open(p).convert('RGB')
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.BILINEAR)  # torchvision T.Resize on PIL images
+        arrs.append(torch.from_numpy(np.asarray(img, dtype=np.float32)).permute(2, 0, 1) / 255.0)
+    return (torch.stack(arrs) - mean) / std
+
+
+def freeze_backbone(model):
+    """ReID Studio's freeze (frozen weights + frozen BN statistics) in PyTorch terms."""
+    model.base.requires_grad_(False)
+    model.base.eval()
+
+
+def run_case(c, out):
+    torch.manual_seed(c['seed'])
+    gen = torch.Generator().manual_seed(c['seed'])
+    h, w = c['input']
+    model = Baseline(c['preset'], c['numClasses'], c['lastStride'], c['neck'], c['neckFeat'])
+    randomise(model, gen, torch.randn(8, 3, h, w, generator=gen))
+    torch.save(model.state_dict(), os.path.join(out, c['id'] + '.pth'))
+    x = torch.randn(c['batch'], 3, h, w, generator=gen)
+    write_f32(os.path.join(out, c['id'] + '.input.f32'), nhwc(x))
+    model.eval()
+    with torch.no_grad():
+        feat = model(x)
+    write_f32(os.path.join(out, c['id'] + '.expected.f32'), feat)
+    result = {'featureShape': list(feat.shape)}
+
+    if c.get('images'):
+        from PIL import Image
+        idir = os.path.join(out, c['id'] + '.images')
+        os.makedirs(idir, exist_ok=True)
+        ih, iw = c['images']['size']
+        names = c['images']['names']
+        rng = np.random.default_rng(c['seed'])
+        for n in names:
+            # Smooth random images (what a photo looks like to a resize filter), saved losslessly.
+            small = rng.integers(0, 256, size=(ih // 4 + 1, iw // 4 + 1, 3)).astype(np.uint8)
+            img = Image.fromarray(small).resize((iw, ih), Image.BICUBIC)
+            img.save(os.path.join(idir, n))
+        paths = [os.path.join(idir, n) for n in sorted(names)]
+        with torch.no_grad():
+            f = model(images_to_tensor(paths, h, w))
+        write_f32(os.path.join(out, c['id'] + '.images.expected.f32'), f)
+
+    if c.get('train'):
+        t = c['train']
+        model.train()
+        if c.get('freezeBackbone'):
+            freeze_backbone(model)
+        labels = torch.tensor(t['labels'])
+        logits, gfeat = model(x)
+        loss = F.cross_entropy(logits, labels) + t['featureWeight'] * gfeat.pow(2).mean()
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.SGD(params, lr=t['lr'])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        write_f32(os.path.join(out, c['id'] + '.train.logits.f32'), logits)
+        write_f32(os.path.join(out, c['id'] + '.train.feature.f32'), gfeat)
+        torch.save(model.state_dict(), os.path.join(out, c['id'] + '.after.pth'))
+        result['loss'] = float(loss)
+        result['trainable'] = sorted(n for n, p in model.named_parameters() if p.requires_grad)
+    with open(os.path.join(out, c['id'] + '.json'), 'w') as f:
+        json.dump(result, f)
+
+
+def main():
+    spec_path, out = sys.argv[1], sys.argv[2]
+    torch.set_num_threads(1)
+    os.makedirs(out, exist_ok=True)
+    with open(spec_path) as f:
+        cases = json.load(f)
+    for c in cases:
+        run_case(c, out)
+    print(json.dumps({'torch': torch.__version__, 'cases': len(cases)}))
+
+
+if __name__ == '__main__':
+    main()
