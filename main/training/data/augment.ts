@@ -33,13 +33,34 @@ export function evalTransform(rgb: Uint8Array, H: number, W: number, out: Float3
   }
 }
 
-/** Training transform with RSB's order and parameters; all randomness comes from `rng`. */
-export function trainTransform(rgb: Uint8Array, H: number, W: number, rng: Rng, opt: AugmentOptions, out: Float32Array, offset: number): void {
+/** The random choices of one training transform (drawn in RSB's order: flip, crop, erasing). */
+export interface TrainParams {
+  flip: boolean;
+  /** Crop offset in the padded image: top/left uniform in [0, 2·padding] (torchvision RandomCrop). */
+  top: number;
+  left: number;
+  padding: number;
+  /** Erased rectangle (rows y..y+h, columns x..x+w), or null. */
+  erase: { y: number; x: number; h: number; w: number } | null;
+  eraseValue: readonly [number, number, number];
+}
+
+export function drawTrainParams(rng: Rng, H: number, W: number, opt: AugmentOptions): TrainParams {
   const flip = rng.float() < opt.flipProb;
   const pad = opt.padding;
-  // torchvision RandomCrop on the padded (H+2p)×(W+2p) image: top/left uniform in [0, 2p].
   const top = pad > 0 ? rng.randint(0, 2 * pad) : 0;
   const left = pad > 0 ? rng.randint(0, 2 * pad) : 0;
+  return { flip, top, left, padding: pad, erase: drawErasing(rng, H, W, opt), eraseValue: opt.eraseValue ?? IMAGENET_MEAN };
+}
+
+/** Training transform with RSB's order and parameters; all randomness comes from `rng`. */
+export function trainTransform(rgb: Uint8Array, H: number, W: number, rng: Rng, opt: AugmentOptions, out: Float32Array, offset: number): void {
+  applyTrainTransform(rgb, H, W, drawTrainParams(rng, H, W, opt), out, offset);
+}
+
+/** Flip → pad (black) → crop → ToTensor → Normalize → erase, for given random choices. */
+export function applyTrainTransform(rgb: Uint8Array, H: number, W: number, p: TrainParams, out: Float32Array, offset: number): void {
+  const { flip, top, left, padding: pad } = p;
   const black = [0, 1, 2].map((c) => (0 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!);
   for (let y = 0; y < H; y++) {
     const sy = y + top - pad;
@@ -60,14 +81,27 @@ export function trainTransform(rgb: Uint8Array, H: number, W: number, rng: Rng, 
       out[o + 2] = (rgb[s + 2]! / 255 - IMAGENET_MEAN[2]) / IMAGENET_STD[2];
     }
   }
-  randomErasing(out, offset, H, W, rng, opt);
+  const e = p.erase;
+  if (e) {
+    const v = p.eraseValue;
+    for (let y = e.y; y < e.y + e.h; y++)
+      for (let x = e.x; x < e.x + e.w; x++) {
+        const o = offset + (y * W + x) * 3;
+        out[o] = v[0];
+        out[o + 1] = v[1];
+        out[o + 2] = v[2];
+      }
+  }
 }
 
-/** RSB data/transforms/transforms.py RandomErasing (Zhong et al.), on an HWC float image. */
-export function randomErasing(out: Float32Array, offset: number, H: number, W: number, rng: Rng, opt: AugmentOptions): boolean {
-  if (rng.uniform(0, 1) >= opt.randomErasingProb) return false;
+/**
+ * RSB data/transforms/transforms.py RandomErasing (Zhong et al.): with probability p, up to 100 attempts
+ * of area ∈ U[sl, sh]·H·W and aspect ∈ U[r1, 1/r1]; h = round(√(area·aspect)), w = round(√(area/aspect)),
+ * accepted if h < H and w < W; corner uniform.
+ */
+export function drawErasing(rng: Rng, H: number, W: number, opt: AugmentOptions): TrainParams['erase'] {
+  if (rng.uniform(0, 1) >= opt.randomErasingProb) return null;
   const sl = opt.sl ?? 0.02, sh = opt.sh ?? 0.4, r1 = opt.r1 ?? 0.3;
-  const v = opt.eraseValue ?? IMAGENET_MEAN;
   const area = H * W;
   for (let attempt = 0; attempt < 100; attempt++) {
     const target = rng.uniform(sl, sh) * area;
@@ -75,17 +109,10 @@ export function randomErasing(out: Float32Array, offset: number, H: number, W: n
     const h = Math.round(Math.sqrt(target * aspect));
     const w = Math.round(Math.sqrt(target / aspect));
     if (w < W && h < H) {
-      const x1 = rng.randint(0, H - h); // row offset (img.size()[1] is the height)
-      const y1 = rng.randint(0, W - w);
-      for (let y = x1; y < x1 + h; y++)
-        for (let x = y1; x < y1 + w; x++) {
-          const o = offset + (y * W + x) * 3;
-          out[o] = v[0];
-          out[o + 1] = v[1];
-          out[o + 2] = v[2];
-        }
-      return true;
+      const y = rng.randint(0, H - h); // RSB's x1 indexes img.size()[1], the height
+      const x = rng.randint(0, W - w);
+      return { y, x, h, w };
     }
   }
-  return false;
+  return null;
 }
