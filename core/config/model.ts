@@ -105,25 +105,29 @@ function describeLayer(l: Layer): string {
   return `${l.name} (${l.kind}${p ? ` ${p}` : ''}${l.frozen ? ', frozen' : ''}${l.statsFrozen && !l.frozen ? ', BN stats frozen' : ''})`;
 }
 
+const freezeState = (l: Layer) =>
+  l.frozen ? (l.statsFrozen ? 'frozen' : 'frozen with its BN statistics updating') : l.statsFrozen ? 'trainable with frozen BN statistics' : 'trainable';
+
 /** Compares two analyses layer by layer; returns the first difference in words, or null. */
-export function diffModels(actual: Analysis, expected: Analysis): string | null {
+export function diffModels(actual: Analysis, expected: Analysis): { freeze: boolean; text: string } | null {
+  const topo = (text: string) => ({ freeze: false, text });
   const exp = new Map(expected.layers.map((l) => [l.name, l]));
   const act = new Map(actual.layers.map((l) => [l.name, l]));
   for (const l of actual.layers) {
     const e = exp.get(l.name);
-    if (!e) return `it has a layer ${describeLayer(l)} that the framework's model does not have`;
+    if (!e) return topo(`it has a layer ${describeLayer(l)} that the framework's model does not have`);
     if (layerSig(l) !== layerSig(e)) {
       if (l.kind !== e.kind && ['ibn_a', 'batch_norm', 'instance_norm'].includes(l.kind) && ['ibn_a', 'batch_norm'].includes(e.kind))
-        return `${l.name} is ${l.kind} where ResNet${e.kind === 'ibn_a' ? '-IBN-a has IBN-a' : ' has BatchNorm'} (IBN-a replaces bn1 of every block in layer1–3 and never layer4; reid-spec §2.2)`;
+        return topo(`${l.name} is ${l.kind} where ResNet${e.kind === 'ibn_a' ? '-IBN-a has IBN-a' : ' has BatchNorm'} (IBN-a replaces bn1 of every block in layer1–3 and never layer4; reid-spec §2.2)`);
       if (l.frozen !== e.frozen || l.statsFrozen !== e.statsFrozen)
-        return `${l.name} is ${l.frozen ? 'frozen' : l.statsFrozen ? 'BN-statistics-frozen' : 'trainable'} where the framework's model has it ${e.frozen ? 'frozen' : e.statsFrozen ? 'BN-statistics-frozen' : 'trainable'}`;
-      return `${describeLayer(l)} differs from the framework's ${describeLayer(e)}`;
+        return { freeze: true, text: `${l.name} is ${freezeState(l)} where the framework's model has it ${freezeState(e)}` };
+      return topo(`${describeLayer(l)} differs from the framework's ${describeLayer(e)}`);
     }
   }
-  for (const e of expected.layers) if (!act.has(e.name)) return `it lacks the layer ${describeLayer(e)}`;
+  for (const e of expected.layers) if (!act.has(e.name)) return topo(`it lacks the layer ${describeLayer(e)}`);
   for (const k of ['logits', 'trainFeature', 'evalFeature'] as const)
     if (actual.outputs[k] !== expected.outputs[k])
-      return `its ${k === 'logits' ? 'logits' : k === 'trainFeature' ? 'metric-loss (train) feature' : 'eval feature'} output comes from ${actual.outputs[k] ?? 'nothing'}, the framework's from ${expected.outputs[k]}`;
+      return topo(`its ${k === 'logits' ? 'logits' : k === 'trainFeature' ? 'metric-loss (train) feature' : 'eval feature'} output comes from ${actual.outputs[k] ?? 'nothing'}, the framework's from ${expected.outputs[k]}`);
   return null;
 }
 
@@ -199,7 +203,9 @@ export function recognizeModel(doc: GraphDoc): Recognition {
   const diff = diffModels(a, expected);
   if (diff) {
     const partial = a.layers.some((l) => l.name.startsWith('base.') && l.frozen) && a.layers.some((l) => l.name.startsWith('base.') && !l.frozen);
-    reasons.push(partial ? `freeze pattern: only part of the backbone is frozen (${diff})` : `custom topology: ${diff}`);
+    reasons.push(
+      diff.freeze ? `freeze pattern: ${partial ? 'only part of the backbone is frozen; ' : ''}${diff.text}` : `custom topology: ${diff.text}`,
+    );
     return { ok: false, reasons, spec };
   }
   return { ok: true, spec, analysis: a };

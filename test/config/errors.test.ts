@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, importConfig, pyLiteral, resolveRelative } from '../../core/config/index.js';
+
+/** Bad input gets a ConfigError with a message naming the problem; never another exception. */
+const fails = (text: string, re: RegExp, opts: Parameters<typeof importConfig>[1] = {}) => {
+  let err: unknown;
+  try {
+    importConfig(text, opts);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as Error).message).toMatch(re);
+};
+
+describe('importConfig: bad input', () => {
+  it('malformed or empty YAML, or not a mapping', () => {
+    fails('MODEL:\n  NAME: [resnet50\n', /is not valid YAML/);
+    fails('', /is empty/);
+    fails('- a\n- b\n', /not a YAML mapping/);
+    fails('MODEL:\n  NAME: a\n  NAME: b\n', /is not valid YAML/);
+  });
+
+  it('unknown or unmodelled MODEL.NAME', () => {
+    fails("MODEL:\n  NAME: 'resnet51'\n", /unknown MODEL.NAME 'resnet51' \(reid-strong-baseline accepts resnet18, .*resnet50_ibn_a/);
+    fails("MODEL:\n  NAME: 'se_resnext50'\n", /SE-ResNet\/SENet backbones .* are not modelled/);
+    fails("MODEL:\n  NAME: 'resnet101_ibn_a'\n", /unknown MODEL.NAME 'resnet101_ibn_a'/);
+  });
+
+  it('a config of another framework (torchreid / mmcv style), or a mix of both', () => {
+    fails('model:\n  name: osnet_x1_0\ndata:\n  sources: [market1501]\n', /not a reid-strong-baseline or fast-reid config: none of its keys \(model\.name, data\.sources\)/);
+    fails("MODEL:\n  NAME: 'resnet50'\n  BACKBONE:\n    DEPTH: 50x\n", /mixes reid-strong-baseline keys \(MODEL\.NAME\) and fast-reid keys \(MODEL\.BACKBONE\.DEPTH\)/);
+  });
+
+  it('values of the wrong type or out of range', () => {
+    fails("MODEL:\n  NAME: 'resnet50'\n  LAST_STRIDE: 3\n", /MODEL.LAST_STRIDE must be 1 or 2 \(got 3\)/);
+    fails("MODEL:\n  NECK: 'bn'\n", /MODEL.NECK must be one of 'bnneck', 'no' \(got "bn"\)/);
+    fails("MODEL:\n  NAME: 'resnet50'\nINPUT:\n  SIZE_TRAIN: [256]\n", /INPUT.SIZE_TRAIN must be a list of 2 whole numbers/);
+    fails("MODEL:\n  NAME: 'resnet50'\nSOLVER:\n  BASE_LR: fast\n", /SOLVER.BASE_LR must be a number \(got "fast"\)/);
+    fails("MODEL:\n  NAME: 'resnet50'\nSOLVER:\n  BASE_LR: -1.0\n", /invalid training setting optimizer\.baseLr/);
+  });
+
+  it('fast-reid structures the app does not model', () => {
+    fails('MODEL:\n  BACKBONE:\n    WITH_NL: True\n', /WITH_NL: non-local blocks are not modelled/);
+    fails('MODEL:\n  BACKBONE:\n    NAME: build_osnet_backbone\n', /build_osnet_backbone' is not modelled/);
+    fails('MODEL:\n  BACKBONE:\n    DEPTH: 152x\n', /'152x' is not a fast-reid ResNet depth/);
+    fails('MODEL:\n  HEADS:\n    CLS_LAYER: CircleSoftmax\n', /CircleSoftmax' \(cosine-margin classifier\) is not modelled/);
+    fails('MODEL:\n  LOSSES:\n    NAME: ("CrossEntropyLoss", "CircleLoss")\n', /CircleLoss: only CrossEntropyLoss and TripletLoss are modelled/);
+    fails('MODEL:\n  HEADS:\n    POOL_LAYER: Identity\n', /POOL_LAYER 'Identity' is not modelled/);
+  });
+
+  it('_BASE_ without a reader, unreadable, or cyclic', () => {
+    fails('_BASE_: ../Base-bagtricks.yml\n', /inherits from \.\.\/Base-bagtricks\.yml \(_BASE_\), which cannot be read here/);
+    fails('_BASE_: base.yml\n', /cannot read _BASE_ cfg\/base\.yml \(from cfg\/a\.yml\): ENOENT/, {
+      path: 'cfg/a.yml',
+      resolveBase: () => {
+        throw new Error('ENOENT');
+      },
+    });
+    const files: Record<string, string> = { 'cfg/a.yml': '_BASE_: b.yml\n', 'cfg/b.yml': '_BASE_: a.yml\n' };
+    fails(files['cfg/a.yml']!, /_BASE_ cycle: cfg\/a\.yml → cfg\/b\.yml → cfg\/a\.yml/, { path: 'cfg/a.yml', resolveBase: (p) => files[p]! });
+  });
+});
+
+describe('YACS value decoding and paths', () => {
+  it('literal_eval as yacs applies it', () => {
+    expect(pyLiteral("('market1501')")).toBe('market1501');
+    expect(pyLiteral('("CrossEntropyLoss", "TripletLoss",)')).toEqual(['CrossEntropyLoss', 'TripletLoss']);
+    expect(pyLiteral('("Market1501",)')).toEqual(['Market1501']);
+    expect(pyLiteral('[40, 70]')).toEqual([40, 70]);
+    expect(pyLiteral('5e-4')).toBe(0.0005);
+    expect(pyLiteral('True')).toBe(true);
+    expect(pyLiteral('build_resnet_backbone')).toBeUndefined();
+    expect(pyLiteral('50x')).toBeUndefined();
+  });
+
+  it('_BASE_ resolves against the including file, like os.path.join(dirname(file), base)', () => {
+    expect(resolveRelative('configs/Market1501/bagtricks_R50-ibn.yml', '../Base-bagtricks.yml')).toBe('configs/Base-bagtricks.yml');
+    expect(resolveRelative('/a/b/c.yml', './d.yml')).toBe('/a/b/d.yml');
+    expect(resolveRelative('/a/b/c.yml', '/x/y.yml')).toBe('/x/y.yml');
+    expect(resolveRelative('C:\\cfg\\a.yml', '..\\base.yml')).toBe('C:/base.yml');
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import {
+  addNode,
+  applyCommand,
+  buildPreset,
+  connect,
+  disconnect,
+  expandNode,
+  setFrozen,
+  setStatsFrozen,
+  swapNorm,
+  type GraphDoc,
+} from '../../core/index.js';
+import { buildModel, exportFastreidYaml, exportRsbYaml, importConfig, withFastreidStem, type ModelSpec } from '../../core/config/index.js';
+import { modelFacts } from './helpers.js';
+
+/** Graphs (and settings) the frameworks cannot express are refused with the reason, never approximated. */
+
+const MARKET_TRIPLET = { dataset: { kind: 'market1501' }, loss: { metric: 'triplet' }, pretrained: { choice: 'imagenet', path: '/w.pth' } };
+const withTraining = (doc: GraphDoc, training: Record<string, unknown> = MARKET_TRIPLET): GraphDoc => ({ ...doc, training });
+const FR50: ModelSpec = {
+  depth: 'resnet50',
+  ibn: true,
+  stem: 'fastreid',
+  lastStride: 1,
+  neck: 'bnneck',
+  neckFeat: 'after',
+  trainFeat: 'before',
+  classifierBias: false,
+  pool: 'avg',
+  numClasses: 751,
+  input: [256, 128],
+  frozenBackbone: false,
+};
+const reasonsOf = (r: ReturnType<typeof exportRsbYaml>) => {
+  expect(r.ok).toBe(false);
+  return (r as { reasons: string[] }).reasons.join('\n');
+};
+
+describe('model refusals', () => {
+  it('IBN-a in only some blocks (one stage back to BN)', () => {
+    const doc = applyCommand(buildPreset('resnet50_ibn_a'), swapNorm(['layer2'], 'bn'));
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toMatch(/base\.layer2\.0\.bn1 is batch_norm where ResNet-IBN-a has IBN-a/);
+    const fr = applyCommand(buildModel(FR50), swapNorm(['layer2'], 'bn'));
+    expect(reasonsOf(exportFastreidYaml(withTraining(fr)))).toMatch(/IBN-a replaces bn1 of every block in layer1–3/);
+  });
+
+  it('IBN-a in a single block of an expanded stage, and IBN-a in layer4', () => {
+    let doc = applyCommand(buildPreset('resnet50'), expandNode('layer3'));
+    doc = applyCommand(doc, swapNorm(['layer3/2'], 'ibn_a'));
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toMatch(/base\.layer3\.2\.bn1 is ibn_a where ResNet has BatchNorm/);
+    const l4 = applyCommand(buildPreset('resnet50_ibn_a'), swapNorm(['layer4'], 'ibn_a'));
+    expect(reasonsOf(exportRsbYaml(withTraining(l4)))).toMatch(/base\.layer4\.0\.bn1 is ibn_a/);
+  });
+
+  it('a frozen stage: RSB has no freezing; fast-reid freezes the whole backbone only', () => {
+    const doc = applyCommand(buildPreset('resnet50'), setFrozen(['layer3'], true));
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toMatch(/reid-strong-baseline has no layer freezing/);
+    const fr = applyCommand(buildModel(FR50), setFrozen(['layer3'], true));
+    expect(reasonsOf(exportFastreidYaml(withTraining(fr)))).toMatch(/freeze pattern: only part of the backbone is frozen/);
+  });
+
+  it('a frozen backbone whose BN statistics keep updating: fast-reid\'s freeze also stops them', () => {
+    let fr = buildModel({ ...FR50, frozenBackbone: true });
+    fr = applyCommand(fr, setStatsFrozen(['layer1'], false));
+    expect(reasonsOf(exportFastreidYaml(withTraining(fr)))).toMatch(/freeze pattern: base\.layer1\.0\.conv1 is frozen with its BN statistics updating where the framework's model has it frozen/);
+  });
+
+  it('a frozen backbone exports to fast-reid as FREEZE_LAYERS [backbone] for the whole run', () => {
+    const out = exportFastreidYaml(withTraining(buildModel({ ...FR50, frozenBackbone: true })));
+    if (!out.ok) throw new Error(out.reasons.join('; '));
+    expect(out.text).toMatch(/FREEZE_LAYERS: \['backbone'\]/);
+    // 120 epochs × (12,936 // 64 = 202) iterations.
+    expect(out.text).toMatch(/FREEZE_ITERS: 24240\n/);
+    const back = importConfig(out.text).doc;
+    expect(modelFacts(back).trainable).toBe(1_540_096); // BNNeck γ + classifier (reid-spec §3.5 minus backbone)
+  });
+
+  it('resnet152_ibn_a (and 18/34/101 IBN) in RSB, which wires only resnet50_ibn_a', () => {
+    for (const name of ['resnet18_ibn_a', 'resnet152_ibn_a'])
+      expect(reasonsOf(exportRsbYaml(withTraining(buildPreset(name))))).toMatch(new RegExp(`^${name}: reid-strong-baseline's Baseline wires only`));
+  });
+
+  it('GeM pooling in RSB (fast-reid has it)', () => {
+    const doc = structuredClone(buildPreset('resnet50'));
+    const gap = doc.graph.nodes.find((n) => n.id === 'gap')!;
+    gap.kind = 'gem_pool';
+    gap.params = { p: 3, learnable: true, eps: 1e-6 };
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toBe(
+      'GeM pooling: reid-strong-baseline pools with global average pooling only (modeling/baseline.py, reid-spec §1.3)',
+    );
+    const fr = exportFastreidYaml(withTraining(buildModel({ ...FR50, pool: 'gemP' })));
+    expect(fr.ok && fr.text).toMatch(/POOL_LAYER: 'GeneralizedMeanPoolingP'/);
+  });
+
+  it('a custom topology: an extra layer between the backbone and the pooling', () => {
+    let doc = applyCommand(buildPreset('resnet50'), addNode({ kind: 'relu', id: 'extra', name: 'extra', position: { x: 0, y: 0 } }));
+    doc = applyCommand(doc, disconnect(['layer4:out->gap:in']));
+    doc = applyCommand(doc, connect({ source: 'layer4', sourcePort: 'out', target: 'extra', targetPort: 'in' }));
+    doc = applyCommand(doc, connect({ source: 'extra', sourcePort: 'out', target: 'gap', targetPort: 'in' }));
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toMatch(/^custom topology: it has a layer extra \(relu\)/);
+    expect(reasonsOf(exportFastreidYaml(withTraining(doc)))).toMatch(/custom topology|stem/);
+  });
+
+  it('a stem that is neither framework\'s (torchvision: ReLU with padding-1 max pool on a plain ResNet)', () => {
+    const doc = structuredClone(buildPreset('resnet50'));
+    doc.graph.nodes.find((n) => n.id === 'stem')!.params.relu = true;
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toMatch(/is neither reid-strong-baseline's \(resnet\.py: no ReLU, padding 1\) nor fast-reid's/);
+  });
+
+  it("fast-reid's stem in RSB; RSB's eval-before-BNNeck and classifier bias in fast-reid", () => {
+    expect(reasonsOf(exportRsbYaml(withTraining(withFastreidStem(buildPreset('resnet50')))))).toMatch(/the stem is fast-reid's/);
+    expect(reasonsOf(exportFastreidYaml(withTraining(buildModel({ ...FR50, neckFeat: 'before' }))))).toMatch(/fast-reid always evaluates the post-neck feature/);
+    expect(reasonsOf(exportFastreidYaml(withTraining(buildModel({ ...FR50, neck: 'no', classifierBias: true }))))).toMatch(/bias-free weight/);
+    expect(reasonsOf(exportRsbYaml(withTraining(buildModel({ ...FR50, stem: 'rsb', ibn: false, trainFeat: 'after' }))))).toMatch(/pre-BN global feature/);
+  });
+
+  it('a graph with errors', () => {
+    const doc = applyCommand(buildPreset('resnet50'), disconnect(['gap:out->neck:in']));
+    expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toMatch(/the graph has \d+ problem/);
+  });
+});
+
+describe('settings refusals and notes', () => {
+  it('classes that do not match the dataset', () => {
+    const doc = withTraining(buildPreset('resnet50'), { ...MARKET_TRIPLET, dataset: { kind: 'dukemtmc' } });
+    expect(reasonsOf(exportRsbYaml(doc))).toMatch(/751 classes but DukeMTMC-reID has 702 training identities/);
+  });
+
+  it('the demo dataset and training from scratch in RSB', () => {
+    const doc = withTraining(buildPreset('resnet50'), { loss: { metric: 'triplet' } });
+    const reasons = reasonsOf(exportRsbYaml(doc));
+    expect(reasons).toMatch(/built-in demo dataset/);
+    expect(reasons).toMatch(/reid-strong-baseline always loads weights/);
+  });
+
+  it('center loss and an LR step inside the warmup in fast-reid', () => {
+    const doc = withTraining(buildModel(FR50), { dataset: { kind: 'market1501' }, loss: { metric: 'triplet_center' }, schedule: { warmupEpochs: 10, steps: [5, 70] } });
+    const reasons = reasonsOf(exportFastreidYaml(doc));
+    expect(reasons).toMatch(/fast-reid has no center loss/);
+    expect(reasons).toMatch(/LR step at epoch 5 falls inside the 10-epoch warmup/);
+  });
+
+  it('a document without training settings exports the app defaults, saying so', () => {
+    const out = exportRsbYaml(buildPreset('resnet50'));
+    if (!out.ok) throw new Error(out.reasons.join('; '));
+    expect(out.warnings.join('\n')).toMatch(/no training settings/);
+    expect(out.text).toMatch(/NAMES: 'market1501'/);
+  });
+});
