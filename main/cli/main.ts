@@ -17,6 +17,8 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
   serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
   start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
+  export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml --out PATH [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
+  import: { help: 'import CONFIG.yml --out GRAPH.json [--json]  (reid-strong-baseline / fast-reid YAML → graph + training settings)', run: async (argv) => (await import('./import.js')).importCommand(argv) },
 };
 
 export function usage(): string {

@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+import { serializeDocument, type GraphDoc } from '../../core/index.js';
+import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
+import { writeFileAtomic } from '../service/atomic.js';
+import { CliError } from './errors.js';
+import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
+
+export type ExportOutcome = { ok: true; data: string | Uint8Array; warnings: string[] } | { ok: false; reasons: string[] };
+
+/**
+ * An export format. `export` turns a document into the bytes written to --out, or refuses with the reasons
+ * the format cannot express the graph (never an approximation). New formats (pytorch, tfjs) add an entry.
+ */
+export interface Exporter {
+  description: string;
+  /** Usual file extension, for the help text. */
+  extension: string;
+  export(doc: GraphDoc): ExportOutcome | Promise<ExportOutcome>;
+}
+
+const fromConfig = (r: ReturnType<typeof exportRsbYaml>): ExportOutcome => (r.ok ? { ok: true, data: r.text, warnings: r.warnings } : r);
+
+/** Format → exporter. Scripts depend on these names: add freely, never rename. */
+export const EXPORTERS: Record<string, Exporter> = {
+  graph: { description: 'the graph document itself (versioned JSON)', extension: '.json', export: (doc) => ({ ok: true, data: serializeDocument(doc), warnings: [] }) },
+  'rsb-yaml': { description: 'reid-strong-baseline YACS config', extension: '.yml', export: (doc) => fromConfig(exportRsbYaml(doc)) },
+  'fastreid-yaml': { description: 'fast-reid YACS config', extension: '.yml', export: (doc) => fromConfig(exportFastreidYaml(doc)) },
+};
+
+export async function exportCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  if (positionals.length > 1) throw new CliError(`export takes one graph file (got ${positionals.length})`);
+  const formats = Object.keys(EXPORTERS);
+  if (!values.format) throw new CliError(`--format is required (one of ${formats.join(', ')})`);
+  const exporter = EXPORTERS[values.format];
+  if (!exporter) throw new CliError(`unknown --format "${values.format}" (choose one of ${formats.join(', ')})`);
+  if (!values.out) throw new CliError('--out PATH is required');
+  let doc = resolveGraph(positionals[0], values);
+  const notes: string[] = [];
+  if (values['fastreid-stem']) {
+    doc = withFastreidStem(doc);
+    notes.push("the stem was converted to fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode): the exported model differs from the graph's stem");
+  }
+  const r = await exporter.export(doc);
+  if (!r.ok) {
+    if (values.json) process.stdout.write(JSON.stringify({ ok: false, format: values.format, reasons: r.reasons }, null, 2) + '\n');
+    throw new CliError(`cannot export to ${values.format}: ${r.reasons.join('; ')}`);
+  }
+  try {
+    await writeFileAtomic(values.out, r.data);
+  } catch (e) {
+    throw new CliError(`cannot write ${values.out}: ${(e as Error).message}`);
+  }
+  const warnings = [...notes, ...r.warnings];
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ ok: true, format: values.format, out: values.out, warnings }, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`wrote ${values.out} (${exporter.description})\n`);
+  for (const w of warnings) process.stdout.write(`note: ${w}\n`);
+}
