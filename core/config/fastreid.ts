@@ -182,6 +182,20 @@ const FR_NOTES = [
   "fast-reid differs in details the app follows reid-strong-baseline on: label smoothing gives the other classes ε/(K−1) instead of ε/K, the classifier starts at std 0.01 (not 0.001), resize is bicubic and pad/crop come before the flip, random erasing uses torchvision's area range 0.02–0.33 (reid-spec §4.2, §3.7, §4.7)",
 ];
 
+/**
+ * Training settings written for a document that has none: fast-reid's BoT recipe (configs/Base-bagtricks.yml,
+ * reid-spec §4.6) in the app's terms, its 2000 warmup iterations being ~10 Market-1501 epochs.
+ */
+export const FR_BOT_SETTINGS = {
+  dataset: { kind: 'market1501', demoSize: 'small' },
+  sampler: 'softmax_triplet',
+  loss: { labelSmooth: true, metric: 'triplet', margin: 0.3, centerWeight: 0.0005, centerLr: 0.5 },
+  schedule: { warmup: true, warmupFactor: 0.1, warmupEpochs: 10, steps: [50, 100], gamma: 0.1 },
+  pretrained: { choice: 'imagenet' },
+  evalPeriod: 30,
+  checkpointPeriod: 30,
+} as const;
+
 function frModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only (reid-spec §2.6)`);
@@ -209,12 +223,17 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if (!st.ok) reasons.push(st.reason);
   if (!rec.ok || !st.ok) return { ok: false, reasons };
   const m = rec.spec;
-  const s = st.settings;
+  let s = st.settings;
+  let explicit = st.explicit;
   reasons.push(...frModelProblems(m));
-  if (!st.explicit) warnings.push('the document has no training settings: the app defaults are written');
+  if (!st.explicit) {
+    const bot = readSettings({ ...doc, training: FR_BOT_SETTINGS as unknown as Record<string, unknown> });
+    if (bot.ok) (s = bot.settings), (explicit = true);
+    warnings.push("the document has no training settings: fast-reid's BoT recipe (configs/Base-bagtricks.yml) is written");
+  }
 
   const batch = s.batch.p * s.batch.k;
-  const ds = datasetOf(s, st.explicit);
+  const ds = datasetOf(s, explicit);
   let frName = 'Market1501';
   let ipe: number | undefined;
   if ('reason' in ds) reasons.push(ds.reason);
