@@ -1,8 +1,21 @@
+import { current, produce } from 'immer';
 import { addNode, CommandError, type Command, type GraphDoc, type GraphEdge, type GraphNode } from '../../../core/index.js';
 
-/** Several commands as one undoable step (e.g. expand + re-layout, paste = add nodes + connect). */
+/**
+ * Several commands as one undoable step (e.g. expand + re-layout). Each runs in its own produce: some
+ * commands (expand/collapse) replace `graph` with a plain object built from frozen nodes, which the next
+ * command could not mutate inside the same draft.
+ */
 export function batch(id: string, label: string, cmds: Command[]): Command {
-  return { id, label, recipe: (d) => cmds.forEach((c) => c.recipe(d)) };
+  return {
+    id,
+    label,
+    recipe(d) {
+      let doc = current(d) as GraphDoc;
+      for (const c of cmds) doc = produce(doc, c.recipe);
+      d.graph = doc.graph;
+    },
+  };
 }
 
 export interface Clipboard {
