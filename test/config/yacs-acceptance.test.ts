@@ -110,7 +110,7 @@ describe('exported configs pass yacs merge_from_file against the frameworks\' de
     const fr = ['Base-bagtricks.yml', 'Market1501/bagtricks_R50-ibn.yml', 'DukeMTMC/bagtricks_R50.yml', 'MSMT17/bagtricks_R50-ibn.yml'].map((f) => join(FIXTURES, 'fastreid', f));
     const res = merge('fastreid', fr);
     expect(res.map((r) => r.ok)).toEqual([true, true, true, true]);
-    expect((res[1] as { cfg: { MODEL: { BACKBONE: { WITH_IBN: boolean } } } }).cfg.MODEL.BACKBONE.WITH_IBN).toBe(true);
+    expect((res[1] as unknown as { cfg: { MODEL: { BACKBONE: { WITH_IBN: boolean } } } }).cfg.MODEL.BACKBONE.WITH_IBN).toBe(true);
   });
 
   it('the checker itself rejects what yacs rejects (negative control)', () => {
