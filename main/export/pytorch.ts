@@ -1,0 +1,282 @@
+/**
+ * The `pytorch` export: a standalone `model.py` (plain torch, no framework) generated from the analysed
+ * layer list, and the weights as a torch.load-able `.pth` state_dict in reid-strong-baseline's key layout.
+ *
+ * Generic over the primitive layers (core/graph/evaluate.ts), never preset-specific:
+ *  - every layer with state becomes a torch module registered under its dotted name (`base.layer1.0.bn1`)
+ *    through a tree of plain container modules, so `state_dict()` keys are exactly weightSpecs' torch keys;
+ *  - the forward follows the layer graph (SSA variables in topological order, freed after their last use);
+ *    eval mode returns the eval feature, training mode (logits, train feature) like RSB's Baseline;
+ *  - BNNeck (freezeShift): bias.requires_grad False; frozen layers: requires_grad False; layers with frozen
+ *    statistics stay in eval mode when the model is put in training mode (overridden `train()`);
+ *  - IBN-a: InstanceNorm on the first floor(C·ratio) channels, BatchNorm on the rest, IN first;
+ *  - max pooling pads with −∞ (nn.MaxPool2d's behaviour), convolutions pad symmetrically with zeros.
+ */
+import { weightSpecs, type CompiledModel, type Layer } from '../../core/index.js';
+import { ibnHalf } from '../../core/index.js';
+import { ExportError } from './errors.js';
+
+/**
+ * Names a module path segment must not take: attributes of every nn.Module (add_module refuses them) and
+ * the generated class's own. Lower-case public methods of torch 1.13–2.x plus everything private.
+ */
+const RESERVED = new Set([
+  'T_destination', 'add_module', 'apply', 'bfloat16', 'buffers', 'children', 'compile', 'cpu', 'cuda', 'double', 'dump_patches', 'eval',
+  'extra_repr', 'float', 'forward', 'get_buffer', 'get_extra_state', 'get_parameter', 'get_submodule', 'half', 'ipu', 'load_state_dict',
+  'modules', 'mtia', 'named_buffers', 'named_children', 'named_modules', 'named_parameters', 'parameters', 'register_backward_hook',
+  'register_buffer', 'register_forward_hook', 'register_forward_pre_hook', 'register_full_backward_hook', 'register_full_backward_pre_hook',
+  'register_load_state_dict_post_hook', 'register_load_state_dict_pre_hook', 'register_module', 'register_parameter',
+  'register_state_dict_hook', 'register_state_dict_pre_hook', 'register_state_dict_post_hook', 'requires_grad_', 'set_extra_state',
+  'set_submodule', 'share_memory', 'smart_apply', 'state_dict', 'to', 'to_empty', 'train', 'training', 'type', 'xpu', 'zero_grad',
+  'call_super_init', 'STATS_FROZEN', 'INPUT_SHAPE',
+]);
+
+/** Problems that keep the layer names from forming a PyTorch module tree with the same state_dict keys. */
+export function torchNameProblems(layers: Layer[]): string[] {
+  const problems: string[] = [];
+  const names = new Set(layers.map((l) => l.name));
+  for (const l of layers) {
+    if (l.kind === 'input') continue;
+    const parts = l.name.split('.');
+    for (const p of parts) {
+      if (!p) problems.push(`layer name "${l.name}" has an empty part`);
+      else if (p.startsWith('_') || RESERVED.has(p)) problems.push(`layer name "${l.name}": "${p}" is reserved by torch.nn.Module; rename the block`);
+    }
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('.');
+      if (names.has(prefix) && prefix !== l.name) problems.push(`layer "${prefix}" is also the parent of layer "${l.name}": a PyTorch module cannot be both; rename one of them`);
+    }
+  }
+  const keys = new Map<string, string>();
+  for (const l of layers)
+    for (const s of weightSpecs(l)) {
+      const other = keys.get(s.torchKey);
+      if (other) problems.push(`layers "${other}" and "${l.name}" both map to the state_dict key ${s.torchKey}`);
+      keys.set(s.torchKey, l.name);
+    }
+  return [...new Set(problems)];
+}
+
+/** A Python float literal. */
+function pyFloat(x: number): string {
+  if (!Number.isFinite(x)) throw new ExportError(`cannot write the number ${x} to Python`);
+  const s = String(x);
+  return /[.e]/.test(s) ? s : `${s}.0`;
+}
+const pyInt = (x: unknown): string => String(Math.trunc(x as number));
+const pyBool = (x: unknown): string => (x ? 'True' : 'False');
+const pyStr = (s: string): string => JSON.stringify(s); // JSON string escapes are valid Python for these names
+
+const channelsOf = (shape: number[] | undefined): number => shape?.[shape.length - 1] ?? 0;
+
+/** The torch module constructor of a layer, or null when the layer is pure data flow (input, add). */
+function moduleExpr(l: Layer): string | null {
+  const p = l.params;
+  const cin = channelsOf(l.inputShapes[0]);
+  switch (l.kind) {
+    case 'input':
+    case 'add':
+      return null;
+    case 'conv2d':
+      return `nn.Conv2d(${cin}, ${pyInt(p.filters)}, kernel_size=${pyInt(p.kernel)}, stride=${pyInt(p.stride)}, padding=${pyInt(p.padding)}, bias=${pyBool(p.bias)})`;
+    case 'batch_norm': {
+      const rank = l.inputShapes[0]?.length ?? 0;
+      const cls = rank === 3 ? 'nn.BatchNorm2d' : rank === 1 ? 'nn.BatchNorm1d' : null;
+      if (!cls) throw new ExportError(`${l.name}: batch norm on a rank-${rank} input has no PyTorch module`);
+      return `${cls}(${cin}, eps=${pyFloat(p.eps as number)}, momentum=${pyFloat(p.momentum as number)})`;
+    }
+    case 'instance_norm':
+      return `nn.InstanceNorm2d(${cin}, eps=${pyFloat(p.eps as number)}, affine=True)`;
+    case 'ibn_a':
+      return `IBN(${cin}, half=${ibnHalf(cin, p.ratio as number)}, eps=${pyFloat(p.eps as number)}, momentum=${pyFloat(p.momentum as number)})`;
+    case 'relu':
+      return 'nn.ReLU()';
+    case 'max_pool':
+      return `nn.MaxPool2d(kernel_size=${pyInt(p.kernel)}, stride=${pyInt(p.stride)}, padding=${pyInt(p.padding)}, ceil_mode=${pyBool(p.ceilMode)})`;
+    case 'global_avg_pool':
+      return 'GlobalAvgPool()';
+    case 'gem_pool':
+      return `GeM(p=${pyFloat(p.p as number)}, eps=${pyFloat(p.eps as number)}, learnable=${pyBool(p.learnable)})`;
+    case 'linear':
+      return `nn.Linear(${cin}, ${pyInt(p.units)}, bias=${pyBool(p.bias)})`;
+    default:
+      throw new ExportError(`${l.name}: no PyTorch module for layer kind "${l.kind}"`);
+  }
+}
+
+const PRELUDE = `import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Node(nn.Module):
+    """A namespace for child modules (the dotted state_dict prefixes such as \`base\` or \`base.layer1\`)."""
+
+
+class IBN(nn.Module):
+    """IBN-a (IBN-Net ibnnet/modules.py): InstanceNorm (affine) on channels [0, half), BatchNorm on
+    [half, C), concatenated IN first."""
+
+    def __init__(self, planes, half, eps=1e-05, momentum=0.1):
+        super().__init__()
+        self.half = half
+        self.IN = nn.InstanceNorm2d(half, eps=eps, affine=True)
+        self.BN = nn.BatchNorm2d(planes - half, eps=eps, momentum=momentum)
+
+    def forward(self, x):
+        a, b = torch.split(x, [self.half, x.shape[1] - self.half], 1)
+        return torch.cat((self.IN(a.contiguous()), self.BN(b.contiguous())), 1)
+
+
+class GeM(nn.Module):
+    """Generalized-mean pooling (fast-reid GeneralizedMeanPooling / ...PoolingP) to a [N, C] vector."""
+
+    def __init__(self, p=3.0, eps=1e-06, learnable=False):
+        super().__init__()
+        self.p = nn.Parameter(torch.ones(1) * p) if learnable else p
+        self.eps = eps
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x.clamp(min=self.eps).pow(self.p), 1).pow(1.0 / self.p).flatten(1)
+
+
+class GlobalAvgPool(nn.Module):
+    """AdaptiveAvgPool2d(1) followed by flatten: [N, C, H, W] -> [N, C]."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, 1).flatten(1)
+
+
+def _register(root, name, module):
+    """Registers \`module\` under the dotted \`name\`, creating the parent namespaces."""
+    *parents, leaf = name.split('.')
+    node = root
+    for part in parents:
+        child = node._modules.get(part)
+        if child is None:
+            child = Node()
+            node.add_module(part, child)
+        node = child
+    node.add_module(leaf, module)
+`;
+
+export interface ModelPyOptions {
+  /** Shown in the docstring (graph file or preset name). */
+  title?: string;
+  /** File name of the weights next to model.py. */
+  weightsFile?: string;
+}
+
+/** The text of model.py for the compiled model (its `layers` are the ones that feed an output). */
+export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = {}): string {
+  const layers = compiled.layers;
+  const problems = torchNameProblems(layers);
+  if (problems.length) throw new ExportError(problems.join('; '));
+  const { roles } = compiled.metadata;
+  const byName = new Map(layers.map((l) => [l.name, l]));
+  const inputLayer = layers.find((l) => l.kind === 'input');
+  if (!inputLayer) throw new ExportError('the model has no image input');
+  const [h, w, c] = inputLayer.shape as [number, number, number];
+
+  // Layers the eval feature needs run in both modes; the rest (classifier, …) only in training mode.
+  const evalSet = new Set<string>();
+  const stack = [roles.evalFeature];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (evalSet.has(n)) continue;
+    evalSet.add(n);
+    stack.push(...(byName.get(n)?.inputs ?? []));
+  }
+  const order = [...layers.filter((l) => evalSet.has(l.name)), ...layers.filter((l) => !evalSet.has(l.name))];
+  const varOf = new Map(order.map((l, i) => [l.name, `x${i}`]));
+  const v = (name: string) => {
+    const x = varOf.get(name);
+    if (!x) throw new ExportError(`layer ${name} is not part of the model`);
+    return x;
+  };
+
+  // __init__
+  const init: string[] = [];
+  const statsFrozen: string[] = [];
+  for (const l of layers) {
+    const expr = moduleExpr(l);
+    if (!expr) continue;
+    init.push(`        _register(self, ${pyStr(l.name)}, ${expr})`);
+    const specs = weightSpecs(l);
+    if (l.frozen && specs.some((s) => !s.buffer)) init.push(`        self.get_submodule(${pyStr(l.name)}).requires_grad_(False)  # frozen in ReID Studio`);
+    else if (l.kind === 'batch_norm' && l.params.freezeShift) init.push(`        self.get_submodule(${pyStr(l.name)}).bias.requires_grad_(False)  # BNNeck: no shift`);
+    if (l.statsFrozen && (l.kind === 'batch_norm' || l.kind === 'ibn_a')) statsFrozen.push(l.name);
+  }
+  if (!init.length) init.push('        pass');
+
+  // forward: SSA lines, each value deleted after its last use (eval part, then the training-only part).
+  const evalCount = layers.filter((l) => evalSet.has(l.name)).length;
+  const trainOuts = [roles.logits, roles.trainFeature].filter((x): x is string => !!x);
+  const lastUse = new Map<string, number>();
+  order.forEach((l, i) => l.inputs.forEach((inp) => lastUse.set(inp, i)));
+  lastUse.set(roles.evalFeature, Math.max(lastUse.get(roles.evalFeature) ?? -1, evalCount - 1));
+  for (const t of trainOuts) lastUse.set(t, order.length); // returned at the end
+  const fwd: string[] = ['        m = self.get_submodule'];
+  order.forEach((l, i) => {
+    const out = v(l.name);
+    const ins = l.inputs.map(v);
+    const comment = `  # ${l.name}`;
+    if (l.kind === 'input') fwd.push(`        ${out} = x${comment}`);
+    else if (l.kind === 'add') fwd.push(`        ${out} = ${ins[0]} + ${ins[1]}${comment}`);
+    else fwd.push(`        ${out} = m(${pyStr(l.name)})(${ins.join(', ')})`);
+    const dead = [...new Set(l.inputs)].filter((inp) => lastUse.get(inp) === i).map(v);
+    if (dead.length) fwd.push(`        del ${dead.join(', ')}`);
+    if (i === evalCount - 1) {
+      fwd.push('        if not self.training:');
+      fwd.push(`            return ${v(roles.evalFeature)}  # eval feature`);
+      if (lastUse.get(roles.evalFeature) === i && !trainOuts.includes(roles.evalFeature)) fwd.push(`        del ${v(roles.evalFeature)}`);
+    }
+  });
+  const logits = roles.logits ? v(roles.logits) : 'None';
+  const feat = roles.trainFeature ? v(roles.trainFeature) : 'None';
+  fwd.push(`        return ${logits}, ${feat}  # (logits, train feature)`);
+
+  const weights = opts.weightsFile ?? 'model.pth';
+  const title = opts.title ? ` (${opts.title})` : '';
+  const doc = `"""Exported from ReID Studio${title}: the model as plain PyTorch (torch >= 1.9, no other dependency).
+
+Usage:
+    import torch
+    from model import ReidModel
+    model = ReidModel()
+    model.load_state_dict(torch.load(${pyStr(weights)}, map_location='cpu'))
+    model.eval()
+    features = model(images)  # images: [N, ${c}, ${h}, ${w}] float, normalised like the app's input
+
+The state_dict keys follow reid-strong-baseline's Baseline (base.*, bottleneck.*, classifier.*).
+model.train(): forward returns (logits, train feature) like RSB's Baseline; model.eval(): the eval feature.
+Inputs are NCHW (the app runs NHWC; the weights are already converted).
+"""
+`;
+  return [
+    doc,
+    PRELUDE,
+    '',
+    'class ReidModel(nn.Module):',
+    `    INPUT_SHAPE = (${c}, ${h}, ${w})  # C, H, W the model was designed for`,
+    `    STATS_FROZEN = (${statsFrozen.map(pyStr).join(', ')}${statsFrozen.length === 1 ? ',' : ''})  # BatchNorms that keep their running statistics in training`,
+    '',
+    '    def __init__(self):',
+    '        super().__init__()',
+    ...init,
+    '',
+    '    def train(self, mode=True):',
+    '        super().train(mode)',
+    '        for name in self.STATS_FROZEN:',
+    '            self.get_submodule(name).eval()',
+    '        return self',
+    '',
+    '    def forward(self, x):',
+    ...fwd,
+    '',
+    '',
+    'def build_model():',
+    '    return ReidModel()',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,55 @@
+/**
+ * The `tfjs` export: `model.json` (tfjs layers format, the app's Keras-JSON topology and its output roles
+ * in userDefinedMetadata) + weight shards of at most 4 MiB (like tensorflowjs_converter) + the standalone
+ * custom-layer registration (`reid-studio-layers.js` CommonJS, `.mjs` ES module). Loadable with
+ * `tf.loadLayersModel` once that file is loaded, and by the app's own `loadModelDir`.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { toArtifacts, type ReidModel } from '../tfjs/index.js';
+import { writeSynced } from './folder.js';
+import { LAYERS_FILE, layersBundle } from './layers-bundle.js';
+
+export const SHARD_BYTES = 4 * 1024 * 1024;
+
+function usage(meta: ReidModel['metadata']): string {
+  const [h, w, c] = meta.inputShape;
+  return `ReID Studio tfjs export
+=======================
+model.json + group1-shard*.bin: a TensorFlow.js layers model; ${LAYERS_FILE}.js (CommonJS) / .mjs (ES module)
+registers the app's custom layers (ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool)
+with your @tensorflow/tfjs, and in Node adds a file:// loader when none is installed (tfjs-node has one).
+
+    const tf = require('@tensorflow/tfjs');
+    require('./${LAYERS_FILE}.js');
+    const model = await tf.loadLayersModel('file://' + __dirname + '/model.json');
+    // input: [N, ${h}, ${w}, ${c}] float32 (NHWC), normalised like the app's input
+    const outputs = model.predict(x);  // outputs in this order: ${meta.outputs.join(', ')}
+
+Output roles (also in model.json userDefinedMetadata.reidStudio.roles): ${JSON.stringify(meta.roles)}.
+The eval feature is the retrieval embedding; call the model with training=false (predict does).
+`;
+}
+
+/** Writes the tfjs export into `dir` (an empty folder). Returns the file names. */
+export async function writeTfjsExport(dir: string, reid: ReidModel): Promise<string[]> {
+  const a = await toArtifacts(reid);
+  const data = new Uint8Array(a.weightData as ArrayBuffer);
+  const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
+  const paths = Array.from({ length: n }, (_, i) => `group1-shard${i + 1}of${n}.bin`);
+  for (const [i, p] of paths.entries()) await writeSynced(join(dir, p), data.subarray(i * SHARD_BYTES, Math.min(data.byteLength, (i + 1) * SHARD_BYTES)));
+  const json: tf.io.ModelJSON = {
+    format: 'layers-model',
+    generatedBy: a.generatedBy ?? 'TensorFlow.js',
+    convertedBy: 'ReID Studio',
+    modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
+    weightsManifest: [{ paths, weights: a.weightSpecs ?? [] }],
+    userDefinedMetadata: a.userDefinedMetadata,
+  };
+  const bundle = await layersBundle();
+  await writeSynced(join(dir, `${LAYERS_FILE}.js`), bundle.cjs);
+  await writeSynced(join(dir, `${LAYERS_FILE}.mjs`), bundle.esm);
+  await writeSynced(join(dir, 'README.txt'), usage(reid.metadata));
+  await writeSynced(join(dir, 'model.json'), JSON.stringify(json));
+  return ['model.json', ...paths, `${LAYERS_FILE}.js`, `${LAYERS_FILE}.mjs`, 'README.txt'];
+}
