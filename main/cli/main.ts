@@ -16,6 +16,14 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
   'demo-data': { help: 'demo-data --out DIR [--size tiny|small|medium] [--seed N] [--json]  (synthetic Market-1501-layout dataset)', run: async (argv) => (await import('./demo-data.js')).demoDataCommand(argv) },
   serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
   start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
+  train: {
+    help: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME] [--micro-batch N] [--lr X] | train --resume RUN_DIR',
+    run: async (argv) => (await import('./train.js')).trainCommand(argv),
+  },
+  eval: {
+    help: 'eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--rerank] [--metric cosine|euclidean] [--json]',
+    run: async (argv) => (await import('./eval.js')).evalCommand(argv),
+  },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
   export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml --out PATH [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
   import: { help: 'import CONFIG.yml --out GRAPH.json [--json]  (reid-strong-baseline / fast-reid YAML → graph + training settings)', run: async (argv) => (await import('./import.js')).importCommand(argv) },

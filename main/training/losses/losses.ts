@@ -104,7 +104,9 @@ export class CenterLoss {
   /** Unweighted center loss (the trainer multiplies by β inside the total). */
   loss(feat: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
     return tf.tidy(() => {
-      const c = tf.gather(this.centers, labels.toInt());
+      // One-hot matmul instead of tf.gather: gather's gradient needs UnsortedSegmentSum, which the wasm
+      // backend lacks; the product selects the same rows and differentiates with a plain matMul.
+      const c = tf.matMul(tf.oneHot(labels.toInt(), this.numClasses).toFloat(), this.centers);
       return feat.sub(c).square().sum().div(feat.shape[0]) as tf.Scalar;
     });
   }

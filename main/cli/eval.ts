@@ -1,0 +1,81 @@
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { analyze, parseTrainingSettings, type GraphDoc } from '../../core/index.js';
+import { buildModel, disposeModel, initBackend, parseBackendChoice } from '../tfjs/index.js';
+import { DataLoaderPool } from '../training/data/pipeline.js';
+import { evaluateModel } from '../training/engine/evaluate-model.js';
+import { loadFileWeights, loadRunWeights } from '../training/engine/model-weights.js';
+import { RunDir } from '../training/engine/run-dir.js';
+import { CheckpointError } from '../weights/index.js';
+import { CliError } from './errors.js';
+import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
+import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
+
+/**
+ * `eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--rerank] [--json]`.
+ * A run folder evaluates its last checkpoint (on its own dataset unless one is given); a graph or preset
+ * without weights evaluates the freshly initialised model — the "before training" baseline.
+ */
+export async function evalCommand(argv: string[]): Promise<void> {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...GRAPH_OPTIONS, ...DATA_OPTIONS, weights: { type: 'string' }, rerank: { type: 'boolean' }, metric: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  let backendChoice;
+  try {
+    backendChoice = parseBackendChoice(v.backend);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const target = positionals[0];
+  const isRun = !!target && existsSync(target) && statSync(target).isDirectory();
+  let doc: GraphDoc;
+  let runDir: string | undefined;
+  if (isRun) {
+    runDir = resolve(target);
+    if (!existsSync(join(runDir, 'graph.json'))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
+    doc = readGraphFile(join(runDir, 'graph.json'));
+  } else doc = resolveGraph(target, v, { requireValid: true });
+  const parsed = parseTrainingSettings(runDir ? await new RunDir(runDir).readJson('settings.json') : (doc.training ?? {}));
+  if (!parsed.ok) throw new CliError(parsed.message);
+  const settings = parsed.settings;
+  if (v.metric !== undefined) {
+    if (v.metric !== 'cosine' && v.metric !== 'euclidean') throw new CliError(`--metric must be cosine or euclidean (got "${v.metric}")`);
+    settings.test.metric = v.metric;
+  }
+  if (v.rerank) settings.test.reRanking = true;
+  let data = dataArgs(v, settings.batch.k);
+  if (runDir && !data.demo && !data.data) {
+    const info = await new RunDir(runDir).readJson<{ dataset?: { kind: string; root: string } }>('run.json');
+    if (!info?.dataset) throw new CliError(`${runDir} does not say which dataset it trained on; give --demo or --data DIR`);
+    data = { data: info.dataset.root, layout: info.dataset.kind as typeof data.layout };
+  }
+  const dataset = await loadData(data);
+  const backend = await initBackend(backendChoice);
+  const analysis = analyze(doc.graph);
+  const { reid } = await buildModel(analysis);
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, workers: 1 });
+  try {
+    let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
+    try {
+      if (v.weights) weightsInfo = { source: resolve(v.weights), load: await loadFileWeights(reid, analysis.layers, v.weights) };
+      else if (runDir) weightsInfo = { source: 'checkpoint', step: await loadRunWeights(reid, analysis.layers, runDir) };
+    } catch (e) {
+      if (e instanceof CheckpointError) throw new CliError(e.message);
+      throw new CliError((e as Error).message);
+    }
+    const r = await evaluateModel(reid, dataset, settings, pool);
+    const result = { ...r, backend: backend.backend, weights: weightsInfo, dataset: dataset.root };
+    if (runDir) await new RunDir(runDir).writeJson('eval.json', result);
+    if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else
+      process.stdout.write(
+        `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${weightsInfo.source})\n`,
+      );
+  } finally {
+    await pool.close();
+    disposeModel(reid);
+  }
+}

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { applyCommand, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { parseBackendChoice } from '../tfjs/index.js';
+import { DatasetError, type LoadedDataset } from '../training/data/datasets.js';
+import { LossConfigError } from '../training/losses/index.js';
+import { CheckpointError } from '../weights/index.js';
+import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
+import { train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
+import { openDataSource, type DataSourceArgs } from '../training/sources.js';
+import { CliError } from './errors.js';
+import { GRAPH_OPTIONS, parseInputSize, readGraphFile, resolveGraph } from './graph-args.js';
+
+export const DATA_OPTIONS = {
+  demo: { type: 'boolean' },
+  'demo-size': { type: 'string' },
+  data: { type: 'string' },
+  layout: { type: 'string' },
+} as const;
+
+export function dataArgs(v: { demo?: boolean; 'demo-size'?: string; data?: string; layout?: string }, k?: number): DataSourceArgs {
+  const size = v['demo-size'];
+  if (size !== undefined && !['tiny', 'small', 'medium'].includes(size)) throw new CliError(`--demo-size must be one of tiny, small, medium (got "${size}")`);
+  const layout = v.layout;
+  if (layout !== undefined && !['market1501', 'dukemtmc', 'class_folders'].includes(layout)) throw new CliError(`--layout must be one of market1501, dukemtmc, class_folders (got "${layout}")`);
+  return { demo: v.demo, demoSize: size as DataSourceArgs['demoSize'], data: v.data, layout: layout as DataSourceArgs['layout'], k };
+}
+
+export async function loadData(a: DataSourceArgs): Promise<LoadedDataset> {
+  try {
+    return await openDataSource(a);
+  } catch (e) {
+    if (e instanceof DatasetError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/** The input node takes the size (`--input HxW` on a graph file; presets take it at build time). */
+export function withInputSize(doc: GraphDoc, hw: [number, number]): GraphDoc {
+  const ids = doc.graph.nodes.filter((n) => n.kind === 'input').map((n) => n.id);
+  return applyCommand(doc, setParams(ids, { height: hw[0], width: hw[1] }));
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+}
+
+/** Progress rendering: a redrawn bar on a terminal, plain lines otherwise (logs, pipes). */
+export function progressPrinter(stream: NodeJS.WriteStream, json: boolean): (e: TrainEvent) => void {
+  const tty = !!stream.isTTY && !json;
+  return (e) => {
+    if (json) return void stream.write(JSON.stringify(e) + '\n');
+    if (e.type === 'step') {
+      const terms = [e.ce !== undefined && `ce ${e.ce.toFixed(3)}`, e.triplet !== undefined && `tri ${e.triplet.toFixed(3)}`, e.center !== undefined && `cen ${e.center.toFixed(1)}`].filter(Boolean).join(' ');
+      const text = `epoch ${e.epoch} ${e.iter}/${e.iters}  loss ${e.loss.toFixed(4)} (${terms})  acc ${(e.acc * 100).toFixed(1)}%  lr ${e.lr.toExponential(2)}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${fmtTime(e.etaSeconds)}`;
+      if (tty) {
+        const width = 20;
+        const done = Math.round((e.iter / e.iters) * width);
+        stream.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${text}\x1b[K`);
+      } else stream.write(text + '\n');
+      return;
+    }
+    if (tty) stream.write('\n');
+    if (e.type === 'start') stream.write(`training on ${e.backend}: ${e.loss}; ${e.microBatchReason}; ${e.numClasses} identities; run folder ${e.runDir}${e.resumedFromStep !== undefined ? `; resumed from step ${e.resumedFromStep}` : ''}\n`);
+    if (e.type === 'epoch') stream.write(`epoch ${e.epoch} done: loss ${e.loss.toFixed(4)}, ID accuracy ${(e.acc * 100).toFixed(1)}%, ${e.seconds.toFixed(1)} s\n`);
+    if (e.type === 'eval') stream.write(`evaluation after epoch ${e.epoch}: mAP ${(e.mAP * 100).toFixed(1)}%  rank-1 ${(e.rank1 * 100).toFixed(1)}%  rank-5 ${(e.rank5 * 100).toFixed(1)}%  rank-10 ${(e.rank10 * 100).toFixed(1)}%\n`);
+    if (e.type === 'done') stream.write(`run ${e.status} at step ${e.step}\n`);
+  };
+}
+
+/** `train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME]`, or `train --resume RUN_DIR`. */
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { values: v, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...GRAPH_OPTIONS,
+      ...DATA_OPTIONS,
+      epochs: { type: 'string' },
+      batch: { type: 'string' },
+      lr: { type: 'string' },
+      weights: { type: 'string' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+      resume: { type: 'string' },
+      'micro-batch': { type: 'string' },
+      'eval-period': { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  const int = (flag: string, s: string | undefined, min = 1): number | undefined => {
+    if (s === undefined) return undefined;
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) throw new CliError(`--${flag} must be a whole number ≥ ${min} (got "${s}")`);
+    return n;
+  };
+  let backend;
+  try {
+    backend = parseBackendChoice(v.backend);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  let doc: GraphDoc;
+  let settings: TrainingSettings;
+  let runDir: string;
+  let dataset: LoadedDataset;
+  const resume = v.resume !== undefined;
+  if (resume) {
+    runDir = resolve(v.resume!);
+    const run = new RunDir(runDir);
+    const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
+    if (!info || !existsSync(join(runDir, 'graph.json'))) throw new CliError(`${runDir} is not a ReID Studio run folder (no run.json / graph.json)`);
+    if (info.status === 'completed') throw new CliError(`${runDir} already completed; start a new run instead`);
+    doc = readGraphFile(join(runDir, 'graph.json'));
+    const parsed = parseTrainingSettings(await run.readJson('settings.json'));
+    if (!parsed.ok) throw new CliError(parsed.message);
+    settings = parsed.settings;
+    if (!info.dataset) throw new CliError(`${runDir} does not say which dataset it trained on`);
+    dataset = await loadData({ data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'], k: settings.batch.k });
+  } else {
+    doc = resolveGraph(positionals[0], positionals[0] ? { ...v, input: undefined } : v, { requireValid: true });
+    if (positionals[0] && v.input) doc = withInputSize(doc, parseInputSize(v.input));
+    const parsed = parseTrainingSettings(doc.training ?? {});
+    if (!parsed.ok) throw new CliError(parsed.message);
+    settings = parsed.settings;
+    const epochs = int('epochs', v.epochs);
+    if (epochs) settings.epochs = epochs;
+    if (v.batch !== undefined) {
+      const m = /^(\d+),(\d+)$/.exec(v.batch);
+      if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new CliError(`--batch must be P,K — identities per batch and images per identity, e.g. 16,4 (got "${v.batch}")`);
+      settings.batch = { p: Number(m[1]), k: Number(m[2]) };
+    }
+    if (v.lr !== undefined) {
+      const lr = Number(v.lr);
+      if (!(lr > 0 && lr < 10)) throw new CliError(`--lr must be a positive number (got "${v.lr}")`);
+      settings.optimizer.baseLr = lr;
+    }
+    const ep = int('eval-period', v['eval-period']);
+    if (ep) settings.evalPeriod = ep;
+    const seed = int('seed', v.seed, 0);
+    if (seed !== undefined) settings.seed = seed;
+    dataset = await loadData(dataArgs(v, settings.batch.k));
+    const name = v.preset ?? (positionals[0] ? positionals[0].replace(/^.*[\\/]/, '').replace(/\.json$/, '') : 'resnet50');
+    runDir = resolve(v.out ?? join('runs', newRunId(name)));
+    if (existsSync(join(runDir, 'run.json'))) throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
+  }
+  const control: TrainControl = {};
+  const onSigint = () => {
+    if (control.request) process.exit(130);
+    control.request = 'stop';
+    process.stderr.write('\nstopping after this step (checkpointing); press Ctrl-C again to abort\n');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await train({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent: progressPrinter(process.stderr, false) });
+    if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
+    else if (r.status !== 'completed') process.stderr.write(`resume with: reid-studio train --resume ${runDir}\n`);
+  } catch (e) {
+    if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Weights for a model built from a graph: from a run folder's checkpoint (lossless, every slot incl. BN
+ * statistics) or from a PyTorch / safetensors file through the load plan (with its report).
+ */
+import type { Layer } from '../../../core/index.js';
+import { setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
+import { planLoad, readCheckpoint as readTorchCheckpoint, type LoadReport } from '../../weights/index.js';
+import { readCheckpoint } from './checkpoint.js';
+
+export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: string): Promise<number> {
+  const saved = await readCheckpoint<{ weightKeys: string[]; step: number }>(runDir);
+  if (!saved) throw new Error(`${runDir} has no checkpoint yet`);
+  const values = new Map<string, Float32Array>();
+  for (const k of saved.meta.weightKeys) {
+    const t = saved.tensors.get(`w:${k}`);
+    if (t) values.set(k, t.data);
+  }
+  setWeightsFromValues(reid, layers, values);
+  return saved.meta.step;
+}
+
+export async function loadFileWeights(reid: ReidModel, layers: Layer[], path: string, keepClassifier = false): Promise<LoadReport> {
+  const plan = planLoad(layers, await readTorchCheckpoint(path), { keepClassifier });
+  setWeightsFromValues(reid, layers, plan.values);
+  return plan.report;
+}

@@ -1,0 +1,108 @@
+/**
+ * A run folder: everything about one training run, readable without the app.
+ *   run.json        id, name, status, timestamps, backend, dataset, loss, micro-batch plan
+ *   graph.json      the document trained (the graph snapshot, classifier sized to the dataset)
+ *   settings.json   the training settings snapshot
+ *   metrics.jsonl   one JSON object per logged step / epoch / evaluation
+ *   checkpoint/     the latest checkpoint (see checkpoint.ts)
+ *   eval.json       the last evaluation (mAP, rank1/5/10 as fractions, CMC curve)
+ *   load-report.json  pretrained-weights load report, when weights were given
+ *   train.log       human-readable log
+ */
+import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../service/atomic.js';
+
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
+
+export interface RunInfo {
+  id: string;
+  name: string;
+  status: RunStatus;
+  created: string;
+  updated: string;
+  backend?: string;
+  message?: string;
+  [k: string]: unknown;
+}
+
+export function newRunId(name: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${name.replace(/[^\w.-]+/g, '_').slice(0, 40)}`;
+}
+
+export class RunDir {
+  constructor(readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  async writeJson(name: string, value: unknown): Promise<void> {
+    await writeFileAtomic(join(this.dir, name), JSON.stringify(value, null, 2) + '\n');
+  }
+
+  async readJson<T>(name: string): Promise<T | null> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, name), 'utf8')) as T;
+    } catch {
+      return null;
+    }
+  }
+
+  async updateInfo(patch: Partial<RunInfo>): Promise<RunInfo> {
+    const cur = (await this.readJson<RunInfo>('run.json')) ?? ({} as RunInfo);
+    const next = { ...cur, ...patch, updated: new Date().toISOString() } as RunInfo;
+    await this.writeJson('run.json', next);
+    return next;
+  }
+
+  async metric(record: Record<string, unknown>): Promise<void> {
+    await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+  }
+
+  async log(line: string): Promise<void> {
+    await appendFile(join(this.dir, 'train.log'), `${new Date().toISOString()} ${line}\n`);
+  }
+
+  /** metrics.jsonl records; a torn last line (crash mid-append) is ignored. */
+  async metrics(): Promise<Record<string, unknown>[]> {
+    let text = '';
+    try {
+      text = await readFile(join(this.dir, 'metrics.jsonl'), 'utf8');
+    } catch {
+      return [];
+    }
+    const out: Record<string, unknown>[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        out.push(JSON.parse(line));
+      } catch {
+        // torn write
+      }
+    }
+    return out;
+  }
+
+  /** On resume: drop step records newer than the checkpoint, so curves have no duplicated steps. */
+  async truncateMetrics(maxStep: number): Promise<void> {
+    const kept = (await this.metrics()).filter((m) => typeof m.step !== 'number' || (m.step as number) <= maxStep);
+    await writeFileAtomic(join(this.dir, 'metrics.jsonl'), kept.map((m) => JSON.stringify(m)).join('\n') + (kept.length ? '\n' : ''));
+  }
+}
+
+export async function listRuns(root: string): Promise<RunInfo[]> {
+  let names: string[] = [];
+  try {
+    names = await readdir(root);
+  } catch {
+    return [];
+  }
+  const runs: RunInfo[] = [];
+  for (const n of names) {
+    const info = await new RunDir(join(root, n)).readJson<RunInfo>('run.json');
+    if (info?.id) runs.push(info);
+  }
+  return runs.sort((a, b) => (a.created < b.created ? 1 : -1));
+}

@@ -1,0 +1,238 @@
+/**
+ * The training engine: one run of the reid-strong-baseline recipe on a compiled graph. Streams progress
+ * events, checkpoints atomically, resumes exactly (weights incl. BN statistics, Adam moments, centers,
+ * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { analyze, lrFactor, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { buildModel, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
+import { planLoad, readCheckpoint as readTorchCheckpoint } from '../../weights/index.js';
+import type { LoadedDataset } from '../data/datasets.js';
+import { DataLoaderPool } from '../data/pipeline.js';
+import { makeSampler, type SamplerState } from '../data/samplers.js';
+import { ReidLoss } from '../losses/index.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { evaluateModel } from './evaluate-model.js';
+import { planMicroBatch } from './memory.js';
+import { ModelOptimizer, type OptimizerState } from './optimizer.js';
+import { RunDir } from './run-dir.js';
+import { computeGradients, NonFiniteLossError } from './step.js';
+import { sizeClassifier } from './prepare.js';
+
+export type TrainEvent =
+  | { type: 'start'; runDir: string; backend: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
+  | { type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; ce?: number; triplet?: number; center?: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number }
+  | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
+  | { type: 'checkpoint'; epoch: number; step: number }
+  | { type: 'eval'; epoch: number; mAP: number; rank1: number; rank5: number; rank10: number }
+  | { type: 'done'; status: 'completed' | 'stopped' | 'paused'; step: number; epoch: number };
+
+export interface TrainControl {
+  /** 'stop' ends the run after the current step (checkpointed); 'pause' the same, marked resumable. */
+  request?: 'stop' | 'pause';
+}
+
+export interface TrainOptions {
+  doc: GraphDoc;
+  settings: TrainingSettings;
+  dataset: LoadedDataset;
+  runDir: string;
+  backend?: BackendChoice;
+  /** Pretrained weights (.pth / .safetensors) loaded before training (RSB load_param). */
+  weights?: string;
+  /** Continue from the run folder's checkpoint. */
+  resume?: boolean;
+  microBatch?: number;
+  /** Checkpoint every N steps within an epoch as well as at epoch ends (default 25). */
+  checkpointEverySteps?: number;
+  /** Tests: stop after this many steps in total (like a user pressing Stop). */
+  maxSteps?: number;
+  /** Worker threads of the image pipeline. */
+  dataWorkers?: number;
+  control?: TrainControl;
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export class TrainError extends Error {}
+
+interface CheckpointMeta {
+  epoch: number;
+  /** Next batch index within `epoch`. */
+  batch: number;
+  step: number;
+  /** Sampler state before drawing `epoch`'s batches. */
+  sampler: SamplerState;
+  optimizer: { name: 'adam' | 'sgd'; step: number; slotNames: string[] };
+  centerShape?: [number, number];
+  weightKeys: string[];
+}
+
+async function modelTensors(reid: ReidModel, layers: ReturnType<typeof analyze>['layers']) {
+  return getWeightValues(reid, layers);
+}
+
+export async function train(o: TrainOptions): Promise<{ status: 'completed' | 'stopped' | 'paused'; eval?: unknown }> {
+  const s = o.settings;
+  const emit = o.onEvent ?? (() => undefined);
+  const run = new RunDir(o.runDir);
+  await run.init();
+  const backend = await initBackend(o.backend ?? 'auto');
+  const doc = sizeClassifier(o.doc, o.dataset.numClasses);
+  const analysis = analyze(doc.graph);
+  const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new TrainError(`the graph has problems: ${errors.map((d) => `[${d.code}] ${d.message}`).join('; ')}`);
+  if (!analysis.outputs.logits || !analysis.outputs.trainFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs"');
+  const { reid } = await buildModel(analysis);
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
+  let loss: ReidLoss | undefined;
+  let opt: ModelOptimizer | undefined;
+  try {
+    const featDim = analysis.layers.find((l) => l.name === analysis.outputs.trainFeature)!.shape[0]!;
+    loss = new ReidLoss(s, o.dataset.numClasses, featDim);
+    const vars = trainableVariables(reid);
+    opt = new ModelOptimizer({ name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, vars);
+    const batchSize = loss.plan.needsPK ? s.batch.p * s.batch.k : s.batch.p * s.batch.k;
+    const mb = planMicroBatch(analysis, batchSize, backend.backend, o.microBatch);
+    const labels = o.dataset.train.map((r) => r.label);
+    const sampler = makeSampler(s.sampler, labels, s.batch.p, s.batch.k, s.seed);
+    const records = o.dataset.train.map((r) => ({ path: r.path, label: r.label }));
+
+    let epoch = 1;
+    let startBatch = 0;
+    let step = 0;
+    let resumedFromStep: number | undefined;
+    const saved = o.resume ? await readCheckpoint<CheckpointMeta>(o.runDir) : null;
+    if (o.resume && !saved) throw new TrainError(`${o.runDir} has no checkpoint to resume from`);
+    if (saved) {
+      const m = saved.meta;
+      const values = new Map<string, Float32Array>();
+      for (const k of m.weightKeys) values.set(k, saved.tensors.get(`w:${k}`)!.data);
+      setWeightsFromValues(reid, analysis.layers, values);
+      const slots: OptimizerState['slots'] = {};
+      for (const name of m.optimizer.slotNames) {
+        const parts: Float32Array[] = [];
+        for (let i = 0; saved.tensors.has(`o:${name}:${i}`); i++) parts.push(saved.tensors.get(`o:${name}:${i}`)!.data);
+        slots[name] = parts;
+      }
+      opt.setState({ name: m.optimizer.name, step: m.optimizer.step, slots });
+      const centers = saved.tensors.get('center');
+      if (centers && loss.center) loss.center.centers.assign(tf.tensor(centers.data, centers.shape));
+      sampler.setState(m.sampler);
+      epoch = m.epoch;
+      startBatch = m.batch;
+      step = m.step;
+      resumedFromStep = step;
+      await run.truncateMetrics(step);
+      await run.log(`resumed from step ${step} (epoch ${epoch}, batch ${startBatch})`);
+    } else {
+      await run.writeJson('graph.json', doc);
+      await run.writeJson('settings.json', s);
+      if (o.weights) {
+        const ckpt = await readTorchCheckpoint(o.weights);
+        const plan = planLoad(analysis.layers, ckpt);
+        setWeightsFromValues(reid, analysis.layers, plan.values);
+        await run.writeJson('load-report.json', plan.report);
+      }
+    }
+    await run.updateInfo({
+      status: 'running',
+      backend: backend.backend,
+      epochs: s.epochs,
+      microBatch: mb.microBatch,
+      microBatchReason: mb.reason,
+      loss: loss.plan.describe,
+      numClasses: o.dataset.numClasses,
+      dataset: { kind: o.dataset.kind, root: o.dataset.root, summary: o.dataset.summary },
+    });
+
+    const weightKeys = [...(await modelTensors(reid, analysis.layers)).keys()];
+    const save = async (nextEpoch: number, nextBatch: number, samplerState: SamplerState) => {
+      const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+      for (const [k, v] of await getWeightValues(reid, analysis.layers)) tensors.set(`w:${k}`, { shape: [v.length], data: v });
+      const os = await opt!.getState();
+      for (const [name, parts] of Object.entries(os.slots)) parts.forEach((p, i) => tensors.set(`o:${name}:${i}`, { shape: [p.length], data: p }));
+      if (loss!.center) tensors.set('center', { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array });
+      const meta: CheckpointMeta = { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState, optimizer: { name: os.name, step: os.step, slotNames: Object.keys(os.slots) }, weightKeys };
+      await writeCheckpoint(o.runDir, { tensors, meta });
+      emit({ type: 'checkpoint', epoch: nextEpoch, step });
+    };
+
+    emit({ type: 'start', runDir: o.runDir, backend: backend.backend, epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
+    await run.log(`start: backend ${backend.backend}, ${mb.reason}, loss ${loss.plan.describe}`);
+    const everySteps = o.checkpointEverySteps ?? 25;
+    let lastEval: unknown;
+    const t0 = performance.now();
+    let imagesDone = 0;
+    for (; epoch <= s.epochs; epoch++) {
+      const samplerState = sampler.getState();
+      const batches = sampler.nextEpoch();
+      const lr = s.optimizer.baseLr * lrFactor(s, epoch);
+      const te = performance.now();
+      let sumLoss = 0;
+      let sumAcc = 0;
+      let count = 0;
+      for await (const batch of pool.trainBatches(records, batches, s.augment, { seed: s.seed, epoch, startBatch })) {
+        let result;
+        try {
+          const r = await computeGradients(reid, loss, vars, batch.images, batch.labels, mb.microBatch);
+          opt.apply(Object.fromEntries(vars.map((v) => [v.name, r.grads[v.name]!]).filter(([, g]) => g)), lr);
+          if (loss.center) loss.center.stepFromTotalGradient(r.grads[loss.center.centers.name]!);
+          Object.values(r.grads).forEach((g) => g.dispose());
+          result = r.result;
+        } catch (e) {
+          if (e instanceof NonFiniteLossError) throw new TrainError(`${e.message} at epoch ${epoch}, iteration ${batch.index + 1} (step ${step + 1}); training stopped — lower the learning rate or check the data`);
+          const msg = String((e as Error).message ?? e);
+          if (/out of memory|allocation failed|Cannot allocate|RangeError: (Array buffer|Invalid typed array)/i.test(msg))
+            throw new TrainError(`out of memory at epoch ${epoch}, iteration ${batch.index + 1} with micro-batch ${mb.microBatch}: use a smaller micro-batch or input size (${msg.split('\n')[0]})`);
+          throw e;
+        }
+        step++;
+        imagesDone += batch.size;
+        count++;
+        sumLoss += result.loss;
+        sumAcc += result.acc;
+        const elapsed = (performance.now() - t0) / 1000;
+        const imgPerSec = imagesDone / Math.max(elapsed, 1e-6);
+        const itersLeft = (s.epochs - epoch) * batches.length + (batches.length - batch.index - 1);
+        const ev = { type: 'step' as const, epoch, iter: batch.index + 1, iters: batches.length, step, lr, imgPerSec, etaSeconds: (itersLeft * batch.size) / Math.max(imgPerSec, 1e-6), ...result };
+        emit(ev);
+        await run.metric(ev);
+        const stopNow = o.control?.request || (o.maxSteps !== undefined && step >= o.maxSteps);
+        const last = batch.index + 1 === batches.length;
+        if (stopNow || (!last && step % everySteps === 0)) await save(last ? epoch + 1 : epoch, last ? 0 : batch.index + 1, last ? sampler.getState() : samplerState);
+        if (stopNow) {
+          const status = o.control?.request === 'pause' ? 'paused' : 'stopped';
+          await run.updateInfo({ status, step, epoch });
+          emit({ type: 'done', status, step, epoch });
+          return { status };
+        }
+      }
+      startBatch = 0;
+      const epochRecord = { type: 'epoch' as const, epoch, loss: sumLoss / Math.max(count, 1), acc: sumAcc / Math.max(count, 1), seconds: (performance.now() - te) / 1000 };
+      emit(epochRecord);
+      await run.metric({ ...epochRecord, step });
+      await run.log(`epoch ${epoch}: loss ${epochRecord.loss.toFixed(4)}, acc ${(epochRecord.acc * 100).toFixed(1)}%, lr ${lr.toExponential(3)}`);
+      if (epoch % s.checkpointPeriod === 0 || epoch === s.epochs) await save(epoch + 1, 0, sampler.getState());
+      if (epoch % s.evalPeriod === 0 || epoch === s.epochs) {
+        const r = await evaluateModel(reid, o.dataset, s, pool);
+        lastEval = { ...r, epoch, step };
+        await run.writeJson('eval.json', lastEval);
+        await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
+        emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
+        await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
+      }
+    }
+    await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
+    emit({ type: 'done', status: 'completed', step, epoch: s.epochs });
+    return { status: 'completed', eval: lastEval };
+  } catch (e) {
+    await run.updateInfo({ status: 'failed', message: (e as Error).message });
+    await run.log(`failed: ${(e as Error).message}`);
+    throw e;
+  } finally {
+    await pool.close();
+    loss?.dispose();
+    opt?.dispose();
+    disposeModel(reid);
+  }
+}

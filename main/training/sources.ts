@@ -1,0 +1,54 @@
+/**
+ * Where training data comes from: the built-in demo dataset (generated once per size/seed and cached in
+ * the app's data folder) or a folder the user points at, whose layout is detected.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultDataDir } from '../service/paths.js';
+import { DatasetError, loadDataset, resolveReidRoot, type DatasetKind, type LoadedDataset } from './data/datasets.js';
+import { DEMO_SIZES, isDemoDataset, writeDemoDataset, type DemoSize } from './data/demo.js';
+
+export function demoDir(size: DemoSize, seed = 0): string {
+  return join(defaultDataDir(), 'demo', `${size}-seed${seed}`);
+}
+
+/** The demo dataset of that size, generated on first use. */
+export async function ensureDemo(size: DemoSize = 'small', seed = 0): Promise<string> {
+  if (!(size in DEMO_SIZES)) throw new DatasetError(`unknown demo size "${size}" (tiny, small, medium)`);
+  const dir = demoDir(size, seed);
+  if (!isDemoDataset(dir)) await writeDemoDataset(dir, size, seed);
+  return dir;
+}
+
+/** Market-1501 vs DukeMTMC-reID vs class folders, from the folder's contents and name. */
+export function detectLayout(path: string): DatasetKind {
+  if (!existsSync(path)) throw new DatasetError(`${path} does not exist`);
+  for (const kind of ['dukemtmc', 'market1501'] as const) {
+    try {
+      const root = resolveReidRoot(kind, path);
+      if (kind === 'dukemtmc' && !/duke/i.test(root)) continue;
+      return kind;
+    } catch {
+      // not this layout
+    }
+  }
+  const dirs = readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory());
+  if (dirs.length >= 2) return 'class_folders';
+  throw new DatasetError(`${path} is neither a Market-1501 / DukeMTMC-reID folder (expected bounding_box_train/, query/ and bounding_box_test/) nor a class-per-folder dataset (expected one sub-folder per class)`);
+}
+
+export interface DataSourceArgs {
+  demo?: boolean;
+  demoSize?: DemoSize;
+  data?: string;
+  layout?: DatasetKind;
+  k?: number;
+}
+
+export async function openDataSource(a: DataSourceArgs): Promise<LoadedDataset> {
+  if (a.demo && a.data) throw new DatasetError('give either --demo or --data DIR, not both');
+  if (!a.demo && !a.data) throw new DatasetError('choose the data: --demo (the built-in synthetic dataset) or --data DIR');
+  if (a.demo) return loadDataset('market1501', await ensureDemo(a.demoSize ?? 'small'), { k: a.k ?? 4 });
+  const kind = a.layout ?? detectLayout(a.data!);
+  return loadDataset(kind, a.data!, { k: a.k ?? 4 });
+}
