@@ -1,0 +1,143 @@
+/**
+ * Benchmark (not a test): `npx tsx bench/eval.ts [--skip-numpy] [--json]`.
+ *
+ * 1. Evaluation on a Market-1501-sized problem (3,368 queries × 15,913 gallery, 2,048-d, Market-like
+ *    pid/camid structure with 2,793 distractors), next to a straightforward numpy version of the
+ *    reference evaluation (test/training/ref_eval.py: RSB distances + eval_reid.eval_func) on the same
+ *    features; both results are compared.
+ * 2. Data pipeline throughput: decode + resize + RSB augmentation at 256×128 with the worker pool, on the
+ *    demo dataset (small), in images/s.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadDataset } from '../main/training/data/datasets.js';
+import { writeDemoDataset } from '../main/training/data/demo.js';
+import { DataLoaderPool } from '../main/training/data/pipeline.js';
+import { Rng } from '../main/training/data/rng.js';
+import { RandomIdentitySampler } from '../main/training/data/samplers.js';
+import { evaluate } from '../main/training/eval/evaluate.js';
+
+const args = new Set(process.argv.slice(2));
+const NQ = 3368, NG = 15913, D = 2048, IDS = 750, CAMS = 6, DISTRACTORS = 2793;
+
+function marketLikeLabels(rng: Rng) {
+  const qp: number[] = [], qc: number[] = [], gp: number[] = [], gc: number[] = [];
+  const camsOf: number[][] = [];
+  for (let id = 1; id <= IDS; id++) camsOf.push(rng.shuffle([0, 1, 2, 3, 4, 5]).slice(0, 2 + rng.int(CAMS - 1)));
+  // One query per (identity, camera) until 3,368 (Market: 750 ids, up to 6 cameras).
+  outer: for (let round = 0; ; round++)
+    for (let id = 1; id <= IDS; id++) {
+      if (qp.length === NQ) break outer;
+      const cams = camsOf[id - 1]!;
+      if (round < cams.length) {
+        qp.push(id);
+        qc.push(cams[round]!);
+      } else if (round > CAMS) {
+        qp.push(id);
+        qc.push(rng.pick(cams));
+      }
+    }
+  for (let i = 0; i < DISTRACTORS; i++) {
+    gp.push(0);
+    gc.push(rng.int(CAMS));
+  }
+  while (gp.length < NG) {
+    const id = 1 + rng.int(IDS);
+    gp.push(id);
+    gc.push(rng.pick(camsOf[id - 1]!));
+  }
+  return { qp, qc, gp, gc };
+}
+
+function features(rng: Rng, pids: number[], centres: Map<number, Float32Array>): Float32Array {
+  // Identity centre (shared by query and gallery) + noise: the ranking is neither trivial nor random.
+  const out = new Float32Array(pids.length * D);
+  for (let i = 0; i < pids.length; i++) {
+    const p = pids[i]!;
+    let c = centres.get(p);
+    if (!c) {
+      c = Float32Array.from({ length: D }, () => rng.normal());
+      centres.set(p, c);
+    }
+    const w = p === 0 ? 0 : 0.25;
+    for (let k = 0; k < D; k++) out[i * D + k] = w * c[k]! + rng.normal();
+  }
+  return out;
+}
+
+async function benchEval() {
+  const rng = new Rng(2026);
+  const { qp, qc, gp, gc } = marketLikeLabels(rng);
+  const centres = new Map<number, Float32Array>();
+  const qf = features(rng, qp, centres);
+  const gf = features(rng, gp, centres);
+  const t0 = performance.now();
+  const ours = await evaluate({ data: qf, rows: NQ, dim: D }, { data: gf, rows: NG, dim: D }, { pids: qp, camids: qc }, { pids: gp, camids: gc }, { metric: 'euclidean', featNorm: true });
+  const oursSec = (performance.now() - t0) / 1000;
+  const res: Record<string, unknown> = { problem: `${NQ}×${NG}×${D}`, oursSeconds: oursSec, mAP: ours.mAP, rank1: ours.rank1, validQueries: ours.numValidQuery };
+  if (!args.has('--skip-numpy')) {
+    const dir = mkdtempSync(join(tmpdir(), 'reid-bench-'));
+    try {
+      const w = (name: string, a: Float32Array | Int32Array) => {
+        writeFileSync(join(dir, name), Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+        return join(dir, name);
+      };
+      const req = { op: 'bench', dim: D, qf: w('qf', qf), gf: w('gf', gf), qp: w('qp', Int32Array.from(qp)), gp: w('gp', Int32Array.from(gp)), qc: w('qc', Int32Array.from(qc)), gc: w('gc', Int32Array.from(gc)), metric: 'euclidean', feat_norm: true };
+      const script = fileURLToPath(new URL('../test/training/ref_eval.py', import.meta.url));
+      const out = JSON.parse(execFileSync('/usr/bin/python3', [script], { input: JSON.stringify(req), maxBuffer: 64 << 20, encoding: 'utf8' })) as { seconds: number; distSeconds: number; evalSeconds: number; mAP: number; rank1: number };
+      Object.assign(res, {
+        numpySeconds: out.seconds,
+        numpyDistSeconds: out.distSeconds,
+        numpyEvalSeconds: out.evalSeconds,
+        speedup: out.seconds / oursSec,
+        mAPDiff: Math.abs(out.mAP - ours.mAP),
+        rank1Diff: Math.abs(out.rank1 - ours.rank1),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return res;
+}
+
+async function benchPipeline() {
+  const dir = mkdtempSync(join(tmpdir(), 'reid-bench-data-'));
+  try {
+    await writeDemoDataset(join(dir, 'demo'), 'small', 1);
+    const d = await loadDataset('market1501', join(dir, 'demo'), { verify: false });
+    const records = d.train.map((r) => ({ path: r.path, label: r.label }));
+    const sampler = new RandomIdentitySampler(records.map((r) => r.label), 16, 4, 0);
+    const out: Record<string, number> = {};
+    for (const workers of [1, 2]) {
+      const pool = new DataLoaderPool({ height: 256, width: 128, workers });
+      try {
+        let images = 0;
+        // Warm-up epoch (worker start, libvips init), then timed epochs.
+        for await (const b of pool.trainBatches(records, sampler.nextEpoch(), { flipProb: 0.5, padding: 10, randomErasingProb: 0.5 }, { seed: 0, epoch: 0 })) void b;
+        const t0 = performance.now();
+        for (let e = 1; e <= 3; e++)
+          for await (const b of pool.trainBatches(records, sampler.nextEpoch(), { flipProb: 0.5, padding: 10, randomErasingProb: 0.5 }, { seed: 0, epoch: e })) images += b.size;
+        out[`imagesPerSecond_${workers}worker${workers > 1 ? 's' : ''}`] = images / ((performance.now() - t0) / 1000);
+      } finally {
+        await pool.close();
+      }
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const evalRes = await benchEval();
+const pipeRes = await benchPipeline();
+if (args.has('--json')) process.stdout.write(JSON.stringify({ eval: evalRes, pipeline: pipeRes }, null, 2) + '\n');
+else {
+  const f = (v: unknown) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(4)) : String(v));
+  process.stdout.write('evaluation (Market-1501 size)\n');
+  for (const [k, v] of Object.entries(evalRes)) process.stdout.write(`  ${k.padEnd(18)} ${f(v)}\n`);
+  process.stdout.write('data pipeline, decode + RSB augmentation at 256×128\n');
+  for (const [k, v] of Object.entries(pipeRes)) process.stdout.write(`  ${k.padEnd(28)} ${f(v)}\n`);
+}
