@@ -396,6 +396,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const trainFeat = r.str('MODEL.HEADS.NECK_FEAT', ['before', 'after'] as const);
 
   const size = r.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
+  if (size.some((x) => x > 2048)) throw new ConfigError(`INPUT.SIZE_TRAIN ${JSON.stringify(size)}: the app takes image sides up to 2048`);
   const sizeTest = r.ints('INPUT.SIZE_TEST', { length: 2, min: 8 });
   if (!sameNumbers(size, sizeTest))
     r.notModelled('INPUT.SIZE_TEST', `INPUT.SIZE_TEST ${JSON.stringify(sizeTest)} differs from SIZE_TRAIN; the graph has one input size (${size.join('x')})`);
@@ -408,7 +409,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     r.notModelled('DATASETS.TESTS', `DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of the training dataset (${dsName})`);
   if (r.bool('DATASETS.COMBINEALL')) r.notModelled('DATASETS.COMBINEALL', 'DATASETS.COMBINEALL trains on train+query+gallery; the app trains on the training split');
   const known = datasetByName(dsName);
-  const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0 });
+  const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0, max: 1_000_000 });
   let numClasses = known?.trainIds ?? (explicitClasses || 751);
   if (!known && !explicitClasses) r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (fast-reid sizes it from the data; set it in the graph)`);
   if (known && explicitClasses && explicitClasses !== known.trainIds)

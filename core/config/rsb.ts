@@ -223,6 +223,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const neck = r.str('MODEL.NECK', ['bnneck', 'no'] as const);
   const neckFeat = r.str('TEST.NECK_FEAT', ['after', 'before'] as const);
   const size = r.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
+  if (size.some((x) => x > 2048)) throw new ConfigError(`INPUT.SIZE_TRAIN ${JSON.stringify(size)}: the app takes image sides up to 2048`);
   const sizeTest = r.ints('INPUT.SIZE_TEST', { length: 2, min: 8 });
   if (!sameNumbers(size, sizeTest))
     r.notModelled('INPUT.SIZE_TEST', `INPUT.SIZE_TEST ${JSON.stringify(sizeTest)} differs from SIZE_TRAIN; the graph has one input size (${size.join('x')})`);

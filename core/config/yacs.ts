@@ -1,4 +1,4 @@
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 
 /**
  * Reading and writing YACS configs (the config system of reid-strong-baseline and fast-reid).
@@ -201,10 +201,13 @@ function decode(x: unknown, path: string): ConfigValue | ConfigTree {
 export function parseYacs(text: string, name = 'the config'): ConfigTree {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { version: '1.1', prettyErrors: true, uniqueKeys: true });
+    const doc = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true, logLevel: 'silent' });
+    const problem = doc.errors[0] ?? doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
+    if (problem) throw problem;
+    raw = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0];
-    throw new ConfigError(`${name} is not valid YAML: ${msg}`);
+    const msg = (e as Error).message.split('\n')[0] ?? '';
+    throw new ConfigError(`${name} is not valid YAML${/tag/i.test(msg) ? ' for yacs (it loads with yaml.safe_load)' : ''}: ${msg}`);
   }
   if (raw === null || raw === undefined) throw new ConfigError(`${name} is empty`);
   if (!isTree(raw)) throw new ConfigError(`${name} is not a YAML mapping of config keys`);

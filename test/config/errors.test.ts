@@ -19,6 +19,8 @@ describe('importConfig: bad input', () => {
     fails('', /is empty/);
     fails('- a\n- b\n', /not a YAML mapping/);
     fails('MODEL:\n  NAME: a\n  NAME: b\n', /is not valid YAML/);
+    // PyYAML safe_load (what yacs uses) has no constructor for Python tags.
+    fails('MODEL:\n  NAME: !!python/tuple [a, b]\n', /not valid YAML for yacs \(it loads with yaml\.safe_load\): Unresolved tag/);
   });
 
   it('unknown or unmodelled MODEL.NAME', () => {
@@ -36,6 +38,8 @@ describe('importConfig: bad input', () => {
     fails("MODEL:\n  NAME: 'resnet50'\n  LAST_STRIDE: 3\n", /MODEL.LAST_STRIDE must be 1 or 2 \(got 3\)/);
     fails("MODEL:\n  NECK: 'bn'\n", /MODEL.NECK must be one of 'bnneck', 'no' \(got "bn"\)/);
     fails("MODEL:\n  NAME: 'resnet50'\nINPUT:\n  SIZE_TRAIN: [256]\n", /INPUT.SIZE_TRAIN must be a list of 2 whole numbers/);
+    fails("MODEL:\n  NAME: 'resnet50'\nINPUT:\n  SIZE_TRAIN: [4000, 128]\n", /image sides up to 2048/);
+    fails("MODEL:\n  NAME: 'resnet50'\nSOLVER:\n  IMS_PER_BATCH: 64\nDATALOADER:\n  NUM_INSTANCE: 128\n", /invalid training setting batch\.k/);
     fails("MODEL:\n  NAME: 'resnet50'\nSOLVER:\n  BASE_LR: fast\n", /SOLVER.BASE_LR must be a number \(got "fast"\)/);
     fails("MODEL:\n  NAME: 'resnet50'\nSOLVER:\n  BASE_LR: -1.0\n", /invalid training setting optimizer\.baseLr/);
   });
