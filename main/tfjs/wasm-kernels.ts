@@ -185,6 +185,62 @@ function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: Record<string
   }
 }
 
+/**
+ * Max-pool gradient with PyTorch's semantics: each output's gradient goes to the *first* maximum of its
+ * window in row-major order (nn.MaxPool2d CPU kernel: `val > maxval`); padded positions never win.
+ * The stock wasm MaxPoolGrad routes some gradients differently from both PyTorch and the cpu backend
+ * when the window is padded (measured in test/tfjs/wasm-kernels.test.ts), which broke the stem's
+ * weight update. Done in JS on the heap: one pass over the windows, N·OH·OW·C·k² comparisons.
+ */
+export function maxPoolGradJs(x: ArrayLike<number>, dy: ArrayLike<number>, xShape: number[], dyShape: number[], k: [number, number], s: [number, number], padTop: number, padLeft: number): Float32Array {
+  const [n, h, w, c] = xShape as [number, number, number, number];
+  const [, oh, ow] = dyShape as [number, number, number, number];
+  const dx = new Float32Array(n * h * w * c);
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < oh; i++) {
+      const r0 = i * s[0] - padTop;
+      const rs = Math.max(0, r0);
+      const re = Math.min(h, r0 + k[0]);
+      for (let j = 0; j < ow; j++) {
+        const q0 = j * s[1] - padLeft;
+        const qs = Math.max(0, q0);
+        const qe = Math.min(w, q0 + k[1]);
+        const dyBase = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let best = -Infinity;
+          let arg = -1;
+          for (let r = rs; r < re; r++)
+            for (let q = qs; q < qe; q++) {
+              const idx = ((b * h + r) * w + q) * c + ch;
+              const v = x[idx]!;
+              if (v > best || arg < 0) {
+                best = v;
+                arg = idx;
+              }
+            }
+          if (arg >= 0) dx[arg] = dx[arg]! + dy[dyBase + ch]!;
+        }
+      }
+    }
+  return dx;
+}
+
+function maxPoolGrad({ inputs, backend, attrs }: { inputs: Record<string, Info>; backend: unknown; attrs?: Attrs }): Info {
+  const b = backend as Backend;
+  const x = inputs.input!;
+  const dy = inputs.dy!;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs!.filterSize as [number, number],
+    attrs!.strides as [number, number],
+    1,
+    attrs!.pad as 'same',
+    attrs!.dimRoundingMode as 'floor' | undefined,
+  );
+  const dx = maxPoolGradJs(b.readSync(x.dataId), b.readSync(dy.dataId), x.shape, dy.shape, [info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], info.padInfo.top, info.padInfo.left);
+  return release(b, tf.tensor4d(dx, x.shape as [number, number, number, number]));
+}
+
 /** Wraps a matMul kernel so that transposed operands are transposed explicitly first. */
 function untransposed(original: tf.KernelFunc, transposeKernel: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
@@ -220,6 +276,7 @@ export function registerWasmTrainingKernels(): void {
   };
   replace('Conv2DBackpropFilter', conv2DBackpropFilter as unknown as tf.KernelFunc);
   replace('Conv2DBackpropInput', conv2DBackpropInput as unknown as tf.KernelFunc);
+  replace('MaxPoolGrad', maxPoolGrad as unknown as tf.KernelFunc);
   const transpose = tf.getKernel('Transpose', 'wasm');
   for (const name of ['BatchMatMul', '_FusedMatMul']) {
     const k = tf.getKernel(name, 'wasm');

@@ -248,22 +248,27 @@ def run_case(c, out):
         write_f32(os.path.join(out, c['id'] + '.images.expected.f32'), f)
 
     if c.get('train'):
+        # The step in float32 (what PyTorch users get) and in float64 (the accuracy yardstick: the test
+        # requires tfjs to be about as close to float64 as PyTorch's own float32 result is).
+        import copy
         t = c['train']
-        model.train()
-        if c.get('freezeBackbone'):
-            freeze_backbone(model)
         labels = torch.tensor(t['labels'])
-        logits, gfeat = model(x)
-        loss = F.cross_entropy(logits, labels) + t['featureWeight'] * gfeat.pow(2).mean()
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.SGD(params, lr=t['lr'])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        write_f32(os.path.join(out, c['id'] + '.train.logits.f32'), logits)
-        write_f32(os.path.join(out, c['id'] + '.train.feature.f32'), gfeat)
-        torch.save(model.state_dict(), os.path.join(out, c['id'] + '.after.pth'))
-        result['loss'] = float(loss)
+        model64 = copy.deepcopy(model).double()
+        for suffix, m, xx in (('', model, x), ('64', model64, x.double())):
+            m.train()
+            if c.get('freezeBackbone'):
+                freeze_backbone(m)
+            logits, gfeat = m(xx)
+            loss = F.cross_entropy(logits, labels) + t['featureWeight'] * gfeat.pow(2).mean()
+            params = [p for p in m.parameters() if p.requires_grad]
+            opt = torch.optim.SGD(params, lr=t['lr'])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            write_f32(os.path.join(out, c['id'] + '.train.logits' + suffix + '.f32'), logits)
+            write_f32(os.path.join(out, c['id'] + '.train.feature' + suffix + '.f32'), gfeat)
+            torch.save(m.float().state_dict(), os.path.join(out, c['id'] + '.after' + suffix + '.pth'))
+            result['loss' + suffix] = float(loss)
         result['trainable'] = sorted(n for n, p in model.named_parameters() if p.requires_grad)
     with open(os.path.join(out, c['id'] + '.json'), 'w') as f:
         json.dump(result, f)

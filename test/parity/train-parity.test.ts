@@ -1,0 +1,133 @@
+/**
+ * Training-mode parity with PyTorch: the same weights (.pth), the same fixed batch, one plain SGD step
+ * (lr 0.1, no momentum / weight decay) on CE(logits) + w·mean(global_feat²) in both frameworks. Checks
+ * the training outputs (logits, pre-neck feature), the loss, every updated parameter, and the running
+ * statistics (PyTorch momentum 0.1, unbiased variance) — or, with a frozen backbone, that frozen weights
+ * and frozen statistics did not move at all.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze, weightSpecs } from '../../core/index.js';
+import { buildModel, disposeModel, forwardTrain, getWeightValues, initBackend, setWeightsFromValues, trainableVariables } from '../../main/tfjs/index.js';
+import { planLoad, readCheckpoint } from '../../main/weights/index.js';
+import { caseDoc, generateFixtures, maxDiff, readF32, type ParityCase } from './fixtures.js';
+
+const train = { lr: 0.1, labels: [0, 1, 2, 1], featureWeight: 0.1 };
+const base = { numClasses: 5, batch: 4, input: [64, 32] as [number, number], train };
+const CASES: ParityCase[] = [
+  { id: 't_r18_bnneck', preset: 'resnet18', neck: 'bnneck', neckFeat: 'after', lastStride: 2, seed: 21, ...base },
+  { id: 't_r18_no', preset: 'resnet18', neck: 'no', neckFeat: 'after', lastStride: 1, seed: 22, ...base },
+  { id: 't_r50ibn_bnneck', preset: 'resnet50_ibn_a', neck: 'bnneck', neckFeat: 'after', lastStride: 1, seed: 23, ...base, input: [128, 64] },
+  { id: 't_r50_frozen', preset: 'resnet50', neck: 'bnneck', neckFeat: 'after', lastStride: 2, seed: 24, freezeBackbone: true, ...base },
+];
+
+/*
+ * Tolerances. Both frameworks compute in float32 with different summation orders (XNNPACK vs oneDNN
+ * GEMM blocking, reductions over N·H·W). Training-mode normalisation divides by standard deviations of
+ * few values (IN over 4×2 maps in layer3 at 64×32; BNNeck over a batch of 4), which amplifies rounding:
+ * on these random networks PyTorch's own float32 result is up to ~1e-4 (forward) and ~1e-2 (updates of
+ * the first layers) away from its float64 result. So the yardstick is float64 PyTorch: every quantity
+ * must be within FACTOR × (PyTorch float32's own distance to float64), or within the absolute floor
+ * REL × max|value| when PyTorch float32 happens to be closer than that. A wrong formula (a missing
+ * term, a wrong sign, biased vs unbiased running variance, a mis-routed pooling gradient) gives errors
+ * of order 1 relative, far above either bound; the measured ratios are printed. Measured worst
+ * ratios (tfjs − f64)/(PyTorch f32 − f64): 6.2 (resnet18), 7.7 (resnet50_ibn_a), 2.6 (frozen resnet50);
+ * tfjs is a few times less accurate than oneDNN on these ill-conditioned random nets, not different.
+ */
+const FACTOR = 10;
+const REL_FORWARD = 1e-4;
+const REL_UPDATE = 1e-3;
+const REL_STATS = 1e-4;
+
+/** tfjs must be as close to float64 as FACTOR × PyTorch float32's distance, or within the floor. */
+function within(tfjs: ArrayLike<number>, pt32: ArrayLike<number>, pt64: ArrayLike<number>, rel: number): { ok: boolean; ratio: number; text: string } {
+  const a = maxDiff(tfjs, pt64);
+  const b = maxDiff(pt32, pt64);
+  const limit = Math.max(FACTOR * b.diff, rel * a.ref);
+  return { ok: a.diff <= limit, ratio: a.diff / Math.max(b.diff, 1e-30), text: `${a.diff.toExponential(2)} vs float64 (PyTorch float32: ${b.diff.toExponential(2)}, limit ${limit.toExponential(2)})` };
+}
+
+let fx: ReturnType<typeof generateFixtures>;
+beforeAll(async () => {
+  expect((await initBackend('wasm')).backend).toBe('wasm');
+  fx = generateFixtures(CASES);
+});
+afterAll(() => fx?.cleanup());
+
+describe('one SGD step matches PyTorch (wasm backend)', () => {
+  for (const c of CASES)
+    it(c.id, async () => {
+      const analysis = analyze(caseDoc(c).graph);
+      const { reid } = await buildModel(analysis);
+      try {
+        const before = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.pth`), { keepClassifier: true });
+        const after = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.after.pth`), { keepClassifier: true });
+        const after64 = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.after64.pth`), { keepClassifier: true });
+        expect(before.report.counts.missing).toBe(0);
+        setWeightsFromValues(reid, analysis.layers, before.values);
+        const ref = JSON.parse((await import('node:fs')).readFileSync(`${fx.dir}/${c.id}.json`, 'utf8')) as { loss: number; loss64: number; trainable: string[] };
+
+        // The trainable parameters are PyTorch's requires_grad parameters (minus RSB IBN's unused base.fc).
+        const vars = trainableVariables(reid);
+        const torchKeyOf = new Map<string, string>();
+        for (const l of analysis.layers) for (const s of weightSpecs(l)) torchKeyOf.set(`${l.name}/${s.slot}`, s.torchKey);
+        const trainableKeys = reid.model.trainableWeights.map((w) => torchKeyOf.get(w.originalName)!).sort();
+        expect(trainableKeys).toEqual(ref.trainable.filter((k) => !k.startsWith('base.fc.')));
+
+        const [h, w] = c.input;
+        const x = tf.tensor4d(readF32(`${fx.dir}/${c.id}.input.f32`), [c.batch, h, w, 3]);
+        const onehot = tf.oneHot(c.train!.labels, c.numClasses);
+        let logitsData: Float32Array | undefined;
+        let featData: Float32Array | undefined;
+        const opt = tf.train.sgd(c.train!.lr);
+        const numBefore = tf.memory().numTensors;
+        const { value, grads } = tf.variableGrads(() => {
+          const { logits, feature } = forwardTrain(reid, x);
+          logitsData = logits.dataSync() as Float32Array;
+          featData = feature.dataSync() as Float32Array;
+          const ce = tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)));
+          return tf.add(ce, tf.mul(tf.mean(tf.square(feature)), c.train!.featureWeight)) as tf.Scalar;
+        }, vars);
+        opt.applyGradients(grads);
+        const loss = (await value.data())[0]!;
+        tf.dispose([value, grads, x, onehot]);
+        opt.dispose();
+        expect(tf.memory().numTensors).toBeLessThanOrEqual(numBefore);
+
+        const failures: string[] = [];
+        let worstRatio = 0;
+        const check = (what: string, r: { ok: boolean; ratio: number; text: string }) => {
+          worstRatio = Math.max(worstRatio, r.ratio);
+          if (!r.ok) failures.push(`${what}: ${r.text}`);
+        };
+        const f = (s: string) => readF32(`${fx.dir}/${c.id}.${s}.f32`);
+        check('logits', within(logitsData!, f('train.logits'), f('train.logits64'), REL_FORWARD));
+        check('train feature', within(featData!, f('train.feature'), f('train.feature64'), REL_FORWARD));
+        check('loss', within([loss], [ref.loss], [ref.loss64], 1e-5));
+
+        const got = await getWeightValues(reid, analysis.layers);
+        for (const l of analysis.layers)
+          for (const s of weightSpecs(l)) {
+            const key = `${l.name}/${s.slot}`;
+            const b0 = before.values.get(key)!;
+            const pt = after.values.get(key)!;
+            const pt64 = after64.values.get(key)!;
+            const tj = got.get(key)!;
+            const delta = (v: Float32Array) => v.map((x, i) => x - b0[i]!);
+            if (!delta(pt).some((d) => d !== 0)) {
+              // Frozen weights, frozen statistics and BNNeck's shift: exactly unchanged.
+              if (!delta(tj).every((d) => d === 0)) failures.push(`${key} must not change`);
+              continue;
+            }
+            if (s.buffer) check(key, within(tj, pt, pt64, REL_STATS));
+            else check(key, within(delta(tj), delta(pt), delta(pt64), REL_UPDATE));
+          }
+        expect(failures).toEqual([]);
+        console.log(
+          `train parity ${c.id}: loss tfjs ${loss.toFixed(7)}, PyTorch float32 ${ref.loss.toFixed(7)}, float64 ${ref.loss64.toFixed(7)}; worst (tfjs − float64)/(PyTorch float32 − float64) ratio ${worstRatio.toFixed(2)}`,
+        );
+      } finally {
+        disposeModel(reid);
+      }
+    });
+});
