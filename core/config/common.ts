@@ -122,6 +122,8 @@ export class ConfigReader {
   flag(key: string, on: string, off: string): boolean {
     const v = this.raw(key);
     this.use(key);
+    if (typeof v === 'boolean' && this.flat.has(key))
+      this.warnings.push(`${key} is an unquoted ${v ? `${on}` : `${off}`}, which PyYAML reads as a boolean: the framework's yacs would stop with "Type mismatch"; quote it ('${v ? on : off}')`);
     if (v === on || v === true) return true;
     if (v === off || v === false) return false;
     return this.bad(key, `'${on}' or '${off}'`);

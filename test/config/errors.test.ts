@@ -78,6 +78,12 @@ describe('YACS value decoding and paths', () => {
     expect(pyLiteral('50x')).toBeUndefined();
   });
 
+  it('an unquoted yes/no/on/off is read (PyYAML makes it a boolean) but flagged: yacs would reject it', () => {
+    const r = importConfig("MODEL:\n  NAME: 'resnet50'\n  IF_WITH_CENTER: yes\n  METRIC_LOSS_TYPE: 'center'\n  IF_LABELSMOOTH: off\n");
+    expect(r.warnings.filter((w) => /PyYAML reads as a boolean/.test(w))).toHaveLength(2);
+    expect(r.doc.training).toMatchObject({ loss: { metric: 'center', labelSmooth: false } });
+  });
+
   it('_BASE_ resolves against the including file, like os.path.join(dirname(file), base)', () => {
     expect(resolveRelative('configs/Market1501/bagtricks_R50-ibn.yml', '../Base-bagtricks.yml')).toBe('configs/Base-bagtricks.yml');
     expect(resolveRelative('/a/b/c.yml', './d.yml')).toBe('/a/b/d.yml');
