@@ -44,6 +44,7 @@ function StatusBar() {
 
 export function App() {
   const ready = useEditor((s) => s.ready);
+  const epoch = useEditor((s) => s.epoch);
   useEffect(() => {
     void startSession();
     const stop = startAutosave();
@@ -57,7 +58,7 @@ export function App() {
   }, []);
   return (
     <ReactFlowProvider>
-      <div className="app" data-testid="app" data-ready={ready ? 'true' : 'false'}>
+      <div className="app" data-testid="app" data-ready={ready ? 'true' : 'false'} data-epoch={epoch}>
         <Toolbar />
         <div className="main">
           <Palette />
