@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import { applyTrainTransform, drawTrainParams, evalTransform, IMAGENET_MEAN, typ
 import { DatasetError, loadDataset } from '../../main/training/data/datasets.js';
 import { decodeResize } from '../../main/training/data/decode.js';
 import { DEMO_MARKER, writeDemoDataset } from '../../main/training/data/demo.js';
+import { openDataset } from '../../main/training/data/index.js';
 import { DataLoaderPool } from '../../main/training/data/pipeline.js';
 import { Rng } from '../../main/training/data/rng.js';
 import { RandomIdentitySampler, ShuffleSampler } from '../../main/training/data/samplers.js';
@@ -114,6 +115,16 @@ describe('dataset readers', () => {
     expect(d.problems.unreadable.map((u) => u.path)).toEqual([join(split('bounding_box_train'), '0005_c4_f0000009.jpg')]);
     expect(d.problems.unparsable).toEqual([join(split('bounding_box_test'), 'readme.jpg')]);
     expect(d.problems.identitiesBelowK).toEqual([{ pid: 1, images: 2 }, { pid: 5, images: 1 }]);
+  });
+
+  it('settings.dataset: the demo dataset is generated once into the cache folder, then reused', async () => {
+    const cache = join(tmp, 'cache');
+    const a = await openDataset({ kind: 'demo', demoSize: 'tiny' }, { demoCacheDir: cache });
+    const marker = statSync(join(cache, 'demo-tiny', DEMO_MARKER)).mtimeMs;
+    const b = await openDataset({ kind: 'demo', demoSize: 'tiny' }, { demoCacheDir: cache });
+    expect(statSync(join(cache, 'demo-tiny', DEMO_MARKER)).mtimeMs).toBe(marker);
+    expect(b.summary).toEqual(a.summary);
+    await expect(openDataset({ kind: 'market1501', demoSize: 'tiny' }, { demoCacheDir: cache })).rejects.toThrow(/needs a path/);
   });
 
   it('class-per-folder layout', async () => {

@@ -1,4 +1,8 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatEvalResult, writeEvalJson } from '../../main/cli/eval-metrics.js';
 import { distanceMatrix, evaluate, evaluateDistmat } from '../../main/training/eval/evaluate.js';
 import { runPython, testRandom } from './python.js';
 
@@ -143,5 +147,19 @@ describe('evaluation vs numpy port of RSB eval_reid.py', () => {
     await expect(evaluate(f, { data: new Float32Array(8), rows: 2, dim: 4 }, { pids: [1, 2], camids: [0, 0] }, { pids: [1, 2], camids: [1, 1] })).rejects.toThrow(/3-d but gallery features are 4-d/);
     await expect(evaluate(f, f, { pids: [1], camids: [0, 0] }, { pids: [1, 2], camids: [1, 1] })).rejects.toThrow(/1 pids for 2 samples/);
     expect(() => evaluateDistmat(new Float32Array([1, 2]), { pids: [1], camids: [0] }, { pids: [1, 2], camids: [0, 0] })).toThrow(/no query has a true match/);
+  });
+
+  it('eval.json is written atomically with the contract fields', () => {
+    const r = evaluateDistmat(Float32Array.from([0.1, 0.9, 0.8, 0.2]), { pids: [1, 2], camids: [0, 0] }, { pids: [1, 2], camids: [1, 1] });
+    const dir = mkdtempSync(join(tmpdir(), 'reid-evaljson-'));
+    try {
+      writeEvalJson(join(dir, 'eval.json'), r, { checkpoint: 'epoch-1' });
+      const j = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
+      expect(j).toMatchObject({ mAP: 1, rank1: 1, rank5: 1, rank10: 1, cmc: [1, 1], numValidQuery: 2, checkpoint: 'epoch-1' });
+      expect(readdirSync(dir)).toEqual(['eval.json']);
+      expect(formatEvalResult(r)).toMatch(/rank-1\s+100\.0%/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
