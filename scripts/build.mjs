@@ -28,4 +28,6 @@ if (existsSync('main/hosts/electron/main.ts')) {
   await build({ ...shell, entryPoints: { 'electron-main': 'main/hosts/electron/main.ts' }, outdir: 'app/dist', format: 'esm', banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
   await build({ ...shell, entryPoints: ['main/hosts/electron/preload.ts'], outfile: 'app/dist/preload.cjs', format: 'cjs' });
 }
+// The standalone custom-layer files shipped with `export --format tfjs` (main/export/layers-bundle.ts).
+await (await import('../main/export/build-layers.mjs')).buildLayers(await import('esbuild'), 'app/dist');
 if (existsSync('scripts/build-renderer.mjs')) await import('./build-renderer.mjs');

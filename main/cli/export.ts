@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../service/atomic.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 
-export type ExportOutcome = { ok: true; data: string | Uint8Array; warnings: string[] } | { ok: false; reasons: string[] };
+export type ExportOutcome = { ok: true; data: string | Uint8Array; warnings: string[] } | { ok: true; written: true; warnings: string[] } | { ok: false; reasons: string[] };
 
 /**
  * An export format. `export` turns a document into the bytes written to --out, or refuses with the reasons
@@ -15,7 +15,7 @@ export interface Exporter {
   description: string;
   /** Usual file extension, for the help text. */
   extension: string;
-  export(doc: GraphDoc): ExportOutcome | Promise<ExportOutcome>;
+  export(doc: GraphDoc, target: { out: string; weights?: string }): ExportOutcome | Promise<ExportOutcome>;
 }
 
 const fromConfig = (r: ReturnType<typeof exportRsbYaml>): ExportOutcome => (r.ok ? { ok: true, data: r.text, warnings: r.warnings } : r);
@@ -25,13 +25,16 @@ export const EXPORTERS: Record<string, Exporter> = {
   graph: { description: 'the graph document itself (versioned JSON)', extension: '.json', export: (doc) => ({ ok: true, data: serializeDocument(doc), warnings: [] }) },
   'rsb-yaml': { description: 'reid-strong-baseline YACS config', extension: '.yml', export: (doc) => fromConfig(exportRsbYaml(doc)) },
   'fastreid-yaml': { description: 'fast-reid YACS config', extension: '.yml', export: (doc) => fromConfig(exportFastreidYaml(doc)) },
+  // Folder formats (main/export): they write --out themselves ({ written: true }); --weights FILE|RUN_DIR.
+  pytorch: { description: 'PyTorch: folder with model.py (plain torch) + model.pth (state_dict, RSB keys)', extension: '/', export: async (doc, t) => (await import('../export/cli.js')).exportModelFolder('pytorch', doc, t) },
+  tfjs: { description: 'TensorFlow.js: folder with model.json + weight shards + reid-studio-layers.js', extension: '/', export: async (doc, t) => (await import('../export/cli.js')).exportModelFolder('tfjs', doc, t) },
 };
 
 export async function exportCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' } },
+    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' } },
   });
   if (positionals.length > 1) throw new CliError(`export takes one graph file (got ${positionals.length})`);
   const formats = Object.keys(EXPORTERS);
@@ -39,19 +42,20 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const exporter = EXPORTERS[values.format];
   if (!exporter) throw new CliError(`unknown --format "${values.format}" (choose one of ${formats.join(', ')})`);
   if (!values.out) throw new CliError('--out PATH is required');
+  if (values.weights && values.format !== 'pytorch' && values.format !== 'tfjs') throw new CliError('--weights applies to --format pytorch and tfjs');
   let doc = resolveGraph(positionals[0], values);
   const notes: string[] = [];
   if (values['fastreid-stem']) {
     doc = withFastreidStem(doc);
     notes.push("the stem was converted to fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode): the exported model differs from the graph's stem");
   }
-  const r = await exporter.export(doc);
+  const r = await exporter.export(doc, { out: values.out, weights: values.weights });
   if (!r.ok) {
     if (values.json) process.stdout.write(JSON.stringify({ ok: false, format: values.format, reasons: r.reasons }, null, 2) + '\n');
     throw new CliError(`cannot export to ${values.format}: ${r.reasons.join('; ')}`);
   }
   try {
-    await writeFileAtomic(values.out, r.data);
+    if (!('written' in r)) await writeFileAtomic(values.out, r.data);
   } catch (e) {
     throw new CliError(`cannot write ${values.out}: ${(e as Error).message}`);
   }

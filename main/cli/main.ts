@@ -25,7 +25,7 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
     run: async (argv) => (await import('./eval.js')).evalCommand(argv),
   },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
-  export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml --out PATH [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
+  export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml|pytorch|tfjs --out PATH [--weights FILE.pth|RUN_DIR] [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
   import: { help: 'import CONFIG.yml --out GRAPH.json [--json]  (reid-strong-baseline / fast-reid YAML → graph + training settings)', run: async (argv) => (await import('./import.js')).importCommand(argv) },
 };
 

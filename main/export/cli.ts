@@ -1,0 +1,24 @@
+/** The CLI's `export --format pytorch|tfjs` (main/cli/export.ts): the exporter writes the --out folder itself. */
+import { analyze, type GraphDoc } from '../../core/index.js';
+import { ExportError } from './errors.js';
+import { exportModel, type ModelExportFormat } from './index.js';
+import { readExportWeights } from './weights-source.js';
+
+export type FolderOutcome = { ok: true; written: true; warnings: string[] } | { ok: false; reasons: string[] };
+
+export async function exportModelFolder(format: ModelExportFormat, doc: GraphDoc, target: { out: string; weights?: string }): Promise<FolderOutcome> {
+  try {
+    const warnings: string[] = [];
+    let weights: Map<string, Float32Array> | undefined;
+    if (target.weights) {
+      const r = await readExportWeights(target.weights, analyze(doc.graph).layers);
+      weights = r.values;
+      warnings.push(...r.warnings);
+    }
+    const res = await exportModel(doc, format, target.out, { weights });
+    return { ok: true, written: true, warnings: [...warnings, ...res.warnings] };
+  } catch (e) {
+    if (e instanceof ExportError) return { ok: false, reasons: [e.message] };
+    throw e;
+  }
+}
