@@ -30,6 +30,8 @@ export interface SplitSummary {
 export interface DatasetProblems {
   /** Market/Duke junk images (pid −1), dropped at load as in RSB. */
   junkDropped: number;
+  /** Distractor images (pid 0) outside the gallery: they are not one person, so not a class or a query. */
+  distractorsDropped: number;
   /** Files whose names do not match the layout's pattern. */
   unparsable: string[];
   /** Files sharp could not read (checked with metadata() at load, or found at first decode). */
@@ -154,7 +156,10 @@ function readReidSplit(dir: string, problems: DatasetProblems, keepDistractors: 
       problems.junkDropped++;
       continue;
     }
-    if (pid === 0 && !keepDistractors) continue;
+    if (pid === 0 && !keepDistractors) {
+      problems.distractorsDropped++;
+      continue;
+    }
     if (cam < 1) {
       problems.unparsable.push(join(dir, f));
       continue;
@@ -179,7 +184,7 @@ function relabel(train: ImageRecord[]): string[] {
 }
 
 export async function loadDataset(kind: DatasetKind, path: string, opts: LoadOptions = {}): Promise<LoadedDataset> {
-  const problems: DatasetProblems = { junkDropped: 0, unparsable: [], unreadable: [], identitiesBelowK: [] };
+  const problems: DatasetProblems = { junkDropped: 0, distractorsDropped: 0, unparsable: [], unreadable: [], identitiesBelowK: [] };
   const verify = opts.verify ?? true;
   let root: string;
   let train: ImageRecord[];
@@ -253,6 +258,7 @@ export function formatDatasetSummary(d: Pick<LoadedDataset, 'summary' | 'problem
   const p = d.problems;
   const out = [`dataset ${d.root}`, line('train', d.summary.train), line('query', d.summary.query), line('gallery', d.summary.gallery)];
   if (p.junkDropped) out.push(`  junk images (pid -1) dropped: ${p.junkDropped}`);
+  if (p.distractorsDropped) out.push(`  distractor images (pid 0) outside the gallery dropped: ${p.distractorsDropped}`);
   if (p.unparsable.length) out.push(`  skipped ${p.unparsable.length} files with unexpected names, e.g. ${p.unparsable[0]}`);
   if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable images, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
   if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training identities have fewer than K images (sampled with replacement)`);

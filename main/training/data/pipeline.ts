@@ -217,6 +217,11 @@ export class DataLoaderPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    // Batches still in flight can no longer complete: reject them instead of leaving them pending.
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id);
+      w.reject(new Error('data loader pool was closed'));
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
