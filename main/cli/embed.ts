@@ -1,0 +1,97 @@
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { analyze, compileToKeras } from '../../core/index.js';
+import { writeFileAtomic } from '../service/atomic.js';
+import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
+import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
+import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
+import { CliError } from './errors.js';
+import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
+
+/**
+ * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.json [--backend NAME]`:
+ * eval-mode features of every image in DIR (sorted by file name), pre-processed as reid-strong-baseline
+ * at test time. Output JSON (a script contract: add fields, never rename):
+ * { files, features, backend, load: <weights load report>, backendReport, dim }.
+ */
+export async function embedCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...GRAPH_OPTIONS,
+      weights: { type: 'string' },
+      images: { type: 'string' },
+      out: { type: 'string' },
+      backend: { type: 'string' },
+      'batch-size': { type: 'string' },
+    },
+  });
+  if (!values.weights) throw new CliError('--weights FILE is required (a PyTorch .pth or .safetensors state dict)');
+  if (!values.images) throw new CliError('--images DIR is required');
+  if (!values.out) throw new CliError('--out FEATS.json is required');
+  const batchSize = values['batch-size'] === undefined ? 16 : Number(values['batch-size']);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new CliError(`--batch-size must be a whole number between 1 and 1024 (got "${values['batch-size']}")`);
+  let choice;
+  try {
+    choice = parseBackendChoice(values.backend);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const doc = resolveGraph(positionals[0], values, { requireValid: true });
+  const analysis = analyze(doc.graph);
+  const compiled = compileToKeras(analysis);
+  const [h, w] = compiled.metadata.inputShape as [number, number, number];
+
+  let files: string[];
+  try {
+    files = await listImages(values.images);
+  } catch (e) {
+    if (e instanceof ImageError) throw new CliError(e.message);
+    throw e;
+  }
+  if (!files.length) throw new CliError(`no image files in ${values.images} (looked for .jpg, .jpeg, .png, .webp, .tif, .gif, .avif)`);
+
+  let ckpt;
+  try {
+    ckpt = await readCheckpoint(values.weights);
+  } catch (e) {
+    if (e instanceof CheckpointError || (e as NodeJS.ErrnoException).code) throw new CliError(`${values.weights}: ${(e as Error).message}`);
+    throw e;
+  }
+  const plan = planLoad(analysis.layers, ckpt);
+  if (plan.report.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${plan.report.counts.tensors} tensors, ${plan.report.counts.mismatched} shape mismatches); check the preset and options`);
+
+  let report;
+  try {
+    report = await initBackend(choice);
+  } catch (e) {
+    if (e instanceof BackendError) throw new CliError(e.message);
+    throw e;
+  }
+  process.stderr.write(`reid-studio: ${describeBackend(report)}\n`);
+  const reid = await buildFromCompiled(compiled);
+  try {
+    setWeightsFromValues(reid, analysis.layers, plan.values);
+    // Slots of the eval path that the file did not provide keep a random initialisation: say so.
+    const evalLayers = new Set(reid.evalModel.layers.map((l) => l.name));
+    const gaps = [...plan.report.missing, ...plan.report.mismatched].filter((m) => evalLayers.has(m.layer));
+    if (gaps.length) process.stderr.write(`reid-studio: warning: ${gaps.length} weight(s) of the feature path are not in ${basename(values.weights)} and stay randomly initialised (first: ${gaps[0]!.key})\n`);
+    let data: Float32Array;
+    try {
+      const loaded = await loadImages(values.images, files, [h, w]);
+      data = loaded.data;
+      if (loaded.resized) process.stderr.write(`reid-studio: resized ${loaded.resized} image(s) to ${h}×${w}\n`);
+    } catch (e) {
+      if (e instanceof ImageError) throw new CliError(e.message);
+      throw e;
+    }
+    const { features, dim } = await extractFeatures(reid, data, files.length, batchSize);
+    const rows: number[][] = files.map((_, i) => Array.from(features.subarray(i * dim, (i + 1) * dim)));
+    const out = { files, features: rows, dim, backend: report.backend, load: plan.report, backendReport: report };
+    await writeFileAtomic(values.out, JSON.stringify(out));
+    process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${values.out}\n`);
+  } finally {
+    disposeModel(reid);
+  }
+}
