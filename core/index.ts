@@ -13,3 +13,4 @@ export * from './commands/history.js';
 export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './training/settings.js';
+export * from './graph/diff.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trainingCalls, trainingEvents } from './training-contract.js';
 
 /**
  * The one typed API contract between the UI and the Node side (design.md: "one typed API contract").
@@ -61,6 +62,7 @@ export const calls = {
     input: z.object({ dir: pathSchema }).strict(),
     output: z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(dirEntry) }),
   },
+  ...trainingCalls,
 } as const;
 
 export const events = {
@@ -68,6 +70,11 @@ export const events = {
   'app.notice': z.object({ level: z.enum(['info', 'warning', 'error']), message: z.string() }),
   /** The recent-files list changed (another window opened or saved a document). */
   'recent.changed': z.array(recentEntry),
+  /** Desktop host: a native menu item was chosen (undo, save, fitView, swapIbn, train, …); `path` comes from a save dialog. */
+  'menu.action': z.object({ action: z.string(), path: z.string().optional() }),
+  /** Desktop host: a document was opened from a native dialog, the recent menu or the OS (file association). */
+  'doc.opened': docFile,
+  ...trainingEvents,
 } as const;
 
 export type Calls = typeof calls;
@@ -111,3 +118,5 @@ export interface EventMessage {
   event: EventName;
   payload: unknown;
 }
+
+export { dataSourceSchema, type DataSource, type RunSummary } from './training-contract.js';

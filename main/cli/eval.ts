@@ -5,6 +5,7 @@ import { analyze, parseTrainingSettings, type GraphDoc } from '../../core/index.
 import { buildModel, disposeModel, initBackend, parseBackendChoice } from '../tfjs/index.js';
 import { DataLoaderPool } from '../training/data/pipeline.js';
 import { evaluateModel } from '../training/engine/evaluate-model.js';
+import { writeEvalFeatures } from '../training/engine/eval-features.js';
 import { loadFileWeights, loadRunWeights } from '../training/engine/model-weights.js';
 import { RunDir } from '../training/engine/run-dir.js';
 import { CheckpointError } from '../weights/index.js';
@@ -66,9 +67,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
       if (e instanceof CheckpointError) throw new CliError(e.message);
       throw new CliError((e as Error).message);
     }
-    const r = await evaluateModel(reid, dataset, settings, pool);
+    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool);
     const result = { ...r, backend: backend.backend, weights: weightsInfo, dataset: dataset.root };
-    if (runDir) await new RunDir(runDir).writeJson('eval.json', result);
+    if (runDir) {
+      await new RunDir(runDir).writeJson('eval.json', result);
+      await writeEvalFeatures(runDir, features, settings.test.metric, settings.test.featNorm);
+    }
     if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     else
       process.stdout.write(

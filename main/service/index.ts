@@ -16,6 +16,8 @@ import {
 } from '../../core/api/contract.js';
 import { DocumentError, parseDocument } from '../../core/index.js';
 import { writeFileAtomic } from './atomic.js';
+import { delegateTraining, TrainingService } from './training.js';
+import type { WorkerSpawner } from '../training/process.js';
 import { defaultDataDir, defaultDocumentsDir } from './paths.js';
 
 export interface ServiceOptions {
@@ -23,6 +25,8 @@ export interface ServiceOptions {
   version: string;
   dataDir?: string;
   documentsDir?: string;
+  /** How to start the training process (Electron passes utilityProcess; default: a forked Node process). */
+  spawner?: WorkerSpawner;
 }
 
 /** Handlers receive the payload after zod parsing (defaults applied, unknown keys refused). */
@@ -48,12 +52,15 @@ function ioError(e: unknown, what: string): ApiError {
 export class Service {
   readonly dataDir: string;
   readonly documentsDir: string;
+  /** Training runs, datasets and backend status (main/service/training.ts). */
+  readonly training: TrainingService;
   private listeners = new Set<Listener>();
   private recentCache: RecentEntry[] | null = null;
 
   constructor(private opts: ServiceOptions) {
     this.dataDir = resolve(opts.dataDir ?? defaultDataDir());
     this.documentsDir = resolve(opts.documentsDir ?? defaultDocumentsDir());
+    this.training = new TrainingService(this.dataDir, (event, payload) => this.emit(event, payload), opts.spawner);
   }
 
   onEvent(l: Listener): () => void {
@@ -144,6 +151,7 @@ export class Service {
   }
 
   private handlers: Handlers = {
+    ...delegateTraining(() => this.training),
     'app.info': async () => ({
       name: 'ReID Studio',
       version: this.opts.version,

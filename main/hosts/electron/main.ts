@@ -3,11 +3,13 @@
  * over IPC, native menus and dialogs, single-instance lock, remembered window state and file-association
  * opens. Built by esbuild into app/dist/electron-main.js (the `main` of app/package.json).
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, type MenuItemConstructorOptions } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Service } from '../../service/index.js';
+import type { WorkerMessage } from '../../training/jobs.js';
+import type { WorkerSpawner } from '../../training/process.js';
 import { appVersion } from '../../cli/serve.js';
 import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc } from './ipc.js';
 import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl, WEB_PREFERENCES } from './security.js';
@@ -21,7 +23,26 @@ protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: t
 
 if (!app.requestSingleInstanceLock()) app.quit();
 
-const service = new Service({ host: 'electron', version: appVersion(), dataDir: join(app.getPath('userData'), 'state') });
+/**
+ * Training runs in an Electron utility process (a packaged app has the runAsNode fuse off, so a forked
+ * Node child is not available); a crash or out-of-memory there is reported and the window lives on.
+ */
+const electronSpawner: WorkerSpawner = () => {
+  const child = utilityProcess.fork(join(here, 'worker.js'), [], { stdio: ['ignore', 'ignore', 'pipe'], serviceName: 'ReID Studio training' });
+  let tail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  return {
+    pid: child.pid,
+    send: (m) => child.postMessage(m),
+    onMessage: (cb) => child.on('message', (m) => cb(m as WorkerMessage)),
+    onExit: (cb) => child.on('exit', (code) => cb(code, null, tail)),
+    kill: () => void child.kill(),
+  };
+};
+
+const service = new Service({ host: 'electron', version: appVersion(), dataDir: join(app.getPath('userData'), 'state'), spawner: electronSpawner });
 const grants = new PathGrants();
 let win: BrowserWindow | null = null;
 let pendingOpen = documentArg(process.argv);
@@ -33,7 +54,7 @@ function send(event: Parameters<typeof eventMessage>[0], payload: unknown): void
 async function openDocument(path: string): Promise<void> {
   grants.grant(path);
   const r = await service.dispatch('doc.open', { path });
-  if (r.ok) send('doc.opened' as never, r.result);
+  if (r.ok) send('doc.opened', r.result);
   else send('app.notice', { level: 'error', message: r.error.message });
 }
 
@@ -49,11 +70,11 @@ async function showSave(): Promise<void> {
   if (r.canceled || !r.filePath) return;
   const path = r.filePath.endsWith('.json') ? r.filePath : `${r.filePath}.json`;
   grants.grant(path);
-  send('menu.action' as never, { action: 'saveAs', path });
+  send('menu.action', { action: 'saveAs', path });
 }
 
 function menuAction(action: string): () => void {
-  return () => send('menu.action' as never, { action });
+  return () => send('menu.action', { action });
 }
 
 function buildMenu(recent: { path: string; name: string }[]): void {
@@ -192,6 +213,8 @@ app.on('open-file', (event, path) => {
   if (win) void openDocument(path);
   else pendingOpen = path;
 });
+
+app.on('before-quit', () => service.training.stopAll());
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();

@@ -28,10 +28,16 @@ async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRec
   return { feats: { data, rows: rows.length, dim }, labels: { pids: Int32Array.from(kept, (r) => r.pid), camids: Int32Array.from(kept, (r) => r.camid) }, kept };
 }
 
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[] }> {
+export interface EvalFeatures {
+  query: { feats: { data: Float32Array; rows: number; dim: number }; records: ImageRecord[] };
+  gallery: { feats: { data: Float32Array; rows: number; dim: number }; records: ImageRecord[] };
+}
+
+export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new Error('the dataset has no query / gallery split to evaluate on');
   const q = await features(reid, pool, ds.query);
   const g = await features(reid, pool, ds.gallery);
   const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
-  return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path) };
+  const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept } };
+  return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path), features: out };
 }

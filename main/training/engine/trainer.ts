@@ -13,6 +13,7 @@ import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { evaluateModel } from './evaluate-model.js';
+import { writeEvalFeatures } from './eval-features.js';
 import { planMicroBatch } from './memory.js';
 import { ModelOptimizer, type OptimizerState } from './optimizer.js';
 import { RunDir } from './run-dir.js';
@@ -214,7 +215,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await run.log(`epoch ${epoch}: loss ${epochRecord.loss.toFixed(4)}, acc ${(epochRecord.acc * 100).toFixed(1)}%, lr ${lr.toExponential(3)}`);
       if (epoch % s.checkpointPeriod === 0 || epoch === s.epochs) await save(epoch + 1, 0, sampler.getState());
       if (epoch % s.evalPeriod === 0 || epoch === s.epochs) {
-        const r = await evaluateModel(reid, o.dataset, s, pool);
+        const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool);
+        await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
         lastEval = { ...r, epoch, step };
         await run.writeJson('eval.json', lastEval);
         await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * Training, runs, datasets and backend calls of the API contract (merged into `calls` / `events` in
+ * contract.ts). Payloads are validated by the service with these schemas.
+ */
+const runId = z.string().regex(/^[\w.-]{1,120}$/, 'invalid run id');
+const path = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'path must not contain NUL')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
+
+export const dataSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('demo'), size: z.enum(['tiny', 'small', 'medium']).default('small') }).strict(),
+  z.object({ kind: z.literal('folder'), path, layout: z.enum(['market1501', 'dukemtmc', 'class_folders']).optional() }).strict(),
+]);
+export type DataSource = z.output<typeof dataSourceSchema>;
+
+const splitSummary = z.object({ identities: z.number(), images: z.number(), cameras: z.number(), imagesPerIdentity: z.record(z.string(), z.number()) });
+
+const runSummary = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.string(),
+  created: z.string(),
+  updated: z.string(),
+  active: z.boolean(),
+  backend: z.string().optional(),
+  epochs: z.number().optional(),
+  step: z.number().optional(),
+  epoch: z.number().optional(),
+  mAP: z.number().optional(),
+  rank1: z.number().optional(),
+  message: z.string().optional(),
+});
+export type RunSummary = z.output<typeof runSummary>;
+
+const change = z.object({ kind: z.string(), text: z.string() });
+
+export const trainingCalls = {
+  /** Starts a run in a separate training process; progress arrives as `train.event`. */
+  'train.start': {
+    input: z
+      .object({
+        doc: z.string().max(64 * 1024 * 1024),
+        data: dataSourceSchema,
+        weights: path.nullable().default(null),
+        name: z.string().max(120).optional(),
+        backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+      })
+      .strict(),
+    output: z.object({ runId: z.string(), runDir: z.string() }),
+  },
+  /** Stop (checkpoint, end) or pause (checkpoint, resumable) a running run. */
+  'train.control': { input: z.object({ runId, action: z.enum(['stop', 'pause']) }).strict(), output: z.object({ ok: z.literal(true) }) },
+  /** Continue a paused, stopped or crashed run from its last checkpoint. */
+  'train.resume': { input: z.object({ runId }).strict(), output: z.object({ runId: z.string() }) },
+  'runs.list': { input: z.object({}).strict(), output: z.array(runSummary) },
+  'runs.get': {
+    input: z.object({ runId }).strict(),
+    output: z.object({
+      summary: runSummary,
+      info: z.record(z.string(), z.unknown()),
+      metrics: z.array(z.record(z.string(), z.unknown())),
+      eval: z.record(z.string(), z.unknown()).nullable(),
+      doc: z.string().nullable(),
+      settings: z.record(z.string(), z.unknown()).nullable(),
+      loadReport: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  },
+  'runs.rename': { input: z.object({ runId, name: z.string().min(1).max(120) }).strict(), output: z.object({ ok: z.literal(true) }) },
+  'runs.delete': { input: z.object({ runId }).strict(), output: z.object({ ok: z.literal(true) }) },
+  /** Two or more runs side by side: metrics, and what changed in the graph and settings against the first. */
+  'runs.compare': {
+    input: z.object({ runIds: z.array(runId).min(2).max(8) }).strict(),
+    output: z.object({
+      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional() })), eval: z.record(z.string(), z.unknown()).nullable() })),
+      changes: z.array(z.object({ from: z.string(), to: z.string(), model: z.array(change), settings: z.array(change) })),
+    }),
+  },
+  /** A query and its top-k gallery images for a sample of queries of the last evaluation. */
+  'runs.ranklist': {
+    input: z.object({ runId, queries: z.number().int().min(1).max(50).default(8), k: z.number().int().min(1).max(20).default(10) }).strict(),
+    output: z.array(
+      z.object({
+        query: z.object({ path: z.string(), pid: z.number(), camid: z.number() }),
+        results: z.array(z.object({ path: z.string(), pid: z.number(), camid: z.number(), match: z.boolean(), distance: z.number() })),
+      }),
+    ),
+  },
+  /** Dataset summary and problems, before training starts. */
+  'dataset.inspect': {
+    input: z.object({ data: dataSourceSchema }).strict(),
+    output: z.object({
+      kind: z.string(),
+      root: z.string(),
+      numClasses: z.number(),
+      summary: z.object({ train: splitSummary, query: splitSummary, gallery: splitSummary }),
+      problems: z.object({
+        junkDropped: z.number(),
+        unparsable: z.array(z.string()),
+        unreadable: z.array(z.object({ path: z.string(), reason: z.string() })),
+        identitiesBelowK: z.array(z.object({ pid: z.number(), images: z.number() })),
+      }),
+      samples: z.array(z.object({ path: z.string(), pid: z.number(), camid: z.number() })),
+    }),
+  },
+  /** Small JPEG thumbnails (data URLs) of dataset images the service has listed before. */
+  'dataset.thumbnails': {
+    input: z.object({ paths: z.array(path).max(128) }).strict(),
+    output: z.array(z.object({ path: z.string(), dataUrl: z.string().nullable() })),
+  },
+  /** Which tfjs backend training uses here, and why faster ones were skipped. */
+  'backend.status': {
+    input: z.object({}).strict(),
+    output: z.object({
+      backend: z.string(),
+      reason: z.string(),
+      attempts: z.array(z.object({ name: z.string(), package: z.string(), status: z.string(), message: z.string().optional() })),
+      notes: z.array(z.string()),
+    }),
+  },
+} as const;
+
+export const trainingEvents = {
+  /** A progress event of a running run (engine TrainEvent: start, step, epoch, checkpoint, eval, done). */
+  'train.event': z.object({ runId: z.string(), event: z.record(z.string(), z.unknown()) }),
+  /** The training process ended: completed, stopped, paused, or failed (crash / out of memory) with a message. */
+  'train.exit': z.object({ runId: z.string(), status: z.string(), message: z.string().optional() }),
+} as const;

@@ -1,0 +1,287 @@
+/**
+ * Training in the service: starts runs in a separate training process (main/training/process.ts),
+ * forwards their events, lists / compares / renames / deletes run folders, inspects datasets and serves
+ * thumbnails. Runs live in `<dataDir>/runs/<id>`.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
+import { trainingCalls } from '../../core/api/training-contract.js';
+import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
+import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
+import { DatasetError } from '../training/data/datasets.js';
+import { LossConfigError, planLoss } from '../training/losses/index.js';
+import { listRuns, newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
+import { readEvalFeatures } from '../training/engine/eval-features.js';
+import type { TrainJob } from '../training/jobs.js';
+import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
+import { openDataSource, type DataSourceArgs } from '../training/sources.js';
+
+type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+function toArgs(d: DataSource): DataSourceArgs {
+  return d.kind === 'demo' ? { demo: true, demoSize: d.size } : { data: d.path, ...(d.layout ? { layout: d.layout } : {}) };
+}
+
+export class TrainingService {
+  readonly runsDir: string;
+  private active = new Map<string, WorkerHandle>();
+  /** Folders whose images the UI may ask thumbnails of (dataset roots inspected or trained on). */
+  private imageRoots = new Set<string>();
+
+  constructor(
+    dataDir: string,
+    private emit: Emit,
+    private spawn: WorkerSpawner = nodeSpawner,
+  ) {
+    this.runsDir = join(dataDir, 'runs');
+  }
+
+  private runDir(id: string): RunDir {
+    const dir = join(this.runsDir, id);
+    if (!existsSync(join(dir, 'run.json'))) throw new ApiError('E_NOT_FOUND', `no run ${id}`);
+    return new RunDir(dir);
+  }
+
+  private summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): RunSummary {
+    const s: RunSummary = {
+      id: info.id,
+      name: info.name,
+      status: this.active.has(info.id) ? 'running' : info.status === 'running' ? 'interrupted' : info.status,
+      created: info.created,
+      updated: info.updated,
+      active: this.active.has(info.id),
+    };
+    for (const k of ['backend', 'message'] as const) if (typeof info[k] === 'string') s[k] = info[k] as string;
+    for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof info[k] === 'number') s[k] = info[k] as number;
+    if (evalResult && typeof evalResult.mAP === 'number') s.mAP = evalResult.mAP;
+    if (evalResult && typeof evalResult.rank1 === 'number') s.rank1 = evalResult.rank1;
+    return s;
+  }
+
+  private launch(id: string, job: TrainJob): void {
+    const w = this.spawn();
+    this.active.set(id, w);
+    let finished = false;
+    w.onMessage((m) => {
+      if (m.type === 'event') {
+        this.emit('train.event', { runId: id, event: m.event as unknown as Record<string, unknown> });
+        if (m.event.type === 'step' || m.event.type === 'epoch') void new RunDir(job.runDir).updateInfo({ step: (m.event as { step?: number }).step, epoch: m.event.epoch }).catch(() => undefined);
+      }
+      if (m.type === 'finished') {
+        finished = true;
+        this.emit('train.exit', { runId: id, status: m.status });
+      }
+      if (m.type === 'failed') {
+        finished = true;
+        this.emit('train.exit', { runId: id, status: 'failed', message: m.message });
+      }
+    });
+    w.onExit((code, signal, tail) => {
+      this.active.delete(id);
+      if (finished) return;
+      const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
+      const oom = /out of memory|heap|allocation failed/i.test(tail) ? ' — it ran out of memory; try a smaller batch or input size' : '';
+      const message = `the training process ${why}${oom}; the run can resume from its last checkpoint`;
+      void new RunDir(job.runDir).updateInfo({ status: 'failed', message }).catch(() => undefined);
+      this.emit('train.exit', { runId: id, status: 'failed', message });
+    });
+    w.send({ type: 'start', job });
+  }
+
+  handlers() {
+    return {
+      'train.start': async ({ doc, data, weights, name, backend }: CallParsed<'train.start'>): Promise<CallOutput<'train.start'>> => {
+        let parsedDoc;
+        try {
+          parsedDoc = parseDocument(doc);
+        } catch (e) {
+          if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', e.message);
+          throw e;
+        }
+        const errors = analyze(parsedDoc.graph).diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length) throw new ApiError('E_BAD_REQUEST', `the graph has ${errors.length} problem(s): ${errors.map((d) => d.message).join('; ')}`);
+        const parsed = parseTrainingSettings(parsedDoc.training ?? {});
+        if (!parsed.ok) throw new ApiError('E_BAD_REQUEST', parsed.message);
+        try {
+          planLoss(parsed.settings);
+        } catch (e) {
+          if (e instanceof LossConfigError) throw new ApiError('E_BAD_REQUEST', e.message);
+          throw e;
+        }
+        if (weights && !existsSync(weights)) throw new ApiError('E_NOT_FOUND', `${weights}: no such file`);
+        const id = newRunId(name ?? 'run');
+        const runDir = join(this.runsDir, id);
+        const run = new RunDir(runDir);
+        await run.init();
+        const now = new Date().toISOString();
+        await run.writeJson('run.json', { id, name: name ?? id, status: 'running', created: now, updated: now });
+        this.launch(id, { runDir, doc, settings: parsed.settings, data: toArgs(data), backend, ...(weights ? { weights } : {}) });
+        return { runId: id, runDir };
+      },
+      'train.control': async ({ runId, action }: CallParsed<'train.control'>) => {
+        const w = this.active.get(runId);
+        if (!w) throw new ApiError('E_NOT_FOUND', `run ${runId} is not running`);
+        w.send({ type: 'control', request: action });
+        return { ok: true as const };
+      },
+      'train.resume': async ({ runId }: CallParsed<'train.resume'>) => {
+        if (this.active.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already running`);
+        const run = this.runDir(runId);
+        const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
+        if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
+        if (!existsSync(join(run.dir, 'checkpoint', 'manifest.json')) && !existsSync(join(run.dir, 'checkpoint.prev', 'manifest.json')))
+          throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
+        const doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
+        const settings = parseTrainingSettings(await run.readJson('settings.json'));
+        if (!settings.ok || !info?.dataset) throw new ApiError('E_BAD_REQUEST', `run ${runId} is missing its settings or dataset`);
+        await run.updateInfo({ status: 'running', message: undefined });
+        this.launch(runId, { runDir: run.dir, doc, settings: settings.settings, data: { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] }, resume: true, ...(typeof info.backend === 'string' ? { backend: info.backend as TrainJob['backend'] } : {}) });
+        return { runId };
+      },
+      'runs.list': async () => {
+        const runs = await listRuns(this.runsDir);
+        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(join(this.runsDir, r.id)).readJson('eval.json'))));
+      },
+      'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
+        const run = this.runDir(runId);
+        const info = (await run.readJson<RunInfo>('run.json'))!;
+        const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
+        let doc: string | null = null;
+        try {
+          doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
+        } catch {
+          doc = null;
+        }
+        const ds = (info as { dataset?: { root?: string } }).dataset?.root;
+        if (ds) this.imageRoots.add(resolve(ds));
+        return {
+          summary: this.summary(info, evalResult as { mAP?: number } | null),
+          info: info as Record<string, unknown>,
+          metrics: await run.metrics(),
+          eval: evalResult ? Object.fromEntries(Object.entries(evalResult).filter(([k]) => k !== 'queryFiles' && k !== 'galleryFiles')) : null,
+          doc,
+          settings: await run.readJson<Record<string, unknown>>('settings.json'),
+          loadReport: await run.readJson<Record<string, unknown>>('load-report.json'),
+        };
+      },
+      'runs.rename': async ({ runId, name }: CallParsed<'runs.rename'>) => {
+        await this.runDir(runId).updateInfo({ name });
+        return { ok: true as const };
+      },
+      'runs.delete': async ({ runId }: CallParsed<'runs.delete'>) => {
+        if (this.active.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is running; stop it first`);
+        const run = this.runDir(runId);
+        await rm(run.dir, { recursive: true, force: true });
+        return { ok: true as const };
+      },
+      'runs.compare': async ({ runIds }: CallParsed<'runs.compare'>) => {
+        const loaded = await Promise.all(
+          runIds.map(async (id) => {
+            const run = this.runDir(id);
+            const info = (await run.readJson<RunInfo>('run.json'))!;
+            const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
+            const metrics = await run.metrics();
+            const curve = metrics.filter((m) => m.type === 'step').map((m) => ({ step: m.step as number, loss: m.loss as number, acc: m.acc as number }));
+            let analysis = null;
+            try {
+              analysis = analyze(parseDocument(await readFile(join(run.dir, 'graph.json'), 'utf8')).graph);
+            } catch {
+              analysis = null;
+            }
+            return { id, info, evalResult, curve, analysis, settings: await run.readJson('settings.json') };
+          }),
+        );
+        const first = loaded[0]!;
+        return {
+          runs: loaded.map((r) => ({
+            summary: this.summary(r.info, r.evalResult as { mAP?: number } | null),
+            curve: r.curve,
+            eval: r.evalResult ? Object.fromEntries(Object.entries(r.evalResult).filter(([k]) => k !== 'queryFiles' && k !== 'galleryFiles')) : null,
+          })),
+          changes: loaded.slice(1).map((r) => ({
+            from: first.id,
+            to: r.id,
+            model: first.analysis && r.analysis ? diffModels(first.analysis, r.analysis) : [{ kind: 'param', text: 'graph snapshot missing' }],
+            settings: diffSettings(first.settings, r.settings),
+          })),
+        };
+      },
+      'runs.ranklist': async ({ runId, queries, k }: CallParsed<'runs.ranklist'>) => {
+        const run = this.runDir(runId);
+        const feats = await readEvalFeatures(run.dir);
+        if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
+        for (const p of [...feats.query.map((q) => q.path), ...feats.gallery.map((g) => g.path)].slice(0, 1)) this.imageRoots.add(resolve(p, '..', '..'));
+        return feats.rankList(queries, k);
+      },
+      'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
+        let ds;
+        try {
+          ds = await openDataSource({ ...toArgs(data), k: 4 });
+        } catch (e) {
+          if (e instanceof DatasetError) throw new ApiError('E_BAD_REQUEST', e.message);
+          throw e;
+        }
+        this.imageRoots.add(resolve(ds.root));
+        // Samples: up to 8 identities × their cameras, for the thumbnail grid.
+        const byPid = new Map<number, typeof ds.train>();
+        for (const r of ds.train) {
+          if (!byPid.has(r.pid)) byPid.set(r.pid, []);
+          byPid.get(r.pid)!.push(r);
+        }
+        const samples = [...byPid.values()].slice(0, 8).flatMap((rs) => {
+          const perCam = new Map<number, (typeof rs)[number]>();
+          for (const r of rs) if (!perCam.has(r.camid)) perCam.set(r.camid, r);
+          return [...perCam.values()].slice(0, 4).map((r) => ({ path: r.path, pid: r.pid, camid: r.camid }));
+        });
+        return {
+          kind: ds.kind,
+          root: ds.root,
+          numClasses: ds.numClasses,
+          summary: ds.summary as CallOutput<'dataset.inspect'>['summary'],
+          problems: { ...ds.problems, unparsable: ds.problems.unparsable.slice(0, 50), unreadable: ds.problems.unreadable.slice(0, 50) },
+          samples,
+        };
+      },
+      'dataset.thumbnails': async ({ paths }: CallParsed<'dataset.thumbnails'>) =>
+        Promise.all(
+          paths.map(async (p) => {
+            const abs = resolve(p);
+            const allowed = [...this.imageRoots].some((root) => {
+              const rel = relative(root, abs);
+              return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
+            });
+            if (!allowed) return { path: p, dataUrl: null };
+            try {
+              const buf = await sharp(abs).resize(48, 96, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
+              return { path: p, dataUrl: `data:image/jpeg;base64,${buf.toString('base64')}` };
+            } catch {
+              return { path: p, dataUrl: null };
+            }
+          }),
+        ),
+      'backend.status': async () => {
+        const { initBackend } = await import('../tfjs/index.js');
+        const r = await initBackend('auto');
+        return { backend: r.backend, reason: r.reason, attempts: r.attempts.map((a) => ({ name: a.name, package: a.package, status: a.status, ...(a.message ? { message: a.message } : {}) })), notes: r.notes };
+      },
+    };
+  }
+
+  private table?: ReturnType<TrainingService['handlers']>;
+  get table_(): ReturnType<TrainingService['handlers']> {
+    return (this.table ??= this.handlers());
+  }
+
+  /** Stops every running training process (app quit): each checkpoints and exits. */
+  stopAll(): void {
+    for (const w of this.active.values()) w.send({ type: 'control', request: 'stop' });
+  }
+}
+
+/** Handlers of the training calls that resolve the TrainingService when called (it is built in the Service constructor). */
+export function delegateTraining(get: () => TrainingService): ReturnType<TrainingService['handlers']> {
+  const keys = Object.keys(trainingCalls) as (keyof typeof trainingCalls)[];
+  return Object.fromEntries(keys.map((k) => [k, (input: unknown) => (get().table_[k] as (i: unknown) => Promise<unknown>)(input)])) as unknown as ReturnType<TrainingService['handlers']>;
+}
