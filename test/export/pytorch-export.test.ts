@@ -12,12 +12,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, compileToKeras, weightSpecs } from '../../core/index.js';
+import { analyze, applyCommand, buildPreset, compileToKeras, freezeBackbone, weightSpecs, type GraphDoc } from '../../core/index.js';
+import { exportModelFolder } from '../../main/export/cli.js';
+import { writeCheckpoint as writeRunCheckpoint } from '../../main/training/engine/checkpoint.js';
 import { exportModel } from '../../main/export/index.js';
 import { buildModel, disposeModel, forwardEval, forwardTrain, getWeightValues, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
 import { exportStateDict, planLoad, readCheckpoint } from '../../main/weights/index.js';
@@ -122,72 +124,111 @@ describe('pytorch export: resnet50_ibn_a with BNNeck', () => {
   });
 });
 
-describe('pytorch export: a custom graph the YAML formats refuse', () => {
-  it('eval features, training-mode outputs and updated BN statistics match the app', async () => {
-    const doc = customDoc([64, 32], 7);
-    const analysis = analyze(doc.graph);
-    expect(analysis.ok).toBe(true);
-    const layers = compileToKeras(analysis).layers;
-    const weights = randomWeights(layers, 5);
-    const [n, h, w] = [2, 64, 32];
-    const input = randomInput(n, h, w, 3, 9);
-    const inputPath = join(work, 'custom.input.f32');
-    writeFileSync(inputPath, new Uint8Array(input.buffer));
+const CUSTOM: { id: string; doc: () => GraphDoc; evalDim: number }[] = [
+  { id: 'custom', doc: () => customDoc([64, 32], 7), evalDim: 512 },
+  // BNNeck in training mode (BatchNorm1d on a batch of 2), eval feature before the neck, frozen backbone.
+  { id: 'r18ibn_before_frozen', doc: () => applyCommand(buildPreset('resnet18_ibn_a', { input: [64, 32], numClasses: 7, neckFeat: 'before', lastStride: 2 }), freezeBackbone(true)), evalDim: 512 },
+];
 
-    const out = join(work, 'custom');
-    const res = await exportModel(doc, 'pytorch', out, { weights });
-    expect(res.weights.set).toBe(res.weights.slots);
-    const r = runCheck({ export: out, input: inputPath, shape: [n, h, w, 3], out: join(work, 'custom-out'), train: true }, work);
+describe('pytorch export: custom graphs the YAML formats refuse', () => {
+  for (const g of CUSTOM)
+    it(`${g.id}: eval features, training-mode outputs and updated BN statistics match the app`, async () => {
+      const doc = g.doc();
+      const analysis = analyze(doc.graph);
+      expect(analysis.ok).toBe(true);
+      const layers = compileToKeras(analysis).layers;
+      const weights = randomWeights(layers, 5);
+      const [n, h, w] = [2, 64, 32];
+      const input = randomInput(n, h, w, 3, 9);
+      const inputPath = join(work, `${g.id}.input.f32`);
+      writeFileSync(inputPath, new Uint8Array(input.buffer));
 
-    // Keys: exactly the app's torch keys (weight-specs), nested modules, no neck, learnable GeM p.
-    const specs = layers.flatMap((l) => weightSpecs(l).map((s) => ({ l, s })));
-    expect(r.fileKeys).toEqual(specs.map(({ s }) => s.torchKey));
-    for (const k of ['base.layer1.0.bn1.weight', 'base.layer2.1.bn1.IN.bias', 'base.layer2.1.bn1.BN.running_mean', 'base.layer3.0.bn1.weight', 'head.conv.bias', 'head.inorm.weight', 'pool.p', 'classifier.bias'])
-      expect(r.fileKeys).toContain(k);
-    expect(r.fileKeys.some((k) => k.startsWith('bottleneck.') || k.includes('layer3.0.bn1.IN') || k.includes('layer1.0.bn1.IN'))).toBe(false);
-    // Frozen stage: its parameters take no gradient and its BNs stay in eval mode in model.train().
-    const frozenParams = specs.filter(({ l, s }) => l.frozen && !s.buffer).map(({ s }) => s.torchKey);
-    expect(frozenParams.length).toBeGreaterThan(0);
-    expect(frozenParams.every((k) => k.startsWith('base.layer3.'))).toBe(true);
-    expect(r.noGrad).toEqual(frozenParams);
-    expect(r.evalModeInTraining).toEqual(layers.filter((l) => l.statsFrozen && l.kind === 'batch_norm').map((l) => l.name).sort());
-    expect(r.evalShape).toEqual([2, 512]);
-    expect(r.trainShapes).toEqual([[2, 7], [2, 512]]);
+      const out = join(work, g.id);
+      const outDir = join(work, `${g.id}-out`);
+      const res = await exportModel(doc, 'pytorch', out, { weights });
+      expect(res.weights.set).toBe(res.weights.slots);
+      const r = runCheck({ export: out, input: inputPath, shape: [n, h, w, 3], out: outDir, train: true }, work);
 
-    const { reid } = await buildModel(analysis);
-    try {
-      setWeightsFromValues(reid, layers, weights);
-      const x = tf.tensor4d(input, [n, h, w, 3]);
-      const f = forwardEval(reid, x);
-      expectClose('custom eval: model.py vs app', readF32(join(work, 'custom-out', 'eval.f32')), (await f.data()) as Float32Array);
-      const t = forwardTrain(reid, x);
-      expectClose('custom train logits', readF32(join(work, 'custom-out', 'train.logits.f32')), (await t.logits.data()) as Float32Array);
-      expectClose('custom train feature', readF32(join(work, 'custom-out', 'train.feature.f32')), (await t.feature.data()) as Float32Array);
-      tf.dispose([x, f, t.logits, t.feature]);
-
-      // Running statistics after the training-mode pass: updated (momentum 0.1, unbiased variance) except
-      // in the frozen stage, identically in both.
-      const after = exportStateDict(layers, await getWeightValues(reid, layers));
-      const torchAfter = (await readCheckpoint(join(work, 'custom-out', 'after.pth'))).tensors;
-      let worst = 0;
-      let stats = 0;
-      for (const [key, t] of after) {
-        if (!/running_(mean|var)$/.test(key)) continue;
-        const pt = torchAfter.get(key);
-        expect(pt, key).toBeDefined();
-        const { diff, ref } = maxDiff(t.data, pt!.data);
-        expect(diff, key).toBeLessThanOrEqual(1e-4 * Math.max(ref, 1));
-        worst = Math.max(worst, diff / Math.max(ref, 1));
-        stats++;
-        const layer = key.replace(/\.(BN\.)?running_(mean|var)$/, '');
-        const slot = `${layer}/${key.includes('.BN.') ? 'bn_' : ''}moving_${key.endsWith('mean') ? 'mean' : 'variance'}`;
-        const before = weights.get(slot)!;
-        const unchanged = maxDiff(t.data, before).diff === 0;
-        expect(unchanged, `${key} ${layer.startsWith('base.layer3.') ? 'frozen: must not change' : 'must be updated'}`).toBe(layer.startsWith('base.layer3.'));
+      // Keys: exactly the app's torch keys (weight-specs), in layer order.
+      const specs = layers.flatMap((l) => weightSpecs(l).map((s) => ({ l, s })));
+      expect(r.fileKeys).toEqual(specs.map(({ s }) => s.torchKey));
+      if (g.id === 'custom') {
+        // Nested modules, IBN-a only in layer2, no neck, learnable GeM p, the extra head.
+        for (const k of ['base.layer1.0.bn1.weight', 'base.layer2.1.bn1.IN.bias', 'base.layer2.1.bn1.BN.running_mean', 'base.layer3.0.bn1.weight', 'head.conv.bias', 'head.inorm.weight', 'pool.p', 'classifier.bias'])
+          expect(r.fileKeys).toContain(k);
+        expect(r.fileKeys.some((k) => k.startsWith('bottleneck.') || k.includes('layer3.0.bn1.IN') || k.includes('layer1.0.bn1.IN'))).toBe(false);
+        expect(layers.filter((l) => l.frozen).every((l) => l.name.startsWith('base.layer3.'))).toBe(true);
       }
-      console.log(`export parity custom running stats: ${stats} tensors, worst max|Δ|/max(|ref|,1) = ${worst.toExponential(2)}`);
-    } finally {
-      disposeModel(reid);
-    }
+      // Parameters without gradient: frozen layers and the BNNeck shift, as in the app (weight-specs' trainable).
+      const noGrad = specs.filter(({ s }) => !s.buffer && !s.trainable).map(({ s }) => s.torchKey);
+      expect(noGrad.length).toBeGreaterThan(0);
+      expect(r.noGrad).toEqual(noGrad);
+      // Frozen statistics: those BNs (IBN-a: both halves) stay in eval mode in model.train().
+      const evalModules = layers.flatMap((l) => (!l.statsFrozen ? [] : l.kind === 'batch_norm' ? [l.name] : l.kind === 'ibn_a' ? [`${l.name}.IN`, `${l.name}.BN`] : []));
+      expect(evalModules.length).toBeGreaterThan(0);
+      expect(r.evalModeInTraining).toEqual(evalModules.sort());
+      expect(r.evalShape).toEqual([2, g.evalDim]);
+      expect(r.trainShapes).toEqual([[2, 7], [2, 512]]);
+
+      const { reid } = await buildModel(analysis);
+      try {
+        setWeightsFromValues(reid, layers, weights);
+        const x = tf.tensor4d(input, [n, h, w, 3]);
+        const f = forwardEval(reid, x);
+        expectClose(`${g.id} eval: model.py vs app`, readF32(join(outDir, 'eval.f32')), (await f.data()) as Float32Array);
+        const t = forwardTrain(reid, x);
+        expectClose(`${g.id} train logits`, readF32(join(outDir, 'train.logits.f32')), (await t.logits.data()) as Float32Array);
+        expectClose(`${g.id} train feature`, readF32(join(outDir, 'train.feature.f32')), (await t.feature.data()) as Float32Array);
+        tf.dispose([x, f, t.logits, t.feature]);
+
+        // Running statistics after the training-mode pass: updated (momentum 0.1, unbiased variance) except
+        // in the frozen stage, identically in both.
+        const after = exportStateDict(layers, await getWeightValues(reid, layers));
+        const torchAfter = (await readCheckpoint(join(outDir, 'after.pth'))).tensors;
+        let worst = 0;
+        let stats = 0;
+        for (const [key, t] of after) {
+          if (!/running_(mean|var)$/.test(key)) continue;
+          const pt = torchAfter.get(key);
+          expect(pt, key).toBeDefined();
+          const { diff, ref } = maxDiff(t.data, pt!.data);
+          expect(diff, key).toBeLessThanOrEqual(1e-4 * Math.max(ref, 1));
+          worst = Math.max(worst, diff / Math.max(ref, 1));
+          stats++;
+          const layer = key.replace(/\.(BN\.)?running_(mean|var)$/, '');
+          const slot = `${layer}/${key.includes('.BN.') ? 'bn_' : ''}moving_${key.endsWith('mean') ? 'mean' : 'variance'}`;
+          const before = weights.get(slot)!;
+          const frozen = layers.find((l) => l.name === layer)!.statsFrozen;
+          const unchanged = maxDiff(t.data, before).diff === 0;
+          expect(unchanged, `${key} ${frozen ? 'frozen: must not change' : 'must be updated'}`).toBe(frozen);
+        }
+        console.log(`export parity ${g.id} running stats: ${stats} tensors, worst max|Δ|/max(|ref|,1) = ${worst.toExponential(2)}`);
+      } finally {
+        disposeModel(reid);
+      }
+    });
+});
+
+describe('pytorch export from a training run folder', () => {
+  it('--weights RUN_DIR: the run checkpoint\'s weights reach model.pth bit for bit', async () => {
+    const doc = buildPreset('resnet18', { input: [64, 32], numClasses: 5 });
+    const layers = compileToKeras(analyze(doc.graph)).layers;
+    const weights = randomWeights(layers, 77);
+    const runDir = join(work, 'run');
+    const tensors = new Map([...weights].map(([k, v]) => [`w:${k}`, { shape: [v.length], data: v }]));
+    await writeRunCheckpoint(runDir, { tensors, meta: { weightKeys: [...weights.keys()], step: 3 } });
+    const out = join(work, 'from-run');
+    const r = await exportModelFolder('pytorch', doc, { out, weights: runDir });
+    expect(r).toEqual({ ok: true, written: true, warnings: [] });
+    const back = planLoad(layers, await readCheckpoint(join(out, 'model.pth')), { keepClassifier: true });
+    expect(back.report.counts.missing).toBe(0);
+    expect(back.values.size).toBe(weights.size);
+    for (const [k, v] of weights) expect(Buffer.from(back.values.get(k)!.buffer).equals(Buffer.from(v.buffer)), k).toBe(true);
+    const empty = join(work, 'empty-run');
+    mkdirSync(empty);
+    expect(await exportModelFolder('pytorch', doc, { out: join(work, 'never'), weights: empty })).toEqual({
+      ok: false,
+      reasons: [`${empty} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`],
+    });
   });
 });

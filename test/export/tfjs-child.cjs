@@ -7,7 +7,7 @@ const path = require('node:path');
 (async () => {
   const [modelDir, inputPath, shapeJson, outDir] = process.argv.slice(2);
   await tf.setBackend('cpu');
-  require(path.join(modelDir, 'reid-studio-layers.js'));
+  if (!process.env.SKIP_LAYERS) require(path.join(modelDir, 'reid-studio-layers.js'));
   const model = await tf.loadLayersModel('file://' + path.join(modelDir, 'model.json'));
   const b = fs.readFileSync(inputPath);
   const x = tf.tensor4d(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)), JSON.parse(shapeJson));

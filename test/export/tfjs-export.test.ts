@@ -5,7 +5,7 @@
  * identical (bit for bit, same cpu backend) to the app's model; the app's own loadModelDir too.
  */
 import * as tf from '@tensorflow/tfjs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,17 @@ describe('tfjs export reloads in a fresh Node process', () => {
           expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)), `${script} output ${i} identical`).toBe(true);
         });
         expect(Buffer.from(readF32(join(outDir, `out${evalIndex}.f32`)).buffer).equals(Buffer.from(appEval.buffer))).toBe(true);
+      }
+
+      if (c.id === 'custom') {
+        // Without the layers file plain tfjs in Node has no file:// loader.
+        const r = spawnSync(process.execPath, [join(project, 'tfjs-child.cjs'), modelDir, inputPath, '[2,64,32,3]', join(project, 'none')], {
+          cwd: project,
+          encoding: 'utf8',
+          env: { ...process.env, SKIP_LAYERS: '1' },
+        });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/fetch failed/); // tfjs falls back to HTTP for an unhandled URL
       }
 
       // The app's own loader reads the export too (roles from userDefinedMetadata).
