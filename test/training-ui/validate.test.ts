@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { defaultTrainingSettings, type TrainingSettings } from '../../core/training/settings.js';
+import { settingsProblems, usesTriplet } from '../../core/training/validate.js';
+import { LossConfigError, planLoss } from '../../main/training/losses/index.js';
+
+const with_ = (patch: (s: TrainingSettings) => void): TrainingSettings => {
+  const s = defaultTrainingSettings();
+  patch(s);
+  return s;
+};
+
+describe('settings problems shown before Train (core/training/validate.ts)', () => {
+  it('agrees with the engine loss plan on every sampler × metric × P combination', () => {
+    for (const sampler of ['softmax', 'triplet', 'softmax_triplet'] as const)
+      for (const metric of ['triplet', 'center', 'triplet_center'] as const)
+        for (const p of [1, 2, 16]) {
+          const s = with_((x) => {
+            x.sampler = sampler;
+            x.loss.metric = metric;
+            x.batch.p = p;
+          });
+          let engineError: string | null = null;
+          try {
+            const plan = planLoss(s);
+            expect(plan.tripletMargin !== null, `${sampler}/${metric}`).toBe(usesTriplet(s));
+          } catch (e) {
+            if (!(e instanceof LossConfigError)) throw e;
+            engineError = e.message;
+          }
+          const errors = settingsProblems(s).filter((x) => x.severity === 'error');
+          expect(errors.map((x) => x.message), `${sampler}/${metric}/P=${p}`).toEqual(engineError ? [engineError] : []);
+        }
+  });
+
+  it('the strong-baseline defaults have no errors; a short run warns that warm-up and LR steps never happen', () => {
+    expect(settingsProblems(defaultTrainingSettings())).toEqual([]);
+    const short = with_((x) => (x.epochs = 3));
+    const fields = settingsProblems(short).map((p) => `${p.severity}:${p.field}`);
+    expect(fields).toEqual(['warning:schedule.warmupEpochs', 'warning:schedule.steps', 'warning:evalPeriod']);
+  });
+
+  it('uses the dataset: too few identities for P is an error, identities below K a warning', () => {
+    const s = defaultTrainingSettings(); // P = 16, K = 4
+    const p = settingsProblems(s, { trainIdentities: 10, identitiesBelowK: 3 });
+    expect(p.find((x) => x.field === 'batch.p')).toMatchObject({ severity: 'error', message: expect.stringContaining('training set has 10') });
+    expect(p.find((x) => x.field === 'batch.k')).toMatchObject({ severity: 'warning', message: expect.stringContaining('3 training identities') });
+    // Plain shuffle does not need P identities.
+    const shuffle = with_((x) => {
+      x.sampler = 'softmax';
+      x.loss.metric = 'center';
+    });
+    expect(settingsProblems(shuffle, { trainIdentities: 10 }).filter((x) => x.severity === 'error')).toEqual([]);
+  });
+});
