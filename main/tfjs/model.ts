@@ -36,6 +36,10 @@ function evalSubModel(model: tf.LayersModel, meta: ModelMetadata): tf.LayersMode
 }
 
 function wrapModel(model: tf.LayersModel, meta: ModelMetadata): ReidModel {
+  // tfjs creates the weights of a layer built with trainable=false as trainable Variables (only the
+  // layer's lists exclude them). Re-applying the flag marks the Variables too, so nothing that collects
+  // trainable variables engine-wide (tf.variableGrads without a list, optimizer.minimize) can touch them.
+  for (const l of model.layers) if (!l.trainable) l.trainable = false;
   model.setUserDefinedMetadata({ [METADATA_KEY]: meta } as unknown as Record<string, unknown>);
   return { model, evalModel: evalSubModel(model, meta), metadata: meta };
 }
