@@ -237,7 +237,8 @@ export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = 
   fwd.push(`        return ${logits}, ${feat}  # (logits, train feature)`);
 
   const weights = opts.weightsFile ?? 'model.pth';
-  const title = opts.title ? ` (${opts.title})` : '';
+  // The title goes into a docstring: keep it to one line without quotes or backslashes.
+  const title = opts.title ? ` (${opts.title.replace(/[\\"\r\n]/g, ' ').slice(0, 200)})` : '';
   const doc = `"""Exported from ReID Studio${title}: the model as plain PyTorch (torch >= 1.9, no other dependency).
 
 Usage:

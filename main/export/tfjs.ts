@@ -21,10 +21,11 @@ registers the app's custom layers (ReidBatchNorm, ReidInstanceNorm, ReidIBNa, Re
 with your @tensorflow/tfjs, and in Node adds a file:// loader when none is installed (tfjs-node has one).
 
     const tf = require('@tensorflow/tfjs');
-    require('./${LAYERS_FILE}.js');
-    const model = await tf.loadLayersModel('file://' + __dirname + '/model.json');
-    // input: [N, ${h}, ${w}, ${c}] float32 (NHWC), normalised like the app's input
-    const outputs = model.predict(x);  // outputs in this order: ${meta.outputs.join(', ')}
+    require('./${LAYERS_FILE}.js');  // ES modules: import './${LAYERS_FILE}.mjs';
+    tf.loadLayersModel('file://' + __dirname + '/model.json').then((model) => {
+      // x: [N, ${h}, ${w}, ${c}] float32 (NHWC), normalised like the app's input
+      const outputs = model.predict(x);  // in this order: ${meta.outputs.join(', ')}
+    });
 
 Output roles (also in model.json userDefinedMetadata.reidStudio.roles): ${JSON.stringify(meta.roles)}.
 The eval feature is the retrieval embedding; call the model with training=false (predict does).
