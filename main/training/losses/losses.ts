@@ -80,6 +80,9 @@ export function tripletBatchHard(feat: tf.Tensor2D, labels: ArrayLike<number>, m
  * is c ← c − lr·∂L_center/∂c. They must not be handed to the model's optimizer (no weight decay, no
  * schedule).
  */
+/** Variable names are global in a tfjs engine: every CenterLoss gets its own. */
+let centerIds = 0;
+
 export class CenterLoss {
   readonly centers: tf.Variable;
 
@@ -98,7 +101,7 @@ export class CenterLoss {
       for (let i = 0; i < data.length; i++) data[i] = rng.normal();
     }
     if (data.length !== numClasses * featDim) throw new Error(`center loss: expected ${numClasses}×${featDim} center values, got ${data.length}`);
-    this.centers = tf.variable(tf.tensor2d(data, [numClasses, featDim]), true, 'center_loss/centers');
+    this.centers = tf.variable(tf.tensor2d(data, [numClasses, featDim]), true, `center_loss/centers_${++centerIds}`);
   }
 
   /** Unweighted center loss (the trainer multiplies by β inside the total). */
