@@ -13,10 +13,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ELK from 'elkjs/lib/elk.bundled.js';
 import type { Page } from 'playwright-core';
 import { applyCommand, buildPreset, expandNode, serializeDocument, type GraphDoc } from '../core/index.js';
 import { cleanup, launchBrowser, openApp, serve } from '../test/e2e/harness.js';
+import { layoutGraph } from '../renderer/src/lib/layout.js';
 
 const json = process.argv.includes('--json');
 
@@ -27,14 +27,9 @@ function expanded(full: boolean): GraphDoc {
   return doc;
 }
 
+/** The editor's own auto-layout (ELK, wrapped into rows), as a user would have saved it. */
 async function layout(doc: GraphDoc): Promise<GraphDoc> {
-  const res = await new ELK().layout({
-    id: 'root',
-    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'RIGHT', 'elk.layered.spacing.nodeNodeBetweenLayers': '56', 'elk.spacing.nodeNode': '28' },
-    children: doc.graph.nodes.map((n) => ({ id: n.id, width: 200, height: 96 })),
-    edges: doc.graph.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
-  });
-  const pos = new Map((res.children ?? []).map((c) => [c.id, { x: Math.round(c.x ?? 0), y: Math.round(c.y ?? 0) }]));
+  const pos = new Map((await layoutGraph(doc.graph, () => undefined)).map((p) => [p.id, p.position]));
   return { ...doc, graph: { ...doc.graph, nodes: doc.graph.nodes.map((n) => ({ ...n, position: pos.get(n.id)! })) } };
 }
 

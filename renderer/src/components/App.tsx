@@ -12,6 +12,7 @@ import { Palette } from './Palette.js';
 import { ProblemsPanel } from './ProblemsPanel.js';
 import { SummaryPanel } from './SummaryPanel.js';
 import { Toolbar } from './Toolbar.js';
+import { TrainingView } from '../training/TrainingView.js';
 
 function Toasts() {
   const toasts = useEditor((s) => s.toasts);
@@ -73,6 +74,7 @@ export function App() {
         </div>
         <StatusBar />
         <ContextMenu />
+        <TrainingView />
         <Dialogs />
         <Toasts />
       </div>

@@ -7,6 +7,7 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore,
   type Connection,
   type Edge,
   type FinalConnectionState,
@@ -38,6 +39,9 @@ export function Canvas() {
   const rf = useReactFlow();
   const refusal = useRef<string | null>(null);
   const big = nodes.length > 150;
+  // Level of detail: when zoomed out the card text is unreadable anyway; hiding it (CSS) keeps panning a
+  // 500-block graph cheap. One subscription here instead of one per card.
+  const far = useStore((st) => st.transform[2] < 0.45);
 
   useEffect(() => {
     if (!focus) return;
@@ -50,8 +54,13 @@ export function Canvas() {
   }, [epoch, rf]);
   useEffect(() => {
     const fit = () => void rf.fitView({ padding: 0.08, duration: 200, maxZoom: 1 });
+    const fitSel = () => void rf.fitView({ nodes: [...useEditor.getState().selectedNodes].map((id) => ({ id })), padding: 0.15, duration: 200, maxZoom: 1.25 });
     window.addEventListener('reid:fit', fit);
-    return () => window.removeEventListener('reid:fit', fit);
+    window.addEventListener('reid:fit-selection', fitSel);
+    return () => {
+      window.removeEventListener('reid:fit', fit);
+      window.removeEventListener('reid:fit-selection', fitSel);
+    };
   }, [rf]);
 
   const isValidConnection: IsValidConnection = useCallback((c) => {
@@ -96,7 +105,7 @@ export function Canvas() {
   }, []);
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+    <div className={`canvas${far ? ' far' : ''}`} data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
       <ReactFlow<BlockNodeType>
         nodes={nodes}
         edges={edges}

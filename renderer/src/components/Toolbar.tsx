@@ -4,6 +4,7 @@ import { isDirty, useEditor } from '../store/editor.js';
 import { openPath } from '../store/files.js';
 import { api } from '../api/client.js';
 import type { RecentEntry } from '../../../core/api/contract.js';
+import { TrainButton } from '../training/TrainButton.js';
 
 function Menu({ title, actions, extra }: { title: string; actions: Action[]; extra?: React.ReactNode }) {
   const [open, setOpen] = useState(false);
@@ -87,6 +88,7 @@ export function Toolbar() {
         <button onClick={() => act('view.help')} title="Keyboard shortcuts (?)">
           ?
         </button>
+        <TrainButton />
       </div>
       <span className="doc-title" data-testid="doc-title" title={path ?? 'not saved yet'}>
         {path ? path.slice(path.lastIndexOf('/') + 1) : 'Untitled model'}

@@ -5,9 +5,13 @@ const elk = new ELK();
 
 export const DEFAULT_SIZE = { width: 200, height: 96 };
 
+/** Above this many blocks a single row becomes a thin line at fit view: wrap it into rows. */
+export const WRAP_ABOVE = 24;
+
 /**
  * Left-to-right layered layout (ELK "layered", the Sugiyama family) so data flows like the network:
- * input on the left, outputs on the right. Port order is kept so multi-output nodes (the neck) stay tidy.
+ * input on the left, outputs on the right. Long networks (an expanded ResNet-152 is one 58…516-block
+ * chain) wrap into rows with a screen-like aspect ratio, so fit view stays readable.
  */
 export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: number; height: number } | undefined): Promise<{ id: string; position: Position }[]> {
   const res = await elk.layout({
@@ -19,6 +23,7 @@ export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: 
       'elk.spacing.nodeNode': '28',
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      ...(graph.nodes.length > WRAP_ABOVE ? { 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.6' } : {}),
     },
     children: graph.nodes.map((n) => ({ id: n.id, ...(sizes(n.id) ?? DEFAULT_SIZE) })),
     edges: graph.edges

@@ -138,6 +138,7 @@ export const ACTIONS: Action[] = [
   { id: 'model.collapse', label: 'Collapse group', group: 'Model', keys: 'Shift+E', enabled: (s) => selNodes(s).some((n) => n.group), run: collapseSelected },
   { id: 'view.layout', label: 'Auto-layout', group: 'View', keys: 'L', run: () => void autoLayout() },
   { id: 'view.fit', label: 'Fit view', group: 'View', keys: 'F', run: () => window.dispatchEvent(new Event('reid:fit')) },
+  { id: 'view.fitSelection', label: 'Zoom to selection', group: 'View', keys: 'Shift+F', enabled: hasSel, run: () => window.dispatchEvent(new Event('reid:fit-selection')) },
   { id: 'view.help', label: 'Keyboard shortcuts', group: 'View', keys: '?', run: () => set({ dialog: { kind: 'help' } }) },
 ];
 

@@ -1,0 +1,335 @@
+import { create } from 'zustand';
+import { parseTrainingSettings, serializeDocument, setTraining, type TrainingSettings } from '../../../core/index.js';
+import type { CallInput, CallOutput, RunSummary } from '../../../core/api/contract.js';
+import { api, ClientError } from '../api/client.js';
+import { notify, run as runCommand, useEditor } from './editor.js';
+
+export type Tab = 'setup' | 'dashboard' | 'results' | 'runs';
+export type Inspection = CallOutput<'dataset.inspect'>;
+export type RunDetail = CallOutput<'runs.get'>;
+export type Comparison = CallOutput<'runs.compare'>;
+export type RankList = CallOutput<'runs.ranklist'>;
+
+/** Columnar step metrics (what the live charts plot); NaN where a loss term is absent. */
+export interface Series {
+  step: number[];
+  loss: number[];
+  ce: number[];
+  triplet: number[];
+  center: number[];
+  acc: number[];
+  lr: number[];
+}
+export interface StepInfo {
+  epoch: number;
+  iter: number;
+  iters: number;
+  step: number;
+  imgPerSec: number;
+  etaSeconds: number;
+}
+export interface StartInfo {
+  backend: string;
+  epochs: number;
+  itersPerEpoch: number;
+  microBatch: number;
+  microBatchReason: string;
+  loss: string;
+  numClasses: number;
+  resumedFromStep?: number;
+}
+export type RunPhase = 'starting' | 'running' | 'pausing' | 'stopping' | 'evaluating' | 'paused' | 'stopped' | 'completed' | 'failed';
+
+/** The run shown on the dashboard / results tabs: live while it trains, loaded from its folder otherwise. */
+export interface RunView {
+  runId: string;
+  name: string;
+  phase: RunPhase;
+  start: StartInfo | null;
+  last: StepInfo | null;
+  series: Series;
+  /** Bumped on every data change so charts redraw without comparing arrays. */
+  version: number;
+  checkpoint: { epoch: number; step: number } | null;
+  evalSummary: { epoch: number; mAP: number; rank1: number; rank5: number; rank10: number } | null;
+  message: string | null;
+  detail: RunDetail | null;
+}
+
+export interface TrainingState {
+  open: boolean;
+  tab: Tab;
+  inspection: Inspection | null;
+  inspecting: boolean;
+  inspectError: string | null;
+  /** The data source the inspection is for (JSON), to know when it is stale. */
+  inspectedKey: string | null;
+  current: RunView | null;
+  runs: RunSummary[];
+  compareIds: string[];
+  comparison: Comparison | null;
+  busy: boolean;
+}
+
+const emptySeries = (): Series => ({ step: [], loss: [], ce: [], triplet: [], center: [], acc: [], lr: [] });
+
+export const useTraining = create<TrainingState>(() => ({
+  open: false,
+  tab: 'setup',
+  inspection: null,
+  inspecting: false,
+  inspectError: null,
+  inspectedKey: null,
+  current: null,
+  runs: [],
+  compareIds: [],
+  comparison: null,
+  busy: false,
+}));
+const get = useTraining.getState;
+const set = useTraining.setState;
+
+const errText = (e: unknown) => (e instanceof ClientError ? e.message : `unexpected error: ${(e as Error).message}`);
+
+/** The document's training block with defaults filled in (or the reason it is invalid). */
+export function currentSettings(training: Record<string, unknown> | undefined): ReturnType<typeof parseTrainingSettings> {
+  return parseTrainingSettings(training ?? {});
+}
+
+/** One undoable edit of the training settings (the same history as graph edits). */
+export function editSettings(label: string, change: (s: TrainingSettings) => void): void {
+  const parsed = currentSettings(useEditor.getState().history.doc.training);
+  const s: TrainingSettings = parsed.ok ? structuredClone(parsed.settings) : parseTrainingSettingsDefault();
+  change(s);
+  runCommand({ ...setTraining(s as unknown as Record<string, unknown>), label: `Training: ${label}` });
+}
+function parseTrainingSettingsDefault(): TrainingSettings {
+  return (parseTrainingSettings({}) as { ok: true; settings: TrainingSettings }).settings;
+}
+
+export type DataSource = CallInput<'dataset.inspect'>['data'];
+
+export function dataSourceOf(s: TrainingSettings): DataSource | null {
+  if (s.dataset.kind === 'demo') return { kind: 'demo', size: s.dataset.demoSize };
+  if (!s.dataset.path) return null;
+  return { kind: 'folder', path: s.dataset.path, layout: s.dataset.kind };
+}
+
+export function openTraining(tab?: Tab): void {
+  set({ open: true, ...(tab ? { tab } : {}) });
+  void refreshRuns();
+}
+
+export async function inspect(data: DataSource): Promise<Inspection | null> {
+  const key = JSON.stringify(data);
+  set({ inspecting: true, inspectError: null, inspectedKey: key });
+  try {
+    const r = await api.call('dataset.inspect', { data });
+    if (get().inspectedKey === key) set({ inspection: r, inspecting: false });
+    return r;
+  } catch (e) {
+    if (get().inspectedKey === key) set({ inspection: null, inspecting: false, inspectError: errText(e) });
+    return null;
+  }
+}
+
+function newView(runId: string, name: string, phase: RunPhase): RunView {
+  return { runId, name, phase, start: null, last: null, series: emptySeries(), version: 0, checkpoint: null, evalSummary: null, message: null, detail: null };
+}
+
+export async function startTraining(name: string): Promise<void> {
+  const doc = useEditor.getState().history.doc;
+  const parsed = currentSettings(doc.training);
+  if (!parsed.ok) return notify(parsed.message, 'error');
+  const data = dataSourceOf(parsed.settings);
+  if (!data) return notify('choose a dataset folder first', 'error');
+  set({ busy: true });
+  try {
+    const weights = parsed.settings.pretrained.choice !== 'none' ? (parsed.settings.pretrained.path ?? null) : null;
+    const r = await api.call('train.start', { doc: serializeDocument(doc), data, weights, backend: parsed.settings.backend, ...(name.trim() ? { name: name.trim() } : {}) });
+    set({ current: newView(r.runId, name.trim() || r.runId, 'starting'), tab: 'dashboard', comparison: null });
+    void refreshRuns();
+  } catch (e) {
+    notify(`Train: ${errText(e)}`, 'error');
+  } finally {
+    set({ busy: false });
+  }
+}
+
+export async function control(action: 'stop' | 'pause'): Promise<void> {
+  const c = get().current;
+  if (!c) return;
+  patchView(c.runId, { phase: action === 'stop' ? 'stopping' : 'pausing' });
+  try {
+    await api.call('train.control', { runId: c.runId, action });
+  } catch (e) {
+    notify(errText(e), 'error');
+  }
+}
+
+export async function resume(): Promise<void> {
+  const c = get().current;
+  if (!c) return;
+  try {
+    await api.call('train.resume', { runId: c.runId });
+    patchView(c.runId, { phase: 'starting', message: null });
+  } catch (e) {
+    notify(`Resume: ${errText(e)}`, 'error');
+  }
+}
+
+function patchView(runId: string, patch: Partial<RunView>): void {
+  const c = get().current;
+  if (c?.runId === runId) set({ current: { ...c, ...patch, version: c.version + 1 } });
+}
+
+function push(series: Series, e: Record<string, unknown>): void {
+  const num = (k: string) => (typeof e[k] === 'number' ? (e[k] as number) : NaN);
+  series.step.push(num('step'));
+  series.loss.push(num('loss'));
+  series.ce.push(num('ce'));
+  series.triplet.push(num('triplet'));
+  series.center.push(num('center'));
+  series.acc.push(num('acc'));
+  series.lr.push(num('lr'));
+}
+
+function truncate(series: Series, maxStep: number): Series {
+  const n = series.step.findIndex((s) => s > maxStep);
+  if (n < 0) return series;
+  const out = emptySeries();
+  for (const k of Object.keys(out) as (keyof Series)[]) out[k] = series[k].slice(0, n);
+  return out;
+}
+
+/** Live events of the service: only the run on the dashboard is tracked in detail; every event refreshes the list lazily. */
+export function startTrainingEvents(): () => void {
+  const offEvent = api.on('train.event', ({ runId, event }) => {
+    const c = get().current;
+    if (!c || c.runId !== runId) return;
+    const e = event;
+    switch (e.type) {
+      case 'start': {
+        const start = e as unknown as StartInfo;
+        const series = start.resumedFromStep !== undefined ? truncate(c.series, start.resumedFromStep) : c.series;
+        patchView(runId, { start, series, phase: 'running', message: null });
+        break;
+      }
+      case 'step':
+        push(c.series, e);
+        patchView(runId, { last: e as unknown as StepInfo, phase: c.phase === 'starting' ? 'running' : c.phase });
+        break;
+      case 'epoch':
+        if ((e.epoch as number) === c.start?.epochs && c.phase === 'running') patchView(runId, { phase: 'evaluating' });
+        break;
+      case 'checkpoint':
+        patchView(runId, { checkpoint: { epoch: e.epoch as number, step: e.step as number } });
+        break;
+      case 'eval':
+        patchView(runId, { evalSummary: e as unknown as RunView['evalSummary'] });
+        break;
+      case 'done':
+        patchView(runId, { phase: e.status as RunPhase });
+        break;
+    }
+  });
+  const offExit = api.on('train.exit', ({ runId, status, message }) => {
+    void refreshRuns();
+    const c = get().current;
+    if (!c || c.runId !== runId) return;
+    patchView(runId, { phase: status as RunPhase, message: message ?? null });
+    if (status === 'completed') void loadDetail(runId).then(() => set({ tab: 'results' }));
+    else void loadDetail(runId);
+  });
+  return () => {
+    offEvent();
+    offExit();
+  };
+}
+
+export async function refreshRuns(): Promise<void> {
+  try {
+    set({ runs: await api.call('runs.list', {}) });
+  } catch (e) {
+    notify(`Runs: ${errText(e)}`, 'error');
+  }
+}
+
+export async function loadDetail(runId: string): Promise<void> {
+  try {
+    const d = await api.call('runs.get', { runId });
+    const c = get().current;
+    if (c?.runId === runId) set({ current: { ...c, detail: d, name: d.summary.name, version: c.version + 1 } });
+  } catch (e) {
+    notify(errText(e), 'error');
+  }
+}
+
+const PHASES: Record<string, RunPhase> = { running: 'running', paused: 'paused', stopped: 'stopped', completed: 'completed', failed: 'failed' };
+
+/** Reopens a run from the runs list: its metrics become the dashboard series, its evaluation the results. */
+export async function openRun(runId: string): Promise<void> {
+  try {
+    const d = await api.call('runs.get', { runId });
+    const view = newView(runId, d.summary.name, PHASES[d.summary.status] ?? 'stopped');
+    let last: StepInfo | null = null;
+    for (const m of d.metrics) {
+      if (m.type === 'step') {
+        push(view.series, m);
+        last = m as unknown as StepInfo;
+      }
+      if (m.type === 'eval') view.evalSummary = m as unknown as RunView['evalSummary'];
+    }
+    const info = d.info as { backend?: string; epochs?: number };
+    set({
+      current: {
+        ...view,
+        last,
+        detail: d,
+        message: d.summary.message ?? null,
+        start: last ? { backend: info.backend ?? d.summary.backend ?? '?', epochs: d.summary.epochs ?? info.epochs ?? 0, itersPerEpoch: last.iters, microBatch: 0, microBatchReason: '', loss: '', numClasses: 0 } : null,
+      },
+      tab: d.eval ? 'results' : 'dashboard',
+    });
+  } catch (e) {
+    notify(errText(e), 'error');
+  }
+}
+
+export async function renameRun(runId: string, name: string): Promise<void> {
+  try {
+    await api.call('runs.rename', { runId, name });
+    const c = get().current;
+    if (c?.runId === runId) set({ current: { ...c, name } });
+    await refreshRuns();
+  } catch (e) {
+    notify(errText(e), 'error');
+  }
+}
+
+export async function deleteRun(runId: string): Promise<void> {
+  try {
+    await api.call('runs.delete', { runId });
+    const c = get().current;
+    set({ compareIds: get().compareIds.filter((id) => id !== runId), ...(c?.runId === runId ? { current: null } : {}) });
+    await refreshRuns();
+  } catch (e) {
+    notify(errText(e), 'error');
+  }
+}
+
+export function toggleCompare(runId: string): void {
+  const ids = get().compareIds;
+  set({ compareIds: ids.includes(runId) ? ids.filter((x) => x !== runId) : [...ids, runId].slice(-8) });
+}
+
+export async function compare(): Promise<void> {
+  // Oldest first, so "what changed" reads as the history of the experiments.
+  const order = new Map(get().runs.map((r) => [r.id, r.created]));
+  const ids = [...get().compareIds].sort((a, b) => (order.get(a) ?? '').localeCompare(order.get(b) ?? ''));
+  try {
+    set({ comparison: await api.call('runs.compare', { runIds: ids }) });
+  } catch (e) {
+    notify(`Compare: ${errText(e)}`, 'error');
+  }
+}

@@ -1,0 +1,75 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export interface Line {
+  label: string;
+  values: (number | null)[];
+  color: string;
+}
+
+export const COLORS = ['#3b6fe0', '#db2777', '#0e9f8f', '#d97706', '#8e44ec', '#2f9e6b', '#b7791f', '#5c6f99'];
+
+const finite = (v: number | null) => (v === null || Number.isNaN(v) ? null : v);
+
+/**
+ * A uPlot line chart. Data changes arrive as `version` bumps (the arrays may be mutated in place by the
+ * live store); redraws are coalesced to one per animation frame so a fast run cannot flood the UI thread.
+ */
+export function Chart({ title, x, lines, version, height = 150, testId, xLabel = 'step', log = false }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const frame = useRef(0);
+  const key = lines.map((l) => l.label).join('|');
+
+  const data = (): uPlot.AlignedData => [x.slice(), ...lines.map((l) => l.values.map(finite))];
+
+  useEffect(() => {
+    const el = box.current!;
+    const css = getComputedStyle(el);
+    const muted = css.getPropertyValue('--muted').trim() || '#888';
+    const grid = css.getPropertyValue('--border').trim() || '#ddd';
+    const axis = { stroke: muted, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const u = new uPlot(
+      {
+        width: Math.max(200, el.clientWidth),
+        height,
+        legend: { show: true, live: false },
+        cursor: { drag: { x: true, y: false } },
+        scales: { x: { time: false }, ...(log ? { y: { distr: 3 } } : {}) },
+        axes: [{ ...axis, label: xLabel, labelSize: 14, size: 30 }, { ...axis, size: 46 }],
+        series: [{ label: xLabel }, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: true, points: { show: false } }))],
+      },
+      data(),
+      el,
+    );
+    plot.current = u;
+    const ro = new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      cancelAnimationFrame(frame.current);
+      frame.current = 0;
+      u.destroy();
+      plot.current = null;
+    };
+    // Re-created only when the set of lines changes; data updates go through setData below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key, height, log]);
+
+  useEffect(() => {
+    if (frame.current) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      plot.current?.setData(data());
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version, x.length]);
+
+  return (
+    <div className="chart" data-testid={testId} data-points={x.length}>
+      <div className="chart-title">{title}</div>
+      <div ref={box} className="chart-plot" />
+    </div>
+  );
+}

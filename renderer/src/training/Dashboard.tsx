@@ -1,0 +1,137 @@
+import { control, resume, useTraining, type RunPhase, type RunView } from '../store/training.js';
+import { Chart, COLORS } from './Chart.js';
+
+export function eta(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+const ACTIVE: RunPhase[] = ['starting', 'running', 'pausing', 'stopping', 'evaluating'];
+const PHASE_TEXT: Record<RunPhase, string> = {
+  starting: 'starting…',
+  running: 'training',
+  pausing: 'pausing after this step…',
+  stopping: 'stopping after this step…',
+  evaluating: 'evaluating',
+  paused: 'paused',
+  stopped: 'stopped',
+  completed: 'completed',
+  failed: 'failed',
+};
+
+function Progress({ v }: { v: RunView }) {
+  const l = v.last;
+  const total = v.start ? v.start.epochs * v.start.itersPerEpoch : 0;
+  const done = l && v.start ? (l.epoch - 1) * v.start.itersPerEpoch + l.iter : 0;
+  const frac = v.phase === 'completed' ? 1 : total ? Math.min(1, done / total) : 0;
+  return (
+    <div className="progress-block">
+      <div className="progress" data-testid="train-progress" data-value={frac.toFixed(4)} role="progressbar" aria-valuenow={Math.round(frac * 100)} aria-valuemin={0} aria-valuemax={100}>
+        <span style={{ width: `${frac * 100}%` }} />
+      </div>
+      <div className="progress-text" data-testid="train-progress-text">
+        {l && v.start ? (
+          <>
+            <span data-testid="train-epoch">
+              epoch {l.epoch}/{v.start.epochs}
+            </span>
+            <span>
+              iteration {l.iter}/{l.iters}
+            </span>
+            <span>step {l.step}</span>
+            <span data-testid="train-ips">{l.imgPerSec.toFixed(1)} images/s</span>
+            <span data-testid="train-eta">ETA {ACTIVE.includes(v.phase) ? eta(l.etaSeconds) : '—'}</span>
+          </>
+        ) : (
+          <span className="muted">{v.phase === 'starting' ? 'Starting the training process (building the model, preparing data)…' : 'No steps recorded.'}</span>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export function Dashboard() {
+  const v = useTraining((s) => s.current);
+  if (!v)
+    return (
+      <div className="pad muted" data-testid="dashboard-empty">
+        No run yet: set up the dataset and settings, then press Train — or reopen a run from the Runs tab.
+      </div>
+    );
+  const active = ACTIVE.includes(v.phase);
+  const canResume = v.phase === 'paused' || v.phase === 'stopped' || v.phase === 'failed';
+  const x = v.series.step;
+  const lossLines = [
+    { label: 'total', values: v.series.loss, color: COLORS[0]! },
+    ...(v.series.ce.some((n) => !Number.isNaN(n)) ? [{ label: 'CE', values: v.series.ce, color: COLORS[1]! }] : []),
+    ...(v.series.triplet.some((n) => !Number.isNaN(n)) ? [{ label: 'triplet', values: v.series.triplet, color: COLORS[2]! }] : []),
+    ...(v.series.center.some((n) => !Number.isNaN(n)) ? [{ label: 'center', values: v.series.center, color: COLORS[3]! }] : []),
+  ];
+  const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[] } | null | undefined;
+  return (
+    <div className="dashboard" data-testid="dashboard" data-phase={v.phase}>
+      <div className="dash-head">
+        <strong data-testid="dash-run-name">{v.name}</strong>
+        {v.start && (
+          <span className="badge backend" data-testid="backend-badge" title="tfjs backend of the training process">
+            {v.start.backend}
+          </span>
+        )}
+        <span className={`badge phase ${v.phase}`} data-testid="train-phase">
+          {PHASE_TEXT[v.phase]}
+        </span>
+        <span className="grow" />
+        <button data-testid="train-pause" disabled={v.phase !== 'running'} onClick={() => void control('pause')}>
+          Pause
+        </button>
+        <button data-testid="train-stop" disabled={v.phase !== 'running' && v.phase !== 'starting'} onClick={() => void control('stop')}>
+          Stop
+        </button>
+        <button className="primary" data-testid="train-resume" disabled={!canResume} onClick={() => void resume()}>
+          Resume
+        </button>
+      </div>
+      <Progress v={v} />
+      {v.phase === 'failed' && (
+        <div className="form-error" data-testid="train-crash">
+          The training process failed: {v.message ?? 'no message'}.{' '}
+          {v.checkpoint ? `Last checkpoint: epoch ${v.checkpoint.epoch}, step ${v.checkpoint.step} — Resume continues from there.` : 'Resume continues from the last checkpoint, if one was written.'}
+        </div>
+      )}
+      {v.start && (
+        <div className="dash-facts small">
+          <span data-testid="train-loss-formula">loss = {v.start.loss || '—'}</span>
+          {v.start.microBatchReason && (
+            <span className="microbatch" data-testid="microbatch-plan" title="BatchNorm statistics are computed per micro-batch: an accepted deviation from one full-batch step">
+              ⚠ {v.start.microBatchReason}
+            </span>
+          )}
+          {v.checkpoint && (
+            <span data-testid="train-checkpoint">
+              last checkpoint: epoch {v.checkpoint.epoch}, step {v.checkpoint.step}
+            </span>
+          )}
+        </div>
+      )}
+      {report?.counts && (
+        <div className="load-report small" data-testid="load-report">
+          Weights ({report.layout}): {report.counts.loaded} loaded · {report.counts.skipped} skipped · {report.counts.missing} missing · {report.counts.mismatched} mismatched
+          {!!report.mismatched?.length && <div className="muted">mismatched: {report.mismatched.slice(0, 4).map((m) => `${m.key} [${m.got}] ≠ [${m.expected}]`).join('; ')}</div>}
+        </div>
+      )}
+      <div className="charts">
+        <Chart title="Loss" testId="chart-loss" x={x} lines={lossLines} version={v.version} />
+        <Chart title="ID accuracy" testId="chart-acc" x={x} lines={[{ label: 'acc', values: v.series.acc, color: COLORS[5]! }]} version={v.version} />
+        <Chart title="Learning rate" testId="chart-lr" x={x} lines={[{ label: 'lr', values: v.series.lr, color: COLORS[4]! }]} version={v.version} />
+      </div>
+      {v.evalSummary && (
+        <div className="muted small" data-testid="dash-eval">
+          Evaluation after epoch {v.evalSummary.epoch}: mAP {(v.evalSummary.mAP * 100).toFixed(1)}%, rank-1 {(v.evalSummary.rank1 * 100).toFixed(1)}%
+        </div>
+      )}
+    </div>
+  );
+}

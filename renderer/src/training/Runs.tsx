@@ -1,0 +1,166 @@
+import { useState } from 'react';
+import type { RunSummary } from '../../../core/api/contract.js';
+import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
+import { Chart, COLORS, type Line } from './Chart.js';
+import { pct } from './Results.js';
+
+function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(r.name);
+  const [confirm, setConfirm] = useState(false);
+  const save = () => {
+    setEditing(false);
+    if (name.trim() && name.trim() !== r.name) void renameRun(r.id, name.trim());
+  };
+  return (
+    <tr data-testid="run-row" data-run-id={r.id}>
+      <td>
+        <input type="checkbox" data-testid="run-compare" checked={checked} onChange={() => toggleCompare(r.id)} title="select for comparison" />
+      </td>
+      <td>
+        {editing ? (
+          <input data-testid="run-rename-input" autoFocus value={name} onChange={(e) => setName(e.target.value)} onBlur={save} onKeyDown={(e) => e.key === 'Enter' && save()} />
+        ) : (
+          <span data-testid="run-name" title={r.id}>
+            {r.name}
+          </span>
+        )}
+      </td>
+      <td>
+        <span className={`badge phase ${r.status}`}>{r.status}</span>
+      </td>
+      <td className="muted">{r.backend ?? ''}</td>
+      <td>{r.epoch !== undefined && r.epochs ? `${Math.min(r.epoch, r.epochs)}/${r.epochs}` : ''}</td>
+      <td data-testid="run-map">{pct(r.mAP)}</td>
+      <td>{pct(r.rank1)}</td>
+      <td className="muted small">{new Date(r.created).toLocaleString()}</td>
+      <td className="actions">
+        <button className="mini" data-testid="run-open" onClick={() => void openRun(r.id)}>
+          Open
+        </button>
+        <button className="mini" data-testid="run-rename" onClick={() => (setName(r.name), setEditing(true))}>
+          Rename
+        </button>
+        {confirm ? (
+          <button className="mini danger" data-testid="run-delete-confirm" onClick={() => void deleteRun(r.id)} onBlur={() => setConfirm(false)}>
+            Delete?
+          </button>
+        ) : (
+          <button className="mini" data-testid="run-delete" disabled={r.active} title={r.active ? 'stop the run first' : 'delete the run folder'} onClick={() => setConfirm(true)}>
+            Delete
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+function overlay(c: Comparison): { x: number[]; lines: Line[] } {
+  const steps = [...new Set(c.runs.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
+  const lines = c.runs.map((r, i) => {
+    const at = new Map(r.curve.map((p) => [p.step, p.loss]));
+    return { label: r.summary.name, values: steps.map((s) => at.get(s) ?? null), color: COLORS[i % COLORS.length]! };
+  });
+  return { x: steps, lines };
+}
+
+function CompareView({ c }: { c: Comparison }) {
+  const { x, lines } = overlay(c);
+  const name = (id: string) => c.runs.find((r) => r.summary.id === id)?.summary.name ?? id;
+  const metric = (e: Record<string, unknown> | null, k: string) => pct(e?.[k]);
+  return (
+    <div className="compare" data-testid="compare-view">
+      <Chart title="Training loss" testId="chart-compare" x={x} lines={lines} version={x.length} height={170} />
+      <table className="kv-table" data-testid="compare-metrics">
+        <thead>
+          <tr>
+            <th>run</th>
+            <th>mAP</th>
+            <th>rank-1</th>
+            <th>rank-5</th>
+            <th>rank-10</th>
+            <th>status</th>
+          </tr>
+        </thead>
+        <tbody>
+          {c.runs.map((r, i) => (
+            <tr key={r.summary.id}>
+              <th style={{ color: COLORS[i % COLORS.length] }}>{r.summary.name}</th>
+              <td>{metric(r.eval, 'mAP')}</td>
+              <td>{metric(r.eval, 'rank1')}</td>
+              <td>{metric(r.eval, 'rank5')}</td>
+              <td>{metric(r.eval, 'rank10')}</td>
+              <td>{r.summary.status}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h4>What changed</h4>
+      {c.changes.map((ch) => (
+        <div key={ch.to} className="changes" data-testid="compare-changes">
+          <div className="small">
+            <strong>{name(ch.from)}</strong> → <strong>{name(ch.to)}</strong>
+          </div>
+          <ul>
+            {ch.model.map((m) => (
+              <li key={`m${m.text}`} data-testid="change-model" className={`change ${m.kind}`}>
+                <span className="badge">{m.kind}</span> {m.text}
+              </li>
+            ))}
+            {ch.settings.map((m) => (
+              <li key={`s${m.text}`} data-testid="change-setting" className="change setting">
+                <span className="badge">setting</span> {m.text}
+              </li>
+            ))}
+            {!ch.model.length && !ch.settings.length && <li className="muted">Same graph and settings.</li>}
+          </ul>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function Runs() {
+  const { runs, compareIds, comparison } = useTraining();
+  return (
+    <div className="runs" data-testid="runs">
+      <div className="dash-head">
+        <strong>Runs</strong>
+        <span className="muted small">every run keeps its graph and settings snapshot</span>
+        <span className="grow" />
+        <button onClick={() => void refreshRuns()}>Refresh</button>
+        <button className="primary" data-testid="runs-compare" disabled={compareIds.length < 2} onClick={() => void compare()} title="select two or more runs">
+          Compare {compareIds.length >= 2 ? compareIds.length : ''}
+        </button>
+      </div>
+      <table className="runs-table">
+        <thead>
+          <tr>
+            <th />
+            <th>name</th>
+            <th>status</th>
+            <th>backend</th>
+            <th>epoch</th>
+            <th>mAP</th>
+            <th>rank-1</th>
+            <th>created</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {runs.map((r) => (
+            <RunRow key={r.id} r={r} checked={compareIds.includes(r.id)} />
+          ))}
+          {!runs.length && (
+            <tr>
+              <td colSpan={9} className="muted">
+                No runs yet.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      {comparison && <CompareView c={comparison} />}
+    </div>
+  );
+}

@@ -1,0 +1,30 @@
+import { useEffect, useState } from 'react';
+import { api } from '../api/client.js';
+
+/** Data URLs of dataset images (from the service, which only serves images of datasets it listed). */
+export function useThumbnails(paths: string[]): Map<string, string | null> {
+  const [map, setMap] = useState<Map<string, string | null>>(new Map());
+  const key = paths.join('\n');
+  useEffect(() => {
+    if (!paths.length) return;
+    let live = true;
+    const chunks: string[][] = [];
+    for (let i = 0; i < paths.length; i += 128) chunks.push(paths.slice(i, i + 128));
+    void Promise.all(chunks.map((c) => api.call('dataset.thumbnails', { paths: c }))).then(
+      (rs) => live && setMap(new Map(rs.flat().map((r) => [r.path, r.dataUrl]))),
+      () => live && setMap(new Map(paths.map((p) => [p, null]))),
+    );
+    return () => void (live = false);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+  return map;
+}
+
+export function Thumb({ src, caption, className = '', testId }: { src: string | null | undefined; caption: string; className?: string; testId?: string }) {
+  return (
+    <figure className={`thumb ${className}`} data-testid={testId}>
+      {src ? <img src={src} alt={caption} /> : <div className="thumb-missing">{src === null ? 'unreadable' : '…'}</div>}
+      <figcaption>{caption}</figcaption>
+    </figure>
+  );
+}
