@@ -105,8 +105,12 @@ export function Dashboard() {
         <div className="dash-facts small">
           <span data-testid="train-loss-formula">loss = {v.start.loss || '—'}</span>
           {v.start.microBatchReason && (
-            <span className="microbatch" data-testid="microbatch-plan" title="BatchNorm statistics are computed per micro-batch: an accepted deviation from one full-batch step">
-              ⚠ {v.start.microBatchReason}
+            <span
+              className={`microbatch ${/split/.test(v.start.microBatchReason) ? 'split' : ''}`}
+              data-testid="microbatch-plan"
+              title="When a batch is split into micro-batches, gradients are accumulated exactly but BatchNorm statistics are computed per micro-batch (an accepted deviation)"
+            >
+              {/split/.test(v.start.microBatchReason) ? '⚠ ' : ''}micro-batches: {v.start.microBatchReason}
             </span>
           )}
           {v.checkpoint && (
