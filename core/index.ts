@@ -14,3 +14,4 @@ export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './training/settings.js';
 export * from './graph/diff.js';
+export * from './compile/seed.js';
