@@ -41,7 +41,7 @@ export function Canvas() {
   const big = nodes.length > 150;
   // Level of detail: when zoomed out the card text is unreadable anyway; hiding it (CSS) keeps panning a
   // 500-block graph cheap. One subscription here instead of one per card.
-  const far = useStore((st) => st.transform[2] < 0.45);
+  const far = useStore((st) => st.transform[2] < 0.3);
 
   useEffect(() => {
     if (!focus) return;
