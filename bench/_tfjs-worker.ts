@@ -1,0 +1,63 @@
+/**
+ * One measurement in a fresh process (bench/backends.ts spawns it): images/s of the compiled preset in
+ * eval mode or for a full training step (forward + backward + Adam update), at a given batch size.
+ * Prints one JSON line. A batch that does not fit (wasm heap: 4 GB) fails the process: the caller halves it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { analyze, buildPreset } from '../core/index.js';
+import { buildModel, forwardEval, forwardTrain, initBackend, trainableVariables, type BackendName } from '../main/tfjs/index.js';
+
+const arg = (k: string, d?: string) => {
+  const i = process.argv.indexOf(`--${k}`);
+  return i >= 0 ? process.argv[i + 1]! : d!;
+};
+const backend = arg('backend') as BackendName;
+const preset = arg('model');
+const mode = arg('mode') as 'eval' | 'train';
+const batch = Number(arg('batch'));
+const iters = Number(arg('iters', '3'));
+const warmup = arg('warmup', '1') !== '0';
+const [H, W] = arg('input', '256x128').split('x').map(Number) as [number, number];
+const CLASSES = 751;
+
+try {
+  const report = await initBackend(backend);
+  const a = analyze(buildPreset(preset, { input: [H, W], numClasses: CLASSES }).graph);
+  const { reid } = await buildModel(a);
+  const x = tf.randomNormal([batch, H, W, 3]) as tf.Tensor4D;
+  const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % CLASSES), 'int32'), CLASSES);
+  const opt = tf.train.adam(3.5e-4, 0.9, 0.999, 1e-8);
+  const vars = trainableVariables(reid);
+  const once = async () => {
+    if (mode === 'eval') {
+      const f = forwardEval(reid, x);
+      await f.data();
+      f.dispose();
+      return;
+    }
+    const { value, grads } = tf.variableGrads(() => {
+      const { logits, feature } = forwardTrain(reid, x);
+      const ce = tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(logits)), 1)));
+      return tf.add(ce, tf.mul(tf.mean(tf.square(feature)), 1e-3)) as tf.Scalar;
+    }, vars);
+    opt.applyGradients(grads);
+    await value.data();
+    tf.dispose([value, grads]);
+  };
+  if (warmup) await once(); // kernel set-up, allocation
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) {
+    const t0 = performance.now();
+    await once();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((p, q) => p - q);
+  const median = times[times.length >> 1]!;
+  process.stdout.write(
+    JSON.stringify({ ok: true, backend: report.backend, preset, mode, batch, iters, secondsPerIter: median, imagesPerSecond: batch / median, gmacsPerImage: a.totals.macs / 1e9 }) + '\n',
+  );
+  process.exit(0);
+} catch (e) {
+  process.stdout.write(JSON.stringify({ ok: false, error: String((e as Error)?.message ?? e).split('\n')[0] }) + '\n');
+  process.exit(1);
+}

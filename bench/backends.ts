@@ -1,0 +1,111 @@
+/**
+ * tfjs backends vs PyTorch CPU, same machine, same run (issue 3): eval-mode images/s at batch 16 and
+ * training-step images/s (forward + backward + Adam) at the largest batch that fits, for resnet18 and
+ * resnet50 at 256×128 (RSB defaults: last stride 1, BNNeck, 751 classes), on every backend available
+ * here, next to PyTorch 1.13 on the CPU with the same shapes. Target: best tfjs backend within 2× of
+ * PyTorch CPU. Measurements run one at a time, tfjs and PyTorch alternating, each in a fresh process;
+ * the machine is shared, so the load average is printed with the figures.
+ *
+ *   npm run bench -- backends          (BENCH_BACKENDS=wasm,cpu BENCH_MODELS=resnet18 BENCH_ITERS=3)
+ * Results: stdout and bench/.out/backends.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { BACKEND_NAMES, initBackend } from '../main/tfjs/index.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const ITERS = Number(process.env.BENCH_ITERS ?? 3);
+const MODELS = (process.env.BENCH_MODELS ?? 'resnet18,resnet50').split(',');
+const EVAL_BATCH = 16;
+const TRAIN_BATCHES = [16, 8, 4, 2, 1];
+
+interface Result {
+  ok: boolean;
+  backend?: string;
+  preset?: string;
+  mode?: string;
+  batch?: number;
+  imagesPerSecond?: number;
+  secondsPerIter?: number;
+  error?: string;
+  note?: string;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Result {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 24 });
+  const line = r.stdout?.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  if (line) return JSON.parse(line) as Result;
+  return { ok: false, error: r.error ? String(r.error.message) : (r.stderr ?? '').trim().split('\n').at(-1) ?? `exit ${r.status}` };
+}
+
+const tfjs = (backend: string, model: string, mode: string, batch: number, iters: number, warmup = true) =>
+  run(process.execPath, ['--import', 'tsx', 'bench/_tfjs-worker.ts', '--backend', backend, '--model', model, '--mode', mode, '--batch', String(batch), '--iters', String(iters), '--warmup', warmup ? '1' : '0'], 3_600_000);
+const torch = (model: string, mode: string, batch: number, threads: number) => run('/usr/bin/python3', ['bench/_torch.py', model, mode, String(batch), String(threads), String(ITERS)], 3_600_000);
+
+// Which tfjs backends load here (the report says why the others do not).
+const report = await initBackend('auto');
+const wanted = (process.env.BENCH_BACKENDS ?? '').split(',').filter(Boolean);
+const available = BACKEND_NAMES.filter((b) => report.attempts.find((a) => a.name === b)!.status !== 'not-installed' && report.attempts.find((a) => a.name === b)!.status !== 'failed');
+const backends = wanted.length ? available.filter((b) => wanted.includes(b)) : available;
+console.log(`tfjs backends: ${backends.join(', ')}; skipped: ${report.attempts.filter((a) => a.status === 'not-installed' || a.status === 'failed').map((a) => `${a.name} (${a.message})`).join('; ') || 'none'}`);
+const threads = [1, 2];
+const rows: Result[] = [];
+const log = (r: Result) => {
+  rows.push(r);
+  const what = `${r.preset} ${r.mode} b${r.batch}`;
+  console.log(r.ok ? `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} ${r.imagesPerSecond!.toFixed(2).padStart(7)} img/s  (${r.secondsPerIter!.toFixed(2)} s/iter)  load ${loadavg()[0]!.toFixed(1)}` : `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} failed: ${r.error}${r.note ? ` (${r.note})` : ''}`);
+};
+
+for (const model of MODELS) {
+  // Eval at batch 16.
+  for (const b of backends) {
+    // The plain JS cpu backend is ~100× slower than wasm (resnet18: ~25 s per image): one timed batch of 2
+    // places it; batch 16 would take many minutes per model.
+    const batch = b === 'cpu' ? 2 : EVAL_BATCH;
+    const r = b === 'cpu' ? tfjs(b, model, 'eval', batch, 1, false) : tfjs(b, model, 'eval', batch, ITERS);
+    log({ ...r, backend: r.backend ?? b, preset: model, mode: 'eval', batch });
+    for (const t of threads) log(torch(model, 'eval', EVAL_BATCH, t));
+  }
+  // Training step at the largest batch that fits (halving on failure, e.g. the 4 GB wasm heap).
+  for (const b of backends) {
+    if (b === 'cpu') {
+      // platform-notes.md: stock cpu Conv2DBackpropFilter ≈ 0.02 GFLOP/s (one resnet18 step at 128×64
+      // batch 8 took 290 s); a 256×128 step would take hours, so it is not measured.
+      log({ ok: false, backend: 'cpu', preset: model, mode: 'train', batch: 0, error: 'not measured', note: 'stock cpu conv gradients ≈ 0.02 GFLOP/s: hours per step at 256×128' });
+      continue;
+    }
+    let done: Result | undefined;
+    for (const batch of TRAIN_BATCHES) {
+      const r = tfjs(b, model, 'train', batch, ITERS);
+      if (r.ok) {
+        done = r;
+        break;
+      }
+      console.log(`${b} ${model} train b${batch} does not fit or failed (${r.error}); halving`);
+    }
+    if (!done) {
+      log({ ok: false, backend: b, preset: model, mode: 'train', error: 'no batch size fits' });
+      continue;
+    }
+    log(done);
+    for (const t of threads) log(torch(model, 'train', done.batch!, t));
+  }
+}
+
+// Summary: best tfjs vs best PyTorch per (model, mode).
+console.log('\nsummary (best tfjs backend vs best PyTorch CPU setting; target ratio ≤ 2):');
+const summary = [];
+for (const model of MODELS)
+  for (const mode of ['eval', 'train']) {
+    const ok = rows.filter((r) => r.ok && r.preset === model && r.mode === mode);
+    const tf = ok.filter((r) => !r.backend!.startsWith('pytorch')).sort((p, q) => q.imagesPerSecond! - p.imagesPerSecond!)[0];
+    const pt = ok.filter((r) => r.backend!.startsWith('pytorch')).sort((p, q) => q.imagesPerSecond! - p.imagesPerSecond!)[0];
+    if (!tf || !pt) continue;
+    const ratio = pt.imagesPerSecond! / tf.imagesPerSecond!;
+    summary.push({ model, mode, tfjs: tf, pytorch: pt, ratio });
+    console.log(`${model} ${mode}: ${tf.backend} ${tf.imagesPerSecond!.toFixed(2)} img/s (b${tf.batch}) vs ${pt.backend} ${pt.imagesPerSecond!.toFixed(2)} img/s → PyTorch is ${ratio.toFixed(2)}× ${ratio <= 2 ? '(within target)' : '(OUTSIDE the 2× target)'}`);
+  }
+mkdirSync(`${root}/bench/.out`, { recursive: true });
+writeFileSync(`${root}/bench/.out/backends.json`, JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), backendReport: report, rows, summary }, null, 2));
