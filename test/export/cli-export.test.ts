@@ -3,19 +3,23 @@
  * checkpoint written by test/parity/reference.py goes in with --weights, the exported model.py computes
  * PyTorch's own features; and bad input gets a one-line error (exit 2) without touching existing files.
  */
+import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPreset, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { exportModel, ExportError } from '../../main/export/index.js';
+import { disposeModel, initBackend, loadModelDir } from '../../main/tfjs/index.js';
 import { generateFixtures, maxDiff, PYTHON, readF32, type ParityCase } from '../parity/fixtures.js';
+import { randomInput } from './graphs.js';
 
 const BIN = fileURLToPath(new URL('../../bin/reid-studio.js', import.meta.url));
 const CHECK = fileURLToPath(new URL('./check_pytorch.py', import.meta.url));
 const PARITY_DIR = fileURLToPath(new URL('../parity/', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
 
 let tmp: string;
@@ -24,6 +28,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
+/** Leftover temp folders of an export (names start with a dot). */
 const hidden = (dir: string) => readdirSync(dir).filter((f) => f.startsWith('.'));
 
 function docFile(name: string, edit: (doc: GraphDoc) => void): string {
@@ -116,7 +121,7 @@ describe('export --format pytorch|tfjs: bad input', () => {
     expect(hidden(tmp)).toEqual([]);
   });
 
-  it('a layer name PyTorch cannot hold is refused for pytorch (tfjs is fine); a broken graph is refused', () => {
+  it('a layer name PyTorch cannot hold is refused for pytorch (tfjs is fine, and loads in a fresh process); a broken graph is refused', async () => {
     const reserved = docFile('reserved', (d) => {
       d.graph.nodes.find((n) => n.id === 'classifier')!.name = 'train';
     });
@@ -127,6 +132,28 @@ describe('export --format pytorch|tfjs: bad input', () => {
     r = cli('export', reserved, '--format', 'tfjs', '--out', join(tmp, 'reserved-tfjs'));
     expect(r.status).toBe(0);
     expect(existsSync(join(tmp, 'reserved-tfjs', 'model.json'))).toBe(true);
+    expect(readFileSync(join(tmp, 'reserved-tfjs', 'reid-studio-layers.js'), 'utf8')).toBe(readFileSync(join(ROOT, 'app/dist/reid-studio-layers.cjs'), 'utf8'));
+
+    // The CLI's export (the app's prebuilt layers bundle) loads in a fresh Node process with plain tfjs and
+    // gives exactly the outputs of the app's loader on the same backend.
+    symlinkSync(join(ROOT, 'node_modules'), join(tmp, 'node_modules'), 'dir');
+    copyFileSync(fileURLToPath(new URL('./tfjs-child.cjs', import.meta.url)), join(tmp, 'child.cjs'));
+    const input = randomInput(2, 64, 32, 3, 3);
+    writeFileSync(join(tmp, 'in.f32'), new Uint8Array(input.buffer));
+    mkdirSync(join(tmp, 'child-out'));
+    const child = spawnSync(process.execPath, [join(tmp, 'child.cjs'), join(tmp, 'reserved-tfjs'), join(tmp, 'in.f32'), '[2,64,32,3]', join(tmp, 'child-out')], { cwd: tmp, encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout).metadata.reidStudio.roles).toEqual({ evalFeature: 'bottleneck', logits: 'train', trainFeature: 'gap' });
+    await initBackend('cpu');
+    const app = await loadModelDir(join(tmp, 'reserved-tfjs'));
+    try {
+      const x = tf.tensor4d(input, [2, 64, 32, 3]);
+      const outs = app.model.predict(x) as tf.Tensor[];
+      for (const [i, t] of outs.entries()) expect(Buffer.from(readF32(join(tmp, 'child-out', `out${i}.f32`)).buffer).equals(Buffer.from(((await t.data()) as Float32Array).buffer))).toBe(true);
+      tf.dispose([x, ...outs]);
+    } finally {
+      disposeModel(app);
+    }
 
     const broken = docFile('broken', (d) => {
       d.graph.edges = d.graph.edges.filter((e) => e.target !== 'gap');
