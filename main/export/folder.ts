@@ -33,6 +33,15 @@ export async function writeSynced(path: string, data: string | Uint8Array): Prom
  * contains (e.g. `model.py`); an existing `outDir` without it and not empty is refused.
  */
 export async function writeFolderAtomic(outDir: string, marker: string, fill: (dir: string) => Promise<void>): Promise<void> {
+  try {
+    await writeFolder(outDir, marker, fill);
+  } catch (e) {
+    if (e instanceof ExportError) throw e;
+    throw new ExportError(`cannot write ${outDir}: ${(e as Error).message}`);
+  }
+}
+
+async function writeFolder(outDir: string, marker: string, fill: (dir: string) => Promise<void>): Promise<void> {
   const out = resolve(outDir);
   const existing = await kindOf(out);
   if (existing === 'file') throw new ExportError(`${outDir} is a file; the export writes a folder`);

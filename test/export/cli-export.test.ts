@@ -110,6 +110,10 @@ describe('export --format pytorch|tfjs: bad input', () => {
     expect(r.stderr).toMatch(/holds other files \(no model\.py\)/);
     expect(readdirSync(join(tmp, 'mine'))).toEqual(['notes.txt']);
 
+    r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'tfjs', '--out', join(tmp, 'afile', 'sub'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^reid-studio: error: cannot export to tfjs: cannot write .*afile\/sub: ENOTDIR/);
+
     const out = join(tmp, 'again');
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'pytorch', '--out', out);
     expect(r.status).toBe(0);
