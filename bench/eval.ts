@@ -77,7 +77,7 @@ async function benchEval() {
   const t0 = performance.now();
   const ours = await evaluate({ data: qf, rows: NQ, dim: D }, { data: gf, rows: NG, dim: D }, { pids: qp, camids: qc }, { pids: gp, camids: gc }, { metric: 'euclidean', featNorm: true });
   const oursSec = (performance.now() - t0) / 1000;
-  const res: Record<string, unknown> = { problem: `${NQ}×${NG}×${D}`, oursSeconds: oursSec, mAP: ours.mAP, rank1: ours.rank1, validQueries: ours.numValidQuery };
+  const res: Record<string, unknown> = { problem: `${NQ}×${NG}×${D}`, oursSeconds: oursSec, oursDistSeconds: ours.timings!.distance, oursRankSeconds: ours.timings!.ranking, mAP: ours.mAP, rank1: ours.rank1, validQueries: ours.numValidQuery };
   if (!args.has('--skip-numpy')) {
     const dir = mkdtempSync(join(tmpdir(), 'reid-bench-'));
     try {
@@ -131,7 +131,9 @@ async function benchPipeline() {
   }
 }
 
+const loadBefore = (await import('node:os')).loadavg()[0]!;
 const evalRes = await benchEval();
+evalRes.loadAverage1mBefore = loadBefore;
 const pipeRes = await benchPipeline();
 if (args.has('--json')) process.stdout.write(JSON.stringify({ eval: evalRes, pipeline: pipeRes }, null, 2) + '\n');
 else {

@@ -44,8 +44,10 @@ export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureM
     const full = await distanceMatrix(m, m, dopts);
     distmat = reRank(full, queryFeats.rows, n, opts.reRanking === true ? {} : opts.reRanking);
   } else distmat = await distanceMatrix(queryFeats, galleryFeats, dopts);
+  const t1 = performance.now();
   const r = evaluateDistmat(distmat, query, gallery, opts.maxRank ?? 50);
-  return { ...r, reRanking: !!opts.reRanking, metric, seconds: (performance.now() - t0) / 1000 };
+  const t2 = performance.now();
+  return { ...r, reRanking: !!opts.reRanking, metric, seconds: (t2 - t0) / 1000, timings: { distance: (t1 - t0) / 1000, ranking: (t2 - t1) / 1000 } };
 }
 
 export { distanceMatrix, evaluateDistmat, reRank };

@@ -28,6 +28,8 @@ export interface EvalResult {
   metric?: string;
   /** Wall-clock seconds spent in the evaluation. */
   seconds?: number;
+  /** Seconds per stage: distance matrix (incl. re-ranking) and ranking/metrics. */
+  timings?: { distance: number; ranking: number };
 }
 
 export interface Labels {
