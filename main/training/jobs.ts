@@ -17,6 +17,7 @@ export interface TrainJob {
   weights?: string;
   resume?: boolean;
   microBatch?: number;
+  checkpointEverySteps?: number;
 }
 
 export type WorkerMessage =
@@ -39,6 +40,7 @@ export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: 
     ...(job.weights ? { weights: job.weights } : {}),
     ...(job.resume ? { resume: true } : {}),
     ...(job.microBatch ? { microBatch: job.microBatch } : {}),
+    ...(job.checkpointEverySteps ? { checkpointEverySteps: job.checkpointEverySteps } : {}),
     control,
     onEvent,
   });

@@ -27,25 +27,31 @@ export interface OptimizerState {
 
 export class ModelOptimizer {
   step = 0;
+  /** Slots by stable key: tfjs variable names get uniquifying suffixes that differ between processes. */
   private slots = new Map<string, tf.Variable[]>();
+  private keys: Map<tf.Variable, string>;
 
+  /** `keys`: a stable name per variable (e.g. the weight's layer/slot), used in saved state; defaults to tfjs names. */
   constructor(
     readonly config: OptimizerConfig,
     readonly variables: tf.Variable[],
+    keys?: string[],
   ) {
+    this.keys = new Map(variables.map((v, i) => [v, keys?.[i] ?? v.name]));
     const names = new Set<string>();
-    for (const v of variables) {
-      if (names.has(v.name)) throw new Error(`optimizer: two variables named ${v.name}`);
-      names.add(v.name);
+    for (const k of this.keys.values()) {
+      if (names.has(k)) throw new Error(`optimizer: two variables named ${k}`);
+      names.add(k);
     }
   }
 
   private slotsFor(v: tf.Variable): tf.Variable[] {
-    let s = this.slots.get(v.name);
+    const key = this.keys.get(v)!;
+    let s = this.slots.get(key);
     if (!s) {
       const n = this.config.name === 'adam' ? 2 : 1;
       s = Array.from({ length: n }, () => tf.variable(tf.zerosLike(v), false));
-      this.slots.set(v.name, s);
+      this.slots.set(key, s);
     }
     return s;
   }
@@ -91,7 +97,7 @@ export class ModelOptimizer {
     if (state.name !== this.config.name) throw new Error(`checkpoint optimizer is ${state.name}, the run uses ${this.config.name}`);
     this.step = state.step;
     for (const v of this.variables) {
-      const saved = state.slots[v.name];
+      const saved = state.slots[this.keys.get(v)!];
       if (!saved) continue;
       const s = this.slotsFor(v);
       saved.forEach((data, i) => {

@@ -4,8 +4,8 @@
  * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
  */
 import * as tf from '@tensorflow/tfjs';
-import { analyze, lrFactor, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
-import { buildModel, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
+import { analyze, compileToKeras, lrFactor, seedInitializers, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
 import { planLoad, readCheckpoint as readTorchCheckpoint } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
@@ -83,7 +83,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new TrainError(`the graph has problems: ${errors.map((d) => `[${d.code}] ${d.message}`).join('; ')}`);
   if (!analysis.outputs.logits || !analysis.outputs.trainFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs"');
-  const { reid } = await buildModel(analysis);
+  // Seeded initialisation: the same seed gives the same starting weights (reproducible runs and resumes).
+  const reid = await buildFromCompiled(seedInitializers(compileToKeras(analysis), s.seed));
   const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
   let loss: ReidLoss | undefined;
   let opt: ModelOptimizer | undefined;
@@ -91,7 +92,9 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const featDim = analysis.layers.find((l) => l.name === analysis.outputs.trainFeature)!.shape[0]!;
     loss = new ReidLoss(s, o.dataset.numClasses, featDim);
     const vars = trainableVariables(reid);
-    opt = new ModelOptimizer({ name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, vars);
+    // Stable per-weight keys (layer/slot) so optimizer state restores in another process.
+    const keys = reid.model.trainableWeights.map((w) => w.originalName);
+    opt = new ModelOptimizer({ name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, vars, keys);
     const batchSize = loss.plan.needsPK ? s.batch.p * s.batch.k : s.batch.p * s.batch.k;
     const mb = planMicroBatch(analysis, batchSize, backend.backend, o.microBatch);
     const labels = o.dataset.train.map((r) => r.label);

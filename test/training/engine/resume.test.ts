@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serializeDocument, trainingSettingsSchema } from '../../../core/index.js';
+import { loadDataset } from '../../../main/training/data/datasets.js';
+import { writeDemoDataset } from '../../../main/training/data/demo.js';
+import { readCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { RunDir } from '../../../main/training/engine/run-dir.js';
+import { train, TrainError, type TrainEvent } from '../../../main/training/engine/trainer.js';
+import { nodeSpawner } from '../../../main/training/process.js';
+import { tinyGraph } from './tiny.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'reid-resume-'));
+const data = join(tmp, 'demo');
+const settings = trainingSettingsSchema.parse({ epochs: 2, batch: { p: 4, k: 4 }, evalPeriod: 2, schedule: { warmup: false, steps: [100] }, optimizer: { baseLr: 1e-3 }, seed: 3 });
+
+async function finalState(runDir: string) {
+  const c = await readCheckpoint<{ step: number; epoch: number }>(runDir);
+  expect(c).not.toBeNull();
+  return c!;
+}
+
+describe('training runs: crash, resume, bad losses', () => {
+  beforeAll(async () => {
+    await writeDemoDataset(data, 'tiny', 0);
+  }, 120_000);
+
+  it('a kill -9 mid-run loses only the steps since the last checkpoint, and the resumed run matches an uninterrupted one', async () => {
+    const ds = await loadDataset('market1501', data, { k: 4 });
+    const doc = tinyGraph(ds.numClasses);
+    // Uninterrupted reference run.
+    const runA = join(tmp, 'A');
+    await train({ doc, settings, dataset: ds, runDir: runA, backend: 'wasm', checkpointEverySteps: 1 });
+
+    // The same run in a training process, killed with SIGKILL right after its second checkpoint.
+    const runB = join(tmp, 'B');
+    const events: TrainEvent[] = [];
+    await new RunDir(runB).init();
+    await new Promise<void>((resolve, reject) => {
+      const w = nodeSpawner();
+      let killed = false;
+      w.onMessage((m) => {
+        if (m.type === 'event') {
+          events.push(m.event);
+          if (m.event.type === 'checkpoint' && m.event.step >= 2 && !killed) {
+            killed = true;
+            w.kill();
+          }
+        }
+        if (m.type === 'failed') reject(new Error(m.message));
+      });
+      w.onExit((_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`worker exited without being killed (${signal})`))));
+      w.send({ type: 'start', job: { runDir: runB, doc: serializeDocument(doc), settings, data: { data }, backend: 'wasm', checkpointEverySteps: 1 } });
+    });
+    const crashed = await finalState(runB);
+    expect(crashed.meta.step).toBeGreaterThanOrEqual(2);
+    expect(crashed.meta.step).toBeLessThan(6);
+    expect((await new RunDir(runB).readJson<{ status: string }>('run.json'))!.status).toBe('running'); // died, never finished
+
+    const resumed = await train({ doc, settings, dataset: ds, runDir: runB, backend: 'wasm', resume: true, checkpointEverySteps: 1 });
+    expect(resumed.status).toBe('completed');
+    const a = await finalState(runA);
+    const b = await finalState(runB);
+    expect(b.meta.step).toBe(a.meta.step);
+    expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
+    let maxDiff = 0;
+    for (const [k, t] of a.tensors) {
+      const u = b.tensors.get(k)!.data;
+      t.data.forEach((x, i) => (maxDiff = Math.max(maxDiff, Math.abs(x - u[i]!))));
+    }
+    expect(maxDiff).toBeLessThan(1e-5);
+    // The weights moved during training (the comparison is not between two untouched models).
+    const first = events.find((e) => e.type === 'step');
+    expect(first).toBeDefined();
+    const evalA = JSON.parse(readFileSync(join(runA, 'eval.json'), 'utf8'));
+    const evalB = JSON.parse(readFileSync(join(runB, 'eval.json'), 'utf8'));
+    expect(evalB.mAP).toBeCloseTo(evalA.mAP, 6);
+    // Curves have each step once, even though steps after the crash checkpoint ran twice.
+    const steps = (await new RunDir(runB).metrics()).filter((m) => m.type === 'step').map((m) => m.step);
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 600_000);
+
+  it('a loss that becomes NaN / Inf stops the run naming the step and the term', async () => {
+    const ds = await loadDataset('market1501', data, { k: 4 });
+    const wild = trainingSettingsSchema.parse({ ...settings, optimizer: { name: 'sgd', baseLr: 1e30, momentum: 0 }, epochs: 3 });
+    const err = await train({ doc: tinyGraph(ds.numClasses), settings: wild, dataset: ds, runDir: join(tmp, 'nan'), backend: 'wasm' }).catch((e) => e);
+    expect(err).toBeInstanceOf(TrainError);
+    expect(String(err.message)).toMatch(/loss became (NaN|Infinity|-Infinity) at epoch \d+, iteration \d+ \(step \d+\)/);
+    expect((await new RunDir(join(tmp, 'nan')).readJson<{ status: string }>('run.json'))!.status).toBe('failed');
+  }, 300_000);
+});

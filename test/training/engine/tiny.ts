@@ -1,0 +1,23 @@
+import { buildPreset, edge, type GraphDoc } from '../../../core/index.js';
+
+/** A small real re-ID graph (conv → BN → ReLU → block → GAP → BNNeck → classifier) for fast engine tests. */
+export function tinyGraph(classes: number, opts: { statsFrozen?: boolean; h?: number; w?: number } = {}): GraphDoc {
+  const base = buildPreset('resnet18', { input: [opts.h ?? 32, opts.w ?? 16], numClasses: classes });
+  const keep = new Set(['input', 'gap', 'neck', 'classifier', 'output']);
+  const nodes = base.graph.nodes.filter((n) => keep.has(n.id)).map((n) => (opts.statsFrozen && n.id === 'neck' ? { ...n, statsFrozen: true } : n));
+  nodes.push(
+    { id: 'c1', kind: 'conv2d', name: 'base.conv1', params: { filters: 8, kernel: 3, stride: 2, padding: 1, bias: false }, position: { x: 0, y: 0 } },
+    { id: 'b1', kind: 'batch_norm', name: 'base.bn1', params: {}, position: { x: 0, y: 0 }, ...(opts.statsFrozen ? { statsFrozen: true } : {}) },
+    { id: 'r1', kind: 'relu', name: 'base.relu', params: {}, position: { x: 0, y: 0 } },
+    { id: 'blk', kind: 'basic_block', name: 'base.layer1.0', params: { planes: 16, stride: 2, norm: 'ibn_a' }, position: { x: 0, y: 0 }, ...(opts.statsFrozen ? { statsFrozen: true } : {}) },
+  );
+  const edges = [
+    edge('input', 'out', 'c1', 'in'),
+    edge('c1', 'out', 'b1', 'in'),
+    edge('b1', 'out', 'r1', 'in'),
+    edge('r1', 'out', 'blk', 'in'),
+    edge('blk', 'out', 'gap', 'in'),
+    ...base.graph.edges.filter((e) => keep.has(e.source) && keep.has(e.target) && e.source !== 'input'),
+  ];
+  return { ...base, graph: { nodes, edges } };
+}
