@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type TrainingSettings } from '../../core/training/settings.js';
 import { LossConfigError, planLoss, ReidLoss, tripletBatchHard } from '../../main/training/losses/index.js';
@@ -42,12 +43,12 @@ function maxAbsDiff(a: ArrayLike<number>, b: number[][]): number {
   return m;
 }
 
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  await tf.ready();
-});
-
-describe('RSB losses vs PyTorch', () => {
+// Both the reference 'cpu' backend and 'wasm', which the trainer uses on this machine.
+describe.each(['cpu', 'wasm'])('RSB losses vs PyTorch (%s backend)', (backend) => {
+  beforeAll(async () => {
+    await tf.setBackend(backend);
+    await tf.ready();
+  });
   const batch = fixedBatch();
   const cases: [TrainingSettings['sampler'], TrainingSettings['loss']['metric'], boolean][] = [
     ['softmax', 'triplet', true], // RSB: plain CE even with label smoothing on
@@ -80,6 +81,7 @@ describe('RSB losses vs PyTorch', () => {
       const feat = tf.variable(tf.tensor2d(batch.feat));
       const labels = Int32Array.from(batch.labels);
       const got: Record<string, number> = {};
+      const tensorsBefore = tf.memory().numTensors;
       const vars = [logits, feat, ...loss.extraVariables()];
       const { value, grads } = tf.variableGrads(() => {
         const t = loss.compute({ logits: logits as unknown as tf.Tensor2D, feat: feat as unknown as tf.Tensor2D, labels });
@@ -103,7 +105,10 @@ describe('RSB losses vs PyTorch', () => {
         loss.center.stepFromTotalGradient(gc);
         expect(maxAbsDiff(loss.center.centers.dataSync(), want.centers_after!)).toBeLessThan(2e-6);
       } else expect(want.centers_after).toBeUndefined();
-      tf.dispose([value, ...Object.values(grads), logits, feat]);
+      tf.dispose([value, ...Object.values(grads)]);
+      // The loss keeps no intermediate tensors alive.
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      tf.dispose([logits, feat]);
       loss.dispose();
     }),
   );
