@@ -17,7 +17,7 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
   serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
   start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
   train: {
-    help: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME] [--micro-batch N] [--lr X] | train --resume RUN_DIR',
+    help: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME] [--micro-batch N] [--lr X] [--warmup-epochs N] [--eval-period N] [--seed N] [--json] | train --resume RUN_DIR',
     run: async (argv) => (await import('./train.js')).trainCommand(argv),
   },
   eval: {

@@ -89,6 +89,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       resume: { type: 'string' },
       'micro-batch': { type: 'string' },
       'eval-period': { type: 'string' },
+      'warmup-epochs': { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -139,6 +140,11 @@ export async function trainCommand(argv: string[]): Promise<void> {
       const lr = Number(v.lr);
       if (!(lr > 0 && lr < 10)) throw new CliError(`--lr must be a positive number (got "${v.lr}")`);
       settings.optimizer.baseLr = lr;
+    }
+    const wu = int('warmup-epochs', v['warmup-epochs'], 0);
+    if (wu !== undefined) {
+      settings.schedule.warmupEpochs = wu;
+      settings.schedule.warmup = wu > 0;
     }
     const ep = int('eval-period', v['eval-period']);
     if (ep) settings.evalPeriod = ep;
