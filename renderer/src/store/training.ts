@@ -170,11 +170,16 @@ export async function control(action: 'stop' | 'pause'): Promise<void> {
 export async function resume(): Promise<void> {
   const c = get().current;
   if (!c) return;
-  try {
-    await api.call('train.resume', { runId: c.runId });
-    patchView(c.runId, { phase: 'starting', message: null });
-  } catch (e) {
-    notify(`Resume: ${errText(e)}`, 'error');
+  // The run's 'done' event arrives just before its training process has exited: retry briefly.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await api.call('train.resume', { runId: c.runId });
+      patchView(c.runId, { phase: 'starting', message: null });
+      return;
+    } catch (e) {
+      if (attempt < 20 && e instanceof ClientError && /already running/.test(e.message)) await new Promise((r) => setTimeout(r, 250));
+      else return notify(`Resume: ${errText(e)}`, 'error');
+    }
   }
 }
 
@@ -234,7 +239,8 @@ export function startTrainingEvents(): () => void {
     }
   });
   const offExit = api.on('train.exit', ({ runId, status, message }) => {
-    void refreshRuns();
+    // The service forgets the process when it has exited, a moment after this event.
+    setTimeout(() => void refreshRuns(), 1000);
     const c = get().current;
     if (!c || c.runId !== runId) return;
     patchView(runId, { phase: status as RunPhase, message: message ?? null });

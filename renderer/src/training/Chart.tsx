@@ -6,6 +6,8 @@ export interface Line {
   label: string;
   values: (number | null)[];
   color: string;
+  /** Plot against a second y axis on the right (a term on a very different scale, e.g. unweighted center loss). */
+  right?: boolean;
 }
 
 export const COLORS = ['#3b6fe0', '#db2777', '#0e9f8f', '#d97706', '#8e44ec', '#2f9e6b', '#b7791f', '#5c6f99'];
@@ -16,11 +18,20 @@ const finite = (v: number | null) => (v === null || Number.isNaN(v) ? null : v);
  * A uPlot line chart. Data changes arrive as `version` bumps (the arrays may be mutated in place by the
  * live store); redraws are coalesced to one per animation frame so a fast run cannot flood the UI thread.
  */
+/** Tick labels that stay readable for learning rates (3.5e-6) as well as losses. */
+function ticks(_u: uPlot, splits: number[]): string[] {
+  const max = Math.max(...splits.map(Math.abs));
+  return splits.map((v) => (v === 0 ? '0' : max < 0.01 || max >= 1e5 ? v.toExponential(1) : String(+v.toPrecision(4))));
+}
+// Steps and ranks are whole numbers.
+const INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
+
 export function Chart({ title, x, lines, version, height = 150, testId, xLabel = 'step', log = false }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const frame = useRef(0);
-  const key = lines.map((l) => l.label).join('|');
+  const key = lines.map((l) => `${l.label}${l.right ? '>' : ''}`).join('|');
+  const right = lines.some((l) => l.right);
 
   const data = (): uPlot.AlignedData => [x.slice(), ...lines.map((l) => l.values.map(finite))];
 
@@ -37,8 +48,12 @@ export function Chart({ title, x, lines, version, height = 150, testId, xLabel =
         legend: { show: true, live: false },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: false }, ...(log ? { y: { distr: 3 } } : {}) },
-        axes: [{ ...axis, label: xLabel, labelSize: 14, size: 30 }, { ...axis, size: 46 }],
-        series: [{ label: xLabel }, ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, spanGaps: true, points: { show: false } }))],
+        axes: [
+          { ...axis, label: xLabel, labelSize: 14, size: 30, incrs: INT_INCRS },
+          { ...axis, size: 50, values: ticks },
+          ...(right ? [{ ...axis, scale: 'y2', side: 1, size: 50, values: ticks, grid: { show: false } }] : []),
+        ],
+        series: [{ label: xLabel }, ...lines.map((l) => ({ label: l.right ? `${l.label} (right axis)` : l.label, stroke: l.color, width: 1.5, spanGaps: true, points: { show: false }, ...(l.right ? { scale: 'y2' } : {}) }))],
       },
       data(),
       el,
@@ -55,7 +70,7 @@ export function Chart({ title, x, lines, version, height = 150, testId, xLabel =
     };
     // Re-created only when the set of lines changes; data updates go through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, height, log]);
+  }, [key, height, log, right]);
 
   useEffect(() => {
     if (frame.current) return;

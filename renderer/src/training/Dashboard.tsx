@@ -68,7 +68,7 @@ export function Dashboard() {
     { label: 'total', values: v.series.loss, color: COLORS[0]! },
     ...(v.series.ce.some((n) => !Number.isNaN(n)) ? [{ label: 'CE', values: v.series.ce, color: COLORS[1]! }] : []),
     ...(v.series.triplet.some((n) => !Number.isNaN(n)) ? [{ label: 'triplet', values: v.series.triplet, color: COLORS[2]! }] : []),
-    ...(v.series.center.some((n) => !Number.isNaN(n)) ? [{ label: 'center', values: v.series.center, color: COLORS[3]! }] : []),
+    ...(v.series.center.some((n) => !Number.isNaN(n)) ? [{ label: 'center', values: v.series.center, color: COLORS[3]!, right: true }] : []),
   ];
   const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[] } | null | undefined;
   return (

@@ -21,10 +21,10 @@ function RankListGallery({ runId, version }: { runId: string; version: string })
     <div className="ranklists" data-testid="ranklist-gallery">
       {lists.map((l) => (
         <div key={l.query.path} className="ranklist" data-testid="ranklist-row">
-          <Thumb src={thumbs.get(l.query.path)} caption={`#${l.query.pid} cam ${l.query.camid}`} className="query" testId="ranklist-query" />
+          <Thumb src={thumbs.get(l.query.path)} caption={`#${l.query.pid} cam ${l.query.camid}`} className="query" testId="ranklist-query" pid={l.query.pid} />
           <span className="rank-arrow">→</span>
           {l.results.map((r, i) => (
-            <Thumb key={r.path} src={thumbs.get(r.path)} caption={`${i + 1}. cam ${r.camid}`} className={r.match ? 'match' : 'miss'} testId={r.match ? 'rank-match' : 'rank-miss'} />
+            <Thumb key={r.path} src={thumbs.get(r.path)} caption={`${i + 1}. cam ${r.camid}`} className={r.match ? 'match' : 'miss'} testId={r.match ? 'rank-match' : 'rank-miss'} pid={r.pid} />
           ))}
         </div>
       ))}

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { Chart, COLORS, type Line } from './Chart.js';
@@ -122,6 +122,7 @@ function CompareView({ c }: { c: Comparison }) {
 
 export function Runs() {
   const { runs, compareIds, comparison } = useTraining();
+  useEffect(() => void refreshRuns(), []);
   return (
     <div className="runs" data-testid="runs">
       <div className="dash-head">

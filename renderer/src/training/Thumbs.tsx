@@ -20,9 +20,9 @@ export function useThumbnails(paths: string[]): Map<string, string | null> {
   return map;
 }
 
-export function Thumb({ src, caption, className = '', testId }: { src: string | null | undefined; caption: string; className?: string; testId?: string }) {
+export function Thumb({ src, caption, className = '', testId, pid }: { src: string | null | undefined; caption: string; className?: string; testId?: string; pid?: number }) {
   return (
-    <figure className={`thumb ${className}`} data-testid={testId}>
+    <figure className={`thumb ${className}`} data-testid={testId} data-pid={pid} title={pid !== undefined ? `identity ${pid}` : undefined}>
       {src ? <img src={src} alt={caption} /> : <div className="thumb-missing">{src === null ? 'unreadable' : '…'}</div>}
       <figcaption>{caption}</figcaption>
     </figure>
