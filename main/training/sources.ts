@@ -33,7 +33,14 @@ export function detectLayout(path: string): DatasetKind {
     }
   }
   const dirs = readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory());
-  if (dirs.length >= 2) return 'class_folders';
+  const hasImages = (d: string) => {
+    try {
+      return readdirSync(join(path, d)).some((f) => /\.(jpe?g|png|bmp|webp)$/i.test(f));
+    } catch {
+      return false;
+    }
+  };
+  if (dirs.filter((d) => hasImages(d.name)).length >= 2) return 'class_folders';
   throw new DatasetError(`${path} is neither a Market-1501 / DukeMTMC-reID folder (expected bounding_box_train/, query/ and bounding_box_test/) nor a class-per-folder dataset (expected one sub-folder per class)`);
 }
 

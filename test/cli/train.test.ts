@@ -1,0 +1,103 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const BIN = new URL('../../bin/reid-studio.js', import.meta.url).pathname;
+const home = mkdtempSync(join(tmpdir(), 'reid-cli-train-'));
+const env = { ...process.env, REID_STUDIO_HOME: home };
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 600_000 });
+const SMALL = ['--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'wasm'];
+
+function checkEvalShape(e: Record<string, unknown>) {
+  for (const k of ['mAP', 'rank1', 'rank5', 'rank10']) {
+    expect(typeof e[k]).toBe('number');
+    expect(e[k] as number).toBeGreaterThanOrEqual(0);
+    expect(e[k] as number).toBeLessThanOrEqual(1);
+  }
+  const cmc = e.cmc as number[];
+  expect(cmc.length).toBeGreaterThan(10);
+  expect(cmc[0]).toBeCloseTo(e.rank1 as number, 10);
+  expect(cmc[4]).toBeCloseTo(e.rank5 as number, 10);
+  for (let i = 1; i < cmc.length; i++) expect(cmc[i]!).toBeGreaterThanOrEqual(cmc[i - 1]!);
+}
+
+describe('reid-studio train / eval', () => {
+  const run = join(home, 'run1');
+
+  it('trains on the demo dataset into a run folder and prints the evaluation', () => {
+    const r = cli('train', ...SMALL, '--epochs', '1', '--warmup-epochs', '0', '--out', run, '--json');
+    expect(r.stderr).toMatch(/training on wasm: CE\(ε=0\.1\) \+ triplet\(m=0\.3\) \+ 0\.0005·center/);
+    expect(r.stderr).toMatch(/epoch 1 1\/\d+ {2}loss \d+\.\d+/); // plain progress lines when not on a terminal
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ runDir: run, status: 'completed' });
+    checkEvalShape(out.eval);
+    for (const f of ['run.json', 'graph.json', 'settings.json', 'metrics.jsonl', 'eval.json', 'train.log', 'checkpoint/manifest.json', 'checkpoint/tensors.bin'])
+      expect([f, existsSync(join(run, f))]).toEqual([f, true]);
+    const info = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+    expect(info).toMatchObject({ status: 'completed', backend: 'wasm', numClasses: 12 });
+    const graph = JSON.parse(readFileSync(join(run, 'graph.json'), 'utf8'));
+    expect(graph.graph.nodes.find((n: { id: string }) => n.id === 'classifier').params.units).toBe(12); // sized to the dataset's identities
+  }, 600_000);
+
+  it('eval of the run folder reproduces the evaluation made at the end of training', () => {
+    const trained = JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8'));
+    const r = cli('eval', run, '--json');
+    expect(r.status).toBe(0);
+    const e = JSON.parse(r.stdout);
+    checkEvalShape(e);
+    expect(e.mAP).toBeCloseTo(trained.mAP, 6);
+    expect(e.rank1).toBeCloseTo(trained.rank1, 6);
+    expect(e.weights.source).toBe('checkpoint');
+  }, 300_000);
+
+  it('eval of a preset without weights evaluates the untrained baseline', () => {
+    const r = cli('eval', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--json');
+    expect(r.status).toBe(0);
+    const e = JSON.parse(r.stdout);
+    checkEvalShape(e);
+    expect(e.weights.source).toMatch(/untrained/);
+    expect(e.numQuery).toBe(29);
+  }, 300_000);
+
+  it('Ctrl-C stops with a checkpoint; --resume finishes the run', async () => {
+    const run2 = join(home, 'run2');
+    const child = spawn(process.execPath, [BIN, 'train', ...SMALL, '--epochs', '2', '--out', run2], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/epoch 1 2\/\d+/.test(err) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(err).toMatch(/stopping after this step/);
+    expect(code).toBe(0);
+    expect(err).toMatch(/resume with: reid-studio train --resume/);
+    expect(JSON.parse(readFileSync(join(run2, 'run.json'), 'utf8')).status).toBe('stopped');
+    const r = cli('train', '--resume', run2, '--json');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/resumed from step \d+/);
+    expect(JSON.parse(r.stdout).status).toBe('completed');
+    const steps = readFileSync(join(run2, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
+    expect(steps).toEqual(steps.map((_: number, i: number) => i + 1));
+    expect(cli('train', '--resume', run2).stderr).toMatch(/already completed/);
+  }, 600_000);
+
+  it.each([
+    ['no data source', ['train', '--preset', 'resnet18'], /choose the data: --demo .* or --data DIR/],
+    ['a missing folder', ['train', '--preset', 'resnet18', '--data', '/nonexistent/market'], /does not exist/],
+    ['a wrong layout', ['train', '--preset', 'resnet18', '--data', '/etc'], /expected bounding_box_train\/, query\/ and bounding_box_test\//],
+    ['a bad batch', ['train', '--demo', '--batch', '16x4'], /--batch must be P,K/],
+    ['two data sources', ['eval', '--demo', '--data', '/tmp'], /either --demo or --data/],
+    ['an unknown backend', ['train', '--demo', '--backend', 'tpu'], /backend/],
+    ['resume of a non-run', ['train', '--resume', '/tmp'], /not a ReID Studio run folder/],
+  ])('%s: one-line error', (_what, args, msg) => {
+    const r = cli(...args);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(msg);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
