@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useStore, type NodeProps } from '@xyflow/react';
 import { EXPANDABLE_KINDS, getKind, normSlotOfKind, type GraphNode } from '../../../core/index.js';
 import { fmtCount, fmtShape, NORM_LABEL } from '../lib/format.js';
 import { expandById } from '../store/actions.js';
@@ -14,6 +14,9 @@ export function normOf(n: GraphNode): string | undefined {
   return slot ? NORM_LABEL[slot] : undefined;
 }
 
+/** Below this zoom card text is unreadable: cards drop to kind + badges (fewer DOM nodes to paint). */
+export const FAR_ZOOM = 0.3;
+
 function portTop(i: number, count: number): string {
   return `${((i + 1) / (count + 1)) * 100}%`;
 }
@@ -27,6 +30,26 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
   const state = diag?.severity === 'error' ? 'error' : diag ? 'warning' : 'ok';
   const expandable = (EXPANDABLE_KINDS as readonly string[]).includes(node.kind);
   const statsFrozen = node.statsFrozen ?? !!node.frozen;
+  // One boolean per card: re-renders only when the zoom crosses the threshold, not on every pan frame.
+  const far = useStore((st) => st.transform[2] < FAR_ZOOM);
+  if (far)
+    return (
+      <div className={`block far cat-${kind?.category ?? 'unknown'} state-${state}${selected ? ' selected' : ''}${node.frozen ? ' frozen' : ''}`} data-testid={`node-${id}`} data-state={state}>
+        {(kind?.inputs ?? []).map((p, i, all) => (
+          <Handle key={p.name} type="target" position={Position.Left} id={p.name} style={{ top: portTop(i, all.length) }} />
+        ))}
+        <div className="block-head">
+          <span className="block-kind">{kind?.label ?? node.kind}</span>
+          <span className="badges">
+            {norm && <span className={`badge norm norm-${norm.toLowerCase().replace('-', '')}`}>{norm}</span>}
+            {node.frozen && <span className="badge frozen">frozen</span>}
+          </span>
+        </div>
+        {(kind?.outputs ?? []).map((p, i, all) => (
+          <Handle key={p.name} type="source" position={Position.Right} id={p.name} style={{ top: portTop(i, all.length) }} />
+        ))}
+      </div>
+    );
   return (
     <div
       className={`block cat-${kind?.category ?? 'unknown'} state-${state}${selected ? ' selected' : ''}${node.frozen ? ' frozen' : ''}`}

@@ -7,7 +7,6 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
-  useStore,
   type Connection,
   type Edge,
   type FinalConnectionState,
@@ -39,9 +38,6 @@ export function Canvas() {
   const rf = useReactFlow();
   const refusal = useRef<string | null>(null);
   const big = nodes.length > 150;
-  // Level of detail: when zoomed out the card text is unreadable anyway; hiding it (CSS) keeps panning a
-  // 500-block graph cheap. One subscription here instead of one per card.
-  const far = useStore((st) => st.transform[2] < 0.3);
 
   useEffect(() => {
     if (!focus) return;
@@ -105,7 +101,7 @@ export function Canvas() {
   }, []);
 
   return (
-    <div className={`canvas${far ? ' far' : ''}`} data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+    <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
       <ReactFlow<BlockNodeType>
         nodes={nodes}
         edges={edges}

@@ -3,7 +3,7 @@ import type { Graph, Position } from '../../../core/index.js';
 
 const elk = new ELK();
 
-export const DEFAULT_SIZE = { width: 200, height: 96 };
+export const DEFAULT_SIZE = { width: 200, height: 112 };
 
 /** Above this many blocks a single row becomes a thin line at fit view: wrap it into rows. */
 export const WRAP_ABOVE = 24;

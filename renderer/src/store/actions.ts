@@ -16,7 +16,7 @@ import {
   type GraphDoc,
 } from '../../../core/index.js';
 import { batch, copySelection, pasteCommand } from '../lib/commands.js';
-import { layoutGraph } from '../lib/layout.js';
+import { DEFAULT_SIZE, layoutGraph } from '../lib/layout.js';
 import { notify, redo, run, select, undo, useEditor, type EditorState } from './editor.js';
 import { guardUnsaved, save } from './files.js';
 
@@ -39,9 +39,11 @@ const hasSel = (s: EditorState) => s.selectedNodes.size > 0;
 const selNodes = (s: EditorState) => s.history.doc.graph.nodes.filter((n) => s.selectedNodes.has(n.id));
 let pasteCount = 0;
 
+/** Measured card size, never below the typical size (zoomed-out cards are measured short). */
 function sizeOf(id: string) {
   const n = get().nodes.find((x) => x.id === id);
-  return n?.measured?.width && n.measured.height ? { width: n.measured.width, height: n.measured.height } : undefined;
+  if (!n?.measured?.width || !n.measured.height) return undefined;
+  return { width: Math.max(n.measured.width, DEFAULT_SIZE.width), height: Math.max(n.measured.height, DEFAULT_SIZE.height) };
 }
 
 /** Runs a structural command, then lays the result out, as one undo step. */

@@ -26,7 +26,7 @@ function ticks(_u: uPlot, splits: number[]): string[] {
 // Steps and ranks are whole numbers.
 const INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
-export function Chart({ title, x, lines, version, height = 150, testId, xLabel = 'step', log = false }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean }) {
+export function Chart({ title, x, lines, version, height = 190, testId, xLabel = 'step', log = false }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const frame = useRef(0);
@@ -50,8 +50,8 @@ export function Chart({ title, x, lines, version, height = 150, testId, xLabel =
         scales: { x: { time: false }, ...(log ? { y: { distr: 3 } } : {}) },
         axes: [
           { ...axis, label: xLabel, labelSize: 14, size: 30, incrs: INT_INCRS },
-          { ...axis, size: 50, values: ticks },
-          ...(right ? [{ ...axis, scale: 'y2', side: 1, size: 50, values: ticks, grid: { show: false } }] : []),
+          { ...axis, size: 60, values: ticks },
+          ...(right ? [{ ...axis, scale: 'y2', side: 1, size: 60, values: ticks, grid: { show: false } }] : []),
         ],
         series: [{ label: xLabel }, ...lines.map((l) => ({ label: l.right ? `${l.label} (right axis)` : l.label, stroke: l.color, width: 1.5, spanGaps: true, points: { show: false }, ...(l.right ? { scale: 'y2' } : {}) }))],
       },

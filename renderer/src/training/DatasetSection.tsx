@@ -138,8 +138,10 @@ export function DatasetSection({ settings }: { settings: TrainingSettings }) {
   const [picking, setPicking] = useState(false);
   const source = dataSourceOf(settings);
   const key = source ? JSON.stringify(source) : null;
+  // Folders are read when chosen or reopened. The demo dataset is generated on first use (the
+  // service is busy for a while with the larger sizes), so it is only inspected on request.
   useEffect(() => {
-    if (source && key !== useTraining.getState().inspectedKey) void inspect(source);
+    if (source?.kind === 'folder' && key !== useTraining.getState().inspectedKey) void inspect(source);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   const pickFolder = async (path: string) => {
@@ -162,7 +164,11 @@ export function DatasetSection({ settings }: { settings: TrainingSettings }) {
           onChange={(e) => {
             const v = e.target.value;
             if (v === 'folder') setPicking(true);
-            else editSettings('demo dataset', (s) => ((s.dataset.kind = 'demo'), (s.dataset.demoSize = v.slice(5) as 'tiny' | 'small' | 'medium')));
+            else {
+              const size = v.slice(5) as 'tiny' | 'small' | 'medium';
+              editSettings('demo dataset', (s) => ((s.dataset.kind = 'demo'), (s.dataset.demoSize = size)));
+              void inspect({ kind: 'demo', size });
+            }
           }}
         >
           <option value="demo:tiny">Demo dataset — tiny</option>
@@ -183,6 +189,14 @@ export function DatasetSection({ settings }: { settings: TrainingSettings }) {
         </div>
       )}
       {inspection && !inspecting && inspectedKey === key && <Summary ins={inspection} />}
+      {source?.kind === 'demo' && !inspecting && inspectedKey !== key && (
+        <div className="row">
+          <span className="muted small grow">Synthetic pedestrians with identities and cameras; generated on first use, then cached.</span>
+          <button data-testid="dataset-inspect" onClick={() => void inspect(source)}>
+            Show summary
+          </button>
+        </div>
+      )}
     </section>
   );
 }
