@@ -154,7 +154,7 @@ describe('editor in browser mode (headless Chromium)', () => {
     await page.getByTestId('file-confirm').click();
     const file = join(s.docs, 'plain-r50.json');
     await expect.poll(() => existsSync(file)).toBe(true);
-    expect(await text(page, 'doc-title')).toBe('plain-r50.json');
+    await expect.poll(() => text(page, 'doc-title')).toBe('plain-r50.json'); // the reply lands after the rename
     const saved = readFileSync(file, 'utf8');
     // The start state is exactly the resnet50 preset: same nodes, edges, params and positions.
     expect(saved).toBe(serializeDocument(buildPreset('resnet50')));
@@ -171,5 +171,9 @@ describe('editor in browser mode (headless Chromium)', () => {
     expect(readFileSync(copy, 'utf8')).toBe(saved);
     expect(parseDocument(readFileSync(copy, 'utf8'))).toEqual(parseDocument(saved));
     await again.close();
+  });
+
+  it('raised no uncaught errors in the page', () => {
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
   });
 });
