@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, launchBrowser, openApp, serve, text, type Served } from './harness.js';
@@ -66,6 +68,49 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await browser?.close();
     await s?.stop();
     cleanup(s.home, s.docs);
+  });
+
+  it('"Choose folder…" detects a Market-1501 layout and lists its summary and every problem; a wrong folder is explained', async () => {
+    const root = join(s.docs, 'market');
+    const img = (color: string) => sharp({ create: { width: 64, height: 128, channels: 3, background: color } }).jpeg().toBuffer();
+    const files: Record<string, string[]> = {
+      bounding_box_train: ['0002_c1s1_000101_01.jpg', '0002_c1s1_000201_01.jpg', '0002_c2s1_000301_01.jpg', '0002_c2s1_000401_01.jpg', '0007_c1s1_000101_01.jpg', '0007_c2s1_000201_01.jpg', '-1_c1s1_000001_01.jpg'],
+      query: ['0002_c3s1_000501_01.jpg', '0007_c3s1_000501_01.jpg'],
+      bounding_box_test: ['0002_c4s1_000601_01.jpg', '0007_c5s1_000601_01.jpg', '0007_c4s1_000701_01.jpg'],
+    };
+    for (const [dir, names] of Object.entries(files)) {
+      mkdirSync(join(root, dir), { recursive: true });
+      for (const [i, n] of names.entries()) writeFileSync(join(root, dir, n), await img(['#c33', '#3c3', '#33c', '#cc3'][i % 4]!));
+    }
+    writeFileSync(join(root, 'bounding_box_train', 'notes.jpg'), await img('#888')); // not pid_cN…
+    writeFileSync(join(root, 'bounding_box_train', '0009_c1s1_000101_01.jpg'), 'not a JPEG'); // corrupt
+
+    // The documents folder itself is no dataset: the reason is shown, the settings keep the demo.
+    await page.getByTestId('dataset-choose').click();
+    await page.getByTestId('folder-path').fill(s.docs);
+    await page.getByTestId('folder-path').press('Enter');
+    await expect.poll(() => page.getByTestId('folder-picker').locator('li.dir').allTextContents()).toEqual(['📁 market']);
+    await page.getByTestId('folder-use').click();
+    await page.getByTestId('dataset-error').waitFor();
+    expect(await text(page, 'dataset-error')).toContain(s.docs);
+
+    await page.getByTestId('dataset-choose').click();
+    await page.getByTestId('folder-path').fill(root);
+    await page.getByTestId('folder-path').press('Enter');
+    await page.getByTestId('folder-use').click();
+    await page.getByTestId('dataset-summary').waitFor({ timeout: 30_000 });
+    expect(await text(page, 'dataset-summary')).toContain('Market-1501');
+    expect((await page.getByTestId('dataset-train').locator('td').allTextContents()).map(Number)).toEqual([2, 6, 2]);
+    expect((await page.getByTestId('dataset-gallery').locator('td').allTextContents()).map(Number)).toEqual([2, 3, 2]);
+    const problems = (await page.getByTestId('dataset-problems').locator('li').allTextContents()).join('\n');
+    expect(problems).toContain('1 junk / distractor images');
+    expect(problems).toMatch(/1 file name\(s\) do not follow the layout, e\.g\. .*notes\.jpg/);
+    expect(problems).toMatch(/unreadable image .*0009_c1s1_000101_01\.jpg/);
+    expect(problems).toMatch(/1 training identities have fewer than 4 images.*#7 \(2\)/);
+    await expect.poll(() => page.getByTestId('sample-thumb').locator('img[src^="data:image/jpeg"]').count()).toBe(4);
+    // The default P = 16 cannot be filled from 2 identities: shown before Train, which is disabled.
+    expect(await text(page, 'train-problem-error')).toContain('training set has 2');
+    expect(await page.getByTestId('train-start').isDisabled()).toBe(true);
   });
 
   it('inspects the demo dataset and shows problems before Train is pressed; settings are undoable', async () => {
@@ -163,12 +208,18 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.screenshot({ path: `${SHOTS}/training-results.png` });
   });
 
-  it('a second run with IBN-a whose training process crashes: the message and the last checkpoint are shown', async () => {
+  it('a second run with IBN-a: Pause / Resume, then its training process crashes: the message and the last checkpoint are shown', async () => {
     await page.getByTestId('train-tab-setup').click();
     await page.getByTestId('trick-ibn').check();
     await setField('set-epochs', '3');
     await page.getByTestId('run-name').fill('ibn');
     await page.getByTestId('train-start').click();
+    await expect.poll(points, { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
+    // Pause keeps the run resumable; Resume continues it.
+    await page.getByTestId('train-pause').click();
+    await expect.poll(phase, { timeout: 60_000 }).toBe('paused');
+    await page.getByTestId('train-resume').click();
+    await expect.poll(phase, { timeout: 60_000 }).toBe('running');
     await page.getByTestId('train-checkpoint').waitFor({ timeout: 120_000 });
     // Kill the training process (the server's forked worker.js) as an out-of-memory kill would.
     const children = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(s.proc.pid)], { encoding: 'utf8' })

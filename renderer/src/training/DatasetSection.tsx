@@ -55,11 +55,11 @@ function FolderPicker({ start, onPick, onCancel }: { start: string | null; onPic
   );
 }
 
+/** `imagesPerIdentity` maps an image count to how many identities have that many images. */
 function Histogram({ perIdentity }: { perIdentity: Record<string, number> }) {
-  // Identities by image count: how many identities have 1, 2, 3, … images.
-  const counts = new Map<number, number>();
-  for (const n of Object.values(perIdentity)) counts.set(n, (counts.get(n) ?? 0) + 1);
-  const bins = [...counts.entries()].sort((a, b) => a[0] - b[0]);
+  const bins = Object.entries(perIdentity)
+    .map(([images, ids]) => [Number(images), ids] as const)
+    .sort((a, b) => a[0] - b[0]);
   const max = Math.max(1, ...bins.map((b) => b[1]));
   return (
     <div className="histogram" data-testid="dataset-histogram" title="identities by number of training images">
