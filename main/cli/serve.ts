@@ -59,10 +59,8 @@ export async function runBrowserMode(values: { port?: string; 'no-open'?: boolea
     if (err.code === 'EACCES') throw new CliError(`no permission to listen on port ${port}`);
     throw e;
   }
-  // Scripts parse this exact line: keep its format.
-  process.stdout.write(`ReID Studio: ${server.url}\n`);
-  if (!values['no-open']) openBrowser(server.url);
-  await new Promise<void>((done) => {
+  // Handlers go in before the URL is printed: a script may send Ctrl-C as soon as it reads the line.
+  const stopped = new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -71,6 +69,10 @@ export async function runBrowserMode(values: { port?: string; 'no-open'?: boolea
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  // Scripts parse this exact line: keep its format.
+  process.stdout.write(`ReID Studio: ${server.url}\n`);
+  if (!values['no-open']) openBrowser(server.url);
+  await stopped;
 }
 
 export async function serveCommand(argv: string[]): Promise<void> {
