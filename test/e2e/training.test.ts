@@ -144,6 +144,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.keyboard.press('Control+z');
     expect(await page.getByTestId('set-p').inputValue()).toBe('4');
     expect(await page.getByTestId('train-start').isEnabled()).toBe(true);
+    await page.screenshot({ path: `${SHOTS}/training-setup.png` });
   });
 
   it('trains with a live dashboard, stays responsive, stops and resumes', async () => {

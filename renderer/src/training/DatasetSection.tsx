@@ -108,6 +108,7 @@ function Summary({ ins }: { ins: Inspection }) {
           ))}
         </tbody>
       </table>
+      <div className="muted small">training identities by number of images</div>
       <Histogram perIdentity={ins.summary.train.imagesPerIdentity} />
       <div className="sample-grid" data-testid="dataset-samples">
         {pids.map((pid) => (
