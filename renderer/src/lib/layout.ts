@@ -1,7 +1,13 @@
-import ELK from 'elkjs/lib/elk.bundled.js';
+import * as elkModule from 'elkjs/lib/elk.bundled.js';
+import type { ELK, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { Graph, Position } from '../../../core/index.js';
 
-const elk = new ELK();
+// elkjs is CommonJS: bundlers (the renderer) and Node (tests, bench) expose the class as `default`, but
+// under NodeNext typing the default import is the module namespace. Resolve it once, typed.
+type ElkCtor = new () => ELK;
+const mod = elkModule as unknown as { default: ElkCtor | { default: ElkCtor } };
+const Elk: ElkCtor = typeof mod.default === 'function' ? mod.default : mod.default.default;
+const elk = new Elk();
 
 export const DEFAULT_SIZE = { width: 200, height: 112 };
 
@@ -30,5 +36,5 @@ export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: 
       .filter((e) => e.source !== e.target)
       .map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
   });
-  return (res.children ?? []).map((c) => ({ id: c.id, position: { x: Math.round(c.x ?? 0), y: Math.round(c.y ?? 0) } }));
+  return (res.children ?? []).map((c: ElkNode) => ({ id: c.id, position: { x: Math.round(c.x ?? 0), y: Math.round(c.y ?? 0) } }));
 }
