@@ -9,7 +9,6 @@ export {
   setWeightsFromValues,
   getWeightValues,
   trainableVariables,
-  variableLayers,
   forwardTrain,
   forwardEval,
   extractFeatures,

@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import {
   analyze,
   compileToKeras,
-  coreLayerName,
   METADATA_KEY,
   tfjsLayerName,
   weightSpecs,
@@ -128,11 +127,6 @@ export async function getWeightValues(reid: ReidModel, layers: Layer[]): Promise
 /** The variables a training step updates (the model's trainable weights only; platform-notes.md). */
 export function trainableVariables(reid: ReidModel): tf.Variable[] {
   return reid.model.trainableWeights.map((w) => w.read() as tf.Variable);
-}
-
-/** Core layer name of every trainable variable (for per-layer settings such as weight decay). */
-export function variableLayers(reid: ReidModel): Map<tf.Variable, string> {
-  return new Map(reid.model.trainableWeights.map((w) => [w.read() as tf.Variable, coreLayerName(w.originalName.split('/')[0]!)]));
 }
 
 function outputIndex(meta: ModelMetadata, role: 'logits' | 'trainFeature' | 'evalFeature'): number {
