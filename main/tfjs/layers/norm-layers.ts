@@ -13,8 +13,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { CUSTOM_LAYER_CLASSES, ibnHalf } from '../../../core/index.js';
 import { as4d, normalize, normalizeTrain, type NormSegment } from './norm.js';
+import { one, shapeOf, type Kwargs } from './util.js';
 
-type Kwargs = { training?: boolean; [k: string]: unknown };
 type LayerVariable = tf.LayerVariable;
 
 export interface BatchNormArgs {
@@ -26,12 +26,8 @@ export interface BatchNormArgs {
   statsFrozen?: boolean;
 }
 
-function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  return Array.isArray(inputs) ? inputs[0]! : inputs;
-}
-
 function lastDim(s: tf.Shape | tf.Shape[]): number {
-  const shape = (Array.isArray(s[0]) ? s[0] : s) as tf.Shape;
+  const shape = shapeOf(s);
   const c = shape[shape.length - 1];
   if (c == null) throw new Error('normalisation needs a known channel count');
   return c;

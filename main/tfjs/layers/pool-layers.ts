@@ -9,16 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CUSTOM_LAYER_CLASSES } from '../../../core/index.js';
 import { windowOut } from '../../../core/registry/shapes.js';
-
-type Kwargs = { training?: boolean; [k: string]: unknown };
-
-function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-  return Array.isArray(inputs) ? inputs[0]! : inputs;
-}
-
-function shapeOf(s: tf.Shape | tf.Shape[]): tf.Shape {
-  return (Array.isArray(s[0]) ? s[0] : s) as tf.Shape;
-}
+import { one, shapeOf, type Kwargs } from './util.js';
 
 export interface MaxPoolArgs {
   name?: string;
