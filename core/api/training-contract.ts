@@ -120,6 +120,7 @@ export const trainingCalls = {
       reason: z.string(),
       attempts: z.array(z.object({ name: z.string(), package: z.string(), status: z.string(), message: z.string().optional() })),
       notes: z.array(z.string()),
+      gpu: z.object({ ready: z.boolean(), gpus: z.array(z.object({ name: z.string(), driver: z.string() })), cudaRuntimes: z.array(z.string()), cudnnLibraries: z.array(z.string()), problems: z.array(z.string()), fixes: z.array(z.string()) }).optional(),
     }),
   },
 } as const;

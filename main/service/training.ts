@@ -264,7 +264,15 @@ export class TrainingService {
       'backend.status': async () => {
         const { initBackend } = await import('../tfjs/index.js');
         const r = await initBackend('auto');
-        return { backend: r.backend, reason: r.reason, attempts: r.attempts.map((a) => ({ name: a.name, package: a.package, status: a.status, ...(a.message ? { message: a.message } : {}) })), notes: r.notes };
+        const { diagnoseGpu } = await import('../tfjs/gpu.js');
+        const g = diagnoseGpu();
+        return {
+          backend: r.backend,
+          reason: r.reason,
+          attempts: r.attempts.map((a) => ({ name: a.name, package: a.package, status: a.status, ...(a.message ? { message: a.message } : {}) })),
+          notes: r.notes,
+          gpu: { ready: g.ready, gpus: g.gpus, cudaRuntimes: g.cudaRuntimes, cudnnLibraries: g.cudnnLibraries, problems: g.problems, fixes: g.fixes },
+        };
       },
     };
   }

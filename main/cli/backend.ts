@@ -1,0 +1,36 @@
+import { parseArgs } from 'node:util';
+import { diagnoseGpu } from '../tfjs/gpu.js';
+import { initBackend, parseBackendChoice } from '../tfjs/index.js';
+import { CliError } from './errors.js';
+
+/** `backend [--backend NAME] [--json]`: the tfjs backend training would use, why faster ones were skipped, and the GPU check. */
+export async function backendCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { backend: { type: 'string' }, json: { type: 'boolean' } } });
+  let choice;
+  try {
+    choice = parseBackendChoice(values.backend);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  let report;
+  try {
+    report = await initBackend(choice);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  const gpu = diagnoseGpu();
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ ...report, gpu }, null, 2) + '\n');
+    return;
+  }
+  const lines = [`backend: ${report.backend} (${report.reason})`];
+  for (const a of report.attempts) lines.push(`  ${a.status === 'selected' ? '*' : ' '} ${a.name.padEnd(15)} ${a.status.padEnd(13)} ${a.package}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}`);
+  for (const n of report.notes) lines.push(`  note: ${n}`);
+  lines.push('', `GPU (${gpu.requirements.package}: libtensorflow ${gpu.requirements.libtensorflow}, CUDA ${gpu.requirements.cuda}, cuDNN ${gpu.requirements.cudnn}):`);
+  lines.push(`  GPUs: ${gpu.gpus.length ? gpu.gpus.map((g) => `${g.name} (driver ${g.driver})`).join(', ') : 'none found'}`);
+  lines.push(`  CUDA runtimes: ${gpu.cudaRuntimes.join(', ') || 'none found'}; cuDNN: ${gpu.cudnnLibraries.join(', ') || 'none found'}`);
+  if (gpu.ready) lines.push('  ready for tfjs-node-gpu');
+  for (const p of gpu.problems) lines.push(`  problem: ${p}`);
+  for (const f of gpu.fixes) lines.push(`  fix: ${f}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { diagnose, diagnoseGpu, findSonames, parseNvidiaSmi } from '../../main/tfjs/gpu.js';
+
+// Outputs in the formats the tools print (nvidia-smi CSV query, glibc `ldconfig -p`).
+const SMI = 'NVIDIA GeForce RTX 3090, 535.104.05\nTesla T4, 418.67\n';
+const LDCONFIG_CUDA11 = `1234 libs found in cache \`/etc/ld.so.cache'
+	libcudnn.so.8 (libc6,x86-64) => /usr/local/cuda-11.2/lib64/libcudnn.so.8
+	libcudart.so.11.0 (libc6,x86-64) => /usr/local/cuda-11.2/lib64/libcudart.so.11.0
+	libc.so.6 (libc6,x86-64) => /lib/x86_64-linux-gnu/libc.so.6`;
+const LDCONFIG_CUDA12 = `	libcudnn.so.9 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcudnn.so.9
+	libcudart.so.12 (libc6,x86-64) => /usr/local/cuda-12.4/lib64/libcudart.so.12`;
+
+describe('GPU diagnosis for tfjs-node-gpu (libtensorflow 2.9.1: CUDA 11.2 + cuDNN 8.1)', () => {
+  it('parses nvidia-smi and the loader cache', () => {
+    expect(parseNvidiaSmi(SMI)).toEqual([
+      { name: 'NVIDIA GeForce RTX 3090', driver: '535.104.05' },
+      { name: 'Tesla T4', driver: '418.67' },
+    ]);
+    expect(findSonames(LDCONFIG_CUDA11, 'libcudart.so')).toEqual(['libcudart.so.11.0']);
+    expect(findSonames(LDCONFIG_CUDA11, 'libcudnn.so')).toEqual(['libcudnn.so.8']);
+  });
+
+  it('ready with a recent driver, CUDA 11 runtime and cuDNN 8', () => {
+    const d = diagnose('linux', [{ name: 'NVIDIA GeForce RTX 3090', driver: '535.104.05' }], LDCONFIG_CUDA11);
+    expect(d.ready).toBe(true);
+    expect(d.problems).toEqual([]);
+  });
+
+  it('explains a CUDA 12 / cuDNN 9 machine: found versus needed, with the fix', () => {
+    const d = diagnose('linux', [{ name: 'NVIDIA GeForce RTX 3090', driver: '550.54.14' }], LDCONFIG_CUDA12);
+    expect(d.ready).toBe(false);
+    expect(d.problems.join('\n')).toMatch(/libcudart\.so\.11\.0\) not found; found libcudart\.so\.12/);
+    expect(d.problems.join('\n')).toMatch(/cuDNN 8\.1 \(libcudnn\.so\.8\) not found; found libcudnn\.so\.9/);
+    expect(d.fixes.join('\n')).toMatch(/install the CUDA 11\.2 toolkit/);
+  });
+
+  it('an old driver, no GPU, and macOS are each named', () => {
+    expect(diagnose('linux', [{ name: 'Tesla T4', driver: '418.67' }], LDCONFIG_CUDA11).problems.join()).toMatch(/older than CUDA 11\.2 needs \(≥ 450\.80\.02\)/);
+    expect(diagnose('linux', [], LDCONFIG_CUDA11).problems.join()).toMatch(/no NVIDIA GPU/);
+    expect(diagnose('darwin', [], '').problems.join()).toMatch(/macOS/);
+  });
+
+  it('looks at this machine without throwing', () => {
+    const d = diagnoseGpu();
+    expect(d.platform).toBe(process.platform);
+    expect(d.ready).toBe(d.problems.length === 0);
+  });
+});
