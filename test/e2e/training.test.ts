@@ -213,8 +213,26 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.getByTestId('train-tab-setup').click();
     await page.getByTestId('trick-ibn').check();
     await setField('set-epochs', '3');
+    // ImageNet-layout weights of torchvision's resnet18 (random init, no download) into the IBN-a graph.
+    const pth = join(s.docs, 'resnet18-imagenet.pth');
+    const [keys, tracked] = execFileSync('/usr/bin/python3', ['-c', `import torch, torchvision; sd = torchvision.models.resnet18(weights=None).state_dict(); torch.save(sd, ${JSON.stringify(pth)}); print(len(sd), sum(k.endswith('num_batches_tracked') for k in sd))`], { encoding: 'utf8' })
+      .trim()
+      .split(' ')
+      .map(Number);
+    await page.getByTestId('weights-choice').selectOption('imagenet');
+    expect(await text(page, 'train-problem-error')).toContain('choose a weights file');
+    await page.getByTestId('weights-path').fill(pth);
+    await blur();
+    expect(await page.getByTestId('train-problem-error').count()).toBe(0);
     await page.getByTestId('run-name').fill('ibn');
     await page.getByTestId('train-start').click();
+    // The load report, counted from PyTorch's state dict: fc and num_batches_tracked are skipped; bn1 of the
+    // 6 blocks of layer1–3 is IBN-a, whose BN half (32 / 64 / 128 channels) cannot take the full-width BN
+    // tensors (4 each: mismatched), and whose IN affine (2 each), the BNNeck (4) and the classifier (1) are missing.
+    await page.getByTestId('load-report').waitFor({ timeout: 90_000 });
+    const counts = /(\d+) loaded · (\d+) skipped · (\d+) missing · (\d+) mismatched/.exec(await text(page, 'load-report'))!.slice(1).map(Number);
+    expect(counts).toEqual([keys! - (tracked! + 2) - 24, tracked! + 2, 6 * 2 + 4 + 1, 6 * 4]);
+    expect(await text(page, 'load-report')).toContain('base.layer1.0.bn1.BN.weight [64] ≠ [32]');
     await expect.poll(points, { timeout: 90_000 }).toBeGreaterThanOrEqual(1);
     // Pause keeps the run resumable; Resume continues it.
     await page.getByTestId('train-pause').click();
@@ -233,6 +251,8 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(crash).toContain('the training process was killed (SIGKILL)');
     expect(crash).toMatch(/Last checkpoint: epoch \d+, step \d+/);
     expect(await page.getByTestId('train-resume').isEnabled()).toBe(true);
+    // The load report is kept with the run (read back from its folder).
+    expect(await text(page, 'load-report')).toMatch(/^Weights \(imagenet-backbone\): \d+ loaded/);
   });
 
   it('the runs list renames, compares (graph difference listed), reopens and deletes runs', async () => {

@@ -218,6 +218,8 @@ export function startTrainingEvents(): () => void {
         const start = e as unknown as StartInfo;
         const series = start.resumedFromStep !== undefined ? truncate(c.series, start.resumedFromStep) : c.series;
         patchView(runId, { start, series, phase: 'running', message: null });
+        // The run folder now holds the settings snapshot and the weights load report.
+        void loadDetail(runId);
         break;
       }
       case 'step':
