@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, type DragEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type DragEvent } from 'react';
 import {
   Background,
   BackgroundVariant,
@@ -6,6 +6,7 @@ import {
   Controls,
   MiniMap,
   ReactFlow,
+  getViewportForBounds,
   useReactFlow,
   type Connection,
   type Edge,
@@ -17,8 +18,17 @@ import { addNode, connect, connectionProblem, moveNodes } from '../../../core/in
 import { notify, onEdgesChange, onNodesChange, run, select, useEditor } from '../store/editor.js';
 import type { BlockNode as BlockNodeType } from '../store/projection.js';
 import { BlockNode } from './BlockNode.js';
+import { DEFAULT_SIZE } from '../lib/layout.js';
 
+// Props handed to <ReactFlow> must keep their identity across renders: a new object or callback on each
+// render is pushed into React Flow's store and re-renders every node wrapper (500+ in a big graph).
 const nodeTypes = { block: BlockNode };
+const MULTI_SELECT_KEYS = ['Meta', 'Control', 'Shift'];
+const DEFAULT_EDGE_OPTIONS = { type: 'smoothstep' };
+const PRO_OPTIONS = { hideAttribution: true };
+const closeMenu = () => useEditor.setState({ contextMenu: null });
+const NONE: never[] = [];
+const MIN_ZOOM = 0.05;
 export const DRAG_MIME = 'application/x-reid-kind';
 
 const toEdge = (c: Connection | Edge) => ({ source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' });
@@ -43,11 +53,25 @@ export function Canvas() {
     if (!focus) return;
     void rf.fitView({ nodes: [{ id: focus.id }], duration: 250, maxZoom: 1.25 });
   }, [focus, rf]);
-  useEffect(() => {
-    // Fit a newly loaded document once React Flow has measured it.
-    const t = setTimeout(() => void rf.fitView({ padding: 0.08, maxZoom: 1 }), 60);
-    return () => clearTimeout(t);
-  }, [epoch, rf]);
+  // A newly loaded document is shown at its fit viewport from its very first render: fitting after the
+  // first render would build every card twice (at the old zoom, then at the fitted one). Positions and
+  // the typical card size give the bounds before anything is measured.
+  const box = useRef<HTMLDivElement>(null);
+  const [shown, setShown] = useState(-1);
+  useLayoutEffect(() => {
+    if (shown === epoch) return;
+    const doc = useEditor.getState().history.doc;
+    const rect = box.current?.getBoundingClientRect();
+    if (doc.graph.nodes.length && rect?.width) {
+      const xs = doc.graph.nodes.map((n) => n.position.x);
+      const ys = doc.graph.nodes.map((n) => n.position.y);
+      const x = Math.min(...xs);
+      const y = Math.min(...ys);
+      const bounds = { x, y, width: Math.max(...xs) + DEFAULT_SIZE.width - x, height: Math.max(...ys) + DEFAULT_SIZE.height - y };
+      void rf.setViewport(getViewportForBounds(bounds, rect.width, rect.height, MIN_ZOOM, 1, 0.08));
+    }
+    setShown(epoch);
+  }, [epoch, shown, rf]);
   useEffect(() => {
     const fit = () => void rf.fitView({ padding: 0.08, duration: 200, maxZoom: 1 });
     const fitSel = () => void rf.fitView({ nodes: [...useEditor.getState().selectedNodes].map((id) => ({ id })), padding: 0.15, duration: 200, maxZoom: 1.25 });
@@ -99,12 +123,14 @@ export function Canvas() {
     if (id && !s.selectedNodes.has(id)) select([id]);
     useEditor.setState({ contextMenu: { x: e.clientX, y: e.clientY } });
   }, []);
+  const onNodeMenu = useCallback((e: React.MouseEvent, n: BlockNodeType) => openMenu(e, n.id), [openMenu]);
+  const onOtherMenu = useCallback((e: React.MouseEvent | MouseEvent) => openMenu(e), [openMenu]);
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={onDragOver} onDrop={onDrop}>
+    <div className="canvas" data-testid="canvas" ref={box} onDragOver={onDragOver} onDrop={onDrop}>
       <ReactFlow<BlockNodeType>
-        nodes={nodes}
-        edges={edges}
+        nodes={shown === epoch ? nodes : NONE}
+        edges={shown === epoch ? edges : NONE}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
@@ -112,20 +138,20 @@ export function Canvas() {
         onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
         onNodeDragStop={onNodeDragStop}
-        onNodeContextMenu={(e, n) => openMenu(e, n.id)}
-        onSelectionContextMenu={(e) => openMenu(e)}
-        onPaneContextMenu={(e) => openMenu(e)}
-        onPaneClick={() => useEditor.setState({ contextMenu: null })}
+        onNodeContextMenu={onNodeMenu}
+        onSelectionContextMenu={onOtherMenu}
+        onPaneContextMenu={onOtherMenu}
+        onPaneClick={closeMenu}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
-        multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
         connectionLineType={ConnectionLineType.SmoothStep}
-        defaultEdgeOptions={{ type: 'smoothstep' }}
+        defaultEdgeOptions={DEFAULT_EDGE_OPTIONS}
         colorMode="system"
-        minZoom={0.05}
+        minZoom={MIN_ZOOM}
         maxZoom={2}
         onlyRenderVisibleElements={big}
-        proOptions={{ hideAttribution: true }}
+        proOptions={PRO_OPTIONS}
       >
         <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
         <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={0} ariaLabel="Minimap" />
