@@ -1,10 +1,10 @@
 import type { TrainingSettings } from './settings.js';
 
 /**
- * Problems of a training setup that can be shown before Train is pressed. The loss rules mirror the
- * reid-strong-baseline loss table (layers/__init__.py make_loss / make_loss_with_center), which the
- * training engine applies in main/training/losses planLoss; test/training/validate.test.ts checks that
- * both agree on every sampler × metric × P combination.
+ * Problems of a training setup that can be shown before Train is pressed. The loss rules follow the
+ * reid-strong-baseline loss table (layers/__init__.py make_loss / make_loss_with_center); the training
+ * engine's planLoss (main/training/losses) refuses the same combinations through `lossComboError`, and
+ * test/training-ui/validate.test.ts checks both sides on every sampler × metric × P combination.
  */
 export interface SettingsProblem {
   severity: 'error' | 'warning';
@@ -27,17 +27,25 @@ export function usesTriplet(s: Pick<TrainingSettings, 'sampler' | 'loss'>): bool
   return true;
 }
 
+/** The loss combinations RSB cannot train (the engine's planLoss refuses them with this message). */
+export function lossComboError(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>): { field: string; message: string } | null {
+  if (s.loss.metric === 'triplet_center' && s.sampler === 'softmax')
+    return {
+      field: 'sampler',
+      message:
+        "loss 'triplet_center' uses the batch-hard triplet loss, which needs P×K batches, but the sampler is 'softmax' (plain shuffle); choose sampler 'softmax_triplet' or loss 'center'",
+    };
+  if (usesTriplet(s) && s.batch.p < 2) return { field: 'batch.p', message: `the triplet loss needs at least 2 identities per batch (batch.p = ${s.batch.p})` };
+  return null;
+}
+
 export function settingsProblems(s: TrainingSettings, data?: DatasetFacts): SettingsProblem[] {
   const out: SettingsProblem[] = [];
   const err = (field: string, message: string) => out.push({ severity: 'error', field, message });
   const warn = (field: string, message: string) => out.push({ severity: 'warning', field, message });
   const pk = s.sampler !== 'softmax';
-  if (s.loss.metric === 'triplet_center' && !pk)
-    err(
-      'sampler',
-      "loss 'triplet_center' uses the batch-hard triplet loss, which needs P×K batches, but the sampler is 'softmax' (plain shuffle); choose sampler 'softmax_triplet' or loss 'center'",
-    );
-  else if (usesTriplet(s) && s.batch.p < 2) err('batch.p', `the triplet loss needs at least 2 identities per batch (batch.p = ${s.batch.p})`);
+  const combo = lossComboError(s);
+  if (combo) err(combo.field, combo.message);
   if (s.loss.metric === 'triplet' && !pk) warn('sampler', "with the 'softmax' sampler the triplet loss is not used (RSB trains plain cross-entropy only)");
   if (usesTriplet(s) && s.batch.k < 2) warn('batch.k', `with K = ${s.batch.k} image per identity a batch has no positive pairs: the triplet loss cannot learn`);
   if (data) {

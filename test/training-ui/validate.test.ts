@@ -32,6 +32,19 @@ describe('settings problems shown before Train (core/training/validate.ts)', () 
         }
   });
 
+  it('refuses exactly the combinations the RSB loss table cannot train', () => {
+    const refused: string[] = [];
+    for (const sampler of ['softmax', 'triplet', 'softmax_triplet'] as const)
+      for (const metric of ['triplet', 'center', 'triplet_center'] as const)
+        for (const p of [1, 2]) {
+          const s = with_((x) => ((x.sampler = sampler), (x.loss.metric = metric), (x.batch.p = p)));
+          if (settingsProblems(s).some((x) => x.severity === 'error')) refused.push(`${sampler}/${metric}/P=${p}`);
+        }
+    // make_loss_with_center has no softmax-sampler branch for triplet_center; a batch-hard triplet
+    // term needs at least 2 identities (softmax + 'triplet' trains CE only, so P = 1 is fine there).
+    expect(refused).toEqual(['softmax/triplet_center/P=1', 'softmax/triplet_center/P=2', 'triplet/triplet/P=1', 'triplet/triplet_center/P=1', 'softmax_triplet/triplet/P=1', 'softmax_triplet/triplet_center/P=1']);
+  });
+
   it('the strong-baseline defaults have no errors; a short run warns that warm-up and LR steps never happen', () => {
     expect(settingsProblems(defaultTrainingSettings())).toEqual([]);
     const short = with_((x) => (x.epochs = 3));

@@ -15,6 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TrainingSettings } from '../../../core/training/settings.js';
+import { lossComboError } from '../../../core/training/validate.js';
 import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
 
 export { CenterLoss, checkPKBatch, crossEntropyLabelSmooth, euclideanDist, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
@@ -34,6 +35,9 @@ export interface LossPlan {
 
 /** Resolves the RSB loss table for the settings; throws LossConfigError for combinations RSB cannot train. */
 export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>): LossPlan {
+  // The refused combinations are decided in core, so the editor can show them before Train is pressed.
+  const refused = lossComboError(s);
+  if (refused) throw new LossConfigError(refused.message);
   const ls = s.loss.labelSmooth ? LABEL_SMOOTH_EPSILON : 0;
   const withCenter = s.loss.metric === 'center' || s.loss.metric === 'triplet_center';
   let plan: Omit<LossPlan, 'describe'>;
@@ -43,13 +47,8 @@ export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>
     else plan = { ceEpsilon: ls, tripletMargin: s.loss.margin, centerWeight: null, needsPK: true };
   } else {
     const triplet = s.loss.metric === 'triplet_center';
-    if (triplet && s.sampler === 'softmax')
-      throw new LossConfigError(
-        "loss 'triplet_center' uses the batch-hard triplet loss, which needs P×K batches, but the sampler is 'softmax' (plain shuffle); choose sampler 'softmax_triplet' or loss 'center'",
-      );
     plan = { ceEpsilon: ls, tripletMargin: triplet ? s.loss.margin : null, centerWeight: s.loss.centerWeight, needsPK: s.sampler !== 'softmax' };
   }
-  if (plan.tripletMargin !== null && s.batch.p < 2) throw new LossConfigError(`the triplet loss needs at least 2 identities per batch (batch.p = ${s.batch.p})`);
   const parts: string[] = [];
   if (plan.ceEpsilon !== null) parts.push(plan.ceEpsilon > 0 ? `CE(ε=${plan.ceEpsilon})` : 'CE');
   if (plan.tripletMargin !== null) parts.push(`triplet(m=${plan.tripletMargin})`);
