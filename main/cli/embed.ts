@@ -77,17 +77,26 @@ export async function embedCommand(argv: string[]): Promise<void> {
     const evalLayers = new Set(reid.evalModel.layers.map((l) => l.name));
     const gaps = [...plan.report.missing, ...plan.report.mismatched].filter((m) => evalLayers.has(m.layer));
     if (gaps.length) process.stderr.write(`reid-studio: warning: ${gaps.length} weight(s) of the feature path are not in ${basename(values.weights)} and stay randomly initialised (first: ${gaps[0]!.key})\n`);
-    let data: Float32Array;
-    try {
-      const loaded = await loadImages(values.images, files, [h, w]);
-      data = loaded.data;
-      if (loaded.resized) process.stderr.write(`reid-studio: resized ${loaded.resized} image(s) to ${h}×${w}\n`);
-    } catch (e) {
-      if (e instanceof ImageError) throw new CliError(e.message);
-      throw e;
+    // Batch by batch, so a large query/gallery folder never sits in memory as one float array.
+    const rows: number[][] = [];
+    let dim = 0;
+    let resized = 0;
+    for (let i = 0; i < files.length; i += batchSize) {
+      const chunk = files.slice(i, i + batchSize);
+      let data: Float32Array;
+      try {
+        const loaded = await loadImages(values.images, chunk, [h, w]);
+        data = loaded.data;
+        resized += loaded.resized;
+      } catch (e) {
+        if (e instanceof ImageError) throw new CliError(e.message);
+        throw e;
+      }
+      const f = await extractFeatures(reid, data, chunk.length, batchSize);
+      dim = f.dim;
+      for (let k = 0; k < chunk.length; k++) rows.push(Array.from(f.features.subarray(k * dim, (k + 1) * dim)));
     }
-    const { features, dim } = await extractFeatures(reid, data, files.length, batchSize);
-    const rows: number[][] = files.map((_, i) => Array.from(features.subarray(i * dim, (i + 1) * dim)));
+    if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w}\n`);
     const out = { files, features: rows, dim, backend: report.backend, load: plan.report, backendReport: report };
     await writeFileAtomic(values.out, JSON.stringify(out));
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${values.out}\n`);

@@ -60,10 +60,10 @@ interface Out {
 }
 
 describe('reid-studio embed', () => {
-  it('reproduces PyTorch eval features for images at the input size, sorted by file name', () => {
+  it('reproduces PyTorch eval features for images at the input size, sorted by file name (in batches of 3)', () => {
     const c = CASES[0]!;
     const out = join(fx.dir, 'feats.json');
-    const r = embed([...presetArgs(c), '--weights', join(fx.dir, `${c.id}.pth`), '--images', join(fx.dir, `${c.id}.images`), '--out', out, '--backend', 'wasm']);
+    const r = embed([...presetArgs(c), '--weights', join(fx.dir, `${c.id}.pth`), '--images', join(fx.dir, `${c.id}.images`), '--out', out, '--backend', 'wasm', '--batch-size', '3']);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.status).toBe(0);
     const j = JSON.parse(readFileSync(out, 'utf8')) as Out;
@@ -103,6 +103,7 @@ describe('reid-studio embed', () => {
     const cases: [string[], RegExp][] = [
       [[...presetArgs(c), '--images', empty, '--out', 'x.json'], /--weights FILE is required/],
       [[...presetArgs(c), '--weights', w, '--images', empty, '--out', join(fx.dir, 'x.json')], /no image files/],
+      [[...presetArgs(c), '--weights', w, '--images', empty, '--out', join(fx.dir, 'x.json'), '--batch-size', '0'], /--batch-size must be a whole number/],
       [[...presetArgs(c), '--weights', w, '--images', join(fx.dir, 'nope'), '--out', join(fx.dir, 'x.json')], /no such folder/],
       [[...presetArgs(c), '--weights', join(fx.dir, 'spec.json'), '--images', join(fx.dir, `${c.id}.images`), '--out', join(fx.dir, 'x.json')], /spec\.json/],
       [[...presetArgs(c), '--weights', w, '--images', join(fx.dir, `${c.id}.images`), '--out', join(fx.dir, 'x.json'), '--backend', 'gpu'], /unknown backend "gpu"/],
