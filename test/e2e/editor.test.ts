@@ -98,6 +98,12 @@ describe('editor in browser mode (headless Chromium)', () => {
     for (const id of ['layer1', 'layer2', 'layer3']) expect(await norm(id)).toBe('IBN-a');
     expect(await norm('layer4')).toBe('BN');
     expect(await text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
+    // Readable, not just present: the badge text is white on the IBN-a colour, visible on screen.
+    const badge = page.getByTestId('node-layer1').getByTestId('badge-norm');
+    expect(await badge.isVisible()).toBe(true);
+    const { color, background } = await badge.evaluate((el) => ({ color: getComputedStyle(el).color, background: getComputedStyle(el).backgroundColor }));
+    expect(color).toBe('rgb(255, 255, 255)');
+    expect(background).not.toBe(color);
   });
 
   it('freezes the backbone: trainable parameters drop to 1,540,096', async () => {
