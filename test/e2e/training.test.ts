@@ -207,6 +207,13 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(await text(page, 'ranklist-query')).toMatch(/^#\d+ cam \d+$/);
     await expect.poll(() => page.getByTestId('ranklist-gallery').locator('img[src^="data:image/jpeg"]').count()).toBe(66);
     await page.screenshot({ path: `${SHOTS}/training-results.png` });
+    // Dark theme: the charts are re-created with the theme's colours when the tab mounts again.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByTestId('train-tab-dashboard').click();
+    await page.getByTestId('train-tab-results').click();
+    await expect.poll(() => page.getByTestId('ranklist-gallery').locator('img[src^="data:image/jpeg"]').count()).toBe(66);
+    await page.screenshot({ path: `${SHOTS}/training-results-dark.png` });
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('a second run with IBN-a: Pause / Resume, then its training process crashes: the message and the last checkpoint are shown', async () => {
