@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { buildPreset, serializeDocument } from '../../core/index.js';
 import { Service } from '../../main/service/index.js';
 import { CALL_CHANNEL, guardPaths, PathGrants, registerIpc, type InvokeEventLike, type IpcMainLike } from '../../main/hosts/electron/ipc.js';
-import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl, WEB_PREFERENCES } from '../../main/hosts/electron/security.js';
+import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from '../../main/hosts/electron/security.js';
 import { restoreWindowState, saveWindowState } from '../../main/hosts/electron/window-state.js';
 
 /** A recording stand-in for Electron's ipcMain: the real handler code runs, only the transport is absent. */
@@ -80,10 +80,6 @@ describe('Electron IPC host', () => {
 });
 
 describe('Electron security policy', () => {
-  it('hardened web preferences (Electron security checklist)', () => {
-    expect(WEB_PREFERENCES).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, webviewTag: false, allowRunningInsecureContent: false });
-  });
-
   it('CSP allows only the app itself to run scripts', () => {
     const directives = Object.fromEntries(CONTENT_SECURITY_POLICY.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
     expect(directives['script-src']).toEqual(["'self'"]);

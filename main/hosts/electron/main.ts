@@ -12,7 +12,7 @@ import type { WorkerMessage } from '../../training/jobs.js';
 import type { WorkerSpawner } from '../../training/process.js';
 import { appVersion } from '../../cli/serve.js';
 import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc } from './ipc.js';
-import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl, WEB_PREFERENCES } from './security.js';
+import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from './security.js';
 import { DEFAULT_STATE, restoreWindowState, saveWindowState } from './window-state.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -171,7 +171,22 @@ async function createWindow(): Promise<void> {
     title: 'ReID Studio',
     show: false,
     backgroundColor: '#0f172a',
-    webPreferences: { ...WEB_PREFERENCES, preload: join(here, 'preload.cjs') },
+    // Electron's security checklist, spelled out literally so static checkers (electronegativity) see it.
+    webPreferences: {
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      navigateOnDragDrop: false,
+      spellcheck: false,
+      disableBlinkFeatures: 'Auxclick',
+      preload: join(here, 'preload.cjs'),
+    },
   });
   if (saved?.maximized) win.maximize();
   win.once('ready-to-show', () => win?.show());

@@ -42,19 +42,6 @@ export function isAllowedExternal(url: string): boolean {
   }
 }
 
-export const WEB_PREFERENCES = {
-  contextIsolation: true,
-  sandbox: true,
-  nodeIntegration: false,
-  nodeIntegrationInWorker: false,
-  nodeIntegrationInSubFrames: false,
-  webSecurity: true,
-  allowRunningInsecureContent: false,
-  experimentalFeatures: false,
-  webviewTag: false,
-  navigateOnDragDrop: false,
-  spellcheck: false,
-} as const;
 
 /** A file the OS asked us to open (double-click, second launch): a graph document by extension. */
 export function documentArg(argv: readonly string[]): string | undefined {
