@@ -62,6 +62,19 @@ export const calls = {
     input: z.object({ dir: pathSchema }).strict(),
     output: z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(dirEntry) }),
   },
+  /**
+   * A native file / folder dialog shown by the host. The desktop host shows the system dialog and returns
+   * the chosen path (the only way the desktop renderer gets paths); browser mode has none (`native: false`)
+   * and the UI falls back to its own folder browser.
+   */
+  'dialog.open': {
+    input: z.object({ kind: z.enum(['document', 'weights', 'folder']) }).strict(),
+    output: z.object({ native: z.boolean(), path: z.string().nullable() }),
+  },
+  'dialog.save': {
+    input: z.object({ suggestedName: z.string().max(255).optional() }).strict(),
+    output: z.object({ native: z.boolean(), path: z.string().nullable() }),
+  },
   ...trainingCalls,
 } as const;
 

@@ -152,6 +152,9 @@ export class Service {
 
   private handlers: Handlers = {
     ...delegateTraining(() => this.training),
+    // Browser mode has no native dialogs; the desktop host answers these itself (main/hosts/electron/ipc.ts).
+    'dialog.open': async () => ({ native: false, path: null }),
+    'dialog.save': async () => ({ native: false, path: null }),
     'app.info': async () => ({
       name: 'ReID Studio',
       version: this.opts.version,

@@ -218,7 +218,7 @@ export class TrainingService {
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {
-          ds = await openDataSource({ ...toArgs(data), k: 4 });
+          ds = await openDataSource({ ...toArgs(data), k: 4, offThread: true });
         } catch (e) {
           if (e instanceof DatasetError) throw new ApiError('E_BAD_REQUEST', e.message);
           throw e;

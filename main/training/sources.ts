@@ -6,17 +6,38 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDataDir } from '../service/paths.js';
 import { DatasetError, loadDataset, resolveReidRoot, type DatasetKind, type LoadedDataset } from './data/datasets.js';
+import { Worker } from 'node:worker_threads';
 import { DEMO_SIZES, isDemoDataset, writeDemoDataset, type DemoSize } from './data/demo.js';
+import { workerEntry } from './data/worker-url.js';
 
 export function demoDir(size: DemoSize, seed = 0): string {
   return join(defaultDataDir(), 'demo', `${size}-seed${seed}`);
 }
 
-/** The demo dataset of that size, generated on first use. */
-export async function ensureDemo(size: DemoSize = 'small', seed = 0): Promise<string> {
+/** Generating takes seconds of CPU: in a long-lived host (the service) it runs in a worker thread. */
+function generateInWorker(dir: string, size: DemoSize, seed: number): Promise<void> {
+  const { url, execArgv } = workerEntry('demo-worker', new URL('./data/demo-worker.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const w = new Worker(url, { workerData: { dir, size, seed }, execArgv });
+    w.once('message', (m: { ok: boolean; message?: string }) => (m.ok ? resolve() : reject(new DatasetError(`could not generate the demo dataset: ${m.message}`))));
+    w.once('error', (e) => reject(new DatasetError(`could not generate the demo dataset: ${e.message}`)));
+    w.once('exit', (code) => code !== 0 && reject(new DatasetError(`demo dataset generator exited with code ${code}`)));
+  });
+}
+
+const pending = new Map<string, Promise<void>>();
+
+/** The demo dataset of that size, generated on first use (once, even when asked concurrently). */
+export async function ensureDemo(size: DemoSize = 'small', seed = 0, opts: { offThread?: boolean } = {}): Promise<string> {
   if (!(size in DEMO_SIZES)) throw new DatasetError(`unknown demo size "${size}" (tiny, small, medium)`);
   const dir = demoDir(size, seed);
-  if (!isDemoDataset(dir)) await writeDemoDataset(dir, size, seed);
+  if (isDemoDataset(dir)) return dir;
+  let p = pending.get(dir);
+  if (!p) {
+    p = (opts.offThread ? generateInWorker(dir, size, seed) : writeDemoDataset(dir, size, seed).then(() => undefined)).finally(() => pending.delete(dir));
+    pending.set(dir, p);
+  }
+  await p;
   return dir;
 }
 
@@ -50,12 +71,14 @@ export interface DataSourceArgs {
   data?: string;
   layout?: DatasetKind;
   k?: number;
+  /** Generate a missing demo dataset in a worker thread (keeps a server's event loop free). */
+  offThread?: boolean;
 }
 
 export async function openDataSource(a: DataSourceArgs): Promise<LoadedDataset> {
   if (a.demo && a.data) throw new DatasetError('give either --demo or --data DIR, not both');
   if (!a.demo && !a.data) throw new DatasetError('choose the data: --demo (the built-in synthetic dataset) or --data DIR');
-  if (a.demo) return loadDataset('market1501', await ensureDemo(a.demoSize ?? 'small'), { k: a.k ?? 4 });
+  if (a.demo) return loadDataset('market1501', await ensureDemo(a.demoSize ?? 'small', 0, { offThread: a.offThread }), { k: a.k ?? 4 });
   const kind = a.layout ?? detectLayout(a.data!);
   return loadDataset(kind, a.data!, { k: a.k ?? 4 });
 }

@@ -16,13 +16,15 @@ function fakeIpcMain() {
   return { ipc, invoke, handlers };
 }
 
-function setup() {
+function setup(chosen: string | null = null) {
   const dir = mkdtempSync(join(tmpdir(), 'reid-ipc-'));
   const service = new Service({ host: 'electron', version: '0.0.0-test', dataDir: join(dir, 'state'), documentsDir: dir });
   const grants = new PathGrants();
   const { ipc, invoke, handlers } = fakeIpcMain();
-  const unregister = registerIpc(ipc, guardPaths(service, grants));
-  return { dir, grants, invoke, handlers, unregister };
+  // Stand-in for Electron's dialog module: the user "chose" `chosen` (or cancelled).
+  const dialogs = { open: async () => chosen, save: async () => chosen };
+  const unregister = registerIpc(ipc, guardPaths(service, grants, dialogs));
+  return { dir, grants, invoke, handlers, unregister, service };
 }
 
 const APP = 'app://reid-studio/index.html';
@@ -69,6 +71,26 @@ describe('Electron IPC host', () => {
     grants.grant(out);
     expect(await invoke(APP, 'doc.save', { path: out, text })).toMatchObject({ ok: true });
     expect(readFileSync(out, 'utf8')).toBe(text);
+  });
+
+  it('a path chosen in the native dialog is granted; train.start / dataset.inspect paths must be chosen too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reid-ipc-dlg-'));
+    const file = join(dir, 'chosen.json');
+    writeFileSync(file, serializeDocument(buildPreset('resnet18')));
+    const { invoke } = setup(file);
+    expect(await invoke(APP, 'dialog.open', { kind: 'document' })).toEqual({ ok: true, result: { native: true, path: file } });
+    expect(await invoke(APP, 'doc.open', { path: file })).toMatchObject({ ok: true });
+    expect(await invoke(APP, 'dialog.open', { kind: 'everything' })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    const doc = serializeDocument(buildPreset('resnet18'));
+    expect(await invoke(APP, 'train.start', { doc, data: { kind: 'demo', size: 'tiny' }, weights: '/etc/shadow' })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(await invoke(APP, 'dataset.inspect', { data: { kind: 'folder', path: '/home' } })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    const cancelled = setup(null);
+    expect(await cancelled.invoke(APP, 'dialog.save', {})).toEqual({ ok: true, result: { native: true, path: null } });
+  });
+
+  it('browser mode has no native dialogs: the service answers native: false', async () => {
+    const { service } = setup();
+    expect(await service.dispatch('dialog.open', { kind: 'folder' })).toEqual({ ok: true, result: { native: false, path: null } });
   });
 
   it('unregisters its handler', () => {

@@ -72,19 +72,47 @@ export class PathGrants {
   }
 }
 
-const PATH_CALLS: Record<string, 'path'> = { 'doc.open': 'path', 'doc.save': 'path' };
+/** The native dialogs of the desktop host (Electron's dialog module in main.ts; a stand-in in tests). */
+export interface NativeDialogs {
+  open(kind: 'document' | 'weights' | 'folder'): Promise<string | null>;
+  save(suggestedName?: string): Promise<string | null>;
+}
 
-export function guardPaths(service: Dispatcher, grants: PathGrants): Dispatcher {
+/** Paths in a payload that must come from a dialog: documents, weights files, dataset folders. */
+function payloadPaths(method: string, payload: unknown): unknown[] | null {
+  const p = (payload ?? {}) as Record<string, unknown>;
+  const data = (p.data ?? {}) as Record<string, unknown>;
+  switch (method) {
+    case 'doc.open':
+    case 'doc.save':
+      return [p.path];
+    case 'train.start':
+      return [...(p.weights ? [p.weights] : []), ...(data.kind === 'folder' ? [data.path] : [])];
+    case 'dataset.inspect':
+      return data.kind === 'folder' ? [data.path] : [];
+    default:
+      return null;
+  }
+}
+
+export function guardPaths(service: Dispatcher, grants: PathGrants, dialogs?: NativeDialogs): Dispatcher {
   return {
     async dispatch(method, payload) {
       if (method === 'fs.list')
         return { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'in the desktop app, files are chosen with the system dialogs' } };
-      const key = PATH_CALLS[method];
-      if (key) {
-        const path = (payload as Record<string, unknown> | null)?.[key];
-        if (typeof path !== 'string' || !grants.has(path))
-          return { ok: false, error: { code: 'E_UNAUTHORIZED', message: `${method}: the path was not chosen in a system dialog` } };
+      if (dialogs && (method === 'dialog.open' || method === 'dialog.save')) {
+        const p = (payload ?? {}) as { kind?: unknown; suggestedName?: unknown };
+        if (method === 'dialog.open' && p.kind !== 'document' && p.kind !== 'weights' && p.kind !== 'folder')
+          return { ok: false, error: { code: 'E_BAD_REQUEST', message: 'dialog.open: kind must be document, weights or folder' } };
+        const path = method === 'dialog.open' ? await dialogs.open(p.kind as 'document') : await dialogs.save(typeof p.suggestedName === 'string' ? p.suggestedName : undefined);
+        if (path) grants.grant(path);
+        return { ok: true, result: { native: true, path } };
       }
+      const paths = payloadPaths(method, payload);
+      if (paths)
+        for (const path of paths)
+          if (typeof path !== 'string' || !grants.has(path))
+            return { ok: false, error: { code: 'E_UNAUTHORIZED', message: `${method}: the path was not chosen in a system dialog` } };
       return service.dispatch(method, payload);
     },
   };

@@ -248,7 +248,21 @@ app.whenReady().then(async () => {
     }
     send(event, payload);
   });
-  registerIpc(ipcMain, guardPaths(service, grants));
+  const nativeDialogs = {
+    async open(kind: 'document' | 'weights' | 'folder') {
+      if (!win) return null;
+      const filters = kind === 'document' ? [{ name: 'ReID Studio graph', extensions: ['reidgraph', 'json'] }] : kind === 'weights' ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }] : [];
+      const r = await dialog.showOpenDialog(win, { properties: [kind === 'folder' ? 'openDirectory' : 'openFile'], filters });
+      return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    async save(suggestedName?: string) {
+      if (!win) return null;
+      const r = await dialog.showSaveDialog(win, { filters: [{ name: 'ReID Studio graph', extensions: ['json'] }], defaultPath: join(service.documentsDir, suggestedName ?? 'model.json') });
+      if (r.canceled || !r.filePath) return null;
+      return r.filePath.endsWith('.json') ? r.filePath : `${r.filePath}.json`;
+    },
+  };
+  registerIpc(ipcMain, guardPaths(service, grants, nativeDialogs));
   buildMenu(recent);
   await createWindow();
   app.on('activate', () => {

@@ -4,6 +4,7 @@ import { api } from '../api/client.js';
 import { handleKey } from '../store/actions.js';
 import { notify, useEditor } from '../store/editor.js';
 import { startAutosave, startSession } from '../store/files.js';
+import { startHostEvents } from '../store/host-events.js';
 import { Canvas } from './Canvas.js';
 import { ContextMenu } from './ContextMenu.js';
 import { Dialogs } from './Dialogs.js';
@@ -49,10 +50,12 @@ export function App() {
   useEffect(() => {
     void startSession();
     const stop = startAutosave();
+    const stopHost = startHostEvents();
     const off = api.on('app.notice', (m) => notify(m.message, m.level));
     window.addEventListener('keydown', handleKey);
     return () => {
       stop();
+      stopHost();
       off();
       window.removeEventListener('keydown', handleKey);
     };

@@ -18,7 +18,8 @@ import {
 import { batch, copySelection, pasteCommand } from '../lib/commands.js';
 import { DEFAULT_SIZE, layoutGraph } from '../lib/layout.js';
 import { notify, redo, run, select, undo, useEditor, type EditorState } from './editor.js';
-import { guardUnsaved, save } from './files.js';
+import { guardUnsaved, openPath, save, saveAs } from './files.js';
+import { nativeOpen } from './native.js';
 
 const get = useEditor.getState;
 const set = useEditor.setState;
@@ -115,9 +116,18 @@ function paste(): void {
 
 export const ACTIONS: Action[] = [
   { id: 'file.new', label: 'New from preset…', group: 'File', keys: 'Mod+N', run: () => set({ dialog: { kind: 'presets' } }) },
-  { id: 'file.open', label: 'Open…', group: 'File', keys: 'Mod+O', run: () => guardUnsaved('open another model', () => set({ dialog: { kind: 'open' } })) },
+  {
+    id: 'file.open',
+    label: 'Open…',
+    group: 'File',
+    keys: 'Mod+O',
+    run: () =>
+      guardUnsaved('open another model', () =>
+        void nativeOpen('document').then((r) => (r.native ? r.path && void openPath(r.path) : set({ dialog: { kind: 'open' } }))),
+      ),
+  },
   { id: 'file.save', label: 'Save', group: 'File', keys: 'Mod+S', run: () => void save() },
-  { id: 'file.saveAs', label: 'Save as…', group: 'File', keys: 'Mod+Shift+S', run: () => set({ dialog: { kind: 'save' } }) },
+  { id: 'file.saveAs', label: 'Save as…', group: 'File', keys: 'Mod+Shift+S', run: () => void saveAs() },
   { id: 'edit.undo', label: 'Undo', group: 'Edit', keys: 'Mod+Z', enabled: (s) => s.history.past.length > 0, run: undo },
   { id: 'edit.redo', label: 'Redo', group: 'Edit', keys: 'Mod+Shift+Z', enabled: (s) => s.history.future.length > 0, run: redo },
   { id: 'edit.cut', label: 'Cut', group: 'Edit', keys: 'Mod+X', enabled: hasSel, run: () => (copy(), deleteSelection()) },

@@ -1,6 +1,7 @@
 import { buildPreset, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
 import { api, ClientError } from '../api/client.js';
 import { isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
+import { nativeSave } from './native.js';
 
 const get = useEditor.getState;
 const set = useEditor.setState;
@@ -83,12 +84,19 @@ export async function saveTo(path: string): Promise<boolean> {
   }
 }
 
+/** Save as: the host's native save dialog where there is one, else the in-app file browser. */
+export async function saveAs(): Promise<boolean> {
+  const r = await nativeSave(get().path?.replace(/^.*[\\/]/, ''));
+  if (r.native) return r.path ? saveTo(r.path) : false;
+  set({ dialog: { kind: 'save' } });
+  return false;
+}
+
 /** Save; asks for a file name when the document has none yet. Resolves true once written. */
 export async function save(): Promise<boolean> {
   const path = get().path;
   if (path) return saveTo(path);
-  set({ dialog: { kind: 'save' } });
-  return false;
+  return saveAs();
 }
 
 let timer: ReturnType<typeof setTimeout> | undefined;

@@ -4,6 +4,7 @@ import type { DirEntry } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { dataSourceOf, editSettings, inspect, useTraining, type Inspection } from '../store/training.js';
 import { Thumb, useThumbnails } from './Thumbs.js';
+import { nativeOpen } from '../store/native.js';
 
 const LAYOUTS: Record<string, string> = { market1501: 'Market-1501', dukemtmc: 'DukeMTMC-reID', class_folders: 'class-per-folder', demo: 'built-in demo' };
 
@@ -177,7 +178,7 @@ export function DatasetSection({ settings }: { settings: TrainingSettings }) {
           <option value="demo:medium">Demo dataset — medium</option>
           <option value="folder">{settings.dataset.kind !== 'demo' && settings.dataset.path ? `Folder (${LAYOUTS[settings.dataset.kind]})` : 'Folder…'}</option>
         </select>
-        <button data-testid="dataset-choose" onClick={() => setPicking(true)}>
+        <button data-testid="dataset-choose" onClick={() => void nativeOpen('folder').then((r) => (r.native ? r.path && void pickFolder(r.path) : setPicking(true)))}>
           Choose folder…
         </button>
       </div>

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { settingsProblems } from '../../../core/training/validate.js';
 import { useEditor } from '../store/editor.js';
+import { nativeOpen } from '../store/native.js';
 import { currentSettings, dataSourceOf, editSettings, startTraining, useTraining } from '../store/training.js';
 import { DatasetSection } from './DatasetSection.js';
 import { SettingsSection } from './SettingsSection.js';
@@ -32,6 +33,21 @@ function WeightsSection({ choice, path }: { choice: 'none' | 'imagenet' | 'self'
             onChange={(e) => setText(e.target.value)}
             onBlur={() => !problem && text !== (path ?? '') && editSettings('weights file', (s) => (s.pretrained.path = text || undefined))}
           />
+        )}
+        {choice !== 'none' && window.reidStudio && (
+          <button
+            data-testid="weights-browse"
+            title="Choose the file in a system dialog (desktop app); in browser mode type the path on the server"
+            onClick={() =>
+              void nativeOpen('weights').then((r) => {
+                if (!r.native || !r.path) return;
+                setText(r.path);
+                editSettings('weights file', (s) => (s.pretrained.path = r.path ?? undefined));
+              })
+            }
+          >
+            Browse…
+          </button>
         )}
       </div>
       {problem && <div className="form-error">{problem}</div>}
