@@ -1,5 +1,5 @@
 // Bundles the Node side (CLI, server, workers) into app/dist with esbuild. The renderer is built by Vite
-// (scripts/build-renderer.mjs) when present. Packages stay external: they are installed from app/package.json.
+// (scripts/build-renderer.mjs) when present. Native and wasm packages stay external: they are installed from app/package.json.
 import { build } from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
 
@@ -16,7 +16,9 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  packages: 'external',
+  // Pure-JS packages (zod, immer, yaml, ws) are bundled in, so the packaged app needs only the native /
+  // wasm runtime dependencies listed in app/package.json.
+  external: ['electron', 'sharp', '@tensorflow/*'],
   sourcemap: true,
   logLevel: 'warning',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

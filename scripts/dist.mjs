@@ -2,14 +2,18 @@
 //   --dir                 unpacked app only (no installer), e.g. to inspect app.asar
 //   --electron-dist DIR   an unpacked Electron to package with (default: node_modules/electron/dist)
 //   --output DIR          where to write (default: dist/installers)
+//   --stand-in            the Electron given is a stand-in executable (CI inspection of what would ship):
+//                         Electron fuses cannot be flipped in it, so that one step is skipped
 // Electron's binary is downloaded by its npm install script; where that download is impossible the
 // command says so instead of failing deep inside electron-builder.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { dir: { type: 'boolean' }, 'electron-dist': { type: 'string' }, output: { type: 'string' } } });
+const { values } = parseArgs({ options: { dir: { type: 'boolean' }, 'electron-dist': { type: 'string' }, output: { type: 'string' }, 'stand-in': { type: 'boolean' } } });
 const root = JSON.parse(readFileSync('package.json', 'utf8'));
 const electronVersion = root.optionalDependencies.electron;
 const electronDist = resolve(values['electron-dist'] ?? 'node_modules/electron/dist');
@@ -30,6 +34,13 @@ if (!existsSync('assets/icon.png')) run(process.execPath, ['scripts/icons.mjs'])
 // The runtime dependencies of the packaged app (app/package.json) — never the dev tooling.
 run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: 'app' });
 const platform = { darwin: '--mac', win32: '--win' }[process.platform] ?? '--linux';
-const args = ['node_modules/electron-builder/cli.js', platform, ...(values.dir ? ['--dir'] : []), '--config', 'electron-builder.yml', `-c.electronDist=${electronDist}`, `-c.electronVersion=${electronVersion}`];
+let config = 'electron-builder.yml';
+if (values['stand-in']) {
+  const doc = YAML.parse(readFileSync(config, 'utf8'));
+  delete doc.electronFuses;
+  config = join(mkdtempSync(join(tmpdir(), 'reid-builder-')), 'electron-builder.yml');
+  writeFileSync(config, YAML.stringify(doc));
+}
+const args = ['node_modules/electron-builder/cli.js', platform, ...(values.dir ? ['--dir'] : []), '--config', config, `-c.directories.app=${resolve('app')}`, `-c.directories.buildResources=${resolve('assets')}`, `-c.electronDist=${electronDist}`, `-c.electronVersion=${electronVersion}`];
 if (values.output) args.push(`-c.directories.output=${resolve(values.output)}`);
 run(process.execPath, args);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listPackage } from '@electron/asar';
@@ -60,7 +60,7 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     writeFileSync(join(fake, 'electron'), '#!/bin/sh\necho stand-in electron\n');
     chmodSync(join(fake, 'electron'), 0o755);
     out = join(tmp, 'out');
-    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--stand-in', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
     files = listPackage(join(out, 'linux-unpacked/resources/app.asar'), { isPack: false }).map((f) => f.replace(/\\/g, '/'));
   }, 600_000);
 
@@ -78,6 +78,20 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     expect(files.some((f) => /^\/(core|main|renderer|test|scripts)\//.test(f))).toBe(false);
     expect(files.some((f) => f.endsWith('.map'))).toBe(false);
   });
+
+  it('the shipped bundles run with only the runtime dependencies of app/package.json', () => {
+    // A copy of what the installer holds (app/package.json, dist/, the node_modules electron-builder packed),
+    // outside the repository so nothing resolves from the development node_modules.
+    const shipped = mkdtempSync(join(tmpdir(), 'reid-shipped-'));
+    cpSync(join(ROOT, 'app/package.json'), join(shipped, 'package.json'));
+    cpSync(join(ROOT, 'app/dist'), join(shipped, 'dist'), { recursive: true });
+    symlinkSync(join(ROOT, 'app/node_modules'), join(shipped, 'node_modules'), 'dir');
+    const run = (...args: string[]) => execFileSync(process.execPath, [join(shipped, 'dist/cli.js'), ...args], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_HOME: join(shipped, 'home'), NODE_PATH: '' }, cwd: shipped });
+    expect(JSON.parse(run('summary', '--preset', 'resnet18', '--json')).totalParams).toBe(11_562_048);
+    const e = JSON.parse(run('eval', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--json'));
+    expect(e.backend).toBe('wasm');
+    expect(e.numQuery).toBe(29);
+  }, 300_000);
 
   it('native and wasm files are unpacked from the asar', () => {
     const unpacked = join(out, 'linux-unpacked/resources/app.asar.unpacked/node_modules');
