@@ -124,7 +124,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     // Thumbnails of identities × cameras come from the service as data URLs.
     await expect.poll(() => page.getByTestId('sample-thumb').locator('img[src^="data:image/jpeg"]').count()).toBeGreaterThan(3);
 
-    await setField('set-epochs', '2');
+    await setField('set-epochs', '4');
     await setField('set-p', '4');
     await setField('set-k', '4');
     await setField('set-eval-period', '2');
@@ -219,7 +219,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
   it('a second run with IBN-a: Pause / Resume, then its training process crashes: the message and the last checkpoint are shown', async () => {
     await page.getByTestId('train-tab-setup').click();
     await page.getByTestId('trick-ibn').check();
-    await setField('set-epochs', '3');
+    await setField('set-epochs', '5');
     // ImageNet-layout weights of torchvision's resnet18 (random init, no download) into the IBN-a graph.
     const pth = join(s.docs, 'resnet18-imagenet.pth');
     const [keys, tracked] = execFileSync('/usr/bin/python3', ['-c', `import torch, torchvision; sd = torchvision.models.resnet18(weights=None).state_dict(); torch.save(sd, ${JSON.stringify(pth)}); print(len(sd), sum(k.endswith('num_batches_tracked') for k in sd))`], { encoding: 'utf8' })
@@ -278,7 +278,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.getByTestId('compare-view').waitFor();
     const model = await page.getByTestId('change-model').allTextContents();
     expect(model.join('\n')).toMatch(/layer1–3.*BN → IBN-a/);
-    expect((await page.getByTestId('change-setting').allTextContents()).join('\n')).toMatch(/epochs: 2 → 3/);
+    expect((await page.getByTestId('change-setting').allTextContents()).join('\n')).toMatch(/epochs: 4 → 5/);
     const metrics = await page.getByTestId('compare-metrics').locator('tbody tr').allTextContents();
     expect(metrics).toHaveLength(2);
     expect(metrics[0]).toMatch(/^baseline\d+\.\d%/);

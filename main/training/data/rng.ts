@@ -33,7 +33,8 @@ export class Rng {
   }
 
   getState(): RngState {
-    return [this.a, this.b, this.c, this.d];
+    // `a` comes out of an XOR as a signed int32: store every word unsigned (same bits, valid for setState).
+    return [this.a >>> 0, this.b >>> 0, this.c >>> 0, this.d >>> 0];
   }
 
   setState(s: readonly number[]): void {

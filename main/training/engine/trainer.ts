@@ -227,6 +227,15 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
       }
     }
+    // A run stopped right after its last step resumes with no step left: it still owes the final evaluation.
+    if (!lastEval && (await run.readJson<{ epoch?: number }>('eval.json'))?.epoch !== s.epochs) {
+      const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool);
+      await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
+      lastEval = { ...r, epoch: s.epochs, step };
+      await run.writeJson('eval.json', lastEval);
+      await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
+      emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
+    }
     await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
     emit({ type: 'done', status: 'completed', step, epoch: s.epochs });
     return { status: 'completed', eval: lastEval };

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,17 @@ describe('training runs: crash, resume, bad losses', () => {
     const steps = (await new RunDir(runB).metrics()).filter((m) => m.type === 'step').map((m) => m.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
   }, 600_000);
+
+  it('a run stopped right after its last step still gets its final evaluation when resumed', async () => {
+    const ds = await loadDataset('market1501', data, { k: 4 });
+    const dir = join(tmp, 'stop-at-end');
+    const stopped = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend: 'wasm', maxSteps: 6 });
+    expect(stopped.status).toBe('stopped');
+    expect(existsSync(join(dir, 'eval.json'))).toBe(false);
+    const resumed = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend: 'wasm', resume: true });
+    expect(resumed.status).toBe('completed');
+    expect(JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'))).toMatchObject({ epoch: 2, step: 6 });
+  }, 300_000);
 
   it('a loss that becomes NaN / Inf stops the run naming the step and the term', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
