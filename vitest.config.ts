@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // tfjs-wasm and PyTorch reference runs are CPU-heavy: the 2-core machine runs test files one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
