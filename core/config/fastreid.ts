@@ -3,7 +3,8 @@ import type { Depth } from '../presets/resnet.js';
 import type { TrainingSettings } from '../training/settings.js';
 import { ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName, type KnownDataset } from './datasets.js';
-import { buildModel, presetName, recognizeModel, type ModelSpec, type Pool } from './model.js';
+import { startExport } from './export-start.js';
+import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
 import { bool, ConfigError, emitYacs, float, int, ints, str, strs, tuple, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
@@ -211,22 +212,12 @@ function frModelProblems(m: ModelSpec): string[] {
 
 /** The fast-reid YACS config of a document, or the reasons it cannot be expressed. */
 export function exportFastreidYaml(doc: GraphDoc): ExportResult {
-  const rec = recognizeModel(doc);
-  const st = readSettings(doc);
-  const reasons: string[] = [];
-  const warnings: string[] = [];
-  if (!rec.ok) {
-    // A framework-specific reason (e.g. GeM in RSB, a depth it lacks) is clearer than the layer diff it causes.
-    const specific = rec.spec ? frModelProblems(rec.spec) : [];
-    reasons.push(...(specific.length ? specific : rec.reasons));
-  }
-  if (!st.ok) reasons.push(st.reason);
-  if (!rec.ok || !st.ok) return { ok: false, reasons };
-  const m = rec.spec;
-  let s = st.settings;
-  let explicit = st.explicit;
-  reasons.push(...frModelProblems(m));
-  if (!st.explicit) {
+  const start = startExport(doc, frModelProblems);
+  if (!start.ok) return start.result;
+  const { m, reasons, warnings } = start;
+  let s = start.settings;
+  let explicit = start.explicit;
+  if (!start.explicit) {
     const bot = readSettings({ ...doc, training: FR_BOT_SETTINGS as unknown as Record<string, unknown> });
     if (bot.ok) (s = bot.settings), (explicit = true);
     warnings.push("the document has no training settings: fast-reid's BoT recipe (configs/Base-bagtricks.yml) is written");

@@ -1,9 +1,10 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
 import type { TrainingSettings } from '../training/settings.js';
-import { ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { ConfigReader, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
-import { buildModel, presetName, recognizeModel, type ModelSpec } from './model.js';
+import { startExport } from './export-start.js';
+import { buildModel, presetName, type ModelSpec } from './model.js';
 import { ConfigError, emitYacs, float, int, ints, str, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
@@ -112,23 +113,14 @@ function rsbModelProblems(m: ModelSpec): string[] {
 
 /** The reid-strong-baseline YACS config of a document, or the reasons it cannot be expressed. */
 export function exportRsbYaml(doc: GraphDoc): ExportResult {
-  const rec = recognizeModel(doc);
-  const st = readSettings(doc);
-  const reasons: string[] = [];
-  const warnings: string[] = [];
-  if (!rec.ok) {
-    // A framework-specific reason (e.g. GeM in RSB, a depth it lacks) is clearer than the layer diff it causes.
-    const specific = rec.spec ? rsbModelProblems(rec.spec) : [];
-    reasons.push(...(specific.length ? specific : rec.reasons));
-  }
-  if (!st.ok) reasons.push(st.reason);
-  if (!rec.ok || !st.ok) return { ok: false, reasons };
-  const m = rec.spec;
-  const s = st.settings;
-  reasons.push(...rsbModelProblems(m));
-  if (!st.explicit) warnings.push('the document has no training settings: the app defaults are written (reid-strong-baseline configs/softmax_triplet_with_center.yml)');
+  const start = startExport(doc, rsbModelProblems);
+  if (!start.ok) return start.result;
+  const { m, reasons, warnings } = start;
+  const s = start.settings;
 
-  const ds = datasetOf(s, st.explicit);
+  if (!start.explicit) warnings.push('the document has no training settings: the app defaults are written (reid-strong-baseline configs/softmax_triplet_with_center.yml)');
+
+  const ds = datasetOf(s, start.explicit);
   let datasetName = 'market1501';
   if ('reason' in ds) reasons.push(ds.reason);
   else {
@@ -144,7 +136,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   let choice: 'imagenet' | 'self' = 'imagenet';
   const path = s.pretrained.path ?? '';
   if (s.pretrained.choice === 'none') {
-    if (st.explicit)
+    if (start.explicit)
       reasons.push("training from scratch: reid-strong-baseline always loads weights (MODEL.PRETRAIN_CHOICE 'imagenet' or 'self', reid-spec §3.3); choose ImageNet weights in the training settings");
     else warnings.push("MODEL.PRETRAIN_CHOICE is 'imagenet' (reid-strong-baseline always loads weights)");
   } else choice = s.pretrained.choice;
