@@ -50,41 +50,35 @@ export interface LoadPlan {
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-/** torch layout → tfjs layout. */
-export function toTfjs(data: Float32Array, torchShape: number[], transform: WeightTransform): Float32Array {
+/**
+ * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
+ * OIHW ↔ HWIO (permute (2, 3, 1, 0), reid-spec §8.1). `move(t, f)` receives the torch and tfjs index.
+ */
+function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
+  const out = new Float32Array(data.length);
+  const move = toTf ? (t: number, f: number) => (out[f] = data[t]!) : (t: number, f: number) => (out[t] = data[f]!);
   if (transform === 'transpose2d') {
     const [o, i] = torchShape as [number, number];
-    const out = new Float32Array(data.length);
-    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[c * o + r] = data[r * i + c]!;
+    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) move(r * i + c, c * o + r);
     return out;
   }
-  // OIHW → HWIO: permute (2, 3, 1, 0), reid-spec §8.1.
   const [O, I, H, W] = torchShape as [number, number, number, number];
-  const out = new Float32Array(data.length);
   for (let o = 0; o < O; o++)
     for (let i = 0; i < I; i++)
       for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) out[((h * W + w) * I + i) * O + o] = data[((o * I + i) * H + h) * W + w]!;
+        for (let w = 0; w < W; w++) move(((o * I + i) * H + h) * W + w, ((h * W + w) * I + i) * O + o);
   return out;
+}
+
+/** torch layout → tfjs layout. */
+export function toTfjs(data: Float32Array, torchShape: number[], transform: WeightTransform): Float32Array {
+  return relayout(data, torchShape, transform, true);
 }
 
 /** tfjs layout → torch layout (inverse of toTfjs). */
 export function toTorch(data: Float32Array, torchShape: number[], transform: WeightTransform): Float32Array {
-  if (transform === 'none') return data.slice();
-  if (transform === 'transpose2d') {
-    const [o, i] = torchShape as [number, number];
-    const out = new Float32Array(data.length);
-    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[r * i + c] = data[c * o + r]!;
-    return out;
-  }
-  const [O, I, H, W] = torchShape as [number, number, number, number];
-  const out = new Float32Array(data.length);
-  for (let o = 0; o < O; o++)
-    for (let i = 0; i < I; i++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) out[((o * I + i) * H + h) * W + w] = data[((h * W + w) * I + i) * O + o]!;
-  return out;
+  return relayout(data, torchShape, transform, false);
 }
 
 interface Target {
