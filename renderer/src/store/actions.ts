@@ -20,6 +20,7 @@ import { DEFAULT_SIZE, layoutGraph } from '../lib/layout.js';
 import { notify, redo, run, select, undo, useEditor, type EditorState } from './editor.js';
 import { guardUnsaved, openPath, save, saveAs } from './files.js';
 import { nativeOpen } from './native.js';
+import { useTraining } from './training.js';
 
 const get = useEditor.getState;
 const set = useEditor.setState;
@@ -184,7 +185,11 @@ export function handleKey(ev: KeyboardEvent): void {
     ev.preventDefault();
     return redo();
   }
+  // While the training panel covers the canvas, only file, undo / redo (which also undo settings edits) and
+  // help shortcuts apply: canvas edits (delete, paste, model actions) would act on an invisible selection.
+  const canvasHidden = useTraining.getState().open;
   for (const a of ACTIONS) {
+    if (canvasHidden && !/^(file\.|edit\.undo|edit\.redo|view\.help)/.test(a.id)) continue;
     if (a.keys && matches(a.keys, ev)) {
       ev.preventDefault();
       if (!a.enabled || a.enabled(s)) a.run();

@@ -136,7 +136,16 @@ export function markSaved(path: string): void {
   set({ path, savedDoc: get().history.doc });
 }
 
-export const isDirty = (s: EditorState) => s.history.doc !== s.savedDoc;
+/** Documents are immutable (immer), so their canonical text can be memoised per object. */
+const docText = new WeakMap<GraphDoc, string>();
+function textOf(d: GraphDoc): string {
+  let t = docText.get(d);
+  if (t === undefined) docText.set(d, (t = JSON.stringify(d)));
+  return t;
+}
+
+/** Unsaved changes: the document differs from the saved one (undoing back to it counts as clean). */
+export const isDirty = (s: EditorState) => s.history.doc !== s.savedDoc && (s.savedDoc === null || textOf(s.history.doc) !== textOf(s.savedDoc));
 
 export function select(nodes: Iterable<string>, edges: Iterable<string> = []): void {
   commit(get().history, { selectedNodes: new Set(nodes), selectedEdges: new Set(edges) });
