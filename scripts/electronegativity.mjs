@@ -3,14 +3,17 @@
 // runner directly: its CLI relies on an undeclared `commander` major that npm does not hoist here.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const quiet = console.log;
 console.log = () => undefined; // the runner prints a banner and progress bars
-const i18nModule = require('@doyensec/electronegativity/dist/locales/i18n.js');
-const i18n = i18nModule.default ?? i18nModule;
-await i18n();
+// The package's own i18n setup also fetches updated translations from the web; configure its bundled
+// en-US strings directly instead, so the check makes no network request.
+const pkgRequire = createRequire(require.resolve('@doyensec/electronegativity/package.json'));
+const i18n = pkgRequire('i18n');
+i18n.configure({ locales: ['en-US'], defaultLocale: 'en-US', directory: dirname(pkgRequire.resolve('./dist/locales/i18n.js')), updateFiles: false, objectNotation: true, retryInDefaultLocale: true, register: globalThis });
+i18n.setLocale('en-US');
 const run = require('@doyensec/electronegativity/dist/runner.js');
 const electronVersion = JSON.parse(readFileSync('package.json', 'utf8')).optionalDependencies.electron;
 let result;
