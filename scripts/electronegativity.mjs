@@ -9,7 +9,9 @@ const require = createRequire(import.meta.url);
 const quiet = console.log;
 console.log = () => undefined; // the runner prints a banner and progress bars
 // The package's own i18n setup also fetches updated translations from the web; configure its bundled
-// en-US strings directly instead, so the check makes no network request.
+// en-US strings directly instead, so the check makes no network request. For the same reason the
+// AVAILABLE_SECURITY_FIXES check (which downloads Electron's release list) is left out: Electron is pinned
+// in package.json and upgraded deliberately.
 const pkgRequire = createRequire(require.resolve('@doyensec/electronegativity/package.json'));
 const i18n = pkgRequire('i18n');
 i18n.configure({ locales: ['en-US'], defaultLocale: 'en-US', directory: dirname(pkgRequire.resolve('./dist/locales/i18n.js')), updateFiles: false, objectNotation: true, retryInDefaultLocale: true, register: globalThis });
@@ -18,7 +20,7 @@ const run = require('@doyensec/electronegativity/dist/runner.js');
 const electronVersion = JSON.parse(readFileSync('package.json', 'utf8')).optionalDependencies.electron;
 let result;
 try {
-  result = await run({ input: resolve('main/hosts/electron'), output: undefined, isSarif: false, customScan: [], excludeFromScan: [], severitySet: undefined, confidenceSet: undefined, isRelative: true, isVerbose: false, electronUpgrade: undefined, electronVersionOverride: electronVersion, parserPlugins: [] }, false);
+  result = await run({ input: resolve('main/hosts/electron'), output: undefined, isSarif: false, customScan: [], excludeFromScan: ['availablesecurityfixesglobalcheck'], severitySet: undefined, confidenceSet: undefined, isRelative: true, isVerbose: false, electronUpgrade: undefined, electronVersionOverride: electronVersion, parserPlugins: [] }, false);
 } finally {
   console.log = quiet;
 }
