@@ -5,31 +5,16 @@
 stdin: JSON list of {kind, params, inputs: [[H, W, C] | [C], ...]}; stdout: JSON list of {shape, params}.
 """
 import json
+import os
 import sys
 
 import torch
 import torch.nn as nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
-
-class IBN(nn.Module):
-    """IBN-a as in IBN-Net ibnnet/modules.py: first floor(C*ratio) channels InstanceNorm(affine), rest BN."""
-
-    def __init__(self, planes, ratio=0.5):
-        super().__init__()
-        self.half = int(planes * ratio)
-        self.IN = nn.InstanceNorm2d(self.half, affine=True)
-        self.BN = nn.BatchNorm2d(planes - self.half)
-
-    def forward(self, x):
-        a, b = torch.split(x, [self.half, x.shape[1] - self.half], 1)
-        return torch.cat((self.IN(a.contiguous()), self.BN(b.contiguous())), 1)
-
-
-def norm_layer_for(slot):
-    if slot == 'ibn_a':
-        return None  # handled by replacing bn1 after construction
-    return None
+# IBN-a as in IBN-Net ibnnet/modules.py: the parity suite's reference module, shared.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'parity'))
+from reference import IBN  # noqa: E402
 
 
 def block(kind, p, cin):
