@@ -9,5 +9,6 @@ if (!existsSync(bundle)) {
   process.stderr.write('reid-studio: error: the app is not built yet; run "npm run build" in the project folder\n');
   process.exit(2);
 }
-const { runCli } = await import(bundle);
-process.exit(await runCli(process.argv.slice(2)));
+// `main` exits only after stdout / stderr drained: JSON piped into another program is never cut.
+const { main } = await import(bundle);
+await main(process.argv.slice(2));

@@ -1,17 +1,19 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras } from '../../core/index.js';
-import { writeFileAtomic } from '../service/atomic.js';
 import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
 import { CliError } from './errors.js';
+import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
+import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 
 /**
- * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.json [--backend NAME]`:
- * eval-mode features of every image in DIR (sorted by file name), pre-processed as reid-strong-baseline
- * at test time. Output JSON (a script contract: add fields, never rename):
+ * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.npy|.safetensors|.json
+ * [--backend NAME] [--progress MODE]`: eval-mode features of every image in DIR (sorted by file name),
+ * pre-processed as reid-strong-baseline at test time. The format follows --out's extension
+ * (main/cli/features-out.ts); JSON (a script contract: add fields, never rename) is
  * { files, features, backend, load: <weights load report>, backendReport, dim }.
  */
 export async function embedCommand(argv: string[]): Promise<void> {
@@ -25,11 +27,14 @@ export async function embedCommand(argv: string[]): Promise<void> {
       out: { type: 'string' },
       backend: { type: 'string' },
       'batch-size': { type: 'string' },
+      ...PROGRESS_OPTION,
     },
   });
   if (!values.weights) throw new CliError('--weights FILE is required (a PyTorch .pth or .safetensors state dict)');
   if (!values.images) throw new CliError('--images DIR is required');
-  if (!values.out) throw new CliError('--out FEATS.json is required');
+  if (!values.out) throw new CliError('--out FEATS.npy|FEATS.safetensors|FEATS.json is required');
+  featureFormat(values.out); // refuse an unknown extension before any work
+  const progress = progressReporter(parseProgressMode(values.progress));
   const batchSize = values['batch-size'] === undefined ? 16 : Number(values['batch-size']);
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new CliError(`--batch-size must be a whole number between 1 and 1024 (got "${values['batch-size']}")`);
   let choice;
@@ -78,7 +83,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
     const gaps = [...plan.report.missing, ...plan.report.mismatched].filter((m) => evalLayers.has(m.layer));
     if (gaps.length) process.stderr.write(`reid-studio: warning: ${gaps.length} weight(s) of the feature path are not in ${basename(values.weights)} and stay randomly initialised (first: ${gaps[0]!.key})\n`);
     // Batch by batch, so a large query/gallery folder never sits in memory as one float array.
-    const rows: number[][] = [];
+    let rows = new Float32Array(0);
     let dim = 0;
     let resized = 0;
     for (let i = 0; i < files.length; i += batchSize) {
@@ -93,13 +98,17 @@ export async function embedCommand(argv: string[]): Promise<void> {
         throw e;
       }
       const f = await extractFeatures(reid, data, chunk.length, batchSize);
-      dim = f.dim;
-      for (let k = 0; k < chunk.length; k++) rows.push(Array.from(f.features.subarray(k * dim, (k + 1) * dim)));
+      if (!dim) {
+        dim = f.dim;
+        rows = new Float32Array(files.length * dim);
+      }
+      rows.set(f.features.subarray(0, chunk.length * dim), i * dim);
+      progress.update('embed', Math.min(files.length, i + chunk.length), files.length);
     }
+    progress.end();
     if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w}\n`);
-    const out = { files, features: rows, dim, backend: report.backend, load: plan.report, backendReport: report };
-    await writeFileAtomic(values.out, JSON.stringify(out));
-    process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${values.out}\n`);
+    const written = await writeFeatures(values.out, { files, data: rows, dim, extra: { backend: report.backend, load: plan.report, backendReport: report } });
+    process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${written.join(' + ')}\n`);
   } finally {
     disposeModel(reid);
   }

@@ -7,3 +7,6 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** Ctrl-C ended a command early (after checkpointing where there is something to keep): exit code 130. */
+export class Interrupted extends Error {}

@@ -11,6 +11,7 @@ import { RunDir } from '../training/engine/run-dir.js';
 import { CheckpointError } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
+import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
 
 /**
@@ -22,8 +23,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...GRAPH_OPTIONS, ...DATA_OPTIONS, weights: { type: 'string' }, rerank: { type: 'boolean' }, metric: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' } },
+    options: { ...GRAPH_OPTIONS, ...DATA_OPTIONS, weights: { type: 'string' }, rerank: { type: 'boolean' }, metric: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, ...PROGRESS_OPTION },
   });
+  const progress = progressReporter(parseProgressMode(v.progress));
   let backendChoice;
   try {
     backendChoice = parseBackendChoice(v.backend);
@@ -67,7 +69,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
       if (e instanceof CheckpointError) throw new CliError(e.message);
       throw new CliError((e as Error).message);
     }
-    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool);
+    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool, (phase, done, total) => progress.update(phase, done, total, phase === 'distance' ? 'steps' : 'images'));
+    progress.end();
     const result = { ...r, backend: backend.backend, weights: weightsInfo, dataset: dataset.root };
     if (runDir) {
       await new RunDir(runDir).writeJson('eval.json', result);

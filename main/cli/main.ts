@@ -1,7 +1,9 @@
 import { PRESET_NAMES } from '../../core/index.js';
-import { CliError } from './errors.js';
+import { CliError, Interrupted } from './errors.js';
+import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
+import { commandHelp, HELP } from './help.js';
 import { summaryCommand } from './summary.js';
-import { serveCommand } from './serve.js';
+import { appVersion, serveCommand } from './serve.js';
 import { startCommand } from './start.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
@@ -32,33 +34,66 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
 };
 
 export function usage(): string {
-  return ['usage: reid-studio <command> [options]', '', 'commands:', ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(10)} ${c.help}`)].join('\n');
+  return [
+    'usage: reid-studio <command> [options]',
+    '       reid-studio <command> --help     flags and an example for one command',
+    '       reid-studio --version',
+    '',
+    'commands:',
+    ...Object.keys(COMMANDS).flatMap((k) => [`  ${k.padEnd(10)} ${HELP[k]?.summary ?? COMMANDS[k]!.help}`, `  ${''.padEnd(10)} ${HELP[k]?.usage ?? ''}`]),
+    '',
+    'exit codes: 0 done, 1 internal error, 2 bad input, 130 interrupted',
+  ].join('\n');
 }
 
+/**
+ * Runs one command; returns its exit code (never throws): 0 done, 1 internal error (a bug of ours), 2 a
+ * user error (one line on stderr), 130 interrupted.
+ */
 export async function runCli(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(usage() + '\n');
-    return 0;
+    const topic = cmd === 'help' ? rest[0] : undefined;
+    if (topic && COMMANDS[topic]) process.stdout.write(commandHelp(topic) + '\n');
+    else process.stdout.write(usage() + '\n');
+    return EXIT.ok;
+  }
+  if (cmd === '--version' || cmd === '-v' || cmd === 'version') {
+    process.stdout.write(`reid-studio ${appVersion()}\n`);
+    return EXIT.ok;
   }
   const c = COMMANDS[cmd];
+  if (c && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(commandHelp(cmd) + '\n');
+    return EXIT.ok;
+  }
   try {
     if (!c) throw new CliError(`unknown command "${cmd}"; run "reid-studio --help"`);
     await c.run(rest);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     const err = e as Error & { code?: string };
+    if (e instanceof Interrupted) {
+      process.stderr.write(`reid-studio: ${err.message}\n`);
+      return EXIT.interrupted;
+    }
     // parseArgs reports unknown / malformed flags with ERR_PARSE_ARGS_* codes: those are user errors too.
     if (e instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`reid-studio: error: ${err.message}\n`);
-      return e instanceof CliError ? e.exitCode : 2;
+      process.stderr.write(`reid-studio: error: ${err.message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
+      return e instanceof CliError ? e.exitCode : EXIT.user;
     }
     process.stderr.write(`reid-studio: internal error: ${err.message}\n`);
     if (process.env.REID_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
-    return 1;
+    return EXIT.internal;
   }
 }
 
+/** The process entry: run, then exit only once stdout / stderr have drained (pipes never cut). */
+export async function main(argv: string[]): Promise<never> {
+  quietOnBrokenPipe();
+  return exitAfterDrain(await runCli(argv));
+}
+
 if (import.meta.url === `file://${process.argv[1]}` || process.env.REID_STUDIO_CLI_ENTRY) {
-  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+  void main(process.argv.slice(2));
 }

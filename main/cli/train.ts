@@ -10,6 +10,8 @@ import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
 import { train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 import { CliError } from './errors.js';
+import { EXIT, exitAfterDrain } from './exit.js';
+import { parseProgressMode, PROGRESS_OPTION, type ProgressMode } from './progress.js';
 import { GRAPH_OPTIONS, parseInputSize, readGraphFile, resolveGraph } from './graph-args.js';
 
 export const DATA_OPTIONS = {
@@ -50,9 +52,12 @@ function fmtTime(s: number): string {
 }
 
 /** Progress rendering: a redrawn bar on a terminal, plain lines otherwise (logs, pipes). */
-export function progressPrinter(stream: NodeJS.WriteStream, json: boolean): (e: TrainEvent) => void {
-  const tty = !!stream.isTTY && !json;
+export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode | boolean): (e: TrainEvent) => void {
+  const m: ProgressMode = mode === true ? 'json' : mode === false ? 'auto' : mode;
+  const json = m === 'json';
+  const tty = m === 'bar' || (m === 'auto' && !!stream.isTTY);
   return (e) => {
+    if (m === 'none') return;
     if (json) return void stream.write(JSON.stringify(e) + '\n');
     if (e.type === 'step') {
       const terms = [e.ce !== undefined && `ce ${e.ce.toFixed(3)}`, e.triplet !== undefined && `tri ${e.triplet.toFixed(3)}`, e.center !== undefined && `cen ${e.center.toFixed(1)}`].filter(Boolean).join(' ');
@@ -92,8 +97,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
       'warmup-epochs': { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
+      ...PROGRESS_OPTION,
     },
   });
+  const progressMode = parseProgressMode(v.progress);
   const int = (flag: string, s: string | undefined, min = 1): number | undefined => {
     if (s === undefined) return undefined;
     const n = Number(s);
@@ -157,15 +164,17 @@ export async function trainCommand(argv: string[]): Promise<void> {
   }
   const control: TrainControl = {};
   const onSigint = () => {
-    if (control.request) process.exit(130);
+    if (control.request) return void exitAfterDrain(EXIT.interrupted);
     control.request = 'stop';
     process.stderr.write('\nstopping after this step (checkpointing); press Ctrl-C again to abort\n');
   };
   process.on('SIGINT', onSigint);
   try {
-    const r = await train({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent: progressPrinter(process.stderr, false) });
+    const r = await train({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent: progressPrinter(process.stderr, progressMode) });
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
     else if (r.status !== 'completed') process.stderr.write(`resume with: reid-studio train --resume ${runDir}\n`);
+    // Stopped by Ctrl-C: a checkpoint was written, but the work is not done — `train && eval` must not go on.
+    if (r.status !== 'completed' && control.request) process.exitCode = EXIT.interrupted;
   } catch (e) {
     if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError) throw new CliError(e.message);
     throw e;

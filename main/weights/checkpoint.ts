@@ -280,11 +280,11 @@ const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.by
  * archive/data.pkl, archive/data/<i>, archive/version) or as safetensors. Format defaults from the
  * extension (.safetensors → safetensors, else pth).
  */
-export async function writeCheckpoint(path: string, tensors: Map<string, WriteTensor>, opts: { format?: 'pth' | 'safetensors' } = {}): Promise<void> {
+export async function writeCheckpoint(path: string, tensors: Map<string, WriteTensor>, opts: { format?: 'pth' | 'safetensors'; /** safetensors `__metadata__` (string values) */ metadata?: Record<string, string> } = {}): Promise<void> {
   for (const [k, t] of tensors) checkTensor(k, t);
   const format = opts.format ?? (path.endsWith('.safetensors') ? 'safetensors' : 'pth');
   if (format === 'safetensors') {
-    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt', ...opts.metadata } };
     let off = 0;
     for (const [k, t] of tensors) {
       header[k] = { dtype: 'F32', shape: t.shape, data_offsets: [off, off + t.data.byteLength] };

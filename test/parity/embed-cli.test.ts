@@ -120,6 +120,6 @@ describe('reid-studio embed', () => {
   });
 
   it('is listed in the help', () => {
-    expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/embed .*--weights FILE --images DIR --out FEATS\.json/);
+    expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/embed .*--weights FILE --images DIR --out FEATS\.npy\|FEATS\.safetensors\|FEATS\.json/);
   });
 });

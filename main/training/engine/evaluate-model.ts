@@ -9,10 +9,14 @@ import type { ImageRecord, LoadedDataset } from '../data/datasets.js';
 import type { DataLoaderPool } from '../data/pipeline.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 
-async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[]) {
+/** Progress of an evaluation: images of `phase` embedded so far (then `distance` 0 → 1 when ranking). */
+export type EvalProgress = (phase: 'query' | 'gallery' | 'distance', done: number, total: number) => void;
+
+async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], onBatch?: (done: number) => void) {
   const rows: Float32Array[] = [];
   const kept: ImageRecord[] = [];
   let dim = 0;
+  let done = 0;
   for await (const b of pool.evalBatches(records.map((r) => ({ path: r.path, label: r.pid })), 16)) {
     const f = await extractFeatures(reid, b.images, b.size, 16);
     dim = f.dim;
@@ -22,6 +26,8 @@ async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRec
       rows.push(f.features.subarray(i * dim, (i + 1) * dim));
       kept.push(records[b.indices[i]!]!);
     }
+    done += b.size;
+    onBatch?.(done);
   }
   const data = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => data.set(r, i * dim));
@@ -33,11 +39,17 @@ export interface EvalFeatures {
   gallery: { feats: { data: Float32Array; rows: number; dim: number }; records: ImageRecord[] };
 }
 
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
+/**
+ * Features of the query and gallery splits (eval mode, no augmentation) and the retrieval metrics.
+ * `onProgress` is called after every batch and around the ranking.
+ */
+export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalProgress): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new Error('the dataset has no query / gallery split to evaluate on');
-  const q = await features(reid, pool, ds.query);
-  const g = await features(reid, pool, ds.gallery);
+  const q = await features(reid, pool, ds.query, onProgress && ((n) => onProgress('query', n, ds.query.length)));
+  const g = await features(reid, pool, ds.gallery, onProgress && ((n) => onProgress('gallery', n, ds.gallery.length)));
+  onProgress?.('distance', 0, 1);
   const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
+  onProgress?.('distance', 1, 1);
   const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept } };
   return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path), features: out };
 }

@@ -1,0 +1,161 @@
+/**
+ * `reid-studio <command> --help`: what each command does, every flag, and an example. One table, so the
+ * usage line, the help page and README's CLI section are read from the same facts.
+ */
+export interface CommandHelp {
+  /** One line: what the command is for. */
+  summary: string;
+  /** The synopsis (flags in brackets are optional). */
+  usage: string;
+  /** [flag, what it does]. */
+  flags: [string, string][];
+  /** Complete example command lines. */
+  examples: string[];
+}
+
+const GRAPH_FLAGS: [string, string][] = [
+  ['GRAPH.json', 'a graph document (.reidgraph / .json) saved by the app or `export --format graph`'],
+  ['--preset NAME', 'build a preset instead (run `reid-studio presets`); default resnet50'],
+  ['--neck bnneck|no', 'preset neck: BNNeck (default) or none'],
+  ['--neck-feat after|before', 'preset eval feature: after (default) or before the BNNeck BN'],
+  ['--last-stride 1|2', 'preset stride of layer4 (1 = the Bag-of-Tricks setting)'],
+  ['--num-classes N', 'preset classifier size (training identities)'],
+  ['--input HxW', 'input size, e.g. 256x128'],
+  ['--freeze-backbone', 'freeze every backbone weight (BN statistics stay a separate choice)'],
+];
+const DATA_FLAGS: [string, string][] = [
+  ['--demo', 'the built-in synthetic dataset (generated once, cached)'],
+  ['--demo-size tiny|small|medium', 'size of the demo dataset'],
+  ['--data DIR', 'a dataset folder (layout detected: Market-1501, DukeMTMC-reID, class folders, …)'],
+  ['--layout NAME', 'force a dataset layout instead of detecting it'],
+];
+const PROGRESS_FLAG: [string, string] = ['--progress auto|bar|lines|json|none', 'progress on stderr: a bar on a terminal, plain lines otherwise (auto); json = one JSON event per line'];
+const JSON_FLAG: [string, string] = ['--json', 'print the result as JSON on stdout (a script contract: fields are only added)'];
+
+export const HELP: Record<string, CommandHelp> = {
+  presets: { summary: 'list the preset model names', usage: 'presets', flags: [], examples: ['reid-studio presets'] },
+  summary: {
+    summary: 'layer table, parameter counts, feature size and problems of a graph',
+    usage: 'summary [GRAPH.json | --preset NAME …] [--expand] [--json]',
+    flags: [...GRAPH_FLAGS, ['--expand', 'list every PyTorch-named layer instead of blocks'], JSON_FLAG],
+    examples: ['reid-studio summary --preset resnet50_ibn_a --last-stride 1', 'reid-studio summary model.reidgraph --expand --json | jq .totalParams'],
+  },
+  'demo-data': {
+    summary: 'write the synthetic Market-1501-layout demo dataset',
+    usage: 'demo-data --out DIR [--size tiny|small|medium] [--seed N] [--json]',
+    flags: [['--out DIR', 'destination folder'], ['--size tiny|small|medium', 'number of identities / images (default small)'], ['--seed N', 'random seed (default 0)'], JSON_FLAG],
+    examples: ['reid-studio demo-data --out demo --size tiny'],
+  },
+  serve: {
+    summary: 'start browser mode; prints "ReID Studio: URL" (Ctrl-C stops)',
+    usage: 'serve [--port N] [--no-open] [--data-dir DIR]',
+    flags: [['--port N', 'port on 127.0.0.1 (default: a free one)'], ['--no-open', 'do not open a browser'], ['--data-dir DIR', 'where runs, recents and autosaves live']],
+    examples: ['reid-studio serve --port 8765 --no-open'],
+  },
+  start: {
+    summary: 'open the app: Electron when installed, else browser mode',
+    usage: 'start [--browser | --electron] [--port N] [--no-open] [--data-dir DIR]',
+    flags: [['--browser', 'force browser mode'], ['--electron', 'force the Electron window'], ['--port N', 'browser mode port'], ['--no-open', 'do not open a browser'], ['--data-dir DIR', 'where runs, recents and autosaves live']],
+    examples: ['reid-studio start --browser'],
+  },
+  train: {
+    summary: 'train a graph with the reid-strong-baseline recipe; Ctrl-C checkpoints and stops (exit 130)',
+    usage: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [options] | train --resume RUN_DIR',
+    flags: [
+      ...GRAPH_FLAGS,
+      ...DATA_FLAGS,
+      ['--epochs N', 'number of epochs'],
+      ['--batch P,K', 'P identities × K images per batch (default 16,4)'],
+      ['--lr X', 'base learning rate'],
+      ['--warmup-epochs N', 'linear warm-up length (0 = off)'],
+      ['--eval-period N', 'evaluate every N epochs'],
+      ['--seed N', 'random seed'],
+      ['--weights FILE', 'pretrained weights (.pth / .safetensors; the load report is kept in the run)'],
+      ['--out RUN_DIR', 'run folder (default runs/<name>-<time>)'],
+      ['--backend NAME', 'compute backend (`reid-studio backend` lists them)'],
+      ['--micro-batch N', 'images per forward/backward pass (default: planned from memory)'],
+      ['--resume RUN_DIR', 'continue a stopped or crashed run exactly where it left off'],
+      ['--json', 'print {runDir, status, eval} on stdout when done'],
+    ],
+    examples: ['reid-studio train --preset resnet18 --demo --epochs 2 --batch 4,4 --input 64x32 --out runs/r18', 'reid-studio train --resume runs/r18 && reid-studio eval runs/r18 --json'],
+  },
+  eval: {
+    summary: 'retrieval evaluation (mAP, CMC, mINP) of a run, or of a graph with weights',
+    usage: 'eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--metric cosine|euclidean] [--rerank] [--json]',
+    flags: [
+      ['RUN_DIR', "a run folder: its last checkpoint, on its own dataset unless one is given"],
+      ...GRAPH_FLAGS,
+      ...DATA_FLAGS,
+      ['--weights FILE', 'weights for a graph (.pth / .safetensors) or a run folder'],
+      ['--metric cosine|euclidean', 'distance (default from the run / document settings)'],
+      ['--rerank', 'k-reciprocal re-ranking (Zhong et al., CVPR 2017)'],
+      ['--backend NAME', 'compute backend'],
+      PROGRESS_FLAG,
+      ['--json', 'print eval.json on stdout: mAP, rank1, rank5, rank10 (fractions), cmc, mINP, counts'],
+    ],
+    examples: ['reid-studio eval runs/r18 --json', 'reid-studio eval --preset resnet50 --weights rsb.pth --data Market-1501 --rerank'],
+  },
+  embed: {
+    summary: 'eval-mode features of every image in a folder',
+    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N]',
+    flags: [
+      ...GRAPH_FLAGS,
+      ['--weights FILE', 'weights (.pth / .safetensors)'],
+      ['--images DIR', 'folder of images (sorted by file name)'],
+      ['--out FILE', 'format by extension: .npy (float32 N×D, file list in FILE.files.txt), .safetensors (tensor "features", file list in its metadata), .json ({files, features, backend, load})'],
+      ['--backend NAME', 'compute backend'],
+      ['--batch-size N', 'images per forward pass (default 16)'],
+      PROGRESS_FLAG,
+    ],
+    examples: ['reid-studio embed --preset resnet50_ibn_a --weights model.pth --images query/ --out query.npy'],
+  },
+  backend: {
+    summary: 'the compute backend in use, why faster ones were skipped, and the GPU (CUDA / cuDNN) check',
+    usage: 'backend [--backend NAME] [--json]',
+    flags: [['--backend NAME', 'check one backend instead of the automatic choice'], JSON_FLAG],
+    examples: ['reid-studio backend --json'],
+  },
+  weights: {
+    summary: "list a checkpoint's tensors, or its load report for a graph",
+    usage: 'weights FILE [GRAPH.json | --preset NAME …] [--keep-classifier] [--json]',
+    flags: [['FILE', '.pth (zip or legacy) or .safetensors'], ...GRAPH_FLAGS, ['--keep-classifier', 'load the classifier too when its size matches'], JSON_FLAG],
+    examples: ['reid-studio weights resnet50_ibn_a.pth --preset resnet50_ibn_a'],
+  },
+  export: {
+    summary: 'export a graph (and weights) as a config, PyTorch code + weights or a tfjs model',
+    usage: 'export [GRAPH.json | --preset NAME …] --format FORMAT --out PATH [--weights FILE|RUN_DIR] [--json]',
+    flags: [
+      ...GRAPH_FLAGS,
+      ['--format FORMAT', 'graph | rsb-yaml | fastreid-yaml | pytorch | tfjs'],
+      ['--out PATH', 'a file (graph, YAML) or a folder (pytorch, tfjs)'],
+      ['--weights FILE|RUN_DIR', 'weights to export (a checkpoint file or a run folder)'],
+      ['--fastreid-stem', 'fastreid-yaml: accept fast-reid\'s stem for a preset'],
+      JSON_FLAG,
+    ],
+    examples: ['reid-studio export runs/r18/graph.json --format pytorch --weights runs/r18 --out exported/'],
+  },
+  import: {
+    summary: 'reid-strong-baseline / fast-reid YAML (with _BASE_) → graph document + training settings',
+    usage: 'import CONFIG.yml --out GRAPH.json [--json]',
+    flags: [['CONFIG.yml', 'a YACS config'], ['--out GRAPH.json', 'the document to write'], JSON_FLAG],
+    examples: ['reid-studio import configs/Market1501/bagtricks_R50-ibn.yml --out r50ibn.reidgraph'],
+  },
+};
+
+/** The help page of one command. */
+export function commandHelp(name: string): string {
+  const h = HELP[name];
+  if (!h) return '';
+  const width = Math.min(34, Math.max(0, ...h.flags.map(([f]) => f.length)) + 2);
+  return [
+    `reid-studio ${name}: ${h.summary}`,
+    '',
+    `usage: reid-studio ${h.usage}`,
+    ...(h.flags.length ? ['', 'options:', ...h.flags.map(([f, d]) => `  ${f.padEnd(width)}${f.length >= width ? '\n  ' + ' '.repeat(width) : ''}${d}`)] : []),
+    '',
+    'example:',
+    ...h.examples.map((e) => `  ${e}`),
+    '',
+    'exit codes: 0 done, 1 internal error, 2 bad input, 130 interrupted',
+  ].join('\n');
+}
