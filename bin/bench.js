@@ -11,12 +11,12 @@ const all = readdirSync(dir).filter((f) => /\.(ts|mts)$/.test(f) && !f.startsWit
 const files = wanted.length ? all.filter((f) => wanted.some((w) => f.startsWith(w))) : all;
 if (!files.length) {
   console.error(`no benchmark matches ${wanted.join(', ')}; available: ${all.join(', ')}`);
-  process.exit(2);
+  process.exitCode = 2;
 }
 let failed = 0;
-for (const f of files) {
+for (const f of files.length ? files : []) {
   console.log(`\n=== bench/${f} ===`);
   const r = spawnSync(process.execPath, ['--import', 'tsx', `${dir}${f}`], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
-process.exit(failed ? 1 : 0);
+process.exitCode = failed ? 1 : 0;
