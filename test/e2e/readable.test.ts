@@ -17,7 +17,7 @@ async function titleSizes(page: Page): Promise<{ px: number[]; inView: number; t
     const vp = document.querySelector('.react-flow__viewport') as HTMLElement;
     const zoom = new DOMMatrixReadOnly(getComputedStyle(vp).transform).a;
     const pane = document.querySelector('[data-testid="canvas"]')!.getBoundingClientRect();
-    const titles = [...document.querySelectorAll('.react-flow__node .block-kind')] as HTMLElement[];
+    const titles = Array.from(document.querySelectorAll<HTMLElement>('.react-flow__node .block-kind'));
     const visible = titles.filter((t) => {
       const r = t.getBoundingClientRect();
       return r.right > pane.left && r.left < pane.right && r.bottom > pane.top && r.top < pane.bottom;
