@@ -3,9 +3,9 @@
  * over IPC, native menus and dialogs, single-instance lock, remembered window state and file-association
  * opens. Built by esbuild into app/dist/electron-main.js (the `main` of app/package.json).
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, sep } from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, protocol, screen, session, shell, utilityProcess, type MenuItemConstructorOptions } from 'electron';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Service } from '../../service/index.js';
 import type { WorkerMessage } from '../../training/jobs.js';
@@ -14,6 +14,7 @@ import { appVersion } from '../../cli/serve.js';
 import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc } from './ipc.js';
 import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from './security.js';
 import { DEFAULT_STATE, restoreWindowState, saveWindowState } from './window-state.js';
+import { aboutOptions, closeAnyway, CRASH_PROMPT, DOC_FILTERS, documentSavePath, menuTemplate, suggestedFileName, UNSAVED_PROMPT, windowBackground } from './desktop.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const rendererDir = join(here, 'renderer');
@@ -42,7 +43,8 @@ const electronSpawner: WorkerSpawner = () => {
   };
 };
 
-const service = new Service({ host: 'electron', version: appVersion(), dataDir: join(app.getPath('userData'), 'state'), spawner: electronSpawner });
+// The same data folder as browser mode (recents, autosave, runs): one app, two ways to open it.
+const service = new Service({ host: 'electron', version: appVersion(), spawner: electronSpawner });
 const grants = new PathGrants();
 let win: BrowserWindow | null = null;
 let pendingOpen = documentArg(process.argv);
@@ -51,24 +53,39 @@ function send(event: Parameters<typeof eventMessage>[0], payload: unknown): void
   win?.webContents.send(EVENT_CHANNEL, eventMessage(event, payload));
 }
 
+/** The folder of the last document opened or saved: Open / Save start there. */
+let lastDir: string | undefined;
+
 async function openDocument(path: string): Promise<void> {
   grants.grant(path);
   const r = await service.dispatch('doc.open', { path });
-  if (r.ok) send('doc.opened', r.result);
-  else send('app.notice', { level: 'error', message: r.error.message });
+  if (r.ok) {
+    send('doc.opened', r.result);
+    lastDir = dirname(path);
+    app.addRecentDocument(path);
+  } else send('app.notice', { level: 'error', message: r.error.message });
 }
 
 async function showOpen(): Promise<void> {
   if (!win) return;
-  const r = await dialog.showOpenDialog(win, { properties: ['openFile'], filters: [{ name: 'ReID Studio graph', extensions: ['reidgraph', 'json'] }] });
+  const r = await dialog.showOpenDialog(win, { properties: ['openFile'], filters: DOC_FILTERS, defaultPath: lastDir ?? service.documentsDir });
   if (!r.canceled && r.filePaths[0]) await openDocument(r.filePaths[0]);
 }
 
+/** Save dialog for a document: `.reidgraph` by default (the registered type), starting in the last folder. */
+async function askSavePath(suggestedName?: string): Promise<string | null> {
+  if (!win) return null;
+  const r = await dialog.showSaveDialog(win, { filters: DOC_FILTERS, defaultPath: join(lastDir ?? service.documentsDir, suggestedFileName(suggestedName)) });
+  if (r.canceled || !r.filePath) return null;
+  const path = documentSavePath(r.filePath);
+  lastDir = dirname(path);
+  app.addRecentDocument(path);
+  return path;
+}
+
 async function showSave(): Promise<void> {
-  if (!win) return;
-  const r = await dialog.showSaveDialog(win, { filters: [{ name: 'ReID Studio graph', extensions: ['json'] }], defaultPath: service.documentsDir });
-  if (r.canceled || !r.filePath) return;
-  const path = r.filePath.endsWith('.json') ? r.filePath : `${r.filePath}.json`;
+  const path = await askSavePath();
+  if (!path) return;
   grants.grant(path);
   send('menu.action', { action: 'saveAs', path });
 }
@@ -78,74 +95,18 @@ function menuAction(action: string): () => void {
 }
 
 function buildMenu(recent: { path: string; name: string }[]): void {
-  const isMac = process.platform === 'darwin';
-  const template: MenuItemConstructorOptions[] = [
-    ...(isMac ? [{ role: 'appMenu' as const }] : []),
-    {
-      label: 'File',
-      submenu: [
-        { label: 'New from Preset…', accelerator: 'CmdOrCtrl+N', click: menuAction('new') },
-        { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: () => void showOpen() },
-        { label: 'Open Recent', submenu: recent.length ? recent.map((r) => ({ label: r.name, click: () => void openDocument(r.path) })) : [{ label: 'No recent files', enabled: false }] },
-        { type: 'separator' },
-        { label: 'Save', accelerator: 'CmdOrCtrl+S', click: menuAction('save') },
-        { label: 'Save As…', accelerator: 'CmdOrCtrl+Shift+S', click: () => void showSave() },
-        { type: 'separator' },
-        { label: 'Reveal Run Folder', click: () => void shell.openPath(join(service.dataDir, '..', 'runs')) },
-        { type: 'separator' },
-        isMac ? { role: 'close' } : { role: 'quit' },
-      ],
-    },
-    {
-      label: 'Edit',
-      submenu: [
-        { label: 'Undo', accelerator: 'CmdOrCtrl+Z', click: menuAction('undo') },
-        { label: 'Redo', accelerator: 'CmdOrCtrl+Shift+Z', click: menuAction('redo') },
-        { type: 'separator' },
-        { role: 'cut' },
-        { role: 'copy' },
-        { role: 'paste' },
-        { label: 'Duplicate', accelerator: 'CmdOrCtrl+D', click: menuAction('duplicate') },
-        { label: 'Select All', accelerator: 'CmdOrCtrl+A', click: menuAction('selectAll') },
-      ],
-    },
-    {
-      label: 'View',
-      submenu: [
-        { label: 'Fit View', accelerator: 'Shift+1', click: menuAction('fitView') },
-        { label: 'Auto Layout', accelerator: 'CmdOrCtrl+L', click: menuAction('autoLayout') },
-        { type: 'separator' },
-        { role: 'resetZoom' },
-        { role: 'zoomIn' },
-        { role: 'zoomOut' },
-        { role: 'togglefullscreen' },
-        ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }]),
-      ],
-    },
-    {
-      label: 'Model',
-      submenu: [
-        { label: 'Swap Norm to IBN-a', click: menuAction('swapIbn') },
-        { label: 'Swap Norm to BN', click: menuAction('swapBn') },
-        { label: 'Apply IBN-a Placement (layer1–3)', click: menuAction('ibnPlacement') },
-        { type: 'separator' },
-        { label: 'Freeze Backbone', click: menuAction('freezeBackbone') },
-        { label: 'Unfreeze Backbone', click: menuAction('unfreezeBackbone') },
-        { type: 'separator' },
-        { label: 'Expand / Collapse Stage', accelerator: 'CmdOrCtrl+E', click: menuAction('toggleExpand') },
-      ],
-    },
-    { label: 'Train', submenu: [{ label: 'Train', accelerator: 'CmdOrCtrl+Enter', click: menuAction('train') }, { label: 'Stop', click: menuAction('stop') }] },
-    {
-      role: 'help',
-      submenu: [
-        { label: 'Keyboard Shortcuts', accelerator: 'CmdOrCtrl+/', click: menuAction('shortcuts') },
-        { label: 'Bag of Tricks paper (arXiv 1903.07071)', click: () => void shell.openExternal('https://arxiv.org/abs/1903.07071') },
-        { label: 'IBN-Net paper (arXiv 1807.09441)', click: () => void shell.openExternal('https://arxiv.org/abs/1807.09441') },
-      ],
-    },
-  ];
-  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+  const template = menuTemplate(
+    { isMac: process.platform === 'darwin', isPackaged: app.isPackaged, recent },
+    { action: menuAction, open: () => void showOpen(), saveAs: () => void showSave(), openRecent: (p) => void openDocument(p), revealRuns: () => void revealRuns(), openExternal: (u) => void shell.openExternal(u) },
+  );
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template as MenuItemConstructorOptions[]));
+}
+
+/** Run ▸ Reveal: the folder the runs really live in (created if no run exists yet). */
+async function revealRuns(): Promise<void> {
+  await mkdir(service.training.runsDir, { recursive: true });
+  const err = await shell.openPath(service.training.runsDir);
+  if (err) send('app.notice', { level: 'error', message: `could not open ${service.training.runsDir}: ${err}` });
 }
 
 async function serveRenderer(request: Request): Promise<Response> {
@@ -170,7 +131,7 @@ async function createWindow(): Promise<void> {
     minHeight: 600,
     title: 'ReID Studio',
     show: false,
-    backgroundColor: '#0f172a',
+    backgroundColor: windowBackground(nativeTheme.shouldUseDarkColors),
     // Electron's security checklist, spelled out literally so static checkers (electronegativity) see it.
     webPreferences: {
       contextIsolation: true,
@@ -190,10 +151,20 @@ async function createWindow(): Promise<void> {
   });
   if (saved?.maximized) win.maximize();
   win.once('ready-to-show', () => win?.show());
+  // The page refuses to unload while the document has unsaved changes (beforeunload): ask, here.
+  win.webContents.on('will-prevent-unload', (event) => {
+    if (!win) return;
+    if (closeAnyway(dialog.showMessageBoxSync(win, { type: 'question', ...UNSAVED_PROMPT }))) event.preventDefault();
+  });
+  win.webContents.on('render-process-gone', (_e, details) => {
+    if (!win || details.reason === 'clean-exit') return;
+    const w = win;
+    void dialog.showMessageBox(w, { type: 'error', ...CRASH_PROMPT, detail: `Reason: ${details.reason}. Unsaved work is in the autosave and is offered back after a reload.` }).then((r) => (r.response === 0 ? w.webContents.reload() : w.destroy()));
+  });
   win.on('close', () => {
     if (!win) return;
     const b = win.getNormalBounds();
-    void saveWindowState(service.dataDir, { x: b.x, y: b.y, width: b.width, height: b.height, maximized: win.isMaximized() });
+    pendingStateSave = saveWindowState(service.dataDir, { x: b.x, y: b.y, width: b.width, height: b.height, maximized: win.isMaximized() }).catch(() => undefined);
   });
   win.on('closed', () => (win = null));
   win.webContents.on('did-finish-load', () => {
@@ -229,13 +200,28 @@ app.on('open-file', (event, path) => {
   else pendingOpen = path;
 });
 
-app.on('before-quit', () => service.training.stopAll());
+/** The window-state write started when the window closed: quitting waits for it. */
+let pendingStateSave: Promise<void> | null = null;
+
+// Training stops only once the quit is certain (every window closed, unsaved changes confirmed), and the
+// process exits only after the window state is on disk.
+app.on('will-quit', (event) => {
+  service.training.stopAll();
+  if (!pendingStateSave) return;
+  event.preventDefault();
+  const saving = pendingStateSave;
+  pendingStateSave = null;
+  void saving.finally(() => app.quit());
+});
+
+nativeTheme.on('updated', () => win?.setBackgroundColor(windowBackground(nativeTheme.shouldUseDarkColors)));
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
 
 app.whenReady().then(async () => {
+  app.setAboutPanelOptions(aboutOptions(appVersion()));
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
   protocol.handle('app', serveRenderer);
@@ -251,16 +237,13 @@ app.whenReady().then(async () => {
   const nativeDialogs = {
     async open(kind: 'document' | 'weights' | 'folder') {
       if (!win) return null;
-      const filters = kind === 'document' ? [{ name: 'ReID Studio graph', extensions: ['reidgraph', 'json'] }] : kind === 'weights' ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }] : [];
-      const r = await dialog.showOpenDialog(win, { properties: [kind === 'folder' ? 'openDirectory' : 'openFile'], filters });
-      return r.canceled ? null : (r.filePaths[0] ?? null);
+      const filters = kind === 'document' ? DOC_FILTERS : kind === 'weights' ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }] : [];
+      const r = await dialog.showOpenDialog(win, { properties: [kind === 'folder' ? 'openDirectory' : 'openFile'], filters, ...(kind === 'document' && lastDir ? { defaultPath: lastDir } : {}) });
+      const picked = r.canceled ? null : (r.filePaths[0] ?? null);
+      if (picked && kind === 'document') lastDir = dirname(picked);
+      return picked;
     },
-    async save(suggestedName?: string) {
-      if (!win) return null;
-      const r = await dialog.showSaveDialog(win, { filters: [{ name: 'ReID Studio graph', extensions: ['json'] }], defaultPath: join(service.documentsDir, suggestedName ?? 'model.json') });
-      if (r.canceled || !r.filePath) return null;
-      return r.filePath.endsWith('.json') ? r.filePath : `${r.filePath}.json`;
-    },
+    save: askSavePath,
   };
   registerIpc(ipcMain, guardPaths(service, grants, nativeDialogs));
   buildMenu(recent);

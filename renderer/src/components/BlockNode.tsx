@@ -71,8 +71,14 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
             </span>
           )}
           {node.frozen && (
-            <span className="badge frozen" data-testid="badge-frozen" title="weights frozen">
+            <span className="badge frozen" data-testid="badge-frozen" title={norm && !statsFrozen ? 'weights frozen' : norm ? 'weights and BN statistics frozen' : 'weights frozen'}>
               frozen
+            </span>
+          )}
+          {node.frozen && !statsFrozen && norm && (
+            // Frozen weights do not stop BatchNorm's running statistics from updating in training: say so.
+            <span className="badge stats-live" data-testid="badge-stats-live" title="weights frozen, BN statistics still update in training">
+              BN stats ↻
             </span>
           )}
           {!node.frozen && statsFrozen && norm && (

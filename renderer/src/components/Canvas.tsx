@@ -29,6 +29,12 @@ const PRO_OPTIONS = { hideAttribution: true };
 const closeMenu = () => useEditor.setState({ contextMenu: null });
 const NONE: never[] = [];
 const MIN_ZOOM = 0.05;
+/**
+ * The zoom a document opens at, at least: block titles (13 px) then render at ≥ 11 px on screen. A graph
+ * larger than the window opens at its start (top left) and the rest is a pan away.
+ */
+export const READABLE_ZOOM = 0.85;
+const OPEN_PADDING = 24;
 export const DRAG_MIME = 'application/x-reid-kind';
 
 const toEdge = (c: Connection | Edge) => ({ source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' });
@@ -68,7 +74,9 @@ export function Canvas() {
       const x = Math.min(...xs);
       const y = Math.min(...ys);
       const bounds = { x, y, width: Math.max(...xs) + DEFAULT_SIZE.width - x, height: Math.max(...ys) + DEFAULT_SIZE.height - y };
-      void rf.setViewport(getViewportForBounds(bounds, rect.width, rect.height, MIN_ZOOM, 1, 0.08));
+      const fit = getViewportForBounds(bounds, rect.width, rect.height, MIN_ZOOM, 1, 0.08);
+      const z = READABLE_ZOOM;
+      void rf.setViewport(fit.zoom >= z ? fit : { zoom: z, x: OPEN_PADDING - bounds.x * z, y: OPEN_PADDING - bounds.y * z });
     }
     setShown(epoch);
   }, [epoch, shown, rf]);

@@ -21,10 +21,17 @@ function HeadSection() {
       </label>
       <label className="field" title="TEST.NECK_FEAT: which feature is used for retrieval">
         <span>Eval feature</span>
-        <select data-testid="head-neck-feat" value={String(neck.params.neck_feat)} onChange={(e) => run(setNeckFeat(e.target.value as 'after' | 'before'))}>
-          <option value="after">after BN</option>
-          <option value="before">before BN</option>
-        </select>
+        {neck.params.type === 'no' ? (
+          // Without a BNNeck there is one feature (the pooled one): before / after BN does not apply.
+          <select data-testid="head-neck-feat" value="pooled" disabled>
+            <option value="pooled">pooled feature (no neck)</option>
+          </select>
+        ) : (
+          <select data-testid="head-neck-feat" value={String(neck.params.neck_feat)} onChange={(e) => run(setNeckFeat(e.target.value as 'after' | 'before'))}>
+            <option value="after">after BNNeck BN</option>
+            <option value="before">before BNNeck BN</option>
+          </select>
+        )}
       </label>
     </section>
   );

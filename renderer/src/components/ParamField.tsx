@@ -1,11 +1,15 @@
 import { useEffect, useState } from 'react';
-import type { ParamSpec, ParamValue } from '../../../core/index.js';
+import { checkParam, type ParamSpec, type ParamValue } from '../../../core/index.js';
 
-/** One form field generated from a parameter spec; `value` undefined means the selection disagrees (mixed). */
-export function ParamField({ name, spec, value, onChange }: { name: string; spec: ParamSpec; value: ParamValue | undefined; onChange: (v: ParamValue) => void }) {
+/**
+ * One form field generated from a parameter spec; `value` undefined means the selection disagrees (mixed).
+ * A value the spec or the command refuses is reverted in the field and the reason shown under it.
+ */
+export function ParamField({ name, spec, value, onChange }: { name: string; spec: ParamSpec; value: ParamValue | undefined; onChange: (v: ParamValue) => boolean | void }) {
   const label = spec.label ?? name;
   const id = `param-${name}`;
   const [text, setText] = useState(value === undefined ? '' : String(value));
+  const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => setText(value === undefined ? '' : String(value)), [value]);
   let field;
   if (spec.type === 'bool')
@@ -23,10 +27,14 @@ export function ParamField({ name, spec, value, onChange }: { name: string; spec
     );
   else {
     // Numbers commit on blur / Enter so typing "12" does not first try "1".
+    const revert = () => setText(value === undefined ? '' : String(value));
     const commit = () => {
       const v = Number(text);
-      if (text.trim() !== '' && Number.isFinite(v) && v !== value) onChange(v);
-      else setText(value === undefined ? '' : String(value));
+      if (text.trim() === '' || v === value) return void (revert(), setProblem(null));
+      const why = checkParam(label, spec, v);
+      if (why) return void (revert(), setProblem(why));
+      if (onChange(v) === false) return void (revert(), setProblem(`${text.trim()} was refused`));
+      setProblem(null);
     };
     field = (
       <input
@@ -38,6 +46,7 @@ export function ParamField({ name, spec, value, onChange }: { name: string; spec
         max={spec.max}
         placeholder={value === undefined ? 'mixed' : undefined}
         value={text}
+        aria-invalid={problem ? true : undefined}
         onChange={(e) => setText(e.target.value)}
         onBlur={commit}
         onKeyDown={(e) => e.key === 'Enter' && commit()}
@@ -45,9 +54,16 @@ export function ParamField({ name, spec, value, onChange }: { name: string; spec
     );
   }
   return (
-    <label className="field" htmlFor={id} title={spec.help}>
-      <span>{label}</span>
-      {field}
-    </label>
+    <>
+      <label className="field" htmlFor={id} title={spec.help}>
+        <span>{label}</span>
+        {field}
+      </label>
+      {problem && (
+        <div className="field-problem" role="alert" data-testid={`${id}-problem`}>
+          {problem}
+        </div>
+      )}
+    </>
   );
 }

@@ -6,26 +6,34 @@ import { useEditor } from '../store/editor.js';
 export function SummaryPanel() {
   const a = useEditor((s) => s.analysis);
   const counts = layerKindCounts(a);
-  const rows: [string, string, string][] = [
-    ['Total parameters', fmtInt(a.totals.params), 'summary-total'],
-    ['Trainable', fmtInt(a.totals.trainable), 'summary-trainable'],
-    ['Frozen', fmtInt(a.totals.params - a.totals.trainable), 'summary-frozen'],
-    ['Feature dim', a.featureDim ? String(a.featureDim) : '–', 'summary-feature-dim'],
-    ['Feature map', fmtShape(a.featureMap), 'summary-feature-map'],
-    ['Input', fmtShape(a.inputShape), 'summary-input'],
-    ['Multiply-adds', a.totals.macs ? `${fmtMacs(a.totals.macs)} / image` : '–', 'summary-macs'],
-    ['Layers', String(a.layers.length), 'summary-layers'],
-    ['IBN-a layers', String(counts.ibn_a ?? 0), 'summary-ibn'],
-    ['IN layers', String(counts.instance_norm ?? 0), 'summary-in'],
+  const frozen = a.totals.params - a.totals.trainable;
+  // Of the frozen count, what is not a user's freeze: BNNeck's shift (β) is fixed by design
+  // (reid-strong-baseline modeling/baseline.py: `self.bottleneck.bias.requires_grad_(False)`).
+  const neck = useEditor((s) => s.history.doc.graph.nodes.find((n) => n.kind === 'neck' && !n.frozen));
+  const neckInfo = neck && a.nodes[neck.id];
+  const fixedShift = neckInfo ? neckInfo.params - neckInfo.trainable : 0;
+  const rows: [string, string, string, string][] = [
+    ['Total parameters', fmtInt(a.totals.params), 'summary-total', 'learnable weights, as PyTorch counts them (BN running statistics are buffers, not parameters)'],
+    ['Trainable', fmtInt(a.totals.trainable), 'summary-trainable', 'weights the optimizer updates'],
+    ['Frozen', fmtInt(frozen), 'summary-frozen', frozen === fixedShift && fixedShift > 0 ? `BNNeck's shift (β, ${fmtInt(fixedShift)}) is fixed by design, as in reid-strong-baseline` : `frozen blocks${fixedShift ? ` + BNNeck's fixed shift (β, ${fmtInt(fixedShift)})` : ''}`],
+    ['Feature dim', a.featureDim ? String(a.featureDim) : '–', 'summary-feature-dim', 'length of the retrieval feature (the eval feature)'],
+    ['Feature map', fmtShape(a.featureMap), 'summary-feature-map', "the backbone's last map, height × width × channels"],
+    ['Input', fmtShape(a.inputShape), 'summary-input', 'image size the model takes, height × width × channels'],
+    ['Multiply-adds', a.totals.macs ? `${fmtMacs(a.totals.macs)} / image` : '–', 'summary-macs', 'forward pass cost of one image (FLOPs ≈ 2 × multiply-adds)'],
+    ['Layers', String(a.layers.length), 'summary-layers', 'primitive layers after expanding stages and blocks (PyTorch modules with weights or state)'],
+    ['IBN-a layers', String(counts.ibn_a ?? 0), 'summary-ibn', 'BatchNorms replaced by IBN-a (half InstanceNorm, half BatchNorm)'],
+    ['IN layers', String(counts.instance_norm ?? 0), 'summary-in', 'InstanceNorm layers outside IBN-a'],
   ];
   return (
     <section className="panel summary" data-testid="summary">
       <div className="panel-title">Model summary</div>
       <dl className="facts">
-        {rows.map(([k, v, id]) => (
-          <div key={id} className="fact">
+        {rows.map(([k, v, id, why]) => (
+          <div key={id} className="fact" title={why}>
             <dt>{k}</dt>
-            <dd data-testid={id}>{v}</dd>
+            <dd data-testid={id} data-explain={why}>
+              {v}
+            </dd>
           </div>
         ))}
       </dl>

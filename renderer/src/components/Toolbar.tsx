@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { ACTIONS, type Action } from '../store/actions.js';
 import { isDirty, useEditor } from '../store/editor.js';
 import { openPath } from '../store/files.js';
@@ -63,6 +63,9 @@ export function Toolbar() {
   const redoLabel = useEditor((s) => s.history.future[0]?.label);
   const by = (g: Action['group']) => ACTIONS.filter((a) => a.group === g);
   const act = (id: string) => ACTIONS.find((a) => a.id === id)!.run();
+  const name = path ? path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1) : 'Untitled model';
+  // The window title (Electron shows the page title; so do browser tabs): name, unsaved mark, app.
+  useEffect(() => void (document.title = `${dirty ? '• ' : ''}${name} — ReID Studio`), [name, dirty]);
   return (
     <header className="toolbar">
       <span className="brand">ReID Studio</span>
@@ -91,7 +94,7 @@ export function Toolbar() {
         <TrainButton />
       </div>
       <span className="doc-title" data-testid="doc-title" title={path ?? 'not saved yet'}>
-        {path ? path.slice(path.lastIndexOf('/') + 1) : 'Untitled model'}
+        {name}
         {dirty ? ' •' : ''}
       </span>
     </header>

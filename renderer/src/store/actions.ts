@@ -173,13 +173,14 @@ function matches(keys: string, ev: KeyboardEvent): boolean {
 /** Global shortcuts; ignored while typing in a form field. */
 export function handleKey(ev: KeyboardEvent): void {
   const t = ev.target as HTMLElement | null;
-  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
   const s = get();
+  // Escape closes a dialog or menu from anywhere, its own text fields included.
   if (ev.key === 'Escape') {
     if (s.dialog && s.dialog.kind !== 'confirm') set({ dialog: null });
     set({ contextMenu: null });
     return;
   }
+  if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
   if (s.dialog) return;
   if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'y') {
     ev.preventDefault();

@@ -4,6 +4,7 @@ import type { DirEntry } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { dataSourceOf, editSettings, inspect, useTraining, type Inspection } from '../store/training.js';
 import { Thumb, useThumbnails } from './Thumbs.js';
+import { fmtCam } from '../lib/format.js';
 import { nativeOpen } from '../store/native.js';
 
 const LAYOUTS: Record<string, string> = { market1501: 'Market-1501', dukemtmc: 'DukeMTMC-reID', class_folders: 'class-per-folder', demo: 'built-in demo' };
@@ -118,7 +119,7 @@ function Summary({ ins }: { ins: Inspection }) {
             {ins.samples
               .filter((s) => s.pid === pid)
               .map((s) => (
-                <Thumb key={s.path} src={thumbs.get(s.path)} caption={`cam ${s.camid}`} testId="sample-thumb" />
+                <Thumb key={s.path} src={thumbs.get(s.path)} caption={fmtCam(s.camid)} testId="sample-thumb" />
               ))}
           </div>
         ))}

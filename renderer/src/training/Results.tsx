@@ -3,6 +3,7 @@ import { api, ClientError } from '../api/client.js';
 import { useTraining, type RankList } from '../store/training.js';
 import { Chart, COLORS } from './Chart.js';
 import { Thumb, useThumbnails } from './Thumbs.js';
+import { fmtCam } from '../lib/format.js';
 
 export const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '—');
 
@@ -21,10 +22,10 @@ function RankListGallery({ runId, version }: { runId: string; version: string })
     <div className="ranklists" data-testid="ranklist-gallery">
       {lists.map((l) => (
         <div key={l.query.path} className="ranklist" data-testid="ranklist-row">
-          <Thumb src={thumbs.get(l.query.path)} caption={`#${l.query.pid} cam ${l.query.camid}`} className="query" testId="ranklist-query" pid={l.query.pid} />
+          <Thumb src={thumbs.get(l.query.path)} caption={`#${l.query.pid} ${fmtCam(l.query.camid)}`} className="query" testId="ranklist-query" pid={l.query.pid} />
           <span className="rank-arrow">→</span>
           {l.results.map((r, i) => (
-            <Thumb key={r.path} src={thumbs.get(r.path)} caption={`${i + 1}. cam ${r.camid}`} className={r.match ? 'match' : 'miss'} testId={r.match ? 'rank-match' : 'rank-miss'} pid={r.pid} />
+            <Thumb key={r.path} src={thumbs.get(r.path)} caption={`${i + 1}. ${fmtCam(r.camid)}`} className={r.match ? 'match' : 'miss'} testId={r.match ? 'rank-match' : 'rank-miss'} pid={r.pid} />
           ))}
         </div>
       ))}
