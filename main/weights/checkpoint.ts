@@ -188,7 +188,7 @@ function readTorchLegacy(buf: Buffer): Checkpoint {
   });
   const { dict, wrapper, model } = findStateDict(obj.value);
   const keys = unpickle(buf, obj.end, none);
-  const list = Array.isArray(keys.value) ? keys.value.map(String) : fail('malformed legacy checkpoint: no storage key list');
+  const list = Array.isArray(keys.value) && keys.value.every((k) => typeof k === 'string' || typeof k === 'number') ? keys.value.map(String) : fail('malformed legacy checkpoint: no storage key list');
   const data = new Map<string, Uint8Array>();
   let pos = keys.end;
   for (const key of list) {

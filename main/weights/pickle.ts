@@ -151,7 +151,7 @@ function reduce(fn: unknown, argsV: unknown): unknown {
     case 'torch.Size':
       return args[0] === undefined ? [] : asList(args[0]);
     case 'torch.device':
-      return args.map(String).join(':');
+      return args.filter((a) => typeof a === 'string' || typeof a === 'number').join(':');
     case 'copyreg._reconstructor':
     case 'copy_reg._reconstructor': {
       const cls = args[0];

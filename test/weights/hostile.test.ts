@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, parseCheckpoint, type Checkpoint } from '../../main/weights/index.js';
+import { unpickle } from '../../main/weights/pickle.js';
 
 /**
  * Every checkpoint reader validates before it allocates or loops (the reliability cases: a 7-byte .pth with a
@@ -115,6 +116,9 @@ describe('pickle lengths are checked before they move the reader', () => {
     nested.fill(0x6c, 2 + depth, 2 + 2 * depth); // … LIST
     nested[2 + 2 * depth] = 0x2e;
     expect(refusal(nested).message).toMatch(/not a PyTorch checkpoint|holds a list/);
+    // torch.device(<the nested list>): a callable the reader interprets must not stringify its argument.
+    const device = Buffer.concat([Buffer.from([0x80, 0x02]), Buffer.from('ctorch\ndevice\n', 'latin1'), Buffer.from(nested.subarray(2, -1)), Buffer.from([0x85, 0x52, 0x2e])]);
+    expect(unpickle(device, 0, () => null).value).toBe('');
     // EMPTY_LIST DUP APPEND: l = []; l.append(l); then a STACK_GLOBAL on it must not stringify it.
     expect(refusal(pickle(0x5d, 0x32, 0x61, 0x32, 0x93, 0x2e)).message).toMatch(/STACK_GLOBAL needs two strings/);
   });
