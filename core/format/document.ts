@@ -2,13 +2,65 @@ import { z } from 'zod';
 import { DOC_FORMAT, DOC_VERSION, type GraphDoc, type GraphNode, type GraphEdge, type GroupInfo } from '../graph/types.js';
 import { MIGRATIONS } from './migrations.js';
 
+/**
+ * A document the app cannot open. Codes: E_NOT_JSON (a syntax error), E_NOT_A_DOCUMENT (JSON, but not our
+ * format), E_NEWER_VERSION, E_INVALID_DOCUMENT (our format, failing the schema), E_MALFORMED_DOCUMENT
+ * (beyond DOCUMENT_LIMITS: nesting, array sizes, value count). The message is one line and never quotes
+ * the file's contents (a document path may point at any file).
+ */
 export class DocumentError extends Error {
   constructor(
-    public code: 'E_NOT_JSON' | 'E_NOT_A_DOCUMENT' | 'E_NEWER_VERSION' | 'E_INVALID_DOCUMENT',
+    public code: 'E_NOT_JSON' | 'E_NOT_A_DOCUMENT' | 'E_NEWER_VERSION' | 'E_INVALID_DOCUMENT' | 'E_MALFORMED_DOCUMENT',
     message: string,
   ) {
-    super(message);
+    super(message.replace(/\s*\n\s*/g, ' '));
   }
+}
+
+/**
+ * Caps checked before migrations and the schema walk a parsed document: a real graph (ResNet-50 IBN-a:
+ * ~180 nodes, groups nested a few levels) is far below each.
+ */
+export const DOCUMENT_LIMITS = { depth: 64, arrayItems: 100_000, values: 2_000_000 } as const;
+
+/** Iterative walk (no recursion: a hostile nesting cannot overflow the call stack). */
+function checkLimits(root: unknown): void {
+  interface Frame {
+    v: object;
+    depth: number;
+    key: string;
+    parent: Frame | null;
+  }
+  const where = (f: Frame) => {
+    const parts: string[] = [];
+    for (let x: Frame | null = f; x?.parent; x = x.parent) parts.unshift(x.key.length > 40 ? `${x.key.slice(0, 40)}…` : x.key);
+    return parts.join('.') || '(root)';
+  };
+  const stack: Frame[] = [{ v: root as object, depth: 1, key: '', parent: null }];
+  let values = 0;
+  while (stack.length) {
+    const f = stack.pop()!;
+    if (f.depth > DOCUMENT_LIMITS.depth) throw new DocumentError('E_MALFORMED_DOCUMENT', `invalid document: nested deeper than ${DOCUMENT_LIMITS.depth} levels`);
+    const list = Array.isArray(f.v) ? (f.v as unknown[]) : null;
+    if (list && list.length > DOCUMENT_LIMITS.arrayItems)
+      throw new DocumentError('E_MALFORMED_DOCUMENT', `invalid document at ${where(f)}: a list of ${list.length} items (at most ${DOCUMENT_LIMITS.arrayItems})`);
+    const keys = list ? null : Object.keys(f.v);
+    values += list ? list.length : keys!.length;
+    if (values > DOCUMENT_LIMITS.values) throw new DocumentError('E_MALFORMED_DOCUMENT', `invalid document: more than ${DOCUMENT_LIMITS.values} values`);
+    const n = list ? list.length : keys!.length;
+    for (let i = 0; i < n; i++) {
+      const v = list ? list[i] : (f.v as Record<string, unknown>)[keys![i]!];
+      if (typeof v === 'object' && v !== null) stack.push({ v, depth: f.depth + 1, key: list ? String(i) : keys![i]!, parent: f });
+    }
+  }
+}
+
+/** What kind of JSON value `v` is, for messages that must not quote it. */
+function kindOf(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'string' ? 'another string' : `a ${typeof v}`;
 }
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -99,10 +151,11 @@ export function loadDocument(raw: unknown): GraphDoc {
     throw new DocumentError('E_NOT_A_DOCUMENT', 'not a ReID Studio graph document (expected a JSON object)');
   const obj = raw as Record<string, unknown>;
   if (obj.format !== DOC_FORMAT)
-    throw new DocumentError('E_NOT_A_DOCUMENT', `not a ReID Studio graph document (format is ${JSON.stringify(obj.format) ?? 'missing'}, expected "${DOC_FORMAT}")`);
+    throw new DocumentError('E_NOT_A_DOCUMENT', `not a ReID Studio graph document ("format" is ${kindOf(obj.format)}, expected "${DOC_FORMAT}")`);
+  checkLimits(obj);
   const version = obj.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1)
-    throw new DocumentError('E_INVALID_DOCUMENT', `invalid document version ${JSON.stringify(version)}`);
+    throw new DocumentError('E_INVALID_DOCUMENT', `invalid document version (${kindOf(version) === 'a number' ? 'not a positive integer' : kindOf(version)})`);
   if (version > DOC_VERSION)
     throw new DocumentError('E_NEWER_VERSION', `this document was written by a newer ReID Studio (format version ${version}; this app reads up to ${DOC_VERSION}); please update the app`);
   let doc: Record<string, unknown> = obj;
@@ -110,7 +163,8 @@ export function loadDocument(raw: unknown): GraphDoc {
   const parsed = v1Schema.safeParse(doc);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new DocumentError('E_INVALID_DOCUMENT', `invalid document at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const path = issue.path.map((k) => String(k).slice(0, 40)).join('.');
+    throw new DocumentError('E_INVALID_DOCUMENT', `invalid document at ${path || '(root)'}: ${issue.message}`);
   }
   const d = parsed.data;
   const ids = new Set<string>();
@@ -127,12 +181,76 @@ export function loadDocument(raw: unknown): GraphDoc {
   return out;
 }
 
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const LITERAL = /true|false|null/y;
+
+/**
+ * Offset of the first JSON syntax error in `t` (RFC 8259 grammar), `t.length` when the text ends early, -1
+ * when it is valid. Iterative: any nesting is scanned in constant stack. Used only after JSON.parse failed,
+ * to say where without quoting the text (V8's messages quote the first bytes of the input).
+ */
+function syntaxErrorAt(t: string): number {
+  const stack: string[] = [];
+  let state: 'value' | 'key' | 'colon' | 'after' = 'value';
+  let i = 0;
+  const token = (re: RegExp) => {
+    re.lastIndex = i;
+    const ok = re.test(t);
+    if (ok) i = re.lastIndex;
+    return ok;
+  };
+  for (;;) {
+    while (i < t.length && (t[i] === ' ' || t[i] === '\t' || t[i] === '\n' || t[i] === '\r')) i++;
+    if (i >= t.length) return state === 'after' && !stack.length ? -1 : t.length;
+    const c = t[i]!;
+    if (state === 'value') {
+      if (c === '{' || c === '[') {
+        stack.push(c);
+        i++;
+        state = c === '{' ? 'key' : 'value';
+        while (t[i] === ' ' || t[i] === '\t' || t[i] === '\n' || t[i] === '\r') i++;
+        if (t[i] === (c === '{' ? '}' : ']')) (i++, stack.pop(), (state = 'after'));
+      } else if (token(STRING) || token(NUMBER) || token(LITERAL)) state = 'after';
+      else return i;
+    } else if (state === 'key') {
+      if (!token(STRING)) return i;
+      state = 'colon';
+    } else if (state === 'colon') {
+      if (c !== ':') return i;
+      i++;
+      state = 'value';
+    } else {
+      const open = stack[stack.length - 1];
+      if (open === undefined) return i;
+      if (c === ',') state = open === '{' ? 'key' : 'value';
+      else if (c === (open === '{' ? '}' : ']')) stack.pop();
+      else return i;
+      i++;
+    }
+  }
+}
+
+/** Where JSON.parse failed, as "line L, column C" (1-based), or that the text ends early. */
+function jsonProblem(text: string): string {
+  const at = syntaxErrorAt(text);
+  if (at < 0) return 'not valid JSON';
+  if (at >= text.length) return 'not valid JSON (the text ends early)';
+  const before = text.slice(0, at);
+  return `not valid JSON (unexpected character at line ${before.split('\n').length}, column ${at - before.lastIndexOf('\n')})`;
+}
+
+/**
+ * Parses a document's text: a UTF-8 byte-order mark is skipped (editors on Windows write one), then
+ * `loadDocument`. Throws DocumentError (E_NOT_JSON with the line and column, never the text).
+ */
 export function parseDocument(text: string): GraphDoc {
   let raw: unknown;
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new DocumentError('E_NOT_JSON', `not valid JSON: ${(e as Error).message}`);
+    raw = JSON.parse(body);
+  } catch {
+    throw new DocumentError('E_NOT_JSON', jsonProblem(body));
   }
   return loadDocument(raw);
 }

@@ -29,7 +29,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 70 * 1024 * 1024;
+/** API request bodies (documents travel inside them; the service caps documents at 64 MB). */
+export const MAX_BODY = 70 * 1024 * 1024;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -74,16 +75,32 @@ function deny(res: ServerResponse, status: number, message: string): void {
   sendJson(res, status, { ok: false, error: { code: 'E_UNAUTHORIZED', message } } satisfies Reply<never>);
 }
 
+/** A request body above MAX_BODY: answered 413 with a JSON error (not a connection reset). */
+class BodyTooLarge extends Error {}
+
+/**
+ * The request body as text, at most MAX_BODY bytes (checked against Content-Length first, then as it
+ * arrives). Above the cap it rejects with BodyTooLarge at once and keeps discarding what the client still
+ * sends, so the 413 reply reaches it over an orderly connection (closing a socket with unread data resets
+ * it); a client sending more than 4 × MAX_BODY after that is disconnected.
+ */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((ok, fail) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
+    const refuse = () => {
+      over = true;
+      chunks.length = 0;
+      fail(new BodyTooLarge(`request body larger than ${MAX_BODY / 2 ** 20} MB`));
+    };
+    if (Number(req.headers['content-length']) > MAX_BODY) refuse();
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        fail(new Error('request body larger than 70 MB'));
-        req.destroy();
-      } else chunks.push(c);
+      if (over) {
+        if (size > 4 * MAX_BODY) req.destroy();
+      } else if (size > MAX_BODY) refuse();
+      else chunks.push(c);
     });
     req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
     req.on('error', fail);
@@ -152,7 +169,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const text = await readBody(req);
         payload = text ? JSON.parse(text) : {};
       } catch (e) {
-        return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_REQUEST', message: `request body is not JSON: ${(e as Error).message}` } });
+        if (e instanceof BodyTooLarge) return sendJson(res, 413, { ok: false, error: { code: 'E_BAD_REQUEST', message: e.message } });
+        return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_REQUEST', message: 'request body is not JSON' } });
       }
       const reply = await opts.service.dispatch(decodeURIComponent(url.pathname.slice(5)), payload);
       const status = reply.ok ? 200 : reply.error.code === 'E_INTERNAL' ? 500 : reply.error.code === 'E_UNKNOWN_METHOD' ? 404 : 400;

@@ -5,4 +5,5 @@
  */
 export { readCheckpoint, parseCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensor, type WriteTensor } from './checkpoint.js';
 export { planLoad, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry } from './mapping.js';
-export { CheckpointError } from './errors.js';
+export { CheckpointError, type CheckpointErrorCode } from './errors.js';
+export { LIMITS as CHECKPOINT_LIMITS } from './limits.js';

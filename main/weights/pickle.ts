@@ -1,4 +1,12 @@
 import { CheckpointError } from './errors.js';
+import { LIMITS } from './limits.js';
+
+/** Python's latin-1 (bytes 0–255 → code points 0–255; WHATWG's "latin1" decoder is windows-1252). */
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
 
 /**
  * A small, safe pickle reader (protocols 0–5 as far as torch.save uses them) and a protocol-2 writer for
@@ -124,15 +132,16 @@ function reduce(fn: unknown, argsV: unknown): unknown {
     case 'torch._utils._rebuild_parameter_with_state':
       return args[0];
     case 'torch._utils._rebuild_qtensor':
-      throw new CheckpointError('quantized tensors are not supported: save a float model (model.dequantize()) and try again');
+      throw new CheckpointError('quantized tensors are not supported: save a float model (model.dequantize()) and try again', 'E_UNSUPPORTED_CHECKPOINT');
     case 'torch._utils._rebuild_sparse_tensor':
     case 'torch._utils._rebuild_sparse_csr_tensor':
-      throw new CheckpointError('sparse tensors are not supported: convert them with .to_dense() before saving');
+      throw new CheckpointError('sparse tensors are not supported: convert them with .to_dense() before saving', 'E_UNSUPPORTED_CHECKPOINT');
     case 'torch._utils._rebuild_meta_tensor_no_storage':
-      throw new CheckpointError('the checkpoint holds meta tensors without data');
+      throw new CheckpointError('the checkpoint holds meta tensors without data', 'E_UNSUPPORTED_CHECKPOINT');
     case '_codecs.encode': {
       // Protocol 2 pickles bytes as _codecs.encode(str, 'latin1').
-      const s = String(args[0] ?? '');
+      const s = args[0] ?? '';
+      if (typeof s !== 'string') throw new CheckpointError('malformed checkpoint: _codecs.encode of a non-string');
       return Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
     }
     case 'builtins.set':
@@ -142,7 +151,7 @@ function reduce(fn: unknown, argsV: unknown): unknown {
     case 'torch.Size':
       return args[0] === undefined ? [] : asList(args[0]);
     case 'torch.device':
-      return args.map(String).join(':');
+      return args.filter((a) => typeof a === 'string' || typeof a === 'number').join(':');
     case 'copyreg._reconstructor':
     case 'copy_reg._reconstructor': {
       const cls = args[0];
@@ -169,20 +178,44 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
   const memo = new Map<number, unknown>();
   const td = new TextDecoder('utf-8');
   let pos = start;
+  let objects = 0;
   const need = (n: number) => {
     if (pos + n > buf.length) throw new CheckpointError('truncated checkpoint: the pickle ends early');
+  };
+  /**
+   * Every length in a pickle is checked before it moves the reader: a negative length would move it
+   * backwards into an endless loop, an oversized one would allocate without bound.
+   */
+  const length = (n: number | bigint, what: string): number => {
+    if (n < 0) throw new CheckpointError(`malformed checkpoint: negative length in a pickled ${what}`);
+    if (Number(n) > buf.length - pos) throw new CheckpointError(`malformed checkpoint: a pickled ${what} is longer than the file`);
+    return Number(n);
   };
   const u8 = () => (need(1), buf[pos++]!);
   const u16 = () => (need(2), (pos += 2), dv.getUint16(pos - 2, true));
   const u32 = () => (need(4), (pos += 4), dv.getUint32(pos - 4, true));
   const i32 = () => (need(4), (pos += 4), dv.getInt32(pos - 4, true));
-  const bytes = (n: number) => (need(n), (pos += n), buf.subarray(pos - n, pos));
+  const u64 = () => (need(8), (pos += 8), dv.getBigUint64(pos - 8, true));
+  const bytes = (n: number | bigint, what: string) => {
+    const k = length(n, what);
+    pos += k;
+    return buf.subarray(pos - k, pos);
+  };
   const line = () => {
     const e = buf.indexOf(0x0a, pos);
     if (e < 0) throw new CheckpointError('truncated checkpoint: the pickle ends early');
     const s = td.decode(buf.subarray(pos, e));
     pos = e + 1;
     return s;
+  };
+  const push = (v: unknown) => {
+    if (stack.length >= LIMITS.pickleStack) throw new CheckpointError(`malformed checkpoint: the pickle stack grows beyond ${LIMITS.pickleStack} objects`, 'E_CHECKPOINT_TOO_LARGE');
+    if (++objects > LIMITS.pickleObjects) throw new CheckpointError(`malformed checkpoint: the pickle creates more than ${LIMITS.pickleObjects} objects`, 'E_CHECKPOINT_TOO_LARGE');
+    stack.push(v);
+  };
+  const memoize = (i: number, v: unknown) => {
+    if (!memo.has(i) && memo.size >= LIMITS.pickleMemo) throw new CheckpointError(`malformed checkpoint: the pickle memo grows beyond ${LIMITS.pickleMemo} entries`, 'E_CHECKPOINT_TOO_LARGE');
+    memo.set(i, v);
   };
   const pop = () => {
     if (!stack.length) throw new CheckpointError('malformed checkpoint: pickle stack underflow');
@@ -195,22 +228,26 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
   const popMark = () => {
     const m = marks.pop();
     if (m === undefined) throw new CheckpointError('malformed checkpoint: pickle MARK missing');
+    if (m > stack.length) throw new CheckpointError('malformed checkpoint: pickle MARK below the stack');
     return stack.splice(m);
   };
   const decodeLong = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
+    if (b.length > LIMITS.pickleIntBytes) throw new CheckpointError(`malformed checkpoint: a pickled integer of ${b.length} bytes`);
     let v = 0n;
     for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b[b.length - 1]! & 0x80) v -= 1n << BigInt(8 * b.length);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
   const setItems = (d: unknown, items: unknown[]) => {
+    if (items.length % 2) throw new CheckpointError('malformed checkpoint: SETITEMS with an odd number of items');
     if (d instanceof PyDict) for (let i = 0; i + 1 < items.length; i += 2) d.map.set(items[i], items[i + 1]);
     else if (d instanceof PyObject) d.state = items;
     else throw new CheckpointError('malformed checkpoint: SETITEMS on a non-dict');
   };
   const append = (l: unknown, items: unknown[]) => {
-    if (Array.isArray(l)) l.push(...items);
+    // A loop, not push(...items): spreading a million items overflows the call stack.
+    if (Array.isArray(l)) for (const x of items) l.push(x);
     else if (!(l instanceof PyObject)) throw new CheckpointError('malformed checkpoint: APPEND on a non-list');
   };
 
@@ -221,8 +258,8 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
       case 0x80: // PROTO
         u8();
         break;
-      case 0x95: // FRAME
-        bytes(8);
+      case 0x95: // FRAME: a length prefix for buffering; only its bound matters here
+        length(u64(), 'frame');
         break;
       case 0x2e: // STOP
         return { value: pop(), end: pos };
@@ -236,112 +273,112 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         popMark();
         break;
       case 0x32: // DUP
-        stack.push(top());
+        push(top());
         break;
       case 0x4e: // NONE
-        stack.push(null);
+        push(null);
         break;
       case 0x88: // NEWTRUE
-        stack.push(true);
+        push(true);
         break;
       case 0x89: // NEWFALSE
-        stack.push(false);
+        push(false);
         break;
       case 0x4b: // BININT1
-        stack.push(u8());
+        push(u8());
         break;
       case 0x4d: // BININT2
-        stack.push(u16());
+        push(u16());
         break;
       case 0x4a: // BININT
-        stack.push(i32());
+        push(i32());
         break;
       case 0x8a: // LONG1
-        stack.push(decodeLong(bytes(u8())));
+        push(decodeLong(bytes(u8(), 'integer')));
         break;
       case 0x8b: // LONG4
-        stack.push(decodeLong(bytes(i32())));
+        push(decodeLong(bytes(i32(), 'integer')));
         break;
       case 0x49: {
         // INT (text): also encodes True/False as 01/00 in protocol 0
         const s = line();
-        stack.push(s === '01' ? true : s === '00' ? false : Number(s));
+        push(s === '01' ? true : s === '00' ? false : Number(s));
         break;
       }
       case 0x4c: // LONG (text)
-        stack.push(Number(line().replace(/L$/, '')));
+        push(Number(line().replace(/L$/, '')));
         break;
       case 0x47: // BINFLOAT (big-endian)
         need(8);
-        stack.push(dv.getFloat64(pos, false));
+        push(dv.getFloat64(pos, false));
         pos += 8;
         break;
       case 0x46: // FLOAT (text)
-        stack.push(Number(line()));
+        push(Number(line()));
         break;
       case 0x58: // BINUNICODE
-        stack.push(td.decode(bytes(u32())));
+        push(td.decode(bytes(u32(), 'string')));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        stack.push(td.decode(bytes(u8())));
+        push(td.decode(bytes(u8(), 'string')));
         break;
       case 0x8d: // BINUNICODE8
-        stack.push(td.decode(bytes(Number(dv.getBigUint64((need(8), (pos += 8), pos - 8), true)))));
+        push(td.decode(bytes(u64(), 'string')));
         break;
       case 0x55: // SHORT_BINSTRING
-        stack.push(String.fromCharCode(...bytes(u8())));
+        push(latin1(bytes(u8(), 'string')));
         break;
       case 0x54: // BINSTRING
-        stack.push(new TextDecoder('latin1').decode(bytes(i32())));
+        push(latin1(bytes(i32(), 'string')));
         break;
       case 0x53: {
         // STRING (text, quoted repr)
         const s = line().trim();
-        stack.push(s.slice(1, -1));
+        push(s.slice(1, -1));
         break;
       }
       case 0x56: // UNICODE (raw-unicode-escape text)
-        stack.push(line());
+        push(line());
         break;
       case 0x43: // SHORT_BINBYTES
-        stack.push(bytes(u8()).slice());
+        push(bytes(u8(), 'bytes object').slice());
         break;
       case 0x42: // BINBYTES
-        stack.push(bytes(u32()).slice());
+        push(bytes(u32(), 'bytes object').slice());
         break;
       case 0x8e: // BINBYTES8
-        stack.push(bytes(Number(dv.getBigUint64((need(8), (pos += 8), pos - 8), true))).slice());
+        push(bytes(u64(), 'bytes object').slice());
         break;
       case 0x96: // BYTEARRAY8
-        stack.push(bytes(Number(dv.getBigUint64((need(8), (pos += 8), pos - 8), true))).slice());
+        push(bytes(u64(), 'bytearray').slice());
         break;
       case 0x29: // EMPTY_TUPLE
-        stack.push(new PyTuple([]));
+        push(new PyTuple([]));
         break;
       case 0x74: // TUPLE
-        stack.push(new PyTuple(popMark()));
+        push(new PyTuple(popMark()));
         break;
       case 0x85: // TUPLE1
-        stack.push(new PyTuple([pop()]));
+        push(new PyTuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
-        stack.push(new PyTuple([pop(), b]));
+        push(new PyTuple([pop(), b]));
         break;
       }
       case 0x87: {
         // TUPLE3
         const c = pop();
         const b = pop();
-        stack.push(new PyTuple([pop(), b, c]));
+        push(new PyTuple([pop(), b, c]));
         break;
       }
       case 0x5d: // EMPTY_LIST
-        stack.push([]);
+        push([]);
         break;
       case 0x6c: // LIST
-        stack.push(popMark());
+        push(popMark());
         break;
       case 0x61: {
         // APPEND
@@ -356,14 +393,14 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         break;
       }
       case 0x7d: // EMPTY_DICT
-        stack.push(new PyDict());
+        push(new PyDict());
         break;
       case 0x64: {
         // DICT
         const items = popMark();
         const d = new PyDict();
         setItems(d, items);
-        stack.push(d);
+        push(d);
         break;
       }
       case 0x73: {
@@ -380,7 +417,7 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         break;
       }
       case 0x8f: // EMPTY_SET
-        stack.push([]);
+        push([]);
         break;
       case 0x90: {
         // ADDITEMS
@@ -389,31 +426,33 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         break;
       }
       case 0x91: // FROZENSET
-        stack.push(popMark());
+        push(popMark());
         break;
       case 0x63: {
         // GLOBAL "module\nname\n"
         const mod = line();
-        stack.push(new PyGlobal(mod, line()));
+        push(new PyGlobal(mod, line()));
         break;
       }
       case 0x93: {
         // STACK_GLOBAL
         const name = pop();
-        stack.push(new PyGlobal(String(pop()), String(name)));
+        const mod = pop();
+        if (typeof mod !== 'string' || typeof name !== 'string') throw new CheckpointError('malformed checkpoint: STACK_GLOBAL needs two strings');
+        push(new PyGlobal(mod, name));
         break;
       }
       case 0x52: {
         // REDUCE
         const args = pop();
-        stack.push(reduce(pop(), args));
+        push(reduce(pop(), args));
         break;
       }
       case 0x81: {
         // NEWOBJ
         const args = pop();
         const cls = pop();
-        stack.push(cls instanceof PyGlobal && (cls.full === 'collections.OrderedDict' || cls.full === 'builtins.dict') ? reduce(cls, args) : new PyObject(cls instanceof PyGlobal ? cls.full : 'object', asList(args)));
+        push(cls instanceof PyGlobal && (cls.full === 'collections.OrderedDict' || cls.full === 'builtins.dict') ? reduce(cls, args) : new PyObject(cls instanceof PyGlobal ? cls.full : 'object', asList(args)));
         break;
       }
       case 0x92: {
@@ -421,7 +460,7 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         pop();
         const args = pop();
         const cls = pop();
-        stack.push(new PyObject(cls instanceof PyGlobal ? cls.full : 'object', asList(args)));
+        push(new PyObject(cls instanceof PyGlobal ? cls.full : 'object', asList(args)));
         break;
       }
       case 0x62: {
@@ -432,22 +471,22 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         break;
       }
       case 0x51: // BINPERSID
-        stack.push(persistentLoad(pop()));
+        push(persistentLoad(pop()));
         break;
       case 0x50: // PERSID
-        stack.push(persistentLoad(line()));
+        push(persistentLoad(line()));
         break;
       case 0x71: // BINPUT
-        memo.set(u8(), top());
+        memoize(u8(), top());
         break;
       case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
+        memoize(u32(), top());
         break;
       case 0x70: // PUT
-        memo.set(Number(line()), top());
+        memoize(Number(line()), top());
         break;
       case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
+        memoize(memo.size, top());
         break;
       case 0x68: // BINGET
       case 0x6a: // LONG_BINGET
@@ -455,12 +494,12 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
         // GET
         const i = op === 0x68 ? u8() : op === 0x6a ? u32() : Number(line());
         if (!memo.has(i)) throw new CheckpointError('malformed checkpoint: pickle memo reference is missing');
-        stack.push(memo.get(i));
+        push(memo.get(i));
         break;
       }
       case 0x97: // NEXT_BUFFER (protocol 5 out-of-band data; torch never uses it)
       case 0x98: // READONLY_BUFFER
-        throw new CheckpointError('unsupported pickle: out-of-band buffers (protocol 5)');
+        throw new CheckpointError('unsupported pickle: out-of-band buffers (protocol 5)', 'E_UNSUPPORTED_CHECKPOINT');
       default:
         throw new CheckpointError(`not a PyTorch checkpoint: unknown pickle opcode 0x${op.toString(16)} at byte ${pos - 1}`);
     }

@@ -1,5 +1,6 @@
 import { crc32, inflateRawSync } from 'node:zlib';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, type CheckpointErrorCode } from './errors.js';
+import { LIMITS } from './limits.js';
 
 /**
  * Minimal zip reader/writer for PyTorch checkpoints. torch.save (caffe2/serialize/inline_container.cc,
@@ -23,11 +24,26 @@ const EOCD64_LOCATOR = 0x07064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 
-function bad(msg: string): never {
-  throw new CheckpointError(msg);
+function bad(msg: string, code?: CheckpointErrorCode): never {
+  throw new CheckpointError(msg, code);
 }
 
+/** A 64-bit zip field as a number; values beyond 2^53 cannot be offsets or sizes of a file in memory. */
+function u64(buf: Buffer, at: number, end: number, what: string): number {
+  if (at + 8 > end) bad(`damaged zip checkpoint: a zip64 ${what} lies outside its record`);
+  const v = buf.readBigUInt64LE(at);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) bad(`damaged zip checkpoint: zip64 ${what} ${v} is impossible`);
+  return Number(v);
+}
+
+/**
+ * Reads the central directory. Checked before anything is allocated: the entry count (at most
+ * LIMITS.zipEntries, and one 46-byte record each must fit in the directory), every record and its name /
+ * extra / comment fields inside the directory, every local header offset and stored extent inside the
+ * buffer. Throws CheckpointError.
+ */
 export function readZipDirectory(buf: Buffer): ZipEntry[] {
+  if (buf.length < 22) bad('truncated or damaged zip checkpoint: no end-of-central-directory record (was the file cut short while copying?)');
   // The end-of-central-directory record is in the last 22 + 65535 bytes (its comment is at most 64 KiB).
   let eocd = -1;
   for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
@@ -41,17 +57,20 @@ export function readZipDirectory(buf: Buffer): ZipEntry[] {
   let cdSize = buf.readUInt32LE(eocd + 12);
   let cdOffset = buf.readUInt32LE(eocd + 16);
   if ((count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) && eocd >= 20 && buf.readUInt32LE(eocd - 20) === EOCD64_LOCATOR) {
-    const off = Number(buf.readBigUInt64LE(eocd - 20 + 8));
+    const off = u64(buf, eocd - 20 + 8, eocd, 'end record offset');
     if (off + 56 > buf.length || buf.readUInt32LE(off) !== EOCD64) bad('damaged zip checkpoint: bad zip64 end record');
-    count = Number(buf.readBigUInt64LE(off + 32));
-    cdSize = Number(buf.readBigUInt64LE(off + 40));
-    cdOffset = Number(buf.readBigUInt64LE(off + 48));
+    count = u64(buf, off + 32, off + 56, 'entry count');
+    cdSize = u64(buf, off + 40, off + 56, 'directory size');
+    cdOffset = u64(buf, off + 48, off + 56, 'directory offset');
   }
   if (cdOffset + cdSize > buf.length) bad('truncated zip checkpoint: the central directory lies past the end of the file');
+  if (count > LIMITS.zipEntries) bad(`damaged zip checkpoint: ${count} entries (at most ${LIMITS.zipEntries} are read)`, 'E_CHECKPOINT_TOO_LARGE');
+  if (count * 46 > cdSize) bad(`damaged zip checkpoint: ${count} entries cannot fit in a central directory of ${cdSize} bytes`);
+  const cdEnd = cdOffset + cdSize;
   const entries: ZipEntry[] = [];
   let p = cdOffset;
   for (let i = 0; i < count; i++) {
-    if (p + 46 > buf.length || buf.readUInt32LE(p) !== CENTRAL) bad('damaged zip checkpoint: bad central directory entry');
+    if (p + 46 > cdEnd || buf.readUInt32LE(p) !== CENTRAL) bad('damaged zip checkpoint: bad central directory entry');
     const method = buf.readUInt16LE(p + 10);
     let compressedSize = buf.readUInt32LE(p + 20);
     let size = buf.readUInt32LE(p + 24);
@@ -59,43 +78,61 @@ export function readZipDirectory(buf: Buffer): ZipEntry[] {
     const extraLen = buf.readUInt16LE(p + 30);
     const commentLen = buf.readUInt16LE(p + 32);
     let localOffset = buf.readUInt32LE(p + 42);
+    const eEnd = p + 46 + nameLen + extraLen;
+    if (eEnd + commentLen > cdEnd) bad('damaged zip checkpoint: a central directory entry runs past the directory');
     const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
     // zip64 extended information: the 64-bit values appear in this order, only for fields that are 0xffffffff.
     let e = p + 46 + nameLen;
-    const eEnd = e + extraLen;
     while (e + 4 <= eEnd) {
       const id = buf.readUInt16LE(e);
       const len = buf.readUInt16LE(e + 2);
+      const fieldEnd = Math.min(e + 4 + len, eEnd);
       if (id === 0x0001) {
         let q = e + 4;
-        if (size === 0xffffffff) (size = Number(buf.readBigUInt64LE(q))), (q += 8);
-        if (compressedSize === 0xffffffff) (compressedSize = Number(buf.readBigUInt64LE(q))), (q += 8);
-        if (localOffset === 0xffffffff) localOffset = Number(buf.readBigUInt64LE(q));
+        if (size === 0xffffffff) (size = u64(buf, q, fieldEnd, 'size')), (q += 8);
+        if (compressedSize === 0xffffffff) (compressedSize = u64(buf, q, fieldEnd, 'compressed size')), (q += 8);
+        if (localOffset === 0xffffffff) localOffset = u64(buf, q, fieldEnd, 'offset');
       }
       e += 4 + len;
     }
+    if (localOffset + 30 > buf.length || localOffset + compressedSize > buf.length) bad(`truncated zip checkpoint: ${name.slice(0, 100)} lies past the end of the file`);
     entries.push({ name, method, compressedSize, size, localOffset });
     p = eEnd + commentLen;
   }
   return entries;
 }
 
-/** The entry's bytes (a view into `buf` for stored entries). */
-export function zipEntryData(buf: Buffer, e: ZipEntry): Buffer {
+/**
+ * The entry's bytes (a view into `buf` for stored entries). A deflated entry is inflated only when its
+ * declared size is possible (at most LIMITS.deflateRatio × its compressed size) and, with every entry
+ * inflated before it from the same `budget`, under LIMITS.zipInflatedTotal; inflation stops at the
+ * declared size. Throws CheckpointError.
+ */
+export function zipEntryData(buf: Buffer, e: ZipEntry, budget: { inflated: number } = { inflated: 0 }): Buffer {
   const h = e.localOffset;
-  if (h + 30 > buf.length || buf.readUInt32LE(h) !== LOCAL) bad(`damaged zip checkpoint: bad local header for ${e.name}`);
+  const label = e.name.slice(0, 100);
+  if (h + 30 > buf.length || buf.readUInt32LE(h) !== LOCAL) bad(`damaged zip checkpoint: bad local header for ${label}`);
   const start = h + 30 + buf.readUInt16LE(h + 26) + buf.readUInt16LE(h + 28);
-  if (start + e.compressedSize > buf.length) bad(`truncated zip checkpoint: ${e.name} extends past the end of the file`);
+  if (start + e.compressedSize > buf.length) bad(`truncated zip checkpoint: ${label} extends past the end of the file`);
   const raw = buf.subarray(start, start + e.compressedSize);
-  if (e.method === 0) return raw;
-  if (e.method === 8) {
-    try {
-      return inflateRawSync(raw);
-    } catch {
-      bad(`damaged zip checkpoint: cannot inflate ${e.name}`);
-    }
+  if (e.method === 0) {
+    if (e.size !== e.compressedSize) bad(`damaged zip checkpoint: stored entry ${label} has two different sizes`);
+    return raw;
   }
-  bad(`unsupported zip compression method ${e.method} for ${e.name}`);
+  if (e.method === 8) {
+    if (e.size > e.compressedSize * LIMITS.deflateRatio + 1024) bad(`damaged zip checkpoint: ${label} claims to inflate ${e.compressedSize} bytes to ${e.size}, more than deflate can`);
+    budget.inflated += e.size;
+    if (budget.inflated > LIMITS.zipInflatedTotal) bad(`zip checkpoint inflates to more than ${LIMITS.zipInflatedTotal / 2 ** 30} GiB`, 'E_CHECKPOINT_TOO_LARGE');
+    let out: Buffer;
+    try {
+      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+    } catch {
+      return bad(`damaged zip checkpoint: cannot inflate ${label}`);
+    }
+    if (out.length !== e.size) bad(`damaged zip checkpoint: ${label} inflates to ${out.length} bytes, not the ${e.size} its header says`);
+    return out;
+  }
+  return bad(`unsupported zip compression method ${e.method} for ${label}`, 'E_UNSUPPORTED_CHECKPOINT');
 }
 
 /**

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torchvision
+from torch_ref import dump_ref
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -23,17 +24,8 @@ torch.manual_seed(0)
 
 
 def ref(name, sd):
-    """Reference dump of a flat {key: tensor} dict, as torch reads it."""
-    meta = {}
-    off = 0
-    with open(os.path.join(out, name + '.ref.bin'), 'wb') as f:
-        for k, t in sd.items():
-            b = t.detach().float().contiguous().numpy().astype('<f4').tobytes()
-            meta[k] = {'shape': list(t.shape), 'dtype': str(t.dtype).replace('torch.', ''), 'offset': off}
-            f.write(b)
-            off += len(b)
-    with open(os.path.join(out, name + '.ref.json'), 'w') as f:
-        json.dump(meta, f)
+    """Reference dump of a flat {key: tensor} dict, as torch reads it (torch_ref.py)."""
+    dump_ref(out, name, sd)
 
 
 class IBN(nn.Module):
