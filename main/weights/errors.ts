@@ -5,3 +5,12 @@
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
+
+/**
+ * Pretrained weights that hold NaN / ±Inf in tensors the graph would load: a user error (the file), refused
+ * before training starts. `code` is the API error code the service answers with.
+ */
+export class NonFiniteWeightsError extends CheckpointError {
+  override name = 'NonFiniteWeightsError';
+  readonly code = 'E_NONFINITE_WEIGHTS';
+}

@@ -4,5 +4,6 @@
  * slots (core/compile/weight-specs.ts) with a load report.
  */
 export { readCheckpoint, parseCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensor, type WriteTensor } from './checkpoint.js';
-export { planLoad, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry } from './mapping.js';
-export { CheckpointError } from './errors.js';
+export { planLoad, assertFiniteWeights, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry, type LoadGroup } from './mapping.js';
+export { RULES, WRAPPER_PREFIXES } from './layouts.js';
+export { CheckpointError, NonFiniteWeightsError } from './errors.js';
