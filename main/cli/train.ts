@@ -5,7 +5,7 @@ import { applyCommand, parseTrainingSettings, setParams, type GraphDoc, type Tra
 import { parseBackendChoice } from '../tfjs/index.js';
 import { DatasetError, type LoadedDataset } from '../training/data/datasets.js';
 import { LossConfigError } from '../training/losses/index.js';
-import { CheckpointError } from '../weights/index.js';
+import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
 import { train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
@@ -167,6 +167,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
     else if (r.status !== 'completed') process.stderr.write(`resume with: reid-studio train --resume ${runDir}\n`);
   } catch (e) {
+    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (${e.code})`);
     if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError) throw new CliError(e.message);
     throw e;
   } finally {
