@@ -20,7 +20,6 @@ Usage: /usr/bin/python3 make_layouts.py OUT_DIR. Nothing is downloaded; weights 
 import collections
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -29,21 +28,14 @@ import torch.nn as nn
 import torchvision
 from PIL import Image
 
+from torch_refs import save_safetensors, write_ref
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 
 
 def ref(name, sd):
-    meta = {}
-    off = 0
-    with open(os.path.join(out, name + '.ref.bin'), 'wb') as f:
-        for k, t in sd.items():
-            b = t.detach().float().contiguous().numpy().astype('<f4').tobytes()
-            meta[k] = {'shape': list(t.shape), 'dtype': str(t.dtype).replace('torch.', ''), 'offset': off}
-            f.write(b)
-            off += len(b)
-    with open(os.path.join(out, name + '.ref.json'), 'w') as f:
-        json.dump(meta, f)
+    write_ref(out, name, sd)
 
 
 def randomize_bn(model):
@@ -140,25 +132,7 @@ for name, kw in (('fastreid_embedding', {}), ('fastreid_oldzoo', {'old_zoo': Tru
     ref(name, m.state_dict())
 
 
-# 4. Non-finite weights, written by hand as in make_checkpoints.py (safetensors is not in Debian).
-def save_safetensors(path, tensors):
-    header = {}
-    blobs = []
-    off = 0
-    for k, t in tensors.items():
-        b = t.contiguous().numpy().astype('<f4').tobytes()
-        header[k] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
+# 4. Non-finite weights (torch_refs.save_safetensors).
 save_safetensors(os.path.join(out, 'st_nan_weights.safetensors'), {'conv1.weight': torch.full((64, 3, 7, 7), float('nan'))})
 torch.manual_seed(3)
 r18 = {k: v.float() for k, v in torchvision.models.resnet18().state_dict().items() if not k.endswith('num_batches_tracked')}
