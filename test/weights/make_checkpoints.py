@@ -8,7 +8,6 @@ Models are randomly initialised with a fixed seed: nothing is downloaded.
 import collections
 import json
 import os
-import struct
 import sys
 import zipfile
 
