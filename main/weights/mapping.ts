@@ -85,7 +85,7 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
- * OIHW ↔ HWIO (permute (2, 3, 1, 0), reid-spec §8.1). `move(t, f)` receives the torch and tfjs index.
+ * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). `move(t, f)` receives the torch and tfjs index.
  */
 function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
@@ -286,7 +286,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     const target = targets.get(key);
     if (key.startsWith('classifier.') && target) {
       if (!opts.keepClassifier) {
-        // RSB Baseline.load_param skips every key containing "classifier" (reid-spec §3.3).
+        // RSB modeling/baseline.py Baseline.load_param skips every key containing "classifier".
         skip(source, `classifier of the training identities (${t.shape[0]} classes) not loaded: it is specific to them (keep it to resume training on the same classes)`);
         continue;
       }
