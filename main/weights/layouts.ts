@@ -58,6 +58,7 @@ const fmtP = (t: CheckpointTensor) => (t.data.length === 1 ? String(Math.round(t
 function poolWords(ctx: RuleContext): string {
   const p = ctx.pool;
   if (!p) return 'the graph has no global pooling layer';
+  if (p.kind === 'gem_pool' && p.params.learnable) return 'the graph has more than one learnable GeM pool, so which one is ambiguous';
   if (p.kind === 'gem_pool') return `the graph's ${p.name} is a GeM pool with a fixed p = ${String(p.params.p)} (make p learnable to load it)`;
   return `the graph's ${p.name} is an average pool (fast-reid GlobalAvgPool); use a learnable GeM pool to load it`;
 }

@@ -234,6 +234,9 @@ describe('non-finite pretrained weights (case reliability/st_nan_weights.safeten
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^reid-studio: error: .*conv1\.weight \(9408 NaN of 9408 values\).*\(E_NONFINITE_WEIGHTS\)/);
     expect(existsSync(out)).toBe(false);
+    const e = cli('embed', '--preset', 'resnet18', '--input', '64x32', '--weights', p('st_nan_weights.safetensors'), '--images', p('imgs'), '--out', join(dir, 'nan.json'));
+    expect(e.status).toBe(2);
+    expect(e.stderr).toMatch(/^reid-studio: error: .*conv1\.weight.*\(E_NONFINITE_WEIGHTS\)\n$/);
   });
 
   it('the app: train.start answers E_NONFINITE_WEIGHTS before any run exists', async () => {
