@@ -106,7 +106,16 @@ export function isMethod(m: string): m is Method {
 }
 
 /** Error codes a call can fail with; `message` is written for the user. */
-export type ApiErrorCode = 'E_BAD_REQUEST' | 'E_UNKNOWN_METHOD' | 'E_NOT_FOUND' | 'E_IO' | 'E_INVALID_DOCUMENT' | 'E_UNAUTHORIZED' | 'E_INTERNAL';
+export type ApiErrorCode =
+  | 'E_BAD_REQUEST'
+  | 'E_UNKNOWN_METHOD'
+  | 'E_NOT_FOUND'
+  | 'E_IO'
+  | 'E_INVALID_DOCUMENT'
+  | 'E_UNAUTHORIZED'
+  | 'E_INTERNAL'
+  /** Pretrained weights hold NaN / ±Inf in tensors the graph would load (train.start refuses them). */
+  | 'E_NONFINITE_WEIGHTS';
 
 export class ApiError extends Error {
   constructor(

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { analyze, compileToKeras } from '../../core/index.js';
 import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
-import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
+import { assertFiniteWeights, CheckpointError, NonFiniteWeightsError, planLoad, readCheckpoint } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
@@ -65,6 +65,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
     throw e;
   }
   const plan = planLoad(analysis.layers, ckpt);
+  try {
+    assertFiniteWeights(plan.report, values.weights);
+  } catch (e) {
+    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (${e.code})`);
+    throw e;
+  }
   if (plan.report.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${plan.report.counts.tensors} tensors, ${plan.report.counts.mismatched} shape mismatches); check the preset and options`);
 
   let report;

@@ -5,7 +5,7 @@ import { applyCommand, parseTrainingSettings, setParams, type GraphDoc, type Tra
 import { parseBackendChoice } from '../tfjs/index.js';
 import { DatasetError, type LoadedDataset } from '../training/data/datasets.js';
 import { LossConfigError } from '../training/losses/index.js';
-import { CheckpointError } from '../weights/index.js';
+import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
 import { train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
@@ -176,6 +176,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     // Stopped by Ctrl-C: a checkpoint was written, but the work is not done — `train && eval` must not go on.
     if (r.status !== 'completed' && control.request) process.exitCode = EXIT.interrupted;
   } catch (e) {
+    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (${e.code})`);
     if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError) throw new CliError(e.message);
     throw e;
   } finally {

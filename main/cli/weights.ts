@@ -43,6 +43,19 @@ function reportText(file: string, r: LoadReport): string {
     `missing:      ${c.missing} (not in the file: initialised)`,
     `skipped:      ${c.skipped} of ${c.tensors} checkpoint tensors`,
   ];
+  if (r.groups.length) {
+    out.push('', 'layouts matched:');
+    for (const g of r.groups)
+      out.push(`  ${g.label}${g.stripped ? ` under "${g.stripped}"` : ''} (${g.keys} keys) -> ${g.to}: ${g.loaded} loaded${g.skipped ? `, ${g.skipped} skipped` : ''}${g.mismatched ? `, ${g.mismatched} shape mismatches` : ''}`);
+  }
+  if (r.preprocessing) {
+    const p = r.preprocessing;
+    out.push('', `input normalisation in the file (${p.source}): mean [${p.pixelMean.join(', ')}], std [${p.pixelStd.join(', ')}]${p.scale === 255 ? ' on 0-255 pixels' : ''}`);
+  }
+  if (r.nonFinite.length) {
+    out.push('', 'NON-FINITE tensors (not loaded; training refuses this file):');
+    for (const b of r.nonFinite) out.push(`  ${b.source}: ${b.nan} NaN, ${b.posInf} +Inf, ${b.negInf} -Inf of ${b.elements}`);
+  }
   if (r.renamed.length) {
     out.push('', 'renamed (examples):');
     for (const x of r.renamed.slice(0, 3)) out.push(`  ${x.from} -> ${x.to}`);

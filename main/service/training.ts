@@ -11,6 +11,8 @@ import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
+import { planFileWeights } from '../training/engine/model-weights.js';
+import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
 import { listRuns, newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
@@ -22,6 +24,22 @@ type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 function toArgs(d: DataSource): DataSourceArgs {
   return d.kind === 'demo' ? { demo: true, demoSize: d.size } : { data: d.path, ...(d.layout ? { layout: d.layout } : {}) };
+}
+
+/**
+ * Reads the pretrained weights before a run starts, so an unreadable file or one with NaN / Inf in the
+ * tensors the graph would load is the user's error at once (E_NONFINITE_WEIGHTS names the tensors),
+ * never a run that fails in its process or trains from NaN. The classifier is not loaded from pretrained
+ * weights, so its size (set from the dataset later) does not matter here.
+ */
+async function checkPretrained(doc: ReturnType<typeof parseDocument>, weights: string): Promise<void> {
+  try {
+    await planFileWeights(analyze(doc.graph).layers, weights);
+  } catch (e) {
+    if (e instanceof NonFiniteWeightsError) throw new ApiError('E_NONFINITE_WEIGHTS', e.message);
+    if (e instanceof CheckpointError) throw new ApiError('E_BAD_REQUEST', `${weights}: ${e.message}`);
+    throw e;
+  }
 }
 
 export class TrainingService {
@@ -111,6 +129,7 @@ export class TrainingService {
           throw e;
         }
         if (weights && !existsSync(weights)) throw new ApiError('E_NOT_FOUND', `${weights}: no such file`);
+        if (weights) await checkPretrained(parsedDoc, weights);
         const id = newRunId(name ?? 'run');
         const runDir = join(this.runsDir, id);
         const run = new RunDir(runDir);

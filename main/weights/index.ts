@@ -4,6 +4,7 @@
  * slots (core/compile/weight-specs.ts) with a load report.
  */
 export { readCheckpoint, parseCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensor, type WriteTensor } from './checkpoint.js';
-export { planLoad, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry } from './mapping.js';
-export { CheckpointError, type CheckpointErrorCode } from './errors.js';
+export { planLoad, assertFiniteWeights, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry, type LoadGroup } from './mapping.js';
+export { RULES, WRAPPER_PREFIXES } from './layouts.js';
+export { CheckpointError, NonFiniteWeightsError, type CheckpointErrorCode } from './errors.js';
 export { LIMITS as CHECKPOINT_LIMITS } from './limits.js';

@@ -1,16 +1,17 @@
 import { weightSpecs, type Layer, type WeightSpec, type WeightTransform } from '../../core/index.js';
-import type { Checkpoint } from './checkpoint.js';
+import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
+import { NonFiniteWeightsError } from './errors.js';
+import { prefixVariants, RULES, type Rule, type RuleContext, type RuleId, type RuleTarget } from './layouts.js';
 
 /**
  * Maps a checkpoint's state dict onto the graph's tfjs weight slots (and back, for export).
  *
- * Key conventions (reid-spec §3.4, §8.6): the graph's layers carry reid-strong-baseline (RSB) Baseline
- * names (`base.layer1.0.bn1`, `bottleneck`, `classifier`). Accepted files:
- *  - RSB Baseline state dicts (`base.…`, `bottleneck.…`, `classifier.…`): names used as they are;
- *  - ImageNet backbones (torchvision, IBN-Net releases; no prefix): `base.` is prepended, `fc.*` skipped;
- *  - fast-reid (`backbone.…` → `base.…`, `heads.bottleneck.0.…` → `bottleneck.…`, `heads.weight` →
- *    `classifier.weight`);
- *  - any of these with DataParallel's `module.` prefix (stripped).
+ * Key conventions: the graph's layers carry reid-strong-baseline (RSB) Baseline names
+ * (`base.layer1.0.bn1`, `bottleneck`, `classifier`). The layouts accepted, decided key by key, are listed
+ * in layouts.ts: RSB Baseline state dicts; ImageNet backbones with no prefix (torchvision, IBN-Net
+ * releases, torchreid's backbone next to its own `classifier.*`); fast-reid (`backbone.*`, `heads.*`,
+ * `pixel_mean` / `pixel_std`); any of these under wrapper prefixes (`module.`, `_orig_mod.`, `model.`,
+ * `net.`, alone or combined).
  * Unlike RSB's load_param (which raises KeyError on the first unknown key, issues #94/#153), nothing here
  * throws on a key or shape problem: every checkpoint key and every graph slot ends up in the report.
  */
@@ -24,11 +25,35 @@ export interface LoadedEntry {
   slot: string;
 }
 
+/** One group of checkpoint keys that took the same mapping (wrapper prefix + layout rule). */
+export interface LoadGroup {
+  /** The rule (layouts.ts): 'imagenet-backbone', 'fast-reid-heads', … */
+  layout: RuleId;
+  /** In words, e.g. 'fast-reid backbone (backbone.*)'. */
+  label: string;
+  /** Wrapper prefix stripped from these keys ('' none, 'module.', 'module._orig_mod.', …). */
+  stripped: string;
+  /** Where the group goes in the graph, e.g. 'base.*'. */
+  to: string;
+  keys: number;
+  loaded: number;
+  skipped: number;
+  mismatched: number;
+  /** The first two checkpoint keys of the group. */
+  examples: string[];
+}
+
 export interface LoadReport {
   format: string;
   /** Where the state dict sat in the file ('' top level, 'state_dict', 'model'). */
   wrapper: string;
-  layout: 'reid-strong-baseline' | 'fast-reid' | 'imagenet-backbone';
+  /**
+   * The file's layout in one word: the group that loaded most decides ('torchreid' = an ImageNet-style
+   * backbone next to a `classifier.*` head). `groups` has the layout key by key.
+   */
+  layout: 'reid-strong-baseline' | 'fast-reid' | 'imagenet-backbone' | 'torchreid';
+  /** The keys grouped by the layout each matched, in file order of first appearance. */
+  groups: LoadGroup[];
   loaded: LoadedEntry[];
   /** Loaded entries whose checkpoint key differs from the graph key (a subset of `loaded`). */
   renamed: { from: string; to: string }[];
@@ -38,6 +63,14 @@ export interface LoadReport {
   missing: { key: string; layer: string; slot: string; init: string }[];
   /** Graph slots whose checkpoint tensor has the wrong shape: not loaded, they keep their initialisation. */
   mismatched: { key: string; source: string; layer: string; slot: string; expected: number[]; got: number[] }[];
+  /** Tensors that would load but hold NaN / ±Inf (not loaded; also in `skipped`): training refuses the file. */
+  nonFinite: { key: string; source: string; nan: number; posInf: number; negInf: number; elements: number }[];
+  /**
+   * The checkpoint's own input normalisation (fast-reid `pixel_mean` / `pixel_std` buffers), when it has
+   * one: `pixelMean` / `pixelStd` as stored (on the `scale`: 255 for fast-reid), `mean` / `std` on the
+   * 0–1 scale (torchvision Normalize, RSB INPUT.PIXEL_MEAN).
+   */
+  preprocessing?: { source: string; pixelMean: number[]; pixelStd: number[]; scale: number; mean: number[]; std: number[] };
   counts: { loaded: number; renamed: number; skipped: number; missing: number; mismatched: number; slots: number; tensors: number };
 }
 
@@ -52,7 +85,7 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
- * OIHW ↔ HWIO (permute (2, 3, 1, 0), reid-spec §8.1). `move(t, f)` receives the torch and tfjs index.
+ * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). `move(t, f)` receives the torch and tfjs index.
  */
 function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
@@ -86,28 +119,62 @@ interface Target {
   spec: WeightSpec;
 }
 
-function detectLayout(keys: string[]): LoadReport['layout'] {
-  if (keys.some((k) => k.startsWith('backbone.') || k.startsWith('heads.'))) return 'fast-reid';
-  if (keys.some((k) => k.startsWith('base.') || k.startsWith('bottleneck.') || k.startsWith('classifier.'))) return 'reid-strong-baseline';
-  return 'imagenet-backbone';
+interface Candidate {
+  /** Mapping identity: stripped wrapper prefix + rule. */
+  id: string;
+  prefix: string;
+  /** Key after the wrapper prefix. */
+  rest: string;
+  rule: Rule;
+  target: RuleTarget;
+  /** 0 slot with the right shape, 1 slot with another shape, 2 the layer exists or the key is known, 3 nothing. */
+  tier: number;
 }
 
-/** The checkpoint key in the graph's RSB layout, or null when the key has no counterpart by rule. */
-function renameKey(k: string, layout: LoadReport['layout'], backbonePrefix: string): string {
-  if (layout === 'fast-reid') {
-    if (k.startsWith('backbone.')) return backbonePrefix + k.slice('backbone.'.length);
-    if (k.startsWith('heads.bottleneck.0.')) return 'bottleneck.' + k.slice('heads.bottleneck.0.'.length);
-    if (k.startsWith('heads.bnneck.')) return 'bottleneck.' + k.slice('heads.bnneck.'.length); // fast-reid ≤ v0.1
-    if (k === 'heads.weight' || k === 'heads.classifier.weight') return 'classifier.weight';
-    return k;
+/** Counts the NaN / +Inf / −Inf elements of a tensor (null when every element is finite). */
+function nonFiniteCounts(data: Float32Array): { nan: number; posInf: number; negInf: number } | null {
+  let nan = 0;
+  let posInf = 0;
+  let negInf = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (v - v === 0) continue; // finite
+    if (v !== v) nan++;
+    else if (v > 0) posInf++;
+    else negInf++;
   }
-  if (layout === 'imagenet-backbone') return backbonePrefix + k;
-  return k;
+  return nan + posInf + negInf ? { nan, posInf, negInf } : null;
+}
+
+const describeNonFinite = (c: { nan: number; posInf: number; negInf: number }, n: number) =>
+  [c.nan && `${c.nan} NaN`, c.posInf && `${c.posInf} +Inf`, c.negInf && `${c.negInf} −Inf`].filter(Boolean).join(', ') + ` of ${n} values`;
+
+/**
+ * fast-reid's `pixel_mean` / `pixel_std` buffers ([1, 3, 1, 1], applied to 0–255 pixels by
+ * `Baseline.preprocess_image`): the checkpoint's input normalisation, also on the 0–1 scale.
+ */
+function readPreprocessing(mean: CheckpointTensor | undefined, std: CheckpointTensor | undefined): LoadReport['preprocessing'] {
+  if (!mean || !std || mean.data.length !== 3 || std.data.length !== 3) return undefined;
+  const pixelMean = Array.from(mean.data);
+  const pixelStd = Array.from(std.data);
+  // Values above 1 mean the 0–255 scale (fast-reid); a file written for 0–1 inputs keeps its own scale.
+  const scale = pixelMean.some((v) => v > 1) || pixelStd.some((v) => v > 1) ? 255 : 1;
+  const r = (v: number) => Math.round((v / scale) * 1e7) / 1e7;
+  return { source: 'pixel_mean / pixel_std', pixelMean, pixelStd, scale, mean: pixelMean.map(r), std: pixelStd.map(r) };
 }
 
 /**
  * Plans loading `ckpt` into the graph's layers: which tfjs slot gets which (transformed) values, and a
  * report of everything else. Never throws on missing/unused keys or shape mismatches.
+ *
+ * Layout per key, not per file: every key gets the candidates of every wrapper-prefix strip × every rule
+ * of layouts.ts; each candidate mapping is scored by how many keys of the file it puts on a graph slot of
+ * the right shape, and each key takes its best candidate (a slot with the right shape, then a slot with
+ * another shape, then a known layer), the higher-scoring mapping first. The report groups the keys by the
+ * mapping they took (`groups`).
+ *
+ * Non-finite tensors (NaN / ±Inf) are not loaded: they are listed in `nonFinite` (and `skipped`);
+ * training refuses such a file (assertFiniteWeights).
  *
  * IBN-a vs plain BN: a plain ResNet's `layerX.Y.bn1.{weight,bias,running_*}` [C] cannot fill the IBN-a
  * layer's `bn1.BN.*` [C/2] (different size and a different normalisation), so those four slots are
@@ -124,35 +191,77 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     layerByName.set(layer.name, layer);
     for (const spec of weightSpecs(layer)) targets.set(spec.torchKey, { layer, spec });
   }
-  const backbonePrefix = layers.some((l) => l.name.startsWith('base.')) ? 'base.' : '';
+  const gems = layers.filter((l) => l.kind === 'gem_pool' && l.params.learnable);
+  const ctx: RuleContext = {
+    backbonePrefix: layers.some((l) => l.name.startsWith('base.')) ? 'base.' : '',
+    ...(gems.length === 1 ? { gemP: gems[0]! } : {}),
+    ...(layers.find((l) => l.kind === 'gem_pool' || l.kind === 'global_avg_pool') ? { pool: layers.find((l) => l.kind === 'gem_pool' || l.kind === 'global_avg_pool')! } : {}),
+  };
 
-  // DataParallel prefix first (FR and IBN-2019 .pth.tar files), then the layout's renames.
-  const stripped = [...ckpt.tensors.keys()].map((k) => {
-    let s = k;
-    while (s.startsWith('module.')) s = s.slice('module.'.length);
-    return s;
-  });
-  const layout = detectLayout(stripped);
+  // A key whose layer is in the graph (also the IBN-a halves against a plain BN and vice versa).
+  const layerKnown = (key: string) => {
+    const layer = key.slice(0, key.lastIndexOf('.'));
+    return layerByName.has(layer) || layerByName.has(layer.replace(/\.(BN|IN)$/, ''));
+  };
+  const candidatesOf = (source: string, t: CheckpointTensor): Candidate[] => {
+    const out: Candidate[] = [];
+    for (const [prefix, rest] of prefixVariants(source))
+      for (const rule of RULES) {
+        const target = rule.map(rest, t, ctx);
+        if (!target) continue;
+        let tier = 2;
+        if ('key' in target) {
+          const slot = targets.get(target.key);
+          tier = slot ? (sameShape(t.shape, slot.spec.torchShape) ? 0 : 1) : layerKnown(target.key) ? 2 : 3;
+        }
+        out.push({ id: `${prefix}|${rule.id}`, prefix, rest, rule, target, tier });
+      }
+    return out;
+  };
+  const all = [...ckpt.tensors].map(([source, t]) => ({ source, t, cands: candidatesOf(source, t) }));
+  const score = new Map<string, number>();
+  for (const { cands } of all) for (const c of new Set(cands.filter((x) => x.tier === 0).map((x) => x.id))) score.set(c, (score.get(c) ?? 0) + 1);
+  const pick = (cands: Candidate[]): Candidate =>
+    cands.reduce((best, c) => (c.tier < best.tier || (c.tier === best.tier && (score.get(c.id) ?? 0) > (score.get(best.id) ?? 0)) ? c : best));
 
   const values = new Map<string, Float32Array>();
   const report: LoadReport = {
     format: ckpt.format,
     wrapper: ckpt.wrapper ?? '',
-    layout,
+    layout: 'reid-strong-baseline',
+    groups: [],
     loaded: [],
     renamed: [],
     skipped: [],
     missing: [],
     mismatched: [],
+    nonFinite: [],
     counts: { loaded: 0, renamed: 0, skipped: 0, missing: 0, mismatched: 0, slots: 0, tensors: ckpt.tensors.size },
   };
+  const groups = new Map<string, LoadGroup>();
   const filled = new Map<string, string>(); // graph torch key → checkpoint key that filled (or claimed) it
-  const skip = (key: string, reason: string) => report.skipped.push({ key, reason });
+  let group!: LoadGroup;
+  const skip = (key: string, reason: string) => {
+    report.skipped.push({ key, reason });
+    group.skipped++;
+  };
+  const mismatch = (m: LoadReport['mismatched'][number]) => {
+    report.mismatched.push(m);
+    group.mismatched++;
+  };
 
-  let idx = 0;
-  for (const [source, t] of ckpt.tensors) {
-    const s = stripped[idx++]!;
-    const key = renameKey(s, layout, backbonePrefix);
+  for (const { source, t, cands } of all) {
+    const c = pick(cands);
+    group = groups.get(c.id) ?? { layout: c.rule.id, label: c.rule.label, stripped: c.prefix, to: c.rule.to, keys: 0, loaded: 0, skipped: 0, mismatched: 0, examples: [] };
+    groups.set(c.id, group);
+    group.keys++;
+    if (group.examples.length < 2) group.examples.push(source);
+    if ('skip' in c.target) {
+      skip(source, c.target.skip);
+      continue;
+    }
+    const key = c.target.key;
+    const s = c.rest;
     const leaf = key.slice(key.lastIndexOf('.') + 1);
     if (leaf === 'num_batches_tracked') {
       skip(source, 'num_batches_tracked: a BatchNorm step counter that tfjs does not use');
@@ -162,7 +271,11 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
       skip(source, 'InstanceNorm running statistics (PyTorch 0.3 file): IBN-a InstanceNorm keeps none');
       continue;
     }
-    if ((layout === 'imagenet-backbone' && /^fc\./.test(s)) || key.startsWith(`${backbonePrefix}fc.`)) {
+    if (c.tier > 0 && /^fc\.\d+\./.test(s)) {
+      skip(source, 'torchreid fc embedding layer (fc_dims): the graph has no such layer after the pooling');
+      continue;
+    }
+    if (c.tier > 0 && (/^fc\./.test(s) || key.startsWith(`${ctx.backbonePrefix}fc.`))) {
       skip(source, 'ImageNet classifier (fc): not part of a re-ID model');
       continue;
     }
@@ -173,8 +286,8 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     const target = targets.get(key);
     if (key.startsWith('classifier.') && target) {
       if (!opts.keepClassifier) {
-        // RSB Baseline.load_param skips every key containing "classifier" (reid-spec §3.3).
-        skip(source, 'classifier not loaded: it is specific to the training identities (keep it to resume training on the same classes)');
+        // RSB modeling/baseline.py Baseline.load_param skips every key containing "classifier".
+        skip(source, `classifier of the training identities (${t.shape[0]} classes) not loaded: it is specific to them (keep it to resume training on the same classes)`);
         continue;
       }
       if (!sameShape(t.shape, target.spec.torchShape)) {
@@ -190,11 +303,18 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
       filled.set(key, source);
       const { layer, spec } = target;
       if (!sameShape(t.shape, spec.torchShape)) {
-        report.mismatched.push({ key, source, layer: layer.name, slot: spec.slot, expected: spec.torchShape, got: t.shape });
+        mismatch({ key, source, layer: layer.name, slot: spec.slot, expected: spec.torchShape, got: t.shape });
+        continue;
+      }
+      const bad = nonFiniteCounts(t.data);
+      if (bad) {
+        report.nonFinite.push({ key, source, ...bad, elements: t.data.length });
+        skip(source, `non-finite values (${describeNonFinite(bad, t.data.length)}): not loaded`);
         continue;
       }
       values.set(`${layer.name}/${spec.slot}`, toTfjs(t.data, spec.torchShape, spec.transform));
       report.loaded.push({ key, source, layer: layer.name, slot: spec.slot });
+      group.loaded++;
       if (key !== source) report.renamed.push({ from: source, to: key });
       continue;
     }
@@ -205,31 +325,60 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     const ibnInto = ibn && layerByName.get(ibn[1]!)?.kind === 'batch_norm' ? ibn : null;
     if (plainInto && !filled.has(plainInto.spec.torchKey)) {
       filled.set(plainInto.spec.torchKey, source);
-      report.mismatched.push({ key: plainInto.spec.torchKey, source, layer: plainInto.layer.name, slot: plainInto.spec.slot, expected: plainInto.spec.torchShape, got: t.shape });
+      mismatch({ key: plainInto.spec.torchKey, source, layer: plainInto.layer.name, slot: plainInto.spec.slot, expected: plainInto.spec.torchShape, got: t.shape });
       continue;
     }
     if (ibnInto) {
       const plain = targets.get(`${ibnInto[1]}.${ibnInto[3]}`);
       if (ibnInto[2] === 'BN' && plain && !filled.has(plain.spec.torchKey)) {
         filled.set(plain.spec.torchKey, source);
-        report.mismatched.push({ key: plain.spec.torchKey, source, layer: plain.layer.name, slot: plain.spec.slot, expected: plain.spec.torchShape, got: t.shape });
+        mismatch({ key: plain.spec.torchKey, source, layer: plain.layer.name, slot: plain.spec.slot, expected: plain.spec.torchShape, got: t.shape });
       } else skip(source, `IBN-a ${ibnInto[2]} half, but ${ibnInto[1]} is a plain BatchNorm in the graph`);
       continue;
     }
     const layerName = key.slice(0, key.lastIndexOf('.'));
-    skip(source, layerByName.has(layerName) ? `layer ${layerName} has no parameter "${leaf}"` : `no layer ${layerName || key} in the graph`);
+    skip(source, layerByName.has(layerName) ? `layer ${layerName} has no parameter "${leaf}"` : `unknown key: no layer ${layerName || key} in the graph`);
   }
 
   for (const [key, { layer, spec }] of targets) {
     report.counts.slots++;
     if (!filled.has(key)) report.missing.push({ key, layer: layer.name, slot: spec.slot, init: spec.init });
   }
+  report.groups = [...groups.values()];
+  report.layout = summaryLayout(report.groups);
+  const stripped = (k: string) => prefixVariants(k).at(-1)![1];
+  const keyOf = (name: string) => [...ckpt.tensors.keys()].find((k) => stripped(k) === name);
+  const pre = readPreprocessing(ckpt.tensors.get(keyOf('pixel_mean') ?? ''), ckpt.tensors.get(keyOf('pixel_std') ?? ''));
+  if (pre) report.preprocessing = pre;
   report.counts.loaded = report.loaded.length;
   report.counts.renamed = report.renamed.length;
   report.counts.skipped = report.skipped.length;
   report.counts.missing = report.missing.length;
   report.counts.mismatched = report.mismatched.length;
   return { values, report };
+}
+
+/** The file's layout in one word (the `layout` field kept from before per-key layouts), from its groups. */
+function summaryLayout(groups: LoadGroup[]): LoadReport['layout'] {
+  const loaded = (ids: RuleId[]) => groups.filter((g) => ids.includes(g.layout)).reduce((a, g) => a + g.loaded, 0);
+  const known = (ids: RuleId[]) => groups.some((g) => ids.includes(g.layout) && g.keys > 0);
+  if (loaded(['fast-reid-backbone', 'fast-reid-heads']) > 0) return 'fast-reid';
+  const imagenet = loaded(['imagenet-backbone']);
+  const rsb = loaded(['reid-strong-baseline']);
+  if (imagenet > rsb) return known(['classifier']) ? 'torchreid' : 'imagenet-backbone';
+  if (rsb > 0 || known(['classifier'])) return 'reid-strong-baseline';
+  return 'imagenet-backbone';
+}
+
+/**
+ * A file whose loaded tensors hold NaN / ±Inf: refused before training starts (a run from such
+ * weights ends at chance level with NaN checkpoints). The message names the tensors.
+ */
+export function assertFiniteWeights(report: LoadReport, file: string): void {
+  const bad = report.nonFinite;
+  if (!bad.length) return;
+  const names = bad.slice(0, 3).map((b) => `${b.source} (${describeNonFinite(b, b.elements)})`).join('; ');
+  throw new NonFiniteWeightsError(`${file}: ${bad.length} pretrained tensor(s) hold non-finite values (NaN / Inf): ${names}${bad.length > 3 ? `; and ${bad.length - 3} more` : ''}; re-export the weights from a healthy checkpoint`);
 }
 
 /**

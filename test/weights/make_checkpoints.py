@@ -8,7 +8,6 @@ Models are randomly initialised with a fixed seed: nothing is downloaded.
 import collections
 import json
 import os
-import struct
 import sys
 import zipfile
 
@@ -16,7 +15,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torchvision
-from torch_ref import dump_ref
+
+from torch_refs import save_safetensors, write_ref
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -24,8 +24,8 @@ torch.manual_seed(0)
 
 
 def ref(name, sd):
-    """Reference dump of a flat {key: tensor} dict, as torch reads it (torch_ref.py)."""
-    dump_ref(out, name, sd)
+    """Reference dump of a flat {key: tensor} dict, as torch reads it (torch_refs.py)."""
+    write_ref(out, name, sd)
 
 
 class IBN(nn.Module):
@@ -143,27 +143,7 @@ torch.save(r18, os.path.join(out, 'resnet18_legacy.pth'), _use_new_zipfile_seria
 ref('resnet18_legacy', r18)
 
 
-# 7. safetensors, written by hand from the format spec (the safetensors package is not in Debian):
-#    u64 little-endian header size, JSON header {name: {dtype, shape, data_offsets}}, then the bytes.
-def save_safetensors(path, tensors, metadata):
-    names = {torch.float32: 'F32', torch.float16: 'F16', torch.float64: 'F64', torch.int64: 'I64'}
-    header = {'__metadata__': metadata}
-    blobs = []
-    off = 0
-    for k, t in tensors.items():
-        b = t.contiguous().numpy().tobytes()
-        header[k] = {'dtype': names[t.dtype], 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
+# 7. safetensors (torch_refs.save_safetensors: written from the format spec).
 st = collections.OrderedDict((k, v) for k, v in r18.items())
 st['extra.half'] = torch.randn(3, 3).half()
 st['extra.double'] = torch.randn(2, 5, dtype=torch.float64)

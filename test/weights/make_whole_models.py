@@ -12,7 +12,7 @@ import os
 import sys
 
 import torch
-from torch_ref import dump_ref
+from torch_refs import write_ref
 import torch.nn as nn
 import torchvision
 
@@ -22,8 +22,8 @@ torch.manual_seed(0)
 
 
 def ref(name, sd):
-    """Reference dump of a flat {key: tensor} dict, as torch reads it (torch_ref.py)."""
-    dump_ref(out, name, sd)
+    """Reference dump of a flat {key: tensor} dict, as torch reads it (torch_refs.py)."""
+    write_ref(out, name, sd)
 
 
 class Baseline(nn.Module):

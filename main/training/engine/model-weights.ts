@@ -4,7 +4,7 @@
  */
 import type { Layer } from '../../../core/index.js';
 import { setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
-import { planLoad, readCheckpoint as readTorchCheckpoint, type LoadReport } from '../../weights/index.js';
+import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
 import { readCheckpoint } from './checkpoint.js';
 
 export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: string): Promise<number> {
@@ -19,8 +19,18 @@ export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: s
   return saved.meta.step;
 }
 
-export async function loadFileWeights(reid: ReidModel, layers: Layer[], path: string, keepClassifier = false): Promise<LoadReport> {
+/**
+ * Reads a PyTorch / safetensors file and plans loading it into `layers`. Throws CheckpointError (unreadable
+ * file) or NonFiniteWeightsError (a tensor the graph would load holds NaN / ±Inf).
+ */
+export async function planFileWeights(layers: Layer[], path: string, keepClassifier = false): Promise<LoadPlan> {
   const plan = planLoad(layers, await readTorchCheckpoint(path), { keepClassifier });
+  assertFiniteWeights(plan.report, path);
+  return plan;
+}
+
+export async function loadFileWeights(reid: ReidModel, layers: Layer[], path: string, keepClassifier = false): Promise<LoadReport> {
+  const plan = await planFileWeights(layers, path, keepClassifier);
   setWeightsFromValues(reid, layers, plan.values);
   return plan.report;
 }

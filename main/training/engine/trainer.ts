@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrFactor, seedInitializers, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
-import { planLoad, readCheckpoint as readTorchCheckpoint } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { planFileWeights } from './model-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { planMicroBatch } from './memory.js';
@@ -75,6 +75,8 @@ async function modelTensors(reid: ReidModel, layers: ReturnType<typeof analyze>[
 export async function train(o: TrainOptions): Promise<{ status: 'completed' | 'stopped' | 'paused'; eval?: unknown }> {
   const s = o.settings;
   const emit = o.onEvent ?? (() => undefined);
+  // Pretrained weights are read and checked before anything is written: NaN / Inf in them refuses the run.
+  const pretrained = o.weights && !o.resume ? await planFileWeights(analyze(sizeClassifier(o.doc, o.dataset.numClasses).graph).layers, o.weights) : undefined;
   const run = new RunDir(o.runDir);
   await run.init();
   const backend = await initBackend(o.backend ?? 'auto');
@@ -131,11 +133,9 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     } else {
       await run.writeJson('graph.json', doc);
       await run.writeJson('settings.json', s);
-      if (o.weights) {
-        const ckpt = await readTorchCheckpoint(o.weights);
-        const plan = planLoad(analysis.layers, ckpt);
-        setWeightsFromValues(reid, analysis.layers, plan.values);
-        await run.writeJson('load-report.json', plan.report);
+      if (pretrained) {
+        setWeightsFromValues(reid, analysis.layers, pretrained.values);
+        await run.writeJson('load-report.json', pretrained.report);
       }
     }
     await run.updateInfo({

@@ -70,7 +70,7 @@ export function Dashboard() {
     ...(v.series.triplet.some((n) => !Number.isNaN(n)) ? [{ label: 'triplet', values: v.series.triplet, color: COLORS[2]! }] : []),
     ...(v.series.center.some((n) => !Number.isNaN(n)) ? [{ label: 'center', values: v.series.center, color: COLORS[3]!, right: true }] : []),
   ];
-  const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[] } | null | undefined;
+  const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[]; groups?: { label: string; stripped: string; keys: number; loaded: number; to: string }[] } | null | undefined;
   return (
     <div className="dashboard" data-testid="dashboard" data-phase={v.phase}>
       <div className="dash-head">
@@ -123,6 +123,7 @@ export function Dashboard() {
       {report?.counts && (
         <div className="load-report small" data-testid="load-report">
           Weights ({report.layout}): {report.counts.loaded} loaded · {report.counts.skipped} skipped · {report.counts.missing} missing · {report.counts.mismatched} mismatched
+          {!!report.groups?.length && <div className="muted" data-testid="load-report-groups">{report.groups.map((g) => `${g.label}${g.stripped ? ` under ${g.stripped}` : ''} (${g.keys} keys → ${g.to}, ${g.loaded} loaded)`).join(' · ')}</div>}
           {!!report.mismatched?.length && <div className="muted">mismatched: {report.mismatched.slice(0, 4).map((m) => `${m.key} [${m.got}] ≠ [${m.expected}]`).join('; ')}</div>}
         </div>
       )}
