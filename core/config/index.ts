@@ -26,4 +26,5 @@ export { importConfig, resolveRelative, type ImportOptions } from './import.js';
 export { buildModel, recognizeModel, withFastreidStem, diffModels, presetName, type ModelSpec, type Pool, type StemStyle, type Recognition } from './model.js';
 export { KNOWN_DATASETS, datasetByName, datasetByKind, type KnownDataset } from './datasets.js';
 export { ConfigError, parseYacs, pyLiteral, emitYacs, formatFloat, flatten } from './yacs.js';
+export { MAX_CONFIG_CHARS, MAX_DEPTH as MAX_CONFIG_DEPTH, MAX_NODES as MAX_CONFIG_VALUES } from './pyyaml.js';
 export { FRAMEWORK_LABEL, type ExportResult, type ImportResult, type ConfigFramework } from './common.js';
