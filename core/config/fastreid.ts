@@ -197,7 +197,8 @@ export const FR_BOT_SETTINGS = {
   checkpointPeriod: 30,
 } as const;
 
-function frModelProblems(m: ModelSpec): string[] {
+/** Why a recognised model is not a fast-reid Baseline (empty when it is one). */
+export function frModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only (reid-spec §2.6)`);
   if (m.stem !== 'fastreid')

@@ -21,7 +21,7 @@
  *   rank identically collapse to one).
  */
 export { exportRsbYaml, importRsb, RSB_DEFAULTS } from './rsb.js';
-export { exportFastreidYaml, importFastreid, FR_DEFAULTS } from './fastreid.js';
+export { exportFastreidYaml, frModelProblems, importFastreid, FR_DEFAULTS } from './fastreid.js';
 export { importConfig, resolveRelative, type ImportOptions } from './import.js';
 export { buildModel, recognizeModel, withFastreidStem, diffModels, presetName, type ModelSpec, type Pool, type StemStyle, type Recognition } from './model.js';
 export { KNOWN_DATASETS, datasetByName, datasetByKind, type KnownDataset } from './datasets.js';
