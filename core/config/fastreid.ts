@@ -1,7 +1,7 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
 import type { TrainingSettings } from '../training/settings.js';
-import { ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
@@ -228,8 +228,12 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   const ds = datasetOf(s, explicit);
   let frName = 'Market1501';
   let ipe: number | undefined;
-  if ('reason' in ds) reasons.push(ds.reason);
-  else {
+  // Written as an editable config: what the user must fill in becomes a YAML comment above its key.
+  const notes: Record<string, string> = {};
+  if ('reason' in ds) {
+    frName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = datasetNote(s, 'fast-reid', "'Market1501', 'DukeMTMC'", 'set DATASETS.TESTS to the same (the data root is $FASTREID_DATASETS)');
+  } else {
     frName = ds.known ? ds.known.fastreid : ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
@@ -314,7 +318,12 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     CHECKPOINT_PERIOD: int(s.checkpointPeriod),
   };
   // A whole-run freeze: fast-reid unfreezes when the iteration reaches FREEZE_ITERS (reid-spec §3.6).
-  if (m.frozenBackbone) solver.FREEZE_ITERS = int(s.epochs * ipe!);
+  if (m.frozenBackbone) solver.FREEZE_ITERS = int(s.epochs * (ipe ?? 0));
+  if (ipe === undefined && 'reason' in ds) {
+    const perEpoch = "your dataset's training images // IMS_PER_BATCH";
+    if (warm > 0) notes['SOLVER.WARMUP_ITERS'] = `fast-reid counts warmup in iterations: the app warmed up for ${warm} epochs, so ${warm} × (${perEpoch})`;
+    if (m.frozenBackbone) notes['SOLVER.FREEZE_ITERS'] = `the backbone stayed frozen for the whole run: ${s.epochs} epochs × (${perEpoch})`;
+  }
   const tree: YacsTree = {
     MODEL: model,
     INPUT: {
@@ -339,7 +348,11 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     `model: ${presetName(m)} (fast-reid stem), ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`,
     ...(ipe !== undefined ? [`iterations per epoch assumed: ${ipe} (len(train set) // IMS_PER_BATCH)`] : []),
   ];
-  return { ok: true, text: emitYacs(tree, header), warnings: [...warnings, ...FR_NOTES] };
+  if (Object.keys(notes).length) {
+    header.push('Edit the keys marked TO FILL IN before training with this file.');
+    warnings.push(`the config needs editing before it trains: ${Object.keys(notes).join(', ')} (see the TO FILL IN comments)`);
+  }
+  return { ok: true, text: emitYacs(tree, header, notes), warnings: [...warnings, ...FR_NOTES] };
 }
 
 /** fast-reid config (already merged with its `_BASE_` chain and flattened) → document. */

@@ -1,7 +1,7 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
 import type { TrainingSettings } from '../training/settings.js';
-import { ConfigReader, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
 import { startExport } from './export-start.js';
 import { buildModel, presetName, type ModelSpec } from './model.js';
@@ -122,8 +122,12 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
 
   const ds = datasetOf(s, start.explicit);
   let datasetName = 'market1501';
-  if ('reason' in ds) reasons.push(ds.reason);
-  else {
+  // Written as an editable config: what the user must fill in becomes a YAML comment above its key.
+  const notes: Record<string, string> = {};
+  if ('reason' in ds) {
+    datasetName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = datasetNote(s, 'reid-strong-baseline', "'market1501', 'dukemtmc'", 'point DATASETS.ROOT_DIR at its parent folder');
+  } else {
     datasetName = ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is market1501, the framework default');
     if (ds.known && ds.known.trainIds !== m.numClasses)
@@ -137,7 +141,8 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   const path = s.pretrained.path ?? '';
   if (s.pretrained.choice === 'none') {
     if (start.explicit)
-      reasons.push("training from scratch: reid-strong-baseline always loads weights (MODEL.PRETRAIN_CHOICE 'imagenet' or 'self', reid-spec §3.3); choose ImageNet weights in the training settings");
+      notes['MODEL.PRETRAIN_PATH'] =
+        "the run trained from scratch, but reid-strong-baseline always loads weights (modeling/baseline.py load_param): set the ImageNet weights file (e.g. torchvision resnet50-19c8e357.pth); its run then starts from them, unlike the app's";
     else warnings.push("MODEL.PRETRAIN_CHOICE is 'imagenet' (reid-strong-baseline always loads weights)");
   } else choice = s.pretrained.choice;
   if (!path) warnings.push('MODEL.PRETRAIN_PATH is empty: set it to the weights file before training (e.g. torchvision resnet50-19c8e357.pth)');
@@ -197,7 +202,11 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   };
   if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
   const header = ['reid-strong-baseline config written by ReID Studio', `model: ${presetName(m)}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`];
-  return { ok: true, text: emitYacs(tree, header), warnings };
+  if (Object.keys(notes).length) {
+    header.push('Edit the keys marked TO FILL IN before training with this file.');
+    warnings.push(`the config needs editing before it trains: ${Object.keys(notes).join(', ')} (see the TO FILL IN comments)`);
+  }
+  return { ok: true, text: emitYacs(tree, header, notes), warnings };
 }
 
 /** reid-strong-baseline config (already parsed and flattened) → document. */

@@ -86,19 +86,25 @@ function formatValue(v: YacsValue): string {
   }
 }
 
-/** Block-style YAML, two-space indent, keys in insertion order. */
-export function emitYacs(tree: YacsTree, header: string[] = []): string {
+/**
+ * Block-style YAML, two-space indent, keys in insertion order. `notes` (dotted key → text) become
+ * `# TO FILL IN: …` comment lines above their key: what the user must edit before the framework trains.
+ */
+export function emitYacs(tree: YacsTree, header: string[] = [], notes: Record<string, string> = {}): string {
   const lines = header.map((h) => (h ? `# ${h}` : '#'));
-  const walk = (t: YacsTree, indent: string) => {
+  const walk = (t: YacsTree, indent: string, prefix: string) => {
     for (const [k, v] of Object.entries(t)) {
+      const key = prefix + k;
+      const note = notes[key];
+      if (note !== undefined) lines.push(`${indent}# TO FILL IN: ${note.replace(/[\r\n]+/g, ' ')}`);
       if (isValue(v)) lines.push(`${indent}${k}: ${formatValue(v)}`);
       else {
         lines.push(`${indent}${k}:`);
-        walk(v, indent + '  ');
+        walk(v, indent + '  ', `${key}.`);
       }
     }
   };
-  walk(tree, '');
+  walk(tree, '', '');
   return lines.join('\n') + '\n';
 }
 
