@@ -2,7 +2,7 @@
  * Config import/export: reid-strong-baseline (RSB) and fast-reid (FR) YACS YAML ↔ graph document + training
  * settings. Pure (no node:*): file access is the caller's (`resolveBase`).
  *
- * Decisions (reid-spec §1.2, §2.3, §3.6, §3.7, §4.5, §4.6):
+ * Decisions:
  * - Model: `recognizeModel` reads depth / IBN / stem / last stride / neck / taps / pool / classes / input /
  *   freezing off the flattened layers and accepts the graph only if rebuilding that model from the core
  *   presets gives identical layers. Anything else is refused with the reason; nothing is approximated.

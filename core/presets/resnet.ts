@@ -1,7 +1,7 @@
 import type { GraphDoc, GraphEdge, GraphNode, Params } from '../graph/types.js';
 import { DOC_FORMAT, DOC_VERSION } from '../graph/types.js';
 
-/** Depth → (block kind, blocks per stage), torchvision / reid-strong-baseline (reid-spec §1.1). */
+/** Depth → (block kind, blocks per stage), torchvision / reid-strong-baseline. */
 export const RESNET_DEPTHS = {
   resnet18: { block: 'basic_block', layers: [2, 2, 2, 2] },
   resnet34: { block: 'basic_block', layers: [3, 4, 6, 3] },

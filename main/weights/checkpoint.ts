@@ -31,7 +31,7 @@ const fail = (msg: string): never => {
 const MODULE_HINT =
   'convert it to a state_dict in Python (with the code that defines the model importable): torch.save(torch.load(f).state_dict(), out)';
 
-/** Picks the state dict out of the unpickled object (reid-spec §8.6: unwrap ['state_dict'] / ['model']). */
+/** Picks the state dict out of the unpickled object (unwraps ['state_dict'] / ['model'], as RSB's and fast-reid's checkpoints nest it). */
 function findStateDict(root: unknown): { dict: Map<string, TensorRef>; wrapper: string } {
   const tensorsOf = (d: PyDict) => {
     const m = new Map<string, TensorRef>();

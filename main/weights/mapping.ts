@@ -4,7 +4,7 @@ import type { Checkpoint } from './checkpoint.js';
 /**
  * Maps a checkpoint's state dict onto the graph's tfjs weight slots (and back, for export).
  *
- * Key conventions (reid-spec §3.4, §8.6): the graph's layers carry reid-strong-baseline (RSB) Baseline
+ * Key conventions: the graph's layers carry reid-strong-baseline (RSB) Baseline
  * names (`base.layer1.0.bn1`, `bottleneck`, `classifier`). Accepted files:
  *  - RSB Baseline state dicts (`base.…`, `bottleneck.…`, `classifier.…`): names used as they are;
  *  - ImageNet backbones (torchvision, IBN-Net releases; no prefix): `base.` is prepended, `fc.*` skipped;
@@ -52,7 +52,7 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
- * OIHW ↔ HWIO (permute (2, 3, 1, 0), reid-spec §8.1). `move(t, f)` receives the torch and tfjs index.
+ * OIHW ↔ HWIO (permute (2, 3, 1, 0)). `move(t, f)` receives the torch and tfjs index.
  */
 function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
@@ -173,7 +173,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     const target = targets.get(key);
     if (key.startsWith('classifier.') && target) {
       if (!opts.keepClassifier) {
-        // RSB Baseline.load_param skips every key containing "classifier" (reid-spec §3.3).
+        // RSB Baseline.load_param skips every key containing "classifier".
         skip(source, 'classifier not loaded: it is specific to the training identities (keep it to resume training on the same classes)');
         continue;
       }

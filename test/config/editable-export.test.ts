@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildPreset, type GraphDoc } from '../../core/index.js';
 import { buildModel, exportFastreidYaml, exportRsbYaml, type ModelSpec } from '../../core/config/index.js';
+import { frSpec } from './helpers.js';
 
 /**
  * YAML export of runs the frameworks cannot reproduce as they are (the demo dataset, class folders, training
@@ -35,20 +36,7 @@ function notes(text: string): Record<string, string> {
   return out;
 }
 
-const FR50: ModelSpec = {
-  depth: 'resnet50',
-  ibn: false,
-  stem: 'fastreid',
-  lastStride: 1,
-  neck: 'bnneck',
-  neckFeat: 'after',
-  trainFeat: 'before',
-  classifierBias: false,
-  pool: 'avg',
-  numClasses: 5,
-  input: [256, 128],
-  frozenBackbone: true,
-};
+const FR50: ModelSpec = frSpec({ numClasses: 5, frozenBackbone: true });
 
 describe('editable YAML export for runs on the demo dataset or from scratch', () => {
   it('reid-strong-baseline: dataset and weights to fill in, accepted by yacs', () => {

@@ -17,6 +17,7 @@ import { analyze, compileToKeras, serializeDocument, weightSpecs } from '../../c
 import { buildModel as buildSpecModel, type ModelSpec } from '../../core/config/index.js';
 import { exportModel, ExportError } from '../../main/export/index.js';
 import { buildModel, disposeModel, forwardEval, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
+import { frSpec } from '../config/helpers.js';
 import { maxDiff, PYTHON, readF32 } from '../parity/fixtures.js';
 import { randomInput, randomWeights } from './graphs.js';
 
@@ -30,21 +31,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const bagtricks = (over: Partial<ModelSpec>): ModelSpec => ({
-  depth: 'resnet50',
-  ibn: false,
-  stem: 'fastreid',
-  lastStride: 1,
-  neck: 'bnneck',
-  neckFeat: 'after',
-  trainFeat: 'before',
-  classifierBias: false,
-  pool: 'avg',
-  numClasses: 7,
-  input: [64, 32],
-  frozenBackbone: false,
-  ...over,
-});
+const bagtricks = (over: Partial<ModelSpec>): ModelSpec => frSpec({ numClasses: 7, input: [64, 32], ...over });
 
 const CASES: { id: string; spec: ModelSpec }[] = [
   { id: 'bagtricks_R50', spec: bagtricks({}) },
