@@ -7,7 +7,7 @@ import { weightSpecs, type WeightSpec } from './weight-specs.js';
  * `modelTopology` of a tfjs `model.json`. Pure data, no tfjs: main/tfjs/ registers the custom classes
  * below and deserialises this with tfjs-layers.
  *
- * Porting notes (reid-spec §8.2/§8.3):
+ * Porting notes:
  * - PyTorch pads symmetrically; tfjs 'same' pads the extra row/column at the bottom/right for stride 2.
  *   Convolutions therefore get an explicit ZeroPadding2D + 'valid' unless the padding is exactly what
  *   'same' does (stride 1, odd kernel, padding (k−1)/2) or there is none.

@@ -4,7 +4,7 @@ import { ibnHalf } from '../registry/index.js';
 /**
  * How a primitive layer's weights are laid out in tfjs (the order of the tfjs layer's `getWeights()`)
  * and where each comes from in a PyTorch state_dict in reid-strong-baseline's key layout.
- * Porting notes (reid-spec §8.1/§8.2): conv OIHW → HWIO; Linear [out, in] → [in, out];
+ * Porting notes: conv OIHW → HWIO; Linear [out, in] → [in, out];
  * BN weight/bias/running_mean/running_var → gamma/beta/moving_mean/moving_variance;
  * IBN-a keeps its two halves as `IN.*` and `BN.*` (InstanceNorm has no running statistics).
  */

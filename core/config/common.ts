@@ -43,6 +43,15 @@ export function datasetOf(
   };
 }
 
+/** DATASETS.NAMES written when the run's dataset is one no framework loads: fails fast there until edited. */
+export const DATASET_PLACEHOLDER = 'YOUR_DATASET';
+
+/** The YAML note for a dataset the framework cannot load (the demo set or class folders). */
+export function datasetNote(s: TrainingSettings, framework: string, examples: string, root: string): string {
+  const what = s.dataset.kind === 'demo' ? "the app's built-in demo dataset" : 'a class-folder dataset';
+  return `the run trained on ${what}, which ${framework} cannot load: replace ${DATASET_PLACEHOLDER} with your dataset (e.g. ${examples}) and ${root}; the classifier is sized from its training identities`;
+}
+
 /** Validates settings assembled by an importer; a bad value becomes a ConfigError naming the field. */
 export function finishSettings(raw: Record<string, unknown>): TrainingSettings {
   const r = trainingSettingsSchema.safeParse(raw);

@@ -1,14 +1,14 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
 import type { TrainingSettings } from '../training/settings.js';
-import { ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
 import { bool, ConfigError, emitYacs, float, int, ints, str, strs, tuple, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
- * fast-reid (JDAI-CV/fast-reid, fastreid/config/defaults.py; reid-spec §2.6, §3.7, §5.3): the keys the
+ * fast-reid (JDAI-CV/fast-reid, fastreid/config/defaults.py): the keys the
  * Baseline / EmbeddingHead / ResNet path reads, with their defaults.
  */
 export const FR_DEFAULTS: Record<string, ConfigValue> = {
@@ -171,7 +171,7 @@ const CE = 'CrossEntropyLoss';
 const TRI = 'TripletLoss';
 
 /**
- * fast-reid's iterations per epoch: len(train set) // IMS_PER_BATCH (reid-spec §4.5). Needed because
+ * fast-reid's iterations per epoch: len(train set) // IMS_PER_BATCH. Needed because
  * fast-reid counts warmup and freezing in iterations while the app counts epochs.
  */
 function itersPerEpoch(ds: KnownDataset, batch: number): number {
@@ -180,12 +180,12 @@ function itersPerEpoch(ds: KnownDataset, batch: number): number {
 
 /** How a fast-reid config relates to the app (also written into the exported file's header). */
 const FR_NOTES = [
-  "fast-reid differs in details the app follows reid-strong-baseline on: label smoothing gives the other classes ε/(K−1) instead of ε/K, the classifier starts at std 0.01 (not 0.001), resize is bicubic and pad/crop come before the flip, random erasing uses torchvision's area range 0.02–0.33 (reid-spec §4.2, §3.7, §4.7)",
+  "fast-reid differs in details the app follows reid-strong-baseline on: label smoothing gives the other classes ε/(K−1) instead of ε/K, the classifier starts at std 0.01 (not 0.001), resize is bicubic and pad/crop come before the flip, random erasing uses torchvision's area range 0.02–0.33",
 ];
 
 /**
- * Training settings written for a document that has none: fast-reid's BoT recipe (configs/Base-bagtricks.yml,
- * reid-spec §4.6) in the app's terms, its 2000 warmup iterations being ~10 Market-1501 epochs.
+ * Training settings written for a document that has none: fast-reid's BoT recipe (configs/Base-bagtricks.yml)
+ * in the app's terms, its 2000 warmup iterations being ~10 Market-1501 epochs.
  */
 export const FR_BOT_SETTINGS = {
   dataset: { kind: 'market1501', demoSize: 'small' },
@@ -197,16 +197,17 @@ export const FR_BOT_SETTINGS = {
   checkpointPeriod: 30,
 } as const;
 
-function frModelProblems(m: ModelSpec): string[] {
+/** Why a recognised model is not a fast-reid Baseline (empty when it is one). */
+export function frModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
-  if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only (reid-spec §2.6)`);
+  if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only`);
   if (m.stem !== 'fastreid')
     out.push(
-      `the stem is reid-strong-baseline's (${m.ibn ? 'ReLU, ' : 'no ReLU, '}max pool 3×3/2 padding 1); fast-reid's is conv → BN → ReLU → max pool 3×3/2 padding 0 ceil_mode (reid-spec §2.3). Convert it with the fast-reid stem option (export --fastreid-stem), which changes the model`,
+      `the stem is reid-strong-baseline's (${m.ibn ? 'ReLU, ' : 'no ReLU, '}max pool 3×3/2 padding 1); fast-reid's is conv → BN → ReLU → max pool 3×3/2 padding 0 ceil_mode. Convert it with the fast-reid stem option (export --fastreid-stem), which changes the model`,
     );
   if (m.neck === 'bnneck' && m.neckFeat !== 'after')
-    out.push("the eval feature is taken before the BNNeck; fast-reid always evaluates the post-neck feature (reid-spec §3.7; its MODEL.HEADS.NECK_FEAT is the training triplet feature)");
-  if (m.classifierBias) out.push('the classifier has a bias; fast-reid\'s EmbeddingHead classifier is a bias-free weight (reid-spec §3.7)');
+    out.push("the eval feature is taken before the BNNeck; fast-reid always evaluates the post-neck feature (heads/embedding_head.py; its MODEL.HEADS.NECK_FEAT is the training triplet feature)");
+  if (m.classifierBias) out.push('the classifier has a bias; fast-reid\'s EmbeddingHead classifier is a bias-free weight');
   return out;
 }
 
@@ -227,8 +228,12 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   const ds = datasetOf(s, explicit);
   let frName = 'Market1501';
   let ipe: number | undefined;
-  if ('reason' in ds) reasons.push(ds.reason);
-  else {
+  // Written as an editable config: what the user must fill in becomes a YAML comment above its key.
+  const notes: Record<string, string> = {};
+  if ('reason' in ds) {
+    frName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = datasetNote(s, 'fast-reid', "'Market1501', 'DukeMTMC'", 'set DATASETS.TESTS to the same (the data root is $FASTREID_DATASETS)');
+  } else {
     frName = ds.known ? ds.known.fastreid : ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
@@ -239,7 +244,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   }
 
   if (s.loss.metric !== 'triplet')
-    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss (reid-spec §4.4); choose the triplet metric loss`);
+    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss`);
   const warm = s.schedule.warmup && s.schedule.warmupEpochs > 0 ? s.schedule.warmupEpochs : 0;
   if (warm > 0 && ipe === undefined && !('reason' in ds))
     reasons.push(`fast-reid counts warmup in iterations and the iterations per epoch of ${frName} are unknown to the app; switch warmup off or use a known dataset`);
@@ -250,7 +255,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if (frSteps.some((e) => e < 1))
     reasons.push(`LR step at epoch ${Math.min(...s.schedule.steps)} falls inside the ${warm}-epoch warmup; fast-reid only steps its schedule after warmup`);
   if (s.sampler === 'softmax' && s.loss.labelSmooth)
-    warnings.push("label smoothing is off with the 'softmax' sampler (reid-strong-baseline semantics, reid-spec §4.1): CE.EPSILON is 0");
+    warnings.push("label smoothing is off with the 'softmax' sampler (reid-strong-baseline semantics): CE.EPSILON is 0");
   if (s.test.featNorm && s.test.metric === 'euclidean') warnings.push('L2-normalised features with Euclidean distance rank like cosine: TEST.METRIC is cosine');
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not written`);
   if (s.loss.centerWeight !== 0.0005 || s.loss.centerLr !== 0.5) warnings.push('center-loss settings are not written (fast-reid has no center loss)');
@@ -264,7 +269,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       NORM: str('BN'),
       DEPTH: str(DEPTH_KEY[m.depth]!),
       LAST_STRIDE: int(m.lastStride),
-      // Not derived from the depth in fast-reid: 512 must be set by hand for 18x/34x (reid-spec §2.6).
+      // Not derived from the depth in fast-reid: 512 must be set by hand for 18x/34x.
       FEAT_DIM: int(FEAT_DIM[m.depth]),
       WITH_IBN: bool(m.ibn),
       WITH_SE: bool(false),
@@ -277,7 +282,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       NORM: str('BN'),
       WITH_BNNECK: bool(m.neck === 'bnneck'),
       POOL_LAYER: str(POOL_NAME[m.pool]),
-      // fast-reid's NECK_FEAT is the *training* triplet feature; evaluation always uses the post-neck one (reid-spec §3.7).
+      // fast-reid's NECK_FEAT is the *training* triplet feature; evaluation always uses the post-neck one.
       NECK_FEAT: str(m.trainFeat),
       CLS_LAYER: str('Linear'),
       EMBEDDING_DIM: int(0),
@@ -312,8 +317,13 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     WARMUP_METHOD: str('linear'),
     CHECKPOINT_PERIOD: int(s.checkpointPeriod),
   };
-  // A whole-run freeze: fast-reid unfreezes when the iteration reaches FREEZE_ITERS (reid-spec §3.6).
-  if (m.frozenBackbone) solver.FREEZE_ITERS = int(s.epochs * ipe!);
+  // A whole-run freeze: fast-reid unfreezes when the iteration reaches FREEZE_ITERS.
+  if (m.frozenBackbone) solver.FREEZE_ITERS = int(s.epochs * (ipe ?? 0));
+  if (ipe === undefined && 'reason' in ds) {
+    const perEpoch = "your dataset's training images // IMS_PER_BATCH";
+    if (warm > 0) notes['SOLVER.WARMUP_ITERS'] = `fast-reid counts warmup in iterations: the app warmed up for ${warm} epochs, so ${warm} × (${perEpoch})`;
+    if (m.frozenBackbone) notes['SOLVER.FREEZE_ITERS'] = `the backbone stayed frozen for the whole run: ${s.epochs} epochs × (${perEpoch})`;
+  }
   const tree: YacsTree = {
     MODEL: model,
     INPUT: {
@@ -338,7 +348,11 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     `model: ${presetName(m)} (fast-reid stem), ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`,
     ...(ipe !== undefined ? [`iterations per epoch assumed: ${ipe} (len(train set) // IMS_PER_BATCH)`] : []),
   ];
-  return { ok: true, text: emitYacs(tree, header), warnings: [...warnings, ...FR_NOTES] };
+  if (Object.keys(notes).length) {
+    header.push('Edit the keys marked TO FILL IN before training with this file.');
+    warnings.push(`the config needs editing before it trains: ${Object.keys(notes).join(', ')} (see the TO FILL IN comments)`);
+  }
+  return { ok: true, text: emitYacs(tree, header, notes), warnings: [...warnings, ...FR_NOTES] };
 }
 
 /** fast-reid config (already merged with its `_BASE_` chain and flattened) → document. */
@@ -430,7 +444,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     r.notModelled('MODEL.LOSSES.CE.EPSILON', `MODEL.LOSSES.CE.EPSILON ${eps}: the app smooths labels with ε = 0.1 only`);
   }
   if (sampler === 'softmax' && labelSmooth)
-    r.warnings.push('cross-entropy alone with label smoothing: the app (reid-strong-baseline semantics, reid-spec §4.1) does not smooth labels with the softmax sampler');
+    r.warnings.push('cross-entropy alone with label smoothing: the app (reid-strong-baseline semantics) does not smooth labels with the softmax sampler');
   for (const key of ['MODEL.LOSSES.CE.SCALE', 'MODEL.LOSSES.TRI.SCALE']) {
     const v = r.num(key);
     if (v !== 1) r.notModelled(key, `${key} ${v}: the app weighs its losses 1`);
@@ -500,7 +514,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     }
   }
   const frSteps = r.ints('SOLVER.STEPS', { min: 1 });
-  // fast-reid's multi-step milestones count epochs after warmup (fastreid/engine/hooks.py LRScheduler; reid-spec §4.6).
+  // fast-reid's multi-step milestones count epochs after warmup (fastreid/engine/hooks.py LRScheduler).
   const steps = multiStep ? frSteps.map((e) => e + warmupEpochs) : [40, 70];
   if (!multiStep) r.drop('SOLVER.STEPS');
 
@@ -526,7 +540,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const rerank = r.bool('TEST.RERANK.ENABLED');
   for (const [key, ref] of [['TEST.RERANK.K1', 20], ['TEST.RERANK.K2', 6], ['TEST.RERANK.LAMBDA', 0.3]] as const) {
     const v = r.raw(key);
-    if (rerank && v !== ref) r.notModelled(key, `${key} ${JSON.stringify(v)}: the app re-ranks with k1 20, k2 6, λ 0.3 (reid-spec §4.8)`);
+    if (rerank && v !== ref) r.notModelled(key, `${key} ${JSON.stringify(v)}: the app re-ranks with k1 20, k2 6, λ 0.3`);
   }
 
   const weights = r.str('MODEL.WEIGHTS');
@@ -551,7 +565,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     ...(known?.kind ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),
     sampler,
     batch: { p, k },
-    // fast-reid has no center loss (reid-spec §4.4).
+    // fast-reid has no center loss.
     loss: { labelSmooth, metric: 'triplet', margin, centerWeight: 0.0005, centerLr: 0.5 },
     optimizer: { name: optimizer, baseLr: r.num('SOLVER.BASE_LR'), weightDecay, momentum: r.num('SOLVER.MOMENTUM') },
     schedule: {

@@ -17,13 +17,11 @@ function dirOf(p: string): string {
   return i < 0 ? '' : p.slice(0, i + 1);
 }
 
-/** Joins and normalises `.`/`..` segments, as fast-reid's os.path.join(os.path.dirname(file), base). */
-export function resolveRelative(from: string | undefined, rel: string): string {
-  if (/^([/\\]|[A-Za-z]:[/\\])/.test(rel) || !from) return rel;
-  const joined = dirOf(from) + rel;
-  const abs = /^[/\\]/.test(joined);
+/** Removes `.` segments and folds `..` into the segment before it (a path's POSIX normal form). */
+function normalize(path: string): string {
+  const abs = /^[/\\]/.test(path);
   const out: string[] = [];
-  for (const seg of joined.split(/[/\\]+/)) {
+  for (const seg of path.split(/[/\\]+/)) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..' && out.length && out[out.length - 1] !== '..') out.pop();
     else if (seg === '..' && abs) continue;
@@ -32,8 +30,14 @@ export function resolveRelative(from: string | undefined, rel: string): string {
   return (abs ? '/' : '') + out.join('/');
 }
 
+/** Joins and normalises `.`/`..` segments, as fast-reid's os.path.join(os.path.dirname(file), base). */
+export function resolveRelative(from: string | undefined, rel: string): string {
+  if (/^([/\\]|[A-Za-z]:[/\\])/.test(rel) || !from) return rel;
+  return normalize(dirOf(from) + rel);
+}
+
 /** Loads a config with its `_BASE_` chain merged in (fastreid/config/config.py `load_yaml_with_base`). */
-function loadWithBase(tree: ConfigTree, opts: ImportOptions, seen: string[]): ConfigTree {
+function loadWithBase(tree: ConfigTree, opts: ImportOptions, seen: string[], warnings: string[]): ConfigTree {
   const name = opts.path ?? 'the config';
   const base = tree._BASE_;
   if (base === undefined) return tree;
@@ -41,14 +45,14 @@ function loadWithBase(tree: ConfigTree, opts: ImportOptions, seen: string[]): Co
   const basePath = resolveRelative(opts.path, base);
   if (!opts.resolveBase) throw new ConfigError(`${name} inherits from ${base} (_BASE_), which cannot be read here; import it from a file`);
   if (seen.includes(basePath)) throw new ConfigError(`_BASE_ cycle: ${[...seen, basePath].join(' → ')}`);
-  if (seen.length >= MAX_BASE_DEPTH) throw new ConfigError(`_BASE_ chain deeper than ${MAX_BASE_DEPTH} files`);
+  if (seen.length >= MAX_BASE_DEPTH) throw new ConfigError(`${name}: _BASE_ chain deeper than ${MAX_BASE_DEPTH} files`);
   let baseText: string;
   try {
     baseText = opts.resolveBase(basePath);
   } catch (e) {
     throw new ConfigError(`cannot read _BASE_ ${basePath} (from ${name}): ${(e as Error).message}`);
   }
-  const parent = loadWithBase(parseYacs(baseText, basePath), { ...opts, path: basePath }, [...seen, basePath]);
+  const parent = loadWithBase(parseYacs(baseText, basePath, warnings), { ...opts, path: basePath }, [...seen, basePath], warnings);
   const { _BASE_: _drop, ...own } = tree;
   return mergeTrees(parent, own);
 }
@@ -74,8 +78,11 @@ function detect(keys: string[], name: string): 'rsb' | 'fastreid' {
  */
 export function importConfig(text: string, opts: ImportOptions = {}): ImportResult {
   const name = opts.path ?? 'the config';
-  const own = parseYacs(text, name);
-  const flat = flatten(loadWithBase(own, opts, opts.path ? [opts.path] : []));
+  const yamlWarnings: string[] = [];
+  const own = parseYacs(text, name, yamlWarnings);
+  const flat = flatten(loadWithBase(own, opts, opts.path ? [normalize(opts.path)] : [], yamlWarnings));
   const framework = detect('_BASE_' in own ? ['_BASE_', ...flat.keys()] : [...flat.keys()], name);
-  return framework === 'rsb' ? importRsb(flat) : importFastreid(flat);
+  const result = framework === 'rsb' ? importRsb(flat) : importFastreid(flat);
+  result.warnings.unshift(...yamlWarnings);
+  return result;
 }

@@ -2,7 +2,7 @@
  * Config import/export: reid-strong-baseline (RSB) and fast-reid (FR) YACS YAML ↔ graph document + training
  * settings. Pure (no node:*): file access is the caller's (`resolveBase`).
  *
- * Decisions (reid-spec §1.2, §2.3, §3.6, §3.7, §4.5, §4.6):
+ * Decisions:
  * - Model: `recognizeModel` reads depth / IBN / stem / last stride / neck / taps / pool / classes / input /
  *   freezing off the flattened layers and accepts the graph only if rebuilding that model from the core
  *   presets gives identical layers. Anything else is refused with the reason; nothing is approximated.
@@ -21,9 +21,10 @@
  *   rank identically collapse to one).
  */
 export { exportRsbYaml, importRsb, RSB_DEFAULTS } from './rsb.js';
-export { exportFastreidYaml, importFastreid, FR_DEFAULTS } from './fastreid.js';
+export { exportFastreidYaml, frModelProblems, importFastreid, FR_DEFAULTS } from './fastreid.js';
 export { importConfig, resolveRelative, type ImportOptions } from './import.js';
 export { buildModel, recognizeModel, withFastreidStem, diffModels, presetName, type ModelSpec, type Pool, type StemStyle, type Recognition } from './model.js';
 export { KNOWN_DATASETS, datasetByName, datasetByKind, type KnownDataset } from './datasets.js';
 export { ConfigError, parseYacs, pyLiteral, emitYacs, formatFloat, flatten } from './yacs.js';
+export { MAX_CONFIG_CHARS, MAX_DEPTH as MAX_CONFIG_DEPTH, MAX_NODES as MAX_CONFIG_VALUES } from './pyyaml.js';
 export { FRAMEWORK_LABEL, type ExportResult, type ImportResult, type ConfigFramework } from './common.js';

@@ -15,11 +15,11 @@ import { freezeBackbone } from '../commands/commands.js';
  * identical, so a hand-edited block (IBN-a in one block, a frozen stage, a rewired tap) is caught.
  */
 
-/** Global pooling of the head: RSB has only average pooling; fast-reid also GeM (reid-spec §2.6). */
+/** Global pooling of the head: RSB has only average pooling; fast-reid also GeM. */
 export type Pool = 'avg' | 'gem' | 'gemP';
 
 /**
- * Stem variants (reid-spec §1.2, §2.3):
+ * Stem variants:
  * - 'rsb': the core presets' stem, i.e. reid-strong-baseline's: conv 7×7/2 → BN → maxpool 3×3/2 pad 1,
  *   with the ReLU only in resnet_ibn_a.py (plain resnet.py has it commented out, RSB issues #4/#117);
  * - 'fastreid': conv 7×7/2 → BN → ReLU → maxpool 3×3/2 pad 0 ceil_mode=True (fastreid/modeling/backbones/resnet.py).
@@ -118,7 +118,7 @@ export function diffModels(actual: Analysis, expected: Analysis): { freeze: bool
     if (!e) return topo(`it has a layer ${describeLayer(l)} that the framework's model does not have`);
     if (layerSig(l) !== layerSig(e)) {
       if (l.kind !== e.kind && ['ibn_a', 'batch_norm', 'instance_norm'].includes(l.kind) && ['ibn_a', 'batch_norm'].includes(e.kind))
-        return topo(`${l.name} is ${l.kind} where ResNet${e.kind === 'ibn_a' ? '-IBN-a has IBN-a' : ' has BatchNorm'} (IBN-a replaces bn1 of every block in layer1–3 and never layer4; reid-spec §2.2)`);
+        return topo(`${l.name} is ${l.kind} where ResNet${e.kind === 'ibn_a' ? '-IBN-a has IBN-a' : ' has BatchNorm'} (IBN-a replaces bn1 of every block in layer1–3 and never layer4)`);
       if (l.frozen !== e.frozen || l.statsFrozen !== e.statsFrozen)
         return { freeze: true, text: `${l.name} is ${freezeState(l)} where the framework's model has it ${freezeState(e)}` };
       return topo(`${describeLayer(l)} differs from the framework's ${describeLayer(e)}`);
@@ -168,7 +168,7 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     return {
       ok: false,
       reasons: [
-        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode; reid-spec §1.2, §2.3)`,
+        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode)`,
       ],
     };
   const poolLayer = a.layers.find((l) => l.kind === 'global_avg_pool' || l.kind === 'gem_pool');

@@ -1,14 +1,14 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
 import type { TrainingSettings } from '../training/settings.js';
-import { ConfigReader, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
 import { startExport } from './export-start.js';
 import { buildModel, presetName, type ModelSpec } from './model.js';
 import { ConfigError, emitYacs, float, int, ints, str, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
- * reid-strong-baseline (michuanhaohao/reid-strong-baseline, config/defaults.py; reid-spec §5.1).
+ * reid-strong-baseline (michuanhaohao/reid-strong-baseline, config/defaults.py).
  * Every key with its default: an importer merges the file over these, as yacs does, and an exporter
  * writes only keys from this table.
  */
@@ -100,14 +100,14 @@ function rsbModelProblems(m: ModelSpec): string[] {
     );
   if (m.stem !== 'rsb')
     out.push(
-      "the stem is fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode); reid-strong-baseline's ResNet pools 3×3/2 with padding 1 (reid-spec §2.3)",
+      "the stem is fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode); reid-strong-baseline's ResNet pools 3×3/2 with padding 1",
     );
-  if (m.pool !== 'avg') out.push('GeM pooling: reid-strong-baseline pools with global average pooling only (modeling/baseline.py, reid-spec §1.3)');
+  if (m.pool !== 'avg') out.push('GeM pooling: reid-strong-baseline pools with global average pooling only (modeling/baseline.py)');
   if (m.trainFeat !== 'before')
-    out.push('the metric losses are fed the feature after the BNNeck; reid-strong-baseline always feeds the pre-BN global feature (reid-spec §3.1)');
+    out.push('the metric losses are fed the feature after the BNNeck; reid-strong-baseline always feeds the pre-BN global feature');
   if (m.classifierBias !== (m.neck === 'no'))
-    out.push(`the classifier ${m.classifierBias ? 'has' : 'has no'} bias; reid-strong-baseline's has one exactly when MODEL.NECK is 'no' (reid-spec §3.1)`);
-  if (m.frozenBackbone) out.push('frozen layers: reid-strong-baseline has no layer freezing (reid-spec §3.6)');
+    out.push(`the classifier ${m.classifierBias ? 'has' : 'has no'} bias; reid-strong-baseline's has one exactly when MODEL.NECK is 'no'`);
+  if (m.frozenBackbone) out.push('frozen layers: reid-strong-baseline has no layer freezing');
   return out;
 }
 
@@ -122,8 +122,12 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
 
   const ds = datasetOf(s, start.explicit);
   let datasetName = 'market1501';
-  if ('reason' in ds) reasons.push(ds.reason);
-  else {
+  // Written as an editable config: what the user must fill in becomes a YAML comment above its key.
+  const notes: Record<string, string> = {};
+  if ('reason' in ds) {
+    datasetName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = datasetNote(s, 'reid-strong-baseline', "'market1501', 'dukemtmc'", 'point DATASETS.ROOT_DIR at its parent folder');
+  } else {
     datasetName = ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is market1501, the framework default');
     if (ds.known && ds.known.trainIds !== m.numClasses)
@@ -137,7 +141,8 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   const path = s.pretrained.path ?? '';
   if (s.pretrained.choice === 'none') {
     if (start.explicit)
-      reasons.push("training from scratch: reid-strong-baseline always loads weights (MODEL.PRETRAIN_CHOICE 'imagenet' or 'self', reid-spec §3.3); choose ImageNet weights in the training settings");
+      notes['MODEL.PRETRAIN_PATH'] =
+        "the run trained from scratch, but reid-strong-baseline always loads weights (modeling/baseline.py load_param): set the ImageNet weights file (e.g. torchvision resnet50-19c8e357.pth); its run then starts from them, unlike the app's";
     else warnings.push("MODEL.PRETRAIN_CHOICE is 'imagenet' (reid-strong-baseline always loads weights)");
   } else choice = s.pretrained.choice;
   if (!path) warnings.push('MODEL.PRETRAIN_PATH is empty: set it to the weights file before training (e.g. torchvision resnet50-19c8e357.pth)');
@@ -169,7 +174,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
       OPTIMIZER_NAME: str(s.optimizer.name === 'adam' ? 'Adam' : 'SGD'),
       MAX_EPOCHS: int(s.epochs),
       BASE_LR: float(s.optimizer.baseLr),
-      // One LR and one L2 for every parameter, as the recipe ymls set (reid-spec §4.6); defaults.py would give biases 2× LR, no decay.
+      // One LR and one L2 for every parameter, as the recipe ymls set; defaults.py would give biases 2× LR, no decay.
       BIAS_LR_FACTOR: int(1),
       MOMENTUM: float(s.optimizer.momentum),
       MARGIN: float(s.loss.margin),
@@ -181,7 +186,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
       STEPS: ints(s.schedule.steps),
       GAMMA: float(s.schedule.gamma),
       WARMUP_FACTOR: float(s.schedule.warmupFactor),
-      // RSB steps its scheduler once per epoch, so WARMUP_ITERS counts epochs (reid-spec §4.6); 0 = no warmup.
+      // RSB steps its scheduler once per epoch, so WARMUP_ITERS counts epochs; 0 = no warmup.
       WARMUP_ITERS: int(s.schedule.warmup ? s.schedule.warmupEpochs : 0),
       WARMUP_METHOD: str('linear'),
       CHECKPOINT_PERIOD: int(s.checkpointPeriod),
@@ -191,13 +196,17 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
       RE_RANKING: str(s.test.reRanking ? 'yes' : 'no'),
       NECK_FEAT: str(m.neckFeat),
       // RSB ranks by squared Euclidean distance, on L2-normalised features when FEAT_NORM is 'yes', which is
-      // cosine ranking (reid-spec §4.8): the app's cosine metric needs 'yes' either way.
+      // cosine ranking: the app's cosine metric needs 'yes' either way.
       FEAT_NORM: str(s.test.featNorm || s.test.metric === 'cosine' ? 'yes' : 'no'),
     },
   };
   if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
   const header = ['reid-strong-baseline config written by ReID Studio', `model: ${presetName(m)}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`];
-  return { ok: true, text: emitYacs(tree, header), warnings };
+  if (Object.keys(notes).length) {
+    header.push('Edit the keys marked TO FILL IN before training with this file.');
+    warnings.push(`the config needs editing before it trains: ${Object.keys(notes).join(', ')} (see the TO FILL IN comments)`);
+  }
+  return { ok: true, text: emitYacs(tree, header, notes), warnings };
 }
 
 /** reid-strong-baseline config (already parsed and flattened) → document. */
@@ -207,7 +216,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
     if (!(k in RSB_DEFAULTS)) r.warnings.push(`${k} is not a reid-strong-baseline key (its yacs stops with "Non-existent config key")`);
 
   const name = r.str('MODEL.NAME');
-  if (RSB_SE.includes(name)) throw new ConfigError(`MODEL.NAME '${name}': SE-ResNet/SENet backbones (Cadene SENet, reid-spec §2.5) are not modelled by ReID Studio`);
+  if (RSB_SE.includes(name)) throw new ConfigError(`MODEL.NAME '${name}': SE-ResNet/SENet backbones (Cadene SENet) are not modelled by ReID Studio`);
   const net = RSB_RESNETS[name];
   if (!net) throw new ConfigError(`unknown MODEL.NAME '${name}' (reid-strong-baseline accepts ${[...Object.keys(RSB_RESNETS), ...RSB_SE].join(', ')})`);
   const lastStride = r.num('MODEL.LAST_STRIDE', { int: true });
@@ -242,7 +251,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
     r.notModelled('MODEL.METRIC_LOSS_TYPE', `MODEL.METRIC_LOSS_TYPE '${metricType}' needs IF_WITH_CENTER 'yes' in reid-strong-baseline; without it the loss is ${sampler === 'softmax' ? 'cross-entropy' : 'triplet-based'} as the sampler says`);
 
   if (sampler === 'softmax' && r.raw('MODEL.IF_LABELSMOOTH') !== 'off')
-    r.warnings.push("IF_LABELSMOOTH 'on' has no effect with SAMPLER 'softmax': reid-strong-baseline then uses plain cross-entropy (reid-spec §4.1), and so does the app");
+    r.warnings.push("IF_LABELSMOOTH 'on' has no effect with SAMPLER 'softmax': reid-strong-baseline then uses plain cross-entropy, and so does the app");
   const k = r.num('DATALOADER.NUM_INSTANCE', { int: true, min: 1 });
   const batch = r.num('SOLVER.IMS_PER_BATCH', { int: true, min: 1 });
   let p = batch / k;

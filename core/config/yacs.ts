@@ -1,4 +1,7 @@
-import { parseDocument } from 'yaml';
+import { pyLiteral } from './pyliteral.js';
+import { loadPyYaml, YamlError } from './pyyaml.js';
+
+export { pyLiteral } from './pyliteral.js';
 
 /**
  * Reading and writing YACS configs (the config system of reid-strong-baseline and fast-reid).
@@ -83,95 +86,30 @@ function formatValue(v: YacsValue): string {
   }
 }
 
-/** Block-style YAML, two-space indent, keys in insertion order. */
-export function emitYacs(tree: YacsTree, header: string[] = []): string {
+/**
+ * Block-style YAML, two-space indent, keys in insertion order. `notes` (dotted key → text) become
+ * `# TO FILL IN: …` comment lines above their key: what the user must edit before the framework trains.
+ */
+export function emitYacs(tree: YacsTree, header: string[] = [], notes: Record<string, string> = {}): string {
   const lines = header.map((h) => (h ? `# ${h}` : '#'));
-  const walk = (t: YacsTree, indent: string) => {
+  const walk = (t: YacsTree, indent: string, prefix: string) => {
     for (const [k, v] of Object.entries(t)) {
+      const key = prefix + k;
+      const note = notes[key];
+      if (note !== undefined) lines.push(`${indent}# TO FILL IN: ${note.replace(/[\r\n]+/g, ' ')}`);
       if (isValue(v)) lines.push(`${indent}${k}: ${formatValue(v)}`);
       else {
         lines.push(`${indent}${k}:`);
-        walk(v, indent + '  ');
+        walk(v, indent + '  ', `${key}.`);
       }
     }
   };
-  walk(tree, '');
+  walk(tree, '', '');
   return lines.join('\n') + '\n';
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Reading
-
-/** Python `ast.literal_eval` for the literals configs contain; undefined when the text is not one. */
-export function pyLiteral(text: string): unknown {
-  let i = 0;
-  const s = text;
-  const ws = () => {
-    while (i < s.length && /\s/.test(s[i]!)) i++;
-  };
-  const fail = (): never => {
-    throw new SyntaxError('not a literal');
-  };
-  const value = (): unknown => {
-    ws();
-    const c = s[i];
-    if (c === undefined) fail();
-    if (c === '(' || c === '[') {
-      const close = c === '(' ? ')' : ']';
-      i++;
-      const items: unknown[] = [];
-      let comma = false;
-      ws();
-      while (s[i] !== close) {
-        items.push(value());
-        ws();
-        if (s[i] === ',') {
-          comma = true;
-          i++;
-          ws();
-        } else if (s[i] !== close) fail();
-      }
-      i++;
-      // `(x)` is just x in Python; `(x,)` is a tuple.
-      if (c === '(' && items.length === 1 && !comma) return items[0];
-      return items;
-    }
-    if (c === '"' || c === "'") {
-      i++;
-      let out = '';
-      while (i < s.length && s[i] !== c) {
-        if (s[i] === '\\') {
-          i++;
-          const e = s[i];
-          out += e === 'n' ? '\n' : e === 't' ? '\t' : (e ?? '');
-        } else out += s[i];
-        i++;
-      }
-      if (s[i] !== c) fail();
-      i++;
-      return out;
-    }
-    const m = /^[-+]?(\d+\.?\d*(e[-+]?\d+)?|\.\d+(e[-+]?\d+)?)/i.exec(s.slice(i));
-    if (m) {
-      i += m[0].length;
-      return Number(m[0]);
-    }
-    for (const [word, v] of [['True', true], ['False', false], ['None', null]] as const) {
-      if (s.startsWith(word, i) && !/\w/.test(s[i + word.length] ?? '')) {
-        i += word.length;
-        return v;
-      }
-    }
-    return fail();
-  };
-  try {
-    const v = value();
-    ws();
-    return i === s.length ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export type ConfigValue = string | number | boolean | null | ConfigValue[];
 export interface ConfigTree {
@@ -182,13 +120,17 @@ export function isTree(x: unknown): x is ConfigTree {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/**
+ * yacs `_merge_a_into_b` → `_decode_cfg_value`: every *leaf* string is literal_eval'd (kept when it is not
+ * a literal); list elements are left as YAML gave them, as yacs leaves them.
+ */
 function decode(x: unknown, path: string): ConfigValue | ConfigTree {
   if (typeof x === 'string') {
     const lit = pyLiteral(x);
     return lit === undefined ? x : (lit as ConfigValue);
   }
   if (typeof x === 'number' || typeof x === 'boolean' || x === null) return x;
-  if (Array.isArray(x)) return x.map((e, i) => decode(e, `${path}[${i}]`) as ConfigValue);
+  if (Array.isArray(x)) return x as ConfigValue[];
   if (isTree(x)) {
     const out: ConfigTree = {};
     for (const [k, v] of Object.entries(x)) out[k] = decode(v, path ? `${path}.${k}` : k);
@@ -197,17 +139,17 @@ function decode(x: unknown, path: string): ConfigValue | ConfigTree {
   throw new ConfigError(`${path || 'the config'}: unsupported YAML value`);
 }
 
-/** Parses YAML text as yacs would see it. Throws ConfigError with a readable message. */
-export function parseYacs(text: string, name = 'the config'): ConfigTree {
+/**
+ * Parses YAML text as yacs would see it (PyYAML safe_load, then literal_eval of string leaves).
+ * Repeated keys keep the last value and add a message to `warnings`. Throws ConfigError (one line).
+ */
+export function parseYacs(text: string, name = 'the config', warnings: string[] = []): ConfigTree {
   let raw: unknown;
   try {
-    const doc = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true, logLevel: 'silent' });
-    const problem = doc.errors[0] ?? doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
-    if (problem) throw problem;
-    raw = doc.toJS({ maxAliasCount: 100 });
+    raw = loadPyYaml(text, (w) => warnings.push(`${name}: ${w}`));
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0] ?? '';
-    throw new ConfigError(`${name} is not valid YAML${/tag/i.test(msg) ? ' for yacs (it loads with yaml.safe_load)' : ''}: ${msg}`);
+    if (!(e instanceof YamlError)) throw e;
+    throw new ConfigError(`${name} is not valid YAML${/tag/i.test(e.message) ? ' for yacs (it loads with yaml.safe_load)' : ''}: ${e.message}`);
   }
   if (raw === null || raw === undefined) throw new ConfigError(`${name} is empty`);
   if (!isTree(raw)) throw new ConfigError(`${name} is not a YAML mapping of config keys`);

@@ -1,10 +1,10 @@
 import type { GraphDoc, GraphEdge, GraphNode, Params } from '../graph/types.js';
 import { DOC_FORMAT, DOC_VERSION } from '../graph/types.js';
 
-/** Depth → (block kind, blocks per stage), torchvision / reid-strong-baseline (reid-spec §1.1). */
 /** Blocks per row in a preset's layout. */
 export const PRESET_ROW = 3;
 
+/** Depth → (block kind, blocks per stage), torchvision / reid-strong-baseline. */
 export const RESNET_DEPTHS = {
   resnet18: { block: 'basic_block', layers: [2, 2, 2, 2] },
   resnet34: { block: 'basic_block', layers: [3, 4, 6, 3] },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Training settings stored in the document's `training` block. Defaults = reid-strong-baseline's
- * configs/softmax_triplet_with_center.yml (reid-spec §4, §5); every trick is a toggle.
+ * configs/softmax_triplet_with_center.yml; every trick is a toggle.
  */
 export const trainingSettingsSchema = z.object({
   dataset: z
@@ -92,7 +92,7 @@ export function parseTrainingSettings(raw: unknown): { ok: true; settings: Train
   return { ok: false, message: `training settings: ${i.path.join('.') || '(root)'}: ${i.message}` };
 }
 
-/** RSB WarmupMultiStepLR factor for a 1-indexed epoch (stepped once per epoch; reid-spec §4.6). */
+/** RSB WarmupMultiStepLR factor for a 1-indexed epoch (stepped once per epoch). */
 export function lrFactor(s: TrainingSettings, epoch: number): number {
   const { warmup, warmupFactor, warmupEpochs, steps, gamma } = s.schedule;
   let w = 1;

@@ -15,7 +15,7 @@ export interface Exporter {
   description: string;
   /** Usual file extension, for the help text. */
   extension: string;
-  export(doc: GraphDoc, target: { out: string; weights?: string }): ExportOutcome | Promise<ExportOutcome>;
+  export(doc: GraphDoc, target: { out: string; weights?: string; layout?: string }): ExportOutcome | Promise<ExportOutcome>;
 }
 
 const fromConfig = (r: ReturnType<typeof exportRsbYaml>): ExportOutcome => (r.ok ? { ok: true, data: r.text, warnings: r.warnings } : r);
@@ -34,7 +34,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' } },
+    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' }, layout: { type: 'string' } },
   });
   if (positionals.length > 1) throw new CliError(`export takes one graph file (got ${positionals.length})`);
   const formats = Object.keys(EXPORTERS);
@@ -43,13 +43,15 @@ export async function exportCommand(argv: string[]): Promise<void> {
   if (!exporter) throw new CliError(`unknown --format "${values.format}" (choose one of ${formats.join(', ')})`);
   if (!values.out) throw new CliError('--out PATH is required');
   if (values.weights && values.format !== 'pytorch' && values.format !== 'tfjs') throw new CliError('--weights applies to --format pytorch and tfjs');
+  if (values.layout !== undefined && values.format !== 'pytorch') throw new CliError('--layout rsb|fastreid applies to --format pytorch');
+  if (values.layout !== undefined && values.layout !== 'rsb' && values.layout !== 'fastreid') throw new CliError(`unknown --layout "${values.layout}" (choose rsb or fastreid)`);
   let doc = resolveGraph(positionals[0], values);
   const notes: string[] = [];
   if (values['fastreid-stem']) {
     doc = withFastreidStem(doc);
     notes.push("the stem was converted to fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode): the exported model differs from the graph's stem");
   }
-  const r = await exporter.export(doc, { out: values.out, weights: values.weights });
+  const r = await exporter.export(doc, { out: values.out, weights: values.weights, layout: values.layout });
   if (!r.ok) {
     if (values.json) process.stdout.write(JSON.stringify({ ok: false, format: values.format, reasons: r.reasons }, null, 2) + '\n');
     throw new CliError(`cannot export to ${values.format}: ${r.reasons.join('; ')}`);

@@ -1,12 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serializeDocument } from '../../core/index.js';
-import { ConfigError, FRAMEWORK_LABEL, importConfig, recognizeModel } from '../../core/config/index.js';
+import { ConfigError, FRAMEWORK_LABEL, importConfig, MAX_CONFIG_CHARS, recognizeModel } from '../../core/config/index.js';
 import { writeFileAtomic } from '../service/atomic.js';
 import { CliError } from './errors.js';
 
+/** Reads a config (or a `_BASE_`): regular files only, at most MAX_CONFIG_CHARS bytes (a FIFO would block). */
 function readText(path: string, what: string): string {
   try {
+    const st = statSync(path);
+    if (st.isFile() && st.size > MAX_CONFIG_CHARS) throw new Error(`it is ${st.size} bytes; a config is at most ${MAX_CONFIG_CHARS >> 10} KiB`);
+    if (!st.isFile() && !st.isDirectory()) throw new Error('not a regular file');
     return readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

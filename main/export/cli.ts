@@ -6,7 +6,7 @@ import { readExportWeights } from './weights-source.js';
 
 export type FolderOutcome = { ok: true; written: true; warnings: string[] } | { ok: false; reasons: string[] };
 
-export async function exportModelFolder(format: ModelExportFormat, doc: GraphDoc, target: { out: string; weights?: string }): Promise<FolderOutcome> {
+export async function exportModelFolder(format: ModelExportFormat, doc: GraphDoc, target: { out: string; weights?: string; layout?: string }): Promise<FolderOutcome> {
   try {
     const warnings: string[] = [];
     let weights: Map<string, Float32Array> | undefined;
@@ -15,7 +15,7 @@ export async function exportModelFolder(format: ModelExportFormat, doc: GraphDoc
       weights = r.values;
       warnings.push(...r.warnings);
     }
-    const res = await exportModel(doc, format, target.out, { weights });
+    const res = await exportModel(doc, format, target.out, { weights, layout: target.layout });
     return { ok: true, written: true, warnings: [...warnings, ...res.warnings] };
   } catch (e) {
     if (e instanceof ExportError) return { ok: false, reasons: [e.message] };

@@ -9,12 +9,20 @@ import { backendReport, buildFromCompiled, disposeModel, getWeightValues, initBa
 import { exportStateDict, writeCheckpoint } from '../weights/index.js';
 import { ExportError } from './errors.js';
 import { writeFolderAtomic, writeSynced } from './folder.js';
+import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-layout.js';
+import { exportPreprocessing } from './preprocessing.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
 import { writeTfjsExport } from './tfjs.js';
 import { join } from 'node:path';
 
 export { ExportError } from './errors.js';
 export { generateModelPy, torchNameProblems } from './pytorch.js';
+export { exportPreprocessing, type ExportPreprocessing } from './preprocessing.js';
+export { fastreidKey } from './fastreid-layout.js';
+
+/** Key layouts of the `pytorch` export's model.pth. Scripts depend on these names: add, never rename. */
+export const PYTORCH_LAYOUTS = ['rsb', 'fastreid'] as const;
+export type PytorchLayout = (typeof PYTORCH_LAYOUTS)[number];
 export { writeTfjsExport, SHARD_BYTES } from './tfjs.js';
 export { LAYERS_FILE } from './layers-bundle.js';
 
@@ -22,7 +30,7 @@ export const MODEL_EXPORT_FORMATS = ['pytorch', 'tfjs'] as const;
 export type ModelExportFormat = (typeof MODEL_EXPORT_FORMATS)[number];
 
 export const MODEL_EXPORT_DESCRIPTIONS: Record<ModelExportFormat, string> = {
-  pytorch: 'folder: model.py (plain PyTorch module) + model.pth (state_dict, reid-strong-baseline keys)',
+  pytorch: "folder: model.py (plain PyTorch module) + model.pth (state_dict, reid-strong-baseline keys; --layout fastreid: fast-reid's {'model': …})",
   tfjs: 'folder: model.json + weight shards + reid-studio-layers.js (tf.loadLayersModel)',
 };
 
@@ -31,6 +39,8 @@ export interface ExportOptions {
   weights?: Map<string, Float32Array>;
   /** Shown in model.py's docstring (e.g. the graph file name). */
   title?: string;
+  /** `pytorch` only: model.pth in reid-strong-baseline's keys (default) or fast-reid's `{'model': …}` layout. */
+  layout?: string;
 }
 
 export interface ExportResult {
@@ -59,10 +69,16 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
     if (e instanceof CompileError) throw new ExportError(`the graph cannot be exported: ${e.message}`);
     throw e;
   }
+  const layout = opts.layout ?? 'rsb';
+  if (!(PYTORCH_LAYOUTS as readonly string[]).includes(layout)) throw new ExportError(`unknown layout "${layout}" (choose one of ${PYTORCH_LAYOUTS.join(', ')})`);
+  if (fmt !== 'pytorch' && opts.layout !== undefined) throw new ExportError('a key layout applies to the pytorch export only');
   if (fmt === 'pytorch') {
     const problems = torchNameProblems(compiled.layers);
     if (problems.length) throw new ExportError(`the graph cannot be exported to PyTorch: ${problems.join('; ')}`);
+    if (layout === 'fastreid') checkFastreidModel(doc);
   }
+  const inputShape = compiled.layers.find((l) => l.kind === 'input')?.shape ?? [];
+  const preprocessing = exportPreprocessing(doc, inputShape);
 
   const warnings: string[] = [];
   const slots = compiled.layers.flatMap((l) => weightSpecs(l).map((s) => `${l.name}/${s.slot}`));
@@ -86,16 +102,18 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
 
     let files: string[] = [];
     if (fmt === 'pytorch') {
-      const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth' });
-      const state = exportStateDict(compiled.layers, await getWeightValues(reid, compiled.layers));
+      const fr = layout === 'fastreid';
+      const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth', layout: fr ? 'fastreid' : 'rsb', preprocessing });
+      const rsbState = exportStateDict(compiled.layers, await getWeightValues(reid, compiled.layers));
+      const state = fr ? toFastreidLayout(rsbState) : rsbState;
       await writeFolderAtomic(outPath, 'model.py', async (dir) => {
         await writeSynced(join(dir, 'model.py'), text);
-        await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth' });
+        await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth', wrap: fr ? FR_WRAP_KEY : undefined });
       });
       files = ['model.py', 'model.pth'];
     } else {
       await writeFolderAtomic(outPath, 'model.json', async (dir) => {
-        files = await writeTfjsExport(dir, reid);
+        files = await writeTfjsExport(dir, reid, preprocessing);
       });
     }
     return { format: fmt, out: outPath, files, weights: { set: set.length, slots: slots.length }, warnings };

@@ -15,6 +15,7 @@
 import { weightSpecs, type CompiledModel, type Layer } from '../../core/index.js';
 import { ibnHalf } from '../../core/index.js';
 import { ExportError } from './errors.js';
+import type { ExportPreprocessing } from './preprocessing.js';
 
 /**
  * Names a module path segment must not take: attributes of every nn.Module (add_module refuses them) and
@@ -165,7 +166,65 @@ export interface ModelPyOptions {
   title?: string;
   /** File name of the weights next to model.py. */
   weightsFile?: string;
+  /** Key layout of the weights file: RSB's Baseline (default) or fast-reid's `{'model': …}` (fastreid-layout.ts). */
+  layout?: 'rsb' | 'fastreid';
+  /** The input preprocessing, written as constants and a `preprocess` function. */
+  preprocessing?: ExportPreprocessing;
 }
+
+const PIL_FILTER = { bilinear: 'BILINEAR', bicubic: 'BICUBIC' } as const;
+
+/** model.py's preprocessing constants and `preprocess` (PIL image → NCHW float tensor). */
+function preprocessingPy(p: ExportPreprocessing): string {
+  const tuple = (xs: number[]) => `(${xs.map(pyFloat).join(', ')})`;
+  return `
+
+# The preprocessing the model expects: PIL resize to INPUT_SIZE (height, width) with INTERPOLATION, RGB scaled
+# to 0-1 (torchvision ToTensor), then normalised per channel. fast-reid's MODEL.PIXEL_MEAN / PIXEL_STD are
+# these values x 255 (it normalises 0-255 pixels).
+INPUT_SIZE = (${pyInt(p.size[0])}, ${pyInt(p.size[1])})
+PIXEL_MEAN = ${tuple(p.mean)}
+PIXEL_STD = ${tuple(p.std)}
+INTERPOLATION = ${pyStr(p.interpolation)}
+
+
+def preprocess(image):
+    """A PIL image -> a [1, 3, H, W] float tensor, as the app feeds the model (T.Resize, ToTensor, Normalize)."""
+    from PIL import Image
+    image = image.convert('RGB').resize((INPUT_SIZE[1], INPUT_SIZE[0]), Image.${PIL_FILTER[p.interpolation]})
+    x = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(INPUT_SIZE[0], INPUT_SIZE[1], 3)
+    x = x.permute(2, 0, 1).float().div(255.0)
+    mean = torch.tensor(PIXEL_MEAN).view(3, 1, 1)
+    std = torch.tensor(PIXEL_STD).view(3, 1, 1)
+    return ((x - mean) / std).unsqueeze(0)
+`;
+}
+
+/** model.py's `load_weights`: either key layout, strict. */
+const LOADER_PY = `
+
+# fast-reid key layout (fastreid/modeling/meta_arch/baseline.py, heads/embedding_head.py) -> this module's.
+_FASTREID_PREFIXES = (('backbone.', 'base.'), ('heads.bottleneck.0.', 'bottleneck.'), ('heads.pool_layer.', 'gap.'))
+
+
+def _from_fastreid(key):
+    if key == 'heads.weight':
+        return 'classifier.weight'
+    for fr, ours in _FASTREID_PREFIXES:
+        if key.startswith(fr):
+            return ours + key[len(fr):]
+    return key
+
+
+def load_weights(model, path):
+    """Loads model.pth in either layout, strictly: a plain state_dict (reid-strong-baseline keys) or
+    fast-reid's {'model': state_dict} with backbone.* / heads.* keys."""
+    state = torch.load(path, map_location='cpu')
+    if isinstance(state, dict) and isinstance(state.get('model'), dict):
+        state = {_from_fastreid(k): v for k, v in state['model'].items()}
+    model.load_state_dict(state, strict=True)
+    return model
+`;
 
 /** The text of model.py for the compiled model (its `layers` are the ones that feed an output). */
 export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = {}): string {
@@ -239,24 +298,34 @@ export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = 
   const weights = opts.weightsFile ?? 'model.pth';
   // The title goes into a docstring: keep it to one line without quotes or backslashes.
   const title = opts.title ? ` (${opts.title.replace(/[\\"\r\n]/g, ' ').slice(0, 200)})` : '';
-  const doc = `"""Exported from ReID Studio${title}: the model as plain PyTorch (torch >= 1.9, no other dependency).
+  const fr = opts.layout === 'fastreid';
+  const pre = opts.preprocessing;
+  const layoutText = fr
+    ? `${weights} is in fast-reid's checkpoint layout: {'model': state_dict} with backbone.* / heads.* keys, which
+fast-reid's Checkpointer loads into its Baseline (bagtricks config) with nothing missing; load_weights maps it here.`
+    : "The state_dict keys follow reid-strong-baseline's Baseline (base.*, bottleneck.*, classifier.*).";
+  const preText = pre
+    ? `Preprocessing: PIL ${pre.interpolation} resize to ${pre.size[0]}x${pre.size[1]} (height x width), RGB / 255, mean ${pre.mean.join(', ')},
+std ${pre.std.join(', ')} (INPUT_SIZE, PIXEL_MEAN, PIXEL_STD, INTERPOLATION below; preprocess(pil_image) applies them).`
+    : "Inputs are normalised like the app's input.";
+  const doc = `"""Exported from ReID Studio${title}: the model as plain PyTorch (torch >= 1.10, no other dependency).
 
 Usage:
     import torch
-    from model import ReidModel
-    model = ReidModel()
-    model.load_state_dict(torch.load(${pyStr(weights)}, map_location='cpu'))
+    from model import ReidModel, load_weights${pre ? ', preprocess' : ''}
+    model = load_weights(ReidModel(), ${pyStr(weights)})
     model.eval()
-    features = model(images)  # images: [N, ${c}, ${h}, ${w}] float, normalised like the app's input
+    features = model(images)  # images: [N, ${c}, ${h}, ${w}] float${pre ? ', e.g. preprocess(PIL.Image.open(path))' : ''}
 
-The state_dict keys follow reid-strong-baseline's Baseline (base.*, bottleneck.*, classifier.*).
+${layoutText}
+${preText}
 model.train(): forward returns (logits, train feature) like RSB's Baseline; model.eval(): the eval feature.
 Inputs are NCHW (the app runs NHWC; the weights are already converted).
 """
 `;
   return [
     doc,
-    PRELUDE,
+    PRELUDE + LOADER_PY + (pre ? preprocessingPy(pre) : ''),
     '',
     'class ReidModel(nn.Module):',
     `    INPUT_SHAPE = (${c}, ${h}, ${w})  # C, H, W the model was designed for`,

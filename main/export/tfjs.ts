@@ -9,11 +9,17 @@ import { join } from 'node:path';
 import { toArtifacts, type ReidModel } from '../tfjs/index.js';
 import { writeSynced } from './folder.js';
 import { LAYERS_FILE, layersBundle } from './layers-bundle.js';
+import type { ExportPreprocessing } from './preprocessing.js';
 
 export const SHARD_BYTES = 4 * 1024 * 1024;
 
-function usage(meta: ReidModel['metadata']): string {
+function usage(meta: ReidModel['metadata'], pre?: ExportPreprocessing): string {
   const [h, w, c] = meta.inputShape;
+  const preText = pre
+    ? `Preprocessing (also in model.json userDefinedMetadata.reidStudio.preprocessing): resize to ${pre.size[0]}x${pre.size[1]}
+(height x width, PIL ${pre.interpolation}), RGB / 255, subtract mean [${pre.mean.join(', ')}], divide by std [${pre.std.join(', ')}].
+`
+    : '';
   return `ReID Studio tfjs export
 =======================
 model.json + group1-shard*.bin: a TensorFlow.js layers model; ${LAYERS_FILE}.js (CommonJS) / .mjs (ES module)
@@ -29,11 +35,18 @@ with your @tensorflow/tfjs, and in Node adds a file:// loader when none is insta
 
 Output roles (also in model.json userDefinedMetadata.reidStudio.roles): ${JSON.stringify(meta.roles)}.
 The eval feature is the retrieval embedding; call the model with training=false (predict does).
-`;
+${preText}`;
+}
+
+/** Adds `reidStudio.preprocessing` (input size, mean / std, interpolation) to the model's metadata. */
+function withPreprocessing(meta: tf.io.ModelJSON['userDefinedMetadata'], pre?: ExportPreprocessing): tf.io.ModelJSON['userDefinedMetadata'] {
+  if (!pre) return meta;
+  const reid = (meta?.reidStudio ?? {}) as Record<string, {}>;
+  return { ...meta, reidStudio: { ...reid, preprocessing: { ...pre } } };
 }
 
 /** Writes the tfjs export into `dir` (an empty folder). Returns the file names. */
-export async function writeTfjsExport(dir: string, reid: ReidModel): Promise<string[]> {
+export async function writeTfjsExport(dir: string, reid: ReidModel, preprocessing?: ExportPreprocessing): Promise<string[]> {
   const a = await toArtifacts(reid);
   const data = new Uint8Array(a.weightData as ArrayBuffer);
   const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
@@ -45,12 +58,12 @@ export async function writeTfjsExport(dir: string, reid: ReidModel): Promise<str
     convertedBy: 'ReID Studio',
     modelTopology: a.modelTopology as tf.io.ModelJSON['modelTopology'],
     weightsManifest: [{ paths, weights: a.weightSpecs ?? [] }],
-    userDefinedMetadata: a.userDefinedMetadata,
+    userDefinedMetadata: withPreprocessing(a.userDefinedMetadata, preprocessing),
   };
   const bundle = await layersBundle();
   await writeSynced(join(dir, `${LAYERS_FILE}.js`), bundle.cjs);
   await writeSynced(join(dir, `${LAYERS_FILE}.mjs`), bundle.esm);
-  await writeSynced(join(dir, 'README.txt'), usage(reid.metadata));
+  await writeSynced(join(dir, 'README.txt'), usage(reid.metadata, preprocessing));
   await writeSynced(join(dir, 'model.json'), JSON.stringify(json));
   return ['model.json', ...paths, `${LAYERS_FILE}.js`, `${LAYERS_FILE}.mjs`, 'README.txt'];
 }

@@ -1,7 +1,7 @@
 /**
  * Builds the tfjs model from the compiled Keras-JSON topology (core/compile/keras.ts), sets and reads
  * weights by the slots of core/compile/weight-specs.ts, and runs it in the two modes of RSB's Baseline
- * (reid-spec §3.1): training returns (logits, pre-neck global feature), eval returns the neck_feat
+ *: training returns (logits, pre-neck global feature), eval returns the neck_feat
  * feature. Shared by the CLI (`embed`), the service and the training engine.
  */
 import * as tf from '@tensorflow/tfjs';

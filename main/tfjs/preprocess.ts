@@ -3,7 +3,7 @@
  * RGB, resize to the input size (T.Resize((h, w)), bilinear) — here only when the image differs —,
  * ToTensor (/255), Normalize(mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]). Output NHWC.
  * Porting note: PIL's bilinear resize and libvips' (sharp) linear kernel both antialias on
- * downsampling but are not bit-identical (reid-spec §8.5); images already at the input size are exact.
+ * downsampling but are not bit-identical; images already at the input size are exact.
  */
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';

@@ -283,11 +283,13 @@ const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.by
 /**
  * Writes float32 tensors as a torch.load-able state dict (zip format, the layout torch.save uses:
  * archive/data.pkl, archive/data/<i>, archive/version) or as safetensors. Format defaults from the
- * extension (.safetensors → safetensors, else pth).
+ * extension (.safetensors → safetensors, else pth). `wrap` (pth only) saves `{[wrap]: state_dict}`, as fast-reid's
+ * Checkpointer does with 'model'.
  */
-export async function writeCheckpoint(path: string, tensors: Map<string, WriteTensor>, opts: { format?: 'pth' | 'safetensors'; /** safetensors `__metadata__` (string values) */ metadata?: Record<string, string> } = {}): Promise<void> {
+export async function writeCheckpoint(path: string, tensors: Map<string, WriteTensor>, opts: { format?: 'pth' | 'safetensors'; wrap?: string; /** safetensors `__metadata__` (string values) */ metadata?: Record<string, string> } = {}): Promise<void> {
   for (const [k, t] of tensors) checkTensor(k, t);
   const format = opts.format ?? (path.endsWith('.safetensors') ? 'safetensors' : 'pth');
+  if (opts.wrap !== undefined && format === 'safetensors') throw new Error('safetensors holds one flat tensor map; it cannot wrap the state dict');
   if (format === 'safetensors') {
     const header: Record<string, unknown> = { __metadata__: { format: 'pt', ...opts.metadata } };
     let off = 0;
@@ -303,7 +305,7 @@ export async function writeCheckpoint(path: string, tensors: Map<string, WriteTe
     return;
   }
   const list = [...tensors.entries()];
-  const pkl = pickleStateDict(list.map(([key, t]) => ({ key, dtype: 'float32', size: t.shape })));
+  const pkl = pickleStateDict(list.map(([key, t]) => ({ key, dtype: 'float32', size: t.shape })), { wrap: opts.wrap });
   const zip = buildZip([
     { name: 'archive/data.pkl', data: pkl },
     { name: 'archive/byteorder', data: Buffer.from('little') },

@@ -511,7 +511,7 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
  * `torch._utils._rebuild_tensor_v2(persistent storage, 0, size, stride, False, OrderedDict())`,
  * one storage per tensor, storage keys "0", "1", … (torch/serialization.py `_save`).
  */
-export function pickleStateDict(entries: { key: string; dtype: string; size: number[] }[]): Uint8Array {
+export function pickleStateDict(entries: { key: string; dtype: string; size: number[] }[], opts: { wrap?: string } = {}): Uint8Array {
   const out: number[] = [];
   const enc = new TextEncoder();
   const op = (...b: number[]) => out.push(...b);
@@ -544,6 +544,10 @@ export function pickleStateDict(entries: { key: string; dtype: string; size: num
   };
   const storageClass: Record<string, string> = Object.fromEntries(Object.entries(STORAGE_DTYPES).filter(([k]) => k !== 'UntypedStorage').map(([k, v]) => [v, k]));
   op(0x80, 2);
+  if (opts.wrap !== undefined) {
+    op(0x7d); // EMPTY_DICT: { wrap: OrderedDict } (fast-reid's Checkpointer saves {'model': state_dict})
+    str(opts.wrap);
+  }
   global('collections', 'OrderedDict');
   op(0x29, 0x52); // () REDUCE
   op(0x28); // MARK
@@ -570,6 +574,8 @@ export function pickleStateDict(entries: { key: string; dtype: string; size: num
     op(0x29, 0x52); // backward_hooks = OrderedDict()
     op(0x74, 0x52); // TUPLE REDUCE
   });
-  op(0x75, 0x2e); // SETITEMS STOP
+  op(0x75); // SETITEMS
+  if (opts.wrap !== undefined) op(0x73); // SETITEM into the wrapping dict
+  op(0x2e); // STOP
   return Uint8Array.from(out);
 }

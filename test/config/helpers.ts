@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyze, parseTrainingSettings, type GraphDoc, type TrainingSettings } from '../../core/index.js';
-import { importConfig } from '../../core/config/index.js';
+import { importConfig, type ModelSpec } from '../../core/config/index.js';
 
 export const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/configs');
 
@@ -57,4 +57,23 @@ export function settingsOf(doc: GraphDoc): TrainingSettings {
   const r = parseTrainingSettings(doc.training);
   if (!r.ok) throw new Error(r.message);
   return r.settings;
+}
+
+/** fast-reid's bagtricks R50 (configs/Base-bagtricks.yml: fast-reid stem, last stride 1, BNNeck, average pooling), with overrides. */
+export function frSpec(over: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    depth: 'resnet50',
+    ibn: false,
+    stem: 'fastreid',
+    lastStride: 1,
+    neck: 'bnneck',
+    neckFeat: 'after',
+    trainFeat: 'before',
+    classifierBias: false,
+    pool: 'avg',
+    numClasses: 751,
+    input: [256, 128],
+    frozenBackbone: false,
+    ...over,
+  };
 }

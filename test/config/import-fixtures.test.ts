@@ -4,13 +4,13 @@ import { importConfig } from '../../core/config/index.js';
 import { importFixture, modelFacts, settingsOf } from './helpers.js';
 
 /**
- * The frameworks' own recipe configs (test/fixtures/configs, written from reid-spec §4–§5) imported and
- * checked against what the spec says those recipes describe. Parameter totals are the reference counts
- * of reid-spec §3.5; IBN placement and channel totals are §2.2's.
+ * The frameworks' own recipe configs (test/fixtures/configs: RSB configs/*.yml, fast-reid configs/Market1501/*.yml)
+ * imported and checked against what those recipes describe. Parameter totals are torchvision's published
+ * counts plus the head; IBN placement and channel totals follow IBN-Net (bn1 of layer1–3, half of each).
  */
 
 const R50 = [3, 4, 6, 3];
-// reid-spec §1.3: layer4 map at 256×128 is 16×8 with LAST_STRIDE 1, 8×4 with 2.
+// ResNet downsamples ×32 (×16 with LAST_STRIDE 1): layer4 map at 256×128 is 16×8 with LAST_STRIDE 1, 8×4 with 2.
 const MAP_S1 = [16, 8, 2048];
 const MAP_S2 = [8, 4, 2048];
 const RSB_IGNORED = [
@@ -42,7 +42,7 @@ describe('reid-strong-baseline recipe configs', () => {
       pool: { kind: 'avg' },
       bnneck: true,
       evalFeature: 'bottleneck', // TEST.NECK_FEAT 'after'
-      trainFeature: 'gap', // triplet/center take the pre-BN global feature (reid-spec §3.1)
+      trainFeature: 'gap', // triplet/center take the pre-BN global feature
       classes: 751,
       classifierBias: false,
       input: [256, 128, 3],
@@ -66,7 +66,7 @@ describe('reid-strong-baseline recipe configs', () => {
       checkpointPeriod: 40,
       framework: { outputDir: './log/market1501/all-tricks-tri_center' },
     });
-    // The per-epoch LR table of reid-spec §4.6 for this recipe.
+    // The per-epoch LR of RSB's WarmupMultiStepLR (solver/lr_scheduler.py) for this recipe.
     const lr = (e: number) => s.optimizer.baseLr * lrFactor(s, e);
     expect(lr(1)).toBeCloseTo(3.815e-5, 9);
     expect(lr(2)).toBeCloseTo(7.28e-5, 9);
@@ -165,7 +165,7 @@ describe('fast-reid recipe configs', () => {
       params: 25_050_176,
     });
     // 2000 warmup iterations at 12,936 // 64 = 202 iterations per epoch ≈ 10 epochs; the milestones [40, 90]
-    // count epochs after warmup, so the decays land at ~50 and ~100 (reid-spec §4.6).
+    // count epochs after warmup, so the decays land at ~50 and ~100.
     expect(settingsOf(r.doc)).toMatchObject({ ...BOT, dataset: { kind: 'market1501' }, schedule: { warmup: true, warmupFactor: 0.1, warmupEpochs: 10, steps: [50, 100], gamma: 0.1 } });
     expect(r.ignored).toEqual(['DATALOADER.NUM_WORKERS', 'SOLVER.AMP.ENABLED', 'TEST.IMS_PER_BATCH', 'CUDNN_BENCHMARK']);
     expect(r.warnings.join('\n')).toMatch(/2000 iterations = 9\.90 epochs at 202 iterations per epoch/);

@@ -12,26 +12,13 @@ import {
   type GraphDoc,
 } from '../../core/index.js';
 import { buildModel, exportFastreidYaml, exportRsbYaml, importConfig, withFastreidStem, type ModelSpec } from '../../core/config/index.js';
-import { modelFacts } from './helpers.js';
+import { frSpec, modelFacts } from './helpers.js';
 
 /** Graphs (and settings) the frameworks cannot express are refused with the reason, never approximated. */
 
 const MARKET_TRIPLET = { dataset: { kind: 'market1501' }, loss: { metric: 'triplet' }, pretrained: { choice: 'imagenet', path: '/w.pth' } };
 const withTraining = (doc: GraphDoc, training: Record<string, unknown> = MARKET_TRIPLET): GraphDoc => ({ ...doc, training });
-const FR50: ModelSpec = {
-  depth: 'resnet50',
-  ibn: true,
-  stem: 'fastreid',
-  lastStride: 1,
-  neck: 'bnneck',
-  neckFeat: 'after',
-  trainFeat: 'before',
-  classifierBias: false,
-  pool: 'avg',
-  numClasses: 751,
-  input: [256, 128],
-  frozenBackbone: false,
-};
+const FR50: ModelSpec = frSpec({ ibn: true });
 const reasonsOf = (r: ReturnType<typeof exportRsbYaml>) => {
   expect(r.ok).toBe(false);
   return (r as { reasons: string[] }).reasons.join('\n');
@@ -73,7 +60,7 @@ describe('model refusals', () => {
     // 120 epochs × (12,936 // 64 = 202) iterations.
     expect(out.text).toMatch(/FREEZE_ITERS: 24240\n/);
     const back = importConfig(out.text).doc;
-    expect(modelFacts(back).trainable).toBe(1_540_096); // BNNeck γ + classifier (reid-spec §3.5 minus backbone)
+    expect(modelFacts(back).trainable).toBe(1_540_096); // BNNeck γ + classifier (the head without the backbone)
   });
 
   it('resnet152_ibn_a (and 18/34/101 IBN) in RSB, which wires only resnet50_ibn_a', () => {
@@ -87,7 +74,7 @@ describe('model refusals', () => {
     gap.kind = 'gem_pool';
     gap.params = { p: 3, learnable: true, eps: 1e-6 };
     expect(reasonsOf(exportRsbYaml(withTraining(doc)))).toBe(
-      'GeM pooling: reid-strong-baseline pools with global average pooling only (modeling/baseline.py, reid-spec §1.3)',
+      'GeM pooling: reid-strong-baseline pools with global average pooling only (modeling/baseline.py)',
     );
     const fr = exportFastreidYaml(withTraining(buildModel({ ...FR50, pool: 'gemP' })));
     expect(fr.ok && fr.text).toMatch(/POOL_LAYER: 'GeneralizedMeanPoolingP'/);
@@ -127,11 +114,15 @@ describe('settings refusals and notes', () => {
     expect(reasonsOf(exportRsbYaml(doc))).toMatch(/751 classes but DukeMTMC-reID has 702 training identities/);
   });
 
-  it('the demo dataset and training from scratch in RSB', () => {
+  it('the demo dataset and training from scratch in RSB: an editable config with notes, not a refusal', () => {
+    // The written file itself is checked with PyYAML + yacs in editable-export.test.ts.
     const doc = withTraining(buildPreset('resnet50'), { loss: { metric: 'triplet' } });
-    const reasons = reasonsOf(exportRsbYaml(doc));
-    expect(reasons).toMatch(/built-in demo dataset/);
-    expect(reasons).toMatch(/reid-strong-baseline always loads weights/);
+    const out = exportRsbYaml(doc);
+    expect(out.ok).toBe(true);
+    if (!out.ok) return;
+    expect(out.text).toMatch(/# TO FILL IN: the run trained on the app's built-in demo dataset/);
+    expect(out.text).toMatch(/# TO FILL IN: the run trained from scratch, but reid-strong-baseline always loads weights/);
+    expect(out.warnings).toContain('the config needs editing before it trains: DATASETS.NAMES, MODEL.PRETRAIN_PATH (see the TO FILL IN comments)');
   });
 
   it('center loss and an LR step inside the warmup in fast-reid', () => {

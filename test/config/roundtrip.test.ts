@@ -87,7 +87,7 @@ describe('graph → rsb-yaml → graph', () => {
         );
         const out = exportRsbYaml(doc);
         if (!RSB_NAMES.includes(name)) {
-          // reid-strong-baseline's Baseline wires only resnet50_ibn_a among the IBN nets (reid-spec §2.3).
+          // reid-strong-baseline's Baseline wires only resnet50_ibn_a among the IBN nets.
           expect(out).toEqual({ ok: false, reasons: [expect.stringMatching(/^resnet\d+_ibn_a: reid-strong-baseline's Baseline wires only resnet18\/34\/50\/101\/152 and resnet50_ibn_a/)] });
           return;
         }

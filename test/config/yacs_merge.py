@@ -7,8 +7,8 @@ file with PyYAML `safe_load`, then `_merge_a_into_b` rejects keys missing from t
 (`_check_and_coerce_cfg_value_type`, "Type mismatch"). fast-reid first resolves `_BASE_`
 (fastreid/config/config.py `load_yaml_with_base`).
 
-The defaults are the frameworks' defaults.py values with their Python types (reid-spec §5.1; fast-reid
-fastreid/config/defaults.py) for every key the exporters write.
+The defaults are the frameworks' defaults.py values with their Python types (reid-strong-baseline
+config/defaults.py; fast-reid fastreid/config/defaults.py) for every key the exporters write.
 
 usage: yacs_merge.py rsb|fastreid FILE...   prints one JSON object per file: {"ok": true, "cfg": {...}}
 or {"ok": false, "error": "..."}.

@@ -31,7 +31,7 @@ describe('document format', () => {
     const a = analyze(doc.graph);
     expect(a.ok).toBe(true);
     expect(layerKindCounts(a).ibn_a).toBe(13);
-    // resnet50_ibn_a + BNNeck on DukeMTMC-reID (702 ids): reid-spec §3.5.
+    // resnet50_ibn_a + BNNeck on DukeMTMC-reID (702 ids).
     expect(summarize(doc.graph).totalParams).toBe(24_949_824);
     expect(doc.training).toEqual({ epochs: 60, batch: { p: 8, k: 4 } });
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze, applyCommand, buildPreset, freezeBackbone, layerKindCounts, PRESET_NAMES, summarize } from '../../core/index.js';
 
-/** torchvision's published parameter counts (IMAGENET1K_V1 model cards; reid-spec §7.1). */
+/** torchvision's published parameter counts (IMAGENET1K_V1 model cards). */
 const TORCHVISION = { resnet18: 11_689_512, resnet34: 21_797_672, resnet50: 25_557_032, resnet101: 44_549_160, resnet152: 60_192_808 };
 
 describe('ResNet / ResNet-IBN-a presets', () => {
@@ -34,7 +34,7 @@ describe('ResNet / ResNet-IBN-a presets', () => {
     expect(summarize(buildPreset('resnet18').graph).totalParams).toBe(11_562_048);
   });
 
-  it('feature map and dimension follow last stride and depth (reid-spec §1.3)', () => {
+  it('feature map and dimension follow last stride and depth', () => {
     expect(summarize(buildPreset('resnet50').graph).featureMap).toEqual([16, 8, 2048]);
     expect(summarize(buildPreset('resnet50', { lastStride: 2 }).graph).featureMap).toEqual([8, 4, 2048]);
     expect(summarize(buildPreset('resnet50', { input: [384, 128] }).graph).featureMap).toEqual([24, 8, 2048]);
@@ -51,7 +51,7 @@ describe('ResNet / ResNet-IBN-a presets', () => {
     const ibn = a.layers.filter((l) => l.kind === 'ibn_a');
     expect(ibn).toHaveLength(13);
     for (const l of ibn) expect(l.name).toMatch(/^base\.layer[123]\.\d+\.bn1$/);
-    // 1,120 IN channels in resnet50_ibn_a (reid-spec §2.2): half of each bn1 width.
+    // 1,120 IN channels in resnet50_ibn_a: half of each bn1 width.
     expect(ibn.reduce((s, l) => s + Math.floor(l.inputShapes[0]![2]! / 2), 0)).toBe(1120);
     expect(layerKindCounts(analyze(buildPreset('resnet101_ibn_a').graph)).ibn_a).toBe(30);
     expect(layerKindCounts(analyze(buildPreset('resnet50').graph)).ibn_a).toBeUndefined();

@@ -78,6 +78,10 @@ describe('tfjs export reloads in a fresh Node process', () => {
       const json = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8'));
       expect(json.format).toBe('layers-model');
       expect(json.weightsManifest[0].paths.length).toBe(shards.length);
+      // The preprocessing the model expects (RSB config/defaults.py PIXEL_MEAN / PIXEL_STD, T.Resize's bilinear, the input size).
+      expect(json.userDefinedMetadata.reidStudio.preprocessing).toEqual({ size: [h, w], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], interpolation: 'bilinear' });
+      expect(json.userDefinedMetadata.reidStudio.roles).toBeDefined();
+      expect(readFileSync(join(modelDir, 'README.txt'), 'utf8')).toMatch(/resize to 64x32\n\(height x width, PIL bilinear\), RGB \/ 255, subtract mean \[0\.485, 0\.456, 0\.406\], divide by std \[0\.229, 0\.224, 0\.225\]/);
 
       // The app's outputs (all model outputs in inference mode, and the eval feature).
       const { reid } = await buildModel(analysis);

@@ -1,5 +1,5 @@
 /**
- * Eval-mode parity with PyTorch: reference.py builds the presets from reid-spec §1–3 in PyTorch with
+ * Eval-mode parity with PyTorch: reference.py builds the presets from RSB's model definitions in PyTorch with
  * seeded random weights and randomised BN running statistics, saves the state_dict with torch.save (zip
  * format) and the expected features; the app imports the `.pth` (readCheckpoint + planLoad), builds the
  * compiled tfjs model and must reproduce the features within 1e-4 · max|reference|.

@@ -1,6 +1,6 @@
 """PyTorch reference implementations of the ReID Studio presets, and the fixture generator of the parity suite.
 
-Written from /work/shared/reid-spec.md §1–3 (reid-strong-baseline `modeling/baseline.py`,
+Written from reid-strong-baseline's sources (reid-strong-baseline `modeling/baseline.py`,
 `modeling/backbones/resnet.py`, `modeling/backbones/resnet_ibn_a.py`; IBN-Net `ibnnet/modules.py`):
  - plain ResNet (RSB): conv 7×7/2 p3 → BN → *no ReLU* → max pool 3×3/2 p1 (RSB issues #4, #117);
  - resnet*_ibn_a: stem with ReLU; IBN-a (IN on the first half of the channels, affine, no running

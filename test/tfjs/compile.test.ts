@@ -1,6 +1,6 @@
 /**
  * The Keras-JSON lowering (core/compile/keras.ts, pure) and the tfjs model built from it: PyTorch
- * padding rules (reid-spec §8.3), norm conventions (§8.2), names, roles, weight-slot order, freezing,
+ * padding rules, norm conventions, names, roles, weight-slot order, freezing,
  * statistics freezing, BNNeck's frozen shift, and save → reload identity.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -1,4 +1,4 @@
-"""References for the data tests, written from reid-spec §4.7 / §7.2:
+"""References for the data tests, written from RSB data/transforms and the Market-1501 layout:
 
 - op "transform": RSB's train transform with given random choices, built from torchvision functional ops
   (hflip, pad fill 0, crop, ToTensor, Normalize) and RSB RandomErasing's slice assignment

@@ -1,5 +1,5 @@
 """Reference person re-ID evaluation in numpy, written from the published implementations for checking the
-TypeScript port (reid-spec §4.8, §7.4):
+TypeScript port:
 
 - eval_func: RSB data/datasets/eval_reid.py (identical rule to torchreid metrics/rank.py eval_market1501,
   plus torchreid/fast-reid's mINP).

@@ -1,5 +1,5 @@
 """PyTorch reference for the RSB losses (reid-strong-baseline layers/softmax_loss.py, triplet_loss.py,
-center_loss.py, layers/__init__.py), written from reid-spec §4.1-4.4, for checking the TF.js port.
+center_loss.py, layers/__init__.py), for checking the TF.js port.
 
 Reads {"logits", "feat", "labels", "centers", "num_classes", "cases": [{sampler, metric, label_smooth,
 margin, center_weight, center_lr}]} on stdin; prints per case the loss terms, the total, the gradients of

@@ -19,7 +19,7 @@ req = json.load(sys.stdin)
 
 
 class Baseline(nn.Module):
-    """reid-strong-baseline modeling/baseline.py, resnet50 + bnneck (reid-spec §3.1)."""
+    """reid-strong-baseline modeling/baseline.py, resnet50 + bnneck."""
 
     def __init__(self, num_classes):
         super().__init__()

@@ -43,7 +43,7 @@ class IBN(nn.Module):
 
 
 def ibn_a(model):
-    """resnet*_ibn_a from a torchvision ResNet: bn1 of every block of layer1-3 becomes IBN (reid-spec §2.2).
+    """resnet*_ibn_a from a torchvision ResNet: bn1 of every block of layer1-3 becomes IBN.
     Replacing the attribute keeps the module order, so the keys are IBN-Net's (IBN-2020 resnet_ibn.py)."""
     for layer in (model.layer1, model.layer2, model.layer3):
         for block in layer:
@@ -70,7 +70,7 @@ def randomize_bn(model):
 r50 = randomize_bn(torchvision.models.resnet50(weights=None)).state_dict()
 torch.save(r50, os.path.join(out, 'resnet50.pth'))
 ref('resnet50', r50)
-# Layout references computed by torch: conv OIHW -> HWIO is permute(2, 3, 1, 0) (reid-spec §8.1).
+# Layout references computed by torch: conv OIHW -> HWIO is permute(2, 3, 1, 0).
 ref('resnet50_hwio', collections.OrderedDict(
     (k, r50[k].permute(2, 3, 1, 0)) for k in ['conv1.weight', 'layer1.0.conv2.weight', 'layer4.2.conv3.weight', 'layer2.0.downsample.0.weight']))
 
@@ -151,7 +151,7 @@ save_safetensors(os.path.join(out, 'resnet18.safetensors'), st, {'format': 'pt'}
 ref('resnet18_safetensors', st)
 
 
-# 8. A pickled whole module (what reid-strong-baseline's ignite ModelCheckpoint writes, reid-spec §3.3).
+# 8. A pickled whole module (what reid-strong-baseline's ignite ModelCheckpoint writes).
 class Baseline(nn.Module):
     def __init__(self):
         super().__init__()

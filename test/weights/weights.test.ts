@@ -10,7 +10,7 @@ import { CheckpointError, exportStateDict, parseCheckpoint, planLoad, readCheckp
 /**
  * Checkpoints are written by real PyTorch (Debian's torch 1.13 / torchvision 0.14, make_checkpoints.py);
  * PyTorch also dumps what it reads back as float32, and the JS reader must reproduce every tensor bit for
- * bit. Report counts are derived from the spec (reid-spec §7.1: torchvision resnet50 has 320 state-dict
+ * bit. Report counts are derived from torchvision's models (torchvision resnet50 has 320 state-dict
  * entries, 53 BN layers; resnet50_ibn_a 346, 13 IBN modules), not captured from the code.
  */
 
@@ -131,7 +131,7 @@ describe('readCheckpoint reproduces what torch.load reads', () => {
     expect(v.format).toBe('pytorch-legacy');
     expectMatchesTorch(v, 'views');
     const r = await readCheckpoint(p('resnet18_legacy.pth'));
-    expect(r.tensors.size).toBe(122); // reid-spec §7.1
+    expect(r.tensors.size).toBe(122); // torchvision resnet18: 20 convs, 20 BNs (5 entries each), fc
     expectMatchesTorch(r, 'resnet18_legacy');
   });
 
@@ -142,7 +142,7 @@ describe('readCheckpoint reproduces what torch.load reads', () => {
   });
 });
 
-describe('planLoad maps state dicts onto the graph (reid-spec §3.3, §3.4, §8.6)', () => {
+describe('planLoad maps state dicts onto the graph', () => {
   let r50: Checkpoint;
   let ibn50: Checkpoint;
   beforeAll(async () => {
@@ -210,7 +210,7 @@ describe('planLoad maps state dicts onto the graph (reid-spec §3.3, §3.4, §8.
   it("IBN-2019 .pth.tar ({'state_dict'}, module. prefix) → resnet18_ibn_a", async () => {
     const c = await readCheckpoint(p('resnet18_ibn_a.pth.tar'));
     const { values, report } = planLoad(layersOf('resnet18_ibn_a'), c);
-    // resnet18: 20 convs, 20 BN (§7.1: 122 entries); 6 IBN modules add 12 IN entries → 134.
+    // resnet18: 20 convs, 20 BN (122 entries); 6 IBN modules add 12 IN entries → 134.
     // Slots: 20 + 20 × 4 + 6 × 2 = 112 backbone, + 5 neck/classifier.
     expect(report.wrapper).toBe('state_dict');
     expect(report.counts).toEqual({ loaded: 112, renamed: 112, skipped: 22, missing: 5, mismatched: 0, slots: 117, tensors: 134 });
@@ -385,7 +385,7 @@ describe('reid-studio weights CLI', () => {
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/layer1\.0\.conv2\.weight\s+float32\s+\[64, 64, 3, 3\]\s+36,864/);
     expect(text.stdout).toMatch(/tensors:\s+320/);
-    expect(text.stdout).toMatch(/elements:\s+25,610,205/); // 25,557,032 params + 53,120 running stats + 53 counters (§7.1)
+    expect(text.stdout).toMatch(/elements:\s+25,610,205/); // 25,557,032 params + 53,120 running stats + 53 counters
   });
 
   it('prints the load report for a preset or a graph file', () => {

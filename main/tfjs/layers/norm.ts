@@ -7,7 +7,7 @@
  * In training the gradient is the closed form (one custom gradient instead of autodiff through the
  * moments: fewer passes over the activations, nothing activation-sized kept but x).
  * Batch statistics are handed to `onBatchStats` with the *unbiased* variance, which is what PyTorch
- * stores in running_var (reid-spec §8.2); normalisation itself uses the biased one, as PyTorch does.
+ * stores in running_var; normalisation itself uses the biased one, as PyTorch does.
  */
 import * as tf from '@tensorflow/tfjs';
 

@@ -1,7 +1,7 @@
 /**
  * Pooling layers with PyTorch semantics that tfjs-layers lacks.
  *  - ReidMaxPool2D: nn.MaxPool2d with symmetric padding that acts as −∞ (padded positions never win),
- *    and ceil_mode. Needed because RSB's plain-ResNet stem has no ReLU before the pool (reid-spec §8.3):
+ *    and ceil_mode. Needed because RSB's plain-ResNet stem has no ReLU before the pool:
  *    zero padding would change the output. tfjs's pool kernels skip out-of-range positions, so an
  *    explicit padding on the op gives exactly −∞ semantics without materialising a padded copy.
  *  - ReidGeMPool: fast-reid GeneralizedMeanPooling(P): mean(clamp(x, eps)^p)^(1/p) over H×W.

@@ -1,5 +1,5 @@
 /**
- * Image transforms of RSB data/transforms/build.py (reid-spec §4.7), on an RGB uint8 image already
+ * Image transforms of RSB data/transforms/build.py, on an RGB uint8 image already
  * resized to H×W, written as normalised float32 NHWC into a batch buffer.
  *
  * Train: RandomHorizontalFlip(0.5) → Pad(10, fill 0 = black) → RandomCrop(H, W) → ToTensor → Normalize →

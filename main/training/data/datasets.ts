@@ -1,5 +1,5 @@
 /**
- * Dataset readers (reid-spec §7.2–7.3): Market-1501 and DukeMTMC-reID layouts (`bounding_box_train/`,
+ * Dataset readers: Market-1501 and DukeMTMC-reID layouts (`bounding_box_train/`,
  * `query/`, `bounding_box_test/`, names parsed with RSB/fast-reid's regex `([-\d]+)_c(\d)`), and a
  * class-per-folder layout for plain classification. Bad data is reported, never fatal and never silent.
  */

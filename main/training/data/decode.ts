@@ -3,7 +3,7 @@ import sharp from 'sharp';
 /**
  * Decodes an image file and resizes it to exactly W×H RGB with sharp (libvips). The 'linear' kernel with
  * libvips' reduce (which widens the kernel when shrinking) is the closest match to RSB's PIL bilinear
- * resize with antialiasing (reid-spec §8.5). Grey and alpha images are converted to 3-channel RGB. failOn 'warning' makes truncated JPEGs fail
+ * resize with antialiasing. Grey and alpha images are converted to 3-channel RGB. failOn 'warning' makes truncated JPEGs fail
  * (libvips would otherwise pad them with grey), so they are skipped and reported.
  */
 export async function decodeResize(path: string, H: number, W: number): Promise<Uint8Array> {

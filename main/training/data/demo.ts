@@ -1,6 +1,6 @@
 /**
  * Built-in demo dataset: a deterministic generator of a small synthetic person re-ID dataset in
- * Market-1501 layout (reid-spec §7.2). People are drawn procedurally (clothing colours and patterns for
+ * Market-1501 layout. People are drawn procedurally (clothing colours and patterns for
  * the upper and lower body, bags, hats, proportions, hair and skin) and seen by several cameras, each with
  * its own colour cast, brightness/contrast, blur, background and viewpoint jitter, so that the camera style
  * shift is real (what IBN-a is meant to absorb). Pixels are rendered into RGB buffers in JS and encoded as

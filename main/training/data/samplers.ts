@@ -1,7 +1,7 @@
 /**
  * Batch samplers with serialisable state (resume restores the RNG and the epoch counter).
  *
- * RandomIdentitySampler follows RSB data/samplers/triplet_sampler.py exactly (reid-spec §4.5):
+ * RandomIdentitySampler follows RSB data/samplers/triplet_sampler.py exactly:
  * per identity, the image list is drawn with replacement up to K if shorter than K, shuffled and cut into
  * groups of K (remainder dropped); then P distinct identities that still have groups are picked at random
  * and one group taken from each, until fewer than P identities remain. The epoch length is data-dependent.

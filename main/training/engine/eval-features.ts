@@ -53,7 +53,7 @@ export async function readEvalFeatures(runDir: string) {
         const qn = index.featNorm ? norm(qv) : 1;
         const scored: { gi: number; d: number }[] = [];
         index.gallery.forEach((g, gi) => {
-          if (g.pid === q.pid && g.camid === q.camid) return; // excluded from evaluation (reid-spec §7.4)
+          if (g.pid === q.pid && g.camid === q.camid) return; // excluded from evaluation
           const gv = row(nq + gi);
           const gn = index.featNorm ? norm(gv) : 1;
           let dot = 0;

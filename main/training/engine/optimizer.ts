@@ -1,7 +1,7 @@
 /**
  * The model optimizer, written out in tfjs ops so its whole state (moments, step count) can be saved in a
  * checkpoint and restored exactly — tfjs has no optimizer-state API (tfjs #5138), and a true resume needs
- * one. Semantics follow torch.optim (reid-spec §8.4):
+ * one. Semantics follow torch.optim:
  *  - Adam: coupled L2 — wd·θ is added to the gradient before the moment updates (not AdamW);
  *    θ ← θ − lr · m̂ / (sqrt(v̂) + ε) with bias-corrected m̂, v̂; ε = 1e-8 (tfjs's default would be 1e-7).
  *  - SGD: d = g + wd·θ; buf ← μ·buf + d (buf = d on the first step); θ ← θ − lr·buf.

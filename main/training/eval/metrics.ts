@@ -1,6 +1,6 @@
 /**
- * CMC / mAP with the Market-1501 / DukeMTMC protocol (RSB data/datasets/eval_reid.py, torchreid rank.py;
- * reid-spec §4.8, §7.4): per query, gallery entries with the same pid AND the same camid are removed;
+ * CMC / mAP with the Market-1501 / DukeMTMC protocol (RSB data/datasets/eval_reid.py, torchreid rank.py):
+ * per query, gallery entries with the same pid AND the same camid are removed;
  * queries without a remaining true match are skipped; CMC is truncated at max_rank (50).
  *
  * Instead of arg-sorting every gallery row (Q·G·log G) this finds, per query, the rank of each true

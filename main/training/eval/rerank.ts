@@ -1,6 +1,6 @@
 /**
  * k-reciprocal re-ranking (Zhong et al., CVPR 2017), a port of RSB utils/re_ranking.py (same algorithm as
- * the authors' code and torchreid). k1 = 20, k2 = 6, λ = 0.3 as hard-coded in RSB (reid-spec §4.8).
+ * the authors' code and torchreid). k1 = 20, k2 = 6, λ = 0.3 as hard-coded in RSB.
  *
  * Differences from the Python, none of which changes the algorithm:
  * - V and the Jaccard distance are float32/float64 here; the reference keeps them in float16, which only

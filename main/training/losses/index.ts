@@ -1,5 +1,5 @@
 /**
- * Loss selection (RSB layers/__init__.py make_loss / make_loss_with_center; reid-spec §4.1):
+ * Loss selection (RSB layers/__init__.py make_loss / make_loss_with_center):
  *
  * | loss.metric     | sampler          | total                                   |
  * |-----------------|------------------|-----------------------------------------|

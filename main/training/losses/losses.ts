@@ -1,5 +1,5 @@
 /**
- * Re-ID losses in TF.js, ported from reid-strong-baseline (RSB) `layers/` (reid-spec §4.1–4.4).
+ * Re-ID losses in TF.js, ported from reid-strong-baseline (RSB) `layers/`.
  * All functions are differentiable tf ops meant to be called inside the trainer's `tf.variableGrads`
  * closure; none of them keeps tensors alive.
  */
@@ -37,7 +37,7 @@ export function euclideanDist(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
 
 /**
  * Every identity must occur the same number of times: RSB reshapes dist_mat[is_pos] to (N, −1), which
- * only works for P×K batches (reid-spec §4.3).
+ * only works for P×K batches.
  */
 export function checkPKBatch(labels: ArrayLike<number>): void {
   const counts = new Map<number, number>();
@@ -75,7 +75,7 @@ export function tripletBatchHard(feat: tf.Tensor2D, labels: ArrayLike<number>, m
  * loss = Σ_i ‖f_i − c_{y_i}‖² / batch. RSB sums clamp(dist·mask, 1e-12) over all N×C entries, which adds
  * (C−1)·1e-12 — a constant with no gradient, omitted here.
  *
- * Centers have their own optimizer (reid-spec §4.4): plain SGD with lr CENTER_LR = 0.5, and before the step
+ * Centers have their own optimizer: plain SGD with lr CENTER_LR = 0.5, and before the step
  * RSB multiplies their gradient by 1/β (β = CENTER_LOSS_WEIGHT), undoing the loss weighting, so each step
  * is c ← c − lr·∂L_center/∂c. They must not be handed to the model's optimizer (no weight decay, no
  * schedule).
