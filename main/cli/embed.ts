@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyze, compileToKeras } from '../../core/index.js';
+import { analyze, compileToKeras, preprocessOf } from '../../core/index.js';
 import { writeFileAtomic } from '../service/atomic.js';
 import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
@@ -10,8 +10,8 @@ import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.json [--backend NAME]`:
- * eval-mode features of every image in DIR (sorted by file name), pre-processed as reid-strong-baseline
- * at test time. Output JSON (a script contract: add fields, never rename):
+ * eval-mode features of every image in DIR (sorted by file name), pre-processed as the frameworks do at
+ * test time with the document's pre-processing (resize filter, pixel mean / std; RSB's without a block). Output JSON (a script contract: add fields, never rename):
  * { files, features, backend, load: <weights load report>, backendReport, dim }.
  */
 export async function embedCommand(argv: string[]): Promise<void> {
@@ -42,6 +42,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const analysis = analyze(doc.graph);
   const compiled = compileToKeras(analysis);
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
+  const pre = preprocessOf(doc);
 
   let files: string[];
   try {
@@ -85,7 +86,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
       const chunk = files.slice(i, i + batchSize);
       let data: Float32Array;
       try {
-        const loaded = await loadImages(values.images, chunk, [h, w]);
+        const loaded = await loadImages(values.images, chunk, [h, w], pre);
         data = loaded.data;
         resized += loaded.resized;
       } catch (e) {
@@ -96,7 +97,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
       dim = f.dim;
       for (let k = 0; k < chunk.length; k++) rows.push(Array.from(f.features.subarray(k * dim, (k + 1) * dim)));
     }
-    if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w}\n`);
+    if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w} (${pre.interpolation}, as PIL)\n`);
     const out = { files, features: rows, dim, backend: report.backend, load: plan.report, backendReport: report };
     await writeFileAtomic(values.out, JSON.stringify(out));
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${values.out}\n`);
