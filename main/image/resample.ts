@@ -168,17 +168,20 @@ export function resizeUint8(src: Uint8Array, inW: number, inH: number, outW: num
   const out = new Uint8Array(w * outH * C);
   const { ksize, first, count, kk } = vert;
   const stride = w * C;
+  // Row by row, tap by tap: sequential reads of whole rows (the sums are Pillow's int32 accumulators).
+  const acc = new Int32Array(stride);
   for (let yy = 0; yy < outH; yy++) {
     const k0 = yy * ksize;
     const n = count[yy]!;
     const base = (first[yy]! - rowOffset) * stride;
-    const dstRow = yy * stride;
-    for (let i = 0; i < stride; i++) {
-      let ss = HALF;
-      let s = base + i;
-      for (let y = 0; y < n; y++, s += stride) ss += img[s]! * kk[k0 + y]!;
-      out[dstRow + i] = clip8(ss);
+    acc.fill(HALF);
+    for (let y = 0; y < n; y++) {
+      const k = kk[k0 + y]!;
+      const row = base + y * stride;
+      for (let i = 0; i < stride; i++) acc[i] = acc[i]! + img[row + i]! * k;
     }
+    const dstRow = yy * stride;
+    for (let i = 0; i < stride; i++) out[dstRow + i] = clip8(acc[i]!);
   }
   return out;
 }

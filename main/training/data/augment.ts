@@ -1,6 +1,7 @@
 /**
- * Image transforms of RSB data/transforms/build.py (reid-spec §4.7), on an RGB uint8 image already
- * resized to H×W, written as normalised float32 NHWC into a batch buffer.
+ * Image transforms of RSB data/transforms/build.py, on an RGB uint8 image already resized to H×W (PIL's
+ * resize, main/image/resample.ts), written as float32 NHWC normalised with the document's PIXEL_MEAN /
+ * PIXEL_STD (ImageNet by default) into a batch buffer.
  *
  * Train: RandomHorizontalFlip(0.5) → Pad(10, fill 0 = black) → RandomCrop(H, W) → ToTensor → Normalize →
  * RandomErasing(0.5, sl 0.02, sh 0.4, r1 0.3, mean = PIXEL_MEAN). RSB's build.py passes
