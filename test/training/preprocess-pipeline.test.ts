@@ -61,4 +61,24 @@ describe('data pipeline pre-processing', () => {
         await pool.close();
       }
     });
+
+  it("random erasing writes the document's PIXEL_MEAN (RSB build.py passes cfg.INPUT.PIXEL_MEAN)", async () => {
+    const pre = SETTINGS[1]!;
+    const records = paths.map((path, i) => ({ path, label: i }));
+    const pool = new DataLoaderPool({ height: H, width: W, workers: 1, preprocess: pre });
+    try {
+      const got = [];
+      for await (const b of pool.trainBatches(records, [[0, 1, 2, 3]], { flipProb: 0, padding: 0, randomErasingProb: 1 }, { seed: 3, epoch: 0 })) got.push(b);
+      const m = pre.pixelMean.map(Math.fround);
+      const img = got[0]!.images;
+      for (let i = 0; i < paths.length; i++) {
+        let erased = 0;
+        for (let p = i * H * W; p < (i + 1) * H * W; p++) if (img[p * 3] === m[0] && img[p * 3 + 1] === m[1] && img[p * 3 + 2] === m[2]) erased++;
+        // RandomErasing's area is at least sl = 0.02 of the image.
+        expect(erased, paths[i]).toBeGreaterThanOrEqual(Math.floor(0.015 * H * W));
+      }
+    } finally {
+      await pool.close();
+    }
+  });
 });
