@@ -8,6 +8,7 @@ export * from './graph/summary.js';
 export * from './registry/index.js';
 export * from './presets/resnet.js';
 export * from './format/document.js';
+export * from './format/preprocess.js';
 export * from './commands/commands.js';
 export * from './commands/history.js';
 export * from './compile/weight-specs.js';

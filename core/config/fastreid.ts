@@ -5,6 +5,7 @@ import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettin
 import { datasetByName, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
+import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
 import { bool, ConfigError, emitYacs, float, int, ints, str, strs, tuple, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
@@ -180,7 +181,7 @@ function itersPerEpoch(ds: KnownDataset, batch: number): number {
 
 /** How a fast-reid config relates to the app (also written into the exported file's header). */
 const FR_NOTES = [
-  "fast-reid differs in details the app follows reid-strong-baseline on: label smoothing gives the other classes ε/(K−1) instead of ε/K, the classifier starts at std 0.01 (not 0.001), resize is bicubic and pad/crop come before the flip, random erasing uses torchvision's area range 0.02–0.33",
+  "fast-reid differs in details the app follows reid-strong-baseline on: label smoothing gives the other classes ε/(K−1) instead of ε/K, the classifier starts at std 0.01 (not 0.001), pad/crop come before the flip, random erasing uses torchvision's area range 0.02–0.33",
 ];
 
 /**
@@ -261,6 +262,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if (s.loss.centerWeight !== 0.0005 || s.loss.centerLr !== 0.5) warnings.push('center-loss settings are not written (fast-reid has no center loss)');
   if (reasons.length) return { ok: false, reasons };
 
+  const pixel = exportPixelStats(doc, 255, 'bicubic', 'fast-reid', warnings);
   const pretrained = s.pretrained;
   const model: YacsTree = {
     META_ARCHITECTURE: str('Baseline'),
@@ -295,6 +297,8 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       CE: { EPSILON: float(s.loss.labelSmooth && s.sampler !== 'softmax' ? 0.1 : 0), SCALE: float(1) },
       TRI: { MARGIN: float(s.loss.margin), HARD_MINING: bool(true), NORM_FEAT: bool(false), SCALE: float(1) },
     },
+    PIXEL_MEAN: pixel.mean,
+    PIXEL_STD: pixel.std,
   };
   if (m.frozenBackbone) model.FREEZE_LAYERS = strs(['backbone']);
   if (pretrained.choice === 'self') model.WEIGHTS = str(pretrained.path ?? '');
@@ -530,11 +534,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     const key = `INPUT.${aug}.ENABLED`;
     if (r.raw(key) === true) r.warnings.push(`${key}: this augmentation is not modelled by the app`);
   }
-  for (const [key, ref] of [['MODEL.PIXEL_MEAN', [123.675, 116.28, 103.53]], ['MODEL.PIXEL_STD', [58.395, 57.12, 57.375]]] as const) {
-    const v = r.raw(key);
-    if (!(Array.isArray(v) && v.every((x) => typeof x === 'number') && sameNumbers(v as number[], ref, 1e-4)))
-      r.warnings.push(`${key} ${JSON.stringify(v)} is not the ImageNet value (×255) the app normalises with`);
-  }
+  const pixel = readPixelStats(r, 'MODEL.PIXEL_MEAN', 'MODEL.PIXEL_STD', 255);
 
   const metric = r.str('TEST.METRIC', ['cosine', 'euclidean'] as const);
   const rerank = r.bool('TEST.RERANK.ENABLED');
@@ -602,5 +602,6 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   };
   const doc = buildModel(spec);
   doc.training = settings as unknown as Record<string, unknown>;
+  setPreprocess(doc, { interpolation: 'bicubic', ...pixel });
   return { doc, ignored: r.ignored(), warnings: [...r.warnings, ...FR_NOTES], framework: 'fastreid' };
 }

@@ -5,6 +5,7 @@ import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettin
 import { datasetByName } from './datasets.js';
 import { startExport } from './export-start.js';
 import { buildModel, presetName, type ModelSpec } from './model.js';
+import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
 import { ConfigError, emitYacs, float, int, ints, str, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
@@ -87,9 +88,6 @@ export const RSB_MARKERS = [
   'SOLVER.CLUSTER_MARGIN', 'SOLVER.EVAL_PERIOD', 'TEST.RE_RANKING', 'TEST.NECK_FEAT', 'TEST.FEAT_NORM', 'TEST.WEIGHT',
 ];
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
-
 /** Model features reid-strong-baseline cannot express, as user-facing reasons. */
 function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
@@ -149,6 +147,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not a reid-strong-baseline setting and is not written`);
   if (reasons.length) return { ok: false, reasons };
 
+  const pixel = exportPixelStats(doc, 1, 'bilinear', 'reid-strong-baseline', warnings);
   const center = s.loss.metric !== 'triplet';
   const tree: YacsTree = {
     MODEL: {
@@ -167,6 +166,8 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
       PROB: float(s.augment.flipProb),
       RE_PROB: float(s.augment.randomErasingProb),
       PADDING: int(s.augment.padding),
+      PIXEL_MEAN: pixel.mean,
+      PIXEL_STD: pixel.std,
     },
     DATASETS: { NAMES: str(datasetName) },
     DATALOADER: { SAMPLER: str(s.sampler), NUM_INSTANCE: int(s.batch.k) },
@@ -276,11 +277,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const method = r.str('SOLVER.WARMUP_METHOD');
   if (method !== 'linear' && warmupIters > 0) r.notModelled('SOLVER.WARMUP_METHOD', `SOLVER.WARMUP_METHOD '${method}': the app warms up linearly`);
 
-  for (const [key, ref] of [['INPUT.PIXEL_MEAN', IMAGENET_MEAN], ['INPUT.PIXEL_STD', IMAGENET_STD]] as const) {
-    const v = r.raw(key);
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number') && sameNumbers(v as number[], ref)) continue;
-    r.warnings.push(`${key} ${JSON.stringify(v)} is not the ImageNet value the app normalises with`);
-  }
+  const pixel = readPixelStats(r, 'INPUT.PIXEL_MEAN', 'INPUT.PIXEL_STD', 1);
 
   let pretrained: TrainingSettings['pretrained'] = { choice: 'none' };
   const choice = r.str('MODEL.PRETRAIN_CHOICE');
@@ -342,5 +339,6 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   };
   const doc = buildModel(spec);
   doc.training = settings as unknown as Record<string, unknown>;
+  setPreprocess(doc, { interpolation: 'bilinear', ...pixel });
   return { doc, ignored: r.ignored(), warnings: r.warnings, framework: 'rsb' };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DOC_FORMAT, DOC_VERSION, type GraphDoc, type GraphNode, type GraphEdge, type GroupInfo } from '../graph/types.js';
 import { MIGRATIONS } from './migrations.js';
+import { preprocessSchema } from './preprocess.js';
 
 /**
  * A document the app cannot open. Codes: E_NOT_JSON (a syntax error), E_NOT_A_DOCUMENT (JSON, but not our
@@ -118,6 +119,7 @@ const v1Schema = z.object({
   version: z.literal(1),
   graph: z.object({ nodes: z.array(nodeSchema), edges: z.array(edgeSchema) }),
   training: z.record(z.string(), z.unknown()).optional(),
+  preprocess: preprocessSchema.optional(),
 });
 
 /** Canonical node: fixed key order, defaults filled, so serialisation is byte-stable. */
@@ -178,6 +180,7 @@ export function loadDocument(raw: unknown): GraphDoc {
     graph: { nodes: d.graph.nodes.map(restoreNode), edges: d.graph.edges.map(restoreEdge) },
   };
   if (d.training) out.training = d.training;
+  if (d.preprocess) out.preprocess = d.preprocess;
   return out;
 }
 

@@ -2,6 +2,8 @@
  * The graph document's data types. Pure data: no behaviour lives here.
  * Shapes are channels-last, batch dimension omitted: [H, W, C] for feature maps, [C] for vectors.
  */
+import type { PreprocessSettings } from '../format/preprocess.js';
+
 export type Shape = number[];
 
 export type ParamValue = number | string | boolean;
@@ -61,6 +63,8 @@ export interface GraphDoc {
   graph: Graph;
   /** Training settings; owned by the training engine (reserved in v1, kept verbatim). */
   training?: Record<string, unknown>;
+  /** Image pre-processing (resize filter, mean / std); absent = reid-strong-baseline's defaults. */
+  preprocess?: PreprocessSettings;
 }
 
 export type Severity = 'error' | 'warning';

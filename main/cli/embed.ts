@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyze, compileToKeras } from '../../core/index.js';
+import { analyze, compileToKeras, preprocessOf } from '../../core/index.js';
 import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { assertFiniteWeights, CheckpointError, NonFiniteWeightsError, planLoad, readCheckpoint } from '../weights/index.js';
@@ -12,7 +12,8 @@ import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.npy|.safetensors|.json
  * [--backend NAME] [--progress MODE]`: eval-mode features of every image in DIR (sorted by file name),
- * pre-processed as reid-strong-baseline at test time. The format follows --out's extension
+ * pre-processed as the frameworks do at test time with the document's pre-processing (resize filter,
+ * pixel mean / std; RSB's without a block). The format follows --out's extension
  * (main/cli/features-out.ts); JSON (a script contract: add fields, never rename) is
  * { files, features, backend, load: <weights load report>, backendReport, dim }.
  */
@@ -47,6 +48,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const analysis = analyze(doc.graph);
   const compiled = compileToKeras(analysis);
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
+  const pre = preprocessOf(doc);
 
   let files: string[];
   try {
@@ -96,7 +98,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
       const chunk = files.slice(i, i + batchSize);
       let data: Float32Array;
       try {
-        const loaded = await loadImages(values.images, chunk, [h, w]);
+        const loaded = await loadImages(values.images, chunk, [h, w], pre);
         data = loaded.data;
         resized += loaded.resized;
       } catch (e) {
@@ -112,7 +114,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
       progress.update('embed', Math.min(files.length, i + chunk.length), files.length);
     }
     progress.end();
-    if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w}\n`);
+    if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w} (${pre.interpolation}, as PIL)\n`);
     const written = await writeFeatures(values.out, { files, data: rows, dim, extra: { backend: report.backend, load: plan.report, backendReport: report } });
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${written.join(' + ')}\n`);
   } finally {

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyze, parseTrainingSettings, type GraphDoc } from '../../core/index.js';
+import { analyze, parseTrainingSettings, preprocessOf, type GraphDoc } from '../../core/index.js';
 import { buildModel, disposeModel, initBackend, parseBackendChoice } from '../tfjs/index.js';
 import { DataLoaderPool } from '../training/data/pipeline.js';
 import { evaluateModel } from '../training/engine/evaluate-model.js';
@@ -59,7 +59,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const backend = await initBackend(backendChoice);
   const analysis = analyze(doc.graph);
   const { reid } = await buildModel(analysis);
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, workers: 1 });
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), workers: 1 });
   try {
     let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
     try {

@@ -1,12 +1,12 @@
 /**
  * The input preprocessing an exported model expects, stated in model.py, the tfjs metadata and README.txt.
  *
- * One function so that reading the document's own preprocessing setting is a one-line change: until the
- * document carries one, these are reid-strong-baseline's (data/transforms/build.py: T.Resize(SIZE_TEST) —
- * PIL bilinear —, ToTensor, Normalize(PIXEL_MEAN, PIXEL_STD) with config/defaults.py's ImageNet values), at
- * the model's input size, which is what the app trains and embeds with (main/tfjs/preprocess.ts).
+ * The document's own setting (core/format/preprocess.ts: resize filter, pixel mean / std; without one,
+ * reid-strong-baseline's data/transforms/build.py — T.Resize(SIZE_TEST) with PIL bilinear, ToTensor,
+ * Normalize with config/defaults.py's ImageNet values), at the model's input size: what the app trains and
+ * embeds with.
  */
-import type { GraphDoc } from '../../core/index.js';
+import { preprocessOf, type GraphDoc } from '../../core/index.js';
 
 export interface ExportPreprocessing {
   /** [height, width] in pixels the image is resized to. */
@@ -18,10 +18,8 @@ export interface ExportPreprocessing {
   interpolation: 'bilinear' | 'bicubic';
 }
 
-export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
-
 /** The preprocessing of `doc`'s model whose input is `inputShape` ([H, W, C]). */
-export function exportPreprocessing(_doc: GraphDoc, inputShape: number[]): ExportPreprocessing {
-  return { size: [inputShape[0]!, inputShape[1]!], mean: IMAGENET_MEAN, std: IMAGENET_STD, interpolation: 'bilinear' };
+export function exportPreprocessing(doc: GraphDoc, inputShape: number[]): ExportPreprocessing {
+  const p = preprocessOf(doc);
+  return { size: [inputShape[0]!, inputShape[1]!], mean: p.pixelMean as [number, number, number], std: p.pixelStd as [number, number, number], interpolation: p.interpolation };
 }

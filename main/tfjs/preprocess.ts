@@ -1,16 +1,14 @@
 /**
- * Test-time pre-processing of reid-strong-baseline (RSB data/transforms/build.py, is_train=False):
- * RGB, resize to the input size (T.Resize((h, w)), bilinear) — here only when the image differs —,
- * ToTensor (/255), Normalize(mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225]). Output NHWC.
- * Porting note: PIL's bilinear resize and libvips' (sharp) linear kernel both antialias on
- * downsampling but are not bit-identical; images already at the input size are exact.
+ * Test-time pre-processing of reid-strong-baseline / fast-reid (data/transforms/build.py, is_train=False):
+ * RGB, resize to the input size (T.Resize((h, w)) on the PIL image: bilinear in RSB, bicubic in fast-reid)
+ * — here only when the image differs —, ToTensor (/255), Normalize(PIXEL_MEAN, PIXEL_STD). Output NHWC.
+ * sharp only decodes; the resize is PIL's own algorithm (main/image/resample.ts), bit-identical to Pillow.
  */
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import sharp from 'sharp';
+import { RSB_PREPROCESS, type PreprocessSettings } from '../../core/format/preprocess.js';
+import { decodeImage, normalizeInto } from '../image/decode.js';
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'];
 
 export class ImageError extends Error {}
@@ -27,34 +25,26 @@ export async function listImages(dir: string): Promise<string[]> {
   return names.filter((n) => IMAGE_EXTENSIONS.includes(extname(n).toLowerCase())).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Decodes one image to normalised RGB floats, NHWC, resized to h×w when it is another size. */
-export async function loadImage(path: string, [h, w]: [number, number], out: Float32Array, offset = 0): Promise<{ resized: boolean }> {
-  let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
-  let resized = false;
+/**
+ * Decodes one image to normalised RGB floats, NHWC (h·w·3 values written at `offset`), resized to h×w
+ * with the document's filter when it is another size. Errors: ImageError naming the file.
+ */
+export async function loadImage(path: string, [h, w]: [number, number], out: Float32Array, offset = 0, pre: PreprocessSettings = RSB_PREPROCESS): Promise<{ resized: boolean }> {
+  let img: { rgb: Uint8Array; resized: boolean };
   try {
-    const img = sharp(path, { failOn: 'error' });
-    const meta = await img.metadata();
-    let pipe = img.removeAlpha().toColourspace('srgb');
-    if (meta.width !== w || meta.height !== h) {
-      pipe = pipe.resize(w, h, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: false });
-      resized = true;
-    }
-    raw = await pipe.raw().toBuffer({ resolveWithObject: true });
+    img = await decodeImage(path, h, w, pre.interpolation, 'error');
   } catch (e) {
     throw new ImageError(`${path}: cannot decode the image (${(e as Error).message})`);
   }
-  const { data, info } = raw;
-  if (info.channels !== 3 || info.width !== w || info.height !== h) throw new ImageError(`${path}: decoded to ${info.width}×${info.height}×${info.channels}, expected ${w}×${h}×3`);
-  for (let i = 0; i < h * w; i++)
-    for (let c = 0; c < 3; c++) out[offset + i * 3 + c] = (data[i * 3 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
-  return { resized };
+  normalizeInto(img.rgb, h * w, pre, out, offset);
+  return { resized: img.resized };
 }
 
-/** Loads `files` of `dir` into one NHWC Float32Array. */
-export async function loadImages(dir: string, files: string[], size: [number, number]): Promise<{ data: Float32Array; resized: number }> {
+/** Loads `files` of `dir` into one NHWC Float32Array (files.length × h × w × 3). */
+export async function loadImages(dir: string, files: string[], size: [number, number], pre: PreprocessSettings = RSB_PREPROCESS): Promise<{ data: Float32Array; resized: number }> {
   const per = size[0] * size[1] * 3;
   const data = new Float32Array(files.length * per);
   let resized = 0;
-  for (const [i, f] of files.entries()) if ((await loadImage(join(dir, f), size, data, i * per)).resized) resized++;
+  for (const [i, f] of files.entries()) if ((await loadImage(join(dir, f), size, data, i * per, pre)).resized) resized++;
   return { data, resized };
 }

@@ -136,6 +136,8 @@ describe('graph → fastreid-yaml → graph', () => {
           frozenBackbone: (i + j) % 3 === 1,
         };
         const doc = withSettings(buildModel(spec), o.ds, FR_RECIPES[(i + j) % FR_RECIPES.length]!);
+        // fast-reid resizes bicubic (T.Resize(interpolation=3)): its documents carry that pre-processing.
+        doc.preprocess = { interpolation: 'bicubic', pixelMean: [0.485, 0.456, 0.406], pixelStd: [0.229, 0.224, 0.225] };
         const out = exportFastreidYaml(doc);
         if (!FR_DEPTHS.includes(spec.depth)) {
           expect(out).toEqual({ ok: false, reasons: [expect.stringMatching(/fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only/)] });

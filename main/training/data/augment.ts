@@ -1,6 +1,7 @@
 /**
- * Image transforms of RSB data/transforms/build.py, on an RGB uint8 image already
- * resized to H×W, written as normalised float32 NHWC into a batch buffer.
+ * Image transforms of RSB data/transforms/build.py, on an RGB uint8 image already resized to H×W (PIL's
+ * resize, main/image/resample.ts), written as float32 NHWC normalised with the document's PIXEL_MEAN /
+ * PIXEL_STD (ImageNet by default) into a batch buffer.
  *
  * Train: RandomHorizontalFlip(0.5) → Pad(10, fill 0 = black) → RandomCrop(H, W) → ToTensor → Normalize →
  * RandomErasing(0.5, sl 0.02, sh 0.4, r1 0.3, mean = PIXEL_MEAN). RSB's build.py passes
@@ -8,10 +9,15 @@
  * is overridden), and erasing runs after Normalize, so those raw numbers land in the normalised tensor.
  * Test: ToTensor → Normalize.
  */
+import { RSB_PREPROCESS, type PreprocessSettings } from '../../../core/format/preprocess.js';
+import { normalizeInto } from '../../image/decode.js';
 import { Rng } from './rng.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** ToTensor + Normalize constants (0–1 scale): the document's PIXEL_MEAN / PIXEL_STD. */
+export type Normalization = Pick<PreprocessSettings, 'pixelMean' | 'pixelStd'>;
 
 export interface AugmentOptions {
   flipProb: number;
@@ -26,11 +32,8 @@ export interface AugmentOptions {
 }
 
 /** Evaluation transform: normalise only. */
-export function evalTransform(rgb: Uint8Array, H: number, W: number, out: Float32Array, offset: number): void {
-  const n = H * W;
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < 3; c++) out[offset + i * 3 + c] = (rgb[i * 3 + c]! / 255 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
-  }
+export function evalTransform(rgb: Uint8Array, H: number, W: number, out: Float32Array, offset: number, norm: Normalization = RSB_PREPROCESS): void {
+  normalizeInto(rgb, H * W, norm, out, offset);
 }
 
 /** The random choices of one training transform (drawn in RSB's order: flip, crop, erasing). */
@@ -54,14 +57,16 @@ export function drawTrainParams(rng: Rng, H: number, W: number, opt: AugmentOpti
 }
 
 /** Training transform with RSB's order and parameters; all randomness comes from `rng`. */
-export function trainTransform(rgb: Uint8Array, H: number, W: number, rng: Rng, opt: AugmentOptions, out: Float32Array, offset: number): void {
-  applyTrainTransform(rgb, H, W, drawTrainParams(rng, H, W, opt), out, offset);
+export function trainTransform(rgb: Uint8Array, H: number, W: number, rng: Rng, opt: AugmentOptions, out: Float32Array, offset: number, norm: Normalization = RSB_PREPROCESS): void {
+  applyTrainTransform(rgb, H, W, drawTrainParams(rng, H, W, opt), out, offset, norm);
 }
 
 /** Flip → pad (black) → crop → ToTensor → Normalize → erase, for given random choices. */
-export function applyTrainTransform(rgb: Uint8Array, H: number, W: number, p: TrainParams, out: Float32Array, offset: number): void {
+export function applyTrainTransform(rgb: Uint8Array, H: number, W: number, p: TrainParams, out: Float32Array, offset: number, norm: Normalization = RSB_PREPROCESS): void {
   const { flip, top, left, padding: pad } = p;
-  const black = [0, 1, 2].map((c) => (0 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!);
+  const [m0, m1, m2] = norm.pixelMean;
+  const [s0, s1, s2] = norm.pixelStd;
+  const black = [-m0 / s0, -m1 / s1, -m2 / s2];
   for (let y = 0; y < H; y++) {
     const sy = y + top - pad;
     for (let x = 0; x < W; x++) {
@@ -76,9 +81,9 @@ export function applyTrainTransform(rgb: Uint8Array, H: number, W: number, p: Tr
       // The flip happens before padding, so it mirrors the source column.
       const sx = flip ? W - 1 - sxPadded : sxPadded;
       const s = (sy * W + sx) * 3;
-      out[o] = (rgb[s]! / 255 - IMAGENET_MEAN[0]) / IMAGENET_STD[0];
-      out[o + 1] = (rgb[s + 1]! / 255 - IMAGENET_MEAN[1]) / IMAGENET_STD[1];
-      out[o + 2] = (rgb[s + 2]! / 255 - IMAGENET_MEAN[2]) / IMAGENET_STD[2];
+      out[o] = (rgb[s]! / 255 - m0) / s0;
+      out[o + 1] = (rgb[s + 1]! / 255 - m1) / s1;
+      out[o + 2] = (rgb[s + 2]! / 255 - m2) / s2;
     }
   }
   const e = p.erase;

@@ -1,11 +1,12 @@
 /**
- * Image pipeline off the training thread: a small pool of worker threads decodes (sharp), resizes,
- * augments and normalises batches ahead of the trainer (prefetch), producing float32 NHWC buffers.
+ * Image pipeline off the training thread: a small pool of worker threads decodes (sharp), resizes (PIL's
+ * resize, main/image/resample.ts), augments and normalises batches ahead of the trainer (prefetch), producing float32 NHWC buffers.
  * Unreadable images are skipped, counted and reported; in training batches they are replaced by another
  * image of the same identity so the P×K structure stays intact.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { RSB_PREPROCESS, type PreprocessSettings } from '../../../core/format/preprocess.js';
 import type { AugmentOptions } from './augment.js';
 import type { DecodeJob, DecodeResult } from './worker.js';
 import { workerEntry } from './worker-url.js';
@@ -18,7 +19,7 @@ export interface SampleRecord {
 export interface Batch {
   /** Position of the batch in the epoch. */
   index: number;
-  /** size × height × width × 3, ImageNet-normalised. */
+  /** size × height × width × 3, normalised with the pool's pixel mean / std. */
   images: Float32Array;
   labels: Int32Array;
   /** Dataset indices actually used (after replacing unreadable images). */
@@ -33,6 +34,8 @@ export interface Batch {
 export interface PoolOptions {
   height: number;
   width: number;
+  /** Resize filter and pixel mean / std (the document's `preprocessOf`); default reid-strong-baseline's. */
+  preprocess?: PreprocessSettings;
   /** Worker threads (default: min(2, cores)). */
   workers?: number;
   /** Batches decoded ahead of the consumer (default 2 per worker). */
@@ -108,7 +111,7 @@ export class DataLoaderPool {
     if (this.closed) return Promise.reject(new Error('data loader pool is closed'));
     const slot = this.slots.reduce((a, b) => (b.pending < a.pending ? b : a));
     const id = this.nextJob++;
-    const job: DecodeJob = { id, paths, seeds, height: this.height, width: this.width, augment };
+    const job: DecodeJob = { id, paths, seeds, height: this.height, width: this.width, augment, preprocess: this.opts.preprocess ?? RSB_PREPROCESS };
     slot.pending++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject, slot });

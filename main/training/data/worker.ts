@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
+import type { PreprocessSettings } from '../../../core/format/preprocess.js';
 import { evalTransform, trainTransform, type AugmentOptions } from './augment.js';
 import { decodeResize } from './decode.js';
 import { Rng } from './rng.js';
@@ -17,6 +18,8 @@ export interface DecodeJob {
   height: number;
   width: number;
   augment: AugmentOptions | null;
+  /** Resize filter and normalisation (the document's pre-processing). */
+  preprocess: PreprocessSettings;
 }
 
 export interface DecodeResult {
@@ -30,15 +33,17 @@ sharp.concurrency(1);
 sharp.cache(false);
 
 parentPort!.on('message', async (job: DecodeJob) => {
-  const { height: H, width: W } = job;
+  const { height: H, width: W, preprocess: pre } = job;
+  // RSB passes PIXEL_MEAN to RandomErasing (data/transforms/build.py): erased pixels get the document's mean.
+  const augment = job.augment && { ...job.augment, eraseValue: job.augment.eraseValue ?? pre.pixelMean };
   const per = H * W * 3;
   const data = new Float32Array(job.paths.length * per);
   const failed: DecodeResult['failed'] = [];
   for (let i = 0; i < job.paths.length; i++) {
     try {
-      const rgb = await decodeResize(job.paths[i]!, H, W);
-      if (job.augment) trainTransform(rgb, H, W, new Rng(job.seeds[i] ?? 0), job.augment, data, i * per);
-      else evalTransform(rgb, H, W, data, i * per);
+      const rgb = await decodeResize(job.paths[i]!, H, W, pre.interpolation);
+      if (augment) trainTransform(rgb, H, W, new Rng(job.seeds[i] ?? 0), augment, data, i * per, pre);
+      else evalTransform(rgb, H, W, data, i * per, pre);
     } catch (e) {
       failed.push({ pos: i, reason: (e as Error).message.split('\n')[0]! });
     }

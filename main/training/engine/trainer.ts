@@ -4,7 +4,7 @@
  * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
  */
 import * as tf from '@tensorflow/tfjs';
-import { analyze, compileToKeras, lrFactor, seedInitializers, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { analyze, compileToKeras, lrFactor, preprocessOf, seedInitializers, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
@@ -87,7 +87,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   if (!analysis.outputs.logits || !analysis.outputs.trainFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs"');
   // Seeded initialisation: the same seed gives the same starting weights (reproducible runs and resumes).
   const reid = await buildFromCompiled(seedInitializers(compileToKeras(analysis), s.seed));
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
   let loss: ReidLoss | undefined;
   let opt: ModelOptimizer | undefined;
   try {

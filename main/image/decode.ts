@@ -1,0 +1,38 @@
+import sharp from 'sharp';
+import type { Interpolation, PreprocessSettings } from '../../core/format/preprocess.js';
+import { resizeUint8 } from './resample.js';
+
+/**
+ * Decodes an image file to interleaved RGB uint8 with sharp (libvips) — decoding only — and, when it is
+ * another size, resizes it to W×H with the PIL resize port (resample.ts), as torchvision `T.Resize` does
+ * on the PIL image the frameworks' `read_image` returns (`Image.open(path).convert('RGB')`). Grey images
+ * are replicated to three channels, alpha is dropped (PIL's convert('RGB') does the same).
+ * `failOn` is sharp's: 'warning' also refuses truncated JPEGs (libvips would pad them with grey).
+ * Errors: sharp's decode error (unreadable / unsupported file).
+ */
+export async function decodeImage(path: string, H: number, W: number, interpolation: Interpolation, failOn: 'warning' | 'error' = 'warning'): Promise<{ rgb: Uint8Array; resized: boolean }> {
+  const { data, info } = await sharp(path, { failOn }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { width: w, height: h, channels: C } = info;
+  let rgb = new Uint8Array(data.buffer, data.byteOffset, w * h * C);
+  if (C !== 3) {
+    const out = new Uint8Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = rgb[i * C + Math.min(c, C - 1)]!;
+    rgb = out;
+  }
+  if (w === W && h === H) return { rgb, resized: false };
+  return { rgb: resizeUint8(rgb, w, h, W, H, interpolation), resized: true };
+}
+
+/**
+ * torchvision ToTensor + Normalize on an RGB uint8 image: out[offset + i] = (rgb[i] / 255 − mean[c]) / std[c],
+ * NHWC float32, `n` pixels.
+ */
+export function normalizeInto(rgb: Uint8Array, n: number, p: Pick<PreprocessSettings, 'pixelMean' | 'pixelStd'>, out: Float32Array, offset: number): void {
+  const [m0, m1, m2] = p.pixelMean;
+  const [s0, s1, s2] = p.pixelStd;
+  for (let i = 0, o = offset; i < n * 3; i += 3, o += 3) {
+    out[o] = (rgb[i]! / 255 - m0) / s0;
+    out[o + 1] = (rgb[i + 1]! / 255 - m1) / s1;
+    out[o + 2] = (rgb[i + 2]! / 255 - m2) / s2;
+  }
+}
