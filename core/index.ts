@@ -16,3 +16,4 @@ export * from './compile/keras.js';
 export * from './training/settings.js';
 export * from './graph/diff.js';
 export * from './compile/seed.js';
+export * from './training/backends.js';

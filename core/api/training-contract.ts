@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../training/backends.js';
 
 /**
  * Training, runs, datasets and backend calls of the API contract (merged into `calls` / `events` in
@@ -34,6 +35,8 @@ const runSummary = z.object({
   mAP: z.number().optional(),
   rank1: z.number().optional(),
   message: z.string().optional(),
+  /** The run folder holds a checkpoint (Resume is possible). */
+  hasCheckpoint: z.boolean().optional(),
 });
 export type RunSummary = z.output<typeof runSummary>;
 
@@ -48,7 +51,7 @@ export const trainingCalls = {
         data: dataSourceSchema,
         weights: path.nullable().default(null),
         name: z.string().max(120).optional(),
-        backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+        backend: z.enum(BACKEND_CHOICES).default('auto'),
       })
       .strict(),
     output: z.object({ runId: z.string(), runDir: z.string() }),

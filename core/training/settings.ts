@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_CHOICES } from './backends.js';
 
 /**
  * Training settings stored in the document's `training` block. Defaults = reid-strong-baseline's
@@ -66,7 +67,7 @@ export const trainingSettingsSchema = z.object({
   evalPeriod: z.number().int().min(1).default(40),
   checkpointPeriod: z.number().int().min(1).default(1),
   seed: z.number().int().min(0).default(0),
-  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   /** Kept for config import/export (core/config) only; the app's own training does not read it. */
   framework: z
     .object({

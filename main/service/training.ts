@@ -42,6 +42,11 @@ async function checkPretrained(doc: ReturnType<typeof parseDocument>, weights: s
   }
 }
 
+/** Whether a run folder holds a checkpoint to resume from (the current one, or the previous one kept while a new one is written). */
+function hasCheckpoint(runDir: string): boolean {
+  return existsSync(join(runDir, 'checkpoint', 'manifest.json')) || existsSync(join(runDir, 'checkpoint.prev', 'manifest.json'));
+}
+
 export class TrainingService {
   readonly runsDir: string;
   private active = new Map<string, WorkerHandle>();
@@ -73,6 +78,7 @@ export class TrainingService {
     };
     for (const k of ['backend', 'message'] as const) if (typeof info[k] === 'string') s[k] = info[k] as string;
     for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof info[k] === 'number') s[k] = info[k] as number;
+    s.hasCheckpoint = hasCheckpoint(join(this.runsDir, info.id));
     if (evalResult && typeof evalResult.mAP === 'number') s.mAP = evalResult.mAP;
     if (evalResult && typeof evalResult.rank1 === 'number') s.rank1 = evalResult.rank1;
     return s;
@@ -141,6 +147,16 @@ export class TrainingService {
       },
       'train.control': async ({ runId, action }: CallParsed<'train.control'>) => {
         const w = this.active.get(runId);
+        if (!w && action === 'stop') {
+          // A paused run has no process: stopping it ends it where it is (its checkpoint stays resumable).
+          const run = this.runDir(runId);
+          const info = await run.readJson<RunInfo>('run.json');
+          if (info?.status === 'paused') {
+            await run.updateInfo({ status: 'stopped' });
+            this.emit('train.exit', { runId, status: 'stopped' });
+            return { ok: true as const };
+          }
+        }
         if (!w) throw new ApiError('E_NOT_FOUND', `run ${runId} is not running`);
         w.send({ type: 'control', request: action });
         return { ok: true as const };
@@ -150,7 +166,7 @@ export class TrainingService {
         const run = this.runDir(runId);
         const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
         if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
-        if (!existsSync(join(run.dir, 'checkpoint', 'manifest.json')) && !existsSync(join(run.dir, 'checkpoint.prev', 'manifest.json')))
+        if (!hasCheckpoint(run.dir))
           throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
         const doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
         const settings = parseTrainingSettings(await run.readJson('settings.json'));

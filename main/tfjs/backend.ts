@@ -14,8 +14,8 @@ import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerCustomLayers } from './layers/index.js';
 
 /** Names as in the training settings (`core/training/settings.ts` backend enum). */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import { BACKEND_NAMES, type BackendName } from '../../core/training/backends.js';
+export { BACKEND_NAMES, type BackendName };
 export type BackendChoice = BackendName | 'auto';
 
 export interface BackendAttempt {

@@ -4,6 +4,7 @@
  * does not stay in its field, the eval-feature choice follows the neck, Escape closes a dialog from its
  * text field, and frozen weights with live BN statistics are visible on the node.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, launchBrowser, openApp, serve, type Served } from './harness.js';
@@ -114,6 +115,21 @@ describe('a readable, honest editor', () => {
     await expect.poll(() => card.getByTestId('badge-stats-live').count()).toBe(1);
     expect(await card.getByTestId('badge-frozen').count()).toBe(1);
     expect(await card.getByTestId('badge-stats-live').getAttribute('title')).toMatch(/weights frozen, BN statistics still update/);
+    await page.close();
+  });
+
+  it('backends that cannot load are disabled in the training menu, with the reason the CLI reports', async () => {
+    const cli = JSON.parse(execFileSync(process.execPath, ['bin/reid-studio.js', 'backend', '--json'], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_HOME: s.home } })) as { backend: string; attempts: { name: string; status: string; message?: string }[] };
+    const page = await openApp(browser, s.url);
+    await page.getByTestId('btn-train').click();
+    const select = page.getByTestId('set-backend');
+    await expect.poll(() => select.locator('option').first().textContent()).toBe(`auto (${cli.backend})`);
+    for (const a of cli.attempts) {
+      const option = page.getByTestId(`backend-${a.name}`);
+      const broken = a.status === 'not-installed' || a.status === 'failed';
+      expect(await option.isDisabled(), a.name).toBe(broken);
+      if (broken) expect(await option.getAttribute('title')).toBe(a.message ?? a.status);
+    }
     await page.close();
   });
 });

@@ -93,6 +93,9 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.getByTestId('folder-use').click();
     await page.getByTestId('dataset-error').waitFor();
     expect(await text(page, 'dataset-error')).toContain(s.docs);
+    // …and Train is blocked until a readable dataset is chosen (it must not train on the previous one).
+    await expect.poll(() => page.getByTestId('train-start').isDisabled()).toBe(true);
+    expect(await text(page, 'train-problem-error')).toMatch(/dataset refused/);
 
     await page.getByTestId('dataset-choose').click();
     await page.getByTestId('folder-path').fill(root);
@@ -256,7 +259,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await expect.poll(phase, { timeout: 30_000 }).toBe('failed');
     const crash = await text(page, 'train-crash');
     expect(crash).toContain('the training process was killed (SIGKILL)');
-    expect(crash).toMatch(/Last checkpoint: epoch \d+, step \d+/);
+    expect(crash).toMatch(/Last checkpoint: (end of epoch \d+|epoch \d+, iteration \d+) \(step \d+\)/);
     expect(await page.getByTestId('train-resume').isEnabled()).toBe(true);
     // The load report is kept with the run (read back from its folder).
     expect(await text(page, 'load-report')).toMatch(/^Weights \(imagenet-backbone\): \d+ loaded/);

@@ -24,7 +24,7 @@ export type TrainEvent =
   | { type: 'start'; runDir: string; backend: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
   | { type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; ce?: number; triplet?: number; center?: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number }
   | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
-  | { type: 'checkpoint'; epoch: number; step: number }
+  | { type: 'checkpoint'; epoch: number; step: number; /** iteration within `epoch` to resume at (0: `epoch` starts afresh, i.e. epoch − 1 is complete) */ batch?: number }
   | { type: 'eval'; epoch: number; mAP: number; rank1: number; rank5: number; rank10: number }
   | { type: 'done'; status: 'completed' | 'stopped' | 'paused'; step: number; epoch: number };
 
@@ -158,7 +158,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       if (loss!.center) tensors.set('center', { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array });
       const meta: CheckpointMeta = { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState, optimizer: { name: os.name, step: os.step, slotNames: Object.keys(os.slots) }, weightKeys };
       await writeCheckpoint(o.runDir, { tensors, meta });
-      emit({ type: 'checkpoint', epoch: nextEpoch, step });
+      emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };
 
     emit({ type: 'start', runDir: o.runDir, backend: backend.backend, epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });

@@ -38,7 +38,7 @@ export interface StartInfo {
   numClasses: number;
   resumedFromStep?: number;
 }
-export type RunPhase = 'starting' | 'running' | 'pausing' | 'stopping' | 'evaluating' | 'paused' | 'stopped' | 'completed' | 'failed';
+export type RunPhase = 'starting' | 'running' | 'pausing' | 'stopping' | 'evaluating' | 'paused' | 'stopped' | 'completed' | 'failed' | 'interrupted';
 
 /** The run shown on the dashboard / results tabs: live while it trains, loaded from its folder otherwise. */
 export interface RunView {
@@ -50,7 +50,10 @@ export interface RunView {
   series: Series;
   /** Bumped on every data change so charts redraw without comparing arrays. */
   version: number;
-  checkpoint: { epoch: number; step: number } | null;
+  /** The last checkpoint: `epoch` / `batch` where training resumes (batch 0: epoch − 1 is complete). */
+  checkpoint: { epoch: number; step: number; batch?: number } | null;
+  /** The run folder holds a checkpoint: Resume is possible. */
+  hasCheckpoint: boolean;
   evalSummary: { epoch: number; mAP: number; rank1: number; rank5: number; rank10: number } | null;
   message: string | null;
   detail: RunDetail | null;
@@ -134,7 +137,7 @@ export async function inspect(data: DataSource): Promise<Inspection | null> {
 }
 
 function newView(runId: string, name: string, phase: RunPhase): RunView {
-  return { runId, name, phase, start: null, last: null, series: emptySeries(), version: 0, checkpoint: null, evalSummary: null, message: null, detail: null };
+  return { runId, name, phase, start: null, last: null, series: emptySeries(), version: 0, checkpoint: null, hasCheckpoint: false, evalSummary: null, message: null, detail: null };
 }
 
 export async function startTraining(name: string): Promise<void> {
@@ -159,7 +162,8 @@ export async function startTraining(name: string): Promise<void> {
 export async function control(action: 'stop' | 'pause'): Promise<void> {
   const c = get().current;
   if (!c) return;
-  patchView(c.runId, { phase: action === 'stop' ? 'stopping' : 'pausing' });
+  // A paused run has no process: the service marks it stopped at once (train.exit follows).
+  if (c.phase !== 'paused') patchView(c.runId, { phase: action === 'stop' ? 'stopping' : 'pausing' });
   try {
     await api.call('train.control', { runId: c.runId, action });
   } catch (e) {
@@ -230,7 +234,7 @@ export function startTrainingEvents(): () => void {
         if ((e.epoch as number) === c.start?.epochs && c.phase === 'running') patchView(runId, { phase: 'evaluating' });
         break;
       case 'checkpoint':
-        patchView(runId, { checkpoint: { epoch: e.epoch as number, step: e.step as number } });
+        patchView(runId, { checkpoint: { epoch: e.epoch as number, step: e.step as number, ...(typeof e.batch === 'number' ? { batch: e.batch } : {}) }, hasCheckpoint: true });
         break;
       case 'eval':
         patchView(runId, { evalSummary: e as unknown as RunView['evalSummary'] });
@@ -273,13 +277,15 @@ export async function loadDetail(runId: string): Promise<void> {
   }
 }
 
-const PHASES: Record<string, RunPhase> = { running: 'running', paused: 'paused', stopped: 'stopped', completed: 'completed', failed: 'failed' };
+// The same words as the Runs list (the service's run status): a run reads the same everywhere.
+const PHASES: Record<string, RunPhase> = { running: 'running', paused: 'paused', stopped: 'stopped', completed: 'completed', failed: 'failed', interrupted: 'interrupted' };
 
 /** Reopens a run from the runs list: its metrics become the dashboard series, its evaluation the results. */
 export async function openRun(runId: string): Promise<void> {
   try {
     const d = await api.call('runs.get', { runId });
     const view = newView(runId, d.summary.name, PHASES[d.summary.status] ?? 'stopped');
+    view.hasCheckpoint = !!d.summary.hasCheckpoint;
     let last: StepInfo | null = null;
     for (const m of d.metrics) {
       if (m.type === 'step') {

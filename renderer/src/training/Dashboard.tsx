@@ -20,7 +20,15 @@ const PHASE_TEXT: Record<RunPhase, string> = {
   stopped: 'stopped',
   completed: 'completed',
   failed: 'failed',
+  interrupted: 'interrupted',
 };
+
+/** A checkpoint in the progress's own numbering: "end of epoch 3", or "epoch 4, iteration 25". */
+export function checkpointText(c: { epoch: number; step: number; batch?: number }): string {
+  if (c.batch === 0) return `end of epoch ${c.epoch - 1} (step ${c.step})`;
+  if (c.batch !== undefined) return `epoch ${c.epoch}, iteration ${c.batch} (step ${c.step})`;
+  return `step ${c.step}`;
+}
 
 function Progress({ v }: { v: RunView }) {
   const l = v.last;
@@ -62,7 +70,7 @@ export function Dashboard() {
       </div>
     );
   const active = ACTIVE.includes(v.phase);
-  const canResume = v.phase === 'paused' || v.phase === 'stopped' || v.phase === 'failed';
+  const canResume = (v.phase === 'paused' || v.phase === 'stopped' || v.phase === 'failed' || v.phase === 'interrupted') && v.hasCheckpoint;
   const x = v.series.step;
   const lossLines = [
     { label: 'total', values: v.series.loss, color: COLORS[0]! },
@@ -87,10 +95,10 @@ export function Dashboard() {
         <button data-testid="train-pause" disabled={v.phase !== 'running'} onClick={() => void control('pause')}>
           Pause
         </button>
-        <button data-testid="train-stop" disabled={v.phase !== 'running' && v.phase !== 'starting'} onClick={() => void control('stop')}>
+        <button data-testid="train-stop" disabled={v.phase !== 'running' && v.phase !== 'starting' && v.phase !== 'paused'} onClick={() => void control('stop')}>
           Stop
         </button>
-        <button className="primary" data-testid="train-resume" disabled={!canResume} onClick={() => void resume()}>
+        <button className="primary" data-testid="train-resume" disabled={!canResume} title={canResume ? 'continue from the last checkpoint' : v.hasCheckpoint ? undefined : 'no checkpoint was written: start the run again'} onClick={() => void resume()}>
           Resume
         </button>
       </div>
@@ -98,7 +106,7 @@ export function Dashboard() {
       {v.phase === 'failed' && (
         <div className="form-error" data-testid="train-crash">
           The training process failed: {v.message ?? 'no message'}.{' '}
-          {v.checkpoint ? `Last checkpoint: epoch ${v.checkpoint.epoch}, step ${v.checkpoint.step} — Resume continues from there.` : 'Resume continues from the last checkpoint, if one was written.'}
+          {v.checkpoint ? `Last checkpoint: ${checkpointText(v.checkpoint)} — Resume continues from there.` : v.hasCheckpoint ? 'Resume continues from the last checkpoint.' : 'No checkpoint was written: start the run again.'}
         </div>
       )}
       {v.start && (
@@ -115,7 +123,7 @@ export function Dashboard() {
           )}
           {v.checkpoint && (
             <span data-testid="train-checkpoint">
-              last checkpoint: epoch {v.checkpoint.epoch}, step {v.checkpoint.step}
+              last checkpoint: {checkpointText(v.checkpoint)}
             </span>
           )}
         </div>

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
-import { applyIbnPlacement, setNeck, setParams, swapNorm, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { applyIbnPlacement, BACKEND_CHOICES, setNeck, setParams, swapNorm, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import type { CallOutput } from '../../../core/api/contract.js';
+import { api } from '../api/client.js';
 import type { SettingsProblem } from '../../../core/training/validate.js';
 import { run, useEditor } from '../store/editor.js';
 import { editSettings } from '../store/training.js';
@@ -110,13 +112,28 @@ export function SettingsSection({ settings: s, problems }: { settings: TrainingS
         <Field label="Eval every" testId="set-eval-period" value={String(s.evalPeriod)} parse={int(1, 10000)} commit={(t) => editSettings('eval period', (x) => (x.evalPeriod = Number(t)))} width={50} />
         <label className="field inline">
           <span>Backend</span>
-          <select data-testid="set-backend" value={s.backend} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
-            {['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'].map((b) => (
-              <option key={b}>{b}</option>
-            ))}
-          </select>
+          <BackendSelect value={s.backend} />
         </label>
       </div>
     </section>
+  );
+}
+
+/**
+ * The backend choice: a backend the service found missing or broken is disabled, with the reason as its
+ * tooltip and in its label (the same check as `reid-studio backend`).
+ */
+function BackendSelect({ value }: { value: TrainingSettings['backend'] }) {
+  const [status, setStatus] = useState<CallOutput<'backend.status'> | null>(null);
+  useEffect(() => void api.call('backend.status', {}).then(setStatus, () => undefined), []);
+  const unusable = new Map((status?.attempts ?? []).filter((a) => a.status === 'not-installed' || a.status === 'failed').map((a) => [a.name, a.message ?? a.status]));
+  return (
+    <select data-testid="set-backend" value={value} title={status ? `auto picks ${status.backend} here` : undefined} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
+      {BACKEND_CHOICES.map((b) => (
+        <option key={b} value={b} disabled={unusable.has(b) && b !== value} title={unusable.get(b)} data-testid={`backend-${b}`}>
+          {b === 'auto' && status ? `auto (${status.backend})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : b}
+        </option>
+      ))}
+    </select>
   );
 }

@@ -60,7 +60,7 @@ function WeightsSection({ choice, path }: { choice: 'none' | 'imagenet' | 'self'
 export function Setup() {
   const training = useEditor((s) => s.history.doc.training);
   const graphErrors = useEditor((s) => s.analysis.diagnostics.filter((d) => d.severity === 'error').length);
-  const { inspection, inspectedKey, busy } = useTraining();
+  const { inspection, inspectedKey, inspectError, busy } = useTraining();
   const [name, setName] = useState('');
   const parsed = currentSettings(training);
   if (!parsed.ok)
@@ -79,6 +79,8 @@ export function Setup() {
   const all = [
     ...(graphErrors ? [{ severity: 'error' as const, field: 'graph', message: `the graph has ${graphErrors} problem(s); see the Problems panel` }] : []),
     ...(!source ? [{ severity: 'error' as const, field: 'dataset', message: 'choose a dataset folder' }] : []),
+    // A refused folder must not leave the previous dataset silently active: Train waits for a readable one.
+    ...(inspectError ? [{ severity: 'error' as const, field: 'dataset-refused', message: `dataset refused: ${inspectError} — choose another folder (or the demo dataset)` }] : []),
     ...(s.pretrained.choice !== 'none' && !s.pretrained.path ? [{ severity: 'error' as const, field: 'pretrained', message: 'choose a weights file, or set pretrained weights to none' }] : []),
     ...problems,
   ];

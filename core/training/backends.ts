@@ -1,0 +1,10 @@
+/**
+ * Compute backend names, once for every layer: the CLI's `--backend`, the document's training settings,
+ * the API contract and the app's backend menu. Order = preference of the automatic choice (fastest first):
+ * TensorFlow.js on the GPU (tfjs-node-gpu), native TensorFlow on the CPU (tfjs-node), WebAssembly, plain JS.
+ */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+/** What a user may choose: a backend, or `auto` (the fastest that loads and passes its check). */
+export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export type BackendChoiceName = (typeof BACKEND_CHOICES)[number];
