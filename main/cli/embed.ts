@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras } from '../../core/index.js';
-import { writeFileAtomic } from '../service/atomic.js';
+import { writeFileAtomic } from '../io/files.js';
 import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';

@@ -1,16 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serializeDocument } from '../../core/index.js';
 import { ConfigError, FRAMEWORK_LABEL, importConfig, recognizeModel } from '../../core/config/index.js';
-import { writeFileAtomic } from '../service/atomic.js';
+import { readTextFileSync, writeFileAtomic } from '../io/files.js';
 import { CliError } from './errors.js';
 
 function readText(path: string, what: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readTextFileSync(path, 'config');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`);
+    throw new Error(`cannot read ${what} ${(e as Error).message}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
+import { readRegularFile } from '../io/files.js';
 import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
@@ -254,7 +255,7 @@ export class TrainingService {
             });
             if (!allowed) return { path: p, dataUrl: null };
             try {
-              const buf = await sharp(abs).resize(48, 96, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
+              const buf = await sharp(await readRegularFile(abs, 'image')).resize(48, 96, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
               return { path: p, dataUrl: `data:image/jpeg;base64,${buf.toString('base64')}` };
             } catch {
               return { path: p, dataUrl: null };

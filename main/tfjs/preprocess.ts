@@ -8,6 +8,7 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
+import { readRegularFile } from '../io/files.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -32,7 +33,7 @@ export async function loadImage(path: string, [h, w]: [number, number], out: Flo
   let raw: { data: Buffer; info: { width: number; height: number; channels: number } };
   let resized = false;
   try {
-    const img = sharp(path, { failOn: 'error' });
+    const img = sharp(await readRegularFile(path, 'image'), { failOn: 'error' });
     const meta = await img.metadata();
     let pipe = img.removeAlpha().toColourspace('srgb');
     if (meta.width !== w || meta.height !== h) {

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { readRegularFile } from '../../io/files.js';
 
 /**
  * Decodes an image file and resizes it to exactly W×H RGB with sharp (libvips). The 'linear' kernel with
@@ -7,7 +8,7 @@ import sharp from 'sharp';
  * (libvips would otherwise pad them with grey), so they are skipped and reported.
  */
 export async function decodeResize(path: string, H: number, W: number): Promise<Uint8Array> {
-  const { data, info } = await sharp(path, { failOn: 'warning' })
+  const { data, info } = await sharp(await readRegularFile(path, 'image'), { failOn: 'warning' })
     .removeAlpha()
     .toColourspace('srgb')
     .resize(W, H, { fit: 'fill', kernel: 'linear' })

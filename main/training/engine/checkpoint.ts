@@ -8,7 +8,7 @@
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../../service/atomic.js';
+import { writeFileAtomic } from '../../io/files.js';
 
 export const CHECKPOINT_FORMAT = 'reid-studio-checkpoint';
 export const CHECKPOINT_VERSION = 1;

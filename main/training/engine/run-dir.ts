@@ -11,7 +11,7 @@
  */
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../service/atomic.js';
+import { writeFileAtomic } from '../../io/files.js';
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
 
