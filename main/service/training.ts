@@ -13,7 +13,7 @@ import { ApiError, type CallOutput, type CallParsed, type DataSource, type Event
 import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
-import { listRuns, newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
+import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import type { TrainJob } from '../training/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
@@ -40,7 +40,13 @@ export class TrainingService {
   }
 
   private runDir(id: string): RunDir {
-    const dir = join(this.runsDir, id);
+    let dir: string;
+    try {
+      dir = runFolder(this.runsDir, id);
+    } catch (e) {
+      if (e instanceof RunIdError) throw new ApiError('E_BAD_REQUEST', e.message);
+      throw e;
+    }
     if (!existsSync(join(dir, 'run.json'))) throw new ApiError('E_NOT_FOUND', `no run ${id}`);
     return new RunDir(dir);
   }
@@ -113,7 +119,7 @@ export class TrainingService {
         }
         if (weights && !existsSync(weights)) throw new ApiError('E_NOT_FOUND', `${weights}: no such file`);
         const id = newRunId(name ?? 'run');
-        const runDir = join(this.runsDir, id);
+        const runDir = runFolder(this.runsDir, id);
         const run = new RunDir(runDir);
         await run.init();
         const now = new Date().toISOString();
@@ -143,7 +149,7 @@ export class TrainingService {
       },
       'runs.list': async () => {
         const runs = await listRuns(this.runsDir);
-        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(join(this.runsDir, r.id)).readJson('eval.json'))));
+        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
       },
       'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
         const run = this.runDir(runId);
