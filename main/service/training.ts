@@ -15,6 +15,7 @@ import { DatasetError } from '../training/data/datasets.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
 import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { hasCheckpoint } from '../training/engine/checkpoint.js';
 import type { TrainJob } from '../training/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
@@ -138,7 +139,7 @@ export class TrainingService {
         const run = this.runDir(runId);
         const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
         if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
-        if (!existsSync(join(run.dir, 'checkpoint', 'manifest.json')) && !existsSync(join(run.dir, 'checkpoint.prev', 'manifest.json')))
+        if (!(await hasCheckpoint(run.dir)))
           throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
         const doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
         const settings = parseTrainingSettings(await run.readJson('settings.json'));
