@@ -18,7 +18,7 @@ import { DocumentError, parseDocument } from '../../core/index.js';
 import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
 import type { WorkerSpawner } from '../training/process.js';
-import { defaultDataDir, defaultDocumentsDir } from './paths.js';
+import { defaultDataDir, defaultDocumentsDir } from '../io/paths.js';
 
 export interface ServiceOptions {
   host: 'browser' | 'electron';
