@@ -80,6 +80,11 @@ export class Service {
       return { ok: true, result };
     } catch (e) {
       if (e instanceof ApiError) return { ok: false, error: { code: e.code, message: e.message } };
+      // A file that could not be read or written (full disk, permission, not a regular file) is the user's situation, not a bug.
+      if (e instanceof FileError) {
+        const err = ioError(e, e.path);
+        return { ok: false, error: { code: err.code, message: err.message } };
+      }
       if (e instanceof ZodError) {
         const issue = e.issues[0];
         const where = issue?.path.length ? issue.path.join('.') : 'payload';

@@ -4,10 +4,10 @@
  * thumbnails. Runs live in `<dataDir>/runs/<id>`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
-import { readRegularFile } from '../io/files.js';
+import { readRegularFile, readTextFile } from '../io/files.js';
 import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
@@ -141,7 +141,7 @@ export class TrainingService {
         if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
         if (!(await hasCheckpoint(run.dir)))
           throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
-        const doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
+        const doc = await readTextFile(join(run.dir, 'graph.json'), 'document');
         const settings = parseTrainingSettings(await run.readJson('settings.json'));
         if (!settings.ok || !info?.dataset) throw new ApiError('E_BAD_REQUEST', `run ${runId} is missing its settings or dataset`);
         await run.updateInfo({ status: 'running', message: undefined });
@@ -158,7 +158,7 @@ export class TrainingService {
         const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
         let doc: string | null = null;
         try {
-          doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
+          doc = await readTextFile(join(run.dir, 'graph.json'), 'document');
         } catch {
           doc = null;
         }
@@ -194,7 +194,7 @@ export class TrainingService {
             const curve = metrics.filter((m) => m.type === 'step').map((m) => ({ step: m.step as number, loss: m.loss as number, acc: m.acc as number }));
             let analysis = null;
             try {
-              analysis = analyze(parseDocument(await readFile(join(run.dir, 'graph.json'), 'utf8')).graph);
+              analysis = analyze(parseDocument(await readTextFile(join(run.dir, 'graph.json'), 'document')).graph);
             } catch {
               analysis = null;
             }

@@ -134,6 +134,23 @@ describe('safe reads: regular files only, with a size cap', () => {
     }
     expect(existsSync(join(tmp, 'x.json'))).toBe(false);
   });
+
+  it('export and import keep the mode of the file they replace (0600 stays 0600)', () => {
+    const yml = join(tmp, 'private.yml');
+    const out = join(tmp, 'imported.json');
+    writeFileSync(yml, 'old');
+    writeFileSync(out, 'old');
+    chmodSync(yml, 0o600);
+    chmodSync(out, 0o600);
+    let r = spawnSync(process.execPath, [BIN, 'export', '--preset', 'resnet50', '--format', 'rsb-yaml', '--out', yml], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(yml, 'utf8')).toMatch(/MODEL:/);
+    expect(statSync(yml).mode & 0o777).toBe(0o600);
+    r = spawnSync(process.execPath, [BIN, 'import', yml, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(leftovers(tmp)).toEqual([]);
+  });
 });
 
 describe('doc.save on a full disk (real tmpfs)', () => {

@@ -12,7 +12,7 @@
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isRunId } from '../../../core/api/training-contract.js';
-import { writeFileAtomic } from '../../io/files.js';
+import { readTextFile, writeFileAtomic } from '../../io/files.js';
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
 
@@ -57,7 +57,7 @@ export class RunDir {
 
   async readJson<T>(name: string): Promise<T | null> {
     try {
-      return JSON.parse(await readFile(join(this.dir, name), 'utf8')) as T;
+      return JSON.parse(await readTextFile(join(this.dir, name), 'json')) as T;
     } catch {
       return null;
     }
