@@ -14,6 +14,7 @@ import { buildPreset, serializeDocument } from '../../core/index.js';
 import { FileError, readRegularFile, READ_LIMITS, readTextFileSync, writeFileAtomic, type AtomicFs } from '../../main/io/files.js';
 import { Service } from '../../main/service/index.js';
 import { readCheckpoint } from '../../main/weights/index.js';
+import { readCheckpoint as readRunCheckpoint, writeCheckpoint } from '../../main/training/engine/checkpoint.js';
 
 const BIN = fileURLToPath(new URL('../../bin/reid-studio.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'reid-io-'));
@@ -89,6 +90,24 @@ describe('atomic replace', () => {
     expect((e as Error).message).toBe(`${p}: the disk is full`);
     expect(readFileSync(p, 'utf8')).toBe('old');
     expect(readdirSync(dir)).toEqual(['big.bin']);
+    for (const f of readdirSync(small)) if (f.startsWith('filler-')) rmSync(join(small, f));
+  });
+});
+
+describe('checkpoints on a full disk (real tmpfs)', () => {
+  it('a checkpoint that does not fit fails with ENOSPC, leaves no temp folder, and the previous checkpoint stays readable', async () => {
+    const run = join(small, 'run');
+    mkdirSync(run);
+    const ckpt = (v: number, n: number) => ({ tensors: new Map([['w', { shape: [n], data: new Float32Array(n).fill(v) }]]), meta: { step: v } });
+    await writeCheckpoint(run, ckpt(1, 1000));
+    fill(small, 64 * 1024);
+    const e = await writeCheckpoint(run, ckpt(2, 200_000)).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(FileError);
+    expect((e as FileError).code).toBe('ENOSPC');
+    expect(readdirSync(run)).toEqual(['checkpoint']);
+    const c = await readRunCheckpoint<{ step: number }>(run);
+    expect(c!.meta.step).toBe(1);
+    expect(c!.tensors.get('w')!.data.every((x) => x === 1)).toBe(true);
     for (const f of readdirSync(small)) if (f.startsWith('filler-')) rmSync(join(small, f));
   });
 });
