@@ -187,10 +187,19 @@ async function readFrom<M>(dir: string, manifest: CheckpointManifest<M>): Promis
  * CheckpointError when there are checkpoint folders but none is complete (truncated, foreign, newer).
  */
 export async function readCheckpoint<M>(runDir: string): Promise<CheckpointData<M> | null> {
-  const { names, best, firstError } = await survey(runDir);
-  if (best) return readFrom<M>(join(runDir, best.name), best.manifest as CheckpointManifest<M>);
-  if (names.some((n) => n === FINAL || n === PREV) && firstError) throw firstError;
-  return null;
+  // A running training process may rename the folder between the survey and the read: look again once.
+  for (let attempt = 0; ; attempt++) {
+    const { names, best, firstError } = await survey(runDir);
+    if (!best) {
+      if (names.some((n) => n === FINAL || n === PREV) && firstError) throw firstError;
+      return null;
+    }
+    try {
+      return await readFrom<M>(join(runDir, best.name), best.manifest as CheckpointManifest<M>);
+    } catch (e) {
+      if (attempt > 0 || !(e instanceof CheckpointError) || !/no such file/.test(e.message)) throw e;
+    }
+  }
 }
 
 /** True when the run has a complete checkpoint to resume from. */
