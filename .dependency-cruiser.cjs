@@ -35,6 +35,20 @@ module.exports = {
       to: { dependencyTypes: ['core'] },
     },
     {
+      name: 'main-floors',
+      comment: 'the libraries under the service (tfjs, weights, training, export, io) never import the service, the CLI or the hosts: those are adapters on top',
+      severity: 'error',
+      from: { path: '^main/(tfjs|weights|training|export|io)/' },
+      to: { path: '^main/(service|cli|hosts)/' },
+    },
+    {
+      name: 'io-is-the-floor',
+      comment: 'main/io (atomic writes, safe reads, app folders) imports no other part of main/',
+      severity: 'error',
+      from: { path: '^main/io/' },
+      to: { path: '^main/', pathNot: '^main/io/' },
+    },
+    {
       name: 'main-not-renderer',
       severity: 'error',
       from: { path: '^main/' },

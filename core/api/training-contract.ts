@@ -5,7 +5,13 @@ import { BACKEND_CHOICES } from '../training/backends.js';
  * Training, runs, datasets and backend calls of the API contract (merged into `calls` / `events` in
  * contract.ts). Payloads are validated by the service with these schemas.
  */
-const runId = z.string().regex(/^[\w.-]{1,120}$/, 'invalid run id');
+/**
+ * A run id names one folder inside the runs folder: letters, digits, `_`, `-`, `.`, starting with a
+ * letter or digit (so never `.`, `..` or a hidden name), at most 120 characters, no path separator.
+ */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9][\w.-]{0,119}$/;
+export const isRunId = (id: unknown): id is string => typeof id === 'string' && RUN_ID_PATTERN.test(id);
+const runId = z.string().regex(RUN_ID_PATTERN, 'invalid run id (letters, digits, _ - . starting with a letter or digit)');
 const path = z
   .string()
   .min(1)

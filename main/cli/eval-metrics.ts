@@ -1,15 +1,12 @@
 /** Helpers for the `eval` command: eval.json writing and a one-screen text report of an EvalResult. */
-import { renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../io/files.js';
 import type { EvalResult } from '../training/eval/metrics.js';
 
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
 
 /** Writes `eval.json` atomically (temp file + rename), so readers never see a partial file. */
-export function writeEvalJson(path: string, result: EvalResult, extra: Record<string, unknown> = {}): void {
-  const tmp = join(dirname(path), `.${Date.now()}-${process.pid}.eval.json.tmp`);
-  writeFileSync(tmp, JSON.stringify({ ...result, ...extra }, null, 2) + '\n');
-  renameSync(tmp, path);
+export async function writeEvalJson(path: string, result: EvalResult, extra: Record<string, unknown> = {}): Promise<void> {
+  await writeFileAtomic(path, JSON.stringify({ ...result, ...extra }, null, 2) + '\n');
 }
 
 /** Human-readable report: mAP, rank-1/5/10, mINP and the query counts. */

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { serializeDocument, type GraphDoc } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
-import { writeFileAtomic } from '../service/atomic.js';
+import { writeFileAtomic } from '../io/files.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFileSync } from '../io/files.js';
 import {
   analyze,
   buildPreset,
@@ -51,9 +51,9 @@ export function parseInputSize(v: string): [number, number] {
 export function readGraphFile(path: string): GraphDoc {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFileSync(path, 'document');
   } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new CliError(`cannot read ${(e as Error).message}`);
   }
   try {
     return parseDocument(text);

@@ -1,20 +1,15 @@
-import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serializeDocument } from '../../core/index.js';
-import { ConfigError, FRAMEWORK_LABEL, importConfig, MAX_CONFIG_CHARS, recognizeModel } from '../../core/config/index.js';
-import { writeFileAtomic } from '../service/atomic.js';
+import { ConfigError, FRAMEWORK_LABEL, importConfig, recognizeModel } from '../../core/config/index.js';
+import { readTextFileSync, writeFileAtomic } from '../io/files.js';
 import { CliError } from './errors.js';
 
-/** Reads a config (or a `_BASE_`): regular files only, at most MAX_CONFIG_CHARS bytes (a FIFO would block). */
+/** Reads a config (or a `_BASE_`): regular files only, size-capped (main/io/files.ts; a FIFO would block). */
 function readText(path: string, what: string): string {
   try {
-    const st = statSync(path);
-    if (st.isFile() && st.size > MAX_CONFIG_CHARS) throw new Error(`it is ${st.size} bytes; a config is at most ${MAX_CONFIG_CHARS >> 10} KiB`);
-    if (!st.isFile() && !st.isDirectory()) throw new Error('not a regular file');
-    return readFileSync(path, 'utf8');
+    return readTextFileSync(path, 'config');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : (e as Error).message}`);
+    throw new Error(`cannot read ${what} ${(e as Error).message}`);
   }
 }
 

@@ -8,7 +8,8 @@ import { analyze, compileToKeras, CompileError, weightSpecs, type GraphDoc } fro
 import { backendReport, buildFromCompiled, disposeModel, getWeightValues, initBackend, ModelError, setWeightsFromValues } from '../tfjs/index.js';
 import { exportStateDict, writeCheckpoint } from '../weights/index.js';
 import { ExportError } from './errors.js';
-import { writeFolderAtomic, writeSynced } from './folder.js';
+import { writeFolderAtomic } from './folder.js';
+import { writeFileSynced } from '../io/files.js';
 import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-layout.js';
 import { exportPreprocessing } from './preprocessing.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
@@ -25,6 +26,7 @@ export const PYTORCH_LAYOUTS = ['rsb', 'fastreid'] as const;
 export type PytorchLayout = (typeof PYTORCH_LAYOUTS)[number];
 export { writeTfjsExport, SHARD_BYTES } from './tfjs.js';
 export { LAYERS_FILE } from './layers-bundle.js';
+export { EXPORT_MANIFEST } from './folder.js';
 
 export const MODEL_EXPORT_FORMATS = ['pytorch', 'tfjs'] as const;
 export type ModelExportFormat = (typeof MODEL_EXPORT_FORMATS)[number];
@@ -100,21 +102,19 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
     if (!opts.weights) warnings.push('no weights given: the export holds the freshly initialised model');
     else if (set.length < slots.length) warnings.push(`${slots.length - set.length} of ${slots.length} weight slots had no value and keep their fresh initialisation`);
 
-    let files: string[] = [];
+    let files: string[];
     if (fmt === 'pytorch') {
       const fr = layout === 'fastreid';
       const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth', layout: fr ? 'fastreid' : 'rsb', preprocessing });
       const rsbState = exportStateDict(compiled.layers, await getWeightValues(reid, compiled.layers));
       const state = fr ? toFastreidLayout(rsbState) : rsbState;
-      await writeFolderAtomic(outPath, 'model.py', async (dir) => {
-        await writeSynced(join(dir, 'model.py'), text);
+      files = await writeFolderAtomic(outPath, fmt, async (dir) => {
+        await writeFileSynced(join(dir, 'model.py'), text);
         await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth', wrap: fr ? FR_WRAP_KEY : undefined });
+        return ['model.py', 'model.pth'];
       });
-      files = ['model.py', 'model.pth'];
     } else {
-      await writeFolderAtomic(outPath, 'model.json', async (dir) => {
-        files = await writeTfjsExport(dir, reid, preprocessing);
-      });
+      files = await writeFolderAtomic(outPath, fmt, (dir) => writeTfjsExport(dir, reid, preprocessing));
     }
     return { format: fmt, out: outPath, files, weights: { set: set.length, slots: slots.length }, warnings };
   } finally {

@@ -7,7 +7,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { toArtifacts, type ReidModel } from '../tfjs/index.js';
-import { writeSynced } from './folder.js';
+import { writeFileSynced as writeSynced } from '../io/files.js';
 import { LAYERS_FILE, layersBundle } from './layers-bundle.js';
 import type { ExportPreprocessing } from './preprocessing.js';
 

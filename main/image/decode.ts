@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { Interpolation, PreprocessSettings } from '../../core/format/preprocess.js';
+import { readRegularFile } from '../io/files.js';
 import { resizeUint8 } from './resample.js';
 
 /**
@@ -8,10 +9,11 @@ import { resizeUint8 } from './resample.js';
  * on the PIL image the frameworks' `read_image` returns (`Image.open(path).convert('RGB')`). Grey images
  * are replicated to three channels, alpha is dropped (PIL's convert('RGB') does the same).
  * `failOn` is sharp's: 'warning' also refuses truncated JPEGs (libvips would pad them with grey).
- * Errors: sharp's decode error (unreadable / unsupported file).
+ * Only regular files are read, size-capped (main/io/files.ts). Errors: a FileError (missing, not a regular
+ * file, too large), sharp's decode error (unreadable / unsupported image).
  */
 export async function decodeImage(path: string, H: number, W: number, interpolation: Interpolation, failOn: 'warning' | 'error' = 'warning'): Promise<{ rgb: Uint8Array; resized: boolean }> {
-  const { data, info } = await sharp(path, { failOn }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(await readRegularFile(path, 'image'), { failOn }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const { width: w, height: h, channels: C } = info;
   let rgb = new Uint8Array(data.buffer, data.byteOffset, w * h * C);
   if (C !== 3) {

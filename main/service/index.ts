@@ -1,4 +1,4 @@
-import { readFile, readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ZodError } from 'zod';
 import {
@@ -15,10 +15,10 @@ import {
   type Reply,
 } from '../../core/api/contract.js';
 import { DocumentError, parseDocument } from '../../core/index.js';
-import { writeFileAtomic } from './atomic.js';
+import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
 import type { WorkerSpawner } from '../training/process.js';
-import { defaultDataDir, defaultDocumentsDir } from './paths.js';
+import { defaultDataDir, defaultDocumentsDir } from '../io/paths.js';
 
 export interface ServiceOptions {
   host: 'browser' | 'electron';
@@ -34,9 +34,8 @@ type Handlers = { [M in Method]: (input: CallParsed<M>) => Promise<CallOutput<M>
 type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 const MAX_RECENT = 12;
-const MAX_DOC_BYTES = 64 * 1024 * 1024;
-
 function ioError(e: unknown, what: string): ApiError {
+  if (e instanceof FileError) return new ApiError(e.code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', e.message);
   const err = e as NodeJS.ErrnoException;
   if (err.code === 'ENOENT') return new ApiError('E_NOT_FOUND', `${what}: no such file or folder`);
   if (err.code === 'EACCES' || err.code === 'EPERM') return new ApiError('E_IO', `${what}: permission denied`);
@@ -81,6 +80,11 @@ export class Service {
       return { ok: true, result };
     } catch (e) {
       if (e instanceof ApiError) return { ok: false, error: { code: e.code, message: e.message } };
+      // A file that could not be read or written (full disk, permission, not a regular file) is the user's situation, not a bug.
+      if (e instanceof FileError) {
+        const err = ioError(e, e.path);
+        return { ok: false, error: { code: err.code, message: err.message } };
+      }
       if (e instanceof ZodError) {
         const issue = e.issues[0];
         const where = issue?.path.length ? issue.path.join('.') : 'payload';
@@ -103,7 +107,7 @@ export class Service {
 
   private async readJson(name: string): Promise<unknown> {
     try {
-      return JSON.parse(await readFile(this.file(name), 'utf8'));
+      return JSON.parse(await readTextFile(this.file(name), 'json'));
     } catch {
       // Missing or corrupt state files are treated as empty: app state must never block a launch.
       return null;
@@ -120,25 +124,34 @@ export class Service {
 
   private async setRecent(list: RecentEntry[]): Promise<void> {
     this.recentCache = list.slice(0, MAX_RECENT);
-    await writeFileAtomic(this.file('recent.json'), JSON.stringify(this.recentCache, null, 2) + '\n');
-    this.emit('recent.changed', this.recentCache);
+    try {
+      await writeFileAtomic(this.file('recent.json'), JSON.stringify(this.recentCache, null, 2) + '\n');
+    } catch (e) {
+      throw ioError(e, this.file('recent.json'));
+    } finally {
+      this.emit('recent.changed', this.recentCache);
+    }
   }
 
+  /**
+   * Records a document in the recent list. The document itself was already read or saved: a failure
+   * here (full disk in the data folder) is a notice, never the call's failure.
+   */
   private async touchRecent(path: string): Promise<void> {
     const list = (await this.recent()).filter((r) => r.path !== path);
-    await this.setRecent([{ path, name: basename(path), openedAt: new Date().toISOString() }, ...list]);
+    try {
+      await this.setRecent([{ path, name: basename(path), openedAt: new Date().toISOString() }, ...list]);
+    } catch (e) {
+      this.emit('app.notice', { level: 'warning', message: `the recent-files list was not updated: ${(e as Error).message}` });
+    }
   }
 
   private async readDoc(path: string): Promise<{ path: string; text: string }> {
     const abs = resolve(path);
     let text: string;
     try {
-      const st = await stat(abs);
-      if (st.isDirectory()) throw new ApiError('E_IO', `${abs}: is a folder, not a file`);
-      if (st.size > MAX_DOC_BYTES) throw new ApiError('E_IO', `${abs}: larger than 64 MB, not a graph document`);
-      text = await readFile(abs, 'utf8');
+      text = await readTextFile(abs, 'document');
     } catch (e) {
-      if (e instanceof ApiError) throw e;
       throw ioError(e, abs);
     }
     try {
@@ -196,7 +209,8 @@ export class Service {
       try {
         await writeFileAtomic(abs, text);
       } catch (e) {
-        throw ioError(e, abs);
+        const err = ioError(e, abs);
+        throw new ApiError(err.code, `${err.message}: the document was not saved (the file on disk is unchanged)`);
       }
       await this.touchRecent(abs);
       return { path: abs, bytes: Buffer.byteLength(text) };
@@ -217,7 +231,11 @@ export class Service {
         if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', `autosave refused: ${e.message}`);
         throw e;
       }
-      await writeFileAtomic(this.file('autosave.json'), JSON.stringify({ path, text, savedAt: new Date().toISOString() }));
+      try {
+        await writeFileAtomic(this.file('autosave.json'), JSON.stringify({ path, text, savedAt: new Date().toISOString() }));
+      } catch (e) {
+        throw ioError(e, this.file('autosave.json'));
+      }
       return { ok: true as const };
     },
     'fs.list': async ({ dir }) => {

@@ -4,9 +4,10 @@
  * thumbnails. Runs live in `<dataDir>/runs/<id>`.
  */
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
+import { readRegularFile, readTextFile } from '../io/files.js';
 import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
@@ -14,8 +15,9 @@ import { DatasetError } from '../training/data/datasets.js';
 import { planFileWeights } from '../training/engine/model-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
-import { listRuns, newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
+import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { hasCheckpoint } from '../training/engine/checkpoint.js';
 import type { TrainJob } from '../training/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
@@ -42,11 +44,6 @@ async function checkPretrained(doc: ReturnType<typeof parseDocument>, weights: s
   }
 }
 
-/** Whether a run folder holds a checkpoint to resume from (the current one, or the previous one kept while a new one is written). */
-function hasCheckpoint(runDir: string): boolean {
-  return existsSync(join(runDir, 'checkpoint', 'manifest.json')) || existsSync(join(runDir, 'checkpoint.prev', 'manifest.json'));
-}
-
 export class TrainingService {
   readonly runsDir: string;
   private active = new Map<string, WorkerHandle>();
@@ -62,12 +59,18 @@ export class TrainingService {
   }
 
   private runDir(id: string): RunDir {
-    const dir = join(this.runsDir, id);
+    let dir: string;
+    try {
+      dir = runFolder(this.runsDir, id);
+    } catch (e) {
+      if (e instanceof RunIdError) throw new ApiError('E_BAD_REQUEST', e.message);
+      throw e;
+    }
     if (!existsSync(join(dir, 'run.json'))) throw new ApiError('E_NOT_FOUND', `no run ${id}`);
     return new RunDir(dir);
   }
 
-  private summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): RunSummary {
+  private async summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): Promise<RunSummary> {
     const s: RunSummary = {
       id: info.id,
       name: info.name,
@@ -78,7 +81,7 @@ export class TrainingService {
     };
     for (const k of ['backend', 'message'] as const) if (typeof info[k] === 'string') s[k] = info[k] as string;
     for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof info[k] === 'number') s[k] = info[k] as number;
-    s.hasCheckpoint = hasCheckpoint(join(this.runsDir, info.id));
+    s.hasCheckpoint = await hasCheckpoint(runFolder(this.runsDir, info.id));
     if (evalResult && typeof evalResult.mAP === 'number') s.mAP = evalResult.mAP;
     if (evalResult && typeof evalResult.rank1 === 'number') s.rank1 = evalResult.rank1;
     return s;
@@ -137,7 +140,7 @@ export class TrainingService {
         if (weights && !existsSync(weights)) throw new ApiError('E_NOT_FOUND', `${weights}: no such file`);
         if (weights) await checkPretrained(parsedDoc, weights);
         const id = newRunId(name ?? 'run');
-        const runDir = join(this.runsDir, id);
+        const runDir = runFolder(this.runsDir, id);
         const run = new RunDir(runDir);
         await run.init();
         const now = new Date().toISOString();
@@ -166,9 +169,9 @@ export class TrainingService {
         const run = this.runDir(runId);
         const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
         if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
-        if (!hasCheckpoint(run.dir))
+        if (!(await hasCheckpoint(run.dir)))
           throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
-        const doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
+        const doc = await readTextFile(join(run.dir, 'graph.json'), 'document');
         const settings = parseTrainingSettings(await run.readJson('settings.json'));
         if (!settings.ok || !info?.dataset) throw new ApiError('E_BAD_REQUEST', `run ${runId} is missing its settings or dataset`);
         await run.updateInfo({ status: 'running', message: undefined });
@@ -177,7 +180,7 @@ export class TrainingService {
       },
       'runs.list': async () => {
         const runs = await listRuns(this.runsDir);
-        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(join(this.runsDir, r.id)).readJson('eval.json'))));
+        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
       },
       'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
         const run = this.runDir(runId);
@@ -185,14 +188,14 @@ export class TrainingService {
         const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
         let doc: string | null = null;
         try {
-          doc = await readFile(join(run.dir, 'graph.json'), 'utf8');
+          doc = await readTextFile(join(run.dir, 'graph.json'), 'document');
         } catch {
           doc = null;
         }
         const ds = (info as { dataset?: { root?: string } }).dataset?.root;
         if (ds) this.imageRoots.add(resolve(ds));
         return {
-          summary: this.summary(info, evalResult as { mAP?: number } | null),
+          summary: await this.summary(info, evalResult as { mAP?: number } | null),
           info: info as Record<string, unknown>,
           metrics: await run.metrics(),
           eval: evalResult ? Object.fromEntries(Object.entries(evalResult).filter(([k]) => k !== 'queryFiles' && k !== 'galleryFiles')) : null,
@@ -221,7 +224,7 @@ export class TrainingService {
             const curve = metrics.filter((m) => m.type === 'step').map((m) => ({ step: m.step as number, loss: m.loss as number, acc: m.acc as number }));
             let analysis = null;
             try {
-              analysis = analyze(parseDocument(await readFile(join(run.dir, 'graph.json'), 'utf8')).graph);
+              analysis = analyze(parseDocument(await readTextFile(join(run.dir, 'graph.json'), 'document')).graph);
             } catch {
               analysis = null;
             }
@@ -230,11 +233,11 @@ export class TrainingService {
         );
         const first = loaded[0]!;
         return {
-          runs: loaded.map((r) => ({
-            summary: this.summary(r.info, r.evalResult as { mAP?: number } | null),
+          runs: await Promise.all(loaded.map(async (r) => ({
+            summary: await this.summary(r.info, r.evalResult as { mAP?: number } | null),
             curve: r.curve,
             eval: r.evalResult ? Object.fromEntries(Object.entries(r.evalResult).filter(([k]) => k !== 'queryFiles' && k !== 'galleryFiles')) : null,
-          })),
+          }))),
           changes: loaded.slice(1).map((r) => ({
             from: first.id,
             to: r.id,
@@ -289,7 +292,7 @@ export class TrainingService {
             });
             if (!allowed) return { path: p, dataUrl: null };
             try {
-              const buf = await sharp(abs).resize(48, 96, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
+              const buf = await sharp(await readRegularFile(abs, 'image')).resize(48, 96, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
               return { path: p, dataUrl: `data:image/jpeg;base64,${buf.toString('base64')}` };
             } catch {
               return { path: p, dataUrl: null };

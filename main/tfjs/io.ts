@@ -4,9 +4,8 @@
  * custom layers are registered before loading. Files are written atomically.
  */
 import * as tf from '@tensorflow/tfjs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../service/atomic.js';
+import { readRegularFile, readTextFile, writeFileAtomic } from '../io/files.js';
 import { registerCustomLayers } from './layers/index.js';
 import { fromLoadedModel, ModelError, type ReidModel } from './model.js';
 
@@ -52,7 +51,7 @@ export async function saveModelDir(reid: ReidModel, dir: string): Promise<void> 
 export async function loadModelDir(dir: string): Promise<ReidModel> {
   let json: { modelTopology?: unknown; weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; userDefinedMetadata?: Record<string, unknown> };
   try {
-    json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    json = JSON.parse(await readTextFile(join(dir, 'model.json'), 'json'));
   } catch (e) {
     throw new ModelError(`cannot read ${join(dir, 'model.json')}: ${(e as Error).message}`);
   }
@@ -61,7 +60,12 @@ export async function loadModelDir(dir: string): Promise<ReidModel> {
   const specs: tf.io.WeightsManifestEntry[] = [];
   for (const group of json.weightsManifest) {
     for (const p of group.paths) {
-      const b = await readFile(join(dir, p));
+      let b: Buffer;
+      try {
+        b = await readRegularFile(join(dir, p), 'weights');
+      } catch (e) {
+        throw new ModelError(`cannot read a weight shard: ${(e as Error).message}`);
+      }
       buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
     }
     specs.push(...group.weights);

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultDataDir } from '../service/paths.js';
+import { defaultDataDir } from '../io/paths.js';
 import { DatasetError, loadDataset, resolveReidRoot, type DatasetKind, type LoadedDataset } from './data/datasets.js';
 import { Worker } from 'node:worker_threads';
 import { DEMO_SIZES, isDemoDataset, writeDemoDataset, type DemoSize } from './data/demo.js';

@@ -1,5 +1,4 @@
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readRegularFile, writeFileAtomic } from '../io/files.js';
 import { ELEMENT_SIZE, gather, stridedPositions } from './dtype.js';
 import { CheckpointError, type CheckpointErrorCode } from './errors.js';
 import { isTensorRef, pickleStateDict, PyDict, PyGlobal, PyObject, PyTuple, STORAGE_DTYPES, unpickle, type StorageRef, type TensorRef } from './pickle.js';
@@ -209,13 +208,10 @@ function readTorchLegacy(buf: Buffer): Checkpoint {
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let buf: Buffer;
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) fail(`${path} is a directory, not a checkpoint file`, 'E_CHECKPOINT_IO');
-    buf = await readFile(path);
+    buf = await readRegularFile(path, 'weights');
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CheckpointError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'ERR_FS_FILE_TOO_LARGE' ? 'file too large' : (e as Error).message}`, 'E_CHECKPOINT_IO');
+    throw new CheckpointError(`cannot read ${(e as Error).message}`, 'E_CHECKPOINT_IO');
   }
   return parseCheckpoint(buf);
 }
@@ -251,26 +247,6 @@ export interface WriteTensor {
   data: Float32Array;
 }
 
-/** Temp file next to the target, then rename: readers never see a half-written checkpoint. */
-async function writeAtomic(path: string, parts: Uint8Array[]): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      for (const p of parts) {
-        let off = 0;
-        while (off < p.byteLength) off += (await fh.write(p, off, p.byteLength - off)).bytesWritten;
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 function checkTensor(k: string, t: WriteTensor): void {
   const n = t.shape.reduce((a, b) => a * b, 1);
@@ -301,7 +277,7 @@ export async function writeCheckpoint(path: string, tensors: Map<string, WriteTe
     json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8); // the data starts 8-byte aligned
     const head = Buffer.alloc(8);
     head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-    await writeAtomic(path, [head, Buffer.from(json, 'utf8'), ...[...tensors.values()].map((t) => bytesOf(t.data))]);
+    await writeFileAtomic(path, [head, Buffer.from(json, 'utf8'), ...[...tensors.values()].map((t) => bytesOf(t.data))]);
     return;
   }
   const list = [...tensors.entries()];
@@ -312,5 +288,5 @@ export async function writeCheckpoint(path: string, tensors: Map<string, WriteTe
     ...list.map(([, t], i) => ({ name: `archive/data/${i}`, data: bytesOf(t.data) })),
     { name: 'archive/version', data: Buffer.from('3\n') },
   ]);
-  await writeAtomic(path, zip);
+  await writeFileAtomic(path, zip);
 }

@@ -54,7 +54,7 @@ describe('export --format pytorch with --weights from PyTorch', () => {
     expect(r.status).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ ok: true, format: 'pytorch', out, warnings: [] });
-    expect(readdirSync(out).sort()).toEqual(['model.pth', 'model.py']);
+    expect(readdirSync(out).sort()).toEqual(['.reid-studio-export.json', 'model.pth', 'model.py']);
     expect(hidden(tmp)).toEqual([]);
 
     const spec = join(tmp, 'check.json');
@@ -107,7 +107,7 @@ describe('export --format pytorch|tfjs: bad input', () => {
     writeFileSync(join(tmp, 'mine', 'notes.txt'), 'keep');
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'pytorch', '--out', join(tmp, 'mine'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/holds other files \(no model\.py\)/);
+    expect(r.stderr).toMatch(/holds other files \(notes\.txt\) and no earlier ReID Studio export/);
     expect(readdirSync(join(tmp, 'mine'))).toEqual(['notes.txt']);
 
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'tfjs', '--out', join(tmp, 'afile', 'sub'));

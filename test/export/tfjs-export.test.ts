@@ -72,7 +72,7 @@ describe('tfjs export reloads in a fresh Node process', () => {
       expect(res.weights.set).toBe(res.weights.slots);
       const files = readdirSync(modelDir).sort();
       const shards = files.filter((f) => /^group1-shard\d+of\d+\.bin$/.test(f));
-      expect(files).toEqual([...shards, 'README.txt', 'model.json', 'reid-studio-layers.js', 'reid-studio-layers.mjs'].sort());
+      expect(files).toEqual([...shards, '.reid-studio-export.json', 'README.txt', 'model.json', 'reid-studio-layers.js', 'reid-studio-layers.mjs'].sort());
       expect(shards.length).toBeGreaterThan(1); // > 4 MiB of weights: several shards
       for (const s of shards) expect(statSync(join(modelDir, s)).size).toBeLessThanOrEqual(SHARD_BYTES);
       const json = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8'));

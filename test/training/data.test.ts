@@ -49,6 +49,12 @@ describe('demo dataset', () => {
     mkdirSync(foreign);
     writeFileSync(join(foreign, 'notes.txt'), 'x');
     await expect(writeDemoDataset(foreign, 'tiny', 1)).rejects.toThrow(/not empty and is not a demo dataset/);
+    // A previous demo dataset the user added a file to is not replaced (the file would be deleted with it).
+    writeFileSync(join(other, 'my-notes.txt'), 'keep');
+    await expect(writeDemoDataset(other, 'tiny', 8)).rejects.toThrow(/holds files the demo generator did not write \(my-notes\.txt\)/);
+    expect(readFileSync(join(other, 'my-notes.txt'), 'utf8')).toBe('keep');
+    rmSync(join(other, 'my-notes.txt'));
+    expect(treeHash(other)).toBe(treeHash(demo)); // untouched: still the seed-7 dataset
 
     const d = await loadDataset('market1501', demo);
     expect(d.problems.unreadable).toEqual([]);

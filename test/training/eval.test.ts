@@ -149,11 +149,11 @@ describe('evaluation vs numpy port of RSB eval_reid.py', () => {
     expect(() => evaluateDistmat(new Float32Array([1, 2]), { pids: [1], camids: [0] }, { pids: [1, 2], camids: [0, 0] })).toThrow(/no query has a true match/);
   });
 
-  it('eval.json is written atomically with the contract fields', () => {
+  it('eval.json is written atomically with the contract fields', async () => {
     const r = evaluateDistmat(Float32Array.from([0.1, 0.9, 0.8, 0.2]), { pids: [1, 2], camids: [0, 0] }, { pids: [1, 2], camids: [1, 1] });
     const dir = mkdtempSync(join(tmpdir(), 'reid-evaljson-'));
     try {
-      writeEvalJson(join(dir, 'eval.json'), r, { checkpoint: 'epoch-1' });
+      await writeEvalJson(join(dir, 'eval.json'), r, { checkpoint: 'epoch-1' });
       const j = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
       expect(j).toMatchObject({ mAP: 1, rank1: 1, rank5: 1, rank10: 1, cmc: [1, 1], numValidQuery: 2, checkpoint: 'epoch-1' });
       expect(readdirSync(dir)).toEqual(['eval.json']);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../service/atomic.js';
+import { writeFileAtomic } from '../../io/files.js';
 
 const stateSchema = z.object({
   x: z.number().int(),

@@ -6,6 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { readRegularFile } from '../../io/files.js';
 
 export type DatasetKind = 'market1501' | 'dukemtmc' | 'class_folders';
 
@@ -118,7 +119,7 @@ async function verifyReadable(records: ImageRecord[], problems: DatasetProblems)
       const i = next++;
       const r = records[i]!;
       try {
-        const m = await sharp(r.path).metadata();
+        const m = await sharp(await readRegularFile(r.path, 'image')).metadata();
         if (!m.width || !m.height) throw new Error('no image dimensions');
       } catch (e) {
         bad.add(i);

@@ -234,6 +234,9 @@ export interface DemoSummary {
   junk: number;
 }
 
+/** The top-level entries of a demo dataset (Market-1501 layout + marker). */
+const DEMO_ENTRIES = ['bounding_box_train', 'bounding_box_test', 'query', DEMO_MARKER];
+
 /** True if `dir` holds a dataset written by this generator (safe to overwrite). */
 export function isDemoDataset(dir: string): boolean {
   try {
@@ -255,6 +258,9 @@ export async function writeDemoDataset(outDir: string, size: DemoSize = 'small',
   const dir = resolve(outDir);
   if (existsSync(dir) && readdirSync(dir).length > 0 && !isDemoDataset(dir))
     throw new Error(`${dir} is not empty and is not a demo dataset written by reid-studio; choose an empty or new folder`);
+  // A demo dataset is replaced as a whole: only when it holds nothing but what the generator wrote.
+  const foreign = existsSync(dir) ? readdirSync(dir).filter((n) => !DEMO_ENTRIES.includes(n)) : [];
+  if (foreign.length) throw new Error(`${dir} holds files the demo generator did not write (${foreign.slice(0, 3).join(', ')}); move them or choose an empty or new folder`);
   mkdirSync(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   mkdirSync(tmp);

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../service/atomic.js';
+import { writeFileAtomic } from '../../io/files.js';
 import type { EvalFeatures } from './evaluate-model.js';
 
 interface Index {

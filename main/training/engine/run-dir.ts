@@ -10,8 +10,9 @@
  *   train.log       human-readable log
  */
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../../service/atomic.js';
+import { dirname, join, resolve } from 'node:path';
+import { isRunId } from '../../../core/api/training-contract.js';
+import { readTextFile, writeFileAtomic } from '../../io/files.js';
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
 
@@ -24,6 +25,18 @@ export interface RunInfo {
   backend?: string;
   message?: string;
   [k: string]: unknown;
+}
+
+export class RunIdError extends Error {}
+
+/**
+ * The folder of run `id` inside `root`. Throws RunIdError for an id that is not one plain folder name
+ * (`.`, `..`, a path, a hidden name): no operation on a run ever leaves the runs folder.
+ */
+export function runFolder(root: string, id: string): string {
+  const dir = resolve(root, id);
+  if (!isRunId(id) || dirname(dir) !== resolve(root)) throw new RunIdError(`invalid run id "${id.slice(0, 120)}"`);
+  return dir;
 }
 
 export function newRunId(name: string, now = new Date()): string {
@@ -44,7 +57,7 @@ export class RunDir {
 
   async readJson<T>(name: string): Promise<T | null> {
     try {
-      return JSON.parse(await readFile(join(this.dir, name), 'utf8')) as T;
+      return JSON.parse(await readTextFile(join(this.dir, name), 'json')) as T;
     } catch {
       return null;
     }
@@ -101,8 +114,10 @@ export async function listRuns(root: string): Promise<RunInfo[]> {
   }
   const runs: RunInfo[] = [];
   for (const n of names) {
+    // The folder name is the id (a run.json copied with its folder, or edited, cannot point elsewhere).
+    if (!isRunId(n)) continue;
     const info = await new RunDir(join(root, n)).readJson<RunInfo>('run.json');
-    if (info?.id) runs.push(info);
+    if (info?.id) runs.push({ ...info, id: n });
   }
   return runs.sort((a, b) => (a.created < b.created ? 1 : -1));
 }

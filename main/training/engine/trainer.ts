@@ -10,7 +10,7 @@ import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { recoverCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { planFileWeights } from './model-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { writeEvalFeatures } from './eval-features.js';
@@ -107,7 +107,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     let startBatch = 0;
     let step = 0;
     let resumedFromStep: number | undefined;
-    const saved = o.resume ? await readCheckpoint<CheckpointMeta>(o.runDir) : null;
+    const saved = o.resume ? await recoverCheckpoint<CheckpointMeta>(o.runDir) : null;
     if (o.resume && !saved) throw new TrainError(`${o.runDir} has no checkpoint to resume from`);
     if (saved) {
       const m = saved.meta;

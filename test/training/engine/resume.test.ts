@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,8 @@ import { writeDemoDataset } from '../../../main/training/data/demo.js';
 import { readCheckpoint } from '../../../main/training/engine/checkpoint.js';
 import { RunDir } from '../../../main/training/engine/run-dir.js';
 import { train, TrainError, type TrainEvent } from '../../../main/training/engine/trainer.js';
-import { nodeSpawner } from '../../../main/training/process.js';
+import type { TrainJob } from '../../../main/training/jobs.js';
+import { nodeSpawner, type WorkerHandle } from '../../../main/training/process.js';
 import { tinyGraph } from './tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reid-resume-'));
@@ -21,6 +22,52 @@ async function finalState(runDir: string) {
   return c!;
 }
 
+/** Runs a training job in a training process until it is killed (SIGKILL); `kill` sets the checkpoint fault hook. */
+function inWorker(job: TrainJob, onEvent: (w: WorkerHandle, e: TrainEvent) => void = () => undefined, kill?: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (kill) process.env.REID_STUDIO_CHECKPOINT_KILL = kill;
+    const w = nodeSpawner();
+    delete process.env.REID_STUDIO_CHECKPOINT_KILL;
+    let killed = false;
+    w.onMessage((m) => {
+      if (m.type === 'event' && !killed) onEvent({ ...w, kill: () => ((killed = true), w.kill()) }, m.event);
+      if (m.type === 'failed') reject(new Error(m.message));
+    });
+    w.onExit((_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`worker exited without being killed (${signal})`))));
+    w.send({ type: 'start', job });
+  });
+}
+
+let runA: Promise<string> | undefined;
+/** The uninterrupted reference run (trained once, shared by the crash tests). */
+function reference(): Promise<string> {
+  return (runA ??= (async () => {
+    const ds = await loadDataset('market1501', data, { k: 4 });
+    const dir = join(tmp, 'A');
+    await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend: 'wasm', checkpointEverySteps: 1 });
+    return dir;
+  })());
+}
+
+async function expectSameFinalState(runA: string, runB: string): Promise<void> {
+  const a = await finalState(runA);
+  const b = await finalState(runB);
+  expect(b.meta.step).toBe(a.meta.step);
+  expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
+  let maxDiff = 0;
+  for (const [k, t] of a.tensors) {
+    const u = b.tensors.get(k)!.data;
+    t.data.forEach((x, i) => (maxDiff = Math.max(maxDiff, Math.abs(x - u[i]!))));
+  }
+  expect(maxDiff).toBeLessThan(1e-5);
+  const evalA = JSON.parse(readFileSync(join(runA, 'eval.json'), 'utf8'));
+  const evalB = JSON.parse(readFileSync(join(runB, 'eval.json'), 'utf8'));
+  expect(evalB.mAP).toBeCloseTo(evalA.mAP, 6);
+  // Curves have each step once, even though steps after the crash checkpoint ran twice.
+  const steps = (await new RunDir(runB).metrics()).filter((m) => m.type === 'step').map((m) => m.step);
+  expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
+}
+
 describe('training runs: crash, resume, bad losses', () => {
   beforeAll(async () => {
     await writeDemoDataset(data, 'tiny', 0);
@@ -29,29 +76,15 @@ describe('training runs: crash, resume, bad losses', () => {
   it('a kill -9 mid-run loses only the steps since the last checkpoint, and the resumed run matches an uninterrupted one', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
     const doc = tinyGraph(ds.numClasses);
-    // Uninterrupted reference run.
-    const runA = join(tmp, 'A');
-    await train({ doc, settings, dataset: ds, runDir: runA, backend: 'wasm', checkpointEverySteps: 1 });
+    const runA = await reference();
 
     // The same run in a training process, killed with SIGKILL right after its second checkpoint.
     const runB = join(tmp, 'B');
     const events: TrainEvent[] = [];
     await new RunDir(runB).init();
-    await new Promise<void>((resolve, reject) => {
-      const w = nodeSpawner();
-      let killed = false;
-      w.onMessage((m) => {
-        if (m.type === 'event') {
-          events.push(m.event);
-          if (m.event.type === 'checkpoint' && m.event.step >= 2 && !killed) {
-            killed = true;
-            w.kill();
-          }
-        }
-        if (m.type === 'failed') reject(new Error(m.message));
-      });
-      w.onExit((_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`worker exited without being killed (${signal})`))));
-      w.send({ type: 'start', job: { runDir: runB, doc: serializeDocument(doc), settings, data: { data }, backend: 'wasm', checkpointEverySteps: 1 } });
+    await inWorker({ runDir: runB, doc: serializeDocument(doc), settings, data: { data }, backend: 'wasm', checkpointEverySteps: 1 }, (w, e) => {
+      events.push(e);
+      if (e.type === 'checkpoint' && e.step >= 2) w.kill();
     });
     const crashed = await finalState(runB);
     expect(crashed.meta.step).toBeGreaterThanOrEqual(2);
@@ -60,25 +93,29 @@ describe('training runs: crash, resume, bad losses', () => {
 
     const resumed = await train({ doc, settings, dataset: ds, runDir: runB, backend: 'wasm', resume: true, checkpointEverySteps: 1 });
     expect(resumed.status).toBe('completed');
-    const a = await finalState(runA);
-    const b = await finalState(runB);
-    expect(b.meta.step).toBe(a.meta.step);
-    expect([...b.tensors.keys()].sort()).toEqual([...a.tensors.keys()].sort());
-    let maxDiff = 0;
-    for (const [k, t] of a.tensors) {
-      const u = b.tensors.get(k)!.data;
-      t.data.forEach((x, i) => (maxDiff = Math.max(maxDiff, Math.abs(x - u[i]!))));
-    }
-    expect(maxDiff).toBeLessThan(1e-5);
+    await expectSameFinalState(runA, runB);
     // The weights moved during training (the comparison is not between two untouched models).
     const first = events.find((e) => e.type === 'step');
     expect(first).toBeDefined();
-    const evalA = JSON.parse(readFileSync(join(runA, 'eval.json'), 'utf8'));
-    const evalB = JSON.parse(readFileSync(join(runB, 'eval.json'), 'utf8'));
-    expect(evalB.mAP).toBeCloseTo(evalA.mAP, 6);
-    // Curves have each step once, even though steps after the crash checkpoint ran twice.
-    const steps = (await new RunDir(runB).metrics()).filter((m) => m.type === 'step').map((m) => m.step);
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 600_000);
+
+  it('two crashes in a row during checkpoint writes (between the two renames, then right after the resumed run removes the previous checkpoint): the run resumes and matches', async () => {
+    const ds = await loadDataset('market1501', data, { k: 4 });
+    const doc = serializeDocument(tinyGraph(ds.numClasses));
+    const runA = await reference();
+    const runC = join(tmp, 'C');
+    await new RunDir(runC).init();
+    const job: TrainJob = { runDir: runC, doc, settings, data: { data }, backend: 'wasm', checkpointEverySteps: 1 };
+    // First crash: in the 3rd checkpoint write, after `checkpoint` became `checkpoint.prev`, before the new one is renamed in.
+    await inWorker(job, undefined, '3:moved-aside');
+    expect(readdirSync(runC).filter((n) => n.startsWith('checkpoint')).sort()).toEqual(['checkpoint.prev', expect.stringMatching(/^checkpoint\.tmp-/)]);
+    // Second crash: the resumed process dies in its first checkpoint write, right after removing the previous one.
+    await inWorker({ ...job, resume: true }, undefined, '1:prev-removed');
+    expect((await finalState(runC)).meta.step).toBe(4);
+    const resumed = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: runC, backend: 'wasm', resume: true, checkpointEverySteps: 1 });
+    expect(resumed.status).toBe('completed');
+    expect(readdirSync(runC).filter((n) => n.startsWith('checkpoint'))).toEqual(['checkpoint']);
+    await expectSameFinalState(runA, runC);
   }, 600_000);
 
   it('a run stopped right after its last step still gets its final evaluation when resumed', async () => {
