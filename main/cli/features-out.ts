@@ -8,7 +8,7 @@
  *   bytes row by row, so it is not bounded by the JavaScript string limit (~12k 2048-d rows failed before).
  */
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../service/atomic.js';
+import { writeFileAtomic } from '../io/files.js';
 import { writeCheckpoint } from '../weights/index.js';
 import { CliError } from './errors.js';
 
