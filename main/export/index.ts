@@ -11,19 +11,22 @@ import { ExportError } from './errors.js';
 import { writeFolderAtomic, writeSynced } from './folder.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
 import { writeTfjsExport } from './tfjs.js';
+import { writeOnnxExport } from './onnx.js';
 import { join } from 'node:path';
 
 export { ExportError } from './errors.js';
 export { generateModelPy, torchNameProblems } from './pytorch.js';
 export { writeTfjsExport, SHARD_BYTES } from './tfjs.js';
 export { LAYERS_FILE } from './layers-bundle.js';
+export { writeOnnxExport, onnxModelOf, defaultPreprocessing } from './onnx.js';
 
-export const MODEL_EXPORT_FORMATS = ['pytorch', 'tfjs'] as const;
+export const MODEL_EXPORT_FORMATS = ['pytorch', 'tfjs', 'onnx'] as const;
 export type ModelExportFormat = (typeof MODEL_EXPORT_FORMATS)[number];
 
 export const MODEL_EXPORT_DESCRIPTIONS: Record<ModelExportFormat, string> = {
   pytorch: 'folder: model.py (plain PyTorch module) + model.pth (state_dict, reid-strong-baseline keys)',
   tfjs: 'folder: model.json + weight shards + reid-studio-layers.js (tf.loadLayersModel)',
+  onnx: 'file: ONNX model (opset 17, dynamic batch, eval feature output; preprocessing in metadata_props)',
 };
 
 export interface ExportOptions {
@@ -93,6 +96,8 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
         await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth' });
       });
       files = ['model.py', 'model.pth'];
+    } else if (fmt === 'onnx') {
+      files = [await writeOnnxExport(outPath, compiled, await getWeightValues(reid, compiled.layers), { title: opts.title })];
     } else {
       await writeFolderAtomic(outPath, 'model.json', async (dir) => {
         files = await writeTfjsExport(dir, reid);

@@ -1,0 +1,27 @@
+/**
+ * The `onnx` export: one `.onnx` file (fast-reid's `tools/deploy/onnx_export.py` offers the same): the
+ * eval-mode feature graph of core/compile/onnx.ts with the model's weights as initializers, serialised by
+ * main/onnx/serialize.ts, written atomically.
+ */
+import { basename } from 'node:path';
+import { lowerToOnnx, type CompiledModel, type OnnxModelJs, type OnnxPreprocessing } from '../../core/index.js';
+import { serializeOnnx } from '../onnx/serialize.js';
+import { writeFileAtomic } from '../service/atomic.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../tfjs/preprocess.js';
+
+/** The app's test-time preprocessing (main/tfjs/preprocess.ts: RSB's T.Resize bilinear, ImageNet mean / std). */
+export function defaultPreprocessing(compiled: CompiledModel): OnnxPreprocessing {
+  const [h, w] = compiled.metadata.inputShape as [number, number, number];
+  return { inputSize: [h, w], mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD], interpolation: 'bilinear' };
+}
+
+/** The ONNX object model of the compiled model with `weights` (tfjs layout, `${layer}/${slot}`). */
+export function onnxModelOf(compiled: CompiledModel, weights: Map<string, Float32Array>, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): OnnxModelJs {
+  return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title });
+}
+
+/** Writes the `.onnx` file at `outPath`. Returns its file name. */
+export async function writeOnnxExport(outPath: string, compiled: CompiledModel, weights: Map<string, Float32Array>, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): Promise<string> {
+  await writeFileAtomic(outPath, serializeOnnx(onnxModelOf(compiled, weights, opts)));
+  return basename(outPath);
+}
