@@ -2,7 +2,8 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras } from '../../core/index.js';
 import { writeFileAtomic } from '../service/atomic.js';
-import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
+import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
+import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBackend, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
 import { CliError } from './errors.js';
@@ -12,7 +13,9 @@ import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
  * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.json [--backend NAME]`:
  * eval-mode features of every image in DIR (sorted by file name), pre-processed as reid-strong-baseline
  * at test time. Output JSON (a script contract: add fields, never rename):
- * { files, features, backend, load: <weights load report>, backendReport, dim }.
+ * { files, features, backend, load: <weights load report>, backendReport, dim, engine }. `backend` is the engine
+ * that computed the features: `onnxruntime` (when onnxruntime-node is installed, or forced with
+ * --backend onnxruntime) or the tfjs backend; `engine` says why ({ name, threads?, reason }).
  */
 export async function embedCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -34,7 +37,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new CliError(`--batch-size must be a whole number between 1 and 1024 (got "${values['batch-size']}")`);
   let choice;
   try {
-    choice = parseBackendChoice(values.backend);
+    choice = parseEngineChoice(values.backend);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -64,15 +67,23 @@ export async function embedCommand(argv: string[]): Promise<void> {
 
   let report;
   try {
-    report = await initBackend(choice);
+    report = await initBackend(tfjsChoiceOf(choice));
   } catch (e) {
     if (e instanceof BackendError) throw new CliError(e.message);
     throw e;
   }
   process.stderr.write(`reid-studio: ${describeBackend(report)}\n`);
   const reid = await buildFromCompiled(compiled);
+  let engine: FeatureEngine | undefined;
   try {
     setWeightsFromValues(reid, analysis.layers, plan.values);
+    try {
+      engine = await featureEngine(reid, compiled, choice, report.backend);
+    } catch (e) {
+      if (e instanceof BackendError) throw new CliError(e.message);
+      throw e;
+    }
+    process.stderr.write(`reid-studio: ${describeEngine(engine)}\n`);
     // Slots of the eval path that the file did not provide keep a random initialisation: say so.
     const evalLayers = new Set(reid.evalModel.layers.map((l) => l.name));
     const gaps = [...plan.report.missing, ...plan.report.mismatched].filter((m) => evalLayers.has(m.layer));
@@ -92,15 +103,16 @@ export async function embedCommand(argv: string[]): Promise<void> {
         if (e instanceof ImageError) throw new CliError(e.message);
         throw e;
       }
-      const f = await extractFeatures(reid, data, chunk.length, batchSize);
+      const f = await engine.extract(data, chunk.length, batchSize);
       dim = f.dim;
       for (let k = 0; k < chunk.length; k++) rows.push(Array.from(f.features.subarray(k * dim, (k + 1) * dim)));
     }
     if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w}\n`);
-    const out = { files, features: rows, dim, backend: report.backend, load: plan.report, backendReport: report };
+    const out = { files, features: rows, dim, backend: engine.name, load: plan.report, backendReport: report, engine: { name: engine.name, threads: engine.threads, reason: engine.reason } };
     await writeFileAtomic(values.out, JSON.stringify(out));
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${values.out}\n`);
   } finally {
+    await engine?.dispose();
     disposeModel(reid);
   }
 }

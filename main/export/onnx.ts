@@ -4,9 +4,10 @@
  * main/onnx/serialize.ts, written atomically.
  */
 import { basename } from 'node:path';
-import { lowerToOnnx, type CompiledModel, type OnnxModelJs, type OnnxPreprocessing } from '../../core/index.js';
+import { CompileError, lowerToOnnx, type CompiledModel, type OnnxModelJs, type OnnxPreprocessing } from '../../core/index.js';
 import { serializeOnnx } from '../onnx/serialize.js';
 import { writeFileAtomic } from '../service/atomic.js';
+import { ExportError } from './errors.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../tfjs/preprocess.js';
 
 /** The app's test-time preprocessing (main/tfjs/preprocess.ts: RSB's T.Resize bilinear, ImageNet mean / std). */
@@ -20,8 +21,15 @@ export function onnxModelOf(compiled: CompiledModel, weights: Map<string, Float3
   return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title });
 }
 
-/** Writes the `.onnx` file at `outPath`. Returns its file name. */
+/** Writes the `.onnx` file at `outPath`. Returns its file name. ExportError when the graph has no ONNX form. */
 export async function writeOnnxExport(outPath: string, compiled: CompiledModel, weights: Map<string, Float32Array>, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): Promise<string> {
-  await writeFileAtomic(outPath, serializeOnnx(onnxModelOf(compiled, weights, opts)));
+  let model;
+  try {
+    model = onnxModelOf(compiled, weights, opts);
+  } catch (e) {
+    if (e instanceof CompileError) throw new ExportError(`the graph cannot be exported to ONNX: ${e.message}`);
+    throw e;
+  }
+  await writeFileAtomic(outPath, serializeOnnx(model));
   return basename(outPath);
 }
