@@ -9,12 +9,15 @@ import type { ImageRecord, LoadedDataset } from '../data/datasets.js';
 import type { DataLoaderPool } from '../data/pipeline.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 
-async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[]) {
+/** Eval features of `count` NHWC images (an engine other than the model's tfjs backend, e.g. onnxruntime). */
+export type FeatureExtractor = (images: Float32Array, count: number, batchSize: number) => Promise<{ features: Float32Array; dim: number }>;
+
+async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], extract?: FeatureExtractor) {
   const rows: Float32Array[] = [];
   const kept: ImageRecord[] = [];
   let dim = 0;
   for await (const b of pool.evalBatches(records.map((r) => ({ path: r.path, label: r.pid })), 16)) {
-    const f = await extractFeatures(reid, b.images, b.size, 16);
+    const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid, b.images, b.size, 16);
     dim = f.dim;
     const failed = new Set(b.failed);
     for (let i = 0; i < b.size; i++) {
@@ -33,10 +36,10 @@ export interface EvalFeatures {
   gallery: { feats: { data: Float32Array; rows: number; dim: number }; records: ImageRecord[] };
 }
 
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
+export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, extract?: FeatureExtractor): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new Error('the dataset has no query / gallery split to evaluate on');
-  const q = await features(reid, pool, ds.query);
-  const g = await features(reid, pool, ds.gallery);
+  const q = await features(reid, pool, ds.query, extract);
+  const g = await features(reid, pool, ds.gallery, extract);
   const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
   const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept } };
   return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path), features: out };
