@@ -5,13 +5,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { analyze, buildPreset } from '../core/index.js';
-import { buildModel, forwardEval, forwardTrain, initBackend, trainableVariables, type BackendName } from '../main/tfjs/index.js';
+import { buildModel, forwardEval, forwardTrain, getWeightValues, initBackend, trainableVariables, type BackendName } from '../main/tfjs/index.js';
+import { onnxModelOf } from '../main/export/onnx.js';
+import { createFeatureSession } from '../main/onnx/runtime.js';
 
 const arg = (k: string, d?: string) => {
   const i = process.argv.indexOf(`--${k}`);
   return i >= 0 ? process.argv[i + 1]! : d!;
 };
-const backend = arg('backend') as BackendName;
+/** A tfjs backend, or `onnxruntime` (eval only: the lowered ONNX graph, `--threads N`, default all cores). */
+const backend = arg('backend') as BackendName | 'onnxruntime';
+const ortThreads = process.argv.includes('--threads') ? Number(arg('threads')) : undefined;
 const preset = arg('model');
 const mode = arg('mode') as 'eval' | 'train';
 const batch = Number(arg('batch'));
@@ -21,14 +25,22 @@ const [H, W] = arg('input', '256x128').split('x').map(Number) as [number, number
 const CLASSES = 751;
 
 try {
-  const report = await initBackend(backend);
+  const ort = backend === 'onnxruntime';
+  if (ort && mode !== 'eval') throw new Error('onnxruntime is measured in eval mode only');
+  const report = await initBackend(ort ? 'wasm' : backend);
   const a = analyze(buildPreset(preset, { input: [H, W], numClasses: CLASSES }).graph);
-  const { reid } = await buildModel(a);
+  const { reid, compiled } = await buildModel(a);
+  const session = ort ? await createFeatureSession(onnxModelOf(compiled, await getWeightValues(reid, compiled.layers)), { threads: ortThreads }) : undefined;
   const x = tf.randomNormal([batch, H, W, 3]) as tf.Tensor4D;
   const labels = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % CLASSES), 'int32'), CLASSES);
   const opt = tf.train.adam(3.5e-4, 0.9, 0.999, 1e-8);
   const vars = trainableVariables(reid);
+  const xData = session ? ((await x.data()) as Float32Array) : undefined;
   const once = async () => {
+    if (session) {
+      await session.extract(xData!, batch, batch);
+      return;
+    }
     if (mode === 'eval') {
       const f = forwardEval(reid, x);
       await f.data();
@@ -59,7 +71,7 @@ try {
   const median = [...times].sort((p, q) => p - q)[times.length >> 1]!;
   const cpuMedian = [...cpu].sort((p, q) => p - q)[cpu.length >> 1]!;
   process.stdout.write(
-    JSON.stringify({ ok: true, backend: report.backend, preset, mode, batch, iters, secondsPerIter: median, imagesPerSecond: batch / median, cpuSecondsPerIter: cpuMedian, imagesPerCpuSecond: batch / cpuMedian, gmacsPerImage: a.totals.macs / 1e9 }) + '\n',
+    JSON.stringify({ ok: true, backend: session ? `onnxruntime (${session.threads} thread${session.threads > 1 ? 's' : ''})` : report.backend, preset, mode, batch, iters, secondsPerIter: median, imagesPerSecond: batch / median, cpuSecondsPerIter: cpuMedian, imagesPerCpuSecond: batch / cpuMedian, gmacsPerImage: a.totals.macs / 1e9 }) + '\n',
   );
   process.exit(0);
 } catch (e) {

@@ -6,13 +6,18 @@
  * PyTorch CPU. Measurements run one at a time, tfjs and PyTorch alternating, each in a fresh process;
  * the machine is shared, so the load average is printed with the figures.
  *
- *   npm run bench -- backends          (BENCH_BACKENDS=wasm,cpu BENCH_MODELS=resnet18 BENCH_ITERS=3)
+ * onnxruntime-node (when installed) is measured for eval with 1 thread and all cores, and its ratio to
+ * PyTorch CPU printed (issue 14 target: ≥ 1.2× PyTorch's best).
+ *
+ *   npm run bench -- backends          (BENCH_BACKENDS=wasm,cpu,onnxruntime BENCH_MODELS=resnet18 BENCH_MODES=eval BENCH_ITERS=3)
  * Results: stdout and bench/.out/backends.json.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { onnxRuntimeStatus } from '../main/onnx/runtime.js';
 import { BACKEND_NAMES, initBackend } from '../main/tfjs/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,6 +25,7 @@ const ITERS = Number(process.env.BENCH_ITERS ?? 3);
 const MODELS = (process.env.BENCH_MODELS ?? 'resnet18,resnet50').split(',');
 const EVAL_BATCH = 16;
 const TRAIN_BATCHES = [16, 8, 4, 2, 1];
+const MODES = (process.env.BENCH_MODES ?? 'eval,train').split(',');
 
 interface Result {
   ok: boolean;
@@ -41,8 +47,8 @@ function run(cmd: string, args: string[], timeoutMs: number): Result {
   return { ok: false, error: r.error ? String(r.error.message) : (r.stderr ?? '').trim().split('\n').at(-1) ?? `exit ${r.status}` };
 }
 
-const tfjs = (backend: string, model: string, mode: string, batch: number, iters: number, warmup = true) =>
-  run(process.execPath, ['--import', 'tsx', 'bench/_tfjs-worker.ts', '--backend', backend, '--model', model, '--mode', mode, '--batch', String(batch), '--iters', String(iters), '--warmup', warmup ? '1' : '0'], 3_600_000);
+const tfjs = (backend: string, model: string, mode: string, batch: number, iters: number, warmup = true, extra: string[] = []) =>
+  run(process.execPath, ['--import', 'tsx', 'bench/_tfjs-worker.ts', '--backend', backend, '--model', model, '--mode', mode, '--batch', String(batch), '--iters', String(iters), '--warmup', warmup ? '1' : '0', ...extra], 3_600_000);
 const torch = (model: string, mode: string, batch: number, threads: number) => run('/usr/bin/python3', ['bench/_torch.py', model, mode, String(batch), String(threads), String(ITERS)], 3_600_000);
 
 // Which tfjs backends load here (the report says why the others do not).
@@ -50,9 +56,15 @@ const report = await initBackend('auto');
 const wanted = (process.env.BENCH_BACKENDS ?? '').split(',').filter(Boolean);
 const available = BACKEND_NAMES.filter((b) => report.attempts.find((a) => a.name === b)!.status !== 'not-installed' && report.attempts.find((a) => a.name === b)!.status !== 'failed');
 const backends = wanted.length ? available.filter((b) => wanted.includes(b)) : available;
+const ort = await onnxRuntimeStatus();
+const withOrt = ort.available && (!wanted.length || wanted.includes('onnxruntime'));
+console.log(`onnxruntime: ${ort.available ? `onnxruntime-node ${ort.version}, ${ort.threads} threads${withOrt ? '' : ' (not selected)'}` : ort.message}`);
 console.log(`tfjs backends: ${backends.join(', ')}; skipped: ${report.attempts.filter((a) => a.status === 'not-installed' || a.status === 'failed').map((a) => `${a.name} (${a.message})`).join('; ') || 'none'}`);
 const threads = [1, 2];
 const rows: Result[] = [];
+/** PyTorch rows measured right after onnxruntime's (same minute of this shared machine's load). */
+const besideOrt = new Set<Result>();
+const isOrt = (r: Result) => r.backend!.startsWith('onnxruntime');
 const log = (r: Result) => {
   rows.push(r);
   const what = `${r.preset} ${r.mode} b${r.batch}`;
@@ -60,8 +72,20 @@ const log = (r: Result) => {
 };
 
 for (const model of MODELS) {
-  // Eval at batch 16.
+  // Eval at batch 16: onnxruntime with 1 thread and all cores, side by side with PyTorch.
+  if (withOrt && MODES.includes('eval')) {
+    for (const t of [...new Set([1, availableParallelism()])]) {
+      const r = tfjs('onnxruntime', model, 'eval', EVAL_BATCH, ITERS, true, ['--threads', String(t)]);
+      log({ ...r, backend: r.backend ?? `onnxruntime (${t} threads)`, preset: model, mode: 'eval', batch: EVAL_BATCH });
+    }
+    for (const t of threads) {
+      const r = torch(model, 'eval', EVAL_BATCH, t);
+      log(r);
+      besideOrt.add(r);
+    }
+  }
   for (const b of backends) {
+    if (!MODES.includes('eval')) break;
     // The plain JS cpu backend is ~100× slower than wasm (resnet18: ~25 s per image): one timed batch of 2
     // places it; batch 16 would take many minutes per model.
     const batch = b === 'cpu' ? 2 : EVAL_BATCH;
@@ -71,6 +95,7 @@ for (const model of MODELS) {
   }
   // Training step at the largest batch that fits (halving on failure, e.g. the 4 GB wasm heap).
   for (const b of backends) {
+    if (!MODES.includes('train')) break;
     if (b === 'cpu') {
       // platform-notes.md: stock cpu Conv2DBackpropFilter ≈ 0.02 GFLOP/s (one resnet18 step at 128×64
       // batch 8 took 290 s); a 256×128 step would take hours, so it is not measured.
@@ -101,7 +126,7 @@ console.log('this shared machine; images per CPU-second (process CPU time, all t
 const summary = [];
 for (const model of MODELS)
   for (const mode of ['eval', 'train']) {
-    const ok = rows.filter((r) => r.ok && r.preset === model && r.mode === mode);
+    const ok = rows.filter((r) => r.ok && r.preset === model && r.mode === mode && !isOrt(r));
     const tf = ok.filter((r) => !r.backend!.startsWith('pytorch')).sort((p, q) => q.imagesPerSecond! - p.imagesPerSecond!)[0];
     const pt = ok.filter((r) => r.backend!.startsWith('pytorch')).sort((p, q) => q.imagesPerSecond! - p.imagesPerSecond!)[0];
     if (!tf || !pt) continue;
@@ -113,5 +138,19 @@ for (const model of MODELS)
       `${model} ${mode}: ${tf.backend} ${tf.imagesPerSecond!.toFixed(2)} img/s (b${tf.batch}) vs ${pt.backend} ${pt.imagesPerSecond!.toFixed(2)} img/s → PyTorch ${ratio.toFixed(2)}× faster wall-clock ${ratio <= 2 ? '(within target)' : '(OUTSIDE the 2× target)'}; per CPU-second ${cpuRatio.toFixed(2)}×`,
     );
   }
+// onnxruntime (eval) against PyTorch CPU, each thread setting of PyTorch: the issue's ratio (target ≥ 1.2×).
+for (const model of MODELS) {
+  const ok = rows.filter((r) => r.ok && r.preset === model && r.mode === 'eval');
+  const best = (xs: Result[]) => xs.sort((p, q) => q.imagesPerSecond! - p.imagesPerSecond!)[0];
+  const o = best(ok.filter(isOrt));
+  const pts = ok.filter((r) => besideOrt.has(r));
+  const ptBest = best([...pts]);
+  if (!o || !ptBest) continue;
+  const perCpu = Math.max(...ok.filter(isOrt).map((r) => r.imagesPerCpuSecond!)) / Math.max(...pts.map((r) => r.imagesPerCpuSecond!));
+  const parts = pts.map((p) => `${(o.imagesPerSecond! / p.imagesPerSecond!).toFixed(2)}× ${p.backend} (${p.imagesPerSecond!.toFixed(1)} img/s)`);
+  const ratio = o.imagesPerSecond! / ptBest.imagesPerSecond!;
+  console.log(`${model} eval b${EVAL_BATCH}: ${o.backend} ${o.imagesPerSecond!.toFixed(1)} img/s = ${parts.join(', ')} → ${ratio >= 1.2 ? 'meets' : 'MISSES'} the ≥ 1.2× target; per CPU-second ${perCpu.toFixed(2)}×`);
+  summary.push({ model, mode: 'eval-onnxruntime', tfjs: o, pytorch: ptBest, ratio: 1 / ratio, cpuRatio: 1 / perCpu });
+}
 mkdirSync(`${root}/bench/.out`, { recursive: true });
 writeFileSync(`${root}/bench/.out/backends.json`, JSON.stringify({ date: new Date().toISOString(), loadavg: loadavg(), backendReport: report, rows, summary }, null, 2));

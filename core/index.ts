@@ -13,6 +13,7 @@ export * from './commands/commands.js';
 export * from './commands/history.js';
 export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
+export * from './compile/onnx.js';
 export * from './training/settings.js';
 export * from './graph/diff.js';
 export * from './compile/seed.js';

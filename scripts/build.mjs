@@ -18,7 +18,7 @@ await build({
   format: 'esm',
   // Pure-JS packages (zod, immer, yaml, ws) are bundled in, so the packaged app needs only the native /
   // wasm runtime dependencies listed in app/package.json.
-  external: ['electron', 'sharp', '@tensorflow/*'],
+  external: ['electron', 'sharp', '@tensorflow/*', 'onnxruntime-node'],
   sourcemap: true,
   logLevel: 'warning',
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
@@ -26,7 +26,7 @@ await build({
 // The Electron shell: main process (ESM) and the sandboxed preload (must be one CommonJS file).
 // Pure-JS packages are bundled in; native / wasm ones stay external and come from app/package.json.
 if (existsSync('main/hosts/electron/main.ts')) {
-  const shell = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning', external: ['electron', 'sharp', '@tensorflow/*'] };
+  const shell = { bundle: true, platform: 'node', target: 'node20', sourcemap: true, logLevel: 'warning', external: ['electron', 'sharp', '@tensorflow/*', 'onnxruntime-node'] };
   await build({ ...shell, entryPoints: { 'electron-main': 'main/hosts/electron/main.ts' }, outdir: 'app/dist', format: 'esm', banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
   await build({ ...shell, entryPoints: ['main/hosts/electron/preload.ts'], outfile: 'app/dist/preload.cjs', format: 'cjs' });
 }

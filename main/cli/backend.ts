@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { onnxRuntimeStatus } from '../onnx/runtime.js';
 import { diagnoseGpu } from '../tfjs/gpu.js';
 import { initBackend, parseBackendChoice } from '../tfjs/index.js';
 import { CliError } from './errors.js';
@@ -19,13 +20,19 @@ export async function backendCommand(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message);
   }
   const gpu = diagnoseGpu();
+  const onnxruntime = await onnxRuntimeStatus();
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...report, gpu }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ...report, gpu, onnxruntime }, null, 2) + '\n');
     return;
   }
   const lines = [`backend: ${report.backend} (${report.reason})`];
   for (const a of report.attempts) lines.push(`  ${a.status === 'selected' ? '*' : ' '} ${a.name.padEnd(15)} ${a.status.padEnd(13)} ${a.package}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}`);
   for (const n of report.notes) lines.push(`  note: ${n}`);
+  lines.push(
+    onnxruntime.available
+      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): eval and embed run on it`
+      : `onnxruntime: not available (${onnxruntime.message}): eval and embed run on ${report.backend}`,
+  );
   lines.push('', `GPU (${gpu.requirements.package}: libtensorflow ${gpu.requirements.libtensorflow}, CUDA ${gpu.requirements.cuda}, cuDNN ${gpu.requirements.cudnn}):`);
   lines.push(`  GPUs: ${gpu.gpus.length ? gpu.gpus.map((g) => `${g.name} (driver ${g.driver})`).join(', ') : 'none found'}`);
   lines.push(`  CUDA runtimes: ${gpu.cudaRuntimes.join(', ') || 'none found'}; cuDNN: ${gpu.cudnnLibraries.join(', ') || 'none found'}`);

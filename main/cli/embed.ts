@@ -1,7 +1,8 @@
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras, preprocessOf } from '../../core/index.js';
-import { BackendError, buildFromCompiled, describeBackend, disposeModel, extractFeatures, initBackend, parseBackendChoice, setWeightsFromValues } from '../tfjs/index.js';
+import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
+import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBackend, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { assertFiniteWeights, CheckpointError, NonFiniteWeightsError, planLoad, readCheckpoint } from '../weights/index.js';
 import { CliError } from './errors.js';
@@ -15,7 +16,9 @@ import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress
  * pre-processed as the frameworks do at test time with the document's pre-processing (resize filter,
  * pixel mean / std; RSB's without a block). The format follows --out's extension
  * (main/cli/features-out.ts); JSON (a script contract: add fields, never rename) is
- * { files, features, backend, load: <weights load report>, backendReport, dim }.
+ * { files, features, backend, load: <weights load report>, backendReport, dim, engine }. `backend` is the engine
+ * that computed the features: `onnxruntime` (when onnxruntime-node is installed, or forced with
+ * --backend onnxruntime) or the tfjs backend; `engine` says why ({ name, threads?, reason }).
  */
 export async function embedCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -40,7 +43,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new CliError(`--batch-size must be a whole number between 1 and 1024 (got "${values['batch-size']}")`);
   let choice;
   try {
-    choice = parseBackendChoice(values.backend);
+    choice = parseEngineChoice(values.backend);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -77,15 +80,23 @@ export async function embedCommand(argv: string[]): Promise<void> {
 
   let report;
   try {
-    report = await initBackend(choice);
+    report = await initBackend(tfjsChoiceOf(choice));
   } catch (e) {
     if (e instanceof BackendError) throw new CliError(e.message);
     throw e;
   }
   process.stderr.write(`reid-studio: ${describeBackend(report)}\n`);
   const reid = await buildFromCompiled(compiled);
+  let engine: FeatureEngine | undefined;
   try {
     setWeightsFromValues(reid, analysis.layers, plan.values);
+    try {
+      engine = await featureEngine(reid, compiled, choice, report.backend);
+    } catch (e) {
+      if (e instanceof BackendError) throw new CliError(e.message);
+      throw e;
+    }
+    process.stderr.write(`reid-studio: ${describeEngine(engine)}\n`);
     // Slots of the eval path that the file did not provide keep a random initialisation: say so.
     const evalLayers = new Set(reid.evalModel.layers.map((l) => l.name));
     const gaps = [...plan.report.missing, ...plan.report.mismatched].filter((m) => evalLayers.has(m.layer));
@@ -105,7 +116,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
         if (e instanceof ImageError) throw new CliError(e.message);
         throw e;
       }
-      const f = await extractFeatures(reid, data, chunk.length, batchSize);
+      const f = await engine.extract(data, chunk.length, batchSize);
       if (!dim) {
         dim = f.dim;
         rows = new Float32Array(files.length * dim);
@@ -115,9 +126,11 @@ export async function embedCommand(argv: string[]): Promise<void> {
     }
     progress.end();
     if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w} (${pre.interpolation}, as PIL)\n`);
-    const written = await writeFeatures(values.out, { files, data: rows, dim, extra: { backend: report.backend, load: plan.report, backendReport: report } });
+    const extra = { backend: engine.name, load: plan.report, backendReport: report, engine: { name: engine.name, threads: engine.threads, reason: engine.reason } };
+    const written = await writeFeatures(values.out, { files, data: rows, dim, extra });
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${written.join(' + ')}\n`);
   } finally {
+    await engine?.dispose();
     disposeModel(reid);
   }
 }

@@ -2,7 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, parseTrainingSettings, preprocessOf, type GraphDoc } from '../../core/index.js';
-import { buildModel, disposeModel, initBackend, parseBackendChoice } from '../tfjs/index.js';
+import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
+import { buildModel, disposeModel, initBackend } from '../tfjs/index.js';
 import { DataLoaderPool } from '../training/data/pipeline.js';
 import { evaluateModel } from '../training/engine/evaluate-model.js';
 import { writeEvalFeatures } from '../training/engine/eval-features.js';
@@ -28,7 +29,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const progress = progressReporter(parseProgressMode(v.progress));
   let backendChoice;
   try {
-    backendChoice = parseBackendChoice(v.backend);
+    backendChoice = parseEngineChoice(v.backend);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -56,9 +57,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
     data = { data: info.dataset.root, layout: info.dataset.kind as typeof data.layout };
   }
   const dataset = await loadData(data);
-  const backend = await initBackend(backendChoice);
+  const backend = await initBackend(tfjsChoiceOf(backendChoice));
   const analysis = analyze(doc.graph);
-  const { reid } = await buildModel(analysis);
+  const { reid, compiled } = await buildModel(analysis);
+  let engine: FeatureEngine | undefined;
   const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), workers: 1 });
   try {
     let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
@@ -69,9 +71,16 @@ export async function evalCommand(argv: string[]): Promise<void> {
       if (e instanceof CheckpointError) throw new CliError(e.message);
       throw new CliError((e as Error).message);
     }
-    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool, (phase, done, total) => progress.update(phase, done, total, phase === 'distance' ? 'steps' : 'images'));
+    try {
+      engine = await featureEngine(reid, compiled, backendChoice, backend.backend);
+    } catch (e) {
+      throw new CliError((e as Error).message);
+    }
+    if (!v.json) process.stderr.write(`reid-studio: ${describeEngine(engine)}\n`);
+    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool, engine.extract, (phase, done, total) => progress.update(phase, done, total, phase === 'distance' ? 'steps' : 'images'));
     progress.end();
-    const result = { ...r, backend: backend.backend, weights: weightsInfo, dataset: dataset.root };
+    // `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
+    const result = { ...r, backend: engine.name, engine: { name: engine.name, threads: engine.threads, reason: engine.reason }, weights: weightsInfo, dataset: dataset.root };
     if (runDir) {
       await new RunDir(runDir).writeJson('eval.json', result);
       await writeEvalFeatures(runDir, features, settings.test.metric, settings.test.featNorm);
@@ -83,6 +92,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       );
   } finally {
     await pool.close();
+    await engine?.dispose();
     disposeModel(reid);
   }
 }

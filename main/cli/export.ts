@@ -28,6 +28,7 @@ export const EXPORTERS: Record<string, Exporter> = {
   // Folder formats (main/export): they write --out themselves ({ written: true }); --weights FILE|RUN_DIR.
   pytorch: { description: 'PyTorch: folder with model.py (plain torch) + model.pth (state_dict, RSB keys)', extension: '/', export: async (doc, t) => (await import('../export/cli.js')).exportModelFolder('pytorch', doc, t) },
   tfjs: { description: 'TensorFlow.js: folder with model.json + weight shards + reid-studio-layers.js', extension: '/', export: async (doc, t) => (await import('../export/cli.js')).exportModelFolder('tfjs', doc, t) },
+  onnx: { description: 'ONNX: one .onnx file (opset 17, dynamic batch, eval feature; preprocessing in its metadata)', extension: '.onnx', export: async (doc, t) => (await import('../export/cli.js')).exportModelFolder('onnx', doc, t) },
 };
 
 export async function exportCommand(argv: string[]): Promise<void> {
@@ -42,7 +43,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const exporter = EXPORTERS[values.format];
   if (!exporter) throw new CliError(`unknown --format "${values.format}" (choose one of ${formats.join(', ')})`);
   if (!values.out) throw new CliError('--out PATH is required');
-  if (values.weights && values.format !== 'pytorch' && values.format !== 'tfjs') throw new CliError('--weights applies to --format pytorch and tfjs');
+  if (values.weights && !['pytorch', 'tfjs', 'onnx'].includes(values.format)) throw new CliError('--weights applies to --format pytorch and tfjs, and to onnx');
   if (values.layout !== undefined && values.format !== 'pytorch') throw new CliError('--layout rsb|fastreid applies to --format pytorch');
   if (values.layout !== undefined && values.layout !== 'rsb' && values.layout !== 'fastreid') throw new CliError(`unknown --layout "${values.layout}" (choose rsb or fastreid)`);
   let doc = resolveGraph(positionals[0], values);

@@ -14,6 +14,7 @@ import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-la
 import { exportPreprocessing } from './preprocessing.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
 import { writeTfjsExport } from './tfjs.js';
+import { writeOnnxExport } from './onnx.js';
 import { join } from 'node:path';
 
 export { ExportError } from './errors.js';
@@ -27,13 +28,15 @@ export type PytorchLayout = (typeof PYTORCH_LAYOUTS)[number];
 export { writeTfjsExport, SHARD_BYTES } from './tfjs.js';
 export { LAYERS_FILE } from './layers-bundle.js';
 export { EXPORT_MANIFEST } from './folder.js';
+export { writeOnnxExport, onnxModelOf, defaultPreprocessing } from './onnx.js';
 
-export const MODEL_EXPORT_FORMATS = ['pytorch', 'tfjs'] as const;
+export const MODEL_EXPORT_FORMATS = ['pytorch', 'tfjs', 'onnx'] as const;
 export type ModelExportFormat = (typeof MODEL_EXPORT_FORMATS)[number];
 
 export const MODEL_EXPORT_DESCRIPTIONS: Record<ModelExportFormat, string> = {
   pytorch: "folder: model.py (plain PyTorch module) + model.pth (state_dict, reid-strong-baseline keys; --layout fastreid: fast-reid's {'model': …})",
   tfjs: 'folder: model.json + weight shards + reid-studio-layers.js (tf.loadLayersModel)',
+  onnx: 'file: ONNX model (opset 17, dynamic batch, eval feature output; preprocessing in metadata_props)',
 };
 
 export interface ExportOptions {
@@ -113,6 +116,9 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
         await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth', wrap: fr ? FR_WRAP_KEY : undefined });
         return ['model.py', 'model.pth'];
       });
+    } else if (fmt === 'onnx') {
+      const onnxPre = { inputSize: preprocessing.size, mean: preprocessing.mean, std: preprocessing.std, interpolation: preprocessing.interpolation };
+      files = [await writeOnnxExport(outPath, compiled, await getWeightValues(reid, compiled.layers), { title: opts.title, preprocessing: onnxPre })];
     } else {
       files = await writeFolderAtomic(outPath, fmt, (dir) => writeTfjsExport(dir, reid, preprocessing));
     }

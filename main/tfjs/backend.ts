@@ -12,6 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerCustomLayers } from './layers/index.js';
+import { installNodeUtilShim } from './node-compat.js';
 
 /** Names as in the training settings (`core/training/settings.ts` backend enum). */
 import { BACKEND_NAMES, type BackendName } from '../../core/training/backends.js';
@@ -86,10 +87,66 @@ async function withoutGlueHandlers<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Legacy `util.is*` functions restored for tfjs-node on Node ≥ 23 (see node-compat.ts), for the report. */
+let utilShim: string[] = [];
+
 async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<void> {
+  utilShim = installNodeUtilShim();
   await importOptional(PACKAGES[name]);
   if (!tf.findBackend('tensorflow')) throw new Error(`${PACKAGES[name]} loaded but registered no "tensorflow" backend (a second copy of @tensorflow/tfjs?)`);
   if (!(await tf.setBackend('tensorflow'))) throw new Error('the "tensorflow" backend failed to initialise');
+  await smokeTestBackend('tensorflow');
+}
+
+/** A fixed pseudo-random tensor (no RNG state of tfjs involved). */
+function fixed(shape: number[], seed: number): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233) * 0.5), shape);
+}
+
+/**
+ * Runs a small convolution forward and backward (loss = Σ conv2d(x, w, stride 2, same)², gradients for x
+ * and w) on `backend` and on the reference (wasm, or the plain JS cpu backend where wasm cannot start),
+ * and throws with the largest relative difference when they disagree beyond 1e-3 · max|ref|. A native
+ * binding that loads but computes wrongly (ABI / library mismatch) is then skipped, not trained on.
+ * Leaves `backend` active.
+ */
+export async function smokeTestBackend(backend: string): Promise<void> {
+  const run = () =>
+    tf.tidy(() => {
+      const loss = (x: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same')));
+      const x = fixed([2, 7, 6, 3], 1);
+      const w = fixed([3, 3, 3, 4], 2);
+      const [gx, gw] = tf.grads(loss)([x, w]);
+      return [loss(x, w), gx!, gw!].map((t) => t.dataSync() as Float32Array);
+    });
+  if (!(await tf.setBackend(backend))) throw new Error(`smoke test: the "${backend}" backend failed to initialise`);
+  const got = run();
+  let reference = 'wasm';
+  try {
+    await withoutGlueHandlers(async () => {
+      await import('@tensorflow/tfjs-backend-wasm');
+      if (!(await tf.setBackend('wasm'))) throw new Error('wasm failed to initialise');
+      await tf.ready();
+    });
+    registerWasmTrainingKernels();
+  } catch {
+    reference = 'cpu';
+    await tf.setBackend('cpu');
+  }
+  const want = run();
+  if (!(await tf.setBackend(backend))) throw new Error(`smoke test: the "${backend}" backend failed to initialise again`);
+  ['loss', 'input gradient', 'filter gradient'].forEach((what, i) => {
+    const [a, b] = [got[i]!, want[i]!];
+    let diff = a.length === b.length ? 0 : Infinity;
+    let ref = 0;
+    for (let k = 0; k < Math.min(a.length, b.length); k++) {
+      const d = Math.abs(a[k]! - b[k]!);
+      if (!(d <= diff)) diff = d;
+      ref = Math.max(ref, Math.abs(b[k]!));
+    }
+    if (!(diff <= 1e-3 * ref)) throw new Error(`smoke test failed: a 3×3 convolution's ${what} on ${backend} differs from ${reference} by ${diff.toExponential(2)} (max|${reference}| ${ref.toExponential(2)})`);
+  });
 }
 
 async function tryWasm(): Promise<void> {
@@ -150,6 +207,8 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
       const notes: string[] = [];
       if (name === 'wasm') notes.push('WebAssembly in Node runs one thread with a 4 GB heap; gradient kernels for training are registered by ReID Studio');
       if (name === 'cpu') notes.push('the plain JavaScript backend is very slow for training');
+      if ((name === 'tensorflow' || name === 'tensorflow-gpu') && utilShim.length) notes.push(`Node ${process.versions.node} lacks util.${utilShim.join(', util.')}: restored for ${PACKAGES[name]} 4.22`);
+      if (name === 'tensorflow' || name === 'tensorflow-gpu') notes.push('passed the smoke test (3×3 convolution forward and backward equal to the WebAssembly backend)');
       current = { backend: name, tfjsBackend: tf.getBackend(), requested: choice, reason, attempts, notes };
       return current;
     } catch (e) {

@@ -170,7 +170,7 @@ describe('export --format pytorch|tfjs: bad input', () => {
 
   it('exportModel: unknown format, a layer that is also a module parent, weights of the wrong size', async () => {
     const doc = buildPreset('resnet18', { input: [64, 32], numClasses: 5 });
-    await expect(exportModel(doc, 'onnx', join(tmp, 'x'))).rejects.toThrow(/unknown model export format "onnx" \(choose one of pytorch, tfjs\)/);
+    await expect(exportModel(doc, 'caffe', join(tmp, 'x'))).rejects.toThrow(/unknown model export format "caffe" \(choose one of pytorch, tfjs, onnx\)/);
     await expect(exportModel({} as GraphDoc, 'tfjs', join(tmp, 'x'))).rejects.toThrow(ExportError);
     const nested = structuredClone(doc);
     nested.graph.nodes.find((n) => n.id === 'classifier')!.name = 'bottleneck.head';

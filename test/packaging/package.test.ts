@@ -89,7 +89,8 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     const run = (...args: string[]) => execFileSync(process.execPath, [join(shipped, 'dist/cli.js'), ...args], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_HOME: join(shipped, 'home'), NODE_PATH: '' }, cwd: shipped });
     expect(JSON.parse(run('summary', '--preset', 'resnet18', '--json')).totalParams).toBe(11_562_048);
     const e = JSON.parse(run('eval', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--json'));
-    expect(e.backend).toBe('wasm');
+    // onnxruntime-node ships in app/package.json (optional, CPU binaries inside the npm package): eval runs on it.
+    expect(e.backend).toBe('onnxruntime');
     expect(e.numQuery).toBe(29);
   }, 300_000);
 
@@ -98,5 +99,6 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     expect(existsSync(join(unpacked, 'sharp'))).toBe(true);
     expect(readdirSync(join(unpacked, '@img')).some((d) => d.startsWith('sharp-'))).toBe(true);
     expect(readdirSync(join(unpacked, '@tensorflow/tfjs-backend-wasm/dist')).some((f) => f.endsWith('.wasm'))).toBe(true);
+    expect(existsSync(join(unpacked, `onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`))).toBe(true);
   });
 });

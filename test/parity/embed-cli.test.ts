@@ -76,6 +76,28 @@ describe('reid-studio embed', () => {
     expect(diff).toBeLessThanOrEqual(1e-4 * ref);
   });
 
+  it('on onnxruntime (--backend onnxruntime, all cores) equals PyTorch and the tfjs wasm path within 1e-4 · max|ref|', () => {
+    const c = CASES[0]!;
+    const run = (backend: string) => {
+      const out = join(fx.dir, `feats-${backend}.json`);
+      const r = embed([...presetArgs(c), '--weights', join(fx.dir, `${c.id}.pth`), '--images', join(fx.dir, `${c.id}.images`), '--out', out, '--backend', backend, '--batch-size', '3']);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(out, 'utf8')) as Out & { engine: { name: string; threads?: number } };
+    };
+    const ortOut = run('onnxruntime');
+    expect(ortOut.backend).toBe('onnxruntime');
+    expect(ortOut.engine.threads).toBeGreaterThanOrEqual(1);
+    const wasmOut = run('wasm');
+    expect(wasmOut.engine.name).toBe('wasm');
+    const pytorch = readF32(join(fx.dir, `${c.id}.images.expected.f32`));
+    for (const [name, want] of [['PyTorch', pytorch], ['tfjs wasm', wasmOut.features.flat()]] as const) {
+      const { diff, ref } = maxDiff(ortOut.features.flat(), want);
+      console.log(`embed onnxruntime vs ${name}: max|Δ| = ${diff.toExponential(2)}, max|ref| = ${ref.toFixed(3)}`);
+      expect(ref).toBeGreaterThan(0.01);
+      expect(diff).toBeLessThanOrEqual(1e-4 * ref);
+    }
+  });
+
   it('resizes images of another size as PIL bilinear does (T.Resize): features within 1e-4·max|ref|', () => {
     const c = CASES[1]!;
     const out = join(fx.dir, 'feats-resized.json');

@@ -12,13 +12,16 @@ import { evaluate, type EvalResult } from '../eval/evaluate.js';
 /** Progress of an evaluation: images of `phase` embedded so far (then `distance` 0 → 1 when ranking). */
 export type EvalProgress = (phase: 'query' | 'gallery' | 'distance', done: number, total: number) => void;
 
-async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], onBatch?: (done: number) => void) {
+/** Eval features of `count` NHWC images (an engine other than the model's tfjs backend, e.g. onnxruntime). */
+export type FeatureExtractor = (images: Float32Array, count: number, batchSize: number) => Promise<{ features: Float32Array; dim: number }>;
+
+async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], extract?: FeatureExtractor, onBatch?: (done: number) => void) {
   const rows: Float32Array[] = [];
   const kept: ImageRecord[] = [];
   let dim = 0;
   let done = 0;
   for await (const b of pool.evalBatches(records.map((r) => ({ path: r.path, label: r.pid })), 16)) {
-    const f = await extractFeatures(reid, b.images, b.size, 16);
+    const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid, b.images, b.size, 16);
     dim = f.dim;
     const failed = new Set(b.failed);
     for (let i = 0; i < b.size; i++) {
@@ -41,12 +44,13 @@ export interface EvalFeatures {
 
 /**
  * Features of the query and gallery splits (eval mode, no augmentation) and the retrieval metrics.
+ * `extract` computes the features on another engine (onnxruntime) instead of the model's tfjs backend;
  * `onProgress` is called after every batch and around the ranking.
  */
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalProgress): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
+export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, extract?: FeatureExtractor, onProgress?: EvalProgress): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new Error('the dataset has no query / gallery split to evaluate on');
-  const q = await features(reid, pool, ds.query, onProgress && ((n) => onProgress('query', n, ds.query.length)));
-  const g = await features(reid, pool, ds.gallery, onProgress && ((n) => onProgress('gallery', n, ds.gallery.length)));
+  const q = await features(reid, pool, ds.query, extract, onProgress && ((n) => onProgress('query', n, ds.query.length)));
+  const g = await features(reid, pool, ds.gallery, extract, onProgress && ((n) => onProgress('gallery', n, ds.gallery.length)));
   onProgress?.('distance', 0, 1);
   const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
   onProgress?.('distance', 1, 1);

@@ -13,6 +13,7 @@ import { ReidLoss } from '../losses/index.js';
 import { recoverCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { planFileWeights } from './model-weights.js';
 import { evaluateModel } from './evaluate-model.js';
+import { featureEngine } from '../../onnx/engine.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { planMicroBatch } from './memory.js';
 import { ModelOptimizer, type OptimizerState } from './optimizer.js';
@@ -86,7 +87,17 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   if (errors.length) throw new TrainError(`the graph has problems: ${errors.map((d) => `[${d.code}] ${d.message}`).join('; ')}`);
   if (!analysis.outputs.logits || !analysis.outputs.trainFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs"');
   // Seeded initialisation: the same seed gives the same starting weights (reproducible runs and resumes).
-  const reid = await buildFromCompiled(seedInitializers(compileToKeras(analysis), s.seed));
+  const compiled = seedInitializers(compileToKeras(analysis), s.seed);
+  const reid = await buildFromCompiled(compiled);
+  // The run's evaluations: on onnxruntime (all cores) when installed and the backend is automatic, else tfjs.
+  const evaluateNow = async () => {
+    const engine = await featureEngine(reid, compiled, o.backend ?? 'auto', backend.backend);
+    try {
+      return await evaluateModel(reid, o.dataset, s, pool, engine.extract);
+    } finally {
+      await engine.dispose();
+    }
+  };
   const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
   let loss: ReidLoss | undefined;
   let opt: ModelOptimizer | undefined;
@@ -218,7 +229,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await run.log(`epoch ${epoch}: loss ${epochRecord.loss.toFixed(4)}, acc ${(epochRecord.acc * 100).toFixed(1)}%, lr ${lr.toExponential(3)}`);
       if (epoch % s.checkpointPeriod === 0 || epoch === s.epochs) await save(epoch + 1, 0, sampler.getState());
       if (epoch % s.evalPeriod === 0 || epoch === s.epochs) {
-        const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool);
+        const { features, ...r } = await evaluateNow();
         await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
         lastEval = { ...r, epoch, step };
         await run.writeJson('eval.json', lastEval);
@@ -229,7 +240,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     }
     // A run stopped right after its last step resumes with no step left: it still owes the final evaluation.
     if (!lastEval && (await run.readJson<{ epoch?: number }>('eval.json'))?.epoch !== s.epochs) {
-      const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool);
+      const { features, ...r } = await evaluateNow();
       await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
       lastEval = { ...r, epoch: s.epochs, step };
       await run.writeJson('eval.json', lastEval);

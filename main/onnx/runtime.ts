@@ -1,0 +1,113 @@
+/**
+ * The onnxruntime engine: `onnxruntime-node` (Microsoft's ONNX Runtime, CPU execution provider) runs the
+ * lowered eval-feature graph with all cores (intraOpNumThreads = os.availableParallelism()). The package
+ * is an optional dependency loaded with a guarded dynamic import: without it the app evaluates on tfjs.
+ */
+import { availableParallelism } from 'node:os';
+import type * as Ort from 'onnxruntime-node';
+import type { OnnxModelJs } from '../../core/index.js';
+import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../core/index.js';
+import { serializeOnnx } from './serialize.js';
+
+export const ONNXRUNTIME_PACKAGE = 'onnxruntime-node';
+
+export interface OnnxRuntimeStatus {
+  available: boolean;
+  package: string;
+  version?: string;
+  /** Threads one session uses (intraOpNumThreads): all cores. */
+  threads: number;
+  /** Why it is unavailable (not installed / the loader's first line). */
+  message?: string;
+}
+
+/** Imports by a non-literal specifier so bundlers and tsc leave it alone (it may be absent). */
+async function importOptional(spec: string): Promise<unknown> {
+  return import(spec);
+}
+
+let loaded: Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> | undefined;
+
+async function load(): Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> {
+  const threads = availableParallelism();
+  try {
+    const mod = (await importOptional(ONNXRUNTIME_PACKAGE)) as typeof Ort & { default?: typeof Ort };
+    const ort = mod.InferenceSession ? mod : mod.default!;
+    return { ort, status: { available: true, package: ONNXRUNTIME_PACKAGE, version: ort.env.versions?.node, threads } };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const msg = String((e as Error)?.message ?? e);
+    const notInstalled = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && msg.includes(`'${ONNXRUNTIME_PACKAGE}'`);
+    const message = notInstalled ? `${ONNXRUNTIME_PACKAGE} is not installed` : msg.split('\n').find((l) => l.trim())?.trim().slice(0, 500) ?? msg;
+    return { status: { available: false, package: ONNXRUNTIME_PACKAGE, threads, message } };
+  }
+}
+
+function loadOnce() {
+  return (loaded ??= load());
+}
+
+/** Whether onnxruntime-node loads here, its version and thread count. Never throws. */
+export async function onnxRuntimeStatus(): Promise<OnnxRuntimeStatus> {
+  return (await loadOnce()).status;
+}
+
+export class OnnxRuntimeError extends Error {}
+
+/** An onnxruntime session of a lowered feature model: NHWC images in, [count, dim] features out. */
+export interface OnnxFeatureSession {
+  threads: number;
+  /** Features of `count` images given NHWC normalised floats ([count, H, W, C], as loadImages gives them). */
+  extract(nhwc: Float32Array, count: number, batchSize?: number): Promise<{ features: Float32Array; dim: number }>;
+  release(): Promise<void>;
+}
+
+/** NHWC [n, h, w, c] → NCHW [n, c, h, w]. */
+export function nhwcToNchw(x: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let ch = 0; ch < c; ch++) out[((b * c + ch) * h + y) * w + xx] = x[((b * h + y) * w + xx) * c + ch]!;
+  return out;
+}
+
+/**
+ * Creates a session (CPU execution provider, all cores unless `threads` says otherwise, full graph
+ * optimisation). Throws OnnxRuntimeError when onnxruntime-node is unavailable or rejects the model.
+ */
+export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts: { threads?: number } = {}): Promise<OnnxFeatureSession> {
+  const { ort, status } = await loadOnce();
+  if (!ort) throw new OnnxRuntimeError(`the onnxruntime engine is not available: ${status.message}`);
+  const threads = opts.threads ?? status.threads;
+  const bytes = model instanceof Uint8Array ? model : serializeOnnx(model);
+  let session: Ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  } catch (e) {
+    throw new OnnxRuntimeError(`onnxruntime rejected the model: ${(e as Error).message}`);
+  }
+  const inputMeta = model instanceof Uint8Array ? undefined : model.graph.inputs[0]!.shape;
+  return {
+    threads,
+    async extract(nhwc, count, batchSize = 16) {
+      const per = nhwc.length / Math.max(count, 1);
+      const [c, h, w] = inputMeta ? (inputMeta.slice(1) as number[]) : [3, 0, 0];
+      if (!inputMeta || c! * h! * w! !== per) throw new OnnxRuntimeError(`input has ${per} values per image, the model expects ${inputMeta?.slice(1).join('×')}`);
+      let out: Float32Array | undefined;
+      let dim = 0;
+      for (let i = 0; i < count; i += batchSize) {
+        const n = Math.min(batchSize, count - i);
+        const x = nhwcToNchw(nhwc.subarray(i * per, (i + n) * per), n, h!, w!, c!);
+        const result = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', x, [n, c!, h!, w!]) });
+        const t = result[ONNX_OUTPUT_NAME]!;
+        dim = Number(t.dims[1]);
+        out ??= new Float32Array(count * dim);
+        out.set(t.data as Float32Array, i * dim);
+        t.dispose();
+      }
+      return { features: out ?? new Float32Array(0), dim };
+    },
+    release: () => session.release(),
+  };
+}
