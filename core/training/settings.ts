@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
 
 /**
  * Training settings stored in the document's `training` block. Defaults = reid-strong-baseline's
@@ -7,8 +8,8 @@ import { z } from 'zod';
 export const trainingSettingsSchema = z.object({
   dataset: z
     .object({
-      /** 'demo' = the built-in synthetic dataset; 'market1501' | 'dukemtmc' | 'folder' read `path`. */
-      kind: z.enum(['demo', 'market1501', 'dukemtmc', 'class_folders']).default('demo'),
+      /** 'demo' = the built-in synthetic dataset; the other layouts (core/config/datasets.ts) read `path`. */
+      kind: z.enum(['demo', ...DATASET_LAYOUT_IDS]).default('demo'),
       path: z.string().optional(),
       demoSize: z.enum(['tiny', 'small', 'medium']).default('small'),
     })
