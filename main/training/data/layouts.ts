@@ -270,6 +270,7 @@ export function detectLayout(path: string): DatasetLayoutId {
 function readNamedSplit(dir: string, p: ReadProblems, keepDistractors: boolean): RawRecord[] {
   const out: RawRecord[] = [];
   const files = listImages(dir);
+  const before = p.unparsable.length;
   for (const f of files) {
     const m = PID_CAM.exec(f);
     const pid = m ? Number(m[1]) : NaN;
@@ -288,7 +289,7 @@ function readNamedSplit(dir: string, p: ReadProblems, keepDistractors: boolean):
     }
     out.push({ path: join(dir, f), pid, camid: cam - 1 });
   }
-  if (files.length && !out.length && p.unparsable.length)
+  if (files.length && p.unparsable.length - before === files.length)
     throw new DatasetError(`none of the ${files.length} images in ${dir} is named <identity>_c<camera>… (e.g. 0002_c002_00030600_0.jpg); first: ${basename(p.unparsable.at(-1)!)}`, 'E_DATASET_UNPARSABLE');
   return out;
 }
