@@ -64,8 +64,8 @@ export interface DatasetLayout {
 }
 
 export const DATASET_LAYOUTS: readonly DatasetLayout[] = [
-  { id: 'market1501', label: 'Market-1501', markers: 'bounding_box_train/, query/, bounding_box_test/', reader: 'RSB data/datasets/market1501.py, fast-reid market1501.py' },
-  { id: 'dukemtmc', label: 'DukeMTMC-reID', markers: "bounding_box_train/, query/, bounding_box_test/ in a folder named DukeMTMC-reID (any path with 'duke')", reader: 'RSB data/datasets/dukemtmcreid.py, fast-reid dukemtmcreid.py' },
+  { id: 'market1501', label: 'Market-1501', markers: 'bounding_box_train/, query/ and bounding_box_test/', reader: 'RSB data/datasets/market1501.py, fast-reid market1501.py' },
+  { id: 'dukemtmc', label: 'DukeMTMC-reID', markers: "bounding_box_train/, query/ and bounding_box_test/ in a folder named DukeMTMC-reID (any path with 'duke')", reader: 'RSB data/datasets/dukemtmcreid.py, fast-reid dukemtmcreid.py' },
   {
     id: 'cuhk03_detected',
     label: 'CUHK03 detected (767/700)',
@@ -79,7 +79,7 @@ export const DATASET_LAYOUTS: readonly DatasetLayout[] = [
     reader: 'fast-reid cuhk03.py (new protocol, cuhk03_labeled=True)',
   },
   { id: 'msmt17', label: 'MSMT17', markers: 'MSMT17_V1/ (train/, test/) or MSMT17_V2/ (mask_train_v2/, mask_test_v2/) with list_train.txt, list_query.txt, list_gallery.txt', reader: 'fast-reid msmt17.py' },
-  { id: 'veri', label: 'VeRi-776', markers: 'image_train/, image_query/, image_test/', reader: 'RSB data/datasets/veri.py, fast-reid veri.py' },
+  { id: 'veri', label: 'VeRi-776', markers: 'image_train/, image_query/ and image_test/', reader: 'RSB data/datasets/veri.py, fast-reid veri.py' },
   { id: 'vehicleid_800', label: 'VehicleID, 800-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_800.txt', reader: 'fast-reid vehicleid.py (SmallVehicleID)' },
   { id: 'vehicleid_1600', label: 'VehicleID, 1600-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_1600.txt', reader: 'fast-reid vehicleid.py (MediumVehicleID)' },
   { id: 'vehicleid_2400', label: 'VehicleID, 2400-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_2400.txt', reader: 'fast-reid vehicleid.py (LargeVehicleID)' },

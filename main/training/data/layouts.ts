@@ -225,15 +225,21 @@ function locate(id: DatasetLayoutId, abs: string, detecting: boolean): Located {
   }
 }
 
+/** "expected <markers> (<--layout ids>); or …" over the table, variants of one reader folded into one entry. */
 function expectedList(): string {
-  return DATASET_LAYOUTS.filter((l) => l.id !== 'cuhk03_labeled' && l.id !== 'vehicleid_1600' && l.id !== 'vehicleid_2400')
-    .map((l) => `${l.id.replace(/_(detected|800)$/, '')} (${l.markers.replace('test_list_800.txt', 'test_list_800|1600|2400.txt').replace(/detected/g, 'labeled|detected')})`)
-    .join('; ');
+  const folded: Partial<Record<DatasetLayoutId, string>> = {
+    market1501: "market1501, or dukemtmc when the path names 'duke'",
+    cuhk03_detected: 'cuhk03_detected|cuhk03_labeled',
+    vehicleid_800: 'vehicleid_800|vehicleid_1600|vehicleid_2400',
+  };
+  return DATASET_LAYOUTS.filter((l) => !['dukemtmc', 'cuhk03_labeled', 'vehicleid_1600', 'vehicleid_2400'].includes(l.id))
+    .map((l) => `${l.markers.replace('test_list_800.txt', 'test_list_800|1600|2400.txt').replace(/detected/g, 'labeled|detected')} (${folded[l.id] ?? l.id})`)
+    .join('; or ');
 }
 
 function checkFolder(path: string): string {
   const abs = resolve(path);
-  if (!isDir(abs)) throw new DatasetError(`dataset folder not found: ${abs}`, 'E_DATASET_NOT_FOUND');
+  if (!isDir(abs)) throw new DatasetError(`dataset folder not found: ${abs} does not exist or is not a folder`, 'E_DATASET_NOT_FOUND');
   return abs;
 }
 
@@ -263,7 +269,7 @@ export function detectLayout(path: string): DatasetLayoutId {
     throw new DatasetError(`${abs} looks like a ${label} dataset but is incomplete: ${lacking({ partial: partial.at, missing: partial.missing })}`, 'E_DATASET_LAYOUT');
   }
   if (locate('class_folders', abs, true)) return 'class_folders';
-  throw new DatasetError(`${abs} matches no dataset layout; expected one of: ${expectedList()}`, 'E_DATASET_LAYOUT');
+  throw new DatasetError(`${abs} matches no dataset layout: expected ${expectedList()}`, 'E_DATASET_LAYOUT');
 }
 
 /** Reads `<dir>` of a `<pid>_c<cam>…` layout: junk (pid −1) dropped, pid 0 distractors kept in the gallery only (RSB). */
