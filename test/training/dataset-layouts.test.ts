@@ -223,6 +223,21 @@ describe('data problems are the user errors with their own codes', () => {
     expect(r.status).toBe(2);
   }, 300_000);
 
+  it('JPEG and PNG files cut short are found at load, as Pillow finds them', async () => {
+    const root = join(tmp, 'cut');
+    const big = await sharp({ create: { width: 32, height: 64, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 50 } } });
+    const bigJpg = await big.clone().jpeg().toBuffer();
+    const bigPng = await big.clone().png().toBuffer();
+    put(root, ['bounding_box_train/0001_c1s1_01.jpg', 'bounding_box_train/0002_c1s1_01.jpg', 'query/0001_c2s1_01.jpg', 'bounding_box_test/0001_c1s1_02.jpg'], bigJpg);
+    put(root, ['bounding_box_train/0001_c2s1_02.jpg'], bigJpg.subarray(0, bigJpg.length - 300));
+    put(root, ['bounding_box_train/0002_c2s1_02.jpg'], bigPng.subarray(0, bigPng.length >> 1)); // a PNG named .jpg
+    put(root, ['bounding_box_test/0001_c3s1_03.jpg'], bigPng);
+    const d = await loadDataset('market1501', root);
+    const pil = runPython<string[]>('ref_datasets.py', { what: 'unreadable', root });
+    expect(d.problems.unreadable.map((u) => relative(root, u.path)).sort()).toEqual(pil);
+    expect(pil).toHaveLength(2);
+  });
+
   it('case reliability/truncated-jpeg-dataset: the identity whose only image is truncated is dropped with a message', async () => {
     const root = join(CASES, 'reliability', 'truncated-jpeg-dataset');
     const pil = runPython<string[]>('ref_datasets.py', { what: 'unreadable', root });
