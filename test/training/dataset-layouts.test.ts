@@ -281,6 +281,17 @@ describe('class-per-folder data (case class-folders-run-fails-at-eval)', () => {
     expect(d.train.some((r) => r.path.endsWith('003.jpg'))).toBe(false);
   });
 
+  it('prepare.py query/<id>/ + gallery/<id>/ are evaluated as given, cameras from the names', async () => {
+    const root = join(tmp, 'prepared');
+    put(root, ['train/0002/0002_c1s1_000151_00.jpg', 'train/0002/0002_c2s1_000151_01.jpg', 'train/0007/0007_c1s1_000151_00.jpg']);
+    put(root, ['query/0001/0001_c1s1_001051_00.jpg', 'query/0003/0003_c2s1_001051_00.jpg', 'gallery/0001/0001_c1s1_001101_00.jpg', 'gallery/0001/0001_c3s1_001101_00.jpg', 'gallery/0003/0003_c2s1_001101_00.jpg', 'gallery/-1/-1_c1s1_000000_00.jpg']);
+    const d = await loadDataset('class_folders', root);
+    expect(d.classNames).toEqual(['0002', '0007']);
+    expect(d.query.map((r) => r.camid)).toEqual([0, 1]);
+    expect([d.gallery.length, d.problems.junkDropped, d.summary.validQueries]).toEqual([3, 1, 1]); // 0003 is seen only from its own camera
+    expect(d.summary.gallery.cameras).toBe(3);
+  });
+
   for (const [name, classes] of [
     ['pytorch', '4'],
     ['flat', '2'],

@@ -452,7 +452,7 @@ function readClassFolders(root: string, p: ReadProblems): RawDataset {
   };
   if (trainDir !== root && isDir(join(root, 'query')) && isDir(join(root, 'gallery'))) {
     const all = [join(root, 'query'), join(root, 'gallery')].flatMap((d) => subdirs(d).flatMap((c) => listImages(join(d, c))));
-    const named = all.length > 0 && all.every((f) => PID_CAM.test(f) || /_c\d+/.test(f));
+    const named = all.length > 0 && all.every((f) => /_c\d+/.test(f));
     const cam = (f: string): number => Number(/_c(\d+)/.exec(f)![1]) - 1;
     const query = evalFolder(join(root, 'query'), named ? cam : () => 1, false);
     const gallery = evalFolder(join(root, 'gallery'), named ? cam : () => 0, false);
