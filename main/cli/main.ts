@@ -17,11 +17,11 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
   serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
   start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
   train: {
-    help: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR [--layout ID]) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME] [--micro-batch N] [--lr X] [--warmup-epochs N] [--eval-period N] [--seed N] [--json] | train --resume RUN_DIR',
+    help: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME] [--micro-batch N] [--lr X] [--warmup-epochs N] [--eval-period N] [--seed N] [--json] | train --resume RUN_DIR',
     run: async (argv) => (await import('./train.js')).trainCommand(argv),
   },
   eval: {
-    help: 'eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR [--layout ID]) [--rerank] [--metric cosine|euclidean] [--json]',
+    help: 'eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--rerank] [--metric cosine|euclidean] [--json]',
     run: async (argv) => (await import('./eval.js')).evalCommand(argv),
   },
   embed: { help: 'embed [GRAPH.json | --preset NAME …preset options] --weights FILE --images DIR --out FEATS.json [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--batch-size N]  eval-mode features of every image in DIR', run: async (argv) => (await import('./embed.js')).embedCommand(argv) },
