@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { DATASET_LAYOUTS, datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
+import { datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { Rng } from './rng.js';
 
 /** Codes of data problems: the user's errors, each with its own message. */
@@ -225,16 +225,17 @@ function locate(id: DatasetLayoutId, abs: string, detecting: boolean): Located {
   }
 }
 
-/** "expected <markers> (<--layout ids>); or …" over the table, variants of one reader folded into one entry. */
+/** "expected <markers> (<--layout ids>); …": the table's layouts, variants of one reader in one entry. */
 function expectedList(): string {
-  const folded: Partial<Record<DatasetLayoutId, string>> = {
-    market1501: "market1501, or dukemtmc when the path names 'duke'",
-    cuhk03_detected: 'cuhk03_detected|cuhk03_labeled',
-    vehicleid_800: 'vehicleid_800|vehicleid_1600|vehicleid_2400',
-  };
-  return DATASET_LAYOUTS.filter((l) => !['dukemtmc', 'cuhk03_labeled', 'vehicleid_1600', 'vehicleid_2400'].includes(l.id))
-    .map((l) => `${l.markers.replace('test_list_800.txt', 'test_list_800|1600|2400.txt').replace(/detected/g, 'labeled|detected')} (${folded[l.id] ?? l.id})`)
-    .join('; or ');
+  const entries: [string, string][] = [
+    [datasetLayout('market1501')!.markers, 'market1501, dukemtmc'],
+    ['labeled/ or detected/ holding those folders, or images_labeled/ or images_detected/ with splits_new_labeled.json or splits_new_detected.json', 'cuhk03_detected, cuhk03_labeled'],
+    ['MSMT17_V1/ or MSMT17_V2/ with list_train.txt, list_query.txt, list_gallery.txt', 'msmt17'],
+    [datasetLayout('veri')!.markers, 'veri'],
+    ['image/ and train_test_split/ with train_list.txt and test_list_800.txt, test_list_1600.txt or test_list_2400.txt', 'vehicleid_800, vehicleid_1600, vehicleid_2400'],
+    ['train/<class>/ or two or more <class>/ folders of images', 'class_folders'],
+  ];
+  return entries.map(([m, ids]) => `${m} (${ids})`).join('; ');
 }
 
 function checkFolder(path: string): string {
