@@ -95,6 +95,8 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(await text(page, 'dataset-error')).toContain(s.docs);
 
     await page.getByTestId('dataset-choose').click();
+    // The picker first lists its start folder: wait for it, or that listing can overwrite the typed path.
+    await expect.poll(() => page.getByTestId('folder-picker').locator('li.dir').allTextContents()).toEqual(['📁 market']);
     await page.getByTestId('folder-path').fill(root);
     await page.getByTestId('folder-path').press('Enter');
     await page.getByTestId('folder-use').click();
