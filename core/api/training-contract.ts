@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../training/backends.js';
+import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
 
 /**
  * Training, runs, datasets and backend calls of the API contract (merged into `calls` / `events` in
@@ -21,7 +22,7 @@ const path = z
 
 export const dataSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('demo'), size: z.enum(['tiny', 'small', 'medium']).default('small') }).strict(),
-  z.object({ kind: z.literal('folder'), path, layout: z.enum(['market1501', 'dukemtmc', 'class_folders']).optional() }).strict(),
+  z.object({ kind: z.literal('folder'), path, layout: z.enum(DATASET_LAYOUT_IDS).optional() }).strict(),
 ]);
 export type DataSource = z.output<typeof dataSourceSchema>;
 
@@ -106,12 +107,25 @@ export const trainingCalls = {
       kind: z.string(),
       root: z.string(),
       numClasses: z.number(),
-      summary: z.object({ train: splitSummary, query: splitSummary, gallery: splitSummary }),
+      summary: z.object({
+        train: splitSummary,
+        query: splitSummary,
+        gallery: splitSummary,
+        /** The layout read, how query / gallery were formed, how many queries have a match, reading notes. */
+        layout: z.string().optional(),
+        evaluation: z.string().optional(),
+        validQueries: z.number().optional(),
+        notes: z.array(z.string()).optional(),
+      }),
       problems: z.object({
         junkDropped: z.number(),
         unparsable: z.array(z.string()),
         unreadable: z.array(z.object({ path: z.string(), reason: z.string() })),
         identitiesBelowK: z.array(z.object({ pid: z.number(), images: z.number() })),
+        distractorsDropped: z.number().optional(),
+        /** Class folders holding no image (not classes) and training identities left with no readable image. */
+        emptyClasses: z.array(z.string()).optional(),
+        identitiesDropped: z.array(z.object({ id: z.string(), images: z.number() })).optional(),
       }),
       samples: z.array(z.object({ path: z.string(), pid: z.number(), camid: z.number() })),
     }),

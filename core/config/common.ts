@@ -1,6 +1,6 @@
 import type { GraphDoc } from '../graph/types.js';
 import { parseTrainingSettings, trainingSettingsSchema, type TrainingSettings } from '../training/settings.js';
-import { datasetByKind, datasetByName, type KnownDataset } from './datasets.js';
+import { datasetByKind, datasetByName, datasetLayout, type KnownDataset } from './datasets.js';
 import { ConfigError, type ConfigValue } from './yacs.js';
 
 export type ExportResult = { ok: true; text: string; warnings: string[] } | { ok: false; reasons: string[] };
@@ -39,7 +39,10 @@ export function datasetOf(
   // No training block at all: the frameworks' own default dataset (Market-1501 in both defaults.py).
   if (!explicit) return { name: 'market1501', known: datasetByKind('market1501')!, fallback: true };
   return {
-    reason: `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose Market-1501 or DukeMTMC-reID in the training settings (or set framework.datasetName)`,
+    reason:
+      s.dataset.kind === 'demo' || s.dataset.kind === 'class_folders'
+        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose Market-1501 or DukeMTMC-reID in the training settings (or set framework.datasetName)`
+        : `the config cannot name the ${datasetLayout(s.dataset.kind)?.label ?? s.dataset.kind} dataset yet: set framework.datasetName to the framework's name for it (e.g. veri, cuhk03, msmt17)`,
   };
 }
 

@@ -33,3 +33,59 @@ export function datasetByName(name: string): KnownDataset | undefined {
 export function datasetByKind(kind: string): KnownDataset | undefined {
   return KNOWN_DATASETS.find((d) => d.kind === kind);
 }
+
+/**
+ * Dataset layouts the app reads (`dataset.kind` in the training settings, `--layout` of the CLI, `layout`
+ * of the API). One row per reader; the folder is recognised by its marker folders / files. The readers
+ * follow the frameworks' own (reid-strong-baseline `data/datasets/*.py`, fast-reid
+ * `fastreid/data/datasets/*.py`); main/training/data/layouts.ts implements them.
+ */
+export const DATASET_LAYOUT_IDS = [
+  'market1501',
+  'dukemtmc',
+  'cuhk03_detected',
+  'cuhk03_labeled',
+  'msmt17',
+  'veri',
+  'vehicleid_800',
+  'vehicleid_1600',
+  'vehicleid_2400',
+  'class_folders',
+] as const;
+export type DatasetLayoutId = (typeof DATASET_LAYOUT_IDS)[number];
+
+export interface DatasetLayout {
+  id: DatasetLayoutId;
+  label: string;
+  /** What the folder must hold (shown when a folder matches no layout). */
+  markers: string;
+  /** The frameworks' reader this one follows. */
+  reader: string;
+}
+
+export const DATASET_LAYOUTS: readonly DatasetLayout[] = [
+  { id: 'market1501', label: 'Market-1501', markers: 'bounding_box_train/, query/ and bounding_box_test/', reader: 'RSB data/datasets/market1501.py, fast-reid market1501.py' },
+  { id: 'dukemtmc', label: 'DukeMTMC-reID', markers: "bounding_box_train/, query/ and bounding_box_test/ in a folder named DukeMTMC-reID (any path with 'duke')", reader: 'RSB data/datasets/dukemtmcreid.py, fast-reid dukemtmcreid.py' },
+  {
+    id: 'cuhk03_detected',
+    label: 'CUHK03 detected (767/700)',
+    markers: 'detected/{bounding_box_train,query,bounding_box_test}/ (CUHK03-NP), or images_detected/ + splits_new_detected.json (torchreid / fast-reid)',
+    reader: 'fast-reid cuhk03.py (new protocol, cuhk03_labeled=False)',
+  },
+  {
+    id: 'cuhk03_labeled',
+    label: 'CUHK03 labeled (767/700)',
+    markers: 'labeled/{bounding_box_train,query,bounding_box_test}/ (CUHK03-NP), or images_labeled/ + splits_new_labeled.json (torchreid / fast-reid)',
+    reader: 'fast-reid cuhk03.py (new protocol, cuhk03_labeled=True)',
+  },
+  { id: 'msmt17', label: 'MSMT17', markers: 'MSMT17_V1/ (train/, test/) or MSMT17_V2/ (mask_train_v2/, mask_test_v2/) with list_train.txt, list_query.txt, list_gallery.txt', reader: 'fast-reid msmt17.py' },
+  { id: 'veri', label: 'VeRi-776', markers: 'image_train/, image_query/ and image_test/', reader: 'RSB data/datasets/veri.py, fast-reid veri.py' },
+  { id: 'vehicleid_800', label: 'VehicleID, 800-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_800.txt', reader: 'fast-reid vehicleid.py (SmallVehicleID)' },
+  { id: 'vehicleid_1600', label: 'VehicleID, 1600-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_1600.txt', reader: 'fast-reid vehicleid.py (MediumVehicleID)' },
+  { id: 'vehicleid_2400', label: 'VehicleID, 2400-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_2400.txt', reader: 'fast-reid vehicleid.py (LargeVehicleID)' },
+  { id: 'class_folders', label: 'class per folder', markers: 'train/<class>/ (+ val/<class>/), or <class>/ folders of images', reader: 'torchvision ImageFolder; Person_reID_baseline_pytorch prepare.py' },
+];
+
+export function datasetLayout(id: string): DatasetLayout | undefined {
+  return DATASET_LAYOUTS.find((l) => l.id === id);
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from './backends.js';
+import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
 
 /**
  * Training settings stored in the document's `training` block. Defaults = reid-strong-baseline's
@@ -8,8 +9,8 @@ import { BACKEND_CHOICES } from './backends.js';
 export const trainingSettingsSchema = z.object({
   dataset: z
     .object({
-      /** 'demo' = the built-in synthetic dataset; 'market1501' | 'dukemtmc' | 'folder' read `path`. */
-      kind: z.enum(['demo', 'market1501', 'dukemtmc', 'class_folders']).default('demo'),
+      /** 'demo' = the built-in synthetic dataset; the other layouts (core/config/datasets.ts) read `path`. */
+      kind: z.enum(['demo', ...DATASET_LAYOUT_IDS]).default('demo'),
       path: z.string().optional(),
       demoSize: z.enum(['tiny', 'small', 'medium']).default('small'),
     })

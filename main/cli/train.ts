@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyCommand, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
 import { parseBackendChoice } from '../tfjs/index.js';
-import { DatasetError, type LoadedDataset } from '../training/data/datasets.js';
+import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../training/data/datasets.js';
 import { LossConfigError } from '../training/losses/index.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
@@ -25,7 +26,7 @@ export function dataArgs(v: { demo?: boolean; 'demo-size'?: string; data?: strin
   const size = v['demo-size'];
   if (size !== undefined && !['tiny', 'small', 'medium'].includes(size)) throw new CliError(`--demo-size must be one of tiny, small, medium (got "${size}")`);
   const layout = v.layout;
-  if (layout !== undefined && !['market1501', 'dukemtmc', 'class_folders'].includes(layout)) throw new CliError(`--layout must be one of market1501, dukemtmc, class_folders (got "${layout}")`);
+  if (layout !== undefined && !(DATASET_LAYOUT_IDS as readonly string[]).includes(layout)) throw new CliError(`--layout must be one of ${DATASET_LAYOUT_IDS.join(', ')} (got "${layout}")`);
   return { demo: v.demo, demoSize: size as DataSourceArgs['demoSize'], data: v.data, layout: layout as DataSourceArgs['layout'], k };
 }
 
@@ -162,6 +163,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     runDir = resolve(v.out ?? join('runs', newRunId(name)));
     if (existsSync(join(runDir, 'run.json'))) throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
   }
+  process.stderr.write(formatDatasetSummary(dataset) + '\n');
   const control: TrainControl = {};
   const onSigint = () => {
     if (control.request) return void exitAfterDrain(EXIT.interrupted);

@@ -278,7 +278,7 @@ export class TrainingService {
           root: ds.root,
           numClasses: ds.numClasses,
           summary: ds.summary as CallOutput<'dataset.inspect'>['summary'],
-          problems: { ...ds.problems, unparsable: ds.problems.unparsable.slice(0, 50), unreadable: ds.problems.unreadable.slice(0, 50) },
+          problems: { ...ds.problems, unparsable: ds.problems.unparsable.slice(0, 50), unreadable: ds.problems.unreadable.slice(0, 50), emptyClasses: ds.problems.emptyClasses.slice(0, 50), identitiesDropped: ds.problems.identitiesDropped.slice(0, 50) },
           samples,
         };
       },

@@ -2,10 +2,11 @@
  * Where training data comes from: the built-in demo dataset (generated once per size/seed and cached in
  * the app's data folder) or a folder the user points at, whose layout is detected.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDataDir } from '../io/paths.js';
-import { DatasetError, loadDataset, resolveReidRoot, type DatasetKind, type LoadedDataset } from './data/datasets.js';
+import { DatasetError, detectLayout, loadDataset, type DatasetKind, type LoadedDataset } from './data/datasets.js';
+
+export { detectLayout };
 import { Worker } from 'node:worker_threads';
 import { DEMO_SIZES, isDemoDataset, writeDemoDataset, type DemoSize } from './data/demo.js';
 import { workerEntry } from './data/worker-url.js';
@@ -39,30 +40,6 @@ export async function ensureDemo(size: DemoSize = 'small', seed = 0, opts: { off
   }
   await p;
   return dir;
-}
-
-/** Market-1501 vs DukeMTMC-reID vs class folders, from the folder's contents and name. */
-export function detectLayout(path: string): DatasetKind {
-  if (!existsSync(path)) throw new DatasetError(`${path} does not exist`);
-  for (const kind of ['dukemtmc', 'market1501'] as const) {
-    try {
-      const root = resolveReidRoot(kind, path);
-      if (kind === 'dukemtmc' && !/duke/i.test(root)) continue;
-      return kind;
-    } catch {
-      // not this layout
-    }
-  }
-  const dirs = readdirSync(path, { withFileTypes: true }).filter((d) => d.isDirectory());
-  const hasImages = (d: string) => {
-    try {
-      return readdirSync(join(path, d)).some((f) => /\.(jpe?g|png|bmp|webp)$/i.test(f));
-    } catch {
-      return false;
-    }
-  };
-  if (dirs.filter((d) => hasImages(d.name)).length >= 2) return 'class_folders';
-  throw new DatasetError(`${path} is neither a Market-1501 / DukeMTMC-reID folder (expected bounding_box_train/, query/ and bounding_box_test/) nor a class-per-folder dataset (expected one sub-folder per class)`);
 }
 
 export interface DataSourceArgs {

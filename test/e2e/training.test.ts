@@ -98,6 +98,8 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(await text(page, 'train-problem-error')).toMatch(/dataset refused/);
 
     await page.getByTestId('dataset-choose').click();
+    // The picker first lists its start folder: wait for it, or that listing can overwrite the typed path.
+    await expect.poll(() => page.getByTestId('folder-picker').locator('li.dir').allTextContents()).toEqual(['📁 market']);
     await page.getByTestId('folder-path').fill(root);
     await page.getByTestId('folder-path').press('Enter');
     await page.getByTestId('folder-use').click();

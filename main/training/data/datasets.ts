@@ -1,20 +1,24 @@
 /**
- * Dataset readers: Market-1501 and DukeMTMC-reID layouts (`bounding_box_train/`,
- * `query/`, `bounding_box_test/`, names parsed with RSB/fast-reid's regex `([-\d]+)_c(\d)`), and a
- * class-per-folder layout for plain classification. Bad data is reported, never fatal and never silent.
+ * Loading a dataset: the layout's reader (main/training/data/layouts.ts), then every image's header and
+ * (JPEG / PNG) end marker are checked — a truncated JPEG passes a header read. Unreadable images are
+ * skipped and counted, identities left with no image are dropped with a message, training labels are
+ * numbered 0..P−1, and the evaluation is checked to have a valid query.
+ * Bad data is reported, never fatal unless nothing usable is left, and never an internal error.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import sharp from 'sharp';
+import { datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { readRegularFile } from '../../io/files.js';
+import { DatasetError, readLayout, type RawDataset, type RawRecord, type ReadProblems } from './layouts.js';
 
-export type DatasetKind = 'market1501' | 'dukemtmc' | 'class_folders';
+export { DatasetError, detectLayout, type DatasetErrorCode } from './layouts.js';
+
+export type DatasetKind = DatasetLayoutId;
 
 export interface ImageRecord {
   path: string;
-  /** Original person id (class index for class folders). */
+  /** Original person / vehicle id (class index for class folders). */
   pid: number;
-  /** 0-based camera id (0 for class folders). */
+  /** 0-based camera id (class folders: 0 in training and gallery, 1 for held-out queries). */
   camid: number;
   /** Training label 0..P−1 (train split); equals pid for query/gallery. */
   label: number;
@@ -28,17 +32,33 @@ export interface SplitSummary {
   imagesPerIdentity: Record<number, number>;
 }
 
-export interface DatasetProblems {
+export interface DatasetProblems extends ReadProblems {
   /** Market/Duke junk images (pid −1), dropped at load as in RSB. */
   junkDropped: number;
   /** Distractor images (pid 0) outside the gallery: they are not one person, so not a class or a query. */
   distractorsDropped: number;
-  /** Files whose names do not match the layout's pattern. */
+  /** Files (or list lines) whose names do not match the layout's pattern. */
   unparsable: string[];
-  /** Files sharp could not read (checked with metadata() at load, or found at first decode). */
+  /** Files sharp could not read (training images decoded at load; query / gallery headers read). */
   unreadable: { path: string; reason: string }[];
+  /** Training identities left without a readable image: not classes. */
+  identitiesDropped: { id: string; images: number }[];
   /** Training identities with fewer than K images: the P×K sampler draws them with replacement (RSB). */
   identitiesBelowK: { pid: number; images: number }[];
+}
+
+export interface DatasetSummary {
+  train: SplitSummary;
+  query: SplitSummary;
+  gallery: SplitSummary;
+  /** The layout read (core/config/datasets.ts label). */
+  layout: string;
+  /** How query and gallery were formed. */
+  evaluation: string;
+  /** Queries with a gallery image of their identity from another camera (the ones mAP / CMC count). */
+  validQueries: number;
+  /** Facts about the reading (variant, unused files). */
+  notes: string[];
 }
 
 export interface LoadedDataset {
@@ -51,54 +71,11 @@ export interface LoadedDataset {
   numClasses: number;
   /** Original pid (or folder name) of each training label. */
   classNames: string[];
-  summary: { train: SplitSummary; query: SplitSummary; gallery: SplitSummary };
+  summary: DatasetSummary;
   problems: DatasetProblems;
 }
 
-/** A user-facing dataset problem (wrong layout, empty split): printed as one line. */
-export class DatasetError extends Error {}
-
-const IMAGE_EXT = /\.(jpe?g|png|bmp|webp)$/i;
-const PID_CAM = /([-\d]+)_c(\d)/;
-
-const NESTED: Record<'market1501' | 'dukemtmc', string[]> = {
-  market1501: ['', 'market1501', 'Market-1501-v15.09.15', 'Market-1501', 'Market1501', 'market-1501'],
-  dukemtmc: ['', 'DukeMTMC-reID', 'dukemtmc-reid/DukeMTMC-reID', 'dukemtmc-reid', 'dukemtmcreid/DukeMTMC-reID', 'DukeMTMC-reID/DukeMTMC-reID'],
-};
-const SPLITS = { train: 'bounding_box_train', query: 'query', gallery: 'bounding_box_test' } as const;
-
-const isDir = (p: string): boolean => {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
-/** Finds the folder holding bounding_box_train/query/bounding_box_test under the root or a usual nested name. */
-export function resolveReidRoot(kind: 'market1501' | 'dukemtmc', root: string): string {
-  const abs = resolve(root);
-  if (!isDir(abs)) throw new DatasetError(`dataset folder not found: ${abs}`);
-  for (const sub of NESTED[kind]) {
-    const cand = join(abs, sub);
-    if (Object.values(SPLITS).every((s) => isDir(join(cand, s)))) return cand;
-  }
-  const name = kind === 'market1501' ? 'Market-1501' : 'DukeMTMC-reID';
-  const found = NESTED[kind].map((s) => join(abs, s)).find((c) => Object.values(SPLITS).some((s) => isDir(join(c, s))));
-  const missing = found ? Object.values(SPLITS).filter((s) => !isDir(join(found, s))) : Object.values(SPLITS);
-  throw new DatasetError(
-    `${abs} is not a ${name} dataset: expected the folders ${missing.map((m) => m + '/').join(', ')} in ${found ?? abs}` +
-      (found ? '' : ` (or in one of ${NESTED[kind].filter(Boolean).map((s) => s + '/').join(', ')})`),
-  );
-}
-
-function listImages(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => IMAGE_EXT.test(f))
-    .sort();
-}
-
-function summarize(records: ImageRecord[]): SplitSummary {
+function summarize(records: ImageRecord[], cameras: boolean): SplitSummary {
   const perId = new Map<number, number>();
   const cams = new Set<number>();
   for (const r of records) {
@@ -107,11 +84,49 @@ function summarize(records: ImageRecord[]): SplitSummary {
   }
   const hist: Record<number, number> = {};
   for (const n of perId.values()) hist[n] = (hist[n] ?? 0) + 1;
-  return { identities: perId.size, images: records.length, cameras: cams.size, imagesPerIdentity: hist };
+  return { identities: perId.size, images: records.length, cameras: cameras ? cams.size : 0, imagesPerIdentity: hist };
 }
 
-/** Checks decodability with sharp's header read; bounded concurrency keeps the libuv pool usable. */
-async function verifyReadable(records: ImageRecord[], problems: DatasetProblems): Promise<ImageRecord[]> {
+/** Queries that have a gallery image of the same identity from another camera (RSB eval_func's valid queries). */
+export function countValidQueries(query: readonly { pid: number; camid: number }[], gallery: readonly { pid: number; camid: number }[]): number {
+  const cams = new Map<number, Set<number>>();
+  for (const g of gallery) {
+    if (!cams.has(g.pid)) cams.set(g.pid, new Set());
+    cams.get(g.pid)!.add(g.camid);
+  }
+  return query.filter((q) => {
+    const c = cams.get(q.pid);
+    return !!c && (c.size > 1 || !c.has(q.camid));
+  }).length;
+}
+
+/** The user's error for an evaluation with no valid query (a data problem, not a bug). */
+export function noValidQueryError(numQuery: number, numGallery: number): DatasetError {
+  return new DatasetError(
+    `no query has a valid match: none of the ${numQuery} query images has a gallery image (of ${numGallery}) of the same identity from another camera — check the identity and camera parts of the names`,
+    'E_DATASET_NO_VALID_QUERY',
+  );
+}
+
+/**
+ * A JPEG or PNG cut short (an interrupted copy or download) has a valid header, so sharp's metadata()
+ * accepts it; its end marker (JPEG EOI FF D9, PNG IEND chunk) is missing. Looks at the file's last KiB.
+ * Returns the problem, or null.
+ */
+function truncation(file: Buffer, format: string | undefined): string | null {
+  if (format !== 'jpeg' && format !== 'png') return null;
+  const buf = file.subarray(Math.max(0, file.length - 1024));
+  if (format === 'jpeg') return buf.lastIndexOf(Buffer.from([0xff, 0xd9])) < 0 ? 'premature end of JPEG image (no end-of-image marker)' : null;
+  return buf.lastIndexOf(Buffer.from('IEND')) < 0 ? 'premature end of PNG image (no IEND chunk)' : null;
+}
+
+/**
+ * Checks that images can be read: sharp's header read plus the end marker of JPEG / PNG files (a full
+ * decode of every image costs ~3 ms each, minutes on MSMT17). Bounded concurrency keeps the libuv pool
+ * usable. What slips through (damage inside the data) is found at first decode and replaced in training
+ * batches by another image of the same identity (pipeline.ts).
+ */
+async function verifyReadable(records: RawRecord[], problems: DatasetProblems): Promise<RawRecord[]> {
   const bad = new Set<number>();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -119,8 +134,11 @@ async function verifyReadable(records: ImageRecord[], problems: DatasetProblems)
       const i = next++;
       const r = records[i]!;
       try {
-        const m = await sharp(await readRegularFile(r.path, 'image')).metadata();
+        const file = await readRegularFile(r.path, 'image');
+        const m = await sharp(file).metadata();
         if (!m.width || !m.height) throw new Error('no image dimensions');
+        const cut = truncation(file, m.format);
+        if (cut) throw new Error(cut);
       } catch (e) {
         bad.add(i);
         problems.unreadable.push({ path: r.path, reason: (e as Error).message.split('\n')[0]! });
@@ -134,40 +152,8 @@ async function verifyReadable(records: ImageRecord[], problems: DatasetProblems)
 export interface LoadOptions {
   /** Images per identity of the P×K sampler, to report identities below it. */
   k?: number;
-  /** Check every image header with sharp at load (default true). */
+  /** Check every image at load (default true): header read and, for JPEG / PNG, the end marker. */
   verify?: boolean;
-}
-
-function readReidSplit(dir: string, problems: DatasetProblems, keepDistractors: boolean): ImageRecord[] {
-  const out: ImageRecord[] = [];
-  for (const f of listImages(dir)) {
-    const m = PID_CAM.exec(f);
-    if (!m) {
-      problems.unparsable.push(join(dir, f));
-      continue;
-    }
-    const pid = Number(m[1]);
-    const cam = Number(m[2]);
-    if (!Number.isInteger(pid) || !Number.isInteger(cam)) {
-      problems.unparsable.push(join(dir, f));
-      continue;
-    }
-    // RSB market1501.py / dukemtmcreid.py: junk (pid −1) is dropped; pid 0 distractors are kept.
-    if (pid === -1) {
-      problems.junkDropped++;
-      continue;
-    }
-    if (pid === 0 && !keepDistractors) {
-      problems.distractorsDropped++;
-      continue;
-    }
-    if (cam < 1) {
-      problems.unparsable.push(join(dir, f));
-      continue;
-    }
-    out.push({ path: join(dir, f), pid, camid: cam - 1, label: pid });
-  }
-  return out;
 }
 
 function belowK(train: ImageRecord[], k: number): { pid: number; images: number }[] {
@@ -176,73 +162,66 @@ function belowK(train: ImageRecord[], k: number): { pid: number; images: number 
   return [...perId].filter(([, n]) => n < k).map(([pid, images]) => ({ pid, images })).sort((a, b) => a.pid - b.pid);
 }
 
-/** Relabels training pids 0..P−1 in ascending pid order (deterministic, unlike RSB's Python-set order). */
-function relabel(train: ImageRecord[]): string[] {
-  const pids = [...new Set(train.map((r) => r.pid))].sort((a, b) => a - b);
-  const map = new Map(pids.map((p, i) => [p, i]));
-  for (const r of train) r.label = map.get(r.pid)!;
-  return pids.map(String);
-}
+const perPid = (rs: RawRecord[]): Map<number, number> => {
+  const m = new Map<number, number>();
+  for (const r of rs) m.set(r.pid, (m.get(r.pid) ?? 0) + 1);
+  return m;
+};
 
+/**
+ * Reads the dataset of layout `kind` (core/config/datasets.ts) at `path`. Training labels are the
+ * training ids in ascending order, 0..P−1 (deterministic, unlike RSB's Python-set order).
+ * Throws DatasetError: E_DATASET_NOT_FOUND / E_DATASET_LAYOUT (folder or layout), E_DATASET_UNPARSABLE
+ * (no name follows the pattern), E_DATASET_EMPTY_SPLIT (a split has no image), E_DATASET_UNREADABLE (no
+ * training image can be decoded), E_DATASET_NO_VALID_QUERY (no query has a gallery match from another camera).
+ */
 export async function loadDataset(kind: DatasetKind, path: string, opts: LoadOptions = {}): Promise<LoadedDataset> {
-  const problems: DatasetProblems = { junkDropped: 0, distractorsDropped: 0, unparsable: [], unreadable: [], identitiesBelowK: [] };
+  const problems: DatasetProblems = { junkDropped: 0, distractorsDropped: 0, unparsable: [], unreadable: [], emptyClasses: [], identitiesDropped: [], identitiesBelowK: [] };
+  const raw: RawDataset = readLayout(kind, path, problems);
   const verify = opts.verify ?? true;
-  let root: string;
-  let train: ImageRecord[];
-  let query: ImageRecord[] = [];
-  let gallery: ImageRecord[] = [];
-  let classNames: string[];
-  if (kind === 'class_folders') {
-    root = resolve(path);
-    if (!isDir(root)) throw new DatasetError(`dataset folder not found: ${root}`);
-    // <root>/<class>/*.jpg, or <root>/train/<class>/*.jpg with an optional <root>/val|test/<class>/.
-    const trainDir = isDir(join(root, 'train')) ? join(root, 'train') : root;
-    const classes = readdirSync(trainDir)
-      .filter((d) => isDir(join(trainDir, d)))
-      .sort();
-    if (classes.length === 0) throw new DatasetError(`${trainDir} has no class sub-folders: expected one folder of images per class (e.g. ${join(trainDir, 'cat')}/001.jpg)`);
-    train = [];
-    classes.forEach((c, i) => {
-      for (const f of listImages(join(trainDir, c))) train.push({ path: join(trainDir, c, f), pid: i, camid: 0, label: i });
-    });
-    classNames = classes;
-    const valName = ['val', 'test'].find((v) => trainDir !== root && isDir(join(root, v)));
-    if (valName) {
-      const index = new Map(classes.map((c, i) => [c, i]));
-      for (const c of readdirSync(join(root, valName)).sort()) {
-        if (!isDir(join(root, valName, c))) continue;
-        const i = index.get(c);
-        if (i === undefined) {
-          problems.unparsable.push(join(root, valName, c) + '/ (class not in train/)');
-          continue;
-        }
-        for (const f of listImages(join(root, valName, c))) query.push({ path: join(root, valName, c, f), pid: i, camid: 0, label: i });
-      }
-    }
-  } else {
-    root = resolveReidRoot(kind, path);
-    train = readReidSplit(join(root, SPLITS.train), problems, false);
-    query = readReidSplit(join(root, SPLITS.query), problems, false);
-    gallery = readReidSplit(join(root, SPLITS.gallery), problems, true);
-    classNames = [];
-  }
+  const name = (pid: number): string => raw.names?.get(pid) ?? String(pid);
+    if (!raw.train.length) throw new DatasetError(`no training images in ${raw.root}`, 'E_DATASET_EMPTY_SPLIT');
+  let { train, query, gallery } = raw;
   if (verify) {
+    const before = perPid(train);
     train = await verifyReadable(train, problems);
+    if (!train.length) {
+      const u = problems.unreadable[0]!;
+      throw new DatasetError(`none of the ${before.size ? [...before.values()].reduce((a, b) => a + b) : 0} training images could be read (e.g. ${u.path}: ${u.reason})`, 'E_DATASET_UNREADABLE');
+    }
+    const after = perPid(train);
+    for (const [pid, n] of before) if (!after.has(pid)) problems.identitiesDropped.push({ id: name(pid), images: n });
     query = await verifyReadable(query, problems);
     gallery = await verifyReadable(gallery, problems);
   }
-  if (train.length === 0) throw new DatasetError(`no readable training images in ${kind === 'class_folders' ? root : join(root, SPLITS.train)}`);
-  if (kind !== 'class_folders') classNames = relabel(train);
-  problems.identitiesBelowK = belowK(train, opts.k ?? 4);
+  if (!query.length) throw new DatasetError(`no ${verify && raw.query.length ? 'readable ' : ''}query images in ${raw.root} (${raw.evaluation}${raw.notes.length ? `; ${raw.notes.join('; ')}` : ''})` , 'E_DATASET_EMPTY_SPLIT');
+  if (!gallery.length) throw new DatasetError(`no ${verify && raw.gallery.length ? 'readable ' : ''}gallery images in ${raw.root}`, 'E_DATASET_EMPTY_SPLIT');
+  const validQueries = countValidQueries(query, gallery);
+  if (!validQueries) throw noValidQueryError(query.length, gallery.length);
+  const pids = [...new Set(train.map((r) => r.pid))].sort((a, b) => a - b);
+  const label = new Map(pids.map((p, i) => [p, i]));
+  const rec = (r: RawRecord, l: number): ImageRecord => ({ path: r.path, pid: r.pid, camid: r.camid, label: l });
+  const trainRecs = train.map((r) => rec(r, label.get(r.pid)!));
+  problems.identitiesBelowK = belowK(trainRecs, opts.k ?? 4);
+  const queryRecs = query.map((r) => rec(r, r.pid));
+  const galleryRecs = gallery.map((r) => rec(r, r.pid));
   return {
     kind,
-    root,
-    train,
-    query,
-    gallery,
-    numClasses: classNames.length,
-    classNames,
-    summary: { train: summarize(train), query: summarize(query), gallery: summarize(gallery) },
+    root: raw.root,
+    train: trainRecs,
+    query: queryRecs,
+    gallery: galleryRecs,
+    numClasses: pids.length,
+    classNames: pids.map(name),
+    summary: {
+      train: summarize(trainRecs, raw.cameras),
+      query: summarize(queryRecs, raw.cameras),
+      gallery: summarize(galleryRecs, raw.cameras),
+      layout: datasetLayout(kind)!.label,
+      evaluation: raw.evaluation,
+      validQueries,
+      notes: raw.notes,
+    },
     problems,
   };
 }
@@ -257,11 +236,16 @@ export function formatDatasetSummary(d: Pick<LoadedDataset, 'summary' | 'problem
     return `  ${name.padEnd(8)} ${String(s.identities).padStart(6)} ids ${String(s.images).padStart(7)} images ${String(s.cameras).padStart(3)} cameras${h}`;
   };
   const p = d.problems;
-  const out = [`dataset ${d.root}`, line('train', d.summary.train), line('query', d.summary.query), line('gallery', d.summary.gallery)];
+  const out = [`dataset ${d.root} (${d.summary.layout})`, line('train', d.summary.train), line('query', d.summary.query), line('gallery', d.summary.gallery)];
+  out.push(`  evaluation: ${d.summary.evaluation}; ${d.summary.validQueries} of ${d.summary.query.images} queries have a match`);
+  for (const n of d.summary.notes) out.push(`  ${n}`);
   if (p.junkDropped) out.push(`  junk images (pid -1) dropped: ${p.junkDropped}`);
   if (p.distractorsDropped) out.push(`  distractor images (pid 0) outside the gallery dropped: ${p.distractorsDropped}`);
   if (p.unparsable.length) out.push(`  skipped ${p.unparsable.length} files with unexpected names, e.g. ${p.unparsable[0]}`);
   if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable images, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
+  if (p.emptyClasses.length) out.push(`  ${p.emptyClasses.length} empty class folders are not classes, e.g. ${p.emptyClasses[0]}`);
+  if (p.identitiesDropped.length)
+    out.push(`  ${p.identitiesDropped.length} training identities dropped: none of their images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
   if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training identities have fewer than K images (sampled with replacement)`);
   return out.join('\n');
 }

@@ -10,6 +10,7 @@ import { RSB_PREPROCESS, type PreprocessSettings } from '../../../core/format/pr
 import type { AugmentOptions } from './augment.js';
 import type { DecodeJob, DecodeResult } from './worker.js';
 import { workerEntry } from './worker-url.js';
+import { DatasetError } from './layouts.js';
 
 export interface SampleRecord {
   path: string;
@@ -151,7 +152,7 @@ export class DataLoaderPool {
             break;
           }
         }
-        if (sub < 0) throw new Error(`all ${pool.length} training images of identity label ${label} are unreadable (e.g. ${records[orig]!.path}: ${f.reason})`);
+        if (sub < 0) throw new DatasetError(`all ${pool.length} training images of identity label ${label} are unreadable (e.g. ${records[orig]!.path}: ${f.reason})`);
         indices[f.pos] = sub;
         fix.push(f.pos);
       }

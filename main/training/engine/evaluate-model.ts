@@ -5,7 +5,7 @@
  */
 import type { TrainingSettings } from '../../../core/index.js';
 import { extractFeatures, type ReidModel } from '../../tfjs/index.js';
-import type { ImageRecord, LoadedDataset } from '../data/datasets.js';
+import { countValidQueries, DatasetError, noValidQueryError, type ImageRecord, type LoadedDataset } from '../data/datasets.js';
 import type { DataLoaderPool } from '../data/pipeline.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 
@@ -45,12 +45,17 @@ export interface EvalFeatures {
 /**
  * Features of the query and gallery splits (eval mode, no augmentation) and the retrieval metrics.
  * `extract` computes the features on another engine (onnxruntime) instead of the model's tfjs backend;
- * `onProgress` is called after every batch and around the ranking.
+ * `onProgress` is called after every batch and around the ranking. Data problems are DatasetErrors
+ * (no query / gallery, nothing readable, no query with a valid match).
  */
 export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, extract?: FeatureExtractor, onProgress?: EvalProgress): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
-  if (!ds.query.length || !ds.gallery.length) throw new Error('the dataset has no query / gallery split to evaluate on');
+  if (!ds.query.length || !ds.gallery.length) throw new DatasetError(`${ds.root} has no query / gallery images to evaluate on`, 'E_DATASET_EMPTY_SPLIT');
+  if (!countValidQueries(ds.query, ds.gallery)) throw noValidQueryError(ds.query.length, ds.gallery.length);
   const q = await features(reid, pool, ds.query, extract, onProgress && ((n) => onProgress('query', n, ds.query.length)));
   const g = await features(reid, pool, ds.gallery, extract, onProgress && ((n) => onProgress('gallery', n, ds.gallery.length)));
+  // Images found unreadable while extracting are left out; what is left must still be an evaluation.
+  if (!q.kept.length || !g.kept.length) throw new DatasetError(`none of the ${q.kept.length ? 'gallery' : 'query'} images of ${ds.root} could be read`, 'E_DATASET_UNREADABLE');
+  if (!countValidQueries(q.kept, g.kept)) throw noValidQueryError(q.kept.length, g.kept.length);
   onProgress?.('distance', 0, 1);
   const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
   onProgress?.('distance', 1, 1);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrFactor, preprocessOf, seedInitializers, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
-import type { LoadedDataset } from '../data/datasets.js';
+import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
@@ -174,6 +174,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
 
     emit({ type: 'start', runDir: o.runDir, backend: backend.backend, epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
     await run.log(`start: backend ${backend.backend}, ${mb.reason}, loss ${loss.plan.describe}`);
+    await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;
     const t0 = performance.now();

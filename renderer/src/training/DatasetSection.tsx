@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { TrainingSettings } from '../../../core/index.js';
+import { DATASET_LAYOUTS } from '../../../core/config/datasets.js';
 import type { DirEntry } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { dataSourceOf, editSettings, inspect, useTraining, type Inspection } from '../store/training.js';
@@ -7,7 +8,7 @@ import { Thumb, useThumbnails } from './Thumbs.js';
 import { fmtCam } from '../lib/format.js';
 import { nativeOpen } from '../store/native.js';
 
-const LAYOUTS: Record<string, string> = { market1501: 'Market-1501', dukemtmc: 'DukeMTMC-reID', class_folders: 'class-per-folder', demo: 'built-in demo' };
+const LAYOUTS: Record<string, string> = { ...Object.fromEntries(DATASET_LAYOUTS.map((l) => [l.id, l.label])), demo: 'built-in demo' };
 
 /** Folder picker for browser mode (the service lists folders; paths are the server's). */
 function FolderPicker({ start, onPick, onCancel }: { start: string | null; onPick: (dir: string) => void; onCancel: () => void }) {
@@ -83,6 +84,8 @@ function Summary({ ins }: { ins: Inspection }) {
     ...(p.junkDropped ? [`${p.junkDropped} junk / distractor images (pid −1 or 0000) left out, as in the reference loaders`] : []),
     ...(p.unparsable.length ? [`${p.unparsable.length} file name(s) do not follow the layout, e.g. ${p.unparsable.slice(0, 3).join(', ')}`] : []),
     ...p.unreadable.slice(0, 5).map((u) => `unreadable image ${u.path}: ${u.reason}`),
+    ...(p.identitiesDropped?.length ? [`${p.identitiesDropped.length} training identities dropped: none of their images could be read (${p.identitiesDropped.slice(0, 6).map((x) => x.id).join(', ')})`] : []),
+    ...(p.emptyClasses?.length ? [`${p.emptyClasses.length} empty class folder(s) are not classes, e.g. ${p.emptyClasses[0]}`] : []),
     ...(p.identitiesBelowK.length ? [`${p.identitiesBelowK.length} training identities have fewer than 4 images (the P×K sampler repeats them): ${p.identitiesBelowK.slice(0, 6).map((x) => `#${x.pid} (${x.images})`).join(', ')}`] : []),
   ];
   return (
@@ -110,6 +113,12 @@ function Summary({ ins }: { ins: Inspection }) {
           ))}
         </tbody>
       </table>
+      {ins.summary.evaluation && (
+        <div className="muted small" data-testid="dataset-evaluation">
+          Evaluation: {ins.summary.evaluation}; {ins.summary.validQueries} of {ins.summary.query.images} queries have a match.
+          {(ins.summary.notes ?? []).map((n) => ` ${n}.`).join('')}
+        </div>
+      )}
       <div className="muted small">training identities by number of images</div>
       <Histogram perIdentity={ins.summary.train.imagesPerIdentity} />
       <div className="sample-grid" data-testid="dataset-samples">
