@@ -1,14 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyze, parseTrainingSettings, type GraphDoc } from '../../core/index.js';
-import { buildModel, disposeModel, initBackend, parseBackendChoice } from '../tfjs/index.js';
-import { DataLoaderPool } from '../training/data/pipeline.js';
-import { evaluateModel } from '../training/engine/evaluate-model.js';
-import { writeEvalFeatures } from '../training/engine/eval-features.js';
-import { loadFileWeights, loadRunWeights } from '../training/engine/model-weights.js';
+import { parseTrainingSettings, type GraphDoc } from '../../core/index.js';
+import { parseBackendChoice } from '../tfjs/index.js';
+import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
 import { RunDir } from '../training/engine/run-dir.js';
-import { CheckpointError } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
@@ -54,32 +50,17 @@ export async function evalCommand(argv: string[]): Promise<void> {
     data = { data: info.dataset.root, layout: info.dataset.kind as typeof data.layout };
   }
   const dataset = await loadData(data);
-  const backend = await initBackend(backendChoice);
-  const analysis = analyze(doc.graph);
-  const { reid } = await buildModel(analysis);
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, workers: 1 });
+  let result;
   try {
-    let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
-    try {
-      if (v.weights) weightsInfo = { source: resolve(v.weights), load: await loadFileWeights(reid, analysis.layers, v.weights) };
-      else if (runDir) weightsInfo = { source: 'checkpoint', step: await loadRunWeights(reid, analysis.layers, runDir) };
-    } catch (e) {
-      if (e instanceof CheckpointError) throw new CliError(e.message);
-      throw new CliError((e as Error).message);
-    }
-    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool);
-    const result = { ...r, backend: backend.backend, weights: weightsInfo, dataset: dataset.root };
-    if (runDir) {
-      await new RunDir(runDir).writeJson('eval.json', result);
-      await writeEvalFeatures(runDir, features, settings.test.metric, settings.test.featNorm);
-    }
-    if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else
-      process.stdout.write(
-        `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${weightsInfo.source})\n`,
-      );
-  } finally {
-    await pool.close();
-    disposeModel(reid);
+    result = await evaluateRun({ doc, settings, dataset, backend: backendChoice, saveToRun: !!runDir, ...(v.weights ? { weights: resolve(v.weights) } : {}), ...(runDir ? { runDir } : {}) });
+  } catch (e) {
+    if (e instanceof EvalWeightsError) throw new CliError(e.message);
+    throw e;
   }
+  const r = result;
+  if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else
+    process.stdout.write(
+      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
+    );
 }

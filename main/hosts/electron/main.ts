@@ -11,7 +11,7 @@ import { Service } from '../../service/index.js';
 import type { WorkerMessage } from '../../training/jobs.js';
 import type { WorkerSpawner } from '../../training/process.js';
 import { appVersion } from '../../cli/serve.js';
-import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc } from './ipc.js';
+import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc, type OpenDialogKind } from './ipc.js';
 import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from './security.js';
 import { DEFAULT_STATE, restoreWindowState, saveWindowState } from './window-state.js';
 
@@ -249,14 +249,26 @@ app.whenReady().then(async () => {
     send(event, payload);
   });
   const nativeDialogs = {
-    async open(kind: 'document' | 'weights' | 'folder') {
+    async open(kind: OpenDialogKind) {
       if (!win) return null;
-      const filters = kind === 'document' ? [{ name: 'ReID Studio graph', extensions: ['reidgraph', 'json'] }] : kind === 'weights' ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }] : [];
+      const filters =
+        kind === 'document'
+          ? [{ name: 'ReID Studio graph', extensions: ['reidgraph', 'json'] }]
+          : kind === 'weights'
+            ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }]
+            : kind === 'config'
+              ? [{ name: 'reid-strong-baseline / fast-reid config', extensions: ['yml', 'yaml'] }]
+              : [];
       const r = await dialog.showOpenDialog(win, { properties: [kind === 'folder' ? 'openDirectory' : 'openFile'], filters });
       return r.canceled ? null : (r.filePaths[0] ?? null);
     },
-    async save(suggestedName?: string) {
+    async save(suggestedName?: string, kind: 'document' | 'export' = 'document') {
       if (!win) return null;
+      if (kind === 'export') {
+        // Any name: a file for the graph / YAML formats, a new folder for the PyTorch / tfjs formats.
+        const r = await dialog.showSaveDialog(win, { defaultPath: join(service.documentsDir, suggestedName ?? 'export'), properties: ['createDirectory', 'showOverwriteConfirmation'] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      }
       const r = await dialog.showSaveDialog(win, { filters: [{ name: 'ReID Studio graph', extensions: ['json'] }], defaultPath: join(service.documentsDir, suggestedName ?? 'model.json') });
       if (r.canceled || !r.filePath) return null;
       return r.filePath.endsWith('.json') ? r.filePath : `${r.filePath}.json`;
