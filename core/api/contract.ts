@@ -60,8 +60,8 @@ export const calls = {
   },
   /** A minimal file browser for hosts without native dialogs (browser mode). */
   'fs.list': {
-    /** `extensions`: which files to list besides folders (default `.json`, graph documents). */
-    input: z.object({ dir: pathSchema, extensions: z.array(z.string().regex(/^\.[\w.]{1,16}$/)).min(1).max(8).optional() }).strict(),
+    /** `extensions`: which files to list besides folders (default `.json`, graph documents; `[]`: folders only). */
+    input: z.object({ dir: pathSchema, extensions: z.array(z.string().regex(/^\.[\w.]{1,16}$/)).max(8).optional() }).strict(),
     output: z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(dirEntry) }),
   },
   /**
