@@ -3,9 +3,9 @@ import { EXPORT_FORMATS, type ExportFormat } from '../../../core/api/contract.js
 import { nativeOpen, nativeSave } from '../store/native.js';
 import { closePicker, patchEval, patchExport, pickPath, runEvalDialog, runExportDialog, startOpsEvents, useOps, type EvalDialogState, type ExportDialogState } from '../store/ops.js';
 import { loadDetail, refreshRuns, useTraining } from '../store/training.js';
+import { MetricCards } from '../training/Results.js';
 import { FileDialog } from './FileDialog.js';
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 const WEIGHT_EXTS = ['.pth', '.pt', '.tar', '.safetensors'];
 
 function ExportDialog({ s }: { s: ExportDialogState }) {
@@ -188,22 +188,7 @@ function EvalDialog({ s }: { s: EvalDialogState }) {
       )}
       {r && (
         <div data-testid="eval-result">
-          <div className="metric-cards">
-            {(
-              [
-                ['mAP', r.mAP, 'eval-result-map'],
-                ['rank-1', r.rank1, 'eval-result-rank1'],
-                ['rank-5', r.rank5, 'eval-result-rank5'],
-                ['rank-10', r.rank10, 'eval-result-rank10'],
-                ['mINP', r.mINP, 'eval-result-minp'],
-              ] as const
-            ).map(([label, value, id]) => (
-              <div key={id} className="metric-card">
-                <span className="muted small">{label}</span>
-                <strong data-testid={id}>{pct(value)}</strong>
-              </div>
-            ))}
-          </div>
+          <MetricCards m={r} prefix="eval-result" />
           <div className="muted small" data-testid="eval-result-counts">
             {r.numValidQuery} of {r.numQuery} queries × {r.numGallery} gallery, {r.metric}
             {r.reRanking ? ', re-ranked' : ''}; {r.backend}; {r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''}

@@ -34,6 +34,27 @@ function RankListGallery({ runId, version }: { runId: string; version: string })
   );
 }
 
+/** mAP, rank-1/5/10 and mINP (fast-reid's mean inverse negative penalty) as cards; test ids `${prefix}-map` …. */
+export function MetricCards({ m, prefix }: { m: { mAP?: number; rank1?: number; rank5?: number; rank10?: number; mINP?: number }; prefix: string }) {
+  const cards = [
+    ['mAP', m.mAP, 'map'],
+    ['rank-1', m.rank1, 'rank1'],
+    ['rank-5', m.rank5, 'rank5'],
+    ['rank-10', m.rank10, 'rank10'],
+    ['mINP', m.mINP, 'minp'],
+  ] as const;
+  return (
+    <div className="metric-cards">
+      {cards.map(([label, value, id]) => (
+        <div key={id} className="metric-card">
+          <span className="muted small">{label}</span>
+          <strong data-testid={`${prefix}-${id}`}>{pct(value)}</strong>
+        </div>
+      ))}
+    </div>
+  );
+}
+
 /** A run's Export weights… / Export config… / Evaluate on… (Runs list and Results). */
 export function RunOpsButtons({ runId, name, disabled }: { runId: string; name: string; disabled?: boolean }) {
   const why = disabled ? 'the run is training' : undefined;
@@ -71,22 +92,7 @@ export function Results() {
         <span className="grow" />
         <RunOpsButtons runId={v.runId} name={v.name} disabled={v.detail?.summary.active} />
       </div>
-      <div className="metric-cards">
-        {(
-          [
-            ['mAP', ev.mAP, 'result-map'],
-            ['rank-1', ev.rank1, 'result-rank1'],
-            ['rank-5', ev.rank5, 'result-rank5'],
-            ['rank-10', ev.rank10, 'result-rank10'],
-            ['mINP', ev.mINP, 'result-minp'],
-          ] as const
-        ).map(([label, value, id]) => (
-          <div key={id} className="metric-card">
-            <span className="muted small">{label}</span>
-            <strong data-testid={id}>{pct(value)}</strong>
-          </div>
-        ))}
-      </div>
+      <MetricCards m={ev} prefix="result" />
       <div className="charts one">
         <Chart title="CMC curve" testId="chart-cmc" x={ranks} xLabel="rank" lines={[{ label: 'matching rate', values: cmc, color: COLORS[0]! }]} version={cmc.length} height={170} />
       </div>
