@@ -23,6 +23,9 @@ type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 const newJobId = (): string => `job-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 
 export class OpsService {
+  /** Runs whose folder an evaluation is writing (eval.json, eval features): one writer at a time. */
+  private evaluatingRuns = new Set<string>();
+
   constructor(
     private runsDir: string,
     private emit: Emit,
@@ -112,7 +115,10 @@ export class OpsService {
         const saveToRun = !!g.runDir && (weights.kind === 'none' || (weights.kind === 'run' && graph.kind === 'run' && weights.runId === graph.runId));
         const dataArgs: DataSourceArgs | null = data ? (data.kind === 'demo' ? { demo: true, demoSize: data.size } : { data: data.path, ...(data.layout ? { layout: data.layout } : {}) }) : null;
         const job: EvalJob = { doc: g.text, data: dataArgs, reRanking, backend, saveToRun, ...(metric ? { metric } : {}), ...(g.runDir ? { runDir: g.runDir } : {}), ...(weightsPath && !saveToRun ? { weights: weightsPath } : {}) };
-        const result = await this.evalInProcess(id, job);
+        const runId = graph.kind === 'run' && saveToRun ? graph.runId : null;
+        if (runId && this.evaluatingRuns.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already being evaluated`);
+        if (runId) this.evaluatingRuns.add(runId);
+        const result = await this.evalInProcess(id, job).finally(() => runId && this.evaluatingRuns.delete(runId));
         return { ...result, jobId: id, weights: { source: String(result.weights.source), ...(typeof result.weights.step === 'number' ? { step: result.weights.step } : {}) }, savedToRun: saveToRun };
       },
       'weights.inspect': async ({ path, graph, keepClassifier }: CallParsed<'weights.inspect'>): Promise<CallOutput<'weights.inspect'>> => {

@@ -5,7 +5,7 @@
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
 import type { BackendChoice } from '../tfjs/index.js';
 import { train, type TrainControl, type TrainEvent } from './engine/trainer.js';
-import { evaluateRun, type EvalRunResult } from './engine/evaluate-run.js';
+import { evaluateRun, EvalWeightsError, type EvalRunResult } from './engine/evaluate-run.js';
 import { RunDir } from './engine/run-dir.js';
 import { openDataSource, type DataSourceArgs } from './sources.js';
 
@@ -92,6 +92,9 @@ export async function runEvalJob(job: EvalJob, onProgress: (p: { stage: 'loading
     ...(job.weights ? { weights: job.weights } : {}),
     ...(job.runDir ? { runDir: job.runDir } : {}),
     ...(job.backend ? { backend: job.backend } : {}),
+  }).catch((e: Error) => {
+    // Name the weights file in the message: the UI shows it without the path the user chose.
+    throw e instanceof EvalWeightsError && job.weights && !e.message.includes(job.weights) ? new EvalWeightsError(`${job.weights}: ${e.message}`) : e;
   });
   return result;
 }

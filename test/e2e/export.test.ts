@@ -36,7 +36,7 @@ beforeAll(async () => {
   await page.getByTestId('preset-resnet18').click();
   await page.getByTestId('preset-input').fill(`${H}x${W}`);
   await page.getByTestId('preset-create').click();
-  await expect.poll(() => text(page, 'summary-input')).toContain(String(H));
+  await page.waitForFunction((h) => document.querySelector('[data-testid="summary-input"]')?.textContent?.includes(String(h)), H);
 });
 afterAll(async () => {
   await browser?.close();
