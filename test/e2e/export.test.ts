@@ -52,6 +52,8 @@ async function menu(id: string): Promise<void> {
 /** The in-app picker of browser mode: go to `dir` (typed, Enter), then pick `name` in it (or the folder). */
 async function pick(dir: string, name?: string): Promise<void> {
   const d = page.getByTestId('file-dialog-pick');
+  // The picker first lists the documents folder; type the folder once that listing is in.
+  await expect.poll(() => d.getByTestId('file-dir').inputValue()).not.toBe('');
   await d.getByTestId('file-dir').fill(dir);
   await d.getByTestId('file-dir').press('Enter');
   await expect.poll(() => d.getByTestId('file-dir').inputValue()).toBe(dir);
@@ -65,14 +67,22 @@ async function exportFromUi(format: string, name: string, weights?: { dir: strin
   await menu('file.export');
   const dlg = page.getByTestId('export-dialog');
   await dlg.getByTestId('export-format').selectOption(format);
+  // fast-reid's stem differs from reid-strong-baseline's: the export refuses unless asked to convert it.
+  if (format === 'fastreid-yaml') {
+    await expect.poll(() => dlg.getByTestId('export-refusal').count()).toBe(1);
+    await dlg.getByTestId('export-fastreid-stem').check();
+    await expect.poll(() => dlg.getByTestId('export-warning').count()).toBeGreaterThan(0);
+  }
   if (weights) {
-    await dlg.getByTestId('export-weights-file').check();
+    await dlg.getByTestId('export-weights-file').click(); // opens the picker; checked once a file is chosen
     await pick(weights.dir, weights.name);
     await expect.poll(() => dlg.getByTestId('export-weights-file').isChecked()).toBe(true);
   }
   await dlg.getByTestId('export-choose-out').click();
   await pick(out, name);
   await expect.poll(() => text(page, 'export-out')).toBe(join(out, name));
+  // Enabled once the check found nothing to refuse (a refusal would show here with its reason).
+  await expect.poll(async () => `${(await dlg.getByTestId('export-refusal').allTextContents()).join('; ')}${(await dlg.getByTestId('export-confirm').isEnabled()) ? 'enabled' : ''}`).toBe('enabled');
   await dlg.getByTestId('export-confirm').click();
   await dlg.getByTestId('export-result').waitFor({ timeout: 180_000 });
   expect(await dlg.getByTestId('export-progress').getAttribute('data-stage')).toBe('done');
