@@ -6,7 +6,7 @@
  * process (test/export/tfjs-child.mjs); both compute the same eval features within 1e-4 · max|PyTorch|.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,10 @@ let out: string;
 
 beforeAll(async () => {
   s = await serve();
+  // The user's project: exports land here, and it has @tensorflow/tfjs (node_modules) for the tfjs check.
   out = mkdtempSync(join(tmpdir(), 'reid-e2e-export-'));
+  symlinkSync(join(ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
+  copyFileSync(fileURLToPath(new URL('../export/tfjs-child.mjs', import.meta.url)), join(out, 'tfjs-child.mjs'));
   browser = await launchBrowser();
   page = await openApp(browser, s.url, { width: 1600, height: 900 });
   await page.getByTestId('btn-presets').click();
@@ -143,22 +146,18 @@ describe('File ▸ Export… and Import config… in the app', () => {
     expect(report.evalShape).toEqual([n, 512]);
     const torchFeat = readF32(join(out, 'torch-out', 'eval.f32'));
     // A fresh Node process with only @tensorflow/tfjs loads the tfjs export (its own layers file).
-    const project = mkdtempSync(join(tmpdir(), 'reid-e2e-tfjs-'));
-    symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'), 'dir');
-    copyFileSync(fileURLToPath(new URL('../export/tfjs-child.mjs', import.meta.url)), join(project, 'tfjs-child.mjs'));
-    const childOut = join(project, 'out');
-    execFileSync('mkdir', ['-p', childOut]);
-    const child = JSON.parse(execFileSync(process.execPath, [join(project, 'tfjs-child.mjs'), tj, inputPath, JSON.stringify([n, H, W, 3]), childOut], { cwd: project, encoding: 'utf8', timeout: 240_000 })) as {
+    const childOut = join(out, 'tfjs-out');
+    mkdirSync(childOut);
+    const child = JSON.parse(execFileSync(process.execPath, [join(out, 'tfjs-child.mjs'), tj, inputPath, JSON.stringify([n, H, W, 3]), childOut], { cwd: out, encoding: 'utf8', timeout: 240_000 })) as {
       shapes: number[][];
       metadata: { reidStudio: { roles: { evalFeature: string }; outputs: string[] } };
     };
     const evalIndex = child.metadata.reidStudio.outputs.indexOf(child.metadata.reidStudio.roles.evalFeature);
     const tfjsFeat = readF32(join(childOut, `out${evalIndex}.f32`));
-    cleanup(project);
     expect(tfjsFeat.length).toBe(torchFeat.length);
-    const ref = Math.max(...torchFeat.map(Math.abs));
+    const { diff, ref } = maxDiff(tfjsFeat, torchFeat);
     expect(ref).toBeGreaterThan(0);
-    expect(maxDiff(tfjsFeat, torchFeat)).toBeLessThanOrEqual(1e-4 * ref);
+    expect(diff).toBeLessThanOrEqual(1e-4 * ref);
   }, 400_000);
 
   it('File ▸ Import config… turns a fast-reid YAML (with _BASE_) into a new document and lists the ignored keys', async () => {
