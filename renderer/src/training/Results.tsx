@@ -90,7 +90,7 @@ export function Results() {
         <strong>{v.name}</strong>
         <span className="muted small">{ev.epoch !== undefined ? `evaluation after epoch ${ev.epoch}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}</span>
         <span className="grow" />
-        <RunOpsButtons runId={v.runId} name={v.name} disabled={v.detail?.summary.active} />
+        <RunOpsButtons runId={v.runId} name={v.name} disabled={['starting', 'running', 'pausing', 'stopping', 'evaluating'].includes(v.phase)} />
       </div>
       <MetricCards m={ev} prefix="result" />
       <div className="charts one">
