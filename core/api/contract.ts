@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { trainingCalls, trainingEvents } from './training-contract.js';
+import { opsCalls, opsEvents } from './ops-contract.js';
 
 /**
  * The one typed API contract between the UI and the Node side (design.md: "one typed API contract").
@@ -59,7 +60,8 @@ export const calls = {
   },
   /** A minimal file browser for hosts without native dialogs (browser mode). */
   'fs.list': {
-    input: z.object({ dir: pathSchema }).strict(),
+    /** `extensions`: which files to list besides folders (default `.json`, graph documents; `[]`: folders only). */
+    input: z.object({ dir: pathSchema, extensions: z.array(z.string().regex(/^\.[\w.]{1,16}$/)).max(8).optional() }).strict(),
     output: z.object({ dir: z.string(), parent: z.string().nullable(), entries: z.array(dirEntry) }),
   },
   /**
@@ -68,14 +70,16 @@ export const calls = {
    * and the UI falls back to its own folder browser.
    */
   'dialog.open': {
-    input: z.object({ kind: z.enum(['document', 'weights', 'folder']) }).strict(),
+    input: z.object({ kind: z.enum(['document', 'weights', 'folder', 'config']) }).strict(),
     output: z.object({ native: z.boolean(), path: z.string().nullable() }),
   },
   'dialog.save': {
-    input: z.object({ suggestedName: z.string().max(255).optional() }).strict(),
+    /** `kind: 'export'`: a destination for an export (any extension; a new name for folder formats). */
+    input: z.object({ suggestedName: z.string().max(255).optional(), kind: z.enum(['document', 'export']).optional() }).strict(),
     output: z.object({ native: z.boolean(), path: z.string().nullable() }),
   },
   ...trainingCalls,
+  ...opsCalls,
 } as const;
 
 export const events = {
@@ -88,6 +92,7 @@ export const events = {
   /** Desktop host: a document was opened from a native dialog, the recent menu or the OS (file association). */
   'doc.opened': docFile,
   ...trainingEvents,
+  ...opsEvents,
 } as const;
 
 export type Calls = typeof calls;
@@ -141,4 +146,5 @@ export interface EventMessage {
   payload: unknown;
 }
 
-export { dataSourceSchema, type DataSource, type RunSummary } from './training-contract.js';
+export { dataSourceSchema, type DataSource, type RunSummary, type TrainEventData } from './training-contract.js';
+export { EXPORT_FORMATS, type ExportFormat, type GraphSource, type WeightsSource, type EvalProgress, type ExportProgress, type LoadReportData } from './ops-contract.js';

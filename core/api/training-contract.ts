@@ -12,13 +12,16 @@ import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
  */
 export const RUN_ID_PATTERN = /^[A-Za-z0-9][\w.-]{0,119}$/;
 export const isRunId = (id: unknown): id is string => typeof id === 'string' && RUN_ID_PATTERN.test(id);
-const runId = z.string().regex(RUN_ID_PATTERN, 'invalid run id (letters, digits, _ - . starting with a letter or digit)');
-const path = z
+export const runIdSchema = z.string().regex(RUN_ID_PATTERN, 'invalid run id (letters, digits, _ - . starting with a letter or digit)');
+export const absPathSchema = z
   .string()
   .min(1)
   .max(4096)
   .refine((p) => !p.includes('\0'), 'path must not contain NUL')
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
+
+const runId = runIdSchema;
+const path = absPathSchema;
 
 export const dataSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('demo'), size: z.enum(['tiny', 'small', 'medium']).default('small') }).strict(),
@@ -148,9 +151,20 @@ export const trainingCalls = {
   },
 } as const;
 
+/** Events of the training engine (main/training/engine/trainer.ts TrainEvent), as the renderer receives them. */
+export const trainEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), runDir: z.string(), backend: z.string(), epochs: z.number(), startEpoch: z.number(), itersPerEpoch: z.number(), microBatch: z.number(), microBatchReason: z.string(), loss: z.string(), numClasses: z.number(), resumedFromStep: z.number().optional() }),
+  z.object({ type: z.literal('step'), epoch: z.number(), iter: z.number(), iters: z.number(), step: z.number(), loss: z.number(), ce: z.number().optional(), triplet: z.number().optional(), center: z.number().optional(), acc: z.number(), lr: z.number(), imgPerSec: z.number(), etaSeconds: z.number() }),
+  z.object({ type: z.literal('epoch'), epoch: z.number(), loss: z.number(), acc: z.number(), seconds: z.number() }),
+  z.object({ type: z.literal('checkpoint'), epoch: z.number(), step: z.number(), batch: z.number().optional() }),
+  z.object({ type: z.literal('eval'), epoch: z.number(), mAP: z.number(), rank1: z.number(), rank5: z.number(), rank10: z.number(), mINP: z.number().optional() }),
+  z.object({ type: z.literal('done'), status: z.enum(['completed', 'stopped', 'paused']), step: z.number(), epoch: z.number() }),
+]);
+export type TrainEventData = z.output<typeof trainEventSchema>;
+
 export const trainingEvents = {
   /** A progress event of a running run (engine TrainEvent: start, step, epoch, checkpoint, eval, done). */
-  'train.event': z.object({ runId: z.string(), event: z.record(z.string(), z.unknown()) }),
+  'train.event': z.object({ runId: z.string(), event: trainEventSchema }),
   /** The training process ended: completed, stopped, paused, or failed (crash / out of memory) with a message. */
-  'train.exit': z.object({ runId: z.string(), status: z.string(), message: z.string().optional() }),
+  'train.exit': z.object({ runId: z.string(), status: z.enum(['completed', 'stopped', 'paused', 'failed']), message: z.string().optional() }),
 } as const;

@@ -1,15 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyze, parseTrainingSettings, preprocessOf, type GraphDoc } from '../../core/index.js';
-import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
-import { buildModel, disposeModel, initBackend } from '../tfjs/index.js';
-import { DataLoaderPool } from '../training/data/pipeline.js';
-import { evaluateModel } from '../training/engine/evaluate-model.js';
-import { writeEvalFeatures } from '../training/engine/eval-features.js';
-import { loadFileWeights, loadRunWeights } from '../training/engine/model-weights.js';
+import { parseTrainingSettings, type GraphDoc } from '../../core/index.js';
+import { parseEngineChoice } from '../onnx/engine.js';
+import { BackendError } from '../tfjs/index.js';
+import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
 import { RunDir } from '../training/engine/run-dir.js';
-import { CheckpointError } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
@@ -57,42 +53,29 @@ export async function evalCommand(argv: string[]): Promise<void> {
     data = { data: info.dataset.root, layout: info.dataset.kind as typeof data.layout };
   }
   const dataset = await loadData(data);
-  const backend = await initBackend(tfjsChoiceOf(backendChoice));
-  const analysis = analyze(doc.graph);
-  const { reid, compiled } = await buildModel(analysis);
-  let engine: FeatureEngine | undefined;
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), workers: 1 });
+  let result;
   try {
-    let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
-    try {
-      if (v.weights) weightsInfo = { source: resolve(v.weights), load: await loadFileWeights(reid, analysis.layers, v.weights) };
-      else if (runDir) weightsInfo = { source: 'checkpoint', step: await loadRunWeights(reid, analysis.layers, runDir) };
-    } catch (e) {
-      if (e instanceof CheckpointError) throw new CliError(e.message);
-      throw new CliError((e as Error).message);
-    }
-    try {
-      engine = await featureEngine(reid, compiled, backendChoice, backend.backend);
-    } catch (e) {
-      throw new CliError((e as Error).message);
-    }
-    if (!v.json) process.stderr.write(`reid-studio: ${describeEngine(engine)}\n`);
-    const { features, ...r } = await evaluateModel(reid, dataset, settings, pool, engine.extract, (phase, done, total) => progress.update(phase, done, total, phase === 'distance' ? 'steps' : 'images'));
-    progress.end();
-    // `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
-    const result = { ...r, backend: engine.name, engine: { name: engine.name, threads: engine.threads, reason: engine.reason }, weights: weightsInfo, dataset: dataset.root };
-    if (runDir) {
-      await new RunDir(runDir).writeJson('eval.json', result);
-      await writeEvalFeatures(runDir, features, settings.test.metric, settings.test.featNorm);
-    }
-    if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else
-      process.stdout.write(
-        `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${weightsInfo.source})\n`,
-      );
+    result = await evaluateRun({
+      doc,
+      settings,
+      dataset,
+      backend: backendChoice,
+      saveToRun: !!runDir,
+      ...(v.weights ? { weights: resolve(v.weights) } : {}),
+      ...(runDir ? { runDir } : {}),
+      onProgress: (p) => progress.update(p.stage, p.done, p.total, p.stage === 'ranking' ? 'steps' : 'images'),
+      onEngine: (d) => void (!v.json && process.stderr.write(`reid-studio: ${d}\n`)),
+    });
+  } catch (e) {
+    if (e instanceof EvalWeightsError || e instanceof BackendError) throw new CliError(e.message);
+    throw e;
   } finally {
-    await pool.close();
-    await engine?.dispose();
-    disposeModel(reid);
+    progress.end();
   }
+  const r = result;
+  if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else
+    process.stdout.write(
+      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
+    );
 }

@@ -1,34 +1,20 @@
 import { parseArgs } from 'node:util';
 import { serializeDocument } from '../../core/index.js';
-import { ConfigError, FRAMEWORK_LABEL, importConfig, recognizeModel } from '../../core/config/index.js';
-import { readTextFileSync, writeFileAtomic } from '../io/files.js';
+import { FRAMEWORK_LABEL, recognizeModel } from '../../core/config/index.js';
+import { ConfigImportError, importConfigFile } from '../service/config-import.js';
+import { writeFileAtomic } from '../io/files.js';
 import { CliError } from './errors.js';
-
-/** Reads a config (or a `_BASE_`): regular files only, size-capped (main/io/files.ts; a FIFO would block). */
-function readText(path: string, what: string): string {
-  try {
-    return readTextFileSync(path, 'config');
-  } catch (e) {
-    throw new Error(`cannot read ${what} ${(e as Error).message}`);
-  }
-}
 
 export async function importCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, json: { type: 'boolean' } } });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new CliError('import takes one config file: import CONFIG.yml --out GRAPH.json');
   if (!values.out) throw new CliError('--out GRAPH.json is required');
-  let text: string;
-  try {
-    text = readText(file, 'config');
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
   let result;
   try {
-    result = importConfig(text, { path: file, resolveBase: (p) => readText(p, '_BASE_') });
+    result = importConfigFile(file);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`${file}: ${e.message}`);
+    if (e instanceof ConfigImportError) throw new CliError(e.message);
     throw e;
   }
   try {

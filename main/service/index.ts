@@ -17,6 +17,7 @@ import {
 import { DocumentError, parseDocument } from '../../core/index.js';
 import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
+import { OpsService } from './ops.js';
 import type { WorkerSpawner } from '../training/process.js';
 import { defaultDataDir, defaultDocumentsDir } from '../io/paths.js';
 
@@ -53,6 +54,8 @@ export class Service {
   readonly documentsDir: string;
   /** Training runs, datasets and backend status (main/service/training.ts). */
   readonly training: TrainingService;
+  /** Export, config import, evaluation, weights inspection (main/service/ops.ts). */
+  readonly ops: OpsService;
   private listeners = new Set<Listener>();
   private recentCache: RecentEntry[] | null = null;
 
@@ -60,6 +63,7 @@ export class Service {
     this.dataDir = resolve(opts.dataDir ?? defaultDataDir());
     this.documentsDir = resolve(opts.documentsDir ?? defaultDocumentsDir());
     this.training = new TrainingService(this.dataDir, (event, payload) => this.emit(event, payload), opts.spawner);
+    this.ops = new OpsService(this.training.runsDir, (event, payload) => this.emit(event, payload), (id) => this.training.isActive(id), opts.spawner);
   }
 
   onEvent(l: Listener): () => void {
@@ -163,8 +167,22 @@ export class Service {
     return { path: abs, text };
   }
 
+  private opsTable?: ReturnType<OpsService['handlers']>;
+  /** Resolved when called: `handlers` is initialised before the constructor body builds `ops`. */
+  private opsHandlers(): ReturnType<OpsService['handlers']> {
+    const t = () => (this.opsTable ??= this.ops.handlers());
+    return {
+      'export.check': (i) => t()['export.check'](i),
+      'export.run': (i) => t()['export.run'](i),
+      'config.import': (i) => t()['config.import'](i),
+      'eval.run': (i) => t()['eval.run'](i),
+      'weights.inspect': (i) => t()['weights.inspect'](i),
+    };
+  }
+
   private handlers: Handlers = {
     ...delegateTraining(() => this.training),
+    ...this.opsHandlers(),
     // Browser mode has no native dialogs; the desktop host answers these itself (main/hosts/electron/ipc.ts).
     'dialog.open': async () => ({ native: false, path: null }),
     'dialog.save': async () => ({ native: false, path: null }),
@@ -238,7 +256,8 @@ export class Service {
       }
       return { ok: true as const };
     },
-    'fs.list': async ({ dir }) => {
+    'fs.list': async ({ dir, extensions }) => {
+      const exts = extensions ?? ['.json'];
       const abs = resolve(dir);
       let names: import('node:fs').Dirent[];
       try {
@@ -247,7 +266,7 @@ export class Service {
         throw ioError(e, abs);
       }
       const entries = names
-        .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || d.name.endsWith('.json')))
+        .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || exts.some((x) => d.name.toLowerCase().endsWith(x))))
         .map((d) => ({ name: d.name, path: join(abs, d.name), dir: d.isDirectory() }))
         .sort((a, b) => (a.dir === b.dir ? a.name.localeCompare(b.name) : a.dir ? -1 : 1));
       return { dir: abs, parent: dirname(abs) === abs ? null : dirname(abs), entries };

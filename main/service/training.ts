@@ -93,7 +93,7 @@ export class TrainingService {
     let finished = false;
     w.onMessage((m) => {
       if (m.type === 'event') {
-        this.emit('train.event', { runId: id, event: m.event as unknown as Record<string, unknown> });
+        this.emit('train.event', { runId: id, event: m.event });
         if (m.event.type === 'step' || m.event.type === 'epoch') void new RunDir(job.runDir).updateInfo({ step: (m.event as { step?: number }).step, epoch: m.event.epoch }).catch(() => undefined);
       }
       if (m.type === 'finished') {
@@ -318,6 +318,10 @@ export class TrainingService {
   private table?: ReturnType<TrainingService['handlers']>;
   get table_(): ReturnType<TrainingService['handlers']> {
     return (this.table ??= this.handlers());
+  }
+
+  isActive(runId: string): boolean {
+    return this.active.has(runId);
   }
 
   /** Stops every running training process (app quit): each checkpoints and exits. */

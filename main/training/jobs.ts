@@ -5,6 +5,8 @@
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
 import type { BackendChoice } from '../tfjs/index.js';
 import { train, type TrainControl, type TrainEvent } from './engine/trainer.js';
+import { evaluateRun, EvalWeightsError, type EvalRunResult } from './engine/evaluate-run.js';
+import { RunDir } from './engine/run-dir.js';
 import { openDataSource, type DataSourceArgs } from './sources.js';
 
 export interface TrainJob {
@@ -20,8 +22,26 @@ export interface TrainJob {
   checkpointEverySteps?: number;
 }
 
+/** An evaluation as the service hands it to the training process (`eval.run`). */
+export interface EvalJob {
+  doc: string;
+  /** A run folder: its settings and dataset are the defaults, its checkpoint the weights unless `weights`. */
+  runDir?: string;
+  weights?: string;
+  /** null: the run's own dataset. */
+  data: DataSourceArgs | null;
+  metric?: 'cosine' | 'euclidean';
+  reRanking: boolean;
+  backend?: BackendChoice;
+  saveToRun: boolean;
+}
+
+export type EvalJobResult = Omit<EvalRunResult, 'queryFiles' | 'galleryFiles'>;
+
 export type WorkerMessage =
   | { type: 'ready' }
+  | { type: 'eval-progress'; stage: 'loading' | 'query' | 'gallery' | 'ranking'; done: number; total: number }
+  | { type: 'eval-finished'; result: EvalJobResult }
   | { type: 'event'; event: TrainEvent }
   | { type: 'finished'; status: 'completed' | 'stopped' | 'paused'; eval: unknown }
   | { type: 'failed'; message: string };
@@ -44,4 +64,37 @@ export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: 
     control,
     onEvent,
   });
+}
+
+/** Runs an evaluation job: settings and dataset from the run folder unless the job overrides them. */
+export async function runEvalJob(job: EvalJob, onProgress: (p: { stage: 'loading' | 'query' | 'gallery' | 'ranking'; done: number; total: number }) => void): Promise<EvalJobResult> {
+  const doc = parseDocument(job.doc);
+  const run = job.runDir ? new RunDir(job.runDir) : null;
+  const parsed = parseTrainingSettings(run ? await run.readJson('settings.json') : (doc.training ?? {}));
+  if (!parsed.ok) throw new Error(parsed.message);
+  const settings = parsed.settings;
+  if (job.metric) settings.test.metric = job.metric;
+  settings.test.reRanking = job.reRanking;
+  let data = job.data;
+  if (!data) {
+    const info = run ? await run.readJson<{ dataset?: { kind: string; root: string } }>('run.json') : null;
+    if (!info?.dataset) throw new Error('choose a dataset: the run does not say which dataset it trained on');
+    data = { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] };
+  }
+  onProgress({ stage: 'loading', done: 0, total: 1 });
+  const dataset = await openDataSource({ ...data, k: settings.batch.k });
+  const { queryFiles: _q, galleryFiles: _g, ...result } = await evaluateRun({
+    doc,
+    settings,
+    dataset,
+    saveToRun: job.saveToRun,
+    onProgress,
+    ...(job.weights ? { weights: job.weights } : {}),
+    ...(job.runDir ? { runDir: job.runDir } : {}),
+    ...(job.backend ? { backend: job.backend } : {}),
+  }).catch((e: Error) => {
+    // Name the weights file in the message: the UI shows it without the path the user chose.
+    throw e instanceof EvalWeightsError && job.weights && !e.message.includes(job.weights) ? new EvalWeightsError(`${job.weights}: ${e.message}`) : e;
+  });
+  return result;
 }

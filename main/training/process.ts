@@ -5,10 +5,10 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TrainJob, WorkerMessage } from './jobs.js';
+import type { EvalJob, TrainJob, WorkerMessage } from './jobs.js';
 
 export interface WorkerHandle {
-  send(msg: { type: 'start'; job: TrainJob } | { type: 'control'; request: 'stop' | 'pause' }): void;
+  send(msg: { type: 'start'; job: TrainJob } | { type: 'eval'; job: EvalJob } | { type: 'control'; request: 'stop' | 'pause' }): void;
   onMessage(cb: (m: WorkerMessage) => void): void;
   onExit(cb: (code: number | null, signal: string | null, stderrTail: string) => void): void;
   kill(): void;

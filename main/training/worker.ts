@@ -3,11 +3,13 @@
  * never runs on the UI's event loop, and a crash or an out-of-memory here leaves the app running: the
  * parent sees the exit and reports it with the last checkpoint (product.md #7).
  *
- * Parent → worker: { type: 'start', job } | { type: 'control', request: 'stop' | 'pause' }
+ * Parent → worker: { type: 'start', job } | { type: 'control', request: 'stop' | 'pause' } | { type: 'eval', job }
  * Worker → parent: { type: 'event', event } | { type: 'finished', status, eval } | { type: 'failed', message }
+ *                  | { type: 'eval-progress', stage, done, total } | { type: 'eval-finished', result }
+ * An evaluation (`eval.run`) uses the same process kind, so it too stays off the service's event loop.
  */
-import type { TrainJob, WorkerMessage } from './jobs.js';
-import { runJob } from './jobs.js';
+import type { EvalJob, TrainJob, WorkerMessage } from './jobs.js';
+import { runEvalJob, runJob } from './jobs.js';
 import type { TrainControl } from './engine/trainer.js';
 
 const control: TrainControl = {};
@@ -19,7 +21,18 @@ const send = (m: WorkerMessage) => {
 };
 
 const onMessage = (raw: unknown) => {
-  const msg = raw as { type?: string; job?: TrainJob; request?: 'stop' | 'pause' };
+  const msg = raw as { type?: string; job?: TrainJob & EvalJob; request?: 'stop' | 'pause' };
+  if (msg?.type === 'eval' && msg.job) {
+    runEvalJob(msg.job, (p) => send({ type: 'eval-progress', ...p }))
+      .then((result) => {
+        send({ type: 'eval-finished', result });
+        setTimeout(() => process.exit(0), 50);
+      })
+      .catch((e: Error) => {
+        send({ type: 'failed', message: e?.message ?? String(e) });
+        setTimeout(() => process.exit(1), 50);
+      });
+  }
   if (msg?.type === 'control' && (msg.request === 'stop' || msg.request === 'pause')) control.request = msg.request;
   if (msg?.type === 'start' && msg.job) {
     runJob(msg.job, control, (event) => send({ type: 'event', event }))

@@ -221,6 +221,43 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.emulateMedia({ colorScheme: 'light' });
   });
 
+  it('the run is evaluated again from Results (Evaluate on…, re-ranking, mINP) and its weights export to PyTorch, which loads them', async () => {
+    await page.getByTestId('results').getByTestId('run-evaluate').click();
+    const ev = page.getByTestId('eval-dialog');
+    await ev.getByTestId('eval-metric').selectOption('euclidean');
+    await ev.getByTestId('eval-rerank').check();
+    await ev.getByTestId('eval-confirm').click();
+    await ev.getByTestId('eval-result').waitFor({ timeout: 180_000 });
+    expect(await ev.getByTestId('eval-progress').getAttribute('data-stage')).toBe('done');
+    const minp = await text(page, 'eval-result-minp');
+    expect(minp).toMatch(/^\d+\.\d%$/);
+    expect(await ev.getByTestId('eval-result-counts').textContent()).toMatch(/euclidean, re-ranked/);
+    await ev.getByTestId('eval-close').click();
+    // The run's own evaluation was replaced (its folder has one writer: the service).
+    await expect.poll(() => text(page, 'result-minp')).toBe(minp);
+    await page.getByTestId('results').getByTestId('run-export-weights').click();
+    const ex = page.getByTestId('export-dialog');
+    expect(await ex.getByTestId('export-format').inputValue()).toBe('pytorch');
+    await ex.getByTestId('export-choose-out').click();
+    const picker = page.getByTestId('file-dialog-pick');
+    await expect.poll(() => picker.getByTestId('file-dir').inputValue()).not.toBe('');
+    await picker.getByTestId('file-dir').fill(s.docs);
+    await picker.getByTestId('file-dir').press('Enter');
+    await expect.poll(() => picker.getByTestId('file-dir').inputValue()).toBe(s.docs);
+    await picker.getByTestId('file-name').fill('run-pytorch');
+    await picker.getByTestId('file-confirm').click();
+    await ex.getByTestId('export-confirm').click();
+    await ex.getByTestId('export-result').waitFor({ timeout: 120_000 });
+    await ex.getByTestId('export-close').click();
+    // PyTorch loads the run's weights strictly (every key of the model, no other).
+    const spec = join(s.docs, 'check.json');
+    const [h, w] = [64, 32];
+    writeFileSync(join(s.docs, 'x.f32'), Buffer.from(new Float32Array(h * w * 3).fill(0.5).buffer));
+    writeFileSync(spec, JSON.stringify({ export: join(s.docs, 'run-pytorch'), input: join(s.docs, 'x.f32'), shape: [1, h, w, 3], out: join(s.docs, 'torch-out'), train: false }));
+    const report = JSON.parse(execFileSync('/usr/bin/python3', [new URL('../export/check_pytorch.py', import.meta.url).pathname, spec], { encoding: 'utf8', timeout: 240_000 })) as { fileKeys: string[]; modelKeys: string[] };
+    expect(report.fileKeys.filter((k) => !k.endsWith('num_batches_tracked')).sort()).toEqual([...report.modelKeys].sort());
+  }, 400_000);
+
   it('a second run with IBN-a: Pause / Resume, then its training process crashes: the message and the last checkpoint are shown', async () => {
     await page.getByTestId('train-tab-setup').click();
     await page.getByTestId('trick-ibn').check();

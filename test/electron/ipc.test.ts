@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +86,40 @@ describe('Electron IPC host', () => {
     expect(await invoke(APP, 'dataset.inspect', { data: { kind: 'folder', path: '/home' } })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
     const cancelled = setup(null);
     expect(await cancelled.invoke(APP, 'dialog.save', {})).toEqual({ ok: true, result: { native: true, path: null } });
+  });
+
+  it('export, config import, evaluation and weights inspection take only dialog-chosen paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reid-ipc-ops-'));
+    const out = join(dir, 'model.yml');
+    const config = join(dir, 'base.yml');
+    writeFileSync(config, 'MODEL:\n  NAME: resnet50\n  LAST_STRIDE: 1\n  NECK: bnneck\nTEST:\n  NECK_FEAT: after\nSOLVER:\n  MAX_EPOCHS: 7\n  EXTRA_KEY_WE_IGNORE: 1\n');
+    const doc = serializeDocument(buildPreset('resnet18'));
+    const graph = { kind: 'doc', text: doc };
+    // Not chosen in a dialog: refused before the service runs (nothing written, nothing read).
+    const { invoke, service } = setup(out);
+    expect(await invoke(APP, 'export.run', { format: 'rsb-yaml', graph, out })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(existsSync(out)).toBe(false);
+    expect(await invoke(APP, 'config.import', { path: config })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(await invoke(APP, 'weights.inspect', { path: '/etc/passwd' })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(await invoke(APP, 'eval.run', { graph, data: { kind: 'folder', path: '/home' } })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    expect(await invoke(APP, 'export.run', { format: 'pytorch', graph, weights: { kind: 'file', path: '/etc/shadow' }, out })).toMatchObject({ ok: false, error: { code: 'E_UNAUTHORIZED' } });
+    // The refusal check writes nothing and needs no path.
+    const check = await invoke(APP, 'export.check', { format: 'fastreid-yaml', graph });
+    expect(check).toMatchObject({ ok: true, result: { format: 'fastreid-yaml' } });
+    // Chosen in the (stand-in) save dialog for an export: granted, written.
+    expect(await invoke(APP, 'dialog.save', { suggestedName: 'model.yml', kind: 'export' })).toEqual({ ok: true, result: { native: true, path: out } });
+    const written = await invoke(APP, 'export.run', { format: 'rsb-yaml', graph, out });
+    expect(written).toMatchObject({ ok: true, result: { ok: true, files: [out], refusals: [] } });
+    expect(readFileSync(out, 'utf8')).toMatch(/NAME: ['"]?resnet18/);
+    // A config chosen in the open dialog (kind config) imports; ignored keys are listed.
+    const picked = setup(config);
+    expect(await picked.invoke(APP, 'dialog.open', { kind: 'config' })).toEqual({ ok: true, result: { native: true, path: config } });
+    const imported = await picked.invoke(APP, 'config.import', { path: config });
+    expect(imported).toMatchObject({ ok: true, result: { framework: 'rsb' } });
+    expect((imported.result as { ignored: string[] }).ignored).toContain('SOLVER.EXTRA_KEY_WE_IGNORE');
+    expect(await picked.invoke(APP, 'dialog.save', { kind: 'everything' })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    // The service behind the host is the same one: a bad payload is its zod error, not a crash.
+    expect(await service.dispatch('export.run', { format: 'onnx', graph, out })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
   });
 
   it('browser mode has no native dialogs: the service answers native: false', async () => {

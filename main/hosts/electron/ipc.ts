@@ -73,16 +73,29 @@ export class PathGrants {
 }
 
 /** The native dialogs of the desktop host (Electron's dialog module in main.ts; a stand-in in tests). */
+export type OpenDialogKind = 'document' | 'weights' | 'folder' | 'config';
+const OPEN_KINDS: readonly OpenDialogKind[] = ['document', 'weights', 'folder', 'config'];
+
 export interface NativeDialogs {
-  open(kind: 'document' | 'weights' | 'folder'): Promise<string | null>;
-  save(suggestedName?: string): Promise<string | null>;
+  open(kind: OpenDialogKind): Promise<string | null>;
+  /** `kind: 'export'`: an export destination (any extension; folder formats take a new name). */
+  save(suggestedName?: string, kind?: 'document' | 'export'): Promise<string | null>;
 }
 
-/** Paths in a payload that must come from a dialog: documents, weights files, dataset folders. */
+/** Paths in a payload that must come from a dialog: documents, weights files, dataset folders, configs, export destinations. */
 function payloadPaths(method: string, payload: unknown): unknown[] | null {
   const p = (payload ?? {}) as Record<string, unknown>;
   const data = (p.data ?? {}) as Record<string, unknown>;
+  const weights = (p.weights ?? {}) as Record<string, unknown>;
+  const weightsFile = weights.kind === 'file' ? [weights.path] : [];
   switch (method) {
+    case 'export.run':
+      return [p.out, ...weightsFile];
+    case 'config.import':
+    case 'weights.inspect':
+      return [p.path];
+    case 'eval.run':
+      return [...weightsFile, ...(data.kind === 'folder' ? [data.path] : [])];
     case 'doc.open':
     case 'doc.save':
       return [p.path];
@@ -102,9 +115,14 @@ export function guardPaths(service: Dispatcher, grants: PathGrants, dialogs?: Na
         return { ok: false, error: { code: 'E_UNAUTHORIZED', message: 'in the desktop app, files are chosen with the system dialogs' } };
       if (dialogs && (method === 'dialog.open' || method === 'dialog.save')) {
         const p = (payload ?? {}) as { kind?: unknown; suggestedName?: unknown };
-        if (method === 'dialog.open' && p.kind !== 'document' && p.kind !== 'weights' && p.kind !== 'folder')
-          return { ok: false, error: { code: 'E_BAD_REQUEST', message: 'dialog.open: kind must be document, weights or folder' } };
-        const path = method === 'dialog.open' ? await dialogs.open(p.kind as 'document') : await dialogs.save(typeof p.suggestedName === 'string' ? p.suggestedName : undefined);
+        if (method === 'dialog.open' && !OPEN_KINDS.includes(p.kind as OpenDialogKind))
+          return { ok: false, error: { code: 'E_BAD_REQUEST', message: `dialog.open: kind must be ${OPEN_KINDS.join(', ')}` } };
+        if (method === 'dialog.save' && p.kind !== undefined && p.kind !== 'document' && p.kind !== 'export')
+          return { ok: false, error: { code: 'E_BAD_REQUEST', message: 'dialog.save: kind must be document or export' } };
+        const path =
+          method === 'dialog.open'
+            ? await dialogs.open(p.kind as OpenDialogKind)
+            : await dialogs.save(typeof p.suggestedName === 'string' ? p.suggestedName : undefined, p.kind === 'export' ? 'export' : 'document');
         if (path) grants.grant(path);
         return { ok: true, result: { native: true, path } };
       }

@@ -11,7 +11,7 @@ import { Service } from '../../service/index.js';
 import type { WorkerMessage } from '../../training/jobs.js';
 import type { WorkerSpawner } from '../../training/process.js';
 import { appVersion } from '../../cli/serve.js';
-import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc } from './ipc.js';
+import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc, type OpenDialogKind } from './ipc.js';
 import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from './security.js';
 import { DEFAULT_STATE, restoreWindowState, saveWindowState } from './window-state.js';
 import { aboutOptions, closeAnyway, CRASH_PROMPT, DOC_FILTERS, documentSavePath, menuTemplate, suggestedFileName, UNSAVED_PROMPT, windowBackground } from './desktop.js';
@@ -235,15 +235,23 @@ app.whenReady().then(async () => {
     send(event, payload);
   });
   const nativeDialogs = {
-    async open(kind: 'document' | 'weights' | 'folder') {
+    async open(kind: OpenDialogKind) {
       if (!win) return null;
-      const filters = kind === 'document' ? DOC_FILTERS : kind === 'weights' ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }] : [];
+      const filters = kind === 'document' ? DOC_FILTERS : kind === 'weights' ? [{ name: 'PyTorch / safetensors weights', extensions: ['pth', 'pt', 'tar', 'safetensors'] }] : kind === 'config' ? [{ name: 'reid-strong-baseline / fast-reid config', extensions: ['yml', 'yaml'] }] : [];
       const r = await dialog.showOpenDialog(win, { properties: [kind === 'folder' ? 'openDirectory' : 'openFile'], filters, ...(kind === 'document' && lastDir ? { defaultPath: lastDir } : {}) });
       const picked = r.canceled ? null : (r.filePaths[0] ?? null);
       if (picked && kind === 'document') lastDir = dirname(picked);
       return picked;
     },
-    save: askSavePath,
+    async save(suggestedName?: string, kind: 'document' | 'export' = 'document') {
+      if (!win) return null;
+      if (kind === 'export') {
+        // Any name: a file for the graph / YAML / ONNX formats, a new folder for the PyTorch / tfjs formats.
+        const r = await dialog.showSaveDialog(win, { defaultPath: join(lastDir ?? service.documentsDir, suggestedName ?? 'export'), properties: ['createDirectory', 'showOverwriteConfirmation'] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      }
+      return askSavePath(suggestedName);
+    },
   };
   registerIpc(ipcMain, guardPaths(service, grants, nativeDialogs));
   buildMenu(recent);

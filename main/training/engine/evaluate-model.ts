@@ -9,17 +9,17 @@ import { countValidQueries, DatasetError, noValidQueryError, type ImageRecord, t
 import type { DataLoaderPool } from '../data/pipeline.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 
-/** Progress of an evaluation: images of `phase` embedded so far (then `distance` 0 → 1 when ranking). */
-export type EvalProgress = (phase: 'query' | 'gallery' | 'distance', done: number, total: number) => void;
+/** Progress of an evaluation: images embedded so far of the split's total (query, then gallery), then the ranking (0 → 1). */
+export type EvalModelProgress = (p: { stage: 'query' | 'gallery' | 'ranking'; done: number; total: number }) => void;
 
 /** Eval features of `count` NHWC images (an engine other than the model's tfjs backend, e.g. onnxruntime). */
 export type FeatureExtractor = (images: Float32Array, count: number, batchSize: number) => Promise<{ features: Float32Array; dim: number }>;
 
-async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], extract?: FeatureExtractor, onBatch?: (done: number) => void) {
+async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], extract: FeatureExtractor | undefined, progress: (done: number) => void) {
   const rows: Float32Array[] = [];
   const kept: ImageRecord[] = [];
   let dim = 0;
-  let done = 0;
+  let seen = 0;
   for await (const b of pool.evalBatches(records.map((r) => ({ path: r.path, label: r.pid })), 16)) {
     const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid, b.images, b.size, 16);
     dim = f.dim;
@@ -29,8 +29,8 @@ async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRec
       rows.push(f.features.subarray(i * dim, (i + 1) * dim));
       kept.push(records[b.indices[i]!]!);
     }
-    done += b.size;
-    onBatch?.(done);
+    seen += b.size;
+    progress(seen);
   }
   const data = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => data.set(r, i * dim));
@@ -44,21 +44,21 @@ export interface EvalFeatures {
 
 /**
  * Features of the query and gallery splits (eval mode, no augmentation) and the retrieval metrics.
- * `extract` computes the features on another engine (onnxruntime) instead of the model's tfjs backend;
- * `onProgress` is called after every batch and around the ranking. Data problems are DatasetErrors
+ * `onProgress` is called after every batch and around the ranking; `extract` computes the features on
+ * another engine (onnxruntime) instead of the model's tfjs backend. Data problems are DatasetErrors
  * (no query / gallery, nothing readable, no query with a valid match).
  */
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, extract?: FeatureExtractor, onProgress?: EvalProgress): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
+export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalModelProgress, extract?: FeatureExtractor): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new DatasetError(`${ds.root} has no query / gallery images to evaluate on`, 'E_DATASET_EMPTY_SPLIT');
   if (!countValidQueries(ds.query, ds.gallery)) throw noValidQueryError(ds.query.length, ds.gallery.length);
-  const q = await features(reid, pool, ds.query, extract, onProgress && ((n) => onProgress('query', n, ds.query.length)));
-  const g = await features(reid, pool, ds.gallery, extract, onProgress && ((n) => onProgress('gallery', n, ds.gallery.length)));
+  const q = await features(reid, pool, ds.query, extract, (done) => onProgress?.({ stage: 'query', done, total: ds.query.length }));
+  const g = await features(reid, pool, ds.gallery, extract, (done) => onProgress?.({ stage: 'gallery', done, total: ds.gallery.length }));
   // Images found unreadable while extracting are left out; what is left must still be an evaluation.
   if (!q.kept.length || !g.kept.length) throw new DatasetError(`none of the ${q.kept.length ? 'gallery' : 'query'} images of ${ds.root} could be read`, 'E_DATASET_UNREADABLE');
   if (!countValidQueries(q.kept, g.kept)) throw noValidQueryError(q.kept.length, g.kept.length);
-  onProgress?.('distance', 0, 1);
+  onProgress?.({ stage: 'ranking', done: 0, total: 1 });
   const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
-  onProgress?.('distance', 1, 1);
+  onProgress?.({ stage: 'ranking', done: 1, total: 1 });
   const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept } };
   return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path), features: out };
 }

@@ -1,22 +1,27 @@
 /**
- * Weights for a model built from a graph: from a run folder's checkpoint (lossless, every slot incl. BN
- * statistics) or from a PyTorch / safetensors file through the load plan (with its report).
+ * The one resolver of "a run folder or a weights file" into weights for a graph's layers:
+ *  - a run folder (`checkpoint/` inside): its last checkpoint, lossless (every slot incl. BN statistics);
+ *  - a PyTorch (.pth / .pt / .tar) or safetensors file: through the load plan (key mapping, layouts), with
+ *    its load report; the classifier is kept only when asked and its class count matches.
+ * Used by evaluation, export and the CLI, so every host reads weights the same way.
  */
+import { stat } from 'node:fs/promises';
 import type { Layer } from '../../../core/index.js';
 import { setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
 import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
 import { readCheckpoint } from './checkpoint.js';
 
-export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: string): Promise<number> {
-  const saved = await readCheckpoint<{ weightKeys: string[]; step: number }>(runDir);
-  if (!saved) throw new Error(`${runDir} has no checkpoint yet`);
-  const values = new Map<string, Float32Array>();
-  for (const k of saved.meta.weightKeys) {
-    const t = saved.tensors.get(`w:${k}`);
-    if (t) values.set(k, t.data);
-  }
-  setWeightsFromValues(reid, layers, values);
-  return saved.meta.step;
+/** Weights that cannot be read (missing path, a folder without a checkpoint, a corrupt file): a user message. */
+export class WeightsSourceError extends Error {}
+
+export interface ResolvedWeights {
+  /** `${layer}/${slot}` → values in tfjs layout. */
+  values: Map<string, Float32Array>;
+  kind: 'run' | 'file';
+  /** Run folders: the training step of the checkpoint. */
+  step?: number;
+  /** Files: the load plan's report. */
+  report?: LoadReport;
 }
 
 /**
@@ -29,8 +34,52 @@ export async function planFileWeights(layers: Layer[], path: string, keepClassif
   return plan;
 }
 
+/**
+ * Reads the weights at `path` for `layers`. Throws WeightsSourceError (message names the path) when the
+ * path does not exist or is a folder without a run checkpoint; CheckpointError (main/weights) when a file
+ * is not a readable PyTorch / safetensors checkpoint; NonFiniteWeightsError when a tensor it would load is not finite.
+ */
+export async function resolveWeights(path: string, layers: Layer[], opts: { keepClassifier?: boolean } = {}): Promise<ResolvedWeights> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (e) {
+    throw new WeightsSourceError(`cannot read weights ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
+  }
+  if (isDir) {
+    let saved;
+    try {
+      saved = await readCheckpoint<{ weightKeys?: string[]; step?: number }>(path);
+    } catch (e) {
+      throw new WeightsSourceError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`);
+    }
+    if (!saved) throw new WeightsSourceError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`);
+    const values = new Map<string, Float32Array>();
+    for (const k of saved.meta.weightKeys ?? []) {
+      const t = saved.tensors.get(`w:${k}`);
+      if (t) values.set(k, t.data);
+    }
+    if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
+    return { values, kind: 'run', ...(typeof saved.meta.step === 'number' ? { step: saved.meta.step } : {}) };
+  }
+  // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
+  // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.
+  const { values, report } = await planFileWeights(layers, path, !!opts.keepClassifier);
+  return { values, kind: 'file', report };
+}
+
+/** Loads a run folder's last checkpoint into `reid`; returns its step. */
+export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: string): Promise<number> {
+  const r = await resolveWeights(runDir, layers).catch((e: Error) => {
+    throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${runDir} has no checkpoint yet`) : e;
+  });
+  setWeightsFromValues(reid, layers, r.values);
+  return r.step ?? 0;
+}
+
+/** Loads a PyTorch / safetensors file into `reid` through the load plan; returns its report. */
 export async function loadFileWeights(reid: ReidModel, layers: Layer[], path: string, keepClassifier = false): Promise<LoadReport> {
-  const plan = await planFileWeights(layers, path, keepClassifier);
-  setWeightsFromValues(reid, layers, plan.values);
-  return plan.report;
+  const r = await resolveWeights(path, layers, { keepClassifier });
+  setWeightsFromValues(reid, layers, r.values);
+  return r.report!;
 }

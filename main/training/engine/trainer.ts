@@ -93,7 +93,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   const evaluateNow = async () => {
     const engine = await featureEngine(reid, compiled, o.backend ?? 'auto', backend.backend);
     try {
-      return await evaluateModel(reid, o.dataset, s, pool, engine.extract);
+      return await evaluateModel(reid, o.dataset, s, pool, undefined, engine.extract);
     } finally {
       await engine.dispose();
     }

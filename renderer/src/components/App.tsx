@@ -8,6 +8,7 @@ import { startHostEvents } from '../store/host-events.js';
 import { Canvas } from './Canvas.js';
 import { ContextMenu } from './ContextMenu.js';
 import { Dialogs } from './Dialogs.js';
+import { OpsDialogs } from './OpsDialogs.js';
 import { Inspector } from './Inspector.js';
 import { Palette } from './Palette.js';
 import { ProblemsPanel } from './ProblemsPanel.js';
@@ -79,6 +80,7 @@ export function App() {
         <ContextMenu />
         <TrainingView />
         <Dialogs />
+        <OpsDialogs />
         <Toasts />
       </div>
     </ReactFlowProvider>

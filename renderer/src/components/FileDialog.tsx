@@ -9,16 +9,35 @@ function parentOf(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
+/** A path to pick for another purpose than documents (configs, weights, export destinations, dataset folders). */
+export interface PickSpec {
+  title: string;
+  mode: 'open' | 'save';
+  /** Files listed besides folders, e.g. ['.yml', '.yaml']. */
+  extensions: string[];
+  /** Added to a typed name that does not end with one of `extensions` (save mode); none for folder exports. */
+  appendExtension?: string;
+  /** Pick the current folder itself (dataset folders). */
+  folder?: boolean;
+  defaultName?: string;
+  confirm: string;
+  onPick: (path: string) => void;
+  onClose: () => void;
+}
+
 /**
  * Open / save-as in browser mode, where there is no native file dialog: a folder listing from the
- * service plus a path field (which also works for a remote box, where paths are the server's).
+ * service plus a path field (which also works for a remote box, where paths are the server's). With
+ * `pick`, the same browser picks a path for another purpose.
  */
-export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
+export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pick?: PickSpec }) {
+  const mode = pick?.mode ?? docMode;
+  const exts = pick?.extensions ?? ['.json'];
   const current = useEditor((s) => s.path);
   const [dir, setDir] = useState<string | null>(current ? parentOf(current) : null);
   const [entries, setEntries] = useState<DirEntry[]>([]);
   const [parent, setParent] = useState<string | null>(null);
-  const [name, setName] = useState(current ? current.slice(current.lastIndexOf('/') + 1) : 'model.json');
+  const [name, setName] = useState(pick ? (pick.defaultName ?? '') : current ? current.slice(current.lastIndexOf('/') + 1) : 'model.json');
   const [pathText, setPathText] = useState('');
   const [recent, setRecent] = useState<RecentEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -29,7 +48,7 @@ export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
   }, [dir]);
   useEffect(() => {
     if (!dir) return;
-    api.call('fs.list', { dir }).then(
+    api.call('fs.list', { dir, ...(pick ? { extensions: exts } : {}) }).then(
       (r) => {
         setEntries(r.entries);
         setParent(r.parent);
@@ -40,11 +59,15 @@ export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
     );
   }, [dir]);
 
-  const target = dir ? `${dir === '/' ? '' : dir}/${name.endsWith('.json') ? name : `${name}.json`}` : '';
-  const close = () => useEditor.setState({ dialog: null });
+  const suffix = pick ? (pick.appendExtension ?? '') : '.json';
+  const named = !suffix || exts.some((x) => name.toLowerCase().endsWith(x)) ? name : `${name}${suffix}`;
+  const target = pick?.folder ? (dir ?? '') : dir && name ? `${dir === '/' ? '' : dir}/${named}` : '';
+  const close = pick ? pick.onClose : () => useEditor.setState({ dialog: null });
+  const choose = (path: string) => void (pick ? pick.onPick(path) : mode === 'open' ? openPath(path) : saveTo(path));
+  const isFile = (p: string) => exts.some((x) => p.toLowerCase().endsWith(x));
   return (
-    <div className="dialog wide" data-testid={`file-dialog-${mode}`}>
-      <h3>{mode === 'open' ? 'Open model' : 'Save model as'}</h3>
+    <div className="dialog wide" data-testid={pick ? 'file-dialog-pick' : `file-dialog-${mode}`}>
+      <h3>{pick ? pick.title : mode === 'open' ? 'Open model' : 'Save model as'}</h3>
       <div className="row">
         <input
           className="grow"
@@ -53,7 +76,7 @@ export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
           onChange={(e) => setPathText(e.target.value)}
           onKeyDown={(e) => {
             if (e.key !== 'Enter') return;
-            if (pathText.endsWith('.json')) void (mode === 'open' ? openPath(pathText) : saveTo(pathText));
+            if (isFile(pathText)) choose(pathText);
             else setDir(pathText);
           }}
           title="A folder, or a full path to a .json document (Enter)"
@@ -69,14 +92,14 @@ export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
               key={e.path}
               className={e.dir ? 'dir' : 'file'}
               onClick={() => (e.dir ? setDir(e.path) : setName(e.name))}
-              onDoubleClick={() => !e.dir && void (mode === 'open' ? openPath(e.path) : saveTo(e.path))}
+              onDoubleClick={() => !e.dir && choose(e.path)}
             >
               {e.dir ? '📁' : '📄'} {e.name}
             </li>
           ))}
-          {!entries.length && <li className="muted">No folders or .json documents here.</li>}
+          {!entries.length && <li className="muted">No folders or {exts.join(' / ')} files here.</li>}
         </ul>
-        {mode === 'open' && (
+        {mode === 'open' && !pick && (
           <div className="recent">
             <h4>Recent</h4>
             {recent.map((r) => (
@@ -89,16 +112,18 @@ export function FileDialog({ mode }: { mode: 'open' | 'save' }) {
           </div>
         )}
       </div>
-      <label className="field">
-        <span>File name</span>
-        <input data-testid="file-name" value={name} onChange={(e) => setName(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && target && void (mode === 'open' ? openPath(target) : saveTo(target))} />
-      </label>
+      {!pick?.folder && (
+        <label className="field">
+          <span>{pick && mode === 'save' ? 'Name' : 'File name'}</span>
+          <input data-testid="file-name" value={name} onChange={(e) => setName(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && target && choose(target)} />
+        </label>
+      )}
       {error && <div className="form-error">{error}</div>}
       <div className="dialog-buttons">
         <span className="muted small grow">{target}</span>
         <button onClick={close}>Cancel</button>
-        <button className="primary" data-testid="file-confirm" disabled={!target} onClick={() => void (mode === 'open' ? openPath(target) : saveTo(target))}>
-          {mode === 'open' ? 'Open' : 'Save'}
+        <button className="primary" data-testid="file-confirm" disabled={!target} onClick={() => choose(target)}>
+          {pick ? pick.confirm : mode === 'open' ? 'Open' : 'Save'}
         </button>
       </div>
     </div>

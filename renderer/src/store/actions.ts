@@ -20,6 +20,7 @@ import { DEFAULT_SIZE, layoutGraph } from '../lib/layout.js';
 import { notify, redo, run, select, undo, useEditor, type EditorState } from './editor.js';
 import { guardUnsaved, openPath, save, saveAs } from './files.js';
 import { nativeOpen } from './native.js';
+import { importConfigAction, openExport } from './ops.js';
 import { useTraining } from './training.js';
 
 const get = useEditor.getState;
@@ -129,6 +130,8 @@ export const ACTIONS: Action[] = [
   },
   { id: 'file.save', label: 'Save', group: 'File', keys: 'Mod+S', run: () => void save() },
   { id: 'file.saveAs', label: 'Save as…', group: 'File', keys: 'Mod+Shift+S', run: () => void saveAs() },
+  { id: 'file.export', label: 'Export…', group: 'File', keys: 'Mod+E', run: () => openExport() },
+  { id: 'file.importConfig', label: 'Import config…', group: 'File', run: importConfigAction },
   { id: 'edit.undo', label: 'Undo', group: 'Edit', keys: 'Mod+Z', enabled: (s) => s.history.past.length > 0, run: undo },
   { id: 'edit.redo', label: 'Redo', group: 'Edit', keys: 'Mod+Shift+Z', enabled: (s) => s.history.future.length > 0, run: redo },
   { id: 'edit.cut', label: 'Cut', group: 'Edit', keys: 'Mod+X', enabled: hasSel, run: () => (copy(), deleteSelection()) },

@@ -8,6 +8,8 @@ import { guardUnsaved, saveTo } from './files.js';
 const MENU_TO_ACTION: Record<string, string> = {
   new: 'file.new',
   save: 'file.save',
+  export: 'file.export',
+  importConfig: 'file.importConfig',
   undo: 'edit.undo',
   redo: 'edit.redo',
   duplicate: 'edit.duplicate',

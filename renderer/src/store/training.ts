@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import { parseTrainingSettings, serializeDocument, setTraining, type TrainingSettings } from '../../../core/index.js';
-import type { CallInput, CallOutput, RunSummary } from '../../../core/api/contract.js';
+import { trainEventSchema } from '../../../core/api/training-contract.js';
+import type { CallInput, CallOutput, RunSummary, TrainEventData } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { notify, run as runCommand, useEditor } from './editor.js';
 
@@ -20,24 +21,11 @@ export interface Series {
   acc: number[];
   lr: number[];
 }
-export interface StepInfo {
-  epoch: number;
-  iter: number;
-  iters: number;
-  step: number;
-  imgPerSec: number;
-  etaSeconds: number;
-}
-export interface StartInfo {
-  backend: string;
-  epochs: number;
-  itersPerEpoch: number;
-  microBatch: number;
-  microBatchReason: string;
-  loss: string;
-  numClasses: number;
-  resumedFromStep?: number;
-}
+/** Training events as the contract types them (core/api/training-contract.ts). */
+type EventOf<T extends TrainEventData['type']> = Extract<TrainEventData, { type: T }>;
+export type StepInfo = EventOf<'step'>;
+export type StartInfo = Omit<EventOf<'start'>, 'type' | 'runDir' | 'startEpoch'>;
+export type EvalSummary = EventOf<'eval'>;
 export type RunPhase = 'starting' | 'running' | 'pausing' | 'stopping' | 'evaluating' | 'paused' | 'stopped' | 'completed' | 'failed' | 'interrupted';
 
 /** The run shown on the dashboard / results tabs: live while it trains, loaded from its folder otherwise. */
@@ -54,7 +42,7 @@ export interface RunView {
   checkpoint: { epoch: number; step: number; batch?: number } | null;
   /** The run folder holds a checkpoint: Resume is possible. */
   hasCheckpoint: boolean;
-  evalSummary: { epoch: number; mAP: number; rank1: number; rank5: number; rank10: number } | null;
+  evalSummary: EvalSummary | null;
   message: string | null;
   detail: RunDetail | null;
 }
@@ -192,15 +180,14 @@ function patchView(runId: string, patch: Partial<RunView>): void {
   if (c?.runId === runId) set({ current: { ...c, ...patch, version: c.version + 1 } });
 }
 
-function push(series: Series, e: Record<string, unknown>): void {
-  const num = (k: string) => (typeof e[k] === 'number' ? (e[k] as number) : NaN);
-  series.step.push(num('step'));
-  series.loss.push(num('loss'));
-  series.ce.push(num('ce'));
-  series.triplet.push(num('triplet'));
-  series.center.push(num('center'));
-  series.acc.push(num('acc'));
-  series.lr.push(num('lr'));
+function push(series: Series, e: StepInfo): void {
+  series.step.push(e.step);
+  series.loss.push(e.loss);
+  series.ce.push(e.ce ?? NaN);
+  series.triplet.push(e.triplet ?? NaN);
+  series.center.push(e.center ?? NaN);
+  series.acc.push(e.acc);
+  series.lr.push(e.lr);
 }
 
 function truncate(series: Series, maxStep: number): Series {
@@ -219,7 +206,7 @@ export function startTrainingEvents(): () => void {
     const e = event;
     switch (e.type) {
       case 'start': {
-        const start = e as unknown as StartInfo;
+        const start: StartInfo = e;
         const series = start.resumedFromStep !== undefined ? truncate(c.series, start.resumedFromStep) : c.series;
         patchView(runId, { start, series, phase: 'running', message: null });
         // The run folder now holds the settings snapshot and the weights load report.
@@ -228,19 +215,19 @@ export function startTrainingEvents(): () => void {
       }
       case 'step':
         push(c.series, e);
-        patchView(runId, { last: e as unknown as StepInfo, phase: c.phase === 'starting' ? 'running' : c.phase });
+        patchView(runId, { last: e, phase: c.phase === 'starting' ? 'running' : c.phase });
         break;
       case 'epoch':
-        if ((e.epoch as number) === c.start?.epochs && c.phase === 'running') patchView(runId, { phase: 'evaluating' });
+        if (e.epoch === c.start?.epochs && c.phase === 'running') patchView(runId, { phase: 'evaluating' });
         break;
       case 'checkpoint':
-        patchView(runId, { checkpoint: { epoch: e.epoch as number, step: e.step as number, ...(typeof e.batch === 'number' ? { batch: e.batch } : {}) }, hasCheckpoint: true });
+        patchView(runId, { checkpoint: { epoch: e.epoch, step: e.step, ...(e.batch !== undefined ? { batch: e.batch } : {}) }, hasCheckpoint: true });
         break;
       case 'eval':
-        patchView(runId, { evalSummary: e as unknown as RunView['evalSummary'] });
+        patchView(runId, { evalSummary: e });
         break;
       case 'done':
-        patchView(runId, { phase: e.status as RunPhase });
+        patchView(runId, { phase: e.status });
         break;
     }
   });
@@ -287,12 +274,15 @@ export async function openRun(runId: string): Promise<void> {
     const view = newView(runId, d.summary.name, PHASES[d.summary.status] ?? 'stopped');
     view.hasCheckpoint = !!d.summary.hasCheckpoint;
     let last: StepInfo | null = null;
-    for (const m of d.metrics) {
-      if (m.type === 'step') {
-        push(view.series, m);
-        last = m as unknown as StepInfo;
+    for (const raw of d.metrics) {
+      // metrics.jsonl holds the engine's events (plus a time stamp): typed by the contract's schema.
+      const m = trainEventSchema.safeParse(raw);
+      if (!m.success) continue;
+      if (m.data.type === 'step') {
+        push(view.series, m.data);
+        last = m.data;
       }
-      if (m.type === 'eval') view.evalSummary = m as unknown as RunView['evalSummary'];
+      if (m.data.type === 'eval') view.evalSummary = m.data;
     }
     const info = d.info as { backend?: string; epochs?: number };
     set({

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { Chart, COLORS, type Line } from './Chart.js';
-import { pct } from './Results.js';
+import { pct, RunOpsButtons } from './Results.js';
 
 function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
   const [editing, setEditing] = useState(false);
@@ -41,6 +41,7 @@ function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
         <button className="mini" data-testid="run-rename" onClick={() => (setName(r.name), setEditing(true))}>
           Rename
         </button>
+        <RunOpsButtons runId={r.id} name={r.name} disabled={r.active} />
         {confirm ? (
           <button className="mini danger" data-testid="run-delete-confirm" onClick={() => void deleteRun(r.id)} onBlur={() => setConfirm(false)}>
             Delete?

@@ -1,0 +1,126 @@
+/**
+ * Export, once for every host: the format registry (core/api EXPORT_FORMATS names), the refusal check
+ * before anything is written, and the writing (single files atomically, folders through
+ * main/export/folder.ts). The CLI's `export` command and the `export.check` / `export.run` calls both
+ * end here.
+ */
+import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc } from '../../core/index.js';
+import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
+import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
+import { readExportWeights } from '../export/weights-source.js';
+import { writeFileAtomic } from '../io/files.js';
+
+/** Why the stem conversion is worth a note: the exported model is not the graph's. */
+export const FASTREID_STEM_NOTE = "the stem was converted to fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode): the exported model differs from the graph's stem";
+
+export interface ExportRequest {
+  format: ExportFormat;
+  doc: GraphDoc;
+  /** Weights for the model formats (pytorch, tfjs, onnx): a run folder or a .pth / .safetensors file. */
+  weights?: string;
+  fastreidStem?: boolean;
+  /** pytorch: reid-strong-baseline's keys (default) or fast-reid's `{'model': …}` layout. */
+  layout?: 'rsb' | 'fastreid';
+}
+
+export interface ExportCheck {
+  format: ExportFormat;
+  ok: boolean;
+  refusals: string[];
+  warnings: string[];
+}
+
+export interface ExportOutcome extends ExportCheck {
+  out: string;
+  /** Files written: the file itself, or the folder's files (relative to `out`). */
+  files: string[];
+  weights: { set: number; slots: number } | null;
+}
+
+export type ExportStage = 'checking' | 'weights' | 'building' | 'writing' | 'done';
+
+export function isExportFormat(f: string): f is ExportFormat {
+  return Object.prototype.hasOwnProperty.call(EXPORT_FORMATS, f);
+}
+
+function prepare(r: ExportRequest): { doc: GraphDoc; notes: string[] } {
+  if (r.fastreidStem) return { doc: withFastreidStem(r.doc), notes: [FASTREID_STEM_NOTE] };
+  return { doc: r.doc, notes: [] };
+}
+
+/** The single-file formats' text, or the refusal reasons (never an approximation). */
+function render(format: ExportFormat, doc: GraphDoc): { ok: true; text: string; warnings: string[] } | { ok: false; reasons: string[] } {
+  if (format === 'graph') return { ok: true, text: serializeDocument(doc), warnings: [] };
+  return format === 'rsb-yaml' ? exportRsbYaml(doc) : exportFastreidYaml(doc);
+}
+
+type ModelFormat = 'pytorch' | 'tfjs' | 'onnx';
+
+/** Refusals of the model formats: a graph that does not compile, or names PyTorch cannot hold. */
+function modelRefusals(format: ModelFormat, doc: GraphDoc): string[] {
+  let compiled;
+  try {
+    compiled = compileToKeras(analyze(doc.graph));
+  } catch (e) {
+    if (e instanceof CompileError) return [`the graph cannot be exported: ${e.message}`];
+    throw e;
+  }
+  if (format === 'pytorch') {
+    const problems = torchNameProblems(compiled.layers);
+    if (problems.length) return [`the graph cannot be exported to PyTorch: ${problems.join('; ')}`];
+  }
+  return [];
+}
+
+/**
+ * What `format` refuses for this graph and what it will note, without writing. YAML formats refuse
+ * features the framework cannot express (core/config); model formats refuse graphs that do not compile.
+ */
+export function checkExport(r: ExportRequest): ExportCheck {
+  const { doc, notes } = prepare(r);
+  if (EXPORT_FORMATS[r.format].weights) {
+    const refusals = modelRefusals(r.format as ModelFormat, doc);
+    return { format: r.format, ok: !refusals.length, refusals, warnings: notes };
+  }
+  const out = render(r.format, doc);
+  return out.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...out.warnings] } : { format: r.format, ok: false, refusals: out.reasons, warnings: notes };
+}
+
+/**
+ * Writes the export to `out` (a file; a folder for pytorch / tfjs, replaced only when it is empty or holds
+ * only an earlier export's files). A refusal returns `ok: false` and writes nothing; I/O and weight
+ * problems throw ExportError with a user message.
+ */
+export async function runExport(r: ExportRequest, out: string, onStage: (s: ExportStage) => void = () => undefined): Promise<ExportOutcome> {
+  onStage('checking');
+  if (r.weights && !EXPORT_FORMATS[r.format].weights) throw new ExportError('--weights applies to --format pytorch and tfjs, and to onnx');
+  const { doc, notes } = prepare(r);
+  if (!EXPORT_FORMATS[r.format].weights) {
+    const res = render(r.format, doc);
+    if (!res.ok) return { format: r.format, ok: false, refusals: res.reasons, warnings: notes, out, files: [], weights: null };
+    onStage('writing');
+    try {
+      await writeFileAtomic(out, res.text);
+    } catch (e) {
+      throw new ExportError(`cannot write ${out}: ${(e as Error).message}`);
+    }
+    onStage('done');
+    return { format: r.format, ok: true, refusals: [], warnings: [...notes, ...res.warnings], out, files: [out], weights: null };
+  }
+  const format = r.format as ModelFormat;
+  const refusals = modelRefusals(format, doc);
+  if (refusals.length) return { format, ok: false, refusals, warnings: notes, out, files: [], weights: null };
+  const warnings = [...notes];
+  let weights: Map<string, Float32Array> | undefined;
+  if (r.weights) {
+    onStage('weights');
+    const w = await readExportWeights(r.weights, analyze(doc.graph).layers);
+    weights = w.values;
+    warnings.push(...w.warnings);
+  }
+  onStage('building');
+  const res = await exportModel(doc, format, out, { weights, ...(r.layout ? { layout: r.layout } : {}) });
+  onStage('done');
+  return { format, ok: true, refusals: [], warnings: [...warnings, ...res.warnings], out, files: res.files, weights: res.weights };
+}

@@ -1,0 +1,168 @@
+/**
+ * Export, config import, evaluation and weights inspection in the service (the `export.*`, `config.import`,
+ * `eval.run` and `weights.inspect` calls). Evaluations run in the training process kind (a forked Node
+ * process, Electron's utilityProcess), never on the service's event loop, and stream `eval.progress`.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiError, type CallOutput, type CallParsed, type EventName, type EventPayload, type GraphSource, type WeightsSource } from '../../core/api/contract.js';
+import { FRAMEWORK_LABEL } from '../../core/config/index.js';
+import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
+import { ExportError } from '../export/errors.js';
+import type { EvalJob, EvalJobResult } from '../training/jobs.js';
+import { nodeSpawner, type WorkerSpawner } from '../training/process.js';
+import type { DataSourceArgs } from '../training/sources.js';
+import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
+import { ConfigImportError, importConfigFile } from './config-import.js';
+import { checkExport, runExport } from './export.js';
+
+type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+const newJobId = (): string => `job-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+
+export class OpsService {
+  /** Runs whose folder an evaluation is writing (eval.json, eval features): one writer at a time. */
+  private evaluatingRuns = new Set<string>();
+
+  constructor(
+    private runsDir: string,
+    private emit: Emit,
+    /** Whether a run's training process is running (its folder then has that one writer). */
+    private isActive: (runId: string) => boolean,
+    private spawn: WorkerSpawner = nodeSpawner,
+  ) {}
+
+  private runFolder(runId: string): string {
+    const dir = join(this.runsDir, runId);
+    if (!existsSync(join(dir, 'run.json'))) throw new ApiError('E_NOT_FOUND', `no run ${runId}`);
+    return dir;
+  }
+
+  /** The graph document of a source: the editor's text, or the run's graph snapshot. */
+  private async graph(g: GraphSource): Promise<{ doc: GraphDoc; text: string; runDir?: string }> {
+    let text: string;
+    let runDir: string | undefined;
+    if (g.kind === 'doc') text = g.text;
+    else {
+      runDir = this.runFolder(g.runId);
+      try {
+        text = await readFile(join(runDir, 'graph.json'), 'utf8');
+      } catch {
+        throw new ApiError('E_NOT_FOUND', `run ${g.runId} has no graph snapshot (graph.json)`);
+      }
+    }
+    try {
+      return { doc: parseDocument(text), text, ...(runDir ? { runDir } : {}) };
+    } catch (e) {
+      if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', e.message);
+      throw e;
+    }
+  }
+
+  /** A weights choice as a path for the one resolver (a run folder or a file), or undefined for none. */
+  private weightsPath(w: WeightsSource): string | undefined {
+    if (w.kind === 'none') return undefined;
+    if (w.kind === 'run') {
+      const dir = this.runFolder(w.runId);
+      if (!existsSync(join(dir, 'checkpoint', 'manifest.json')) && !existsSync(join(dir, 'checkpoint.prev', 'manifest.json')))
+        throw new ApiError('E_BAD_REQUEST', `run ${w.runId} has no checkpoint yet`);
+      return dir;
+    }
+    return w.path;
+  }
+
+  handlers() {
+    return {
+      'export.check': async ({ format, graph, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
+        const { doc } = await this.graph(graph);
+        return checkExport({ format, doc, fastreidStem });
+      },
+      'export.run': async ({ format, graph, weights, fastreidStem, layout, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
+        const id = jobId ?? newJobId();
+        const { doc } = await this.graph(graph);
+        const weightsPath = this.weightsPath(weights);
+        try {
+          const r = await runExport({ format, doc, fastreidStem, layout, ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
+          if (!r.ok) this.emit('export.progress', { jobId: id, stage: 'failed', message: r.refusals.join('; ') });
+          return r;
+        } catch (e) {
+          if (!(e instanceof ExportError)) throw e;
+          this.emit('export.progress', { jobId: id, stage: 'failed', message: e.message });
+          throw new ApiError('E_IO', e.message);
+        }
+      },
+      'config.import': async ({ path }: CallParsed<'config.import'>): Promise<CallOutput<'config.import'>> => {
+        try {
+          const r = importConfigFile(path);
+          return { text: serializeDocument(r.doc), framework: r.framework, frameworkLabel: FRAMEWORK_LABEL[r.framework], ignored: r.ignored, warnings: r.warnings };
+        } catch (e) {
+          if (e instanceof ConfigImportError) throw new ApiError('E_BAD_REQUEST', e.message);
+          throw e;
+        }
+      },
+      'eval.run': async ({ graph, weights, data, metric, reRanking, backend, jobId }: CallParsed<'eval.run'>): Promise<CallOutput<'eval.run'>> => {
+        const id = jobId ?? newJobId();
+        const g = await this.graph(graph);
+        const errors = analyze(g.doc.graph).diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length) throw new ApiError('E_BAD_REQUEST', `the graph has ${errors.length} problem(s): ${errors.map((d) => d.message).join('; ')}`);
+        if (graph.kind === 'run' && this.isActive(graph.runId)) throw new ApiError('E_BAD_REQUEST', `run ${graph.runId} is training; evaluate it when it has stopped`);
+        if (!g.runDir && !data) throw new ApiError('E_BAD_REQUEST', 'choose a dataset to evaluate on');
+        const weightsPath = this.weightsPath(weights);
+        if (weightsPath && weights.kind === 'file' && !existsSync(weightsPath)) throw new ApiError('E_NOT_FOUND', `${weightsPath}: no such file`);
+        // A run's own weights evaluated by the service: the result becomes the run's evaluation (one writer).
+        const saveToRun = !!g.runDir && (weights.kind === 'none' || (weights.kind === 'run' && graph.kind === 'run' && weights.runId === graph.runId));
+        const dataArgs: DataSourceArgs | null = data ? (data.kind === 'demo' ? { demo: true, demoSize: data.size } : { data: data.path, ...(data.layout ? { layout: data.layout } : {}) }) : null;
+        const job: EvalJob = { doc: g.text, data: dataArgs, reRanking, backend, saveToRun, ...(metric ? { metric } : {}), ...(g.runDir ? { runDir: g.runDir } : {}), ...(weightsPath && !saveToRun ? { weights: weightsPath } : {}) };
+        const runId = graph.kind === 'run' && saveToRun ? graph.runId : null;
+        if (runId && this.evaluatingRuns.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already being evaluated`);
+        if (runId) this.evaluatingRuns.add(runId);
+        const result = await this.evalInProcess(id, job).finally(() => runId && this.evaluatingRuns.delete(runId));
+        return { ...result, jobId: id, weights: { source: String(result.weights.source), ...(typeof result.weights.step === 'number' ? { step: result.weights.step } : {}) }, savedToRun: saveToRun };
+      },
+      'weights.inspect': async ({ path, graph, keepClassifier }: CallParsed<'weights.inspect'>): Promise<CallOutput<'weights.inspect'>> => {
+        const doc = graph ? (await this.graph(graph)).doc : null;
+        let ckpt;
+        try {
+          ckpt = await readCheckpoint(path);
+        } catch (e) {
+          if (e instanceof CheckpointError) throw new ApiError('E_BAD_REQUEST', e.message.includes(path) ? e.message : `${path}: ${e.message}`);
+          throw e;
+        }
+        const tensors = [...ckpt.tensors].map(([key, t]) => ({ key, dtype: t.dtype, shape: t.shape }));
+        const elements = [...ckpt.tensors.values()].reduce((a, t) => a + t.data.length, 0);
+        const report = doc ? planLoad(analyze(doc.graph).layers, ckpt, { keepClassifier }).report : null;
+        return { file: path, format: ckpt.format, wrapper: ckpt.wrapper ?? '', count: tensors.length, elements, tensors, report };
+      },
+    };
+  }
+
+  /** Runs one evaluation in a fresh training process and forwards its progress as `eval.progress`. */
+  private evalInProcess(jobId: string, job: EvalJob): Promise<EvalJobResult> {
+    return new Promise((resolve, reject) => {
+      const w = this.spawn();
+      let settled = false;
+      const fail = (message: string) => {
+        if (settled) return;
+        settled = true;
+        this.emit('eval.progress', { jobId, stage: 'failed', done: 0, total: 0, message });
+        reject(new ApiError('E_BAD_REQUEST', message));
+      };
+      w.onMessage((m) => {
+        if (m.type === 'eval-progress') this.emit('eval.progress', { jobId, stage: m.stage, done: m.done, total: m.total });
+        if (m.type === 'eval-finished' && !settled) {
+          settled = true;
+          this.emit('eval.progress', { jobId, stage: 'done', done: 1, total: 1 });
+          resolve(m.result);
+        }
+        if (m.type === 'failed') fail(`evaluation failed: ${m.message}`);
+      });
+      w.onExit((code, signal, tail) => {
+        const oom = /out of memory|heap|allocation failed/i.test(tail) ? ' — it ran out of memory' : '';
+        fail(`the evaluation process ${signal ? `was killed (${signal})` : `exited with code ${code}`}${oom}`);
+      });
+      w.send({ type: 'eval', job });
+    });
+  }
+}

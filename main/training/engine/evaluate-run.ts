@@ -1,0 +1,77 @@
+/**
+ * One evaluation of a graph with weights on a dataset, shared by the CLI's `eval` and the service's
+ * `eval.run` (which runs it in the training process, main/training/worker.ts): build the model, load the
+ * weights through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
+ * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
+ * the run folder (eval.json + the features the rank lists are drawn from).
+ */
+import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
+import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
+import { CheckpointError } from '../../weights/index.js';
+import type { LoadedDataset } from '../data/datasets.js';
+import { DataLoaderPool } from '../data/pipeline.js';
+import type { EvalResult } from '../eval/evaluate.js';
+import { writeEvalFeatures } from './eval-features.js';
+import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
+import { loadRunWeights, resolveWeights, WeightsSourceError } from './model-weights.js';
+import { RunDir } from './run-dir.js';
+
+/** Weights that cannot be loaded for the evaluation: the message is for the user. */
+export class EvalWeightsError extends Error {}
+
+export interface EvalRunOptions {
+  doc: GraphDoc;
+  /** Evaluation settings (metric, feature normalisation, re-ranking) come from `settings.test`. */
+  settings: TrainingSettings;
+  dataset: LoadedDataset;
+  /** A .pth / .safetensors file or a run folder; without it, `runDir`'s checkpoint, else fresh weights. */
+  weights?: string;
+  runDir?: string;
+  /** Write eval.json and the eval features into `runDir`. */
+  saveToRun?: boolean;
+  /** onnxruntime (all cores; `auto` picks it when installed) or a tfjs backend. */
+  backend?: EngineChoice;
+  onProgress?: EvalModelProgress;
+  /** Told which engine computes the features, in words (once, before embedding). */
+  onEngine?: (description: string) => void;
+}
+
+/** `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why. */
+export type EvalRunResult = EvalResult & { queryFiles: string[]; galleryFiles: string[]; backend: string; engine: { name: string; threads?: number; reason: string }; weights: Record<string, unknown>; dataset: string };
+
+export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
+  const choice = o.backend ?? 'auto';
+  const backend = await initBackend(tfjsChoiceOf(choice));
+  const analysis = analyze(o.doc.graph);
+  const { reid, compiled } = await buildModel(analysis);
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(o.doc), workers: 1 });
+  let engine: FeatureEngine | undefined;
+  try {
+    let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
+    try {
+      if (o.weights) {
+        const w = await resolveWeights(o.weights, analysis.layers);
+        setWeightsFromValues(reid, analysis.layers, w.values);
+        weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step } : { source: o.weights, load: w.report };
+      } else if (o.runDir) weightsInfo = { source: 'checkpoint', step: await loadRunWeights(reid, analysis.layers, o.runDir) };
+    } catch (e) {
+      if (e instanceof CheckpointError || e instanceof WeightsSourceError) throw new EvalWeightsError(e.message);
+      throw new EvalWeightsError((e as Error).message);
+    }
+    const s = o.settings;
+    engine = await featureEngine(reid, compiled, choice, backend.backend);
+    o.onEngine?.(describeEngine(engine));
+    const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool, o.onProgress, engine.extract);
+    const result = { ...r, backend: engine.name, engine: { name: engine.name, ...(engine.threads !== undefined ? { threads: engine.threads } : {}), reason: engine.reason }, weights: weightsInfo, dataset: o.dataset.root };
+    if (o.runDir && o.saveToRun) {
+      await new RunDir(o.runDir).writeJson('eval.json', result);
+      await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
+    }
+    return result;
+  } finally {
+    await pool.close();
+    await engine?.dispose();
+    disposeModel(reid);
+  }
+}
