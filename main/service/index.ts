@@ -14,7 +14,7 @@ import {
   type RecentEntry,
   type Reply,
 } from '../../core/api/contract.js';
-import { DocumentError, parseDocument } from '../../core/index.js';
+import { DOC_EXTENSIONS, DocumentError, isDocumentPath, parseDocument } from '../../core/index.js';
 import { writeFileAtomic } from './atomic.js';
 import { delegateTraining, TrainingService } from './training.js';
 import type { WorkerSpawner } from '../training/process.js';
@@ -192,7 +192,7 @@ export class Service {
         if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', `refusing to save an invalid document: ${e.message}`);
         throw e;
       }
-      if (!abs.endsWith('.json')) throw new ApiError('E_BAD_REQUEST', 'graph documents are saved as .json files');
+      if (!isDocumentPath(abs)) throw new ApiError('E_BAD_REQUEST', `graph documents are saved as ${DOC_EXTENSIONS.join(' or ')} files`);
       try {
         await writeFileAtomic(abs, text);
       } catch (e) {
@@ -229,7 +229,7 @@ export class Service {
         throw ioError(e, abs);
       }
       const entries = names
-        .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || d.name.endsWith('.json')))
+        .filter((d) => !d.name.startsWith('.') && (d.isDirectory() || isDocumentPath(d.name)))
         .map((d) => ({ name: d.name, path: join(abs, d.name), dir: d.isDirectory() }))
         .sort((a, b) => (a.dir === b.dir ? a.name.localeCompare(b.name) : a.dir ? -1 : 1));
       return { dir: abs, parent: dirname(abs) === abs ? null : dirname(abs), entries };

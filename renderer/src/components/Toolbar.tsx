@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { ACTIONS, type Action } from '../store/actions.js';
-import { isDirty, useEditor } from '../store/editor.js';
+import { docDisplayName, isDirty, useEditor } from '../store/editor.js';
 import { openPath } from '../store/files.js';
 import { api } from '../api/client.js';
 import type { RecentEntry } from '../../../core/api/contract.js';
@@ -63,7 +63,7 @@ export function Toolbar() {
   const redoLabel = useEditor((s) => s.history.future[0]?.label);
   const by = (g: Action['group']) => ACTIONS.filter((a) => a.group === g);
   const act = (id: string) => ACTIONS.find((a) => a.id === id)!.run();
-  const name = path ? path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1) : 'Untitled model';
+  const name = useEditor(docDisplayName);
   // The window title (Electron shows the page title; so do browser tabs): name, unsaved mark, app.
   useEffect(() => void (document.title = `${dirty ? '• ' : ''}${name} — ReID Studio`), [name, dirty]);
   return (
