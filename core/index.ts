@@ -18,3 +18,4 @@ export * from './training/settings.js';
 export * from './graph/diff.js';
 export * from './compile/seed.js';
 export * from './training/backends.js';
+export * from './format/extensions.js';

@@ -14,7 +14,7 @@ import {
   type RecentEntry,
   type Reply,
 } from '../../core/api/contract.js';
-import { DocumentError, parseDocument } from '../../core/index.js';
+import { DOC_EXTENSIONS, DocumentError, isDocumentPath, parseDocument } from '../../core/index.js';
 import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
 import { OpsService } from './ops.js';
@@ -223,7 +223,7 @@ export class Service {
         if (e instanceof DocumentError) throw new ApiError('E_INVALID_DOCUMENT', `refusing to save an invalid document: ${e.message}`);
         throw e;
       }
-      if (!abs.endsWith('.json')) throw new ApiError('E_BAD_REQUEST', 'graph documents are saved as .json files');
+      if (!isDocumentPath(abs)) throw new ApiError('E_BAD_REQUEST', `graph documents are saved as ${DOC_EXTENSIONS.join(' or ')} files`);
       try {
         await writeFileAtomic(abs, text);
       } catch (e) {
@@ -257,7 +257,7 @@ export class Service {
       return { ok: true as const };
     },
     'fs.list': async ({ dir, extensions }) => {
-      const exts = extensions ?? ['.json'];
+      const exts = extensions ?? [...DOC_EXTENSIONS];
       const abs = resolve(dir);
       let names: import('node:fs').Dirent[];
       try {

@@ -79,6 +79,23 @@ describe('service: documents, recent files, autosave', () => {
     expect(JSON.parse(readFileSync(join(home, 'recent.json'), 'utf8'))[0].path).toBe(path);
   });
 
+  it('saves and lists .reidgraph documents (the registered file type, electron-builder.yml) as well as .json; other names are refused', async () => {
+    const ext = /fileAssociations:[\s\S]*?ext:\s*(\w+)/.exec(readFileSync(new URL('../../electron-builder.yml', import.meta.url), 'utf8'))![1];
+    const text = serializeDocument(buildPreset('resnet18'));
+    const dir = mkdtempSync(join(tmpdir(), 'reid-svc-types-'));
+    const own = mkdtempSync(join(tmpdir(), 'reid-svc-types-home-'));
+    const svc = new Service({ host: 'browser', version: '9.9.9', dataDir: own, documentsDir: dir });
+    const path = join(dir, `model.${ext}`);
+    expect(await svc.call('doc.save', { path, text })).toEqual({ path, bytes: Buffer.byteLength(text) });
+    expect(await svc.call('doc.open', { path })).toEqual({ path, text });
+    writeFileSync(join(dir, 'old.json'), text);
+    writeFileSync(join(dir, 'notes.txt'), 'x');
+    expect((await svc.call('fs.list', { dir })).entries.map((e) => e.name)).toEqual([`model.${ext}`, 'old.json']);
+    const r = await svc.dispatch('doc.save', { path: join(dir, 'model.txt'), text });
+    expect(r.ok).toBe(false);
+    cleanup(dir, own);
+  });
+
   it('session.start reopens the last document and offers the autosaved state until it is cleared', async () => {
     const text = serializeDocument(buildPreset('resnet34'));
     await svc.call('autosave.write', { path: null, text });

@@ -3,6 +3,7 @@
  * unit-tested without the Electron binary: the application menu, document file names, the unsaved-changes
  * prompt, the window background and the About panel.
  */
+import { DOC_EXTENSION, DOC_EXTENSIONS, isDocumentPath } from '../../../core/format/extensions.js';
 /** The part of Electron's MenuItemConstructorOptions the menu uses (Electron's typings are not installed everywhere). */
 export interface MenuItemConstructorOptions {
   label?: string;
@@ -15,19 +16,18 @@ export interface MenuItemConstructorOptions {
   submenu?: MenuItemConstructorOptions[];
 }
 
-/** The registered document type (file association); `.json` documents still open. */
-export const DOC_EXTENSION = 'reidgraph';
-export const DOC_FILTERS = [{ name: 'ReID Studio graph', extensions: [DOC_EXTENSION, 'json'] }];
+/** Dialog filter: the registered document type (file association) first; `.json` documents still open. */
+export const DOC_FILTERS = [{ name: 'ReID Studio graph', extensions: DOC_EXTENSIONS.map((e) => e.slice(1)) }];
 
 /** A save path as the dialog returned it, with the registered extension unless it already has one of ours. */
 export function documentSavePath(path: string): string {
-  return /\.(reidgraph|json)$/i.test(path) ? path : `${path}.${DOC_EXTENSION}`;
+  return isDocumentPath(path) ? path : `${path}${DOC_EXTENSION}`;
 }
 
 /** The suggested file name of a document named `name` (a preset name, or the file's own name). */
 export function suggestedFileName(name: string | undefined): string {
   const base = (name ?? '').replace(/\.(reidgraph|json)$/i, '').replace(/[\\/:*?"<>|\x00-\x1f]+/g, '_').trim() || 'model';
-  return `${base}.${DOC_EXTENSION}`;
+  return `${base}${DOC_EXTENSION}`;
 }
 
 /** The unsaved-changes prompt (`will-prevent-unload`): buttons, and whether a response lets the window close. */

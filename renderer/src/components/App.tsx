@@ -5,6 +5,7 @@ import { handleKey } from '../store/actions.js';
 import { notify, useEditor } from '../store/editor.js';
 import { startAutosave, startSession } from '../store/files.js';
 import { startHostEvents } from '../store/host-events.js';
+import { openTraining, useTraining } from '../store/training.js';
 import { Canvas } from './Canvas.js';
 import { ContextMenu } from './ContextMenu.js';
 import { Dialogs } from './Dialogs.js';
@@ -29,6 +30,20 @@ function Toasts() {
   );
 }
 
+const LIVE = new Set(['starting', 'running', 'pausing', 'stopping', 'evaluating']);
+
+/** While a run trains, the status bar says so from anywhere (a click opens its dashboard). */
+function RunStatus() {
+  const c = useTraining((s) => s.current);
+  if (!c || !LIVE.has(c.phase)) return null;
+  const where = c.last && c.start ? ` · epoch ${c.last.epoch}/${c.start.epochs}, ${Math.round(((c.last.epoch - 1) * c.last.iters + c.last.iter) / (c.start.epochs * c.last.iters) * 100)} %` : '';
+  return (
+    <button className="mini run-status" data-testid="status-run" onClick={() => openTraining('dashboard')} title="open the training dashboard">
+      ● training “{c.name}”{where}
+    </button>
+  );
+}
+
 function StatusBar() {
   const [host, setHost] = useState('');
   const n = useEditor((s) => s.history.doc.graph.nodes.length);
@@ -38,6 +53,7 @@ function StatusBar() {
     <footer className="statusbar">
       <span>{host}</span>
       <span className="spacer" />
+      <RunStatus />
       <span data-testid="status-counts">
         {n} blocks{sel ? ` · ${sel} selected` : ''}
       </span>

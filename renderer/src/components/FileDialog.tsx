@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { DirEntry, RecentEntry } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
-import { useEditor } from '../store/editor.js';
+import { docDisplayName, useEditor } from '../store/editor.js';
 import { openPath, saveTo } from '../store/files.js';
 
 function parentOf(p: string): string {
@@ -37,7 +37,8 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
   const [dir, setDir] = useState<string | null>(current ? parentOf(current) : null);
   const [entries, setEntries] = useState<DirEntry[]>([]);
   const [parent, setParent] = useState<string | null>(null);
-  const [name, setName] = useState(pick ? (pick.defaultName ?? '') : current ? current.slice(current.lastIndexOf('/') + 1) : 'model.json');
+  const display = useEditor(docDisplayName);
+  const [name, setName] = useState(pick ? (pick.defaultName ?? '') : current ? current.slice(current.lastIndexOf('/') + 1) : `${display === 'Untitled model' ? 'model' : display}.reidgraph`);
   const [pathText, setPathText] = useState('');
   const [recent, setRecent] = useState<RecentEntry[]>([]);
   const [error, setError] = useState<string | null>(null);

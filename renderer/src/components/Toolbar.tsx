@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
-import { ACTIONS, type Action } from '../store/actions.js';
-import { isDirty, useEditor } from '../store/editor.js';
+import { ACTIONS, availableOverTraining, type Action } from '../store/actions.js';
+import { useTraining } from '../store/training.js';
+import { docDisplayName, isDirty, useEditor } from '../store/editor.js';
 import { openPath } from '../store/files.js';
 import { api } from '../api/client.js';
 import type { RecentEntry } from '../../../core/api/contract.js';
@@ -21,11 +22,12 @@ function Menu({ title, actions, extra }: { title: string; actions: Action[]; ext
 /** Mounted only while open, so the whole-state subscription costs nothing during drags. */
 function MenuList({ actions, extra, close }: { actions: Action[]; extra?: React.ReactNode; close: () => void }) {
   const state = useEditor();
+  const covered = useTraining((s) => s.open);
   return (
         <ul className="menu dropdown" onClick={close}>
           {actions.map((a) => (
             <li key={a.id}>
-              <button disabled={!!a.enabled && !a.enabled(state)} data-testid={`menubar-${a.id}`} onClick={() => a.run()}>
+              <button disabled={(covered && !availableOverTraining(a.id)) || (!!a.enabled && !a.enabled(state))} data-testid={`menubar-${a.id}`} onClick={() => a.run()}>
                 <span>{a.label}</span>
                 {a.keys && <kbd>{a.keys.replace('Mod', 'Ctrl')}</kbd>}
               </button>
@@ -63,7 +65,8 @@ export function Toolbar() {
   const redoLabel = useEditor((s) => s.history.future[0]?.label);
   const by = (g: Action['group']) => ACTIONS.filter((a) => a.group === g);
   const act = (id: string) => ACTIONS.find((a) => a.id === id)!.run();
-  const name = path ? path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1) : 'Untitled model';
+  const name = useEditor(docDisplayName);
+  const covered = useTraining((s) => s.open);
   // The window title (Electron shows the page title; so do browser tabs): name, unsaved mark, app.
   useEffect(() => void (document.title = `${dirty ? '• ' : ''}${name} — ReID Studio`), [name, dirty]);
   return (
@@ -85,7 +88,7 @@ export function Toolbar() {
         <button onClick={() => act('file.new')} data-testid="btn-presets">
           Presets
         </button>
-        <button onClick={() => act('view.layout')} title="Auto-layout (L)">
+        <button onClick={() => act('view.layout')} title="Auto-layout (L)" disabled={covered} data-testid="btn-layout">
           Layout
         </button>
         <button onClick={() => act('view.help')} title="Keyboard shortcuts (?)">

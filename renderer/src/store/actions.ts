@@ -174,6 +174,14 @@ function matches(keys: string, ev: KeyboardEvent): boolean {
 }
 
 /** Global shortcuts; ignored while typing in a form field. */
+/**
+ * While the training view covers the canvas only file, undo / redo (which also undo settings edits) and help
+ * act: canvas edits (delete, paste, layout, model actions) would change an invisible selection.
+ */
+export function availableOverTraining(actionId: string): boolean {
+  return /^(file\.|edit\.undo|edit\.redo|view\.help)/.test(actionId);
+}
+
 export function handleKey(ev: KeyboardEvent): void {
   const t = ev.target as HTMLElement | null;
   const s = get();
@@ -193,7 +201,7 @@ export function handleKey(ev: KeyboardEvent): void {
   // help shortcuts apply: canvas edits (delete, paste, model actions) would act on an invisible selection.
   const canvasHidden = useTraining.getState().open;
   for (const a of ACTIONS) {
-    if (canvasHidden && !/^(file\.|edit\.undo|edit\.redo|view\.help)/.test(a.id)) continue;
+    if (canvasHidden && !availableOverTraining(a.id)) continue;
     if (a.keys && matches(a.keys, ev)) {
       ev.preventDefault();
       if (!a.enabled || a.enabled(s)) a.run();

@@ -34,6 +34,8 @@ export interface EditorState {
   analysis: Analysis;
   /** File the document came from / was saved to; null for a new document. */
   path: string | null;
+  /** The name of a document not saved yet (the preset it was made from): title and suggested file name. */
+  untitledName: string | null;
   /** The document as last opened / saved; `doc !== savedDoc` means unsaved changes. */
   savedDoc: GraphDoc | null;
   selectedNodes: ReadonlySet<string>;
@@ -57,6 +59,7 @@ export const useEditor = create<EditorState>(() => ({
   history: createHistory(empty),
   analysis: analyze(empty.graph),
   path: null,
+  untitledName: null,
   savedDoc: empty,
   selectedNodes: new Set(),
   selectedEdges: new Set(),
@@ -127,9 +130,9 @@ export function redo(): void {
 }
 
 /** Replaces the document (new / open / recover): clears history and selection (design.md). */
-export function loadDoc(doc: GraphDoc, path: string | null, clean: boolean): void {
+export function loadDoc(doc: GraphDoc, path: string | null, clean: boolean, untitledName: string | null = null): void {
   set({ nodes: [], edges: [] });
-  commit(createHistory(doc), { path, savedDoc: clean ? doc : null, selectedNodes: new Set(), selectedEdges: new Set(), ready: true, epoch: get().epoch + 1 });
+  commit(createHistory(doc), { path, untitledName, savedDoc: clean ? doc : null, selectedNodes: new Set(), selectedEdges: new Set(), ready: true, epoch: get().epoch + 1 });
 }
 
 export function markSaved(path: string): void {
@@ -185,4 +188,9 @@ export function onEdgesChange(changes: EdgeChange[]): void {
     const edges = applyEdgeChanges(changes.filter((c) => c.type !== 'remove'), s.edges);
     if (edges !== s.edges) set({ edges });
   }
+}
+
+/** The document's display name: its file name, else the preset it was made from, else "Untitled model". */
+export function docDisplayName(s: Pick<EditorState, 'path' | 'untitledName'>): string {
+  return s.path ? s.path.slice(Math.max(s.path.lastIndexOf('/'), s.path.lastIndexOf('\\')) + 1) : (s.untitledName ?? 'Untitled model');
 }

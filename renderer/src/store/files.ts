@@ -1,6 +1,6 @@
 import { buildPreset, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
 import { api, ClientError } from '../api/client.js';
-import { isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
+import { docDisplayName, isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
 import { nativeSave } from './native.js';
 
 const get = useEditor.getState;
@@ -35,7 +35,7 @@ export function newFromPreset(name: string, opts: Partial<PresetOptions>): void 
     // Presets come laid out left to right (input → stem → layer1…4 → pool → neck → classifier).
     const doc = buildPreset(name, opts);
     // Untouched presets count as clean: nothing to lose, so no unsaved-changes prompt for them.
-    loadDoc(doc, null, true);
+    loadDoc(doc, null, true, name);
     set({ dialog: null });
     notify(`New model from ${name}`);
   });
@@ -86,7 +86,7 @@ export async function saveTo(path: string): Promise<boolean> {
 
 /** Save as: the host's native save dialog where there is one, else the in-app file browser. */
 export async function saveAs(): Promise<boolean> {
-  const r = await nativeSave(get().path?.replace(/^.*[\\/]/, ''));
+  const r = await nativeSave(docDisplayName(get()));
   if (r.native) return r.path ? saveTo(r.path) : false;
   set({ dialog: { kind: 'save' } });
   return false;
@@ -141,7 +141,7 @@ export async function startSession(): Promise<void> {
       notify(`Could not reopen ${start.last.path}: ${errorText(e)}`, 'warning');
     }
   } else if (start?.lastError) notify(start.lastError, 'warning');
-  if (!opened) loadDoc(buildPreset(FIRST_PRESET), null, true);
+  if (!opened) loadDoc(buildPreset(FIRST_PRESET), null, true, FIRST_PRESET);
   const rec = start?.recovery;
   if (rec) {
     let doc: GraphDoc;

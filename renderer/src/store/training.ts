@@ -235,6 +235,10 @@ export function startTrainingEvents(): () => void {
     // The service forgets the process when it has exited, a moment after this event.
     setTimeout(() => void refreshRuns(), 1000);
     const c = get().current;
+    // Announced wherever the user is (editor or training view).
+    const name = c?.runId === runId ? c.name : runId;
+    if (status === 'completed') notify(`Run "${name}" completed`);
+    else if (status === 'failed') notify(`Run "${name}" failed: ${message ?? 'the training process ended'}`, 'error');
     if (!c || c.runId !== runId) return;
     patchView(runId, { phase: status as RunPhase, message: message ?? null });
     if (status === 'completed') void loadDetail(runId).then(() => set({ tab: 'results' }));
