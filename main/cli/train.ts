@@ -163,7 +163,17 @@ export async function trainCommand(argv: string[]): Promise<void> {
     runDir = resolve(v.out ?? join('runs', newRunId(name)));
     if (existsSync(join(runDir, 'run.json'))) throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
   }
-  process.stderr.write(formatDatasetSummary(dataset) + '\n');
+  // The dataset summary opens the progress text once training starts (after the weights and the graph were
+  // accepted, so a refusal stays one line); JSON progress and --progress none get events only.
+  const printer = progressPrinter(process.stderr, progressMode);
+  let summarized = progressMode === 'json' || progressMode === 'none';
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === 'start' && !summarized) {
+      summarized = true;
+      process.stderr.write(formatDatasetSummary(dataset) + '\n');
+    }
+    printer(e);
+  };
   const control: TrainControl = {};
   const onSigint = () => {
     if (control.request) return void exitAfterDrain(EXIT.interrupted);
@@ -172,7 +182,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const r = await train({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent: progressPrinter(process.stderr, progressMode) });
+    const r = await train({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent });
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
     else if (r.status !== 'completed') process.stderr.write(`resume with: reid-studio train --resume ${runDir}\n`);
     // Stopped by Ctrl-C: a checkpoint was written, but the work is not done — `train && eval` must not go on.
