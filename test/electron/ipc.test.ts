@@ -119,7 +119,7 @@ describe('Electron IPC host', () => {
     expect((imported.result as { ignored: string[] }).ignored).toContain('SOLVER.EXTRA_KEY_WE_IGNORE');
     expect(await picked.invoke(APP, 'dialog.save', { kind: 'everything' })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
     // The service behind the host is the same one: a bad payload is its zod error, not a crash.
-    expect(await service.dispatch('export.run', { format: 'onnx', graph, out })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    expect(await service.dispatch('export.run', { format: 'caffe', graph, out })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
   });
 
   it('browser mode has no native dialogs: the service answers native: false', async () => {
