@@ -129,7 +129,7 @@ describe('File ▸ Export… and Import config… in the app', () => {
   it('exports PyTorch code + weights and a tfjs model with the same weights: PyTorch and a fresh Node process agree within 1e-4', async () => {
     await exportFromUi('pytorch', 'r18-pytorch');
     const pt = join(out, 'r18-pytorch');
-    expect(readdirSync(pt).sort()).toEqual(['model.pth', 'model.py']);
+    expect(readdirSync(pt).sort()).toEqual(['.reid-studio-export.json', 'model.pth', 'model.py']); // + the list of what the export wrote
     // The tfjs export takes its weights from the PyTorch export's file (weights: a file).
     await exportFromUi('tfjs', 'r18-tfjs', { dir: pt, name: 'model.pth' });
     const tj = join(out, 'r18-tfjs');
