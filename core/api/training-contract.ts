@@ -3,6 +3,9 @@ import { BACKEND_CHOICES } from '../training/backends.js';
 import { LOSS_TERM_IDS, type LossTermId } from '../training/losses.js';
 import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
 
+/** One optional number per loss term (core/training/losses.ts): the unweighted term values of a step. */
+const lossTermFields = Object.fromEntries(LOSS_TERM_IDS.map((id) => [id, z.number().optional()])) as Record<LossTermId, z.ZodOptional<z.ZodNumber>>;
+
 /**
  * Training, runs, datasets and backend calls of the API contract (merged into `calls` / `events` in
  * contract.ts). Payloads are validated by the service with these schemas.
@@ -90,7 +93,7 @@ export const trainingCalls = {
   'runs.compare': {
     input: z.object({ runIds: z.array(runId).min(2).max(8) }).strict(),
     output: z.object({
-      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional() })), eval: z.record(z.string(), z.unknown()).nullable() })),
+      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional(), ...lossTermFields })), eval: z.record(z.string(), z.unknown()).nullable() })),
       changes: z.array(z.object({ from: z.string(), to: z.string(), model: z.array(change), settings: z.array(change) })),
     }),
   },
@@ -151,9 +154,6 @@ export const trainingCalls = {
     }),
   },
 } as const;
-
-/** One optional number per loss term (core/training/losses.ts): the unweighted term values of a step. */
-const lossTermFields = Object.fromEntries(LOSS_TERM_IDS.map((id) => [id, z.number().optional()])) as Record<LossTermId, z.ZodOptional<z.ZodNumber>>;
 
 /** Events of the training engine (main/training/engine/trainer.ts TrainEvent), as the renderer receives them. */
 export const trainEventSchema = z.discriminatedUnion('type', [

@@ -1,13 +1,19 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, defaultTrainingSettings, seedInitializers, type TrainingSettings } from '../../core/index.js';
 import { trainEventSchema } from '../../core/api/training-contract.js';
 import { activeLossTerms, LOSS_TERM_IDS, LOSS_TERMS, lossTermByFastreidName, rsbMetricTerms } from '../../core/training/losses.js';
 import { lossComboError } from '../../core/training/validate.js';
 import { progressPrinter } from '../../main/cli/train.js';
 import { buildFromCompiled, initBackend, trainableVariables, type ReidModel } from '../../main/tfjs/index.js';
-import { computeGradients } from '../../main/training/engine/step.js';
+import { Service } from '../../main/service/index.js';
+import { RunDir } from '../../main/training/engine/run-dir.js';
+import { computeGradients, type StepResult } from '../../main/training/engine/step.js';
 import type { TrainEvent } from '../../main/training/engine/trainer.js';
 import { ReidLoss } from '../../main/training/losses/index.js';
+import { cleanup } from '../e2e/harness.js';
 import { tinyGraph } from './engine/tiny.js';
 
 const P = 4;
@@ -18,6 +24,10 @@ const METRICS = ['triplet', 'center', 'triplet_center'] as const;
 
 describe('loss-term table (core/training/losses.ts)', () => {
   let reid: ReidModel;
+  /** Real step results per `sampler/metric`, for the run-comparison test. */
+  const results = new Map<string, StepResult>();
+  const dataDir = mkdtempSync(join(tmpdir(), 'reid-loss-terms-'));
+  afterAll(() => cleanup(dataDir));
   beforeAll(async () => {
     await initBackend('wasm');
     const a = analyze(tinyGraph(P).graph);
@@ -46,6 +56,7 @@ describe('loss-term table (core/training/losses.ts)', () => {
         expect(keys, `${sampler}/${metric}`).toEqual(activeLossTerms(s));
         for (const k of keys) expect(Number.isFinite(result[k as keyof typeof result]), `${sampler}/${metric} ${k}`).toBe(true);
         keys.forEach((k) => seen.add(k));
+        results.set(`${sampler}/${metric}`, result);
       }
     expect(combos).toBe(8); // all but triplet_center with the plain-shuffle sampler
     // Every row of the table is a term some loss produces, and there is no term the table misses.
@@ -64,6 +75,29 @@ describe('loss-term table (core/training/losses.ts)', () => {
     out = '';
     progressPrinter(stream, 'lines')({ ...step, ce: undefined, center: undefined });
     expect(out).toContain('(tri 0.301)');
+  });
+
+  it('run comparison curves carry the terms each run logged', async () => {
+    const runs = [
+      ['20260101-000000-all', results.get('softmax_triplet/triplet_center')!],
+      ['20260101-000001-tri', results.get('triplet/triplet')!],
+    ] as const;
+    for (const [id, r] of runs) {
+      const run = new RunDir(join(dataDir, 'runs', id));
+      await run.init();
+      await run.writeJson('run.json', { id, name: id, status: 'stopped', created: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z' });
+      await run.writeJson('settings.json', defaultTrainingSettings());
+      // What the trainer logs: the step event, which spreads the step result.
+      for (const step of [1, 2]) await run.metric({ type: 'step', epoch: 1, iter: step, iters: 2, step, lr: 3.5e-4, imgPerSec: 1, etaSeconds: 0, ...r });
+    }
+    const svc = new Service({ host: 'browser', version: '0', dataDir, documentsDir: dataDir });
+    const out = await svc.call('runs.compare', { runIds: runs.map(([id]) => id) });
+    for (const [i, [, r]] of runs.entries()) {
+      const point = out.runs[i]!.curve[1]!;
+      expect(point).toEqual({ step: 2, loss: r.loss, acc: r.acc, ...Object.fromEntries(LOSS_TERM_IDS.filter((id) => r[id] !== undefined).map((id) => [id, r[id]])) });
+    }
+    expect(Object.keys(out.runs[0]!.curve[0]!)).toEqual(expect.arrayContaining(['ce', 'triplet', 'center']));
+    expect(out.runs[1]!.curve[0]).not.toHaveProperty('ce');
   });
 
   it("matches fast-reid's loss names and reid-strong-baseline's MODEL.METRIC_LOSS_TYPE", () => {
