@@ -18,4 +18,5 @@ export * from './training/settings.js';
 export * from './graph/diff.js';
 export * from './compile/seed.js';
 export * from './training/backends.js';
+export * from './training/losses.js';
 export * from './format/extensions.js';

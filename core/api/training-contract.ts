@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../training/backends.js';
+import { LOSS_TERM_IDS, type LossTermId } from '../training/losses.js';
 import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
+
+/** One optional number per loss term (core/training/losses.ts): the unweighted term values of a step. */
+const lossTermFields = Object.fromEntries(LOSS_TERM_IDS.map((id) => [id, z.number().optional()])) as Record<LossTermId, z.ZodOptional<z.ZodNumber>>;
 
 /**
  * Training, runs, datasets and backend calls of the API contract (merged into `calls` / `events` in
@@ -89,7 +93,7 @@ export const trainingCalls = {
   'runs.compare': {
     input: z.object({ runIds: z.array(runId).min(2).max(8) }).strict(),
     output: z.object({
-      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional() })), eval: z.record(z.string(), z.unknown()).nullable() })),
+      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional(), ...lossTermFields })), eval: z.record(z.string(), z.unknown()).nullable() })),
       changes: z.array(z.object({ from: z.string(), to: z.string(), model: z.array(change), settings: z.array(change) })),
     }),
   },
@@ -154,7 +158,7 @@ export const trainingCalls = {
 /** Events of the training engine (main/training/engine/trainer.ts TrainEvent), as the renderer receives them. */
 export const trainEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start'), runDir: z.string(), backend: z.string(), epochs: z.number(), startEpoch: z.number(), itersPerEpoch: z.number(), microBatch: z.number(), microBatchReason: z.string(), loss: z.string(), numClasses: z.number(), resumedFromStep: z.number().optional() }),
-  z.object({ type: z.literal('step'), epoch: z.number(), iter: z.number(), iters: z.number(), step: z.number(), loss: z.number(), ce: z.number().optional(), triplet: z.number().optional(), center: z.number().optional(), acc: z.number(), lr: z.number(), imgPerSec: z.number(), etaSeconds: z.number() }),
+  z.object({ type: z.literal('step'), epoch: z.number(), iter: z.number(), iters: z.number(), step: z.number(), loss: z.number(), ...lossTermFields, acc: z.number(), lr: z.number(), imgPerSec: z.number(), etaSeconds: z.number() }),
   z.object({ type: z.literal('epoch'), epoch: z.number(), loss: z.number(), acc: z.number(), seconds: z.number() }),
   z.object({ type: z.literal('checkpoint'), epoch: z.number(), step: z.number(), batch: z.number().optional() }),
   z.object({ type: z.literal('eval'), epoch: z.number(), mAP: z.number(), rank1: z.number(), rank5: z.number(), rank10: z.number(), mINP: z.number().optional() }),

@@ -1,5 +1,6 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
+import { LOSS_TERMS, lossTerm, lossTermByFastreidName } from '../training/losses.js';
 import type { TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName, type KnownDataset } from './datasets.js';
@@ -168,8 +169,9 @@ const FR_POOLS: Record<string, Pool> = {
   gempoolP: 'gemP',
 };
 const POOL_NAME: Record<Pool, string> = { avg: 'GlobalAvgPool', gem: 'GeneralizedMeanPooling', gemP: 'GeneralizedMeanPoolingP' };
-const CE = 'CrossEntropyLoss';
-const TRI = 'TripletLoss';
+// MODEL.LOSSES.NAME entries of the loss terms fast-reid has (core/training/losses.ts).
+const CE = lossTerm('ce').fastreid!.name;
+const TRI = lossTerm('triplet').fastreid!.name;
 
 /**
  * fast-reid's iterations per epoch: len(train set) // IMS_PER_BATCH. Needed because
@@ -426,8 +428,9 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   numClasses = Math.max(1, numClasses);
 
   const lossNames = r.strList('MODEL.LOSSES.NAME');
-  const unknownLoss = lossNames.filter((n) => n !== CE && n !== TRI);
-  if (unknownLoss.length) refuse(`MODEL.LOSSES.NAME ${unknownLoss.join(', ')}: only CrossEntropyLoss and TripletLoss are modelled`);
+  const unknownLoss = lossNames.filter((n) => !lossTermByFastreidName(n));
+  const modelled = LOSS_TERMS.flatMap((t) => (t.fastreid ? [t.fastreid.name] : []));
+  if (unknownLoss.length) refuse(`MODEL.LOSSES.NAME ${unknownLoss.join(', ')}: only ${modelled.join(' and ')} are modelled`);
   const hasCe = lossNames.includes(CE);
   const hasTri = lossNames.includes(TRI);
   if (!hasCe && !hasTri) refuse('MODEL.LOSSES.NAME is empty');

@@ -1,5 +1,6 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
+import { rsbMetricTerms } from '../training/losses.js';
 import type { TrainingSettings } from '../training/settings.js';
 import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
@@ -148,7 +149,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   if (reasons.length) return { ok: false, reasons };
 
   const pixel = exportPixelStats(doc, 1, 'bilinear', 'reid-strong-baseline', warnings);
-  const center = s.loss.metric !== 'triplet';
+  const center = rsbMetricTerms(s.loss.metric).includes('center');
   const tree: YacsTree = {
     MODEL: {
       NAME: str(presetName(m)),

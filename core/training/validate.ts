@@ -1,4 +1,5 @@
 import type { TrainingSettings } from './settings.js';
+import { activeLossTerms } from './losses.js';
 
 /**
  * Problems of a training setup that can be shown before Train is pressed. The loss rules follow the
@@ -22,9 +23,7 @@ export interface DatasetFacts {
 
 /** True when the settings' loss has a batch-hard triplet term (which needs P×K batches). */
 export function usesTriplet(s: Pick<TrainingSettings, 'sampler' | 'loss'>): boolean {
-  if (s.loss.metric === 'center') return false;
-  if (s.loss.metric === 'triplet') return s.sampler !== 'softmax';
-  return true;
+  return activeLossTerms(s).includes('triplet');
 }
 
 /** The loss combinations RSB cannot train (the engine's planLoss refuses them with this message). */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyCommand, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { applyCommand, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
 import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
 import { parseBackendChoice } from '../tfjs/index.js';
 import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../training/data/datasets.js';
@@ -61,7 +61,10 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
     if (m === 'none') return;
     if (json) return void stream.write(JSON.stringify(e) + '\n');
     if (e.type === 'step') {
-      const terms = [e.ce !== undefined && `ce ${e.ce.toFixed(3)}`, e.triplet !== undefined && `tri ${e.triplet.toFixed(3)}`, e.center !== undefined && `cen ${e.center.toFixed(1)}`].filter(Boolean).join(' ');
+      const terms = LOSS_TERMS.flatMap((t) => {
+        const v = e[t.id];
+        return v === undefined ? [] : [`${t.short} ${v.toFixed(t.digits)}`];
+      }).join(' ');
       const text = `epoch ${e.epoch} ${e.iter}/${e.iters}  loss ${e.loss.toFixed(4)} (${terms})  acc ${(e.acc * 100).toFixed(1)}%  lr ${e.lr.toExponential(2)}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${fmtTime(e.etaSeconds)}`;
       if (tty) {
         const width = 20;

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { readRegularFile, readTextFile } from '../io/files.js';
 import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
-import { analyze, diffModels, diffSettings, DocumentError, parseDocument, parseTrainingSettings } from '../../core/index.js';
+import { analyze, diffModels, diffSettings, DocumentError, LOSS_TERM_IDS, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
 import { planFileWeights } from '../training/engine/model-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
@@ -221,7 +221,8 @@ export class TrainingService {
             const info = (await run.readJson<RunInfo>('run.json'))!;
             const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
             const metrics = await run.metrics();
-            const curve = metrics.filter((m) => m.type === 'step').map((m) => ({ step: m.step as number, loss: m.loss as number, acc: m.acc as number }));
+            const terms = (m: Record<string, unknown>) => Object.fromEntries(LOSS_TERM_IDS.flatMap((id) => (typeof m[id] === 'number' ? [[id, m[id]]] : [])));
+            const curve = metrics.filter((m) => m.type === 'step').map((m) => ({ step: m.step as number, loss: m.loss as number, acc: m.acc as number, ...terms(m) }));
             let analysis = null;
             try {
               analysis = analyze(parseDocument(await readTextFile(join(run.dir, 'graph.json'), 'document')).graph);

@@ -325,6 +325,11 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(metrics).toHaveLength(2);
     expect(metrics[0]).toMatch(/^baseline\d+\.\d%/);
     expect(Number(await attr('chart-compare', 'data-points'))).toBeGreaterThan(2);
+    // One loss term across the runs: the curve menu lists the terms they logged (CE, triplet, center here).
+    expect(await page.getByTestId('compare-curve').locator('option').allTextContents()).toEqual(['total loss', 'CE loss', 'triplet loss', 'center loss']);
+    await page.getByTestId('compare-curve').selectOption('triplet');
+    await expect.poll(() => page.getByTestId('chart-compare').locator('.chart-title').textContent()).toBe('triplet loss');
+    expect(Number(await attr('chart-compare', 'data-points'))).toBeGreaterThan(2);
     await page.screenshot({ path: `${SHOTS}/training-compare.png` });
 
     // Reopen the first run: its results come back from the run folder.

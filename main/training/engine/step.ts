@@ -12,15 +12,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { forwardTrain, type ReidModel } from '../../tfjs/index.js';
-import type { ReidLoss } from '../losses/index.js';
+import { LOSS_TERM_IDS, LOSS_TERMS, type LossTermValues } from '../../../core/training/losses.js';
+import type { LossTerms, ReidLoss } from '../losses/index.js';
 
-export interface StepResult {
-  loss: number;
-  ce?: number;
-  triplet?: number;
-  center?: number;
-  acc: number;
-}
+/** One step's total loss, its unweighted terms (core/training/losses.ts) and the ID accuracy (fraction). */
+export type StepResult = { loss: number; acc: number } & LossTermValues;
 
 let tapeIds = 0;
 
@@ -40,10 +36,29 @@ async function scalars(terms: Record<string, tf.Scalar | undefined>): Promise<Re
 }
 
 function checkFinite(values: Record<string, number>): void {
-  for (const term of ['ce', 'triplet', 'center', 'total']) {
-    const v = values[term];
-    if (v !== undefined && !Number.isFinite(v)) throw new NonFiniteLossError(term === 'ce' ? 'cross-entropy' : term, v);
+  for (const { id, name } of [...LOSS_TERMS, { id: 'total', name: 'total' }]) {
+    const v = values[id];
+    if (v !== undefined && !Number.isFinite(v)) throw new NonFiniteLossError(name, v);
   }
+}
+
+/** The step's term tensors, kept past the enclosing tape (the caller disposes them). */
+function keepTerms(t: LossTerms): LossTermValues<tf.Scalar> {
+  const out: LossTermValues<tf.Scalar> = {};
+  for (const id of LOSS_TERM_IDS) {
+    const v = t[id];
+    if (v) out[id] = tf.keep(v);
+  }
+  return out;
+}
+
+function stepResult(values: Record<string, number>, acc: number): StepResult {
+  const result: StepResult = { loss: values.total!, acc };
+  for (const id of LOSS_TERM_IDS) {
+    const v = values[id];
+    if (v !== undefined) result[id] = v;
+  }
+  return result;
 }
 
 async function accuracy(logits: tf.Tensor2D, labels: Int32Array): Promise<number> {
@@ -73,12 +88,12 @@ export async function computeGradients(
   const allVars = [...vars, ...loss.extraVariables()];
   if (microBatch >= n) {
     const x = tf.tensor4d(images, [n, h, w, c]);
-    let terms: Record<string, tf.Scalar | undefined> = {};
+    let terms: LossTermValues<tf.Scalar> = {};
     let logitsKept: tf.Tensor2D | undefined;
     const { grads, value } = tf.variableGrads(() => {
       const out = forwardTrain(reid, x);
       const t = loss.compute({ logits: out.logits, feat: out.feature, labels });
-      terms = { ce: t.ce && tf.keep(t.ce), triplet: t.triplet && tf.keep(t.triplet), center: t.center && tf.keep(t.center) };
+      terms = keepTerms(t);
       logitsKept = tf.keep(out.logits);
       return t.total;
     }, allVars);
@@ -89,7 +104,7 @@ export async function computeGradients(
     checkFinite(values);
     const acc = await accuracy(logitsKept!, labels);
     logitsKept!.dispose();
-    return { grads, result: { loss: values.total!, ce: values.ce, triplet: values.triplet, center: values.center, acc } };
+    return { grads, result: stepResult(values, acc) };
   }
 
   // Pass 1: features of every micro-batch (no tape).
@@ -114,10 +129,10 @@ export async function computeGradients(
   [...logitParts, ...featParts, catLogits, catFeats].forEach((t) => t.dispose());
 
   // Loss on the whole batch; gradient w.r.t. logits, features and centers.
-  let terms: Record<string, tf.Scalar | undefined> = {};
+  let terms: LossTermValues<tf.Scalar> = {};
   const { grads: lossGrads, value } = tf.variableGrads(() => {
     const t = loss.compute({ logits: logitsAll, feat: featsAll, labels });
-    terms = { ce: t.ce && tf.keep(t.ce), triplet: t.triplet && tf.keep(t.triplet), center: t.center && tf.keep(t.center) };
+    terms = keepTerms(t);
     return t.total;
   }, [logitsAll, featsAll, ...loss.extraVariables()]);
   const values = await scalars({ ...terms, total: value });
@@ -169,5 +184,5 @@ export async function computeGradients(
   gFeats.dispose();
   logitsAll.dispose();
   featsAll.dispose();
-  return { grads: sums, result: { loss: values.total!, ce: values.ce, triplet: values.triplet, center: values.center, acc } };
+  return { grads: sums, result: stepResult(values, acc) };
 }

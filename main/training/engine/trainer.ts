@@ -4,7 +4,7 @@
  * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
  */
 import * as tf from '@tensorflow/tfjs';
-import { analyze, compileToKeras, lrFactor, preprocessOf, seedInitializers, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { analyze, compileToKeras, lrFactor, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
 import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
@@ -23,7 +23,7 @@ import { sizeClassifier } from './prepare.js';
 
 export type TrainEvent =
   | { type: 'start'; runDir: string; backend: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
-  | { type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; ce?: number; triplet?: number; center?: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number }
+  | ({ type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number } & LossTermValues)
   | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
   | { type: 'checkpoint'; epoch: number; step: number; /** iteration within `epoch` to resume at (0: `epoch` starts afresh, i.e. epoch − 1 is complete) */ batch?: number }
   | { type: 'eval'; epoch: number; mAP: number; rank1: number; rank5: number; rank10: number }

@@ -14,6 +14,7 @@
  * `global_feat`; CE uses the classifier logits.
  */
 import * as tf from '@tensorflow/tfjs';
+import { activeLossTerms, lossTerm, type LossTermId, type LossTermValues } from '../../../core/training/losses.js';
 import type { TrainingSettings } from '../../../core/training/settings.js';
 import { lossComboError } from '../../../core/training/validate.js';
 import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
@@ -21,6 +22,8 @@ import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigEr
 export { CenterLoss, checkPKBatch, crossEntropyLabelSmooth, euclideanDist, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
 
 export interface LossPlan {
+  /** The terms the total adds, in table order (core/training/losses.ts): the keys `compute` returns besides `total`. */
+  terms: LossTermId[];
   /** Cross-entropy on logits: null = not used; otherwise its label-smoothing ε (0 = plain CE). */
   ceEpsilon: number | null;
   /** Triplet margin, or null when no triplet term. */
@@ -39,20 +42,21 @@ export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>
   const refused = lossComboError(s);
   if (refused) throw new LossConfigError(refused.message);
   const ls = s.loss.labelSmooth ? LABEL_SMOOTH_EPSILON : 0;
-  const withCenter = s.loss.metric === 'center' || s.loss.metric === 'triplet_center';
-  let plan: Omit<LossPlan, 'describe'>;
-  if (!withCenter) {
-    if (s.sampler === 'softmax') plan = { ceEpsilon: 0, tripletMargin: null, centerWeight: null, needsPK: false };
-    else if (s.sampler === 'triplet') plan = { ceEpsilon: null, tripletMargin: s.loss.margin, centerWeight: null, needsPK: true };
-    else plan = { ceEpsilon: ls, tripletMargin: s.loss.margin, centerWeight: null, needsPK: true };
-  } else {
-    const triplet = s.loss.metric === 'triplet_center';
-    plan = { ceEpsilon: ls, tripletMargin: triplet ? s.loss.margin : null, centerWeight: s.loss.centerWeight, needsPK: s.sampler !== 'softmax' };
-  }
+  const terms = activeLossTerms(s);
+  // RSB make_loss with the 'softmax' sampler returns F.cross_entropy: no label smoothing.
+  const plainCe = s.sampler === 'softmax' && !terms.includes('center');
+  const plan: Omit<LossPlan, 'describe'> = {
+    terms,
+    ceEpsilon: terms.includes('ce') ? (plainCe ? 0 : ls) : null,
+    tripletMargin: terms.includes('triplet') ? s.loss.margin : null,
+    centerWeight: terms.includes('center') ? s.loss.centerWeight : null,
+    needsPK: s.sampler !== 'softmax',
+  };
   const parts: string[] = [];
-  if (plan.ceEpsilon !== null) parts.push(plan.ceEpsilon > 0 ? `CE(ε=${plan.ceEpsilon})` : 'CE');
-  if (plan.tripletMargin !== null) parts.push(`triplet(m=${plan.tripletMargin})`);
-  if (plan.centerWeight !== null) parts.push(`${plan.centerWeight}·center`);
+  const label = (id: LossTermId) => lossTerm(id).label;
+  if (plan.ceEpsilon !== null) parts.push(plan.ceEpsilon > 0 ? `${label('ce')}(ε=${plan.ceEpsilon})` : label('ce'));
+  if (plan.tripletMargin !== null) parts.push(`${label('triplet')}(m=${plan.tripletMargin})`);
+  if (plan.centerWeight !== null) parts.push(`${plan.centerWeight}·${label('center')}`);
   return { ...plan, describe: parts.join(' + ') };
 }
 
@@ -65,13 +69,8 @@ export interface LossInputs {
   labels: Int32Array;
 }
 
-export interface LossTerms {
-  total: tf.Scalar;
-  ce?: tf.Scalar;
-  triplet?: tf.Scalar;
-  /** Unweighted center loss (the total adds β times it). */
-  center?: tf.Scalar;
-}
+/** The total and its terms (core/training/losses.ts), each unweighted: the total adds β times the center term. */
+export type LossTerms = { total: tf.Scalar } & LossTermValues<tf.Scalar>;
 
 /** The configured loss for one training run: `compute` inside variableGrads, then `center.stepFromTotalGradient`. */
 export class ReidLoss {
@@ -88,7 +87,7 @@ export class ReidLoss {
     const { plan } = this;
     const labels = tf.tensor1d(inp.labels, 'int32');
     try {
-      const terms: Omit<LossTerms, 'total'> = {};
+      const terms: LossTermValues<tf.Scalar> = {};
       const parts: tf.Scalar[] = [];
       if (plan.ceEpsilon !== null) {
         if (!inp.logits) throw new Error('the loss needs classifier logits (CE term) but the model produced none');

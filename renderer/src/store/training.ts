@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import { parseTrainingSettings, serializeDocument, setTraining, type TrainingSettings } from '../../../core/index.js';
+import { LOSS_TERM_IDS, parseTrainingSettings, serializeDocument, setTraining, type LossTermId, type TrainingSettings } from '../../../core/index.js';
 import { trainEventSchema } from '../../../core/api/training-contract.js';
 import type { CallInput, CallOutput, RunSummary, TrainEventData } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
@@ -11,13 +11,10 @@ export type RunDetail = CallOutput<'runs.get'>;
 export type Comparison = CallOutput<'runs.compare'>;
 export type RankList = CallOutput<'runs.ranklist'>;
 
-/** Columnar step metrics (what the live charts plot); NaN where a loss term is absent. */
-export interface Series {
+/** Columnar step metrics (what the live charts plot): one column per loss term (core/training/losses.ts), NaN where the term is absent. */
+export interface Series extends Record<LossTermId, number[]> {
   step: number[];
   loss: number[];
-  ce: number[];
-  triplet: number[];
-  center: number[];
   acc: number[];
   lr: number[];
 }
@@ -62,7 +59,7 @@ export interface TrainingState {
   busy: boolean;
 }
 
-const emptySeries = (): Series => ({ step: [], loss: [], ce: [], triplet: [], center: [], acc: [], lr: [] });
+const emptySeries = (): Series => ({ step: [], loss: [], acc: [], lr: [], ...(Object.fromEntries(LOSS_TERM_IDS.map((id) => [id, [] as number[]])) as Record<LossTermId, number[]>) });
 
 export const useTraining = create<TrainingState>(() => ({
   open: false,
@@ -183,9 +180,7 @@ function patchView(runId: string, patch: Partial<RunView>): void {
 function push(series: Series, e: StepInfo): void {
   series.step.push(e.step);
   series.loss.push(e.loss);
-  series.ce.push(e.ce ?? NaN);
-  series.triplet.push(e.triplet ?? NaN);
-  series.center.push(e.center ?? NaN);
+  for (const id of LOSS_TERM_IDS) series[id].push(e[id] ?? NaN);
   series.acc.push(e.acc);
   series.lr.push(e.lr);
 }

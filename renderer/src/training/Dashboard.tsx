@@ -1,4 +1,5 @@
 import { control, resume, useTraining, type RunPhase, type RunView } from '../store/training.js';
+import { LOSS_TERMS } from '../../../core/training/losses.js';
 import { Chart, COLORS } from './Chart.js';
 
 export function eta(seconds: number): string {
@@ -74,9 +75,8 @@ export function Dashboard() {
   const x = v.series.step;
   const lossLines = [
     { label: 'total', values: v.series.loss, color: COLORS[0]! },
-    ...(v.series.ce.some((n) => !Number.isNaN(n)) ? [{ label: 'CE', values: v.series.ce, color: COLORS[1]! }] : []),
-    ...(v.series.triplet.some((n) => !Number.isNaN(n)) ? [{ label: 'triplet', values: v.series.triplet, color: COLORS[2]! }] : []),
-    ...(v.series.center.some((n) => !Number.isNaN(n)) ? [{ label: 'center', values: v.series.center, color: COLORS[3]!, right: true }] : []),
+    // One line per loss term the run has; the color follows the term's place in the table, so it is stable across runs.
+    ...LOSS_TERMS.flatMap((t, i) => (v.series[t.id].some((n) => !Number.isNaN(n)) ? [{ label: t.label, values: v.series[t.id], color: COLORS[i + 1]!, right: t.rightAxis }] : [])),
   ];
   const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[]; groups?: { label: string; stripped: string; keys: number; loaded: number; to: string }[] } | null | undefined;
   return (

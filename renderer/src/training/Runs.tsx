@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
+import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
 import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { Chart, COLORS, type Line } from './Chart.js';
 import { pct, RunOpsButtons } from './Results.js';
@@ -56,22 +57,39 @@ function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
   );
 }
 
-function overlay(c: Comparison): { x: number[]; lines: Line[] } {
+/** Which loss the comparison plots: the total, or one term (core/training/losses.ts). */
+type CurveKey = 'loss' | LossTermId;
+
+function overlay(c: Comparison, key: CurveKey): { x: number[]; lines: Line[] } {
   const steps = [...new Set(c.runs.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
   const lines = c.runs.map((r, i) => {
-    const at = new Map(r.curve.map((p) => [p.step, p.loss]));
+    const at = new Map(r.curve.flatMap((p) => (p[key] === undefined ? [] : [[p.step, p[key]] as const])));
     return { label: r.summary.name, values: steps.map((s) => at.get(s) ?? null), color: COLORS[i % COLORS.length]! };
   });
   return { x: steps, lines };
 }
 
 function CompareView({ c }: { c: Comparison }) {
-  const { x, lines } = overlay(c);
+  const [key, setKey] = useState<CurveKey>('loss');
+  // The terms some compared run has (a run without one gets no line for it).
+  const terms = LOSS_TERMS.filter((t) => c.runs.some((r) => r.curve.some((p) => p[t.id] !== undefined)));
+  const { x, lines } = overlay(c, key);
   const name = (id: string) => c.runs.find((r) => r.summary.id === id)?.summary.name ?? id;
   const metric = (e: Record<string, unknown> | null, k: string) => pct(e?.[k]);
   return (
     <div className="compare" data-testid="compare-view">
-      <Chart title="Training loss" testId="chart-compare" x={x} lines={lines} version={x.length} height={170} />
+      <label className="compare-curve">
+        curve{' '}
+        <select data-testid="compare-curve" value={key} onChange={(e) => setKey(e.target.value as CurveKey)}>
+          <option value="loss">total loss</option>
+          {terms.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.label} loss
+            </option>
+          ))}
+        </select>
+      </label>
+      <Chart key={key} title={key === 'loss' ? 'Training loss' : `${lossTerm(key).label} loss`} testId="chart-compare" x={x} lines={lines} version={x.length} height={170} />
       <table className="kv-table" data-testid="compare-metrics">
         <thead>
           <tr>
