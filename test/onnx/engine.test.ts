@@ -74,8 +74,9 @@ describe('the CLI shows the engine', () => {
     expect(wasmEval.backend).toBe('wasm');
     expect(ortEval.numQuery).toBe(wasmEval.numQuery);
     // Feature parity is asserted above (1e-4 · max|ref|); an untrained model's gallery distances have near
-    // ties that a 1e-5 difference can reorder, so the metrics agree closely, not bit for bit.
-    for (const k of ['mAP', 'rank1']) expect(Math.abs(ortEval[k] - wasmEval[k])).toBeLessThan(2e-3);
+    // ties that a 1e-5 difference can reorder, so the metrics agree closely, not bit for bit: at most one
+    // query's ranking may change (each query weighs 1 / numValidQuery in mAP and rank-1).
+    for (const k of ['mAP', 'rank1']) expect(Math.abs(ortEval[k] - wasmEval[k])).toBeLessThanOrEqual(1 / wasmEval.numValidQuery + 1e-9);
   }, 300_000);
 
   it('backend lists onnxruntime with its thread count', () => {
