@@ -120,7 +120,8 @@ export async function runExport(r: ExportRequest, out: string, onStage: (s: Expo
     warnings.push(...w.warnings);
   }
   onStage('building');
-  const res = await exportModel(doc, format, out, { weights, ...(r.layout ? { layout: r.layout } : {}) });
+  // The contract defaults `layout` to 'rsb' for every format; it means something for the pytorch export only.
+  const res = await exportModel(doc, format, out, { weights, ...(r.layout && format === 'pytorch' ? { layout: r.layout } : {}) });
   onStage('done');
   return { format, ok: true, refusals: [], warnings: [...warnings, ...res.warnings], out, files: res.files, weights: res.weights };
 }

@@ -87,7 +87,9 @@ async function exportFromUi(format: string, name: string, weights?: { dir: strin
   // Enabled once the check found nothing to refuse (a refusal would show here with its reason).
   await expect.poll(async () => `${(await dlg.getByTestId('export-refusal').allTextContents()).join('; ')}${(await dlg.getByTestId('export-confirm').isEnabled()) ? 'enabled' : ''}`).toBe('enabled');
   await dlg.getByTestId('export-confirm').click();
-  await dlg.getByTestId('export-result').waitFor({ timeout: 180_000 });
+  // The result, or the error the dialog shows instead (so a failure reads as the app's message, not a timeout).
+  await dlg.getByTestId('export-result').or(dlg.getByTestId('export-error')).first().waitFor({ timeout: 180_000 });
+  expect((await dlg.getByTestId('export-error').allTextContents()).join('; ')).toBe('');
   await expect.poll(() => dlg.getByTestId('export-progress').getAttribute('data-stage')).toBe('done');
   await dlg.getByTestId('export-close').click();
 }
