@@ -5,7 +5,7 @@
 import { build } from 'vite';
 import react from '@vitejs/plugin-react';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,8 @@ const repo = fileURLToPath(new URL('../', import.meta.url));
 const root = join(repo, 'renderer');
 const out = join(repo, 'app/dist/renderer');
 const STAMP = '.build-stamp';
+// The tab icon, linked from index.html as ./favicon.svg and served by both hosts like any renderer file.
+const ICON = join(repo, 'assets/icon.svg');
 
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
@@ -23,7 +25,7 @@ function files(dir) {
 }
 
 const hash = createHash('sha256');
-for (const f of [...files(root), ...files(join(repo, 'core')), join(repo, 'package-lock.json'), fileURLToPath(import.meta.url)].sort()) {
+for (const f of [...files(root), ...files(join(repo, 'core')), join(repo, 'package-lock.json'), ICON, fileURLToPath(import.meta.url)].sort()) {
   if (!existsSync(f) || !statSync(f).isFile()) continue;
   hash.update(f.slice(repo.length)).update('\0').update(readFileSync(f));
 }
@@ -39,6 +41,7 @@ if (stamp !== current || process.env.REID_FORCE_RENDERER_BUILD) {
     plugins: [react()],
     build: { outDir: tmp, emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 4000 },
   });
+  copyFileSync(ICON, join(tmp, 'favicon.svg'));
   writeFileSync(join(tmp, STAMP), stamp);
   const old = `${out}.old-${process.pid}`;
   if (existsSync(out)) renameSync(out, old);

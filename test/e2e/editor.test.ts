@@ -72,35 +72,35 @@ describe('editor in browser mode (headless Chromium)', () => {
   });
 
   it('first launch shows the resnet50_ibn_a Baseline, and the URL token is removed from the address bar', async () => {
-    expect(await text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
-    expect(await text(page, 'summary-ibn')).toBe('13');
+    await expect.poll(() => text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
+    await expect.poll(() => text(page, 'summary-ibn')).toBe('13');
     expect(page.url()).not.toContain('token=');
   });
 
   it('builds resnet50_ibn_a from the preset gallery', async () => {
     await newFromPreset('resnet50_ibn_a');
-    expect(await text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
-    expect(await text(page, 'summary-trainable')).toBe(fmt(BNNECK_TRAINABLE));
-    expect(await text(page, 'summary-feature-dim')).toBe('2048');
-    expect(await text(page, 'summary-feature-map')).toBe('16×8×2048'); // 256×128 input, last stride 1
-    expect(await norm('layer3')).toBe('IBN-a');
-    expect(await norm('layer4')).toBe('BN');
+    await expect.poll(() => text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
+    await expect.poll(() => text(page, 'summary-trainable')).toBe(fmt(BNNECK_TRAINABLE));
+    await expect.poll(() => text(page, 'summary-feature-dim')).toBe('2048');
+    await expect.poll(() => text(page, 'summary-feature-map')).toBe('16×8×2048'); // 256×128 input, last stride 1
+    await expect.poll(() => norm('layer3')).toBe('IBN-a');
+    await expect.poll(() => norm('layer4')).toBe('BN');
   });
 
   it('turns a plain resnet50 into IBN-a from the selection menu: 13 IBN-a layers, same parameter count', async () => {
     await newFromPreset('resnet50');
-    expect(await text(page, 'summary-ibn')).toBe('0');
-    expect(await norm('layer1')).toBe('BN');
+    await expect.poll(() => text(page, 'summary-ibn')).toBe('0');
+    await expect.poll(() => norm('layer1')).toBe('BN');
     await blur();
     await page.keyboard.press('Control+a');
     await contextMenu('layer2', 'model.ibnPlacement');
-    expect(await text(page, 'summary-ibn')).toBe('13');
-    for (const id of ['layer1', 'layer2', 'layer3']) expect(await norm(id)).toBe('IBN-a');
-    expect(await norm('layer4')).toBe('BN');
-    expect(await text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
+    await expect.poll(() => text(page, 'summary-ibn')).toBe('13');
+    for (const id of ['layer1', 'layer2', 'layer3']) await expect.poll(() => norm(id)).toBe('IBN-a');
+    await expect.poll(() => norm('layer4')).toBe('BN');
+    await expect.poll(() => text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
     // Readable, not just present: the badge text is white on the IBN-a colour, visible on screen.
     const badge = page.getByTestId('node-layer1').getByTestId('badge-norm');
-    expect(await badge.isVisible()).toBe(true);
+    await expect.poll(() => badge.isVisible()).toBe(true);
     const { color, background } = await badge.evaluate((el) => ({ color: getComputedStyle(el).color, background: getComputedStyle(el).backgroundColor }));
     expect(color).toBe('rgb(255, 255, 255)');
     expect(background).not.toBe(color);
@@ -108,21 +108,21 @@ describe('editor in browser mode (headless Chromium)', () => {
 
   it('freezes the backbone: trainable parameters drop to 1,540,096', async () => {
     await contextMenu('layer1', 'model.freezeBackbone');
-    expect(await text(page, 'summary-trainable')).toBe(fmt(FROZEN_BACKBONE_TRAINABLE));
-    expect(await page.getByTestId('node-layer1').getByTestId('badge-frozen').count()).toBe(1);
-    expect(await page.getByTestId('node-classifier').getByTestId('badge-frozen').count()).toBe(0);
+    await expect.poll(() => text(page, 'summary-trainable')).toBe(fmt(FROZEN_BACKBONE_TRAINABLE));
+    await expect.poll(() => page.getByTestId('node-layer1').getByTestId('badge-frozen').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('node-classifier').getByTestId('badge-frozen').count()).toBe(0);
   });
 
   it('switching the neck to none changes the count (classifier gains a bias, BNNeck goes)', async () => {
     await page.getByTestId('head-neck').selectOption('no');
-    expect(await text(page, 'summary-total')).toBe(fmt(NO_NECK_TOTAL));
-    expect(await text(page, 'summary-trainable')).toBe(fmt(2048 * 751 + 751));
+    await expect.poll(() => text(page, 'summary-total')).toBe(fmt(NO_NECK_TOTAL));
+    await expect.poll(() => text(page, 'summary-trainable')).toBe(fmt(2048 * 751 + 751));
   });
 
   it('refuses a cycle with the reason, and shows the diagnostic of a wrong connection on the node', async () => {
     await connectHandles('out-neck-after', 'in-layer1-in');
     await expect.poll(() => page.getByTestId('toast').allTextContents()).toContainEqual(expect.stringContaining('would create a cycle'));
-    expect(await text(page, 'problems-count')).toBe('0 errors, 0 warnings');
+    await expect.poll(() => text(page, 'problems-count')).toBe('0 errors, 0 warnings');
 
     // Drag a Conv 2D from the palette onto the canvas (HTML5 drag and drop).
     const canvas = await page.getByTestId('canvas').boundingBox();
@@ -133,9 +133,9 @@ describe('editor in browser mode (headless Chromium)', () => {
     await connectHandles('out-gap-out', 'in-conv2d-in');
     const conv = page.getByTestId('node-conv2d');
     await expect.poll(() => conv.getAttribute('data-state')).toBe('error');
-    expect(await conv.getByTestId('node-error').textContent()).toMatch(/conv2d/i);
+    await expect.poll(() => conv.getByTestId('node-error').textContent()).toMatch(/conv2d/i);
     const problem = page.getByTestId('problem').filter({ hasText: 'conv2d' }).first();
-    expect(await problem.getAttribute('data-code')).toMatch(/^E_/);
+    await expect.poll(() => problem.getAttribute('data-code')).toMatch(/^E_/);
     await problem.click();
     await expect.poll(() => page.getByTestId('status-counts').textContent()).toContain('1 selected');
   });
@@ -143,14 +143,14 @@ describe('editor in browser mode (headless Chromium)', () => {
   it('undoes everything back to the start (the plain resnet50 preset)', async () => {
     await blur();
     for (let i = 0; i < 40 && (await page.getByTestId('btn-undo').isEnabled()); i++) await page.keyboard.press('Control+z');
-    expect(await page.getByTestId('btn-undo').isEnabled()).toBe(false);
-    expect(await text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
-    expect(await text(page, 'summary-trainable')).toBe(fmt(BNNECK_TRAINABLE));
-    expect(await text(page, 'summary-ibn')).toBe('0');
-    expect(await page.locator('[data-testid^="node-conv2d"]').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('btn-undo').isEnabled()).toBe(false);
+    await expect.poll(() => text(page, 'summary-total')).toBe(fmt(BNNECK_TOTAL));
+    await expect.poll(() => text(page, 'summary-trainable')).toBe(fmt(BNNECK_TRAINABLE));
+    await expect.poll(() => text(page, 'summary-ibn')).toBe('0');
+    await expect.poll(() => page.locator('[data-testid^="node-conv2d"]').count()).toBe(0);
     // Redo works too, then undo again.
     await page.keyboard.press('Control+Shift+z');
-    expect(await text(page, 'summary-ibn')).toBe('13');
+    await expect.poll(() => text(page, 'summary-ibn')).toBe('13');
     await page.keyboard.press('Control+z');
   });
 
@@ -167,8 +167,8 @@ describe('editor in browser mode (headless Chromium)', () => {
 
     // A later launch reopens the last document.
     const again = await openApp(browser, s.url);
-    expect(await again.getByTestId('doc-title').textContent()).toBe('plain-r50.json');
-    expect(await again.getByTestId('summary-ibn').textContent()).toBe('0');
+    await expect.poll(() => again.getByTestId('doc-title').textContent()).toBe('plain-r50.json');
+    await expect.poll(() => again.getByTestId('summary-ibn').textContent()).toBe('0');
     await again.keyboard.press('Control+Shift+s');
     await again.getByTestId('file-name').fill('copy.json');
     await again.getByTestId('file-confirm').click();

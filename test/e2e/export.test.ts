@@ -87,8 +87,10 @@ async function exportFromUi(format: string, name: string, weights?: { dir: strin
   // Enabled once the check found nothing to refuse (a refusal would show here with its reason).
   await expect.poll(async () => `${(await dlg.getByTestId('export-refusal').allTextContents()).join('; ')}${(await dlg.getByTestId('export-confirm').isEnabled()) ? 'enabled' : ''}`).toBe('enabled');
   await dlg.getByTestId('export-confirm').click();
-  await dlg.getByTestId('export-result').waitFor({ timeout: 180_000 });
-  expect(await dlg.getByTestId('export-progress').getAttribute('data-stage')).toBe('done');
+  // The result, or the error the dialog shows instead (so a failure reads as the app's message, not a timeout).
+  await dlg.getByTestId('export-result').or(dlg.getByTestId('export-error')).first().waitFor({ timeout: 180_000 });
+  expect((await dlg.getByTestId('export-error').allTextContents()).join('; ')).toBe('');
+  await expect.poll(() => dlg.getByTestId('export-progress').getAttribute('data-stage')).toBe('done');
   await dlg.getByTestId('export-close').click();
 }
 
@@ -102,8 +104,8 @@ describe('File ▸ Export… and Import config… in the app', () => {
     const dlg = page.getByTestId('export-dialog');
     await dlg.getByTestId('export-format').selectOption('rsb-yaml');
     await expect.poll(() => dlg.getByTestId('export-refusal').count()).toBeGreaterThan(0);
-    expect((await dlg.getByTestId('export-refusal').first().textContent())?.length).toBeGreaterThan(10);
-    expect(await dlg.getByTestId('export-confirm').isDisabled()).toBe(true);
+    await expect.poll(async () => (await dlg.getByTestId('export-refusal').first().textContent())?.length).toBeGreaterThan(10);
+    await expect.poll(() => dlg.getByTestId('export-confirm').isDisabled()).toBe(true);
     await dlg.getByTestId('export-close').click();
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.keyboard.press('Control+z');
@@ -129,7 +131,7 @@ describe('File ▸ Export… and Import config… in the app', () => {
   it('exports PyTorch code + weights and a tfjs model with the same weights: PyTorch and a fresh Node process agree within 1e-4', async () => {
     await exportFromUi('pytorch', 'r18-pytorch');
     const pt = join(out, 'r18-pytorch');
-    expect(readdirSync(pt).sort()).toEqual(['.reid-studio-export.json', 'model.pth', 'model.py']); // + the list of what the export wrote
+    expect(readdirSync(pt).sort()).toEqual(['.reid-studio-export.json', 'model.pth', 'model.py']); // the manifest of what the export wrote
     // The tfjs export takes its weights from the PyTorch export's file (weights: a file).
     await exportFromUi('tfjs', 'r18-tfjs', { dir: pt, name: 'model.pth' });
     const tj = join(out, 'r18-tfjs');
@@ -168,13 +170,13 @@ describe('File ▸ Export… and Import config… in the app', () => {
     await pick(dirname(FR_CONFIG), 'bagtricks_R50-ibn.yml');
     const dlg = page.getByTestId('import-dialog');
     await dlg.waitFor();
-    expect(await dlg.textContent()).toMatch(/fast-reid/);
+    await expect.poll(() => dlg.textContent()).toMatch(/fast-reid/);
     // fast-reid's R50-ibn: IBN-a in bn1 of every block of layer1–3 (3 + 4 + 6 blocks).
     await expect.poll(() => text(page, 'summary-ibn')).toBe('13');
     const ignored = await dlg.getByTestId('import-ignored-key').allTextContents();
     const none = await dlg.getByTestId('import-ignored-none').count();
     expect(ignored.length > 0 || none === 1).toBe(true);
     await dlg.getByTestId('import-close').click();
-    expect(await text(page, 'doc-title')).toMatch(/Untitled model •/);
+    await expect.poll(() => text(page, 'doc-title')).toMatch(/Untitled model •/);
   });
 });

@@ -84,10 +84,10 @@ describe('a readable, honest editor', () => {
     const page = await openApp(browser, s.url);
     await page.getByTestId('node-neck').click();
     const feat = page.getByTestId('head-neck-feat');
-    expect(await feat.locator('option').allTextContents()).toEqual(['after BNNeck BN', 'before BNNeck BN']);
+    await expect.poll(() => feat.locator('option').allTextContents()).toEqual(['after BNNeck BN', 'before BNNeck BN']);
     await page.getByTestId('head-neck').selectOption('no');
     await expect.poll(() => feat.isDisabled()).toBe(true);
-    expect(await feat.locator('option').allTextContents()).toEqual(['pooled feature (no neck)']);
+    await expect.poll(() => feat.locator('option').allTextContents()).toEqual(['pooled feature (no neck)']);
     await page.keyboard.press('Control+z');
     await page.close();
   });
@@ -109,12 +109,12 @@ describe('a readable, honest editor', () => {
     await page.getByTestId('menu-model.freezeBackbone').click();
     const card = page.getByTestId('node-layer1');
     await expect.poll(() => card.getByTestId('badge-frozen').count()).toBe(1);
-    expect(await card.getByTestId('badge-stats-live').count()).toBe(0); // frozen weights, frozen statistics
+    await expect.poll(() => card.getByTestId('badge-stats-live').count()).toBe(0); // frozen weights, frozen statistics
     await card.click({ button: 'right' });
     await page.getByTestId('menu-model.statsOff').click();
     await expect.poll(() => card.getByTestId('badge-stats-live').count()).toBe(1);
-    expect(await card.getByTestId('badge-frozen').count()).toBe(1);
-    expect(await card.getByTestId('badge-stats-live').getAttribute('title')).toMatch(/weights frozen, BN statistics still update/);
+    await expect.poll(() => card.getByTestId('badge-frozen').count()).toBe(1);
+    await expect.poll(() => card.getByTestId('badge-stats-live').getAttribute('title')).toMatch(/weights frozen, BN statistics still update/);
     await page.close();
   });
 
@@ -127,8 +127,8 @@ describe('a readable, honest editor', () => {
     for (const a of cli.attempts) {
       const option = page.getByTestId(`backend-${a.name}`);
       const broken = a.status === 'not-installed' || a.status === 'failed';
-      expect(await option.isDisabled(), a.name).toBe(broken);
-      if (broken) expect(await option.getAttribute('title')).toBe(a.message ?? a.status);
+      await expect.poll(() => option.isDisabled(), { message: a.name }).toBe(broken);
+      if (broken) await expect.poll(() => option.getAttribute('title')).toBe(a.message ?? a.status);
     }
     await page.close();
   });
