@@ -120,7 +120,20 @@ export type ApiErrorCode =
   | 'E_UNAUTHORIZED'
   | 'E_INTERNAL'
   /** Pretrained weights hold NaN / ±Inf in tensors the graph would load (train.start refuses them). */
-  | 'E_NONFINITE_WEIGHTS';
+  | 'E_NONFINITE_WEIGHTS'
+  /** A weights file that cannot be read: damaged / not a checkpoint, unsupported content, too large, or unreadable. */
+  | 'E_MALFORMED_CHECKPOINT'
+  | 'E_UNSUPPORTED_CHECKPOINT'
+  | 'E_CHECKPOINT_TOO_LARGE'
+  | 'E_CHECKPOINT_IO'
+  /** Dataset problems: missing folder, no / partial layout, empty split, unparsable names, nothing readable, no valid query. */
+  | 'E_DATASET'
+  | 'E_DATASET_NOT_FOUND'
+  | 'E_DATASET_LAYOUT'
+  | 'E_DATASET_EMPTY_SPLIT'
+  | 'E_DATASET_UNPARSABLE'
+  | 'E_DATASET_UNREADABLE'
+  | 'E_DATASET_NO_VALID_QUERY';
 
 export class ApiError extends Error {
   constructor(

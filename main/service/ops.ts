@@ -127,7 +127,7 @@ export class OpsService {
         try {
           ckpt = await readCheckpoint(path);
         } catch (e) {
-          if (e instanceof CheckpointError) throw new ApiError('E_BAD_REQUEST', e.message.includes(path) ? e.message : `${path}: ${e.message}`);
+          if (e instanceof CheckpointError) throw new ApiError(e.code, e.message.includes(path) ? e.message : `${path}: ${e.message}`);
           throw e;
         }
         const tensors = [...ckpt.tensors].map(([key, t]) => ({ key, dtype: t.dtype, shape: t.shape }));

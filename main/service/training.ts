@@ -39,7 +39,7 @@ async function checkPretrained(doc: ReturnType<typeof parseDocument>, weights: s
     await planFileWeights(analyze(doc.graph).layers, weights);
   } catch (e) {
     if (e instanceof NonFiniteWeightsError) throw new ApiError('E_NONFINITE_WEIGHTS', e.message);
-    if (e instanceof CheckpointError) throw new ApiError('E_BAD_REQUEST', `${weights}: ${e.message}`);
+    if (e instanceof CheckpointError) throw new ApiError(e.code, `${weights}: ${e.message}`);
     throw e;
   }
 }
@@ -259,7 +259,7 @@ export class TrainingService {
         try {
           ds = await openDataSource({ ...toArgs(data), k: 4, offThread: true });
         } catch (e) {
-          if (e instanceof DatasetError) throw new ApiError('E_BAD_REQUEST', e.message);
+          if (e instanceof DatasetError) throw new ApiError(e.code, e.message);
           throw e;
         }
         this.imageRoots.add(resolve(ds.root));

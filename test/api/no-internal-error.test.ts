@@ -69,12 +69,12 @@ interface ServiceCase {
 
 const SERVICE: ServiceCase[] = [
   ...PICKLES.flatMap((p): ServiceCase[] => [
-    { name: `weights.inspect ${p}`, method: 'weights.inspect', payload: { path: CASE(p) }, code: 'E_BAD_REQUEST', message: /malformed checkpoint: negative length/ },
-    { name: `weights.inspect ${p} with a graph`, method: 'weights.inspect', payload: { path: CASE(p), graph: { kind: 'doc', text: doc } }, code: 'E_BAD_REQUEST', message: /malformed checkpoint: negative length/ },
+    { name: `weights.inspect ${p}`, method: 'weights.inspect', payload: { path: CASE(p) }, code: 'E_MALFORMED_CHECKPOINT', message: /malformed checkpoint: negative length/ },
+    { name: `weights.inspect ${p} with a graph`, method: 'weights.inspect', payload: { path: CASE(p), graph: { kind: 'doc', text: doc } }, code: 'E_MALFORMED_CHECKPOINT', message: /malformed checkpoint: negative length/ },
   ]),
-  { name: 'train.start with negative-length pickle weights', method: 'train.start', payload: { doc, data: { kind: 'demo', size: 'tiny' }, weights: CASE(PICKLES[2]!) }, code: 'E_BAD_REQUEST', message: /malformed checkpoint: negative length/ },
+  { name: 'train.start with negative-length pickle weights', method: 'train.start', payload: { doc, data: { kind: 'demo', size: 'tiny' }, weights: CASE(PICKLES[2]!) }, code: 'E_MALFORMED_CHECKPOINT', message: /malformed checkpoint: negative length/ },
   { name: 'weights.inspect st_nan (reported, not fatal)', method: 'weights.inspect', payload: { path: NAN, graph: { kind: 'doc', text: doc } }, code: 'ok' },
-  { name: 'weights.inspect FIFO', method: 'weights.inspect', payload: { path: fifo }, code: 'E_BAD_REQUEST', message: /is a FIFO, not a regular file/ },
+  { name: 'weights.inspect FIFO', method: 'weights.inspect', payload: { path: fifo }, code: 'E_CHECKPOINT_IO', message: /is a FIFO, not a regular file/ },
   { name: 'config.import FIFO', method: 'config.import', payload: { path: fifo }, code: 'E_BAD_REQUEST', message: /is a FIFO, not a regular file/ },
   { name: 'dataset.inspect truncated-jpeg-dataset', method: 'dataset.inspect', payload: { data: { kind: 'folder', path: TRUNCATED } }, code: 'ok', result: { numClasses: 5, problems: { unreadable: [{ path: TRUNCATED_JPEG }], identitiesDropped: [{ id: '6', images: 1 }] } } },
   { name: 'dataset.thumbnails of the truncated JPEG', method: 'dataset.thumbnails', payload: { paths: [TRUNCATED_JPEG] }, code: 'ok', result: [{ path: TRUNCATED_JPEG, dataUrl: null }] },

@@ -99,7 +99,7 @@ describe('export, import, evaluation and weights inspection through the server',
     expect(inspected.result.report).toMatchObject({ counts: { missing: 0, mismatched: 0 } });
     expect(inspected.result.report!.counts.loaded).toBe(inspected.result.report!.counts.slots);
     const bad = await call('weights.inspect', { path: join(dir, 'model.py') });
-    expect(bad).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'E_MALFORMED_CHECKPOINT' } }); // the reader's own code
   });
 
   it('config.import reads a fast-reid YAML with _BASE_ into a new document and lists the ignored keys', async () => {
