@@ -177,10 +177,26 @@ export function parseBackendChoice(v: string | undefined): BackendChoice {
 
 /**
  * Selects and initialises the backend. `auto` tries the order above; a named backend is forced and its
- * failure is an error (BackendError with the loader's message). Idempotent for the same choice.
+ * failure is an error (BackendError with the loader's message). Idempotent for the same choice, and calls
+ * made while one is initialising wait for it (two concurrent inits once raced: the second saw wasm half
+ * set up and settled for the plain cpu backend).
  */
 export async function initBackend(choice: BackendChoice = 'auto'): Promise<BackendReport> {
+  while (initializing) await initializing.catch(() => undefined);
   if (current && (choice === 'auto' || choice === current.backend) && current.requested === choice) return current;
+  const run = selectBackend(choice);
+  initializing = run;
+  try {
+    return await run;
+  } finally {
+    if (initializing === run) initializing = null;
+  }
+}
+
+/** The backend initialisation in progress, if any (initBackend serialises on it). */
+let initializing: Promise<BackendReport> | null = null;
+
+async function selectBackend(choice: BackendChoice): Promise<BackendReport> {
   // Quiet tfjs's "install the node backend" console hint: we report backends ourselves.
   tf.env().set('PROD', true);
   registerCustomLayers();

@@ -11,7 +11,9 @@ const nativeInstalled = (pkg: string) => existsSync(`node_modules/${pkg}/package
 describe('backend resolution', () => {
   it('auto picks the fastest backend that loads and reports the skipped ones with the reason', async () => {
     const listeners = process.listeners('uncaughtException').length;
-    const r = await initBackend('auto');
+    // Two callers at once (the app asks for the backend status from two places): both get the same backend.
+    const [r, concurrent] = await Promise.all([initBackend('auto'), initBackend('auto')]);
+    expect(concurrent.backend).toBe(r.backend);
     // The wasm glue's rethrowing uncaughtException handler is removed again.
     expect(process.listeners('uncaughtException').length).toBe(listeners);
     expect(r.attempts.map((a) => a.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
