@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DatasetErrorCode } from '../config/datasets.js';
 import { trainingCalls, trainingEvents } from './training-contract.js';
 import { opsCalls, opsEvents } from './ops-contract.js';
 
@@ -126,14 +127,8 @@ export type ApiErrorCode =
   | 'E_UNSUPPORTED_CHECKPOINT'
   | 'E_CHECKPOINT_TOO_LARGE'
   | 'E_CHECKPOINT_IO'
-  /** Dataset problems: missing folder, no / partial layout, empty split, unparsable names, nothing readable, no valid query. */
-  | 'E_DATASET'
-  | 'E_DATASET_NOT_FOUND'
-  | 'E_DATASET_LAYOUT'
-  | 'E_DATASET_EMPTY_SPLIT'
-  | 'E_DATASET_UNPARSABLE'
-  | 'E_DATASET_UNREADABLE'
-  | 'E_DATASET_NO_VALID_QUERY';
+  /** Dataset problems (core/config/datasets.ts). */
+  | DatasetErrorCode;
 
 export class ApiError extends Error {
   constructor(

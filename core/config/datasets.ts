@@ -89,3 +89,16 @@ export const DATASET_LAYOUTS: readonly DatasetLayout[] = [
 export function datasetLayout(id: string): DatasetLayout | undefined {
   return DATASET_LAYOUTS.find((l) => l.id === id);
 }
+
+/**
+ * Codes of the user's dataset problems (a missing folder, no or a partial layout, an empty split, names that
+ * follow no pattern, nothing readable, no query with a valid match): the API answers with them.
+ */
+export type DatasetErrorCode =
+  | 'E_DATASET'
+  | 'E_DATASET_NOT_FOUND'
+  | 'E_DATASET_LAYOUT'
+  | 'E_DATASET_EMPTY_SPLIT'
+  | 'E_DATASET_UNPARSABLE'
+  | 'E_DATASET_UNREADABLE'
+  | 'E_DATASET_NO_VALID_QUERY';

@@ -14,18 +14,11 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
+import { datasetLayout, type DatasetErrorCode, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { Rng } from './rng.js';
 
 /** Codes of data problems: the user's errors, each with its own message. */
-export type DatasetErrorCode =
-  | 'E_DATASET'
-  | 'E_DATASET_NOT_FOUND'
-  | 'E_DATASET_LAYOUT'
-  | 'E_DATASET_EMPTY_SPLIT'
-  | 'E_DATASET_UNPARSABLE'
-  | 'E_DATASET_UNREADABLE'
-  | 'E_DATASET_NO_VALID_QUERY';
+export type { DatasetErrorCode };
 
 /** A user-facing dataset problem (wrong layout, empty split, no valid query): printed as one line. */
 export class DatasetError extends Error {
