@@ -30,18 +30,18 @@ export function datasetOf(
   explicit: boolean,
 ): { name: string; known?: KnownDataset; fallback?: boolean } | { reason: string } {
   const byKind = datasetByKind(s.dataset.kind);
-  if (byKind) return { name: byKind.rsb, known: byKind };
+  if (byKind) return { name: byKind.rsb ?? byKind.fastreid, known: byKind };
   const named = s.framework?.datasetName;
   if (named) {
     const known = datasetByName(named);
-    return known ? { name: known.rsb, known } : { name: named };
+    return known ? { name: known.rsb ?? known.fastreid, known } : { name: named };
   }
   // No training block at all: the frameworks' own default dataset (Market-1501 in both defaults.py).
   if (!explicit) return { name: 'market1501', known: datasetByKind('market1501')!, fallback: true };
   return {
     reason:
       s.dataset.kind === 'demo' || s.dataset.kind === 'class_folders'
-        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose Market-1501 or DukeMTMC-reID in the training settings (or set framework.datasetName)`
+        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose a dataset the frameworks know in the training settings (Market-1501, DukeMTMC-reID, MSMT17, CUHK03; fast-reid also VeRi-776, VehicleID) or set framework.datasetName`
         : `the config cannot name the ${datasetLayout(s.dataset.kind)?.label ?? s.dataset.kind} dataset yet: set framework.datasetName to the framework's name for it (e.g. veri, cuhk03, msmt17)`,
   };
 }

@@ -4,9 +4,11 @@
  * so importing a config with a known dataset fixes the classifier to its training identities.
  */
 export interface KnownDataset {
-  /** `dataset.kind` in the training settings, when the app can load it. */
-  kind?: 'market1501' | 'dukemtmc';
-  rsb: string;
+  /** `dataset.kind` in the training settings: the app's reader for it. */
+  kind: DatasetLayoutId;
+  /** reid-strong-baseline's DATASETS.NAMES (data/datasets/__init__.py); absent when RSB has no reader. */
+  rsb?: string;
+  /** fast-reid's registered dataset name (fastreid/data/datasets/*.py). */
   fastreid: string;
   label: string;
   /** Training identities after relabelling. */
@@ -22,7 +24,17 @@ export const KNOWN_DATASETS: readonly KnownDataset[] = [
   // DukeMTMC-reID (Zheng et al., ICCV 2017): 702 ids, 16,522 training images.
   { kind: 'dukemtmc', rsb: 'dukemtmc', fastreid: 'DukeMTMC', label: 'DukeMTMC-reID', trainIds: 702, trainImages: 16522, source: 'DukeMTMC-reID (Zheng et al., ICCV 2017), bounding_box_train' },
   // MSMT17 (Wei et al., CVPR 2018, Table 1): 1,041 training identities, 32,621 training images.
-  { rsb: 'msmt17', fastreid: 'MSMT17', label: 'MSMT17', trainIds: 1041, trainImages: 32621, source: 'MSMT17 paper, Table 1' },
+  { kind: 'msmt17', rsb: 'msmt17', fastreid: 'MSMT17', label: 'MSMT17', trainIds: 1041, trainImages: 32621, source: 'MSMT17 paper, Table 1' },
+  // CUHK03 new protocol (Zhong et al., CVPR 2017): 767 training identities; 7,365 detected / 7,368 labeled
+  // images. Both frameworks' CUHK03 reader defaults to detected boxes and the new split (cuhk03_labeled=False).
+  { kind: 'cuhk03_detected', rsb: 'cuhk03', fastreid: 'CUHK03', label: 'CUHK03 (detected)', trainIds: 767, trainImages: 7365, source: 'CUHK03-NP (Zhong et al., CVPR 2017), detected' },
+  // VeRi-776 (Liu et al., ECCV 2016): 576 training vehicles, 37,778 images in image_train.
+  { kind: 'veri', fastreid: 'VeRi', label: 'VeRi-776', trainIds: 576, trainImages: 37778, source: 'VeRi-776 (Liu et al., ECCV 2016), image_train' },
+  // PKU VehicleID (Liu et al., CVPR 2016): train_list.txt holds 110,178 images of 13,134 vehicles; fast-reid's
+  // Small / Medium / LargeVehicleID evaluate on test_list_800 / 1600 / 2400.
+  { kind: 'vehicleid_800', fastreid: 'SmallVehicleID', label: 'VehicleID (800)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_1600', fastreid: 'MediumVehicleID', label: 'VehicleID (1600)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_2400', fastreid: 'LargeVehicleID', label: 'VehicleID (2400)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
 ];
 
 export function datasetByName(name: string): KnownDataset | undefined {

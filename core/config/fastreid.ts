@@ -558,14 +558,14 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
       : { choice: 'none' };
   const outputDir = r.raw('OUTPUT_DIR');
   const framework: Record<string, string> = {};
-  if (!known?.kind) framework.datasetName = known ? known.rsb : dsName;
+  if (!known) framework.datasetName = dsName;
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;
   }
 
   const settings = finishSettings({
-    ...(known?.kind ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),
+    ...(known ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),
     sampler,
     batch: { p, k },
     // fast-reid has no center loss.
@@ -586,8 +586,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     checkpointPeriod: r.num('SOLVER.CHECKPOINT_PERIOD', { int: true, min: 1 }),
     ...(Object.keys(framework).length ? { framework } : {}),
   });
-  if (!known?.kind)
-    r.warnings.push(`ReID Studio has no ${known?.label ?? dsName} loader: the training settings keep the demo dataset and remember '${framework.datasetName}' for export`);
+  if (!known)
+    r.warnings.push(`ReID Studio has no ${dsName} loader: the training settings keep the demo dataset and remember '${framework.datasetName}' for export`);
 
   const spec: ModelSpec = {
     depth: depth!,

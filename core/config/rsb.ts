@@ -126,6 +126,10 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   if ('reason' in ds) {
     datasetName = DATASET_PLACEHOLDER;
     notes['DATASETS.NAMES'] = datasetNote(s, 'reid-strong-baseline', "'market1501', 'dukemtmc'", 'point DATASETS.ROOT_DIR at its parent folder');
+  } else if (ds.known && !ds.known.rsb) {
+    datasetName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = `reid-strong-baseline has no ${ds.known.label} reader (data/datasets/__init__.py knows market1501, cuhk03, dukemtmc, msmt17): add one, name it here and point DATASETS.ROOT_DIR at its parent folder`;
+    warnings.push(`reid-strong-baseline cannot load ${ds.known.label}: DATASETS.NAMES is ${DATASET_PLACEHOLDER} until a reader is added`);
   } else {
     datasetName = ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is market1501, the framework default');
@@ -290,11 +294,11 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const featNorm = r.flag('TEST.FEAT_NORM', 'yes', 'no');
   const outputDir = r.str('OUTPUT_DIR');
   const framework: Record<string, string> = {};
-  if (!known?.kind) framework.datasetName = known ? known.rsb : dsName;
+  if (!known) framework.datasetName = dsName;
   if (outputDir) framework.outputDir = outputDir;
 
   const settings = finishSettings({
-    ...(known?.kind ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),
+    ...(known ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),
     sampler,
     batch: { p, k },
     loss: {
@@ -321,8 +325,8 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
     checkpointPeriod: r.num('SOLVER.CHECKPOINT_PERIOD', { int: true, min: 1 }),
     ...(Object.keys(framework).length ? { framework } : {}),
   });
-  if (!known?.kind)
-    r.warnings.push(`ReID Studio has no ${known?.label ?? dsName} loader: the training settings keep the demo dataset and remember '${framework.datasetName}' for export`);
+  if (!known)
+    r.warnings.push(`ReID Studio has no ${dsName} loader: the training settings keep the demo dataset and remember '${framework.datasetName}' for export`);
 
   const spec: ModelSpec = {
     depth: net.depth,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { lrFactor } from '../../core/index.js';
-import { importConfig } from '../../core/config/index.js';
+import { buildPreset, lrFactor } from '../../core/index.js';
+import { exportFastreidYaml, exportRsbYaml, importConfig } from '../../core/config/index.js';
 import { importFixture, modelFacts, settingsOf } from './helpers.js';
 
 /**
@@ -188,10 +188,47 @@ describe('fast-reid recipe configs', () => {
     expect(settingsOf(r.doc)).toMatchObject({ dataset: { kind: 'dukemtmc' }, schedule: { warmupEpochs: 8, steps: [48, 98] } });
   });
 
-  it('MSMT17/bagtricks_R50-ibn.yml: 1,041 classes, dataset kept for export', () => {
+  it('MSMT17/bagtricks_R50-ibn.yml: 1,041 classes, the MSMT17 reader chosen', () => {
     const r = importFixture('fastreid/MSMT17/bagtricks_R50-ibn.yml');
     expect(modelFacts(r.doc)).toMatchObject({ classes: 1041 });
-    expect(settingsOf(r.doc)).toMatchObject({ dataset: { kind: 'demo' }, framework: { datasetName: 'msmt17' } });
-    expect(r.warnings.join('\n')).toMatch(/no MSMT17 loader/);
+    expect(settingsOf(r.doc)).toMatchObject({ dataset: { kind: 'msmt17' } });
+    expect(r.warnings.join('\n')).not.toMatch(/loader/);
+  });
+});
+
+describe("datasets named in configs choose the app's reader", () => {
+  const fr = (name: string) =>
+    importConfig(
+      `MODEL:\n  META_ARCHITECTURE: Baseline\n  BACKBONE:\n    NAME: build_resnet_backbone\n    DEPTH: 50x\nDATASETS:\n  NAMES: ("${name}",)\n  TESTS: ("${name}",)\n`,
+    );
+  // fast-reid's registered names (fastreid/data/datasets: cuhk03.py, msmt17.py, veri.py, vehicleid.py); the
+  // identity counts are the datasets' published training splits.
+  it.each([
+    ['CUHK03', 'cuhk03_detected', 767],
+    ['MSMT17', 'msmt17', 1041],
+    ['VeRi', 'veri', 576],
+    ['SmallVehicleID', 'vehicleid_800', 13134],
+    ['LargeVehicleID', 'vehicleid_2400', 13134],
+  ])('fast-reid %s → %s, %i classes', (name, kind, classes) => {
+    const r = fr(name);
+    expect(modelFacts(r.doc)).toMatchObject({ classes });
+    expect(settingsOf(r.doc).dataset.kind).toBe(kind);
+    expect(r.warnings.join('\n')).not.toMatch(/loader/);
+  });
+
+  it('reid-strong-baseline cuhk03 reads CUHK03 detected (its reader defaults to cuhk03_labeled=False)', () => {
+    const r = importConfig('MODEL:\n  NAME: resnet50\nDATASETS:\n  NAMES: (\'cuhk03\')\n');
+    expect(settingsOf(r.doc).dataset.kind).toBe('cuhk03_detected');
+  });
+
+  it('a VeRi run exports to fast-reid by name and to reid-strong-baseline with a placeholder (it has no VeRi reader)', () => {
+    const doc = fr('VeRi').doc;
+    const f = exportFastreidYaml(doc);
+    expect(f.ok && f.text).toMatch(/NAMES: '\("VeRi",\)'/);
+    const rsbDoc = { ...buildPreset('resnet50', { numClasses: 576 }), training: { dataset: { kind: 'veri' } } };
+    const r = exportRsbYaml(rsbDoc);
+    if (!r.ok) throw new Error(r.reasons.join('; '));
+    expect(r.ok && r.text).toMatch(/YOUR_DATASET/);
+    expect(r.ok && r.text).toMatch(/no VeRi-776 reader/);
   });
 });
