@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError, type CallOutput, type CallParsed, type EventName, type EventPayload, type GraphSource, type WeightsSource } from '../../core/api/contract.js';
+import { ApiError, type ApiErrorCode, type CallOutput, type CallParsed, type EventName, type EventPayload, type GraphSource, type WeightsSource } from '../../core/api/contract.js';
 import { FRAMEWORK_LABEL } from '../../core/config/index.js';
 import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { ExportError } from '../export/errors.js';
@@ -143,11 +143,13 @@ export class OpsService {
     return new Promise((resolve, reject) => {
       const w = this.spawn();
       let settled = false;
-      const fail = (message: string) => {
+      const fail = (message: string, code?: string) => {
         if (settled) return;
         settled = true;
         this.emit('eval.progress', { jobId, stage: 'failed', done: 0, total: 0, message });
-        reject(new ApiError('E_BAD_REQUEST', message));
+        // A dataset / weights problem keeps its own code (E_DATASET_*, E_*_CHECKPOINT); anything else is a
+        // request the evaluation could not serve.
+        reject(new ApiError((code ?? 'E_BAD_REQUEST') as ApiErrorCode, message));
       };
       w.onMessage((m) => {
         if (m.type === 'eval-progress') this.emit('eval.progress', { jobId, stage: m.stage, done: m.done, total: m.total });
@@ -156,7 +158,7 @@ export class OpsService {
           this.emit('eval.progress', { jobId, stage: 'done', done: 1, total: 1 });
           resolve(m.result);
         }
-        if (m.type === 'failed') fail(`evaluation failed: ${m.message}`);
+        if (m.type === 'failed') fail(`evaluation failed: ${m.message}`, m.code);
       });
       w.onExit((code, signal, tail) => {
         const oom = /out of memory|heap|allocation failed/i.test(tail) ? ' — it ran out of memory' : '';

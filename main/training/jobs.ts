@@ -44,7 +44,8 @@ export type WorkerMessage =
   | { type: 'eval-finished'; result: EvalJobResult }
   | { type: 'event'; event: TrainEvent }
   | { type: 'finished'; status: 'completed' | 'stopped' | 'paused'; eval: unknown }
-  | { type: 'failed'; message: string };
+  /** `code`: the API error code of a user error (a DatasetError / CheckpointError); absent for bugs. */
+  | { type: 'failed'; message: string; code?: string };
 
 export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: TrainEvent) => void) {
   const doc = parseDocument(job.doc);
@@ -94,7 +95,7 @@ export async function runEvalJob(job: EvalJob, onProgress: (p: { stage: 'loading
     ...(job.backend ? { backend: job.backend } : {}),
   }).catch((e: Error) => {
     // Name the weights file in the message: the UI shows it without the path the user chose.
-    throw e instanceof EvalWeightsError && job.weights && !e.message.includes(job.weights) ? new EvalWeightsError(`${job.weights}: ${e.message}`) : e;
+    throw e instanceof EvalWeightsError && job.weights && !e.message.includes(job.weights) ? new EvalWeightsError(`${job.weights}: ${e.message}`, e.code) : e;
   });
   return result;
 }

@@ -11,6 +11,12 @@
 import type { EvalJob, TrainJob, WorkerMessage } from './jobs.js';
 import { runEvalJob, runJob } from './jobs.js';
 import type { TrainControl } from './engine/trainer.js';
+import { DatasetError } from './data/layouts.js';
+import { CheckpointError } from '../weights/errors.js';
+import { EvalWeightsError } from './engine/evaluate-run.js';
+
+/** The error's code when it is the user's (a bad dataset folder or weights file), so the service keeps it. */
+const userErrorCode = (e: unknown): { code?: string } => (e instanceof DatasetError || e instanceof CheckpointError || (e instanceof EvalWeightsError && e.code) ? { code: e.code } : {});
 
 const control: TrainControl = {};
 /** Electron's utilityProcess talks through process.parentPort; a forked Node child through process.send. */
@@ -29,7 +35,7 @@ const onMessage = (raw: unknown) => {
         setTimeout(() => process.exit(0), 50);
       })
       .catch((e: Error) => {
-        send({ type: 'failed', message: e?.message ?? String(e) });
+        send({ type: 'failed', message: e?.message ?? String(e), ...userErrorCode(e) });
         setTimeout(() => process.exit(1), 50);
       });
   }

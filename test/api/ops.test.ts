@@ -5,7 +5,7 @@
  * by Python from the folder listing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,8 +139,16 @@ describe('export, import, evaluation and weights inspection through the server',
     const junk = join(out, 'junk.pth');
     writeFileSync(junk, 'not a checkpoint');
     const r = await call('eval.run', { graph: r18, weights: { kind: 'file', path: junk }, data: { kind: 'demo', size: 'tiny' } });
-    expect(r).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
+    // The weights reader's own code, as weights.inspect answers.
+    expect(r).toMatchObject({ ok: false, error: { code: 'E_MALFORMED_CHECKPOINT' } });
     expect(r.error!.message).toMatch(/junk\.pth/);
+    // A folder that is no dataset keeps the dataset reader's code (not a generic bad request).
+    const notData = join(out, 'not-a-dataset');
+    mkdirSync(notData, { recursive: true });
+    writeFileSync(join(notData, 'readme.txt'), 'holiday photos');
+    const d = await call('eval.run', { graph: r18, weights: { kind: 'file', path: join(out, 'r18-pytorch', 'model.pth') }, data: { kind: 'folder', path: notData } });
+    expect(d.ok).toBe(false);
+    expect(d.error!.code).toMatch(/^E_DATASET/);
     expect(await call('eval.run', { graph: r18, weights: { kind: 'file', path: join(out, 'missing.pth') }, data: { kind: 'demo', size: 'tiny' } })).toMatchObject({ ok: false, error: { code: 'E_NOT_FOUND' } });
   }, 120_000);
 });

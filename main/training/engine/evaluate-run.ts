@@ -18,7 +18,15 @@ import { loadRunWeights, resolveWeights, WeightsSourceError } from './model-weig
 import { RunDir } from './run-dir.js';
 
 /** Weights that cannot be loaded for the evaluation: the message is for the user. */
-export class EvalWeightsError extends Error {}
+/** The weights could not be used; `code` is the checkpoint reader's API error code when it has one. */
+export class EvalWeightsError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface EvalRunOptions {
   doc: GraphDoc;
@@ -56,7 +64,8 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
         weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step } : { source: o.weights, load: w.report };
       } else if (o.runDir) weightsInfo = { source: 'checkpoint', step: await loadRunWeights(reid, analysis.layers, o.runDir) };
     } catch (e) {
-      if (e instanceof CheckpointError || e instanceof WeightsSourceError) throw new EvalWeightsError(e.message);
+      if (e instanceof CheckpointError) throw new EvalWeightsError(e.message, e.code);
+      if (e instanceof WeightsSourceError) throw new EvalWeightsError(e.message);
       throw new EvalWeightsError((e as Error).message);
     }
     const s = o.settings;
