@@ -101,4 +101,10 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     expect(readdirSync(join(unpacked, '@tensorflow/tfjs-backend-wasm/dist')).some((f) => f.endsWith('.wasm'))).toBe(true);
     expect(existsSync(join(unpacked, `onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`))).toBe(true);
   });
+
+  it("ships onnxruntime's binaries for the installer's OS only", () => {
+    const ort = join(out, 'linux-unpacked/resources/app.asar.unpacked/node_modules/onnxruntime-node/bin/napi-v6');
+    expect(readdirSync(ort)).toEqual(['linux']);
+    expect(files.some((f) => /onnxruntime-node\/bin\/napi-v6\/(darwin|win32)\//.test(f))).toBe(false);
+  });
 });
