@@ -15,7 +15,6 @@ export interface Command {
 /** A refused edit; the message is shown to the user, the document is unchanged. */
 export class CommandError extends Error {}
 
-const POOL_KINDS = new Set(['global_avg_pool', 'gem_pool']);
 
 function nodeById(doc: GraphDoc, id: string): GraphNode {
   const n = doc.graph.nodes.find((x) => x.id === id);
@@ -28,14 +27,14 @@ export function backboneNodeIds(doc: GraphDoc): string[] {
   const preds = new Map<string, string[]>();
   for (const e of doc.graph.edges) preds.set(e.target, [...(preds.get(e.target) ?? []), e.source]);
   const seen = new Set<string>();
-  const stack = doc.graph.nodes.filter((n) => POOL_KINDS.has(n.kind)).flatMap((n) => preds.get(n.id) ?? []);
+  const stack = doc.graph.nodes.filter((n) => getKind(n.kind)?.globalPool).flatMap((n) => preds.get(n.id) ?? []);
   while (stack.length) {
     const id = stack.pop()!;
     if (seen.has(id)) continue;
     seen.add(id);
     stack.push(...(preds.get(id) ?? []));
   }
-  return doc.graph.nodes.filter((n) => seen.has(n.id) && n.kind !== 'input').map((n) => n.id);
+  return doc.graph.nodes.filter((n) => seen.has(n.id) && !getKind(n.kind)?.imageInput).map((n) => n.id);
 }
 
 function uniqueId(doc: GraphDoc, base: string): string {

@@ -1,7 +1,10 @@
 import type { Layer } from '../graph/evaluate.js';
-import { ibnHalf } from '../registry/index.js';
-import { CompileError, type CompiledModel } from './keras.js';
+import { getKind } from '../registry/index.js';
+import { CompileError, inChannels, type OnnxAttribute, type OnnxInitializer, type OnnxNode } from '../registry/lowering.js';
+import type { CompiledModel } from './keras.js';
 import { weightSpecs } from './weight-specs.js';
+
+export type { OnnxAttribute, OnnxInitializer, OnnxNode } from '../registry/lowering.js';
 
 /**
  * Lowers the compiled (expanded, PyTorch-named) model to an ONNX graph of standard operators: the
@@ -10,7 +13,8 @@ import { weightSpecs } from './weight-specs.js';
  * feature without a neck). A plain JS object model: main/onnx serialises it to protobuf.
  *
  * Layout: input `input` NCHW float32 [batch, 3, H, W] with a symbolic batch dimension; output `feat`
- * [batch, D]. Operator semantics follow PyTorch's modules (opset 17):
+ * [batch, D]. Each layer lowers through its kind's `lower.onnx` hook (core/registry/kinds/*). Operator
+ * semantics follow PyTorch's modules (opset 17):
  * - nn.Conv2d → Conv with symmetric `pads` [p, p, p, p] (PyTorch pads symmetrically).
  * - nn.BatchNorm2d / BatchNorm1d in eval → BatchNormalization with the running statistics, eps as given.
  * - nn.InstanceNorm2d(affine=True) → InstanceNormalization.
@@ -29,21 +33,6 @@ export const ONNX_IR_VERSION = 8;
 export const ONNX_INPUT_NAME = 'input';
 export const ONNX_OUTPUT_NAME = 'feat';
 export const ONNX_BATCH_DIM = 'batch';
-
-export type OnnxAttribute =
-  | { name: string; type: 'int'; value: number }
-  | { name: string; type: 'ints'; value: number[] }
-  | { name: string; type: 'float'; value: number };
-
-export interface OnnxNode {
-  name: string;
-  opType: string;
-  inputs: string[];
-  outputs: string[];
-  attributes: OnnxAttribute[];
-}
-
-export type OnnxInitializer = { name: string; dims: number[]; dataType: 'float'; data: Float32Array } | { name: string; dims: number[]; dataType: 'int64'; data: number[] };
 
 /** A float32 graph input / output; a string dimension is symbolic (dim_param). */
 export interface OnnxValueInfo {
@@ -81,18 +70,6 @@ export interface OnnxLowerOptions {
 
 /** Weight slot value in tfjs layout, keyed `${layer}/${slot}` (as `getWeightValues` gives them). */
 export type WeightValues = Map<string, Float32Array>;
-
-/** HWIO [k, k, cin, cout] → OIHW [cout, cin, k, k]. */
-function hwioToOihw(w: Float32Array, k: number, cin: number, cout: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let y = 0; y < k; y++)
-    for (let x = 0; x < k; x++)
-      for (let i = 0; i < cin; i++) {
-        const src = ((y * k + x) * cin + i) * cout;
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * k + y) * k + x] = w[src + o]!;
-      }
-  return out;
-}
 
 /** The layers feeding `output`, in the compiled (topological) order. */
 function featurePath(layers: Layer[], output: string): Layer[] {
@@ -133,111 +110,31 @@ export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts
     inits.push({ name, dims: [], dataType: 'float', data: new Float32Array([v]) });
     return name;
   };
-  const bn = (l: Layer, prefix: string, c: number, x: string, y: string) =>
-    node('BatchNormalization', `${l.name}${prefix ? '.' + prefix.slice(0, -1) : ''}`, [x, ...['gamma', 'beta', 'moving_mean', 'moving_variance'].map((s) => weight(l, prefix + s, [c]))], [y], [
-      { name: 'epsilon', type: 'float', value: l.params.eps as number },
-    ]);
-  const cinOf = (l: Layer) => l.inputShapes[0]![l.inputShapes[0]!.length - 1]!;
-  const spatial = (l: Layer) => l.inputShapes[0]!.length === 3;
-  const flattenPooled = (l: Layer, pooled: string) => node('Flatten', `${l.name}.flatten`, [pooled], [l.name], [{ name: 'axis', type: 'int', value: 1 }]);
+  const int64 = (name: string, data: number[]): string => {
+    inits.push({ name, dims: [data.length], dataType: 'int64', data });
+    return name;
+  };
 
   let inputLayer: Layer | undefined;
   for (const l of layers) {
-    const p = l.params;
-    const x = l.inputs[0]!;
-    switch (l.kind) {
-      case 'input':
-        inputLayer = l;
-        break;
-      case 'conv2d': {
-        const k = p.kernel as number;
-        const cin = cinOf(l);
-        const f = p.filters as number;
-        const ins = [x, weight(l, 'kernel', [f, cin, k, k], (w) => hwioToOihw(w, k, cin, f))];
-        if (p.bias) ins.push(weight(l, 'bias', [f]));
-        const pad = p.padding as number;
-        node('Conv', l.name, ins, [l.name], [
-          { name: 'kernel_shape', type: 'ints', value: [k, k] },
-          { name: 'strides', type: 'ints', value: [p.stride as number, p.stride as number] },
-          { name: 'pads', type: 'ints', value: [pad, pad, pad, pad] },
-          { name: 'dilations', type: 'ints', value: [1, 1] },
-          { name: 'group', type: 'int', value: 1 },
-        ]);
-        break;
-      }
-      case 'batch_norm':
-        bn(l, '', cinOf(l), x, l.name);
-        break;
-      case 'instance_norm': {
-        const c = cinOf(l);
-        node('InstanceNormalization', l.name, [x, weight(l, 'gamma', [c]), weight(l, 'beta', [c])], [l.name], [{ name: 'epsilon', type: 'float', value: p.eps as number }]);
-        break;
-      }
-      case 'ibn_a': {
-        const c = cinOf(l);
-        const half = ibnHalf(c, p.ratio as number);
-        const split = `${l.name}.split`;
-        inits.push({ name: split, dims: [2], dataType: 'int64', data: [half, c - half] });
-        const [a, b] = [`${l.name}.IN.in`, `${l.name}.BN.in`];
-        node('Split', split, [x, split], [a, b], [{ name: 'axis', type: 'int', value: 1 }]);
-        node('InstanceNormalization', `${l.name}.IN`, [a, weight(l, 'in_gamma', [half]), weight(l, 'in_beta', [half])], [`${l.name}.IN`], [{ name: 'epsilon', type: 'float', value: p.eps as number }]);
-        bn(l, 'bn_', c - half, b, `${l.name}.BN`);
-        node('Concat', `${l.name}.concat`, [`${l.name}.IN`, `${l.name}.BN`], [l.name], [{ name: 'axis', type: 'int', value: 1 }]);
-        break;
-      }
-      case 'relu':
-        node('Relu', l.name, [x], [l.name]);
-        break;
-      case 'max_pool': {
-        const k = p.kernel as number;
-        const s = p.stride as number;
-        const pad = p.padding as number;
-        node('MaxPool', l.name, [x], [l.name], [
-          { name: 'kernel_shape', type: 'ints', value: [k, k] },
-          { name: 'strides', type: 'ints', value: [s, s] },
-          { name: 'pads', type: 'ints', value: [pad, pad, pad, pad] },
-          { name: 'ceil_mode', type: 'int', value: p.ceilMode ? 1 : 0 },
-        ]);
-        break;
-      }
-      case 'add':
-        node('Add', l.name, [l.inputs[0]!, l.inputs[1]!], [l.name]);
-        break;
-      case 'global_avg_pool':
-        node('GlobalAveragePool', `${l.name}.pool`, [x], [`${l.name}.pooled`]);
-        flattenPooled(l, `${l.name}.pooled`);
-        break;
-      case 'gem_pool': {
-        const clamped = `${l.name}.clamped`;
-        node('Max', `${l.name}.clamp`, [x, scalar(`${l.name}.eps`, p.eps as number)], [clamped]);
-        let exponent: string;
-        let inverse: string;
-        if (p.learnable) {
-          exponent = weight(l, 'p', [1]);
-          inverse = `${l.name}.inv_p`;
-          node('Reciprocal', inverse, [exponent], [inverse]);
-        } else {
-          exponent = scalar(`${l.name}.p`, p.p as number);
-          inverse = scalar(`${l.name}.inv_p`, 1 / (p.p as number));
-        }
-        node('Pow', `${l.name}.pow`, [clamped, exponent], [`${l.name}.powered`]);
-        node('GlobalAveragePool', `${l.name}.pool`, [`${l.name}.powered`], [`${l.name}.mean`]);
-        node('Pow', `${l.name}.root`, [`${l.name}.mean`, inverse], [`${l.name}.pooled`]);
-        flattenPooled(l, `${l.name}.pooled`);
-        break;
-      }
-      case 'linear': {
-        if (spatial(l)) throw new CompileError(`${l.name}: a linear layer on a spatial input has no ONNX lowering`);
-        const cin = cinOf(l);
-        const u = p.units as number;
-        const ins = [x, weight(l, 'kernel', [cin, u])];
-        if (p.bias) ins.push(weight(l, 'bias', [u]));
-        node('Gemm', l.name, ins, [l.name], [{ name: 'transB', type: 'int', value: 0 }]);
-        break;
-      }
-      default:
-        throw new CompileError(`${l.name}: no ONNX lowering for layer kind "${l.kind}"`);
-    }
+    const k = getKind(l.kind);
+    if (k?.primitive !== true) throw new CompileError(`${l.name}: no ONNX lowering for layer kind "${l.kind}"`);
+    if (k.imageInput) inputLayer = l;
+    const w = (slot: string, dims: number[], map?: (w: Float32Array) => Float32Array) => weight(l, slot, dims, map);
+    k.lower.onnx({
+      layer: l,
+      x: l.inputs[0]!,
+      ins: l.inputs,
+      cin: inChannels(l),
+      node,
+      weight: w,
+      scalar,
+      int64,
+      batchNorm: (prefix, c, x, y) =>
+        node('BatchNormalization', `${l.name}${prefix ? '.' + prefix.slice(0, -1) : ''}`, [x, ...['gamma', 'beta', 'moving_mean', 'moving_variance'].map((s) => w(prefix + s, [c]))], [y], [
+          { name: 'epsilon', type: 'float', value: l.params.eps as number },
+        ]),
+    });
     // Every slot the layer has must have been used (a kind with weights missing here would be a bug).
     const used = new Set(inits.map((i) => i.name));
     const unused = weightSpecs(l).filter((s) => !used.has(`${l.name}.${s.slot}`));

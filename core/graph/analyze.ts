@@ -154,7 +154,7 @@ export function analyze(graph: Graph): Analysis {
         macs: mine.reduce((s, l) => s + l.macs, 0),
         layers: mine.length,
       };
-      if (n.kind === 'input') inputShape = outs.out!.shape;
+      if (getKind(n.kind)?.imageInput) inputShape = outs.out!.shape;
     } catch (err) {
       if (!(err instanceof ShapeError)) throw err;
       for (const l of ev.layers.splice(before)) ev.names.delete(l.name);
@@ -162,7 +162,7 @@ export function analyze(graph: Graph): Analysis {
     }
   }
 
-  if (!graph.nodes.some((n) => n.kind === 'input')) diag('E_NO_INPUT', 'the model has no image input');
+  if (!graph.nodes.some((n) => getKind(n.kind)?.imageInput)) diag('E_NO_INPUT', 'the model has no image input');
   const outputs: Analysis['outputs'] = {};
   const outNodes = graph.nodes.filter((n) => n.kind === 'output');
   if (outNodes.length === 0) diag('E_NO_OUTPUT', 'the model has no outputs node: connect the eval feature to a "Model outputs" node');
@@ -198,7 +198,7 @@ export function analyze(graph: Graph): Analysis {
       const l = layerByName.get(stack.pop()!);
       if (!l || seen.has(l.name)) continue;
       seen.add(l.name);
-      if (l.kind === 'global_avg_pool' || l.kind === 'gem_pool') featureMap = l.inputShapes[0];
+      if (getKind(l.kind)?.globalPool) featureMap = l.inputShapes[0];
       else stack.push(...l.inputs);
     }
   }

@@ -37,3 +37,4 @@ export * from './types.js';
 export { ibnHalf } from './kinds/ibn_a.js';
 export { BOTTLENECK_EXPANSION } from './kinds/bottleneck.js';
 export { NORM_OPTIONS, normKindOf, normSlotOfKind, type NormSlot } from './shapes.js';
+export * from './lowering.js';

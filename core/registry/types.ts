@@ -1,5 +1,6 @@
 import type { ParamSchema } from '../graph/params.js';
 import type { Params, Shape, DiagnosticCode } from '../graph/types.js';
+import type { Lowering } from './lowering.js';
 
 /** A tensor flowing between layers during analysis: which layer made it and its shape. */
 export interface Value {
@@ -54,6 +55,12 @@ interface KindBase {
   /** Normalisation primitive whose kind can be swapped (batch_norm / ibn_a / instance_norm). */
   isNorm?: boolean;
   freezable: boolean;
+  /** Keeps BatchNorm running statistics (frozen statistics stay in eval mode when training). */
+  hasBnStats?: boolean;
+  /** Pools a feature map to the global feature vector (the end of the backbone). */
+  globalPool?: boolean;
+  /** The model's image input (exactly one per compiled model). */
+  imageInput?: boolean;
   /** One-line key-parameter text shown on the node. */
   describe?(params: Params): string;
 }
@@ -65,6 +72,8 @@ export interface PrimitiveKind extends KindBase {
   paramCount(params: Params, inputs: Shape[]): ParamCount;
   /** Multiply-accumulate operations per image. */
   macs?(params: Params, inputs: Shape[], output: Shape): number;
+  /** How the layer lowers to tfjs, ONNX and PyTorch, and its weights (registry/lowering.ts). */
+  lower: Lowering;
 }
 
 export interface CompositeKind extends KindBase {

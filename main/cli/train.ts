@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyCommand, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { applyCommand, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
 import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
 import { parseBackendChoice } from '../tfjs/index.js';
 import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../training/data/datasets.js';
@@ -41,7 +41,7 @@ export async function loadData(a: DataSourceArgs): Promise<LoadedDataset> {
 
 /** The input node takes the size (`--input HxW` on a graph file; presets take it at build time). */
 export function withInputSize(doc: GraphDoc, hw: [number, number]): GraphDoc {
-  const ids = doc.graph.nodes.filter((n) => n.kind === 'input').map((n) => n.id);
+  const ids = doc.graph.nodes.filter((n) => getKind(n.kind)?.imageInput).map((n) => n.id);
   return applyCommand(doc, setParams(ids, { height: hw[0], width: hw[1] }));
 }
 

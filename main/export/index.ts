@@ -4,7 +4,7 @@
  * temp folder and renamed into place. The CLI's `export --format pytorch|tfjs` and the service call
  * `exportModel`.
  */
-import { analyze, compileToKeras, CompileError, weightSpecs, type GraphDoc } from '../../core/index.js';
+import { analyze, compileToKeras, CompileError, getKind, weightSpecs, type GraphDoc } from '../../core/index.js';
 import { backendReport, buildFromCompiled, disposeModel, getWeightValues, initBackend, ModelError, setWeightsFromValues } from '../tfjs/index.js';
 import { exportStateDict, writeCheckpoint } from '../weights/index.js';
 import { ExportError } from './errors.js';
@@ -82,7 +82,7 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
     if (problems.length) throw new ExportError(`the graph cannot be exported to PyTorch: ${problems.join('; ')}`);
     if (layout === 'fastreid') checkFastreidModel(doc);
   }
-  const inputShape = compiled.layers.find((l) => l.kind === 'input')?.shape ?? [];
+  const inputShape = compiled.layers.find((l) => getKind(l.kind)?.imageInput)?.shape ?? [];
   const preprocessing = exportPreprocessing(doc, inputShape);
 
   const warnings: string[] = [];

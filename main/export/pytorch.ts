@@ -12,8 +12,7 @@
  *  - IBN-a: InstanceNorm on the first floor(C·ratio) channels, BatchNorm on the rest, IN first;
  *  - max pooling pads with −∞ (nn.MaxPool2d's behaviour), convolutions pad symmetrically with zeros.
  */
-import { weightSpecs, type CompiledModel, type Layer } from '../../core/index.js';
-import { ibnHalf } from '../../core/index.js';
+import { getKind, KINDS, pyFloat, pyInt, pyStr, TorchSourceError, weightSpecs, type CompiledModel, type Layer, type PrimitiveKind } from '../../core/index.js';
 import { ExportError } from './errors.js';
 import type { ExportPreprocessing } from './preprocessing.js';
 
@@ -37,7 +36,7 @@ export function torchNameProblems(layers: Layer[]): string[] {
   const problems: string[] = [];
   const names = new Set(layers.map((l) => l.name));
   for (const l of layers) {
-    if (l.kind === 'input') continue;
+    if (getKind(l.kind)?.imageInput) continue;
     const parts = l.name.split('.');
     for (const p of parts) {
       if (!p) problems.push(`layer name "${l.name}" has an empty part`);
@@ -58,52 +57,20 @@ export function torchNameProblems(layers: Layer[]): string[] {
   return [...new Set(problems)];
 }
 
-/** A Python float literal. */
-function pyFloat(x: number): string {
-  if (!Number.isFinite(x)) throw new ExportError(`cannot write the number ${x} to Python`);
-  const s = String(x);
-  return /[.e]/.test(s) ? s : `${s}.0`;
+/** The primitive kind of a layer (its `lower.torch` hooks give the module source). */
+function primitiveOf(l: Layer): PrimitiveKind {
+  const k = getKind(l.kind);
+  if (k?.primitive !== true) throw new ExportError(`${l.name}: no PyTorch module for layer kind "${l.kind}"`);
+  return k;
 }
-const pyInt = (x: unknown): string => String(Math.trunc(x as number));
-const pyBool = (x: unknown): string => (x ? 'True' : 'False');
-const pyStr = (s: string): string => JSON.stringify(s); // JSON string escapes are valid Python for these names
-
-const channelsOf = (shape: number[] | undefined): number => shape?.[shape.length - 1] ?? 0;
 
 /** The torch module constructor of a layer, or null when the layer is pure data flow (input, add). */
 function moduleExpr(l: Layer): string | null {
-  const p = l.params;
-  const cin = channelsOf(l.inputShapes[0]);
-  switch (l.kind) {
-    case 'input':
-    case 'add':
-      return null;
-    case 'conv2d':
-      return `nn.Conv2d(${cin}, ${pyInt(p.filters)}, kernel_size=${pyInt(p.kernel)}, stride=${pyInt(p.stride)}, padding=${pyInt(p.padding)}, bias=${pyBool(p.bias)})`;
-    case 'batch_norm': {
-      const rank = l.inputShapes[0]?.length ?? 0;
-      const cls = rank === 3 ? 'nn.BatchNorm2d' : rank === 1 ? 'nn.BatchNorm1d' : null;
-      if (!cls) throw new ExportError(`${l.name}: batch norm on a rank-${rank} input has no PyTorch module`);
-      return `${cls}(${cin}, eps=${pyFloat(p.eps as number)}, momentum=${pyFloat(p.momentum as number)})`;
-    }
-    case 'instance_norm':
-      return `nn.InstanceNorm2d(${cin}, eps=${pyFloat(p.eps as number)}, affine=True)`;
-    case 'ibn_a':
-      return `IBN(${cin}, half=${ibnHalf(cin, p.ratio as number)}, eps=${pyFloat(p.eps as number)}, momentum=${pyFloat(p.momentum as number)})`;
-    case 'relu':
-      return 'nn.ReLU()';
-    case 'max_pool':
-      return `nn.MaxPool2d(kernel_size=${pyInt(p.kernel)}, stride=${pyInt(p.stride)}, padding=${pyInt(p.padding)}, ceil_mode=${pyBool(p.ceilMode)})`;
-    case 'global_avg_pool':
-      return 'GlobalAvgPool()';
-    case 'gem_pool':
-      return `GeM(p=${pyFloat(p.p as number)}, eps=${pyFloat(p.eps as number)}, learnable=${pyBool(p.learnable)})`;
-    case 'linear':
-      return `nn.Linear(${cin}, ${pyInt(p.units)}, bias=${pyBool(p.bias)})`;
-    default:
-      throw new ExportError(`${l.name}: no PyTorch module for layer kind "${l.kind}"`);
-  }
+  return primitiveOf(l).lower.torch.module(l);
 }
+
+/** Python classes the kinds' module expressions use (IBN, GeM, …), each kind's once, in registry order. */
+const KIND_CLASSES = KINDS.flatMap((k) => (k.primitive === true && k.lower.torch.classes ? [k.lower.torch.classes] : [])).join('\n\n');
 
 const PRELUDE = `import torch
 import torch.nn as nn
@@ -114,39 +81,7 @@ class Node(nn.Module):
     """A namespace for child modules (the dotted state_dict prefixes such as \`base\` or \`base.layer1\`)."""
 
 
-class IBN(nn.Module):
-    """IBN-a (IBN-Net ibnnet/modules.py): InstanceNorm (affine) on channels [0, half), BatchNorm on
-    [half, C), concatenated IN first."""
-
-    def __init__(self, planes, half, eps=1e-05, momentum=0.1):
-        super().__init__()
-        self.half = half
-        self.IN = nn.InstanceNorm2d(half, eps=eps, affine=True)
-        self.BN = nn.BatchNorm2d(planes - half, eps=eps, momentum=momentum)
-
-    def forward(self, x):
-        a, b = torch.split(x, [self.half, x.shape[1] - self.half], 1)
-        return torch.cat((self.IN(a.contiguous()), self.BN(b.contiguous())), 1)
-
-
-class GeM(nn.Module):
-    """Generalized-mean pooling (fast-reid GeneralizedMeanPooling / ...PoolingP) to a [N, C] vector."""
-
-    def __init__(self, p=3.0, eps=1e-06, learnable=False):
-        super().__init__()
-        self.p = nn.Parameter(torch.ones(1) * p) if learnable else p
-        self.eps = eps
-
-    def forward(self, x):
-        return F.adaptive_avg_pool2d(x.clamp(min=self.eps).pow(self.p), 1).pow(1.0 / self.p).flatten(1)
-
-
-class GlobalAvgPool(nn.Module):
-    """AdaptiveAvgPool2d(1) followed by flatten: [N, C, H, W] -> [N, C]."""
-
-    def forward(self, x):
-        return F.adaptive_avg_pool2d(x, 1).flatten(1)
-
+${KIND_CLASSES}
 
 def _register(root, name, module):
     """Registers \`module\` under the dotted \`name\`, creating the parent namespaces."""
@@ -226,14 +161,23 @@ def load_weights(model, path):
     return model
 `;
 
-/** The text of model.py for the compiled model (its `layers` are the ones that feed an output). */
+/** The text of model.py for the compiled model (its `layers` are the ones that feed an output). Throws ExportError. */
 export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = {}): string {
+  try {
+    return modelPy(compiled, opts);
+  } catch (e) {
+    if (e instanceof TorchSourceError) throw new ExportError(e.message);
+    throw e;
+  }
+}
+
+function modelPy(compiled: CompiledModel, opts: ModelPyOptions): string {
   const layers = compiled.layers;
   const problems = torchNameProblems(layers);
   if (problems.length) throw new ExportError(problems.join('; '));
   const { roles } = compiled.metadata;
   const byName = new Map(layers.map((l) => [l.name, l]));
-  const inputLayer = layers.find((l) => l.kind === 'input');
+  const inputLayer = layers.find((l) => getKind(l.kind)?.imageInput);
   if (!inputLayer) throw new ExportError('the model has no image input');
   const [h, w, c] = inputLayer.shape as [number, number, number];
 
@@ -263,8 +207,8 @@ export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = 
     init.push(`        _register(self, ${pyStr(l.name)}, ${expr})`);
     const specs = weightSpecs(l);
     if (l.frozen && specs.some((s) => !s.buffer)) init.push(`        self.get_submodule(${pyStr(l.name)}).requires_grad_(False)  # frozen in ReID Studio`);
-    else if (l.kind === 'batch_norm' && l.params.freezeShift) init.push(`        self.get_submodule(${pyStr(l.name)}).bias.requires_grad_(False)  # BNNeck: no shift`);
-    if (l.statsFrozen && (l.kind === 'batch_norm' || l.kind === 'ibn_a')) statsFrozen.push(l.name);
+    else for (const line of primitiveOf(l).lower.torch.initLines?.(l, `self.get_submodule(${pyStr(l.name)})`) ?? []) init.push(`        ${line}`);
+    if (l.statsFrozen && getKind(l.kind)?.hasBnStats) statsFrozen.push(l.name);
   }
   if (!init.length) init.push('        pass');
 
@@ -280,8 +224,8 @@ export function generateModelPy(compiled: CompiledModel, opts: ModelPyOptions = 
     const out = v(l.name);
     const ins = l.inputs.map(v);
     const comment = `  # ${l.name}`;
-    if (l.kind === 'input') fwd.push(`        ${out} = x${comment}`);
-    else if (l.kind === 'add') fwd.push(`        ${out} = ${ins[0]} + ${ins[1]}${comment}`);
+    const expr = primitiveOf(l).lower.torch.expr;
+    if (expr) fwd.push(`        ${out} = ${expr(ins)}${comment}`);
     else fwd.push(`        ${out} = m(${pyStr(l.name)})(${ins.join(', ')})`);
     const dead = [...new Set(l.inputs)].filter((inp) => lastUse.get(inp) === i).map(v);
     if (dead.length) fwd.push(`        del ${dead.join(', ')}`);

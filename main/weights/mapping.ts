@@ -1,4 +1,4 @@
-import { weightSpecs, type Layer, type WeightSpec, type WeightTransform } from '../../core/index.js';
+import { getKind, weightSpecs, type Layer, type WeightSpec, type WeightTransform } from '../../core/index.js';
 import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import { NonFiniteWeightsError } from './errors.js';
 import { prefixVariants, RULES, type Rule, type RuleContext, type RuleId, type RuleTarget } from './layouts.js';
@@ -192,10 +192,11 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     for (const spec of weightSpecs(layer)) targets.set(spec.torchKey, { layer, spec });
   }
   const gems = layers.filter((l) => l.kind === 'gem_pool' && l.params.learnable);
+  const pool = layers.find((l) => getKind(l.kind)?.globalPool);
   const ctx: RuleContext = {
     backbonePrefix: layers.some((l) => l.name.startsWith('base.')) ? 'base.' : '',
     ...(gems.length === 1 ? { gemP: gems[0]! } : {}),
-    ...(layers.find((l) => l.kind === 'gem_pool' || l.kind === 'global_avg_pool') ? { pool: layers.find((l) => l.kind === 'gem_pool' || l.kind === 'global_avg_pool')! } : {}),
+    ...(pool ? { pool } : {}),
   };
 
   // A key whose layer is in the graph (also the IBN-a halves against a plain BN and vice versa).

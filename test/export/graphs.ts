@@ -45,7 +45,7 @@ export function customDoc(input: [number, number] = [64, 32], numClasses = 7): G
 }
 
 /** mulberry32 with Box–Muller normals. */
-function rng(seed: number): { u: () => number; n: () => number } {
+export function rng(seed: number): { u: () => number; n: () => number } {
   let a = seed >>> 0;
   const u = () => {
     a = (a + 0x6d2b79f5) >>> 0;

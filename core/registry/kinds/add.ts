@@ -23,4 +23,9 @@ export const add: PrimitiveKind = {
     return [...a!];
   },
   paramCount: () => ({ total: 0, alwaysFrozen: 0 }),
+  lower: {
+    keras: ({ make }) => [make('Add', {})],
+    onnx: ({ node, layer, ins }) => node('Add', layer.name, [ins[0]!, ins[1]!], [layer.name]),
+    torch: { module: () => null, expr: ([a, b]) => `${a} + ${b}` },
+  },
 };

@@ -1,5 +1,6 @@
 import type { PrimitiveKind } from '../types.js';
 import { channels } from '../shapes.js';
+import { bnSpecs, CUSTOM_LAYER_CLASSES, inChannels, pyFloat, TorchSourceError } from '../lowering.js';
 
 /**
  * BatchNorm (2d on feature maps, 1d on vectors) with PyTorch's conventions: eps 1e-5, momentum 0.1
@@ -12,6 +13,7 @@ export const batchNorm: PrimitiveKind = {
   category: 'normalization',
   description: 'Batch normalisation with running statistics (PyTorch eps/momentum conventions).',
   primitive: true,
+  hasBnStats: true,
   freezable: true,
   isNorm: true,
   params: {
@@ -24,4 +26,26 @@ export const batchNorm: PrimitiveKind = {
   describe: (p) => (p.freezeShift ? 'β frozen at 0' : ''),
   inferShape: (_p, [x]) => [...x!],
   paramCount: (p, [x]) => ({ total: 2 * channels(x!), alwaysFrozen: p.freezeShift ? channels(x!) : 0 }),
+  lower: {
+    weights: (l) => bnSpecs(l.name, '', inChannels(l), l, l.params.freezeShift as boolean),
+    keras: ({ make, layer: l }) => [
+      make(CUSTOM_LAYER_CLASSES.batchNorm, {
+        epsilon: l.params.eps,
+        momentum: 1 - (l.params.momentum as number),
+        freeze_shift: !!l.params.freezeShift,
+        stats_frozen: l.statsFrozen,
+      }),
+    ],
+    onnx: ({ batchNorm, cin, x, layer }) => batchNorm('', cin, x, layer.name),
+    torch: {
+      module(l) {
+        const rank = l.inputShapes[0]?.length ?? 0;
+        const cls = rank === 3 ? 'nn.BatchNorm2d' : rank === 1 ? 'nn.BatchNorm1d' : null;
+        if (!cls) throw new TorchSourceError(`${l.name}: batch norm on a rank-${rank} input has no PyTorch module`);
+        return `${cls}(${inChannels(l)}, eps=${pyFloat(l.params.eps as number)}, momentum=${pyFloat(l.params.momentum as number)})`;
+      },
+      // BNNeck: reid-strong-baseline's `self.bottleneck.bias.requires_grad_(False)`.
+      initLines: (l, ref) => (l.params.freezeShift && !l.frozen ? [`${ref}.bias.requires_grad_(False)  # BNNeck: no shift`] : []),
+    },
+  },
 };

@@ -1,5 +1,6 @@
 import type { PrimitiveKind } from '../types.js';
 import { requireSpatial, spatialOut } from '../shapes.js';
+import { auxLayerName, hwioToOihw, inboundRef, inChannels, kernelBiasConfig, pyBool, pyInt, type KerasLayerJson, type WeightSpec } from '../lowering.js';
 
 /** nn.Conv2d with explicit symmetric zero padding (PyTorch semantics, not TF 'same'). */
 export const conv2d: PrimitiveKind = {
@@ -31,4 +32,51 @@ export const conv2d: PrimitiveKind = {
     return { total: k * k * cin * f + (p.bias ? f : 0), alwaysFrozen: 0 };
   },
   macs: (p, [x], out) => (p.kernel as number) ** 2 * x![2]! * out[0]! * out[1]! * out[2]!,
+  lower: {
+    weights(l) {
+      const [k, f, cin, n, trainable] = [l.params.kernel as number, l.params.filters as number, inChannels(l), l.name, !l.frozen];
+      const out: WeightSpec[] = [
+        { slot: 'kernel', shape: [k, k, cin, f], torchKey: `${n}.weight`, torchShape: [f, cin, k, k], transform: 'oihw_to_hwio', buffer: false, trainable, init: 'torch_default' },
+      ];
+      if (l.params.bias) out.push({ slot: 'bias', shape: [f], torchKey: `${n}.bias`, torchShape: [f], transform: 'none', buffer: false, trainable, init: 'torch_default' });
+      return out;
+    },
+    /**
+     * PyTorch pads symmetrically; tfjs 'same' pads the extra row/column at the bottom/right for stride 2.
+     * So: an explicit ZeroPadding2D + 'valid' unless the padding is exactly what 'same' does (stride 1,
+     * odd kernel, padding (k−1)/2) or there is none.
+     */
+    keras({ layer: l, make, specs, cin, inbound, name }) {
+      const [k, s, pad] = [l.params.kernel as number, l.params.stride as number, l.params.padding as number];
+      const sameIsSymmetric = s === 1 && k % 2 === 1 && pad === (k - 1) / 2;
+      const out: KerasLayerJson[] = [];
+      let ins = inbound;
+      let padding = 'valid';
+      if (pad > 0 && sameIsSymmetric) padding = 'same';
+      else if (pad > 0) {
+        const padName = auxLayerName(l.name, 'pad');
+        out.push(make('ZeroPadding2D', { padding: [[pad, pad], [pad, pad]], data_format: 'channels_last' }, padName));
+        ins = [[inboundRef(padName)]];
+      }
+      const conv = { filters: l.params.filters, kernel_size: [k, k], strides: [s, s], padding, data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear' };
+      out.push(make('Conv2D', { ...conv, ...kernelBiasConfig(specs, k * k * cin, !!l.params.bias) }, name, ins));
+      return out;
+    },
+    onnx({ layer: l, node, weight, cin, x }) {
+      const [k, f, pad] = [l.params.kernel as number, l.params.filters as number, l.params.padding as number];
+      const ins = [x, weight('kernel', [f, cin, k, k], (w) => hwioToOihw(w, k, cin, f))];
+      if (l.params.bias) ins.push(weight('bias', [f]));
+      node('Conv', l.name, ins, [l.name], [
+        { name: 'kernel_shape', type: 'ints', value: [k, k] },
+        { name: 'strides', type: 'ints', value: [l.params.stride as number, l.params.stride as number] },
+        { name: 'pads', type: 'ints', value: [pad, pad, pad, pad] },
+        { name: 'dilations', type: 'ints', value: [1, 1] },
+        { name: 'group', type: 'int', value: 1 },
+      ]);
+    },
+    torch: {
+      module: (l) =>
+        `nn.Conv2d(${inChannels(l)}, ${pyInt(l.params.filters)}, kernel_size=${pyInt(l.params.kernel)}, stride=${pyInt(l.params.stride)}, padding=${pyInt(l.params.padding)}, bias=${pyBool(l.params.bias)})`,
+    },
+  },
 };

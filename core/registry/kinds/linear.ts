@@ -1,5 +1,6 @@
 import type { PrimitiveKind } from '../types.js';
 import { requireVector } from '../shapes.js';
+import { inChannels, kernelBiasConfig, pyBool, pyInt, CompileError, type WeightSpec } from '../lowering.js';
 
 /** nn.Linear. reid-strong-baseline's classifier: bias only when the neck is 'no'. */
 export const linear: PrimitiveKind = {
@@ -22,4 +23,24 @@ export const linear: PrimitiveKind = {
   },
   paramCount: (p, [x]) => ({ total: x![0]! * (p.units as number) + (p.bias ? (p.units as number) : 0), alwaysFrozen: 0 }),
   macs: (p, [x]) => x![0]! * (p.units as number),
+  lower: {
+    weights(l) {
+      const [u, cin, n, trainable] = [l.params.units as number, inChannels(l), l.name, !l.frozen];
+      const out: WeightSpec[] = [
+        // RSB's classifier without bias: weights_init_classifier, normal(std 0.001).
+        { slot: 'kernel', shape: [cin, u], torchKey: `${n}.weight`, torchShape: [u, cin], transform: 'transpose2d', buffer: false, trainable, init: l.params.bias ? 'torch_default' : 'normal_0.001' },
+      ];
+      if (l.params.bias) out.push({ slot: 'bias', shape: [u], torchKey: `${n}.bias`, torchShape: [u], transform: 'none', buffer: false, trainable, init: 'torch_default' });
+      return out;
+    },
+    keras: ({ make, layer: l, specs, cin }) => [make('Dense', { units: l.params.units, activation: 'linear', ...kernelBiasConfig(specs, cin, !!l.params.bias) })],
+    onnx({ layer: l, node, weight, cin, x }) {
+      if (l.inputShapes[0]!.length === 3) throw new CompileError(`${l.name}: a linear layer on a spatial input has no ONNX lowering`);
+      const u = l.params.units as number;
+      const ins = [x, weight('kernel', [cin, u])];
+      if (l.params.bias) ins.push(weight('bias', [u]));
+      node('Gemm', l.name, ins, [l.name], [{ name: 'transB', type: 'int', value: 0 }]);
+    },
+    torch: { module: (l) => `nn.Linear(${inChannels(l)}, ${pyInt(l.params.units)}, bias=${pyBool(l.params.bias)})` },
+  },
 };

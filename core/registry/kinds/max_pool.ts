@@ -1,5 +1,6 @@
 import type { PrimitiveKind } from '../types.js';
 import { requireSpatial, spatialOut } from '../shapes.js';
+import { CUSTOM_LAYER_CLASSES, pyBool, pyInt } from '../lowering.js';
 
 /**
  * nn.MaxPool2d: padding acts as −∞ (PyTorch), which matters when the input can be negative
@@ -30,4 +31,26 @@ export const maxPool: PrimitiveKind = {
     return [oh, ow, c];
   },
   paramCount: () => ({ total: 0, alwaysFrozen: 0 }),
+  lower: {
+    keras({ make, layer: { params: p } }) {
+      const k = p.kernel as number;
+      const s = p.stride as number;
+      if ((p.padding as number) === 0 && !p.ceilMode)
+        return [make('MaxPooling2D', { pool_size: [k, k], strides: [s, s], padding: 'valid', data_format: 'channels_last' })];
+      return [make(CUSTOM_LAYER_CLASSES.maxPool, { pool_size: k, strides: s, padding: p.padding, ceil_mode: !!p.ceilMode })];
+    },
+    onnx({ node, layer, x }) {
+      const p = layer.params;
+      const [k, s, pad] = [p.kernel as number, p.stride as number, p.padding as number];
+      node('MaxPool', layer.name, [x], [layer.name], [
+        { name: 'kernel_shape', type: 'ints', value: [k, k] },
+        { name: 'strides', type: 'ints', value: [s, s] },
+        { name: 'pads', type: 'ints', value: [pad, pad, pad, pad] },
+        { name: 'ceil_mode', type: 'int', value: p.ceilMode ? 1 : 0 },
+      ]);
+    },
+    torch: {
+      module: ({ params: p }) => `nn.MaxPool2d(kernel_size=${pyInt(p.kernel)}, stride=${pyInt(p.stride)}, padding=${pyInt(p.padding)}, ceil_mode=${pyBool(p.ceilMode)})`,
+    },
+  },
 };

@@ -12,4 +12,9 @@ export const relu: PrimitiveKind = {
   outputs: [{ name: 'out' }],
   inferShape: (_p, [x]) => [...x!],
   paramCount: () => ({ total: 0, alwaysFrozen: 0 }),
+  lower: {
+    keras: ({ make }) => [make('Activation', { activation: 'relu' })],
+    onnx: ({ node, layer, x }) => node('Relu', layer.name, [x], [layer.name]),
+    torch: { module: () => 'nn.ReLU()' },
+  },
 };
