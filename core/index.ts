@@ -15,6 +15,7 @@ export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './compile/onnx.js';
 export * from './training/settings.js';
+export * from './training/schedule.js';
 export * from './graph/diff.js';
 export * from './compile/seed.js';
 export * from './training/backends.js';

@@ -1,7 +1,7 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
 import { LOSS_TERMS, lossTerm, lossTermByFastreidName } from '../training/losses.js';
-import type { TrainingSettings } from '../training/settings.js';
+import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
@@ -257,6 +257,10 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   const frSteps = s.schedule.steps.map((e) => e - warm);
   if (frSteps.some((e) => e < 1))
     reasons.push(`LR step at epoch ${Math.min(...s.schedule.steps)} falls inside the ${warm}-epoch warmup; fast-reid only steps its schedule after warmup`);
+  if (!s.loss.softMargin && s.loss.margin === 0 && s.sampler !== 'softmax')
+    reasons.push('the triplet hinge has margin 0, which fast-reid reads as its soft-margin loss (MODEL.LOSSES.TRI.MARGIN 0); use a positive margin or the soft margin');
+  if (!Number.isInteger(s.classifier.scale)) reasons.push(`the classifier scale ${s.classifier.scale} is not an integer: fast-reid's MODEL.HEADS.SCALE is an int`);
+  if (m.frozenBackbone && s.freezeBackboneIters > 0) reasons.push('the backbone is frozen in the graph and also for the first iterations: fast-reid has one FREEZE_ITERS; unfreeze the graph or set the iterations to 0');
   if (s.sampler === 'softmax' && s.loss.labelSmooth)
     warnings.push("label smoothing is off with the 'softmax' sampler (reid-strong-baseline semantics): CE.EPSILON is 0");
   if (s.test.featNorm && s.test.metric === 'euclidean') warnings.push('L2-normalised features with Euclidean distance rank like cosine: TEST.METRIC is cosine');
@@ -277,7 +281,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       FEAT_DIM: int(FEAT_DIM[m.depth]),
       WITH_IBN: bool(m.ibn),
       WITH_SE: bool(false),
-      WITH_NL: bool(false),
+      WITH_NL: bool(s.framework?.withNonLocal ?? false),
       PRETRAIN: bool(pretrained.choice === 'imagenet'),
       PRETRAIN_PATH: str(pretrained.choice === 'imagenet' ? (pretrained.path ?? '') : ''),
     },
@@ -288,21 +292,21 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       POOL_LAYER: str(POOL_NAME[m.pool]),
       // fast-reid's NECK_FEAT is the *training* triplet feature; evaluation always uses the post-neck one.
       NECK_FEAT: str(m.trainFeat),
-      CLS_LAYER: str('Linear'),
+      CLS_LAYER: str(s.classifier.layer),
       EMBEDDING_DIM: int(0),
       NUM_CLASSES: int(0),
-      SCALE: int(1),
-      MARGIN: float(0),
+      SCALE: int(s.classifier.scale),
+      MARGIN: float(s.classifier.margin),
     },
     LOSSES: {
       NAME: tuple(s.sampler === 'softmax' ? [CE] : s.sampler === 'triplet' ? [TRI] : [CE, TRI]),
       CE: { EPSILON: float(s.loss.labelSmooth && s.sampler !== 'softmax' ? 0.1 : 0), SCALE: float(1) },
-      TRI: { MARGIN: float(s.loss.margin), HARD_MINING: bool(true), NORM_FEAT: bool(false), SCALE: float(1) },
+      TRI: { MARGIN: float(s.loss.softMargin ? 0 : s.loss.margin), HARD_MINING: bool(s.loss.hardMining), NORM_FEAT: bool(s.loss.normFeat), SCALE: float(1) },
     },
     PIXEL_MEAN: pixel.mean,
     PIXEL_STD: pixel.std,
   };
-  if (m.frozenBackbone) model.FREEZE_LAYERS = strs(['backbone']);
+  if (m.frozenBackbone || s.freezeBackboneIters > 0) model.FREEZE_LAYERS = strs(['backbone']);
   if (pretrained.choice === 'self') model.WEIGHTS = str(pretrained.path ?? '');
   const solver: YacsTree = {
     OPT: str(s.optimizer.name === 'adam' ? 'Adam' : 'SGD'),
@@ -315,9 +319,11 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     BIAS_LR_FACTOR: float(1),
     HEADS_LR_FACTOR: float(1),
     IMS_PER_BATCH: int(batch),
-    SCHED: str('MultiStepLR'),
+    SCHED: str(s.schedule.name === 'cosine' ? 'CosineAnnealingLR' : 'MultiStepLR'),
     STEPS: ints(frSteps),
     GAMMA: float(s.schedule.gamma),
+    DELAY_EPOCHS: int(s.schedule.delayEpochs),
+    ETA_MIN_LR: float(s.schedule.etaMinLr),
     WARMUP_FACTOR: float(s.schedule.warmupFactor),
     WARMUP_ITERS: int(warm * (ipe ?? 0)),
     WARMUP_METHOD: str('linear'),
@@ -325,6 +331,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   };
   // A whole-run freeze: fast-reid unfreezes when the iteration reaches FREEZE_ITERS.
   if (m.frozenBackbone) solver.FREEZE_ITERS = int(s.epochs * (ipe ?? 0));
+  else if (s.freezeBackboneIters > 0) solver.FREEZE_ITERS = int(s.freezeBackboneIters);
   if (ipe === undefined && 'reason' in ds) {
     const perEpoch = "your dataset's training images // IMS_PER_BATCH";
     if (warm > 0) notes['SOLVER.WARMUP_ITERS'] = `fast-reid counts warmup in iterations: the app warmed up for ${warm} epochs, so ${warm} × (${perEpoch})`;
@@ -338,6 +345,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       FLIP: { ENABLED: bool(s.augment.flipProb > 0), PROB: float(s.augment.flipProb) },
       PADDING: { ENABLED: bool(s.augment.padding > 0), MODE: str('constant'), SIZE: int(s.augment.padding) },
       REA: { ENABLED: bool(s.augment.randomErasingProb > 0), PROB: float(s.augment.randomErasingProb) },
+      AUTOAUG: { ENABLED: bool(s.augment.autoAugmentProb > 0), PROB: float(s.augment.autoAugmentProb) },
     },
     DATASETS: { NAMES: tuple([frName]), TESTS: tuple([frName]) },
     DATALOADER: { SAMPLER_TRAIN: str(s.sampler === 'softmax' ? 'TrainingSampler' : 'NaiveIdentitySampler'), NUM_INSTANCE: int(s.batch.k) },
@@ -381,7 +389,10 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (!depth) refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' is not a fast-reid ResNet depth (18x, 34x, 50x, 101x)`);
   const ibn = r.bool('MODEL.BACKBONE.WITH_IBN');
   if (r.bool('MODEL.BACKBONE.WITH_SE')) refuse('MODEL.BACKBONE.WITH_SE: fast-reid SE blocks are not modelled');
-  if (r.bool('MODEL.BACKBONE.WITH_NL')) refuse('MODEL.BACKBONE.WITH_NL: non-local blocks are not modelled');
+  // Non-local blocks (AGW, SBS) are not yet built: the flag is kept in the document and written back on export.
+  const withNonLocal = r.bool('MODEL.BACKBONE.WITH_NL');
+  if (withNonLocal)
+    r.warnings.push('MODEL.BACKBONE.WITH_NL: non-local blocks: not yet built — the graph has none (the flag is kept and written back on export)');
   for (const key of ['MODEL.BACKBONE.NORM', 'MODEL.HEADS.NORM']) {
     const norm = r.str(key);
     if (norm === 'syncBN') r.warnings.push(`${key} syncBN is BatchNorm synchronised across GPUs: on one device it is the app's BatchNorm`);
@@ -395,11 +406,11 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
 
   if (r.str('MODEL.HEADS.NAME') !== 'EmbeddingHead') refuse(`MODEL.HEADS.NAME '${r.raw('MODEL.HEADS.NAME')}' is not modelled (EmbeddingHead only)`);
   if (r.num('MODEL.HEADS.EMBEDDING_DIM', { int: true, min: 0 }) !== 0) refuse('MODEL.HEADS.EMBEDDING_DIM > 0 (a 1×1 embedding conv before the neck) is not modelled');
-  const cls = r.str('MODEL.HEADS.CLS_LAYER');
-  if (cls.toLowerCase() !== 'linear') refuse(`MODEL.HEADS.CLS_LAYER '${cls}' (cosine-margin classifier) is not modelled; only Linear is`);
-  r.use('MODEL.HEADS.MARGIN'); // unused by the Linear classifier
-  const headScale = r.num('MODEL.HEADS.SCALE');
-  if (headScale !== 1) r.notModelled('MODEL.HEADS.SCALE', `MODEL.HEADS.SCALE ${headScale} multiplies the logits; the app's classifier does not scale them`);
+  const clsName = r.str('MODEL.HEADS.CLS_LAYER');
+  const clsLayer = CLS_LAYERS.find((c) => c.toLowerCase() === clsName.toLowerCase());
+  if (!clsLayer) refuse(`MODEL.HEADS.CLS_LAYER '${clsName}' is not a fast-reid classification layer (${CLS_LAYERS.join(', ')})`);
+  const classifier = { layer: clsLayer!, scale: r.num('MODEL.HEADS.SCALE', { min: 0 }), margin: r.num('MODEL.HEADS.MARGIN', { min: 0 }) };
+  if (classifier.scale <= 0) refuse('MODEL.HEADS.SCALE must be positive');
   const poolName = r.str('MODEL.HEADS.POOL_LAYER');
   const pool = FR_POOLS[poolName];
   if (!pool) refuse(`MODEL.HEADS.POOL_LAYER '${poolName}' is not modelled (${Object.keys(FR_POOLS).join(', ')} are)`);
@@ -456,12 +467,10 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     const v = r.num(key);
     if (v !== 1) r.notModelled(key, `${key} ${v}: the app weighs its losses 1`);
   }
+  // fastreid/modeling/losses/triplet_loss.py: MARGIN 0 selects SoftMarginLoss.
   const margin = r.num('MODEL.LOSSES.TRI.MARGIN', { min: 0 });
-  if (hasTri && margin === 0) r.notModelled('MODEL.LOSSES.TRI.MARGIN', 'MODEL.LOSSES.TRI.MARGIN 0 selects the soft-margin triplet loss, which the app does not have');
-  if (hasTri && !r.bool('MODEL.LOSSES.TRI.HARD_MINING'))
-    r.notModelled('MODEL.LOSSES.TRI.HARD_MINING', 'MODEL.LOSSES.TRI.HARD_MINING False (softmax-weighted mining): the app mines batch-hard triplets');
-  if (hasTri && r.bool('MODEL.LOSSES.TRI.NORM_FEAT')) r.notModelled('MODEL.LOSSES.TRI.NORM_FEAT', 'MODEL.LOSSES.TRI.NORM_FEAT: the app does not L2-normalise triplet features');
-  if (!hasTri) r.use('MODEL.LOSSES.TRI.HARD_MINING', 'MODEL.LOSSES.TRI.NORM_FEAT');
+  const hardMining = r.bool('MODEL.LOSSES.TRI.HARD_MINING');
+  const normFeat = r.bool('MODEL.LOSSES.TRI.NORM_FEAT');
 
   const k = r.num('DATALOADER.NUM_INSTANCE', { int: true, min: 1 });
   const batch = r.num('SOLVER.IMS_PER_BATCH', { int: true, min: 1 });
@@ -476,11 +485,14 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   let frozenBackbone = false;
   const freezeLayers = r.strList('MODEL.FREEZE_LAYERS');
   const freezeIters = r.num('SOLVER.FREEZE_ITERS', { int: true, min: 0 });
+  let freezeBackboneIters = 0;
   if (freezeLayers.length && freezeIters > 0) {
     const onlyBackbone = freezeLayers.every((l) => l === 'backbone');
     if (onlyBackbone && ipe !== undefined && freezeIters >= epochs * ipe) frozenBackbone = true;
+    // fastreid/engine/hooks.py LayerFreeze: the backbone trains from iteration FREEZE_ITERS on.
+    else if (onlyBackbone) freezeBackboneIters = freezeIters;
     else {
-      r.notModelled('MODEL.FREEZE_LAYERS', `MODEL.FREEZE_LAYERS ${JSON.stringify(freezeLayers)} for ${freezeIters} iterations: the app freezes layers for the whole run only (${onlyBackbone ? (ipe === undefined ? 'the run length in iterations is unknown for this dataset' : `the run is ${epochs * ipe} iterations`) : 'and only the backbone maps'})`);
+      r.notModelled('MODEL.FREEZE_LAYERS', `MODEL.FREEZE_LAYERS ${JSON.stringify(freezeLayers)}: the app freezes the backbone only`);
       r.drop('SOLVER.FREEZE_ITERS');
     }
   }
@@ -503,7 +515,10 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
 
   const sched = r.str('SOLVER.SCHED');
   const multiStep = sched === 'MultiStepLR' || sched === 'WarmupMultiStepLR';
-  if (!multiStep) r.notModelled('SOLVER.SCHED', `SOLVER.SCHED '${sched}': the app's schedule is multi-step; its steps keep the app defaults`);
+  const cosine = sched === 'CosineAnnealingLR';
+  if (!multiStep && !cosine) r.notModelled('SOLVER.SCHED', `SOLVER.SCHED '${sched}': the app's schedules are multi-step and cosine annealing; multi-step with the app's default steps is used`);
+  const delayEpochs = r.num('SOLVER.DELAY_EPOCHS', { int: true, min: 0 });
+  const etaMinLr = r.num('SOLVER.ETA_MIN_LR', { min: 0 });
   const warmupIters = r.num('SOLVER.WARMUP_ITERS', { int: true, min: 0 });
   const method = r.str('SOLVER.WARMUP_METHOD');
   if (method !== 'linear' && warmupIters > 0) r.notModelled('SOLVER.WARMUP_METHOD', `SOLVER.WARMUP_METHOD '${method}': the app warms up linearly`);
@@ -522,8 +537,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   }
   const frSteps = r.ints('SOLVER.STEPS', { min: 1 });
   // fast-reid's multi-step milestones count epochs after warmup (fastreid/engine/hooks.py LRScheduler).
-  const steps = multiStep ? frSteps.map((e) => e + warmupEpochs) : [40, 70];
-  if (!multiStep) r.drop('SOLVER.STEPS');
+  const steps = multiStep || cosine ? frSteps.map((e) => e + warmupEpochs) : [40, 70];
+  if (!multiStep && !cosine) r.drop('SOLVER.STEPS');
 
   const flipOn = r.bool('INPUT.FLIP.ENABLED');
   const flipProb = r.num('INPUT.FLIP.PROB', { min: 0, max: 1 });
@@ -533,7 +548,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (padOn && padMode !== 'constant') r.notModelled('INPUT.PADDING.MODE', `INPUT.PADDING.MODE '${padMode}': the app pads with zeros`);
   const reaOn = r.bool('INPUT.REA.ENABLED');
   const reaProb = r.num('INPUT.REA.PROB', { min: 0, max: 1 });
-  for (const aug of ['CJ', 'AFFINE', 'AUTOAUG', 'AUGMIX', 'RPT', 'CROP']) {
+  const autoAugmentProb = r.bool('INPUT.AUTOAUG.ENABLED') ? r.num('INPUT.AUTOAUG.PROB', { min: 0, max: 1 }) : (r.use('INPUT.AUTOAUG.PROB'), 0);
+  for (const aug of ['CJ', 'AFFINE', 'AUGMIX', 'RPT', 'CROP']) {
     const key = `INPUT.${aug}.ENABLED`;
     if (r.raw(key) === true) r.warnings.push(`${key}: this augmentation is not modelled by the app`);
   }
@@ -559,6 +575,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const outputDir = r.raw('OUTPUT_DIR');
   const framework: Record<string, string> = {};
   if (!known) framework.datasetName = dsName;
+  if (withNonLocal) (framework as Record<string, unknown>).withNonLocal = true;
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;
@@ -569,7 +586,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     sampler,
     batch: { p, k },
     // fast-reid has no center loss.
-    loss: { labelSmooth, metric: 'triplet', margin, centerWeight: 0.0005, centerLr: 0.5 },
+    loss: { labelSmooth, metric: 'triplet', margin, centerWeight: 0.0005, centerLr: 0.5, softMargin: margin === 0, hardMining, normFeat },
+    classifier,
     optimizer: { name: optimizer, baseLr: r.num('SOLVER.BASE_LR'), weightDecay, momentum: r.num('SOLVER.MOMENTUM') },
     schedule: {
       warmup: warmupIters > 0,
@@ -577,9 +595,13 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
       warmupEpochs: warmupIters > 0 ? warmupEpochs : 10,
       steps,
       gamma: r.num('SOLVER.GAMMA'),
+      name: cosine ? 'cosine' : 'multistep',
+      delayEpochs,
+      etaMinLr,
     },
+    freezeBackboneIters,
     epochs,
-    augment: { flipProb: flipOn ? flipProb : 0, padding: padOn ? padSize : 0, randomErasingProb: reaOn ? reaProb : 0 },
+    augment: { flipProb: flipOn ? flipProb : 0, padding: padOn ? padSize : 0, randomErasingProb: reaOn ? reaProb : 0, autoAugmentProb },
     test: { featNorm: metric === 'cosine', metric, reRanking: rerank },
     pretrained,
     evalPeriod: r.num('TEST.EVAL_PERIOD', { int: true, min: 1 }),

@@ -110,6 +110,21 @@ function rsbModelProblems(m: ModelSpec): string[] {
   return out;
 }
 
+/** fast-reid training options reid-strong-baseline has no key for (empty when the settings are RSB's). */
+function rsbSettingsProblems(s: TrainingSettings): string[] {
+  const out: string[] = [];
+  const fr = "reid-strong-baseline has no such option (a fast-reid recipe: export it as fast-reid YAML)";
+  if (s.classifier.layer !== 'Linear') out.push(`the ${s.classifier.layer} classification layer: ${fr}`);
+  if (s.loss.softMargin) out.push(`the soft-margin triplet loss: ${fr}`);
+  if (!s.loss.hardMining) out.push(`the triplet loss without hard mining: ${fr}`);
+  if (s.loss.normFeat) out.push(`L2-normalised triplet features: ${fr}`);
+  if (s.schedule.name !== 'multistep') out.push(`the cosine LR schedule: ${fr}`);
+  if (s.freezeBackboneIters > 0) out.push(`freezing the backbone for the first ${s.freezeBackboneIters} iterations: ${fr}`);
+  if (s.augment.autoAugmentProb > 0) out.push(`AutoAugment: ${fr}`);
+  if (s.framework?.withNonLocal) out.push(`non-local blocks (fast-reid WITH_NL): ${fr}`);
+  return out;
+}
+
 /** The reid-strong-baseline YACS config of a document, or the reasons it cannot be expressed. */
 export function exportRsbYaml(doc: GraphDoc): ExportResult {
   const start = startExport(doc, rsbModelProblems);
@@ -150,6 +165,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   } else choice = s.pretrained.choice;
   if (!path) warnings.push('MODEL.PRETRAIN_PATH is empty: set it to the weights file before training (e.g. torchvision resnet50-19c8e357.pth)');
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not a reid-strong-baseline setting and is not written`);
+  reasons.push(...rsbSettingsProblems(s));
   if (reasons.length) return { ok: false, reasons };
 
   const pixel = exportPixelStats(doc, 1, 'bilinear', 'reid-strong-baseline', warnings);

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { BACKEND_CHOICES } from './backends.js';
 import { DATASET_LAYOUT_IDS } from '../config/datasets.js';
 
+/** fast-reid's classification layers (fastreid/layers/any_softmax.py __all__). */
+export const CLS_LAYERS = ['Linear', 'CircleSoftmax', 'ArcSoftmax', 'CosSoftmax'] as const;
+export type ClsLayer = (typeof CLS_LAYERS)[number];
+
 /**
  * Training settings stored in the document's `training` block. Defaults = reid-strong-baseline's
  * configs/softmax_triplet_with_center.yml; every trick is a toggle.
@@ -27,8 +31,27 @@ export const trainingSettingsSchema = z.object({
       margin: z.number().min(0).default(0.3),
       centerWeight: z.number().min(0).default(0.0005),
       centerLr: z.number().positive().default(0.5),
+      /** fast-reid MODEL.LOSSES.TRI.MARGIN 0: SoftMarginLoss on d_an − d_ap instead of a hinge (`margin` is unused). */
+      softMargin: z.boolean().default(false),
+      /** fast-reid MODEL.LOSSES.TRI.HARD_MINING: batch-hard (true) or softmax-weighted positives/negatives (false, AGW). */
+      hardMining: z.boolean().default(true),
+      /** fast-reid MODEL.LOSSES.TRI.NORM_FEAT: L2-normalise the triplet features first. */
+      normFeat: z.boolean().default(false),
     })
-    .default({ labelSmooth: true, metric: 'triplet_center', margin: 0.3, centerWeight: 0.0005, centerLr: 0.5 }),
+    .default({ labelSmooth: true, metric: 'triplet_center', margin: 0.3, centerWeight: 0.0005, centerLr: 0.5, softMargin: false, hardMining: true, normFeat: false }),
+  /**
+   * fast-reid MODEL.HEADS.CLS_LAYER / SCALE / MARGIN (fastreid/layers/any_softmax.py): how the classifier's
+   * logits are formed in training. 'Linear' = the plain bias-free product (SCALE and MARGIN unused); the
+   * others take the cosine between the L2-normalised feature and class weight and apply a margin and scale.
+   * Evaluation never uses the logits.
+   */
+  classifier: z
+    .object({
+      layer: z.enum(CLS_LAYERS).default('Linear'),
+      scale: z.number().positive().default(1),
+      margin: z.number().min(0).default(0),
+    })
+    .default({ layer: 'Linear', scale: 1, margin: 0 }),
   optimizer: z
     .object({
       name: z.enum(['adam', 'sgd']).default('adam'),
@@ -45,16 +68,33 @@ export const trainingSettingsSchema = z.object({
       warmupEpochs: z.number().int().min(0).default(10),
       steps: z.array(z.number().int().positive()).default([40, 70]),
       gamma: z.number().positive().default(0.1),
+      /**
+       * 'multistep': reid-strong-baseline's WarmupMultiStepLR, stepped per epoch. 'cosine': fast-reid's
+       * SOLVER.SCHED CosineAnnealingLR (fastreid/solver/build.py, engine/hooks.py LRScheduler): linear warmup
+       * per iteration, constant LR until `delayEpochs`, then torch CosineAnnealingLR per epoch down to `etaMinLr`.
+       */
+      name: z.enum(['multistep', 'cosine']).default('multistep'),
+      /** fast-reid SOLVER.DELAY_EPOCHS (cosine only). */
+      delayEpochs: z.number().int().min(0).default(0),
+      /** fast-reid SOLVER.ETA_MIN_LR (cosine only). */
+      etaMinLr: z.number().min(0).default(1e-7),
     })
-    .default({ warmup: true, warmupFactor: 0.01, warmupEpochs: 10, steps: [40, 70], gamma: 0.1 }),
+    .default({ warmup: true, warmupFactor: 0.01, warmupEpochs: 10, steps: [40, 70], gamma: 0.1, name: 'multistep', delayEpochs: 0, etaMinLr: 1e-7 }),
+  /**
+   * fast-reid MODEL.FREEZE_LAYERS [backbone] with SOLVER.FREEZE_ITERS (engine/hooks.py LayerFreeze): the
+   * backbone's weights get no update for the first N iterations, then train. 0 = off.
+   */
+  freezeBackboneIters: z.number().int().min(0).default(0),
   epochs: z.number().int().min(1).max(10000).default(120),
   augment: z
     .object({
       flipProb: z.number().min(0).max(1).default(0.5),
       padding: z.number().int().min(0).default(10),
       randomErasingProb: z.number().min(0).max(1).default(0.5),
+      /** fast-reid INPUT.AUTOAUG.PROB with ENABLED (its ImageNet AutoAugment policy); 0 = off. */
+      autoAugmentProb: z.number().min(0).max(1).default(0),
     })
-    .default({ flipProb: 0.5, padding: 10, randomErasingProb: 0.5 }),
+    .default({ flipProb: 0.5, padding: 10, randomErasingProb: 0.5, autoAugmentProb: 0 }),
   test: z
     .object({
       featNorm: z.boolean().default(true),
@@ -76,6 +116,8 @@ export const trainingSettingsSchema = z.object({
       datasetName: z.string().min(1).optional(),
       /** OUTPUT_DIR of the framework config. */
       outputDir: z.string().optional(),
+      /** fast-reid MODEL.BACKBONE.WITH_NL, kept for export: non-local blocks are not yet built in the graph. */
+      withNonLocal: z.boolean().optional(),
     })
     .optional(),
 });

@@ -10,6 +10,7 @@ export {
   getWeightValues,
   trainableVariables,
   forwardTrain,
+  classifierKernel,
   forwardEval,
   extractFeatures,
   disposeModel,

@@ -139,14 +139,29 @@ function outputIndex(meta: ModelMetadata, role: 'logits' | 'trainFeature' | 'eva
  * Training-mode forward pass: BN layers use (and update) batch statistics unless their statistics are
  * frozen. Returns RSB's (cls_score, global_feat). Call inside `tf.variableGrads` for a training step.
  */
-export function forwardTrain(reid: ReidModel, x: tf.Tensor4D): { logits: tf.Tensor2D; feature: tf.Tensor2D } {
+export function forwardTrain(reid: ReidModel, x: tf.Tensor4D, withEvalFeature = false): { logits: tf.Tensor2D; feature: tf.Tensor2D; evalFeature?: tf.Tensor2D } {
   const outs = reid.model.apply(x, { training: true }) as tf.Tensor | tf.Tensor[];
   const list = Array.isArray(outs) ? outs : [outs];
   const li = outputIndex(reid.metadata, 'logits');
   const fi = outputIndex(reid.metadata, 'trainFeature');
-  const result = { logits: list[li] as tf.Tensor2D, feature: list[fi] as tf.Tensor2D };
-  for (const [i, t] of list.entries()) if (i !== li && i !== fi) t.dispose();
+  const ei = withEvalFeature ? outputIndex(reid.metadata, 'evalFeature') : -1;
+  const result: { logits: tf.Tensor2D; feature: tf.Tensor2D; evalFeature?: tf.Tensor2D } = { logits: list[li] as tf.Tensor2D, feature: list[fi] as tf.Tensor2D };
+  // With evalFeature: the training-mode neck feature (fast-reid's margin classifiers take it as input).
+  if (ei >= 0) result.evalFeature = (ei === li || ei === fi ? list[ei]!.clone() : list[ei]) as tf.Tensor2D;
+  for (const [i, t] of list.entries()) if (i !== li && i !== fi && i !== ei) t.dispose();
   return result;
+}
+
+/**
+ * The classifier weight variable (the layer behind the logits output: Keras Dense kernel, in × classes) and
+ * whether its input is the eval feature — as in fast-reid's EmbeddingHead, whose margin classifiers take the
+ * neck feature (fastreid/modeling/heads/embedding_head.py).
+ */
+export function classifierKernel(reid: ReidModel): { kernel: tf.Variable; inputIsEvalFeature: boolean } {
+  const layer = reid.model.getLayer(tfjsLayerName(reid.metadata.roles.logits!));
+  const evalLayer = reid.model.getLayer(tfjsLayerName(reid.metadata.roles.evalFeature));
+  const inbound = (layer.inboundNodes[0]?.inboundLayers ?? []) as tf.layers.Layer[];
+  return { kernel: layer.weights[0]!.read() as tf.Variable, inputIsEvalFeature: inbound.length === 1 && inbound[0] === evalLayer };
 }
 
 /** Eval-mode forward pass: the retrieval feature (TEST.NECK_FEAT). */

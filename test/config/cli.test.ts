@@ -21,7 +21,7 @@ describe('reid-studio import / export', () => {
     expect(r.stdout).toMatch(/ignored \(not modelled by ReID Studio\): DATALOADER\.NUM_WORKERS, SOLVER\.AMP\.ENABLED, TEST\.IMS_PER_BATCH, CUDNN_BENCHMARK/);
     const doc = JSON.parse(readFileSync(out, 'utf8'));
     expect(doc.format).toBe('reid-studio-graph');
-    expect(doc.training.schedule).toEqual({ warmup: true, warmupFactor: 0.1, warmupEpochs: 10, steps: [50, 100], gamma: 0.1 });
+    expect(doc.training.schedule).toEqual({ warmup: true, warmupFactor: 0.1, warmupEpochs: 10, steps: [50, 100], gamma: 0.1, name: 'multistep', delayEpochs: 0, etaMinLr: 1e-7 });
   });
 
   it('import --json is machine-readable', () => {

@@ -46,10 +46,9 @@ describe('importConfig: bad input', () => {
   });
 
   it('fast-reid structures the app does not model', () => {
-    fails('MODEL:\n  BACKBONE:\n    WITH_NL: True\n', /WITH_NL: non-local blocks are not modelled/);
     fails('MODEL:\n  BACKBONE:\n    NAME: build_osnet_backbone\n', /build_osnet_backbone' is not modelled/);
     fails('MODEL:\n  BACKBONE:\n    DEPTH: 152x\n', /'152x' is not a fast-reid ResNet depth/);
-    fails('MODEL:\n  HEADS:\n    CLS_LAYER: CircleSoftmax\n', /CircleSoftmax' \(cosine-margin classifier\) is not modelled/);
+    fails('MODEL:\n  HEADS:\n    CLS_LAYER: AMSoftmax\n', /CLS_LAYER 'AMSoftmax' is not a fast-reid classification layer \(Linear, CircleSoftmax, ArcSoftmax, CosSoftmax\)/);
     fails('MODEL:\n  LOSSES:\n    NAME: ("CrossEntropyLoss", "CircleLoss")\n', /CircleLoss: only CrossEntropyLoss and TripletLoss are modelled/);
     fails('MODEL:\n  HEADS:\n    POOL_LAYER: Identity\n', /POOL_LAYER 'Identity' is not modelled/);
   });

@@ -68,6 +68,7 @@ FASTREID = {
         "FLIP": {"ENABLED": False, "PROB": 0.5},
         "PADDING": {"ENABLED": False, "MODE": "constant", "SIZE": 10},
         "REA": {"ENABLED": False, "PROB": 0.5, "VALUE": [0.485 * 255, 0.456 * 255, 0.406 * 255]},
+        "AUTOAUG": {"ENABLED": False, "PROB": 0.0},
     },
     "DATASETS": {"NAMES": ("Market1501",), "TESTS": ("Market1501",), "COMBINEALL": False},
     "DATALOADER": {"SAMPLER_TRAIN": "TrainingSampler", "NUM_INSTANCE": 4, "NUM_WORKERS": 8},

@@ -11,7 +11,7 @@
  * a second time are restored to their values after pass 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { forwardTrain, type ReidModel } from '../../tfjs/index.js';
+import { classifierKernel, forwardTrain, type ReidModel } from '../../tfjs/index.js';
 import { LOSS_TERM_IDS, LOSS_TERMS, type LossTermValues } from '../../../core/training/losses.js';
 import type { LossTerms, ReidLoss } from '../losses/index.js';
 
@@ -61,6 +61,14 @@ function stepResult(values: Record<string, number>, acc: number): StepResult {
   return result;
 }
 
+/** The classifier weight a margin classification layer reads; refused when its input is not the neck (eval) feature. */
+function marginClassifierKernel(reid: ReidModel): tf.Variable {
+  const { kernel, inputIsEvalFeature } = classifierKernel(reid);
+  if (!inputIsEvalFeature)
+    throw new Error("a margin classification layer (CircleSoftmax, ArcSoftmax, CosSoftmax) takes the eval feature as input, as fast-reid's EmbeddingHead does; this graph's classifier reads another feature");
+  return kernel;
+}
+
 async function accuracy(logits: tf.Tensor2D, labels: Int32Array): Promise<number> {
   const pred = tf.tidy(() => logits.argMax(1));
   const p = (await pred.data()) as Int32Array;
@@ -86,15 +94,18 @@ export async function computeGradients(
   const [h, w, c] = reid.metadata.inputShape as [number, number, number];
   const per = h * w * c;
   const allVars = [...vars, ...loss.extraVariables()];
+  // A margin classification layer (fast-reid CircleSoftmax & co.) forms the CE logits from the neck feature and
+  // the classifier weight itself, so the step also needs that feature and differentiates the loss w.r.t. the weight.
+  const kernel = loss.usesMarginClassifier ? marginClassifierKernel(reid) : undefined;
   if (microBatch >= n) {
     const x = tf.tensor4d(images, [n, h, w, c]);
     let terms: LossTermValues<tf.Scalar> = {};
     let logitsKept: tf.Tensor2D | undefined;
     const { grads, value } = tf.variableGrads(() => {
-      const out = forwardTrain(reid, x);
-      const t = loss.compute({ logits: out.logits, feat: out.feature, labels });
+      const out = forwardTrain(reid, x, !!kernel);
+      const t = loss.compute({ logits: out.logits, feat: out.feature, labels, ...(kernel ? { clsFeat: out.evalFeature!, clsKernel: kernel as tf.Tensor2D } : {}) });
       terms = keepTerms(t);
-      logitsKept = tf.keep(out.logits);
+      logitsKept = tf.keep(t.clsLogits ?? out.logits);
       return t.total;
     }, allVars);
     x.dispose();
@@ -112,12 +123,14 @@ export async function computeGradients(
   for (let s = 0; s < n; s += microBatch) slices.push([s, Math.min(n, s + microBatch)]);
   const logitParts: tf.Tensor2D[] = [];
   const featParts: tf.Tensor2D[] = [];
+  const clsParts: tf.Tensor2D[] = [];
   for (const [a, b] of slices) {
     const x = tf.tensor4d(images.subarray(a * per, b * per), [b - a, h, w, c]);
-    const out = forwardTrain(reid, x);
+    const out = forwardTrain(reid, x, !!kernel);
     x.dispose();
     logitParts.push(out.logits);
     featParts.push(out.feature);
+    if (out.evalFeature) clsParts.push(out.evalFeature);
   }
   const statVars = reid.model.nonTrainableWeights.map((v) => v.read() as tf.Variable);
   const statSnapshot = statVars.map((v) => tf.keep(v.clone()));
@@ -126,45 +139,57 @@ export async function computeGradients(
   const catFeats = tf.concat(featParts, 0);
   const logitsAll = tf.variable(catLogits, true, `__step_logits_${id}`);
   const featsAll = tf.variable(catFeats, true, `__step_feats_${id}`);
-  [...logitParts, ...featParts, catLogits, catFeats].forEach((t) => t.dispose());
+  const catCls = clsParts.length ? tf.concat(clsParts, 0) : undefined;
+  const clsAll = catCls ? tf.variable(catCls, true, `__step_cls_${id}`) : undefined;
+  [...logitParts, ...featParts, ...clsParts, catLogits, catFeats, ...(catCls ? [catCls] : [])].forEach((t) => t.dispose());
 
-  // Loss on the whole batch; gradient w.r.t. logits, features and centers.
+  // Loss on the whole batch; gradient w.r.t. logits, features (and the neck feature and classifier weight of a
+  // margin classifier) and centers.
   let terms: LossTermValues<tf.Scalar> = {};
+  let accLogits: tf.Tensor2D | undefined;
   const { grads: lossGrads, value } = tf.variableGrads(() => {
-    const t = loss.compute({ logits: logitsAll, feat: featsAll, labels });
+    const t = loss.compute({ logits: logitsAll, feat: featsAll, labels, ...(kernel && clsAll ? { clsFeat: clsAll as tf.Tensor2D, clsKernel: kernel as tf.Tensor2D } : {}) });
     terms = keepTerms(t);
+    if (t.clsLogits) accLogits = tf.keep(t.clsLogits);
     return t.total;
-  }, [logitsAll, featsAll, ...loss.extraVariables()]);
+  }, [logitsAll, featsAll, ...(clsAll ? [clsAll] : []), ...(kernel ? [kernel] : []), ...loss.extraVariables()]);
   const values = await scalars({ ...terms, total: value });
   Object.values(terms).forEach((t) => t?.dispose());
   value.dispose();
-  const acc = await accuracy(logitsAll, labels);
+  const acc = await accuracy(accLogits ?? logitsAll, labels);
+  accLogits?.dispose();
+  const disposeOutputs = () => [logitsAll, featsAll, ...(clsAll ? [clsAll] : [])].forEach((t) => t.dispose());
   try {
     checkFinite(values);
   } catch (e) {
     Object.values(lossGrads).forEach((g) => g.dispose());
-    logitsAll.dispose();
-    featsAll.dispose();
+    disposeOutputs();
     statSnapshot.forEach((s) => s.dispose());
     throw e;
   }
-  const gLogits = lossGrads[logitsAll.name]!;
-  const gFeats = lossGrads[featsAll.name]!;
+  const gLogits = lossGrads[logitsAll.name];
+  const gFeats = lossGrads[featsAll.name];
+  const gCls = clsAll ? lossGrads[clsAll.name] : undefined;
 
   // Pass 2: back-propagate each micro-batch's slice of the feature/logit gradients.
   const sums: Record<string, tf.Tensor> = {};
   for (const [a, b] of slices) {
     const x = tf.tensor4d(images.subarray(a * per, b * per), [b - a, h, w, c]);
-    const gl = gLogits.slice([a, 0], [b - a, -1]);
-    const gf = gFeats.slice([a, 0], [b - a, -1]);
+    const slice = (g: tf.Tensor | undefined) => g?.slice([a, 0], [b - a, -1]);
+    const gl = slice(gLogits);
+    const gf = slice(gFeats);
+    const gc = slice(gCls);
     const { grads, value: v } = tf.variableGrads(() => {
-      const out = forwardTrain(reid, x);
-      return tf.add(tf.sum(tf.mul(out.logits, gl)), tf.sum(tf.mul(out.feature, gf))) as tf.Scalar;
+      const out = forwardTrain(reid, x, !!gc);
+      const parts: tf.Scalar[] = [];
+      if (gl) parts.push(tf.sum(tf.mul(out.logits, gl)));
+      if (gf) parts.push(tf.sum(tf.mul(out.feature, gf)));
+      if (gc) parts.push(tf.sum(tf.mul(out.evalFeature!, gc)));
+      return tf.addN(parts) as tf.Scalar;
     }, vars);
     v.dispose();
     x.dispose();
-    gl.dispose();
-    gf.dispose();
+    [gl, gf, gc].forEach((g) => g?.dispose());
     for (const [name, g] of Object.entries(grads)) {
       const prev = sums[name];
       sums[name] = prev ? tf.add(prev, g) : g;
@@ -180,9 +205,17 @@ export async function computeGradients(
     const g = lossGrads[x.name];
     if (g) sums[x.name] = g;
   }
-  gLogits.dispose();
-  gFeats.dispose();
-  logitsAll.dispose();
-  featsAll.dispose();
+  // The margin classifier's direct gradient on its weight adds to what flowed back through the logits.
+  const gKernel = kernel ? lossGrads[kernel.name] : undefined;
+  if (kernel && gKernel) {
+    const prev = sums[kernel.name];
+    sums[kernel.name] = prev ? tf.add(prev, gKernel) : gKernel;
+    if (prev) {
+      prev.dispose();
+      gKernel.dispose();
+    }
+  }
+  [gLogits, gFeats, gCls].forEach((g) => g?.dispose());
+  disposeOutputs();
   return { grads: sums, result: stepResult(values, acc) };
 }

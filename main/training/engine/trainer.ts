@@ -4,7 +4,7 @@
  * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
  */
 import * as tf from '@tensorflow/tfjs';
-import { analyze, compileToKeras, lrFactor, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
+import { analyze, compileToKeras, lrAt, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
 import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
@@ -107,6 +107,9 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const vars = trainableVariables(reid);
     // Stable per-weight keys (layer/slot) so optimizer state restores in another process.
     const keys = reid.model.trainableWeights.map((w) => w.originalName);
+    // fast-reid's `backbone` module = the app's `base.*` layers (MODEL.FREEZE_LAYERS [backbone]).
+    const backboneVar = keys.map((k) => k.startsWith('base.'));
+    const backboneStats = s.freezeBackboneIters > 0 ? reid.model.nonTrainableWeights.filter((w) => w.originalName.startsWith('base.')).map((w) => w.read() as tf.Variable) : [];
     opt = new ModelOptimizer({ name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, vars, keys);
     const batchSize = loss.plan.needsPK ? s.batch.p * s.batch.k : s.batch.p * s.batch.k;
     const mb = planMicroBatch(analysis, batchSize, backend.backend, o.microBatch);
@@ -182,20 +185,29 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     for (; epoch <= s.epochs; epoch++) {
       const samplerState = sampler.getState();
       const batches = sampler.nextEpoch();
-      const lr = s.optimizer.baseLr * lrFactor(s, epoch);
+      let lr = lrAt(s, epoch, startBatch, batches.length);
       const te = performance.now();
       let sumLoss = 0;
       let sumAcc = 0;
       let count = 0;
       for await (const batch of pool.trainBatches(records, batches, s.augment, { seed: s.seed, epoch, startBatch })) {
         let result;
+        lr = lrAt(s, epoch, batch.index, batches.length);
+        // fast-reid LayerFreeze (engine/hooks.py): the backbone gets no update while iteration < FREEZE_ITERS.
+        const frozenNow = step < s.freezeBackboneIters;
+        const stats = frozenNow ? backboneStats.map((v) => tf.keep(v.clone())) : [];
         try {
           const r = await computeGradients(reid, loss, vars, batch.images, batch.labels, mb.microBatch);
-          opt.apply(Object.fromEntries(vars.map((v) => [v.name, r.grads[v.name]!]).filter(([, g]) => g)), lr);
+          opt.apply(Object.fromEntries(vars.map((v, i) => [v.name, frozenNow && backboneVar[i] ? undefined : r.grads[v.name]]).filter(([, g]) => g)), lr);
+          // Porting note: fast-reid also switches the frozen backbone to eval mode; here its BatchNorms still
+          // normalise with batch statistics, but their running statistics are restored (not updated).
+          if (frozenNow) backboneStats.forEach((v, i) => v.assign(stats[i]!));
           if (loss.center) loss.center.stepFromTotalGradient(r.grads[loss.center.centers.name]!);
           Object.values(r.grads).forEach((g) => g.dispose());
+          stats.forEach((t) => t.dispose());
           result = r.result;
         } catch (e) {
+          stats.forEach((t) => t.dispose());
           if (e instanceof NonFiniteLossError) throw new TrainError(`${e.message} at epoch ${epoch}, iteration ${batch.index + 1} (step ${step + 1}); training stopped — lower the learning rate or check the data`);
           const msg = String((e as Error).message ?? e);
           if (/out of memory|allocation failed|Cannot allocate|RangeError: (Array buffer|Invalid typed array)/i.test(msg))

@@ -17,8 +17,10 @@ import * as tf from '@tensorflow/tfjs';
 import { activeLossTerms, lossTerm, type LossTermId, type LossTermValues } from '../../../core/training/losses.js';
 import type { TrainingSettings } from '../../../core/training/settings.js';
 import { lossComboError } from '../../../core/training/validate.js';
-import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
+import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigError } from './losses.js';
+import { clsOutputs, tripletLoss, type ClsLayerConfig, type TripletConfig } from './fastreid.js';
 
+export { clsOutputs, l2normalize, tripletLoss, type ClsLayerConfig, type TripletConfig } from './fastreid.js';
 export { CenterLoss, checkPKBatch, crossEntropyLabelSmooth, euclideanDist, LABEL_SMOOTH_EPSILON, LossConfigError, tripletBatchHard } from './losses.js';
 
 export interface LossPlan {
@@ -28,6 +30,10 @@ export interface LossPlan {
   ceEpsilon: number | null;
   /** Triplet margin, or null when no triplet term. */
   tripletMargin: number | null;
+  /** The triplet variant (fast-reid TRI.*), or null when no triplet term. */
+  triplet: TripletConfig | null;
+  /** How the CE term's logits are formed (fast-reid MODEL.HEADS.CLS_LAYER); 'Linear' = the model's logits. */
+  classifier: ClsLayerConfig;
   /** Center-loss weight β, or null when no center term. */
   centerWeight: number | null;
   /** True when batches must come from the P×K identity sampler. */
@@ -37,7 +43,7 @@ export interface LossPlan {
 }
 
 /** Resolves the RSB loss table for the settings; throws LossConfigError for combinations RSB cannot train. */
-export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>): LossPlan {
+export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'> & Partial<Pick<TrainingSettings, 'classifier'>>): LossPlan {
   // The refused combinations are decided in core, so the editor can show them before Train is pressed.
   const refused = lossComboError(s);
   if (refused) throw new LossConfigError(refused.message);
@@ -49,13 +55,22 @@ export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>
     terms,
     ceEpsilon: terms.includes('ce') ? (plainCe ? 0 : ls) : null,
     tripletMargin: terms.includes('triplet') ? s.loss.margin : null,
+    triplet: terms.includes('triplet')
+      ? { margin: s.loss.margin, soft: s.loss.softMargin ?? false, hardMining: s.loss.hardMining ?? true, normFeat: s.loss.normFeat ?? false }
+      : null,
+    classifier: s.classifier ?? { layer: 'Linear', scale: 1, margin: 0 },
     centerWeight: terms.includes('center') ? s.loss.centerWeight : null,
     needsPK: s.sampler !== 'softmax',
   };
   const parts: string[] = [];
   const label = (id: LossTermId) => lossTerm(id).label;
-  if (plan.ceEpsilon !== null) parts.push(plan.ceEpsilon > 0 ? `${label('ce')}(ε=${plan.ceEpsilon})` : label('ce'));
-  if (plan.tripletMargin !== null) parts.push(`${label('triplet')}(m=${plan.tripletMargin})`);
+  const cls = plan.classifier.layer === 'Linear' ? '' : `${plan.classifier.layer}(s=${plan.classifier.scale}, m=${plan.classifier.margin}) `;
+  if (plan.ceEpsilon !== null) parts.push(cls + (plan.ceEpsilon > 0 ? `${label('ce')}(ε=${plan.ceEpsilon})` : label('ce')));
+  const tri = plan.triplet;
+  if (tri)
+    parts.push(
+      `${tri.normFeat ? 'normalised ' : ''}${tri.hardMining ? '' : 'weighted '}${label('triplet')}(${tri.soft ? 'soft margin' : `m=${tri.margin}`})`,
+    );
   if (plan.centerWeight !== null) parts.push(`${plan.centerWeight}·${label('center')}`);
   return { ...plan, describe: parts.join(' + ') };
 }
@@ -65,19 +80,22 @@ export interface LossInputs {
   logits?: tf.Tensor2D;
   /** global_feat (N × feat_dim), before BNNeck. Required for triplet/center. */
   feat?: tf.Tensor2D;
+  /** A margin classification layer's input (the neck feature, N × feat_dim) and the classifier kernel (feat_dim × classes). */
+  clsFeat?: tf.Tensor2D;
+  clsKernel?: tf.Tensor2D;
   /** Training labels 0..P−1. */
   labels: Int32Array;
 }
 
 /** The total and its terms (core/training/losses.ts), each unweighted: the total adds β times the center term. */
-export type LossTerms = { total: tf.Scalar } & LossTermValues<tf.Scalar>;
+export type LossTerms = { total: tf.Scalar; /** the logits the CE saw (accuracy is their argmax), when a margin classification layer formed them */ clsLogits?: tf.Tensor2D } & LossTermValues<tf.Scalar>;
 
 /** The configured loss for one training run: `compute` inside variableGrads, then `center.stepFromTotalGradient`. */
 export class ReidLoss {
   readonly plan: LossPlan;
   readonly center: CenterLoss | null;
 
-  constructor(settings: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch' | 'seed'>, numClasses: number, featDim: number, centerInit?: Float32Array) {
+  constructor(settings: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch' | 'seed'> & Partial<Pick<TrainingSettings, 'classifier'>>, numClasses: number, featDim: number, centerInit?: Float32Array) {
     this.plan = planLoss(settings);
     this.center = this.plan.centerWeight !== null ? new CenterLoss(numClasses, featDim, this.plan.centerWeight, settings.loss.centerLr, settings.seed, centerInit) : null;
   }
@@ -89,16 +107,22 @@ export class ReidLoss {
     try {
       const terms: LossTermValues<tf.Scalar> = {};
       const parts: tf.Scalar[] = [];
+      let clsLogits: tf.Tensor2D | undefined;
       if (plan.ceEpsilon !== null) {
-        if (!inp.logits) throw new Error('the loss needs classifier logits (CE term) but the model produced none');
-        terms.ce = crossEntropyLabelSmooth(inp.logits, labels, plan.ceEpsilon);
+        let logits = inp.logits;
+        if (this.usesMarginClassifier) {
+          if (!inp.clsFeat || !inp.clsKernel) throw new Error(`the ${plan.classifier.layer} classification layer needs the classifier's input feature and weight`);
+          logits = clsLogits = clsOutputs(plan.classifier, inp.clsFeat, inp.clsKernel, labels);
+        }
+        if (!logits) throw new Error('the loss needs classifier logits (CE term) but the model produced none');
+        terms.ce = crossEntropyLabelSmooth(logits, labels, plan.ceEpsilon);
         parts.push(terms.ce);
       }
       if (plan.tripletMargin !== null || this.center) {
         if (!inp.feat) throw new Error('the loss needs the global feature (triplet/center term) but the model produced none');
       }
       if (plan.tripletMargin !== null) {
-        terms.triplet = tripletBatchHard(inp.feat!, inp.labels, plan.tripletMargin);
+        terms.triplet = tripletLoss(inp.feat!, inp.labels, plan.triplet!);
         parts.push(terms.triplet);
       }
       if (this.center) {
@@ -106,10 +130,15 @@ export class ReidLoss {
         parts.push(tf.mul(terms.center, this.center.weight));
       }
       const total = (parts.length === 1 ? parts[0]!.clone() : tf.addN(parts)) as tf.Scalar;
-      return { total, ...terms };
+      return { total, ...terms, ...(clsLogits ? { clsLogits } : {}) };
     } finally {
       labels.dispose();
     }
+  }
+
+  /** True when the CE's logits come from a margin classification layer (computed from clsFeat and clsKernel). */
+  get usesMarginClassifier(): boolean {
+    return this.plan.ceEpsilon !== null && this.plan.classifier.layer !== 'Linear';
   }
 
   /** Extra trainable variables (centers): differentiate the total w.r.t. them too, but step them here. */

@@ -10,12 +10,13 @@ const P = 4;
 const K = 4;
 const N = P * K;
 
-async function setup(statsFrozen: boolean) {
+async function setup(statsFrozen: boolean, classifier?: ReturnType<typeof defaultTrainingSettings>['classifier']) {
   const a = analyze(tinyGraph(P, { statsFrozen }).graph);
   expect(a.ok).toBe(true);
   const reid = await buildFromCompiled(seedInitializers(compileToKeras(a), 7));
   const s = defaultTrainingSettings();
   s.batch = { p: P, k: K };
+  if (classifier) s.classifier = classifier;
   const loss = new ReidLoss(s, P, 16);
   const images = Float32Array.from({ length: N * 32 * 16 * 3 }, (_, i) => Math.sin(i * 0.37) * 1.5);
   const labels = Int32Array.from({ length: N }, (_, i) => Math.floor(i / K));
@@ -33,8 +34,13 @@ describe('micro-batched training step', () => {
     await initBackend('wasm');
   });
 
-  it('splitting a batch gives the whole-batch loss and gradients when BN statistics are frozen (exact chain rule)', async () => {
-    const { reid, loss, images, labels, vars } = await setup(true);
+  it.each([
+    ['Linear', undefined],
+    // fast-reid's margin classifiers form the logits from the neck feature and the classifier weight directly.
+    ['CircleSoftmax', { layer: 'CircleSoftmax' as const, scale: 64, margin: 0.35 }],
+    ['ArcSoftmax', { layer: 'ArcSoftmax' as const, scale: 16, margin: 0.3 }],
+  ])('splitting a batch gives the whole-batch loss and gradients when BN statistics are frozen (exact chain rule), %s classifier', async (_, classifier) => {
+    const { reid, loss, images, labels, vars } = await setup(true, classifier);
     const full = await computeGradients(reid, loss, vars, images, labels, N);
     for (const mb of [4, 5]) {
       const split = await computeGradients(reid, loss, vars, images, labels, mb);

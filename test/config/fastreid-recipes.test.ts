@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze, compileToKeras } from '../../core/index.js';
+import { exportFastreidYaml, importConfig } from '../../core/config/index.js';
+import { FIXTURES, importFixture, modelFacts, settingsOf } from './helpers.js';
+
+/**
+ * Every fast-reid ResNet recipe of configs/Market1501, DukeMTMC and MSMT17 for R50 / R50-ibn / R101-ibn
+ * (bagtricks, AGW, SBS; test/fixtures/configs/fastreid) imports, builds, and exports back to an equivalent
+ * config: both the recipe and the exported file are merged into fast-reid's typed defaults with yacs's rules
+ * (test/config/yacs_merge.py) and compared key by key.
+ */
+
+const PY = '/usr/bin/python3';
+const SCRIPT = new URL('./yacs_merge.py', import.meta.url).pathname;
+const DATASETS = ['Market1501', 'DukeMTMC', 'MSMT17'] as const;
+const FAMILIES = ['bagtricks', 'AGW', 'sbs'] as const;
+const BACKBONES = ['R50', 'R50-ibn', 'R101-ibn'] as const;
+const RECIPES = DATASETS.flatMap((d) => FAMILIES.flatMap((f) => BACKBONES.map((b) => ({ ds: d, family: f, bb: b, rel: `fastreid/${d}/${f}_${b}.yml` }))));
+
+/** fast-reid's iterations per epoch (len(train set) // IMS_PER_BATCH, batch 64): the app stores warmup in whole epochs. */
+const IPE: Record<(typeof DATASETS)[number], number> = { Market1501: 12936 >> 6, DukeMTMC: 16522 >> 6, MSMT17: 30248 >> 6 };
+/** Keys that do not change the model or its training (runtime, logging), not written by the exporter. */
+const RUNTIME = ['SOLVER.AMP.ENABLED', 'CUDNN_BENCHMARK', 'DATALOADER.NUM_WORKERS', 'TEST.IMS_PER_BATCH'];
+
+/**
+ * Pooling names of older fast-reid heads (v1.0 heads/embedding_head.py: 'gempool' → GeneralizedMeanPooling,
+ * 'gempoolP' → GeneralizedMeanPoolingP, 'avgpool' → AdaptiveAvgPool2d(1)) that Base-AGW.yml still uses.
+ */
+const POOL_ALIAS: Record<string, string> = { gempool: 'GeneralizedMeanPooling', gempoolP: 'GeneralizedMeanPoolingP', avgpool: 'GlobalAvgPool', FastGlobalAvgPool: 'GlobalAvgPool' };
+
+type Flat = Record<string, unknown>;
+function flatten(o: Record<string, unknown>, prefix = '', out: Flat = {}): Flat {
+  for (const [k, v] of Object.entries(o)) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+function merge(files: string[]): Flat[] {
+  const out = execFileSync(PY, [SCRIPT, 'fastreid', ...files], { encoding: 'utf8' });
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const r = JSON.parse(l) as { ok: boolean; cfg?: Record<string, unknown>; error?: string };
+      if (!r.ok) throw new Error(r.error);
+      return flatten(r.cfg!);
+    });
+}
+
+describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-recipes-'));
+  const imported = RECIPES.map((r) => ({ ...r, result: importFixture(r.rel) }));
+
+  it('all 27 import, build and compile', () => {
+    for (const { rel, bb, family, result } of imported) {
+      expect(result.framework, rel).toBe('fastreid');
+      const facts = modelFacts(result.doc);
+      expect(facts.ok, rel).toBe(true);
+      expect(facts.blocks, rel).toEqual(bb === 'R101-ibn' ? [3, 4, 23, 3] : [3, 4, 6, 3]);
+      expect(facts.ibnLayers.length > 0, rel).toBe(bb !== 'R50');
+      expect(facts.pool, rel).toMatchObject(family === 'bagtricks' ? { kind: 'avg' } : { kind: 'gem', learnable: family === 'sbs' });
+      expect(facts.trainFeature, rel).toBe(family === 'sbs' ? 'bottleneck' : 'gap');
+      expect(facts.input, rel).toEqual(family === 'sbs' ? [384, 128, 3] : [256, 128, 3]);
+      expect(compileToKeras(analyze(result.doc.graph)).metadata.roles.logits, rel).toBe('classifier');
+      const s = settingsOf(result.doc);
+      const nl = family !== 'bagtricks';
+      expect(s.framework?.withNonLocal ?? false, rel).toBe(nl);
+      expect(result.warnings.some((w) => /non-local blocks: not yet built/.test(w)), rel).toBe(nl);
+      if (family === 'sbs') {
+        expect(s.classifier, rel).toEqual({ layer: 'CircleSoftmax', scale: 64, margin: 0.35 });
+        expect(s.loss, rel).toMatchObject({ softMargin: true, hardMining: true, normFeat: false });
+        expect(s.schedule, rel).toMatchObject({ name: 'cosine', delayEpochs: 30, etaMinLr: 7e-7 });
+        expect(s.freezeBackboneIters, rel).toBe(1000);
+        expect(s.augment.autoAugmentProb, rel).toBe(0.1);
+        expect(s.batch, rel).toEqual({ p: 4, k: 16 });
+        expect(s.epochs, rel).toBe(60);
+      } else if (family === 'AGW') {
+        expect(s.classifier.layer, rel).toBe('Linear');
+        expect(s.loss, rel).toMatchObject({ softMargin: true, hardMining: false, normFeat: false });
+        expect(s.schedule.name, rel).toBe('multistep');
+      } else {
+        expect(s.loss, rel).toMatchObject({ softMargin: false, margin: 0.3, hardMining: true });
+        expect(s.freezeBackboneIters, rel).toBe(0);
+      }
+      // Nothing the recipe sets is dropped, except runtime keys.
+      expect(result.ignored.filter((k) => !RUNTIME.includes(k)), rel).toEqual([]);
+    }
+  });
+
+  it('all 27 export back to an equivalent config (yacs-merged into fast-reid defaults, key by key)', () => {
+    const exported = imported.map(({ ds, family, bb, result }) => {
+      const out = exportFastreidYaml(result.doc);
+      if (!out.ok) throw new Error(`${ds}/${family}_${bb}: ${out.reasons.join('; ')}`);
+      const path = join(tmp, `${ds}-${family}_${bb}.yml`);
+      writeFileSync(path, out.text);
+      return { path, text: out.text };
+    });
+    const originals = merge(imported.map((r) => join(FIXTURES, r.rel)));
+    const backs = merge(exported.map((e) => e.path));
+    imported.forEach(({ rel, ds }, i) => {
+      const a = originals[i]!;
+      const b = backs[i]!;
+      const diffs: string[] = [];
+      for (const k of Object.keys(a)) {
+        if (RUNTIME.includes(k)) continue;
+        const canon = (v: unknown) => (k === 'MODEL.HEADS.POOL_LAYER' ? (POOL_ALIAS[v as string] ?? v) : v);
+        const x = canon(a[k]);
+        const y = canon(b[k]);
+        if (k === 'SOLVER.WARMUP_ITERS') {
+          // Stored as whole epochs: within half an epoch of the recipe's iterations.
+          if (Math.abs((x as number) - (y as number)) > IPE[ds] / 2) diffs.push(`${k}: ${x} → ${y}`);
+          continue;
+        }
+        const same = typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x)) : JSON.stringify(x) === JSON.stringify(y);
+        if (!same) diffs.push(`${k}: ${JSON.stringify(x)} → ${JSON.stringify(y)}`);
+      }
+      expect(diffs, rel).toEqual([]);
+      // And the exported file re-imports to the same document.
+      expect(JSON.stringify(importConfig(exported[i]!.text).doc), rel).toBe(JSON.stringify(imported[i]!.result.doc));
+    });
+  });
+});

@@ -1,0 +1,52 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainingSettings } from '../../../core/index.js';
+import { importConfig } from '../../../core/config/index.js';
+import { initBackend } from '../../../main/tfjs/index.js';
+import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
+import { writeDemoDataset } from '../../../main/training/data/demo.js';
+import { train, type TrainEvent } from '../../../main/training/engine/trainer.js';
+import { FIXTURES } from '../../config/helpers.js';
+
+/**
+ * fast-reid's three ResNet recipe families, imported from their configs (Market1501 bagtricks_R50, AGW_R50,
+ * sbs_R50) at a tiny input size, each train two iterations on the demo data: BoT's linear classifier and
+ * batch-hard triplet, AGW's GeM and weighted soft-margin triplet, SBS's GeM-P, CircleSoftmax, soft-margin
+ * triplet, cosine schedule and backbone freeze (one frozen iteration, one trained).
+ */
+const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-train-'));
+let ds: LoadedDataset;
+
+describe('fast-reid recipes train on the demo data', () => {
+  beforeAll(async () => {
+    await writeDemoDataset(join(tmp, 'demo'), 'tiny', 0);
+    ds = await loadDataset('market1501', join(tmp, 'demo'), { k: 2 });
+    await initBackend('wasm');
+  }, 120_000);
+
+  for (const family of ['bagtricks', 'AGW', 'sbs']) {
+    it(`${family}_R50`, async () => {
+      const path = join(FIXTURES, 'fastreid', 'tiny.yml');
+      const text = `_BASE_: Market1501/${family}_R50.yml\nINPUT:\n  SIZE_TRAIN: [64, 32]\n  SIZE_TEST: [64, 32]\n`;
+      const r = importConfig(text, { path, resolveBase: (p) => readFileSync(p, 'utf8') });
+      const parsed = parseTrainingSettings(r.doc.training);
+      if (!parsed.ok) throw new Error(parsed.message);
+      const settings = { ...parsed.settings, batch: { p: 2, k: 2 }, epochs: 1, freezeBackboneIters: parsed.settings.freezeBackboneIters ? 1 : 0, pretrained: { choice: 'none' as const } };
+      const events: TrainEvent[] = [];
+      const out = await train({ doc: r.doc, settings, dataset: ds, runDir: join(tmp, family), backend: 'wasm', maxSteps: 2, onEvent: (e) => events.push(e) });
+      expect(out.status).toBe('stopped');
+      const start = events.find((e) => e.type === 'start') as Extract<TrainEvent, { type: 'start' }>;
+      expect(start.loss).toBe(
+        family === 'sbs' ? 'CircleSoftmax(s=64, m=0.35) CE(ε=0.1) + triplet(soft margin)' : family === 'AGW' ? 'CE(ε=0.1) + weighted triplet(soft margin)' : 'CE(ε=0.1) + triplet(m=0.3)',
+      );
+      const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
+      expect(steps.length).toBe(2);
+      for (const st of steps) {
+        expect(Number.isFinite(st.loss)).toBe(true);
+        expect(Number.isFinite(st.ce!) && Number.isFinite(st.triplet!)).toBe(true);
+      }
+    }, 600_000);
+  }
+});
