@@ -25,7 +25,7 @@ function Row({ it, thumbs }: { it: Page['items'][number]; thumbs: Map<string, st
           INP {pct(it.inp)}
         </span>
         <span className={`small ${wrong ? 'error-text' : 'muted'}`} data-testid="ranklist-first">
-          {it.firstMatchRank === null ? 'no true match in the gallery (not in mAP)' : `1st match: rank ${it.firstMatchRank}${it.numMatches > 1 ? ` of ${it.numMatches}` : ''}`}
+          {it.firstMatchRank === null ? 'no true match in the gallery (not in mAP)' : `${it.numMatches > 1 ? `1st of ${it.numMatches} matches` : 'true match'}: rank ${it.firstMatchRank}`}
         </span>
       </div>
       <Thumb src={thumbs.get(it.query.path)} caption={`#${it.query.pid} ${fmtCam(it.query.camid)}`} className="query" testId="ranklist-query" pid={it.query.pid} />

@@ -107,7 +107,7 @@ function CompareView({ c }: { c: Comparison }) {
         </thead>
         <tbody>
           {c.runs.map((r, i) => (
-            <tr key={r.summary.id} data-run-id={r.summary.id}>
+            <tr key={r.summary.id} data-compare-run-id={r.summary.id}>
               <th style={{ color: COLORS[i % COLORS.length] }} data-testid="compare-run-name">
                 {name(r.summary.id)}
               </th>
