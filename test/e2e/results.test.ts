@@ -10,7 +10,8 @@ import { cleanup, launchBrowser, openApp, serve, text, type Served } from './har
  * and Debian's Chromium: two short demo runs are trained through the service's API (resnet18 at 64×32 on
  * the tiny demo dataset, 1 and 2 epochs), then the Results tab pages through every query's rank list,
  * sorts it by AP and puts failures first, in the order the API's per-query AP gives; the CMC axis is
- * [0, 1]; the comparison names the epoch of each evaluation and follows a rename.
+ * [0, 1]; the comparison names the epoch of each evaluation (one of them re-evaluated from its
+ * checkpoint) and follows a rename.
  */
 let s: Served;
 let browser: Browser;
@@ -141,6 +142,13 @@ describe('results: every rank list, AP order, failures first; CMC axis; comparis
   });
 
   it('the comparison names the epoch each evaluation comes from and follows a rename in Runs', async () => {
+    // Run A evaluated again from its checkpoint (eval.run, as "Evaluate on…" does): the new evaluation
+    // records the checkpoint's epoch, and its per-query results average to its mAP.
+    const again = await call<CallOutput<'eval.run'>>('eval.run', { graph: { kind: 'run', runId: ids.a }, data: null });
+    expect(again).toMatchObject({ savedToRun: true, epoch: 1 });
+    const qa = await apiOrder(ids.a, 'query', 'all');
+    expect(Math.abs(qa.mAP - again.mAP)).toBeLessThan(1e-12);
+    expect(Math.abs(qa.mINP - again.mINP)).toBeLessThan(1e-12);
     await page.getByTestId('train-tab-runs').click();
     for (const id of [ids.a, ids.b]) await page.locator(`[data-run-id="${id}"]`).getByTestId('run-compare').check();
     await page.getByTestId('runs-compare').click();
