@@ -211,11 +211,12 @@ function topKept(distmat: Float32Array | Float64Array, row: number, G: number, g
   const bd = new Float64Array(k).fill(Infinity);
   const bi = new Int32Array(k).fill(-1);
   let n = 0;
+  // Scanning j upwards, an equal distance ranks after the entries already kept: only d < worst enters.
+  let worst = Infinity;
   for (let j = 0; j < G; j++) {
-    if (gp[j] === qp && gc[j] === qc) continue;
     const d = distmat[row + j]!;
-    // Scanning j upwards, an equal distance ranks after the entries already kept.
-    if (n === k && !(d < bd[k - 1]!)) continue;
+    if (!(d < worst) && n === k) continue;
+    if (gp[j] === qp && gc[j] === qc) continue;
     let p = n < k ? n : k - 1;
     while (p > 0 && bd[p - 1]! > d) {
       bd[p] = bd[p - 1]!;
@@ -225,6 +226,7 @@ function topKept(distmat: Float32Array | Float64Array, row: number, G: number, g
     bd[p] = d;
     bi[p] = j;
     if (n < k) n++;
+    if (n === k) worst = bd[k - 1]!;
   }
   for (let t = 0; t < n; t++) {
     outI[t] = bi[t]!;
