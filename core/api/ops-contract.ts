@@ -123,7 +123,16 @@ export const opsCalls = {
         jobId: jobId.optional(),
       })
       .strict(),
-    output: evalMetricsSchema.extend({ jobId: z.string(), backend: z.string(), dataset: z.string(), weights: z.object({ source: z.string(), step: z.number().optional() }), savedToRun: z.boolean() }),
+    output: evalMetricsSchema.extend({
+      jobId: z.string(),
+      backend: z.string(),
+      dataset: z.string(),
+      weights: z.object({ source: z.string(), step: z.number().optional() }),
+      savedToRun: z.boolean(),
+      /** A run checkpoint's weights: the epochs they completed, and iterations into the next one. */
+      epoch: z.number().optional(),
+      iteration: z.number().optional(),
+    }),
   },
   /** A checkpoint's tensors, and with a graph its load report (what loads, what is renamed / skipped / missing). */
   'weights.inspect': {

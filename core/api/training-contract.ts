@@ -55,6 +55,7 @@ const runSummary = z.object({
 export type RunSummary = z.output<typeof runSummary>;
 
 const change = z.object({ kind: z.string(), text: z.string() });
+const rankImage = z.object({ path: z.string(), pid: z.number(), camid: z.number() });
 
 export const trainingCalls = {
   /** Starts a run in a separate training process; progress arrives as `train.event`. */
@@ -106,6 +107,50 @@ export const trainingCalls = {
         results: z.array(z.object({ path: z.string(), pid: z.number(), camid: z.number(), match: z.boolean(), distance: z.number() })),
       }),
     ),
+  },
+  /**
+   * Every query of the last evaluation, one page at a time: its AP and INP (from the same evaluation as the
+   * run's mAP / mINP, Market-1501 protocol), the rank of its first true match and its top-k gallery images.
+   * `sort`: query order or AP ascending / descending (skipped queries, without AP, last); `failures`:
+   * queries whose rank-1 image is wrong first, or only those.
+   */
+  'runs.queries': {
+    input: z
+      .object({
+        runId,
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(100).default(20),
+        k: z.number().int().min(1).max(20).default(10),
+        sort: z.enum(['query', 'ap-asc', 'ap-desc']).default('query'),
+        failures: z.enum(['all', 'first', 'only']).default('all'),
+      })
+      .strict(),
+    output: z.object({
+      numQuery: z.number(),
+      numValidQuery: z.number(),
+      /** Valid queries whose rank-1 gallery image is not a true match. */
+      numFailures: z.number(),
+      /** Queries in the filtered list (all, or the failures only). */
+      total: z.number(),
+      offset: z.number(),
+      mAP: z.number(),
+      mINP: z.number(),
+      items: z.array(
+        z.object({
+          /** Position in the evaluation's query list. */
+          index: z.number(),
+          query: rankImage,
+          /** Null for a query without a true match in the gallery (not counted in mAP). */
+          ap: z.number().nullable(),
+          inp: z.number().nullable(),
+          /** 1-based rank of the first true match; null when there is none. */
+          firstMatchRank: z.number().nullable(),
+          numMatches: z.number(),
+          firstMatch: rankImage.extend({ distance: z.number() }).nullable(),
+          results: z.array(rankImage.extend({ match: z.boolean(), distance: z.number() })),
+        }),
+      ),
+    }),
   },
   /** Dataset summary and problems, before training starts. */
   'dataset.inspect': {

@@ -17,6 +17,7 @@ import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
 import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { runQueriesPage } from './run-queries.js';
 import { hasCheckpoint } from '../training/engine/checkpoint.js';
 import type { TrainJob } from '../training/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
@@ -68,6 +69,11 @@ export class TrainingService {
     }
     if (!existsSync(join(dir, 'run.json'))) throw new ApiError('E_NOT_FOUND', `no run ${id}`);
     return new RunDir(dir);
+  }
+
+  /** Thumbnails of the dataset an evaluated image `path` (<root>/<split>/<file>) belongs to may be served. */
+  private allowDatasetOf(path: string): void {
+    this.imageRoots.add(resolve(path, '..', '..'));
   }
 
   private async summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): Promise<RunSummary> {
@@ -251,9 +257,10 @@ export class TrainingService {
         const run = this.runDir(runId);
         const feats = await readEvalFeatures(run.dir);
         if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
-        for (const p of [...feats.query.map((q) => q.path), ...feats.gallery.map((g) => g.path)].slice(0, 1)) this.imageRoots.add(resolve(p, '..', '..'));
+        if (feats.query[0]) this.allowDatasetOf(feats.query[0].path);
         return feats.rankList(queries, k);
       },
+      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.runDir(i.runId), i, (p) => this.allowDatasetOf(p)),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {

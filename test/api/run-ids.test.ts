@@ -45,6 +45,7 @@ describe('run ids in the service', () => {
         ['runs.get', { runId }],
         ['train.resume', { runId }],
         ['runs.ranklist', { runId }],
+        ['runs.queries', { runId }],
       ] as const) {
         const r = await svc.dispatch(method, payload);
         expect(r.ok, `${method} ${JSON.stringify(runId)}`).toBe(false);

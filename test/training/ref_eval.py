@@ -17,11 +17,16 @@ import time
 import numpy as np
 
 
-def eval_func(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=50):
+def eval_func(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=50, per_query=None, top_k=0):
+    """`per_query` (a dict) receives, per query, AP and INP (None when the query is skipped), the 0-based
+    rank of the first true match among the kept entries (-1) and the `top_k` nearest kept gallery indices.
+    A stable argsort orders ties by gallery index (the reference's quicksort leaves them unspecified)."""
     num_q, num_g = distmat.shape
     if num_g < max_rank:
         max_rank = num_g
-    indices = np.argsort(distmat, axis=1)
+    indices = np.argsort(distmat, axis=1, kind="stable" if per_query is not None else "quicksort")
+    if per_query is not None:
+        per_query.update({"ap": [None] * num_q, "inp": [None] * num_q, "first": [-1] * num_q, "top": []})
     matches = (g_pids[indices] == q_pids[:, np.newaxis]).astype(np.int32)
     all_cmc = []
     all_AP = []
@@ -34,6 +39,8 @@ def eval_func(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=50):
         remove = (g_pids[order] == q_pid) & (g_camids[order] == q_camid)
         keep = np.invert(remove)
         orig_cmc = matches[q_idx][keep]
+        if per_query is not None:
+            per_query["top"].append([int(x) for x in order[keep][:top_k]])
         if not np.any(orig_cmc):
             continue
         cmc = orig_cmc.cumsum()
@@ -50,6 +57,10 @@ def eval_func(distmat, q_pids, g_pids, q_camids, g_camids, max_rank=50):
         tmp_cmc = np.asarray(tmp_cmc) * orig_cmc
         AP = tmp_cmc.sum() / num_rel
         all_AP.append(AP)
+        if per_query is not None:
+            per_query["ap"][q_idx] = float(AP)
+            per_query["inp"][q_idx] = float(all_INP[-1])
+            per_query["first"][q_idx] = int(np.argmax(orig_cmc))
     assert num_valid_q > 0, "Error: all query identities do not appear in gallery"
     all_cmc = np.asarray(all_cmc).astype(np.float32)
     all_cmc = all_cmc.sum(0) / num_valid_q
@@ -180,8 +191,19 @@ def main():
         distmat = re_ranking(arr(req, "qf", np.float32), arr(req, "gf", np.float32), req["k1"], req["k2"], req["lambda"], dtype, req["feat_norm"])
     else:
         raise SystemExit("unknown op " + op)
-    cmc, mAP, mINP, nv = eval_func(distmat, qp, gp, qc, gc, max_rank)
+    per_query = {} if req.get("top_k") is not None else None
+    cmc, mAP, mINP, nv = eval_func(distmat, qp, gp, qc, gc, max_rank, per_query, req.get("top_k") or 0)
     out = result(cmc, mAP, mINP, nv)
+    if per_query is not None:
+        # The orders a rank-list browser offers: AP ascending / descending (ties by query index, skipped
+        # queries last) and the queries whose rank-1 entry is wrong.
+        ap = per_query["ap"]
+        valid = [i for i in range(len(ap)) if ap[i] is not None]
+        skipped = [i for i in range(len(ap)) if ap[i] is None]
+        per_query["order_ap_asc"] = sorted(valid, key=lambda i: (ap[i], i)) + skipped
+        per_query["order_ap_desc"] = sorted(valid, key=lambda i: (-ap[i], i)) + skipped
+        per_query["failures"] = [i for i in range(len(ap)) if per_query["first"][i] > 0]
+        out["perQuery"] = per_query
     out["distmat"] = np.asarray(distmat, dtype=np.float64).tolist()
     json.dump(out, sys.stdout)
 

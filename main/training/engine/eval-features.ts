@@ -1,11 +1,14 @@
 /**
  * The eval-mode features of the last evaluation, kept in the run folder so the UI can show rank lists
  * (a query and its top-k gallery images, correct matches marked) without re-running the model.
- * eval-features.json: metric, featNorm and the query / gallery records; eval-features.bin: float32 rows.
+ * eval-features.json: metric, featNorm and the query / gallery records; eval-features.bin: float32 rows;
+ * eval-queries.json / .bin: the per-query results of the same evaluation (eval-queries.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../io/files.js';
+import type { FeatureMatrix, Labels } from '../eval/evaluate.js';
+import { writeEvalQueries } from './eval-queries.js';
 import type { EvalFeatures } from './evaluate-model.js';
 
 interface Index {
@@ -25,6 +28,7 @@ export async function writeEvalFeatures(runDir: string, f: EvalFeatures, metric:
   const index: Index = { metric, featNorm, dim, query: f.query.records.map(rec), gallery: f.gallery.records.map(rec) };
   await writeFileAtomic(join(runDir, 'eval-features.bin'), new Uint8Array(all.buffer));
   await writeFileAtomic(join(runDir, 'eval-features.json'), JSON.stringify(index));
+  await writeEvalQueries(runDir, f.queries, f.gallery.feats.rows);
 }
 
 export async function readEvalFeatures(runDir: string) {
@@ -41,9 +45,21 @@ export async function readEvalFeatures(runDir: string) {
   const row = (i: number) => data.subarray(i * dim, (i + 1) * dim);
   const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
   const nq = index.query.length;
+  const labels = (rs: { pid: number; camid: number }[]): Labels => ({ pids: Int32Array.from(rs, (r) => r.pid), camids: Int32Array.from(rs, (r) => r.camid) });
   return {
     query: index.query,
     gallery: index.gallery,
+    metric: index.metric,
+    featNorm: index.featNorm,
+    /** The stored features and labels, as the evaluation ranked them. */
+    matrices(): { query: FeatureMatrix; gallery: FeatureMatrix; queryLabels: Labels; galleryLabels: Labels } {
+      return {
+        query: { data: data.subarray(0, nq * dim), rows: nq, dim },
+        gallery: { data: data.subarray(nq * dim), rows: index.gallery.length, dim },
+        queryLabels: labels(index.query),
+        galleryLabels: labels(index.gallery),
+      };
+    },
     /** Evenly spaced sample of queries; per query the k nearest gallery images after the same-pid-same-camera exclusion. */
     rankList(queries: number, k: number) {
       const picks = Array.from({ length: Math.min(queries, nq) }, (_, i) => Math.floor((i * nq) / Math.min(queries, nq)));

@@ -7,7 +7,10 @@ import type { TrainingSettings } from '../../../core/index.js';
 import { extractFeatures, type ReidModel } from '../../tfjs/index.js';
 import { countValidQueries, DatasetError, noValidQueryError, type ImageRecord, type LoadedDataset } from '../data/datasets.js';
 import type { DataLoaderPool } from '../data/pipeline.js';
-import { evaluate, type EvalResult } from '../eval/evaluate.js';
+import { evaluate, type EvalResult, type QueryResults } from '../eval/evaluate.js';
+
+/** Rank-list length kept per query for the UI (the `runs.queries` call serves up to this many). */
+export const RANK_LIST_K = 20;
 
 /** Progress of an evaluation: images embedded so far of the split's total (query, then gallery), then the ranking (0 → 1). */
 export type EvalModelProgress = (p: { stage: 'query' | 'gallery' | 'ranking'; done: number; total: number }) => void;
@@ -40,6 +43,8 @@ async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRec
 export interface EvalFeatures {
   query: { feats: { data: Float32Array; rows: number; dim: number }; records: ImageRecord[] };
   gallery: { feats: { data: Float32Array; rows: number; dim: number }; records: ImageRecord[] };
+  /** Per-query AP / INP / rank lists of this very evaluation (indices into the records above). */
+  queries: QueryResults;
 }
 
 /**
@@ -57,8 +62,8 @@ export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: Train
   if (!q.kept.length || !g.kept.length) throw new DatasetError(`none of the ${q.kept.length ? 'gallery' : 'query'} images of ${ds.root} could be read`, 'E_DATASET_UNREADABLE');
   if (!countValidQueries(q.kept, g.kept)) throw noValidQueryError(q.kept.length, g.kept.length);
   onProgress?.({ stage: 'ranking', done: 0, total: 1 });
-  const r = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking });
+  const { queries, ...r } = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking, topK: RANK_LIST_K });
   onProgress?.({ stage: 'ranking', done: 1, total: 1 });
-  const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept } };
+  const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept }, queries: queries! };
   return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path), features: out };
 }

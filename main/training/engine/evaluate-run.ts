@@ -45,8 +45,11 @@ export interface EvalRunOptions {
   onEngine?: (description: string) => void;
 }
 
-/** `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why. */
-export type EvalRunResult = EvalResult & { queryFiles: string[]; galleryFiles: string[]; backend: string; engine: { name: string; threads?: number; reason: string }; weights: Record<string, unknown>; dataset: string };
+/**
+ * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
+ * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
+ */
+export type EvalRunResult = EvalResult & { epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; engine: { name: string; threads?: number; reason: string }; weights: Record<string, unknown>; dataset: string };
 
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
@@ -61,8 +64,8 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
       if (o.weights) {
         const w = await resolveWeights(o.weights, analysis.layers);
         setWeightsFromValues(reid, analysis.layers, w.values);
-        weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step } : { source: o.weights, load: w.report };
-      } else if (o.runDir) weightsInfo = { source: 'checkpoint', step: await loadRunWeights(reid, analysis.layers, o.runDir) };
+        weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step, epoch: w.epoch, iteration: w.iteration } : { source: o.weights, load: w.report };
+      } else if (o.runDir) weightsInfo = { source: 'checkpoint', ...(await loadRunWeights(reid, analysis.layers, o.runDir)) };
     } catch (e) {
       if (e instanceof CheckpointError) throw new EvalWeightsError(e.message, e.code);
       if (e instanceof WeightsSourceError) throw new EvalWeightsError(e.message);
@@ -72,7 +75,9 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
     engine = await featureEngine(reid, compiled, choice, backend.backend);
     o.onEngine?.(describeEngine(engine));
     const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool, o.onProgress, engine.extract);
-    const result = { ...r, backend: engine.name, engine: { name: engine.name, ...(engine.threads !== undefined ? { threads: engine.threads } : {}), reason: engine.reason }, weights: weightsInfo, dataset: o.dataset.root };
+    // A run checkpoint's weights: the epoch they come from, as the trainer's own evaluations record it.
+    const epoch = typeof weightsInfo.epoch === 'number' ? { epoch: weightsInfo.epoch, ...(weightsInfo.iteration ? { iteration: weightsInfo.iteration as number } : {}) } : {};
+    const result = { ...r, ...epoch, backend: engine.name, engine: { name: engine.name, ...(engine.threads !== undefined ? { threads: engine.threads } : {}), reason: engine.reason }, weights: weightsInfo, dataset: o.dataset.root };
     if (o.runDir && o.saveToRun) {
       await new RunDir(o.runDir).writeJson('eval.json', result);
       await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);

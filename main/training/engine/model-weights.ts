@@ -20,6 +20,9 @@ export interface ResolvedWeights {
   kind: 'run' | 'file';
   /** Run folders: the training step of the checkpoint. */
   step?: number;
+  /** Run folders: epochs the checkpoint's weights have completed, and iterations into the next one (0 at an epoch's end). */
+  epoch?: number;
+  iteration?: number;
   /** Files: the load plan's report. */
   report?: LoadReport;
 }
@@ -49,7 +52,7 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
   if (isDir) {
     let saved;
     try {
-      saved = await readCheckpoint<{ weightKeys?: string[]; step?: number }>(path);
+      saved = await readCheckpoint<{ weightKeys?: string[]; step?: number; epoch?: number; batch?: number }>(path);
     } catch (e) {
       throw new WeightsSourceError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`);
     }
@@ -60,7 +63,10 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
       if (t) values.set(k, t.data);
     }
     if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
-    return { values, kind: 'run', ...(typeof saved.meta.step === 'number' ? { step: saved.meta.step } : {}) };
+    // The trainer's checkpoint meta holds the position training resumes at: `epoch` (1-based) and `batch` in it.
+    const { step, epoch, batch } = saved.meta;
+    const position = typeof epoch === 'number' ? { epoch: epoch - 1, iteration: typeof batch === 'number' ? batch : 0 } : {};
+    return { values, kind: 'run', ...(typeof step === 'number' ? { step } : {}), ...position };
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.
@@ -68,13 +74,13 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
   return { values, kind: 'file', report };
 }
 
-/** Loads a run folder's last checkpoint into `reid`; returns its step. */
-export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: string): Promise<number> {
+/** Loads a run folder's last checkpoint into `reid`; returns its step and epoch position (see ResolvedWeights). */
+export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: string): Promise<{ step: number; epoch?: number; iteration?: number }> {
   const r = await resolveWeights(runDir, layers).catch((e: Error) => {
     throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${runDir} has no checkpoint yet`) : e;
   });
   setWeightsFromValues(reid, layers, r.values);
-  return r.step ?? 0;
+  return { step: r.step ?? 0, ...(r.epoch !== undefined ? { epoch: r.epoch, iteration: r.iteration ?? 0 } : {}) };
 }
 
 /** Loads a PyTorch / safetensors file into `reid` through the load plan; returns its report. */

@@ -26,7 +26,7 @@ export type TrainEvent =
   | ({ type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number } & LossTermValues)
   | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
   | { type: 'checkpoint'; epoch: number; step: number; /** iteration within `epoch` to resume at (0: `epoch` starts afresh, i.e. epoch − 1 is complete) */ batch?: number }
-  | { type: 'eval'; epoch: number; mAP: number; rank1: number; rank5: number; rank10: number }
+  | { type: 'eval'; epoch: number; mAP: number; rank1: number; rank5: number; rank10: number; mINP?: number }
   | { type: 'done'; status: 'completed' | 'stopped' | 'paused'; step: number; epoch: number };
 
 export interface TrainControl {
@@ -246,8 +246,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
         lastEval = { ...r, epoch, step };
         await run.writeJson('eval.json', lastEval);
-        await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
-        emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
+        await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+        emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
       }
     }
@@ -257,8 +257,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
       lastEval = { ...r, epoch: s.epochs, step };
       await run.writeJson('eval.json', lastEval);
-      await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
-      emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10 });
+      await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+      emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
     }
     await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
     emit({ type: 'done', status: 'completed', step, epoch: s.epochs });

@@ -1,5 +1,5 @@
 import { checkFeatures, distanceMatrix, type DistanceMetric, type FeatureMatrix } from './distance.js';
-import { checkLabels, evaluateDistmat, type EvalResult, type Labels } from './metrics.js';
+import { checkLabels, evaluateDistmat, rankQueries, type EvalResult, type Labels, type QueryResults } from './metrics.js';
 import { reRank, type ReRankOptions } from './rerank.js';
 
 export interface EvaluateOptions {
@@ -13,15 +13,17 @@ export interface EvaluateOptions {
   maxRank?: number;
   /** Worker threads for the distance product (default: automatic). */
   threads?: number;
+  /** Keep per-query results (AP, INP, the `topK` nearest gallery entries) of this evaluation: `queries`. */
+  topK?: number;
 }
 
-export type { EvalResult, FeatureMatrix, Labels };
+export type { EvalResult, FeatureMatrix, Labels, QueryResults };
 
 /**
  * Evaluation of eval-mode features: distance → (optional re-ranking) → CMC/mAP with the
  * same-pid-same-camera exclusion. The result is the shape written to `eval.json`.
  */
-export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureMatrix, query: Labels, gallery: Labels, opts: EvaluateOptions = {}): Promise<EvalResult> {
+export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureMatrix, query: Labels, gallery: Labels, opts: EvaluateOptions = {}): Promise<EvalResult & { queries?: QueryResults }> {
   const t0 = performance.now();
   checkFeatures(queryFeats, 'query features');
   checkFeatures(galleryFeats, 'gallery features');
@@ -45,9 +47,9 @@ export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureM
     distmat = reRank(full, queryFeats.rows, n, opts.reRanking === true ? {} : opts.reRanking);
   } else distmat = await distanceMatrix(queryFeats, galleryFeats, dopts);
   const t1 = performance.now();
-  const r = evaluateDistmat(distmat, query, gallery, opts.maxRank ?? 50);
+  const { result: r, queries } = rankQueries(distmat, query, gallery, opts.maxRank ?? 50, opts.topK ?? 0);
   const t2 = performance.now();
-  return { ...r, reRanking: !!opts.reRanking, metric, seconds: (t2 - t0) / 1000, timings: { distance: (t1 - t0) / 1000, ranking: (t2 - t1) / 1000 } };
+  return { ...r, ...(opts.topK ? { queries } : {}), reRanking: !!opts.reRanking, metric, seconds: (t2 - t0) / 1000, timings: { distance: (t1 - t0) / 1000, ranking: (t2 - t1) / 1000 } };
 }
 
-export { distanceMatrix, evaluateDistmat, reRank };
+export { distanceMatrix, evaluateDistmat, rankQueries, reRank };

@@ -26,7 +26,12 @@ function ticks(_u: uPlot, splits: number[]): string[] {
 // Steps and ranks are whole numbers.
 const INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
 
-export function Chart({ title, x, lines, version, height = 190, testId, xLabel = 'step', log = false }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean }) {
+/**
+ * `yRange` fixes the left y axis (e.g. [0, 1] for a CMC curve, so curves of different runs read alike);
+ * the y scale uPlot draws is mirrored in `data-y-min` / `data-y-max` on the chart.
+ */
+export function Chart({ title, x, lines, version, height = 190, testId, xLabel = 'step', log = false, yRange }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean; yRange?: [number, number] }) {
+  const outer = useRef<HTMLDivElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const frame = useRef(0);
@@ -47,7 +52,17 @@ export function Chart({ title, x, lines, version, height = 190, testId, xLabel =
         height,
         legend: { show: true, live: false },
         cursor: { drag: { x: true, y: false } },
-        scales: { x: { time: false }, ...(log ? { y: { distr: 3 } } : {}) },
+        scales: { x: { time: false }, ...(log ? { y: { distr: 3 } } : yRange ? { y: { auto: false, range: yRange } } : {}) },
+        hooks: {
+          setScale: [
+            (p: uPlot, scaleKey: string) => {
+              const sc = p.scales.y;
+              if (scaleKey !== 'y' || !outer.current || sc?.min == null || sc.max == null) return;
+              outer.current.dataset.yMin = String(sc.min);
+              outer.current.dataset.yMax = String(sc.max);
+            },
+          ],
+        },
         axes: [
           { ...axis, label: xLabel, labelSize: 14, size: 30, incrs: INT_INCRS },
           { ...axis, size: 60, values: ticks },
@@ -70,7 +85,7 @@ export function Chart({ title, x, lines, version, height = 190, testId, xLabel =
     };
     // Re-created only when the set of lines changes; data updates go through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, height, log, right]);
+  }, [key, height, log, right, yRange?.[0], yRange?.[1]]);
 
   useEffect(() => {
     if (frame.current) return;
@@ -82,7 +97,7 @@ export function Chart({ title, x, lines, version, height = 190, testId, xLabel =
   }, [version, x.length]);
 
   return (
-    <div className="chart" data-testid={testId} data-points={x.length}>
+    <div ref={outer} className="chart" data-testid={testId} data-points={x.length}>
       <div className="chart-title">{title}</div>
       <div ref={box} className="chart-plot" />
     </div>

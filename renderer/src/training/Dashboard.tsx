@@ -142,7 +142,7 @@ export function Dashboard() {
       </div>
       {v.evalSummary && (
         <div className="muted small" data-testid="dash-eval">
-          Evaluation after epoch {v.evalSummary.epoch}: mAP {(v.evalSummary.mAP * 100).toFixed(1)}%, rank-1 {(v.evalSummary.rank1 * 100).toFixed(1)}%
+          Evaluation after epoch {v.evalSummary.epoch}: mAP {(v.evalSummary.mAP * 100).toFixed(1)}%, rank-1 {(v.evalSummary.rank1 * 100).toFixed(1)}%{v.evalSummary.mINP !== undefined ? `, mINP ${(v.evalSummary.mINP * 100).toFixed(1)}%` : ''}
         </div>
       )}
     </div>

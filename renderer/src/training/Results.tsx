@@ -1,38 +1,14 @@
-import { useEffect, useState } from 'react';
-import { api, ClientError } from '../api/client.js';
 import { openEval, openExport } from '../store/ops.js';
-import { useTraining, type RankList } from '../store/training.js';
+import { useTraining } from '../store/training.js';
 import { Chart, COLORS } from './Chart.js';
-import { Thumb, useThumbnails } from './Thumbs.js';
-import { fmtCam } from '../lib/format.js';
+import { RankLists } from './RankLists.js';
 
 export const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '—');
 
-function RankListGallery({ runId, version }: { runId: string; version: string }) {
-  const [lists, setLists] = useState<RankList | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    setLists(null);
-    api.call('runs.ranklist', { runId, queries: 6, k: 10 }).then(setLists, (e: ClientError) => setError(e.message));
-  }, [runId, version]);
-  const paths = lists ? lists.flatMap((l) => [l.query.path, ...l.results.map((r) => r.path)]) : [];
-  const thumbs = useThumbnails(paths);
-  if (error) return <div className="form-error">{error}</div>;
-  if (!lists) return <div className="muted">Loading rank lists…</div>;
-  return (
-    <div className="ranklists" data-testid="ranklist-gallery">
-      {lists.map((l) => (
-        <div key={l.query.path} className="ranklist" data-testid="ranklist-row">
-          <Thumb src={thumbs.get(l.query.path)} caption={`#${l.query.pid} ${fmtCam(l.query.camid)}`} className="query" testId="ranklist-query" pid={l.query.pid} />
-          <span className="rank-arrow">→</span>
-          {l.results.map((r, i) => (
-            <Thumb key={r.path} src={thumbs.get(r.path)} caption={`${i + 1}. ${fmtCam(r.camid)}`} className={r.match ? 'match' : 'miss'} testId={r.match ? 'rank-match' : 'rank-miss'} pid={r.pid} />
-          ))}
-        </div>
-      ))}
-      <div className="muted small">Green frame: same identity as the query (a correct match); red: a different identity. Same-camera images of the query identity are excluded, as in the evaluation protocol.</div>
-    </div>
-  );
+/** The epoch an evaluation's weights come from: `epoch 4`, `epoch 3 + 12 it.` (a mid-epoch checkpoint), or '—'. */
+export function fmtEvalEpoch(ev: Record<string, unknown> | null | undefined): string {
+  if (typeof ev?.epoch !== 'number') return '—';
+  return typeof ev.iteration === 'number' && ev.iteration > 0 ? `epoch ${ev.epoch} + ${ev.iteration} it.` : `epoch ${ev.epoch}`;
 }
 
 /** mAP, rank-1/5/10 and mINP (fast-reid's mean inverse negative penalty) as cards; test ids `${prefix}-map` …. */
@@ -89,16 +65,16 @@ export function Results() {
     <div className="results" data-testid="results">
       <div className="dash-head">
         <strong>{v.name}</strong>
-        <span className="muted small">{ev.epoch !== undefined ? `evaluation after epoch ${ev.epoch}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}</span>
+        <span className="muted small">{ev.epoch !== undefined ? `evaluation of the weights after ${fmtEvalEpoch(ev)}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}</span>
         <span className="grow" />
         <RunOpsButtons runId={v.runId} name={v.name} disabled={['starting', 'running', 'pausing', 'stopping', 'evaluating'].includes(v.phase)} />
       </div>
       <MetricCards m={ev} prefix="result" />
       <div className="charts one">
-        <Chart title="CMC curve" testId="chart-cmc" x={ranks} xLabel="rank" lines={[{ label: 'matching rate', values: cmc, color: COLORS[0]! }]} version={cmc.length} height={170} />
+        <Chart title="CMC curve" testId="chart-cmc" x={ranks} xLabel="rank" lines={[{ label: 'matching rate', values: cmc, color: COLORS[0]! }]} version={cmc.length} height={170} yRange={[0, 1]} />
       </div>
-      <h4>Rank lists (query → top-10 gallery)</h4>
-      <RankListGallery runId={v.runId} version={`${ev.epoch ?? ''}-${ev.mAP ?? ''}-${ev.dataset ?? ''}`} />
+      <h4>Rank lists (every query → its top-10 gallery)</h4>
+      <RankLists runId={v.runId} version={`${ev.epoch ?? ''}-${ev.mAP ?? ''}-${ev.dataset ?? ''}`} />
     </div>
   );
 }

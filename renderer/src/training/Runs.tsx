@@ -3,7 +3,7 @@ import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
 import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { Chart, COLORS, type Line } from './Chart.js';
-import { pct, RunOpsButtons } from './Results.js';
+import { fmtEvalEpoch, pct, RunOpsButtons } from './Results.js';
 
 function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
   const [editing, setEditing] = useState(false);
@@ -60,11 +60,11 @@ function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
 /** Which loss the comparison plots: the total, or one term (core/training/losses.ts). */
 type CurveKey = 'loss' | LossTermId;
 
-function overlay(c: Comparison, key: CurveKey): { x: number[]; lines: Line[] } {
+function overlay(c: Comparison, key: CurveKey, name: (id: string) => string): { x: number[]; lines: Line[] } {
   const steps = [...new Set(c.runs.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
   const lines = c.runs.map((r, i) => {
     const at = new Map(r.curve.flatMap((p) => (p[key] === undefined ? [] : [[p.step, p[key]] as const])));
-    return { label: r.summary.name, values: steps.map((s) => at.get(s) ?? null), color: COLORS[i % COLORS.length]! };
+    return { label: name(r.summary.id), values: steps.map((s) => at.get(s) ?? null), color: COLORS[i % COLORS.length]! };
   });
   return { x: steps, lines };
 }
@@ -73,8 +73,10 @@ function CompareView({ c }: { c: Comparison }) {
   const [key, setKey] = useState<CurveKey>('loss');
   // The terms some compared run has (a run without one gets no line for it).
   const terms = LOSS_TERMS.filter((t) => c.runs.some((r) => r.curve.some((p) => p[t.id] !== undefined)));
-  const { x, lines } = overlay(c, key);
-  const name = (id: string) => c.runs.find((r) => r.summary.id === id)?.summary.name ?? id;
+  // Names from the live runs list, so a rename in the list above shows here at once.
+  const runs = useTraining((st) => st.runs);
+  const name = (id: string) => runs.find((r) => r.id === id)?.name ?? c.runs.find((r) => r.summary.id === id)?.summary.name ?? id;
+  const { x, lines } = overlay(c, key, name);
   const metric = (e: Record<string, unknown> | null, k: string) => pct(e?.[k]);
   return (
     <div className="compare" data-testid="compare-view">
@@ -98,17 +100,23 @@ function CompareView({ c }: { c: Comparison }) {
             <th>rank-1</th>
             <th>rank-5</th>
             <th>rank-10</th>
+            <th>mINP</th>
+            <th title="the epoch of the weights these metrics were measured on">evaluated at</th>
             <th>status</th>
           </tr>
         </thead>
         <tbody>
           {c.runs.map((r, i) => (
-            <tr key={r.summary.id}>
-              <th style={{ color: COLORS[i % COLORS.length] }}>{r.summary.name}</th>
+            <tr key={r.summary.id} data-compare-run-id={r.summary.id}>
+              <th style={{ color: COLORS[i % COLORS.length] }} data-testid="compare-run-name">
+                {name(r.summary.id)}
+              </th>
               <td>{metric(r.eval, 'mAP')}</td>
               <td>{metric(r.eval, 'rank1')}</td>
               <td>{metric(r.eval, 'rank5')}</td>
               <td>{metric(r.eval, 'rank10')}</td>
+              <td>{metric(r.eval, 'mINP')}</td>
+              <td data-testid="compare-epoch">{fmtEvalEpoch(r.eval)}</td>
               <td>{r.summary.status}</td>
             </tr>
           ))}
