@@ -1,6 +1,6 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
-import { LOSS_TERMS, lossTerm, lossTermByFastreidName } from '../training/losses.js';
+import { LOSS_TERMS, lossTerm, lossTermByFastreidName, lossTermWeight } from '../training/losses.js';
 import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName, type KnownDataset } from './datasets.js';
@@ -300,8 +300,8 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     },
     LOSSES: {
       NAME: tuple(s.sampler === 'softmax' ? [CE] : s.sampler === 'triplet' ? [TRI] : [CE, TRI]),
-      CE: { EPSILON: float(s.loss.labelSmooth && s.sampler !== 'softmax' ? 0.1 : 0), SCALE: float(1) },
-      TRI: { MARGIN: float(s.loss.softMargin ? 0 : s.loss.margin), HARD_MINING: bool(s.loss.hardMining), NORM_FEAT: bool(s.loss.normFeat), SCALE: float(1) },
+      CE: { EPSILON: float(s.loss.labelSmooth && s.sampler !== 'softmax' ? 0.1 : 0), SCALE: float(lossTermWeight('ce', s.loss)) },
+      TRI: { MARGIN: float(s.loss.softMargin ? 0 : s.loss.margin), HARD_MINING: bool(s.loss.hardMining), NORM_FEAT: bool(s.loss.normFeat), SCALE: float(lossTermWeight('triplet', s.loss)) },
     },
     PIXEL_MEAN: pixel.mean,
     PIXEL_STD: pixel.std,
@@ -463,10 +463,9 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   }
   if (sampler === 'softmax' && labelSmooth)
     r.warnings.push('cross-entropy alone with label smoothing: the app (reid-strong-baseline semantics) does not smooth labels with the softmax sampler');
-  for (const key of ['MODEL.LOSSES.CE.SCALE', 'MODEL.LOSSES.TRI.SCALE']) {
-    const v = r.num(key);
-    if (v !== 1) r.notModelled(key, `${key} ${v}: the app weighs its losses 1`);
-  }
+  // Each term's weight from its fast-reid key (core/training/losses.ts: CE.SCALE, TRI.SCALE).
+  const termWeights: Record<string, number> = {};
+  for (const t of LOSS_TERMS) if (t.fastreid) termWeights[t.weightField] = r.num(t.fastreid.weightKey, { min: 0 });
   // fastreid/modeling/losses/triplet_loss.py: MARGIN 0 selects SoftMarginLoss.
   const margin = r.num('MODEL.LOSSES.TRI.MARGIN', { min: 0 });
   const hardMining = r.bool('MODEL.LOSSES.TRI.HARD_MINING');
@@ -586,7 +585,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     sampler,
     batch: { p, k },
     // fast-reid has no center loss.
-    loss: { labelSmooth, metric: 'triplet', margin, centerWeight: 0.0005, centerLr: 0.5, softMargin: margin === 0, hardMining, normFeat },
+    loss: { labelSmooth, metric: 'triplet', margin, centerWeight: 0.0005, centerLr: 0.5, ...termWeights, softMargin: margin === 0, hardMining, normFeat },
     classifier,
     optimizer: { name: optimizer, baseLr: r.num('SOLVER.BASE_LR'), weightDecay, momentum: r.num('SOLVER.MOMENTUM') },
     schedule: {

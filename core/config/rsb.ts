@@ -1,6 +1,6 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
-import { rsbMetricTerms } from '../training/losses.js';
+import { LOSS_TERMS, lossTermWeight, rsbMetricTerms } from '../training/losses.js';
 import type { TrainingSettings } from '../training/settings.js';
 import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
@@ -122,6 +122,8 @@ function rsbSettingsProblems(s: TrainingSettings): string[] {
   if (s.freezeBackboneIters > 0) out.push(`freezing the backbone for the first ${s.freezeBackboneIters} iterations: ${fr}`);
   if (s.augment.autoAugmentProb > 0) out.push(`AutoAugment: ${fr}`);
   if (s.framework?.withNonLocal) out.push(`non-local blocks (fast-reid WITH_NL): ${fr}`);
+  for (const t of LOSS_TERMS)
+    if (t.weightField !== 'centerWeight' && lossTermWeight(t.id, s.loss) !== 1) out.push(`the ${t.name} loss weighted ${lossTermWeight(t.id, s.loss)}: reid-strong-baseline weighs it 1`);
   return out;
 }
 

@@ -23,17 +23,41 @@ export interface LossTerm {
   digits: number;
   /** Plotted against the right y axis (a term on a very different scale than the total). */
   rightAxis: boolean;
-  /** fast-reid: the MODEL.LOSSES.NAME entry and the `loss_dict` key; null when fast-reid has no such term. */
-  fastreid: { name: string; lossDict: string } | null;
+  /**
+   * fast-reid: the MODEL.LOSSES.NAME entry, the `loss_dict` key, the key of the term's weight (`loss * SCALE`
+   * in fastreid/modeling/losses) and every config key the term reads; null when fast-reid has no such term.
+   */
+  fastreid: { name: string; lossDict: string; weightKey: string; keys: string[] } | null;
   /** reid-strong-baseline: the term's piece of MODEL.METRIC_LOSS_TYPE (`triplet`, `center`, `triplet_center`); null for CE, which every RSB loss has. */
   rsbMetric: string | null;
+  /** reid-strong-baseline config keys the term reads (config/defaults.py). */
+  rsbKeys: string[];
+  /** The settings field (`loss.<field>`) holding the factor the total multiplies the term by. */
+  weightField: 'ceWeight' | 'tripletWeight' | 'centerWeight';
 }
 
 export const LOSS_TERMS: readonly LossTerm[] = [
-  { id: 'ce', label: 'CE', name: 'cross-entropy', short: 'ce', digits: 3, rightAxis: false, fastreid: { name: 'CrossEntropyLoss', lossDict: 'loss_cls' }, rsbMetric: null },
-  { id: 'triplet', label: 'triplet', name: 'triplet', short: 'tri', digits: 3, rightAxis: false, fastreid: { name: 'TripletLoss', lossDict: 'loss_triplet' }, rsbMetric: 'triplet' },
-  { id: 'center', label: 'center', name: 'center', short: 'cen', digits: 1, rightAxis: true, fastreid: null, rsbMetric: 'center' },
+  {
+    id: 'ce', label: 'CE', name: 'cross-entropy', short: 'ce', digits: 3, rightAxis: false,
+    fastreid: { name: 'CrossEntropyLoss', lossDict: 'loss_cls', weightKey: 'MODEL.LOSSES.CE.SCALE', keys: ['MODEL.LOSSES.CE.EPSILON', 'MODEL.LOSSES.CE.SCALE', 'MODEL.HEADS.CLS_LAYER', 'MODEL.HEADS.SCALE', 'MODEL.HEADS.MARGIN'] },
+    rsbMetric: null, rsbKeys: ['MODEL.IF_LABELSMOOTH'], weightField: 'ceWeight',
+  },
+  {
+    id: 'triplet', label: 'triplet', name: 'triplet', short: 'tri', digits: 3, rightAxis: false,
+    fastreid: { name: 'TripletLoss', lossDict: 'loss_triplet', weightKey: 'MODEL.LOSSES.TRI.SCALE', keys: ['MODEL.LOSSES.TRI.MARGIN', 'MODEL.LOSSES.TRI.HARD_MINING', 'MODEL.LOSSES.TRI.NORM_FEAT', 'MODEL.LOSSES.TRI.SCALE'] },
+    rsbMetric: 'triplet', rsbKeys: ['SOLVER.MARGIN'], weightField: 'tripletWeight',
+  },
+  {
+    id: 'center', label: 'center', name: 'center', short: 'cen', digits: 1, rightAxis: true,
+    fastreid: null,
+    rsbMetric: 'center', rsbKeys: ['SOLVER.CENTER_LOSS_WEIGHT', 'SOLVER.CENTER_LR'], weightField: 'centerWeight',
+  },
 ];
+
+/** The factor the total multiplies a term by (`loss.ceWeight`, `loss.tripletWeight`, `loss.centerWeight`; 1 when unset). */
+export function lossTermWeight(id: LossTermId, loss: Partial<Record<LossTerm['weightField'], number>>): number {
+  return loss[lossTerm(id).weightField] ?? 1;
+}
 
 export function lossTerm(id: LossTermId): LossTerm {
   return LOSS_TERMS.find((t) => t.id === id)!;

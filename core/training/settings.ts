@@ -31,6 +31,9 @@ export const trainingSettingsSchema = z.object({
       margin: z.number().min(0).default(0.3),
       centerWeight: z.number().min(0).default(0.0005),
       centerLr: z.number().positive().default(0.5),
+      /** Weights of the CE and triplet terms in the total (fast-reid MODEL.LOSSES.CE.SCALE / TRI.SCALE; RSB: 1). */
+      ceWeight: z.number().min(0).default(1),
+      tripletWeight: z.number().min(0).default(1),
       /** fast-reid MODEL.LOSSES.TRI.MARGIN 0: SoftMarginLoss on d_an − d_ap instead of a hinge (`margin` is unused). */
       softMargin: z.boolean().default(false),
       /** fast-reid MODEL.LOSSES.TRI.HARD_MINING: batch-hard (true) or softmax-weighted positives/negatives (false, AGW). */
@@ -38,7 +41,7 @@ export const trainingSettingsSchema = z.object({
       /** fast-reid MODEL.LOSSES.TRI.NORM_FEAT: L2-normalise the triplet features first. */
       normFeat: z.boolean().default(false),
     })
-    .default({ labelSmooth: true, metric: 'triplet_center', margin: 0.3, centerWeight: 0.0005, centerLr: 0.5, softMargin: false, hardMining: true, normFeat: false }),
+    .default({ labelSmooth: true, metric: 'triplet_center', margin: 0.3, centerWeight: 0.0005, centerLr: 0.5, ceWeight: 1, tripletWeight: 1, softMargin: false, hardMining: true, normFeat: false }),
   /**
    * fast-reid MODEL.HEADS.CLS_LAYER / SCALE / MARGIN (fastreid/layers/any_softmax.py): how the classifier's
    * logits are formed in training. 'Linear' = the plain bias-free product (SCALE and MARGIN unused); the

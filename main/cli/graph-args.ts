@@ -2,6 +2,8 @@ import { readTextFileSync } from '../io/files.js';
 import {
   analyze,
   buildPreset,
+  buildFastreidPreset,
+  FR_PRESET_NAMES,
   DocumentError,
   freezeBackbone,
   applyCommand,
@@ -64,16 +66,18 @@ export function readGraphFile(path: string): GraphDoc {
 }
 
 /** Resolves the graph a command works on: a document file, or a preset with its options. */
+const PRESET_FLAGS = ['neck', 'neck-feat', 'last-stride', 'num-classes', 'input'] as const;
+
 export function resolveGraph(file: string | undefined, a: GraphArgs, opts: { requireValid?: boolean } = {}): GraphDoc {
-  const presetFlags = ['neck', 'neck-feat', 'last-stride', 'num-classes', 'input'] as const;
   let doc: GraphDoc;
   if (file && a.preset) throw new CliError('give either a graph file or --preset, not both');
   if (file) {
-    const used = presetFlags.filter((f) => a[f] !== undefined);
+    const used = PRESET_FLAGS.filter((f) => a[f] !== undefined);
     if (used.length) throw new CliError(`--${used[0]} applies to --preset only; edit the graph file instead`);
     doc = readGraphFile(file);
   } else {
     const name = a.preset ?? 'resnet50';
+    if (FR_PRESET_NAMES.includes(name)) return finishGraph(fastreidPreset(name, a), a, opts);
     if (!isPresetName(name)) throw new CliError(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
     const o: Partial<PresetOptions> = {};
     const neck = oneOf('neck', a.neck, ['bnneck', 'no'] as const);
@@ -90,6 +94,18 @@ export function resolveGraph(file: string | undefined, a: GraphArgs, opts: { req
     if (a.input !== undefined) o.input = parseInputSize(a.input);
     doc = buildPreset(name, o);
   }
+  return finishGraph(doc, a, opts);
+}
+
+/** A fast-reid recipe preset (core/presets/fastreid.ts): its graph is the recipe's, so the shape flags do not apply. */
+function fastreidPreset(name: string, a: GraphArgs): GraphDoc {
+  const used = PRESET_FLAGS.filter((f) => a[f] !== undefined);
+  if (used.length) throw new CliError(`--${used[0]} does not apply to the fast-reid recipe preset ${name} (its graph is the recipe's)`);
+  return buildFastreidPreset(name);
+}
+
+function finishGraph(graph: GraphDoc, a: GraphArgs, opts: { requireValid?: boolean }): GraphDoc {
+  let doc = graph;
   if (a['freeze-backbone']) doc = applyCommand(doc, freezeBackbone(true));
   if (opts.requireValid) {
     const errors = analyze(doc.graph).diagnostics.filter((d) => d.severity === 'error');

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyze, compileToKeras } from '../../core/index.js';
+import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES } from '../../core/index.js';
 import { exportFastreidYaml, importConfig } from '../../core/config/index.js';
 import { FIXTURES, importFixture, modelFacts, settingsOf } from './helpers.js';
 
@@ -124,5 +124,17 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
       // And the exported file re-imports to the same document.
       expect(JSON.stringify(importConfig(exported[i]!.text).doc), rel).toBe(JSON.stringify(imported[i]!.result.doc));
     });
+  });
+
+  it('the presets fastreid_<recipe>_<backbone> are those recipes (Market1501)', () => {
+    expect(FR_PRESET_NAMES).toHaveLength(9);
+    for (const { ds, family, bb, rel, result } of imported.filter((r) => r.ds === 'Market1501')) {
+      const preset = buildFastreidPreset(`fastreid_${family}_${bb}`, ds);
+      const recipe = JSON.parse(JSON.stringify(result.doc));
+      delete recipe.training.framework.outputDir;
+      if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
+      expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
+    }
+    expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);
   });
 });

@@ -103,5 +103,11 @@ describe.each(['cpu', 'wasm'])('fast-reid heads and triplet loss vs PyTorch (%s 
     close(t.triplet!.dataSync(), ref.tri[1]!.loss, 1e-5);
     close(t.total.dataSync(), ref.cls[1]!.ce + ref.tri[1]!.loss, 2e-5);
     close(t.clsLogits!.dataSync(), ref.cls[1]!.logits, 2e-5);
+    // Term weights (fast-reid CE.SCALE / TRI.SCALE) from the loss-term table scale each term in the total.
+    const weighted = { ...settings, loss: { ...settings.loss, ceWeight: 2, tripletWeight: 0.5 } };
+    expect(planLoss(weighted).describe).toBe('CircleSoftmax(s=64, m=0.35) 2·CE + 0.5·triplet(soft margin)');
+    const w = new ReidLoss(weighted, C, D).compute({ feat: tf.tensor2d(triFeat), clsFeat: tf.tensor2d(feat), clsKernel: tf.tensor2d(transpose(weight)), labels: Int32Array.from(labels) });
+    close(w.total.dataSync(), 2 * ref.cls[1]!.ce + 0.5 * ref.tri[1]!.loss, 2e-5);
+    close(w.ce!.dataSync(), ref.cls[1]!.ce, 2e-5);
   });
 });

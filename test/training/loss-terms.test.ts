@@ -6,6 +6,7 @@ import { analyze, compileToKeras, defaultTrainingSettings, seedInitializers, typ
 import { trainEventSchema } from '../../core/api/training-contract.js';
 import { activeLossTerms, LOSS_TERM_IDS, LOSS_TERMS, lossTermByFastreidName, rsbMetricTerms } from '../../core/training/losses.js';
 import { lossComboError } from '../../core/training/validate.js';
+import { FR_DEFAULTS, RSB_DEFAULTS } from '../../core/config/index.js';
 import { progressPrinter } from '../../main/cli/train.js';
 import { buildFromCompiled, initBackend, trainableVariables, type ReidModel } from '../../main/tfjs/index.js';
 import { Service } from '../../main/service/index.js';
@@ -103,11 +104,16 @@ describe('loss-term table (core/training/losses.ts)', () => {
   it("matches fast-reid's loss names and reid-strong-baseline's MODEL.METRIC_LOSS_TYPE", () => {
     // fast-reid fastreid/modeling/meta_arch/baseline.py Baseline.losses(): 'CrossEntropyLoss' in
     // MODEL.LOSSES.NAME → loss_dict['loss_cls'], 'TripletLoss' → loss_dict['loss_triplet']; no center loss.
-    expect(LOSS_TERMS.map((t) => [t.id, t.fastreid])).toEqual([
-      ['ce', { name: 'CrossEntropyLoss', lossDict: 'loss_cls' }],
-      ['triplet', { name: 'TripletLoss', lossDict: 'loss_triplet' }],
+    expect(LOSS_TERMS.map((t) => [t.id, t.fastreid && { name: t.fastreid.name, lossDict: t.fastreid.lossDict, weightKey: t.fastreid.weightKey }])).toEqual([
+      ['ce', { name: 'CrossEntropyLoss', lossDict: 'loss_cls', weightKey: 'MODEL.LOSSES.CE.SCALE' }],
+      ['triplet', { name: 'TripletLoss', lossDict: 'loss_triplet', weightKey: 'MODEL.LOSSES.TRI.SCALE' }],
       ['center', null],
     ]);
+    // Every config key a term declares is a key of the framework's defaults.
+    for (const t of LOSS_TERMS) {
+      for (const k of t.fastreid?.keys ?? []) expect(FR_DEFAULTS, k).toHaveProperty([k]);
+      for (const k of t.rsbKeys) expect(RSB_DEFAULTS, k).toHaveProperty([k]);
+    }
     expect(lossTermByFastreidName('TripletLoss')?.id).toBe('triplet');
     expect(lossTermByFastreidName('CircleLoss')).toBeUndefined();
     // reid-strong-baseline layers/__init__.py make_loss_with_center: METRIC_LOSS_TYPE 'center' or 'triplet_center'.

@@ -11,6 +11,7 @@
  */
 import { RSB_PREPROCESS, type PreprocessSettings } from '../../../core/format/preprocess.js';
 import { normalizeInto } from '../../image/decode.js';
+import { autoAugment } from './autoaugment.js';
 import { Rng } from './rng.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
@@ -29,6 +30,8 @@ export interface AugmentOptions {
   r1?: number;
   /** Value written into erased pixels (normalised space): RSB passes PIXEL_MEAN. */
   eraseValue?: readonly [number, number, number];
+  /** fast-reid INPUT.AUTOAUG.PROB: T.RandomApply([AutoAugment()], p) before the other transforms; 0/absent = off. */
+  autoAugmentProb?: number;
 }
 
 /** Evaluation transform: normalise only. */
@@ -56,9 +59,15 @@ export function drawTrainParams(rng: Rng, H: number, W: number, opt: AugmentOpti
   return { flip, top, left, padding: pad, erase: drawErasing(rng, H, W, opt), eraseValue: opt.eraseValue ?? IMAGENET_MEAN };
 }
 
-/** Training transform with RSB's order and parameters; all randomness comes from `rng`. */
+/**
+ * Training transform with RSB's order and parameters; all randomness comes from `rng`. With `autoAugmentProb`
+ * fast-reid's AutoAugment runs first (fastreid/data/transforms/build.py; main/training/data/autoaugment.ts),
+ * drawing from the same `rng` only when it is on, so runs without it draw exactly as before.
+ */
 export function trainTransform(rgb: Uint8Array, H: number, W: number, rng: Rng, opt: AugmentOptions, out: Float32Array, offset: number, norm: Normalization = RSB_PREPROCESS): void {
-  applyTrainTransform(rgb, H, W, drawTrainParams(rng, H, W, opt), out, offset, norm);
+  const p = opt.autoAugmentProb ?? 0;
+  const src = p > 0 && rng.float() < p ? autoAugment(rgb, H, W, rng) : rgb;
+  applyTrainTransform(src, H, W, drawTrainParams(rng, H, W, opt), out, offset, norm);
 }
 
 /** Flip → pad (black) → crop → ToTensor → Normalize → erase, for given random choices. */

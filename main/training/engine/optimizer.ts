@@ -6,6 +6,8 @@
  *    θ ← θ − lr · m̂ / (sqrt(v̂) + ε) with bias-corrected m̂, v̂; ε = 1e-8 (tfjs's default would be 1e-7).
  *  - SGD: d = g + wd·θ; buf ← μ·buf + d (buf = d on the first step); θ ← θ − lr·buf.
  * Parameters listed in `noDecay` get no weight decay (none in RSB, whose ymls decay every parameter).
+ * Like torch (`state['step']` per parameter), Adam counts steps per parameter: one that got no gradient (fast-reid's
+ * backbone during FREEZE_ITERS, whose p.grad is None) starts its bias correction at 1 when it first trains.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -21,6 +23,8 @@ export interface OptimizerConfig {
 export interface OptimizerState {
   name: 'adam' | 'sgd';
   step: number;
+  /** Per variable key: the updates it received (Adam bias correction); absent in older checkpoints = `step` for all. */
+  steps?: Record<string, number>;
   /** Per variable name: first/second moment (Adam) or momentum buffer (SGD), flattened. */
   slots: Record<string, Float32Array[]>;
 }
@@ -29,6 +33,7 @@ export class ModelOptimizer {
   step = 0;
   /** Slots by stable key: tfjs variable names get uniquifying suffixes that differ between processes. */
   private slots = new Map<string, tf.Variable[]>();
+  private steps = new Map<string, number>();
   private keys: Map<tf.Variable, string>;
 
   /** `keys`: a stable name per variable (e.g. the weight's layer/slot), used in saved state; defaults to tfjs names. */
@@ -60,10 +65,12 @@ export class ModelOptimizer {
   apply(grads: Record<string, tf.Tensor>, lr: number): void {
     this.step += 1;
     const c = this.config;
-    const t = this.step;
     for (const v of this.variables) {
       const g = grads[v.name];
       if (!g) continue;
+      const key = this.keys.get(v)!;
+      const t = (this.steps.get(key) ?? 0) + 1;
+      this.steps.set(key, t);
       const slots = this.slotsFor(v);
       tf.tidy(() => {
         const d = c.weightDecay ? g.add(v.mul(c.weightDecay)) : g;
@@ -90,15 +97,18 @@ export class ModelOptimizer {
   async getState(): Promise<OptimizerState> {
     const slots: Record<string, Float32Array[]> = {};
     for (const [name, s] of this.slots) slots[name] = await Promise.all(s.map(async (x) => (await x.data()) as Float32Array));
-    return { name: this.config.name, step: this.step, slots };
+    return { name: this.config.name, step: this.step, steps: Object.fromEntries(this.steps), slots };
   }
 
   setState(state: OptimizerState): void {
     if (state.name !== this.config.name) throw new Error(`checkpoint optimizer is ${state.name}, the run uses ${this.config.name}`);
     this.step = state.step;
+    this.steps.clear();
     for (const v of this.variables) {
-      const saved = state.slots[this.keys.get(v)!];
+      const key = this.keys.get(v)!;
+      const saved = state.slots[key];
       if (!saved) continue;
+      this.steps.set(key, state.steps?.[key] ?? state.step);
       const s = this.slotsFor(v);
       saved.forEach((data, i) => {
         if (data.length !== v.size) throw new Error(`optimizer state for ${v.name} has ${data.length} values, the variable ${v.size}`);

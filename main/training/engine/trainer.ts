@@ -64,7 +64,7 @@ interface CheckpointMeta {
   step: number;
   /** Sampler state before drawing `epoch`'s batches. */
   sampler: SamplerState;
-  optimizer: { name: 'adam' | 'sgd'; step: number; slotNames: string[] };
+  optimizer: { name: 'adam' | 'sgd'; step: number; slotNames: string[]; steps?: Record<string, number> };
   centerShape?: [number, number];
   weightKeys: string[];
 }
@@ -134,7 +134,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         for (let i = 0; saved.tensors.has(`o:${name}:${i}`); i++) parts.push(saved.tensors.get(`o:${name}:${i}`)!.data);
         slots[name] = parts;
       }
-      opt.setState({ name: m.optimizer.name, step: m.optimizer.step, slots });
+      opt.setState({ name: m.optimizer.name, step: m.optimizer.step, slots, ...(m.optimizer.steps ? { steps: m.optimizer.steps } : {}) });
       const centers = saved.tensors.get('center');
       if (centers && loss.center) loss.center.centers.assign(tf.tensor(centers.data, centers.shape));
       sampler.setState(m.sampler);
@@ -170,7 +170,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       const os = await opt!.getState();
       for (const [name, parts] of Object.entries(os.slots)) parts.forEach((p, i) => tensors.set(`o:${name}:${i}`, { shape: [p.length], data: p }));
       if (loss!.center) tensors.set('center', { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array });
-      const meta: CheckpointMeta = { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState, optimizer: { name: os.name, step: os.step, slotNames: Object.keys(os.slots) }, weightKeys };
+      const meta: CheckpointMeta = { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState, optimizer: { name: os.name, step: os.step, slotNames: Object.keys(os.slots), steps: os.steps ?? {} }, weightKeys };
       await writeCheckpoint(o.runDir, { tensors, meta });
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };

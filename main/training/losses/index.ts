@@ -14,7 +14,7 @@
  * `global_feat`; CE uses the classifier logits.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activeLossTerms, lossTerm, type LossTermId, type LossTermValues } from '../../../core/training/losses.js';
+import { activeLossTerms, lossTerm, lossTermWeight, type LossTermId, type LossTermValues } from '../../../core/training/losses.js';
 import type { TrainingSettings } from '../../../core/training/settings.js';
 import { lossComboError } from '../../../core/training/validate.js';
 import { CenterLoss, crossEntropyLabelSmooth, LABEL_SMOOTH_EPSILON, LossConfigError } from './losses.js';
@@ -36,6 +36,8 @@ export interface LossPlan {
   classifier: ClsLayerConfig;
   /** Center-loss weight β, or null when no center term. */
   centerWeight: number | null;
+  /** The factor of each active term in the total (core/training/losses.ts `weightField`). */
+  weights: LossTermValues<number>;
   /** True when batches must come from the P×K identity sampler. */
   needsPK: boolean;
   /** Human-readable formula, e.g. "CE(ε=0.1) + triplet(m=0.3) + 0.0005·center". */
@@ -60,10 +62,12 @@ export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>
       : null,
     classifier: s.classifier ?? { layer: 'Linear', scale: 1, margin: 0 },
     centerWeight: terms.includes('center') ? s.loss.centerWeight : null,
+    weights: Object.fromEntries(terms.map((id) => [id, lossTermWeight(id, s.loss)])),
     needsPK: s.sampler !== 'softmax',
   };
   const parts: string[] = [];
-  const label = (id: LossTermId) => lossTerm(id).label;
+  // A weight other than 1 prefixes its term ("0.0005·center", fast-reid "2·triplet(m=0.3)").
+  const label = (id: LossTermId) => (id !== 'center' && plan.weights[id] !== 1 ? `${plan.weights[id]}·` : '') + lossTerm(id).label;
   const cls = plan.classifier.layer === 'Linear' ? '' : `${plan.classifier.layer}(s=${plan.classifier.scale}, m=${plan.classifier.margin}) `;
   if (plan.ceEpsilon !== null) parts.push(cls + (plan.ceEpsilon > 0 ? `${label('ce')}(ε=${plan.ceEpsilon})` : label('ce')));
   const tri = plan.triplet;
@@ -74,6 +78,9 @@ export function planLoss(s: Pick<TrainingSettings, 'sampler' | 'loss' | 'batch'>
   if (plan.centerWeight !== null) parts.push(`${plan.centerWeight}·${label('center')}`);
   return { ...plan, describe: parts.join(' + ') };
 }
+
+/** A term times its weight in the total (the term itself when the weight is 1). */
+const weighted = (t: tf.Scalar, w: number): tf.Scalar => (w === 1 ? t : (tf.mul(t, w) as tf.Scalar));
 
 export interface LossInputs {
   /** Classifier scores (N × num_classes). Required when the plan uses CE. */
@@ -116,18 +123,18 @@ export class ReidLoss {
         }
         if (!logits) throw new Error('the loss needs classifier logits (CE term) but the model produced none');
         terms.ce = crossEntropyLabelSmooth(logits, labels, plan.ceEpsilon);
-        parts.push(terms.ce);
+        parts.push(weighted(terms.ce, plan.weights.ce!));
       }
       if (plan.tripletMargin !== null || this.center) {
         if (!inp.feat) throw new Error('the loss needs the global feature (triplet/center term) but the model produced none');
       }
       if (plan.tripletMargin !== null) {
         terms.triplet = tripletLoss(inp.feat!, inp.labels, plan.triplet!);
-        parts.push(terms.triplet);
+        parts.push(weighted(terms.triplet, plan.weights.triplet!));
       }
       if (this.center) {
         terms.center = this.center.loss(inp.feat!, labels);
-        parts.push(tf.mul(terms.center, this.center.weight));
+        parts.push(weighted(terms.center, plan.weights.center!));
       }
       const total = (parts.length === 1 ? parts[0]!.clone() : tf.addN(parts)) as tf.Scalar;
       return { total, ...terms, ...(clsLogits ? { clsLogits } : {}) };

@@ -5,6 +5,7 @@ import { api } from '../api/client.js';
 import type { SettingsProblem } from '../../../core/training/validate.js';
 import { run, useEditor } from '../store/editor.js';
 import { editSettings } from '../store/training.js';
+import { FastreidSettings } from './FastreidSettings.js';
 
 /** The graph-level tricks, read from the document: last stage stride, BNNeck, IBN-a, input size. */
 export function graphTricks(doc: GraphDoc) {
@@ -24,7 +25,7 @@ export function graphTricks(doc: GraphDoc) {
 }
 
 /** A text field that commits (one undo step) on Enter or blur, and shows why a value is refused. */
-function Field({ label, value, parse, commit, testId, width = 70, hint }: { label: string; value: string; parse: (t: string) => string | null; commit: (t: string) => void; testId: string; width?: number; hint?: string }) {
+export function Field({ label, value, parse, commit, testId, width = 70, hint }: { label: string; value: string; parse: (t: string) => string | null; commit: (t: string) => void; testId: string; width?: number; hint?: string }) {
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
   const error = text === value ? null : parse(text);
@@ -40,12 +41,12 @@ function Field({ label, value, parse, commit, testId, width = 70, hint }: { labe
   );
 }
 
-const int = (min: number, max: number) => (t: string) => (/^\d+$/.test(t.trim()) && +t >= min && +t <= max ? null : `a whole number from ${min} to ${max}`);
-const pos = (t: string) => (Number.isFinite(Number(t)) && Number(t) > 0 ? null : 'a positive number');
+export const int = (min: number, max: number) => (t: string) => (/^\d+$/.test(t.trim()) && +t >= min && +t <= max ? null : `a whole number from ${min} to ${max}`);
+export const pos = (t: string) => (Number.isFinite(Number(t)) && Number(t) > 0 ? null : 'a positive number');
 const stepsParse = (t: string) => (t.trim() === '' || /^\s*\d+(\s*,\s*\d+)*\s*$/.test(t) ? null : 'epochs separated by commas, e.g. 40, 70');
 const sizeParse = (t: string) => (/^\s*\d+\s*[x×]\s*\d+\s*$/.test(t) ? null : 'H×W, e.g. 256x128');
 
-function Toggle({ label, checked, onChange, testId, title }: { label: string; checked: boolean; onChange: (v: boolean) => void; testId: string; title: string }) {
+export function Toggle({ label, checked, onChange, testId, title }: { label: string; checked: boolean; onChange: (v: boolean) => void; testId: string; title: string }) {
   return (
     <label className="toggle" title={title}>
       <input type="checkbox" data-testid={testId} checked={checked} onChange={(e) => onChange(e.target.checked)} />
@@ -115,6 +116,7 @@ export function SettingsSection({ settings: s, problems }: { settings: TrainingS
           <BackendSelect value={s.backend} />
         </label>
       </div>
+      <FastreidSettings settings={s} />
     </section>
   );
 }

@@ -2,7 +2,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseTrainingSettings } from '../../../core/index.js';
+import { analyze, compileToKeras, parseTrainingSettings, seedInitializers, trainingSettingsSchema } from '../../../core/index.js';
+import { buildFromCompiled, disposeModel, getWeightValues } from '../../../main/tfjs/index.js';
+import { recoverCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { sizeClassifier } from '../../../main/training/engine/prepare.js';
+import { tinyGraph } from './tiny.js';
 import { importConfig } from '../../../core/config/index.js';
 import { initBackend } from '../../../main/tfjs/index.js';
 import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
@@ -49,4 +53,23 @@ describe('fast-reid recipes train on the demo data', () => {
       }
     }, 600_000);
   }
+
+  it('FREEZE_ITERS: the backbone (weights and BN statistics) is unchanged for the first iterations, then trains', async () => {
+    const settings = trainingSettingsSchema.parse({ epochs: 1, batch: { p: 2, k: 2 }, schedule: { warmup: false, steps: [100] }, optimizer: { baseLr: 1e-2 }, freezeBackboneIters: 2, seed: 4 });
+    const doc = sizeClassifier(tinyGraph(ds.numClasses), ds.numClasses);
+    const a = analyze(doc.graph);
+    const initial = await buildFromCompiled(seedInitializers(compileToKeras(a), settings.seed));
+    const start = await getWeightValues(initial, a.layers);
+    disposeModel(initial);
+    const after = async (steps: number) => {
+      const dir = join(tmp, `freeze-${steps}`);
+      await train({ doc, settings, dataset: ds, runDir: dir, backend: 'wasm', maxSteps: steps });
+      const saved = (await recoverCheckpoint<unknown>(dir))!;
+      const moved = (prefix: string) =>
+        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.tensors.get(`w:${k}`)!.data.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
+      return { backbone: moved('base.'), head: moved('classifier') };
+    };
+    expect(await after(2)).toEqual({ backbone: false, head: true });
+    expect(await after(3)).toEqual({ backbone: true, head: true });
+  }, 600_000);
 });

@@ -13,7 +13,8 @@ else:
 for step, grads in enumerate(case['grads']):
     for g in opt.param_groups:
         g['lr'] = case['lr'][step]
-    for p, g in zip(params, grads):
-        p.grad = torch.tensor(g, dtype=torch.float32)
+    for i, (p, g) in enumerate(zip(params, grads)):
+        # fast-reid's frozen layers (maybe_add_freeze_layer): p.grad is None, the optimizer skips p.
+        p.grad = None if i == 0 and step < case.get('frozen_steps', 0) else torch.tensor(g, dtype=torch.float32)
     opt.step()
 json.dump([p.detach().flatten().tolist() for p in params], sys.stdout)

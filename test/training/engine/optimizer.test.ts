@@ -19,7 +19,7 @@ describe('ModelOptimizer matches torch.optim', () => {
   const grads = Array.from({ length: steps }, (_, t) => shapes.map((s, i) => rand(s.reduce((a, b) => a * b, 1), 100 * t + i)));
   const lrs = Array.from({ length: steps }, (_, t) => 3.5e-4 * (t < 3 ? (t + 1) / 3 : 0.1));
 
-  async function run(name: 'adam' | 'sgd', wd: number, momentum = 0, resumeAt = -1) {
+  async function run(name: 'adam' | 'sgd', wd: number, momentum = 0, resumeAt = -1, frozenSteps = 0) {
     const vars = shapes.map((s, i) => tf.variable(tf.tensor(params[i]!, s), true, `v${i}_${name}_${wd}_${resumeAt}`));
     let opt = new ModelOptimizer({ name, weightDecay: wd, momentum }, vars);
     for (let t = 0; t < steps; t++) {
@@ -30,7 +30,7 @@ describe('ModelOptimizer matches torch.optim', () => {
         opt = new ModelOptimizer({ name, weightDecay: wd, momentum }, vars);
         opt.setState(state);
       }
-      const g = Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor(grads[t]![i]!, shapes[i])]));
+      const g = Object.fromEntries(vars.flatMap((v, i) => (i === 0 && t < frozenSteps ? [] : [[v.name, tf.tensor(grads[t]![i]!, shapes[i])]])));
       opt.apply(g, lrs[t]!);
       Object.values(g).forEach((x) => x.dispose());
     }
@@ -52,6 +52,14 @@ describe('ModelOptimizer matches torch.optim', () => {
       mine.flat().forEach((x, i) => expect(Math.abs(x - ref.flat()[i]!)).toBeLessThan(2e-7));
       // The update moved the parameters: the check would fail for a no-op optimizer.
       expect(Math.abs(mine[0]![0]! - params[0]![0]!)).toBeGreaterThan(1e-6);
+    }
+  });
+
+  it('a parameter without gradients for its first steps (fast-reid FREEZE_ITERS) starts its own Adam step count', async () => {
+    const ref = runPython<number[][]>('../training/engine/optim_ref.py', { name: 'adam', wd: 5e-4, momentum: 0, lr: lrs, params, grads, frozen_steps: 4 });
+    for (const resumeAt of [-1, 2, 5]) {
+      const mine = await run('adam', 5e-4, 0, resumeAt, 4);
+      mine.flat().forEach((x, i) => expect(Math.abs(x - ref.flat()[i]!), `resume ${resumeAt}, entry ${i}`).toBeLessThan(2e-7));
     }
   });
 });
