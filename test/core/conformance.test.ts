@@ -44,6 +44,7 @@ const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
     { params: { filters: 32, kernel: 3, stride: 2, padding: 1, bias: false }, inputs: [[33, 17, 8]] },
     { params: { filters: 16, kernel: 7, stride: 2, padding: 3, bias: true }, inputs: [[64, 32, 3]] },
     { params: { filters: 8, kernel: 1, stride: 1, padding: 0, bias: false }, inputs: [[5, 4, 6]] },
+    { params: { filters: 12, kernel: 3, stride: 2, padding: 1, bias: true, groups: 4 }, inputs: [[9, 7, 8]] },
   ],
   batch_norm: [{ params: {}, inputs: [[8, 4, 12]] }, { params: { freezeShift: true }, inputs: [[24]] }],
   instance_norm: [{ params: {}, inputs: [[8, 4, 12]] }],
@@ -72,6 +73,14 @@ const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
     { params: { block: 'basic_block', blocks: 2, planes: 32, stride: 2, norm: 'bn' }, inputs: [[16, 8, 16]] },
   ],
   neck: [{ params: { type: 'bnneck' }, inputs: [[64]] }, { params: { type: 'no' }, inputs: [[64]] }],
+  se_module: [{ params: { reduction: 4 }, inputs: [[6, 4, 32]] }],
+  se_bottleneck: [
+    { params: { type: 'se_resnet', planes: 8, stride: 2, reduction: 4 }, inputs: [[8, 6, 16]] },
+    { params: { type: 'se_resnext', planes: 32, stride: 1, groups: 4, reduction: 16, base_width: 4 }, inputs: [[6, 4, 64]] },
+    { params: { type: 'senet154', planes: 8, stride: 2, groups: 4, reduction: 8, downsample_kernel: 3, downsample_padding: 1 }, inputs: [[7, 5, 16]] },
+  ],
+  se_stage: [{ params: { type: 'se_resnext', blocks: 2, planes: 32, stride: 2, groups: 8, reduction: 16 }, inputs: [[8, 6, 32]] }],
+  senet_stem: [{ params: { channels: 16 }, inputs: [[33, 17, 3]] }, { params: { channels: 32, input_3x3: true }, inputs: [[32, 16, 3]] }],
   output: [],
 };
 
