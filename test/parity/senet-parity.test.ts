@@ -4,7 +4,8 @@
  * plain PyTorch), seeded random weights and calibrated BN statistics, and saves its state_dict (RSB key
  * names: base.layer0.conv1, base.layer1.0.se_module.fc1, …) and eval features. The app's preset must load
  * that state_dict with nothing missing or unexpected (num_batches_tracked aside) and reproduce the
- * features within 1e-4 · max|reference| (tfjs, grouped convolutions and SE modules included).
+ * features within 1e-4 · max|reference| (tfjs, grouped convolutions and SE modules included); the backbone
+ * in the ImageNet layout RSB's SENet.load_param reads (layer0.conv1.weight …, last_linear.*) fills `base.*`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
@@ -53,6 +54,12 @@ describe("RSB SENet presets against reid-strong-baseline's senet.py", () => {
       expect(plan.report.mismatched.map((m) => m.key)).toEqual([]);
       expect(plan.report.skipped.map((s) => s.key).filter((k) => !k.endsWith('.num_batches_tracked'))).toEqual([]);
       expect(plan.report.loaded.some((e) => /^base\.layer1\.0\.se_module\.fc1\.weight$/.test(e.key))).toBe(true);
+      // The ImageNet layout (RSB SENet.load_param's pretrained file): the whole backbone, last_linear unused.
+      const imagenet = planLoad(analysis.layers, await readCheckpoint(join(dir, `${c.id}.imagenet.pth`)));
+      expect(imagenet.report.loaded.filter((e) => !e.key.startsWith('base.')).map((e) => e.key)).toEqual([]);
+      expect(imagenet.report.missing.filter((m) => m.key.startsWith('base.')).map((m) => m.key)).toEqual([]);
+      expect(imagenet.report.skipped.map((s) => s.key).filter((k) => !k.endsWith('.num_batches_tracked')).sort()).toEqual(['last_linear.bias', 'last_linear.weight']);
+      expect(imagenet.values.get('base.layer0.conv1/kernel')).toEqual(plan.values.get('base.layer0.conv1/kernel'));
       setWeightsFromValues(reid, analysis.layers, plan.values);
       const x = readF32(join(dir, `${c.id}.input.f32`));
       const want = readF32(join(dir, `${c.id}.expected.f32`));

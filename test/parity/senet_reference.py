@@ -11,7 +11,8 @@ its Baseline (`modeling/baseline.py`: base = SENet(...), gap, BNNeck, classifier
 
 Usage: senet_reference.py SPEC.json OUT_DIR. SPEC: list of {id, arch, input: [H, W], seed, last_stride,
 num_classes}. For each: random weights + calibrated BN statistics, writes OUT_DIR/<id>.pth (the
-Baseline's state_dict), <id>.input.f32 (NHWC) and <id>.expected.f32 (eval features, BNNeck after).
+Baseline's state_dict), <id>.imagenet.pth (the backbone in the ImageNet layout: layer0.conv1.weight …,
+last_linear.*), <id>.input.f32 (NHWC) and <id>.expected.f32 (eval features, BNNeck after).
 """
 import json
 import math
@@ -191,6 +192,12 @@ def main():
         with torch.no_grad():
             y = m(x)
         torch.save(m.state_dict(), os.path.join(out, c['id'] + '.pth'))
+        # The ImageNet checkpoint layout RSB's SENet.load_param reads (Cadene's pretrainedmodels): the
+        # backbone's keys without `base.`, plus its 1000-class `last_linear` (which load_param skips).
+        imagenet = OrderedDict(m.base.state_dict())
+        imagenet['last_linear.weight'] = torch.zeros(1000, 2048)
+        imagenet['last_linear.bias'] = torch.zeros(1000)
+        torch.save(imagenet, os.path.join(out, c['id'] + '.imagenet.pth'))
         x.permute(0, 2, 3, 1).contiguous().numpy().astype(np.float32).tofile(os.path.join(out, c['id'] + '.input.f32'))
         y.numpy().astype(np.float32).tofile(os.path.join(out, c['id'] + '.expected.f32'))
     print(json.dumps({'torch': torch.__version__}))
