@@ -1,12 +1,12 @@
-import { getKind, ShapeError, type Value } from '../registry/index.js';
+import { getKind, KINDS, ShapeError, type Value } from '../registry/index.js';
 import { analyze } from './analyze.js';
 import { Evaluator, joinName, nodeFlags } from './evaluate.js';
 import { resolveParams } from './params.js';
 import type { Graph, GraphEdge, GraphNode, GroupInfo, Params } from './types.js';
 import { NORM_OPTIONS } from '../registry/index.js';
 
-/** Composites that expand in place on the canvas (single input `in`, single output `out`). */
-export const EXPANDABLE_KINDS = ['stem', 'stage', 'bottleneck', 'basic_block'] as const;
+/** Composites that expand in place on the canvas (single input `in`, single output `out`): registry `expandable`. */
+export const EXPANDABLE_KINDS: readonly string[] = KINDS.filter((k) => k.expandable).map((k) => k.id);
 
 export class ExpandError extends Error {}
 

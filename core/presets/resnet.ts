@@ -1,5 +1,6 @@
 import type { GraphDoc, GraphEdge, GraphNode, Params } from '../graph/types.js';
 import { DOC_FORMAT, DOC_VERSION } from '../graph/types.js';
+import { isSenetPreset, SENET_PRESET_NAMES, senetBackbone } from './senet.js';
 
 /** Blocks per row in a preset's layout. */
 export const PRESET_ROW = 3;
@@ -26,8 +27,11 @@ export interface PresetOptions {
 
 export const PRESET_DEFAULTS: PresetOptions = { neck: 'bnneck', neckFeat: 'after', lastStride: 1, numClasses: 751, input: [256, 128] };
 
+/** Every name buildPreset accepts: the ResNet / IBN-a presets and RSB's SENet family (presets/senet.ts). */
+export const ALL_PRESET_NAMES: readonly string[] = [...PRESET_NAMES, ...SENET_PRESET_NAMES];
+
 export function isPresetName(name: string): boolean {
-  return PRESET_NAMES.includes(name);
+  return ALL_PRESET_NAMES.includes(name);
 }
 
 export function edge(source: string, sourcePort: string, target: string, targetPort: string): GraphEdge {
@@ -37,14 +41,14 @@ export function edge(source: string, sourcePort: string, target: string, targetP
 /**
  * A complete reid-strong-baseline Baseline: backbone → GAP → neck → classifier → outputs.
  * Plain ResNets follow RSB's resnet.py (no stem ReLU); `_ibn_a` follows resnet_ibn_a.py (stem ReLU,
- * IBN-a in bn1 of every block of layer1–3, never layer4).
+ * IBN-a in bn1 of every block of layer1–3, never layer4); se_* / senet154 follow RSB's senet.py.
  */
 export function buildPreset(name: string, options: Partial<PresetOptions> = {}): GraphDoc {
   const o = { ...PRESET_DEFAULTS, ...options };
   const ibn = name.endsWith('_ibn_a');
   const depth = (ibn ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
   const spec = RESNET_DEPTHS[depth];
-  if (!spec) throw new Error(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
+  if (!spec && !isSenetPreset(name)) throw new Error(`unknown preset "${name}" (choose one of ${ALL_PRESET_NAMES.join(', ')})`);
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   // Rows of PRESET_ROW blocks (data flows left to right, then on to the next row): at the editor's
@@ -54,21 +58,7 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     nodes.push({ id, kind, name, params, position: { x: (i % PRESET_ROW) * 300, y: Math.floor(i / PRESET_ROW) * 190 } });
   };
   add('input', 'input', 'input', { height: o.input[0], width: o.input[1], channels: 3 });
-  add('stem', 'stem', 'base', { channels: 64, relu: ibn });
-  let prev = 'stem';
-  edges.push(edge('input', 'out', 'stem', 'in'));
-  spec.layers.forEach((blocks, i) => {
-    const id = `layer${i + 1}`;
-    add(id, 'stage', `base.${id}`, {
-      block: spec.block,
-      blocks,
-      planes: 64 * 2 ** i,
-      stride: i === 0 ? 1 : i === 3 ? o.lastStride : 2,
-      norm: ibn && i < 3 ? 'ibn_a' : 'bn',
-    });
-    edges.push(edge(prev, 'out', id, 'in'));
-    prev = id;
-  });
+  const prev = isSenetPreset(name) ? senetBackbone(name, o.lastStride, add, edges, 'input') : resnetBackbone(spec, ibn, o.lastStride, add, edges);
   add('gap', 'global_avg_pool', 'gap', {});
   add('neck', 'neck', 'bottleneck', { type: o.neck, neck_feat: o.neckFeat });
   add('classifier', 'linear', 'classifier', { units: o.numClasses, bias: o.neck === 'no' });
@@ -82,4 +72,24 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     edge('neck', 'eval', 'output', 'eval_feature'),
   );
   return { format: DOC_FORMAT, version: DOC_VERSION, graph: { nodes, edges } };
+}
+
+/** RSB's resnet.py / resnet_ibn_a.py backbone: `base` stem and stages `base.layer1…4`; returns the last node id. */
+function resnetBackbone(spec: (typeof RESNET_DEPTHS)[Depth], ibn: boolean, lastStride: number, add: (id: string, kind: string, name: string, params: Params) => void, edges: GraphEdge[]): string {
+  add('stem', 'stem', 'base', { channels: 64, relu: ibn });
+  edges.push(edge('input', 'out', 'stem', 'in'));
+  let prev = 'stem';
+  spec.layers.forEach((blocks, i) => {
+    const id = `layer${i + 1}`;
+    add(id, 'stage', `base.${id}`, {
+      block: spec.block,
+      blocks,
+      planes: 64 * 2 ** i,
+      stride: i === 0 ? 1 : i === 3 ? lastStride : 2,
+      norm: ibn && i < 3 ? 'ibn_a' : 'bn',
+    });
+    edges.push(edge(prev, 'out', id, 'in'));
+    prev = id;
+  });
+  return prev;
 }

@@ -16,11 +16,15 @@ import { bottleneck } from './kinds/bottleneck.js';
 import { stage } from './kinds/stage.js';
 import { neck } from './kinds/neck.js';
 import { output } from './kinds/output.js';
+import { seModule } from './kinds/se_module.js';
+import { seBottleneck } from './kinds/se_bottleneck.js';
+import { seStage } from './kinds/se_stage.js';
+import { senetStem } from './kinds/senet_stem.js';
 
 /** Every node kind. Ids are persisted in documents: never rename one. */
 export const KINDS: readonly KindDef[] = [
   input, stem, stage, bottleneck, basicBlock, conv2d, batchNorm, ibnA, instanceNorm, relu, maxPool, add,
-  globalAvgPool, gemPool, neck, linear, output,
+  globalAvgPool, gemPool, neck, linear, output, senetStem, seStage, seBottleneck, seModule,
 ];
 
 const byId = new Map(KINDS.map((k) => [k.id, k]));

@@ -61,6 +61,8 @@ export const CUSTOM_LAYER_CLASSES = {
   ibnA: 'ReidIBNa',
   maxPool: 'ReidMaxPool2D',
   gemPool: 'ReidGeMPool',
+  groupConv: 'ReidGroupConv2D',
+  seModule: 'ReidSEModule',
 } as const;
 
 export type InboundRef = [string, number, number, Record<string, unknown>];

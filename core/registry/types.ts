@@ -59,6 +59,8 @@ interface KindBase {
   hasBnStats?: boolean;
   /** Pools a feature map to the global feature vector (the end of the backbone). */
   globalPool?: boolean;
+  /** A composite the editor can expand in place into its children (and regroup). */
+  expandable?: boolean;
   /** The model's image input (exactly one per compiled model). */
   imageInput?: boolean;
   /** One-line key-parameter text shown on the node. */

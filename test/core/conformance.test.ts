@@ -8,6 +8,7 @@
  *    writes from the kinds' PyTorch source, run by /usr/bin/python3 (PyTorch 1.13, one process for all
  *    cases) on the app's exported state_dict, has the same parameter count and the same eval output
  *    (within 1e-4 · max|ref|); PyTorch's own re-saved state_dict imports back bit-identical;
+ *  - the ONNX lowering (run by onnxruntime-node, a spatial output pooled) gives the tfjs model's features;
  *  - frozen means zero trainable weights (analysis, tfjs variables and the exported PyTorch module).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -31,6 +32,7 @@ import {
   type Value,
 } from '../../core/index.js';
 import { generateModelPy } from '../../main/export/pytorch.js';
+import { featureEngine } from '../../main/onnx/engine.js';
 import { buildFromCompiled, disposeModel, forwardEval, getWeightValues, initBackend, setWeightsFromValues, trainableVariables } from '../../main/tfjs/index.js';
 import { exportStateDict, planLoad, readCheckpoint, writeCheckpoint } from '../../main/weights/index.js';
 import { maxDiff, readF32 } from '../parity/fixtures.js';
@@ -44,6 +46,7 @@ const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
     { params: { filters: 32, kernel: 3, stride: 2, padding: 1, bias: false }, inputs: [[33, 17, 8]] },
     { params: { filters: 16, kernel: 7, stride: 2, padding: 3, bias: true }, inputs: [[64, 32, 3]] },
     { params: { filters: 8, kernel: 1, stride: 1, padding: 0, bias: false }, inputs: [[5, 4, 6]] },
+    { params: { filters: 12, kernel: 3, stride: 2, padding: 1, bias: true, groups: 4 }, inputs: [[9, 7, 8]] },
   ],
   batch_norm: [{ params: {}, inputs: [[8, 4, 12]] }, { params: { freezeShift: true }, inputs: [[24]] }],
   instance_norm: [{ params: {}, inputs: [[8, 4, 12]] }],
@@ -72,6 +75,14 @@ const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
     { params: { block: 'basic_block', blocks: 2, planes: 32, stride: 2, norm: 'bn' }, inputs: [[16, 8, 16]] },
   ],
   neck: [{ params: { type: 'bnneck' }, inputs: [[64]] }, { params: { type: 'no' }, inputs: [[64]] }],
+  se_module: [{ params: { reduction: 4 }, inputs: [[6, 4, 32]] }],
+  se_bottleneck: [
+    { params: { type: 'se_resnet', planes: 8, stride: 2, reduction: 4 }, inputs: [[8, 6, 16]] },
+    { params: { type: 'se_resnext', planes: 32, stride: 1, groups: 4, reduction: 16, base_width: 4 }, inputs: [[6, 4, 64]] },
+    { params: { type: 'senet154', planes: 8, stride: 2, groups: 4, reduction: 8, downsample_kernel: 3, downsample_padding: 1 }, inputs: [[7, 5, 16]] },
+  ],
+  se_stage: [{ params: { type: 'se_resnext', blocks: 2, planes: 32, stride: 2, groups: 8, reduction: 16 }, inputs: [[8, 6, 32]] }],
+  senet_stem: [{ params: { channels: 16 }, inputs: [[33, 17, 3]] }, { params: { channels: 32, input_3x3: true }, inputs: [[32, 16, 3]] }],
   output: [],
 };
 
@@ -163,7 +174,7 @@ function seededWeights(layers: Layer[], seed: number): Map<string, Float32Array>
  * One case as a model of its own: an image input (a vector kind gets `input [2, 2, C] → global average
  * pool` in front), the kind named `x`, its main output (`out`, or a neck's `eval`) as the eval feature.
  */
-function caseModel(kind: string, params: Params, inputs: Shape[], frozen: boolean) {
+function caseModel(kind: string, params: Params, inputs: Shape[], frozen: boolean, pooled = false) {
   const ev = new Evaluator('n');
   const first = inputs[0]!;
   const spatial = (first.length === 3 ? first : [2, 2, first[0]!]) as [number, number, number];
@@ -177,9 +188,33 @@ function caseModel(kind: string, params: Params, inputs: Shape[], frozen: boolea
   PORTS(kind).forEach((p) => (values[p] = src));
   const before = ev.layers.length;
   const outs = ev.add(kind, 'x', params, values, { frozen, statsFrozen: frozen });
-  const main = (outs.out ?? outs.eval)!;
+  let main = (outs.out ?? outs.eval)!;
+  // ONNX exports a feature vector: a spatial output gets a global average pool behind it.
+  if (pooled && main.shape.length === 3) main = ev.add('global_avg_pool', 'post', {}, { in: main }, { frozen: false, statsFrozen: false }).out!;
   const analysis = { diagnostics: [], outputs: { evalFeature: main.layer }, layers: ev.layers } as unknown as Analysis;
   return { compiled: compileToKeras(analysis), own: ev.layers.slice(before), shape: main.shape, inputShape: spatial };
+}
+
+/** max|Δ| between the ONNX lowering run by onnxruntime-node and the tfjs model, same seeded weights. */
+async function onnxVsTfjs(compiled: ReturnType<typeof compileToKeras>, seed: number): Promise<{ diff: number; ref: number }> {
+  const model = await buildFromCompiled(compiled);
+  try {
+    setWeightsFromValues(model, compiled.layers, seededWeights(compiled.layers, seed));
+    const [h, w, c] = compiled.metadata.inputShape as [number, number, number];
+    const x = Float32Array.from({ length: BATCH * h * w * c }, rng(seed + 1000).n);
+    const engine = await featureEngine(model, compiled, 'onnxruntime', 'cpu');
+    try {
+      const got = await engine.extract(x, BATCH, BATCH);
+      const want = tf.tidy(() => forwardEval(model, tf.tensor4d(x, [BATCH, h, w, c])));
+      const ref = (await want.data()) as Float32Array;
+      want.dispose();
+      return maxDiff(got.features, ref);
+    } finally {
+      await engine.dispose();
+    }
+  } finally {
+    disposeModel(model);
+  }
 }
 
 describe('block registry lowering conformance (tfjs ↔ exported PyTorch)', () => {
@@ -188,6 +223,7 @@ describe('block registry lowering conformance (tfjs ↔ exported PyTorch)', () =
   type Run = { label: string; kind: string; frozen: boolean; shape: Shape; tfShape: number[]; trainable: number; analysisTrainable: number; params: number; out: Float32Array; values: Map<string, Float32Array>; layers: Layer[]; dir: string };
   const runs: Run[] = [];
   let torch: { params: number; trainable: number; shape: number[] }[] = [];
+  const onnx: { label: string; diff: number; ref: number }[] = [];
 
   beforeAll(async () => {
     await initBackend('cpu');
@@ -201,6 +237,7 @@ describe('block registry lowering conformance (tfjs ↔ exported PyTorch)', () =
         const label = `${c.kind}#${c.i}${frozen ? ' frozen' : ''}`;
         const d = join(dir, `${c.kind}-${c.i}${frozen ? '-frozen' : ''}`);
         mkdirSync(d);
+        if (!frozen) onnx.push({ label, ...(await onnxVsTfjs(caseModel(c.kind, c.params, c.inputs, false, true).compiled, seed)) });
         const layers = m.compiled.layers;
         const values = seededWeights(layers, seed++);
         const model = await buildFromCompiled(m.compiled);
@@ -266,6 +303,11 @@ describe('block registry lowering conformance (tfjs ↔ exported PyTorch)', () =
         expect({ case: r.label, id, same: !!got && Buffer.compare(Buffer.from(got.buffer, got.byteOffset, got.byteLength), Buffer.from(v.buffer, v.byteOffset, v.byteLength)) === 0 }).toEqual({ case: r.label, id, same: true });
       }
     }
+  });
+
+  it('the ONNX lowering (onnxruntime-node) gives the tfjs features within 1e-4 · max|ref|', () => {
+    expect(onnx.length).toBeGreaterThan(0);
+    for (const o of onnx) expect({ case: o.label, ok: o.diff <= 1e-4 * Math.max(o.ref, 1e-6) }).toEqual({ case: o.label, ok: true });
   });
 
   it('frozen means zero trainable weights (analysis, tfjs, PyTorch); unfrozen, all three agree', () => {

@@ -9,6 +9,7 @@ export const basicBlock: CompositeKind = {
   category: 'blocks',
   description: 'ResNet-18/34 residual block; IBN-a replaces bn1.',
   primitive: false,
+  expandable: true,
   freezable: true,
   hasNormSlot: true,
   params: blockParams,

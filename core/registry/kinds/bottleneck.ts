@@ -14,6 +14,7 @@ export const bottleneck: CompositeKind = {
   category: 'blocks',
   description: 'ResNet-50/101/152 residual block (v1.5 stride placement); IBN-a replaces bn1.',
   primitive: false,
+  expandable: true,
   freezable: true,
   hasNormSlot: true,
   params: blockParams,

@@ -1,8 +1,15 @@
-import type { PrimitiveKind } from '../types.js';
+import { ShapeError, type PrimitiveKind } from '../types.js';
 import { requireSpatial, spatialOut } from '../shapes.js';
-import { auxLayerName, hwioToOihw, inboundRef, inChannels, kernelBiasConfig, pyBool, pyInt, type KerasLayerJson, type WeightSpec } from '../lowering.js';
+import { auxLayerName, CUSTOM_LAYER_CLASSES, hwioToOihw, inboundRef, inChannels, kernelBiasConfig, pyBool, pyInt, type KerasLayerJson, type WeightSpec } from '../lowering.js';
 
-/** nn.Conv2d with explicit symmetric zero padding (PyTorch semantics, not TF 'same'). */
+/** Groups of a conv2d layer (nn.Conv2d `groups`; 1 when absent). */
+const groupsOf = (p: { groups?: unknown }): number => (p.groups as number | undefined) ?? 1;
+
+/**
+ * nn.Conv2d with explicit symmetric zero padding (PyTorch semantics, not TF 'same'). `groups` splits the
+ * input and output channels into that many independent convolutions (ResNeXt's cardinality, Xie et al.
+ * CVPR 2017; RSB `modeling/backbones/senet.py` SEResNeXtBottleneck conv2).
+ */
 export const conv2d: PrimitiveKind = {
   id: 'conv2d',
   label: 'Conv 2D',
@@ -16,25 +23,29 @@ export const conv2d: PrimitiveKind = {
     stride: { type: 'int', default: 1, min: 1, max: 8, label: 'Stride' },
     padding: { type: 'int', default: 1, min: 0, max: 7, label: 'Padding' },
     bias: { type: 'bool', default: false, label: 'Bias' },
+    groups: { type: 'int', default: 1, min: 1, max: 1024, label: 'Groups', help: 'nn.Conv2d groups (ResNeXt cardinality): input and output channels must divide by it' },
   },
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'out' }],
-  describe: (p) => `${p.kernel}×${p.kernel}/${p.stride} p${p.padding} → ${p.filters}`,
+  describe: (p) => `${p.kernel}×${p.kernel}/${p.stride} p${p.padding} → ${p.filters}${groupsOf(p) > 1 ? `, ${groupsOf(p)} groups` : ''}`,
   inferShape(p, [x]) {
-    const [h, w] = requireSpatial('conv2d', x!);
+    const [h, w, c] = requireSpatial('conv2d', x!);
+    const g = groupsOf(p);
+    if (c % g || (p.filters as number) % g)
+      throw new ShapeError('E_INVALID_PARAM', `conv2d with ${g} groups needs input (${c}) and output (${p.filters}) channels divisible by ${g}`);
     const [oh, ow] = spatialOut('conv2d', h, w, p.kernel as number, p.stride as number, p.padding as number);
     return [oh, ow, p.filters as number];
   },
   paramCount(p, [x]) {
-    const cin = x![2]!;
+    const cin = x![2]! / groupsOf(p);
     const k = p.kernel as number;
     const f = p.filters as number;
     return { total: k * k * cin * f + (p.bias ? f : 0), alwaysFrozen: 0 };
   },
-  macs: (p, [x], out) => (p.kernel as number) ** 2 * x![2]! * out[0]! * out[1]! * out[2]!,
+  macs: (p, [x], out) => ((p.kernel as number) ** 2 * x![2]! * out[0]! * out[1]! * out[2]!) / groupsOf(p),
   lower: {
     weights(l) {
-      const [k, f, cin, n, trainable] = [l.params.kernel as number, l.params.filters as number, inChannels(l), l.name, !l.frozen];
+      const [k, f, cin, n, trainable] = [l.params.kernel as number, l.params.filters as number, inChannels(l) / groupsOf(l.params), l.name, !l.frozen];
       const out: WeightSpec[] = [
         { slot: 'kernel', shape: [k, k, cin, f], torchKey: `${n}.weight`, torchShape: [f, cin, k, k], transform: 'oihw_to_hwio', buffer: false, trainable, init: 'torch_default' },
       ];
@@ -48,6 +59,10 @@ export const conv2d: PrimitiveKind = {
      */
     keras({ layer: l, make, specs, cin, inbound, name }) {
       const [k, s, pad] = [l.params.kernel as number, l.params.stride as number, l.params.padding as number];
+      const g = groupsOf(l.params);
+      // tfjs has no grouped convolution: a custom layer (main/tfjs/layers) pads symmetrically and convolves per group.
+      if (g > 1)
+        return [make(CUSTOM_LAYER_CLASSES.groupConv, { filters: l.params.filters, kernel_size: k, strides: s, padding: pad, groups: g, use_bias: !!l.params.bias })];
       const sameIsSymmetric = s === 1 && k % 2 === 1 && pad === (k - 1) / 2;
       const out: KerasLayerJson[] = [];
       let ins = inbound;
@@ -62,8 +77,9 @@ export const conv2d: PrimitiveKind = {
       out.push(make('Conv2D', { ...conv, ...kernelBiasConfig(specs, k * k * cin, !!l.params.bias) }, name, ins));
       return out;
     },
-    onnx({ layer: l, node, weight, cin, x }) {
-      const [k, f, pad] = [l.params.kernel as number, l.params.filters as number, l.params.padding as number];
+    onnx({ layer: l, node, weight, cin: c, x }) {
+      const [k, f, pad, g] = [l.params.kernel as number, l.params.filters as number, l.params.padding as number, groupsOf(l.params)];
+      const cin = c / g;
       const ins = [x, weight('kernel', [f, cin, k, k], (w) => hwioToOihw(w, k, cin, f))];
       if (l.params.bias) ins.push(weight('bias', [f]));
       node('Conv', l.name, ins, [l.name], [
@@ -71,12 +87,12 @@ export const conv2d: PrimitiveKind = {
         { name: 'strides', type: 'ints', value: [l.params.stride as number, l.params.stride as number] },
         { name: 'pads', type: 'ints', value: [pad, pad, pad, pad] },
         { name: 'dilations', type: 'ints', value: [1, 1] },
-        { name: 'group', type: 'int', value: 1 },
+        { name: 'group', type: 'int', value: g },
       ]);
     },
     torch: {
       module: (l) =>
-        `nn.Conv2d(${inChannels(l)}, ${pyInt(l.params.filters)}, kernel_size=${pyInt(l.params.kernel)}, stride=${pyInt(l.params.stride)}, padding=${pyInt(l.params.padding)}, bias=${pyBool(l.params.bias)})`,
+        `nn.Conv2d(${inChannels(l)}, ${pyInt(l.params.filters)}, kernel_size=${pyInt(l.params.kernel)}, stride=${pyInt(l.params.stride)}, padding=${pyInt(l.params.padding)}, ${groupsOf(l.params) > 1 ? `groups=${groupsOf(l.params)}, ` : ''}bias=${pyBool(l.params.bias)})`,
     },
   },
 };

@@ -8,6 +8,7 @@ export const stage: CompositeKind = {
   category: 'blocks',
   description: 'A sequence of residual blocks (layer1…layer4); expands in place into its blocks.',
   primitive: false,
+  expandable: true,
   freezable: true,
   hasNormSlot: true,
   params: {

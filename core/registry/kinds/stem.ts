@@ -11,6 +11,7 @@ export const stem: CompositeKind = {
   category: 'blocks',
   description: 'conv 7×7/2 → BN → ReLU (optional) → max pool 3×3/2.',
   primitive: false,
+  expandable: true,
   freezable: true,
   params: {
     channels: { type: 'int', default: 64, min: 1, max: 1024, label: 'Channels' },

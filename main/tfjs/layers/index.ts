@@ -2,12 +2,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { ReidBatchNorm, ReidIBNa, ReidInstanceNorm } from './norm-layers.js';
 import { ReidGeMPool, ReidMaxPool2D } from './pool-layers.js';
+import { ReidGroupConv2D, ReidSEModule } from './conv-layers.js';
 
-export { ReidBatchNorm, ReidIBNa, ReidInstanceNorm, ReidGeMPool, ReidMaxPool2D };
+export { ReidBatchNorm, ReidIBNa, ReidInstanceNorm, ReidGeMPool, ReidMaxPool2D, ReidGroupConv2D, ReidSEModule };
 
 let registered = false;
 export function registerCustomLayers(): void {
   if (registered) return;
-  for (const cls of [ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool]) tf.serialization.registerClass(cls);
+  for (const cls of [ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool, ReidGroupConv2D, ReidSEModule]) tf.serialization.registerClass(cls);
   registered = true;
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { PRESET_DEFAULTS, PRESET_NAMES, RESNET_DEPTHS, type Depth } from '../../../core/index.js';
+import { PRESET_DEFAULTS, PRESET_NAMES, RESNET_DEPTHS, SENET_ARCHS, SENET_PRESET_NAMES, type Depth, type SenetArch } from '../../../core/index.js';
 import { newBlank, newFromPreset } from '../store/files.js';
 import { useEditor } from '../store/editor.js';
 
@@ -32,6 +32,18 @@ export function PresetGallery() {
                 {spec.block === 'bottleneck' ? 'Bottleneck' : 'Basic'} [{spec.layers.join(', ')}]
               </span>
               <span className="muted">{p.endsWith('_ibn_a') ? 'IBN-a in layer1–3' : 'BatchNorm'}</span>
+            </button>
+          );
+        })}
+        {SENET_PRESET_NAMES.map((p) => {
+          const spec = SENET_ARCHS[p as SenetArch];
+          return (
+            <button key={p} className={`preset-card ${p === name ? 'active' : ''}`} data-testid={`preset-${p}`} onClick={() => setName(p)} onDoubleClick={create}>
+              <strong>{p}</strong>
+              <span>
+                SE bottleneck [{spec.layers.join(', ')}]
+              </span>
+              <span className="muted">{spec.groups > 1 ? `${spec.groups} groups, SE` : 'squeeze-excitation'}</span>
             </button>
           );
         })}

@@ -15,6 +15,21 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 # IBN-a as in IBN-Net ibnnet/modules.py: the parity suite's reference module, shared.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'parity'))
 from reference import IBN  # noqa: E402
+# reid-strong-baseline's SENet pieces (senet.py), the SE parity suite's reference, shared.
+from senet_reference import SEModule, SENet, SEBottleneck, SEResNetBottleneck, SEResNeXtBottleneck  # noqa: E402
+
+SE_BLOCKS = {'se_resnet': SEResNetBottleneck, 'se_resnext': SEResNeXtBottleneck, 'senet154': SEBottleneck}
+
+
+def se_block(p, cin, stride):
+    planes = p['planes']
+    down = None
+    if stride != 1 or cin != planes * 4:
+        down = nn.Sequential(nn.Conv2d(cin, planes * 4, p['downsample_kernel'], stride, p['downsample_padding'], bias=False), nn.BatchNorm2d(planes * 4))
+    cls = SE_BLOCKS[p['type']]
+    if cls is SEResNeXtBottleneck:
+        return cls(cin, planes, p['groups'], p['reduction'], stride, down, base_width=p['base_width']), planes * 4
+    return cls(cin, planes, p['groups'], p['reduction'], stride, down), planes * 4
 
 
 def block(kind, p, cin):
@@ -56,7 +71,7 @@ def build(kind, p, shapes):
     if kind == 'input':
         return None
     if kind == 'conv2d':
-        return nn.Conv2d(c, p['filters'], p['kernel'], p['stride'], p['padding'], bias=p['bias'])
+        return nn.Conv2d(c, p['filters'], p['kernel'], p['stride'], p['padding'], groups=p.get('groups', 1), bias=p['bias'])
     if kind == 'batch_norm':
         return nn.BatchNorm2d(c) if len(s) == 3 else nn.BatchNorm1d(c)
     if kind == 'instance_norm':
@@ -97,6 +112,19 @@ def build(kind, p, shapes):
             m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1}, cin)
             mods.append(m)
         return nn.Sequential(*mods)
+    if kind == 'se_module':
+        return SEModule(c, p['reduction'])
+    if kind == 'se_bottleneck':
+        return se_block(p, c, p['stride'])[0]
+    if kind == 'se_stage':
+        mods, cin = [], c
+        for i in range(p['blocks']):
+            m, cin = se_block(p, cin, p['stride'] if i == 0 else 1)
+            mods.append(m)
+        return nn.Sequential(*mods)
+    if kind == 'senet_stem':
+        net = SENet(SEResNetBottleneck, [1, 1, 1, 1], 1, 16, None, p['channels'], p['input_3x3'])
+        return net.layer0
     if kind == 'neck':
         return Neck(c, p['type'])
     raise ValueError(kind)
