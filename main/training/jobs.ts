@@ -44,7 +44,8 @@ export type WorkerMessage =
   | { type: 'eval-finished'; result: EvalJobResult }
   | { type: 'event'; event: TrainEvent }
   | { type: 'finished'; status: 'completed' | 'stopped' | 'paused'; eval: unknown }
-  | { type: 'failed'; message: string };
+  /** `code`: the error's stable code when it has one (E_OUT_OF_MEMORY, …). */
+  | { type: 'failed'; message: string; code?: string };
 
 export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: TrainEvent) => void) {
   const doc = parseDocument(job.doc);

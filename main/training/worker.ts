@@ -4,7 +4,7 @@
  * parent sees the exit and reports it with the last checkpoint (product.md #7).
  *
  * Parent → worker: { type: 'start', job } | { type: 'control', request: 'stop' | 'pause' } | { type: 'eval', job }
- * Worker → parent: { type: 'event', event } | { type: 'finished', status, eval } | { type: 'failed', message }
+ * Worker → parent: { type: 'event', event } | { type: 'finished', status, eval } | { type: 'failed', message, code? }
  *                  | { type: 'eval-progress', stage, done, total } | { type: 'eval-finished', result }
  * An evaluation (`eval.run`) uses the same process kind, so it too stays off the service's event loop.
  */
@@ -20,6 +20,9 @@ const send = (m: WorkerMessage) => {
   else if (process.send) process.send(m);
 };
 
+/** The failure as the parent gets it: the message, and the error's stable code (E_…) when it has one. */
+const failed = (e: Error & { code?: unknown }): WorkerMessage => ({ type: 'failed', message: e?.message ?? String(e), ...(typeof e?.code === 'string' && e.code.startsWith('E_') ? { code: e.code } : {}) });
+
 const onMessage = (raw: unknown) => {
   const msg = raw as { type?: string; job?: TrainJob & EvalJob; request?: 'stop' | 'pause' };
   if (msg?.type === 'eval' && msg.job) {
@@ -29,7 +32,7 @@ const onMessage = (raw: unknown) => {
         setTimeout(() => process.exit(0), 50);
       })
       .catch((e: Error) => {
-        send({ type: 'failed', message: e?.message ?? String(e) });
+        send(failed(e));
         setTimeout(() => process.exit(1), 50);
       });
   }
@@ -41,7 +44,7 @@ const onMessage = (raw: unknown) => {
         setTimeout(() => process.exit(0), 50);
       })
       .catch((e: Error) => {
-        send({ type: 'failed', message: e?.message ?? String(e) });
+        send(failed(e));
         setTimeout(() => process.exit(1), 50);
       });
   }
