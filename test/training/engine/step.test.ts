@@ -4,6 +4,7 @@ import { analyze, compileToKeras, defaultTrainingSettings, seedInitializers } fr
 import { buildFromCompiled, forwardTrain, initBackend, trainableVariables, type ReidModel } from '../../../main/tfjs/index.js';
 import { ReidLoss } from '../../../main/training/losses/index.js';
 import { computeGradients } from '../../../main/training/engine/step.js';
+import { TRAIN_BACKENDS } from '../../backends.js';
 import { tinyGraph } from './tiny.js';
 
 const P = 4;
@@ -28,9 +29,10 @@ async function snapshot(vars: tf.Variable[] | tf.Tensor[]): Promise<Float32Array
 
 const stats = (reid: ReidModel) => reid.model.nonTrainableWeights.map((w) => w.read());
 
-describe('micro-batched training step', () => {
+// Every tfjs backend present (test/backends.ts): wasm here, tfjs-node / tfjs-node-gpu where installed.
+describe.each(TRAIN_BACKENDS)('micro-batched training step (%s)', (backend) => {
   beforeAll(async () => {
-    await initBackend('wasm');
+    await initBackend(backend);
   });
 
   it('splitting a batch gives the whole-batch loss and gradients when BN statistics are frozen (exact chain rule)', async () => {
