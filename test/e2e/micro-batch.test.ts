@@ -55,6 +55,7 @@ describe('micro-batch in the training settings', () => {
     await setField('set-micro-batch', '5');
     await expect.poll(value).toBe('5');
 
+    console.log('[e2e micro-batch] set, refused, undone; training');
     await page.getByTestId('run-name').fill('micro-batch 5');
     await page.getByTestId('train-start').click();
     await page.getByTestId('backend-badge').waitFor({ timeout: 120_000 });
@@ -65,5 +66,5 @@ describe('micro-batch in the training settings', () => {
     expect(settings.microBatch).toBe(5);
     await page.getByTestId('train-stop').click();
     await expect.poll(() => page.getByTestId('dashboard').getAttribute('data-phase'), { timeout: 120_000 }).toMatch(/^(stopped|completed)$/);
-  });
+  }, 600_000);
 });

@@ -113,18 +113,21 @@ export interface MicroBatchPlan {
  * The micro-batch for a P×K `batch` of images on `memory`: the whole batch when it fits, else the
  * largest number of images whose activations (bytesPerImage each) fit the budget left after the weights,
  * their gradients and two Adam moments (4 float32 copies of every parameter). `override` (the user's
- * micro-batch, from the settings or --micro-batch) wins, clamped to 1…batch.
+ * micro-batch, from the settings or --micro-batch) wins, clamped to 2…batch (training-mode BatchNorm needs
+ * two values per channel; BNNeck has one per image).
  */
 export function planMicroBatch(a: Pick<Analysis, 'inputShape' | 'layers' | 'totals'>, batch: number, memory: DeviceMemory, override?: number): MicroBatchPlan {
   const bytesPerImage = activationFloatsPerImage(a) * BYTES_PER_ACTIVATION_FLOAT;
   const fixed = a.totals.params * 4 * 4;
   const budgetBytes = Math.max(0, memory.usableBytes - fixed);
   const perImage = `${(bytesPerImage / 2 ** 20).toFixed(0)} MiB per image`;
+  // Training-mode BatchNorm needs more than one value per channel (BNNeck sees one per image).
+  const least = Math.min(2, batch);
   if (override !== undefined) {
-    const m = Math.max(1, Math.min(batch, Math.floor(override)));
-    return { microBatch: m, bytesPerImage, budgetBytes, reason: `set by the user (${m})` };
+    const m = Math.max(least, Math.min(batch, Math.floor(override)));
+    return { microBatch: m, bytesPerImage, budgetBytes, reason: m === Math.floor(override) ? `set by the user (${m})` : `set by the user (${override} → ${m}: ${m === batch ? 'the whole batch' : 'BatchNorm needs at least 2 images'})` };
   }
-  const fits = Math.max(1, Math.floor(budgetBytes / bytesPerImage));
+  const fits = Math.max(least, Math.floor(budgetBytes / bytesPerImage));
   if (fits >= batch) return { microBatch: batch, bytesPerImage, budgetBytes, reason: `the whole batch of ${batch} fits (${perImage}; ${memory.source})` };
   return {
     microBatch: fits,

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze, buildPreset } from '../../../core/index.js';
 import { deviceMemory, parseNvidiaSmiMemory, planMicroBatch, type MemoryProbe } from '../../../main/training/engine/memory.js';
+import { microBatchSlices } from '../../../main/training/engine/step.js';
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -74,12 +75,20 @@ describe('micro-batch plan from the device memory', () => {
     expect(plan.microBatch).toBeLessThan(8);
   });
 
-  it('the user’s micro-batch wins, clamped to 1…batch; nothing fits → 1', () => {
+  it('the user’s micro-batch wins, clamped to 2…batch; nothing fits → 2 (BatchNorm needs two values per channel)', () => {
     const m = deviceMemory('wasm');
     expect(planMicroBatch(A, 64, m, 8)).toMatchObject({ microBatch: 8, reason: 'set by the user (8)' });
-    expect(planMicroBatch(A, 64, m, 100).microBatch).toBe(64);
-    expect(planMicroBatch(A, 64, m, 0.5).microBatch).toBe(1);
-    expect(planMicroBatch(A, 64, { device: 'GPU memory', usableBytes: FIXED / 2, source: 'tiny' }).microBatch).toBe(1);
+    expect(planMicroBatch(A, 64, m, 100)).toMatchObject({ microBatch: 64, reason: 'set by the user (100 → 64: the whole batch)' });
+    expect(planMicroBatch(A, 64, m, 1)).toMatchObject({ microBatch: 2, reason: 'set by the user (1 → 2: BatchNorm needs at least 2 images)' });
+    expect(planMicroBatch(A, 64, { device: 'GPU memory', usableBytes: FIXED / 2, source: 'tiny' }).microBatch).toBe(2);
+    expect(planMicroBatch(A, 1, m, 1).microBatch).toBe(1);
+  });
+
+  it('micro-batches are as equal as possible: no one-image tail', () => {
+    expect(microBatchSlices(16, 5)).toEqual([[0, 4], [4, 8], [8, 12], [12, 16]]);
+    expect(microBatchSlices(16, 6)).toEqual([[0, 6], [6, 11], [11, 16]]);
+    expect(microBatchSlices(16, 16)).toEqual([[0, 16]]);
+    expect(microBatchSlices(7, 2)).toEqual([[0, 2], [2, 4], [4, 6], [6, 7]]);
   });
 
   it('parses nvidia-smi memory lines (MiB) and drops anything else', () => {
