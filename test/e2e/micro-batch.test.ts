@@ -64,6 +64,8 @@ describe('micro-batch in the training settings', () => {
     const runs = join(s.home, 'runs');
     const settings = JSON.parse(readFileSync(join(runs, readdirSync(runs)[0]!, 'settings.json'), 'utf8'));
     expect(settings.microBatch).toBe(5);
+    // Steps run with it (a one-image tail micro-batch once made BNNeck's BatchNorm refuse the step).
+    await expect.poll(async () => Number(await page.getByTestId('chart-loss').getAttribute('data-points')), { timeout: 180_000 }).toBeGreaterThanOrEqual(2);
     await page.getByTestId('train-stop').click();
     await expect.poll(() => page.getByTestId('dashboard').getAttribute('data-phase'), { timeout: 120_000 }).toMatch(/^(stopped|completed)$/);
   }, 600_000);
