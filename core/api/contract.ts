@@ -127,6 +127,8 @@ export type ApiErrorCode =
   | 'E_UNSUPPORTED_CHECKPOINT'
   | 'E_CHECKPOINT_TOO_LARGE'
   | 'E_CHECKPOINT_IO'
+  /** A training run ran out of its device's memory (train.exit `code`): lower the micro-batch. */
+  | 'E_OUT_OF_MEMORY'
   /** Dataset problems (core/config/datasets.ts). */
   | DatasetErrorCode;
 

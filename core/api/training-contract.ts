@@ -195,6 +195,9 @@ export const trainingCalls = {
       reason: z.string(),
       attempts: z.array(z.object({ name: z.string(), package: z.string(), status: z.string(), message: z.string().optional() })),
       notes: z.array(z.string()),
+      /** 'cpu' also for tfjs-node-gpu that found no GPU device; then `gpuFallback` says so. */
+      device: z.enum(['cpu', 'gpu']).optional(),
+      gpuFallback: z.string().optional(),
       gpu: z.object({ ready: z.boolean(), gpus: z.array(z.object({ name: z.string(), driver: z.string() })), cudaRuntimes: z.array(z.string()), cudnnLibraries: z.array(z.string()), problems: z.array(z.string()), fixes: z.array(z.string()) }).optional(),
     }),
   },
@@ -202,7 +205,7 @@ export const trainingCalls = {
 
 /** Events of the training engine (main/training/engine/trainer.ts TrainEvent), as the renderer receives them. */
 export const trainEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), runDir: z.string(), backend: z.string(), epochs: z.number(), startEpoch: z.number(), itersPerEpoch: z.number(), microBatch: z.number(), microBatchReason: z.string(), loss: z.string(), numClasses: z.number(), resumedFromStep: z.number().optional() }),
+  z.object({ type: z.literal('start'), runDir: z.string(), backend: z.string(), device: z.enum(['cpu', 'gpu']).optional(), backendWarning: z.string().optional(), epochs: z.number(), startEpoch: z.number(), itersPerEpoch: z.number(), microBatch: z.number(), microBatchReason: z.string(), loss: z.string(), numClasses: z.number(), resumedFromStep: z.number().optional() }),
   z.object({ type: z.literal('step'), epoch: z.number(), iter: z.number(), iters: z.number(), step: z.number(), loss: z.number(), ...lossTermFields, acc: z.number(), lr: z.number(), imgPerSec: z.number(), etaSeconds: z.number() }),
   z.object({ type: z.literal('epoch'), epoch: z.number(), loss: z.number(), acc: z.number(), seconds: z.number() }),
   z.object({ type: z.literal('checkpoint'), epoch: z.number(), step: z.number(), batch: z.number().optional() }),
@@ -215,5 +218,6 @@ export const trainingEvents = {
   /** A progress event of a running run (engine TrainEvent: start, step, epoch, checkpoint, eval, done). */
   'train.event': z.object({ runId: z.string(), event: trainEventSchema }),
   /** The training process ended: completed, stopped, paused, or failed (crash / out of memory) with a message. */
-  'train.exit': z.object({ runId: z.string(), status: z.enum(['completed', 'stopped', 'paused', 'failed']), message: z.string().optional() }),
+  /** `code`: a failure's stable code when it has one (E_OUT_OF_MEMORY: lower the micro-batch). */
+  'train.exit': z.object({ runId: z.string(), status: z.enum(['completed', 'stopped', 'paused', 'failed']), message: z.string().optional(), code: z.string().optional() }),
 } as const;

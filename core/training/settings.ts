@@ -112,6 +112,12 @@ export const trainingSettingsSchema = z.object({
   checkpointPeriod: z.number().int().min(1).default(1),
   seed: z.number().int().min(0).default(0),
   backend: z.enum(BACKEND_CHOICES).default('auto'),
+  /**
+   * Images per forward / backward pass: the P×K batch's gradient is accumulated over micro-batches of this
+   * size (BatchNorm then normalises each micro-batch on its own). Absent = planned from the training
+   * device's memory; the CLI's --micro-batch overrides it. Not a framework setting (exports skip it).
+   */
+  microBatch: z.number().int().min(1).max(4096).optional(),
   /** Kept for config import/export (core/config) only; the app's own training does not read it. */
   framework: z
     .object({

@@ -1,5 +1,6 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { onnxRuntimeStatus } from '../onnx/runtime.js';
+import { ONNXRUNTIME_USES, onnxRuntimeStatus } from '../onnx/runtime.js';
 import { diagnoseGpu } from '../tfjs/gpu.js';
 import { initBackend, parseBackendChoice } from '../tfjs/index.js';
 import { CliError } from './errors.js';
@@ -25,13 +26,14 @@ export async function backendCommand(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify({ ...report, gpu, onnxruntime }, null, 2) + '\n');
     return;
   }
-  const lines = [`backend: ${report.backend} (${report.reason})`];
+  const lines = [`backend: ${report.backend}${report.gpuFallback ? ' — ON THE CPU (no GPU device)' : ''} (${report.reason})`];
   for (const a of report.attempts) lines.push(`  ${a.status === 'selected' ? '*' : ' '} ${a.name.padEnd(15)} ${a.status.padEnd(13)} ${a.package}${a.message ? ` — ${a.message.split('\n')[0]}` : ''}`);
   for (const n of report.notes) lines.push(`  note: ${n}`);
+  const work = ONNXRUNTIME_USES.map((u) => u.label).join(', ');
   lines.push(
     onnxruntime.available
-      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): eval and embed run on it`
-      : `onnxruntime: not available (${onnxruntime.message}): eval and embed run on ${report.backend}`,
+      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): intra-op threads = the ${availableParallelism()} cores; runs ${work}${onnxruntime.uses.includes('train') ? '' : `; training runs on ${report.backend}`}`
+      : `onnxruntime: not available (${onnxruntime.message}): ${work} run on ${report.backend}`,
   );
   lines.push('', `GPU (${gpu.requirements.package}: libtensorflow ${gpu.requirements.libtensorflow}, CUDA ${gpu.requirements.cuda}, cuDNN ${gpu.requirements.cudnn}):`);
   lines.push(`  GPUs: ${gpu.gpus.length ? gpu.gpus.map((g) => `${g.name} (driver ${g.driver})`).join(', ') : 'none found'}`);

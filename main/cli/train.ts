@@ -8,7 +8,7 @@ import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../train
 import { LossConfigError } from '../training/losses/index.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
-import { train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
+import { OutOfMemoryError, train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 import { CliError } from './errors.js';
 import { EXIT, exitAfterDrain } from './exit.js';
@@ -191,7 +191,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     // Stopped by Ctrl-C: a checkpoint was written, but the work is not done — `train && eval` must not go on.
     if (r.status !== 'completed' && control.request) process.exitCode = EXIT.interrupted;
   } catch (e) {
-    if (e instanceof NonFiniteWeightsError) throw new CliError(`${e.message} (${e.code})`);
+    if (e instanceof NonFiniteWeightsError || e instanceof OutOfMemoryError) throw new CliError(`${e.message} (${e.code})`);
     if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError) throw new CliError(e.message);
     throw e;
   } finally {

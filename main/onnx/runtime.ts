@@ -11,12 +11,26 @@ import { serializeOnnx } from './serialize.js';
 
 export const ONNXRUNTIME_PACKAGE = 'onnxruntime-node';
 
+/**
+ * The work onnxruntime does when it is installed, one entry per kind (the `uses` of `reid-studio backend
+ * --json`); the rest runs on the tfjs backend. An engine that moves to onnxruntime adds its entry here.
+ */
+export const ONNXRUNTIME_USES: readonly { work: string; label: string }[] = [
+  { work: 'eval', label: 'eval' },
+  { work: 'embed', label: 'embed' },
+  { work: 'train-eval', label: "a training run's evaluations" },
+];
+
 export interface OnnxRuntimeStatus {
   available: boolean;
   package: string;
   version?: string;
   /** Threads one session uses (intraOpNumThreads): all cores. */
   threads: number;
+  /** Execution provider of the sessions (`cpu`; CUDA is not enabled). */
+  executionProvider: 'cpu';
+  /** The work it does when available (ONNXRUNTIME_USES). */
+  uses: string[];
   /** Why it is unavailable (not installed / the loader's first line). */
   message?: string;
 }
@@ -30,16 +44,17 @@ let loaded: Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> | undefined
 
 async function load(): Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> {
   const threads = availableParallelism();
+  const common = { package: ONNXRUNTIME_PACKAGE, threads, executionProvider: 'cpu' as const, uses: ONNXRUNTIME_USES.map((u) => u.work) };
   try {
     const mod = (await importOptional(ONNXRUNTIME_PACKAGE)) as typeof Ort & { default?: typeof Ort };
     const ort = mod.InferenceSession ? mod : mod.default!;
-    return { ort, status: { available: true, package: ONNXRUNTIME_PACKAGE, version: ort.env.versions?.node, threads } };
+    return { ort, status: { available: true, ...common, version: ort.env.versions?.node } };
   } catch (e) {
     const code = (e as { code?: string }).code;
     const msg = String((e as Error)?.message ?? e);
     const notInstalled = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && msg.includes(`'${ONNXRUNTIME_PACKAGE}'`);
     const message = notInstalled ? `${ONNXRUNTIME_PACKAGE} is not installed` : msg.split('\n').find((l) => l.trim())?.trim().slice(0, 500) ?? msg;
-    return { status: { available: false, package: ONNXRUNTIME_PACKAGE, threads, message } };
+    return { status: { available: false, ...common, message } };
   }
 }
 

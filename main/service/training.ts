@@ -19,6 +19,7 @@ import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from 
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { runQueriesPage } from './run-queries.js';
 import { hasCheckpoint } from '../training/engine/checkpoint.js';
+import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
 import type { TrainJob } from '../training/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
@@ -108,17 +109,17 @@ export class TrainingService {
       }
       if (m.type === 'failed') {
         finished = true;
-        this.emit('train.exit', { runId: id, status: 'failed', message: m.message });
+        this.emit('train.exit', { runId: id, status: 'failed', message: m.message, ...(m.code ? { code: m.code } : {}) });
       }
     });
     w.onExit((code, signal, tail) => {
       this.active.delete(id);
       if (finished) return;
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
-      const oom = /out of memory|heap|allocation failed/i.test(tail) ? ' — it ran out of memory; try a smaller batch or input size' : '';
-      const message = `the training process ${why}${oom}; the run can resume from its last checkpoint`;
+      const oom = isOutOfMemory(tail) || /heap/i.test(tail);
+      const message = `the training process ${why}${oom ? ' — it ran out of memory; lower the micro-batch (training settings) or the input size' : ''}; the run can resume from its last checkpoint`;
       void new RunDir(job.runDir).updateInfo({ status: 'failed', message }).catch(() => undefined);
-      this.emit('train.exit', { runId: id, status: 'failed', message });
+      this.emit('train.exit', { runId: id, status: 'failed', message, ...(oom ? { code: OUT_OF_MEMORY_CODE } : {}) });
     });
     w.send({ type: 'start', job });
   }
@@ -317,6 +318,8 @@ export class TrainingService {
           reason: r.reason,
           attempts: r.attempts.map((a) => ({ name: a.name, package: a.package, status: a.status, ...(a.message ? { message: a.message } : {}) })),
           notes: r.notes,
+          device: r.device,
+          ...(r.gpuFallback ? { gpuFallback: r.gpuFallback } : {}),
           gpu: { ready: g.ready, gpus: g.gpus, cudaRuntimes: g.cudaRuntimes, cudnnLibraries: g.cudnnLibraries, problems: g.problems, fixes: g.fixes },
         };
       },

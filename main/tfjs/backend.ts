@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 import { registerCustomLayers } from './layers/index.js';
 import { installNodeUtilShim } from './node-compat.js';
+import { diagnoseGpu } from './gpu.js';
 
 /** Names as in the training settings (`core/training/settings.ts` backend enum). */
 import { BACKEND_NAMES, type BackendName } from '../../core/training/backends.js';
@@ -37,6 +38,10 @@ export interface BackendReport {
   attempts: BackendAttempt[];
   /** The wasm backend runs one thread in Node and has a 4 GB heap (platform-notes.md). */
   notes: string[];
+  /** Where the tensors live: `gpu` only for tfjs-node-gpu with a GPU device TensorFlow can use. */
+  device: 'cpu' | 'gpu';
+  /** Set when tfjs-node-gpu loaded but TensorFlow sees no GPU device, so it silently computes on the CPU. */
+  gpuFallback?: string;
 }
 
 export class BackendError extends Error {}
@@ -85,6 +90,21 @@ async function withoutGlueHandlers<T>(f: () => Promise<T>): Promise<T> {
       for (const l of listeners(e)) if (!before[i]!.has(l)) process.removeListener(e, l);
     });
   }
+}
+
+/**
+ * The device a loaded backend computes on. tfjs-node's NodeJSKernelBackend carries `isGPUPackage` and
+ * `isUsingGpuDevice` (the binding's `isUsingGpuDevice()`, true when TensorFlow's eager context lists a GPU
+ * device: tfjs-node `src/nodejs_kernel_backend.ts`). tfjs-node-gpu without a usable CUDA 11.2 / cuDNN 8.1
+ * still loads — TensorFlow logs "Could not load dynamic library 'libcudart.so.11.0'" on stderr and runs
+ * every kernel on the CPU — so the flag is the only in-process sign. `why` explains the fallback (the GPU
+ * diagnosis' first problem). Pure: tests pass the backend object.
+ */
+export function backendDevice(name: BackendName, tfBackend: { isGPUPackage?: boolean; isUsingGpuDevice?: boolean } | undefined, why?: () => string | undefined): { device: 'cpu' | 'gpu'; gpuFallback?: string } {
+  if (name !== 'tensorflow-gpu') return { device: 'cpu' };
+  if (tfBackend?.isUsingGpuDevice !== false) return { device: 'gpu' };
+  const reason = why?.();
+  return { device: 'cpu', gpuFallback: `${PACKAGES[name]} is running on the CPU: TensorFlow sees no GPU device${reason ? ` (${reason})` : ''}; training is no faster than tfjs-node` };
 }
 
 /** Legacy `util.is*` functions restored for tfjs-node on Node ≥ 23 (see node-compat.ts), for the report. */
@@ -225,7 +245,9 @@ async function selectBackend(choice: BackendChoice): Promise<BackendReport> {
       if (name === 'cpu') notes.push('the plain JavaScript backend is very slow for training');
       if ((name === 'tensorflow' || name === 'tensorflow-gpu') && utilShim.length) notes.push(`Node ${process.versions.node} lacks util.${utilShim.join(', util.')}: restored for ${PACKAGES[name]} 4.22`);
       if (name === 'tensorflow' || name === 'tensorflow-gpu') notes.push('passed the smoke test (3×3 convolution forward and backward equal to the WebAssembly backend)');
-      current = { backend: name, tfjsBackend: tf.getBackend(), requested: choice, reason, attempts, notes };
+      const device = backendDevice(name, tf.backend() as { isUsingGpuDevice?: boolean }, () => diagnoseGpu().problems[0]);
+      if (device.gpuFallback) notes.push(device.gpuFallback);
+      current = { backend: name, tfjsBackend: tf.getBackend(), requested: choice, reason, attempts, notes, ...device };
       return current;
     } catch (e) {
       at.status = isNotInstalled(e, at.package) ? 'not-installed' : 'failed';
@@ -239,5 +261,5 @@ async function selectBackend(choice: BackendChoice): Promise<BackendReport> {
 /** One line for logs and the CLI. */
 export function describeBackend(r: BackendReport): string {
   const skipped = r.attempts.filter((a) => a.status === 'not-installed' || a.status === 'failed');
-  return `backend ${r.backend} (${r.reason})${skipped.length ? '; ' + skipped.map((a) => `${a.name}: ${a.message}`).join('; ') : ''}`;
+  return `backend ${r.backend} (${r.reason})${r.gpuFallback ? `; ${r.gpuFallback}` : ''}${skipped.length ? '; ' + skipped.map((a) => `${a.name}: ${a.message}`).join('; ') : ''}`;
 }

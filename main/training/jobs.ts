@@ -44,7 +44,7 @@ export type WorkerMessage =
   | { type: 'eval-finished'; result: EvalJobResult }
   | { type: 'event'; event: TrainEvent }
   | { type: 'finished'; status: 'completed' | 'stopped' | 'paused'; eval: unknown }
-  /** `code`: the API error code of a user error (a DatasetError / CheckpointError); absent for bugs. */
+  /** `code`: the error's stable code when it has one (E_OUT_OF_MEMORY, E_DATASET_*, E_MALFORMED_CHECKPOINT, …). */
   | { type: 'failed'; message: string; code?: string };
 
 export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: TrainEvent) => void) {

@@ -4,19 +4,13 @@
  * parent sees the exit and reports it with the last checkpoint (product.md #7).
  *
  * Parent → worker: { type: 'start', job } | { type: 'control', request: 'stop' | 'pause' } | { type: 'eval', job }
- * Worker → parent: { type: 'event', event } | { type: 'finished', status, eval } | { type: 'failed', message }
+ * Worker → parent: { type: 'event', event } | { type: 'finished', status, eval } | { type: 'failed', message, code? }
  *                  | { type: 'eval-progress', stage, done, total } | { type: 'eval-finished', result }
  * An evaluation (`eval.run`) uses the same process kind, so it too stays off the service's event loop.
  */
 import type { EvalJob, TrainJob, WorkerMessage } from './jobs.js';
 import { runEvalJob, runJob } from './jobs.js';
 import type { TrainControl } from './engine/trainer.js';
-import { DatasetError } from './data/layouts.js';
-import { CheckpointError } from '../weights/errors.js';
-import { EvalWeightsError } from './engine/evaluate-run.js';
-
-/** The error's code when it is the user's (a bad dataset folder or weights file), so the service keeps it. */
-const userErrorCode = (e: unknown): { code?: string } => (e instanceof DatasetError || e instanceof CheckpointError || (e instanceof EvalWeightsError && e.code) ? { code: e.code } : {});
 
 const control: TrainControl = {};
 /** Electron's utilityProcess talks through process.parentPort; a forked Node child through process.send. */
@@ -25,6 +19,9 @@ const send = (m: WorkerMessage) => {
   if (parentPort) parentPort.postMessage(m);
   else if (process.send) process.send(m);
 };
+
+/** The failure as the parent gets it: the message, and the error's stable code (E_…) when it has one. */
+const failed = (e: Error & { code?: unknown }): WorkerMessage => ({ type: 'failed', message: e?.message ?? String(e), ...(typeof e?.code === 'string' && e.code.startsWith('E_') ? { code: e.code } : {}) });
 
 const onMessage = (raw: unknown) => {
   const msg = raw as { type?: string; job?: TrainJob & EvalJob; request?: 'stop' | 'pause' };
@@ -35,7 +32,7 @@ const onMessage = (raw: unknown) => {
         setTimeout(() => process.exit(0), 50);
       })
       .catch((e: Error) => {
-        send({ type: 'failed', message: e?.message ?? String(e), ...userErrorCode(e) });
+        send(failed(e));
         setTimeout(() => process.exit(1), 50);
       });
   }
@@ -47,7 +44,7 @@ const onMessage = (raw: unknown) => {
         setTimeout(() => process.exit(0), 50);
       })
       .catch((e: Error) => {
-        send({ type: 'failed', message: e?.message ?? String(e) });
+        send(failed(e));
         setTimeout(() => process.exit(1), 50);
       });
   }

@@ -82,7 +82,12 @@ describe('the CLI shows the engine', () => {
   it('backend lists onnxruntime with its thread count', () => {
     const r = cli('backend', '--json');
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).onnxruntime).toMatchObject({ available: true, threads: availableParallelism() });
-    expect(cli('backend').stdout).toMatch(new RegExp(`onnxruntime: available \\(onnxruntime-node [\\d.]+, CPU, ${availableParallelism()} threads\\)`));
+    const j = JSON.parse(r.stdout);
+    expect(j.onnxruntime).toMatchObject({ available: true, threads: availableParallelism(), executionProvider: 'cpu', uses: ['eval', 'embed', 'train-eval'] });
+    // Fields the README documents are kept; the device is added (the wasm backend computes on the CPU).
+    expect(j).toMatchObject({ backend: expect.any(String), reason: expect.any(String), attempts: expect.any(Array), notes: expect.any(Array), gpu: expect.any(Object), device: 'cpu' });
+    expect(j.gpuFallback).toBeUndefined();
+    const text = cli('backend').stdout;
+    expect(text).toMatch(new RegExp(`onnxruntime: available \\(onnxruntime-node [\\d.]+, CPU, ${availableParallelism()} threads\\): intra-op threads = the ${availableParallelism()} cores; runs eval, embed, a training run's evaluations; training runs on ${j.backend}`));
   }, 120_000);
 });

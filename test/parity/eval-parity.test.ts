@@ -2,13 +2,15 @@
  * Eval-mode parity with PyTorch: reference.py builds the presets from RSB's model definitions in PyTorch with
  * seeded random weights and randomised BN running statistics, saves the state_dict with torch.save (zip
  * format) and the expected features; the app imports the `.pth` (readCheckpoint + planLoad), builds the
- * compiled tfjs model and must reproduce the features within 1e-4 · max|reference|.
+ * compiled model and must reproduce the features within 1e-4 · max|reference| — on every engine present
+ * (test/backends.ts: wasm, the native TensorFlow backends where installed, onnxruntime running the lowered
+ * ONNX graph).
  */
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../core/index.js';
-import { buildModel, disposeModel, forwardEval, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
+import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
 import { planLoad, readCheckpoint } from '../../main/weights/index.js';
+import { EVAL_ENGINES, evalFeatures, tfjsBackendOf } from '../backends.js';
 import { caseDoc, generateFixtures, maxDiff, readF32, type ParityCase } from './fixtures.js';
 
 const base = { numClasses: 11, batch: 2, input: [64, 32] as [number, number] };
@@ -26,6 +28,13 @@ const CASES: ParityCase[] = [
   { id: 'r50_frozen_backbone', preset: 'resnet50', neck: 'bnneck', neckFeat: 'after', lastStride: 1, seed: 11, freezeBackbone: true, ...base },
 ];
 
+/*
+ * onnxruntime builds a session per case (lowering + graph optimisation, ~2× a wasm case on the 2-core
+ * machine): it runs one case of each preset, each neck-feature tap, no neck and last stride 1 and 2,
+ * which together hold every operator the lowering emits (IBN-a's InstanceNorm included).
+ */
+const ORT_CASES = ['r18_no_ls2', 'r18_bnneck_before_ls2_128', 'r50_bnneck_after_ls1', 'r50ibn_bnneck_before_ls2', 'r18ibn_bnneck_after_ls1'];
+
 let fx: ReturnType<typeof generateFixtures>;
 
 beforeAll(async () => {
@@ -33,9 +42,10 @@ beforeAll(async () => {
 });
 afterAll(() => fx?.cleanup());
 
-async function runCase(c: ParityCase): Promise<{ diff: number; ref: number }> {
+/** Features of the case's input on `engine` (a tfjs backend already initialised, or onnxruntime). */
+async function runCase(c: ParityCase, engine: (typeof EVAL_ENGINES)[number] | 'cpu'): Promise<{ diff: number; ref: number }> {
   const analysis = analyze(caseDoc(c).graph);
-  const { reid } = await buildModel(analysis);
+  const { reid, compiled } = await buildModel(analysis);
   try {
     const ckpt = await readCheckpoint(`${fx.dir}/${c.id}.pth`);
     const plan = planLoad(analysis.layers, ckpt, { keepClassifier: true });
@@ -44,25 +54,21 @@ async function runCase(c: ParityCase): Promise<{ diff: number; ref: number }> {
     expect(plan.report.counts.mismatched).toBe(0);
     expect(plan.report.skipped.every((s) => /num_batches_tracked$|^base\.fc\./.test(s.key))).toBe(true);
     setWeightsFromValues(reid, analysis.layers, plan.values);
-    const [h, w] = c.input;
-    const x = tf.tensor4d(readF32(`${fx.dir}/${c.id}.input.f32`), [c.batch, h, w, 3]);
-    const f = forwardEval(reid, x);
-    const got = await f.data();
-    tf.dispose([x, f]);
+    const got = await evalFeatures(engine, reid, compiled, readF32(`${fx.dir}/${c.id}.input.f32`), c.batch);
     return maxDiff(got, readF32(`${fx.dir}/${c.id}.expected.f32`));
   } finally {
     disposeModel(reid);
   }
 }
 
-describe('eval-mode parity with PyTorch (wasm backend)', () => {
+describe.each(EVAL_ENGINES)('eval-mode parity with PyTorch (%s)', (engine) => {
   beforeAll(async () => {
-    expect((await initBackend('wasm')).backend).toBe('wasm');
+    expect((await initBackend(tfjsBackendOf(engine))).backend).toBe(tfjsBackendOf(engine));
   });
-  for (const c of CASES)
+  for (const c of CASES.filter((c) => engine !== 'onnxruntime' || ORT_CASES.includes(c.id)))
     it(`${c.id}: features match within 1e-4 · max|ref|`, async () => {
-      const { diff, ref } = await runCase(c);
-      console.log(`parity ${c.id} (wasm): max|Δ| = ${diff.toExponential(2)}, max|ref| = ${ref.toFixed(3)}, ratio ${(diff / ref).toExponential(2)}`);
+      const { diff, ref } = await runCase(c, engine);
+      console.log(`parity ${c.id} (${engine}): max|Δ| = ${diff.toExponential(2)}, max|ref| = ${ref.toFixed(3)}, ratio ${(diff / ref).toExponential(2)}`);
       expect(ref).toBeGreaterThan(0.01); // a meaningful, non-degenerate feature
       expect(diff).toBeLessThanOrEqual(1e-4 * ref);
     });
@@ -77,7 +83,7 @@ describe('eval-mode parity with PyTorch (cpu backend)', () => {
   });
   for (const c of CASES.filter((c) => ['r18_bnneck_after_ls1', 'r50ibn_no_ls2'].includes(c.id)))
     it(`${c.id}: features match within 1e-4 · max|ref|`, async () => {
-      const { diff, ref } = await runCase(c);
+      const { diff, ref } = await runCase(c, 'cpu');
       expect(diff).toBeLessThanOrEqual(1e-4 * ref);
     });
 });

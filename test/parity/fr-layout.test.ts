@@ -10,12 +10,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../../core/index.js';
 import { buildModel as buildSpecModel, type ModelSpec } from '../../core/config/index.js';
-import { buildModel, disposeModel, forwardEval, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
+import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
 import { planLoad, readCheckpoint } from '../../main/weights/index.js';
+import { EVAL_ENGINES, evalFeatures, tfjsBackendOf } from '../backends.js';
 import { maxDiff, PYTHON, readF32 } from './fixtures.js';
 
 interface FrCase {
@@ -61,14 +61,15 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('fast-reid layout checkpoints: features equal fast-reid bagtricks (wasm backend)', () => {
+// Every engine present (test/backends.ts): wasm, native TensorFlow where installed, onnxruntime.
+describe.each(EVAL_ENGINES)('fast-reid layout checkpoints: features equal fast-reid bagtricks (%s)', (engine) => {
   beforeAll(async () => {
-    expect((await initBackend('wasm')).backend).toBe('wasm');
+    expect((await initBackend(tfjsBackendOf(engine))).backend).toBe(tfjsBackendOf(engine));
   });
   for (const c of CASES)
     it(`${c.id}: every slot from the file, features within 1e-4 · max|ref|`, async () => {
       const analysis = analyze(buildSpecModel(specOf(c)).graph);
-      const { reid } = await buildModel(analysis);
+      const { reid, compiled } = await buildModel(analysis);
       try {
         const ckpt = await readCheckpoint(join(dir, `${c.id}.pth`));
         expect(ckpt.wrapper).toBe('model');
@@ -85,13 +86,9 @@ describe('fast-reid layout checkpoints: features equal fast-reid bagtricks (wasm
         ]);
         if (c.gemP) expect(Array.from(values.get('gap/p')!)).toEqual([Math.fround(c.gemP)]);
         setWeightsFromValues(reid, analysis.layers, values);
-        const [h, w] = c.input;
-        const x = tf.tensor4d(readF32(join(dir, `${c.id}.input.f32`)), [c.batch, h, w, 3]);
-        const f = forwardEval(reid, x);
-        const got = await f.data();
-        tf.dispose([x, f]);
+        const got = await evalFeatures(engine, reid, compiled, readF32(join(dir, `${c.id}.input.f32`)), c.batch);
         const { diff, ref } = maxDiff(got, readF32(join(dir, `${c.id}.expected.f32`)));
-        console.log(`parity ${c.id} (wasm): max|Δ| = ${diff.toExponential(2)}, max|ref| = ${ref.toFixed(3)}, ratio ${(diff / ref).toExponential(2)}`);
+        console.log(`parity ${c.id} (${engine}): max|Δ| = ${diff.toExponential(2)}, max|ref| = ${ref.toFixed(3)}, ratio ${(diff / ref).toExponential(2)}`);
         expect(ref).toBeGreaterThan(0.01);
         expect(diff).toBeLessThanOrEqual(1e-4 * ref);
       } finally {

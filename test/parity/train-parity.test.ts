@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, weightSpecs } from '../../core/index.js';
 import { buildModel, disposeModel, forwardTrain, getWeightValues, initBackend, setWeightsFromValues, trainableVariables } from '../../main/tfjs/index.js';
 import { planLoad, readCheckpoint } from '../../main/weights/index.js';
+import { TRAIN_BACKENDS } from '../backends.js';
 import { caseDoc, generateFixtures, maxDiff, readF32, type ParityCase } from './fixtures.js';
 
 const train = { lr: 0.1, labels: [0, 1, 2, 1], featureWeight: 0.1 };
@@ -49,12 +50,15 @@ function within(tfjs: ArrayLike<number>, pt32: ArrayLike<number>, pt64: ArrayLik
 
 let fx: ReturnType<typeof generateFixtures>;
 beforeAll(async () => {
-  expect((await initBackend('wasm')).backend).toBe('wasm');
   fx = generateFixtures(CASES);
 });
 afterAll(() => fx?.cleanup());
 
-describe('one SGD step matches PyTorch (wasm backend)', () => {
+// Every tfjs backend present (test/backends.ts): wasm here, tfjs-node / tfjs-node-gpu where installed.
+describe.each(TRAIN_BACKENDS)('one SGD step matches PyTorch (%s backend)', (backend) => {
+  beforeAll(async () => {
+    expect((await initBackend(backend)).backend).toBe(backend);
+  });
   for (const c of CASES)
     it(c.id, async () => {
       const analysis = analyze(caseDoc(c).graph);
@@ -124,7 +128,7 @@ describe('one SGD step matches PyTorch (wasm backend)', () => {
           }
         expect(failures).toEqual([]);
         console.log(
-          `train parity ${c.id}: loss tfjs ${loss.toFixed(7)}, PyTorch float32 ${ref.loss.toFixed(7)}, float64 ${ref.loss64.toFixed(7)}; worst (tfjs − float64)/(PyTorch float32 − float64) ratio ${worstRatio.toFixed(2)}`,
+          `train parity ${c.id} (${backend}): loss tfjs ${loss.toFixed(7)}, PyTorch float32 ${ref.loss.toFixed(7)}, float64 ${ref.loss64.toFixed(7)}; worst (tfjs − float64)/(PyTorch float32 − float64) ratio ${worstRatio.toFixed(2)}`,
         );
       } finally {
         disposeModel(reid);

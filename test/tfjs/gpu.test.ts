@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diagnose, diagnoseGpu, findSonames, parseNvidiaSmi } from '../../main/tfjs/gpu.js';
+import { backendDevice, describeBackend, type BackendReport } from '../../main/tfjs/backend.js';
+import { backendBadge } from '../../renderer/src/training/backend-badge.js';
 
 // Outputs in the formats the tools print (nvidia-smi CSV query, glibc `ldconfig -p`).
 const SMI = 'NVIDIA GeForce RTX 3090, 535.104.05\nTesla T4, 418.67\n';
@@ -44,5 +46,29 @@ describe('GPU diagnosis for tfjs-node-gpu (libtensorflow 2.9.1: CUDA 11.2 + cuDN
     const d = diagnoseGpu();
     expect(d.platform).toBe(process.platform);
     expect(d.ready).toBe(d.problems.length === 0);
+  });
+});
+
+describe('tfjs-node-gpu silently on the CPU', () => {
+  // tfjs-node's NodeJSKernelBackend sets isGPUPackage / isUsingGpuDevice (binding.isUsingGpuDevice()).
+  it('is flagged when TensorFlow lists no GPU device, with the reason', () => {
+    const why = () => diagnose('linux', [{ name: 'NVIDIA GeForce RTX 3090', driver: '550.54.14' }], LDCONFIG_CUDA12).problems[0];
+    const d = backendDevice('tensorflow-gpu', { isGPUPackage: true, isUsingGpuDevice: false }, why);
+    expect(d.device).toBe('cpu');
+    expect(d.gpuFallback).toBe(
+      '@tensorflow/tfjs-node-gpu is running on the CPU: TensorFlow sees no GPU device (CUDA 11.2 runtime (libcudart.so.11.0) not found; found libcudart.so.12, which libtensorflow 2.9.1 does not load); training is no faster than tfjs-node',
+    );
+    const r: BackendReport = { backend: 'tensorflow-gpu', tfjsBackend: 'tensorflow', requested: 'auto', reason: 'fastest available', attempts: [], notes: [], ...d };
+    expect(describeBackend(r)).toContain('is running on the CPU');
+    // The app's backend badge (from the training process' start event) says so, with the reason as its tooltip.
+    expect(backendBadge({ backend: r.backend, device: r.device, backendWarning: r.gpuFallback! })).toEqual({ text: 'tensorflow-gpu · on the CPU', title: d.gpuFallback, warn: true });
+  });
+
+  it('a GPU device, tfjs-node and wasm are not flagged', () => {
+    expect(backendDevice('tensorflow-gpu', { isGPUPackage: true, isUsingGpuDevice: true })).toEqual({ device: 'gpu' });
+    expect(backendDevice('tensorflow', { isGPUPackage: false, isUsingGpuDevice: false })).toEqual({ device: 'cpu' });
+    expect(backendDevice('wasm', {})).toEqual({ device: 'cpu' });
+    expect(backendBadge({ backend: 'tensorflow-gpu', device: 'gpu' })).toMatchObject({ text: 'tensorflow-gpu', warn: false });
+    expect(backendBadge({ backend: 'wasm', device: 'cpu' })).toMatchObject({ text: 'wasm', warn: false });
   });
 });

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultTrainingSettings, type TrainingSettings } from '../../core/training/settings.js';
 import { LossConfigError, planLoss, ReidLoss, tripletBatchHard } from '../../main/training/losses/index.js';
 import { runPython, testRandom } from './python.js';
+import { initBackend } from '../../main/tfjs/index.js';
+import { TRAIN_BACKENDS } from '../backends.js';
 
 interface RefCase {
   ce?: number;
@@ -43,11 +44,10 @@ function maxAbsDiff(a: ArrayLike<number>, b: number[][]): number {
   return m;
 }
 
-// Both the reference 'cpu' backend and 'wasm', which the trainer uses on this machine.
-describe.each(['cpu', 'wasm'])('RSB losses vs PyTorch (%s backend)', (backend) => {
+// The reference 'cpu' backend and every tfjs backend the trainer can use here (test/backends.ts).
+describe.each(['cpu', ...TRAIN_BACKENDS] as const)('RSB losses vs PyTorch (%s backend)', (backend) => {
   beforeAll(async () => {
-    await tf.setBackend(backend);
-    await tf.ready();
+    await initBackend(backend);
   });
   const batch = fixedBatch();
   const cases: [TrainingSettings['sampler'], TrainingSettings['loss']['metric'], boolean][] = [

@@ -82,6 +82,22 @@ async function accuracy(logits: tf.Tensor2D, labels: Int32Array): Promise<number
  * Computes gradients for one batch; returns them keyed by variable name (model variables and the
  * center-loss centers), plus the loss values. The caller applies them and disposes the gradients.
  */
+/**
+ * [start, end) image ranges of at most `microBatch` images, as equal as possible (16 by 5 → 4 × 4, not
+ * 5+5+5+1): a one-image tail would give BNNeck's BatchNorm one value per channel, which training-mode
+ * BatchNorm refuses (as PyTorch's BatchNorm1d does).
+ */
+export function microBatchSlices(n: number, microBatch: number): [number, number][] {
+  const count = Math.ceil(n / Math.max(1, microBatch));
+  const slices: [number, number][] = [];
+  for (let i = 0, start = 0; i < count; i++) {
+    const size = Math.floor(n / count) + (i < n % count ? 1 : 0);
+    slices.push([start, start + size]);
+    start += size;
+  }
+  return slices;
+}
+
 export async function computeGradients(
   reid: ReidModel,
   loss: ReidLoss,
@@ -119,8 +135,7 @@ export async function computeGradients(
   }
 
   // Pass 1: features of every micro-batch (no tape).
-  const slices: [number, number][] = [];
-  for (let s = 0; s < n; s += microBatch) slices.push([s, Math.min(n, s + microBatch)]);
+  const slices = microBatchSlices(n, microBatch);
   const logitParts: tf.Tensor2D[] = [];
   const featParts: tf.Tensor2D[] = [];
   const clsParts: tf.Tensor2D[] = [];

@@ -15,14 +15,15 @@ import { planFileWeights } from './model-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { featureEngine } from '../../onnx/engine.js';
 import { writeEvalFeatures } from './eval-features.js';
-import { planMicroBatch } from './memory.js';
+import { deviceMemory, planMicroBatch } from './memory.js';
+import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE } from './oom.js';
 import { ModelOptimizer, type OptimizerState } from './optimizer.js';
 import { RunDir } from './run-dir.js';
 import { computeGradients, NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
 
 export type TrainEvent =
-  | { type: 'start'; runDir: string; backend: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
+  | { type: 'start'; runDir: string; backend: string; /** 'cpu' also for tfjs-node-gpu without a GPU device (backendWarning says so) */ device?: 'cpu' | 'gpu'; backendWarning?: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
   | ({ type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number } & LossTermValues)
   | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
   | { type: 'checkpoint'; epoch: number; step: number; /** iteration within `epoch` to resume at (0: `epoch` starts afresh, i.e. epoch − 1 is complete) */ batch?: number }
@@ -56,6 +57,11 @@ export interface TrainOptions {
 }
 
 export class TrainError extends Error {}
+
+/** A training step ran out of its device's memory (TensorFlow RESOURCE_EXHAUSTED / CUDA, wasm heap, V8). */
+export class OutOfMemoryError extends TrainError {
+  readonly code = OUT_OF_MEMORY_CODE;
+}
 
 interface CheckpointMeta {
   epoch: number;
@@ -112,7 +118,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const backboneStats = s.freezeBackboneIters > 0 ? reid.model.nonTrainableWeights.filter((w) => w.originalName.startsWith('base.')).map((w) => w.read() as tf.Variable) : [];
     opt = new ModelOptimizer({ name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, vars, keys);
     const batchSize = loss.plan.needsPK ? s.batch.p * s.batch.k : s.batch.p * s.batch.k;
-    const mb = planMicroBatch(analysis, batchSize, backend.backend, o.microBatch);
+    const mb = planMicroBatch(analysis, batchSize, deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }), o.microBatch ?? s.microBatch);
     const labels = o.dataset.train.map((r) => r.label);
     const sampler = makeSampler(s.sampler, labels, s.batch.p, s.batch.k, s.seed);
     const records = o.dataset.train.map((r) => ({ path: r.path, label: r.label }));
@@ -155,6 +161,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     await run.updateInfo({
       status: 'running',
       backend: backend.backend,
+      device: backend.device,
       epochs: s.epochs,
       microBatch: mb.microBatch,
       microBatchReason: mb.reason,
@@ -175,8 +182,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };
 
-    emit({ type: 'start', runDir: o.runDir, backend: backend.backend, epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
-    await run.log(`start: backend ${backend.backend}, ${mb.reason}, loss ${loss.plan.describe}`);
+    emit({ type: 'start', runDir: o.runDir, backend: backend.backend, device: backend.device, ...(backend.gpuFallback ? { backendWarning: backend.gpuFallback } : {}), epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
+    await run.log(`start: backend ${backend.backend} (${backend.device === 'gpu' ? 'GPU' : 'CPU'})${backend.gpuFallback ? ` — ${backend.gpuFallback}` : ''}, ${mb.reason}, loss ${loss.plan.describe}`);
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;
@@ -210,8 +217,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
           stats.forEach((t) => t.dispose());
           if (e instanceof NonFiniteLossError) throw new TrainError(`${e.message} at epoch ${epoch}, iteration ${batch.index + 1} (step ${step + 1}); training stopped — lower the learning rate or check the data`);
           const msg = String((e as Error).message ?? e);
-          if (/out of memory|allocation failed|Cannot allocate|RangeError: (Array buffer|Invalid typed array)/i.test(msg))
-            throw new TrainError(`out of memory at epoch ${epoch}, iteration ${batch.index + 1} with micro-batch ${mb.microBatch}: use a smaller micro-batch or input size (${msg.split('\n')[0]})`);
+          if (isOutOfMemory(msg)) throw new OutOfMemoryError(outOfMemoryMessage(`at epoch ${epoch}, iteration ${batch.index + 1} on ${backend.backend}`, mb.microBatch, oomDetail(msg)));
           throw e;
         }
         step++;

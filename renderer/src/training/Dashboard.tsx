@@ -1,4 +1,5 @@
 import { control, resume, useTraining, type RunPhase, type RunView } from '../store/training.js';
+import { backendBadge } from './backend-badge.js';
 import { LOSS_TERMS } from '../../../core/training/losses.js';
 import { Chart, COLORS } from './Chart.js';
 
@@ -84,8 +85,8 @@ export function Dashboard() {
       <div className="dash-head">
         <strong data-testid="dash-run-name">{v.name}</strong>
         {v.start && (
-          <span className="badge backend" data-testid="backend-badge" title="tfjs backend of the training process">
-            {v.start.backend}
+          <span className={`badge backend${backendBadge(v.start).warn ? ' warn' : ''}`} data-testid="backend-badge" title={backendBadge(v.start).title}>
+            {backendBadge(v.start).text}
           </span>
         )}
         <span className={`badge phase ${v.phase}`} data-testid="train-phase">

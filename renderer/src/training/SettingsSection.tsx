@@ -6,6 +6,7 @@ import type { SettingsProblem } from '../../../core/training/validate.js';
 import { run, useEditor } from '../store/editor.js';
 import { editSettings } from '../store/training.js';
 import { FastreidSettings } from './FastreidSettings.js';
+import { backendBadge } from './backend-badge.js';
 
 /** The graph-level tricks, read from the document: last stage stride, BNNeck, IBN-a, input size. */
 export function graphTricks(doc: GraphDoc) {
@@ -44,6 +45,7 @@ export function Field({ label, value, parse, commit, testId, width = 70, hint }:
 export const int = (min: number, max: number) => (t: string) => (/^\d+$/.test(t.trim()) && +t >= min && +t <= max ? null : `a whole number from ${min} to ${max}`);
 export const pos = (t: string) => (Number.isFinite(Number(t)) && Number(t) > 0 ? null : 'a positive number');
 const stepsParse = (t: string) => (t.trim() === '' || /^\s*\d+(\s*,\s*\d+)*\s*$/.test(t) ? null : 'epochs separated by commas, e.g. 40, 70');
+const microBatchParse = (t: string) => (/^\s*auto\s*$/i.test(t) || (/^\s*\d+\s*$/.test(t) && +t >= 1 && +t <= 4096) ? null : 'auto, or a whole number from 1 to 4096');
 const sizeParse = (t: string) => (/^\s*\d+\s*[x×]\s*\d+\s*$/.test(t) ? null : 'H×W, e.g. 256x128');
 
 export function Toggle({ label, checked, onChange, testId, title }: { label: string; checked: boolean; onChange: (v: boolean) => void; testId: string; title: string }) {
@@ -82,6 +84,15 @@ export function SettingsSection({ settings: s, problems }: { settings: TrainingS
         <Field label="P (ids/batch)" testId="set-p" value={String(s.batch.p)} parse={int(1, 1024)} commit={(t) => editSettings('batch P', (x) => (x.batch.p = Number(t)))} width={50} />
         <Field label="K (imgs/id)" testId="set-k" value={String(s.batch.k)} parse={int(1, 64)} commit={(t) => editSettings('batch K', (x) => (x.batch.k = Number(t)))} width={50} />
         <span className="muted small">batch {s.batch.p * s.batch.k}</span>
+        <Field
+          label="Micro-batch"
+          testId="set-micro-batch"
+          value={s.microBatch === undefined ? 'auto' : String(s.microBatch)}
+          parse={microBatchParse}
+          commit={(t) => editSettings('micro-batch', (x) => (/^\s*auto\s*$/i.test(t) ? delete x.microBatch : (x.microBatch = Number(t))))}
+          width={50}
+          hint="images per forward / backward pass (the batch's gradient is accumulated); auto = planned from the training device's memory"
+        />
         {g.input && <Field label="Input H×W" testId="set-input" value={`${g.input.h}x${g.input.w}`} parse={sizeParse} commit={setSize} width={80} />}
         <label className="field inline">
           <span>Sampler</span>
@@ -130,10 +141,10 @@ function BackendSelect({ value }: { value: TrainingSettings['backend'] }) {
   useEffect(() => void api.call('backend.status', {}).then(setStatus, () => undefined), []);
   const unusable = new Map((status?.attempts ?? []).filter((a) => a.status === 'not-installed' || a.status === 'failed').map((a) => [a.name, a.message ?? a.status]));
   return (
-    <select data-testid="set-backend" value={value} title={status ? `auto picks ${status.backend} here` : undefined} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
+    <select data-testid="set-backend" value={value} title={status ? (status.gpuFallback ?? `auto picks ${status.backend} here`) : undefined} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
       {BACKEND_CHOICES.map((b) => (
         <option key={b} value={b} disabled={unusable.has(b) && b !== value} title={unusable.get(b)} data-testid={`backend-${b}`}>
-          {b === 'auto' && status ? `auto (${status.backend})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : b}
+          {b === 'auto' && status ? `auto (${backendBadge(status).text})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : b}
         </option>
       ))}
     </select>

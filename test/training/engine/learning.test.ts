@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, buildPreset, compileToKeras, seedInitializers, trainingSettingsSchema } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, initBackend } from '../../../main/tfjs/index.js';
+import { TRAIN_BACKENDS } from '../../backends.js';
 import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
 import { writeDemoDataset } from '../../../main/training/data/demo.js';
 import { DataLoaderPool } from '../../../main/training/data/pipeline.js';
@@ -35,12 +36,16 @@ async function chanceMAP(d: LoadedDataset): Promise<number> {
   return sum / 20;
 }
 
-describe('training on the demo dataset learns', () => {
+beforeAll(async () => {
+  await writeDemoDataset(join(tmp, 'demo'), 'small', 0);
+  ds = await loadDataset('market1501', join(tmp, 'demo'), { k: 4 });
+}, 120_000);
+
+// Every tfjs backend present (test/backends.ts): wasm here, tfjs-node / tfjs-node-gpu where installed.
+describe.each(TRAIN_BACKENDS)('training on the demo dataset learns (%s)', (backend) => {
   beforeAll(async () => {
-    await writeDemoDataset(join(tmp, 'demo'), 'small', 0);
-    ds = await loadDataset('market1501', join(tmp, 'demo'), { k: 4 });
-    await initBackend('wasm');
-  }, 120_000);
+    await initBackend(backend);
+  });
 
   it('resnet18, 4 epochs: mAP and rank-5 far above the untrained model and above chance', async () => {
     const doc = sizeClassifier(buildPreset('resnet18', { input: [64, 32] }), ds.numClasses);
@@ -51,7 +56,7 @@ describe('training on the demo dataset learns', () => {
     await pool.close();
     disposeModel(untrainedModel);
     const chance = await chanceMAP(ds);
-    const r = await train({ doc, settings, dataset: ds, runDir: join(tmp, 'run'), backend: 'wasm' });
+    const r = await train({ doc, settings, dataset: ds, runDir: join(tmp, backend, 'run'), backend });
     const trained = r.eval as { mAP: number; rank1: number; rank5: number };
     console.log(`demo small, resnet18 64×32, 4 epochs: untrained mAP ${untrained.mAP.toFixed(3)} rank-5 ${untrained.rank5.toFixed(3)}; chance mAP ${chance.toFixed(3)}; trained mAP ${trained.mAP.toFixed(3)} rank-1 ${trained.rank1.toFixed(3)} rank-5 ${trained.rank5.toFixed(3)}`);
     expect(trained.mAP).toBeGreaterThan(0.07);

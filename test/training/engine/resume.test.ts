@@ -10,6 +10,8 @@ import { RunDir } from '../../../main/training/engine/run-dir.js';
 import { train, TrainError, type TrainEvent } from '../../../main/training/engine/trainer.js';
 import type { TrainJob } from '../../../main/training/jobs.js';
 import { nodeSpawner, type WorkerHandle } from '../../../main/training/process.js';
+import type { BackendName } from '../../../main/tfjs/index.js';
+import { TRAIN_BACKENDS } from '../../backends.js';
 import { tinyGraph } from './tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reid-resume-'));
@@ -38,15 +40,17 @@ function inWorker(job: TrainJob, onEvent: (w: WorkerHandle, e: TrainEvent) => vo
   });
 }
 
-let runA: Promise<string> | undefined;
-/** The uninterrupted reference run (trained once, shared by the crash tests). */
-function reference(): Promise<string> {
-  return (runA ??= (async () => {
+const references = new Map<BackendName, Promise<string>>();
+/** The uninterrupted reference run on `backend` (trained once, shared by the crash tests). */
+function reference(backend: BackendName): Promise<string> {
+  const make = async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
-    const dir = join(tmp, 'A');
-    await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend: 'wasm', checkpointEverySteps: 1 });
+    const dir = join(tmp, backend, 'A');
+    await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend, checkpointEverySteps: 1 });
     return dir;
-  })());
+  };
+  if (!references.has(backend)) references.set(backend, make());
+  return references.get(backend)!;
 }
 
 async function expectSameFinalState(runA: string, runB: string): Promise<void> {
@@ -68,21 +72,22 @@ async function expectSameFinalState(runA: string, runB: string): Promise<void> {
   expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
 }
 
-describe('training runs: crash, resume, bad losses', () => {
-  beforeAll(async () => {
-    await writeDemoDataset(data, 'tiny', 0);
-  }, 120_000);
+beforeAll(async () => {
+  await writeDemoDataset(data, 'tiny', 0);
+}, 120_000);
 
+// Every tfjs backend present (test/backends.ts): wasm here, tfjs-node / tfjs-node-gpu where installed.
+describe.each(TRAIN_BACKENDS)('training runs: crash, resume, bad losses (%s)', (backend) => {
   it('a kill -9 mid-run loses only the steps since the last checkpoint, and the resumed run matches an uninterrupted one', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
     const doc = tinyGraph(ds.numClasses);
-    const runA = await reference();
+    const runA = await reference(backend);
 
     // The same run in a training process, killed with SIGKILL right after its second checkpoint.
-    const runB = join(tmp, 'B');
+    const runB = join(tmp, backend, 'B');
     const events: TrainEvent[] = [];
     await new RunDir(runB).init();
-    await inWorker({ runDir: runB, doc: serializeDocument(doc), settings, data: { data }, backend: 'wasm', checkpointEverySteps: 1 }, (w, e) => {
+    await inWorker({ runDir: runB, doc: serializeDocument(doc), settings, data: { data }, backend, checkpointEverySteps: 1 }, (w, e) => {
       events.push(e);
       if (e.type === 'checkpoint' && e.step >= 2) w.kill();
     });
@@ -91,7 +96,7 @@ describe('training runs: crash, resume, bad losses', () => {
     expect(crashed.meta.step).toBeLessThan(6);
     expect((await new RunDir(runB).readJson<{ status: string }>('run.json'))!.status).toBe('running'); // died, never finished
 
-    const resumed = await train({ doc, settings, dataset: ds, runDir: runB, backend: 'wasm', resume: true, checkpointEverySteps: 1 });
+    const resumed = await train({ doc, settings, dataset: ds, runDir: runB, backend, resume: true, checkpointEverySteps: 1 });
     expect(resumed.status).toBe('completed');
     await expectSameFinalState(runA, runB);
     // The weights moved during training (the comparison is not between two untouched models).
@@ -102,17 +107,17 @@ describe('training runs: crash, resume, bad losses', () => {
   it('two crashes in a row during checkpoint writes (between the two renames, then right after the resumed run removes the previous checkpoint): the run resumes and matches', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
     const doc = serializeDocument(tinyGraph(ds.numClasses));
-    const runA = await reference();
-    const runC = join(tmp, 'C');
+    const runA = await reference(backend);
+    const runC = join(tmp, backend, 'C');
     await new RunDir(runC).init();
-    const job: TrainJob = { runDir: runC, doc, settings, data: { data }, backend: 'wasm', checkpointEverySteps: 1 };
+    const job: TrainJob = { runDir: runC, doc, settings, data: { data }, backend, checkpointEverySteps: 1 };
     // First crash: in the 3rd checkpoint write, after `checkpoint` became `checkpoint.prev`, before the new one is renamed in.
     await inWorker(job, undefined, '3:moved-aside');
     expect(readdirSync(runC).filter((n) => n.startsWith('checkpoint')).sort()).toEqual(['checkpoint.prev', expect.stringMatching(/^checkpoint\.tmp-/)]);
     // Second crash: the resumed process dies in its first checkpoint write, right after removing the previous one.
     await inWorker({ ...job, resume: true }, undefined, '1:prev-removed');
     expect((await finalState(runC)).meta.step).toBe(4);
-    const resumed = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: runC, backend: 'wasm', resume: true, checkpointEverySteps: 1 });
+    const resumed = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: runC, backend, resume: true, checkpointEverySteps: 1 });
     expect(resumed.status).toBe('completed');
     expect(readdirSync(runC).filter((n) => n.startsWith('checkpoint'))).toEqual(['checkpoint']);
     await expectSameFinalState(runA, runC);
@@ -120,11 +125,11 @@ describe('training runs: crash, resume, bad losses', () => {
 
   it('a run stopped right after its last step still gets its final evaluation when resumed', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
-    const dir = join(tmp, 'stop-at-end');
-    const stopped = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend: 'wasm', maxSteps: 6 });
+    const dir = join(tmp, backend, 'stop-at-end');
+    const stopped = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend, maxSteps: 6 });
     expect(stopped.status).toBe('stopped');
     expect(existsSync(join(dir, 'eval.json'))).toBe(false);
-    const resumed = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend: 'wasm', resume: true });
+    const resumed = await train({ doc: tinyGraph(ds.numClasses), settings, dataset: ds, runDir: dir, backend, resume: true });
     expect(resumed.status).toBe('completed');
     expect(JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'))).toMatchObject({ epoch: 2, step: 6 });
   }, 300_000);
@@ -132,9 +137,9 @@ describe('training runs: crash, resume, bad losses', () => {
   it('a loss that becomes NaN / Inf stops the run naming the step and the term', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
     const wild = trainingSettingsSchema.parse({ ...settings, optimizer: { name: 'sgd', baseLr: 1e30, momentum: 0 }, epochs: 3 });
-    const err = await train({ doc: tinyGraph(ds.numClasses), settings: wild, dataset: ds, runDir: join(tmp, 'nan'), backend: 'wasm' }).catch((e) => e);
+    const err = await train({ doc: tinyGraph(ds.numClasses), settings: wild, dataset: ds, runDir: join(tmp, backend, 'nan'), backend }).catch((e) => e);
     expect(err).toBeInstanceOf(TrainError);
     expect(String(err.message)).toMatch(/loss became (NaN|Infinity|-Infinity) at epoch \d+, iteration \d+ \(step \d+\)/);
-    expect((await new RunDir(join(tmp, 'nan')).readJson<{ status: string }>('run.json'))!.status).toBe('failed');
+    expect((await new RunDir(join(tmp, backend, 'nan')).readJson<{ status: string }>('run.json'))!.status).toBe('failed');
   }, 300_000);
 });

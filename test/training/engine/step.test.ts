@@ -4,6 +4,7 @@ import { analyze, compileToKeras, defaultTrainingSettings, seedInitializers } fr
 import { buildFromCompiled, forwardTrain, initBackend, trainableVariables, type ReidModel } from '../../../main/tfjs/index.js';
 import { ReidLoss } from '../../../main/training/losses/index.js';
 import { computeGradients } from '../../../main/training/engine/step.js';
+import { TRAIN_BACKENDS } from '../../backends.js';
 import { tinyGraph } from './tiny.js';
 
 const P = 4;
@@ -29,9 +30,10 @@ async function snapshot(vars: tf.Variable[] | tf.Tensor[]): Promise<Float32Array
 
 const stats = (reid: ReidModel) => reid.model.nonTrainableWeights.map((w) => w.read());
 
-describe('micro-batched training step', () => {
+// Every tfjs backend present (test/backends.ts): wasm here, tfjs-node / tfjs-node-gpu where installed.
+describe.each(TRAIN_BACKENDS)('micro-batched training step (%s)', (backend) => {
   beforeAll(async () => {
-    await initBackend('wasm');
+    await initBackend(backend);
   });
 
   it.each([
@@ -42,7 +44,7 @@ describe('micro-batched training step', () => {
   ])('splitting a batch gives the whole-batch loss and gradients when BN statistics are frozen (exact chain rule), %s classifier', async (_, classifier) => {
     const { reid, loss, images, labels, vars } = await setup(true, classifier);
     const full = await computeGradients(reid, loss, vars, images, labels, N);
-    for (const mb of [4, 5]) {
+    for (const mb of [4, 6]) {
       const split = await computeGradients(reid, loss, vars, images, labels, mb);
       expect(split.result.loss).toBeCloseTo(full.result.loss, 5);
       expect(split.result.triplet).toBeCloseTo(full.result.triplet!, 5);
