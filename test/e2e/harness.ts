@@ -25,11 +25,11 @@ export interface Served {
  * Runs the real `reid-studio serve` (the built CLI bundle, as users and scripts run it) on a free port
  * with a temporary data dir, so tests never touch the user's recent files or autosave.
  */
-export async function serve(opts: { home?: string } = {}): Promise<Served> {
+export async function serve(opts: { home?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Served> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'reid-home-'));
   const docs = mkdtempSync(join(tmpdir(), 'reid-docs-'));
-  const proc = spawn(process.execPath, ['bin/reid-studio.js', 'serve', '--no-open', '--port', '0'], {
-    env: { ...process.env, REID_STUDIO_HOME: home, REID_STUDIO_DOCUMENTS: docs },
+  const proc = spawn(process.execPath, ['bin/reid-studio.js', 'serve', '--no-open', '--port', '0', ...(opts.args ?? [])], {
+    env: { ...process.env, REID_STUDIO_HOME: home, REID_STUDIO_DOCUMENTS: docs, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
