@@ -45,14 +45,19 @@ export function projectNodes(doc: GraphDoc, a: Analysis, selected: ReadonlySet<s
   });
 }
 
+/**
+ * Edges into a residual `add` are drawn by the shortcut edge (components/SkipEdge.tsx), which routes
+ * around the cards of the main path instead of straight under them.
+ */
 export function projectEdges(doc: GraphDoc, a: Analysis, selected: ReadonlySet<string>, prev: readonly Edge[]): Edge[] {
   const before = new Map(prev.map((e) => [e.id, e]));
   const diags = diagnosticsByNode(a);
+  const joins = new Set(doc.graph.nodes.filter((n) => n.kind === 'add').map((n) => n.id));
   return doc.graph.edges.map((e) => {
     const bad = diags.get(e.target)?.severity === 'error';
     const sel = selected.has(e.id);
     const old = before.get(e.id);
     if (old && old.source === e.source && old.target === e.target && old.sourceHandle === e.sourcePort && old.targetHandle === e.targetPort && !!old.selected === sel && (old.className === 'bad') === bad) return old;
-    return { id: e.id, source: e.source, target: e.target, sourceHandle: e.sourcePort, targetHandle: e.targetPort, selected: sel, ...(bad ? { className: 'bad' } : {}) };
+    return { id: e.id, source: e.source, target: e.target, sourceHandle: e.sourcePort, targetHandle: e.targetPort, selected: sel, ...(joins.has(e.target) ? { type: 'skip' } : {}), ...(bad ? { className: 'bad' } : {}) };
   });
 }

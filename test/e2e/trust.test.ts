@@ -1,0 +1,87 @@
+/**
+ * The editor shows what will really run (browser mode, headless Chromium): residual shortcuts are drawn
+ * around the layer cards they bypass (not under them).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { cleanup, launchBrowser, openApp, serve, type Served } from './harness.js';
+
+let s: Served;
+let browser: Browser;
+
+/**
+ * Samples the drawn SVG path of every edge into an `add` (residual join) every 2 px, in screen pixels, and
+ * returns the points that fall strictly inside a block card's on-screen box, with the card's id.
+ */
+async function shortcutCrossings(page: Page): Promise<{ edges: number; hits: string[] }> {
+  return page.evaluate(() => {
+    const cards = Array.from(document.querySelectorAll<HTMLElement>('.react-flow__node [data-testid^="node-"]')).map((el) => ({ id: el.dataset.testid!.slice(5), r: el.getBoundingClientRect() }));
+    const edges = Array.from(document.querySelectorAll<SVGGElement>('.react-flow__edge')).filter((g) => /->[^:]*\/add:/.test(g.dataset.testid ?? ''));
+    const hits: string[] = [];
+    for (const g of edges) {
+      const path = g.querySelector<SVGPathElement>('path.react-flow__edge-path')!;
+      const m = path.getScreenCTM()!;
+      const len = path.getTotalLength();
+      for (let l = 0; l <= len; l += 2) {
+        const p = new DOMPoint(path.getPointAtLength(l).x, path.getPointAtLength(l).y).matrixTransform(m);
+        for (const c of cards) if (p.x > c.r.left + 1 && p.x < c.r.right - 1 && p.y > c.r.top + 1 && p.y < c.r.bottom - 1) hits.push(`${g.dataset.testid} crosses ${c.id}`);
+      }
+    }
+    return { edges: edges.length, hits: [...new Set(hits)] };
+  });
+}
+
+describe('an editor that shows what will run', () => {
+  beforeAll(async () => {
+    s = await serve();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await s?.stop();
+    cleanup(s.home, s.docs);
+  });
+
+  it('in an expanded residual block the shortcut is routed around the layer cards, also after a drag', async () => {
+    const page = await openApp(browser, s.url);
+    await page.getByTestId('btn-presets').click();
+    await page.getByTestId('preset-resnet18').click();
+    await page.getByTestId('preset-create').click();
+    await expect.poll(() => page.getByTestId('preset-gallery').count()).toBe(0);
+    await page.getByTestId('expand-layer2').dispatchEvent('click');
+    await expect.poll(() => page.getByTestId('expand-layer2/1').count()).toBe(1);
+    // layer2.1's identity shortcut spans its five layers, laid out in one row with them.
+    await page.getByTestId('expand-layer2/1').dispatchEvent('click');
+    await expect.poll(() => page.getByTestId('node-layer2/1/add').count()).toBe(1);
+    await page.evaluate(() => window.dispatchEvent(new Event('reid:fit')));
+    await page.waitForTimeout(300); // the fit animation (200 ms)
+    await page.getByTestId('node-layer2/0').click();
+    await page.getByTestId('node-layer2/1/relu2').click({ modifiers: ['Control'] });
+    await page.evaluate(() => window.dispatchEvent(new Event('reid:fit-selection')));
+    await page.waitForTimeout(300);
+    await expect.poll(async () => (await shortcutCrossings(page)).edges).toBe(2);
+    await expect.poll(async () => (await shortcutCrossings(page)).hits).toEqual([]);
+    // The identity edge really detours: below the cards it bypasses, from before the first to after the last.
+    const detour = await page.evaluate(() => {
+      const box = document.querySelector('[data-testid="rf__edge-layer2/0:out->layer2/1/add:b"] path.react-flow__edge-path')!.getBoundingClientRect();
+      const conv = document.querySelector('[data-testid="node-layer2/1/conv1"]')!.getBoundingClientRect();
+      const bn2 = document.querySelector('[data-testid="node-layer2/1/bn2"]')!.getBoundingClientRect();
+      return { below: box.bottom > conv.bottom && box.bottom > bn2.bottom, spans: box.left < conv.left && box.right > bn2.right };
+    });
+    expect(detour).toEqual({ below: true, spans: true });
+    // Drag a bypassed layer down onto the lane: the shortcut finds another way around.
+    const relu = (await page.getByTestId('node-layer2/1/relu1').boundingBox())!;
+    await page.mouse.move(relu.x + relu.width / 2, relu.y + 6);
+    await page.mouse.down();
+    await page.mouse.move(relu.x + relu.width / 2, relu.y + 6 + relu.height * 0.8, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(async () => (await shortcutCrossings(page)).hits).toEqual([]);
+    // With layer2.0 expanded as well (a downsample branch; the long chain wraps into rows) no shortcut crosses a card.
+    await page.getByTestId('expand-layer2/0').dispatchEvent('click');
+    await expect.poll(() => page.getByTestId('node-layer2/0/add').count()).toBe(1);
+    await expect.poll(async () => (await shortcutCrossings(page)).edges).toBe(4);
+    await expect.poll(async () => (await shortcutCrossings(page)).hits).toEqual([]);
+    expect((page as Page & { errors: string[] }).errors).toEqual([]);
+    await page.close();
+  });
+});
