@@ -16,6 +16,7 @@ export * from './compile/keras.js';
 export * from './compile/onnx.js';
 export * from './training/settings.js';
 export * from './graph/diff.js';
+export * from './graph/classifier.js';
 export * from './compile/seed.js';
 export * from './training/backends.js';
 export * from './training/losses.js';

@@ -1,7 +1,17 @@
 /**
  * The editor shows what will really run (browser mode, headless Chromium): residual shortcuts are drawn
- * around the layer cards they bypass (not under them).
+ * around the layer cards they bypass (not under them); the classifier is shown at the size training gives
+ * it (one output per training identity of the chosen dataset).
+ *
+ * Parameter counts (torchvision resnet.py, reid-strong-baseline baseline.py): torchvision resnet50 has
+ * 25,557,032 parameters, its fc 2048·1000 + 1000; BNNeck adds BatchNorm1d(2048) and a bias-free classifier
+ * 2048·num_classes. IBN-a keeps the count.
  */
+const BACKBONE = 25_557_032 - (2048 * 1000 + 1000);
+const bnneckTotal = (classes: number) => BACKBONE + 2 * 2048 + 2048 * classes;
+const fmt = (n: number) => n.toLocaleString('en-US');
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, launchBrowser, openApp, serve, type Served } from './harness.js';
@@ -29,6 +39,14 @@ async function shortcutCrossings(page: Page): Promise<{ edges: number; hits: str
     }
     return { edges: edges.length, hits: [...new Set(hits)] };
   });
+}
+
+/** A page on the app; the previous page's unsaved changes (autosaved) are discarded, not recovered. */
+async function fresh(): Promise<Page> {
+  const page = await openApp(browser, s.url);
+  const discard = page.locator('.modal').getByRole('button', { name: 'Discard' });
+  if (await discard.count()) await discard.click();
+  return page;
 }
 
 describe('an editor that shows what will run', () => {
@@ -82,6 +100,34 @@ describe('an editor that shows what will run', () => {
     await expect.poll(async () => (await shortcutCrossings(page)).edges).toBe(4);
     await expect.poll(async () => (await shortcutCrossings(page)).hits).toEqual([]);
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
+    await page.close();
+  });
+
+  it('once a dataset is inspected, the classifier node and the summary show its number of identities', async () => {
+    const page = await fresh();
+    const total = () => page.getByTestId('summary-total').textContent();
+    await expect.poll(total).toBe(fmt(bnneckTotal(751)));
+    await page.getByTestId('btn-train').click();
+    await page.getByTestId('dataset-kind').selectOption('demo:tiny');
+    await expect.poll(() => page.getByTestId('dataset-inspecting').count(), { timeout: 60_000 }).toBe(0);
+    await expect.poll(() => page.getByTestId('dataset-error').count()).toBe(0);
+    // Market-1501 file names start with the person id: count the training identities of the demo folder.
+    const ids = new Set(readdirSync(join(s.home, 'demo', 'tiny-seed0', 'bounding_box_train')).filter((f) => f.endsWith('.jpg')).map((f) => f.split('_')[0])).size;
+    expect(ids).toBeGreaterThan(1);
+    await page.getByTestId('training-close').click();
+    await expect.poll(total).toBe(fmt(bnneckTotal(ids)));
+    await expect.poll(() => page.getByTestId('summary-classes').textContent()).toBe(`${ids} (dataset)`);
+    const card = page.getByTestId('node-classifier');
+    await expect.poll(() => card.locator('.block-desc').textContent()).toBe(`${ids} classes`);
+    await expect.poll(() => card.getByTestId('badge-dataset').getAttribute('title')).toMatch(new RegExp(`^set by dataset: ${ids} ids`));
+    await expect.poll(() => card.getByTestId('node-params').getAttribute('title')).toMatch(new RegExp(`^${fmt(2048 * ids)} parameters`));
+    await card.click();
+    await expect.poll(() => page.getByTestId('param-units-dataset').textContent()).toBe(`${ids} set by dataset: ${ids} ids`);
+    // Undo the dataset choice: the document's own size (751) is shown again.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press('Control+z');
+    await expect.poll(total).toBe(fmt(bnneckTotal(751)));
+    await expect.poll(() => card.getByTestId('badge-dataset').count()).toBe(0);
     await page.close();
   });
 });

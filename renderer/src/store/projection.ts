@@ -7,6 +7,8 @@ export interface BlockData extends Record<string, unknown> {
   info: NodeInfo | undefined;
   diag: Diagnostic | undefined;
   key: string;
+  /** An identity classifier sized by the inspected dataset: its number of classes (the document may say otherwise). */
+  classes?: number;
 }
 export type BlockNode = Node<BlockData, 'block'>;
 
@@ -29,17 +31,18 @@ export function diagnosticsByNode(a: Analysis): Map<string, Diagnostic> {
  * unchanged nodes are reused so React Flow and the memoised cards skip them: this is what keeps a fully
  * expanded ResNet-152 (500+ nodes) responsive.
  */
-export function projectNodes(doc: GraphDoc, a: Analysis, selected: ReadonlySet<string>, prev: readonly BlockNode[]): BlockNode[] {
+export function projectNodes(doc: GraphDoc, a: Analysis, selected: ReadonlySet<string>, prev: readonly BlockNode[], sized: { ids: ReadonlySet<string>; n: number } | null = null): BlockNode[] {
   const before = new Map(prev.map((n) => [n.id, n]));
   const diags = diagnosticsByNode(a);
   return doc.graph.nodes.map((n) => {
     const info = a.nodes[n.id];
     const diag = diags.get(n.id);
-    const key = infoKey(info, diag);
+    const classes = sized?.ids.has(n.id) ? sized.n : undefined;
+    const key = `${infoKey(info, diag)}|${classes ?? ''}`;
     const old = before.get(n.id);
     const sel = selected.has(n.id);
     if (old && old.data.node === n && old.data.key === key && !!old.selected === sel) return old;
-    const next: BlockNode = { id: n.id, type: 'block', position: n.position, data: { node: n, info, diag, key }, selected: sel };
+    const next: BlockNode = { id: n.id, type: 'block', position: n.position, data: { node: n, info, diag, key, ...(classes !== undefined ? { classes } : {}) }, selected: sel };
     if (old?.measured) next.measured = old.measured;
     return next;
   });

@@ -3,7 +3,8 @@ import { LOSS_TERM_IDS, parseTrainingSettings, serializeDocument, setTraining, t
 import { trainEventSchema } from '../../../core/api/training-contract.js';
 import type { CallInput, CallOutput, RunSummary, TrainEventData } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
-import { notify, run as runCommand, useEditor } from './editor.js';
+import { notify, run as runCommand, setDatasetClasses, useEditor } from './editor.js';
+import { dataSourceOf, type DataSource } from '../lib/data-source.js';
 
 export type Tab = 'setup' | 'dashboard' | 'results' | 'runs';
 export type Inspection = CallOutput<'dataset.inspect'>;
@@ -95,13 +96,7 @@ function parseTrainingSettingsDefault(): TrainingSettings {
   return (parseTrainingSettings({}) as { ok: true; settings: TrainingSettings }).settings;
 }
 
-export type DataSource = CallInput<'dataset.inspect'>['data'];
-
-export function dataSourceOf(s: TrainingSettings): DataSource | null {
-  if (s.dataset.kind === 'demo') return { kind: 'demo', size: s.dataset.demoSize };
-  if (!s.dataset.path) return null;
-  return { kind: 'folder', path: s.dataset.path, layout: s.dataset.kind };
-}
+export { dataSourceOf, type DataSource } from '../lib/data-source.js';
 
 export function openTraining(tab?: Tab): void {
   set({ open: true, ...(tab ? { tab } : {}) });
@@ -113,10 +108,17 @@ export async function inspect(data: DataSource): Promise<Inspection | null> {
   set({ inspecting: true, inspectError: null, inspectedKey: key });
   try {
     const r = await api.call('dataset.inspect', { data });
-    if (get().inspectedKey === key) set({ inspection: r, inspecting: false });
+    if (get().inspectedKey === key) {
+      set({ inspection: r, inspecting: false });
+      // Training sizes the classifier to the dataset's identities: the editor shows that size too.
+      setDatasetClasses({ key, n: r.numClasses });
+    }
     return r;
   } catch (e) {
-    if (get().inspectedKey === key) set({ inspection: null, inspecting: false, inspectError: errText(e) });
+    if (get().inspectedKey === key) {
+      set({ inspection: null, inspecting: false, inspectError: errText(e) });
+      setDatasetClasses(null);
+    }
     return null;
   }
 }
