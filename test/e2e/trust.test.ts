@@ -1,7 +1,8 @@
 /**
  * The editor shows what will really run (browser mode, headless Chromium): residual shortcuts are drawn
  * around the layer cards they bypass (not under them); the classifier is shown at the size training gives
- * it (one output per training identity of the chosen dataset).
+ * it (one output per training identity of the chosen dataset); a pretrained weights file is read and
+ * matched against the model before Train (PyTorch writes the files), and a file that does not fit asks.
  *
  * Parameter counts (torchvision resnet.py, reid-strong-baseline baseline.py): torchvision resnet50 has
  * 25,557,032 parameters, its fc 2048·1000 + 1000; BNNeck adds BatchNorm1d(2048) and a bias-free classifier
@@ -10,7 +11,9 @@
 const BACKBONE = 25_557_032 - (2048 * 1000 + 1000);
 const bnneckTotal = (classes: number) => BACKBONE + 2 * 2048 + 2048 * classes;
 const fmt = (n: number) => n.toLocaleString('en-US');
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -40,6 +43,21 @@ async function shortcutCrossings(page: Page): Promise<{ edges: number; hits: str
     return { edges: edges.length, hits: [...new Set(hits)] };
   });
 }
+
+/**
+ * torchvision resnet18 state_dicts written by PyTorch: as is, and with layer1.0.conv1.weight of another
+ * shape. `backbone` = the keys a re-ID model loads (all but fc.* and BatchNorm's num_batches_tracked).
+ */
+const PTH = `
+import json, sys, torch, torchvision
+torch.manual_seed(0)
+sd = torchvision.models.resnet18().state_dict()
+torch.save(sd, sys.argv[1] + '/r18.pth')
+bad = dict(sd)
+bad['layer1.0.conv1.weight'] = torch.zeros(64, 64, 1, 1)
+torch.save(bad, sys.argv[1] + '/r18_bad.pth')
+print(json.dumps({'backbone': sum(1 for k in sd if not k.startswith('fc.') and not k.endswith('num_batches_tracked')), 'tensors': len(sd)}))
+`;
 
 /** A page on the app; the previous page's unsaved changes (autosaved) are discarded, not recovered. */
 async function fresh(): Promise<Page> {
@@ -129,5 +147,51 @@ describe('an editor that shows what will run', () => {
     await expect.poll(total).toBe(fmt(bnneckTotal(751)));
     await expect.poll(() => card.getByTestId('badge-dataset').count()).toBe(0);
     await page.close();
+  });
+
+  it('a weights file is checked before Train: browsed to, its load report shown; unreadable blocks, a shape mismatch asks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reid-weights-'));
+    const ref = JSON.parse(execFileSync('/usr/bin/python3', ['-c', PTH, dir], { encoding: 'utf8' })) as { backbone: number; tensors: number };
+    const page = await fresh();
+    await page.getByTestId('btn-presets').click();
+    await page.getByTestId('preset-resnet18').click();
+    await page.getByTestId('preset-create').click();
+    await expect.poll(() => page.getByTestId('preset-gallery').count()).toBe(0);
+    await page.getByTestId('btn-train').click();
+    await page.getByTestId('weights-choice').selectOption('imagenet');
+    const browse = async (name: string) => {
+      await page.getByTestId('weights-browse').click();
+      const picker = page.getByTestId('file-dialog-pick');
+      await picker.getByTestId('file-dir').fill(dir);
+      await picker.getByTestId('file-dir').press('Enter');
+      await picker.getByTestId('file-list').locator('li', { hasText: new RegExp(`\\s${name.replace('.', '\\.')}$`) }).click();
+      await picker.getByTestId('file-confirm').click();
+      await expect.poll(() => page.getByTestId('weights-path').inputValue()).toBe(join(dir, name));
+    };
+    await browse('r18.pth');
+    await expect.poll(() => page.getByTestId('weights-loaded').textContent()).toMatch(new RegExp(`^loads ${ref.backbone} of the graph's \\d+ tensors from ${ref.tensors} in the file`));
+    await expect.poll(() => page.getByTestId('weights-fresh-head').textContent()).toBe('initialised fresh, as expected: bottleneck, classifier');
+    expect(await page.getByTestId('weights-concerns').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('train-start').isEnabled()).toBe(true);
+    // A file that is not there: the reason, and Train waits.
+    await page.getByTestId('weights-path').fill(join(dir, 'gone.pth'));
+    await page.getByTestId('weights-path').press('Enter');
+    await expect.poll(() => page.getByTestId('weights-error').textContent()).toContain(join(dir, 'gone.pth'));
+    await expect.poll(() => page.getByTestId('train-start').isEnabled()).toBe(false);
+    // A shape mismatch is listed, and Train asks before starting; Cancel starts nothing.
+    await browse('r18_bad.pth');
+    await expect.poll(() => page.getByTestId('weights-concerns').textContent()).toMatch(/^1 shape mismatch \(kept at their initialisation\): (base\.)?layer1\.0\.conv1\.weight is \[64, 64, 1, 1\] in the file, \[64, 64, 3, 3\] in the graph/);
+    await expect.poll(() => page.getByTestId('weights-loaded').textContent()).toMatch(new RegExp(`^loads ${ref.backbone - 1} of`));
+    await page.getByTestId('train-start').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await expect.poll(() => dialog.locator('h3').textContent()).toBe('The weights do not fully match the model');
+    await expect.poll(() => dialog.locator('p').textContent()).toContain('layer1.0.conv1.weight is [64, 64, 1, 1] in the file');
+    await page.getByTestId('confirm-cancel').click();
+    await expect.poll(() => dialog.count()).toBe(0);
+    await expect.poll(() => page.getByTestId('train-start').isVisible()).toBe(true);
+    const runs = await fetch(`http://127.0.0.1:${s.port}/api/runs.list`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-reid-token': s.token }, body: '{}' });
+    expect(((await runs.json()) as { result: unknown[] }).result).toEqual([]);
+    await page.close();
+    cleanup(dir);
   });
 });
