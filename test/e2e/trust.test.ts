@@ -12,15 +12,14 @@ const BACKBONE = 25_557_032 - (2048 * 1000 + 1000);
 const bnneckTotal = (classes: number) => BACKBONE + 2 * 2048 + 2048 * classes;
 const fmt = (n: number) => n.toLocaleString('en-US');
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { cleanup, launchBrowser, openApp, serve, type Served } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { cleanup, openApp, servedBrowser } from './harness.js';
 
-let s: Served;
-let browser: Browser;
+const app = servedBrowser();
 
 /**
  * Samples the drawn SVG path of every edge into an `add` (residual join) every 2 px, in screen pixels, and
@@ -61,25 +60,15 @@ print(json.dumps({'backbone': sum(1 for k in sd if not k.startswith('fc.') and n
 
 /** A page on the app; the previous page's unsaved changes (autosaved) are discarded, not recovered. */
 async function fresh(): Promise<Page> {
-  const page = await openApp(browser, s.url);
+  const page = await openApp(app.browser, app.s.url);
   const discard = page.locator('.modal').getByRole('button', { name: 'Discard' });
   if (await discard.count()) await discard.click();
   return page;
 }
 
 describe('an editor that shows what will run', () => {
-  beforeAll(async () => {
-    s = await serve();
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await s?.stop();
-    cleanup(s.home, s.docs);
-  });
-
   it('in an expanded residual block the shortcut is routed around the layer cards, also after a drag', async () => {
-    const page = await openApp(browser, s.url);
+    const page = await openApp(app.browser, app.s.url);
     await page.getByTestId('btn-presets').click();
     await page.getByTestId('preset-resnet18').click();
     await page.getByTestId('preset-create').click();
@@ -130,7 +119,7 @@ describe('an editor that shows what will run', () => {
     await expect.poll(() => page.getByTestId('dataset-inspecting').count(), { timeout: 60_000 }).toBe(0);
     await expect.poll(() => page.getByTestId('dataset-error').count()).toBe(0);
     // Market-1501 file names start with the person id: count the training identities of the demo folder.
-    const ids = new Set(readdirSync(join(s.home, 'demo', 'tiny-seed0', 'bounding_box_train')).filter((f) => f.endsWith('.jpg')).map((f) => f.split('_')[0])).size;
+    const ids = new Set(readdirSync(join(app.s.home, 'demo', 'tiny-seed0', 'bounding_box_train')).filter((f) => f.endsWith('.jpg')).map((f) => f.split('_')[0])).size;
     expect(ids).toBeGreaterThan(1);
     await page.getByTestId('training-close').click();
     await expect.poll(total).toBe(fmt(bnneckTotal(ids)));
@@ -189,9 +178,50 @@ describe('an editor that shows what will run', () => {
     await page.getByTestId('confirm-cancel').click();
     await expect.poll(() => dialog.count()).toBe(0);
     await expect.poll(() => page.getByTestId('train-start').isVisible()).toBe(true);
-    const runs = await fetch(`http://127.0.0.1:${s.port}/api/runs.list`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-reid-token': s.token }, body: '{}' });
+    const runs = await fetch(`http://127.0.0.1:${app.s.port}/api/runs.list`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-reid-token': app.s.token }, body: '{}' });
     expect(((await runs.json()) as { result: unknown[] }).result).toEqual([]);
     await page.close();
     cleanup(dir);
+  });
+
+  it('Open and Save start in the last folder used, also in a new session (the most recent document\'s folder)', async () => {
+    const sub = join(app.s.docs, 'models', 'r18');
+    mkdirSync(sub, { recursive: true });
+    const newModel = async (page: Page) => {
+      await page.getByTestId('btn-presets').click();
+      await page.getByTestId('preset-resnet18').click();
+      await page.getByTestId('preset-create').click();
+      await expect.poll(() => page.getByTestId('preset-gallery').count()).toBe(0);
+    };
+    const dialogDir = async (page: Page, keys: string, testId: string) => {
+      await page.keyboard.press(keys);
+      const dirField = page.getByTestId(testId).getByTestId('file-dir');
+      await expect.poll(() => dirField.inputValue()).not.toBe('');
+      const dir = await dirField.inputValue();
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.getByTestId(testId).count()).toBe(0);
+      return dir;
+    };
+    const page = await fresh();
+    await newModel(page);
+    await page.keyboard.press('Control+Shift+s');
+    const save = page.getByTestId('file-dialog-save');
+    await expect.poll(() => save.getByTestId('file-dir').inputValue()).toBe(app.s.docs); // nothing used yet: the documents folder
+    await save.getByTestId('file-dir').fill(sub);
+    await save.getByTestId('file-dir').press('Enter');
+    await expect.poll(() => save.getByTestId('file-dir').inputValue()).toBe(sub);
+    await save.getByTestId('file-name').fill('first.reidgraph');
+    await save.getByTestId('file-confirm').click();
+    await expect.poll(() => existsSync(join(sub, 'first.reidgraph'))).toBe(true);
+    // A new, unsaved model: Open and Save as start in the folder used last, not the documents folder.
+    await newModel(page);
+    expect(await dialogDir(page, 'Control+o', 'file-dialog-open')).toBe(sub);
+    expect(await dialogDir(page, 'Control+Shift+s', 'file-dialog-save')).toBe(sub);
+    await page.close();
+    // A new session (the page's memory is gone): the most recent document's folder.
+    const next = await fresh();
+    await newModel(next);
+    expect(await dialogDir(next, 'Control+o', 'file-dialog-open')).toBe(sub);
+    await next.close();
   });
 });
