@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPreset, createHistory, EXPANDABLE_KINDS, execute, expandNode, getKind, type GraphDoc } from '../../core/index.js';
 import { DEFAULT_SIZE, layoutGraph } from '../../renderer/src/lib/layout.js';
-import { routeAround, segmentHits, type Box } from '../../renderer/src/lib/route.js';
+import { obstacles, routeAround, segmentHits, type Box } from '../../renderer/src/lib/route.js';
 
 /* The shortcut router over the real ELK layout of a fully expanded ResNet-50 (16 bottlenecks, wrapped rows). */
 function expandAll(doc: GraphDoc): GraphDoc {
@@ -25,7 +25,8 @@ describe('shortcut routing', () => {
     const doc = expandAll(buildPreset('resnet50'));
     const pos = await layoutGraph(doc.graph, () => undefined);
     const boxes: Box[] = pos.map((p) => ({ id: p.id, ...p.position, ...DEFAULT_SIZE }));
-    const byId = new Map(boxes.map((b) => [b.id, b]));
+    const obs = obstacles(boxes);
+const byId = new Map(boxes.map((b) => [b.id, b]));
     const kindOf = new Map(doc.graph.nodes.map((n) => [n.id, n.kind]));
     const joins = doc.graph.edges.filter((e) => kindOf.get(e.target) === 'add');
     expect(joins.length).toBe(2 * 16);
@@ -33,7 +34,7 @@ describe('shortcut routing', () => {
     for (const e of joins) {
       const s = handle(byId.get(e.source)!, kindOf.get(e.source)!, e.sourcePort, 'out');
       const t = handle(byId.get(e.target)!, 'add', e.targetPort, 'in');
-      const pts = routeAround(s, t, boxes);
+      const pts = routeAround(s, t, obs);
       if (!pts) continue; // the direct route is clear (checked by routeAround itself)
       detours++;
       for (let i = 1; i < pts.length; i++) for (const b of boxes) expect(segmentHits(pts[i - 1]!, pts[i]!, b), `${e.id} crosses ${b.id}`).toBe(false);
@@ -45,9 +46,9 @@ describe('shortcut routing', () => {
   it('keeps the direct route when nothing is in the way, and detours below a card that is', () => {
     const s = { x: 100, y: 50 };
     const t = { x: 400, y: 50 };
-    expect(routeAround(s, t, [])).toBeNull();
+    expect(routeAround(s, t, obstacles([]))).toBeNull();
     const card: Box = { id: 'c', x: 200, y: 0, width: 100, height: 100 };
-    const pts = routeAround(s, t, [card])!;
+    const pts = routeAround(s, t, obstacles([card]))!;
     expect(Math.max(...pts.map((p) => p.y))).toBeGreaterThan(100);
     for (let i = 1; i < pts.length; i++) expect(segmentHits(pts[i - 1]!, pts[i]!, card)).toBe(false);
   });

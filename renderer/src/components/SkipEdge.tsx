@@ -1,17 +1,17 @@
-import { memo, useCallback } from 'react';
+import { memo, useMemo } from 'react';
 import { BaseEdge, getSmoothStepPath, useStore, type EdgeProps, type Node, type ReactFlowState } from '@xyflow/react';
 import { DEFAULT_SIZE } from '../lib/layout.js';
-import { roundedPath, routeAround, type Box } from '../lib/route.js';
+import { obstacles, roundedPath, routeAround, type Obstacles } from '../lib/route.js';
 
 /** Card boxes per React Flow node array: built once per array, shared by every shortcut edge. */
-const boxCache = new WeakMap<readonly Node[], Box[]>();
-function boxesOf(nodes: readonly Node[]): Box[] {
-  let b = boxCache.get(nodes);
-  if (!b) {
-    b = nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y, width: n.measured?.width ?? DEFAULT_SIZE.width, height: n.measured?.height ?? DEFAULT_SIZE.height }));
-    boxCache.set(nodes, b);
+const boxCache = new WeakMap<readonly Node[], Obstacles>();
+function obstaclesOf(nodes: readonly Node[]): Obstacles {
+  let o = boxCache.get(nodes);
+  if (!o) {
+    o = obstacles(nodes.map((n) => ({ id: n.id, x: n.position.x, y: n.position.y, width: n.measured?.width ?? DEFAULT_SIZE.width, height: n.measured?.height ?? DEFAULT_SIZE.height })));
+    boxCache.set(nodes, o);
   }
-  return b;
+  return o;
 }
 
 /**
@@ -22,13 +22,17 @@ function boxesOf(nodes: readonly Node[]): Box[] {
  */
 function SkipEdgeView({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, markerEnd, style, interactionWidth }: EdgeProps) {
   const path = useStore(
-    useCallback(
-      (st: ReactFlowState) => {
-        const pts = routeAround({ x: sourceX, y: sourceY }, { x: targetX, y: targetY }, boxesOf(st.nodes));
-        return pts ? roundedPath(pts) : getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition })[0];
-      },
-      [sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition],
-    ),
+    useMemo(() => {
+      // The route depends on the handles (this closure) and the cards (the node array): pan / zoom
+      // frames keep the array, so they reuse the last route.
+      let last: { nodes: readonly Node[]; path: string } | null = null;
+      return (st: ReactFlowState) => {
+        if (last?.nodes === st.nodes) return last.path;
+        const pts = routeAround({ x: sourceX, y: sourceY }, { x: targetX, y: targetY }, obstaclesOf(st.nodes));
+        last = { nodes: st.nodes, path: pts ? roundedPath(pts) : getSmoothStepPath({ sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition })[0] };
+        return last.path;
+      };
+    }, [sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition]),
   );
   return <BaseEdge id={id} path={path} markerEnd={markerEnd} style={style} interactionWidth={interactionWidth} />;
 }

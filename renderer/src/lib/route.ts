@@ -24,6 +24,8 @@ export interface Pt {
 export const LEAD = 18;
 /** Distance between the lane and the cards it passes (half the smallest gap ELK leaves between rows). */
 export const LANE_GAP = 14;
+/** How far above / below the handles a lane is looked for (about three rows of cards). */
+export const WINDOW = 360;
 
 /** Whether a horizontal or vertical segment enters the inside of a box (touching its border is allowed). */
 export function segmentHits(a: Pt, b: Pt, o: Box): boolean {
@@ -34,6 +36,26 @@ export function segmentHits(a: Pt, b: Pt, o: Box): boolean {
   return x1 > o.x && x0 < o.x + o.width && y1 > o.y && y0 < o.y + o.height;
 }
 
+/** Cards sorted by left edge, so a route scans only the cards in its horizontal range. */
+export interface Obstacles {
+  sorted: readonly Box[];
+  maxWidth: number;
+}
+export function obstacles(boxes: readonly Box[]): Obstacles {
+  return { sorted: [...boxes].sort((a, b) => a.x - b.x), maxWidth: boxes.reduce((m, b) => Math.max(m, b.width), 0) };
+}
+/** Index of the first card whose left edge is ≥ x. */
+function firstFrom(sorted: readonly Box[], x: number): number {
+  let a = 0;
+  let b = sorted.length;
+  while (a < b) {
+    const m = (a + b) >> 1;
+    if (sorted[m]!.x < x) a = m + 1;
+    else b = m;
+  }
+  return a;
+}
+
 function clear(points: Pt[], boxes: readonly Box[]): boolean {
   for (let i = 1; i < points.length; i++) for (const o of boxes) if (segmentHits(points[i - 1]!, points[i]!, o)) return false;
   return true;
@@ -41,33 +63,45 @@ function clear(points: Pt[], boxes: readonly Box[]): boolean {
 
 /**
  * The route of an edge from a right-side source handle `s` to a left-side target handle `t`, avoiding
- * `boxes` (the cards, source and target included: the route leaves and enters them only at the handles).
+ * the cards in `obs` (source and target included: the route leaves and enters them only at the handles).
  * Returns null when the direct step route (what React Flow's smoothstep draws: out, across at mid x, in)
  * crosses no card; otherwise the corner points of a detour through a horizontal lane just below (or
  * above) the cards it passes, the lane closest to the handles first, below before above.
  */
-export function routeAround(s: Pt, t: Pt, boxes: readonly Box[]): Pt[] | null {
+export function routeAround(s: Pt, t: Pt, obs: Obstacles): Pt[] | null {
   const x1 = s.x + LEAD;
   const x2 = t.x - LEAD;
-  if (t.x > s.x) {
-    const mx = (s.x + t.x) / 2;
-    const direct = [s, { x: mx, y: s.y }, { x: mx, y: t.y }, t];
-    const near = boxes.filter((o) => o.x < t.x && o.x + o.width > s.x);
-    if (clear(direct, near)) return null;
-  }
   const lo = Math.min(x1, x2);
   const hi = Math.max(x1, x2);
-  // Only cards in the lane's horizontal span can block it; the lead-out / lead-in stubs are checked against all.
-  const span = boxes.filter((o) => o.x < hi && o.x + o.width > lo);
-  const lanes: { y: number; cost: number }[] = [];
-  for (const o of span) {
-    for (const y of [o.y + o.height + LANE_GAP, o.y - LANE_GAP]) {
-      // Shortest vertical travel first; on a tie, below (positive y) wins.
-      lanes.push({ y, cost: Math.abs(y - s.y) + Math.abs(y - t.y) + (y < Math.min(s.y, t.y) ? 0.5 : 0) });
-    }
+  // Lanes are looked for within a band around the handles (a few rows of cards): every segment of a
+  // route stays inside it, so only cards that reach into the band can block one. One pass over the cards.
+  const top = Math.min(s.y, t.y) - WINDOW;
+  const bottom = Math.max(s.y, t.y) + WINDOW;
+  const near: Box[] = [];
+  const span: Box[] = [];
+  const stubs: Box[] = [];
+  const { sorted } = obs;
+  const xMin = Math.min(s.x, lo);
+  const xMax = Math.max(t.x, hi) + 1;
+  for (let i = firstFrom(sorted, xMin - obs.maxWidth); i < sorted.length && sorted[i]!.x < xMax; i++) {
+    const o = sorted[i]!;
+    if (o.y + o.height <= top || o.y >= bottom) continue;
+    const right = o.x + o.width;
+    if (o.x < t.x && right > s.x) near.push(o);
+    // Only cards in the lane's horizontal span can block it; the lead-out / lead-in stubs are checked apart.
+    if (o.x < hi && right > lo) span.push(o);
+    if ((o.x < x1 + 1 && right > s.x) || (o.x < t.x && right > x2 - 1)) stubs.push(o);
   }
+  if (t.x > s.x) {
+    const mx = (s.x + t.x) / 2;
+    if (clear([s, { x: mx, y: s.y }, { x: mx, y: t.y }, t], near)) return null;
+  }
+  const lanes: { y: number; cost: number }[] = [];
+  for (const o of span)
+    for (const y of [o.y + o.height + LANE_GAP, o.y - LANE_GAP])
+      // Shortest vertical travel first; on a tie, below (positive y) wins.
+      if (y > top && y < bottom) lanes.push({ y, cost: Math.abs(y - s.y) + Math.abs(y - t.y) + (y < Math.min(s.y, t.y) ? 0.5 : 0) });
   lanes.sort((a, b) => a.cost - b.cost);
-  const stubs = boxes.filter((o) => (o.x < x1 + 1 && o.x + o.width > s.x) || (o.x < t.x && o.x + o.width > x2 - 1));
   for (const { y } of lanes) {
     const pts = [s, { x: x1, y: s.y }, { x: x1, y }, { x: x2, y }, { x: x2, y: t.y }, t];
     if (clear(pts.slice(1, 5), span) && clear(pts, stubs)) return pts;
