@@ -171,6 +171,7 @@ describe('an editor that shows what will run', () => {
     await browse('r18_bad.pth');
     await expect.poll(() => page.getByTestId('weights-concerns').textContent()).toMatch(/^1 shape mismatch \(kept at their initialisation\): (base\.)?layer1\.0\.conv1\.weight is \[64, 64, 1, 1\] in the file, \[64, 64, 3, 3\] in the graph/);
     await expect.poll(() => page.getByTestId('weights-loaded').textContent()).toMatch(new RegExp(`^loads ${ref.backbone - 1} of`));
+    await expect.poll(() => page.getByTestId('train-problem-warning').allTextContents()).toContain('the weights file does not fully fit the model (listed under Pretrained weights): Train asks before starting');
     await page.getByTestId('train-start').click();
     const dialog = page.getByTestId('confirm-dialog');
     await expect.poll(() => dialog.locator('h3').textContent()).toBe('The weights do not fully match the model');

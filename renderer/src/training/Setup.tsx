@@ -128,6 +128,9 @@ export function Setup() {
     ...(s.pretrained.choice !== 'none' && !s.pretrained.path ? [{ severity: 'error' as const, field: 'pretrained', message: 'choose a weights file, or set pretrained weights to none' }] : []),
     // A weights file that cannot be read blocks Train; one that loads with mismatches asks at Train.
     ...(s.pretrained.choice !== 'none' && weightsCheck && weightsCheck.path === s.pretrained.path && weightsCheck.state === 'error' ? [{ severity: 'error' as const, field: 'pretrained-file', message: `weights: ${weightsCheck.message}` }] : []),
+    ...(s.pretrained.choice !== 'none' && weightsCheck?.report && weightsCheck.path === s.pretrained.path && hasConcerns(weightsConcerns(weightsCheck.report, s.pretrained.choice))
+      ? [{ severity: 'warning' as const, field: 'pretrained-fit', message: 'the weights file does not fully fit the model (listed under Pretrained weights): Train asks before starting' }]
+      : []),
     ...problems,
   ];
   const blocked = all.some((p) => p.severity === 'error');
