@@ -19,6 +19,7 @@ export * from './compile/onnx.js';
 export * from './training/settings.js';
 export * from './training/schedule.js';
 export * from './graph/diff.js';
+export * from './graph/classifier.js';
 export * from './compile/seed.js';
 export * from './training/backends.js';
 export * from './training/losses.js';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ApiError, type ApiErrorCode, type CallOutput, type CallParsed, type EventName, type EventPayload, type GraphSource, type WeightsSource } from '../../core/api/contract.js';
 import { FRAMEWORK_LABEL } from '../../core/config/index.js';
 import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
@@ -17,6 +17,7 @@ import type { DataSourceArgs } from '../training/sources.js';
 import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
 import { ConfigImportError, importConfigFile } from './config-import.js';
 import { checkExport, runExport } from './export.js';
+import { toArgs } from './training.js';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -113,7 +114,8 @@ export class OpsService {
         if (weightsPath && weights.kind === 'file' && !existsSync(weightsPath)) throw new ApiError('E_NOT_FOUND', `${weightsPath}: no such file`);
         // A run's own weights evaluated by the service: the result becomes the run's evaluation (one writer).
         const saveToRun = !!g.runDir && (weights.kind === 'none' || (weights.kind === 'run' && graph.kind === 'run' && weights.runId === graph.runId));
-        const dataArgs: DataSourceArgs | null = data ? (data.kind === 'demo' ? { demo: true, demoSize: data.size } : { data: data.path, ...(data.layout ? { layout: data.layout } : {}) }) : null;
+        // runsDir is `<dataDir>/runs`: the demo cache lives under the same data folder.
+        const dataArgs: DataSourceArgs | null = data ? toArgs(data, dirname(this.runsDir)) : null;
         const job: EvalJob = { doc: g.text, data: dataArgs, reRanking, backend, saveToRun, ...(metric ? { metric } : {}), ...(g.runDir ? { runDir: g.runDir } : {}), ...(weightsPath && !saveToRun ? { weights: weightsPath } : {}) };
         const runId = graph.kind === 'run' && saveToRun ? graph.runId : null;
         if (runId && this.evaluatingRuns.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already being evaluated`);

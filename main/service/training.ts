@@ -26,8 +26,9 @@ import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
-function toArgs(d: DataSource): DataSourceArgs {
-  return d.kind === 'demo' ? { demo: true, demoSize: d.size } : { data: d.path, ...(d.layout ? { layout: d.layout } : {}) };
+/** The demo dataset is cached under the service's data folder (`--data-dir`), never elsewhere. */
+export function toArgs(d: DataSource, dataDir: string): DataSourceArgs {
+  return d.kind === 'demo' ? { demo: true, demoSize: d.size, dataDir } : { data: d.path, ...(d.layout ? { layout: d.layout } : {}) };
 }
 
 /**
@@ -53,7 +54,7 @@ export class TrainingService {
   private imageRoots = new Set<string>();
 
   constructor(
-    dataDir: string,
+    private dataDir: string,
     private emit: Emit,
     private spawn: WorkerSpawner = nodeSpawner,
   ) {
@@ -152,7 +153,7 @@ export class TrainingService {
         await run.init();
         const now = new Date().toISOString();
         await run.writeJson('run.json', { id, name: name ?? id, status: 'running', created: now, updated: now });
-        this.launch(id, { runDir, doc, settings: parsed.settings, data: toArgs(data), backend, ...(weights ? { weights } : {}) });
+        this.launch(id, { runDir, doc, settings: parsed.settings, data: toArgs(data, this.dataDir), backend, ...(weights ? { weights } : {}) });
         return { runId: id, runDir };
       },
       'train.control': async ({ runId, action }: CallParsed<'train.control'>) => {
@@ -265,7 +266,7 @@ export class TrainingService {
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {
-          ds = await openDataSource({ ...toArgs(data), k: 4, offThread: true });
+          ds = await openDataSource({ ...toArgs(data, this.dataDir), k: 4, offThread: true });
         } catch (e) {
           if (e instanceof DatasetError) throw new ApiError(e.code, e.message);
           throw e;

@@ -1,6 +1,7 @@
 /**
  * Where training data comes from: the built-in demo dataset (generated once per size/seed and cached in
- * the app's data folder) or a folder the user points at, whose layout is detected.
+ * the app's data folder: the host's `--data-dir`, else REID_STUDIO_HOME / the platform's config folder)
+ * or a folder the user points at, whose layout is detected.
  */
 import { join } from 'node:path';
 import { defaultDataDir } from '../io/paths.js';
@@ -11,8 +12,9 @@ import { Worker } from 'node:worker_threads';
 import { DEMO_SIZES, isDemoDataset, writeDemoDataset, type DemoSize } from './data/demo.js';
 import { workerEntry } from './data/worker-url.js';
 
-export function demoDir(size: DemoSize, seed = 0): string {
-  return join(defaultDataDir(), 'demo', `${size}-seed${seed}`);
+/** `<root>/demo/<size>-seed<seed>`; `root` is the app's data folder (default: REID_STUDIO_HOME or the platform's config folder). */
+export function demoDir(size: DemoSize, seed = 0, root: string = defaultDataDir()): string {
+  return join(root, 'demo', `${size}-seed${seed}`);
 }
 
 /** Generating takes seconds of CPU: in a long-lived host (the service) it runs in a worker thread. */
@@ -29,9 +31,9 @@ function generateInWorker(dir: string, size: DemoSize, seed: number): Promise<vo
 const pending = new Map<string, Promise<void>>();
 
 /** The demo dataset of that size, generated on first use (once, even when asked concurrently). */
-export async function ensureDemo(size: DemoSize = 'small', seed = 0, opts: { offThread?: boolean } = {}): Promise<string> {
+export async function ensureDemo(size: DemoSize = 'small', seed = 0, opts: { offThread?: boolean; root?: string } = {}): Promise<string> {
   if (!(size in DEMO_SIZES)) throw new DatasetError(`unknown demo size "${size}" (tiny, small, medium)`);
-  const dir = demoDir(size, seed);
+  const dir = demoDir(size, seed, opts.root);
   if (isDemoDataset(dir)) return dir;
   let p = pending.get(dir);
   if (!p) {
@@ -50,12 +52,14 @@ export interface DataSourceArgs {
   k?: number;
   /** Generate a missing demo dataset in a worker thread (keeps a server's event loop free). */
   offThread?: boolean;
+  /** The app's data folder the demo cache lives under (a host's `--data-dir`); default: defaultDataDir(). */
+  dataDir?: string;
 }
 
 export async function openDataSource(a: DataSourceArgs): Promise<LoadedDataset> {
   if (a.demo && a.data) throw new DatasetError('give either --demo or --data DIR, not both');
   if (!a.demo && !a.data) throw new DatasetError('choose the data: --demo (the built-in synthetic dataset) or --data DIR');
-  if (a.demo) return loadDataset('market1501', await ensureDemo(a.demoSize ?? 'small', 0, { offThread: a.offThread }), { k: a.k ?? 4 });
+  if (a.demo) return loadDataset('market1501', await ensureDemo(a.demoSize ?? 'small', 0, { ...(a.offThread ? { offThread: true } : {}), ...(a.dataDir ? { root: a.dataDir } : {}) }), { k: a.k ?? 4 });
   const kind = a.layout ?? detectLayout(a.data!);
   return loadDataset(kind, a.data!, { k: a.k ?? 4 });
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Debian's Chromium, headless; never a downloaded browser (issue 5). */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -25,11 +26,11 @@ export interface Served {
  * Runs the real `reid-studio serve` (the built CLI bundle, as users and scripts run it) on a free port
  * with a temporary data dir, so tests never touch the user's recent files or autosave.
  */
-export async function serve(opts: { home?: string } = {}): Promise<Served> {
+export async function serve(opts: { home?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Served> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'reid-home-'));
   const docs = mkdtempSync(join(tmpdir(), 'reid-docs-'));
-  const proc = spawn(process.execPath, ['bin/reid-studio.js', 'serve', '--no-open', '--port', '0'], {
-    env: { ...process.env, REID_STUDIO_HOME: home, REID_STUDIO_DOCUMENTS: docs },
+  const proc = spawn(process.execPath, ['bin/reid-studio.js', 'serve', '--no-open', '--port', '0', ...(opts.args ?? [])], {
+    env: { ...process.env, REID_STUDIO_HOME: home, REID_STUDIO_DOCUMENTS: docs, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -81,3 +82,21 @@ export async function openApp(browser: Browser, url: string, size = { width: 144
 }
 
 export const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent())?.trim() ?? '';
+
+/**
+ * One served app and one browser for a whole test file (registered as beforeAll / afterAll): the
+ * returned object's `s` and `browser` are set once the file's tests run.
+ */
+export function servedBrowser(): { s: Served; browser: Browser } {
+  const ctx = {} as { s: Served; browser: Browser };
+  beforeAll(async () => {
+    ctx.s = await serve();
+    ctx.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await ctx.s?.stop();
+    if (ctx.s) cleanup(ctx.s.home, ctx.s.docs);
+  });
+  return ctx;
+}

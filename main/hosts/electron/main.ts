@@ -227,6 +227,8 @@ app.whenReady().then(async () => {
   protocol.handle('app', serveRenderer);
   const recent = await service.call('recent.list', {});
   for (const r of recent) grants.grant(r.path);
+  // A new session's Open / Save start where the last one left off: the folder of the most recent document.
+  if (recent[0]) lastDir ??= dirname(recent[0].path);
   service.onEvent((event, payload) => {
     if (event === 'recent.changed') {
       for (const r of payload as { path: string }[]) grants.grant(r.path);

@@ -23,7 +23,7 @@ function portTop(i: number, count: number): string {
 
 /** One block on the canvas. Memoised: React Flow re-renders it only when its projection object changes. */
 function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
-  const { node, info, diag } = data;
+  const { node, info, diag, classes } = data;
   const kind = getKind(node.kind);
   const norm = normOf(node);
   const out = info && Object.values(info.outputs)[0];
@@ -81,6 +81,12 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
               BN stats ↻
             </span>
           )}
+          {classes !== undefined && (
+            // Training sizes the classifier to the dataset's identities (num_classes = #train pids).
+            <span className="badge dataset" data-testid="badge-dataset" title={`set by dataset: ${classes} ids (training sizes the classifier to the dataset's identities)`}>
+              dataset
+            </span>
+          )}
           {!node.frozen && statsFrozen && norm && (
             <span className="badge stats" title="BN statistics frozen">
               stats
@@ -91,7 +97,7 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
       <div className="block-name" title={node.name}>
         {node.name}
       </div>
-      {kind?.describe && <div className="block-desc">{kind.describe(node.params)}</div>}
+      {kind?.describe && <div className="block-desc">{kind.describe(classes !== undefined ? { ...node.params, units: classes } : node.params)}</div>}
       <div className="block-foot">
         <span data-testid="node-shape">{fmtShape(out)}</span>
         {info && info.params > 0 && (

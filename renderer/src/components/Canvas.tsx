@@ -18,11 +18,13 @@ import { addNode, connect, connectionProblem, moveNodes } from '../../../core/in
 import { notify, onEdgesChange, onNodesChange, run, select, useEditor } from '../store/editor.js';
 import type { BlockNode as BlockNodeType } from '../store/projection.js';
 import { BlockNode } from './BlockNode.js';
+import { SkipEdge } from './SkipEdge.js';
 import { DEFAULT_SIZE } from '../lib/layout.js';
 
 // Props handed to <ReactFlow> must keep their identity across renders: a new object or callback on each
 // render is pushed into React Flow's store and re-renders every node wrapper (500+ in a big graph).
 const nodeTypes = { block: BlockNode };
+const edgeTypes = { skip: SkipEdge };
 const MULTI_SELECT_KEYS = ['Meta', 'Control', 'Shift'];
 const DEFAULT_EDGE_OPTIONS = { type: 'smoothstep' };
 const PRO_OPTIONS = { hideAttribution: true };
@@ -140,6 +142,7 @@ export function Canvas() {
         nodes={shown === epoch ? nodes : NONE}
         edges={shown === epoch ? edges : NONE}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}

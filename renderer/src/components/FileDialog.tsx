@@ -9,6 +9,14 @@ function parentOf(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
+/**
+ * The last folder each kind of dialog was used in (this session): document Open / Save share one, other
+ * pickers one per file type. A new session's document dialogs start in the folder of the most recent
+ * document (the service's recents), as the desktop app does.
+ */
+const lastDirs = new Map<string, string>();
+const dirKey = (pick: PickSpec | undefined) => (pick ? `pick:${pick.folder ? 'folder' : pick.extensions.join(',')}` : 'document');
+
 /** A path to pick for another purpose than documents (configs, weights, export destinations, dataset folders). */
 export interface PickSpec {
   title: string;
@@ -32,9 +40,10 @@ export interface PickSpec {
  */
 export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pick?: PickSpec }) {
   const mode = pick?.mode ?? docMode;
-  const exts = pick?.extensions ?? ['.json'];
+  // Documents: `.reidgraph` (the registered file type) and `.json` (older files) are listed and opened.
+  const exts = pick?.extensions ?? ['.reidgraph', '.json'];
   const current = useEditor((s) => s.path);
-  const [dir, setDir] = useState<string | null>(current ? parentOf(current) : null);
+  const [dir, setDir] = useState<string | null>(lastDirs.get(dirKey(pick)) ?? (current && !pick ? parentOf(current) : null));
   const [entries, setEntries] = useState<DirEntry[]>([]);
   const [parent, setParent] = useState<string | null>(null);
   const display = useEditor(docDisplayName);
@@ -44,8 +53,14 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    void api.call('recent.list', {}).then(setRecent, () => undefined);
-    if (dir === null) void api.call('app.info', {}).then((i) => setDir(i.documentsDir), (e: ClientError) => setError(e.message));
+    if (dir !== null) return void api.call('recent.list', {}).then(setRecent, () => undefined);
+    void Promise.all([api.call('recent.list', {}), api.call('app.info', {})]).then(
+      ([r, i]) => {
+        setRecent(r);
+        setDir(!pick && r[0] ? parentOf(r[0].path) : i.documentsDir);
+      },
+      (e: ClientError) => setError(e.message),
+    );
   }, [dir]);
   useEffect(() => {
     if (!dir) return;
@@ -60,11 +75,14 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
     );
   }, [dir]);
 
-  const suffix = pick ? (pick.appendExtension ?? '') : '.json';
+  const suffix = pick ? (pick.appendExtension ?? '') : '.reidgraph';
   const named = !suffix || exts.some((x) => name.toLowerCase().endsWith(x)) ? name : `${name}${suffix}`;
   const target = pick?.folder ? (dir ?? '') : dir && name ? `${dir === '/' ? '' : dir}/${named}` : '';
   const close = pick ? pick.onClose : () => useEditor.setState({ dialog: null });
-  const choose = (path: string) => void (pick ? pick.onPick(path) : mode === 'open' ? openPath(path) : saveTo(path));
+  const choose = (path: string) => {
+    lastDirs.set(dirKey(pick), pick?.folder ? path : parentOf(path));
+    void (pick ? pick.onPick(path) : mode === 'open' ? openPath(path) : saveTo(path));
+  };
   const isFile = (p: string) => exts.some((x) => p.toLowerCase().endsWith(x));
   return (
     <div className="dialog wide" data-testid={pick ? 'file-dialog-pick' : `file-dialog-${mode}`}>
@@ -80,7 +98,7 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
             if (isFile(pathText)) choose(pathText);
             else setDir(pathText);
           }}
-          title="A folder, or a full path to a .json document (Enter)"
+          title="A folder, or a full path to a .reidgraph / .json document (Enter)"
         />
         <button disabled={!parent} onClick={() => parent && setDir(parent)}>
           Up

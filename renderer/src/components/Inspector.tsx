@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { getKind, renameNode, setFrozen, setNeck, setNeckFeat, setParams, setStatsFrozen, type GraphNode, type ParamValue } from '../../../core/index.js';
+import { classifierIds, getKind, renameNode, setFrozen, setNeck, setNeckFeat, setParams, setStatsFrozen, type GraphNode, type ParamValue } from '../../../core/index.js';
 import { fmtInt, fmtShape } from '../lib/format.js';
 import { collapseById, expandById } from '../store/actions.js';
 import { run, useEditor } from '../store/editor.js';
@@ -60,6 +60,7 @@ export function Inspector() {
   const selected = useEditor((s) => s.selectedNodes);
   const doc = useEditor((s) => s.history.doc);
   const analysis = useEditor((s) => s.analysis);
+  const classes = useEditor((s) => s.classes);
   const nodes = doc.graph.nodes.filter((n) => selected.has(n.id));
   const kinds = new Set(nodes.map((n) => n.kind));
   const first = nodes[0];
@@ -69,6 +70,7 @@ export function Inspector() {
     const v = first?.params[k];
     return nodes.every((n) => n.params[k] === v) ? v : undefined;
   };
+  const sized = classes === null ? null : classifierIds(doc.graph);
   const info = first && nodes.length === 1 ? analysis.nodes[first.id] : undefined;
   const allFrozen = nodes.every((n) => n.frozen);
   const stats = nodes.every((n) => n.statsFrozen === undefined) ? 'follow' : nodes.every((n) => n.statsFrozen === true) ? 'frozen' : nodes.every((n) => n.statsFrozen === false) ? 'update' : '';
@@ -85,9 +87,19 @@ export function Inspector() {
             {nodes.length > 1 ? ` ×${nodes.length}` : ''}
           </h4>
           {nodes.length === 1 && <NameField node={first} />}
-          {Object.entries(kind.params).map(([k, spec]) => (
-            <ParamField key={k} name={k} spec={spec} value={common(k)} onChange={(v) => run(setParams(ids, { [k]: v }))} />
-          ))}
+          {Object.entries(kind.params).map(([k, spec]) =>
+            k === 'units' && sized && ids.every((id) => sized.has(id)) ? (
+              // Training sets num_classes from the dataset's training identities: the document's value does not apply.
+              <label key={k} className="field" title={`The document says ${String(common(k) ?? 'mixed')}; training uses the dataset's count.`}>
+                <span>{spec.label ?? k}</span>
+                <span data-testid="param-units-dataset">
+                  {classes} <span className="muted small">set by dataset: {classes} ids</span>
+                </span>
+              </label>
+            ) : (
+              <ParamField key={k} name={k} spec={spec} value={common(k)} onChange={(v) => run(setParams(ids, { [k]: v }))} />
+            ),
+          )}
           {kind.freezable && (
             <>
               <label className="field">

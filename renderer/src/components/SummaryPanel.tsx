@@ -12,10 +12,18 @@ export function SummaryPanel() {
   const neck = useEditor((s) => s.history.doc.graph.nodes.find((n) => n.kind === 'neck' && !n.frozen));
   const neckInfo = neck && a.nodes[neck.id];
   const fixedShift = neckInfo ? neckInfo.params - neckInfo.trainable : 0;
+  const classes = useEditor((s) => s.classes);
+  const docClasses = useEditor((s) => s.history.doc.graph.nodes.find((n) => n.kind === 'linear')?.params.units);
   const rows: [string, string, string, string][] = [
     ['Total parameters', fmtInt(a.totals.params), 'summary-total', 'learnable weights, as PyTorch counts them (BN running statistics are buffers, not parameters)'],
     ['Trainable', fmtInt(a.totals.trainable), 'summary-trainable', 'weights the optimizer updates'],
     ['Frozen', fmtInt(frozen), 'summary-frozen', frozen === fixedShift && fixedShift > 0 ? `BNNeck's shift (β, ${fmtInt(fixedShift)}) is fixed by design, as in reid-strong-baseline` : `frozen blocks${fixedShift ? ` + BNNeck's fixed shift (β, ${fmtInt(fixedShift)})` : ''}`],
+    [
+      'Classes',
+      classes !== null ? `${fmtInt(classes)} (dataset)` : docClasses !== undefined ? fmtInt(Number(docClasses)) : '–',
+      'summary-classes',
+      classes !== null ? `set by dataset: ${classes} ids (training sizes the classifier to the dataset's training identities; the counts above include it)` : "identity classifier outputs; training sets it to the dataset's number of training identities",
+    ],
     ['Feature dim', a.featureDim ? String(a.featureDim) : '–', 'summary-feature-dim', 'length of the retrieval feature (the eval feature)'],
     ['Feature map', fmtShape(a.featureMap), 'summary-feature-map', "the backbone's last map, height × width × channels"],
     ['Input', fmtShape(a.inputShape), 'summary-input', 'image size the model takes, height × width × channels'],

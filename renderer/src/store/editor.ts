@@ -2,7 +2,9 @@ import { create } from 'zustand';
 import { applyEdgeChanges, applyNodeChanges, type Edge, type EdgeChange, type NodeChange } from '@xyflow/react';
 import {
   analyze,
+  classifierIds,
   CommandError,
+  withClassifierSize,
   createHistory,
   execute,
   redo as redoH,
@@ -14,6 +16,7 @@ import {
 } from '../../../core/index.js';
 import type { Clipboard } from '../lib/commands.js';
 import { projectEdges, projectNodes, type BlockNode } from './projection.js';
+import { dataSourceKey } from '../lib/data-source.js';
 
 export interface Toast {
   id: number;
@@ -51,6 +54,14 @@ export interface EditorState {
   ready: boolean;
   /** Bumped whenever a different document is loaded (the canvas fits it to the view). */
   epoch: number;
+  /**
+   * The training identities of the last inspected dataset and which data source (JSON) it was. While
+   * the document's training settings name that source, the classifier is shown at that size: training
+   * sizes it so (session state, not saved; the document keeps its own value).
+   */
+  datasetClasses: { key: string; n: number } | null;
+  /** The classifier size in effect (datasetClasses when it applies to the document), else null. */
+  classes: number | null;
 }
 
 const empty: GraphDoc = { format: 'reid-studio-graph', version: 1, graph: { nodes: [], edges: [] } };
@@ -72,6 +83,8 @@ export const useEditor = create<EditorState>(() => ({
   focus: null,
   ready: false,
   epoch: 0,
+  datasetClasses: null,
+  classes: null,
 }));
 
 const get = useEditor.getState;
@@ -80,8 +93,11 @@ const set = useEditor.setState;
 /** Recomputes analysis and the React Flow projection after the document or selection changed. */
 function commit(history: History, extra: Partial<EditorState> = {}): void {
   const s = get();
-  const docChanged = history.doc !== s.history.doc;
-  const analysis = docChanged ? analyze(history.doc.graph) : s.analysis;
+  const ds = extra.datasetClasses !== undefined ? extra.datasetClasses : s.datasetClasses;
+  const classes = ds && dataSourceKey(history.doc.training) === ds.key ? ds.n : null;
+  const docChanged = history.doc !== s.history.doc || classes !== s.classes;
+  const analysis = docChanged ? analyze(classes === null ? history.doc.graph : withClassifierSize(history.doc.graph, classes)) : s.analysis;
+  const sized = classes === null ? null : { ids: classifierIds(history.doc.graph), n: classes };
   const ids = new Set(history.doc.graph.nodes.map((n) => n.id));
   const edgeIds = new Set(history.doc.graph.edges.map((e) => e.id));
   // Selection survives edits but never points at something that no longer exists.
@@ -91,9 +107,10 @@ function commit(history: History, extra: Partial<EditorState> = {}): void {
     ...extra,
     history,
     analysis,
+    classes,
     selectedNodes,
     selectedEdges,
-    nodes: projectNodes(history.doc, analysis, selectedNodes, s.nodes),
+    nodes: projectNodes(history.doc, analysis, selectedNodes, s.nodes, sized),
     edges: projectEdges(history.doc, analysis, selectedEdges, s.edges),
   });
 }
@@ -133,6 +150,11 @@ export function redo(): void {
 export function loadDoc(doc: GraphDoc, path: string | null, clean: boolean, untitledName: string | null = null): void {
   set({ nodes: [], edges: [] });
   commit(createHistory(doc), { path, untitledName, savedDoc: clean ? doc : null, selectedNodes: new Set(), selectedEdges: new Set(), ready: true, epoch: get().epoch + 1 });
+}
+
+/** The identities of the inspected dataset (null: none / refused): the classifier shown follows it. */
+export function setDatasetClasses(d: { key: string; n: number } | null): void {
+  commit(get().history, { datasetClasses: d });
 }
 
 export function markSaved(path: string): void {

@@ -7,6 +7,8 @@ export interface BlockData extends Record<string, unknown> {
   info: NodeInfo | undefined;
   diag: Diagnostic | undefined;
   key: string;
+  /** An identity classifier sized by the inspected dataset: its number of classes (the document may say otherwise). */
+  classes?: number;
 }
 export type BlockNode = Node<BlockData, 'block'>;
 
@@ -29,30 +31,36 @@ export function diagnosticsByNode(a: Analysis): Map<string, Diagnostic> {
  * unchanged nodes are reused so React Flow and the memoised cards skip them: this is what keeps a fully
  * expanded ResNet-152 (500+ nodes) responsive.
  */
-export function projectNodes(doc: GraphDoc, a: Analysis, selected: ReadonlySet<string>, prev: readonly BlockNode[]): BlockNode[] {
+export function projectNodes(doc: GraphDoc, a: Analysis, selected: ReadonlySet<string>, prev: readonly BlockNode[], sized: { ids: ReadonlySet<string>; n: number } | null = null): BlockNode[] {
   const before = new Map(prev.map((n) => [n.id, n]));
   const diags = diagnosticsByNode(a);
   return doc.graph.nodes.map((n) => {
     const info = a.nodes[n.id];
     const diag = diags.get(n.id);
-    const key = infoKey(info, diag);
+    const classes = sized?.ids.has(n.id) ? sized.n : undefined;
+    const key = `${infoKey(info, diag)}|${classes ?? ''}`;
     const old = before.get(n.id);
     const sel = selected.has(n.id);
     if (old && old.data.node === n && old.data.key === key && !!old.selected === sel) return old;
-    const next: BlockNode = { id: n.id, type: 'block', position: n.position, data: { node: n, info, diag, key }, selected: sel };
+    const next: BlockNode = { id: n.id, type: 'block', position: n.position, data: { node: n, info, diag, key, ...(classes !== undefined ? { classes } : {}) }, selected: sel };
     if (old?.measured) next.measured = old.measured;
     return next;
   });
 }
 
+/**
+ * Edges into a residual `add` are drawn by the shortcut edge (components/SkipEdge.tsx), which routes
+ * around the cards of the main path instead of straight under them.
+ */
 export function projectEdges(doc: GraphDoc, a: Analysis, selected: ReadonlySet<string>, prev: readonly Edge[]): Edge[] {
   const before = new Map(prev.map((e) => [e.id, e]));
   const diags = diagnosticsByNode(a);
+  const joins = new Set(doc.graph.nodes.filter((n) => n.kind === 'add').map((n) => n.id));
   return doc.graph.edges.map((e) => {
     const bad = diags.get(e.target)?.severity === 'error';
     const sel = selected.has(e.id);
     const old = before.get(e.id);
     if (old && old.source === e.source && old.target === e.target && old.sourceHandle === e.sourcePort && old.targetHandle === e.targetPort && !!old.selected === sel && (old.className === 'bad') === bad) return old;
-    return { id: e.id, source: e.source, target: e.target, sourceHandle: e.sourcePort, targetHandle: e.targetPort, selected: sel, ...(bad ? { className: 'bad' } : {}) };
+    return { id: e.id, source: e.source, target: e.target, sourceHandle: e.sourcePort, targetHandle: e.targetPort, selected: sel, ...(joins.has(e.target) ? { type: 'skip' } : {}), ...(bad ? { className: 'bad' } : {}) };
   });
 }

@@ -1,9 +1,11 @@
 import { create } from 'zustand';
-import { LOSS_TERM_IDS, parseTrainingSettings, serializeDocument, setTraining, type LossTermId, type TrainingSettings } from '../../../core/index.js';
+import { LOSS_TERM_IDS, parseTrainingSettings, serializeDocument, setTraining, type GraphDoc, type LossTermId, type TrainingSettings } from '../../../core/index.js';
 import { trainEventSchema } from '../../../core/api/training-contract.js';
-import type { CallInput, CallOutput, RunSummary, TrainEventData } from '../../../core/api/contract.js';
+import type { CallInput, CallOutput, LoadReportData, RunSummary, TrainEventData } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
-import { notify, run as runCommand, useEditor } from './editor.js';
+import { notify, run as runCommand, setDatasetClasses, useEditor } from './editor.js';
+import { dataSourceOf, type DataSource } from '../lib/data-source.js';
+import { describeConcerns, hasConcerns, weightsConcerns } from '../lib/weights-check.js';
 
 export type Tab = 'setup' | 'dashboard' | 'results' | 'runs';
 export type Inspection = CallOutput<'dataset.inspect'>;
@@ -57,6 +59,19 @@ export interface TrainingState {
   compareIds: string[];
   comparison: Comparison | null;
   busy: boolean;
+  /** The pretrained weights file checked against the document (`weights.inspect`) before Train. */
+  weightsCheck: WeightsCheck | null;
+}
+
+/** A weights file read and matched against the graph: its load report, or why it cannot be read. */
+export interface WeightsCheck {
+  /** `path` + the graph it was checked against. */
+  key: string;
+  path: string;
+  state: 'checking' | 'ok' | 'error';
+  report?: LoadReportData;
+  tensors?: number;
+  message?: string;
 }
 
 const emptySeries = (): Series => ({ step: [], loss: [], acc: [], lr: [], ...(Object.fromEntries(LOSS_TERM_IDS.map((id) => [id, [] as number[]])) as Record<LossTermId, number[]>) });
@@ -73,6 +88,7 @@ export const useTraining = create<TrainingState>(() => ({
   compareIds: [],
   comparison: null,
   busy: false,
+  weightsCheck: null,
 }));
 const get = useTraining.getState;
 const set = useTraining.setState;
@@ -95,13 +111,7 @@ function parseTrainingSettingsDefault(): TrainingSettings {
   return (parseTrainingSettings({}) as { ok: true; settings: TrainingSettings }).settings;
 }
 
-export type DataSource = CallInput<'dataset.inspect'>['data'];
-
-export function dataSourceOf(s: TrainingSettings): DataSource | null {
-  if (s.dataset.kind === 'demo') return { kind: 'demo', size: s.dataset.demoSize };
-  if (!s.dataset.path) return null;
-  return { kind: 'folder', path: s.dataset.path, layout: s.dataset.kind };
-}
+export { dataSourceOf, type DataSource } from '../lib/data-source.js';
 
 export function openTraining(tab?: Tab): void {
   set({ open: true, ...(tab ? { tab } : {}) });
@@ -113,10 +123,17 @@ export async function inspect(data: DataSource): Promise<Inspection | null> {
   set({ inspecting: true, inspectError: null, inspectedKey: key });
   try {
     const r = await api.call('dataset.inspect', { data });
-    if (get().inspectedKey === key) set({ inspection: r, inspecting: false });
+    if (get().inspectedKey === key) {
+      set({ inspection: r, inspecting: false });
+      // Training sizes the classifier to the dataset's identities: the editor shows that size too.
+      setDatasetClasses({ key, n: r.numClasses });
+    }
     return r;
   } catch (e) {
-    if (get().inspectedKey === key) set({ inspection: null, inspecting: false, inspectError: errText(e) });
+    if (get().inspectedKey === key) {
+      set({ inspection: null, inspecting: false, inspectError: errText(e) });
+      setDatasetClasses(null);
+    }
     return null;
   }
 }
@@ -125,16 +142,61 @@ function newView(runId: string, name: string, phase: RunPhase): RunView {
   return { runId, name, phase, start: null, last: null, series: emptySeries(), version: 0, checkpoint: null, hasCheckpoint: false, evalSummary: null, message: null, detail: null };
 }
 
+/**
+ * Reads the weights file and plans loading it into the document's graph (what loads, what is missing,
+ * skipped or of another shape), once per path and document text. The result is kept for the setup view.
+ */
+export async function checkWeights(path: string, doc: GraphDoc): Promise<WeightsCheck> {
+  const text = serializeDocument(doc);
+  // Training settings do not change how the file loads: only the path and the graph matter.
+  const key = `${path}\n${JSON.stringify(doc.graph)}`;
+  const prev = get().weightsCheck;
+  if (prev?.key === key && prev.state !== 'checking') return prev;
+  set({ weightsCheck: { key, path, state: 'checking' } });
+  let result: WeightsCheck;
+  try {
+    const r = await api.call('weights.inspect', { path, graph: { kind: 'doc', text }, keepClassifier: false });
+    result = { key, path, state: 'ok', report: r.report ?? undefined, tensors: r.count };
+  } catch (e) {
+    result = { key, path, state: 'error', message: errText(e) };
+  }
+  if (get().weightsCheck?.key === key) set({ weightsCheck: result });
+  return result;
+}
+
 export async function startTraining(name: string): Promise<void> {
   const doc = useEditor.getState().history.doc;
   const parsed = currentSettings(doc.training);
   if (!parsed.ok) return notify(parsed.message, 'error');
   const data = dataSourceOf(parsed.settings);
   if (!data) return notify('choose a dataset folder first', 'error');
+  const { choice, path } = parsed.settings.pretrained;
+  if (choice !== 'none' && path) {
+    // The file is checked before Train (exists, readable, how it loads); mismatches need a yes.
+    const c = await checkWeights(path, doc);
+    if (c.state === 'error') return notify(`Train: ${c.message}`, 'error');
+    const concerns = c.report ? weightsConcerns(c.report, choice) : null;
+    if (concerns && hasConcerns(concerns))
+      return void useEditor.setState({
+        dialog: {
+          kind: 'confirm',
+          title: 'The weights do not fully match the model',
+          message: `${path}: ${describeConcerns(concerns).join('. ')}. Train anyway?`,
+          choices: [
+            { label: 'Cancel', run: () => useEditor.setState({ dialog: null }) },
+            { label: 'Train anyway', primary: true, run: () => (useEditor.setState({ dialog: null }), void launch(name, doc, parsed.settings, data)) },
+          ],
+        },
+      });
+  }
+  await launch(name, doc, parsed.settings, data);
+}
+
+async function launch(name: string, doc: GraphDoc, settings: TrainingSettings, data: DataSource): Promise<void> {
   set({ busy: true });
   try {
-    const weights = parsed.settings.pretrained.choice !== 'none' ? (parsed.settings.pretrained.path ?? null) : null;
-    const r = await api.call('train.start', { doc: serializeDocument(doc), data, weights, backend: parsed.settings.backend, ...(name.trim() ? { name: name.trim() } : {}) });
+    const weights = settings.pretrained.choice !== 'none' ? (settings.pretrained.path ?? null) : null;
+    const r = await api.call('train.start', { doc: serializeDocument(doc), data, weights, backend: settings.backend, ...(name.trim() ? { name: name.trim() } : {}) });
     set({ current: newView(r.runId, name.trim() || r.runId, 'starting'), tab: 'dashboard', comparison: null });
     void refreshRuns();
   } catch (e) {
