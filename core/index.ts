@@ -14,6 +14,7 @@ export * from './commands/history.js';
 export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './compile/onnx.js';
+export * from './compile/onnx-grad.js';
 export * from './training/settings.js';
 export * from './graph/diff.js';
 export * from './compile/seed.js';

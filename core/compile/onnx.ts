@@ -33,7 +33,8 @@ export const ONNX_BATCH_DIM = 'batch';
 export type OnnxAttribute =
   | { name: string; type: 'int'; value: number }
   | { name: string; type: 'ints'; value: number[] }
-  | { name: string; type: 'float'; value: number };
+  | { name: string; type: 'float'; value: number }
+  | { name: string; type: 'string'; value: string };
 
 export interface OnnxNode {
   name: string;
@@ -49,6 +50,8 @@ export type OnnxInitializer = { name: string; dims: number[]; dataType: 'float';
 export interface OnnxValueInfo {
   name: string;
   shape: (number | string)[];
+  /** Element type (default float). */
+  elemType?: 'float' | 'int64';
 }
 
 export interface OnnxModelJs {

@@ -111,3 +111,8 @@ export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts
     release: () => session.release(),
   };
 }
+
+/** The loaded onnxruntime-node module (absent when unavailable) and its status. */
+export async function loadOnnxRuntime(): Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> {
+  return loadOnce();
+}
