@@ -12,9 +12,10 @@ import { CompileError, type CompiledModel } from './keras.js';
  *  - backward: the gradients of the trainable parameters given the gradients of the loss with respect to
  *    chosen forward tensors (the logits and the metric-loss feature), by the chain rule, from the saved
  *    forward tensors. Per operator:
- *      Conv        dX = ConvTranspose(dY, W) (same strides / pads, output_padding restoring X's size);
- *                  dW = Conv(Xᵀ, dYᵀ) with the forward stride as dilation (N as the channel axis,
- *                  C_in as the batch axis), cropped to k×k and transposed; dB = Σ dY.
+ *      Conv        dX = Conv(dY, W transposed and flipped, pads k − 1 − p) at stride 1, else
+ *                  ConvTranspose(dY, W) (same strides / pads, output_padding restoring X's size);
+ *                  dW = GEMMs of dY [C_out, N·Ho·Wo] with the k·k strided windows of the padded
+ *                  input in [C_in, N, H, W] layout (im2col by Slice); dB = Σ dY.
  *      BatchNorm   closed form (Ioffe & Szegedy 2015): dx = γ·r·(dy − mean(dy) − x̂·mean(dy·x̂)),
  *                  dγ = Σ dy·x̂, dβ = Σ dy; with frozen statistics dx = γ·r·dy (r = rsqrt(σ² + ε)).
  *      InstanceNormalization  the same per (sample, channel).
@@ -311,37 +312,49 @@ const RULES: Record<string, GradRule> = {
     const [kh, kw] = [ws[2]!, ws[3]!];
     const out: (string | undefined)[] = [];
     if (need(0)) {
-      const oph = xs[2]! - ((ys[2]! - 1) * sh + kh - 2 * ph);
-      const opw = xs[3]! - ((ys[3]! - 1) * sw + kw - 2 * pw);
-      out[0] = e.one('ConvTranspose', [g, w], [
-        { name: 'kernel_shape', type: 'ints', value: [kh, kw] },
-        { name: 'strides', type: 'ints', value: [sh, sw] },
-        { name: 'pads', type: 'ints', value: [ph, pw, ph, pw] },
-        { name: 'output_padding', type: 'ints', value: [oph, opw] },
-      ], `${n.name}.dX`);
+      if (sh === 1 && sw === 1 && ph <= kh - 1 && pw <= kw - 1) {
+        // Stride 1: the adjoint is a convolution of dY with W transposed (C_in ↔ C_out) and flipped, padded k − 1 − p.
+        const wt = e.one('Transpose', [w], [{ name: 'perm', type: 'ints', value: [1, 0, 2, 3] }]);
+        const flipped = kh === 1 && kw === 1 ? wt : e.one('Slice', [wt, e.i64([kh - 1, kw - 1]), e.i64([-kh - 1, -kw - 1]), e.i64([2, 3]), e.i64([-1, -1])]);
+        const [qh, qw] = [kh - 1 - ph, kw - 1 - pw];
+        out[0] = e.one('Conv', [g, flipped], [
+          { name: 'kernel_shape', type: 'ints', value: [kh, kw] },
+          { name: 'pads', type: 'ints', value: [qh, qw, qh, qw] },
+        ], `${n.name}.dX`);
+      } else {
+        const oph = xs[2]! - ((ys[2]! - 1) * sh + kh - 2 * ph);
+        const opw = xs[3]! - ((ys[3]! - 1) * sw + kw - 2 * pw);
+        out[0] = e.one('ConvTranspose', [g, w], [
+          { name: 'kernel_shape', type: 'ints', value: [kh, kw] },
+          { name: 'strides', type: 'ints', value: [sh, sw] },
+          { name: 'pads', type: 'ints', value: [ph, pw, ph, pw] },
+          { name: 'output_padding', type: 'ints', value: [oph, opw] },
+        ], `${n.name}.dX`);
+      }
     }
     if (need(1)) {
-      let dw: string;
-      if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0) {
-        // 1×1 stride 1: one GEMM over N·H·W.
-        const xt = e.reshape(e.one('Transpose', [x], [{ name: 'perm', type: 'ints', value: [1, 0, 2, 3] }]), [xs[1]!, xs[0]! * xs[2]! * xs[3]!]);
-        const gt = e.reshape(e.one('Transpose', [g], [{ name: 'perm', type: 'ints', value: [1, 0, 2, 3] }]), [ys[1]!, ys[0]! * ys[2]! * ys[3]!]);
-        dw = e.reshape(e.one('Gemm', [gt, xt], [{ name: 'transB', type: 'int', value: 1 }], `${n.name}.dW`), ws);
-      } else {
-        const xt = e.one('Transpose', [x], [{ name: 'perm', type: 'ints', value: [1, 0, 2, 3] }]);
-        const gt = e.one('Transpose', [g], [{ name: 'perm', type: 'ints', value: [1, 0, 2, 3] }]);
-        let r = e.one('Conv', [xt, gt], [
-          { name: 'kernel_shape', type: 'ints', value: [ys[2]!, ys[3]!] },
-          { name: 'dilations', type: 'ints', value: [sh, sw] },
-          { name: 'pads', type: 'ints', value: [ph, pw, ph, pw] },
-          { name: 'strides', type: 'ints', value: [1, 1] },
-        ], `${n.name}.dW`);
-        const fullH = xs[2]! + 2 * ph - sh * (ys[2]! - 1);
-        const fullW = xs[3]! + 2 * pw - sw * (ys[3]! - 1);
-        if (fullH !== kh || fullW !== kw) r = e.one('Slice', [r, e.i64([0, 0]), e.i64([kh, kw]), e.i64([2, 3])]);
-        dw = e.one('Transpose', [r], [{ name: 'perm', type: 'ints', value: [1, 0, 2, 3] }]);
-      }
-      out[1] = dw;
+      // dW[o, i, ky, kx] = Σ_{n,y,x} dY[n, o, y, x]·Xpad[n, i, s·y + ky, s·x + kx]: GEMMs over N·Ho·Wo of dY
+      // with the k·k strided windows of the padded input laid out [C_in, N, H, W] (im2col by Slice).
+      const perm = (t: string, p: number[]) => e.one('Transpose', [t], [{ name: 'perm', type: 'ints', value: p }]);
+      let xt = perm(x, [1, 0, 2, 3]);
+      if (ph || pw) xt = e.one('Pad', [xt, e.i64([0, 0, ph, pw, 0, 0, ph, pw])]);
+      const rows = ys[0]! * ys[2]! * ys[3]!;
+      const windows: string[] = [];
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++)
+          windows.push(
+            kh === 1 && kw === 1 && sh === 1 && sw === 1
+              ? xt
+              : e.one('Slice', [xt, e.i64([ky, kx]), e.i64([ky + sh * (ys[2]! - 1) + 1, kx + sw * (ys[3]! - 1) + 1]), e.i64([2, 3]), e.i64([sh, sw])]),
+          );
+      const gt = e.reshape(perm(g, [1, 0, 2, 3]), [ys[1]!, rows]);
+      const gemm = (cols: string, c: number) => e.one('Gemm', [gt, e.reshape(cols, [c, rows])], [{ name: 'transB', type: 'int', value: 1 }], `${n.name}.dW`);
+      // Wide inputs: one GEMM per window (no im2col copy); narrow ones (the stem): one GEMM over all windows.
+      const dw =
+        windows.length > 1 && xs[1]! >= 32
+          ? e.one('Concat', windows.map((win) => gemm(win, xs[1]!)), [{ name: 'axis', type: 'int', value: 1 }])
+          : gemm(windows.length === 1 ? windows[0]! : e.one('Concat', windows, [{ name: 'axis', type: 'int', value: 0 }]), kh * kw * xs[1]!);
+      out[1] = perm(e.reshape(dw, [ws[0]!, kh, kw, xs[1]!]), [0, 3, 1, 2]);
     }
     if (n.inputs[2] && need(2)) out[2] = e.reduceSum(g, [0, 2, 3], false);
     return out;

@@ -108,7 +108,7 @@ export class OnnxTrainingSession {
       lossInputs: [...new Set([logits, trainFeature])],
     });
     const momentum = new Map(graph.stats.map((s) => [s.node, byName.get(s.runningMean)!.layer.params.momentum as number]));
-    const options: Ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: opts.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+    const options: Ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: opts.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', ...(process.env.REID_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.REID_ORT_PROFILE } : {}) };
     let fwd: Ort.InferenceSession;
     let bwd: Ort.InferenceSession;
     try {

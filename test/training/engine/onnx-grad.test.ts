@@ -16,6 +16,7 @@ type Spec = { id: string; kind: string; x: number[]; [k: string]: unknown };
 const CASES: Spec[] = [
   { id: 'conv3x3_s2_bias', kind: 'conv', x: [2, 3, 9, 7], co: 4, k: 3, s: 2, p: 1, bias: true },
   { id: 'conv7x7_s2', kind: 'conv', x: [2, 3, 12, 10], co: 4, k: 7, s: 2, p: 3 },
+  { id: 'conv3x3_s1_wide', kind: 'conv', x: [2, 32, 6, 5], co: 8, k: 3, s: 1, p: 1 },
   { id: 'conv1x1_s2', kind: 'conv', x: [2, 4, 7, 6], co: 5, k: 1, s: 2, p: 0 },
   { id: 'conv1x1', kind: 'conv', x: [2, 4, 5, 5], co: 3, k: 1, s: 1, p: 0 },
   { id: 'bn2d_train', kind: 'bn_train', x: [3, 4, 5, 5] },
