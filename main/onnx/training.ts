@@ -58,31 +58,39 @@ export function toGraphLayout(w: { spec: WeightSpec; dims: number[] }, data: Flo
 }
 
 export interface ForwardResult {
+  batch: number;
   logits: Float32Array;
   feature: Float32Array;
   /** Forward outputs the backward pass needs (released by `backward`). */
   saved: Record<string, Ort.Tensor>;
 }
 
+interface BatchSessions {
+  graph: TrainingGraph;
+  fwd: Ort.InferenceSession;
+  bwd: Ort.InferenceSession;
+}
+
 export class OnnxTrainingSession {
+  /** Sessions per batch size (the shuffle sampler's last batch may be short). */
+  private sessions = new Map<number, Promise<BatchSessions>>();
+  private byName: Map<string, TrainingWeight>;
+  private momentum = new Map<string, number>();
+
   private constructor(
     private ort: typeof Ort,
-    private fwd: Ort.InferenceSession,
-    private bwd: Ort.InferenceSession,
-    readonly graph: TrainingGraph,
+    private compiled: CompiledModel,
     readonly weights: TrainingWeight[],
-    readonly batch: number,
     readonly threads: number,
-    private logitsName: string,
-    private featureName: string,
-    private inputShape: [number, number, number],
-    private momentum: Map<string, number>,
-  ) {}
+  ) {
+    this.byName = new Map(weights.map((w) => [w.name, w]));
+  }
 
   /**
-   * Builds the sessions for batches of `batch` images of the compiled model with the given weights
-   * (tfjs layout). Throws CompileError when the graph has no training form on this engine, and
-   * OnnxRuntimeError when onnxruntime is unavailable or rejects it.
+   * A training session of the compiled model with the given weights (tfjs layout), its graph built for
+   * batches of `batch` images (other sizes are built when they come). Throws CompileError when the
+   * graph has no training form on this engine, and OnnxRuntimeError when onnxruntime is unavailable or
+   * rejects it.
    */
   static async create(compiled: CompiledModel, values: Map<string, Float32Array>, opts: { batch: number; threads: number }): Promise<OnnxTrainingSession> {
     const { ort, status } = await loadOnnxRuntime();
@@ -98,26 +106,48 @@ export class OnnxTrainingSession {
       if (!ws || i.dataType !== 'float') continue;
       weights.push({ key: `${ws.layer.name}/${ws.spec.slot}`, name: i.name, spec: ws.spec, layer: ws.layer, data: Float32Array.from(i.data), dims: i.dims, trainable: ws.spec.trainable && !ws.spec.buffer });
     }
-    const byName = new Map(weights.map((w) => [w.name, w]));
-    const [h, w, c] = compiled.metadata.inputShape as [number, number, number];
+    const session = new OnnxTrainingSession(ort, compiled, weights, opts.threads);
+    await session.sessionsFor(opts.batch);
+    return session;
+  }
+
+  /** The forward / backward sessions for batches of `batch`. */
+  private sessionsFor(batch: number): Promise<BatchSessions> {
+    let s = this.sessions.get(batch);
+    if (!s) {
+      s = this.build(batch);
+      this.sessions.set(batch, s);
+      s.catch(() => this.sessions.delete(batch));
+    }
+    return s;
+  }
+
+  private async build(batch: number): Promise<BatchSessions> {
+    const { logits, trainFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string };
+    const base = lowerLayers(this.compiled, this.weightValues(), [...new Set([logits, trainFeature])]);
+    const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
     const graph = buildTrainingGraph(base, {
-      inputShape: [opts.batch, c, h, w],
-      weights: new Set(weights.map((x) => x.name)),
-      trainable: new Set(weights.filter((x) => x.trainable).map((x) => x.name)),
-      batchStats: (n) => !byName.get(n.inputs[3] ?? '')?.layer.statsFrozen,
+      inputShape: [batch, c, h, w],
+      weights: new Set(this.weights.map((x) => x.name)),
+      trainable: new Set(this.weights.filter((x) => x.trainable).map((x) => x.name)),
+      batchStats: (n) => !this.byName.get(n.inputs[3] ?? '')?.layer.statsFrozen,
       lossInputs: [...new Set([logits, trainFeature])],
     });
-    const momentum = new Map(graph.stats.map((s) => [s.node, byName.get(s.runningMean)!.layer.params.momentum as number]));
-    const options: Ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: opts.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', ...(process.env.REID_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.REID_ORT_PROFILE } : {}) };
-    let fwd: Ort.InferenceSession;
-    let bwd: Ort.InferenceSession;
+    for (const s of graph.stats) this.momentum.set(s.node, this.byName.get(s.runningMean)!.layer.params.momentum as number);
+    const options: Ort.InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: this.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      ...(process.env.REID_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.REID_ORT_PROFILE } : {}),
+    };
     try {
-      fwd = await ort.InferenceSession.create(serializeOnnx(graph.forward), options);
-      bwd = await ort.InferenceSession.create(serializeOnnx(graph.backward), options);
+      const fwd = await this.ort.InferenceSession.create(serializeOnnx(graph.forward), options);
+      const bwd = await this.ort.InferenceSession.create(serializeOnnx(graph.backward), options);
+      return { graph, fwd, bwd };
     } catch (e) {
       throw new OnnxRuntimeError(`onnxruntime rejected the training graph: ${(e as Error).message}`);
     }
-    return new OnnxTrainingSession(ort, fwd, bwd, graph, weights, opts.batch, opts.threads, logits, trainFeature, [h, w, c], momentum);
   }
 
   private weightFeeds(names: readonly string[]): Record<string, Ort.Tensor> {
@@ -128,39 +158,42 @@ export class OnnxTrainingSession {
   }
 
   /**
-   * Training-mode forward pass of `batch` NHWC normalised images; updates the BatchNorm running
-   * statistics (PyTorch updates them in the forward pass too).
+   * Training-mode forward pass of NHWC normalised images ([batch, H, W, C]); updates the BatchNorm
+   * running statistics (PyTorch updates them in the forward pass too).
    */
   async forward(nhwc: Float32Array): Promise<ForwardResult> {
-    const [h, w, c] = this.inputShape;
-    const n = this.batch;
-    if (nhwc.length !== n * h * w * c) throw new OnnxRuntimeError(`expected ${n}×${h}×${w}×${c} image values, got ${nhwc.length}`);
+    const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
+    const n = nhwc.length / (h * w * c);
+    if (!Number.isInteger(n) || n < 1) throw new OnnxRuntimeError(`expected a multiple of ${h}×${w}×${c} image values, got ${nhwc.length}`);
+    const { graph, fwd } = await this.sessionsFor(n);
     const x = new this.ort.Tensor('float32', nhwcToNchw(nhwc, n, h, w, c), [n, c, h, w]);
-    const inputName = this.graph.forward.graph.inputs[0]!.name;
-    const out = await this.fwd.run({ [inputName]: x, ...this.weightFeeds(this.fwd.inputNames) });
-    const byName = new Map(this.weights.map((x) => [x.name, x]));
-    for (const s of this.graph.stats) {
+    const inputName = graph.forward.graph.inputs[0]!.name;
+    const out = await fwd.run({ [inputName]: x, ...this.weightFeeds(fwd.inputNames) });
+    for (const s of graph.stats) {
       const m = this.momentum.get(s.node)!;
       for (const [running, batch] of [
         [s.runningMean, s.mean],
         [s.runningVar, s.variance],
       ] as const) {
-        const r = byName.get(running)!.data;
+        const r = this.byName.get(running)!.data;
         const b = out[batch]!.data as Float32Array;
         for (let i = 0; i < r.length; i++) r[i] = (1 - m) * r[i]! + m * b[i]!;
       }
     }
     const saved: Record<string, Ort.Tensor> = {};
-    for (const t of this.graph.saved) saved[t] = t === inputName ? x : out[t]!;
-    return { logits: out[this.logitsName]!.data as Float32Array, feature: out[this.featureName]!.data as Float32Array, saved };
+    for (const t of graph.saved) saved[t] = t === inputName ? x : out[t]!;
+    const { logits, trainFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string };
+    return { batch: n, logits: out[logits]!.data as Float32Array, feature: out[trainFeature]!.data as Float32Array, saved };
   }
 
   /** Gradients of the trainable weights (graph layout, by key) given ∂L/∂logits and ∂L/∂feature ([batch, D] each). */
   async backward(f: ForwardResult, gLogits: Float32Array, gFeature: Float32Array): Promise<Map<string, Float32Array>> {
+    const { graph, bwd } = await this.sessionsFor(f.batch);
+    const { logits, trainFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string };
     const seeds: Record<string, Ort.Tensor> = {};
     const add = (layer: string, g: Float32Array) => {
-      const name = this.graph.seeds.get(layer)!;
-      const shape = this.graph.shapes.get(layer)!;
+      const name = graph.seeds.get(layer)!;
+      const shape = graph.shapes.get(layer)!;
       const prev = seeds[name];
       if (prev) {
         const sum = Float32Array.from(prev.data as Float32Array);
@@ -168,19 +201,19 @@ export class OnnxTrainingSession {
         seeds[name] = new this.ort.Tensor('float32', sum, shape);
       } else seeds[name] = new this.ort.Tensor('float32', g, shape);
     };
-    add(this.logitsName, gLogits);
-    add(this.featureName, gFeature);
-    const out = await this.bwd.run({ ...seeds, ...f.saved, ...this.weightFeeds(this.bwd.inputNames) });
+    add(logits, gLogits);
+    add(trainFeature, gFeature);
+    const out = await bwd.run({ ...seeds, ...f.saved, ...this.weightFeeds(bwd.inputNames) });
     const grads = new Map<string, Float32Array>();
     for (const w of this.weights) {
-      const g = this.graph.grads.get(w.name);
+      const g = graph.grads.get(w.name);
       if (g) grads.set(w.key, out[g]!.data as Float32Array);
     }
     for (const t of Object.values(f.saved)) t.dispose();
     return grads;
   }
 
-  /** Every weight slot in tfjs layout (`${layer}/${slot}`). */
+  /** Every weight slot of the training graph in tfjs layout (`${layer}/${slot}`). */
   weightValues(): Map<string, Float32Array> {
     return new Map(this.weights.map((w) => [w.key, toTfjsLayout(w, w.data)]));
   }
@@ -196,7 +229,11 @@ export class OnnxTrainingSession {
   }
 
   async release(): Promise<void> {
-    await this.fwd.release();
-    await this.bwd.release();
+    for (const s of this.sessions.values()) {
+      const { fwd, bwd } = await s.catch(() => ({ fwd: undefined, bwd: undefined }));
+      await fwd?.release();
+      await bwd?.release();
+    }
+    this.sessions.clear();
   }
 }

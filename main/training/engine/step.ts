@@ -70,6 +70,40 @@ async function accuracy(logits: tf.Tensor2D, labels: Int32Array): Promise<number
   return ok / labels.length;
 }
 
+export interface LossGradients {
+  /** ∂L/∂logits and ∂L/∂feature, [batch, D] each. */
+  gLogits: tf.Tensor;
+  gFeats: tf.Tensor;
+  /** ∂L/∂(loss variables, e.g. the center-loss centers), by variable name. */
+  lossGrads: Record<string, tf.Tensor>;
+  result: StepResult;
+}
+
+/**
+ * The loss on the whole batch's logits and features (variables holding them) and its gradient with
+ * respect to them and to the loss's own variables. Throws NonFiniteLossError (nothing left allocated).
+ */
+export async function lossGradients(loss: ReidLoss, logitsAll: tf.Variable, featsAll: tf.Variable, labels: Int32Array): Promise<LossGradients> {
+  let terms: LossTermValues<tf.Scalar> = {};
+  const { grads, value } = tf.variableGrads(() => {
+    const t = loss.compute({ logits: logitsAll as tf.Tensor2D, feat: featsAll as tf.Tensor2D, labels });
+    terms = keepTerms(t);
+    return t.total;
+  }, [logitsAll, featsAll, ...loss.extraVariables()]);
+  const values = await scalars({ ...terms, total: value });
+  Object.values(terms).forEach((t) => t?.dispose());
+  value.dispose();
+  const acc = await accuracy(logitsAll as tf.Tensor2D, labels);
+  try {
+    checkFinite(values);
+  } catch (e) {
+    Object.values(grads).forEach((g) => g.dispose());
+    throw e;
+  }
+  const { [logitsAll.name]: gLogits, [featsAll.name]: gFeats, ...lossGrads } = grads;
+  return { gLogits: gLogits!, gFeats: gFeats!, lossGrads, result: stepResult(values, acc) };
+}
+
 /**
  * Computes gradients for one batch; returns them keyed by variable name (model variables and the
  * center-loss centers), plus the loss values. The caller applies them and disposes the gradients.
@@ -128,28 +162,16 @@ export async function computeGradients(
   const featsAll = tf.variable(catFeats, true, `__step_feats_${id}`);
   [...logitParts, ...featParts, catLogits, catFeats].forEach((t) => t.dispose());
 
-  // Loss on the whole batch; gradient w.r.t. logits, features and centers.
-  let terms: LossTermValues<tf.Scalar> = {};
-  const { grads: lossGrads, value } = tf.variableGrads(() => {
-    const t = loss.compute({ logits: logitsAll, feat: featsAll, labels });
-    terms = keepTerms(t);
-    return t.total;
-  }, [logitsAll, featsAll, ...loss.extraVariables()]);
-  const values = await scalars({ ...terms, total: value });
-  Object.values(terms).forEach((t) => t?.dispose());
-  value.dispose();
-  const acc = await accuracy(logitsAll, labels);
+  let lg: LossGradients;
   try {
-    checkFinite(values);
+    lg = await lossGradients(loss, logitsAll, featsAll, labels);
   } catch (e) {
-    Object.values(lossGrads).forEach((g) => g.dispose());
     logitsAll.dispose();
     featsAll.dispose();
     statSnapshot.forEach((s) => s.dispose());
     throw e;
   }
-  const gLogits = lossGrads[logitsAll.name]!;
-  const gFeats = lossGrads[featsAll.name]!;
+  const { gLogits, gFeats, lossGrads, result } = lg;
 
   // Pass 2: back-propagate each micro-batch's slice of the feature/logit gradients.
   const sums: Record<string, tf.Tensor> = {};
@@ -176,13 +198,10 @@ export async function computeGradients(
   }
   statVars.forEach((v, i) => v.assign(statSnapshot[i]!));
   statSnapshot.forEach((s) => s.dispose());
-  for (const x of loss.extraVariables()) {
-    const g = lossGrads[x.name];
-    if (g) sums[x.name] = g;
-  }
+  Object.assign(sums, lossGrads);
   gLogits.dispose();
   gFeats.dispose();
   logitsAll.dispose();
   featsAll.dispose();
-  return { grads: sums, result: stepResult(values, acc) };
+  return { grads: sums, result };
 }
