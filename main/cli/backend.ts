@@ -30,8 +30,8 @@ export async function backendCommand(argv: string[]): Promise<void> {
   for (const n of report.notes) lines.push(`  note: ${n}`);
   lines.push(
     onnxruntime.available
-      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): eval and embed run on it`
-      : `onnxruntime: not available (${onnxruntime.message}): eval and embed run on ${report.backend}`,
+      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): training, eval and embed run on it`
+      : `onnxruntime: not available (${onnxruntime.message}): training, eval and embed run on ${report.backend}`,
   );
   lines.push('', `GPU (${gpu.requirements.package}: libtensorflow ${gpu.requirements.libtensorflow}, CUDA ${gpu.requirements.cuda}, cuDNN ${gpu.requirements.cudnn}):`);
   lines.push(`  GPUs: ${gpu.gpus.length ? gpu.gpus.map((g) => `${g.name} (driver ${g.driver})`).join(', ') : 'none found'}`);
