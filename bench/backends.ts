@@ -73,31 +73,22 @@ const log = (r: Result) => {
   console.log(r.ok ? `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} ${r.imagesPerSecond!.toFixed(2).padStart(7)} img/s  (${r.secondsPerIter!.toFixed(2)} s/iter)  ${r.imagesPerCpuSecond!.toFixed(2).padStart(6)} img per CPU-s  load ${loadavg()[0]!.toFixed(1)}` : `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} failed: ${r.error}${r.note ? ` (${r.note})` : ''}`);
 };
 
+/** onnxruntime with 1 thread and all cores, then PyTorch with 1 and 2 threads (same minute of the machine's load). */
+function besideOnnxRuntime(model: string, mode: string): void {
+  for (const t of [...new Set([1, availableParallelism()])]) {
+    const r = tfjs('onnxruntime', model, mode, EVAL_BATCH, ITERS, true, ['--threads', String(t)]);
+    log({ ...r, backend: r.backend ?? `onnxruntime (${t} threads)`, preset: model, mode, batch: EVAL_BATCH });
+  }
+  for (const t of threads) {
+    const r = torch(model, mode, EVAL_BATCH, t);
+    log(r);
+    besideOrt.add(r);
+  }
+}
+
 for (const model of MODELS) {
-  // Eval at batch 16: onnxruntime with 1 thread and all cores, side by side with PyTorch.
-  if (withOrt && MODES.includes('eval')) {
-    for (const t of [...new Set([1, availableParallelism()])]) {
-      const r = tfjs('onnxruntime', model, 'eval', EVAL_BATCH, ITERS, true, ['--threads', String(t)]);
-      log({ ...r, backend: r.backend ?? `onnxruntime (${t} threads)`, preset: model, mode: 'eval', batch: EVAL_BATCH });
-    }
-    for (const t of threads) {
-      const r = torch(model, 'eval', EVAL_BATCH, t);
-      log(r);
-      besideOrt.add(r);
-    }
-  }
-  // Training step at batch 16 on onnxruntime: 1 thread and all cores, then PyTorch (1 and 2 threads).
-  if (withOrt && MODES.includes('train')) {
-    for (const t of [...new Set([1, availableParallelism()])]) {
-      const r = tfjs('onnxruntime', model, 'train', EVAL_BATCH, ITERS, true, ['--threads', String(t)]);
-      log({ ...r, backend: r.backend ?? `onnxruntime (${t} threads)`, preset: model, mode: 'train', batch: EVAL_BATCH });
-    }
-    for (const t of threads) {
-      const r = torch(model, 'train', EVAL_BATCH, t);
-      log(r);
-      besideOrt.add(r);
-    }
-  }
+  // Eval and training at batch 16 on onnxruntime (1 thread and all cores), each followed by PyTorch.
+  for (const mode of ['eval', 'train']) if (withOrt && MODES.includes(mode)) besideOnnxRuntime(model, mode);
   for (const b of backends) {
     if (!MODES.includes('eval')) break;
     // The plain JS cpu backend is ~100× slower than wasm (resnet18: ~25 s per image): one timed batch of 2
