@@ -150,6 +150,8 @@ export const trainingCalls = {
       reason: z.string(),
       attempts: z.array(z.object({ name: z.string(), package: z.string(), status: z.string(), message: z.string().optional() })),
       notes: z.array(z.string()),
+      /** onnxruntime-node's CPU engine: when available, `auto` trains and evaluates on it. */
+      onnxruntime: z.object({ available: z.boolean(), threads: z.number(), version: z.string().optional(), message: z.string().optional() }).optional(),
       gpu: z.object({ ready: z.boolean(), gpus: z.array(z.object({ name: z.string(), driver: z.string() })), cudaRuntimes: z.array(z.string()), cudnnLibraries: z.array(z.string()), problems: z.array(z.string()), fixes: z.array(z.string()) }).optional(),
     }),
   },

@@ -305,11 +305,14 @@ export class TrainingService {
         const r = await initBackend('auto');
         const { diagnoseGpu } = await import('../tfjs/gpu.js');
         const g = diagnoseGpu();
+        const { onnxRuntimeStatus } = await import('../onnx/runtime.js');
+        const o = await onnxRuntimeStatus();
         return {
           backend: r.backend,
           reason: r.reason,
           attempts: r.attempts.map((a) => ({ name: a.name, package: a.package, status: a.status, ...(a.message ? { message: a.message } : {}) })),
           notes: r.notes,
+          onnxruntime: { available: o.available, threads: o.threads, ...(o.version ? { version: o.version } : {}), ...(o.message ? { message: o.message } : {}) },
           gpu: { ready: g.ready, gpus: g.gpus, cudaRuntimes: g.cudaRuntimes, cudnnLibraries: g.cudnnLibraries, problems: g.problems, fixes: g.fixes },
         };
       },
