@@ -16,6 +16,7 @@ export * from './commands/history.js';
 export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './compile/onnx.js';
+export * from './compile/onnx-grad.js';
 export * from './training/settings.js';
 export * from './training/schedule.js';
 export * from './graph/diff.js';

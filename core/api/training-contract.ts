@@ -198,6 +198,8 @@ export const trainingCalls = {
       /** 'cpu' also for tfjs-node-gpu that found no GPU device; then `gpuFallback` says so. */
       device: z.enum(['cpu', 'gpu']).optional(),
       gpuFallback: z.string().optional(),
+      /** onnxruntime-node's CPU engine: when available, `auto` trains and evaluates on it. */
+      onnxruntime: z.object({ available: z.boolean(), threads: z.number(), version: z.string().optional(), message: z.string().optional() }).optional(),
       gpu: z.object({ ready: z.boolean(), gpus: z.array(z.object({ name: z.string(), driver: z.string() })), cudaRuntimes: z.array(z.string()), cudnnLibraries: z.array(z.string()), problems: z.array(z.string()), fixes: z.array(z.string()) }).optional(),
     }),
   },

@@ -38,6 +38,8 @@ export const ONNX_BATCH_DIM = 'batch';
 export interface OnnxValueInfo {
   name: string;
   shape: (number | string)[];
+  /** Element type (default float). */
+  elemType?: 'float' | 'int64';
 }
 
 export interface OnnxModelJs {

@@ -151,7 +151,8 @@ export function kernelBiasConfig(specs: WeightSpec[], fanIn: number, useBias: bo
 export type OnnxAttribute =
   | { name: string; type: 'int'; value: number }
   | { name: string; type: 'ints'; value: number[] }
-  | { name: string; type: 'float'; value: number };
+  | { name: string; type: 'float'; value: number }
+  | { name: string; type: 'string'; value: string };
 
 export interface OnnxNode {
   name: string;

@@ -5,6 +5,11 @@
  */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+/**
+ * onnxruntime-node's CPU engine (all cores): the compiled graph lowered to ONNX, for evaluation and, with
+ * its ONNX training graph, for training. `auto` prefers it when it is installed and the graph has that form.
+ */
+export const ONNXRUNTIME_BACKEND = 'onnxruntime';
 /** What a user may choose: a backend, or `auto` (the fastest that loads and passes its check). */
-export const BACKEND_CHOICES = ['auto', ...BACKEND_NAMES] as const;
+export const BACKEND_CHOICES = ['auto', ONNXRUNTIME_BACKEND, ...BACKEND_NAMES] as const;
 export type BackendChoiceName = (typeof BACKEND_CHOICES)[number];

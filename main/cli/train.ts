@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyCommand, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
 import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
-import { parseBackendChoice } from '../tfjs/index.js';
+import { parseEngineChoice } from '../onnx/engine.js';
 import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../training/data/datasets.js';
 import { LossConfigError } from '../training/losses/index.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
@@ -113,7 +113,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   let backend;
   try {
-    backend = parseBackendChoice(v.backend);
+    backend = parseEngineChoice(v.backend);
   } catch (e) {
     throw new CliError((e as Error).message);
   }

@@ -16,6 +16,7 @@ export const ONNXRUNTIME_PACKAGE = 'onnxruntime-node';
  * --json`); the rest runs on the tfjs backend. An engine that moves to onnxruntime adds its entry here.
  */
 export const ONNXRUNTIME_USES: readonly { work: string; label: string }[] = [
+  { work: 'train', label: 'training (the whole P×K batch, forward + backward graphs)' },
   { work: 'eval', label: 'eval' },
   { work: 'embed', label: 'embed' },
   { work: 'train-eval', label: "a training run's evaluations" },
@@ -125,4 +126,9 @@ export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts
     },
     release: () => session.release(),
   };
+}
+
+/** The loaded onnxruntime-node module (absent when unavailable) and its status. */
+export async function loadOnnxRuntime(): Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> {
+  return loadOnce();
 }

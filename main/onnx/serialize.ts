@@ -46,6 +46,8 @@ function attribute(a: OnnxAttribute): AttributeProto {
       return create(AttributeProtoSchema, { name: a.name, type: AttributeProto_AttributeType.INTS, ints: a.value.map((v) => BigInt(v)) });
     case 'float':
       return create(AttributeProtoSchema, { name: a.name, type: AttributeProto_AttributeType.FLOAT, f: a.value });
+    case 'string':
+      return create(AttributeProtoSchema, { name: a.name, type: AttributeProto_AttributeType.STRING, s: new TextEncoder().encode(a.value) });
   }
 }
 
@@ -53,7 +55,7 @@ function valueInfo(v: OnnxValueInfo): ValueInfoProto {
   const dim = v.shape.map((d) =>
     create(TensorShapeProto_DimensionSchema, { value: typeof d === 'number' ? { case: 'dimValue', value: BigInt(d) } : { case: 'dimParam', value: d } }),
   );
-  const tensorType = create(TypeProto_TensorSchema, { elemType: TensorProto_DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim }) });
+  const tensorType = create(TypeProto_TensorSchema, { elemType: v.elemType === 'int64' ? TensorProto_DataType.INT64 : TensorProto_DataType.FLOAT, shape: create(TensorShapeProtoSchema, { dim }) });
   return create(ValueInfoProtoSchema, { name: v.name, type: create(TypeProtoSchema, { value: { case: 'tensorType', value: tensorType } }) });
 }
 

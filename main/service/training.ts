@@ -314,6 +314,8 @@ export class TrainingService {
         const r = await initBackend('auto');
         const { diagnoseGpu } = await import('../tfjs/gpu.js');
         const g = diagnoseGpu();
+        const { onnxRuntimeStatus } = await import('../onnx/runtime.js');
+        const o = await onnxRuntimeStatus();
         return {
           backend: r.backend,
           reason: r.reason,
@@ -321,6 +323,7 @@ export class TrainingService {
           notes: r.notes,
           device: r.device,
           ...(r.gpuFallback ? { gpuFallback: r.gpuFallback } : {}),
+          onnxruntime: { available: o.available, threads: o.threads, ...(o.version ? { version: o.version } : {}), ...(o.message ? { message: o.message } : {}) },
           gpu: { ready: g.ready, gpus: g.gpus, cudaRuntimes: g.cudaRuntimes, cudnnLibraries: g.cudnnLibraries, problems: g.problems, fixes: g.fixes },
         };
       },

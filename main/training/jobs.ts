@@ -4,6 +4,7 @@
  */
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
 import type { BackendChoice } from '../tfjs/index.js';
+import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainControl, type TrainEvent } from './engine/trainer.js';
 import { evaluateRun, EvalWeightsError, type EvalRunResult } from './engine/evaluate-run.js';
 import { RunDir } from './engine/run-dir.js';
@@ -15,7 +16,8 @@ export interface TrainJob {
   doc: string;
   settings: TrainingSettings;
   data: DataSourceArgs;
-  backend?: BackendChoice;
+  /** A tfjs backend, `onnxruntime` or `auto`. */
+  backend?: EngineChoice;
   weights?: string;
   resume?: boolean;
   microBatch?: number;

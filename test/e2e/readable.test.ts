@@ -119,17 +119,18 @@ describe('a readable, honest editor', () => {
   });
 
   it('backends that cannot load are disabled in the training menu, with the reason the CLI reports', async () => {
-    const cli = JSON.parse(execFileSync(process.execPath, ['bin/reid-studio.js', 'backend', '--json'], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_HOME: s.home } })) as { backend: string; attempts: { name: string; status: string; message?: string }[] };
+    const cli = JSON.parse(execFileSync(process.execPath, ['bin/reid-studio.js', 'backend', '--json'], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_HOME: s.home } })) as { backend: string; attempts: { name: string; status: string; message?: string }[]; onnxruntime: { available: boolean; message?: string } };
     const page = await openApp(browser, s.url);
     await page.getByTestId('btn-train').click();
     const select = page.getByTestId('set-backend');
-    await expect.poll(() => select.locator('option').first().textContent()).toBe(`auto (${cli.backend})`);
+    await expect.poll(() => select.locator('option').first().textContent()).toBe(`auto (${cli.onnxruntime.available ? 'onnxruntime' : cli.backend})`);
     for (const a of cli.attempts) {
       const option = page.getByTestId(`backend-${a.name}`);
       const broken = a.status === 'not-installed' || a.status === 'failed';
       await expect.poll(() => option.isDisabled(), { message: a.name }).toBe(broken);
       if (broken) await expect.poll(() => option.getAttribute('title')).toBe(a.message ?? a.status);
     }
+    await expect.poll(() => page.getByTestId('backend-onnxruntime').isDisabled()).toBe(!cli.onnxruntime.available);
     await page.close();
   });
 });

@@ -7,10 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, weightSpecs } from '../../core/index.js';
+import { analyze, compileToKeras, weightSpecs, type Analysis } from '../../core/index.js';
+import { OnnxTrainingSession } from '../../main/onnx/training.js';
 import { buildModel, disposeModel, forwardTrain, getWeightValues, initBackend, setWeightsFromValues, trainableVariables } from '../../main/tfjs/index.js';
 import { planLoad, readCheckpoint } from '../../main/weights/index.js';
-import { TRAIN_BACKENDS } from '../backends.js';
+import { EVAL_ENGINES, TRAIN_BACKENDS } from '../backends.js';
 import { caseDoc, generateFixtures, maxDiff, readF32, type ParityCase } from './fixtures.js';
 
 const train = { lr: 0.1, labels: [0, 1, 2, 1], featureWeight: 0.1 };
@@ -50,53 +51,102 @@ function within(tfjs: ArrayLike<number>, pt32: ArrayLike<number>, pt64: ArrayLik
 
 let fx: ReturnType<typeof generateFixtures>;
 beforeAll(async () => {
+  expect((await initBackend('wasm')).backend).toBe('wasm');
   fx = generateFixtures(CASES);
 });
 afterAll(() => fx?.cleanup());
 
-// Every tfjs backend present (test/backends.ts): wasm here, tfjs-node / tfjs-node-gpu where installed.
-describe.each(TRAIN_BACKENDS)('one SGD step matches PyTorch (%s backend)', (backend) => {
-  beforeAll(async () => {
-    expect((await initBackend(backend)).backend).toBe(backend);
-  });
-  for (const c of CASES)
-    it(c.id, async () => {
-      const analysis = analyze(caseDoc(c).graph);
-      const { reid } = await buildModel(analysis);
-      try {
+type StepOutcome = { logits: Float32Array; feature: Float32Array; loss: number; trainableKeys: string[]; weights: Map<string, Float32Array> };
+
+/** CE(logits) + w·mean(feature²) — the fixtures' loss — and its value (tfjs, inside a tape). */
+function fixtureLoss(c: ParityCase, logits: tf.Tensor2D, feature: tf.Tensor2D): tf.Scalar {
+  const onehot = tf.oneHot(c.train!.labels, c.numClasses);
+  const ce = tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)));
+  return tf.add(ce, tf.mul(tf.mean(tf.square(feature)), c.train!.featureWeight)) as tf.Scalar;
+}
+
+/** One plain SGD step on the tfjs model (the backend initialised by the caller). */
+async function tfjsStep(c: ParityCase, analysis: Analysis, before: Map<string, Float32Array>, torchKeyOf: Map<string, string>): Promise<StepOutcome> {
+  const { reid } = await buildModel(analysis);
+  try {
+    setWeightsFromValues(reid, analysis.layers, before);
+    const vars = trainableVariables(reid);
+    const [h, w] = c.input;
+    const x = tf.tensor4d(readF32(`${fx.dir}/${c.id}.input.f32`), [c.batch, h, w, 3]);
+    let logits: Float32Array | undefined;
+    let feature: Float32Array | undefined;
+    const opt = tf.train.sgd(c.train!.lr);
+    const numBefore = tf.memory().numTensors;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = forwardTrain(reid, x);
+      logits = out.logits.dataSync() as Float32Array;
+      feature = out.feature.dataSync() as Float32Array;
+      return fixtureLoss(c, out.logits, out.feature);
+    }, vars);
+    opt.applyGradients(grads);
+    const loss = (await value.data())[0]!;
+    tf.dispose([value, grads, x]);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(numBefore);
+    const trainableKeys = reid.model.trainableWeights.map((w) => torchKeyOf.get(w.originalName)!);
+    return { logits: logits!, feature: feature!, loss, trainableKeys, weights: await getWeightValues(reid, analysis.layers) };
+  } finally {
+    disposeModel(reid);
+  }
+}
+
+/** One plain SGD step on onnxruntime's training graph: forward session, loss gradient in tfjs, backward session. */
+async function onnxStep(c: ParityCase, analysis: Analysis, before: Map<string, Float32Array>, torchKeyOf: Map<string, string>): Promise<StepOutcome> {
+  const session = await OnnxTrainingSession.create(compileToKeras(analysis), before, { batch: c.batch, threads: 2 });
+  try {
+    const fwd = await session.forward(readF32(`${fx.dir}/${c.id}.input.f32`));
+    const k = c.numClasses;
+    const logitsVar = tf.variable(tf.tensor2d(fwd.logits, [c.batch, k]));
+    const featVar = tf.variable(tf.tensor2d(fwd.feature, [c.batch, fwd.feature.length / c.batch]));
+    const { value, grads } = tf.variableGrads(() => fixtureLoss(c, logitsVar, featVar), [logitsVar, featVar]);
+    const loss = (await value.data())[0]!;
+    const g = await session.backward(fwd, (await grads[logitsVar.name]!.data()) as Float32Array, (await grads[featVar.name]!.data()) as Float32Array);
+    tf.dispose([value, grads, logitsVar, featVar]);
+    for (const w of session.weights) {
+      const d = g.get(w.key);
+      if (!d) continue;
+      for (let i = 0; i < d.length; i++) w.data[i] = w.data[i]! - c.train!.lr * d[i]!;
+    }
+    const trainableKeys = session.weights.filter((w) => w.trainable).map((w) => torchKeyOf.get(w.key)!);
+    // Weights outside the training graph (none in these models) keep their values.
+    return { logits: fwd.logits, feature: fwd.feature, loss, trainableKeys, weights: new Map([...before, ...session.weightValues()]) };
+  } finally {
+    await session.release();
+  }
+}
+
+// Every tfjs backend present (test/backends.ts: wasm here, tfjs-node / tfjs-node-gpu where installed) and
+// onnxruntime's training graph where onnxruntime-node is installed.
+const ENGINES: [string, typeof tfjsStep][] = [
+  ...TRAIN_BACKENDS.map((b): [string, typeof tfjsStep] => [`${b} backend`, tfjsStep]),
+  ...(EVAL_ENGINES.includes('onnxruntime') ? [['onnxruntime', onnxStep] as [string, typeof tfjsStep]] : []),
+];
+
+for (const [engine, step] of ENGINES)
+  describe(`one SGD step matches PyTorch (${engine})`, () => {
+    beforeAll(async () => {
+      const backend = engine.endsWith(' backend') ? engine.slice(0, -' backend'.length) : 'wasm';
+      expect((await initBackend(backend as (typeof TRAIN_BACKENDS)[number])).backend).toBe(backend);
+    });
+    for (const c of CASES)
+      it(c.id, async () => {
+        const analysis = analyze(caseDoc(c).graph);
         const before = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.pth`), { keepClassifier: true });
         const after = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.after.pth`), { keepClassifier: true });
         const after64 = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.after64.pth`), { keepClassifier: true });
         expect(before.report.counts.missing).toBe(0);
-        setWeightsFromValues(reid, analysis.layers, before.values);
         const ref = JSON.parse((await import('node:fs')).readFileSync(`${fx.dir}/${c.id}.json`, 'utf8')) as { loss: number; loss64: number; trainable: string[] };
-
-        // The trainable parameters are PyTorch's requires_grad parameters (minus RSB IBN's unused base.fc).
-        const vars = trainableVariables(reid);
         const torchKeyOf = new Map<string, string>();
         for (const l of analysis.layers) for (const s of weightSpecs(l)) torchKeyOf.set(`${l.name}/${s.slot}`, s.torchKey);
-        const trainableKeys = reid.model.trainableWeights.map((w) => torchKeyOf.get(w.originalName)!).sort();
-        expect(trainableKeys).toEqual(ref.trainable.filter((k) => !k.startsWith('base.fc.')));
 
-        const [h, w] = c.input;
-        const x = tf.tensor4d(readF32(`${fx.dir}/${c.id}.input.f32`), [c.batch, h, w, 3]);
-        const onehot = tf.oneHot(c.train!.labels, c.numClasses);
-        let logitsData: Float32Array | undefined;
-        let featData: Float32Array | undefined;
-        const opt = tf.train.sgd(c.train!.lr);
-        const numBefore = tf.memory().numTensors;
-        const { value, grads } = tf.variableGrads(() => {
-          const { logits, feature } = forwardTrain(reid, x);
-          logitsData = logits.dataSync() as Float32Array;
-          featData = feature.dataSync() as Float32Array;
-          const ce = tf.neg(tf.mean(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), 1)));
-          return tf.add(ce, tf.mul(tf.mean(tf.square(feature)), c.train!.featureWeight)) as tf.Scalar;
-        }, vars);
-        opt.applyGradients(grads);
-        const loss = (await value.data())[0]!;
-        tf.dispose([value, grads, x, onehot]);
-        opt.dispose();
-        expect(tf.memory().numTensors).toBeLessThanOrEqual(numBefore);
+        const out = await step(c, analysis, before.values, torchKeyOf);
+        // The trainable parameters are PyTorch's requires_grad parameters (minus RSB IBN's unused base.fc).
+        expect(out.trainableKeys.sort()).toEqual(ref.trainable.filter((k) => !k.startsWith('base.fc.')));
 
         const failures: string[] = [];
         let worstRatio = 0;
@@ -105,33 +155,29 @@ describe.each(TRAIN_BACKENDS)('one SGD step matches PyTorch (%s backend)', (back
           if (!r.ok) failures.push(`${what}: ${r.text}`);
         };
         const f = (s: string) => readF32(`${fx.dir}/${c.id}.${s}.f32`);
-        check('logits', within(logitsData!, f('train.logits'), f('train.logits64'), REL_FORWARD));
-        check('train feature', within(featData!, f('train.feature'), f('train.feature64'), REL_FORWARD));
-        check('loss', within([loss], [ref.loss], [ref.loss64], 1e-5));
+        check('logits', within(out.logits, f('train.logits'), f('train.logits64'), REL_FORWARD));
+        check('train feature', within(out.feature, f('train.feature'), f('train.feature64'), REL_FORWARD));
+        check('loss', within([out.loss], [ref.loss], [ref.loss64], 1e-5));
 
-        const got = await getWeightValues(reid, analysis.layers);
         for (const l of analysis.layers)
           for (const s of weightSpecs(l)) {
             const key = `${l.name}/${s.slot}`;
             const b0 = before.values.get(key)!;
             const pt = after.values.get(key)!;
             const pt64 = after64.values.get(key)!;
-            const tj = got.get(key)!;
+            const got = out.weights.get(key)!;
             const delta = (v: Float32Array) => v.map((x, i) => x - b0[i]!);
             if (!delta(pt).some((d) => d !== 0)) {
               // Frozen weights, frozen statistics and BNNeck's shift: exactly unchanged.
-              if (!delta(tj).every((d) => d === 0)) failures.push(`${key} must not change`);
+              if (!delta(got).every((d) => d === 0)) failures.push(`${key} must not change`);
               continue;
             }
-            if (s.buffer) check(key, within(tj, pt, pt64, REL_STATS));
-            else check(key, within(delta(tj), delta(pt), delta(pt64), REL_UPDATE));
+            if (s.buffer) check(key, within(got, pt, pt64, REL_STATS));
+            else check(key, within(delta(got), delta(pt), delta(pt64), REL_UPDATE));
           }
         expect(failures).toEqual([]);
         console.log(
-          `train parity ${c.id} (${backend}): loss tfjs ${loss.toFixed(7)}, PyTorch float32 ${ref.loss.toFixed(7)}, float64 ${ref.loss64.toFixed(7)}; worst (tfjs − float64)/(PyTorch float32 − float64) ratio ${worstRatio.toFixed(2)}`,
+          `train parity ${engine} ${c.id}: loss ${out.loss.toFixed(7)}, PyTorch float32 ${ref.loss.toFixed(7)}, float64 ${ref.loss64.toFixed(7)}; worst (ours − float64)/(PyTorch float32 − float64) ratio ${worstRatio.toFixed(2)}`,
         );
-      } finally {
-        disposeModel(reid);
-      }
-    });
-});
+      });
+  });

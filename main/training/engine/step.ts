@@ -82,6 +82,41 @@ async function accuracy(logits: tf.Tensor2D, labels: Int32Array): Promise<number
  * Computes gradients for one batch; returns them keyed by variable name (model variables and the
  * center-loss centers), plus the loss values. The caller applies them and disposes the gradients.
  */
+export interface LossGradients {
+  /** ∂L/∂logits and ∂L/∂feature, [batch, D] each. */
+  gLogits: tf.Tensor;
+  gFeats: tf.Tensor;
+  /** ∂L/∂(loss variables, e.g. the center-loss centers), by variable name. */
+  lossGrads: Record<string, tf.Tensor>;
+  result: StepResult;
+}
+
+/**
+ * The loss on the whole batch's logits and features (variables holding them) and its gradient with
+ * respect to them and to the loss's own variables. Throws NonFiniteLossError (nothing left allocated).
+ * Plain logits only (no margin classification layer): the onnxruntime engine's loss step.
+ */
+export async function lossGradients(loss: ReidLoss, logitsAll: tf.Variable, featsAll: tf.Variable, labels: Int32Array): Promise<LossGradients> {
+  let terms: LossTermValues<tf.Scalar> = {};
+  const { grads, value } = tf.variableGrads(() => {
+    const t = loss.compute({ logits: logitsAll as tf.Tensor2D, feat: featsAll as tf.Tensor2D, labels });
+    terms = keepTerms(t);
+    return t.total;
+  }, [logitsAll, featsAll, ...loss.extraVariables()]);
+  const values = await scalars({ ...terms, total: value });
+  Object.values(terms).forEach((t) => t?.dispose());
+  value.dispose();
+  const acc = await accuracy(logitsAll as tf.Tensor2D, labels);
+  try {
+    checkFinite(values);
+  } catch (e) {
+    Object.values(grads).forEach((g) => g.dispose());
+    throw e;
+  }
+  const { [logitsAll.name]: gLogits, [featsAll.name]: gFeats, ...lossGrads } = grads;
+  return { gLogits: gLogits!, gFeats: gFeats!, lossGrads, result: stepResult(values, acc) };
+}
+
 /**
  * [start, end) image ranges of at most `microBatch` images, as equal as possible (16 by 5 → 4 × 4, not
  * 5+5+5+1): a one-image tail would give BNNeck's BatchNorm one value per channel, which training-mode

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrAt, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
-import { buildFromCompiled, disposeModel, getWeightValues, initBackend, setWeightsFromValues, trainableVariables, type BackendChoice, type ReidModel } from '../../tfjs/index.js';
+import { buildFromCompiled, disposeModel, initBackend } from '../../tfjs/index.js';
 import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
@@ -13,13 +13,14 @@ import { ReidLoss } from '../losses/index.js';
 import { recoverCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { planFileWeights } from './model-weights.js';
 import { evaluateModel } from './evaluate-model.js';
-import { featureEngine } from '../../onnx/engine.js';
+import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engine.js';
 import { writeEvalFeatures } from './eval-features.js';
-import { deviceMemory, planMicroBatch } from './memory.js';
+import { trainingEngine, type TrainingEngine } from './engines.js';
+import { deviceMemory } from './memory.js';
 import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE } from './oom.js';
-import { ModelOptimizer, type OptimizerState } from './optimizer.js';
+import type { OptimizerState } from './optimizer.js';
 import { RunDir } from './run-dir.js';
-import { computeGradients, NonFiniteLossError } from './step.js';
+import { NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
 
 export type TrainEvent =
@@ -40,7 +41,8 @@ export interface TrainOptions {
   settings: TrainingSettings;
   dataset: LoadedDataset;
   runDir: string;
-  backend?: BackendChoice;
+  /** A tfjs backend, `onnxruntime` or `auto` (onnxruntime when installed and the graph has a training form there). */
+  backend?: EngineChoice;
   /** Pretrained weights (.pth / .safetensors) loaded before training (RSB load_param). */
   weights?: string;
   /** Continue from the run folder's checkpoint. */
@@ -54,6 +56,18 @@ export interface TrainOptions {
   dataWorkers?: number;
   control?: TrainControl;
   onEvent?: (e: TrainEvent) => void;
+}
+
+/**
+ * Settings the onnxruntime training engine does not implement yet, or undefined: fast-reid's margin
+ * classification layers (their logits need the class weight inside the loss) and FREEZE_ITERS.
+ */
+function onnxUnsupported(s: TrainingSettings): string | undefined {
+  const why = [
+    ...(s.classifier.layer !== 'Linear' ? [`the ${s.classifier.layer} classification layer`] : []),
+    ...(s.freezeBackboneIters > 0 ? ['freezing the backbone for the first iterations (FREEZE_ITERS)'] : []),
+  ];
+  return why.length ? `${why.join(' and ')} train on tfjs for now` : undefined;
 }
 
 export class TrainError extends Error {}
@@ -75,10 +89,6 @@ interface CheckpointMeta {
   weightKeys: string[];
 }
 
-async function modelTensors(reid: ReidModel, layers: ReturnType<typeof analyze>['layers']) {
-  return getWeightValues(reid, layers);
-}
-
 export async function train(o: TrainOptions): Promise<{ status: 'completed' | 'stopped' | 'paused'; eval?: unknown }> {
   const s = o.settings;
   const emit = o.onEvent ?? (() => undefined);
@@ -86,7 +96,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   const pretrained = o.weights && !o.resume ? await planFileWeights(analyze(sizeClassifier(o.doc, o.dataset.numClasses).graph).layers, o.weights) : undefined;
   const run = new RunDir(o.runDir);
   await run.init();
-  const backend = await initBackend(o.backend ?? 'auto');
+  const backend = await initBackend(tfjsChoiceOf(o.backend ?? 'auto'));
   const doc = sizeClassifier(o.doc, o.dataset.numClasses);
   const analysis = analyze(doc.graph);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
@@ -97,28 +107,34 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   const reid = await buildFromCompiled(compiled);
   // The run's evaluations: on onnxruntime (all cores) when installed and the backend is automatic, else tfjs.
   const evaluateNow = async () => {
-    const engine = await featureEngine(reid, compiled, o.backend ?? 'auto', backend.backend);
+    await trainer?.syncModel();
+    const features = await featureEngine(reid, compiled, o.backend ?? 'auto', backend.backend);
     try {
-      return await evaluateModel(reid, o.dataset, s, pool, undefined, engine.extract);
+      return await evaluateModel(reid, o.dataset, s, pool, undefined, features.extract);
     } finally {
-      await engine.dispose();
+      await features.dispose();
     }
   };
   const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
   let loss: ReidLoss | undefined;
-  let opt: ModelOptimizer | undefined;
+  let trainer: TrainingEngine | undefined;
   try {
     const featDim = analysis.layers.find((l) => l.name === analysis.outputs.trainFeature)!.shape[0]!;
     loss = new ReidLoss(s, o.dataset.numClasses, featDim);
-    const vars = trainableVariables(reid);
-    // Stable per-weight keys (layer/slot) so optimizer state restores in another process.
-    const keys = reid.model.trainableWeights.map((w) => w.originalName);
-    // fast-reid's `backbone` module = the app's `base.*` layers (MODEL.FREEZE_LAYERS [backbone]).
-    const backboneVar = keys.map((k) => k.startsWith('base.'));
-    const backboneStats = s.freezeBackboneIters > 0 ? reid.model.nonTrainableWeights.filter((w) => w.originalName.startsWith('base.')).map((w) => w.read() as tf.Variable) : [];
-    opt = new ModelOptimizer({ name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, vars, keys);
-    const batchSize = loss.plan.needsPK ? s.batch.p * s.batch.k : s.batch.p * s.batch.k;
-    const mb = planMicroBatch(analysis, batchSize, deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }), o.microBatch ?? s.microBatch);
+    const batchSize = s.batch.p * s.batch.k;
+    const engine = await trainingEngine(
+      { reid, compiled, analysis, loss, optimizer: { name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, batch: batchSize,
+        tfjsBackend: backend.backend,
+        memory: deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }),
+        ...((o.microBatch ?? s.microBatch) !== undefined ? { microBatchOverride: (o.microBatch ?? s.microBatch)! } : {}),
+        ...(onnxUnsupported(s) ? { onnxUnsupported: onnxUnsupported(s)! } : {}),
+      },
+      o.backend ?? 'auto',
+    );
+    trainer = engine;
+    const mb = { microBatch: engine.microBatch, reason: engine.microBatchReason };
+    const engineDevice: 'cpu' | 'gpu' = engine.name === backend.backend ? (backend.device ?? 'cpu') : 'cpu';
+    const gpuWarning = engine.name === backend.backend ? backend.gpuFallback : undefined;
     const labels = o.dataset.train.map((r) => r.label);
     const sampler = makeSampler(s.sampler, labels, s.batch.p, s.batch.k, s.seed);
     const records = o.dataset.train.map((r) => ({ path: r.path, label: r.label }));
@@ -133,14 +149,14 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       const m = saved.meta;
       const values = new Map<string, Float32Array>();
       for (const k of m.weightKeys) values.set(k, saved.tensors.get(`w:${k}`)!.data);
-      setWeightsFromValues(reid, analysis.layers, values);
+      await engine.setWeightValues(values);
       const slots: OptimizerState['slots'] = {};
       for (const name of m.optimizer.slotNames) {
         const parts: Float32Array[] = [];
         for (let i = 0; saved.tensors.has(`o:${name}:${i}`); i++) parts.push(saved.tensors.get(`o:${name}:${i}`)!.data);
         slots[name] = parts;
       }
-      opt.setState({ name: m.optimizer.name, step: m.optimizer.step, slots, ...(m.optimizer.steps ? { steps: m.optimizer.steps } : {}) });
+      engine.setOptimizerState({ name: m.optimizer.name, step: m.optimizer.step, slots, ...(m.optimizer.steps ? { steps: m.optimizer.steps } : {}) });
       const centers = saved.tensors.get('center');
       if (centers && loss.center) loss.center.centers.assign(tf.tensor(centers.data, centers.shape));
       sampler.setState(m.sampler);
@@ -154,14 +170,16 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await run.writeJson('graph.json', doc);
       await run.writeJson('settings.json', s);
       if (pretrained) {
-        setWeightsFromValues(reid, analysis.layers, pretrained.values);
+        await engine.setWeightValues(pretrained.values);
         await run.writeJson('load-report.json', pretrained.report);
       }
     }
     await run.updateInfo({
       status: 'running',
-      backend: backend.backend,
-      device: backend.device,
+      backend: engine.name,
+      device: engineDevice,
+      ...(engine.threads ? { threads: engine.threads } : {}),
+      backendReason: engine.reason,
       epochs: s.epochs,
       microBatch: mb.microBatch,
       microBatchReason: mb.reason,
@@ -170,11 +188,11 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       dataset: { kind: o.dataset.kind, root: o.dataset.root, summary: o.dataset.summary },
     });
 
-    const weightKeys = [...(await modelTensors(reid, analysis.layers)).keys()];
+    const weightKeys = [...(await engine.weightValues()).keys()];
     const save = async (nextEpoch: number, nextBatch: number, samplerState: SamplerState) => {
       const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-      for (const [k, v] of await getWeightValues(reid, analysis.layers)) tensors.set(`w:${k}`, { shape: [v.length], data: v });
-      const os = await opt!.getState();
+      for (const [k, v] of await engine.weightValues()) tensors.set(`w:${k}`, { shape: [v.length], data: v });
+      const os = await engine.optimizerState();
       for (const [name, parts] of Object.entries(os.slots)) parts.forEach((p, i) => tensors.set(`o:${name}:${i}`, { shape: [p.length], data: p }));
       if (loss!.center) tensors.set('center', { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array });
       const meta: CheckpointMeta = { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState, optimizer: { name: os.name, step: os.step, slotNames: Object.keys(os.slots), steps: os.steps ?? {} }, weightKeys };
@@ -182,8 +200,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };
 
-    emit({ type: 'start', runDir: o.runDir, backend: backend.backend, device: backend.device, ...(backend.gpuFallback ? { backendWarning: backend.gpuFallback } : {}), epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
-    await run.log(`start: backend ${backend.backend} (${backend.device === 'gpu' ? 'GPU' : 'CPU'})${backend.gpuFallback ? ` — ${backend.gpuFallback}` : ''}, ${mb.reason}, loss ${loss.plan.describe}`);
+    emit({ type: 'start', runDir: o.runDir, backend: engine.name, device: engineDevice, ...(gpuWarning ? { backendWarning: gpuWarning } : {}), epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
+    await run.log(`start: backend ${engine.name} (${engineDevice === 'gpu' ? 'GPU' : 'CPU'}${engine.threads ? `, ${engine.threads} threads` : ''})${gpuWarning ? ` — ${gpuWarning}` : ''} — ${engine.reason}; ${mb.reason}, loss ${loss.plan.describe}`);
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;
@@ -199,25 +217,14 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       let count = 0;
       for await (const batch of pool.trainBatches(records, batches, s.augment, { seed: s.seed, epoch, startBatch })) {
         let result;
-        lr = lrAt(s, epoch, batch.index, batches.length);
-        // fast-reid LayerFreeze (engine/hooks.py): the backbone gets no update while iteration < FREEZE_ITERS.
-        const frozenNow = step < s.freezeBackboneIters;
-        const stats = frozenNow ? backboneStats.map((v) => tf.keep(v.clone())) : [];
         try {
-          const r = await computeGradients(reid, loss, vars, batch.images, batch.labels, mb.microBatch);
-          opt.apply(Object.fromEntries(vars.map((v, i) => [v.name, frozenNow && backboneVar[i] ? undefined : r.grads[v.name]]).filter(([, g]) => g)), lr);
-          // Porting note: fast-reid also switches the frozen backbone to eval mode; here its BatchNorms still
-          // normalise with batch statistics, but their running statistics are restored (not updated).
-          if (frozenNow) backboneStats.forEach((v, i) => v.assign(stats[i]!));
-          if (loss.center) loss.center.stepFromTotalGradient(r.grads[loss.center.centers.name]!);
-          Object.values(r.grads).forEach((g) => g.dispose());
-          stats.forEach((t) => t.dispose());
-          result = r.result;
+          lr = lrAt(s, epoch, batch.index, batches.length);
+          // fast-reid LayerFreeze (engine/hooks.py): the backbone gets no update while iteration < FREEZE_ITERS.
+          result = await engine.step(batch.images, batch.labels, lr, { freezeBackbone: step < s.freezeBackboneIters });
         } catch (e) {
-          stats.forEach((t) => t.dispose());
           if (e instanceof NonFiniteLossError) throw new TrainError(`${e.message} at epoch ${epoch}, iteration ${batch.index + 1} (step ${step + 1}); training stopped — lower the learning rate or check the data`);
           const msg = String((e as Error).message ?? e);
-          if (isOutOfMemory(msg)) throw new OutOfMemoryError(outOfMemoryMessage(`at epoch ${epoch}, iteration ${batch.index + 1} on ${backend.backend}`, mb.microBatch, oomDetail(msg)));
+          if (isOutOfMemory(msg)) throw new OutOfMemoryError(outOfMemoryMessage(`at epoch ${epoch}, iteration ${batch.index + 1} on ${engine.name}`, mb.microBatch, oomDetail(msg)));
           throw e;
         }
         step++;
@@ -276,7 +283,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   } finally {
     await pool.close();
     loss?.dispose();
-    opt?.dispose();
+    await trainer?.dispose();
     disposeModel(reid);
   }
 }

@@ -140,11 +140,13 @@ function BackendSelect({ value }: { value: TrainingSettings['backend'] }) {
   const [status, setStatus] = useState<CallOutput<'backend.status'> | null>(null);
   useEffect(() => void api.call('backend.status', {}).then(setStatus, () => undefined), []);
   const unusable = new Map((status?.attempts ?? []).filter((a) => a.status === 'not-installed' || a.status === 'failed').map((a) => [a.name, a.message ?? a.status]));
+  if (status?.onnxruntime && !status.onnxruntime.available) unusable.set('onnxruntime', status.onnxruntime.message ?? 'not available');
+  const autoPick = status?.onnxruntime?.available ? 'onnxruntime' : status?.backend;
   return (
-    <select data-testid="set-backend" value={value} title={status ? (status.gpuFallback ?? `auto picks ${status.backend} here`) : undefined} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
+    <select data-testid="set-backend" value={value} title={status ? (status.gpuFallback ?? `auto picks ${autoPick} here`) : undefined} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
       {BACKEND_CHOICES.map((b) => (
         <option key={b} value={b} disabled={unusable.has(b) && b !== value} title={unusable.get(b)} data-testid={`backend-${b}`}>
-          {b === 'auto' && status ? `auto (${backendBadge(status).text})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : b}
+          {b === 'auto' && status ? `auto (${autoPick === 'onnxruntime' ? 'onnxruntime' : backendBadge(status).text})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : b}
         </option>
       ))}
     </select>

@@ -1,0 +1,92 @@
+"""Reference gradients for the onnx-grad operator test: each case's forward in float64 PyTorch with the
+operator semantics of the ONNX lowering (nn.Conv2d, F.batch_norm in training / eval mode, nn.InstanceNorm2d
+(affine), IBN-a, ReLU, MaxPool2d(3, 2, 1), fast-reid GeM, AdaptiveAvgPool + Linear), then
+out.backward(G) for a random upstream gradient G. Prints JSON: per case the inputs (rounded to float32),
+G, the output and the gradient of every input."""
+import json
+import sys
+
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)
+
+
+def r(*shape, scale=1.0, positive=False):
+    t = torch.randn(*shape).float().double() * scale
+    return (t.abs() + 0.5 if positive else t)
+
+
+def case_inputs(c):
+    k = c["kind"]
+    if k == "conv":
+        n, ci, h, w = c["x"]
+        t = {"x": r(n, ci, h, w), "W": r(c["co"], ci, c["k"], c["k"], scale=0.3)}
+        if c.get("bias"):
+            t["B"] = r(c["co"])
+        return t
+    if k in ("bn_train", "bn_eval", "in"):
+        ch = c["x"][1]
+        t = {"x": r(*c["x"]) * 2 + 0.5, "gamma": r(ch) + 1, "beta": r(ch)}
+        if k == "bn_eval":
+            t["mean"] = r(ch) * 0.1
+            t["var"] = r(ch, positive=True)
+        return t
+    if k == "ibn":
+        ch = c["x"][1]
+        return {"x": r(*c["x"]), "in_gamma": r(c["half"]) + 1, "in_beta": r(c["half"]), "bn_gamma": r(ch - c["half"]) + 1, "bn_beta": r(ch - c["half"])}
+    if k == "relu_add":
+        return {"x": r(*c["x"]), "y": r(*c["x"])}
+    if k == "maxpool":
+        return {"x": r(*c["x"])}
+    if k == "gem":
+        return {"x": r(*c["x"]), "p": torch.tensor([3.0])}
+    if k == "gap_gemm":
+        return {"x": r(*c["x"]), "W": r(c["x"][1], c["units"], scale=0.3), "B": r(c["units"])}
+    raise ValueError(k)
+
+
+def forward(c, t):
+    k = c["kind"]
+    if k == "conv":
+        return F.conv2d(t["x"], t["W"], t.get("B"), stride=c["s"], padding=c["p"])
+    if k == "bn_train":
+        return F.batch_norm(t["x"], None, None, t["gamma"], t["beta"], training=True, eps=1e-5)
+    if k == "bn_eval":
+        return F.batch_norm(t["x"], t["mean"], t["var"], t["gamma"], t["beta"], training=False, eps=1e-5)
+    if k == "in":
+        return F.instance_norm(t["x"], weight=t["gamma"], bias=t["beta"], eps=1e-5)
+    if k == "ibn":
+        h = c["half"]
+        a, b = torch.split(t["x"], [h, c["x"][1] - h], 1)
+        return torch.cat([F.instance_norm(a, weight=t["in_gamma"], bias=t["in_beta"], eps=1e-5), F.batch_norm(b, None, None, t["bn_gamma"], t["bn_beta"], training=True, eps=1e-5)], 1)
+    if k == "relu_add":
+        return F.relu(t["x"]) + t["y"]
+    if k == "maxpool":
+        return F.max_pool2d(t["x"], 3, 2, 1)
+    if k == "gem":
+        # fastreid/layers/pooling.py GeneralizedMeanPooling
+        return F.adaptive_avg_pool2d(t["x"].clamp(min=1e-6).pow(t["p"]), 1).pow(1.0 / t["p"]).flatten(1)
+    if k == "gap_gemm":
+        return F.linear(F.adaptive_avg_pool2d(t["x"], 1).flatten(1), t["W"].t(), t["B"])
+    raise ValueError(k)
+
+
+cases = json.load(sys.stdin)
+out = {}
+for c in cases:
+    t = case_inputs(c)
+    for n, v in t.items():
+        v.requires_grad_(n not in ("mean", "var"))
+    y = forward(c, t)
+    g = torch.randn(*y.shape).float().double()
+    y.backward(g)
+    res = {"inputs": {n: {"shape": list(v.shape), "data": v.detach().flatten().tolist()} for n, v in t.items()}, "G": g.flatten().tolist(), "out": {"shape": list(y.shape), "data": y.detach().flatten().tolist()}, "grads": {n: v.grad.flatten().tolist() for n, v in t.items() if v.grad is not None}}
+    if c["kind"] in ("bn_train",):
+        x = t["x"].detach()
+        dims = [0] + list(range(2, x.dim()))
+        res["batch_mean"] = x.mean(dims).tolist()
+        res["batch_var"] = x.var(dims, unbiased=True).tolist()
+    out[c["id"]] = res
+json.dump(out, sys.stdout)

@@ -1,0 +1,146 @@
+/**
+ * core/compile/onnx-grad.ts operator by operator against torch.autograd (float64): each case is a small
+ * graph of the operators the ONNX lowering emits (PyTorch semantics in grad_ref.py), run forward and
+ * backward on onnxruntime with a random upstream gradient; the output, every input gradient and the
+ * BatchNorm batch statistics must match. The input gradient is checked through a trainable tensor `x`
+ * added to the (zero) graph input.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildTrainingGraph, type OnnxAttribute, type OnnxInitializer, type OnnxModelJs, type OnnxNode } from '../../../core/index.js';
+import { loadOnnxRuntime } from '../../../main/onnx/runtime.js';
+import { serializeOnnx } from '../../../main/onnx/serialize.js';
+import { maxDiff } from '../../parity/fixtures.js';
+import { runPython } from '../python.js';
+
+type Spec = { id: string; kind: string; x: number[]; [k: string]: unknown };
+const CASES: Spec[] = [
+  { id: 'conv3x3_s2_bias', kind: 'conv', x: [2, 3, 9, 7], co: 4, k: 3, s: 2, p: 1, bias: true },
+  { id: 'conv7x7_s2', kind: 'conv', x: [2, 3, 12, 10], co: 4, k: 7, s: 2, p: 3 },
+  { id: 'conv3x3_s1_wide', kind: 'conv', x: [2, 32, 6, 5], co: 8, k: 3, s: 1, p: 1 },
+  { id: 'conv1x1_s2', kind: 'conv', x: [2, 4, 7, 6], co: 5, k: 1, s: 2, p: 0 },
+  { id: 'conv1x1', kind: 'conv', x: [2, 4, 5, 5], co: 3, k: 1, s: 1, p: 0 },
+  { id: 'bn2d_train', kind: 'bn_train', x: [3, 4, 5, 5] },
+  { id: 'bn1d_train', kind: 'bn_train', x: [6, 4] },
+  { id: 'bn2d_frozen_stats', kind: 'bn_eval', x: [2, 3, 4, 4] },
+  { id: 'instance_norm', kind: 'in', x: [2, 3, 4, 5] },
+  { id: 'ibn_a', kind: 'ibn', x: [2, 6, 4, 4], half: 3 },
+  { id: 'relu_add', kind: 'relu_add', x: [2, 3, 4, 4] },
+  { id: 'maxpool3_s2_p1', kind: 'maxpool', x: [2, 3, 7, 6] },
+  { id: 'gem_learnable_p', kind: 'gem', x: [2, 3, 4, 4] },
+  { id: 'gap_gemm', kind: 'gap_gemm', x: [2, 3, 4, 4], units: 5 },
+];
+
+type Tensor = { shape: number[]; data: number[] };
+type Ref = { inputs: Record<string, Tensor>; G: number[]; out: Tensor; grads: Record<string, number[]>; batch_mean?: number[]; batch_var?: number[] };
+
+const ints = (name: string, value: number[]): OnnxAttribute => ({ name, type: 'ints', value });
+const int = (name: string, value: number): OnnxAttribute => ({ name, type: 'int', value });
+const eps: OnnxAttribute = { name: 'epsilon', type: 'float', value: 1e-5 };
+
+/** The case's ONNX nodes (as core/compile/onnx.ts lowers the layer), reading `t` = input + x. */
+function caseNodes(c: Spec, extra: OnnxInitializer[]): OnnxNode[] {
+  const n = (opType: string, inputs: string[], outputs: string[], attributes: OnnxAttribute[] = []): OnnxNode => ({ name: outputs[0]!, opType, inputs, outputs, attributes });
+  const t = n('Add', ['input', 'x'], ['t']);
+  const ch = c.x[1]!;
+  const stats = (prefix: string, size: number) => {
+    extra.push({ name: `${prefix}rm`, dims: [size], dataType: 'float', data: new Float32Array(size) });
+    extra.push({ name: `${prefix}rv`, dims: [size], dataType: 'float', data: new Float32Array(size).fill(1) });
+    return [`${prefix}rm`, `${prefix}rv`];
+  };
+  switch (c.kind) {
+    case 'conv': {
+      const k = c.k as number;
+      return [t, n('Conv', ['t', 'W', ...(c.bias ? ['B'] : [])], ['out'], [ints('kernel_shape', [k, k]), ints('strides', [c.s as number, c.s as number]), ints('pads', Array(4).fill(c.p)), ints('dilations', [1, 1]), int('group', 1)])];
+    }
+    case 'bn_train':
+      return [t, n('BatchNormalization', ['t', 'gamma', 'beta', ...stats('', ch)], ['out'], [eps])];
+    case 'bn_eval':
+      return [t, n('BatchNormalization', ['t', 'gamma', 'beta', 'mean', 'var'], ['out'], [eps])];
+    case 'in':
+      return [t, n('InstanceNormalization', ['t', 'gamma', 'beta'], ['out'], [eps])];
+    case 'ibn': {
+      const half = c.half as number;
+      extra.push({ name: 'split', dims: [2], dataType: 'int64', data: [half, ch - half] });
+      return [
+        t,
+        n('Split', ['t', 'split'], ['a', 'b'], [int('axis', 1)]),
+        n('InstanceNormalization', ['a', 'in_gamma', 'in_beta'], ['ia'], [eps]),
+        n('BatchNormalization', ['b', 'bn_gamma', 'bn_beta', ...stats('bn_', ch - half)], ['bb'], [eps]),
+        n('Concat', ['ia', 'bb'], ['out'], [int('axis', 1)]),
+      ];
+    }
+    case 'relu_add':
+      return [t, n('Relu', ['t'], ['r']), n('Add', ['input', 'y'], ['u']), n('Add', ['r', 'u'], ['out'])];
+    case 'maxpool':
+      return [t, n('MaxPool', ['t'], ['out'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1]), int('ceil_mode', 0)])];
+    case 'gem':
+      extra.push({ name: 'eps', dims: [], dataType: 'float', data: new Float32Array([1e-6]) });
+      return [
+        t,
+        n('Max', ['t', 'eps'], ['clamped']),
+        n('Reciprocal', ['p'], ['inv_p']),
+        n('Pow', ['clamped', 'p'], ['powered']),
+        n('GlobalAveragePool', ['powered'], ['mean']),
+        n('Pow', ['mean', 'inv_p'], ['pooled']),
+        n('Flatten', ['pooled'], ['out'], [int('axis', 1)]),
+      ];
+    case 'gap_gemm':
+      return [t, n('GlobalAveragePool', ['t'], ['pooled']), n('Flatten', ['pooled'], ['flat'], [int('axis', 1)]), n('Gemm', ['flat', 'W', 'B'], ['out'], [int('transB', 0)])];
+  }
+  throw new Error(c.kind);
+}
+
+let refs: Record<string, Ref>;
+beforeAll(() => {
+  refs = runPython<Record<string, Ref>>('engine/grad_ref.py', CASES);
+});
+
+describe('onnx-grad: operator gradients match torch.autograd', () => {
+  for (const c of CASES)
+    it(c.id, async () => {
+      const ort = (await loadOnnxRuntime()).ort!;
+      expect(ort, 'onnxruntime-node must be installed for this test').toBeDefined();
+      const ref = refs[c.id]!;
+      const extra: OnnxInitializer[] = [];
+      const nodes = caseNodes(c, extra);
+      const params: OnnxInitializer[] = Object.entries(ref.inputs).map(([name, t]) => ({ name, dims: t.shape, dataType: 'float', data: Float32Array.from(t.data) }));
+      const base: OnnxModelJs = {
+        irVersion: 8,
+        opset: 17,
+        producerName: 'test',
+        producerVersion: '',
+        graph: { name: c.id, nodes, initializers: [...params, ...extra], inputs: [{ name: 'input', shape: c.x }], outputs: [{ name: 'out', shape: ref.out.shape }] },
+        metadata: {},
+      };
+      const trainable = new Set(params.map((p) => p.name).filter((p) => !(c.kind === 'bn_eval' && (p === 'mean' || p === 'var'))));
+      const weightInits = [...params, ...extra.filter((e) => e.name.endsWith('rm') || e.name.endsWith('rv'))];
+      const g = buildTrainingGraph(base, { inputShape: c.x, weights: new Set(weightInits.map((w) => w.name)), trainable, batchStats: () => c.kind !== 'bn_eval', lossInputs: ['out'] });
+      const opts = { executionProviders: ['cpu'], intraOpNumThreads: 1 };
+      const fwd = await ort.InferenceSession.create(serializeOnnx(g.forward), opts);
+      const bwd = await ort.InferenceSession.create(serializeOnnx(g.backward), opts);
+      const feeds = (names: readonly string[]) => {
+        const f: Record<string, InstanceType<typeof ort.Tensor>> = {};
+        for (const w of weightInits) if (names.includes(w.name)) f[w.name] = new ort.Tensor('float32', w.data as Float32Array, w.dims);
+        return f;
+      };
+      const input = new ort.Tensor('float32', new Float32Array(c.x.reduce((a, b) => a * b, 1)), c.x);
+      const fo = await fwd.run({ input, ...feeds(fwd.inputNames) });
+      const saved: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      for (const s of g.saved) saved[s] = s === 'input' ? input : fo[s]!;
+      const bo = await bwd.run({ [g.seeds.get('out')!]: new ort.Tensor('float32', Float32Array.from(ref.G), ref.out.shape), ...saved, ...feeds(bwd.inputNames) });
+      const failures: string[] = [];
+      const check = (what: string, got: ArrayLike<number>, want: number[]) => {
+        const d = maxDiff(got, want);
+        if (!(d.diff <= 2e-4 * Math.max(d.ref, 1e-3))) failures.push(`${what}: max diff ${d.diff.toExponential(2)} (max |ref| ${d.ref.toExponential(2)})`);
+      };
+      check('output', fo.out!.data as Float32Array, ref.out.data);
+      for (const name of trainable) check(`∂${name}`, bo[g.grads.get(name)!]!.data as Float32Array, ref.grads[name]!);
+      if (ref.batch_mean) {
+        check('batch mean', fo[g.stats[0]!.mean]!.data as Float32Array, ref.batch_mean);
+        check('batch variance (unbiased)', fo[g.stats[0]!.variance]!.data as Float32Array, ref.batch_var!);
+      }
+      await fwd.release();
+      await bwd.release();
+      expect(failures).toEqual([]);
+    });
+});
