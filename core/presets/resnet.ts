@@ -14,6 +14,17 @@ export const RESNET_DEPTHS = {
 } as const;
 
 export type Depth = keyof typeof RESNET_DEPTHS;
+
+/**
+ * Non-local blocks per stage with fast-reid's WITH_NL (fastreid/modeling/backbones/resnet.py
+ * `nl_layers_per_stage`; 152 is not a fast-reid depth): each follows one of the last blocks of its stage.
+ */
+export const FASTREID_NL_LAYERS: Partial<Record<Depth, readonly number[]>> = {
+  resnet18: [0, 0, 0, 0],
+  resnet34: [0, 0, 0, 0],
+  resnet50: [0, 2, 3, 0],
+  resnet101: [0, 2, 9, 0],
+};
 export const PRESET_NAMES: readonly string[] = Object.keys(RESNET_DEPTHS).flatMap((d) => [d, `${d}_ibn_a`]);
 
 export interface PresetOptions {
@@ -22,6 +33,8 @@ export interface PresetOptions {
   lastStride: 1 | 2;
   numClasses: number;
   input: [number, number];
+  /** fast-reid WITH_NL: non-local blocks placed as FASTREID_NL_LAYERS says. */
+  nonLocal?: boolean;
 }
 
 export const PRESET_DEFAULTS: PresetOptions = { neck: 'bnneck', neckFeat: 'after', lastStride: 1, numClasses: 751, input: [256, 128] };
@@ -45,6 +58,8 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
   const depth = (ibn ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
   const spec = RESNET_DEPTHS[depth];
   if (!spec) throw new Error(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
+  const nl = o.nonLocal ? FASTREID_NL_LAYERS[depth] : undefined;
+  if (o.nonLocal && !nl) throw new Error(`fast-reid places no non-local blocks in ${depth} (it has them for ResNet-50 and -101)`);
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   // Rows of PRESET_ROW blocks (data flows left to right, then on to the next row): at the editor's
@@ -65,6 +80,7 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
       planes: 64 * 2 ** i,
       stride: i === 0 ? 1 : i === 3 ? o.lastStride : 2,
       norm: ibn && i < 3 ? 'ibn_a' : 'bn',
+      ...(nl?.[i] ? { non_local: nl[i] } : {}),
     });
     edges.push(edge(prev, 'out', id, 'in'));
     prev = id;

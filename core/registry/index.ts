@@ -16,11 +16,12 @@ import { bottleneck } from './kinds/bottleneck.js';
 import { stage } from './kinds/stage.js';
 import { neck } from './kinds/neck.js';
 import { output } from './kinds/output.js';
+import { nonLocal, nonLocalAttention } from './kinds/non_local.js';
 
 /** Every node kind. Ids are persisted in documents: never rename one. */
 export const KINDS: readonly KindDef[] = [
   input, stem, stage, bottleneck, basicBlock, conv2d, batchNorm, ibnA, instanceNorm, relu, maxPool, add,
-  globalAvgPool, gemPool, neck, linear, output,
+  globalAvgPool, gemPool, neck, linear, output, nonLocal, nonLocalAttention,
 ];
 
 const byId = new Map(KINDS.map((k) => [k.id, k]));

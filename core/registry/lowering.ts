@@ -61,6 +61,7 @@ export const CUSTOM_LAYER_CLASSES = {
   ibnA: 'ReidIBNa',
   maxPool: 'ReidMaxPool2D',
   gemPool: 'ReidGeMPool',
+  nonLocalAttention: 'ReidNonLocalAttention',
 } as const;
 
 export type InboundRef = [string, number, number, Record<string, unknown>];

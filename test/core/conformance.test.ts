@@ -70,7 +70,10 @@ const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
   stage: [
     { params: { block: 'bottleneck', blocks: 3, planes: 16, stride: 1, norm: 'ibn_a' }, inputs: [[16, 8, 16]] },
     { params: { block: 'basic_block', blocks: 2, planes: 32, stride: 2, norm: 'bn' }, inputs: [[16, 8, 16]] },
+    { params: { block: 'bottleneck', blocks: 3, planes: 8, stride: 2, norm: 'bn', non_local: 2 }, inputs: [[8, 6, 16]] },
   ],
+  non_local: [{ params: {}, inputs: [[6, 4, 16]] }, { params: { inter_channels: 4 }, inputs: [[5, 3, 8]] }],
+  non_local_attention: [{ params: {}, inputs: [[4, 3, 2], [4, 3, 2], [4, 3, 2]] }],
   neck: [{ params: { type: 'bnneck' }, inputs: [[64]] }, { params: { type: 'no' }, inputs: [[64]] }],
   output: [],
 };

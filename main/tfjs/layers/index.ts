@@ -1,13 +1,13 @@
 /** The custom tfjs layers; registered for (de)serialisation before any model is built or loaded. */
 import * as tf from '@tensorflow/tfjs';
 import { ReidBatchNorm, ReidIBNa, ReidInstanceNorm } from './norm-layers.js';
-import { ReidGeMPool, ReidMaxPool2D } from './pool-layers.js';
+import { ReidGeMPool, ReidMaxPool2D, ReidNonLocalAttention } from './pool-layers.js';
 
-export { ReidBatchNorm, ReidIBNa, ReidInstanceNorm, ReidGeMPool, ReidMaxPool2D };
+export { ReidBatchNorm, ReidIBNa, ReidInstanceNorm, ReidGeMPool, ReidMaxPool2D, ReidNonLocalAttention };
 
 let registered = false;
 export function registerCustomLayers(): void {
   if (registered) return;
-  for (const cls of [ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool]) tf.serialization.registerClass(cls);
+  for (const cls of [ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool, ReidNonLocalAttention]) tf.serialization.registerClass(cls);
   registered = true;
 }

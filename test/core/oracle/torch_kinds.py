@@ -15,6 +15,8 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 # IBN-a as in IBN-Net ibnnet/modules.py: the parity suite's reference module, shared.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'parity'))
 from reference import IBN  # noqa: E402
+# fast-reid's Non_local (fastreid/layers/non_local.py), ported in the parity suite.
+from fastreid_reference import Non_local  # noqa: E402
 
 
 def block(kind, p, cin):
@@ -30,6 +32,25 @@ def block(kind, p, cin):
     elif slot == 'in':
         m.bn1 = nn.InstanceNorm2d(planes, affine=True)
     return m, planes * cls.expansion
+
+
+def non_local(c, inter):
+    m = Non_local(c)
+    if inter != m.inter_channels:  # fast-reid's is always 1 (reduc_ratio // reduc_ratio); the paper's C / 2
+        m.inter_channels = inter
+        m.g, m.theta, m.phi = (nn.Conv2d(c, inter, 1) for _ in range(3))
+        m.W[0] = nn.Conv2d(inter, c, 1)
+    return m
+
+
+class NonLocalAttention(nn.Module):
+    """Non_local.forward between the θ / φ / g convs and W: f = θᵀφ / N, y = f g."""
+
+    def forward(self, theta, phi, g):
+        b, c = theta.shape[:2]
+        f = torch.matmul(theta.view(b, c, -1).permute(0, 2, 1), phi.view(b, c, -1))
+        y = torch.matmul(f / f.size(-1), g.view(b, c, -1).permute(0, 2, 1))
+        return y.permute(0, 2, 1).contiguous().view(b, c, *theta.shape[2:])
 
 
 class Neck(nn.Module):
@@ -93,10 +114,17 @@ def build(kind, p, shapes):
         return block(kind, p, c)[0]
     if kind == 'stage':
         mods, cin = [], c
+        nl = p.get('non_local', 0)
         for i in range(p['blocks']):
             m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1}, cin)
             mods.append(m)
+            if i >= p['blocks'] - nl:  # fast-reid NL_idx: after the last `nl` blocks
+                mods.append(Non_local(cin))
         return nn.Sequential(*mods)
+    if kind == 'non_local':
+        return non_local(c, p['inter_channels'])
+    if kind == 'non_local_attention':
+        return NonLocalAttention()
     if kind == 'neck':
         return Neck(c, p['type'])
     raise ValueError(kind)
