@@ -32,7 +32,7 @@ export const nonLocalAttention: PrimitiveKind = {
     /** NCHW: Reshape [B, C', N] → Transpose / MatMul / Div N / MatMul → Reshape [B, C', H, W]. */
     onnx({ layer: l, node, int64, scalar, ins }) {
       const [h, w, c] = l.shape as [number, number, number];
-      const flat = int64(`${l.name}.flat_shape`, [0, c, -1]);
+      const flat = int64(`${l.name}.flat_shape`, [0, c, h * w]);
       const back = int64(`${l.name}.map_shape`, [0, c, h, w]);
       const perm = [{ name: 'perm', type: 'ints' as const, value: [0, 2, 1] }];
       const [t, p, g] = ['theta', 'phi', 'g'].map((r, i) => {
