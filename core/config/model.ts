@@ -158,6 +158,9 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     (d) => RESNET_DEPTHS[d].block === block && RESNET_DEPTHS[d].layers.every((n, i) => n === counts[i]),
   );
   if (!depth) return notBaseline(`the backbone is not a ResNet-18/34/50/101/152 (blocks per stage ${counts.join(', ')})`);
+  const ibnB = a.layers.filter((l) => l.kind === 'instance_norm' && (l.name === 'base.bn1' || l.name.endsWith('.IN'))).map((l) => l.name);
+  if (ibnB.length)
+    return { ok: false, reasons: [`IBN-b (IBN-Net resnet_ibn.py: InstanceNorm ${ibnB.join(', ')}) is in neither reid-strong-baseline's nor fast-reid's ResNet`] };
   const ibn = L.get('base.layer1.0.bn1')?.kind === 'ibn_a';
   const lastConv = L.get(bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1');
   const lastStride = lastConv?.params.stride;

@@ -25,7 +25,7 @@ export const FASTREID_NL_LAYERS: Partial<Record<Depth, readonly number[]>> = {
   resnet50: [0, 2, 3, 0],
   resnet101: [0, 2, 9, 0],
 };
-export const PRESET_NAMES: readonly string[] = Object.keys(RESNET_DEPTHS).flatMap((d) => [d, `${d}_ibn_a`]);
+export const PRESET_NAMES: readonly string[] = Object.keys(RESNET_DEPTHS).flatMap((d) => [d, `${d}_ibn_a`, `${d}_ibn_b`]);
 
 export interface PresetOptions {
   neck: 'bnneck' | 'no';
@@ -50,12 +50,15 @@ export function edge(source: string, sourcePort: string, target: string, targetP
 /**
  * A complete reid-strong-baseline Baseline: backbone → GAP → neck → classifier → outputs.
  * Plain ResNets follow RSB's resnet.py (no stem ReLU); `_ibn_a` follows resnet_ibn_a.py (stem ReLU,
- * IBN-a in bn1 of every block of layer1–3, never layer4).
+ * IBN-a in bn1 of every block of layer1–3, never layer4); `_ibn_b` follows IBN-Net's resnet_ibn.py with
+ * ibn_cfg ('b', 'b', None, None): stem bn1 an InstanceNorm, stem ReLU, and an InstanceNorm `IN` after the
+ * residual addition of the last block of layer1 and layer2.
  */
 export function buildPreset(name: string, options: Partial<PresetOptions> = {}): GraphDoc {
   const o = { ...PRESET_DEFAULTS, ...options };
   const ibn = name.endsWith('_ibn_a');
-  const depth = (ibn ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
+  const ibnB = name.endsWith('_ibn_b');
+  const depth = (ibn || ibnB ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
   const spec = RESNET_DEPTHS[depth];
   if (!spec) throw new Error(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
   const nl = o.nonLocal ? FASTREID_NL_LAYERS[depth] : undefined;
@@ -69,7 +72,7 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     nodes.push({ id, kind, name, params, position: { x: (i % PRESET_ROW) * 300, y: Math.floor(i / PRESET_ROW) * 190 } });
   };
   add('input', 'input', 'input', { height: o.input[0], width: o.input[1], channels: 3 });
-  add('stem', 'stem', 'base', { channels: 64, relu: ibn });
+  add('stem', 'stem', 'base', { channels: 64, relu: ibn || ibnB, ...(ibnB ? { norm: 'in' } : {}) });
   let prev = 'stem';
   edges.push(edge('input', 'out', 'stem', 'in'));
   spec.layers.forEach((blocks, i) => {
@@ -80,6 +83,7 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
       planes: 64 * 2 ** i,
       stride: i === 0 ? 1 : i === 3 ? o.lastStride : 2,
       norm: ibn && i < 3 ? 'ibn_a' : 'bn',
+      ...(ibnB && i < 2 ? { ibn_b: true } : {}),
       ...(nl?.[i] ? { non_local: nl[i] } : {}),
     });
     edges.push(edge(prev, 'out', id, 'in'));

@@ -8,8 +8,7 @@
  * the export's model.py) with the same features. 64×32 inputs keep it to seconds.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -19,7 +18,7 @@ import { buildModel as buildSpecModel, type ModelSpec } from '../../core/config/
 import { exportModel } from '../../main/export/index.js';
 import { buildModel, disposeModel, forwardEval, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
 import { planLoad, readCheckpoint } from '../../main/weights/index.js';
-import { maxDiff, PYTHON, readF32 } from './fixtures.js';
+import { generateFixtures, maxDiff, PYTHON, readF32 } from './fixtures.js';
 import { frSpec } from '../config/helpers.js';
 
 const REF = fileURLToPath(new URL('./fastreid_reference.py', import.meta.url));
@@ -32,15 +31,12 @@ const specOf = (c: (typeof CASES)[number]): ModelSpec =>
   frSpec({ ibn: c.ibn, pool: c.pool === 'GlobalAvgPool' ? 'avg' : 'gemP', numClasses: c.numClasses, input: [c.input[0], c.input[1]], nonLocal: true });
 
 let dir = '';
+let cleanup = () => {};
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'reid-fr-nl-'));
-  writeFileSync(join(dir, 'spec.json'), JSON.stringify(CASES));
-  execFileSync(PYTHON, [REF, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 280_000 });
+  ({ dir, cleanup } = generateFixtures(CASES, REF));
   await initBackend('cpu');
 }, 300_000);
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cleanup());
 
 describe("fast-reid non-local ResNet-50 (WITH_NL): fast-reid's checkpoint in, fast-reid layout out", () => {
   for (const c of CASES)

@@ -17,6 +17,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from reference import IBN  # noqa: E402
 # fast-reid's Non_local (fastreid/layers/non_local.py), ported in the parity suite.
 from fastreid_reference import Non_local  # noqa: E402
+# IBN-b blocks (IBN-Net ibnnet/resnet_ibn.py Bottleneck_IBN / BasicBlock_IBN), ported in the parity suite.
+from ibn_b_reference import BasicBlock_IBN, Bottleneck_IBN  # noqa: E402
 
 
 def block(kind, p, cin):
@@ -25,7 +27,11 @@ def block(kind, p, cin):
     down = None
     if stride != 1 or cin != planes * cls.expansion:
         down = nn.Sequential(nn.Conv2d(cin, planes * cls.expansion, 1, stride, bias=False), nn.BatchNorm2d(planes * cls.expansion))
-    m = cls(cin, planes, stride, down)
+    if p.get('ibn_b'):
+        cls = Bottleneck_IBN if kind == 'bottleneck' else BasicBlock_IBN
+        m = cls(cin, planes, 'b', stride, down)
+    else:
+        m = cls(cin, planes, stride, down)
     slot = p.get('norm', 'bn')
     if slot == 'ibn_a':
         m.bn1 = IBN(planes)
@@ -105,7 +111,8 @@ def build(kind, p, shapes):
     if kind == 'linear':
         return nn.Linear(c, p['units'], bias=p['bias'])
     if kind == 'stem':
-        layers = [nn.Conv2d(c, p['channels'], 7, 2, 3, bias=False), nn.BatchNorm2d(p['channels'])]
+        bn1 = nn.InstanceNorm2d(p['channels'], affine=True) if p.get('norm') == 'in' else nn.BatchNorm2d(p['channels'])
+        layers = [nn.Conv2d(c, p['channels'], 7, 2, 3, bias=False), bn1]
         if p['relu']:
             layers.append(nn.ReLU())
         layers.append(nn.MaxPool2d(3, 2, 1))
@@ -116,7 +123,8 @@ def build(kind, p, shapes):
         mods, cin = [], c
         nl = p.get('non_local', 0)
         for i in range(p['blocks']):
-            m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1}, cin)
+            ibn_b = p.get('ibn_b') and i == p['blocks'] - 1 and i > 0  # IBN-Net _make_layer
+            m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1, 'ibn_b': ibn_b}, cin)
             mods.append(m)
             if i >= p['blocks'] - nl:  # fast-reid NL_idx: after the last `nl` blocks
                 mods.append(Non_local(cin))
