@@ -7,7 +7,6 @@ export * from './graph/expand.js';
 export * from './graph/summary.js';
 export * from './registry/index.js';
 export * from './presets/resnet.js';
-export * from './presets/fastreid.js';
 export * from './format/document.js';
 export * from './format/preprocess.js';
 export * from './commands/commands.js';

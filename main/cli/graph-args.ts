@@ -8,9 +8,6 @@ import {
   isPresetName,
   parseDocument,
   PRESET_NAMES,
-  FASTREID_PRESET_NAMES,
-  buildFastreidPreset,
-  isFastreidPresetName,
   type GraphDoc,
   type PresetOptions,
 } from '../../core/index.js';
@@ -75,14 +72,9 @@ export function resolveGraph(file: string | undefined, a: GraphArgs, opts: { req
     const used = presetFlags.filter((f) => a[f] !== undefined);
     if (used.length) throw new CliError(`--${used[0]} applies to --preset only; edit the graph file instead`);
     doc = readGraphFile(file);
-  } else if (a.preset && isFastreidPresetName(a.preset)) {
-    // A fast-reid recipe: the graph and training settings of its config (core/presets/fastreid.ts).
-    const used = presetFlags.filter((f) => a[f] !== undefined);
-    if (used.length) throw new CliError(`--${used[0]} applies to the ResNet presets only; a fast-reid recipe preset is its config's model`);
-    doc = buildFastreidPreset(a.preset);
   } else {
     const name = a.preset ?? 'resnet50';
-    if (!isPresetName(name)) throw new CliError(`unknown preset "${name}" (choose one of ${[...PRESET_NAMES, ...FASTREID_PRESET_NAMES].join(', ')})`);
+    if (!isPresetName(name)) throw new CliError(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
     const o: Partial<PresetOptions> = {};
     const neck = oneOf('neck', a.neck, ['bnneck', 'no'] as const);
     if (neck) o.neck = neck;
