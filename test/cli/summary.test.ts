@@ -16,11 +16,12 @@ const json = (...args: string[]) => {
 const tmp = mkdtempSync(join(tmpdir(), 'reid-cli-'));
 
 describe('reid-studio CLI: presets and summary', () => {
-  it('presets lists the ten preset names', () => {
+  it('presets lists the 15 preset names (plain, IBN-a, IBN-b per depth)', () => {
     const r = cli('presets');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(10);
+    expect(r.stdout.trim().split('\n')).toHaveLength(15);
     expect(r.stdout).toContain('resnet101_ibn_a');
+    expect(r.stdout).toContain('resnet50_ibn_b');
   });
 
   it('summary --json carries the contract fields, with torchvision\'s counts', () => {
