@@ -1,5 +1,5 @@
 import type { GraphDoc } from '../graph/types.js';
-import type { Depth } from '../presets/resnet.js';
+import { FASTREID_NL_LAYERS, type Depth } from '../presets/resnet.js';
 import { LOSS_TERMS, lossTerm, lossTermByFastreidName, lossTermWeight } from '../training/losses.js';
 import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
@@ -265,6 +265,8 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     warnings.push("label smoothing is off with the 'softmax' sampler (reid-strong-baseline semantics): CE.EPSILON is 0");
   if (s.test.featNorm && s.test.metric === 'euclidean') warnings.push('L2-normalised features with Euclidean distance rank like cosine: TEST.METRIC is cosine');
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not written`);
+  if (s.framework?.withNonLocal && !m.nonLocal)
+    warnings.push('the document remembers WITH_NL from an earlier import, but its graph has no non-local blocks: WITH_NL is written False (re-import the config to build them)');
   if (s.loss.centerWeight !== 0.0005 || s.loss.centerLr !== 0.5) warnings.push('center-loss settings are not written (fast-reid has no center loss)');
   if (reasons.length) return { ok: false, reasons };
 
@@ -281,7 +283,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       FEAT_DIM: int(FEAT_DIM[m.depth]),
       WITH_IBN: bool(m.ibn),
       WITH_SE: bool(false),
-      WITH_NL: bool(s.framework?.withNonLocal ?? false),
+      WITH_NL: bool(!!m.nonLocal),
       PRETRAIN: bool(pretrained.choice === 'imagenet'),
       PRETRAIN_PATH: str(pretrained.choice === 'imagenet' ? (pretrained.path ?? '') : ''),
     },
@@ -389,10 +391,10 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (!depth) refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' is not a fast-reid ResNet depth (18x, 34x, 50x, 101x)`);
   const ibn = r.bool('MODEL.BACKBONE.WITH_IBN');
   if (r.bool('MODEL.BACKBONE.WITH_SE')) refuse('MODEL.BACKBONE.WITH_SE: fast-reid SE blocks are not modelled');
-  // Non-local blocks (AGW, SBS) are not yet built: the flag is kept in the document and written back on export.
-  const withNonLocal = r.bool('MODEL.BACKBONE.WITH_NL');
-  if (withNonLocal)
-    r.warnings.push('MODEL.BACKBONE.WITH_NL: non-local blocks: not yet built — the graph has none (the flag is kept and written back on export)');
+  // Non-local blocks (AGW, SBS): fast-reid puts none in 18x / 34x (nl_layers_per_stage [0, 0, 0, 0]).
+  const withNonLocal = r.bool('MODEL.BACKBONE.WITH_NL') && FASTREID_NL_LAYERS[depth!]!.some((n) => n > 0);
+  if (r.bool('MODEL.BACKBONE.WITH_NL') && !withNonLocal)
+    r.warnings.push(`MODEL.BACKBONE.WITH_NL: fast-reid builds no non-local blocks in a ${depthKey} ResNet (nl_layers_per_stage [0, 0, 0, 0]); the graph has none`);
   for (const key of ['MODEL.BACKBONE.NORM', 'MODEL.HEADS.NORM']) {
     const norm = r.str(key);
     if (norm === 'syncBN') r.warnings.push(`${key} syncBN is BatchNorm synchronised across GPUs: on one device it is the app's BatchNorm`);
@@ -574,7 +576,6 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const outputDir = r.raw('OUTPUT_DIR');
   const framework: Record<string, string> = {};
   if (!known) framework.datasetName = dsName;
-  if (withNonLocal) (framework as Record<string, unknown>).withNonLocal = true;
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;
@@ -623,6 +624,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     numClasses,
     input: [size[0], size[1]],
     frozenBackbone,
+    ...(withNonLocal ? { nonLocal: true } : {}),
   };
   const doc = buildModel(spec);
   doc.training = settings as unknown as Record<string, unknown>;

@@ -2,7 +2,7 @@ import { analyze, type Analysis } from '../graph/analyze.js';
 import type { Layer } from '../graph/evaluate.js';
 import { expandInGraph } from '../graph/expand.js';
 import type { GraphDoc, GraphNode } from '../graph/types.js';
-import { buildPreset, RESNET_DEPTHS, type Depth } from '../presets/resnet.js';
+import { buildPreset, FASTREID_NL_LAYERS, RESNET_DEPTHS, type Depth } from '../presets/resnet.js';
 import { applyCommand } from '../commands/history.js';
 import { freezeBackbone } from '../commands/commands.js';
 
@@ -41,6 +41,8 @@ export interface ModelSpec {
   numClasses: number;
   input: [number, number];
   frozenBackbone: boolean;
+  /** fast-reid WITH_NL: non-local blocks where fast-reid's resnet.py puts them (presets FASTREID_NL_LAYERS). */
+  nonLocal?: boolean;
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -51,7 +53,7 @@ export const GEM_PARAMS = { p: 3, eps: 1e-6 } as const;
 export function buildModel(spec: ModelSpec): GraphDoc {
   const name = spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;
   let doc: GraphDoc = clone(
-    buildPreset(name, { neck: spec.neck, neckFeat: spec.neckFeat, lastStride: spec.lastStride, numClasses: spec.numClasses, input: spec.input }),
+    buildPreset(name, { neck: spec.neck, neckFeat: spec.neckFeat, lastStride: spec.lastStride, numClasses: spec.numClasses, input: spec.input, nonLocal: spec.nonLocal }),
   );
   if (spec.stem === 'fastreid') doc = withFastreidStem(doc);
   const cls = doc.graph.nodes.find((n) => n.id === 'classifier')!;
@@ -156,6 +158,9 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     (d) => RESNET_DEPTHS[d].block === block && RESNET_DEPTHS[d].layers.every((n, i) => n === counts[i]),
   );
   if (!depth) return notBaseline(`the backbone is not a ResNet-18/34/50/101/152 (blocks per stage ${counts.join(', ')})`);
+  const ibnB = a.layers.filter((l) => l.kind === 'instance_norm' && (l.name === 'base.bn1' || l.name.endsWith('.IN'))).map((l) => l.name);
+  if (ibnB.length)
+    return { ok: false, reasons: [`IBN-b (IBN-Net resnet_ibn.py: InstanceNorm ${ibnB.join(', ')}) is in neither reid-strong-baseline's nor fast-reid's ResNet`] };
   const ibn = L.get('base.layer1.0.bn1')?.kind === 'ibn_a';
   const lastConv = L.get(bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1');
   const lastStride = lastConv?.params.stride;
@@ -198,7 +203,10 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     numClasses: logits.shape[0]!,
     input: [inputShape[0]!, inputShape[1]!],
     frozenBackbone,
+    // Set only when present, so specs written before non-local blocks existed stay equal.
+    ...(a.layers.some((l) => l.kind === 'non_local_attention') ? { nonLocal: true } : {}),
   };
+  if (spec.nonLocal && !FASTREID_NL_LAYERS[depth]) return notBaseline(`fast-reid has no non-local ${depth}`);
   const expected = analyze(buildModel(spec).graph);
   const diff = diffModels(a, expected);
   if (diff) {

@@ -107,6 +107,7 @@ function rsbModelProblems(m: ModelSpec): string[] {
   if (m.classifierBias !== (m.neck === 'no'))
     out.push(`the classifier ${m.classifierBias ? 'has' : 'has no'} bias; reid-strong-baseline's has one exactly when MODEL.NECK is 'no'`);
   if (m.frozenBackbone) out.push('frozen layers: reid-strong-baseline has no layer freezing');
+  if (m.nonLocal) out.push("non-local blocks (fast-reid WITH_NL): reid-strong-baseline's ResNet has none (a fast-reid AGW / SBS model: export it as fast-reid YAML)");
   return out;
 }
 
@@ -121,7 +122,6 @@ function rsbSettingsProblems(s: TrainingSettings): string[] {
   if (s.schedule.name !== 'multistep') out.push(`the cosine LR schedule: ${fr}`);
   if (s.freezeBackboneIters > 0) out.push(`freezing the backbone for the first ${s.freezeBackboneIters} iterations: ${fr}`);
   if (s.augment.autoAugmentProb > 0) out.push(`AutoAugment: ${fr}`);
-  if (s.framework?.withNonLocal) out.push(`non-local blocks (fast-reid WITH_NL): ${fr}`);
   for (const t of LOSS_TERMS)
     if (t.weightField !== 'centerWeight' && lossTermWeight(t.id, s.loss) !== 1) out.push(`the ${t.name} loss weighted ${lossTermWeight(t.id, s.loss)}: reid-strong-baseline weighs it 1`);
   return out;

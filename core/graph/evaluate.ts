@@ -26,7 +26,15 @@ export interface Flags {
   statsFrozen: boolean;
 }
 
+/**
+ * `prefix.local`. A local name starting with `../` names a sibling of the prefix's module (fast-reid's
+ * non-local blocks `backbone.NL_2.0` sit next to `backbone.layer2`, not inside it).
+ */
 export function joinName(prefix: string, local: string): string {
+  if (local.startsWith('../')) {
+    const cut = prefix.lastIndexOf('.');
+    return joinName(cut < 0 ? '' : prefix.slice(0, cut), local.slice(3));
+  }
   if (!local) return prefix;
   return prefix ? `${prefix}.${local}` : local;
 }
@@ -79,7 +87,7 @@ export class Evaluator {
   }
 
   ctx(prefix: string, flags: Flags): BuildCtx {
-    return { add: (k, local, p, ins) => this.add(k, joinName(prefix, local), p, ins, flags) };
+    return { prefix, add: (k, local, p, ins) => this.add(k, joinName(prefix, local), p, ins, flags) };
   }
 }
 

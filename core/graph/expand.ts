@@ -32,6 +32,7 @@ function recordChildren(node: GraphNode, inputs: Record<string, Value>): { child
   const children: Child[] = [];
   const tagged = Object.fromEntries(Object.entries(inputs).map(([p, v]) => [p, { ...v, origin: { input: p } }]));
   const ctx = {
+    prefix: node.name,
     add(k: string, local: string, p: Params, ins: Record<string, Value>) {
       const idx = children.length;
       const childKind = getKind(k)!;
@@ -69,7 +70,7 @@ export function expandInGraph(graph: Graph, id: string): Graph {
   const { children, outs } = recordChildren(node, inputs);
   const taken = new Set(graph.nodes.map((n) => n.id));
   const childId = (c: Child) => {
-    let cid = `${id}/${c.local}`;
+    let cid = `${id}/${c.local.replace(/^(\.\.\/)+/, '')}`;
     while (taken.has(cid)) cid += "'";
     taken.add(cid);
     return cid;

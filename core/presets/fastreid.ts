@@ -5,8 +5,8 @@ import type { GraphDoc } from '../graph/types.js';
  * fast-reid's ResNet recipes as presets: BoT (configs/Base-bagtricks.yml), AGW (Base-AGW.yml) and SBS
  * (Base-SBS.yml) on R50, R50-ibn and R101-ibn, built by importing the recipe's own config text (the values
  * below are fast-reid's; the per-backbone lines are those of configs/<dataset>/<recipe>_<backbone>.yml), so a
- * preset is exactly what importing that config gives: graph, training settings and, for AGW/SBS, the WITH_NL
- * flag (non-local blocks are not yet built).
+ * preset is exactly what importing that config gives: graph (for AGW / SBS with fast-reid's non-local blocks,
+ * WITH_NL) and training settings.
  */
 const BAGTRICKS = `MODEL:
   META_ARCHITECTURE: Baseline

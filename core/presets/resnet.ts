@@ -15,7 +15,18 @@ export const RESNET_DEPTHS = {
 } as const;
 
 export type Depth = keyof typeof RESNET_DEPTHS;
-export const PRESET_NAMES: readonly string[] = Object.keys(RESNET_DEPTHS).flatMap((d) => [d, `${d}_ibn_a`]);
+
+/**
+ * Non-local blocks per stage with fast-reid's WITH_NL (fastreid/modeling/backbones/resnet.py
+ * `nl_layers_per_stage`; 152 is not a fast-reid depth): each follows one of the last blocks of its stage.
+ */
+export const FASTREID_NL_LAYERS: Partial<Record<Depth, readonly number[]>> = {
+  resnet18: [0, 0, 0, 0],
+  resnet34: [0, 0, 0, 0],
+  resnet50: [0, 2, 3, 0],
+  resnet101: [0, 2, 9, 0],
+};
+export const PRESET_NAMES: readonly string[] = Object.keys(RESNET_DEPTHS).flatMap((d) => [d, `${d}_ibn_a`, `${d}_ibn_b`]);
 
 export interface PresetOptions {
   neck: 'bnneck' | 'no';
@@ -23,6 +34,8 @@ export interface PresetOptions {
   lastStride: 1 | 2;
   numClasses: number;
   input: [number, number];
+  /** fast-reid WITH_NL: non-local blocks placed as FASTREID_NL_LAYERS says. */
+  nonLocal?: boolean;
 }
 
 export const PRESET_DEFAULTS: PresetOptions = { neck: 'bnneck', neckFeat: 'after', lastStride: 1, numClasses: 751, input: [256, 128] };
@@ -41,14 +54,19 @@ export function edge(source: string, sourcePort: string, target: string, targetP
 /**
  * A complete reid-strong-baseline Baseline: backbone → GAP → neck → classifier → outputs.
  * Plain ResNets follow RSB's resnet.py (no stem ReLU); `_ibn_a` follows resnet_ibn_a.py (stem ReLU,
- * IBN-a in bn1 of every block of layer1–3, never layer4); se_* / senet154 follow RSB's senet.py.
+ * IBN-a in bn1 of every block of layer1–3, never layer4); `_ibn_b` follows IBN-Net's resnet_ibn.py with
+ * ibn_cfg ('b', 'b', None, None): stem bn1 an InstanceNorm, stem ReLU, and an InstanceNorm `IN` after the
+ * residual addition of the last block of layer1 and layer2; se_* / senet154 follow RSB's senet.py.
  */
 export function buildPreset(name: string, options: Partial<PresetOptions> = {}): GraphDoc {
   const o = { ...PRESET_DEFAULTS, ...options };
   const ibn = name.endsWith('_ibn_a');
-  const depth = (ibn ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
+  const ibnB = name.endsWith('_ibn_b');
+  const depth = (ibn || ibnB ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
   const spec = RESNET_DEPTHS[depth];
   if (!spec && !isSenetPreset(name)) throw new Error(`unknown preset "${name}" (choose one of ${ALL_PRESET_NAMES.join(', ')})`);
+  const nl = o.nonLocal ? FASTREID_NL_LAYERS[depth] : undefined;
+  if (o.nonLocal && !nl) throw new Error(`fast-reid places no non-local blocks in ${depth} (it has them for ResNet-50 and -101)`);
   const nodes: GraphNode[] = [];
   const edges: GraphEdge[] = [];
   // Rows of PRESET_ROW blocks (data flows left to right, then on to the next row): at the editor's
@@ -58,7 +76,7 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     nodes.push({ id, kind, name, params, position: { x: (i % PRESET_ROW) * 300, y: Math.floor(i / PRESET_ROW) * 190 } });
   };
   add('input', 'input', 'input', { height: o.input[0], width: o.input[1], channels: 3 });
-  const prev = isSenetPreset(name) ? senetBackbone(name, o.lastStride, add, edges, 'input') : resnetBackbone(spec, ibn, o.lastStride, add, edges);
+  const prev = isSenetPreset(name) ? senetBackbone(name, o.lastStride, add, edges, 'input') : resnetBackbone(spec, { ibn, ibnB, nl }, o.lastStride, add, edges);
   add('gap', 'global_avg_pool', 'gap', {});
   add('neck', 'neck', 'bottleneck', { type: o.neck, neck_feat: o.neckFeat });
   add('classifier', 'linear', 'classifier', { units: o.numClasses, bias: o.neck === 'no' });
@@ -74,9 +92,18 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
   return { format: DOC_FORMAT, version: DOC_VERSION, graph: { nodes, edges } };
 }
 
-/** RSB's resnet.py / resnet_ibn_a.py backbone: `base` stem and stages `base.layer1…4`; returns the last node id. */
-function resnetBackbone(spec: (typeof RESNET_DEPTHS)[Depth], ibn: boolean, lastStride: number, add: (id: string, kind: string, name: string, params: Params) => void, edges: GraphEdge[]): string {
-  add('stem', 'stem', 'base', { channels: 64, relu: ibn });
+/**
+ * RSB's resnet.py / resnet_ibn_a.py backbone (IBN-Net's resnet_ibn.py for IBN-b; fast-reid's non-local
+ * placement with `nl`): `base` stem and stages `base.layer1…4`; returns the last node id.
+ */
+function resnetBackbone(
+  spec: (typeof RESNET_DEPTHS)[Depth],
+  v: { ibn: boolean; ibnB: boolean; nl: readonly number[] | undefined },
+  lastStride: number,
+  add: (id: string, kind: string, name: string, params: Params) => void,
+  edges: GraphEdge[],
+): string {
+  add('stem', 'stem', 'base', { channels: 64, relu: v.ibn || v.ibnB, ...(v.ibnB ? { norm: 'in' } : {}) });
   edges.push(edge('input', 'out', 'stem', 'in'));
   let prev = 'stem';
   spec.layers.forEach((blocks, i) => {
@@ -86,7 +113,9 @@ function resnetBackbone(spec: (typeof RESNET_DEPTHS)[Depth], ibn: boolean, lastS
       blocks,
       planes: 64 * 2 ** i,
       stride: i === 0 ? 1 : i === 3 ? lastStride : 2,
-      norm: ibn && i < 3 ? 'ibn_a' : 'bn',
+      norm: v.ibn && i < 3 ? 'ibn_a' : 'bn',
+      ...(v.ibnB && i < 2 ? { ibn_b: true } : {}),
+      ...(v.nl?.[i] ? { non_local: v.nl[i] } : {}),
     });
     edges.push(edge(prev, 'out', id, 'in'));
     prev = id;

@@ -20,11 +20,12 @@ import { seModule } from './kinds/se_module.js';
 import { seBottleneck } from './kinds/se_bottleneck.js';
 import { seStage } from './kinds/se_stage.js';
 import { senetStem } from './kinds/senet_stem.js';
+import { nonLocal, nonLocalAttention } from './kinds/non_local.js';
 
 /** Every node kind. Ids are persisted in documents: never rename one. */
 export const KINDS: readonly KindDef[] = [
   input, stem, stage, bottleneck, basicBlock, conv2d, batchNorm, ibnA, instanceNorm, relu, maxPool, add,
-  globalAvgPool, gemPool, neck, linear, output, senetStem, seStage, seBottleneck, seModule,
+  globalAvgPool, gemPool, neck, linear, output, senetStem, seStage, seBottleneck, seModule, nonLocal, nonLocalAttention,
 ];
 
 const byId = new Map(KINDS.map((k) => [k.id, k]));

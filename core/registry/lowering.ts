@@ -63,6 +63,7 @@ export const CUSTOM_LAYER_CLASSES = {
   gemPool: 'ReidGeMPool',
   groupConv: 'ReidGroupConv2D',
   seModule: 'ReidSEModule',
+  nonLocalAttention: 'ReidNonLocalAttention',
 } as const;
 
 export type InboundRef = [string, number, number, Record<string, unknown>];

@@ -38,7 +38,12 @@ export interface ParamCount {
 
 /** Context a composite kind's `build` uses to add children. */
 export interface BuildCtx {
-  /** Adds a child node (primitive or composite) named `<prefix>.<localName>`; returns its outputs. */
+  /** Dotted name of the composite being built (its children are `<prefix>.<localName>`). */
+  readonly prefix: string;
+  /**
+   * Adds a child node (primitive or composite) named `<prefix>.<localName>` (`../name`: a sibling of the
+   * prefix, see graph/evaluate.ts joinName); returns its outputs.
+   */
   add(kind: string, localName: string, params: Params, inputs: Record<string, Value>): Record<string, Value>;
 }
 

@@ -125,7 +125,10 @@ export const trainingSettingsSchema = z.object({
       datasetName: z.string().min(1).optional(),
       /** OUTPUT_DIR of the framework config. */
       outputDir: z.string().optional(),
-      /** fast-reid MODEL.BACKBONE.WITH_NL, kept for export: non-local blocks are not yet built in the graph. */
+      /**
+       * fast-reid MODEL.BACKBONE.WITH_NL as documents imported before non-local blocks were built kept it
+       * (no longer written: the graph's non-local blocks say it). Read for a warning only.
+       */
       withNonLocal: z.boolean().optional(),
     })
     .optional(),

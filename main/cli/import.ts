@@ -36,6 +36,7 @@ export async function importCommand(argv: string[]): Promise<void> {
         numClasses: rec.spec.numClasses,
         input: rec.spec.input,
         frozenBackbone: rec.spec.frozenBackbone,
+        nonLocal: !!rec.spec.nonLocal,
       }
     : null;
   if (values.json) {

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerCustomLayers } from '../tfjs/layers/index.js';
 
-export { ReidBatchNorm, ReidIBNa, ReidInstanceNorm, ReidGeMPool, ReidMaxPool2D } from '../tfjs/layers/index.js';
+export { ReidBatchNorm, ReidIBNa, ReidInstanceNorm, ReidGeMPool, ReidMaxPool2D, ReidNonLocalAttention } from '../tfjs/layers/index.js';
 
 const FILE = 'file://';
 

@@ -23,7 +23,8 @@ function usage(meta: ReidModel['metadata'], pre?: ExportPreprocessing): string {
   return `ReID Studio tfjs export
 =======================
 model.json + group1-shard*.bin: a TensorFlow.js layers model; ${LAYERS_FILE}.js (CommonJS) / .mjs (ES module)
-registers the app's custom layers (ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool)
+registers the app's custom layers (ReidBatchNorm, ReidInstanceNorm, ReidIBNa, ReidMaxPool2D, ReidGeMPool,
+ReidNonLocalAttention)
 with your @tensorflow/tfjs, and in Node adds a file:// loader when none is installed (tfjs-node has one).
 
     const tf = require('@tensorflow/tfjs');

@@ -16,17 +16,21 @@ const json = (...args: string[]) => {
 const tmp = mkdtempSync(join(tmpdir(), 'reid-cli-'));
 
 describe('reid-studio CLI: presets and summary', () => {
-  it('presets lists the ten preset names, then the nine fast-reid recipe presets', () => {
+  it('presets lists the 15 preset names (plain, IBN-a, IBN-b per depth), then the nine fast-reid recipe presets', () => {
     const r = cli('presets');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(19);
+    expect(r.stdout.trim().split('\n')).toHaveLength(24);
     expect(r.stdout).toContain('resnet101_ibn_a');
-    expect(r.stdout.trim().split('\n').slice(10)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn'].map((b) => `fastreid_${f}_${b}`)));
+    expect(r.stdout).toContain('resnet50_ibn_b');
+    expect(r.stdout.trim().split('\n').slice(15)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn'].map((b) => `fastreid_${f}_${b}`)));
   });
 
   it('summary of a fast-reid recipe preset: SBS R50 = resnet50 + BNNeck + 751-way classifier + the GeM-P exponent', () => {
-    // torchvision resnet50 without fc: 25,557,032 − 2,049,000; BNNeck 2·2048; classifier 751·2048; GeM-P p: 1.
-    expect(json('summary', '--preset', 'fastreid_sbs_R50').totalParams).toBe(25_557_032 - 2_049_000 + 4096 + 751 * 2048 + 1);
+    // torchvision resnet50 without fc: 25,557,032 − 2,049,000; BNNeck 2·2048; classifier 751·2048; GeM-P p: 1;
+    // WITH_NL: fast-reid's Non_local (inter_channels 1) has g / θ / φ 1×1 convs C→1 with bias (3·(C + 1)), W's
+    // conv 1→C with bias (2C) and its BatchNorm (2C): 7C + 3 each, two after layer2 (C = 512), three after layer3 (C = 1024).
+    const nl = (c: number) => 7 * c + 3;
+    expect(json('summary', '--preset', 'fastreid_sbs_R50').totalParams).toBe(25_557_032 - 2_049_000 + 4096 + 751 * 2048 + 1 + 2 * nl(512) + 3 * nl(1024));
     expect(cli('summary', '--preset', 'fastreid_sbs_R50', '--input', '64x32').stderr).toMatch(/--input does not apply to the fast-reid recipe preset fastreid_sbs_R50/);
   });
 

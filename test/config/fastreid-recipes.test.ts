@@ -70,8 +70,11 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
       expect(compileToKeras(analyze(result.doc.graph)).metadata.roles.logits, rel).toBe('classifier');
       const s = settingsOf(result.doc);
       const nl = family !== 'bagtricks';
-      expect(s.framework?.withNonLocal ?? false, rel).toBe(nl);
-      expect(result.warnings.some((w) => /non-local blocks: not yet built/.test(w)), rel).toBe(nl);
+      // WITH_NL builds fast-reid's non-local blocks: NL_2 ×2 and NL_3 ×(3 for 50x, 9 for 101x).
+      const nlBlocks = analyze(result.doc.graph).layers.filter((l) => l.kind === 'non_local_attention').map((l) => l.name.split('.')[1]);
+      expect(nlBlocks.length, rel).toBe(nl ? (bb === 'R101-ibn' ? 11 : 5) : 0);
+      if (nl) expect(new Set(nlBlocks), rel).toEqual(new Set(['NL_2', 'NL_3']));
+      expect(s.framework?.withNonLocal, rel).toBeUndefined();
       if (family === 'sbs') {
         expect(s.classifier, rel).toEqual({ layer: 'CircleSoftmax', scale: 64, margin: 0.35 });
         expect(s.loss, rel).toMatchObject({ softMargin: true, hardMining: true, normFeat: false });

@@ -60,20 +60,29 @@ const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
   global_avg_pool: [{ params: {}, inputs: [[16, 8, 32]] }],
   gem_pool: [{ params: {}, inputs: [[4, 4, 16]] }, { params: { learnable: true }, inputs: [[4, 4, 16]] }],
   linear: [{ params: { units: 10, bias: true }, inputs: [[32]] }, { params: { units: 751, bias: false }, inputs: [[64]] }],
-  stem: [{ params: { relu: true }, inputs: [[64, 32, 3]] }, { params: { relu: false, channels: 32 }, inputs: [[66, 34, 3]] }],
+  stem: [
+    { params: { relu: true }, inputs: [[64, 32, 3]] },
+    { params: { relu: false, channels: 32 }, inputs: [[66, 34, 3]] },
+    { params: { relu: true, norm: 'in', channels: 16 }, inputs: [[32, 16, 3]] },
+  ],
   bottleneck: [
     { params: { planes: 16, stride: 1, norm: 'bn' }, inputs: [[16, 8, 64]] },
     { params: { planes: 16, stride: 2, norm: 'ibn_a' }, inputs: [[16, 8, 32]] },
     { params: { planes: 8, stride: 1, norm: 'in' }, inputs: [[8, 4, 16]] },
+    { params: { planes: 8, stride: 2, norm: 'bn', ibn_b: true }, inputs: [[8, 4, 16]] },
   ],
   basic_block: [
     { params: { planes: 16, stride: 1, norm: 'bn' }, inputs: [[16, 8, 16]] },
     { params: { planes: 32, stride: 2, norm: 'ibn_a' }, inputs: [[15, 9, 16]] },
+    { params: { planes: 16, stride: 1, norm: 'bn', ibn_b: true }, inputs: [[8, 4, 16]] },
   ],
   stage: [
     { params: { block: 'bottleneck', blocks: 3, planes: 16, stride: 1, norm: 'ibn_a' }, inputs: [[16, 8, 16]] },
     { params: { block: 'basic_block', blocks: 2, planes: 32, stride: 2, norm: 'bn' }, inputs: [[16, 8, 16]] },
+    { params: { block: 'bottleneck', blocks: 3, planes: 8, stride: 2, norm: 'bn', non_local: 2, ibn_b: true }, inputs: [[8, 6, 16]] },
   ],
+  non_local: [{ params: {}, inputs: [[6, 4, 16]] }, { params: { inter_channels: 4 }, inputs: [[5, 3, 8]] }],
+  non_local_attention: [{ params: {}, inputs: [[4, 3, 2], [4, 3, 2], [4, 3, 2]] }],
   neck: [{ params: { type: 'bnneck' }, inputs: [[64]] }, { params: { type: 'no' }, inputs: [[64]] }],
   se_module: [{ params: { reduction: 4 }, inputs: [[6, 4, 32]] }],
   se_bottleneck: [

@@ -5,8 +5,8 @@ import { analyze, applyCommand, buildPreset, freezeBackbone, layerKindCounts, PR
 const TORCHVISION = { resnet18: 11_689_512, resnet34: 21_797_672, resnet50: 25_557_032, resnet101: 44_549_160, resnet152: 60_192_808 };
 
 describe('ResNet / ResNet-IBN-a presets', () => {
-  it('lists the ten presets', () => {
-    expect([...PRESET_NAMES].sort()).toEqual(Object.keys(TORCHVISION).flatMap((d) => [d, `${d}_ibn_a`]).sort());
+  it('lists the fifteen presets (plain, IBN-a, IBN-b per depth)', () => {
+    expect([...PRESET_NAMES].sort()).toEqual(Object.keys(TORCHVISION).flatMap((d) => [d, `${d}_ibn_a`, `${d}_ibn_b`]).sort());
   });
 
   it.each(Object.entries(TORCHVISION))('%s with a 1000-class fc and last stride 2 has torchvision\'s parameter count', (depth, count) => {

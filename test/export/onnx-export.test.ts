@@ -2,7 +2,7 @@
  * The `onnx` export. onnxruntime-node (Microsoft's runtime, a real optional dependency installed here)
  * loads the written file; its features must equal the app's tfjs eval features within 1e-4 · max|ref| for
  * plain ResNet (no stem ReLU: max pool padding must act as −∞), IBN-a, GeM (fixed and learned p), BNNeck
- * after / before and no neck, at batch 1 and 3 from one session (dynamic batch). Through the CLI with a
+ * after / before and no neck, fast-reid's non-local blocks, at batch 1 and 3 from one session (dynamic batch). Through the CLI with a
  * PyTorch checkpoint (test/parity/reference.py), the features equal PyTorch's own model's.
  */
 import { fromBinary } from '@bufbuild/protobuf';
@@ -41,6 +41,13 @@ function gemDoc(): GraphDoc {
   return doc;
 }
 
+/** resnet18 with one fast-reid non-local block after layer3's last block. */
+function nonLocalDoc(): GraphDoc {
+  const doc = buildPreset('resnet18', { input: [H, W], numClasses: 5 });
+  doc.graph.nodes.find((n) => n.id === 'layer3')!.params.non_local = 1;
+  return doc;
+}
+
 /** ONNX Runtime's features of `n` NHWC images. */
 async function ortFeatures(session: ort.InferenceSession, x: Float32Array, n: number): Promise<Float32Array> {
   const out = await session.run({ input: new ort.Tensor('float32', nhwcToNchw(x, n, H, W, 3), [n, 3, H, W]) });
@@ -53,6 +60,8 @@ const CASES: { id: string; doc: () => GraphDoc; dim: number }[] = [
   { id: 'resnet18, no neck', doc: () => buildPreset('resnet18', { input: [H, W], numClasses: 5, neck: 'no' }), dim: 512 },
   { id: 'resnet18, GeM p = 3', doc: gemDoc, dim: 512 },
   { id: 'custom: learned GeM, InstanceNorm, IBN-a in layer2, ceil-mode max pool', doc: () => customDoc([H, W], 7), dim: 512 },
+  // One block: stacked non-local blocks are cubic in their input, and random weights overflow float32.
+  { id: 'resnet18 with a fast-reid non-local block (NL_3.0)', doc: nonLocalDoc, dim: 512 },
 ];
 
 describe('onnx export: onnxruntime-node equals the app\'s tfjs features', () => {

@@ -53,7 +53,15 @@ function runChild(script: string, modelDir: string, inputPath: string, shape: nu
 const CASES: { id: string; doc: () => GraphDoc; classes: string[] }[] = [
   { id: 'custom', doc: () => customDoc([64, 32], 7), classes: ['ReidGeMPool', 'ReidIBNa', 'ReidInstanceNorm', 'ReidMaxPool2D', 'ReidBatchNorm'] },
   { id: 'resnet18_ibn_a', doc: () => buildPreset('resnet18_ibn_a', { input: [64, 32], numClasses: 5, neckFeat: 'after' }), classes: ['ReidBatchNorm', 'ReidIBNa', 'ReidMaxPool2D'] },
+  { id: 'resnet18_non_local', doc: nonLocalDoc, classes: ['ReidBatchNorm', 'ReidMaxPool2D', 'ReidNonLocalAttention'] },
 ];
+
+/** resnet18 with a fast-reid non-local block after layer3's last block (the NL layer class must register). */
+function nonLocalDoc(): GraphDoc {
+  const doc = buildPreset('resnet18', { input: [64, 32], numClasses: 5 });
+  doc.graph.nodes.find((n) => n.id === 'layer3')!.params.non_local = 1;
+  return doc;
+}
 
 describe('tfjs export reloads in a fresh Node process', () => {
   for (const c of CASES)

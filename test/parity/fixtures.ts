@@ -27,10 +27,11 @@ export interface ParityCase {
   train?: { lr: number; labels: number[]; featureWeight: number };
 }
 
-export function generateFixtures(cases: ParityCase[]): { dir: string; cleanup: () => void } {
+/** Runs a reference script (default reference.py) as `SCRIPT SPEC.json OUT_DIR` on `cases` in a fresh temp folder. */
+export function generateFixtures(cases: readonly object[], script = REFERENCE): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'reid-parity-'));
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(cases));
-  execFileSync(PYTHON, [REFERENCE, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 280_000 });
+  execFileSync(PYTHON, [script, join(dir, 'spec.json'), dir], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 280_000 });
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

@@ -158,13 +158,15 @@ class Baseline(nn.Module):
         return feat if self.neck_feat == 'after' else global_feat
 
 
-def randomise(model, gen, calib):
+def randomise(model, gen, calib, fan_in=()):
     """Random weights with sane activation scales and randomised (but plausible) BN running statistics:
-    kaiming fan-out convs, random γ/β, running stats measured on a calibration batch then perturbed."""
+    kaiming fan-out convs (fan-in for the convs in `fan_in`), random γ/β, running stats measured on a
+    calibration batch then perturbed."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
-            fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-            m.weight.data = torch.randn(m.weight.shape, generator=gen) * (2.0 / fan_out) ** 0.5
+            fan = m.in_channels if any(m is c for c in fan_in) else m.out_channels
+            fan *= m.kernel_size[0] * m.kernel_size[1]
+            m.weight.data = torch.randn(m.weight.shape, generator=gen) * ((1.0 if any(m is c for c in fan_in) else 2.0) / fan) ** 0.5
         elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d, nn.InstanceNorm2d)):
             m.weight.data = 0.5 + torch.rand(m.weight.shape, generator=gen)
             if not (m is getattr(model, 'bottleneck', None)):

@@ -1,6 +1,6 @@
 import type { CompositeKind } from '../types.js';
 import { requireSpatial } from '../shapes.js';
-import { blockParams, conv, norm, relu, residualOut, shortcut } from './residual.js';
+import { blockParams, conv, norm, normNote, relu, residualOut, shortcut } from './residual.js';
 
 /** torchvision BasicBlock (expansion 1): 3×3/s → bn1 → ReLU → 3×3 → bn2, + shortcut, ReLU. */
 export const basicBlock: CompositeKind = {
@@ -15,7 +15,7 @@ export const basicBlock: CompositeKind = {
   params: blockParams,
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'out' }],
-  describe: (p) => `${p.planes}, /${p.stride}${p.norm !== 'bn' ? `, ${p.norm}` : ''}`,
+  describe: (p) => `${p.planes}, /${p.stride}${normNote(p)}`,
   build(ctx, p, { in: x }) {
     requireSpatial('basic_block', x!.shape);
     const planes = p.planes as number;
@@ -23,6 +23,6 @@ export const basicBlock: CompositeKind = {
     let v = conv(ctx, 'conv1', x!, planes, 3, stride);
     v = relu(ctx, 'relu1', norm(ctx, 'bn1', p.norm as string, v));
     v = norm(ctx, 'bn2', 'bn', conv(ctx, 'conv2', v, planes, 3, 1));
-    return { out: residualOut(ctx, v, shortcut(ctx, x!, planes, stride), 'relu2') };
+    return { out: residualOut(ctx, v, shortcut(ctx, x!, planes, stride), 'relu2', p.ibn_b as boolean) };
   },
 };

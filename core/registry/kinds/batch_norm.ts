@@ -20,6 +20,7 @@ export const batchNorm: PrimitiveKind = {
     eps: { type: 'float', default: 1e-5, min: 0, max: 1, label: 'Epsilon' },
     momentum: { type: 'float', default: 0.1, min: 0, max: 1, label: 'Momentum (PyTorch)' },
     freezeShift: { type: 'bool', default: false, label: 'Frozen shift (β = 0)' },
+    zeroInit: { type: 'bool', default: false, label: 'Start at γ = 0', help: "fast-reid Non_local's W BatchNorm: γ = β = 0, so the block starts as the identity" },
   },
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'out' }],
@@ -27,13 +28,18 @@ export const batchNorm: PrimitiveKind = {
   inferShape: (_p, [x]) => [...x!],
   paramCount: (p, [x]) => ({ total: 2 * channels(x!), alwaysFrozen: p.freezeShift ? channels(x!) : 0 }),
   lower: {
-    weights: (l) => bnSpecs(l.name, '', inChannels(l), l, l.params.freezeShift as boolean),
+    weights(l) {
+      const specs = bnSpecs(l.name, '', inChannels(l), l, l.params.freezeShift as boolean);
+      // fast-reid fastreid/layers/non_local.py: nn.init.constant_(self.W[1].weight, 0.0)
+      return l.params.zeroInit ? specs.map((s) => (s.slot === 'gamma' ? { ...s, init: 'zeros' as const } : s)) : specs;
+    },
     keras: ({ make, layer: l }) => [
       make(CUSTOM_LAYER_CLASSES.batchNorm, {
         epsilon: l.params.eps,
         momentum: 1 - (l.params.momentum as number),
         freeze_shift: !!l.params.freezeShift,
         stats_frozen: l.statsFrozen,
+        ...(l.params.zeroInit ? { zero_init: true } : {}),
       }),
     ],
     onnx: ({ batchNorm, cin, x, layer }) => batchNorm('', cin, x, layer.name),

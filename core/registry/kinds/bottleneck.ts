@@ -1,6 +1,6 @@
 import type { CompositeKind } from '../types.js';
 import { requireSpatial } from '../shapes.js';
-import { blockParams, conv, norm, relu, residualOut, shortcut } from './residual.js';
+import { blockParams, conv, norm, normNote, relu, residualOut, shortcut } from './residual.js';
 
 export const BOTTLENECK_EXPANSION = 4;
 
@@ -20,7 +20,7 @@ export const bottleneck: CompositeKind = {
   params: blockParams,
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'out' }],
-  describe: (p) => `${p.planes}→${(p.planes as number) * BOTTLENECK_EXPANSION}, /${p.stride}${p.norm !== 'bn' ? `, ${p.norm}` : ''}`,
+  describe: (p) => `${p.planes}→${(p.planes as number) * BOTTLENECK_EXPANSION}, /${p.stride}${normNote(p)}`,
   build(ctx, p, { in: x }) {
     requireSpatial('bottleneck', x!.shape);
     const planes = p.planes as number;
@@ -28,6 +28,6 @@ export const bottleneck: CompositeKind = {
     let v = relu(ctx, 'relu1', norm(ctx, 'bn1', p.norm as string, conv(ctx, 'conv1', x!, planes, 1, 1)));
     v = relu(ctx, 'relu2', norm(ctx, 'bn2', 'bn', conv(ctx, 'conv2', v, planes, 3, stride)));
     v = norm(ctx, 'bn3', 'bn', conv(ctx, 'conv3', v, planes * BOTTLENECK_EXPANSION, 1, 1));
-    return { out: residualOut(ctx, v, shortcut(ctx, x!, planes * BOTTLENECK_EXPANSION, stride), 'relu3') };
+    return { out: residualOut(ctx, v, shortcut(ctx, x!, planes * BOTTLENECK_EXPANSION, stride), 'relu3', p.ibn_b as boolean) };
   },
 };

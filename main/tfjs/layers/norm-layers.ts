@@ -24,6 +24,8 @@ export interface BatchNormArgs {
   momentum?: number;
   freezeShift?: boolean;
   statsFrozen?: boolean;
+  /** γ starts at 0 (fast-reid Non_local's W BatchNorm). */
+  zeroInit?: boolean;
 }
 
 function lastDim(s: tf.Shape | tf.Shape[]): number {
@@ -44,6 +46,7 @@ export class ReidBatchNorm extends tf.layers.Layer {
   readonly momentum: number;
   readonly freezeShift: boolean;
   readonly statsFrozen: boolean;
+  readonly zeroInit: boolean;
   private gamma?: LayerVariable;
   private beta?: LayerVariable;
   private movingMean?: LayerVariable;
@@ -55,13 +58,14 @@ export class ReidBatchNorm extends tf.layers.Layer {
     this.momentum = args.momentum ?? 0.9;
     this.freezeShift = !!args.freezeShift;
     this.statsFrozen = !!args.statsFrozen;
+    this.zeroInit = !!args.zeroInit;
     this.supportsMasking = true;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const c = lastDim(inputShape);
     const t = this.trainable;
-    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones(), undefined, t);
+    this.gamma = this.addWeight('gamma', [c], 'float32', this.zeroInit ? tf.initializers.zeros() : tf.initializers.ones(), undefined, t);
     this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros(), undefined, t && !this.freezeShift);
     this.movingMean = this.addWeight('moving_mean', [c], 'float32', tf.initializers.zeros(), undefined, false);
     this.movingVariance = this.addWeight('moving_variance', [c], 'float32', tf.initializers.ones(), undefined, false);
@@ -99,7 +103,8 @@ export class ReidBatchNorm extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, freezeShift: this.freezeShift, statsFrozen: this.statsFrozen };
+    const config = { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, freezeShift: this.freezeShift, statsFrozen: this.statsFrozen };
+    return this.zeroInit ? { ...config, zeroInit: true } : config;
   }
 }
 

@@ -112,3 +112,25 @@ export class ReidGeMPool extends tf.layers.Layer {
     return { ...super.getConfig(), p: this.p, learnable: this.learnable, epsilon: this.epsilon };
   }
 }
+
+/**
+ * The attention product of fast-reid's Non_local (fastreid/layers/non_local.py): inputs θ, φ, g
+ * [B, H, W, C']; f = θφᵀ / N over the N = H·W positions (no softmax), output f·g as [B, H, W, C'].
+ */
+export class ReidNonLocalAttention extends tf.layers.Layer {
+  static className = CUSTOM_LAYER_CLASSES.nonLocalAttention;
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return shapeOf(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const [theta, phi, g] = inputs as tf.Tensor4D[];
+      const [b, h, w, c] = theta!.shape;
+      const flat = (t: tf.Tensor4D) => tf.reshape(t, [b, h * w, c]) as tf.Tensor3D;
+      const f = tf.div(tf.matMul(flat(theta!), flat(phi!), false, true), h * w) as tf.Tensor3D;
+      return tf.reshape(tf.matMul(f, flat(g!)), [b, h, w, c]);
+    });
+  }
+}

@@ -23,7 +23,7 @@ export function PresetGallery() {
       <h3>New from preset</h3>
       <div className="gallery">
         {PRESET_NAMES.map((p) => {
-          const depth = p.replace(/_ibn_a$/, '') as Depth;
+          const depth = p.replace(/_ibn_[ab]$/, '') as Depth;
           const spec = RESNET_DEPTHS[depth];
           return (
             <button key={p} className={`preset-card ${p === name ? 'active' : ''}`} data-testid={`preset-${p}`} onClick={() => setName(p)} onDoubleClick={create}>
@@ -31,7 +31,7 @@ export function PresetGallery() {
               <span>
                 {spec.block === 'bottleneck' ? 'Bottleneck' : 'Basic'} [{spec.layers.join(', ')}]
               </span>
-              <span className="muted">{p.endsWith('_ibn_a') ? 'IBN-a in layer1–3' : 'BatchNorm'}</span>
+              <span className="muted">{p.endsWith('_ibn_a') ? 'IBN-a in layer1–3' : p.endsWith('_ibn_b') ? 'IBN-b: IN in stem, layer1–2' : 'BatchNorm'}</span>
             </button>
           );
         })}

@@ -31,6 +31,7 @@ export function SummaryPanel() {
     ['Layers', String(a.layers.length), 'summary-layers', 'primitive layers after expanding stages and blocks (PyTorch modules with weights or state)'],
     ['IBN-a layers', String(counts.ibn_a ?? 0), 'summary-ibn', 'BatchNorms replaced by IBN-a (half InstanceNorm, half BatchNorm)'],
     ['IN layers', String(counts.instance_norm ?? 0), 'summary-in', 'InstanceNorm layers outside IBN-a'],
+    ['Non-local blocks', String(counts.non_local_attention ?? 0), 'summary-non-local', "fast-reid's non-local blocks (WITH_NL): a stage's 'Non-local blocks' count, or a Non-local block from the palette"],
   ];
   return (
     <section className="panel summary" data-testid="summary">

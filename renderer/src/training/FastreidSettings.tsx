@@ -51,7 +51,6 @@ export function FastreidSettings({ settings: s }: { settings: TrainingSettings }
       )}
       <Field label="Freeze backbone (iters)" testId="set-freeze-iters" value={String(s.freezeBackboneIters)} parse={int(0, 10_000_000)} commit={(t) => editSettings('backbone freeze', (x) => (x.freezeBackboneIters = Number(t)))} width={60} hint="fast-reid FREEZE_LAYERS [backbone] + FREEZE_ITERS" />
       <Field label="AutoAugment p" testId="set-autoaug" value={String(s.augment.autoAugmentProb)} parse={(t) => (nonNeg(t) ?? (Number(t) <= 1 ? null : 'a probability from 0 to 1'))} commit={(t) => editSettings('AutoAugment', (x) => (x.augment.autoAugmentProb = Number(t)))} width={50} hint="fast-reid INPUT.AUTOAUG.PROB (ImageNet policy)" />
-      {s.framework?.withNonLocal && <span className="muted small" data-testid="nl-note">non-local blocks (WITH_NL): not yet built</span>}
     </div>
   );
 }

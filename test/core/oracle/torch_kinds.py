@@ -30,6 +30,10 @@ def se_block(p, cin, stride):
     if cls is SEResNeXtBottleneck:
         return cls(cin, planes, p['groups'], p['reduction'], stride, down, base_width=p['base_width']), planes * 4
     return cls(cin, planes, p['groups'], p['reduction'], stride, down), planes * 4
+# fast-reid's Non_local (fastreid/layers/non_local.py), ported in the parity suite.
+from fastreid_reference import Non_local  # noqa: E402
+# IBN-b blocks (IBN-Net ibnnet/resnet_ibn.py Bottleneck_IBN / BasicBlock_IBN), ported in the parity suite.
+from ibn_b_reference import BasicBlock_IBN, Bottleneck_IBN  # noqa: E402
 
 
 def block(kind, p, cin):
@@ -38,13 +42,36 @@ def block(kind, p, cin):
     down = None
     if stride != 1 or cin != planes * cls.expansion:
         down = nn.Sequential(nn.Conv2d(cin, planes * cls.expansion, 1, stride, bias=False), nn.BatchNorm2d(planes * cls.expansion))
-    m = cls(cin, planes, stride, down)
+    if p.get('ibn_b'):
+        cls = Bottleneck_IBN if kind == 'bottleneck' else BasicBlock_IBN
+        m = cls(cin, planes, 'b', stride, down)
+    else:
+        m = cls(cin, planes, stride, down)
     slot = p.get('norm', 'bn')
     if slot == 'ibn_a':
         m.bn1 = IBN(planes)
     elif slot == 'in':
         m.bn1 = nn.InstanceNorm2d(planes, affine=True)
     return m, planes * cls.expansion
+
+
+def non_local(c, inter):
+    m = Non_local(c)
+    if inter != m.inter_channels:  # fast-reid's is always 1 (reduc_ratio // reduc_ratio); the paper's C / 2
+        m.inter_channels = inter
+        m.g, m.theta, m.phi = (nn.Conv2d(c, inter, 1) for _ in range(3))
+        m.W[0] = nn.Conv2d(inter, c, 1)
+    return m
+
+
+class NonLocalAttention(nn.Module):
+    """Non_local.forward between the θ / φ / g convs and W: f = θᵀφ / N, y = f g."""
+
+    def forward(self, theta, phi, g):
+        b, c = theta.shape[:2]
+        f = torch.matmul(theta.view(b, c, -1).permute(0, 2, 1), phi.view(b, c, -1))
+        y = torch.matmul(f / f.size(-1), g.view(b, c, -1).permute(0, 2, 1))
+        return y.permute(0, 2, 1).contiguous().view(b, c, *theta.shape[2:])
 
 
 class Neck(nn.Module):
@@ -99,7 +126,8 @@ def build(kind, p, shapes):
     if kind == 'linear':
         return nn.Linear(c, p['units'], bias=p['bias'])
     if kind == 'stem':
-        layers = [nn.Conv2d(c, p['channels'], 7, 2, 3, bias=False), nn.BatchNorm2d(p['channels'])]
+        bn1 = nn.InstanceNorm2d(p['channels'], affine=True) if p.get('norm') == 'in' else nn.BatchNorm2d(p['channels'])
+        layers = [nn.Conv2d(c, p['channels'], 7, 2, 3, bias=False), bn1]
         if p['relu']:
             layers.append(nn.ReLU())
         layers.append(nn.MaxPool2d(3, 2, 1))
@@ -108,9 +136,13 @@ def build(kind, p, shapes):
         return block(kind, p, c)[0]
     if kind == 'stage':
         mods, cin = [], c
+        nl = p.get('non_local', 0)
         for i in range(p['blocks']):
-            m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1}, cin)
+            ibn_b = p.get('ibn_b') and i == p['blocks'] - 1 and i > 0  # IBN-Net _make_layer
+            m, cin = block(p['block'], {**p, 'stride': p['stride'] if i == 0 else 1, 'ibn_b': ibn_b}, cin)
             mods.append(m)
+            if i >= p['blocks'] - nl:  # fast-reid NL_idx: after the last `nl` blocks
+                mods.append(Non_local(cin))
         return nn.Sequential(*mods)
     if kind == 'se_module':
         return SEModule(c, p['reduction'])
@@ -125,6 +157,10 @@ def build(kind, p, shapes):
     if kind == 'senet_stem':
         net = SENet(SEResNetBottleneck, [1, 1, 1, 1], 1, 16, None, p['channels'], p['input_3x3'])
         return net.layer0
+    if kind == 'non_local':
+        return non_local(c, p['inter_channels'])
+    if kind == 'non_local_attention':
+        return NonLocalAttention()
     if kind == 'neck':
         return Neck(c, p['type'])
     raise ValueError(kind)
