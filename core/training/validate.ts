@@ -55,7 +55,7 @@ export function settingsProblems(s: TrainingSettings, data?: DatasetFacts): Sett
       warn('batch.k', `${data.identitiesBelowK} training identit${data.identitiesBelowK === 1 ? 'y has' : 'ies have'} fewer than K = ${s.batch.k} images (the sampler repeats their images)`);
   }
   if (s.schedule.warmup && s.schedule.warmupEpochs > s.epochs) warn('schedule.warmupEpochs', `warm-up lasts ${s.schedule.warmupEpochs} epochs but the run has ${s.epochs}: the LR never reaches its base value`);
-  const late = s.schedule.steps.filter((m) => m > s.epochs);
+  const late = s.schedule.name === 'multistep' ? s.schedule.steps.filter((m) => m > s.epochs) : [];
   if (late.length) warn('schedule.steps', `LR decay step${late.length > 1 ? 's' : ''} ${late.join(', ')} ${late.length > 1 ? 'are' : 'is'} after the last epoch (${s.epochs})`);
   if (s.evalPeriod > s.epochs) warn('evalPeriod', `evaluation every ${s.evalPeriod} epochs: only the final evaluation after epoch ${s.epochs} runs`);
   return out;

@@ -9,7 +9,7 @@ import {
   applyCommand,
   isPresetName,
   parseDocument,
-  PRESET_NAMES,
+  ALL_PRESET_NAMES,
   type GraphDoc,
   type PresetOptions,
 } from '../../core/index.js';
@@ -78,7 +78,7 @@ export function resolveGraph(file: string | undefined, a: GraphArgs, opts: { req
   } else {
     const name = a.preset ?? 'resnet50';
     if (FR_PRESET_NAMES.includes(name)) return finishGraph(fastreidPreset(name, a), a, opts);
-    if (!isPresetName(name)) throw new CliError(`unknown preset "${name}" (choose one of ${PRESET_NAMES.join(', ')})`);
+    if (!isPresetName(name)) throw new CliError(`unknown preset "${name}" (choose one of ${[...ALL_PRESET_NAMES, ...FR_PRESET_NAMES].join(', ')})`);
     const o: Partial<PresetOptions> = {};
     const neck = oneOf('neck', a.neck, ['bnneck', 'no'] as const);
     if (neck) o.neck = neck;

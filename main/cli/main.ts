@@ -1,4 +1,4 @@
-import { FR_PRESET_NAMES, PRESET_NAMES } from '../../core/index.js';
+import { ALL_PRESET_NAMES, FR_PRESET_NAMES } from '../../core/index.js';
 import { CliError, Interrupted } from './errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
@@ -10,7 +10,7 @@ type Handler = (argv: string[]) => void | Promise<void>;
 
 /** Subcommands. Scripts depend on these names, flags and JSON fields: add freely, never rename. */
 export const COMMANDS: Record<string, { help: string; run: Handler }> = {
-  presets: { help: 'list the preset model names (then the fast-reid recipe presets)', run: () => void process.stdout.write([...PRESET_NAMES, ...FR_PRESET_NAMES].join('\n') + '\n') },
+  presets: { help: 'list the preset model names (ResNet / IBN-a / IBN-b, RSB SENet, then the fast-reid recipe presets)', run: () => void process.stdout.write([...ALL_PRESET_NAMES, ...FR_PRESET_NAMES].join('\n') + '\n') },
   summary: {
     help: 'summary [GRAPH.json] [--preset NAME] [--neck bnneck|no] [--neck-feat after|before] [--last-stride 1|2] [--num-classes N] [--input HxW] [--freeze-backbone] [--expand] [--json]',
     run: summaryCommand,

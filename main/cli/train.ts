@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyCommand, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { settingsProblems, type SettingsProblem } from '../../core/training/validate.js';
+import { BackendError } from '../tfjs/index.js';
 import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
 import { parseEngineChoice } from '../onnx/engine.js';
 import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../training/data/datasets.js';
@@ -166,6 +168,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
     runDir = resolve(v.out ?? join('runs', newRunId(name)));
     if (existsSync(join(runDir, 'run.json'))) throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
   }
+  // What the app's setup panel shows before Train (core/training/validate.ts): errors refuse, warnings print.
+  const flagOf: Record<string, string> = { 'batch.p': '--batch P,K', 'batch.k': '--batch P,K', 'schedule.warmupEpochs': '--warmup-epochs', evalPeriod: '--eval-period', 'schedule.steps': '--epochs' };
+  const problems = settingsProblems(settings, { trainIdentities: dataset.numClasses });
+  const withFlag = (p: SettingsProblem) => `${p.message}${flagOf[p.field] ? ` (${flagOf[p.field]})` : ''}`;
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (errors.length) throw new CliError(errors.map(withFlag).join('; '));
+  for (const w of problems) if (w.severity === 'warning') process.stderr.write(`warning: ${withFlag(w)}\n`);
   // The dataset summary opens the progress text once training starts (after the weights and the graph were
   // accepted, so a refusal stays one line); JSON progress and --progress none get events only.
   const printer = progressPrinter(process.stderr, progressMode);
@@ -192,7 +201,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (r.status !== 'completed' && control.request) process.exitCode = EXIT.interrupted;
   } catch (e) {
     if (e instanceof NonFiniteWeightsError || e instanceof OutOfMemoryError) throw new CliError(`${e.message} (${e.code})`);
-    if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError) throw new CliError(e.message);
+    if (e instanceof TrainError || e instanceof LossConfigError || e instanceof DatasetError || e instanceof CheckpointError || e instanceof BackendError) throw new CliError(e.message);
     throw e;
   } finally {
     process.off('SIGINT', onSigint);

@@ -41,10 +41,25 @@ async function importOptional(spec: string): Promise<unknown> {
   return import(spec);
 }
 
+/**
+ * onnxruntime's intra-op threads: every core, or REID_STUDIO_ORT_THREADS when it is a whole number ≥ 1 (a
+ * value that is not is ignored with a one-line note on stderr). Used by every onnxruntime session.
+ */
+export function onnxThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.REID_STUDIO_ORT_THREADS;
+  if (raw === undefined || raw === '') return availableParallelism();
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1 && n <= 1024) return n;
+  if (!warnedThreads) process.stderr.write(`note: REID_STUDIO_ORT_THREADS=${JSON.stringify(raw)} is not a whole number from 1 to 1024; using all ${availableParallelism()} cores\n`);
+  warnedThreads = true;
+  return availableParallelism();
+}
+let warnedThreads = false;
+
 let loaded: Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> | undefined;
 
 async function load(): Promise<{ ort?: typeof Ort; status: OnnxRuntimeStatus }> {
-  const threads = availableParallelism();
+  const threads = onnxThreads();
   const common = { package: ONNXRUNTIME_PACKAGE, threads, executionProvider: 'cpu' as const, uses: ONNXRUNTIME_USES.map((u) => u.work) };
   try {
     const mod = (await importOptional(ONNXRUNTIME_PACKAGE)) as typeof Ort & { default?: typeof Ort };

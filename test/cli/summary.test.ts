@@ -16,13 +16,14 @@ const json = (...args: string[]) => {
 const tmp = mkdtempSync(join(tmpdir(), 'reid-cli-'));
 
 describe('reid-studio CLI: presets and summary', () => {
-  it('presets lists the 15 preset names (plain, IBN-a, IBN-b per depth), then the nine fast-reid recipe presets', () => {
+  it('presets lists the 15 ResNet names (plain, IBN-a, IBN-b per depth), the six RSB SENets, then the nine fast-reid recipe presets', () => {
     const r = cli('presets');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(24);
+    expect(r.stdout.trim().split('\n')).toHaveLength(30);
     expect(r.stdout).toContain('resnet101_ibn_a');
     expect(r.stdout).toContain('resnet50_ibn_b');
-    expect(r.stdout.trim().split('\n').slice(15)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn'].map((b) => `fastreid_${f}_${b}`)));
+    expect(r.stdout).toContain('se_resnext50_32x4d');
+    expect(r.stdout.trim().split('\n').slice(21)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn'].map((b) => `fastreid_${f}_${b}`)));
   });
 
   it('summary of a fast-reid recipe preset: SBS R50 = resnet50 + BNNeck + 751-way classifier + the GeM-P exponent', () => {

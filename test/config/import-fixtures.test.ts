@@ -216,6 +216,12 @@ describe("datasets named in configs choose the app's reader", () => {
     expect(r.warnings.join('\n')).not.toMatch(/loader/);
   });
 
+  it('a config of fast-reid-only keys (AUTOAUG, FREEZE_ITERS, DELAY_EPOCHS) is recognised as fast-reid', () => {
+    const r = importConfig('INPUT:\n  AUTOAUG:\n    ENABLED: True\n    PROB: 0.1\nSOLVER:\n  FREEZE_ITERS: 10\n  DELAY_EPOCHS: 30\n');
+    expect(r.framework).toBe('fastreid');
+    expect(settingsOf(r.doc).augment.autoAugmentProb).toBe(0.1);
+  });
+
   it('reid-strong-baseline cuhk03 reads CUHK03 detected (its reader defaults to cuhk03_labeled=False)', () => {
     const r = importConfig('MODEL:\n  NAME: resnet50\nDATASETS:\n  NAMES: (\'cuhk03\')\n');
     expect(settingsOf(r.doc).dataset.kind).toBe('cuhk03_detected');

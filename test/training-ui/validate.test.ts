@@ -50,6 +50,12 @@ describe('settings problems shown before Train (core/training/validate.ts)', () 
     const short = with_((x) => (x.epochs = 3));
     const fields = settingsProblems(short).map((p) => `${p.severity}:${p.field}`);
     expect(fields).toEqual(['warning:schedule.warmupEpochs', 'warning:schedule.steps', 'warning:evalPeriod']);
+    // fast-reid's cosine schedule has no decay steps: its (unused) multistep steps are not reported.
+    const cosine = with_((x) => {
+      x.epochs = 3;
+      x.schedule.name = 'cosine';
+    });
+    expect(settingsProblems(cosine).map((p) => p.field)).not.toContain('schedule.steps');
   });
 
   it('uses the dataset: too few identities for P is an error, identities below K a warning', () => {

@@ -9,7 +9,6 @@
  * `auto` picks onnxruntime when it is installed and the graph has a training form on it, tfjs otherwise
  * (the reason is recorded).
  */
-import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { CompileError, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
 import { OnnxRuntimeError, onnxRuntimeStatus } from '../../onnx/runtime.js';
@@ -175,7 +174,7 @@ export async function trainingEngine(ctx: EngineContext, choice: string): Promis
     if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${ctx.onnxUnsupported}`);
     return tfjsEngine(ctx, `onnxruntime skipped (${ctx.onnxUnsupported})`);
   }
-  const threads = Math.max(1, Number(process.env.REID_STUDIO_ORT_THREADS) || availableParallelism());
+  const threads = status.threads;
   try {
     return await onnxEngine(ctx, threads, `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${threads} thread(s)`);
   } catch (e) {
