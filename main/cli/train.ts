@@ -10,6 +10,7 @@ import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../train
 import { LossConfigError } from '../training/losses/index.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
+import { recoverCheckpoint } from '../training/engine/checkpoint.js';
 import { OutOfMemoryError, train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 import { CliError } from './errors.js';
@@ -128,7 +129,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     runDir = resolve(v.resume!);
     const run = new RunDir(runDir);
     const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
-    if (!info || !existsSync(join(runDir, 'graph.json'))) throw new CliError(`${runDir} is not a ReID Studio run folder (no run.json / graph.json)`);
+    if (info && !existsSync(join(runDir, 'graph.json')))
+      throw new CliError(`${runDir} holds a run that ${info.status === 'failed' ? 'failed' : 'stopped'} before its first checkpoint: start it again with --out ${runDir}${info.status === 'failed' ? '' : ' after deleting the folder'}`);
+    if (!info) throw new CliError(`${runDir} is not a ReID Studio run folder (no run.json / graph.json)`);
     if (info.status === 'completed') throw new CliError(`${runDir} already completed; start a new run instead`);
     doc = readGraphFile(join(runDir, 'graph.json'));
     const parsed = parseTrainingSettings(await run.readJson('settings.json'));
@@ -166,7 +169,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
     dataset = await loadData(dataArgs(v, settings.batch.k));
     const name = v.preset ?? (positionals[0] ? positionals[0].replace(/^.*[\\/]/, '').replace(/\.json$/, '') : 'resnet50');
     runDir = resolve(v.out ?? join('runs', newRunId(name)));
-    if (existsSync(join(runDir, 'run.json'))) throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
+    if (existsSync(join(runDir, 'run.json'))) {
+      const info = await new RunDir(runDir).readJson<RunInfo>('run.json');
+      const hasCheckpoint = (await recoverCheckpoint(runDir)) !== null;
+      // A run that failed before its first checkpoint holds only what the app wrote: start it again there.
+      if (info?.status === 'failed' && !hasCheckpoint) await new RunDir(runDir).clearUncheckpointed();
+      else if (!hasCheckpoint)
+        throw new CliError(`${runDir} holds a run (${info?.status ?? 'unknown status'}) without a checkpoint: if no other process is training it, delete the folder or choose another --out`);
+      else throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
+    }
   }
   // What the app's setup panel shows before Train (core/training/validate.ts): errors refuse, warnings print.
   const flagOf: Record<string, string> = { 'batch.p': '--batch P,K', 'batch.k': '--batch P,K', 'schedule.warmupEpochs': '--warmup-epochs', evalPeriod: '--eval-period', 'schedule.steps': '--epochs' };

@@ -88,6 +88,21 @@ describe('reid-studio train / eval', () => {
     expect(cli('train', '--resume', run2).stderr).toMatch(/already completed/);
   }, 600_000);
 
+  it('a run that failed before its first checkpoint starts again in its folder; resume says so', () => {
+    const dir = join(home, 'failed-early');
+    // Forcing onnxruntime on CircleSoftmax fails after the run folder exists, before any checkpoint.
+    const first = cli('train', '--preset', 'fastreid_sbs_R50', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', dir);
+    expect(first.status).toBe(2);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('failed');
+    const resumed = cli('train', '--resume', dir);
+    expect(resumed.status).toBe(2);
+    expect(resumed.stderr).toMatch(/failed before its first checkpoint: start it again with --out/);
+    const again = cli('train', ...SMALL, '--epochs', '1', '--out', dir);
+    expect(again.stderr).not.toMatch(/already holds a run/);
+    expect(again.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('completed');
+  }, 600_000);
+
   it.each([
     ['no data source', ['train', '--preset', 'resnet18'], /choose the data: --demo .* or --data DIR/],
     ['a missing folder', ['train', '--preset', 'resnet18', '--data', '/nonexistent/market'], /does not exist/],

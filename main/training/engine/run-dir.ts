@@ -98,6 +98,17 @@ export class RunDir {
     return out;
   }
 
+  /**
+   * Before a run that failed without a checkpoint starts again in its folder: its metric records go (the new
+   * run counts from step 0) and its status becomes `running` again; the log keeps the failure. Only files
+   * this class writes are touched.
+   */
+  async clearUncheckpointed(): Promise<void> {
+    await writeFileAtomic(join(this.dir, 'metrics.jsonl'), '');
+    await this.updateInfo({ status: 'running', message: undefined });
+    await this.log('starting again after a failure before the first checkpoint');
+  }
+
   /** On resume: drop step records newer than the checkpoint, so curves have no duplicated steps. */
   async truncateMetrics(maxStep: number): Promise<void> {
     const kept = (await this.metrics()).filter((m) => typeof m.step !== 'number' || (m.step as number) <= maxStep);
