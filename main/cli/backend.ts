@@ -32,7 +32,7 @@ export async function backendCommand(argv: string[]): Promise<void> {
   const work = ONNXRUNTIME_USES.map((u) => u.label).join(', ');
   lines.push(
     onnxruntime.available
-      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): intra-op threads = the ${availableParallelism()} cores; runs ${work}${onnxruntime.uses.includes('train') ? '' : `; training runs on ${report.backend}`}`
+      ? `onnxruntime: available (${onnxruntime.package} ${onnxruntime.version}, CPU, ${onnxruntime.threads} threads): intra-op threads = ${onnxruntime.threads === availableParallelism() ? `the ${availableParallelism()} cores` : `${onnxruntime.threads} of ${availableParallelism()} cores (REID_STUDIO_ORT_THREADS)`}; runs ${work}${onnxruntime.uses.includes('train') ? '' : `; training runs on ${report.backend}`}`
       : `onnxruntime: not available (${onnxruntime.message}): ${work} run on ${report.backend}`,
   );
   lines.push('', `GPU (${gpu.requirements.package}: libtensorflow ${gpu.requirements.libtensorflow}, CUDA ${gpu.requirements.cuda}, cuDNN ${gpu.requirements.cudnn}):`);

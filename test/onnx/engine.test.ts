@@ -79,15 +79,21 @@ describe('the CLI shows the engine', () => {
     for (const k of ['mAP', 'rank1']) expect(Math.abs(ortEval[k] - wasmEval[k])).toBeLessThanOrEqual(1 / wasmEval.numValidQuery + 1e-9);
   }, 300_000);
 
-  it('backend lists onnxruntime with its thread count', () => {
+  it('backend lists onnxruntime with its thread count and what runs on it (training first)', () => {
     const r = cli('backend', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.onnxruntime).toMatchObject({ available: true, threads: availableParallelism(), executionProvider: 'cpu', uses: ['eval', 'embed', 'train-eval'] });
+    expect(j.onnxruntime).toMatchObject({ available: true, threads: availableParallelism(), executionProvider: 'cpu', uses: ['train', 'eval', 'embed', 'train-eval'] });
     // Fields the README documents are kept; the device is added (the wasm backend computes on the CPU).
     expect(j).toMatchObject({ backend: expect.any(String), reason: expect.any(String), attempts: expect.any(Array), notes: expect.any(Array), gpu: expect.any(Object), device: 'cpu' });
     expect(j.gpuFallback).toBeUndefined();
     const text = cli('backend').stdout;
-    expect(text).toMatch(new RegExp(`onnxruntime: available \\(onnxruntime-node [\\d.]+, CPU, ${availableParallelism()} threads\\): intra-op threads = the ${availableParallelism()} cores; runs eval, embed, a training run's evaluations; training runs on ${j.backend}`));
+    expect(text).toMatch(new RegExp(`onnxruntime: available \\(onnxruntime-node [\\d.]+, CPU, ${availableParallelism()} threads\\): intra-op threads = the ${availableParallelism()} cores; runs training \\(the whole P×K batch, forward \\+ backward graphs\\), eval, embed, a training run's evaluations\n`));
+    // REID_STUDIO_ORT_THREADS sets every onnxruntime session's threads; a value that is no count is ignored, with a note.
+    const one = spawnSync(process.execPath, [CLI, 'backend', '--json'], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_ORT_THREADS: '1' } });
+    expect(JSON.parse(one.stdout).onnxruntime.threads).toBe(1);
+    const bad = spawnSync(process.execPath, [CLI, 'backend', '--json'], { encoding: 'utf8', env: { ...process.env, REID_STUDIO_ORT_THREADS: 'abc' } });
+    expect(JSON.parse(bad.stdout).onnxruntime.threads).toBe(availableParallelism());
+    expect(bad.stderr).toMatch(/REID_STUDIO_ORT_THREADS="abc" is not a whole number/);
   }, 120_000);
 });
