@@ -79,7 +79,9 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     // parseArgs reports unknown / malformed flags with ERR_PARSE_ARGS_* codes: those are user errors too.
     if (e instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`reid-studio: error: ${err.message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
+      // Node's own messages can span lines ("… is ambiguous.\nDid you forget …"): one line, as every error.
+      const message = e instanceof CliError ? err.message : err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
     }
     process.stderr.write(`reid-studio: internal error: ${err.message}\n`);
