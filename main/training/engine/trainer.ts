@@ -60,12 +60,15 @@ export interface TrainOptions {
 
 /**
  * Settings the onnxruntime training engine does not implement yet, or undefined: fast-reid's margin
- * classification layers (their logits need the class weight inside the loss) and FREEZE_ITERS.
+ * classification layers (their logits need the class weight inside the loss), FREEZE_ITERS, and a micro-batch
+ * the user set (onnxruntime always takes the whole batch).
  */
-function onnxUnsupported(s: TrainingSettings): string | undefined {
+function onnxUnsupported(s: TrainingSettings, microBatch: number | undefined): string | undefined {
   const why = [
     ...(s.classifier.layer !== 'Linear' ? [`the ${s.classifier.layer} classification layer`] : []),
     ...(s.freezeBackboneIters > 0 ? ['freezing the backbone for the first iterations (FREEZE_ITERS)'] : []),
+    // onnxruntime takes the whole batch in one pass; a micro-batch the user set is honoured on tfjs.
+    ...(microBatch !== undefined ? [`a micro-batch of ${microBatch} (set by the user)`] : []),
   ];
   return why.length ? `${why.join(' and ')} train on tfjs for now` : undefined;
 }
@@ -127,7 +130,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         tfjsBackend: backend.backend,
         memory: deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }),
         ...((o.microBatch ?? s.microBatch) !== undefined ? { microBatchOverride: (o.microBatch ?? s.microBatch)! } : {}),
-        ...(onnxUnsupported(s) ? { onnxUnsupported: onnxUnsupported(s)! } : {}),
+        ...(onnxUnsupported(s, o.microBatch ?? s.microBatch) ? { onnxUnsupported: onnxUnsupported(s, o.microBatch ?? s.microBatch)! } : {}),
       },
       o.backend ?? 'auto',
     );
