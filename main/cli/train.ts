@@ -185,12 +185,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const withFlag = (p: SettingsProblem) => `${p.message}${flagOf[p.field] ? ` (${flagOf[p.field]})` : ''}`;
   const errors = problems.filter((p) => p.severity === 'error');
   if (errors.length) throw new CliError(errors.map(withFlag).join('; '));
-  for (const w of problems) if (w.severity === 'warning') process.stderr.write(`warning: ${withFlag(w)}\n`);
+  // Warnings print once training starts (after the weights and the graph were accepted, so a refusal stays one line).
+  const warnings = problems.filter((p) => p.severity === 'warning').map((w) => `warning: ${withFlag(w)}\n`);
   // The dataset summary opens the progress text once training starts (after the weights and the graph were
   // accepted, so a refusal stays one line); JSON progress and --progress none get events only.
   const printer = progressPrinter(process.stderr, progressMode);
   let summarized = progressMode === 'json' || progressMode === 'none';
   const onEvent = (e: TrainEvent) => {
+    // Text progress only: `--progress json` keeps stderr one JSON object per line, `none` keeps it quiet.
+    if (e.type === 'start' && progressMode !== 'json' && progressMode !== 'none') process.stderr.write(warnings.splice(0).join(''));
     if (e.type === 'start' && !summarized) {
       summarized = true;
       process.stderr.write(formatDatasetSummary(dataset) + '\n');

@@ -57,22 +57,29 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
     void Promise.all([api.call('recent.list', {}), api.call('app.info', {})]).then(
       ([r, i]) => {
         setRecent(r);
-        setDir(!pick && r[0] ? parentOf(r[0].path) : i.documentsDir);
+        // The user may already have typed a folder while this was on its way: theirs wins.
+        setDir((d) => d ?? (!pick && r[0] ? parentOf(r[0].path) : i.documentsDir));
       },
       (e: ClientError) => setError(e.message),
     );
   }, [dir]);
   useEffect(() => {
     if (!dir) return;
+    // A listing that arrives after the folder changed again is dropped (the newer one shows).
+    let current = true;
     api.call('fs.list', { dir, ...(pick ? { extensions: exts } : {}) }).then(
       (r) => {
+        if (!current) return;
         setEntries(r.entries);
         setParent(r.parent);
         setPathText(r.dir);
         setError(null);
       },
-      (e: ClientError) => setError(e.message),
+      (e: ClientError) => current && setError(e.message),
     );
+    return () => {
+      current = false;
+    };
   }, [dir]);
 
   const suffix = pick ? (pick.appendExtension ?? '') : '.reidgraph';
