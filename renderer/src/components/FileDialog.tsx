@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { DirEntry, RecentEntry } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { docDisplayName, useEditor } from '../store/editor.js';
@@ -49,6 +49,8 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
   const display = useEditor(docDisplayName);
   const [name, setName] = useState(pick ? (pick.defaultName ?? '') : current ? current.slice(current.lastIndexOf('/') + 1) : `${display === 'Untitled model' ? 'model' : display}.reidgraph`);
   const [pathText, setPathText] = useState('');
+  // True while the path field holds what the user typed: a listing arriving meanwhile does not overwrite it.
+  const typing = useRef(false);
   const [recent, setRecent] = useState<RecentEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
 
@@ -72,7 +74,7 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
         if (!current) return;
         setEntries(r.entries);
         setParent(r.parent);
-        setPathText(r.dir);
+        if (!typing.current) setPathText(r.dir);
         setError(null);
       },
       (e: ClientError) => current && setError(e.message),
@@ -99,15 +101,25 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
           className="grow"
           data-testid="file-dir"
           value={pathText}
-          onChange={(e) => setPathText(e.target.value)}
+          onChange={(e) => {
+            typing.current = true;
+            setPathText(e.target.value);
+          }}
           onKeyDown={(e) => {
             if (e.key !== 'Enter') return;
+            typing.current = false;
             if (isFile(pathText)) choose(pathText);
             else setDir(pathText);
           }}
           title="A folder, or a full path to a .reidgraph / .json document (Enter)"
         />
-        <button disabled={!parent} onClick={() => parent && setDir(parent)}>
+        <button
+          disabled={!parent}
+          onClick={() => {
+            typing.current = false;
+            if (parent) setDir(parent);
+          }}
+        >
           Up
         </button>
       </div>
@@ -117,7 +129,11 @@ export function FileDialog({ mode: docMode, pick }: { mode: 'open' | 'save'; pic
             <li
               key={e.path}
               className={e.dir ? 'dir' : 'file'}
-              onClick={() => (e.dir ? setDir(e.path) : setName(e.name))}
+              onClick={() => {
+                typing.current = false;
+                if (e.dir) setDir(e.path);
+                else setName(e.name);
+              }}
               onDoubleClick={() => !e.dir && choose(e.path)}
             >
               {e.dir ? '📁' : '📄'} {e.name}
