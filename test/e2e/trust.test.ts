@@ -151,6 +151,7 @@ describe('an editor that shows what will run', () => {
     const browse = async (name: string) => {
       await page.getByTestId('weights-browse').click();
       const picker = page.getByTestId('file-dialog-pick');
+      await expect.poll(() => picker.getByTestId('file-list').locator('li').count()).toBeGreaterThan(0); // the first listing is in
       await picker.getByTestId('file-dir').fill(dir);
       await picker.getByTestId('file-dir').press('Enter');
       await picker.getByTestId('file-list').locator('li', { hasText: new RegExp(`\\s${name.replace('.', '\\.')}$`) }).click();
