@@ -4,24 +4,16 @@ gradients w.r.t. the input and the learnable exponent p of sum(out * g).
 Reads {"x": NCHW nested list, "g": N x C, "p": float, "eps": float} on stdin.
 """
 import json
+import os
 import sys
 
 import torch
-import torch.nn as nn
+
+# fast-reid's GeneralizedMeanPoolingP, ported once in the parity suite's reference.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'parity'))
+from fastreid_reference import GeneralizedMeanPoolingP  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
-
-
-class GeneralizedMeanPoolingP(nn.Module):
-    def __init__(self, norm=3, output_size=1, eps=1e-6):
-        super().__init__()
-        self.p = nn.Parameter(torch.ones(1) * norm)
-        self.output_size = output_size
-        self.eps = eps
-
-    def forward(self, x):
-        x = x.clamp(min=self.eps).pow(self.p)
-        return torch.nn.functional.adaptive_avg_pool2d(x, self.output_size).pow(1. / self.p)
 
 
 req = json.load(sys.stdin)
