@@ -8,6 +8,8 @@ import { validateConfiguration } from 'app-builder-lib/out/util/config/config.js
 import { DebugLogger } from 'builder-util';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FuseState, SENTINEL } from '@electron/fuses/dist/constants.js';
+import { allowInspect, verifyFuses, wantedFuses } from '../../scripts/release/fuses.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -24,7 +26,7 @@ describe('electron-builder configuration', () => {
     expect(c.linux.target).toEqual(['AppImage', 'deb']);
     expect(c.win.target).toEqual(['nsis']);
     expect(c.nsis).toMatchObject({ oneClick: false, perMachine: false });
-    expect(c.mac.target).toEqual(['dmg']);
+    expect(c.mac.target).toEqual(['dmg', 'zip']);
     expect(c.fileAssociations[0].ext).toBe('reidgraph');
     expect(c.publish).toBeNull();
     expect(c.electronFuses).toMatchObject({ runAsNode: false, onlyLoadAppFromAsar: true, enableNodeCliInspectArguments: false });
@@ -53,14 +55,18 @@ describe('electron-builder configuration', () => {
 describe('what would ship (electron-builder --dir against a stand-in Electron)', () => {
   let out: string;
   let files: string[];
+  let standIn: string;
   beforeAll(() => {
     const tmp = mkdtempSync(join(tmpdir(), 'reid-dist-'));
     const fake = join(tmp, 'electron-dist');
     mkdirSync(fake);
-    writeFileSync(join(fake, 'electron'), '#!/bin/sh\necho stand-in electron\n');
+    // A shell script that carries an Electron fuse wire as Electron's binary does (@electron/fuses' sentinel,
+    // wire version 1, 8 fuses, every one enabled): electron-builder flips the fuses in it as in the real one.
+    writeFileSync(join(fake, 'electron'), Buffer.concat([Buffer.from(`#!/bin/sh\necho stand-in electron\nexit 0\n# ${SENTINEL}`), Buffer.from([1, 8, ...Array(8).fill(FuseState.ENABLE)]), Buffer.from('\n')]));
     chmodSync(join(fake, 'electron'), 0o755);
+    standIn = join(fake, 'electron');
     out = join(tmp, 'out');
-    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--stand-in', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
     files = listPackage(join(out, 'linux-unpacked/resources/app.asar'), { isPack: false }).map((f) => f.replace(/\\/g, '/'));
   }, 600_000);
 
@@ -106,5 +112,19 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     const ort = join(out, 'linux-unpacked/resources/app.asar.unpacked/node_modules/onnxruntime-node/bin/napi-v6');
     expect(readdirSync(ort)).toEqual(['linux']);
     expect(files.some((f) => /onnxruntime-node\/bin\/napi-v6\/(darwin|win32)\//.test(f))).toBe(false);
+  });
+
+  it("electron-builder flips the fuses electron-builder.yml names, and the release workflow's check reads them back", async () => {
+    const exe = join(out, 'linux-unpacked/reid-studio');
+    // The stand-in, as copied from Electron's folder, had every fuse on: the check lists each one the config turns off.
+    const off = wantedFuses().filter(([, , v]) => v === false).map(([k]) => k);
+    expect(off).toEqual(expect.arrayContaining(['runAsNode', 'enableNodeCliInspectArguments', 'enableNodeOptionsEnvironmentVariable']));
+    expect((await verifyFuses(standIn)).map((l) => l.split(':')[0])).toEqual(off);
+    expect(await verifyFuses(exe)).toEqual([]);
+    // The smoke test's install: only the inspector fuse differs from what ships.
+    const copy = join(mkdtempSync(join(tmpdir(), 'reid-fuses-')), 'reid-studio');
+    cpSync(exe, copy);
+    await allowInspect(copy);
+    expect(await verifyFuses(copy)).toEqual(['enableNodeCliInspectArguments: the binary has true, electron-builder.yml wants false']);
   });
 });
