@@ -122,3 +122,9 @@ export function expectedEngine(appDir: string): RegExp {
   }
 }
 const TFJS_ENGINE = /^(wasm|tensorflow|tensorflow-gpu( · on the CPU)?)$/;
+
+/** Where a packaged app resolves its native packages from: the unpacked part of its asar, beside app.asar. */
+export function unpackedDir(executable: string, platform: NodeJS.Platform = process.platform): string {
+  const resources = platform === 'darwin' ? join(dirname(dirname(executable)), 'Resources') : join(dirname(executable), 'resources');
+  return join(resources, 'app.asar.unpacked');
+}

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { _electron, type ElectronApplication, type Page } from 'playwright-core';
 import { cleanup } from '../e2e/harness.js';
-import { checkOnnxFile, expectedEngine, exportOnnx, loadPreset, trainTinyDemo, waitForDrawnCanvas } from './smoke-flow.js';
+import { checkOnnxFile, expectedEngine, exportOnnx, loadPreset, trainTinyDemo, unpackedDir, waitForDrawnCanvas } from './smoke-flow.js';
 
 /**
  * The release smoke test: the desktop app opens its window, a preset loads, a tiny demo training run
@@ -28,12 +28,6 @@ const OUT = resolve(process.env.REID_STUDIO_SMOKE_OUT ?? join(ROOT, 'test/.tmp/s
 const home = mkdtempSync(join(tmpdir(), 'reid-smoke-home-'));
 const docs = join(home, 'docs');
 const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; optionalDependencies: Record<string, string> };
-
-/** Where the packaged app resolves its native packages from: the unpacked part of its asar. */
-function unpackedDir(executable: string): string {
-  const resources = process.platform === 'darwin' ? join(dirname(dirname(executable)), 'Resources') : join(dirname(executable), 'resources');
-  return join(resources, 'app.asar.unpacked');
-}
 
 let app: ElectronApplication;
 let win: Page;

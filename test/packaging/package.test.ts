@@ -10,6 +10,8 @@ import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FuseState, SENTINEL } from '@electron/fuses/dist/constants.js';
 import { allowInspect, verifyFuses, wantedFuses } from '../../scripts/release/fuses.js';
+import { appPaths } from '../../scripts/release/install.js';
+import { expectedEngine, unpackedDir } from '../electron/smoke-flow.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -108,9 +110,12 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     expect(existsSync(join(unpacked, `onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`))).toBe(true);
   });
 
-  it("ships onnxruntime's binaries for the installer's OS only", () => {
+  it("ships onnxruntime's binaries for the installer's OS and architecture only", () => {
     const ort = join(out, 'linux-unpacked/resources/app.asar.unpacked/node_modules/onnxruntime-node/bin/napi-v6');
     expect(readdirSync(ort)).toEqual(['linux']);
+    // The npm package carries linux/x64 and linux/arm64; `npm run dist` built for this machine's architecture.
+    expect(readdirSync(join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux')).sort()).toEqual(['arm64', 'x64']);
+    expect(readdirSync(join(ort, 'linux'))).toEqual([process.arch]);
     expect(files.some((f) => /onnxruntime-node\/bin\/napi-v6\/(darwin|win32)\//.test(f))).toBe(false);
   });
 
@@ -126,5 +131,16 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     cpSync(exe, copy);
     await allowInspect(copy);
     expect(await verifyFuses(copy)).toEqual(['enableNodeCliInspectArguments: the binary has true, electron-builder.yml wants false']);
+  });
+
+  it('the release scripts find the executable and the unpacked native packages where electron-builder put them', () => {
+    // install.ts names the Linux executable from electron-builder.yml / app/package.json; the smoke test finds
+    // the native packages beside app.asar: both checked against this electron-builder output.
+    const { executable } = appPaths('AppImage', join(out, 'linux-unpacked'));
+    expect(executable).toBe(join(out, 'linux-unpacked/reid-studio'));
+    expect(existsSync(executable)).toBe(true);
+    expect(unpackedDir(executable)).toBe(join(out, 'linux-unpacked/resources/app.asar.unpacked'));
+    expect('onnxruntime').toMatch(expectedEngine(unpackedDir(executable)));
+    expect(unpackedDir('/A/ReID Studio.app/Contents/MacOS/ReID Studio', 'darwin')).toBe('/A/ReID Studio.app/Contents/Resources/app.asar.unpacked');
   });
 });
