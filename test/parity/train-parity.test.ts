@@ -35,6 +35,12 @@ const CASES: ParityCase[] = [
  * of order 1 relative, far above either bound; the measured ratios are printed. Measured worst
  * ratios (tfjs − f64)/(PyTorch f32 − f64): 6.2 (resnet18), 7.7 (resnet50_ibn_a), 2.6 (frozen resnet50);
  * tfjs is a few times less accurate than oneDNN on these ill-conditioned random nets, not different.
+ * PyTorch float32 can be luckily close to float64 on one tensor (its distance depends on the CPU's
+ * kernels: on an AVX-512 EPYC one layer3 update of resnet50_ibn_a was 13× closer than the net's typical
+ * one), so a weight update's bound also admits FACTOR × PyTorch float32's upper-quartile relative distance
+ * over all of the model's updates × the tensor's magnitude: its typical precision on this net, not its luck
+ * on one tensor. A wrong formula is still order 1 relative, far above FACTOR × that quartile (≈ 1e-2 on
+ * resnet50_ibn_a, ≈ 1e-4 on resnet18).
  */
 const FACTOR = 10;
 const REL_FORWARD = 1e-4;
@@ -42,10 +48,10 @@ const REL_UPDATE = 1e-3;
 const REL_STATS = 1e-4;
 
 /** tfjs must be as close to float64 as FACTOR × PyTorch float32's distance, or within the floor. */
-function within(tfjs: ArrayLike<number>, pt32: ArrayLike<number>, pt64: ArrayLike<number>, rel: number): { ok: boolean; ratio: number; text: string } {
+function within(tfjs: ArrayLike<number>, pt32: ArrayLike<number>, pt64: ArrayLike<number>, rel: number, typical = 0): { ok: boolean; ratio: number; text: string } {
   const a = maxDiff(tfjs, pt64);
   const b = maxDiff(pt32, pt64);
-  const limit = Math.max(FACTOR * b.diff, rel * a.ref);
+  const limit = Math.max(FACTOR * b.diff, rel * a.ref, FACTOR * typical * a.ref);
   return { ok: a.diff <= limit, ratio: a.diff / Math.max(b.diff, 1e-30), text: `${a.diff.toExponential(2)} vs float64 (PyTorch float32: ${b.diff.toExponential(2)}, limit ${limit.toExponential(2)})` };
 }
 
@@ -159,6 +165,20 @@ for (const [engine, step] of ENGINES)
         check('train feature', within(out.feature, f('train.feature'), f('train.feature64'), REL_FORWARD));
         check('loss', within([out.loss], [ref.loss], [ref.loss64], 1e-5));
 
+        // PyTorch float32's upper-quartile relative distance from float64 over the model's weight updates.
+        const rel32: number[] = [];
+        for (const l of analysis.layers)
+          for (const s of weightSpecs(l)) {
+            const key = `${l.name}/${s.slot}`;
+            const b0 = before.values.get(key)!;
+            const d32 = after.values.get(key)!.map((x, i) => x - b0[i]!);
+            const d64 = after64.values.get(key)!.map((x, i) => x - b0[i]!);
+            const m = maxDiff(d32, d64);
+            if (!s.buffer && m.ref > 0) rel32.push(m.diff / m.ref);
+          }
+        rel32.sort((a, b) => a - b);
+        const typical = rel32.length ? rel32[Math.floor(rel32.length * 0.75)]! : 0;
+        console.log(`train parity ${engine} ${c.id}: PyTorch float32 update distance, upper quartile ${typical.toExponential(2)} relative`);
         for (const l of analysis.layers)
           for (const s of weightSpecs(l)) {
             const key = `${l.name}/${s.slot}`;
@@ -173,7 +193,7 @@ for (const [engine, step] of ENGINES)
               continue;
             }
             if (s.buffer) check(key, within(got, pt, pt64, REL_STATS));
-            else check(key, within(delta(got), delta(pt), delta(pt64), REL_UPDATE));
+            else check(key, within(delta(got), delta(pt), delta(pt64), REL_UPDATE, typical));
           }
         expect(failures).toEqual([]);
         console.log(
