@@ -26,6 +26,8 @@ export interface Placement {
   byProvider: Record<string, number>;
   /** Nodes not on the session's own execution provider (onnxruntime's CPU fallback), by op. */
   fallback: Record<string, number>;
+  /** The run's outputs (float32, copied off the device). */
+  outputs?: Record<string, Float32Array>;
 }
 
 const PROVIDER: Record<OrtExecutionProvider, string> = { cpu: 'CPUExecutionProvider', webgpu: 'WebGpuExecutionProvider' };
@@ -49,7 +51,8 @@ export function placementOf(events: { cat?: string; name?: string; args?: { op_n
 }
 
 /**
- * Runs `model` once on `ep` with `feeds` under onnxruntime's profiler and returns where each node ran.
+ * Runs `model` once on `ep` with `feeds` under onnxruntime's profiler and returns where each node ran (and
+ * the outputs).
  * The profile file goes to a fresh temporary folder that is removed afterwards.
  */
 export async function nodePlacement(model: Uint8Array, ep: OrtExecutionProvider, feeds: (ort: typeof Ort) => Record<string, Ort.Tensor>, options: OrtSessionOptionsInput = {}): Promise<Placement> {
@@ -58,8 +61,10 @@ export async function nodePlacement(model: Uint8Array, ep: OrtExecutionProvider,
   const dir = mkdtempSync(join(tmpdir(), 'reid-ort-profile-'));
   try {
     const session = await ort.InferenceSession.create(model, ortSessionOptions(ep, { ...options, profileFilePrefix: join(dir, 'profile') }));
+    const outputs: Record<string, Float32Array> = {};
     try {
-      await session.run(feeds(ort));
+      const out = await session.run(feeds(ort));
+      for (const [k, t] of Object.entries(out)) if (t.type === 'float32') outputs[k] = Float32Array.from(t.data as Float32Array);
       session.endProfiling();
     } finally {
       await session.release();
@@ -67,7 +72,7 @@ export async function nodePlacement(model: Uint8Array, ep: OrtExecutionProvider,
     const events = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
       .flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as never[]);
-    return placementOf(events, ep);
+    return { ...placementOf(events, ep), outputs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

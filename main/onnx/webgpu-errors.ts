@@ -10,7 +10,6 @@
  * run's checkpoint is engine-neutral, so `train --resume RUN --backend onnxruntime` continues it.
  */
 import type { ApiErrorCode } from '../../core/api/contract.js';
-import { firstLine } from './webgpu-smoke.js';
 
 export type WebGpuErrorCode = Extract<ApiErrorCode, 'E_GPU_DEVICE_LOST' | 'E_OUT_OF_MEMORY' | 'E_WEBGPU_FAILED'>;
 
@@ -41,4 +40,10 @@ export function webgpuError(e: unknown, doing: string): WebGpuError {
   const code = webgpuErrorCode(String((e as Error)?.message ?? e));
   const what = code === 'E_GPU_DEVICE_LOST' ? 'the GPU device was lost' : code === 'E_OUT_OF_MEMORY' ? 'the GPU ran out of memory' : 'the WebGPU engine failed';
   return new WebGpuError(`${what} while ${doing} (${detail}); run again with --backend onnxruntime (CPU), or resume a training run on it`, code);
+}
+
+/** One line of a runtime's message (onnxruntime's can carry a whole stack). */
+export function firstLine(e: unknown): string {
+  const msg = String((e as Error)?.message ?? e);
+  return msg.split('\n').find((l) => l.trim())?.trim().slice(0, 500) ?? msg;
 }

@@ -16,6 +16,7 @@
 import type * as Ort from 'onnxruntime-node';
 import type { OnnxModelJs } from '../../core/index.js';
 import { serializeOnnx } from './serialize.js';
+import { firstLine } from './webgpu-errors.js';
 
 const X = [2, 3, 8, 8];
 const W = [4, 3, 3, 3];
@@ -135,10 +136,4 @@ export async function runSmokeTest(ort: typeof Ort, options: (ep: 'cpu' | 'webgp
   if (!(worst <= SMOKE_TOLERANCE))
     return { passed: false, relativeDiff: worst, ms, message: `a 3×3 convolution's ${what[worstName]} on WebGPU differs from the CPU engine's by ${worst.toExponential(2)} · max|cpu| (limit ${SMOKE_TOLERANCE})` };
   return { passed: true, relativeDiff: worst, ms };
-}
-
-/** One line of a runtime's message (onnxruntime's can carry a whole stack). */
-export function firstLine(e: unknown): string {
-  const msg = String((e as Error)?.message ?? e);
-  return msg.split('\n').find((l) => l.trim())?.trim().slice(0, 500) ?? msg;
 }

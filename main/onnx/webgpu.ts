@@ -24,7 +24,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type * as Ort from 'onnxruntime-node';
 import { loadOnnxRuntime, ortSessionOptions } from './runtime.js';
-import { firstLine, runSmokeTest, type SmokeTestResult } from './webgpu-smoke.js';
+import { firstLine } from './webgpu-errors.js';
+import { runSmokeTest, type SmokeTestResult } from './webgpu-smoke.js';
 
 export const WEBGPU_ENGINE = 'webgpu';
 /** Dawn's Node bindings: the adapter report. */
