@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
 /**
  * Electron's binary: its npm package downloads it at install time and exports the executable's path; where
  * the download was impossible (the build box) the package is absent or throws. The real-window tests
- * (test/**\/*.electron.ts) are listed only where it exists, so they are never reported as skipped.
+ * (test/**\/*.electron.ts) are listed only where it exists, so they are never reported as skipped. With
+ * REID_STUDIO_EXECUTABLE (a packaged app's executable, `npm run test:electron`) the release smoke test is
+ * listed, and runs against that app.
  */
 function electronBinary(): string | null {
   try {
@@ -17,7 +19,7 @@ function electronBinary(): string | null {
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', ...(electronBinary() ? ['test/**/*.electron.ts'] : [])],
+    include: ['test/**/*.test.ts', ...(process.env.REID_STUDIO_EXECUTABLE ? ['test/electron/smoke.electron.ts'] : electronBinary() ? ['test/**/*.electron.ts'] : [])],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,

@@ -1,9 +1,15 @@
 // `npm run dist`: builds the installer(s) for the current OS with electron-builder.
 //   --dir                 unpacked app only (no installer), e.g. to inspect app.asar
+//   --arch ARCH           x64 or arm64 (default: this machine's). The app's runtime dependencies are installed
+//                         for that architecture (npm's --cpu); Electron for another architecture than this
+//                         machine's is downloaded by electron-builder (needs internet access)
 //   --electron-dist DIR   an unpacked Electron to package with (default: node_modules/electron/dist)
 //   --output DIR          where to write (default: dist/installers)
-//   --stand-in            the Electron given is a stand-in executable (CI inspection of what would ship):
-//                         Electron fuses cannot be flipped in it, so that one step is skipped
+//   --unsigned            no signing identity: macOS builds are signed ad hoc (an Apple Silicon Mac runs no
+//                         unsigned code, and flipping Electron's fuses breaks Electron's own signature), without
+//                         the hardened runtime and without notarisation; Windows builds stay unsigned
+//   --stand-in            the Electron given is a stand-in executable without a fuse wire (CI inspection of what
+//                         would ship): Electron fuses cannot be flipped in it, so that one step is skipped
 // Electron's binary is downloaded by its npm install script; where that download is impossible the
 // command says so instead of failing deep inside electron-builder.
 import { execFileSync } from 'node:child_process';
@@ -12,13 +18,22 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { parseArgs } from 'node:util';
+import { builderConfig } from './builder-config.mjs';
 
-const { values } = parseArgs({ options: { dir: { type: 'boolean' }, 'electron-dist': { type: 'string' }, output: { type: 'string' }, 'stand-in': { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { dir: { type: 'boolean' }, arch: { type: 'string' }, 'electron-dist': { type: 'string' }, output: { type: 'string' }, unsigned: { type: 'boolean' }, 'stand-in': { type: 'boolean' } },
+});
+const arch = values.arch ?? process.arch;
+if (!['x64', 'arm64'].includes(arch)) {
+  console.error(`reid-studio dist: --arch must be x64 or arm64, not ${arch}`);
+  process.exit(2);
+}
 const root = JSON.parse(readFileSync('package.json', 'utf8'));
 const electronVersion = root.optionalDependencies.electron;
-const electronDist = resolve(values['electron-dist'] ?? 'node_modules/electron/dist');
+// node_modules/electron holds Electron for this machine's architecture; another one is electron-builder's to fetch.
+const electronDist = values['electron-dist'] ? resolve(values['electron-dist']) : arch === process.arch ? resolve('node_modules/electron/dist') : null;
 const exe = { darwin: 'Electron.app', win32: 'electron.exe' }[process.platform] ?? 'electron';
-if (!existsSync(resolve(electronDist, exe))) {
+if (electronDist && !existsSync(resolve(electronDist, exe))) {
   console.error(
     `reid-studio dist: Electron's binary is not available (${resolve(electronDist, exe)} is missing).\n` +
       'It is downloaded by the electron package at install time, and that download did not happen on this machine\n' +
@@ -31,16 +46,18 @@ if (!existsSync(resolve(electronDist, exe))) {
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: 'inherit', ...opts });
 run(process.execPath, ['scripts/build.mjs']);
 if (!existsSync('assets/icon.png')) run(process.execPath, ['scripts/icons.mjs']);
-// The runtime dependencies of the packaged app (app/package.json) — never the dev tooling.
-run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: 'app' });
+// The runtime dependencies of the packaged app (app/package.json) — never the dev tooling — with the native
+// packages (sharp's libvips, onnxruntime) for the target architecture. app/.npmrc skips onnxruntime's CUDA
+// download: the app creates CPU sessions only (README, "What runs where").
+// npm is npm.cmd on Windows, which Node runs only through a shell.
+run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', `--cpu=${arch}`, `--os=${process.platform}`], { cwd: 'app', shell: process.platform === 'win32' });
 const platform = { darwin: '--mac', win32: '--win' }[process.platform] ?? '--linux';
 let config = 'electron-builder.yml';
-if (values['stand-in']) {
-  const doc = YAML.parse(readFileSync(config, 'utf8'));
-  delete doc.electronFuses;
+if (values['stand-in'] || values.unsigned) {
   config = join(mkdtempSync(join(tmpdir(), 'reid-builder-')), 'electron-builder.yml');
-  writeFileSync(config, YAML.stringify(doc));
+  writeFileSync(config, YAML.stringify(builderConfig({ standIn: values['stand-in'], unsigned: values.unsigned })));
 }
-const args = ['node_modules/electron-builder/cli.js', platform, ...(values.dir ? ['--dir'] : []), '--config', config, `-c.directories.app=${resolve('app')}`, `-c.directories.buildResources=${resolve('assets')}`, `-c.electronDist=${electronDist}`, `-c.electronVersion=${electronVersion}`];
+const args = ['node_modules/electron-builder/cli.js', platform, `--${arch}`, ...(values.dir ? ['--dir'] : []), '--config', config, `-c.directories.app=${resolve('app')}`, `-c.directories.buildResources=${resolve('assets')}`, `-c.electronVersion=${electronVersion}`];
+if (electronDist) args.push(`-c.electronDist=${electronDist}`);
 if (values.output) args.push(`-c.directories.output=${resolve(values.output)}`);
 run(process.execPath, args);

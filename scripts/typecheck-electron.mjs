@@ -1,4 +1,4 @@
-// Type-checks the Electron shell (main process + preload) against Electron's own typings.
+// Type-checks the Electron shell (main process + preload) and the real-window tests against Electron's own typings.
 // Electron is an optional dependency whose install script downloads its binary; where that download is
 // impossible npm drops the package, typings included. The typings alone are a plain file in the npm
 // tarball, so fetch that (npm registry only) into node_modules/.cache when the package is absent.
@@ -25,4 +25,6 @@ if (!cached) {
   execFileSync('sh', ['-c', `printf %s '${version}' > '${stamp}'`]);
 }
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'main/hosts/electron/tsconfig.json'], { stdio: 'inherit' });
-console.log(`electron shell type-checks against electron@${version} typings`);
+// The real-window tests (the release smoke test among them) drive Electron's main process: same typings.
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'test/electron/tsconfig.json'], { stdio: 'inherit' });
+console.log(`electron shell and test/electron/*.electron.ts type-check against electron@${version} typings`);

@@ -10,18 +10,9 @@ import { cleanup } from '../e2e/harness.js';
  * where Electron's binary is installed (a developer's machine, a release build); the build box cannot
  * download it, so there the shell's decisions are covered by the pure-module tests beside this file.
  * Native dialogs cannot be clicked by a test: they are replaced in the main process by answers the test
- * chooses, and the test checks what the app does with each answer.
+ * chooses, and the test checks what the app does with each answer. It type-checks against Electron's own
+ * typings (scripts/typecheck-electron.mjs, test/electron/tsconfig.json).
  */
-
-/** The parts of Electron's main-process API the test touches (its typings are not installed on every machine). */
-interface MenuItemLike {
-  label: string;
-  role?: string;
-  registerAccelerator?: boolean;
-  submenu?: { items: MenuItemLike[] };
-  click(): void;
-}
-type MenuLike = { getApplicationMenu(): { items: MenuItemLike[] } };
 
 let app: ElectronApplication;
 let win: Page;
@@ -41,8 +32,8 @@ async function answerMessageBox(response: number): Promise<void> {
 
 async function menuClick(path: string[]): Promise<void> {
   await app.evaluate(({ Menu }, labels) => {
-    let items = (Menu as MenuLike).getApplicationMenu().items;
-    let item: MenuItemLike | undefined;
+    let items = Menu.getApplicationMenu()!.items;
+    let item: (typeof items)[number] | undefined;
     for (const l of labels) {
       item = items.find((i) => i.label === l);
       if (!item) throw new Error(`no menu item ${l}`);
@@ -72,7 +63,7 @@ describe('the desktop window (Electron)', () => {
 
   it('the application menu has About, and page shortcuts are not global accelerators', async () => {
     const menu = await app.evaluate(({ Menu }) =>
-      (Menu as MenuLike).getApplicationMenu().items.map((i) => ({ label: i.label, sub: (i.submenu?.items ?? []).map((s) => ({ label: s.label, role: s.role, global: s.registerAccelerator })) })),
+      Menu.getApplicationMenu()!.items.map((i) => ({ label: i.label, sub: (i.submenu?.items ?? []).map((s) => ({ label: s.label, role: s.role, global: s.registerAccelerator })) })),
     );
     const all = menu.flatMap((m) => m.sub);
     expect(all.some((s) => s.role === 'about')).toBe(process.platform !== 'darwin');

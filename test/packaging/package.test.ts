@@ -8,6 +8,10 @@ import { validateConfiguration } from 'app-builder-lib/out/util/config/config.js
 import { DebugLogger } from 'builder-util';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FuseState, SENTINEL } from '@electron/fuses/dist/constants.js';
+import { allowInspect, verifyFuses, wantedFuses } from '../../scripts/release/fuses.js';
+import { appPaths } from '../../scripts/release/install.js';
+import { expectedEngine, unpackedDir } from '../electron/smoke-flow.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -24,7 +28,7 @@ describe('electron-builder configuration', () => {
     expect(c.linux.target).toEqual(['AppImage', 'deb']);
     expect(c.win.target).toEqual(['nsis']);
     expect(c.nsis).toMatchObject({ oneClick: false, perMachine: false });
-    expect(c.mac.target).toEqual(['dmg']);
+    expect(c.mac.target).toEqual(['dmg', 'zip']);
     expect(c.fileAssociations[0].ext).toBe('reidgraph');
     expect(c.publish).toBeNull();
     expect(c.electronFuses).toMatchObject({ runAsNode: false, onlyLoadAppFromAsar: true, enableNodeCliInspectArguments: false });
@@ -53,14 +57,18 @@ describe('electron-builder configuration', () => {
 describe('what would ship (electron-builder --dir against a stand-in Electron)', () => {
   let out: string;
   let files: string[];
+  let standIn: string;
   beforeAll(() => {
     const tmp = mkdtempSync(join(tmpdir(), 'reid-dist-'));
     const fake = join(tmp, 'electron-dist');
     mkdirSync(fake);
-    writeFileSync(join(fake, 'electron'), '#!/bin/sh\necho stand-in electron\n');
+    // A shell script that carries an Electron fuse wire as Electron's binary does (@electron/fuses' sentinel,
+    // wire version 1, 8 fuses, every one enabled): electron-builder flips the fuses in it as in the real one.
+    writeFileSync(join(fake, 'electron'), Buffer.concat([Buffer.from(`#!/bin/sh\necho stand-in electron\nexit 0\n# ${SENTINEL}`), Buffer.from([1, 8, ...Array(8).fill(FuseState.ENABLE)]), Buffer.from('\n')]));
     chmodSync(join(fake, 'electron'), 0o755);
+    standIn = join(fake, 'electron');
     out = join(tmp, 'out');
-    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--stand-in', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
+    execFileSync(process.execPath, ['scripts/dist.mjs', '--dir', '--electron-dist', fake, '--output', out], { cwd: ROOT, stdio: 'pipe' });
     files = listPackage(join(out, 'linux-unpacked/resources/app.asar'), { isPack: false }).map((f) => f.replace(/\\/g, '/'));
   }, 600_000);
 
@@ -102,9 +110,37 @@ describe('what would ship (electron-builder --dir against a stand-in Electron)',
     expect(existsSync(join(unpacked, `onnxruntime-node/bin/napi-v6/${process.platform}/${process.arch}/onnxruntime_binding.node`))).toBe(true);
   });
 
-  it("ships onnxruntime's binaries for the installer's OS only", () => {
+  it("ships onnxruntime's binaries for the installer's OS and architecture only", () => {
     const ort = join(out, 'linux-unpacked/resources/app.asar.unpacked/node_modules/onnxruntime-node/bin/napi-v6');
     expect(readdirSync(ort)).toEqual(['linux']);
+    // The npm package carries linux/x64 and linux/arm64; `npm run dist` built for this machine's architecture.
+    expect(readdirSync(join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux')).sort()).toEqual(['arm64', 'x64']);
+    expect(readdirSync(join(ort, 'linux'))).toEqual([process.arch]);
     expect(files.some((f) => /onnxruntime-node\/bin\/napi-v6\/(darwin|win32)\//.test(f))).toBe(false);
+  });
+
+  it("electron-builder flips the fuses electron-builder.yml names, and the release workflow's check reads them back", async () => {
+    const exe = join(out, 'linux-unpacked/reid-studio');
+    // The stand-in, as copied from Electron's folder, had every fuse on: the check lists each one the config turns off.
+    const off = wantedFuses().filter(([, , v]) => v === false).map(([k]) => k);
+    expect(off).toEqual(expect.arrayContaining(['runAsNode', 'enableNodeCliInspectArguments', 'enableNodeOptionsEnvironmentVariable']));
+    expect((await verifyFuses(standIn)).map((l) => l.split(':')[0])).toEqual(off);
+    expect(await verifyFuses(exe)).toEqual([]);
+    // The smoke test's install: only the inspector fuse differs from what ships.
+    const copy = join(mkdtempSync(join(tmpdir(), 'reid-fuses-')), 'reid-studio');
+    cpSync(exe, copy);
+    await allowInspect(copy);
+    expect(await verifyFuses(copy)).toEqual(['enableNodeCliInspectArguments: the binary has true, electron-builder.yml wants false']);
+  });
+
+  it('the release scripts find the executable and the unpacked native packages where electron-builder put them', () => {
+    // install.ts names the Linux executable from electron-builder.yml / app/package.json; the smoke test finds
+    // the native packages beside app.asar: both checked against this electron-builder output.
+    const { executable } = appPaths('AppImage', join(out, 'linux-unpacked'));
+    expect(executable).toBe(join(out, 'linux-unpacked/reid-studio'));
+    expect(existsSync(executable)).toBe(true);
+    expect(unpackedDir(executable)).toBe(join(out, 'linux-unpacked/resources/app.asar.unpacked'));
+    expect('onnxruntime').toMatch(expectedEngine(unpackedDir(executable)));
+    expect(unpackedDir('/A/ReID Studio.app/Contents/MacOS/ReID Studio', 'darwin')).toBe('/A/ReID Studio.app/Contents/Resources/app.asar.unpacked');
   });
 });
