@@ -1,5 +1,6 @@
-"""PyTorch CPU side of bench/backends.ts: the same Baseline (test/parity/reference.py), same shapes,
-same loss (CE + 1e-3·mean(feat²)) and Adam; eval at `batch`, training step at `train_batch`.
+"""PyTorch side of bench/backends.ts (CPU) and bench/gpu.ts (CUDA): the same Baseline
+(test/parity/reference.py), same shapes, same loss (CE + 1e-3·mean(feat²)) and Adam; eval or one training
+step at `batch`. Arguments: preset mode batch threads iters [device [height width]].
 Prints one JSON line per measurement."""
 import json
 import os
@@ -9,17 +10,22 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'parity'))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# reference.py sits in test/parity, or beside this file in the packed GPU bundle (bench/gpu-pack.sh).
+sys.path.insert(0, os.path.join(HERE, '..', 'test', 'parity'))
+sys.path.insert(0, HERE)
 from reference import Baseline  # noqa: E402
 
 
-def measure(fn, iters):
+def measure(fn, iters, sync=lambda: None):
     """Median wall-clock and process CPU seconds (all threads) per iteration, after one warm-up."""
     fn()
+    sync()
     ts, cs = [], []
     for _ in range(iters):
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
+        sync()
         ts.append(time.perf_counter() - t0)
         cs.append(time.process_time() - c0)
     ts.sort()
@@ -29,10 +35,15 @@ def measure(fn, iters):
 
 def main():
     preset, mode, batch, threads, iters = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    h, w = 256, 128
+    device = sys.argv[6] if len(sys.argv) > 6 else 'cpu'
+    h, w = (int(sys.argv[7]), int(sys.argv[8])) if len(sys.argv) > 8 else (256, 128)
     torch.set_num_threads(threads)
-    model = Baseline(preset, 751, 1, 'bnneck', 'after')
-    x = torch.randn(batch, 3, h, w)
+    # fp32 on CUDA too: no TF32 matmuls / convolutions (the webgpu engine computes in fp32).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    model = Baseline(preset, 751, 1, 'bnneck', 'after').to(device)
+    x = torch.randn(batch, 3, h, w, device=device)
+    sync = torch.cuda.synchronize if device == 'cuda' else (lambda: None)
     if mode == 'eval':
         model.eval()
 
@@ -41,7 +52,7 @@ def main():
                 model(x)
     else:
         model.train()
-        labels = torch.arange(batch) % 751
+        labels = torch.arange(batch, device=device) % 751
         opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3.5e-4)
 
         def step():
@@ -50,8 +61,8 @@ def main():
             opt.zero_grad()
             loss.backward()
             opt.step()
-    s, c = measure(step, iters)
-    print(json.dumps({'ok': True, 'backend': f'pytorch-cpu ({threads} thread{"s" if threads > 1 else ""})', 'preset': preset, 'mode': mode,
+    s, c = measure(step, iters, sync)
+    print(json.dumps({'ok': True, 'backend': f'pytorch-cuda ({torch.cuda.get_device_name(0)})' if device == 'cuda' else f'pytorch-cpu ({threads} thread{"s" if threads > 1 else ""})', 'preset': preset, 'mode': mode,
                       'batch': batch, 'secondsPerIter': s, 'imagesPerSecond': batch / s, 'cpuSecondsPerIter': c, 'imagesPerCpuSecond': batch / c,
                       'torch': torch.__version__}))
 

@@ -3,7 +3,9 @@
  * them, so the same PyTorch references run on every engine a machine has. A tfjs backend is present when
  * its package is installed and `initBackend` selects it — the app's own check, including the native
  * bindings' smoke test (a 3×3 convolution forward and backward equal to wasm's). onnxruntime is present
- * when onnxruntime-node loads. A backend that is absent is simply not listed (never a skipped test).
+ * when onnxruntime-node loads; webgpu (onnxruntime's WebGPU EP) when the app's own status says it runs here —
+ * on the build machine, SwiftShader set up by test/webgpu-env.ts (slow: suites give it a few tiny cases). A
+ * backend that is absent is simply not listed (never a skipped test).
  *
  * Not listed: the plain JavaScript `cpu` backend (the reference the smoke test falls back to; the parity
  * tests keep their own small cpu subset). Training lists tfjs backends only: onnxruntime trains through
@@ -13,8 +15,10 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompiledModel } from '../core/index.js';
+import './webgpu-env.js';
 import { featureEngine } from '../main/onnx/engine.js';
 import { onnxRuntimeStatus } from '../main/onnx/runtime.js';
+import { webgpuStatus } from '../main/onnx/webgpu.js';
 import { forwardEval, initBackend, type BackendName, type ReidModel } from '../main/tfjs/index.js';
 
 const NATIVE: Partial<Record<BackendName, string>> = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' };
@@ -39,24 +43,28 @@ async function tfjsBackends(): Promise<BackendName[]> {
 
 export const TFJS_BACKENDS: readonly BackendName[] = await tfjsBackends();
 
-/** Engines that compute eval-mode features: the tfjs backends, then onnxruntime when it loads. */
-export const EVAL_ENGINES: readonly (BackendName | 'onnxruntime')[] = [...TFJS_BACKENDS, ...((await onnxRuntimeStatus()).available ? (['onnxruntime'] as const) : [])];
+/** Engines that compute eval-mode features: the tfjs backends, then onnxruntime and webgpu where they run. */
+export const EVAL_ENGINES: readonly (BackendName | 'onnxruntime' | 'webgpu')[] = [
+  ...TFJS_BACKENDS,
+  ...((await onnxRuntimeStatus()).available ? (['onnxruntime'] as const) : []),
+  ...((await webgpuStatus()).available ? (['webgpu'] as const) : []),
+];
 
 /** Backends that run the training step (forward + backward through tfjs). */
 export const TRAIN_BACKENDS: readonly BackendName[] = TFJS_BACKENDS;
 
-/** The tfjs backend to initialise for an eval engine (onnxruntime takes its weights from a model built on wasm). */
-export const tfjsBackendOf = (engine: (typeof EVAL_ENGINES)[number]): BackendName => (engine === 'onnxruntime' ? 'wasm' : engine);
+/** The tfjs backend to initialise for an eval engine (the onnxruntime engines take their weights from a model built on wasm). */
+export const tfjsBackendOf = (engine: (typeof EVAL_ENGINES)[number]): BackendName => (engine === 'onnxruntime' || engine === 'webgpu' ? 'wasm' : engine);
 
 /**
  * Eval-mode features of `count` NHWC normalised images on `engine`: the tfjs model's eval output on the
- * active tfjs backend, or onnxruntime running the lowered ONNX graph of `compiled` with the model's weights.
+ * active tfjs backend, or onnxruntime (CPU or WebGPU EP) running the lowered ONNX graph of `compiled` with the model's weights.
  */
 export async function evalFeatures(engine: (typeof EVAL_ENGINES)[number] | 'cpu', reid: ReidModel, compiled: CompiledModel, input: Float32Array, count: number): Promise<Float32Array> {
-  if (engine === 'onnxruntime') {
-    const ort = await featureEngine(reid, compiled, 'onnxruntime', 'wasm');
+  if (engine === 'onnxruntime' || engine === 'webgpu') {
+    const ort = await featureEngine(reid, compiled, engine, 'wasm');
     try {
-      if (ort.name !== 'onnxruntime') throw new Error(`onnxruntime did not run: ${ort.reason}`);
+      if (ort.name !== engine) throw new Error(`${engine} did not run: ${ort.reason}`);
       return (await ort.extract(input, count, count)).features;
     } finally {
       await ort.dispose();

@@ -129,6 +129,10 @@ export type ApiErrorCode =
   | 'E_CHECKPOINT_IO'
   /** A training run ran out of its device's memory (train.exit `code`): lower the micro-batch. */
   | 'E_OUT_OF_MEMORY'
+  /** The webgpu engine's GPU device was lost (driver reset, GPU removed): redo the work on another engine. */
+  | 'E_GPU_DEVICE_LOST'
+  /** A WebGPU session failed (no adapter / device, a kernel or shader the GPU refuses). */
+  | 'E_WEBGPU_FAILED'
   /** Dataset problems (core/config/datasets.ts). */
   | DatasetErrorCode;
 

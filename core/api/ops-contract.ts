@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../training/backends.js';
 import { absPathSchema, dataSourceSchema, runIdSchema } from './training-contract.js';
 
 /**
@@ -119,13 +120,16 @@ export const opsCalls = {
         data: dataSourceSchema.nullable().default(null),
         metric: z.enum(['cosine', 'euclidean']).optional(),
         reRanking: z.boolean().default(false),
-        backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+        /** `auto`, `webgpu`, `onnxruntime` or a tfjs backend (as `eval --backend`). */
+        backend: z.enum(BACKEND_CHOICES).default('auto'),
         jobId: jobId.optional(),
       })
       .strict(),
     output: evalMetricsSchema.extend({
       jobId: z.string(),
       backend: z.string(),
+      /** The WebGPU adapter the features were computed on (webgpu only). */
+      adapter: z.string().optional(),
       dataset: z.string(),
       weights: z.object({ source: z.string(), step: z.number().optional() }),
       savedToRun: z.boolean(),

@@ -43,6 +43,8 @@ const runSummary = z.object({
   updated: z.string(),
   active: z.boolean(),
   backend: z.string().optional(),
+  /** The WebGPU adapter of a run on the webgpu engine (run.json `adapter`). */
+  adapter: z.string().optional(),
   epochs: z.number().optional(),
   step: z.number().optional(),
   epoch: z.number().optional(),
@@ -201,13 +203,24 @@ export const trainingCalls = {
       /** onnxruntime-node's CPU engine: when available, `auto` trains and evaluates on it. */
       onnxruntime: z.object({ available: z.boolean(), threads: z.number(), version: z.string().optional(), message: z.string().optional() }).optional(),
       gpu: z.object({ ready: z.boolean(), gpus: z.array(z.object({ name: z.string(), driver: z.string() })), cudaRuntimes: z.array(z.string()), cudnnLibraries: z.array(z.string()), problems: z.array(z.string()), fixes: z.array(z.string()) }).optional(),
+      /** onnxruntime's WebGPU engine: the adapter Dawn gives (software or not, its limits) and the smoke test where it ran. */
+      webgpu: z
+        .object({
+          available: z.boolean(),
+          message: z.string().optional(),
+          adapter: z.object({ label: z.string(), vendor: z.string(), architecture: z.string(), device: z.string(), driver: z.string(), backend: z.string(), isSoftware: z.boolean(), maxBufferSize: z.number(), maxStorageBufferBindingSize: z.number() }).optional(),
+          smokeTest: z.object({ passed: z.boolean(), message: z.string().optional() }).optional(),
+        })
+        .optional(),
+      /** The engine `auto` picks for training and for evaluation here, and why. */
+      engines: z.object({ train: z.object({ engine: z.string(), reason: z.string() }), eval: z.object({ engine: z.string(), reason: z.string() }) }).optional(),
     }),
   },
 } as const;
 
 /** Events of the training engine (main/training/engine/trainer.ts TrainEvent), as the renderer receives them. */
 export const trainEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), runDir: z.string(), backend: z.string(), device: z.enum(['cpu', 'gpu']).optional(), backendWarning: z.string().optional(), epochs: z.number(), startEpoch: z.number(), itersPerEpoch: z.number(), microBatch: z.number(), microBatchReason: z.string(), loss: z.string(), numClasses: z.number(), resumedFromStep: z.number().optional() }),
+  z.object({ type: z.literal('start'), runDir: z.string(), backend: z.string(), device: z.enum(['cpu', 'gpu']).optional(), /** the WebGPU adapter the webgpu engine trains on ("NVIDIA H100 (Vulkan)") */ adapter: z.string().optional(), backendWarning: z.string().optional(), epochs: z.number(), startEpoch: z.number(), itersPerEpoch: z.number(), microBatch: z.number(), microBatchReason: z.string(), loss: z.string(), numClasses: z.number(), resumedFromStep: z.number().optional() }),
   z.object({ type: z.literal('step'), epoch: z.number(), iter: z.number(), iters: z.number(), step: z.number(), loss: z.number(), ...lossTermFields, acc: z.number(), lr: z.number(), imgPerSec: z.number(), etaSeconds: z.number() }),
   z.object({ type: z.literal('epoch'), epoch: z.number(), loss: z.number(), acc: z.number(), seconds: z.number() }),
   z.object({ type: z.literal('checkpoint'), epoch: z.number(), step: z.number(), batch: z.number().optional() }),

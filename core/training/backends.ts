@@ -10,6 +10,12 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
  * its ONNX training graph, for training. `auto` prefers it when it is installed and the graph has that form.
  */
 export const ONNXRUNTIME_BACKEND = 'onnxruntime';
-/** What a user may choose: a backend, or `auto` (the fastest that loads and passes its check). */
-export const BACKEND_CHOICES = ['auto', ONNXRUNTIME_BACKEND, ...BACKEND_NAMES] as const;
+/**
+ * onnxruntime-node's bundled WebGPU execution provider (Dawn: Vulkan / Metal / Direct3D 12) on the GPU the
+ * user already has. `auto` prefers it on a hardware adapter that passes its smoke test; a software adapter
+ * (SwiftShader, llvmpipe) runs only when forced.
+ */
+export const WEBGPU_BACKEND = 'webgpu';
+/** What a user may choose: a backend, or `auto` (the fastest that loads and passes its check), in the order `auto` prefers them. */
+export const BACKEND_CHOICES = ['auto', WEBGPU_BACKEND, ONNXRUNTIME_BACKEND, ...BACKEND_NAMES] as const;
 export type BackendChoiceName = (typeof BACKEND_CHOICES)[number];

@@ -72,7 +72,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--seed N', 'random seed'],
       ['--weights FILE', 'pretrained weights (.pth / .safetensors; the load report is kept in the run)'],
       ['--out RUN_DIR', 'run folder (default runs/<name>-<time>)'],
-      ['--backend NAME', 'compute backend: auto (default: onnxruntime when installed, all cores), onnxruntime, or a tfjs backend (`reid-studio backend` lists them)'],
+      ['--backend NAME', 'compute backend: auto (default: webgpu on a hardware GPU that passes its smoke test, else onnxruntime when installed, all cores), webgpu, onnxruntime, or a tfjs backend (`reid-studio backend` lists them)'],
       ['--micro-batch N', 'images per forward/backward pass on tfjs (default: planned from memory; onnxruntime takes the whole batch)'],
       ['--resume RUN_DIR', 'continue a stopped or crashed run exactly where it left off'],
       PROGRESS_FLAG,
@@ -111,7 +111,7 @@ export const HELP: Record<string, CommandHelp> = {
     examples: ['reid-studio embed --preset resnet50_ibn_a --weights model.pth --images query/ --out query.npy'],
   },
   backend: {
-    summary: 'the compute backend in use, why faster ones were skipped, and the GPU (CUDA / cuDNN) check',
+    summary: 'the compute backend in use, why faster ones were skipped, the WebGPU adapter, and the GPU (CUDA / cuDNN) check',
     usage: 'backend [--backend NAME] [--json]',
     flags: [['--backend NAME', 'check one backend instead of the automatic choice'], JSON_FLAG],
     examples: ['reid-studio backend --json'],

@@ -1,5 +1,6 @@
 import { ALL_PRESET_NAMES, FR_PRESET_NAMES } from '../../core/index.js';
 import { CliError, Interrupted } from './errors.js';
+import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
 import { summaryCommand } from './summary.js';
@@ -83,6 +84,11 @@ export async function runCli(argv: string[]): Promise<number> {
       const message = e instanceof CliError ? err.message : err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
       process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
+    }
+    // A failing WebGPU session or a lost GPU device: one line with its code (main/onnx/webgpu-errors.ts).
+    if (e instanceof WebGpuError) {
+      process.stderr.write(`reid-studio: error: ${err.message} (${e.code})\n`);
+      return EXIT.user;
     }
     process.stderr.write(`reid-studio: internal error: ${err.message}\n`);
     if (process.env.REID_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);

@@ -1,38 +1,45 @@
 /**
- * The engine that computes eval-mode features for `embed` and `eval`: onnxruntime (the lowered ONNX
- * graph, all cores) when onnxruntime-node is installed, the tfjs backend otherwise. `--backend onnxruntime`
- * forces it (an error when unavailable); a tfjs backend name forces tfjs; `auto` prefers onnxruntime and
- * falls back to tfjs with the reason (onnxruntime missing, or a graph without an ONNX form).
+ * The engine that computes eval-mode features for `embed`, `eval` and a run's evaluations: the lowered ONNX
+ * graph on onnxruntime's WebGPU EP or CPU EP (all cores), or the tfjs backend. The choice follows the one
+ * policy (policy.ts): `auto` prefers a hardware WebGPU adapter that passes the smoke test, then the CPU
+ * engine, then tfjs, and falls back with the reason (onnxruntime missing, a graph without an ONNX form);
+ * `--backend webgpu` / `onnxruntime` force an engine (an error when it cannot run); a tfjs backend name
+ * forces tfjs.
  */
 import { CompileError, type CompiledModel } from '../../core/index.js';
 import { onnxModelOf } from '../export/onnx.js';
 import { BACKEND_NAMES, BackendError, extractFeatures, getWeightValues, parseBackendChoice, type BackendChoice, type BackendName, type ReidModel } from '../tfjs/index.js';
+import { chooseEngine, CPU_ENGINE, type EngineWork } from './policy.js';
 import { createFeatureSession, onnxRuntimeStatus, OnnxRuntimeError } from './runtime.js';
+import { WEBGPU_ENGINE } from './webgpu.js';
+import { WebGpuError } from './webgpu-errors.js';
 
-export const ONNXRUNTIME_ENGINE = 'onnxruntime';
-export type EngineChoice = BackendChoice | typeof ONNXRUNTIME_ENGINE;
+export const ONNXRUNTIME_ENGINE = CPU_ENGINE;
+export type EngineChoice = BackendChoice | typeof ONNXRUNTIME_ENGINE | typeof WEBGPU_ENGINE;
 
-/** `--backend` values of eval / embed: the tfjs backends plus `onnxruntime`. */
+/** `--backend` values of eval / embed / train: `auto`, `webgpu`, `onnxruntime` and the tfjs backends. */
 export function parseEngineChoice(v: string | undefined): EngineChoice {
-  if (v === ONNXRUNTIME_ENGINE) return v;
+  if (v === ONNXRUNTIME_ENGINE || v === WEBGPU_ENGINE) return v;
   try {
     return parseBackendChoice(v);
   } catch {
-    throw new BackendError(`unknown backend "${v}" (choose one of auto, ${ONNXRUNTIME_ENGINE}, ${BACKEND_NAMES.join(', ')})`);
+    throw new BackendError(`unknown backend "${v}" (choose one of auto, ${WEBGPU_ENGINE}, ${ONNXRUNTIME_ENGINE}, ${BACKEND_NAMES.join(', ')})`);
   }
 }
 
-/** The tfjs backend to initialise for a choice (onnxruntime still builds the model with tfjs to hold its weights). */
+/** The tfjs backend to initialise for a choice (the onnxruntime engines still build the model with tfjs to hold its weights). */
 export function tfjsChoiceOf(choice: EngineChoice): BackendChoice {
-  return choice === ONNXRUNTIME_ENGINE ? 'auto' : choice;
+  return choice === ONNXRUNTIME_ENGINE || choice === WEBGPU_ENGINE ? 'auto' : choice;
 }
 
 export interface FeatureEngine {
-  /** `onnxruntime` or the tfjs backend in use. */
-  name: typeof ONNXRUNTIME_ENGINE | BackendName;
+  /** `webgpu`, `onnxruntime` or the tfjs backend in use. */
+  name: typeof ONNXRUNTIME_ENGINE | typeof WEBGPU_ENGINE | BackendName;
   /** onnxruntime's intra-op threads (all cores); absent for tfjs. */
   threads?: number;
-  /** Why this engine (and why onnxruntime was not used, when it was not). */
+  /** The WebGPU adapter the features are computed on ("NVIDIA H100 (Vulkan)", "SwiftShader (software)"). */
+  adapter?: string;
+  /** Why this engine (and why faster ones were not used, when they were not). */
   reason: string;
   /** Eval features of `count` NHWC normalised images. */
   extract(images: Float32Array, count: number, batchSize?: number): Promise<{ features: Float32Array; dim: number }>;
@@ -41,28 +48,58 @@ export interface FeatureEngine {
 
 /**
  * The feature engine for the model `reid` (its current weights) compiled as `compiled`, given the tfjs
- * backend already initialised (`tfjsBackend`). Throws BackendError when onnxruntime was forced and cannot run.
+ * backend already initialised (`tfjsBackend`). Throws BackendError when webgpu / onnxruntime was forced and
+ * cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
  */
-export async function featureEngine(reid: ReidModel, compiled: CompiledModel, choice: EngineChoice, tfjsBackend: BackendName): Promise<FeatureEngine> {
+export async function featureEngine(reid: ReidModel, compiled: CompiledModel, choice: EngineChoice, tfjsBackend: BackendName, work: EngineWork = 'eval'): Promise<FeatureEngine> {
   const tfjs = (reason: string): FeatureEngine => ({ name: tfjsBackend, reason, extract: (x, n, b = 16) => extractFeatures(reid, x, n, b), dispose: async () => {} });
-  if (choice !== 'auto' && choice !== ONNXRUNTIME_ENGINE) return tfjs(`forced with --backend ${choice}`);
+  const decision = await chooseEngine(choice, work);
+  if (decision.engine === 'tfjs') return tfjs(decision.reason);
   const status = await onnxRuntimeStatus();
-  const forced = choice === ONNXRUNTIME_ENGINE;
+  const forced = decision.forced;
   if (!status.available) {
-    if (forced) throw new BackendError(`backend onnxruntime is not available: ${status.message}`);
+    if (forced) throw new BackendError(`backend ${decision.engine} is not available: ${status.message}`);
     return tfjs(`onnxruntime skipped (${status.message})`);
   }
+  let webgpuSkipped = decision.candidates.find((c) => c.engine === WEBGPU_ENGINE && !c.chosen)?.why;
+  const cpuReason = () => `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${status.threads} thread(s)${webgpuSkipped && !forced ? `; webgpu skipped (${webgpuSkipped})` : ''}`;
+  let model;
   try {
-    const session = await createFeatureSession(onnxModelOf(compiled, await getWeightValues(reid, compiled.layers)), { threads: status.threads });
+    model = onnxModelOf(compiled, await getWeightValues(reid, compiled.layers));
+  } catch (e) {
+    if (!(e instanceof CompileError)) throw e;
+    if (forced) throw new BackendError(`backend ${decision.engine} cannot run this graph: ${e.message}`);
+    return tfjs(`onnxruntime skipped (${e.message})`);
+  }
+  if (decision.engine === WEBGPU_ENGINE) {
+    const adapter = decision.webgpu?.adapter?.label;
+    try {
+      const session = await createFeatureSession(model, { threads: status.threads, ep: 'webgpu' });
+      return {
+        name: WEBGPU_ENGINE,
+        threads: session.threads,
+        ...(adapter ? { adapter } : {}),
+        reason: decision.reason,
+        extract: (x, n, b = 16) => session.extract(x, n, b),
+        dispose: () => session.release(),
+      };
+    } catch (e) {
+      if (forced || !(e instanceof WebGpuError || e instanceof OnnxRuntimeError)) throw e;
+      // The smoke test passed but this graph's session did not: the CPU engine computes the same features.
+      webgpuSkipped = e.message;
+    }
+  }
+  try {
+    const session = await createFeatureSession(model, { threads: status.threads });
     return {
       name: ONNXRUNTIME_ENGINE,
       threads: session.threads,
-      reason: `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${session.threads} thread(s)`,
+      reason: cpuReason(),
       extract: (x, n, b = 16) => session.extract(x, n, b),
       dispose: () => session.release(),
     };
   } catch (e) {
-    if (!(e instanceof CompileError || e instanceof OnnxRuntimeError)) throw e;
+    if (!(e instanceof OnnxRuntimeError)) throw e;
     if (forced) throw new BackendError(`backend onnxruntime cannot run this graph: ${e.message}`);
     return tfjs(`onnxruntime skipped (${e.message})`);
   }
@@ -70,5 +107,5 @@ export async function featureEngine(reid: ReidModel, compiled: CompiledModel, ch
 
 /** One line for logs and the CLI. */
 export function describeEngine(e: FeatureEngine): string {
-  return `features on ${e.name}${e.threads ? ` (${e.threads} threads)` : ''}: ${e.reason}`;
+  return `features on ${e.name}${e.adapter ? ` · ${e.adapter}` : ''}${e.threads && !e.adapter ? ` (${e.threads} threads)` : ''}: ${e.reason}`;
 }

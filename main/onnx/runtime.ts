@@ -1,13 +1,16 @@
 /**
- * The onnxruntime engine: `onnxruntime-node` (Microsoft's ONNX Runtime, CPU execution provider) runs the
- * lowered eval-feature graph with all cores (intraOpNumThreads = os.availableParallelism()). The package
- * is an optional dependency loaded with a guarded dynamic import: without it the app evaluates on tfjs.
+ * The onnxruntime engine: `onnxruntime-node` (Microsoft's ONNX Runtime) runs the lowered eval-feature graph
+ * on the CPU execution provider with all cores (intraOpNumThreads = os.availableParallelism()), or on the
+ * WebGPU execution provider its binary bundles (main/onnx/webgpu.ts). The package is an optional
+ * dependency loaded with a guarded dynamic import: without it the app evaluates on tfjs. Every session the
+ * app creates takes its options from `ortSessionOptions`.
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import type { OnnxModelJs } from '../../core/index.js';
 import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../core/index.js';
 import { serializeOnnx } from './serialize.js';
+import { webgpuError } from './webgpu-errors.js';
 
 export const ONNXRUNTIME_PACKAGE = 'onnxruntime-node';
 
@@ -85,9 +88,46 @@ export async function onnxRuntimeStatus(): Promise<OnnxRuntimeStatus> {
 
 export class OnnxRuntimeError extends Error {}
 
+/** The execution providers the app creates sessions on: onnxruntime's CPU EP and its bundled WebGPU EP. */
+export type OrtExecutionProvider = 'cpu' | 'webgpu';
+
+export interface OrtSessionOptionsInput {
+  /** Intra-op threads (CPU kernels; on webgpu, the nodes left on the CPU). Default: onnxThreads(). */
+  threads?: number;
+  /** onnxruntime's log severity (0 verbose … 4 fatal; default 3: errors are thrown, not logged). */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Writes a per-node profile (JSON, each node's `provider`): node placement (main/onnx/placement.ts). */
+  profileFilePrefix?: string;
+  /** Where outputs stay: `gpu-buffer` keeps them on the device between runs (webgpu only). */
+  preferredOutputLocation?: 'cpu' | 'gpu-buffer' | Record<string, 'cpu' | 'gpu-buffer'>;
+  /** The WebGPU EP's tensor layout for Conv-like kernels (its default NHWC; NCHW avoids layout transposes). */
+  preferredLayout?: 'NCHW' | 'NHWC';
+}
+
+/**
+ * The session options of every onnxruntime session the app creates (eval, embed, training, smoke test,
+ * benchmarks): the execution provider, intra-op threads (one inter-op thread: the graphs are chains),
+ * full graph optimisation. On `webgpu`, nodes the EP has no kernel for run on the CPU EP (onnxruntime's
+ * fallback; main/onnx/placement.ts finds them).
+ */
+export function ortSessionOptions(ep: OrtExecutionProvider, o: OrtSessionOptionsInput = {}): Ort.InferenceSession.SessionOptions {
+  const provider = ep === 'webgpu' ? (o.preferredLayout ? { name: 'webgpu' as const, preferredLayout: o.preferredLayout } : 'webgpu') : 'cpu';
+  return {
+    executionProviders: [provider] as Ort.InferenceSession.SessionOptions['executionProviders'],
+    intraOpNumThreads: o.threads ?? onnxThreads(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: o.logSeverityLevel ?? 3,
+    ...(o.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: o.profileFilePrefix } : {}),
+    ...(o.preferredOutputLocation ? { preferredOutputLocation: o.preferredOutputLocation } : {}),
+  };
+}
+
 /** An onnxruntime session of a lowered feature model: NHWC images in, [count, dim] features out. */
 export interface OnnxFeatureSession {
   threads: number;
+  /** The execution provider it runs on. */
+  ep: OrtExecutionProvider;
   /** Features of `count` images given NHWC normalised floats ([count, H, W, C], as loadImages gives them). */
   extract(nhwc: Float32Array, count: number, batchSize?: number): Promise<{ features: Float32Array; dim: number }>;
   release(): Promise<void>;
@@ -104,23 +144,27 @@ export function nhwcToNchw(x: Float32Array, n: number, h: number, w: number, c: 
 }
 
 /**
- * Creates a session (CPU execution provider, all cores unless `threads` says otherwise, full graph
- * optimisation). Throws OnnxRuntimeError when onnxruntime-node is unavailable or rejects the model.
+ * Creates a session (`ortSessionOptions`: the CPU execution provider with all cores unless `threads` says
+ * otherwise, or the WebGPU EP). Throws OnnxRuntimeError when onnxruntime-node is unavailable or rejects the
+ * model; on webgpu, a session that cannot be created or run throws WebGpuError (stable code).
  */
-export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts: { threads?: number } = {}): Promise<OnnxFeatureSession> {
+export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts: { threads?: number; ep?: OrtExecutionProvider } = {}): Promise<OnnxFeatureSession> {
   const { ort, status } = await loadOnce();
   if (!ort) throw new OnnxRuntimeError(`the onnxruntime engine is not available: ${status.message}`);
   const threads = opts.threads ?? status.threads;
+  const ep = opts.ep ?? 'cpu';
   const bytes = model instanceof Uint8Array ? model : serializeOnnx(model);
   let session: Ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    session = await ort.InferenceSession.create(bytes, ortSessionOptions(ep, { threads }));
   } catch (e) {
+    if (ep === 'webgpu') throw webgpuError(e, 'creating the WebGPU session');
     throw new OnnxRuntimeError(`onnxruntime rejected the model: ${(e as Error).message}`);
   }
   const inputMeta = model instanceof Uint8Array ? undefined : model.graph.inputs[0]!.shape;
   return {
     threads,
+    ep,
     async extract(nhwc, count, batchSize = 16) {
       const per = nhwc.length / Math.max(count, 1);
       const [c, h, w] = inputMeta ? (inputMeta.slice(1) as number[]) : [3, 0, 0];
@@ -130,7 +174,13 @@ export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts
       for (let i = 0; i < count; i += batchSize) {
         const n = Math.min(batchSize, count - i);
         const x = nhwcToNchw(nhwc.subarray(i * per, (i + n) * per), n, h!, w!, c!);
-        const result = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', x, [n, c!, h!, w!]) });
+        let result: Ort.InferenceSession.ReturnType;
+        try {
+          result = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', x, [n, c!, h!, w!]) });
+        } catch (e) {
+          if (ep === 'webgpu') throw webgpuError(e, `computing features of images ${i + 1}–${i + n}`);
+          throw e;
+        }
         const t = result[ONNX_OUTPUT_NAME]!;
         dim = Number(t.dims[1]);
         out ??= new Float32Array(count * dim);

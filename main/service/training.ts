@@ -316,6 +316,17 @@ export class TrainingService {
         const g = diagnoseGpu();
         const { onnxRuntimeStatus } = await import('../onnx/runtime.js');
         const o = await onnxRuntimeStatus();
+        const { webgpuStatus, WEBGPU_USES } = await import('../onnx/webgpu.js');
+        const { chooseEngine } = await import('../onnx/policy.js');
+        // The same choice `train` / `eval` make with `auto` (a hardware adapter runs the smoke test, once per process).
+        const decide = async (work: 'train' | 'eval') => {
+          const d = await chooseEngine('auto', work, { webgpuSupports: WEBGPU_USES.some((u) => u.work === work) });
+          return { engine: d.engine === 'tfjs' ? r.backend : d.engine, reason: d.reason, smokeTest: d.webgpu?.smokeTest };
+        };
+        const engines = { train: await decide('train'), eval: await decide('eval') };
+        const w = await webgpuStatus();
+        const smoke = engines.eval.smokeTest ?? engines.train.smokeTest;
+        const a = w.adapter;
         return {
           backend: r.backend,
           reason: r.reason,
@@ -325,6 +336,13 @@ export class TrainingService {
           ...(r.gpuFallback ? { gpuFallback: r.gpuFallback } : {}),
           onnxruntime: { available: o.available, threads: o.threads, ...(o.version ? { version: o.version } : {}), ...(o.message ? { message: o.message } : {}) },
           gpu: { ready: g.ready, gpus: g.gpus, cudaRuntimes: g.cudaRuntimes, cudnnLibraries: g.cudnnLibraries, problems: g.problems, fixes: g.fixes },
+          webgpu: {
+            available: w.available,
+            ...(w.message ? { message: w.message } : {}),
+            ...(a ? { adapter: { label: a.label, vendor: a.vendor, architecture: a.architecture, device: a.device, driver: a.driver, backend: a.backend, isSoftware: a.isSoftware, maxBufferSize: a.limits.maxBufferSize, maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize } } : {}),
+            ...(smoke ? { smokeTest: { passed: smoke.passed, ...(smoke.message ? { message: smoke.message } : {}) } } : {}),
+          },
+          engines: { train: { engine: engines.train.engine, reason: engines.train.reason }, eval: { engine: engines.eval.engine, reason: engines.eval.reason } },
         };
       },
     };

@@ -3,7 +3,6 @@
  * a run, as plain JSON.
  */
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
-import type { BackendChoice } from '../tfjs/index.js';
 import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainControl, type TrainEvent } from './engine/trainer.js';
 import { evaluateRun, EvalWeightsError, type EvalRunResult } from './engine/evaluate-run.js';
@@ -34,7 +33,8 @@ export interface EvalJob {
   data: DataSourceArgs | null;
   metric?: 'cosine' | 'euclidean';
   reRanking: boolean;
-  backend?: BackendChoice;
+  /** A tfjs backend, `webgpu`, `onnxruntime` or `auto`. */
+  backend?: EngineChoice;
   saveToRun: boolean;
 }
 

@@ -57,7 +57,7 @@ describe('onnxruntime feature engine', () => {
     expect(parseEngineChoice('onnxruntime')).toBe('onnxruntime');
     expect(parseEngineChoice(undefined)).toBe('auto');
     expect(parseEngineChoice('wasm')).toBe('wasm');
-    expect(() => parseEngineChoice('gpu')).toThrow(/unknown backend "gpu" \(choose one of auto, onnxruntime, tensorflow-gpu/);
+    expect(() => parseEngineChoice('gpu')).toThrow(/unknown backend "gpu" \(choose one of auto, webgpu, onnxruntime, tensorflow-gpu/);
   });
 });
 

@@ -24,7 +24,11 @@ export const gemPool: PrimitiveKind = {
   lower: {
     weights: (l) => (l.params.learnable ? [plainSpec('p', `${l.name}.p`, [1], 'const_3', !l.frozen)] : []),
     keras: ({ make, layer: { params: p } }) => [make(CUSTOM_LAYER_CLASSES.gemPool, { p: p.p, learnable: !!p.learnable, epsilon: p.eps })],
-    /** x.clamp(min=eps).pow(p), average, pow(1/p) → Max(x, eps) / Pow / GlobalAveragePool / Pow(1/p) / Flatten. */
+    /**
+     * x.clamp(min=eps).pow(p), average, pow(1/p) → Max(x, eps) / Pow / GlobalAveragePool / Flatten / Pow(1/p).
+     * The root is taken on the flattened [N, C] mean: onnxruntime's WebGPU EP (1.30) fails on Pow of an
+     * [N, C, 1, 1] base with a [1] exponent ("raw_hash_map::at"; test/onnx/webgpu-placement.test.ts).
+     */
     onnx({ layer: l, node, weight, scalar, x }) {
       const n = l.name;
       node('Max', `${n}.clamp`, [x, scalar(`${n}.eps`, l.params.eps as number)], [`${n}.clamped`]);
@@ -40,8 +44,8 @@ export const gemPool: PrimitiveKind = {
       }
       node('Pow', `${n}.pow`, [`${n}.clamped`, exponent], [`${n}.powered`]);
       node('GlobalAveragePool', `${n}.pool`, [`${n}.powered`], [`${n}.mean`]);
-      node('Pow', `${n}.root`, [`${n}.mean`, inverse], [`${n}.pooled`]);
-      node('Flatten', `${n}.flatten`, [`${n}.pooled`], [n], [{ name: 'axis', type: 'int', value: 1 }]);
+      node('Flatten', `${n}.flatten`, [`${n}.mean`], [`${n}.mean_flat`], [{ name: 'axis', type: 'int', value: 1 }]);
+      node('Pow', `${n}.root`, [`${n}.mean_flat`, inverse], [n]);
     },
     torch: {
       module: ({ params: p }) => `GeM(p=${pyFloat(p.p as number)}, eps=${pyFloat(p.eps as number)}, learnable=${pyBool(p.learnable)})`,

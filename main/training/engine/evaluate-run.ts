@@ -38,7 +38,7 @@ export interface EvalRunOptions {
   runDir?: string;
   /** Write eval.json and the eval features into `runDir`. */
   saveToRun?: boolean;
-  /** onnxruntime (all cores; `auto` picks it when installed) or a tfjs backend. */
+  /** webgpu, onnxruntime (all cores) or a tfjs backend; `auto` follows main/onnx/policy.ts. */
   backend?: EngineChoice;
   onProgress?: EvalModelProgress;
   /** Told which engine computes the features, in words (once, before embedding). */
@@ -49,7 +49,7 @@ export interface EvalRunOptions {
  * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
  * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
  */
-export type EvalRunResult = EvalResult & { epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; engine: { name: string; threads?: number; reason: string }; weights: Record<string, unknown>; dataset: string };
+export type EvalRunResult = EvalResult & { epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
 
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
@@ -77,7 +77,7 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
     const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool, o.onProgress, engine.extract);
     // A run checkpoint's weights: the epoch they come from, as the trainer's own evaluations record it.
     const epoch = typeof weightsInfo.epoch === 'number' ? { epoch: weightsInfo.epoch, ...(weightsInfo.iteration ? { iteration: weightsInfo.iteration as number } : {}) } : {};
-    const result = { ...r, ...epoch, backend: engine.name, engine: { name: engine.name, ...(engine.threads !== undefined ? { threads: engine.threads } : {}), reason: engine.reason }, weights: weightsInfo, dataset: o.dataset.root };
+    const result = { ...r, ...epoch, backend: engine.name, ...(engine.adapter ? { adapter: engine.adapter } : {}), engine: { name: engine.name, ...(engine.threads !== undefined ? { threads: engine.threads } : {}), ...(engine.adapter ? { adapter: engine.adapter } : {}), reason: engine.reason }, weights: weightsInfo, dataset: o.dataset.root };
     if (o.runDir && o.saveToRun) {
       await new RunDir(o.runDir).writeJson('eval.json', result);
       await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);

@@ -191,7 +191,7 @@ function EvalDialog({ s }: { s: EvalDialogState }) {
           <MetricCards m={r} prefix="eval-result" />
           <div className="muted small" data-testid="eval-result-counts">
             {r.numValidQuery} of {r.numQuery} queries × {r.numGallery} gallery, {r.metric}
-            {r.reRanking ? ', re-ranked' : ''}; {r.backend}; {r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''}
+            {r.reRanking ? ', re-ranked' : ''}; {r.backend}{r.adapter ? ` · ${r.adapter}` : ''}; {r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''}
           </div>
         </div>
       )}

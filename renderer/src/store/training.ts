@@ -345,14 +345,14 @@ export async function openRun(runId: string): Promise<void> {
       }
       if (m.data.type === 'eval') view.evalSummary = m.data;
     }
-    const info = d.info as { backend?: string; epochs?: number; device?: 'cpu' | 'gpu' };
+    const info = d.info as { backend?: string; epochs?: number; device?: 'cpu' | 'gpu'; adapter?: string };
     set({
       current: {
         ...view,
         last,
         detail: d,
         message: d.summary.message ?? null,
-        start: last ? { backend: info.backend ?? d.summary.backend ?? '?', ...(info.device ? { device: info.device } : {}), epochs: d.summary.epochs ?? info.epochs ?? 0, itersPerEpoch: last.iters, microBatch: 0, microBatchReason: '', loss: '', numClasses: 0 } : null,
+        start: last ? { backend: info.backend ?? d.summary.backend ?? '?', ...(info.device ? { device: info.device } : {}), ...(info.adapter ? { adapter: info.adapter } : {}), epochs: d.summary.epochs ?? info.epochs ?? 0, itersPerEpoch: last.iters, microBatch: 0, microBatchReason: '', loss: '', numClasses: 0 } : null,
       },
       tab: d.eval ? 'results' : 'dashboard',
     });

@@ -141,12 +141,15 @@ function BackendSelect({ value }: { value: TrainingSettings['backend'] }) {
   useEffect(() => void api.call('backend.status', {}).then(setStatus, () => undefined), []);
   const unusable = new Map((status?.attempts ?? []).filter((a) => a.status === 'not-installed' || a.status === 'failed').map((a) => [a.name, a.message ?? a.status]));
   if (status?.onnxruntime && !status.onnxruntime.available) unusable.set('onnxruntime', status.onnxruntime.message ?? 'not available');
-  const autoPick = status?.onnxruntime?.available ? 'onnxruntime' : status?.backend;
+  if (status?.webgpu && !status.webgpu.available) unusable.set('webgpu', status.webgpu.message ?? 'not available');
+  else if (status?.engines && status.engines.train.engine !== 'webgpu' && /does not run training/.test(status.engines.train.reason)) unusable.set('webgpu', 'does not train yet (evaluations only)');
+  const autoPick = status?.engines?.train.engine ?? (status?.onnxruntime?.available ? 'onnxruntime' : status?.backend);
+  const label = (b: string) => (b === 'webgpu' && status?.webgpu?.adapter ? `webgpu · ${status.webgpu.adapter.label}` : b);
   return (
     <select data-testid="set-backend" value={value} title={status ? (status.gpuFallback ?? `auto picks ${autoPick} here`) : undefined} onChange={(e) => editSettings('backend', (x) => (x.backend = e.target.value as TrainingSettings['backend']))}>
       {BACKEND_CHOICES.map((b) => (
         <option key={b} value={b} disabled={unusable.has(b) && b !== value} title={unusable.get(b)} data-testid={`backend-${b}`}>
-          {b === 'auto' && status ? `auto (${autoPick === 'onnxruntime' ? 'onnxruntime' : backendBadge(status).text})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : b}
+          {b === 'auto' && status ? `auto (${autoPick === 'onnxruntime' || autoPick === 'webgpu' ? label(autoPick) : backendBadge(status).text})` : unusable.has(b) ? `${b} — ${unusable.get(b)}` : label(b)}
         </option>
       ))}
     </select>
