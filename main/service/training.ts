@@ -1,5 +1,5 @@
 /**
- * Training in the service: starts runs in a separate training process (main/training/process.ts),
+ * Training in the service: starts runs in a separate training process (main/runs/process.ts),
  * forwards their events, lists / compares / renames / deletes run folders, inspects datasets and serves
  * thumbnails. Runs live in `<dataDir>/runs/<id>`.
  */
@@ -12,16 +12,16 @@ import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, LOSS_TERM_IDS, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
-import { planFileWeights } from '../training/engine/model-weights.js';
+import { planFileWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
-import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
+import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../runs/store/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { runQueriesPage } from './run-queries.js';
-import { hasCheckpoint } from '../training/engine/checkpoint.js';
+import { hasCheckpoint } from '../runs/store/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
-import type { TrainJob } from '../training/jobs.js';
-import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
+import type { TrainJob } from '../runs/jobs.js';
+import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../runs/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, applyCommand, buildPreset, compileToKeras, freezeBackbone, weightSpecs, type GraphDoc } from '../../core/index.js';
 import { exportModelFolder } from '../../main/export/cli.js';
-import { writeCheckpoint as writeRunCheckpoint } from '../../main/training/engine/checkpoint.js';
+import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
 import { exportModel } from '../../main/export/index.js';
 import { buildModel, disposeModel, forwardEval, forwardTrain, getWeightValues, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
 import { exportStateDict, planLoad, readCheckpoint } from '../../main/weights/index.js';

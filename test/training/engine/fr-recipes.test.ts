@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, parseTrainingSettings, seedInitializers, trainingSettingsSchema } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues } from '../../../main/tfjs/index.js';
-import { recoverCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { recoverCheckpoint } from '../../../main/runs/store/checkpoint.js';
 import { sizeClassifier } from '../../../main/training/engine/prepare.js';
 import { tinyGraph } from './tiny.js';
 import { importConfig } from '../../../core/config/index.js';

@@ -4,10 +4,10 @@
  */
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
 import type { EngineChoice } from '../onnx/engine.js';
-import { train, type TrainControl, type TrainEvent } from './engine/trainer.js';
-import { evaluateRun, EvalWeightsError, type EvalRunResult } from './engine/evaluate-run.js';
-import { RunDir } from './engine/run-dir.js';
-import { openDataSource, type DataSourceArgs } from './sources.js';
+import { train, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
+import { evaluateRun, EvalWeightsError, type EvalRunResult } from '../training/engine/evaluate-run.js';
+import { RunDir } from './store/run-dir.js';
+import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 
 export interface TrainJob {
   runDir: string;
