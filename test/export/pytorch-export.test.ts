@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, applyCommand, buildPreset, compileToKeras, freezeBackbone, weightSpecs, type GraphDoc } from '../../core/index.js';
 import { exportModelFolder } from '../../main/export/cli.js';
 import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
 import { exportModel } from '../../main/export/index.js';
 import { buildModel, disposeModel, forwardEval, forwardTrain, getWeightValues, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
 import { exportStateDict, planLoad, readCheckpoint } from '../../main/weights/index.js';
@@ -215,7 +216,8 @@ describe('pytorch export from a training run folder', () => {
     const layers = compileToKeras(analyze(doc.graph)).layers;
     const weights = randomWeights(layers, 77);
     const runDir = join(work, 'run');
-    const tensors = new Map([...weights].map(([k, v]) => [`w:${k}`, { shape: [v.length], data: v }]));
+    mkdirSync(runDir);
+    const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
     await writeRunCheckpoint(runDir, { tensors, meta: { weightKeys: [...weights.keys()], step: 3 } });
     const out = join(work, 'from-run');
     const r = await exportModelFolder('pytorch', doc, { out, weights: runDir });
