@@ -7,21 +7,8 @@ import { Service } from '../service/index.js';
 import { startServer, type RunningServer } from '../hosts/server.js';
 import { CliError } from './errors.js';
 
-/** The app version from the nearest package.json (app/package.json next to the bundle, or the root one). */
-export function appVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        return (JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0';
-      } catch {
-        return '0.0.0';
-      }
-    }
-  }
-  return '0.0.0';
-}
+export { appVersion } from './version.js';
+import { appVersion } from './version.js';
 
 /** Best-effort: open the URL in the desktop browser; silently does nothing on a headless box. */
 function openBrowser(url: string): void {
