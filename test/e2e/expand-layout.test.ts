@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openApp, servedBrowser, titleSizes } from './harness.js';
+import { discardRecovery, openApp, servedBrowser, titleSizes } from './harness.js';
 
 const ctx = servedBrowser();
 
@@ -43,6 +43,7 @@ describe('expand / collapse keep readable rows', () => {
 
   it('a deeper stage (layer3, 6 blocks) and a block expanded into its layers stay readable and in view', async () => {
     const page = await openApp(ctx.browser, ctx.s.url, { width: 1440, height: 900 });
+    await discardRecovery(page); // the first test's page closed with unsaved changes
     await page.getByTestId('expand-layer3').click();
     await readable(page, 15, 15);
     await page.keyboard.press('f');

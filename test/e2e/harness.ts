@@ -81,6 +81,11 @@ export async function openApp(browser: Browser, url: string, size = { width: 144
   return page;
 }
 
+/** Discards the crash-recovery offer an earlier test's unsaved page left (one served app per file). */
+export async function discardRecovery(page: Page): Promise<void> {
+  if (await page.getByTestId('confirm-dialog').count()) await page.getByTestId('confirm-discard').click();
+}
+
 export const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent())?.trim() ?? '';
 
 /**
