@@ -14,7 +14,7 @@ import { ExportError } from '../export/errors.js';
 import type { EvalJob, EvalJobResult } from '../training/jobs.js';
 import { nodeSpawner, type WorkerSpawner } from '../training/process.js';
 import type { DataSourceArgs } from '../training/sources.js';
-import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
+import { CheckpointError, numelOf, planLoad, readCheckpoint } from '../weights/index.js';
 import { ConfigImportError, importConfigFile } from './config-import.js';
 import { checkExport, runExport } from './export.js';
 import { toArgs } from './training.js';
@@ -133,7 +133,7 @@ export class OpsService {
           throw e;
         }
         const tensors = [...ckpt.tensors].map(([key, t]) => ({ key, dtype: t.dtype, shape: t.shape }));
-        const elements = [...ckpt.tensors.values()].reduce((a, t) => a + t.data.length, 0);
+        const elements = [...ckpt.tensors.values()].reduce((a, t) => a + numelOf(t.shape), 0);
         const report = doc ? planLoad(analyze(doc.graph).layers, ckpt, { keepClassifier }).report : null;
         return { file: path, format: ckpt.format, wrapper: ckpt.wrapper ?? '', count: tensors.length, elements, tensors, report };
       },
