@@ -8,3 +8,4 @@ export { planLoad, assertFiniteWeights, exportStateDict, toTfjs, toTorch, type L
 export { RULES, WRAPPER_PREFIXES } from './layouts.js';
 export { CheckpointError, NonFiniteWeightsError, type CheckpointErrorCode } from './errors.js';
 export { LIMITS as CHECKPOINT_LIMITS } from './limits.js';
+export { inspectCheckpoint, type CheckpointInspection } from './inspect.js';
