@@ -53,8 +53,8 @@ function reportText(file: string, r: LoadReport): string {
     out.push('', `input normalisation in the file (${p.source}): mean [${p.pixelMean.join(', ')}], std [${p.pixelStd.join(', ')}]${p.scale === 255 ? ' on 0-255 pixels' : ''}`);
   }
   if (r.nonFinite.length) {
-    out.push('', 'NON-FINITE tensors (not loaded; training refuses this file):');
-    for (const b of r.nonFinite) out.push(`  ${b.source}: ${b.nan} NaN, ${b.posInf} +Inf, ${b.negInf} -Inf of ${b.elements}`);
+    out.push('', 'NON-FINITE or INVALID tensors (not loaded; training, embed and eval refuse this file):');
+    for (const b of r.nonFinite) out.push(`  ${b.source}: ${b.nan} NaN, ${b.posInf} +Inf, ${b.negInf} -Inf${b.negative ? `, ${b.negative} negative variances` : ''} of ${b.elements}`);
   }
   if (r.renamed.length) {
     out.push('', 'renamed (examples):');
