@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras, preprocessOf } from '../../core/index.js';
 import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
@@ -9,6 +9,7 @@ import { CliError } from './errors.js';
 import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
+import { assertFiniteFeatures, NonFiniteFeaturesError } from '../training/eval/finite.js';
 
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.npy|.safetensors|.json
@@ -117,6 +118,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
         throw e;
       }
       const f = await engine.extract(data, chunk.length, batchSize);
+      try {
+        assertFiniteFeatures(f.features, f.dim, chunk.length, (j) => join(values.images ?? '', chunk[j]!));
+      } catch (e) {
+        if (e instanceof NonFiniteFeaturesError) throw new CliError(`${e.message} (${e.code})`);
+        throw e;
+      }
       if (!dim) {
         dim = f.dim;
         rows = new Float32Array(files.length * dim);
