@@ -78,9 +78,10 @@ export class OpsService {
 
   handlers() {
     return {
-      'export.check': async ({ format, graph, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
+      'export.check': async ({ format, graph, weights, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
         const { doc } = await this.graph(graph);
-        return checkExport({ format, doc, fastreidStem });
+        const weightsPath = this.weightsPath(weights);
+        return checkExport({ format, doc, fastreidStem, ...(weightsPath ? { weights: weightsPath } : {}) });
       },
       'export.run': async ({ format, graph, weights, fastreidStem, layout, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
         const id = jobId ?? newJobId();
