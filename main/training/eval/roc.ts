@@ -141,11 +141,9 @@ export function thresholdAnalysis(distmat: Float32Array, query: Labels, gallery:
           posKeys = n;
         }
         posKeys[nPos++] = orderKey(b);
-        posSum += distmat[row + j]!;
       } else {
         bucket[orderKey(b) >>> 16]!++;
         nNeg++;
-        negSum += distmat[row + j]!;
       }
     }
   }
@@ -256,10 +254,13 @@ export function thresholdAnalysis(distmat: Float32Array, query: Labels, gallery:
   const point = (npos: number, nneg: number, key: number): void => {
     const d = keyValue(key);
     if (npos) {
-      const bin = binOf(d, first, norm, edges, bins);
-      histPos[bin]! += npos;
+      histPos[binOf(d, first, norm, edges, bins)]! += npos;
+      posSum += d * npos;
     }
-    if (nneg) histNeg[binOf(d, first, norm, edges, bins)]! += nneg;
+    if (nneg) {
+      histNeg[binOf(d, first, norm, edges, bins)]! += nneg;
+      negSum += d * nneg;
+    }
     cumF += nneg;
     cumT += npos;
     if (n === 0) emit(0, 0, d - 1);
