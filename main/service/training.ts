@@ -17,6 +17,7 @@ import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
 import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { compareQueriesPage } from './compare-queries.js';
 import { runQueriesPage } from './run-queries.js';
 import { hasCheckpoint } from '../training/engine/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
@@ -263,6 +264,7 @@ export class TrainingService {
         return feats.rankList(queries, k);
       },
       'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.runDir(i.runId), i, (p) => this.allowDatasetOf(p)),
+      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, (p) => this.allowDatasetOf(p)),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {
