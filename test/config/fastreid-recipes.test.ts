@@ -130,7 +130,7 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
   });
 
   it('the presets fastreid_<recipe>_<backbone> are those recipes (Market1501)', () => {
-    expect(FR_PRESET_NAMES).toHaveLength(9);
+    expect(FR_PRESET_NAMES).toHaveLength(12);
     for (const { ds, family, bb, rel, result } of imported.filter((r) => r.ds === 'Market1501')) {
       const preset = buildFastreidPreset(`fastreid_${family}_${bb}`, ds);
       const recipe = JSON.parse(JSON.stringify(result.doc));
