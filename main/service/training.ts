@@ -20,6 +20,7 @@ import { readRunLock, RunLockedError, withRunLock } from '../runs/store/lock.js'
 import { createRun, readResumePlan, RunStateError } from '../runs/lifecycle.js';
 import { evalRecordDir, listEvalRecords } from '../runs/store/eval-records.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { compareQueriesPage } from './compare-queries.js';
 import { runQueriesPage } from './run-queries.js';
 import { hasCheckpoint } from '../runs/store/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
@@ -321,6 +322,7 @@ export class TrainingService {
         return feats.rankList(queries, k);
       },
       'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.evalOf(i.runId, i.evalId), i, (p) => this.allowDatasetOf(p)),
+      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, (p) => this.allowDatasetOf(p)),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {

@@ -13,7 +13,7 @@ import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../
 import { CheckpointError } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
-import type { EvalResult } from '../eval/evaluate.js';
+import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
 import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
@@ -52,7 +52,7 @@ export interface EvalRunOptions {
  * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
  * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
  */
-export type EvalRunResult = EvalResult & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
+export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
 
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
