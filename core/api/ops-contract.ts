@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../training/backends.js';
-import { absPathSchema, dataSourceSchema, runIdSchema } from './training-contract.js';
+import { absPathSchema, dataSourceSchema, evalMetricsSchema, runIdSchema } from './training-contract.js';
+
+export { evalMetricsSchema };
 
 /**
  * Export, config import, evaluation and weights-inspection calls of the API contract (merged into `calls` /
@@ -78,22 +80,6 @@ const loadReport = z.object({
 });
 export type LoadReportData = z.output<typeof loadReport>;
 
-/** Retrieval metrics (Market-1501 protocol): fractions in [0, 1]; cmc[k] = matched within the top k+1. */
-export const evalMetricsSchema = z.object({
-  mAP: z.number(),
-  rank1: z.number(),
-  rank5: z.number(),
-  rank10: z.number(),
-  mINP: z.number(),
-  cmc: z.array(z.number()),
-  numQuery: z.number(),
-  numGallery: z.number(),
-  numValidQuery: z.number(),
-  numSkippedQuery: z.number(),
-  metric: z.string().optional(),
-  reRanking: z.boolean().optional(),
-  seconds: z.number().optional(),
-});
 
 export const opsCalls = {
   /** What an export would refuse (a feature the format cannot express), before anything is written. */
@@ -133,6 +119,8 @@ export const opsCalls = {
       dataset: z.string(),
       weights: z.object({ source: z.string(), step: z.number().optional() }),
       savedToRun: z.boolean(),
+      /** With savedToRun: the evaluation's record in the run (`runs.evals`); the training-time evaluation stays as it was. */
+      evalId: z.string().optional(),
       /** A run checkpoint's weights: the epochs they completed, and iterations into the next one. */
       epoch: z.number().optional(),
       iteration: z.number().optional(),
