@@ -38,7 +38,7 @@ module.exports = {
       name: 'main-floors',
       comment: 'the libraries under the service (tfjs, weights, training, export, io) never import the service, the CLI or the hosts: those are adapters on top',
       severity: 'error',
-      from: { path: '^main/(tfjs|weights|training|export|io)/' },
+      from: { path: '^main/(tfjs|weights|training|export|io|external)/' },
       to: { path: '^main/(service|cli|hosts)/' },
     },
     {
