@@ -19,7 +19,7 @@ import { ConfigError, importConfig } from '../../core/config/index.js';
 import { readTextFileSync, writeFileAtomic } from '../io/files.js';
 import { newRunId, RunDir, runFolder } from '../training/engine/run-dir.js';
 import { writeCheckpoint } from '../training/engine/checkpoint.js';
-import { planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type LoadReport } from '../weights/index.js';
+import { planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type Checkpoint, type LoadReport } from '../weights/index.js';
 import { readFastreidFolder } from './fastreid-folder.js';
 import { FRAMEWORK_LABELS, readIfExists, type ExternalFolder, type ExternalFramework } from './folder-common.js';
 import { readRsbFolder, rsbConfigBlock } from './rsb-folder.js';
@@ -77,6 +77,9 @@ export async function loadExternalFolder(source: string): Promise<Loaded> {
     framework = 'rsb';
     configPath = join(dir, 'log.txt');
     imported = importText(block, `${configPath} ("Running with config")`, framework);
+    // The block is the CfgNode's str(), which prints strings unquoted (`IF_WITH_CENTER: no`): the YAML
+    // quoting advice is for config files, not for this printout, whose values are the merged config's.
+    imported = { ...imported, warnings: imported.warnings.filter((w) => !/ is an unquoted /.test(w)) };
   }
   const st2 = parseTrainingSettings(imported.doc.training);
   if (!st2.ok) throw new ExternalImportError(`${configPath}: the training settings cannot be modelled: ${st2.message}`);
@@ -112,16 +115,18 @@ export async function convertCheckpoint(doc: GraphDoc, file: string, configPath:
   const ckpt = await readTorchCheckpoint(file);
   let cur = doc;
   let plan = planLoad(analyze(cur.graph).layers, ckpt, { keepClassifier: true });
-  const cls = plan.report.mismatched.find((m) => m.layer === 'classifier');
-  if (cls && cls.got.length === 2) {
-    cur = { ...cur, graph: withClassifierSize(cur.graph, cls.got[0]!) } as GraphDoc;
+  // The frameworks size the classifier from the training identities at run time (fast-reid writes
+  // NUM_CLASSES into config.yaml, RSB does not log it): the checkpoint's classifier says how many.
+  const n = classifierRows(ckpt);
+  if (n !== null && plan.report.missing.some((m) => m.layer === 'classifier')) {
+    cur = { ...cur, graph: withClassifierSize(cur.graph, n) } as GraphDoc;
     plan = planLoad(analyze(cur.graph).layers, ckpt, { keepClassifier: true });
   }
   const { mismatched, missing } = plan.report;
   const missingTrained = missing.filter((m) => m.layer !== 'classifier');
   if (mismatched.length) {
     const m = mismatched[0]!;
-    throw new ExternalImportError(`${file} does not match ${configPath}: ${mismatched.length} tensor(s) have other shapes (e.g. ${m.key}: the config's model has [${m.expected.join(', ')}], the checkpoint [${m.got.join(', ')}])`);
+    throw new ExternalImportError(`${file} does not match ${configPath}: ${mismatched.length} tensor(s) have other shapes (e.g. ${m.source || m.key}: the config's model has [${m.expected.join(', ')}], the checkpoint [${m.got.join(', ')}])`);
   }
   if (missingTrained.length) {
     const m = missingTrained[0]!;
@@ -130,6 +135,12 @@ export async function convertCheckpoint(doc: GraphDoc, file: string, configPath:
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [k, v] of plan.values) tensors.set(`w:${k}`, { shape: [v.length], data: v });
   return { doc: cur, tensors, weightKeys: [...plan.values.keys()], report: plan.report };
+}
+
+/** Rows of the checkpoint's classifier (fast-reid `heads.weight` / `heads.classifier.weight`, RSB `classifier.weight`), under any wrapper prefix. */
+function classifierRows(ckpt: Checkpoint): number | null {
+  for (const [k, t] of ckpt.tensors) if (/(^|\.)(heads\.weight|heads\.classifier\.weight|classifier\.weight)$/.test(k) && t.shape.length === 2) return t.shape[0]!;
+  return null;
 }
 
 /** The records the run's metrics.jsonl holds for the folder's curves and evaluations, in step order. */

@@ -38,6 +38,8 @@ with torch.no_grad():
 opt = torch.optim.Adam(model.parameters(), lr=3.5e-4)
 torch.save({'model': model.state_dict(), 'optimizer': opt.state_dict(), 'lr_sched': {'last_epoch': epoch}, 'epoch': epoch - 1, 'metric': 7.5}, out)
 model.eval()
+if not images:
+    sys.exit(0)
 xs = []
 for p in images:
     im = Image.open(p).convert('RGB').resize((w, h), Image.BICUBIC)
