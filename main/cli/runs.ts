@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { ExternalImportError, importTrainingFolder } from '../external/import-run.js';
+import { ExternalImportError, importTrainingFolder } from '../runs/external/import-run.js';
 import { defaultDataDir } from '../io/paths.js';
 import { CliError } from './errors.js';
 
 /**
  * `runs import DIR [--name NAME] [--data DATASET_DIR] [--data-dir DIR] [--json]`: a fast-reid or
- * reid-strong-baseline output folder becomes a run in the data folder's runs (main/external/import-run.ts).
+ * reid-strong-baseline output folder becomes a run in the data folder's runs (main/runs/external/import-run.ts).
  * `--json` prints {runId, runDir, framework, source, steps, evals, skippedLines, checkpoint, ignored, warnings}.
  */
 export async function runsCommand(argv: string[]): Promise<void> {

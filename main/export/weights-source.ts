@@ -1,10 +1,10 @@
 /**
  * Weights for an export given as a path (the CLI's `--weights`, the service's weights choice): a run folder
- * or a PyTorch / safetensors file, read by the one resolver (training/engine/model-weights.ts) with the
+ * or a PyTorch / safetensors file, read by the one resolver (main/runs/store/run-weights.ts) with the
  * classifier kept when its class count matches. Problems of the load become warnings.
  */
 import type { Layer } from '../../core/index.js';
-import { resolveWeights } from '../training/engine/model-weights.js';
+import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
 import { ExportError } from './errors.js';
 

@@ -11,8 +11,8 @@ import { ApiError, type ApiErrorCode, type CallOutput, type CallParsed, type Eve
 import { FRAMEWORK_LABEL } from '../../core/config/index.js';
 import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { ExportError } from '../export/errors.js';
-import type { EvalJob, EvalJobResult } from '../training/jobs.js';
-import { nodeSpawner, type WorkerSpawner } from '../training/process.js';
+import type { EvalJob, EvalJobResult } from '../runs/jobs.js';
+import { nodeSpawner, type WorkerSpawner } from '../runs/process.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
 import { ConfigImportError, importConfigFile } from './config-import.js';

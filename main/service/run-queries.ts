@@ -9,7 +9,7 @@ import { evaluate } from '../training/eval/evaluate.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { pageQueries, readEvalQueries, type StoredQueries } from '../training/engine/eval-queries.js';
 import { RANK_LIST_K } from '../training/engine/evaluate-model.js';
-import type { RunDir } from '../training/engine/run-dir.js';
+import type { RunDir } from '../runs/store/run-dir.js';
 
 type Features = NonNullable<Awaited<ReturnType<typeof readEvalFeatures>>>;
 interface EvalJson {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from '../../core/index.js';
 import { recognizeModel } from '../../core/config/index.js';
-import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../../main/external/import-run.js';
+import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../../main/runs/external/import-run.js';
 
 const PYTHON = '/usr/bin/python3';
 const BIN = fileURLToPath(new URL('../../bin/reid-studio.js', import.meta.url));

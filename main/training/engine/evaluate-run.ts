@@ -1,6 +1,6 @@
 /**
  * One evaluation of a graph with weights on a dataset, shared by the CLI's `eval` and the service's
- * `eval.run` (which runs it in the training process, main/training/worker.ts): build the model, load the
+ * `eval.run` (which runs it in the training process, main/runs/worker.ts): build the model, load the
  * weights through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
  * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
  * the run folder (eval.json + the features the rank lists are drawn from).
@@ -14,8 +14,8 @@ import { DataLoaderPool } from '../data/pipeline.js';
 import type { EvalResult } from '../eval/evaluate.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
-import { loadRunWeights, resolveWeights, WeightsSourceError } from './model-weights.js';
-import { RunDir } from './run-dir.js';
+import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
+import { RunDir } from '../../runs/store/run-dir.js';
 
 /** Weights that cannot be loaded for the evaluation: the message is for the user. */
 /** The weights could not be used; `code` is the checkpoint reader's API error code when it has one. */

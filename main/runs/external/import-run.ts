@@ -14,12 +14,15 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { analyze, parseTrainingSettings, withClassifierSize, type GraphDoc, type TrainingSettings } from '../../core/index.js';
-import { ConfigError, importConfig } from '../../core/config/index.js';
-import { readTextFileSync, writeFileAtomic } from '../io/files.js';
-import { newRunId, RunDir, runFolder } from '../training/engine/run-dir.js';
-import { writeCheckpoint } from '../training/engine/checkpoint.js';
-import { planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type Checkpoint, type LoadReport } from '../weights/index.js';
+import { analyze, parseTrainingSettings, withClassifierSize, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { ConfigError, importConfig } from '../../../core/config/index.js';
+import { readTextFileSync, writeFileAtomic } from '../../io/files.js';
+import { RunDir } from '../store/run-dir.js';
+import { writeCheckpoint } from '../store/checkpoint.js';
+import { weightKey } from '../store/checkpoint-keys.js';
+import { createImportedRun } from '../lifecycle.js';
+import { RunLockedError, withRunLock } from '../store/lock.js';
+import { planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type Checkpoint, type LoadReport } from '../../weights/index.js';
 import { readFastreidFolder } from './fastreid-folder.js';
 import { FRAMEWORK_LABELS, readIfExists, type ExternalFolder, type ExternalFramework } from './folder-common.js';
 import { readRsbFolder, rsbConfigBlock } from './rsb-folder.js';
@@ -133,7 +136,7 @@ export async function convertCheckpoint(doc: GraphDoc, file: string, configPath:
     throw new ExternalImportError(`${file} does not match ${configPath}: ${missingTrained.length} weight(s) of the config's model are not in the checkpoint (e.g. ${m.key})`);
   }
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [k, v] of plan.values) tensors.set(`w:${k}`, { shape: [v.length], data: v });
+  for (const [k, v] of plan.values) tensors.set(weightKey(k), { shape: [v.length], data: v });
   return { doc: cur, tensors, weightKeys: [...plan.values.keys()], report: plan.report };
 }
 
@@ -204,40 +207,43 @@ export async function importTrainingFolder(source: string, runsDir: string, opts
   if (folder.skippedLines) warnings.push(`${folder.skippedLines} unreadable metric line(s) skipped`);
   const label = FRAMEWORK_LABELS[folder.framework];
   const name = opts.name ?? `${label} ${src.split(/[/\\]/).filter(Boolean).pop() ?? ''}`.trim();
-  const runId = newRunId(name, opts.now);
-  const runDir = runFolder(runsDir, runId);
-  const run = new RunDir(runDir);
-  await run.init();
-  const now = (opts.now ?? new Date()).toISOString();
-  await run.writeJson('graph.json', doc);
-  await run.writeJson('settings.json', loaded.settings);
-  await writeRecords(run, folder, converted);
-  const last = folder.evals[folder.evals.length - 1];
-  if (last) await run.writeJson('eval.json', evalJson(last, label));
-  const lastStep = folder.steps[folder.steps.length - 1];
-  await run.writeJson('run.json', {
-    id: runId,
+  const { id: runId, dir: runDir } = await createImportedRun(
+    runsDir,
     name,
-    status: 'external',
-    created: now,
-    updated: now,
-    backend: label,
-    epochs: loaded.settings.epochs,
-    ...(lastStep ? { step: lastStep.step, ...(lastStep.epoch !== undefined ? { epoch: lastStep.epoch } : {}) } : {}),
-    ...(opts.data ? { dataset: { kind: loaded.settings.dataset?.kind ?? 'market1501', root: resolve(opts.data) } } : {}),
-    message: `external: ${label}`,
-    external: {
-      framework: folder.framework,
-      source: src,
-      config: folder.configPath,
-      importedAt: now,
-      lastChanged: await lastChanged(src, folder),
-      itersPerEpoch: folder.itersPerEpoch,
-      skippedLines: folder.skippedLines,
-      checkpoint: converted && folder.checkpoint ? folder.checkpoint : null,
-      ignoredKeys: loaded.ignored,
+    async (run, id) => {
+      const now = (opts.now ?? new Date()).toISOString();
+      await run.writeJson('graph.json', doc);
+      await run.writeJson('settings.json', loaded.settings);
+      await writeRecords(run, folder, converted);
+      const last = folder.evals[folder.evals.length - 1];
+      if (last) await run.writeJson('eval.json', evalJson(last, label));
+      const lastStep = folder.steps[folder.steps.length - 1];
+      await run.writeJson('run.json', {
+        id,
+        name,
+        status: 'external',
+        created: now,
+        updated: now,
+        backend: label,
+        epochs: loaded.settings.epochs,
+        ...(lastStep ? { step: lastStep.step, ...(lastStep.epoch !== undefined ? { epoch: lastStep.epoch } : {}) } : {}),
+        ...(opts.data ? { dataset: { kind: loaded.settings.dataset?.kind ?? 'market1501', root: resolve(opts.data) } } : {}),
+        message: `external: ${label}`,
+        external: {
+          framework: folder.framework,
+          source: src,
+          config: folder.configPath,
+          importedAt: now,
+          lastChanged: await lastChanged(src, folder),
+          itersPerEpoch: folder.itersPerEpoch,
+          skippedLines: folder.skippedLines,
+          checkpoint: converted && folder.checkpoint ? folder.checkpoint : null,
+          ignoredKeys: loaded.ignored,
+        },
+      });
     },
-  });
+    opts.now,
+  );
   return { runId, runDir, framework: folder.framework, frameworkLabel: label, source: src, steps: folder.steps.length, evals: folder.evals.length, skippedLines: folder.skippedLines, checkpoint: converted ? folder.checkpoint : null, ignored: loaded.ignored, warnings };
 }
 
@@ -263,6 +269,14 @@ async function writeRecords(run: RunDir, folder: ExternalFolder, converted: Conv
  * for the next call. Returns whether anything changed. Never writes to the source.
  */
 export async function syncExternalRun(runDir: string): Promise<boolean> {
+  // One writer per run folder: a second reader of the same run (the Runs list and the dashboard at once) waits its turn.
+  return withRunLock(runDir, 'follow the source folder', () => syncUnlocked(runDir)).catch((e: unknown) => {
+    if (e instanceof RunLockedError) return false;
+    throw e;
+  });
+}
+
+async function syncUnlocked(runDir: string): Promise<boolean> {
   const run = new RunDir(runDir);
   const info = await run.readJson<{ external?: { source: string; lastChanged: string | null; checkpoint: { file: string } | null } } & Record<string, unknown>>('run.json');
   const ext = info?.external;

@@ -2,7 +2,7 @@
  * What a framework's output folder holds, as the importer needs it (framework readers: fastreid-folder.ts,
  * rsb-folder.ts). Losses and metrics are the framework's numbers, unchanged except percent → fraction.
  */
-import { FileError, readTextFile } from '../io/files.js';
+import { FileError, readTextFile } from '../../io/files.js';
 
 export type ExternalFramework = 'fastreid' | 'rsb';
 export const FRAMEWORK_LABELS: Record<ExternalFramework, string> = { fastreid: 'fast-reid', rsb: 'reid-strong-baseline' };
