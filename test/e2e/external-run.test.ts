@@ -80,6 +80,11 @@ describe('an imported fast-reid run: rank lists and comparison with a local run'
     await page.getByTestId('results').waitFor();
     await expect.poll(() => page.getByTestId('ranklist-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-query-index')))), { timeout: 60_000 }).toEqual(q.items.map((it) => it.index));
     expect(await text(page, 'result-map')).toBe(`${(ev.mAP * 100).toFixed(1)}%`);
+    // The dashboard charts fast-reid's logged iterations under its loss_dict names.
+    await page.getByTestId('train-tab-dashboard').click();
+    const loss = page.getByTestId('chart-loss');
+    await expect.poll(() => loss.getAttribute('data-points')).toBe('3');
+    expect(await loss.locator('.u-legend').textContent()).toMatch(/total_loss.*loss_cls.*loss_triplet/);
 
     await page.getByTestId('train-tab-runs').click();
     for (const id of [local, imported.id]) await page.locator(`[data-run-id="${id}"]`).getByTestId('run-compare').check();

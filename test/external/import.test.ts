@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from '../../core/index.js';
 import { recognizeModel } from '../../core/config/index.js';
+import { trainEventSchema } from '../../core/api/training-contract.js';
 import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../../main/runs/external/import-run.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -73,6 +74,8 @@ describe('fast-reid output folder (tools/train_net.py)', () => {
     const epochOf = new Map([...log.matchAll(/epoch\/iter: (\d+)\/(\d+)/g)].map((m) => [Number(m[2]), Number(m[1]) + 1]));
     const recs = jsonl(join(out.runDir, 'metrics.jsonl'));
     const steps = recs.filter((m) => m.type === 'step');
+    // Records in the trainer's shape (the dashboard and Compare read them as a local run's).
+    for (const m of recs) expect(trainEventSchema.safeParse(m).success, JSON.stringify(m)).toBe(true);
     const srcSteps = src.filter((m) => typeof m.loss_cls === 'number');
     expect(steps.length).toBe(srcSteps.length);
     srcSteps.forEach((s, i) => {

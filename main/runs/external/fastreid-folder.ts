@@ -109,6 +109,7 @@ export async function readFastreidFolder(dir: string, config: { evalPeriod: numb
         ...(typeof r.cls_accuracy === 'number' ? { acc: r.cls_accuracy } : {}),
         ...(typeof r.lr === 'number' ? { lr: r.lr } : {}),
         ...(typeof r.time === 'number' ? { seconds: r.time } : {}),
+        ...(typeof r.eta_seconds === 'number' ? { eta: r.eta_seconds } : {}),
         terms,
         lossDict: Object.fromEntries(losses),
       });

@@ -17,6 +17,8 @@ export interface ExternalStep {
   acc?: number;
   lr?: number;
   seconds?: number;
+  /** The framework's own estimate of the time left (fast-reid `eta_seconds`). */
+  eta?: number;
   /** Loss terms by the app's term ids (core/training/losses.ts LOSS_TERM_IDS). */
   terms: Record<string, number>;
   /** The framework's own names (fast-reid's loss_dict keys), as logged. */

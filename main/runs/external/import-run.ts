@@ -146,9 +146,28 @@ function classifierRows(ckpt: Checkpoint): number | null {
   return null;
 }
 
-/** The records the run's metrics.jsonl holds for the folder's curves and evaluations, in step order. */
-function metricRecords(f: ExternalFolder): Array<Record<string, unknown>> {
-  const steps = f.steps.map((s) => ({ type: 'step', step: s.step, ...(s.epoch !== undefined ? { epoch: s.epoch, iter: s.iter, iters: s.iters } : {}), loss: s.loss, ...(s.acc !== undefined ? { acc: s.acc } : {}), ...(s.lr !== undefined ? { lr: s.lr } : {}), ...s.terms, ...(s.lossDict ? { lossDict: s.lossDict } : {}) }));
+/**
+ * The records the run's metrics.jsonl holds for the folder's curves and evaluations, in step order, in the
+ * trainer's record shape (core/api trainEventSchema `step` / `eval`), so the dashboard and Compare read them as
+ * a local run's. Images/s is IMS_PER_BATCH over the framework's per-iteration `time` (0 when not logged); the
+ * ETA is the framework's own (fast-reid `eta_seconds`, else 0); a run whose iterations per epoch are unknown
+ * counts every logged iteration in epoch 1.
+ */
+function metricRecords(f: ExternalFolder, batch: number): Array<Record<string, unknown>> {
+  const steps = f.steps.map((s) => ({
+    type: 'step',
+    step: s.step,
+    epoch: s.epoch ?? 1,
+    iter: s.iter ?? s.step,
+    iters: s.iters ?? 0,
+    loss: s.loss,
+    acc: s.acc ?? 0,
+    lr: s.lr ?? 0,
+    imgPerSec: s.seconds ? batch / s.seconds : 0,
+    etaSeconds: s.eta ?? 0,
+    ...s.terms,
+    ...(s.lossDict ? { lossDict: s.lossDict } : {}),
+  }));
   const evals = f.evals.map((e) => ({ type: 'eval', ...(e.epoch !== null ? { epoch: e.epoch } : {}), ...(e.step !== null ? { step: e.step } : {}), mAP: e.mAP, rank1: e.rank1, rank5: e.rank5, rank10: e.rank10, mINP: e.mINP, source: e.source }));
   const key = (r: { step?: number }) => r.step ?? Infinity;
   return [...steps, ...evals].sort((a, b) => key(a) - key(b) || (a.type === 'eval' ? 1 : 0) - (b.type === 'eval' ? 1 : 0));
@@ -214,7 +233,7 @@ export async function importTrainingFolder(source: string, runsDir: string, opts
       const now = (opts.now ?? new Date()).toISOString();
       await run.writeJson('graph.json', doc);
       await run.writeJson('settings.json', loaded.settings);
-      await writeRecords(run, folder, converted);
+      await writeRecords(run, folder, converted, loaded.settings.batch.p * loaded.settings.batch.k);
       const last = folder.evals[folder.evals.length - 1];
       if (last) await run.writeJson('eval.json', evalJson(last, label));
       const lastStep = folder.steps[folder.steps.length - 1];
@@ -251,8 +270,8 @@ function evalJson(e: ExternalFolder['evals'][number], label: string): Record<str
   return { mAP: e.mAP, rank1: e.rank1, rank5: e.rank5, rank10: e.rank10, mINP: e.mINP, ...(e.epoch !== null ? { epoch: e.epoch } : {}), ...(e.step !== null ? { step: e.step } : {}), source: `${label} ${e.source}` };
 }
 
-async function writeRecords(run: RunDir, folder: ExternalFolder, converted: ConvertedCheckpoint | null): Promise<void> {
-  const lines = metricRecords(folder).map((r) => JSON.stringify(r));
+async function writeRecords(run: RunDir, folder: ExternalFolder, converted: ConvertedCheckpoint | null, batch: number): Promise<void> {
+  const lines = metricRecords(folder, batch).map((r) => JSON.stringify(r));
   await writeFileAtomic(join(run.dir, 'metrics.jsonl'), lines.join('\n') + (lines.length ? '\n' : ''));
   if (converted && folder.checkpoint) {
     const epochs = folder.checkpoint.epoch;
@@ -299,7 +318,7 @@ async function syncUnlocked(runDir: string): Promise<boolean> {
       if (!(e instanceof CheckpointError)) throw e;
     }
   }
-  await writeRecords(run, f, converted);
+  await writeRecords(run, f, converted, loaded.settings.batch.p * loaded.settings.batch.k);
   const last = f.evals[f.evals.length - 1];
   if (last) await run.writeJson('eval.json', evalJson(last, FRAMEWORK_LABELS[f.framework]));
   const lastStep = f.steps[f.steps.length - 1];
