@@ -43,6 +43,8 @@ const runSummary = z.object({
   updated: z.string(),
   active: z.boolean(),
   backend: z.string().optional(),
+  /** An imported run: the framework's output folder it follows and when that last changed. */
+  external: z.object({ framework: z.string(), source: z.string(), lastChanged: z.string().nullable() }).optional(),
   /** The WebGPU adapter of a run on the webgpu engine (run.json `adapter`). */
   adapter: z.string().optional(),
   epochs: z.number().optional(),
@@ -141,6 +143,14 @@ export const trainingCalls = {
       /** Evaluations after training, oldest first (as `runs.evals`). */
       evals: z.array(evalRecordSchema).optional(),
     }),
+  },
+  /**
+   * A fast-reid / reid-strong-baseline output folder becomes a run (read only; re-read while it changes).
+   * `data`: the dataset folder it trained on (Evaluate on… uses it as the run's own).
+   */
+  'runs.import': {
+    input: z.object({ path, name: z.string().min(1).max(120).optional(), data: path.optional() }).strict(),
+    output: z.object({ runId: z.string(), runDir: z.string(), framework: z.enum(['fastreid', 'rsb']), frameworkLabel: z.string(), source: z.string(), steps: z.number(), evals: z.number(), skippedLines: z.number(), checkpoint: z.object({ file: z.string(), epoch: z.number().nullable() }).nullable(), ignored: z.array(z.string()), warnings: z.array(z.string()) }),
   },
   'runs.rename': { input: z.object({ runId, name: z.string().min(1).max(120) }).strict(), output: z.object({ ok: z.literal(true) }) },
   'runs.delete': { input: z.object({ runId }).strict(), output: z.object({ ok: z.literal(true) }) },

@@ -22,6 +22,7 @@ import { evalRecordDir, listEvalRecords } from '../runs/store/eval-records.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { compareQueriesPage } from './compare-queries.js';
 import { runQueriesPage } from './run-queries.js';
+import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../runs/external/import-run.js';
 import { hasCheckpoint } from '../runs/store/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
 import type { TrainJob } from '../runs/jobs.js';
@@ -138,12 +139,19 @@ export class TrainingService {
       active: this.active.has(info.id),
     };
     for (const k of ['backend', 'message'] as const) if (typeof info[k] === 'string') s[k] = info[k] as string;
+    const ext = info.external as { framework?: string; source?: string; lastChanged?: string | null } | undefined;
+    if (ext?.framework && ext.source) s.external = { framework: ext.framework, source: ext.source, lastChanged: ext.lastChanged ?? null };
     const live: Record<string, unknown> = { ...info, ...(this.active.has(info.id) ? this.progress.get(info.id) : {}) };
     for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof live[k] === 'number') s[k] = live[k] as number;
     s.hasCheckpoint = await hasCheckpoint(runFolder(this.runsDir, info.id));
     if (evalResult && typeof evalResult.mAP === 'number') s.mAP = evalResult.mAP;
     if (evalResult && typeof evalResult.rank1 === 'number') s.rank1 = evalResult.rank1;
     return s;
+  }
+
+  /** Live follow: imported runs re-read their source folder when it changed (main/external/import-run.ts). */
+  private async followExternal(): Promise<void> {
+    for (const r of await listRuns(this.runsDir)) if (r.external) await syncExternalRun(runFolder(this.runsDir, r.id)).catch(() => false);
   }
 
   private launch(id: string, job: TrainJob): void {
@@ -237,13 +245,25 @@ export class TrainingService {
         this.launch(runId, { runDir: run.dir, doc: plan.doc, settings: plan.settings, data: plan.data, resume: true, ...(plan.backend ? { backend: plan.backend } : {}) });
         return { runId };
       },
+      'runs.import': async ({ path, name, data }: CallParsed<'runs.import'>) => {
+        try {
+          const r = await importTrainingFolder(path, this.runsDir, { ...(name ? { name } : {}), ...(data ? { data } : {}) });
+          if (data) this.imageRoots.add(resolve(data));
+          return r;
+        } catch (e) {
+          if (e instanceof ExternalImportError) throw new ApiError('E_BAD_REQUEST', e.message);
+          throw e;
+        }
+      },
       'runs.list': async () => {
+        await this.followExternal();
         const runs = await listRuns(this.runsDir);
         return Promise.all(runs.map(async (r) => this.summary({ ...r, ...(this.pendingNames.has(r.id) ? { name: this.pendingNames.get(r.id)! } : {}) }, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
       },
       'runs.evals': async ({ runId }: CallParsed<'runs.evals'>) => listEvalRecords(this.runDir(runId).dir),
       'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
         const run = this.runDir(runId);
+        await syncExternalRun(run.dir).catch(() => false);
         const info = await this.info(run, runId);
         const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
         let doc: string | null = null;
