@@ -1,16 +1,17 @@
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras, preprocessOf, weightSpecs } from '../../core/index.js';
 import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
 import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBackend, setWeightsFromValues } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { forRunWeights } from '../export/weights-source.js';
-import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../training/engine/model-weights.js';
+import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
+import { assertFiniteFeatures, NonFiniteFeaturesError } from '../training/eval/finite.js';
 
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|.safetensors|.json
@@ -136,6 +137,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
         throw e;
       }
       const f = await engine.extract(data, chunk.length, batchSize);
+      try {
+        assertFiniteFeatures(f.features, f.dim, chunk.length, (j) => join(values.images ?? '', chunk[j]!));
+      } catch (e) {
+        if (e instanceof NonFiniteFeaturesError) throw new CliError(`${e.message} (${e.code})`);
+        throw e;
+      }
       if (!dim) {
         dim = f.dim;
         rows = new Float32Array(files.length * dim);

@@ -1,6 +1,6 @@
 /**
  * Weights for an export given as a path (the CLI's `--weights`, the service's weights choice): a run folder
- * or a PyTorch / safetensors file, read by the one resolver (training/engine/model-weights.ts) with the
+ * or a PyTorch / safetensors file, read by the one resolver (main/runs/store/run-weights.ts) with the
  * classifier kept when its class count matches. Problems of the load become warnings.
  *
  * A run folder's classifier has one output per training identity of the run's dataset (the trainer sizes
@@ -9,9 +9,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { classifierIds, type GraphDoc, type Layer } from '../../core/index.js';
-import { sizeClassifier } from '../training/engine/prepare.js';
-import { resolveWeights } from '../training/engine/model-weights.js';
+import { classifierIds, withClassifierSize, type GraphDoc, type Layer } from '../../core/index.js';
+import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
 import { ExportError } from './errors.js';
 
@@ -78,7 +77,7 @@ export async function forRunWeights(doc: GraphDoc, path: string | undefined): Pr
   const current = docClassCount(doc);
   if (classes === undefined || current === undefined || classes === current) return { doc, notes: [] };
   return {
-    doc: sizeClassifier(doc, classes),
+    doc: structuredClone({ ...doc, graph: withClassifierSize(doc.graph, classes) }) as GraphDoc,
     notes: [`classifier.weight is sized from the run as training sized it: ${classes} training identities (the graph says ${current})`],
   };
 }
