@@ -32,15 +32,15 @@ const RSB_MODEL: Record<string, string> = {
 const BACKBONE_ONLY = new Set(['resnet101_ibn_a', 'resnet152_ibn_a']);
 /** Presets fast-reid builds: its recipes, and the ResNets (with IBN-a) once the stem is converted (--fastreid-stem). */
 const FR_MODEL: Record<string, { key: string; stem: boolean }> = Object.fromEntries(
-  Object.keys(FR).map((k) => [k, { key: k, stem: !k.startsWith('fastreid_') }]),
+  Object.keys(FR).map((k) => [k, { key: k, stem: /^resnet\d/.test(k) }]),
 );
 /**
  * Documented deviations: presets with no model in a framework's code, so no layout can load into one.
  * IBN-b: neither framework has it. resnet18/34_ibn_a: RSB's resnet_ibn_a.py defines only 50/101/152.
- * resnet152(_ibn_a): fast-reid's resnet.py has no 152x. RSB SE nets and the fast-reid recipes (non-local
- * blocks, GeM, the fast-reid stem) exist in one framework only.
+ * resnet152(_ibn_a): fast-reid's resnet.py has no 152x. RSB SE nets, and ResNeSt and the fast-reid recipes
+ * (non-local blocks, GeM, the fast-reid stem) exist in one framework only.
  */
-const NO_RSB_MODEL = /(_ibn_b$|^resnet(18|34)_ibn_a$|^fastreid_)/;
+const NO_RSB_MODEL = /(_ibn_b$|^resnet(18|34)_ibn_a$|^fastreid_|^resnest)/;
 const NO_FR_MODEL = /(_ibn_b$|^resnet152|^se_|^senet)/;
 
 const buildPreset = (name: string, o: { input?: [number, number] } = {}) => (name.startsWith('fastreid_') ? buildFastreidPreset(name) : buildCorePreset(name, o));
