@@ -7,10 +7,10 @@ mkdirSync('app/dist', { recursive: true });
 // Chunk names carry a content hash: drop the previous build's, so no stale chunk is packaged.
 for (const f of readdirSync('app/dist')) if (/^chunk-[A-Z0-9]+\.js(\.map)?$/.test(f)) rmSync(`app/dist/${f}`);
 const entries = { cli: 'main/cli/main.ts' };
-for (const [name, file] of Object.entries({ worker: 'main/training/worker.ts', server: 'main/hosts/server.ts' }))
+for (const [name, file] of Object.entries({ worker: 'main/runs/worker.ts', server: 'main/hosts/server.ts' }))
   if (existsSync(file)) entries[name] = file;
 // Worker-thread entries of the data pipeline and the evaluation (resolved via main/training/data/worker-url.ts).
-Object.assign(entries, { 'demo-worker': 'main/training/data/demo-worker.ts', 'data-worker': 'main/training/data/worker.ts', 'eval-worker': 'main/training/eval/distance-worker.ts' });
+Object.assign(entries, { 'demo-worker': 'main/training/data/demo-worker.ts', 'data-worker': 'main/training/data/worker.ts', 'eval-worker': 'main/training/eval/distance-worker.ts', 'weights-worker': 'main/service/weights-worker.ts' });
 await build({
   entryPoints: entries,
   outdir: 'app/dist',

@@ -2,7 +2,7 @@ import { CliError, Interrupted } from './errors.js';
 import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
-import { appVersion } from './version.js';
+import { appVersion } from '../io/app-version.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { appVersion } from '../io/app-version.js';
 import { Service } from '../service/index.js';
 import { startServer, type RunningServer } from '../hosts/server.js';
 import { CliError } from './errors.js';
 
-export { appVersion } from './version.js';
-import { appVersion } from './version.js';
+/** Re-exported for main.ts (`--version`); it lives in main/io so the Electron host need not import the CLI. */
+export { appVersion };
 
 /** Best-effort: open the URL in the desktop browser; silently does nothing on a headless box. */
 function openBrowser(url: string): void {

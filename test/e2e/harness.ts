@@ -123,3 +123,9 @@ export async function titleSizes(page: Page): Promise<{ px: number[]; inView: nu
     return { px: visible.map((t) => parseFloat(getComputedStyle(t).fontSize) * zoom), inView: visible.length, total: titles.length, zoom };
   });
 }
+
+/** One browser-mode API call (POST /api/<method> with the session token): the JSON reply. */
+export async function apiCall<T = unknown>(s: Served, method: string, payload: unknown): Promise<{ ok: boolean; result: T; error?: { code: string; message: string } }> {
+  const r = await fetch(`http://127.0.0.1:${s.port}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-reid-token': s.token }, body: JSON.stringify(payload) });
+  return (await r.json()) as { ok: boolean; result: T; error?: { code: string; message: string } };
+}

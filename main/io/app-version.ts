@@ -1,8 +1,9 @@
+/** The app version, read where every host (CLI, browser-mode server, Electron shell) can import it. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The app version from the nearest package.json (app/package.json next to the bundle, or the root one). */
+/** The app version from the nearest package.json (app/package.json next to the bundle, or the root one); '0.0.0' when none reads. */
 export function appVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++, dir = dirname(dir)) {
