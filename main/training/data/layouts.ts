@@ -58,7 +58,10 @@ export interface RawDataset {
   evaluation: string;
   /** Facts about the reading worth telling (unused files, chosen variant). */
   notes: string[];
-  /** False when the layout has no camera ids (VehicleID, class folders): the summary shows 0 cameras. */
+  /**
+   * False when the layout has no camera ids (class folders): the summary shows 0 cameras. VehicleID counts
+   * its image ids, which fast-reid uses as cameras.
+   */
   cameras: boolean;
 }
 
@@ -519,9 +522,11 @@ export function readLayout(id: DatasetLayoutId, path: string, p: ReadProblems): 
       const test = readVehicleList(join(split, VEHICLEID_TESTS[id]!), join(root, 'image'), p);
       return {
         ...base,
-        train: readVehicleList(join(split, 'train_list.txt'), join(root, 'image'), p).map((r) => ({ ...r, camid: 0 })),
+        // VehicleID has no cameras: fast-reid's vehicleid.py gives every image its own id as the camera (train
+        // and test), so its dataset table counts image ids as cameras; the summary counts them as it does.
+        train: readVehicleList(join(split, 'train_list.txt'), join(root, 'image'), p),
         ...vehicleQueryGallery(test),
-        cameras: false,
+        notes: ['VehicleID has no camera ids: as in fast-reid vehicleid.py each image id is its camera, so "cameras" counts images'],
         evaluation: `from ${VEHICLEID_TESTS[id]}: one image per vehicle in the gallery, the others are queries (fast-reid vehicleid.py; its shuffle seeded with 0 here)`,
       };
     }
