@@ -133,11 +133,11 @@ describe('layouts read as the frameworks read them (reference: test/training/ref
     await expect(loadDataset('cuhk03_detected', join(tmp, 'cuhk03fr'))).rejects.toThrow(/CUHK03 detected/);
   });
 
-  it('CUHK03-NP labeled/ and detected/ folders; detected is the default as in the frameworks', async () => {
+  it("CUHK03-NP labeled/ and detected/ folders; labeled is the default, as fast-reid's (cuhk03.py cuhk03_labeled=True)", async () => {
     const root = join(tmp, 'cuhk03-np');
     for (const t of ['labeled', 'detected'])
       put(join(root, t), ['bounding_box_train/0001_c1_1.jpg', 'bounding_box_train/0001_c2_2.jpg', 'bounding_box_train/0003_c1_1.jpg', 'query/0005_c1_1.jpg', 'bounding_box_test/0005_c2_3.jpg', 'bounding_box_test/0006_c1_1.jpg']);
-    expect(detectLayout(root)).toBe('cuhk03_detected');
+    expect(detectLayout(root)).toBe('cuhk03_labeled');
     for (const t of ['labeled', 'detected'] as const) {
       const d = await loadDataset(`cuhk03_${t}`, root);
       expect(d.root).toBe(join(root, t));
