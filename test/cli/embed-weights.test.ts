@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, buildPreset, compileToKeras } from '../../core/index.js';
-import { writeCheckpoint as writeRunCheckpoint } from '../../main/training/engine/checkpoint.js';
+import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
 import { sizeClassifier } from '../../main/training/engine/prepare.js';
 import { randomWeights } from '../export/graphs.js';
 import { maxDiff, PYTHON } from '../parity/fixtures.js';

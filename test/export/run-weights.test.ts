@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { analyze, buildPreset, compileToKeras } from '../../core/index.js';
 import { exportModelFolder } from '../../main/export/cli.js';
 import { checkExport } from '../../main/service/export.js';
-import { writeCheckpoint as writeRunCheckpoint } from '../../main/training/engine/checkpoint.js';
+import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
 import { sizeClassifier } from '../../main/training/engine/prepare.js';
 import { PYTHON } from '../parity/fixtures.js';
 import { randomWeights } from './graphs.js';
