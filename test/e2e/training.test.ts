@@ -112,6 +112,8 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await expect.poll(problemsText).toContain('1 junk image (pid −1) left out');
     expect(await problemsText()).not.toMatch(/distractor/);
     // The chosen folder is shown once (it is the dataset root here).
+    // The histogram has a count axis: 0 … the most identities sharing one image count (#2: 4 images, #7: 2 → 1).
+    await expect.poll(async () => (await page.getByTestId('histogram-axis').locator('small').allTextContents())).toEqual(['1', 'ids', '0']);
     const section = await text(page, 'dataset-section');
     expect(section.split(root).filter((after, i) => i > 0 && !after.startsWith('/')).length).toBe(1); // not the files' paths
     const problems = await problemsText();

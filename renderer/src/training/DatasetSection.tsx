@@ -64,8 +64,14 @@ function Histogram({ perIdentity }: { perIdentity: Record<string, number> }) {
     .map(([images, ids]) => [Number(images), ids] as const)
     .sort((a, b) => a[0] - b[0]);
   const max = Math.max(1, ...bins.map((b) => b[1]));
+  // A count axis (identities, 0…max) beside the bars; each bar's label is its number of images.
   return (
     <div className="histogram" data-testid="dataset-histogram" title="identities by number of training images">
+      <div className="hist-axis" data-testid="histogram-axis">
+        <small>{max}</small>
+        <small className="hist-axis-label">ids</small>
+        <small>0</small>
+      </div>
       {bins.map(([images, ids]) => (
         <div key={images} className="bar" title={`${ids} identities with ${images} images`}>
           <span style={{ height: `${(ids / max) * 100}%` }} />
