@@ -135,6 +135,8 @@ export type ApiErrorCode =
   | 'E_GPU_DEVICE_LOST'
   /** A WebGPU session failed (no adapter / device, a kernel or shader the GPU refuses). */
   | 'E_WEBGPU_FAILED'
+  /** The run folder is being written by another live process (its lock, main/runs/store/lock.ts): the message names it. */
+  | 'E_RUN_LOCKED'
   /** Dataset problems (core/config/datasets.ts). */
   | DatasetErrorCode;
 

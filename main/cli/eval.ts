@@ -5,7 +5,7 @@ import { parseTrainingSettings, type GraphDoc } from '../../core/index.js';
 import { parseEngineChoice } from '../onnx/engine.js';
 import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
-import { RunDir } from '../training/engine/run-dir.js';
+import { RunDir } from '../runs/store/run-dir.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';

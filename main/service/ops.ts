@@ -11,8 +11,8 @@ import { ApiError, type ApiErrorCode, type CallOutput, type CallParsed, type Eve
 import { FRAMEWORK_LABEL } from '../../core/config/index.js';
 import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { ExportError } from '../export/errors.js';
-import type { EvalJob, EvalJobResult } from '../training/jobs.js';
-import { nodeSpawner, type WorkerSpawner } from '../training/process.js';
+import type { EvalJob, EvalJobResult } from '../runs/jobs.js';
+import { nodeSpawner, type WorkerSpawner } from '../runs/process.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import type { CheckpointInspection } from '../weights/index.js';
 import { workerEntry } from '../training/data/worker-url.js';
@@ -78,9 +78,10 @@ export class OpsService {
 
   handlers() {
     return {
-      'export.check': async ({ format, graph, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
+      'export.check': async ({ format, graph, weights, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
         const { doc } = await this.graph(graph);
-        return checkExport({ format, doc, fastreidStem });
+        const weightsPath = this.weightsPath(weights);
+        return checkExport({ format, doc, fastreidStem, ...(weightsPath ? { weights: weightsPath } : {}) });
       },
       'export.run': async ({ format, graph, weights, fastreidStem, layout, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
         const id = jobId ?? newJobId();
