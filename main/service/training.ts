@@ -71,7 +71,7 @@ export class TrainingService {
   private progress = new Map<string, { step?: number; epoch?: number }>();
   /** Renames asked while the run's process writes run.json: applied when it exits. */
   private pendingNames = new Map<string, string>();
-  /** Folders whose images the UI may ask thumbnails of (dataset roots inspected or trained on). */
+  /** Folders whose images the UI may ask thumbnails of (dataset roots the user inspected). */
   private imageRoots = new Set<string>();
 
   constructor(
@@ -124,10 +124,15 @@ export class TrainingService {
     }
   }
 
-  /** Thumbnails of the dataset an evaluated image `path` (<root>/<split>/<file>) belongs to may be served. */
-  private allowDatasetOf(path: string): void {
-    this.imageRoots.add(resolve(path, '..', '..'));
-  }
+  /**
+   * Images a run's evaluation lists (its query and gallery files) may be served as thumbnails: exactly those
+   * files, never a folder around them (a run folder's files can be edited: issue #25, a run.json saying
+   * dataset.root "/" widened the allow-list to every image on disk).
+   */
+  private readonly imagePaths = new Set<string>();
+  private allowImage = (path: string): void => {
+    this.imagePaths.add(resolve(path));
+  };
 
   private async summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): Promise<RunSummary> {
     const s: RunSummary = {
@@ -272,8 +277,6 @@ export class TrainingService {
         } catch {
           doc = null;
         }
-        const ds = (info as { dataset?: { root?: string } }).dataset?.root;
-        if (ds) this.imageRoots.add(resolve(ds));
         return {
           summary: await this.summary(info, evalResult as { mAP?: number } | null),
           info: info as Record<string, unknown>,
@@ -338,11 +341,11 @@ export class TrainingService {
         const run = this.evalOf(runId, evalId);
         const feats = await readEvalFeatures(run.dir);
         if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
-        if (feats.query[0]) this.allowDatasetOf(feats.query[0].path);
+        for (const r of [...feats.query, ...feats.gallery]) this.allowImage(r.path);
         return feats.rankList(queries, k);
       },
-      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.evalOf(i.runId, i.evalId), i, (p) => this.allowDatasetOf(p)),
-      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, (p) => this.allowDatasetOf(p)),
+      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.evalOf(i.runId, i.evalId), i, this.allowImage),
+      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, this.allowImage),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {
@@ -376,7 +379,7 @@ export class TrainingService {
         Promise.all(
           paths.map(async (p) => {
             const abs = resolve(p);
-            const allowed = [...this.imageRoots].some((root) => {
+            const allowed = this.imagePaths.has(abs) || [...this.imageRoots].some((root) => {
               const rel = relative(root, abs);
               return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
             });
