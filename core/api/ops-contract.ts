@@ -97,7 +97,7 @@ export const evalMetricsSchema = z.object({
 
 export const opsCalls = {
   /** What an export would refuse (a feature the format cannot express), before anything is written. */
-  'export.check': { input: z.object({ format: exportFormatSchema, graph: graphSourceSchema, fastreidStem: z.boolean().default(false) }).strict(), output: exportCheck },
+  'export.check': { input: z.object({ format: exportFormatSchema, graph: graphSourceSchema, weights: weightsSourceSchema.default({ kind: 'none' }), fastreidStem: z.boolean().default(false) }).strict(), output: exportCheck },
   /** Writes one export (a file, or a folder for pytorch / tfjs) atomically; a refusal writes nothing. */
   'export.run': {
     input: z.object({ ...exportTarget, out: path, jobId: jobId.optional() }).strict(),

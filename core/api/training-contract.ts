@@ -154,6 +154,44 @@ export const trainingCalls = {
       ),
     }),
   },
+  /**
+   * Two runs on the same evaluation (the same query and gallery images in the same order, e.g. both
+   * evaluated on one dataset): every query's AP in run A and run B, sorted by the difference B − A
+   * (`diff-desc`: most improved first; `diff-asc`: most regressed first), filtered to the improved
+   * (ΔAP > 0), regressed (ΔAP < 0) or both-fail (rank-1 wrong in both) queries, with both top-k rank lists.
+   */
+  'runs.compareQueries': {
+    input: z
+      .object({
+        runIds: z.tuple([runId, runId]),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(100).default(20),
+        k: z.number().int().min(1).max(20).default(10),
+        sort: z.enum(['diff-desc', 'diff-asc', 'query']).default('diff-desc'),
+        filter: z.enum(['all', 'improved', 'regressed', 'both-fail']).default('all'),
+      })
+      .strict(),
+    output: z.object({
+      numQuery: z.number(),
+      /** Queries with a true match (valid in both: the same evaluation has the same valid queries). */
+      numValidQuery: z.number(),
+      counts: z.object({ improved: z.number(), regressed: z.number(), unchanged: z.number(), bothFail: z.number() }),
+      mAP: z.tuple([z.number(), z.number()]),
+      total: z.number(),
+      offset: z.number(),
+      items: z.array(
+        z.object({
+          index: z.number(),
+          query: rankImage,
+          ap: z.tuple([z.number(), z.number()]),
+          /** ap[1] − ap[0]. */
+          diff: z.number(),
+          firstMatchRank: z.tuple([z.number(), z.number()]),
+          results: z.tuple([z.array(rankImage.extend({ match: z.boolean(), distance: z.number() })), z.array(rankImage.extend({ match: z.boolean(), distance: z.number() }))]),
+        }),
+      ),
+    }),
+  },
   /** Dataset summary and problems, before training starts. */
   'dataset.inspect': {
     input: z.object({ data: dataSourceSchema }).strict(),

@@ -8,7 +8,7 @@ import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc
 import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
 import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
-import { readExportWeights } from '../export/weights-source.js';
+import { forRunWeights, readExportWeights } from '../export/weights-source.js';
 import { writeFileAtomic } from '../io/files.js';
 
 /** Why the stem conversion is worth a note: the exported model is not the graph's. */
@@ -77,11 +77,13 @@ function modelRefusals(format: ModelFormat, doc: GraphDoc): string[] {
  * What `format` refuses for this graph and what it will note, without writing. YAML formats refuse
  * features the framework cannot express (core/config); model formats refuse graphs that do not compile.
  */
-export function checkExport(r: ExportRequest): ExportCheck {
+export async function checkExport(r: ExportRequest): Promise<ExportCheck> {
   const { doc, notes } = prepare(r);
   if (EXPORT_FORMATS[r.format].weights) {
     const refusals = modelRefusals(r.format as ModelFormat, doc);
-    return { format: r.format, ok: !refusals.length, refusals, warnings: notes };
+    // Said before Export: the classifier a run's weights bring (sized to the run's training identities).
+    const sized = await forRunWeights(doc, r.weights);
+    return { format: r.format, ok: !refusals.length, refusals, warnings: [...notes, ...sized.notes] };
   }
   const out = render(r.format, doc);
   return out.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...out.warnings] } : { format: r.format, ok: false, refusals: out.reasons, warnings: notes };
@@ -95,7 +97,9 @@ export function checkExport(r: ExportRequest): ExportCheck {
 export async function runExport(r: ExportRequest, out: string, onStage: (s: ExportStage) => void = () => undefined): Promise<ExportOutcome> {
   onStage('checking');
   if (r.weights && !EXPORT_FORMATS[r.format].weights) throw new ExportError('--weights applies to --format pytorch and tfjs, and to onnx');
-  const { doc, notes } = prepare(r);
+  const prepared = prepare(r);
+  const { notes } = prepared;
+  let { doc } = prepared;
   if (!EXPORT_FORMATS[r.format].weights) {
     const res = render(r.format, doc);
     if (!res.ok) return { format: r.format, ok: false, refusals: res.reasons, warnings: notes, out, files: [], weights: null };
@@ -115,6 +119,9 @@ export async function runExport(r: ExportRequest, out: string, onStage: (s: Expo
   let weights: Map<string, Float32Array> | undefined;
   if (r.weights) {
     onStage('weights');
+    const sized = await forRunWeights(doc, r.weights);
+    doc = sized.doc;
+    warnings.push(...sized.notes);
     const w = await readExportWeights(r.weights, analyze(doc.graph).layers);
     weights = w.values;
     warnings.push(...w.warnings);

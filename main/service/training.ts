@@ -1,5 +1,5 @@
 /**
- * Training in the service: starts runs in a separate training process (main/training/process.ts),
+ * Training in the service: starts runs in a separate training process (main/runs/process.ts),
  * forwards their events, lists / compares / renames / deletes run folders, inspects datasets and serves
  * thumbnails. Runs live in `<dataDir>/runs/<id>`.
  */
@@ -12,16 +12,19 @@ import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, LOSS_TERM_IDS, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
-import { planFileWeights } from '../training/engine/model-weights.js';
+import { planFileWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
-import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
+import { listRuns, RunDir, RunIdError, runFolder, type RunInfo } from '../runs/store/run-dir.js';
+import { readRunLock, RunLockedError, withRunLock } from '../runs/store/lock.js';
+import { createRun, readResumePlan, RunStateError } from '../runs/lifecycle.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { compareQueriesPage } from './compare-queries.js';
 import { runQueriesPage } from './run-queries.js';
-import { hasCheckpoint } from '../training/engine/checkpoint.js';
+import { hasCheckpoint } from '../runs/store/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
-import type { TrainJob } from '../training/jobs.js';
-import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
+import type { TrainJob } from '../runs/jobs.js';
+import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../runs/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -50,6 +53,13 @@ async function checkPretrained(doc: ReturnType<typeof parseDocument>, weights: s
 export class TrainingService {
   readonly runsDir: string;
   private active = new Map<string, WorkerHandle>();
+  /**
+   * Step / epoch of the active runs, from their events: the training process is the one writer of run.json
+   * while it runs, so the service keeps this in memory rather than writing it.
+   */
+  private progress = new Map<string, { step?: number; epoch?: number }>();
+  /** Renames asked while the run's process writes run.json: applied when it exits. */
+  private pendingNames = new Map<string, string>();
   /** Folders whose images the UI may ask thumbnails of (dataset roots inspected or trained on). */
   private imageRoots = new Set<string>();
 
@@ -73,6 +83,24 @@ export class TrainingService {
     return new RunDir(dir);
   }
 
+  /** run.json of run `id`; E_NOT_FOUND for a folder that holds no run (deleted while it trained, damaged). */
+  private async info(run: RunDir, id: string): Promise<RunInfo> {
+    const info = await run.info();
+    if (!info) throw new ApiError('E_NOT_FOUND', `no run ${id} (its run.json is missing or incomplete)`);
+    const name = this.pendingNames.get(id);
+    return name ? { ...info, name } : info;
+  }
+
+  /** A short write of run.json by the app, holding the folder's lock; E_RUN_LOCKED while another process writes it. */
+  private async writeInfo(run: RunDir, patch: Partial<RunInfo>): Promise<void> {
+    try {
+      await withRunLock(run.dir, 'app', () => run.updateInfo(patch));
+    } catch (e) {
+      if (e instanceof RunLockedError) throw new ApiError('E_RUN_LOCKED', e.message);
+      throw e;
+    }
+  }
+
   /** Thumbnails of the dataset an evaluated image `path` (<root>/<split>/<file>) belongs to may be served. */
   private allowDatasetOf(path: string): void {
     this.imageRoots.add(resolve(path, '..', '..'));
@@ -88,7 +116,8 @@ export class TrainingService {
       active: this.active.has(info.id),
     };
     for (const k of ['backend', 'message'] as const) if (typeof info[k] === 'string') s[k] = info[k] as string;
-    for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof info[k] === 'number') s[k] = info[k] as number;
+    const live: Record<string, unknown> = { ...info, ...(this.active.has(info.id) ? this.progress.get(info.id) : {}) };
+    for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof live[k] === 'number') s[k] = live[k] as number;
     s.hasCheckpoint = await hasCheckpoint(runFolder(this.runsDir, info.id));
     if (evalResult && typeof evalResult.mAP === 'number') s.mAP = evalResult.mAP;
     if (evalResult && typeof evalResult.rank1 === 'number') s.rank1 = evalResult.rank1;
@@ -102,7 +131,7 @@ export class TrainingService {
     w.onMessage((m) => {
       if (m.type === 'event') {
         this.emit('train.event', { runId: id, event: m.event });
-        if (m.event.type === 'step' || m.event.type === 'epoch') void new RunDir(job.runDir).updateInfo({ step: (m.event as { step?: number }).step, epoch: m.event.epoch }).catch(() => undefined);
+        if (m.event.type === 'step' || m.event.type === 'epoch') this.progress.set(id, { step: (m.event as { step?: number }).step ?? this.progress.get(id)?.step, epoch: m.event.epoch });
       }
       if (m.type === 'finished') {
         finished = true;
@@ -115,11 +144,15 @@ export class TrainingService {
     });
     w.onExit((code, signal, tail) => {
       this.active.delete(id);
+      this.progress.delete(id);
+      const name = this.pendingNames.get(id);
+      if (name) void this.writeInfo(new RunDir(job.runDir), { name }).then(() => this.pendingNames.delete(id)).catch(() => undefined);
       if (finished) return;
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
       const oom = isOutOfMemory(tail) || /heap/i.test(tail);
       const message = `the training process ${why}${oom ? ' — it ran out of memory; lower the micro-batch (training settings) or the input size' : ''}; the run can resume from its last checkpoint`;
-      void new RunDir(job.runDir).updateInfo({ status: 'failed', message }).catch(() => undefined);
+      // The process is gone: its lock is stale and the app takes it for this one write.
+      if (existsSync(join(job.runDir, 'run.json'))) void this.writeInfo(new RunDir(job.runDir), { status: 'failed', message }).catch(() => undefined);
       this.emit('train.exit', { runId: id, status: 'failed', message, ...(oom ? { code: OUT_OF_MEMORY_CODE } : {}) });
     });
     w.send({ type: 'start', job });
@@ -147,12 +180,7 @@ export class TrainingService {
         }
         if (weights && !existsSync(weights)) throw new ApiError('E_NOT_FOUND', `${weights}: no such file`);
         if (weights) await checkPretrained(parsedDoc, weights);
-        const id = newRunId(name ?? 'run');
-        const runDir = runFolder(this.runsDir, id);
-        const run = new RunDir(runDir);
-        await run.init();
-        const now = new Date().toISOString();
-        await run.writeJson('run.json', { id, name: name ?? id, status: 'running', created: now, updated: now });
+        const { id, dir: runDir } = await createRun(this.runsDir, name);
         this.launch(id, { runDir, doc, settings: parsed.settings, data: toArgs(data, this.dataDir), backend, ...(weights ? { weights } : {}) });
         return { runId: id, runDir };
       },
@@ -163,7 +191,7 @@ export class TrainingService {
           const run = this.runDir(runId);
           const info = await run.readJson<RunInfo>('run.json');
           if (info?.status === 'paused') {
-            await run.updateInfo({ status: 'stopped' });
+            await this.writeInfo(run, { status: 'stopped' });
             this.emit('train.exit', { runId, status: 'stopped' });
             return { ok: true as const };
           }
@@ -175,24 +203,24 @@ export class TrainingService {
       'train.resume': async ({ runId }: CallParsed<'train.resume'>) => {
         if (this.active.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already running`);
         const run = this.runDir(runId);
-        const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
-        if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
-        if (!(await hasCheckpoint(run.dir)))
-          throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
-        const doc = await readTextFile(join(run.dir, 'graph.json'), 'document');
-        const settings = parseTrainingSettings(await run.readJson('settings.json'));
-        if (!settings.ok || !info?.dataset) throw new ApiError('E_BAD_REQUEST', `run ${runId} is missing its settings or dataset`);
-        await run.updateInfo({ status: 'running', message: undefined });
-        this.launch(runId, { runDir: run.dir, doc, settings: settings.settings, data: { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] }, resume: true, ...(typeof info.backend === 'string' ? { backend: info.backend as TrainJob['backend'] } : {}) });
+        let plan;
+        try {
+          plan = await readResumePlan(run.dir, { label: `run ${runId}`, app: true });
+        } catch (e) {
+          if (e instanceof RunStateError) throw new ApiError(e.code, e.message);
+          throw e;
+        }
+        await this.writeInfo(run, { status: 'running', message: undefined });
+        this.launch(runId, { runDir: run.dir, doc: plan.doc, settings: plan.settings, data: plan.data, resume: true, ...(plan.backend ? { backend: plan.backend } : {}) });
         return { runId };
       },
       'runs.list': async () => {
         const runs = await listRuns(this.runsDir);
-        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
+        return Promise.all(runs.map(async (r) => this.summary({ ...r, ...(this.pendingNames.has(r.id) ? { name: this.pendingNames.get(r.id)! } : {}) }, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
       },
       'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
         const run = this.runDir(runId);
-        const info = (await run.readJson<RunInfo>('run.json'))!;
+        const info = await this.info(run, runId);
         const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
         let doc: string | null = null;
         try {
@@ -213,12 +241,17 @@ export class TrainingService {
         };
       },
       'runs.rename': async ({ runId, name }: CallParsed<'runs.rename'>) => {
-        await this.runDir(runId).updateInfo({ name });
+        const run = this.runDir(runId);
+        // The run's training process writes run.json while it runs: the new name waits for it to exit.
+        if (this.active.has(runId)) this.pendingNames.set(runId, name);
+        else await this.writeInfo(run, { name });
         return { ok: true as const };
       },
       'runs.delete': async ({ runId }: CallParsed<'runs.delete'>) => {
         if (this.active.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is running; stop it first`);
         const run = this.runDir(runId);
+        const lock = await readRunLock(run.dir);
+        if (lock?.live) throw new ApiError('E_RUN_LOCKED', new RunLockedError(run.dir, lock.holder).message);
         await rm(run.dir, { recursive: true, force: true });
         return { ok: true as const };
       },
@@ -226,7 +259,7 @@ export class TrainingService {
         const loaded = await Promise.all(
           runIds.map(async (id) => {
             const run = this.runDir(id);
-            const info = (await run.readJson<RunInfo>('run.json'))!;
+            const info = await this.info(run, id);
             const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
             const metrics = await run.metrics();
             const terms = (m: Record<string, unknown>) => Object.fromEntries(LOSS_TERM_IDS.flatMap((id) => (typeof m[id] === 'number' ? [[id, m[id]]] : [])));
@@ -263,6 +296,7 @@ export class TrainingService {
         return feats.rankList(queries, k);
       },
       'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.runDir(i.runId), i, (p) => this.allowDatasetOf(p)),
+      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, (p) => this.allowDatasetOf(p)),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {

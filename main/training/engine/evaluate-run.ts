@@ -1,6 +1,6 @@
 /**
  * One evaluation of a graph with weights on a dataset, shared by the CLI's `eval` and the service's
- * `eval.run` (which runs it in the training process, main/training/worker.ts): build the model, load the
+ * `eval.run` (which runs it in the training process, main/runs/worker.ts): build the model, load the
  * weights through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
  * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
  * the run folder (eval.json + the features the rank lists are drawn from).
@@ -11,11 +11,11 @@ import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../
 import { CheckpointError } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
-import type { EvalResult } from '../eval/evaluate.js';
+import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
-import { loadRunWeights, resolveWeights, WeightsSourceError } from './model-weights.js';
-import { RunDir } from './run-dir.js';
+import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
+import { RunDir } from '../../runs/store/run-dir.js';
 
 /** Weights that cannot be loaded for the evaluation: the message is for the user. */
 /** The weights could not be used; `code` is the checkpoint reader's API error code when it has one. */
@@ -49,7 +49,7 @@ export interface EvalRunOptions {
  * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
  * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
  */
-export type EvalRunResult = EvalResult & { epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
+export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
 
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';

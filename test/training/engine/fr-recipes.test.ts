@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, parseTrainingSettings, seedInitializers, trainingSettingsSchema } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues } from '../../../main/tfjs/index.js';
-import { recoverCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { recoverCheckpoint } from '../../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../../main/runs/store/checkpoint-keys.js';
 import { sizeClassifier } from '../../../main/training/engine/prepare.js';
 import { tinyGraph } from './tiny.js';
 import { importConfig } from '../../../core/config/index.js';
@@ -66,7 +67,7 @@ describe('fast-reid recipes train on the demo data', () => {
       await train({ doc, settings, dataset: ds, runDir: dir, backend: 'wasm', maxSteps: steps });
       const saved = (await recoverCheckpoint<unknown>(dir))!;
       const moved = (prefix: string) =>
-        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.tensors.get(`w:${k}`)!.data.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
+        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.tensors.get(weightKey(k))!.data.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
       return { backbone: moved('base.'), head: moved('classifier') };
     };
     expect(await after(2)).toEqual({ backbone: false, head: true });
