@@ -143,4 +143,10 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
     }
     expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);
   });
+
+  it('the other fast-reid recipes are refused with their reason: MGN (three datasets) and the ViT', () => {
+    for (const ds of DATASETS)
+      expect(() => importFixture(`fastreid/${ds}/mgn_R50-ibn.yml`), ds).toThrow(/MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network/);
+    expect(() => importFixture('fastreid/Market1501/bagtricks_vit.yml')).toThrow(/'build_vit_backbone': a Vision Transformer .* is not a ResNet-family network/);
+  });
 });
