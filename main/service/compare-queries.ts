@@ -4,7 +4,7 @@
  * means are the runs' mAPs), ΔAP = B − A, the rank of the first true match in each, and both top-k lists.
  */
 import { ApiError, type CallOutput, type CallParsed } from '../../core/api/contract.js';
-import type { RunDir } from '../training/engine/run-dir.js';
+import type { RunDir } from '../runs/store/run-dir.js';
 import { rankListOf, runEvaluation } from './run-queries.js';
 
 type Evaluation = Awaited<ReturnType<typeof runEvaluation>>;
