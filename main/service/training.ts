@@ -18,6 +18,7 @@ import { LossConfigError, planLoss } from '../training/losses/index.js';
 import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { compareQueriesPage } from './compare-queries.js';
+import { runProjection } from './projection.js';
 import { runQueriesPage } from './run-queries.js';
 import { hasCheckpoint } from '../training/engine/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
@@ -264,6 +265,12 @@ export class TrainingService {
         return feats.rankList(queries, k);
       },
       'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.runDir(i.runId), i, (p) => this.allowDatasetOf(p)),
+      'runs.projection': async ({ runId, seed }: CallParsed<'runs.projection'>) => {
+        const feats = await readEvalFeatures(this.runDir(runId).dir);
+        if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
+        if (feats.query[0]) this.allowDatasetOf(feats.query[0].path);
+        return runProjection(feats, seed, (p) => this.emit('projection.progress', { runId, seed, ...p }));
+      },
       'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, (p) => this.allowDatasetOf(p)),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
