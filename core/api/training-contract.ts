@@ -256,6 +256,22 @@ export const trainingCalls = {
       ),
     }),
   },
+  /**
+   * Embedding map of a run's last evaluation: query and gallery features projected to 2-D (PCA → UMAP,
+   * umap-js, seeded: main/training/eval/projection.ts) in a worker thread; progress as `projection.progress`.
+   * One point per image, in query then gallery order, with its identity and camera for colouring.
+   */
+  'runs.projection': {
+    input: z.object({ runId, seed: z.number().int().min(0).max(2 ** 31 - 1).default(0) }).strict(),
+    output: z.object({
+      seed: z.number(),
+      epochs: z.number(),
+      numQuery: z.number(),
+      /** x, y per image (2·N numbers, query rows first). */
+      xy: z.array(z.number()),
+      images: z.array(rankImage.extend({ split: z.enum(['query', 'gallery']) })),
+    }),
+  },
   /** Dataset summary and problems, before training starts. */
   'dataset.inspect': {
     input: z.object({ data: dataSourceSchema }).strict(),
@@ -337,4 +353,6 @@ export const trainingEvents = {
   /** The training process ended: completed, stopped, paused, or failed (crash / out of memory) with a message. */
   /** `code`: a failure's stable code when it has one (E_OUT_OF_MEMORY: lower the micro-batch). */
   'train.exit': z.object({ runId: z.string(), status: z.enum(['completed', 'stopped', 'paused', 'failed']), message: z.string().optional(), code: z.string().optional() }),
+  /** Progress of `runs.projection` (PCA, neighbours, then the UMAP layout epochs). */
+  'projection.progress': z.object({ runId: z.string(), seed: z.number(), stage: z.enum(['pca', 'neighbours', 'layout']), done: z.number(), total: z.number() }),
 } as const;

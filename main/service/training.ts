@@ -21,6 +21,7 @@ import { createRun, readResumePlan, RunStateError } from '../runs/lifecycle.js';
 import { evalRecordDir, listEvalRecords } from '../runs/store/eval-records.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { compareQueriesPage } from './compare-queries.js';
+import { runProjection } from './projection.js';
 import { runQueriesPage } from './run-queries.js';
 import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../runs/external/import-run.js';
 import { hasCheckpoint } from '../runs/store/checkpoint.js';
@@ -345,6 +346,12 @@ export class TrainingService {
         return feats.rankList(queries, k);
       },
       'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.evalOf(i.runId, i.evalId), i, this.allowImage),
+      'runs.projection': async ({ runId, seed }: CallParsed<'runs.projection'>) => {
+        const feats = await readEvalFeatures(this.runDir(runId).dir);
+        if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
+        for (const r of [...feats.query, ...feats.gallery]) this.allowImage(r.path);
+        return runProjection(feats, seed, (p) => this.emit('projection.progress', { runId, seed, ...p }));
+      },
       'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, this.allowImage),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
