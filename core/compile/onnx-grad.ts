@@ -78,13 +78,16 @@ export function inferShapes(nodes: OnnxNode[], known: Shapes, consts: Map<string
   return shapes;
 }
 
-/** Tensors whose value depends on one of `sources` (outputs an operator's rule marks non-differentiable excluded). */
-export function dependents(nodes: OnnxNode[], sources: Iterable<string>): Set<string> {
+/**
+ * Tensors whose value depends on one of `sources` (outputs an operator's rule marks non-differentiable
+ * excluded, and `detached` tensors: torch's `.detach()`).
+ */
+export function dependents(nodes: OnnxNode[], sources: Iterable<string>, detached: ReadonlySet<string> = new Set()): Set<string> {
   const dep = new Set(sources);
   for (const n of nodes)
     if (n.inputs.some((i) => dep.has(i)))
       n.outputs.forEach((o, i) => {
-        if (!OP_RULES[n.opType]?.nonDifferentiable?.(i)) dep.add(o);
+        if (!OP_RULES[n.opType]?.nonDifferentiable?.(i) && !detached.has(o)) dep.add(o);
       });
   return dep;
 }
@@ -130,10 +133,10 @@ export function prepareForward(base: OnnxModelJs, opts: Pick<TrainingGraphOption
 /**
  * Emits the backward pass into `e`: given `seeds` (forward tensor → the name holding ∂L/∂tensor), the
  * gradient of every tensor in `wanted` that the seeds reach (tensor → name). Throws CompileError for an
- * operator on the path without a gradient rule.
+ * operator on the path without a gradient rule. `detached` tensors pass no gradient (torch's `.detach()`).
  */
-export function differentiate(fwd: PreparedForward, trainable: Set<string>, seeds: Map<string, string>, wanted: Iterable<string>, e: Emitter): Map<string, string> {
-  const requires = dependents(fwd.nodes, trainable);
+export function differentiate(fwd: PreparedForward, trainable: Set<string>, seeds: Map<string, string>, wanted: Iterable<string>, e: Emitter, detached?: ReadonlySet<string>): Map<string, string> {
+  const requires = dependents(fwd.nodes, trainable, detached);
   const contributions = new Map<string, string[]>();
   const add = (t: string, gname: string) => contributions.set(t, [...(contributions.get(t) ?? []), gname]);
   for (const [t, name] of seeds) add(t, name);
