@@ -3,6 +3,7 @@ import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
 import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { Chart, COLORS, type Line } from './Chart.js';
+import { EvalRecords } from './EvalRecords.js';
 import { fmtEvalEpoch, pct, RunOpsButtons } from './Results.js';
 
 function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
@@ -122,6 +123,21 @@ function CompareView({ c }: { c: Comparison }) {
           ))}
         </tbody>
       </table>
+      {c.runs.some((r) => r.evals?.length) ? (
+        <>
+          <h4>Evaluations after training (by dataset; the table above is each run&apos;s training-time evaluation)</h4>
+          {c.runs
+            .filter((r) => r.evals?.length)
+            .map((r) => (
+              <div key={r.summary.id} data-testid="compare-evals" data-compare-run-id={r.summary.id}>
+                <div className="small">
+                  <strong>{name(r.summary.id)}</strong>
+                </div>
+                <EvalRecords records={r.evals} testId="compare-eval-records" />
+              </div>
+            ))}
+        </>
+      ) : null}
       <h4>What changed</h4>
       {c.changes.map((ch) => (
         <div key={ch.to} className="changes" data-testid="compare-changes">
