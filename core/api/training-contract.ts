@@ -43,6 +43,8 @@ const runSummary = z.object({
   updated: z.string(),
   active: z.boolean(),
   backend: z.string().optional(),
+  /** An imported run: the framework's output folder it follows and when that last changed. */
+  external: z.object({ framework: z.string(), source: z.string(), lastChanged: z.string().nullable() }).optional(),
   /** The WebGPU adapter of a run on the webgpu engine (run.json `adapter`). */
   adapter: z.string().optional(),
   epochs: z.number().optional(),
@@ -141,6 +143,14 @@ export const trainingCalls = {
       /** Evaluations after training, oldest first (as `runs.evals`). */
       evals: z.array(evalRecordSchema).optional(),
     }),
+  },
+  /**
+   * A fast-reid / reid-strong-baseline output folder becomes a run (read only; re-read while it changes).
+   * `data`: the dataset folder it trained on (Evaluate on… uses it as the run's own).
+   */
+  'runs.import': {
+    input: z.object({ path, name: z.string().min(1).max(120).optional(), data: path.optional() }).strict(),
+    output: z.object({ runId: z.string(), runDir: z.string(), framework: z.enum(['fastreid', 'rsb']), frameworkLabel: z.string(), source: z.string(), steps: z.number(), evals: z.number(), skippedLines: z.number(), checkpoint: z.object({ file: z.string(), epoch: z.number().nullable() }).nullable(), ignored: z.array(z.string()), warnings: z.array(z.string()) }),
   },
   'runs.rename': { input: z.object({ runId, name: z.string().min(1).max(120) }).strict(), output: z.object({ ok: z.literal(true) }) },
   'runs.delete': { input: z.object({ runId }).strict(), output: z.object({ ok: z.literal(true) }) },
@@ -246,6 +256,22 @@ export const trainingCalls = {
       ),
     }),
   },
+  /**
+   * Embedding map of a run's last evaluation: query and gallery features projected to 2-D (PCA → UMAP,
+   * umap-js, seeded: main/training/eval/projection.ts) in a worker thread; progress as `projection.progress`.
+   * One point per image, in query then gallery order, with its identity and camera for colouring.
+   */
+  'runs.projection': {
+    input: z.object({ runId, seed: z.number().int().min(0).max(2 ** 31 - 1).default(0) }).strict(),
+    output: z.object({
+      seed: z.number(),
+      epochs: z.number(),
+      numQuery: z.number(),
+      /** x, y per image (2·N numbers, query rows first). */
+      xy: z.array(z.number()),
+      images: z.array(rankImage.extend({ split: z.enum(['query', 'gallery']) })),
+    }),
+  },
   /** Dataset summary and problems, before training starts. */
   'dataset.inspect': {
     input: z.object({ data: dataSourceSchema }).strict(),
@@ -327,4 +353,6 @@ export const trainingEvents = {
   /** The training process ended: completed, stopped, paused, or failed (crash / out of memory) with a message. */
   /** `code`: a failure's stable code when it has one (E_OUT_OF_MEMORY: lower the micro-batch). */
   'train.exit': z.object({ runId: z.string(), status: z.enum(['completed', 'stopped', 'paused', 'failed']), message: z.string().optional(), code: z.string().optional() }),
+  /** Progress of `runs.projection` (PCA, neighbours, then the UMAP layout epochs). */
+  'projection.progress': z.object({ runId: z.string(), seed: z.number(), stage: z.enum(['pca', 'neighbours', 'layout']), done: z.number(), total: z.number() }),
 } as const;

@@ -5,19 +5,19 @@
  *   openNewRunAt      `train --out DIR`: DIR locked for this process, refused when it already holds a run
  *   readResumePlan    what a resume needs (graph, settings, dataset, engine), or why it cannot resume
  *   trainInRun        trains holding the folder's lock (acquired here unless the caller holds it)
- *   createImportedRun a run whose training happened elsewhere (fast-reid / reid-strong-baseline output folders)
+ *   createImportedRun a run made from a framework's output folder (external/import-run.ts), written under its lock
  * The one writer of a run folder is the process holding its lock (store/lock.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rmdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { mkdir, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
-import { readTextFile, writeFileAtomic } from '../io/files.js';
+import { readTextFile } from '../io/files.js';
 import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import { hasCheckpoint } from './store/checkpoint.js';
-import { acquireRunLock, readRunLock, RunLockedError, type RunLock } from './store/lock.js';
+import { acquireRunLock, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
 import { createRunFolder, RunDir, type RunInfo } from './store/run-dir.js';
 
 /** A run that cannot be started or resumed as asked. `code` is the API error code the service answers with. */
@@ -44,6 +44,22 @@ export async function createRun(runsDir: string, name?: string): Promise<{ id: s
   const { id, dir } = await createRunFolder(runsDir, name ?? 'run');
   await new RunDir(dir).writeJson('run.json', initialInfo(id, name ?? id));
   return { id, dir };
+}
+
+/**
+ * A new run imported from outside (issue 21): a unique folder in `runsDir`, filled by `fill` while this process
+ * holds its lock (so the Runs list never sees it half written as another writer's); `fill` writes run.json last.
+ * A failing `fill` removes the folder again (it holds only what `fill` wrote).
+ */
+export async function createImportedRun<T>(runsDir: string, name: string, fill: (run: RunDir, id: string) => Promise<T>, now?: Date): Promise<{ id: string; dir: string; result: T }> {
+  const { id, dir } = await createRunFolder(runsDir, name, now);
+  try {
+    return { id, dir, result: await withRunLock(dir, 'import', () => fill(new RunDir(dir), id)) };
+  } catch (e) {
+    const { rm } = await import('node:fs/promises');
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** A run folder taken for a new run; `createdFolder`: this process made the folder (it goes again if training writes nothing). */
@@ -102,8 +118,8 @@ export async function readResumePlan(dir: string, opts: { label?: string; app?: 
   const lock = info ? await readRunLock(dir) : null;
   if (lock?.live) throw new RunLockedError(dir, lock.holder);
   if (!info) throw new RunStateError(`${label} is not a ReID Studio run folder (no run.json / graph.json)`, 'E_NOT_FOUND');
-  const origin = (info as { origin?: { framework?: string; source?: string } }).origin;
-  if (origin?.framework) throw new RunStateError(`${label} was imported from ${origin.framework} (${origin.source}): it trains there, not here — resume it with ${origin.framework}'s own trainer`);
+  const origin = (info as { external?: { framework?: string; source?: string } }).external;
+  if (info.status === 'external' || origin?.framework) throw new RunStateError(`${label} was imported from ${origin?.framework ?? 'another framework'} (${origin?.source ?? 'outside the app'}): it trains there, not here — resume it with that framework's own trainer`);
   if (info.status === 'completed') throw new RunStateError(`${label} already completed; start a new run instead`);
   if (!existsSync(join(dir, 'graph.json')) || !(await hasCheckpoint(dir)))
     throw new RunStateError(`${label} holds a run that ${info.status === 'failed' ? 'failed' : 'stopped'} before its first checkpoint: start it again${opts.app ? ' instead' : info.status === 'failed' ? ` with --out ${dir}` : ' after deleting the folder'}`);
@@ -130,47 +146,4 @@ export async function trainInRun(o: TrainOptions, opened?: OpenedRun): Promise<A
   } finally {
     await lock.release();
   }
-}
-
-/** Where an imported run came from (run.json `origin`). */
-export interface RunOrigin {
-  /** The framework that trained it: `fast-reid`, `reid-strong-baseline`, … */
-  framework: string;
-  /** The framework's output folder, absolute. Read, never written: the app does not modify or delete it. */
-  source: string;
-  importedAt: string;
-}
-
-export interface ImportedRunInput {
-  framework: string;
-  source: string;
-  /** Display name (default: the source folder's name). */
-  name?: string;
-  /** The graph document (text) the run's weights belong to, when the framework's config maps to one. */
-  doc?: string;
-  settings?: TrainingSettings;
-  dataset?: { kind: string; root: string };
-  /** Further run.json fields (epochs, backend, …). */
-  info?: Record<string, unknown>;
-}
-
-/**
- * A run in `runsDir` whose training happened outside the app (issue #21's import): a new run folder with a
- * unique id, run.json with status `external: <framework>` and `origin` { framework, source, importedAt }, and
- * graph.json / settings.json when given. Nothing is written into `source` (the caller reads it; removing the
- * run removes only the run folder). RunStateError when `source` is not a folder. The caller fills the run's
- * metrics / checkpoint afterwards holding its lock (store/lock.ts `withRunLock`), as a live import follows them.
- */
-export async function createImportedRun(runsDir: string, o: ImportedRunInput): Promise<{ id: string; dir: string; origin: RunOrigin }> {
-  const source = resolve(o.source);
-  const isDir = await stat(source).then((st) => st.isDirectory(), () => false);
-  if (!isDir) throw new RunStateError(`${source} is not a folder: give the training output folder`, 'E_NOT_FOUND');
-  const name = o.name ?? (basename(source) || 'imported');
-  const { id, dir } = await createRunFolder(runsDir, name);
-  const run = new RunDir(dir);
-  const origin: RunOrigin = { framework: o.framework, source, importedAt: new Date().toISOString() };
-  if (o.doc !== undefined) await writeFileAtomic(join(dir, 'graph.json'), o.doc);
-  if (o.settings) await run.writeJson('settings.json', o.settings);
-  await run.writeJson('run.json', { ...o.info, ...initialInfo(id, name), status: `external: ${o.framework}`, origin, ...(o.dataset ? { dataset: o.dataset } : {}) });
-  return { id, dir, origin };
 }

@@ -83,12 +83,12 @@ export class OpsService {
         const weightsPath = this.weightsPath(weights);
         return checkExport({ format, doc, fastreidStem, ...(weightsPath ? { weights: weightsPath } : {}) });
       },
-      'export.run': async ({ format, graph, weights, fastreidStem, layout, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
+      'export.run': async ({ format, graph, weights, fastreidStem, layout, gpus, machines, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
         const id = jobId ?? newJobId();
         const { doc } = await this.graph(graph);
         const weightsPath = this.weightsPath(weights);
         try {
-          const r = await runExport({ format, doc, fastreidStem, layout, ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
+          const r = await runExport({ format, doc, fastreidStem, layout, ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}), ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
           if (!r.ok) this.emit('export.progress', { jobId: id, stage: 'failed', message: r.refusals.join('; ') });
           return r;
         } catch (e) {

@@ -17,8 +17,8 @@ import { dirname, join, resolve } from 'node:path';
 import { isRunId } from '../../../core/api/training-contract.js';
 import { readTextFile, writeFileAtomic } from '../../io/files.js';
 
-/** `external: <framework>`: a run imported from a framework's output folder (main/runs/lifecycle.ts createImportedRun). */
-export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | `external: ${string}`;
+/** `external`: a run imported from a framework's output folder (main/runs/external). */
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'external';
 
 export interface RunInfo {
   id: string;
