@@ -94,7 +94,7 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
           metric: s.test.metric,
           featNorm: s.test.featNorm,
           reRanking: s.test.reRanking,
-          ...epoch,
+          ...(typeof weightsInfo.epoch === 'number' ? { epoch: weightsInfo.epoch, iteration: typeof weightsInfo.iteration === 'number' ? weightsInfo.iteration : 0 } : {}),
           ...(typeof weightsInfo.step === 'number' ? { step: weightsInfo.step } : {}),
           weights: weightsInfo,
           backend: result.backend,

@@ -1,6 +1,7 @@
 import { openEval, openExport } from '../store/ops.js';
 import { useTraining } from '../store/training.js';
 import { Chart, COLORS } from './Chart.js';
+import { EvalRecords } from './EvalRecords.js';
 import { RankLists } from './RankLists.js';
 
 export const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '—');
@@ -62,17 +63,27 @@ export function Results() {
         {v ? 'This run has no evaluation yet: it runs after the last epoch (and every "Eval every" epochs).' : 'No run selected.'}
       </div>
     );
+  const trainedOn = (v.detail?.info as { dataset?: { root?: string } } | undefined)?.dataset?.root?.replace(/[\\/]+$/, '').split(/[\\/]/).pop();
   const cmc = (ev.cmc ?? []).slice(0, 50);
   const ranks = cmc.map((_, i) => i + 1);
   return (
     <div className="results" data-testid="results">
       <div className="dash-head">
         <strong>{v.name}</strong>
-        <span className="muted small">{ev.epoch !== undefined ? `evaluation of the weights after ${fmtEvalEpoch(ev)}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}</span>
+        <span className="muted small" data-testid="results-label">
+          {ev.epoch !== undefined ? `evaluation of the weights after ${fmtEvalEpoch(ev)}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}
+          {trainedOn && ev.epoch !== undefined ? ` on ${trainedOn} (training-time)` : ''}
+        </span>
         <span className="grow" />
         <RunOpsButtons runId={v.runId} name={v.name} disabled={['starting', 'running', 'pausing', 'stopping', 'evaluating'].includes(v.phase)} />
       </div>
       <MetricCards m={ev} prefix="result" />
+      {v.detail?.evals?.length ? (
+        <>
+          <h4>Evaluations after training</h4>
+          <EvalRecords records={v.detail.evals} />
+        </>
+      ) : null}
       <div className="charts one">
         <Chart title="CMC curve" testId="chart-cmc" x={ranks} xLabel="rank" lines={[{ label: 'matching rate', values: cmc, color: COLORS[0]! }]} version={cmc.length} height={170} yRange={[0, 1]} />
       </div>

@@ -5,6 +5,7 @@ import { compare, deleteRun, importTrainingFolder, openRun, refreshRuns, renameR
 import { nativeOpen } from '../store/native.js';
 import { pickPath } from '../store/ops.js';
 import { Chart, COLORS, type Line } from './Chart.js';
+import { EvalRecords } from './EvalRecords.js';
 import { fmtEvalEpoch, pct, RunOpsButtons } from './Results.js';
 
 function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
@@ -127,6 +128,21 @@ function CompareView({ c }: { c: Comparison }) {
           ))}
         </tbody>
       </table>
+      {c.runs.some((r) => r.evals?.length) ? (
+        <>
+          <h4>Evaluations after training (by dataset; the table above is each run&apos;s training-time evaluation)</h4>
+          {c.runs
+            .filter((r) => r.evals?.length)
+            .map((r) => (
+              <div key={r.summary.id} data-testid="compare-evals" data-compare-run-id={r.summary.id}>
+                <div className="small">
+                  <strong>{name(r.summary.id)}</strong>
+                </div>
+                <EvalRecords records={r.evals} testId="compare-eval-records" />
+              </div>
+            ))}
+        </>
+      ) : null}
       <h4>What changed</h4>
       {c.changes.map((ch) => (
         <div key={ch.to} className="changes" data-testid="compare-changes">
