@@ -387,8 +387,16 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     throw new ConfigError(msg);
   };
 
+  if (r.str('MODEL.META_ARCHITECTURE') === 'MGN')
+    refuse(
+      "MODEL.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network (fastreid/modeling/meta_arch/mgn.py: a shared trunk, global / 2-part / 3-part branches with eight heads and per-branch losses) needs multi-head training the app does not have",
+    );
   if (r.str('MODEL.META_ARCHITECTURE') !== 'Baseline') refuse(`MODEL.META_ARCHITECTURE '${r.raw('MODEL.META_ARCHITECTURE')}' is not modelled (only the Baseline meta-architecture is)`);
   const bbName = r.str('MODEL.BACKBONE.NAME');
+  if (bbName === 'build_vit_backbone')
+    refuse(
+      "MODEL.BACKBONE.NAME 'build_vit_backbone': a Vision Transformer (fastreid/modeling/backbones/vision_transformer.py, patch embedding + self-attention blocks) is not a ResNet-family network; the app models ResNet, ResNet-IBN and ResNeSt backbones",
+    );
   if (bbName !== 'build_resnet_backbone' && bbName !== 'build_resnest_backbone')
     refuse(`MODEL.BACKBONE.NAME '${bbName}' is not modelled (build_resnet_backbone and build_resnest_backbone are)`);
   // fastreid/modeling/backbones/resnest.py build_resnest_backbone: DEPTH 50x / 101x / 200x / 269x.

@@ -93,6 +93,8 @@ export const RSB_MARKERS = [
 function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   const name = presetName(m);
+  if (m.arch === 'resnest')
+    return [`${name}: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML`];
   if (!(name in RSB_RESNETS))
     out.push(
       `${name}: reid-strong-baseline's Baseline wires only resnet18/34/50/101/152 and resnet50_ibn_a (modeling/baseline.py; its resnet_ibn_a.py has deeper IBN nets that MODEL.NAME cannot select)`,
