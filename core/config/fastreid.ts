@@ -237,8 +237,12 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if ('reason' in ds) {
     frName = DATASET_PLACEHOLDER;
     notes['DATASETS.NAMES'] = datasetNote(s, 'fast-reid', "'Market1501', 'DukeMTMC'", 'set DATASETS.TESTS to the same (the data root is $FASTREID_DATASETS)');
+  } else if (ds.known && !ds.known.fastreid) {
+    frName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = `fast-reid has no name for ${ds.known.label}: its CUHK03 (fastreid/data/datasets/cuhk03.py) loads the labeled boxes (cuhk03_labeled=True); register a reader with cuhk03_labeled=False and name it here`;
+    warnings.push(`fast-reid cannot name ${ds.known.label}: DATASETS.NAMES is ${DATASET_PLACEHOLDER} until a reader is added`);
   } else {
-    frName = ds.known ? ds.known.fastreid : ds.name;
+    frName = ds.known?.fastreid ?? ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
       ipe = itersPerEpoch(ds.known, batch);
@@ -455,7 +459,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (tests.length !== 1 || tests[0] !== dsName)
     r.notModelled('DATASETS.TESTS', `DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of the training dataset (${dsName})`);
   if (r.bool('DATASETS.COMBINEALL')) r.notModelled('DATASETS.COMBINEALL', 'DATASETS.COMBINEALL trains on train+query+gallery; the app trains on the training split');
-  const known = datasetByName(dsName);
+  const known = datasetByName(dsName, 'fastreid');
   const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0, max: 1_000_000 });
   let numClasses = known?.trainIds ?? (explicitClasses || 751);
   if (!known && !explicitClasses) r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (fast-reid sizes it from the data; set it in the graph)`);

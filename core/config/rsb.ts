@@ -258,7 +258,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const names = r.strList('DATASETS.NAMES');
   const dsName = names[0] ?? 'market1501';
   if (names.length !== 1) r.warnings.push(`DATASETS.NAMES lists ${names.length} datasets; reid-strong-baseline loads one: ${dsName} is used`);
-  const known = datasetByName(dsName);
+  const known = datasetByName(dsName, 'rsb');
   let numClasses = 751;
   if (known) numClasses = known.trainIds;
   else r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (reid-strong-baseline sizes it from the data; set it in the graph)`);

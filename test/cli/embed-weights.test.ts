@@ -60,9 +60,8 @@ describe('embed --weights RUN_DIR and partial weights (issue 22)', () => {
     const doc = sizeClassifier(buildPreset('resnet18', { input: [64, 32] }), 9);
     const weights = randomWeights(compileToKeras(analyze(doc.graph)).layers, 3);
     const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
-    mkdirSync(run, { recursive: true }); // the trainer creates the run folder before its first checkpoint
-    mkdirSync(run, { recursive: true }); // the trainer creates the run folder before its first checkpoint
-  await writeRunCheckpoint(run, { tensors, meta: { weightKeys: [...weights.keys()], step: 4 } });
+    mkdirSync(run, { recursive: true }); // a checkpoint never creates its run folder
+    await writeRunCheckpoint(run, { tensors, meta: { weightKeys: [...weights.keys()], step: 4 } });
     writeFileSync(join(run, 'graph.json'), JSON.stringify(doc));
     writeFileSync(join(run, 'run.json'), JSON.stringify({ id: 'r', status: 'completed', numClasses: 9 }));
     const feats = join(work, 'run-feats.json');

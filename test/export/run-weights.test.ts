@@ -29,7 +29,7 @@ async function makeRun(dir: string, withInfo = true): Promise<Map<string, Float3
   const doc = sizeClassifier(buildPreset('resnet18', { input: [64, 32] }), RUN_CLASSES);
   const weights = randomWeights(compileToKeras(analyze(doc.graph)).layers, 5);
   const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
-  mkdirSync(dir, { recursive: true }); // the trainer creates the run folder before its first checkpoint
+  mkdirSync(dir, { recursive: true }); // a checkpoint never creates its run folder
   await writeRunCheckpoint(dir, { tensors, meta: { weightKeys: [...weights.keys()], step: 7 } });
   if (withInfo) {
     writeFileSync(join(dir, 'graph.json'), JSON.stringify(doc));

@@ -30,7 +30,7 @@ export function PresetGallery() {
     newFromPreset(name, { neck, neckFeat, lastStride, numClasses: n, input: [Number(m[1]), Number(m[2])] });
   };
   return (
-    <div className="dialog wide" data-testid="preset-gallery">
+    <div className="dialog wide gallery-dialog" data-testid="preset-gallery">
       <h3>New from preset</h3>
       <div className="gallery">
         {PRESET_NAMES.map((p) => {
