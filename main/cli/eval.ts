@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseTrainingSettings, type GraphDoc } from '../../core/index.js';
+import { documentFramework, withEvalMetric } from '../../core/config/index.js';
 import { parseEngineChoice } from '../onnx/engine.js';
 import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
@@ -42,9 +43,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const parsed = parseTrainingSettings(runDir ? await new RunDir(runDir).readJson('settings.json') : (doc.training ?? {}));
   if (!parsed.ok) throw new CliError(parsed.message);
   const settings = parsed.settings;
+  const framework = documentFramework(doc);
   if (v.metric !== undefined) {
     if (v.metric !== 'cosine' && v.metric !== 'euclidean') throw new CliError(`--metric must be cosine or euclidean (got "${v.metric}")`);
-    settings.test.metric = v.metric;
+    settings.test = withEvalMetric(settings.test, v.metric, framework);
   }
   if (v.rerank) settings.test.reRanking = true;
   let data = dataArgs(v, settings.batch.k);
@@ -78,6 +80,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else
     process.stdout.write(
-      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
+      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.metric === 'euclidean' ? (r.featNorm ? ' on L2-normalised features (reid-strong-baseline TEST.FEAT_NORM)' : ' on raw features (fast-reid)') : ''}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
     );
 }

@@ -2,6 +2,7 @@
  * A training job as the service hands it to the training process: everything needed to start or resume
  * a run, as plain JSON.
  */
+import { documentFramework, withEvalMetric } from '../../core/config/index.js';
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
 import type { EngineChoice } from '../onnx/engine.js';
 import type { TrainControl, TrainEvent } from '../training/engine/trainer.js';
@@ -77,7 +78,7 @@ export async function runEvalJob(job: EvalJob, onProgress: (p: { stage: 'loading
   const parsed = parseTrainingSettings(run ? await run.readJson('settings.json') : (doc.training ?? {}));
   if (!parsed.ok) throw new Error(parsed.message);
   const settings = parsed.settings;
-  if (job.metric) settings.test.metric = job.metric;
+  if (job.metric) settings.test = withEvalMetric(settings.test, job.metric, documentFramework(doc));
   settings.test.reRanking = job.reRanking;
   let data = job.data;
   if (!data) {
