@@ -30,4 +30,18 @@ for name, ext, im, kw in cases:
     back = Image.open(os.path.join(out, f))
     index.append({'name': name, 'file': f, 'mode': back.mode, 'w': back.width, 'h': back.height})
     open(os.path.join(out, name + '.rgb'), 'wb').write(np.asarray(back.convert('RGB')).tobytes())
+# EXIF orientations 1-8 on a non-square JPEG: <name>.rgb is what reid-strong-baseline reads (no EXIF step),
+# <name>.exif.rgb what fast-reid reads (ImageOps.exif_transpose, then convert('RGB')).
+from PIL import ImageOps
+base = Image.fromarray(smooth(3), 'RGB')
+for o in range(1, 9):
+    name, f = f'exif{o}', f'exif{o}.jpg'
+    exif = Image.Exif()
+    exif[0x0112] = o
+    base.save(os.path.join(out, f), quality=95, exif=exif.tobytes())
+    back = Image.open(os.path.join(out, f))
+    t = ImageOps.exif_transpose(back)
+    index.append({'name': name, 'file': f, 'mode': back.mode, 'w': back.width, 'h': back.height, 'tw': t.width, 'th': t.height})
+    open(os.path.join(out, name + '.rgb'), 'wb').write(np.asarray(back.convert('RGB')).tobytes())
+    open(os.path.join(out, name + '.exif.rgb'), 'wb').write(np.asarray(t.convert('RGB')).tobytes())
 json.dump(index, open(os.path.join(out, 'index.json'), 'w'))

@@ -5,6 +5,7 @@
  * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
  * the run folder (eval.json + the features the rank lists are drawn from).
  */
+import { imagePreprocessOf } from '../../image/decode.js';
 import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
 import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
@@ -56,7 +57,7 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const backend = await initBackend(tfjsChoiceOf(choice));
   const analysis = analyze(o.doc.graph);
   const { reid, compiled } = await buildModel(analysis);
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(o.doc), workers: 1 });
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: imagePreprocessOf(o.doc), workers: 1 });
   let engine: FeatureEngine | undefined;
   try {
     let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
