@@ -18,6 +18,7 @@ export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './compile/onnx.js';
 export * from './compile/onnx-grad.js';
+export * from './compile/step-program.js';
 export * from './training/settings.js';
 export * from './training/schedule.js';
 export * from './graph/diff.js';

@@ -10,7 +10,7 @@ const entries = { cli: 'main/cli/main.ts' };
 for (const [name, file] of Object.entries({ worker: 'main/runs/worker.ts', server: 'main/hosts/server.ts' }))
   if (existsSync(file)) entries[name] = file;
 // Worker-thread entries of the data pipeline and the evaluation (resolved via main/training/data/worker-url.ts).
-Object.assign(entries, { 'demo-worker': 'main/training/data/demo-worker.ts', 'data-worker': 'main/training/data/worker.ts', 'eval-worker': 'main/training/eval/distance-worker.ts', 'weights-worker': 'main/service/weights-worker.ts' });
+Object.assign(entries, { 'demo-worker': 'main/training/data/demo-worker.ts', 'data-worker': 'main/training/data/worker.ts', 'eval-worker': 'main/training/eval/distance-worker.ts', 'weights-worker': 'main/service/weights-worker.ts', 'projection-worker': 'main/training/eval/projection-worker.ts' });
 await build({
   entryPoints: entries,
   outdir: 'app/dist',

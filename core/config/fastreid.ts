@@ -237,8 +237,12 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if ('reason' in ds) {
     frName = DATASET_PLACEHOLDER;
     notes['DATASETS.NAMES'] = datasetNote(s, 'fast-reid', "'Market1501', 'DukeMTMC'", 'set DATASETS.TESTS to the same (the data root is $FASTREID_DATASETS)');
+  } else if (ds.known && !ds.known.fastreid) {
+    frName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = `fast-reid has no name for ${ds.known.label}: its CUHK03 (fastreid/data/datasets/cuhk03.py) loads the labeled boxes (cuhk03_labeled=True); register a reader with cuhk03_labeled=False and name it here`;
+    warnings.push(`fast-reid cannot name ${ds.known.label}: DATASETS.NAMES is ${DATASET_PLACEHOLDER} until a reader is added`);
   } else {
-    frName = ds.known ? ds.known.fastreid : ds.name;
+    frName = ds.known?.fastreid ?? ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
       ipe = itersPerEpoch(ds.known, batch);
@@ -383,8 +387,16 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     throw new ConfigError(msg);
   };
 
+  if (r.str('MODEL.META_ARCHITECTURE') === 'MGN')
+    refuse(
+      "MODEL.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network (fastreid/modeling/meta_arch/mgn.py: a shared trunk, global / 2-part / 3-part branches with eight heads and per-branch losses) needs multi-head training the app does not have",
+    );
   if (r.str('MODEL.META_ARCHITECTURE') !== 'Baseline') refuse(`MODEL.META_ARCHITECTURE '${r.raw('MODEL.META_ARCHITECTURE')}' is not modelled (only the Baseline meta-architecture is)`);
   const bbName = r.str('MODEL.BACKBONE.NAME');
+  if (bbName === 'build_vit_backbone')
+    refuse(
+      "MODEL.BACKBONE.NAME 'build_vit_backbone': a Vision Transformer (fastreid/modeling/backbones/vision_transformer.py, patch embedding + self-attention blocks) is not a ResNet-family network; the app models ResNet, ResNet-IBN and ResNeSt backbones",
+    );
   if (bbName !== 'build_resnet_backbone' && bbName !== 'build_resnest_backbone')
     refuse(`MODEL.BACKBONE.NAME '${bbName}' is not modelled (build_resnet_backbone and build_resnest_backbone are)`);
   // fastreid/modeling/backbones/resnest.py build_resnest_backbone: DEPTH 50x / 101x / 200x / 269x.
@@ -447,7 +459,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (tests.length !== 1 || tests[0] !== dsName)
     r.notModelled('DATASETS.TESTS', `DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of the training dataset (${dsName})`);
   if (r.bool('DATASETS.COMBINEALL')) r.notModelled('DATASETS.COMBINEALL', 'DATASETS.COMBINEALL trains on train+query+gallery; the app trains on the training split');
-  const known = datasetByName(dsName);
+  const known = datasetByName(dsName, 'fastreid');
   const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0, max: 1_000_000 });
   let numClasses = known?.trainIds ?? (explicitClasses || 751);
   if (!known && !explicitClasses) r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (fast-reid sizes it from the data; set it in the graph)`);

@@ -39,6 +39,7 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
   backend: { help: 'backend [--backend NAME] [--json]  the TensorFlow.js backend in use, why faster ones were skipped, and the GPU (CUDA / cuDNN) check', run: async (argv) => (await import('./backend.js')).backendCommand(argv) },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
   export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml|pytorch|tfjs --out PATH [--weights FILE.pth|RUN_DIR] [--layout rsb|fastreid] [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
+  runs: { help: 'runs import DIR [--name NAME] [--data DATASET_DIR] [--data-dir DIR] [--json]  (a fast-reid / reid-strong-baseline output folder → a run; --json: runId, runDir, framework, …)', run: async (argv) => (await import('./runs.js')).runsCommand(argv) },
   import: { help: 'import CONFIG.yml --out GRAPH.json [--json]  (reid-strong-baseline / fast-reid YAML → graph + training settings)', run: async (argv) => (await import('./import.js')).importCommand(argv) },
 };
 

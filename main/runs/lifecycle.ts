@@ -5,6 +5,7 @@
  *   openNewRunAt      `train --out DIR`: DIR locked for this process, refused when it already holds a run
  *   readResumePlan    what a resume needs (graph, settings, dataset, engine), or why it cannot resume
  *   trainInRun        trains holding the folder's lock (acquired here unless the caller holds it)
+ *   createImportedRun a run made from a framework's output folder (external/import-run.ts), written under its lock
  * The one writer of a run folder is the process holding its lock (store/lock.ts).
  */
 import { existsSync } from 'node:fs';
@@ -16,7 +17,7 @@ import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import { hasCheckpoint } from './store/checkpoint.js';
-import { acquireRunLock, type RunLock } from './store/lock.js';
+import { acquireRunLock, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
 import { createRunFolder, RunDir, type RunInfo } from './store/run-dir.js';
 
 /** A run that cannot be started or resumed as asked. `code` is the API error code the service answers with. */
@@ -43,6 +44,22 @@ export async function createRun(runsDir: string, name?: string): Promise<{ id: s
   const { id, dir } = await createRunFolder(runsDir, name ?? 'run');
   await new RunDir(dir).writeJson('run.json', initialInfo(id, name ?? id));
   return { id, dir };
+}
+
+/**
+ * A new run imported from outside (issue 21): a unique folder in `runsDir`, filled by `fill` while this process
+ * holds its lock (so the Runs list never sees it half written as another writer's); `fill` writes run.json last.
+ * A failing `fill` removes the folder again (it holds only what `fill` wrote).
+ */
+export async function createImportedRun<T>(runsDir: string, name: string, fill: (run: RunDir, id: string) => Promise<T>, now?: Date): Promise<{ id: string; dir: string; result: T }> {
+  const { id, dir } = await createRunFolder(runsDir, name, now);
+  try {
+    return { id, dir, result: await withRunLock(dir, 'import', () => fill(new RunDir(dir), id)) };
+  } catch (e) {
+    const { rm } = await import('node:fs/promises');
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** A run folder taken for a new run; `createdFolder`: this process made the folder (it goes again if training writes nothing). */
@@ -89,13 +106,17 @@ export interface ResumePlan {
 }
 
 /**
- * What resuming the run in `dir` needs, or RunStateError saying why it cannot resume (`label` names the run
+ * What resuming the run in `dir` needs, or RunStateError saying why it cannot resume (RunLockedError while
+ * another live process writes it) (`label` names the run
  * in messages: its folder for the CLI, "run <id>" for the app; `app`: advice for the app rather than the CLI).
  */
 export async function readResumePlan(dir: string, opts: { label?: string; app?: boolean } = {}): Promise<ResumePlan> {
   const label = opts.label ?? dir;
   const run = new RunDir(dir);
   const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
+  // A run another process still writes is its writer's: say so before anything about its state.
+  const lock = info ? await readRunLock(dir) : null;
+  if (lock?.live) throw new RunLockedError(dir, lock.holder);
   if (!info) throw new RunStateError(`${label} is not a ReID Studio run folder (no run.json / graph.json)`, 'E_NOT_FOUND');
   if (info.status === 'completed') throw new RunStateError(`${label} already completed; start a new run instead`);
   if (!existsSync(join(dir, 'graph.json')) || !(await hasCheckpoint(dir)))

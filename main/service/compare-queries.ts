@@ -59,6 +59,6 @@ export async function compareQueriesPage(runs: [RunDir, RunDir], i: CallParsed<'
       results: [rankListOf(a.feats, a.q, qi, i.k), rankListOf(b.feats, b.q, qi, i.k)] as [ReturnType<typeof rankListOf>, ReturnType<typeof rankListOf>],
     };
   });
-  if (a.feats.query[0]) allowImages(a.feats.query[0].path);
+  for (const f of [a.feats, b.feats]) for (const r of [...f.query, ...f.gallery]) allowImages(r.path);
   return { numQuery: Q, numValidQuery: valid.length, counts, mAP: [a.q.mAP, b.q.mAP], total: idx.length, offset: i.offset, items };
 }

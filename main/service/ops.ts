@@ -83,12 +83,12 @@ export class OpsService {
         const weightsPath = this.weightsPath(weights);
         return checkExport({ format, doc, fastreidStem, ...(weightsPath ? { weights: weightsPath } : {}) });
       },
-      'export.run': async ({ format, graph, weights, fastreidStem, layout, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
+      'export.run': async ({ format, graph, weights, fastreidStem, layout, gpus, machines, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
         const id = jobId ?? newJobId();
         const { doc } = await this.graph(graph);
         const weightsPath = this.weightsPath(weights);
         try {
-          const r = await runExport({ format, doc, fastreidStem, layout, ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
+          const r = await runExport({ format, doc, fastreidStem, layout, ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}), ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
           if (!r.ok) this.emit('export.progress', { jobId: id, stage: 'failed', message: r.refusals.join('; ') });
           return r;
         } catch (e) {
@@ -115,7 +115,8 @@ export class OpsService {
         if (!g.runDir && !data) throw new ApiError('E_BAD_REQUEST', 'choose a dataset to evaluate on');
         const weightsPath = this.weightsPath(weights);
         if (weightsPath && weights.kind === 'file' && !existsSync(weightsPath)) throw new ApiError('E_NOT_FOUND', `${weightsPath}: no such file`);
-        // A run's own weights evaluated by the service: the result becomes the run's evaluation (one writer).
+        // A run's own weights evaluated by the service: the result is kept as a new evaluation record of the run
+        // (runs.evals), beside its training-time evaluation, which it never replaces.
         const saveToRun = !!g.runDir && (weights.kind === 'none' || (weights.kind === 'run' && graph.kind === 'run' && weights.runId === graph.runId));
         // runsDir is `<dataDir>/runs`: the demo cache lives under the same data folder.
         const dataArgs: DataSourceArgs | null = data ? toArgs(data, dirname(this.runsDir)) : null;

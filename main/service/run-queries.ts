@@ -84,6 +84,6 @@ export async function runQueriesPage(run: RunDir, i: CallParsed<'runs.queries'>,
       results: rankListOf(feats, q, qi, i.k),
     };
   });
-  if (feats.query[0]) allowImages(feats.query[0].path);
+  for (const r of [...feats.query, ...feats.gallery]) allowImages(r.path);
   return { numQuery: q.ap.length, numValidQuery, numFailures, total, offset: i.offset, mAP: q.mAP, mINP: q.mINP, items };
 }

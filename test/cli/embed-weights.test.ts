@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, buildPreset, compileToKeras } from '../../core/index.js';
 import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
 import { sizeClassifier } from '../../main/training/engine/prepare.js';
 import { randomWeights } from '../export/graphs.js';
 import { maxDiff, PYTHON } from '../parity/fixtures.js';
@@ -58,8 +59,8 @@ describe('embed --weights RUN_DIR and partial weights (issue 22)', () => {
     const run = join(work, 'run');
     const doc = sizeClassifier(buildPreset('resnet18', { input: [64, 32] }), 9);
     const weights = randomWeights(compileToKeras(analyze(doc.graph)).layers, 3);
-    mkdirSync(run, { recursive: true });
-    const tensors = new Map([...weights].map(([k, v]) => [`w:${k}`, { shape: [v.length], data: v }]));
+    const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
+    mkdirSync(run, { recursive: true }); // a checkpoint never creates its run folder
     await writeRunCheckpoint(run, { tensors, meta: { weightKeys: [...weights.keys()], step: 4 } });
     writeFileSync(join(run, 'graph.json'), JSON.stringify(doc));
     writeFileSync(join(run, 'run.json'), JSON.stringify({ id: 'r', status: 'completed', numClasses: 9 }));

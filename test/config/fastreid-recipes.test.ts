@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES } from '../../core/index.js';
-import { exportFastreidYaml, importConfig } from '../../core/config/index.js';
+import { exportFastreidYaml, exportRsbYaml, importConfig } from '../../core/config/index.js';
 import { FIXTURES, importFixture, modelFacts, settingsOf } from './helpers.js';
 
 /**
@@ -142,5 +142,16 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
       expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
     }
     expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);
+  });
+
+  it("an S50 recipe does not export to reid-strong-baseline: it has no ResNeSt", () => {
+    const r = exportRsbYaml(importFixture('fastreid/Market1501/bagtricks_S50.yml').doc);
+    expect(r.ok ? [] : r.reasons).toEqual(["resnest50: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML"]);
+  });
+
+  it('the other fast-reid recipes are refused with their reason: MGN (three datasets) and the ViT', () => {
+    for (const ds of DATASETS)
+      expect(() => importFixture(`fastreid/${ds}/mgn_R50-ibn.yml`), ds).toThrow(/MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network/);
+    expect(() => importFixture('fastreid/Market1501/bagtricks_vit.yml')).toThrow(/'build_vit_backbone': a Vision Transformer .* is not a ResNet-family network/);
   });
 });

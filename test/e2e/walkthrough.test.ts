@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ConsoleMessage } from 'playwright-core';
 import { discardRecovery, openApp, servedBrowser } from './harness.js';
 
 const ctx = servedBrowser();
@@ -48,5 +49,54 @@ describe('a walkthrough of the app', () => {
     await third.goto(ctx.s.url);
     await expect.poll(() => third.getByTestId('confirm-dialog').textContent()).toMatch(/Recover unsaved changes/);
     await context.close();
+  });
+
+  it('a user error (a folder that does not exist) is shown in the dialog and logs no console error', async () => {
+    const page = await openApp(ctx.browser, ctx.s.url);
+    await discardRecovery(page);
+    const errors: string[] = [];
+    page.on('console', (m: ConsoleMessage) => void (m.type() === 'error' && errors.push(m.text())));
+    await page.keyboard.press('Control+o');
+    const dir = page.getByTestId('file-dir');
+    await dir.fill(join(ctx.s.docs, 'no-such-folder'));
+    await dir.press('Enter');
+    await expect.poll(() => page.locator('.modal .form-error').textContent()).toMatch(/no-such-folder/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('Escape closes a menu-bar drop-down; Presets from the training view opens in the editor', async () => {
+    const page = await openApp(ctx.browser, ctx.s.url);
+    await discardRecovery(page);
+    await page.getByTestId('menubar-edit').click();
+    await expect.poll(() => page.locator('.menu.dropdown').count()).toBe(1);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('.menu.dropdown').count()).toBe(0);
+    await page.getByTestId('btn-train').click();
+    await expect.poll(() => page.getByTestId('training-close').count()).toBe(1);
+    await page.getByTestId('btn-presets').click();
+    await expect.poll(() => page.getByTestId('preset-gallery').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('training-close').count()).toBe(0);
+    // The gallery fits its dialog: no card or option cut off on the right.
+    const cut = await page.getByTestId('preset-gallery').evaluate((d) => {
+      const box = d.getBoundingClientRect();
+      const clipped = Array.from(d.querySelectorAll<HTMLElement>('button, input, select, label')).filter((e) => e.getBoundingClientRect().right > box.right + 0.5);
+      return { scroll: d.scrollWidth > d.clientWidth, clipped: clipped.map((e) => e.textContent?.trim() || e.dataset.testid || e.tagName) };
+    });
+    expect(cut).toEqual({ scroll: false, clipped: [] });
+    await page.close();
+  });
+
+  it('with no neck the neck block says so: no "BNNeck" title, no "before / after BN" ports', async () => {
+    const page = await openApp(ctx.browser, ctx.s.url);
+    await discardRecovery(page);
+    const card = page.getByTestId('node-neck');
+    await expect.poll(() => card.getByTestId('block-title').textContent()).toBe('Neck (BNNeck)');
+    await card.click();
+    await page.getByTestId('head-neck').selectOption('no');
+    await expect.poll(() => card.getByTestId('block-title').textContent()).toBe('Neck (none)');
+    const ports = await card.locator('.port-label.out').allTextContents();
+    expect(ports.filter((p) => /BN/.test(p))).toEqual([]);
+    await page.close();
   });
 });

@@ -15,6 +15,7 @@ import { analyze, buildPreset, compileToKeras } from '../../core/index.js';
 import { exportModelFolder } from '../../main/export/cli.js';
 import { checkExport } from '../../main/service/export.js';
 import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
 import { sizeClassifier } from '../../main/training/engine/prepare.js';
 import { PYTHON } from '../parity/fixtures.js';
 import { randomWeights } from './graphs.js';
@@ -27,8 +28,8 @@ const RUN_CLASSES = 12;
 async function makeRun(dir: string, withInfo = true): Promise<Map<string, Float32Array>> {
   const doc = sizeClassifier(buildPreset('resnet18', { input: [64, 32] }), RUN_CLASSES);
   const weights = randomWeights(compileToKeras(analyze(doc.graph)).layers, 5);
-  mkdirSync(dir, { recursive: true });
-  const tensors = new Map([...weights].map(([k, v]) => [`w:${k}`, { shape: [v.length], data: v }]));
+  const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
+  mkdirSync(dir, { recursive: true }); // a checkpoint never creates its run folder
   await writeRunCheckpoint(dir, { tensors, meta: { weightKeys: [...weights.keys()], step: 7 } });
   if (withInfo) {
     writeFileSync(join(dir, 'graph.json'), JSON.stringify(doc));

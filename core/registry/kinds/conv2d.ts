@@ -68,8 +68,9 @@ export const conv2d: PrimitiveKind = {
     keras({ layer: l, make, specs, cin, inbound, name }) {
       const [k, s, pad] = [l.params.kernel as number, l.params.stride as number, l.params.padding as number];
       const [g, d] = [groupsOf(l.params), dilationOf(l.params)];
-      // tfjs has no grouped convolution: a custom layer (main/tfjs/layers) pads symmetrically and convolves per group.
-      if (g > 1)
+      // tfjs has no grouped convolution, and no gradient for a dilated one: a custom layer (main/tfjs/layers)
+      // pads symmetrically and convolves per group (a dilated kernel tap by tap).
+      if (g > 1 || d > 1)
         return [make(CUSTOM_LAYER_CLASSES.groupConv, { filters: l.params.filters, kernel_size: k, strides: s, padding: pad, groups: g, use_bias: !!l.params.bias, ...(d > 1 ? { dilation: d } : {}) })];
       const sameIsSymmetric = s === 1 && k % 2 === 1 && pad === (span(k, d) - 1) / 2;
       const out: KerasLayerJson[] = [];

@@ -123,7 +123,8 @@ function paste(): void {
 }
 
 export const ACTIONS: Action[] = [
-  { id: 'file.new', label: 'New from preset…', group: 'File', keys: 'Mod+N', run: () => set({ dialog: { kind: 'presets' } }) },
+  // A new model is made in the editor: the gallery opens there, not over the training view.
+  { id: 'file.new', label: 'New from preset…', group: 'File', keys: 'Mod+N', run: () => (useTraining.setState({ open: false }), set({ dialog: { kind: 'presets' } })) },
   {
     id: 'file.open',
     label: 'Open…',

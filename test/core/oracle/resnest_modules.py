@@ -96,3 +96,25 @@ def stem(cin, p):
     else:
         conv1, width = nn.Conv2d(cin, 64, 7, 2, 3, bias=False), 64
     return nn.Sequential(conv1, nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+
+
+class ResNeSt(nn.Module):
+    """fast-reid's ResNeSt backbone with its module names (conv1 = deep stem Sequential, bn1, relu, maxpool,
+    layer1..4; LAST_STRIDE 1 → dilation 2: layer3 stride 2, layer4 stride 1 with its later blocks dilated),
+    radix 2, cardinality 1, width 64, avg-down, avd. For the train-parity reference (reference.py)."""
+
+    def __init__(self, layers, stem_width, last_stride):
+        super().__init__()
+        self.conv1 = stem(3, {'deep_stem': True, 'stem_width': stem_width})[0]
+        self.bn1, self.relu, self.maxpool = nn.BatchNorm2d(2 * stem_width), nn.ReLU(), nn.MaxPool2d(3, 2, 1)
+        common = {'radix': 2, 'cardinality': 1, 'bottleneck_width': 64, 'avd': True, 'avd_first': False, 'avg_down': True}
+        cin = 2 * stem_width
+        for i, blocks in enumerate(layers):
+            stride = 1 if i == 0 else (last_stride if i == 3 else 2)
+            dilation = 2 if i == 3 and last_stride == 1 else 1
+            setattr(self, f'layer{i + 1}', stage(cin, {**common, 'blocks': blocks, 'planes': 64 * 2 ** i, 'stride': stride, 'dilation': dilation, 'is_first': i > 0}))
+            cin = 64 * 2 ** i * 4
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
