@@ -79,6 +79,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else
     process.stdout.write(
-      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
+      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.metric === 'euclidean' ? (r.featNorm ? ' on L2-normalised features (reid-strong-baseline TEST.FEAT_NORM)' : ' on raw features (fast-reid)') : ''}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
     );
 }

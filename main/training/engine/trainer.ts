@@ -3,6 +3,7 @@
  * events, checkpoints atomically, resumes exactly (weights incl. BN statistics, Adam moments, centers,
  * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
  */
+import { imagePreprocessOf } from '../../image/decode.js';
 import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrAt, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, initBackend } from '../../tfjs/index.js';
@@ -108,7 +109,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await features.dispose();
     }
   };
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: imagePreprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
   let loss: ReidLoss | undefined;
   let trainer: TrainingEngine | undefined;
   try {
