@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../training/backends.js';
-import { absPathSchema, dataSourceSchema, runIdSchema } from './training-contract.js';
+import { absPathSchema, dataSourceSchema, evalMetricsSchema, runIdSchema } from './training-contract.js';
+
+export { evalMetricsSchema };
 
 /**
  * Export, config import, evaluation and weights-inspection calls of the API contract (merged into `calls` /
@@ -83,26 +85,10 @@ const loadReport = z.object({
 });
 export type LoadReportData = z.output<typeof loadReport>;
 
-/** Retrieval metrics (Market-1501 protocol): fractions in [0, 1]; cmc[k] = matched within the top k+1. */
-export const evalMetricsSchema = z.object({
-  mAP: z.number(),
-  rank1: z.number(),
-  rank5: z.number(),
-  rank10: z.number(),
-  mINP: z.number(),
-  cmc: z.array(z.number()),
-  numQuery: z.number(),
-  numGallery: z.number(),
-  numValidQuery: z.number(),
-  numSkippedQuery: z.number(),
-  metric: z.string().optional(),
-  reRanking: z.boolean().optional(),
-  seconds: z.number().optional(),
-});
 
 export const opsCalls = {
   /** What an export would refuse (a feature the format cannot express), before anything is written. */
-  'export.check': { input: z.object({ format: exportFormatSchema, graph: graphSourceSchema, fastreidStem: z.boolean().default(false) }).strict(), output: exportCheck },
+  'export.check': { input: z.object({ format: exportFormatSchema, graph: graphSourceSchema, weights: weightsSourceSchema.default({ kind: 'none' }), fastreidStem: z.boolean().default(false) }).strict(), output: exportCheck },
   /** Writes one export (a file, or a folder for pytorch / tfjs) atomically; a refusal writes nothing. */
   'export.run': {
     input: z.object({ ...exportTarget, out: path, jobId: jobId.optional() }).strict(),
@@ -138,6 +124,8 @@ export const opsCalls = {
       dataset: z.string(),
       weights: z.object({ source: z.string(), step: z.number().optional() }),
       savedToRun: z.boolean(),
+      /** With savedToRun: the evaluation's record in the run (`runs.evals`); the training-time evaluation stays as it was. */
+      evalId: z.string().optional(),
       /** A run checkpoint's weights: the epochs they completed, and iterations into the next one. */
       epoch: z.number().optional(),
       iteration: z.number().optional(),

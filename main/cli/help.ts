@@ -98,14 +98,15 @@ export const HELP: Record<string, CommandHelp> = {
   },
   embed: {
     summary: 'eval-mode features of every image in a folder',
-    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N]',
+    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial]',
     flags: [
       ...GRAPH_FLAGS,
-      ['--weights FILE', 'weights (.pth / .safetensors)'],
+      ['--weights FILE|RUN_DIR', 'weights (.pth / .safetensors), or a training run folder (its last checkpoint)'],
       ['--images DIR', 'folder of images (sorted by file name)'],
       ['--out FILE', 'format by extension: .npy (float32 N×D, file list in FILE.files.txt), .safetensors (tensor "features", file list in its metadata), .json ({files, features, backend, load})'],
       ['--backend NAME', 'compute backend'],
       ['--batch-size N', 'images per forward pass (default 16)'],
+      ['--allow-partial', 'embed even when the weights leave tensors of the feature path randomly initialised (refused by default, exit 2)'],
       PROGRESS_FLAG,
     ],
     examples: ['reid-studio embed --preset resnet50_ibn_a --weights model.pth --images query/ --out query.npy'],

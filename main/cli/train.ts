@@ -133,7 +133,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
     try {
       plan = await readResumePlan(runDir);
     } catch (e) {
-      if (e instanceof RunStateError) throw new CliError(e.message);
+      if (e instanceof RunStateError || e instanceof RunLockedError) throw new CliError(e.message);
       throw e;
     }
     doc = readGraphFile(join(runDir, 'graph.json'));

@@ -17,7 +17,7 @@ import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import { hasCheckpoint } from './store/checkpoint.js';
-import { acquireRunLock, withRunLock, type RunLock } from './store/lock.js';
+import { acquireRunLock, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
 import { createRunFolder, RunDir, type RunInfo } from './store/run-dir.js';
 
 /** A run that cannot be started or resumed as asked. `code` is the API error code the service answers with. */
@@ -106,13 +106,17 @@ export interface ResumePlan {
 }
 
 /**
- * What resuming the run in `dir` needs, or RunStateError saying why it cannot resume (`label` names the run
+ * What resuming the run in `dir` needs, or RunStateError saying why it cannot resume (RunLockedError while
+ * another live process writes it) (`label` names the run
  * in messages: its folder for the CLI, "run <id>" for the app; `app`: advice for the app rather than the CLI).
  */
 export async function readResumePlan(dir: string, opts: { label?: string; app?: boolean } = {}): Promise<ResumePlan> {
   const label = opts.label ?? dir;
   const run = new RunDir(dir);
   const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
+  // A run another process still writes is its writer's: say so before anything about its state.
+  const lock = info ? await readRunLock(dir) : null;
+  if (lock?.live) throw new RunLockedError(dir, lock.holder);
   if (!info) throw new RunStateError(`${label} is not a ReID Studio run folder (no run.json / graph.json)`, 'E_NOT_FOUND');
   if (info.status === 'completed') throw new RunStateError(`${label} already completed; start a new run instead`);
   if (!existsSync(join(dir, 'graph.json')) || !(await hasCheckpoint(dir)))

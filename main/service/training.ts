@@ -18,7 +18,10 @@ import { LossConfigError, planLoss } from '../training/losses/index.js';
 import { listRuns, RunDir, RunIdError, runFolder, type RunInfo } from '../runs/store/run-dir.js';
 import { readRunLock, RunLockedError, withRunLock } from '../runs/store/lock.js';
 import { createRun, readResumePlan, RunStateError } from '../runs/lifecycle.js';
+import { evalRecordDir, listEvalRecords } from '../runs/store/eval-records.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { compareQueriesPage } from './compare-queries.js';
+import { runProjection } from './projection.js';
 import { runQueriesPage } from './run-queries.js';
 import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../runs/external/import-run.js';
 import { hasCheckpoint } from '../runs/store/checkpoint.js';
@@ -26,6 +29,15 @@ import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
 import type { TrainJob } from '../runs/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../runs/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
+
+/** An evaluation record's folder read as a run folder by the rank-list readers: its eval.json is the record's results. */
+class RecordDir extends RunDir {
+  override async readJson<T>(name: string): Promise<T | null> {
+    if (name !== 'eval.json') return super.readJson<T>(name);
+    const r = await super.readJson<{ results?: Record<string, unknown>; reRanking?: boolean }>('record.json');
+    return r?.results ? ({ ...r.results, reRanking: r.reRanking } as T) : null;
+  }
+}
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -60,7 +72,7 @@ export class TrainingService {
   private progress = new Map<string, { step?: number; epoch?: number }>();
   /** Renames asked while the run's process writes run.json: applied when it exits. */
   private pendingNames = new Map<string, string>();
-  /** Folders whose images the UI may ask thumbnails of (dataset roots inspected or trained on). */
+  /** Folders whose images the UI may ask thumbnails of (dataset roots the user inspected). */
   private imageRoots = new Set<string>();
 
   constructor(
@@ -83,6 +95,18 @@ export class TrainingService {
     return new RunDir(dir);
   }
 
+  /**
+   * Where an evaluation's files are: the run folder (the training-time evaluation) or, with `evalId`, that
+   * evaluation record's folder (the same file names: eval.json is its record's results there).
+   */
+  private evalOf(runId: string, evalId: string | undefined): RunDir {
+    const run = this.runDir(runId);
+    if (!evalId) return run;
+    const dir = evalRecordDir(run.dir, evalId);
+    if (!existsSync(join(dir, 'record.json'))) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation ${evalId}`);
+    return new RecordDir(dir);
+  }
+
   /** run.json of run `id`; E_NOT_FOUND for a folder that holds no run (deleted while it trained, damaged). */
   private async info(run: RunDir, id: string): Promise<RunInfo> {
     const info = await run.info();
@@ -101,10 +125,15 @@ export class TrainingService {
     }
   }
 
-  /** Thumbnails of the dataset an evaluated image `path` (<root>/<split>/<file>) belongs to may be served. */
-  private allowDatasetOf(path: string): void {
-    this.imageRoots.add(resolve(path, '..', '..'));
-  }
+  /**
+   * Images a run's evaluation lists (its query and gallery files) may be served as thumbnails: exactly those
+   * files, never a folder around them (a run folder's files can be edited: issue #25, a run.json saying
+   * dataset.root "/" widened the allow-list to every image on disk).
+   */
+  private readonly imagePaths = new Set<string>();
+  private allowImage = (path: string): void => {
+    this.imagePaths.add(resolve(path));
+  };
 
   private async summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): Promise<RunSummary> {
     const s: RunSummary = {
@@ -215,6 +244,7 @@ export class TrainingService {
           plan = await readResumePlan(run.dir, { label: `run ${runId}`, app: true });
         } catch (e) {
           if (e instanceof RunStateError) throw new ApiError(e.code, e.message);
+          if (e instanceof RunLockedError) throw new ApiError('E_RUN_LOCKED', e.message);
           throw e;
         }
         await this.writeInfo(run, { status: 'running', message: undefined });
@@ -236,6 +266,7 @@ export class TrainingService {
         const runs = await listRuns(this.runsDir);
         return Promise.all(runs.map(async (r) => this.summary({ ...r, ...(this.pendingNames.has(r.id) ? { name: this.pendingNames.get(r.id)! } : {}) }, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
       },
+      'runs.evals': async ({ runId }: CallParsed<'runs.evals'>) => listEvalRecords(this.runDir(runId).dir),
       'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
         const run = this.runDir(runId);
         await syncExternalRun(run.dir).catch(() => false);
@@ -247,8 +278,6 @@ export class TrainingService {
         } catch {
           doc = null;
         }
-        const ds = (info as { dataset?: { root?: string } }).dataset?.root;
-        if (ds) this.imageRoots.add(resolve(ds));
         return {
           summary: await this.summary(info, evalResult as { mAP?: number } | null),
           info: info as Record<string, unknown>,
@@ -257,6 +286,7 @@ export class TrainingService {
           doc,
           settings: await run.readJson<Record<string, unknown>>('settings.json'),
           loadReport: await run.readJson<Record<string, unknown>>('load-report.json'),
+          evals: await listEvalRecords(run.dir),
         };
       },
       'runs.rename': async ({ runId, name }: CallParsed<'runs.rename'>) => {
@@ -289,7 +319,7 @@ export class TrainingService {
             } catch {
               analysis = null;
             }
-            return { id, info, evalResult, curve, analysis, settings: await run.readJson('settings.json') };
+            return { id, info, evalResult, curve, analysis, settings: await run.readJson('settings.json'), evals: await listEvalRecords(run.dir) };
           }),
         );
         const first = loaded[0]!;
@@ -298,6 +328,7 @@ export class TrainingService {
             summary: await this.summary(r.info, r.evalResult as { mAP?: number } | null),
             curve: r.curve,
             eval: r.evalResult ? Object.fromEntries(Object.entries(r.evalResult).filter(([k]) => k !== 'queryFiles' && k !== 'galleryFiles')) : null,
+            evals: r.evals,
           }))),
           changes: loaded.slice(1).map((r) => ({
             from: first.id,
@@ -307,14 +338,21 @@ export class TrainingService {
           })),
         };
       },
-      'runs.ranklist': async ({ runId, queries, k }: CallParsed<'runs.ranklist'>) => {
-        const run = this.runDir(runId);
+      'runs.ranklist': async ({ runId, queries, k, evalId }: CallParsed<'runs.ranklist'>) => {
+        const run = this.evalOf(runId, evalId);
         const feats = await readEvalFeatures(run.dir);
         if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
-        if (feats.query[0]) this.allowDatasetOf(feats.query[0].path);
+        for (const r of [...feats.query, ...feats.gallery]) this.allowImage(r.path);
         return feats.rankList(queries, k);
       },
-      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.runDir(i.runId), i, (p) => this.allowDatasetOf(p)),
+      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.evalOf(i.runId, i.evalId), i, this.allowImage),
+      'runs.projection': async ({ runId, seed }: CallParsed<'runs.projection'>) => {
+        const feats = await readEvalFeatures(this.runDir(runId).dir);
+        if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
+        for (const r of [...feats.query, ...feats.gallery]) this.allowImage(r.path);
+        return runProjection(feats, seed, (p) => this.emit('projection.progress', { runId, seed, ...p }));
+      },
+      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, this.allowImage),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {
@@ -348,7 +386,7 @@ export class TrainingService {
         Promise.all(
           paths.map(async (p) => {
             const abs = resolve(p);
-            const allowed = [...this.imageRoots].some((root) => {
+            const allowed = this.imagePaths.has(abs) || [...this.imageRoots].some((root) => {
               const rel = relative(root, abs);
               return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
             });
