@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
+import { CompareQueries } from './CompareQueries.js';
 import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { Chart, COLORS, type Line } from './Chart.js';
 import { fmtEvalEpoch, pct, RunOpsButtons } from './Results.js';
@@ -143,6 +144,12 @@ function CompareView({ c }: { c: Comparison }) {
           </ul>
         </div>
       ))}
+      {c.runs.length === 2 && (
+        <>
+          <h4>Query by query (A = first, B = second run)</h4>
+          <CompareQueries runIds={[c.runs[0]!.summary.id, c.runs[1]!.summary.id]} names={[name(c.runs[0]!.summary.id), name(c.runs[1]!.summary.id)]} />
+        </>
+      )}
     </div>
   );
 }
