@@ -12,7 +12,7 @@
  * `_BatchNorm.forward`: running ← (1 − momentum)·running + momentum·batch, with the unbiased batch variance.
  */
 import type * as Ort from 'onnxruntime-node';
-import { buildTrainingGraph, lowerLayers, weightSpecs, type CompiledModel, type Layer, type TrainingGraph, type WeightSpec } from '../../core/index.js';
+import { buildTrainingGraph, lowerLayers, weightSpecs, type CompiledModel, type Layer, type OnnxModelJs, type TrainingGraph, type WeightSpec } from '../../core/index.js';
 import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError } from './runtime.js';
 import { serializeOnnx } from './serialize.js';
 
@@ -57,6 +57,40 @@ export function toGraphLayout(w: { spec: WeightSpec; dims: number[] }, data: Flo
   return w.spec.transform === 'oihw_to_hwio' && w.dims.join() !== w.spec.shape.join() ? permute4(data, w.spec.shape, [3, 2, 0, 1]) : data;
 }
 
+/** A weight slot of the lowered training graph (before its values are placed). */
+export interface TrainingSlot {
+  key: string;
+  name: string;
+  spec: WeightSpec;
+  layer: Layer;
+  dims: number[];
+  trainable: boolean;
+  /** The lowered graph's initializer holding its values. */
+  init: { data: ArrayLike<number> };
+}
+
+/**
+ * onnxruntime, and the compiled model lowered for training (the logits and the metric-loss feature) with
+ * the weight slots among its initializers. Throws OnnxRuntimeError when onnxruntime is unavailable or the
+ * model lacks those outputs, CompileError when it has no ONNX form.
+ */
+export async function trainingSlots(compiled: CompiledModel, values: Map<string, Float32Array>): Promise<{ ort: typeof Ort; base: OnnxModelJs; slots: TrainingSlot[] }> {
+  const { ort, status } = await loadOnnxRuntime();
+  if (!ort) throw new OnnxRuntimeError(`the onnxruntime engine is not available: ${status.message}`);
+  const { logits, trainFeature } = compiled.metadata.roles;
+  if (!logits || !trainFeature) throw new OnnxRuntimeError('training needs the logits and the metric-loss feature outputs');
+  const base = lowerLayers(compiled, values, [...new Set([logits, trainFeature])]);
+  const byInit = new Map<string, { layer: Layer; spec: WeightSpec }>();
+  for (const layer of compiled.layers) for (const spec of weightSpecs(layer)) byInit.set(`${layer.name}.${spec.slot}`, { layer, spec });
+  const slots: TrainingSlot[] = [];
+  for (const i of base.graph.initializers) {
+    const ws = byInit.get(i.name);
+    if (!ws || i.dataType !== 'float') continue;
+    slots.push({ key: `${ws.layer.name}/${ws.spec.slot}`, name: i.name, spec: ws.spec, layer: ws.layer, dims: i.dims, trainable: ws.spec.trainable && !ws.spec.buffer, init: i });
+  }
+  return { ort, base, slots };
+}
+
 export interface ForwardResult {
   batch: number;
   logits: Float32Array;
@@ -93,19 +127,8 @@ export class OnnxTrainingSession {
    * rejects it.
    */
   static async create(compiled: CompiledModel, values: Map<string, Float32Array>, opts: { batch: number; threads: number }): Promise<OnnxTrainingSession> {
-    const { ort, status } = await loadOnnxRuntime();
-    if (!ort) throw new OnnxRuntimeError(`the onnxruntime engine is not available: ${status.message}`);
-    const { logits, trainFeature } = compiled.metadata.roles;
-    if (!logits || !trainFeature) throw new OnnxRuntimeError('training needs the logits and the metric-loss feature outputs');
-    const base = lowerLayers(compiled, values, [...new Set([logits, trainFeature])]);
-    const byInit = new Map<string, { layer: Layer; spec: WeightSpec }>();
-    for (const layer of compiled.layers) for (const spec of weightSpecs(layer)) byInit.set(`${layer.name}.${spec.slot}`, { layer, spec });
-    const weights: TrainingWeight[] = [];
-    for (const i of base.graph.initializers) {
-      const ws = byInit.get(i.name);
-      if (!ws || i.dataType !== 'float') continue;
-      weights.push({ key: `${ws.layer.name}/${ws.spec.slot}`, name: i.name, spec: ws.spec, layer: ws.layer, data: Float32Array.from(i.data), dims: i.dims, trainable: ws.spec.trainable && !ws.spec.buffer });
-    }
+    const { ort, base, slots } = await trainingSlots(compiled, values);
+    const weights: TrainingWeight[] = slots.map((w) => ({ ...w, data: Float32Array.from(w.init.data as Float32Array) }));
     const session = new OnnxTrainingSession(ort, compiled, weights, opts.threads);
     await session.sessionsFor(opts.batch);
     return session;

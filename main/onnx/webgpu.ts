@@ -36,6 +36,7 @@ export const WEBGPU_PACKAGE = 'webgpu';
  * when the webgpu training engine (main/training/engine/engines.ts) lands.
  */
 export const WEBGPU_USES: readonly { work: string; label: string }[] = [
+  { work: 'train', label: 'training' },
   { work: 'eval', label: 'eval' },
   { work: 'embed', label: 'embed' },
   { work: 'train-eval', label: "a training run's evaluations" },

@@ -4,7 +4,7 @@
  * means are the runs' mAPs), ΔAP = B − A, the rank of the first true match in each, and both top-k lists.
  */
 import { ApiError, type CallOutput, type CallParsed } from '../../core/api/contract.js';
-import type { RunDir } from '../training/engine/run-dir.js';
+import type { RunDir } from '../runs/store/run-dir.js';
 import { rankListOf, runEvaluation } from './run-queries.js';
 
 type Evaluation = Awaited<ReturnType<typeof runEvaluation>>;
@@ -59,6 +59,6 @@ export async function compareQueriesPage(runs: [RunDir, RunDir], i: CallParsed<'
       results: [rankListOf(a.feats, a.q, qi, i.k), rankListOf(b.feats, b.q, qi, i.k)] as [ReturnType<typeof rankListOf>, ReturnType<typeof rankListOf>],
     };
   });
-  if (a.feats.query[0]) allowImages(a.feats.query[0].path);
+  for (const f of [a.feats, b.feats]) for (const r of [...f.query, ...f.gallery]) allowImages(r.path);
   return { numQuery: Q, numValidQuery: valid.length, counts, mAP: [a.q.mAP, b.q.mAP], total: idx.length, offset: i.offset, items };
 }

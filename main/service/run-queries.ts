@@ -9,7 +9,7 @@ import { evaluate } from '../training/eval/evaluate.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
 import { pageQueries, readEvalQueries, type StoredQueries } from '../training/engine/eval-queries.js';
 import { RANK_LIST_K } from '../training/engine/evaluate-model.js';
-import type { RunDir } from '../training/engine/run-dir.js';
+import type { RunDir } from '../runs/store/run-dir.js';
 
 type Features = NonNullable<Awaited<ReturnType<typeof readEvalFeatures>>>;
 interface EvalJson {
@@ -84,6 +84,6 @@ export async function runQueriesPage(run: RunDir, i: CallParsed<'runs.queries'>,
       results: rankListOf(feats, q, qi, i.k),
     };
   });
-  if (feats.query[0]) allowImages(feats.query[0].path);
+  for (const r of [...feats.query, ...feats.gallery]) allowImages(r.path);
   return { numQuery: q.ap.length, numValidQuery, numFailures, total, offset: i.offset, mAP: q.mAP, mINP: q.mINP, items };
 }

@@ -30,7 +30,7 @@ describe('WebGPU adapter (SwiftShader here)', () => {
     const icd = JSON.parse(readFileSync(SWIFTSHADER_ICD, 'utf8')) as { ICD: { library_path: string } };
     expect(icd.ICD.library_path).toMatch(/swiftshader/i);
     const s = await webgpuStatus();
-    expect(s).toMatchObject({ available: true, bundled: true, executionProvider: 'webgpu', uses: ['eval', 'embed', 'train-eval'] });
+    expect(s).toMatchObject({ available: true, bundled: true, executionProvider: 'webgpu', uses: ['train', 'eval', 'embed', 'train-eval'] });
     expect(s.adapterSource).toMatch(/^webgpu 0\.6\.2 \(Dawn's Node bindings\)$/);
     expect(s.adapter).toMatchObject({ vendor: 'google', architecture: 'swiftshader', backend: 'vulkan', isSoftware: true, isFallbackAdapter: true, label: 'SwiftShader (software)' });
     expect(s.adapter!.driver).toMatch(/^SwiftShader driver \d/);

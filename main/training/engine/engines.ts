@@ -10,21 +10,32 @@
  * (the reason is recorded).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CompileError, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
-import { OnnxRuntimeError, onnxRuntimeStatus } from '../../onnx/runtime.js';
+import { CompileError, LOSS_TERMS, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
+import { chooseEngine } from '../../onnx/policy.js';
+import { OnnxRuntimeError, onnxRuntimeStatus, type OrtExecutionProvider } from '../../onnx/runtime.js';
+import { NonFiniteStepError, OnnxStepSession } from '../../onnx/step-session.js';
 import { OnnxTrainingSession, toGraphLayout, toTfjsLayout } from '../../onnx/training.js';
+import { WEBGPU_ENGINE } from '../../onnx/webgpu.js';
+import { WebGpuError } from '../../onnx/webgpu-errors.js';
+import { checkPKBatch } from '../losses/index.js';
 import { BackendError, getWeightValues, setWeightsFromValues, trainableVariables, type ReidModel } from '../../tfjs/index.js';
 import type { ReidLoss } from '../losses/index.js';
 import { ArrayOptimizer } from './array-optimizer.js';
 import { planMicroBatch, type DeviceMemory } from './memory.js';
 import { ModelOptimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
-import { computeGradients, lossGradients, type StepResult } from './step.js';
+import { computeGradients, lossGradients, NonFiniteLossError, type StepResult } from './step.js';
 
 export interface TrainingEngine {
   /** `onnxruntime` or the tfjs backend. */
   name: string;
   /** onnxruntime's intra-op threads. */
   threads?: number;
+  /** Where the step runs (absent: the tfjs backend's device). */
+  device?: 'cpu' | 'gpu';
+  /** The WebGPU adapter the webgpu engine trains on. */
+  adapter?: string;
+  /** Bytes crossing between the host and the engine per step (one-program engines: batch in, loss terms out). */
+  bytesPerStep?: { in: number; out: number };
   /** Images per forward pass and why (the whole batch on onnxruntime). */
   microBatch: number;
   microBatchReason: string;
@@ -157,26 +168,134 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
   };
 }
 
+/** Why the one-program step cannot train these settings, or undefined. */
+function programUnsupported(ctx: EngineContext): string | undefined {
+  if (ctx.loss.usesMarginClassifier) return `the ${ctx.loss.plan.classifier.layer} classification layer has no ONNX training program yet (its logits need the class weight inside the loss)`;
+  if (ctx.microBatchOverride !== undefined) return `a micro-batch of ${ctx.microBatchOverride} (set by the user): the ONNX program takes the whole batch`;
+  return undefined;
+}
+
 /**
- * The engine for `choice` (`auto`, `onnxruntime` or a tfjs backend name, already initialised as
- * `ctx.tfjsBackend`). A forced onnxruntime that cannot run is a BackendError; `auto` falls back to tfjs
- * with the reason.
+ * The one-program engine (main/onnx/step-session.ts): forward, loss, backward and optimizer in one ONNX
+ * session run per step on onnxruntime's CPU or WebGPU EP, the state resident between steps. Throws
+ * CompileError (no gradient rule on the path), OnnxRuntimeError or WebGpuError.
+ */
+async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threads: number, reason: string, adapter?: string): Promise<TrainingEngine> {
+  const { reid, analysis, loss, compiled } = ctx;
+  const unsupported = programUnsupported(ctx);
+  if (unsupported) throw new CompileError(unsupported);
+  const plan = loss.plan;
+  const numClasses = analysis.layers.find((l) => l.name === compiled.metadata.roles.logits)!.shape[0]!;
+  const session = await OnnxStepSession.create(compiled, await getWeightValues(reid, analysis.layers), {
+    batch: ctx.batch,
+    threads,
+    ep,
+    loss: {
+      numClasses,
+      ceEpsilon: plan.ceEpsilon,
+      ceWeight: plan.weights.ce ?? 1,
+      triplet: plan.triplet ? { ...plan.triplet, weight: plan.weights.triplet ?? 1 } : null,
+      centerWeight: plan.centerWeight,
+    },
+    optimizer: ctx.optimizer,
+    ...(loss.center ? { centerLr: loss.center.lr, centers: (await loss.center.centers.data()) as Float32Array } : {}),
+  });
+  const [h, w, c] = compiled.metadata.inputShape as [number, number, number];
+  // Per step: the images, the labels and the scalar inputs in; the loss terms and the accuracy out.
+  const bytes = { in: ctx.batch * (h * w * c + 1) * 4, out: (plan.terms.length + 2) * 4 };
+  const kb = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+  let centersLoaded = false;
+  const syncCenters = async () => {
+    const data = await session.centers();
+    if (data && loss.center) loss.center.centers.assign(tf.tensor(data, loss.center.centers.shape));
+  };
+  const all = async () => {
+    await syncCenters();
+    return new Map([...(await getWeightValues(reid, analysis.layers)), ...(await session.weightValues())]);
+  };
+  return {
+    name: ep === 'webgpu' ? WEBGPU_ENGINE : ONNXRUNTIME_BACKEND,
+    threads,
+    device: ep === 'webgpu' ? 'gpu' : 'cpu',
+    ...(adapter ? { adapter } : {}),
+    bytesPerStep: bytes,
+    microBatch: ctx.batch,
+    microBatchReason: `the whole batch of ${ctx.batch} in one ONNX program (forward, loss, backward, optimizer) on ${ep === 'webgpu' ? 'WebGPU' : 'onnxruntime CPU'}; weights, statistics, moments${loss.center ? ', centers' : ''} stay ${ep === 'webgpu' ? 'on the GPU' : 'in the session'}: ${kb(bytes.in)} in, ${bytes.out} B out per step`,
+    reason,
+    async step(images, labels, lr, opts) {
+      if (plan.triplet) checkPKBatch(labels);
+      if (!centersLoaded && loss.center) {
+        // Centers a resume restored into the loss after this engine was made.
+        session.setCenters((await loss.center.centers.data()) as Float32Array);
+        centersLoaded = true;
+      }
+      try {
+        const r = await session.run(images, labels, lr, opts);
+        const result: StepResult = { loss: r.total, acc: r.acc };
+        for (const id of plan.terms) if (r[id] !== undefined) result[id] = r[id];
+        return result;
+      } catch (e) {
+        if (e instanceof NonFiniteStepError) throw new NonFiniteLossError(e.term === 'total' ? 'total' : LOSS_TERMS.find((t) => t.id === e.term)!.name, e.value);
+        throw e;
+      }
+    },
+    weightValues: all,
+    async setWeightValues(values) {
+      setWeightsFromValues(reid, analysis.layers, values);
+      session.setWeightValues(values);
+    },
+    optimizerState: () => session.optimizerState(),
+    setOptimizerState: (s) => session.setOptimizerState(s),
+    syncModel: async () => {
+      setWeightsFromValues(reid, analysis.layers, await session.weightValues());
+      await syncCenters();
+    },
+    dispose: () => session.release(),
+  };
+}
+
+/**
+ * The engine for `choice` (`auto`, `webgpu`, `onnxruntime` or a tfjs backend name, already initialised as
+ * `ctx.tfjsBackend`), by the one policy (main/onnx/policy.ts): webgpu (forced, or a hardware adapter that
+ * passed the smoke test) → the CPU engine's one-program step → its two-session step → tfjs. A forced engine
+ * that cannot run is a BackendError (a WebGpuError with its code for a forced webgpu); `auto` falls back with
+ * the reason.
  */
 export async function trainingEngine(ctx: EngineContext, choice: string): Promise<TrainingEngine> {
-  if (choice !== 'auto' && choice !== ONNXRUNTIME_BACKEND) return tfjsEngine(ctx, `forced with --backend ${choice}`);
-  const forced = choice === ONNXRUNTIME_BACKEND;
+  if (choice !== 'auto' && choice !== ONNXRUNTIME_BACKEND && choice !== WEBGPU_ENGINE) return tfjsEngine(ctx, `forced with --backend ${choice}`);
+  const decision = await chooseEngine(choice, 'train', { webgpuSupports: true });
   const status = await onnxRuntimeStatus();
+  let programSkipped: string | undefined;
+  if (decision.engine === WEBGPU_ENGINE) {
+    try {
+      return await programEngine(ctx, 'webgpu', status.threads, decision.reason, decision.webgpu?.adapter?.label);
+    } catch (e) {
+      if (!(e instanceof CompileError || e instanceof OnnxRuntimeError || e instanceof WebGpuError)) throw e;
+      if (decision.forced) throw e instanceof WebGpuError ? e : new BackendError(`backend webgpu cannot train this graph: ${e.message}`);
+      programSkipped = `webgpu skipped (${e.message})`;
+    }
+  } else if (decision.engine === 'tfjs') return tfjsEngine(ctx, decision.reason);
+  const forced = choice === ONNXRUNTIME_BACKEND;
+  const webgpuWhy = programSkipped ?? (!forced ? decision.candidates.find((x) => x.engine === WEBGPU_ENGINE && !x.chosen)?.why : undefined);
+  const skippedNote = webgpuWhy ? `; ${webgpuWhy.startsWith('webgpu skipped') ? webgpuWhy : `webgpu skipped (${webgpuWhy})`}` : '';
   if (!status.available) {
     if (forced) throw new BackendError(`backend onnxruntime is not available: ${status.message}`);
     return tfjsEngine(ctx, `onnxruntime skipped (${status.message})`);
   }
-  if (ctx.onnxUnsupported) {
-    if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${ctx.onnxUnsupported}`);
-    return tfjsEngine(ctx, `onnxruntime skipped (${ctx.onnxUnsupported})`);
-  }
   const threads = status.threads;
+  const cpuWhy = `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${threads} thread(s)`;
   try {
-    return await onnxEngine(ctx, threads, `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${threads} thread(s)`);
+    return await programEngine(ctx, 'cpu', threads, `${cpuWhy}, the step as one ONNX program${skippedNote}`);
+  } catch (e) {
+    if (!(e instanceof CompileError || e instanceof OnnxRuntimeError)) throw e;
+    programSkipped = `one-program step skipped: ${e.message}`;
+  }
+  if (ctx.onnxUnsupported) {
+    if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${ctx.onnxUnsupported} (${programSkipped})`);
+    return tfjsEngine(ctx, `onnxruntime skipped (${ctx.onnxUnsupported}; ${programSkipped})`);
+  }
+  try {
+    return await onnxEngine(ctx, threads, `${cpuWhy}, forward and backward sessions (${programSkipped})${skippedNote}`);
   } catch (e) {
     if (!(e instanceof CompileError || e instanceof OnnxRuntimeError)) throw e;
     if (forced) throw new BackendError(`backend onnxruntime cannot train this graph: ${e.message}`);

@@ -8,6 +8,7 @@ import { extractFeatures, type ReidModel } from '../../tfjs/index.js';
 import { countValidQueries, DatasetError, noValidQueryError, type ImageRecord, type LoadedDataset } from '../data/datasets.js';
 import type { DataLoaderPool } from '../data/pipeline.js';
 import { evaluate, type EvalAnalysis, type EvalResult, type QueryResults } from '../eval/evaluate.js';
+import { assertFiniteFeatures } from '../eval/finite.js';
 
 /** Rank-list length kept per query for the UI (the `runs.queries` call serves up to this many). */
 export const RANK_LIST_K = 20;
@@ -27,6 +28,7 @@ async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRec
     const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid, b.images, b.size, 16);
     dim = f.dim;
     const failed = new Set(b.failed);
+    assertFiniteFeatures(f.features, dim, b.size, (i) => records[b.indices[i]!]!.path, failed);
     for (let i = 0; i < b.size; i++) {
       if (failed.has(i)) continue;
       rows.push(f.features.subarray(i * dim, (i + 1) * dim));

@@ -38,8 +38,13 @@ def case_inputs(c):
         return {"x": r(*c["x"]), "in_gamma": r(c["half"]) + 1, "in_beta": r(c["half"]), "bn_gamma": r(ch - c["half"]) + 1, "bn_beta": r(ch - c["half"])}
     if k == "relu_add":
         return {"x": r(*c["x"]), "y": r(*c["x"])}
-    if k == "maxpool":
+    if k in ("maxpool", "maxpool_ceil"):
         return {"x": r(*c["x"])}
+    if k == "relu_maxpool":
+        return {"x": r(*c["x"]) - 1.0}
+    if k == "se":
+        ch = c["x"][1]
+        return {"x": r(*c["x"]), "W1": r(ch // 2, ch, 1, 1), "W2": r(ch, ch // 2, 1, 1)}
     if k == "gem":
         return {"x": r(*c["x"]), "p": torch.tensor([3.0])}
     if k == "gap_gemm":
@@ -65,6 +70,14 @@ def forward(c, t):
         return F.relu(t["x"]) + t["y"]
     if k == "maxpool":
         return F.max_pool2d(t["x"], 3, 2, 1)
+    if k == "maxpool_ceil":
+        return F.max_pool2d(t["x"], 3, 2, 0, ceil_mode=True)
+    if k == "relu_maxpool":
+        return F.max_pool2d(F.relu(t["x"]), 3, 2, 1)
+    if k == "se":
+        # fast-reid SELayer / torchvision SE: x * sigmoid(fc2(relu(fc1(avgpool(x)))))
+        s = torch.sigmoid(F.conv2d(F.relu(F.conv2d(F.adaptive_avg_pool2d(t["x"], 1), t["W1"])), t["W2"]))
+        return t["x"] * s
     if k == "gem":
         # fastreid/layers/pooling.py GeneralizedMeanPooling
         return F.adaptive_avg_pool2d(t["x"].clamp(min=1e-6).pow(t["p"]), 1).pow(1.0 / t["p"]).flatten(1)

@@ -26,6 +26,9 @@ const CASES: Spec[] = [
   { id: 'ibn_a', kind: 'ibn', x: [2, 6, 4, 4], half: 3 },
   { id: 'relu_add', kind: 'relu_add', x: [2, 3, 4, 4] },
   { id: 'maxpool3_s2_p1', kind: 'maxpool', x: [2, 3, 7, 6] },
+  { id: 'relu_maxpool_ties', kind: 'relu_maxpool', x: [2, 3, 8, 7] },
+  { id: 'maxpool3_s2_ceil', kind: 'maxpool_ceil', x: [2, 2, 8, 6] },
+  { id: 'se_gate', kind: 'se', x: [2, 4, 3, 3] },
   { id: 'gem_learnable_p', kind: 'gem', x: [2, 3, 4, 4] },
   { id: 'gap_gemm', kind: 'gap_gemm', x: [2, 3, 4, 4], units: 5 },
 ];
@@ -73,6 +76,23 @@ function caseNodes(c: Spec, extra: OnnxInitializer[]): OnnxNode[] {
       return [t, n('Relu', ['t'], ['r']), n('Add', ['input', 'y'], ['u']), n('Add', ['r', 'u'], ['out'])];
     case 'maxpool':
       return [t, n('MaxPool', ['t'], ['out'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1]), int('ceil_mode', 0)])];
+    case 'relu_maxpool':
+      // ReLU zeros tie inside a window: PyTorch routes the window's gradient to its first maximum only.
+      return [t, n('Relu', ['t'], ['r']), n('MaxPool', ['r'], ['out'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1]), int('ceil_mode', 0)])];
+    case 'maxpool_ceil':
+      return [t, n('MaxPool', ['t'], ['out'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [0, 0, 0, 0]), int('ceil_mode', 1)])];
+    case 'se': {
+      const conv = ints('kernel_shape', [1, 1]);
+      return [
+        t,
+        n('GlobalAveragePool', ['t'], ['pooled']),
+        n('Conv', ['pooled', 'W1'], ['h'], [conv]),
+        n('Relu', ['h'], ['hr']),
+        n('Conv', ['hr', 'W2'], ['z'], [conv]),
+        n('Sigmoid', ['z'], ['gate']),
+        n('Mul', ['t', 'gate'], ['out']),
+      ];
+    }
     case 'gem':
       extra.push({ name: 'eps', dims: [], dataType: 'float', data: new Float32Array([1e-6]) });
       return [

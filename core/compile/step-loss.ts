@@ -1,0 +1,111 @@
+/**
+ * The re-ID losses as ONNX operators, for the one-program training step (step-program.ts): the same
+ * terms, in the same float32 formulas, as the tfjs losses the other engines use (main/training/losses/,
+ * ported from reid-strong-baseline `layers/` and fast-reid `fastreid/modeling/losses/`):
+ *  - CE with label smoothing (RSB CrossEntropyLabelSmooth): mean_i −Σ_k ((1−ε)·onehot + ε/K)·log_softmax;
+ *    log_softmax = x − max − log Σ exp(x − max), the max detached (it cancels);
+ *  - triplet (fast-reid TripletLoss): optional L2 normalisation, RSB euclidean_dist
+ *    sqrt(max(‖a‖² + ‖b‖² − 2a·b, 1e-12)), batch-hard mining (farthest positive, nearest negative: Where
+ *    with ∓1e12 fillers, ReduceMax / ReduceMin) or softmax-weighted mining, hinge [d_ap − d_an + m]₊ or
+ *    soft margin softplus(d_ap − d_an) (written relu(x) + log(1 + exp(−|x|)), the stable form);
+ *  - center loss (RSB CenterLoss): Σ_i ‖f_i − c_{y_i}‖² / N with the centers selected by a one-hot MatMul;
+ *  - the ID accuracy: mean(argmax(logits) == label).
+ * Labels enter as float32 class indices [N] (exact up to 2²⁴ classes); the one-hot and the positive mask are
+ * built in the graph (Equal), so only N numbers cross per step.
+ */
+import type { OnnxInitializer, OnnxValueInfo } from './onnx.js';
+import { Emitter, int, ints } from './grad/emitter.js';
+
+export interface StepLossSpec {
+  numClasses: number;
+  /** CE's label-smoothing ε (0 = plain CE), or null when there is no CE term; `ceWeight` its factor in the total. */
+  ceEpsilon: number | null;
+  ceWeight: number;
+  triplet: { margin: number; soft: boolean; hardMining: boolean; normFeat: boolean; weight: number } | null;
+  /** Center-loss weight β in the total, or null when there is no center term. */
+  centerWeight: number | null;
+}
+
+export interface LossGraph {
+  /** Scalar outputs by term id (`ce`, `triplet`, `center`) plus `total` and `acc`. */
+  outputs: Record<string, string>;
+  /** Tensors that pass no gradient (the log-softmax max). */
+  detached: Set<string>;
+  inputs: OnnxValueInfo[];
+}
+
+export const LABELS_INPUT = 'labels';
+export const CENTERS_INPUT = 'center_loss.centers';
+
+/** Emits the loss of `spec` on the forward tensors `logits` [N, K] and `feat` [N, D] into `e`. */
+export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: string, feat: string, featDim: number): LossGraph {
+  const K = spec.numClasses;
+  const inputs: OnnxValueInfo[] = [{ name: LABELS_INPUT, shape: [n] }];
+  const detached = new Set<string>();
+  const outputs: Record<string, string> = {};
+  const castF = (t: string) => e.one('Cast', [t], [int('to', 1)]);
+  const labelCol = e.reshape(LABELS_INPUT, [n, 1]);
+  const classes = e.tensor('classes', [1, K], Float32Array.from({ length: K }, (_, i) => i));
+  const onehot = castF(e.one('Equal', [labelCol, classes]));
+  const terms: [string, number][] = [];
+  const rowSum = (t: string, keep = true) => e.reduceSum(t, [1], keep);
+  const rowMax = (t: string) => e.one('ReduceMax', [t], [ints('axes', [1]), int('keepdims', 1)]);
+  const scalarMean = (t: string) => e.one('ReduceMean', [t], [int('keepdims', 0)]);
+
+  if (spec.ceEpsilon !== null) {
+    const m = rowMax(logits);
+    detached.add(m);
+    const shifted = e.one('Sub', [logits, m]);
+    const logp = e.one('Sub', [shifted, e.one('Log', [rowSum(e.one('Exp', [shifted]))])]);
+    const eps = spec.ceEpsilon;
+    const target = eps ? e.one('Add', [e.one('Mul', [onehot, e.f32(1 - eps)]), e.f32(eps / K)]) : onehot;
+    outputs.ce = scalarMean(e.one('Neg', [rowSum(e.one('Mul', [target, logp]), false)]));
+    terms.push([outputs.ce, spec.ceWeight]);
+  }
+  const pred = castF(e.one('ArgMax', [logits], [int('axis', 1), int('keepdims', 0)]));
+  outputs.acc = scalarMean(castF(e.one('Equal', [pred, LABELS_INPUT])));
+  if (spec.triplet) {
+    const t = spec.triplet;
+    const l2 = (x: string) => e.one('Div', [x, e.one('Max', [e.one('Sqrt', [rowSum(e.one('Mul', [x, x]))]), e.f32(1e-12)])]);
+    const f = t.normFeat ? l2(feat) : feat;
+    const xx = rowSum(e.one('Mul', [f, f]));
+    const gram = e.one('MatMul', [f, e.transpose(f, [1, 0])]);
+    const sq = e.one('Sub', [e.one('Add', [xx, e.transpose(xx, [1, 0])]), e.one('Mul', [gram, e.f32(2)])]);
+    const dist = e.one('Sqrt', [e.one('Max', [sq, e.f32(1e-12)])]);
+    const posB = e.one('Equal', [labelCol, e.reshape(LABELS_INPUT, [1, n])]);
+    let dAp: string;
+    let dAn: string;
+    if (t.hardMining) {
+      dAp = e.one('ReduceMax', [e.one('Where', [posB, dist, e.f32(-1e12)])], [ints('axes', [1]), int('keepdims', 0)]);
+      dAn = e.one('ReduceMin', [e.one('Where', [posB, e.f32(1e12), dist])], [ints('axes', [1]), int('keepdims', 0)]);
+    } else {
+      const pos = castF(posB);
+      const neg = e.one('Sub', [e.f32(1), pos]);
+      // fast-reid softmax_weights: exp(d − max(d·mask))·mask / (Σ exp(d − max)·mask + 1e-6), row-wise.
+      const weights = (d: string, mask: string) => {
+        const ex = e.one('Mul', [e.one('Exp', [e.one('Sub', [d, rowMax(e.one('Mul', [d, mask]))])]), mask]);
+        return e.one('Div', [ex, e.one('Add', [rowSum(ex), e.f32(1e-6)])]);
+      };
+      const ap = e.one('Mul', [dist, pos]);
+      const an = e.one('Mul', [dist, neg]);
+      dAp = rowSum(e.one('Mul', [ap, weights(ap, pos)]), false);
+      dAn = rowSum(e.one('Mul', [an, weights(e.one('Neg', [an]), neg)]), false);
+    }
+    const diff = e.one('Sub', [dAp, dAn]);
+    const per = t.soft
+      ? e.one('Add', [e.one('Relu', [diff]), e.one('Log', [e.one('Add', [e.f32(1), e.one('Exp', [e.one('Neg', [e.one('Abs', [diff])])])])])])
+      : e.one('Relu', [e.one('Add', [diff, e.f32(t.margin)])]);
+    outputs.triplet = scalarMean(per);
+    terms.push([outputs.triplet, t.weight]);
+  }
+  if (spec.centerWeight !== null) {
+    inputs.push({ name: CENTERS_INPUT, shape: [K, featDim] });
+    const d = e.one('Sub', [feat, e.one('MatMul', [onehot, CENTERS_INPUT])]);
+    outputs.center = e.one('Div', [e.one('ReduceSum', [e.one('Mul', [d, d])], [int('keepdims', 0)]), e.f32(n)]);
+    terms.push([outputs.center, spec.centerWeight]);
+  }
+  outputs.total = e.addAll(terms.map(([t, w]) => (w === 1 ? t : e.one('Mul', [t, e.f32(w)]))));
+  return { outputs, detached, inputs };
+}
+
+export type { OnnxInitializer };

@@ -1,0 +1,311 @@
+/**
+ * The one-program training step on onnxruntime (core/compile/step-program.ts): forward, loss, backward and
+ * optimizer update in ONE session run per step, on the CPU EP or the WebGPU EP. Every piece of training
+ * state is a graph input whose next value the run returns; this class keeps those tensors and feeds them to
+ * the next run, so between steps nothing crosses but the batch (images + labels + a few scalars) in and the
+ * loss terms and accuracy out. On WebGPU the state outputs stay on the device
+ * (`preferredOutputLocation: 'gpu-buffer'`) and the next run reads them there; on the CPU they are the
+ * session's own output buffers, reused as the next inputs (no copy).
+ *
+ * The state is engine-neutral at the edges: `weightValues` / `optimizerState` / `centers` give the tfjs
+ * layout and the optimizer-state format every engine's checkpoints use (downloaded from the GPU when asked,
+ * i.e. at checkpoints and evaluations only).
+ */
+import type * as Ort from 'onnxruntime-node';
+import { buildStepProgram, CENTERS_INPUT, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
+import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions, type OrtExecutionProvider } from './runtime.js';
+import { serializeOnnx } from './serialize.js';
+import { toGraphLayout, toTfjsLayout, trainingSlots, type TrainingSlot } from './training.js';
+import { webgpuError } from './webgpu-errors.js';
+
+/** What one step gives back. */
+export interface ProgramStepResult {
+  total: number;
+  acc: number;
+  ce?: number;
+  triplet?: number;
+  center?: number;
+  /** Bytes sent to the engine this step (batch, labels, scalars, and any state not yet resident). */
+  bytesIn: number;
+  /** Bytes read back this step (the loss terms and accuracy). */
+  bytesOut: number;
+}
+
+export interface StepOptimizerState {
+  name: 'adam' | 'sgd';
+  step: number;
+  steps: Record<string, number>;
+  slots: Record<string, Float32Array[]>;
+}
+
+type SlotInfo = TrainingSlot;
+
+interface Program {
+  program: StepProgram;
+  session: Ort.InferenceSession;
+}
+
+/** The loss terms a step returns for a non-finite check (the caller names them). */
+export class NonFiniteStepError extends Error {
+  constructor(
+    readonly term: string,
+    readonly value: number,
+  ) {
+    super(`the ${term} loss became ${value}`);
+  }
+}
+
+export interface StepSessionOptions {
+  batch: number;
+  threads: number;
+  ep: OrtExecutionProvider;
+  loss: StepLossSpec;
+  optimizer: StepOptimizerSpec;
+  centerLr?: number;
+  /** Initial centers [K × D] (center loss). */
+  centers?: Float32Array;
+}
+
+/** The `base.*` layers (fast-reid's `backbone`, MODEL.FREEZE_LAYERS) and the rest: the parameter groups, each with its own step count. */
+const groupOf = (key: string) => (key.startsWith('base.') ? 'backbone' : 'head');
+
+export class OnnxStepSession {
+  private programs = new Map<string, Promise<Program>>();
+  private state = new Map<string, Ort.Tensor>();
+  private slots: SlotInfo[];
+  private byName: Map<string, SlotInfo>;
+  private groupSteps = new Map<string, number>();
+  step = 0;
+
+  private constructor(
+    private ort: typeof Ort,
+    private compiled: CompiledModel,
+    /** The lowered forward graph, its weight initializers emptied (the values live in `state`). */
+    private base: OnnxModelJs,
+    private opts: StepSessionOptions,
+    slots: SlotInfo[],
+  ) {
+    this.slots = slots;
+    this.byName = new Map(slots.map((s) => [s.name, s]));
+  }
+
+  /**
+   * A step session for the compiled model with the given weights (tfjs layout, `${layer}/${slot}`). Builds
+   * the program for batches of `opts.batch`. Throws CompileError when the graph or loss has no ONNX program
+   * (an operator without a gradient rule), OnnxRuntimeError / WebGpuError when the runtime refuses it.
+   */
+  static async create(compiled: CompiledModel, values: Map<string, Float32Array>, opts: StepSessionOptions): Promise<OnnxStepSession> {
+    const { ort, base, slots } = await trainingSlots(compiled, values);
+    const names = new Set(slots.map((x) => x.name));
+    const weightless: OnnxModelJs = { ...base, graph: { ...base.graph, initializers: base.graph.initializers.map((i): OnnxInitializer => (names.has(i.name) && i.dataType === 'float' ? { ...i, data: new Float32Array(0) } : i)) } };
+    const s = new OnnxStepSession(ort, compiled, weightless, opts, slots);
+    for (const x of slots) s.state.set(x.name, new ort.Tensor('float32', x.init.data as Float32Array, x.dims));
+    s.byName = new Map(slots.map((x) => [x.name, x]));
+    if (opts.loss.centerWeight !== null) {
+      if (!opts.centers) throw new OnnxRuntimeError('the center loss needs its initial centers');
+      s.state.set(CENTERS_INPUT, new ort.Tensor('float32', Float32Array.from(opts.centers), [opts.loss.numClasses, opts.centers.length / opts.loss.numClasses]));
+    }
+    await s.programFor(opts.batch, false);
+    return s;
+  }
+
+  get ep(): OrtExecutionProvider {
+    return this.opts.ep;
+  }
+
+  private programFor(batch: number, frozen: boolean): Promise<Program> {
+    const id = `${batch}:${frozen}`;
+    let p = this.programs.get(id);
+    if (!p) {
+      p = this.build(batch, frozen);
+      this.programs.set(id, p);
+      p.catch(() => this.programs.delete(id));
+    }
+    return p;
+  }
+
+  private async build(batch: number, frozen: boolean): Promise<Program> {
+    const { logits, trainFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string };
+    const base = this.base;
+    const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
+    const statsFrozen = (n: { inputs: string[] }) => !!this.byName.get(n.inputs[3] ?? '')?.layer.statsFrozen;
+    const inBackbone = (n: { inputs: string[] }) => groupOf(this.byName.get(n.inputs[1] ?? '')?.key ?? '') === 'backbone';
+    const program = buildStepProgram(base, {
+      inputShape: [batch, c, h, w],
+      weights: new Set(this.slots.map((x) => x.name)),
+      trainable: new Set(this.slots.filter((x) => x.trainable && !(frozen && groupOf(x.key) === 'backbone')).map((x) => x.name)),
+      batchStats: (n) => !statsFrozen(n),
+      // fast-reid's LayerFreeze: the frozen backbone's running statistics are kept (the tfjs engine restores them).
+      updateStats: (n) => !(frozen && inBackbone(n)),
+      momentum: (n) => (this.byName.get(n.inputs[3] ?? '')?.layer.params.momentum as number | undefined) ?? 0.1,
+      logits,
+      feature: trainFeature,
+      loss: this.opts.loss,
+      optimizer: this.opts.optimizer,
+      group: (name) => groupOf(this.byName.get(name)!.key),
+      ...(this.opts.centerLr !== undefined ? { centerLr: this.opts.centerLr } : {}),
+    });
+    for (const s of program.state)
+      if (!this.state.has(s.input)) this.state.set(s.input, new this.ort.Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape));
+    const location: Record<string, 'cpu' | 'gpu-buffer'> = {};
+    if (this.opts.ep === 'webgpu') {
+      for (const s of program.state) location[s.output] = 'gpu-buffer';
+      for (const o of Object.values(program.outputs)) location[o] = 'cpu';
+    }
+    try {
+      const session = await this.ort.InferenceSession.create(
+        serializeOnnx(program.model),
+        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
+      );
+      return { program, session };
+    } catch (e) {
+      if (this.opts.ep === 'webgpu') throw webgpuError(e, 'creating the WebGPU training step');
+      throw new OnnxRuntimeError(`onnxruntime rejected the training step: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * One optimisation step on NHWC normalised images ([batch, H, W, C]) with labels 0..K−1 and learning rate
+   * `lr`. With `freezeBackbone` the `base.*` weights get no update and keep their running statistics
+   * (fast-reid's LayerFreeze). A non-finite loss throws NonFiniteStepError and leaves the state as it was.
+   */
+  async run(nhwc: Float32Array, labels: Int32Array, lr: number, opts: { freezeBackbone?: boolean } = {}): Promise<ProgramStepResult> {
+    const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
+    const n = nhwc.length / (h * w * c);
+    if (!Number.isInteger(n) || n < 1 || n !== labels.length) throw new OnnxRuntimeError(`expected ${labels.length} images of ${h}×${w}×${c} values, got ${nhwc.length} values`);
+    const { program, session } = await this.programFor(n, opts.freezeBackbone === true);
+    const o = this.opts.optimizer;
+    const T = this.ort.Tensor;
+    const scalar = (v: number) => new T('float32', new Float32Array([v]), []);
+    const feeds: Record<string, Ort.Tensor> = {
+      [program.model.graph.inputs[0]!.name]: new T('float32', nhwcToNchw(nhwc, n, h, w, c), [n, c, h, w]),
+      [LABELS_INPUT]: new T('float32', Float32Array.from(labels), [n]),
+      [program.scalars.lr]: scalar(lr),
+    };
+    const nextSteps = new Map<string, number>();
+    for (const [g, s] of program.scalars.groups) {
+      const t = (this.groupSteps.get(g) ?? 0) + 1;
+      nextSteps.set(g, t);
+      if (s.keep) feeds[s.keep] = scalar(t === 1 ? 0 : 1);
+      if (s.c1) feeds[s.c1] = scalar(1 - (o.beta1 ?? 0.9) ** t);
+      if (s.c2) feeds[s.c2] = scalar(1 - (o.beta2 ?? 0.999) ** t);
+    }
+    let bytesIn = 0;
+    for (const t of Object.values(feeds)) bytesIn += t.size * 4;
+    for (const name of session.inputNames) {
+      if (feeds[name]) continue;
+      const t = this.state.get(name);
+      if (!t) throw new OnnxRuntimeError(`the training step needs ${name}, which the engine does not hold`);
+      feeds[name] = t;
+      if (t.location !== 'gpu-buffer' && this.opts.ep === 'webgpu') bytesIn += t.size * 4;
+    }
+    let out: Ort.InferenceSession.ReturnType;
+    try {
+      out = await session.run(feeds);
+    } catch (e) {
+      if (this.opts.ep === 'webgpu') throw webgpuError(e, `training on a batch of ${n}`);
+      throw e;
+    }
+    const value = (k: string) => (program.outputs[k] ? (out[program.outputs[k]]!.data as Float32Array)[0]! : undefined);
+    const result: ProgramStepResult = { total: value('total')!, acc: value('acc')!, bytesIn, bytesOut: Object.keys(program.outputs).length * 4 };
+    for (const k of ['ce', 'triplet', 'center'] as const) {
+      const v = value(k);
+      if (v !== undefined) result[k] = v;
+    }
+    const bad = (['total', 'ce', 'triplet', 'center'] as const).find((k) => result[k] !== undefined && !Number.isFinite(result[k]));
+    if (bad) {
+      for (const s of program.state) out[s.output]?.dispose();
+      throw new NonFiniteStepError(bad, result[bad]!);
+    }
+    for (const s of program.state) {
+      const old = this.state.get(s.input);
+      this.state.set(s.input, out[s.output]!);
+      if (old && old.location === 'gpu-buffer') old.dispose();
+    }
+    for (const [g, t] of nextSteps) this.groupSteps.set(g, t);
+    this.step += 1;
+    return result;
+  }
+
+  private async read(name: string): Promise<Float32Array> {
+    const t = this.state.get(name);
+    if (!t) throw new OnnxRuntimeError(`no state ${name}`);
+    return Float32Array.from((t.location === 'gpu-buffer' ? await t.getData() : t.data) as Float32Array);
+  }
+
+  /** Every weight slot in tfjs layout (`${layer}/${slot}`), downloaded from the device. */
+  async weightValues(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const s of this.slots) out.set(s.key, toTfjsLayout(s, await this.read(s.name)));
+    return out;
+  }
+
+  private put(name: string, data: Float32Array, dims: number[]): void {
+    const old = this.state.get(name);
+    this.state.set(name, new this.ort.Tensor('float32', data, dims));
+    if (old?.location === 'gpu-buffer') old.dispose();
+  }
+
+  /** Sets weight slots from tfjs-layout values (slots without a value keep theirs). */
+  setWeightValues(values: Map<string, Float32Array>): void {
+    for (const s of this.slots) {
+      const v = values.get(s.key);
+      if (!v) continue;
+      const size = s.dims.reduce((a, b) => a * b, 1);
+      if (v.length !== size) throw new OnnxRuntimeError(`${s.key}: expected ${size} values, got ${v.length}`);
+      this.put(s.name, Float32Array.from(toGraphLayout(s, v)), s.dims);
+    }
+  }
+
+  /** Center-loss centers [K × D], downloaded from the device. */
+  async centers(): Promise<Float32Array | undefined> {
+    return this.state.has(CENTERS_INPUT) ? this.read(CENTERS_INPUT) : undefined;
+  }
+
+  setCenters(data: Float32Array): void {
+    const t = this.state.get(CENTERS_INPUT);
+    if (!t) return;
+    this.put(CENTERS_INPUT, Float32Array.from(data), t.dims as number[]);
+  }
+
+  /** Optimizer state in the checkpoint format (ModelOptimizer's: keys `${layer}/${slot}`, tfjs layout, per-key steps). */
+  async optimizerState(): Promise<StepOptimizerState> {
+    const slots: Record<string, Float32Array[]> = {};
+    const steps: Record<string, number> = {};
+    const count = this.opts.optimizer.name === 'adam' ? 2 : 1;
+    for (const s of this.slots) {
+      if (!s.trainable) continue;
+      const t = this.groupSteps.get(groupOf(s.key)) ?? 0;
+      if (t === 0) continue;
+      steps[s.key] = t;
+      const names = count === 2 ? [`${s.name}::m`, `${s.name}::v`] : [`${s.name}::buf`];
+      if (names.every((x) => this.state.has(x))) slots[s.key] = await Promise.all(names.map(async (x) => toTfjsLayout(s, await this.read(x))));
+    }
+    return { name: this.opts.optimizer.name, step: this.step, steps, slots };
+  }
+
+  setOptimizerState(state: { name: 'adam' | 'sgd'; step: number; steps?: Record<string, number>; slots: Record<string, Float32Array[]> }): void {
+    if (state.name !== this.opts.optimizer.name) throw new Error(`checkpoint optimizer is ${state.name}, the run uses ${this.opts.optimizer.name}`);
+    this.step = state.step;
+    this.groupSteps.clear();
+    for (const s of this.slots) {
+      const saved = state.slots[s.key];
+      if (!saved || !s.trainable) continue;
+      const g = groupOf(s.key);
+      this.groupSteps.set(g, Math.max(this.groupSteps.get(g) ?? 0, state.steps?.[s.key] ?? state.step));
+      const names = this.opts.optimizer.name === 'adam' ? [`${s.name}::m`, `${s.name}::v`] : [`${s.name}::buf`];
+      saved.forEach((data, i) => {
+        const size = s.dims.reduce((a, b) => a * b, 1);
+        if (data.length !== size) throw new Error(`optimizer state for ${s.key} has ${data.length} values, the variable ${size}`);
+        if (names[i]) this.put(names[i]!, Float32Array.from(toGraphLayout(s, data)), s.dims);
+      });
+    }
+  }
+
+  async release(): Promise<void> {
+    for (const p of this.programs.values()) await (await p.catch(() => undefined))?.session.release();
+    this.programs.clear();
+    for (const t of this.state.values()) if (t.location === 'gpu-buffer') t.dispose();
+    this.state.clear();
+  }
+}
