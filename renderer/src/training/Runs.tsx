@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
 import { CompareQueries } from './CompareQueries.js';
+import { EvalMatrix } from './EvalMatrix.js';
 import { compare, deleteRun, importTrainingFolder, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { nativeOpen } from '../store/native.js';
 import { pickPath } from '../store/ops.js';
@@ -209,6 +210,7 @@ export function Runs() {
         </tbody>
       </table>
       {comparison && <CompareView c={comparison} />}
+      <EvalMatrix runs={runs} />
     </div>
   );
 }
