@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
+import { CompareQueries } from './CompareQueries.js';
+import { EvalMatrix } from './EvalMatrix.js';
 import { compare, deleteRun, importTrainingFolder, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { nativeOpen } from '../store/native.js';
 import { pickPath } from '../store/ops.js';
@@ -164,6 +166,12 @@ function CompareView({ c }: { c: Comparison }) {
           </ul>
         </div>
       ))}
+      {c.runs.length === 2 && (
+        <>
+          <h4>Query by query (A = first, B = second run)</h4>
+          <CompareQueries runIds={[c.runs[0]!.summary.id, c.runs[1]!.summary.id]} names={[name(c.runs[0]!.summary.id), name(c.runs[1]!.summary.id)]} />
+        </>
+      )}
     </div>
   );
 }
@@ -218,6 +226,7 @@ export function Runs() {
         </tbody>
       </table>
       {comparison && <CompareView c={comparison} />}
+      <EvalMatrix runs={runs} />
     </div>
   );
 }
