@@ -21,54 +21,10 @@ import { DataLoaderPool } from '../main/training/data/pipeline.js';
 import { Rng } from '../main/training/data/rng.js';
 import { RandomIdentitySampler } from '../main/training/data/samplers.js';
 import { evaluate } from '../main/training/eval/evaluate.js';
+import { features, MARKET, marketLikeLabels } from './_market.js';
 
 const args = new Set(process.argv.slice(2));
-const NQ = 3368, NG = 15913, D = 2048, IDS = 750, CAMS = 6, DISTRACTORS = 2793;
-
-function marketLikeLabels(rng: Rng) {
-  const qp: number[] = [], qc: number[] = [], gp: number[] = [], gc: number[] = [];
-  const camsOf: number[][] = [];
-  for (let id = 1; id <= IDS; id++) camsOf.push(rng.shuffle([0, 1, 2, 3, 4, 5]).slice(0, 2 + rng.int(CAMS - 1)));
-  // One query per (identity, camera) until 3,368 (Market: 750 ids, up to 6 cameras).
-  outer: for (let round = 0; ; round++)
-    for (let id = 1; id <= IDS; id++) {
-      if (qp.length === NQ) break outer;
-      const cams = camsOf[id - 1]!;
-      if (round < cams.length) {
-        qp.push(id);
-        qc.push(cams[round]!);
-      } else if (round > CAMS) {
-        qp.push(id);
-        qc.push(rng.pick(cams));
-      }
-    }
-  for (let i = 0; i < DISTRACTORS; i++) {
-    gp.push(0);
-    gc.push(rng.int(CAMS));
-  }
-  while (gp.length < NG) {
-    const id = 1 + rng.int(IDS);
-    gp.push(id);
-    gc.push(rng.pick(camsOf[id - 1]!));
-  }
-  return { qp, qc, gp, gc };
-}
-
-function features(rng: Rng, pids: number[], centres: Map<number, Float32Array>): Float32Array {
-  // Identity centre (shared by query and gallery) + noise: the ranking is neither trivial nor random.
-  const out = new Float32Array(pids.length * D);
-  for (let i = 0; i < pids.length; i++) {
-    const p = pids[i]!;
-    let c = centres.get(p);
-    if (!c) {
-      c = Float32Array.from({ length: D }, () => rng.normal());
-      centres.set(p, c);
-    }
-    const w = p === 0 ? 0 : 0.25;
-    for (let k = 0; k < D; k++) out[i * D + k] = w * c[k]! + rng.normal();
-  }
-  return out;
-}
+const { NQ, NG, D } = MARKET;
 
 async function benchEval() {
   const rng = new Rng(2026);

@@ -9,6 +9,7 @@ export * from './registry/index.js';
 export * from './presets/resnet.js';
 export * from './presets/fastreid.js';
 export * from './presets/senet.js';
+export * from './presets/resnest.js';
 export * from './format/document.js';
 export * from './format/preprocess.js';
 export * from './commands/commands.js';

@@ -47,10 +47,11 @@ const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: 'inherit'
 run(process.execPath, ['scripts/build.mjs']);
 if (!existsSync('assets/icon.png')) run(process.execPath, ['scripts/icons.mjs']);
 // The runtime dependencies of the packaged app (app/package.json) — never the dev tooling — with the native
-// packages (sharp's libvips, onnxruntime) for the target architecture. app/.npmrc skips onnxruntime's CUDA
-// download: the app creates CPU sessions only (README, "What runs where").
+// packages (sharp's libvips, onnxruntime) for the target architecture. ONNXRUNTIME_NODE_INSTALL=skip (its
+// install script's variable; not an .npmrc key, which npm 11 warns about) skips onnxruntime's CUDA download:
+// the app creates CPU sessions only (README, "What runs where").
 // npm is npm.cmd on Windows, which Node runs only through a shell.
-run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', `--cpu=${arch}`, `--os=${process.platform}`], { cwd: 'app', shell: process.platform === 'win32' });
+run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', `--cpu=${arch}`, `--os=${process.platform}`], { cwd: 'app', shell: process.platform === 'win32', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
 const platform = { darwin: '--mac', win32: '--win' }[process.platform] ?? '--linux';
 let config = 'electron-builder.yml';
 if (values['stand-in'] || values.unsigned) {

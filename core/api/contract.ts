@@ -122,6 +122,8 @@ export type ApiErrorCode =
   | 'E_INTERNAL'
   /** Pretrained weights hold NaN / ±Inf in tensors the graph would load (train.start refuses them). */
   | 'E_NONFINITE_WEIGHTS'
+  /** A feature turned NaN / ±Inf during an evaluation (the message names the image). */
+  | 'E_NONFINITE_FEATURES'
   /** A weights file that cannot be read: damaged / not a checkpoint, unsupported content, too large, or unreadable. */
   | 'E_MALFORMED_CHECKPOINT'
   | 'E_UNSUPPORTED_CHECKPOINT'
@@ -133,6 +135,8 @@ export type ApiErrorCode =
   | 'E_GPU_DEVICE_LOST'
   /** A WebGPU session failed (no adapter / device, a kernel or shader the GPU refuses). */
   | 'E_WEBGPU_FAILED'
+  /** The run folder is being written by another live process (its lock, main/runs/store/lock.ts): the message names it. */
+  | 'E_RUN_LOCKED'
   /** Dataset problems (core/config/datasets.ts). */
   | DatasetErrorCode;
 

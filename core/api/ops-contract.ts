@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BACKEND_CHOICES } from '../training/backends.js';
-import { absPathSchema, dataSourceSchema, runIdSchema } from './training-contract.js';
+import { absPathSchema, dataSourceSchema, evalMetricsSchema, runIdSchema } from './training-contract.js';
+
+export { evalMetricsSchema };
 
 /**
  * Export, config import, evaluation and weights-inspection calls of the API contract (merged into `calls` /
@@ -27,6 +29,8 @@ export const EXPORT_FORMATS = {
   'fastreid-yaml': { label: 'fast-reid YAML', description: 'fast-reid YACS config', extension: '.yml', folder: false, weights: false },
   pytorch: { label: 'PyTorch code + weights', description: "PyTorch: folder with model.py (plain torch) + model.pth (state_dict, reid-strong-baseline's or fast-reid's keys)", extension: '/', folder: true, weights: true },
   tfjs: { label: 'TensorFlow.js model', description: 'TensorFlow.js: folder with model.json + weight shards + reid-studio-layers.js', extension: '/', folder: true, weights: true },
+  'fastreid-job': { label: 'fast-reid training job', description: "fast-reid training job: folder with config.yml, the initial weights, train.sh (fast-reid's tools/train_net.py on one machine or several) and a README", extension: '/', folder: true, weights: true },
+  'rsb-job': { label: 'reid-strong-baseline training job', description: "reid-strong-baseline training job: folder with config.yml, the initial backbone weights, train.sh (RSB's tools/train.py) and a README", extension: '/', folder: true, weights: true },
   onnx: { label: 'ONNX model', description: 'ONNX: one .onnx file (opset 17, dynamic batch, eval feature; preprocessing in its metadata)', extension: '.onnx', folder: false, weights: true },
 } as const;
 /** PyTorch export layouts: reid-strong-baseline's state dict, or fast-reid's `{'model': …}` with its keys. */
@@ -56,6 +60,9 @@ const exportTarget = {
   fastreidStem: z.boolean().default(false),
   /** pytorch only: the state dict's key layout. */
   layout: z.enum(PYTORCH_LAYOUTS).default('rsb'),
+  /** Training jobs: GPUs per machine and machines (fast-reid --num-gpus / --num-machines). */
+  gpus: z.number().int().min(1).max(1024).optional(),
+  machines: z.number().int().min(1).max(1024).optional(),
 };
 const exportCheck = z.object({
   format: z.string(),
@@ -78,26 +85,10 @@ const loadReport = z.object({
 });
 export type LoadReportData = z.output<typeof loadReport>;
 
-/** Retrieval metrics (Market-1501 protocol): fractions in [0, 1]; cmc[k] = matched within the top k+1. */
-export const evalMetricsSchema = z.object({
-  mAP: z.number(),
-  rank1: z.number(),
-  rank5: z.number(),
-  rank10: z.number(),
-  mINP: z.number(),
-  cmc: z.array(z.number()),
-  numQuery: z.number(),
-  numGallery: z.number(),
-  numValidQuery: z.number(),
-  numSkippedQuery: z.number(),
-  metric: z.string().optional(),
-  reRanking: z.boolean().optional(),
-  seconds: z.number().optional(),
-});
 
 export const opsCalls = {
   /** What an export would refuse (a feature the format cannot express), before anything is written. */
-  'export.check': { input: z.object({ format: exportFormatSchema, graph: graphSourceSchema, fastreidStem: z.boolean().default(false) }).strict(), output: exportCheck },
+  'export.check': { input: z.object({ format: exportFormatSchema, graph: graphSourceSchema, weights: weightsSourceSchema.default({ kind: 'none' }), fastreidStem: z.boolean().default(false) }).strict(), output: exportCheck },
   /** Writes one export (a file, or a folder for pytorch / tfjs) atomically; a refusal writes nothing. */
   'export.run': {
     input: z.object({ ...exportTarget, out: path, jobId: jobId.optional() }).strict(),
@@ -133,6 +124,8 @@ export const opsCalls = {
       dataset: z.string(),
       weights: z.object({ source: z.string(), step: z.number().optional() }),
       savedToRun: z.boolean(),
+      /** With savedToRun: the evaluation's record in the run (`runs.evals`); the training-time evaluation stays as it was. */
+      evalId: z.string().optional(),
       /** A run checkpoint's weights: the epochs they completed, and iterations into the next one. */
       epoch: z.number().optional(),
       iteration: z.number().optional(),

@@ -43,6 +43,8 @@ const runSummary = z.object({
   updated: z.string(),
   active: z.boolean(),
   backend: z.string().optional(),
+  /** An imported run: the framework's output folder it follows and when that last changed. */
+  external: z.object({ framework: z.string(), source: z.string(), lastChanged: z.string().nullable() }).optional(),
   /** The WebGPU adapter of a run on the webgpu engine (run.json `adapter`). */
   adapter: z.string().optional(),
   epochs: z.number().optional(),
@@ -58,6 +60,50 @@ export type RunSummary = z.output<typeof runSummary>;
 
 const change = z.object({ kind: z.string(), text: z.string() });
 const rankImage = z.object({ path: z.string(), pid: z.number(), camid: z.number() });
+
+/** Retrieval metrics (Market-1501 protocol): fractions in [0, 1]; cmc[k] = matched within the top k+1. */
+export const evalMetricsSchema = z.object({
+  mAP: z.number(),
+  rank1: z.number(),
+  rank5: z.number(),
+  rank10: z.number(),
+  mINP: z.number(),
+  cmc: z.array(z.number()),
+  numQuery: z.number(),
+  numGallery: z.number(),
+  numValidQuery: z.number(),
+  numSkippedQuery: z.number(),
+  metric: z.string().optional(),
+  reRanking: z.boolean().optional(),
+  seconds: z.number().optional(),
+});
+
+/** An evaluation record's id: `<UTC yyyymmdd-hhmmss>-<8 hex>` (main/runs/store/eval-records.ts). */
+export const evalIdSchema = z.string().regex(/^\d{8}-\d{6}-[0-9a-f]{8}$/, 'invalid evaluation id');
+
+/** One evaluation of a run after training, as kept in `<run>/evals/<id>/record.json` (README "Evaluation records"). */
+export const evalRecordSchema = z.object({
+  format: z.literal('reid-studio-eval-record'),
+  version: z.number(),
+  id: z.string(),
+  time: z.string(),
+  dataset: z.object({ root: z.string(), kind: z.string(), numQuery: z.number(), numGallery: z.number() }),
+  split: z.string(),
+  /** The dataset the run trained on (same folder and layout). */
+  inDomain: z.boolean(),
+  metric: z.string(),
+  featNorm: z.boolean().optional(),
+  reRanking: z.boolean(),
+  epoch: z.number().optional(),
+  iteration: z.number().optional(),
+  step: z.number().optional(),
+  weights: z.record(z.string(), z.unknown()),
+  backend: z.string(),
+  adapter: z.string().optional(),
+  engine: z.record(z.string(), z.unknown()).optional(),
+  results: evalMetricsSchema.omit({ metric: true, reRanking: true }),
+});
+export type EvalRecordData = z.output<typeof evalRecordSchema>;
 
 export const trainingCalls = {
   /** Starts a run in a separate training process; progress arrives as `train.event`. */
@@ -78,6 +124,12 @@ export const trainingCalls = {
   /** Continue a paused, stopped or crashed run from its last checkpoint. */
   'train.resume': { input: z.object({ runId }).strict(), output: z.object({ runId: z.string() }) },
   'runs.list': { input: z.object({}).strict(), output: z.array(runSummary) },
+  /**
+   * The run's evaluation records, oldest first: one per evaluation after training ("Evaluate on…", `eval
+   * RUN_DIR`), each with its dataset, metric, re-ranking, weights position and backend (README "Evaluation
+   * records"). The training-time evaluation is not among them: it is `runs.get`'s `eval`.
+   */
+  'runs.evals': { input: z.object({ runId }).strict(), output: z.array(evalRecordSchema) },
   'runs.get': {
     input: z.object({ runId }).strict(),
     output: z.object({
@@ -88,7 +140,17 @@ export const trainingCalls = {
       doc: z.string().nullable(),
       settings: z.record(z.string(), z.unknown()).nullable(),
       loadReport: z.record(z.string(), z.unknown()).nullable(),
+      /** Evaluations after training, oldest first (as `runs.evals`). */
+      evals: z.array(evalRecordSchema).optional(),
     }),
+  },
+  /**
+   * A fast-reid / reid-strong-baseline output folder becomes a run (read only; re-read while it changes).
+   * `data`: the dataset folder it trained on (Evaluate on… uses it as the run's own).
+   */
+  'runs.import': {
+    input: z.object({ path, name: z.string().min(1).max(120).optional(), data: path.optional() }).strict(),
+    output: z.object({ runId: z.string(), runDir: z.string(), framework: z.enum(['fastreid', 'rsb']), frameworkLabel: z.string(), source: z.string(), steps: z.number(), evals: z.number(), skippedLines: z.number(), checkpoint: z.object({ file: z.string(), epoch: z.number().nullable() }).nullable(), ignored: z.array(z.string()), warnings: z.array(z.string()) }),
   },
   'runs.rename': { input: z.object({ runId, name: z.string().min(1).max(120) }).strict(), output: z.object({ ok: z.literal(true) }) },
   'runs.delete': { input: z.object({ runId }).strict(), output: z.object({ ok: z.literal(true) }) },
@@ -96,13 +158,13 @@ export const trainingCalls = {
   'runs.compare': {
     input: z.object({ runIds: z.array(runId).min(2).max(8) }).strict(),
     output: z.object({
-      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional(), ...lossTermFields })), eval: z.record(z.string(), z.unknown()).nullable() })),
+      runs: z.array(z.object({ summary: runSummary, curve: z.array(z.object({ step: z.number(), loss: z.number(), acc: z.number().optional(), ...lossTermFields })), eval: z.record(z.string(), z.unknown()).nullable(), evals: z.array(evalRecordSchema).optional() })),
       changes: z.array(z.object({ from: z.string(), to: z.string(), model: z.array(change), settings: z.array(change) })),
     }),
   },
   /** A query and its top-k gallery images for a sample of queries of the last evaluation. */
   'runs.ranklist': {
-    input: z.object({ runId, queries: z.number().int().min(1).max(50).default(8), k: z.number().int().min(1).max(20).default(10) }).strict(),
+    input: z.object({ runId, queries: z.number().int().min(1).max(50).default(8), k: z.number().int().min(1).max(20).default(10), evalId: evalIdSchema.optional() }).strict(),
     output: z.array(
       z.object({
         query: z.object({ path: z.string(), pid: z.number(), camid: z.number() }),
@@ -120,6 +182,8 @@ export const trainingCalls = {
     input: z
       .object({
         runId,
+        /** An evaluation record's id (`runs.evals`): its queries instead of the training-time evaluation's. */
+        evalId: evalIdSchema.optional(),
         offset: z.number().int().min(0).default(0),
         limit: z.number().int().min(1).max(100).default(20),
         k: z.number().int().min(1).max(20).default(10),
@@ -152,6 +216,60 @@ export const trainingCalls = {
           results: z.array(rankImage.extend({ match: z.boolean(), distance: z.number() })),
         }),
       ),
+    }),
+  },
+  /**
+   * Two runs on the same evaluation (the same query and gallery images in the same order, e.g. both
+   * evaluated on one dataset): every query's AP in run A and run B, sorted by the difference B − A
+   * (`diff-desc`: most improved first; `diff-asc`: most regressed first), filtered to the improved
+   * (ΔAP > 0), regressed (ΔAP < 0) or both-fail (rank-1 wrong in both) queries, with both top-k rank lists.
+   */
+  'runs.compareQueries': {
+    input: z
+      .object({
+        runIds: z.tuple([runId, runId]),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(100).default(20),
+        k: z.number().int().min(1).max(20).default(10),
+        sort: z.enum(['diff-desc', 'diff-asc', 'query']).default('diff-desc'),
+        filter: z.enum(['all', 'improved', 'regressed', 'both-fail']).default('all'),
+      })
+      .strict(),
+    output: z.object({
+      numQuery: z.number(),
+      /** Queries with a true match (valid in both: the same evaluation has the same valid queries). */
+      numValidQuery: z.number(),
+      counts: z.object({ improved: z.number(), regressed: z.number(), unchanged: z.number(), bothFail: z.number() }),
+      mAP: z.tuple([z.number(), z.number()]),
+      total: z.number(),
+      offset: z.number(),
+      items: z.array(
+        z.object({
+          index: z.number(),
+          query: rankImage,
+          ap: z.tuple([z.number(), z.number()]),
+          /** ap[1] − ap[0]. */
+          diff: z.number(),
+          firstMatchRank: z.tuple([z.number(), z.number()]),
+          results: z.tuple([z.array(rankImage.extend({ match: z.boolean(), distance: z.number() })), z.array(rankImage.extend({ match: z.boolean(), distance: z.number() }))]),
+        }),
+      ),
+    }),
+  },
+  /**
+   * Embedding map of a run's last evaluation: query and gallery features projected to 2-D (PCA → UMAP,
+   * umap-js, seeded: main/training/eval/projection.ts) in a worker thread; progress as `projection.progress`.
+   * One point per image, in query then gallery order, with its identity and camera for colouring.
+   */
+  'runs.projection': {
+    input: z.object({ runId, seed: z.number().int().min(0).max(2 ** 31 - 1).default(0) }).strict(),
+    output: z.object({
+      seed: z.number(),
+      epochs: z.number(),
+      numQuery: z.number(),
+      /** x, y per image (2·N numbers, query rows first). */
+      xy: z.array(z.number()),
+      images: z.array(rankImage.extend({ split: z.enum(['query', 'gallery']) })),
     }),
   },
   /** Dataset summary and problems, before training starts. */
@@ -235,4 +353,6 @@ export const trainingEvents = {
   /** The training process ended: completed, stopped, paused, or failed (crash / out of memory) with a message. */
   /** `code`: a failure's stable code when it has one (E_OUT_OF_MEMORY: lower the micro-batch). */
   'train.exit': z.object({ runId: z.string(), status: z.enum(['completed', 'stopped', 'paused', 'failed']), message: z.string().optional(), code: z.string().optional() }),
+  /** Progress of `runs.projection` (PCA, neighbours, then the UMAP layout epochs). */
+  'projection.progress': z.object({ runId: z.string(), seed: z.number(), stage: z.enum(['pca', 'neighbours', 'layout']), done: z.number(), total: z.number() }),
 } as const;

@@ -30,11 +30,11 @@ export function datasetOf(
   explicit: boolean,
 ): { name: string; known?: KnownDataset; fallback?: boolean } | { reason: string } {
   const byKind = datasetByKind(s.dataset.kind);
-  if (byKind) return { name: byKind.rsb ?? byKind.fastreid, known: byKind };
+  if (byKind) return { name: byKind.rsb ?? byKind.fastreid ?? byKind.kind, known: byKind };
   const named = s.framework?.datasetName;
   if (named) {
     const known = datasetByName(named);
-    return known ? { name: known.rsb ?? known.fastreid, known } : { name: named };
+    return known ? { name: known.rsb ?? known.fastreid ?? known.kind, known } : { name: named };
   }
   // No training block at all: the frameworks' own default dataset (Market-1501 in both defaults.py).
   if (!explicit) return { name: 'market1501', known: datasetByKind('market1501')!, fallback: true };

@@ -8,8 +8,8 @@ export interface KnownDataset {
   kind: DatasetLayoutId;
   /** reid-strong-baseline's DATASETS.NAMES (data/datasets/__init__.py); absent when RSB has no reader. */
   rsb?: string;
-  /** fast-reid's registered dataset name (fastreid/data/datasets/*.py). */
-  fastreid: string;
+  /** fast-reid's registered dataset name (fastreid/data/datasets/*.py); absent when no name loads it. */
+  fastreid?: string;
   label: string;
   /** Training identities after relabelling. */
   trainIds: number;
@@ -26,8 +26,10 @@ export const KNOWN_DATASETS: readonly KnownDataset[] = [
   // MSMT17 (Wei et al., CVPR 2018, Table 1): 1,041 training identities, 32,621 training images.
   { kind: 'msmt17', rsb: 'msmt17', fastreid: 'MSMT17', label: 'MSMT17', trainIds: 1041, trainImages: 32621, source: 'MSMT17 paper, Table 1' },
   // CUHK03 new protocol (Zhong et al., CVPR 2017): 767 training identities; 7,365 detected / 7,368 labeled
-  // images. Both frameworks' CUHK03 reader defaults to detected boxes and the new split (cuhk03_labeled=False).
-  { kind: 'cuhk03_detected', rsb: 'cuhk03', fastreid: 'CUHK03', label: 'CUHK03 (detected)', trainIds: 767, trainImages: 7365, source: 'CUHK03-NP (Zhong et al., CVPR 2017), detected' },
+  // images. The frameworks' readers differ: fast-reid's CUHK03 loads the labeled boxes (cuhk03.py
+  // `cuhk03_labeled=True`), reid-strong-baseline's cuhk03 the detected ones (`cuhk03_labeled=False`).
+  { kind: 'cuhk03_labeled', fastreid: 'CUHK03', label: 'CUHK03 (labeled)', trainIds: 767, trainImages: 7368, source: 'CUHK03-NP (Zhong et al., CVPR 2017), labeled' },
+  { kind: 'cuhk03_detected', rsb: 'cuhk03', label: 'CUHK03 (detected)', trainIds: 767, trainImages: 7365, source: 'CUHK03-NP (Zhong et al., CVPR 2017), detected' },
   // VeRi-776 (Liu et al., ECCV 2016): 576 training vehicles, 37,778 images in image_train.
   { kind: 'veri', fastreid: 'VeRi', label: 'VeRi-776', trainIds: 576, trainImages: 37778, source: 'VeRi-776 (Liu et al., ECCV 2016), image_train' },
   // PKU VehicleID (Liu et al., CVPR 2016): train_list.txt holds 110,178 images of 13,134 vehicles; fast-reid's
@@ -37,9 +39,10 @@ export const KNOWN_DATASETS: readonly KnownDataset[] = [
   { kind: 'vehicleid_2400', fastreid: 'LargeVehicleID', label: 'VehicleID (2400)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
 ];
 
-export function datasetByName(name: string): KnownDataset | undefined {
+/** The dataset a framework's DATASETS.NAMES entry loads (the same name can load different data: CUHK03). */
+export function datasetByName(name: string, framework?: 'rsb' | 'fastreid'): KnownDataset | undefined {
   const n = name.trim().toLowerCase();
-  return KNOWN_DATASETS.find((d) => d.rsb === n || d.fastreid.toLowerCase() === n);
+  return KNOWN_DATASETS.find((d) => (framework !== 'fastreid' && d.rsb === n) || (framework !== 'rsb' && d.fastreid?.toLowerCase() === n));
 }
 
 export function datasetByKind(kind: string): KnownDataset | undefined {

@@ -237,8 +237,12 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if ('reason' in ds) {
     frName = DATASET_PLACEHOLDER;
     notes['DATASETS.NAMES'] = datasetNote(s, 'fast-reid', "'Market1501', 'DukeMTMC'", 'set DATASETS.TESTS to the same (the data root is $FASTREID_DATASETS)');
+  } else if (ds.known && !ds.known.fastreid) {
+    frName = DATASET_PLACEHOLDER;
+    notes['DATASETS.NAMES'] = `fast-reid has no name for ${ds.known.label}: its CUHK03 (fastreid/data/datasets/cuhk03.py) loads the labeled boxes (cuhk03_labeled=True); register a reader with cuhk03_labeled=False and name it here`;
+    warnings.push(`fast-reid cannot name ${ds.known.label}: DATASETS.NAMES is ${DATASET_PLACEHOLDER} until a reader is added`);
   } else {
-    frName = ds.known ? ds.known.fastreid : ds.name;
+    frName = ds.known?.fastreid ?? ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
       ipe = itersPerEpoch(ds.known, batch);
@@ -266,7 +270,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     warnings.push("label smoothing is off with the 'softmax' sampler (reid-strong-baseline semantics): CE.EPSILON is 0");
   if (s.test.featNorm && s.test.metric === 'euclidean') warnings.push('L2-normalised features with Euclidean distance rank like cosine: TEST.METRIC is cosine');
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not written`);
-  if (s.framework?.withNonLocal && !m.nonLocal)
+  if (s.framework?.withNonLocal && !m.nonLocal && !m.arch)
     warnings.push('the document remembers WITH_NL from an earlier import, but its graph has no non-local blocks: WITH_NL is written False (re-import the config to build them)');
   if (s.loss.centerWeight !== 0.0005 || s.loss.centerLr !== 0.5) warnings.push('center-loss settings are not written (fast-reid has no center loss)');
   if (reasons.length) return { ok: false, reasons };
@@ -276,7 +280,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   const model: YacsTree = {
     META_ARCHITECTURE: str('Baseline'),
     BACKBONE: {
-      NAME: str('build_resnet_backbone'),
+      NAME: str(m.arch === 'resnest' ? 'build_resnest_backbone' : 'build_resnet_backbone'),
       NORM: str('BN'),
       DEPTH: str(DEPTH_KEY[m.depth]!),
       LAST_STRIDE: int(m.lastStride),
@@ -284,7 +288,8 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       FEAT_DIM: int(FEAT_DIM[m.depth]),
       WITH_IBN: bool(m.ibn),
       WITH_SE: bool(false),
-      WITH_NL: bool(!!m.nonLocal),
+      // fast-reid's ResNeSt ignores WITH_NL: written as the imported recipe had it (AGW / SBS: True).
+      WITH_NL: bool(!!m.nonLocal || (m.arch === 'resnest' && !!s.framework?.withNonLocal)),
       PRETRAIN: bool(pretrained.choice === 'imagenet'),
       PRETRAIN_PATH: str(pretrained.choice === 'imagenet' ? (pretrained.path ?? '') : ''),
     },
@@ -362,7 +367,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
   const header = [
     'fast-reid config written by ReID Studio',
-    `model: ${presetName(m)} (fast-reid stem), ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`,
+    `model: ${presetName(m)}${m.arch ? '' : ' (fast-reid stem)'}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`,
     ...(ipe !== undefined ? [`iterations per epoch assumed: ${ipe} (len(train set) // IMS_PER_BATCH)`] : []),
   ];
   if (Object.keys(notes).length) {
@@ -382,19 +387,40 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     throw new ConfigError(msg);
   };
 
+  if (r.str('MODEL.META_ARCHITECTURE') === 'MGN')
+    refuse(
+      "MODEL.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network (fastreid/modeling/meta_arch/mgn.py: a shared trunk, global / 2-part / 3-part branches with eight heads and per-branch losses) needs multi-head training the app does not have",
+    );
   if (r.str('MODEL.META_ARCHITECTURE') !== 'Baseline') refuse(`MODEL.META_ARCHITECTURE '${r.raw('MODEL.META_ARCHITECTURE')}' is not modelled (only the Baseline meta-architecture is)`);
   const bbName = r.str('MODEL.BACKBONE.NAME');
-  if (bbName !== 'build_resnet_backbone') refuse(`MODEL.BACKBONE.NAME '${bbName}' is not modelled (only build_resnet_backbone is)`);
+  if (bbName === 'build_vit_backbone')
+    refuse(
+      "MODEL.BACKBONE.NAME 'build_vit_backbone': a Vision Transformer (fastreid/modeling/backbones/vision_transformer.py, patch embedding + self-attention blocks) is not a ResNet-family network; the app models ResNet, ResNet-IBN and ResNeSt backbones",
+    );
+  if (bbName !== 'build_resnet_backbone' && bbName !== 'build_resnest_backbone')
+    refuse(`MODEL.BACKBONE.NAME '${bbName}' is not modelled (build_resnet_backbone and build_resnest_backbone are)`);
+  // fastreid/modeling/backbones/resnest.py build_resnest_backbone: DEPTH 50x / 101x / 200x / 269x.
+  const resnest = bbName === 'build_resnest_backbone';
   const depthRaw = r.raw('MODEL.BACKBONE.DEPTH');
   r.use('MODEL.BACKBONE.DEPTH');
   const depthKey = typeof depthRaw === 'number' ? `${depthRaw}x` : String(depthRaw);
   const depth = FR_DEPTHS[depthKey];
+  if (resnest && depthKey !== '50x' && depthKey !== '101x')
+    refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' with build_resnest_backbone: the app models ResNeSt 50x and 101x (fast-reid also has 200x and 269x)`);
   if (!depth) refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' is not a fast-reid ResNet depth (18x, 34x, 50x, 101x)`);
-  const ibn = r.bool('MODEL.BACKBONE.WITH_IBN');
+  let ibn = r.bool('MODEL.BACKBONE.WITH_IBN');
   if (r.bool('MODEL.BACKBONE.WITH_SE')) refuse('MODEL.BACKBONE.WITH_SE: fast-reid SE blocks are not modelled');
+  // fast-reid's ResNeSt reads neither WITH_IBN nor WITH_NL (build_resnest_backbone; its Bottleneck has no IBN or non-local).
+  const resnestNl = resnest && r.bool('MODEL.BACKBONE.WITH_NL');
+  if (resnest && ibn) {
+    r.notModelled('MODEL.BACKBONE.WITH_IBN', "MODEL.BACKBONE.WITH_IBN: fast-reid's build_resnest_backbone ignores it (its ResNeSt has no IBN); the graph has none");
+    ibn = false;
+  }
+  if (resnestNl)
+    r.warnings.push("MODEL.BACKBONE.WITH_NL: fast-reid's build_resnest_backbone ignores it (its ResNeSt has no non-local blocks); the graph has none, the setting is kept for export");
   // Non-local blocks (AGW, SBS): fast-reid puts none in 18x / 34x (nl_layers_per_stage [0, 0, 0, 0]).
-  const withNonLocal = r.bool('MODEL.BACKBONE.WITH_NL') && FASTREID_NL_LAYERS[depth!]!.some((n) => n > 0);
-  if (r.bool('MODEL.BACKBONE.WITH_NL') && !withNonLocal)
+  const withNonLocal = !resnest && r.bool('MODEL.BACKBONE.WITH_NL') && FASTREID_NL_LAYERS[depth!]!.some((n) => n > 0);
+  if (!resnest && r.bool('MODEL.BACKBONE.WITH_NL') && !withNonLocal)
     r.warnings.push(`MODEL.BACKBONE.WITH_NL: fast-reid builds no non-local blocks in a ${depthKey} ResNet (nl_layers_per_stage [0, 0, 0, 0]); the graph has none`);
   for (const key of ['MODEL.BACKBONE.NORM', 'MODEL.HEADS.NORM']) {
     const norm = r.str(key);
@@ -433,7 +459,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (tests.length !== 1 || tests[0] !== dsName)
     r.notModelled('DATASETS.TESTS', `DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of the training dataset (${dsName})`);
   if (r.bool('DATASETS.COMBINEALL')) r.notModelled('DATASETS.COMBINEALL', 'DATASETS.COMBINEALL trains on train+query+gallery; the app trains on the training split');
-  const known = datasetByName(dsName);
+  const known = datasetByName(dsName, 'fastreid');
   const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0, max: 1_000_000 });
   let numClasses = known?.trainIds ?? (explicitClasses || 751);
   if (!known && !explicitClasses) r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (fast-reid sizes it from the data; set it in the graph)`);
@@ -575,8 +601,9 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
         : { choice: 'imagenet' }
       : { choice: 'none' };
   const outputDir = r.raw('OUTPUT_DIR');
-  const framework: Record<string, string> = {};
+  const framework: Record<string, string | boolean> = {};
   if (!known) framework.datasetName = dsName;
+  if (resnestNl) framework.withNonLocal = true;
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;
@@ -626,6 +653,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     input: [size[0], size[1]],
     frozenBackbone,
     ...(withNonLocal ? { nonLocal: true } : {}),
+    ...(resnest ? { arch: 'resnest' as const } : {}),
   };
   const doc = buildModel(spec);
   doc.training = settings as unknown as Record<string, unknown>;

@@ -42,6 +42,8 @@ function loadWithBase(tree: ConfigTree, opts: ImportOptions, seen: string[], war
   const base = tree._BASE_;
   if (base === undefined) return tree;
   if (typeof base !== 'string' || !base) throw new ConfigError(`${name}: _BASE_ must be a file path`);
+  // A path cannot hold a NUL byte (the file system would refuse it with a runtime's own message).
+  if (base.includes('\0')) throw new ConfigError('_BASE_ is not a valid file path (it holds a NUL character)');
   const basePath = resolveRelative(opts.path, base);
   if (!opts.resolveBase) throw new ConfigError(`${name} inherits from ${base} (_BASE_), which cannot be read here; import it from a file`);
   if (seen.includes(basePath)) throw new ConfigError(`_BASE_ cycle: ${[...seen, basePath].join(' → ')}`);

@@ -43,6 +43,11 @@ export interface ModelSpec {
   frozenBackbone: boolean;
   /** fast-reid WITH_NL: non-local blocks where fast-reid's resnet.py puts them (presets FASTREID_NL_LAYERS). */
   nonLocal?: boolean;
+  /**
+   * fast-reid's ResNeSt backbone (build_resnest_backbone, presets/resnest.ts) of this depth instead of a
+   * ResNet: its own stem (deep stem, max pool padding 1), no IBN, no non-local blocks. Set only when present.
+   */
+  arch?: 'resnest';
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -51,11 +56,11 @@ export const GEM_PARAMS = { p: 3, eps: 1e-6 } as const;
 
 /** Builds the graph of a spec from the core preset (same ids, names and positions as the preset). */
 export function buildModel(spec: ModelSpec): GraphDoc {
-  const name = spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;
+  const name = presetName(spec);
   let doc: GraphDoc = clone(
     buildPreset(name, { neck: spec.neck, neckFeat: spec.neckFeat, lastStride: spec.lastStride, numClasses: spec.numClasses, input: spec.input, nonLocal: spec.nonLocal }),
   );
-  if (spec.stem === 'fastreid') doc = withFastreidStem(doc);
+  if (spec.stem === 'fastreid' && !spec.arch) doc = withFastreidStem(doc);
   const cls = doc.graph.nodes.find((n) => n.id === 'classifier')!;
   cls.params.bias = spec.classifierBias;
   if (spec.pool !== 'avg') {
@@ -158,18 +163,20 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     (d) => RESNET_DEPTHS[d].block === block && RESNET_DEPTHS[d].layers.every((n, i) => n === counts[i]),
   );
   if (!depth) return notBaseline(`the backbone is not a ResNet-18/34/50/101/152 (blocks per stage ${counts.join(', ')})`);
+  const resnest = L.get('base.layer1.0.conv2.rsoftmax')?.kind === 'rsoftmax';
   const ibnB = a.layers.filter((l) => l.kind === 'instance_norm' && (l.name === 'base.bn1' || l.name.endsWith('.IN'))).map((l) => l.name);
   if (ibnB.length)
     return { ok: false, reasons: [`IBN-b (IBN-Net resnet_ibn.py: InstanceNorm ${ibnB.join(', ')}) is in neither reid-strong-baseline's nor fast-reid's ResNet`] };
   const ibn = L.get('base.layer1.0.bn1')?.kind === 'ibn_a';
-  const lastConv = L.get(bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1');
+  // ResNeSt strides with avd_layer (fast-reid resnest.py: avd, conv2 at stride 1).
+  const lastConv = L.get(resnest ? 'base.layer4.0.avd_layer' : bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1');
   const lastStride = lastConv?.params.stride;
   if (lastStride !== 1 && lastStride !== 2) return notBaseline(`layer4 strides by ${String(lastStride)} (the frameworks take LAST_STRIDE 1 or 2)`);
   const maxpool = L.get('base.maxpool');
-  const stem: StemStyle =
+  const stem: StemStyle = resnest ? 'fastreid' :
     maxpool?.params.padding === 0 && maxpool.params.ceilMode === true && L.has('base.relu') ? 'fastreid' : 'rsb';
   const rsbStem = maxpool?.params.padding === 1 && maxpool.params.ceilMode === false && L.has('base.relu') === ibn;
-  if (stem === 'rsb' && maxpool && !rsbStem)
+  if (!resnest && stem === 'rsb' && maxpool && !rsbStem)
     return {
       ok: false,
       reasons: [
@@ -205,7 +212,10 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     frozenBackbone,
     // Set only when present, so specs written before non-local blocks existed stay equal.
     ...(a.layers.some((l) => l.kind === 'non_local_attention') ? { nonLocal: true } : {}),
+    ...(resnest ? { arch: 'resnest' as const } : {}),
   };
+  if (resnest && (depth !== 'resnet50' && depth !== 'resnet101')) return notBaseline(`fast-reid's ResNeSt presets are 50 and 101 layers deep (blocks per stage ${counts.join(', ')})`);
+  if (resnest && spec.nonLocal) return notBaseline("fast-reid's ResNeSt has no non-local blocks");
   if (spec.nonLocal && !FASTREID_NL_LAYERS[depth]) return notBaseline(`fast-reid has no non-local ${depth}`);
   const expected = analyze(buildModel(spec).graph);
   const diff = diffModels(a, expected);
@@ -219,6 +229,7 @@ export function recognizeModel(doc: GraphDoc): Recognition {
   return { ok: true, spec, analysis: a };
 }
 
-export function presetName(spec: Pick<ModelSpec, 'depth' | 'ibn'>): string {
+export function presetName(spec: Pick<ModelSpec, 'depth' | 'ibn' | 'arch'>): string {
+  if (spec.arch === 'resnest') return spec.depth.replace('resnet', 'resnest');
   return spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;
 }

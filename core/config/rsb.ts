@@ -93,6 +93,8 @@ export const RSB_MARKERS = [
 function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   const name = presetName(m);
+  if (m.arch === 'resnest')
+    return [`${name}: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML`];
   if (!(name in RSB_RESNETS))
     out.push(
       `${name}: reid-strong-baseline's Baseline wires only resnet18/34/50/101/152 and resnet50_ibn_a (modeling/baseline.py; its resnet_ibn_a.py has deeper IBN nets that MODEL.NAME cannot select)`,
@@ -256,7 +258,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const names = r.strList('DATASETS.NAMES');
   const dsName = names[0] ?? 'market1501';
   if (names.length !== 1) r.warnings.push(`DATASETS.NAMES lists ${names.length} datasets; reid-strong-baseline loads one: ${dsName} is used`);
-  const known = datasetByName(dsName);
+  const known = datasetByName(dsName, 'rsb');
   let numClasses = 751;
   if (known) numClasses = known.trainIds;
   else r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (reid-strong-baseline sizes it from the data; set it in the graph)`);

@@ -145,15 +145,33 @@ function decode(x: unknown, path: string): ConfigValue | ConfigTree {
  */
 export function parseYacs(text: string, name = 'the config', warnings: string[] = []): ConfigTree {
   let raw: unknown;
+  // Warnings quote keys: kept back until the file has proved to be a config (never quote another file).
+  const own: string[] = [];
   try {
-    raw = loadPyYaml(text, (w) => warnings.push(`${name}: ${w}`));
+    raw = loadPyYaml(text, (w) => own.push(`${name}: ${w}`));
   } catch (e) {
     if (!(e instanceof YamlError)) throw e;
-    throw new ConfigError(`${name} is not valid YAML${/tag/i.test(e.message) ? ' for yacs (it loads with yaml.safe_load)' : ''}: ${e.message}`);
+    // The parser's first line only (its later lines quote the file), and never a tag's text.
+    if (/tag/i.test(e.message)) throw new ConfigError(`${name} is not valid YAML for yacs (it loads with yaml.safe_load): Unresolved tag`);
+    throw new ConfigError(`${name} is not valid YAML: ${e.message.split('\n')[0]!.replace(/:\s*$/, '')}`);
   }
   if (raw === null || raw === undefined) throw new ConfigError(`${name} is empty`);
-  if (!isTree(raw)) throw new ConfigError(`${name} is not a YAML mapping of config keys`);
+  if (!isTree(raw) || !hasConfigKeys(raw, 0)) throw new ConfigError(`${name} is not a YAML mapping of config keys`);
+  warnings.push(...own);
   return decode(raw, '') as ConfigTree;
+}
+
+/**
+ * yacs keys are Python attribute names (`cfg.MODEL.NAME`): a mapping whose keys are not (a password file's
+ * `root:$6$…::`, prose) is some other file, refused without quoting it (issue #25).
+ */
+function hasConfigKeys(x: ConfigTree, depth: number): boolean {
+  if (depth > 64) return false;
+  for (const [k, v] of Object.entries(x)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) return false;
+    if (isTree(v) && !hasConfigKeys(v as ConfigTree, depth + 1)) return false;
+  }
+  return true;
 }
 
 /** Flattens to dotted keys → leaf values (lists are leaves). */

@@ -3,7 +3,7 @@ import type { GraphDoc } from '../graph/types.js';
 
 /**
  * fast-reid's ResNet recipes as presets: BoT (configs/Base-bagtricks.yml), AGW (Base-AGW.yml) and SBS
- * (Base-SBS.yml) on R50, R50-ibn and R101-ibn, built by importing the recipe's own config text (the values
+ * (Base-SBS.yml) on R50, R50-ibn, R101-ibn and S50 (ResNeSt-50), built by importing the recipe's own config text (the values
  * below are fast-reid's; the per-backbone lines are those of configs/<dataset>/<recipe>_<backbone>.yml), so a
  * preset is exactly what importing that config gives: graph (for AGW / SBS with fast-reid's non-local blocks,
  * WITH_NL) and training settings.
@@ -128,7 +128,13 @@ TEST:
 
 export const FR_RECIPE_CONFIGS = { bagtricks: BAGTRICKS, AGW, sbs: SBS } as const;
 export type FrRecipe = keyof typeof FR_RECIPE_CONFIGS;
-export const FR_BACKBONES = { R50: '', 'R50-ibn': 'MODEL:\n  BACKBONE:\n    WITH_IBN: True\n', 'R101-ibn': 'MODEL:\n  BACKBONE:\n    DEPTH: 101x\n    WITH_IBN: True\n' } as const;
+export const FR_BACKBONES = {
+  R50: '',
+  'R50-ibn': 'MODEL:\n  BACKBONE:\n    WITH_IBN: True\n',
+  'R101-ibn': 'MODEL:\n  BACKBONE:\n    DEPTH: 101x\n    WITH_IBN: True\n',
+  // configs/<dataset>/<recipe>_S50.yml: fast-reid's ResNeSt-50 (fastreid/modeling/backbones/resnest.py).
+  S50: 'MODEL:\n  BACKBONE:\n    NAME: build_resnest_backbone\n',
+} as const;
 export type FrBackbone = keyof typeof FR_BACKBONES;
 
 /** Preset names `fastreid_<recipe>_<backbone>` (fast-reid's config file names), e.g. `fastreid_sbs_R50-ibn`. */
@@ -140,7 +146,7 @@ export const FR_PRESET_NAMES: readonly string[] = (Object.keys(FR_RECIPE_CONFIGS
  * lines). Throws on an unknown name.
  */
 export function buildFastreidPreset(name: string, dataset = 'Market1501'): GraphDoc {
-  const m = /^fastreid_(bagtricks|AGW|sbs)_(R50|R50-ibn|R101-ibn)$/.exec(name);
+  const m = /^fastreid_(bagtricks|AGW|sbs)_(R50|R50-ibn|R101-ibn|S50)$/.exec(name);
   if (!m) throw new Error(`unknown fast-reid preset "${name}" (choose one of ${FR_PRESET_NAMES.join(', ')})`);
   const recipe = m[1] as FrRecipe;
   const files: Record<string, string> = {

@@ -1,6 +1,7 @@
 import type { GraphDoc, GraphEdge, GraphNode, Params } from '../graph/types.js';
 import { DOC_FORMAT, DOC_VERSION } from '../graph/types.js';
 import { isSenetPreset, SENET_PRESET_NAMES, senetBackbone } from './senet.js';
+import { isResnestPreset, RESNEST_PRESET_NAMES, resnestBackbone } from './resnest.js';
 
 /** Blocks per row in a preset's layout. */
 export const PRESET_ROW = 3;
@@ -40,8 +41,8 @@ export interface PresetOptions {
 
 export const PRESET_DEFAULTS: PresetOptions = { neck: 'bnneck', neckFeat: 'after', lastStride: 1, numClasses: 751, input: [256, 128] };
 
-/** Every name buildPreset accepts: the ResNet / IBN-a presets and RSB's SENet family (presets/senet.ts). */
-export const ALL_PRESET_NAMES: readonly string[] = [...PRESET_NAMES, ...SENET_PRESET_NAMES];
+/** Every name buildPreset accepts: the ResNet / IBN-a presets, RSB's SENet family (presets/senet.ts) and fast-reid's ResNeSt (presets/resnest.ts). */
+export const ALL_PRESET_NAMES: readonly string[] = [...PRESET_NAMES, ...SENET_PRESET_NAMES, ...RESNEST_PRESET_NAMES];
 
 export function isPresetName(name: string): boolean {
   return ALL_PRESET_NAMES.includes(name);
@@ -56,7 +57,8 @@ export function edge(source: string, sourcePort: string, target: string, targetP
  * Plain ResNets follow RSB's resnet.py (no stem ReLU); `_ibn_a` follows resnet_ibn_a.py (stem ReLU,
  * IBN-a in bn1 of every block of layer1–3, never layer4); `_ibn_b` follows IBN-Net's resnet_ibn.py with
  * ibn_cfg ('b', 'b', None, None): stem bn1 an InstanceNorm, stem ReLU, and an InstanceNorm `IN` after the
- * residual addition of the last block of layer1 and layer2; se_* / senet154 follow RSB's senet.py.
+ * residual addition of the last block of layer1 and layer2; se_* / senet154 follow RSB's senet.py;
+ * resnest50 / resnest101 follow fast-reid's resnest.py.
  */
 export function buildPreset(name: string, options: Partial<PresetOptions> = {}): GraphDoc {
   const o = { ...PRESET_DEFAULTS, ...options };
@@ -64,7 +66,7 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
   const ibnB = name.endsWith('_ibn_b');
   const depth = (ibn || ibnB ? name.slice(0, -'_ibn_a'.length) : name) as Depth;
   const spec = RESNET_DEPTHS[depth];
-  if (!spec && !isSenetPreset(name)) throw new Error(`unknown preset "${name}" (choose one of ${ALL_PRESET_NAMES.join(', ')})`);
+  if (!spec && !isSenetPreset(name) && !isResnestPreset(name)) throw new Error(`unknown preset "${name}" (choose one of ${ALL_PRESET_NAMES.join(', ')})`);
   const nl = o.nonLocal ? FASTREID_NL_LAYERS[depth] : undefined;
   if (o.nonLocal && !nl) throw new Error(`fast-reid places no non-local blocks in ${depth} (it has them for ResNet-50 and -101)`);
   const nodes: GraphNode[] = [];
@@ -76,7 +78,11 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     nodes.push({ id, kind, name, params, position: { x: (i % PRESET_ROW) * 300, y: Math.floor(i / PRESET_ROW) * 190 } });
   };
   add('input', 'input', 'input', { height: o.input[0], width: o.input[1], channels: 3 });
-  const prev = isSenetPreset(name) ? senetBackbone(name, o.lastStride, add, edges, 'input') : resnetBackbone(spec, { ibn, ibnB, nl }, o.lastStride, add, edges);
+  const prev = isSenetPreset(name)
+    ? senetBackbone(name, o.lastStride, add, edges, 'input')
+    : isResnestPreset(name)
+      ? resnestBackbone(name, o.lastStride, add, edges, 'input')
+      : resnetBackbone(spec, { ibn, ibnB, nl }, o.lastStride, add, edges);
   add('gap', 'global_avg_pool', 'gap', {});
   add('neck', 'neck', 'bottleneck', { type: o.neck, neck_feat: o.neckFeat });
   add('classifier', 'linear', 'classifier', { units: o.numClasses, bias: o.neck === 'no' });

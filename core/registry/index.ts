@@ -21,11 +21,15 @@ import { seBottleneck } from './kinds/se_bottleneck.js';
 import { seStage } from './kinds/se_stage.js';
 import { senetStem } from './kinds/senet_stem.js';
 import { nonLocal, nonLocalAttention } from './kinds/non_local.js';
+import { avgPool } from './kinds/avg_pool.js';
+import { radixPool, rSoftMax, splatConv } from './kinds/split_attention.js';
+import { resnestBottleneck, resnestStage, resnestStem } from './kinds/resnest.js';
 
 /** Every node kind. Ids are persisted in documents: never rename one. */
 export const KINDS: readonly KindDef[] = [
   input, stem, stage, bottleneck, basicBlock, conv2d, batchNorm, ibnA, instanceNorm, relu, maxPool, add,
   globalAvgPool, gemPool, neck, linear, output, senetStem, seStage, seBottleneck, seModule, nonLocal, nonLocalAttention,
+  avgPool, radixPool, rSoftMax, splatConv, resnestBottleneck, resnestStage, resnestStem,
 ];
 
 const byId = new Map(KINDS.map((k) => [k.id, k]));

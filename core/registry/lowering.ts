@@ -64,6 +64,9 @@ export const CUSTOM_LAYER_CLASSES = {
   groupConv: 'ReidGroupConv2D',
   seModule: 'ReidSEModule',
   nonLocalAttention: 'ReidNonLocalAttention',
+  avgPool: 'ReidAvgPool2D',
+  radixPool: 'ReidRadixPool',
+  rSoftMax: 'ReidRSoftMax',
 } as const;
 
 export type InboundRef = [string, number, number, Record<string, unknown>];

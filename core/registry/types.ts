@@ -70,6 +70,10 @@ interface KindBase {
   imageInput?: boolean;
   /** One-line key-parameter text shown on the node. */
   describe?(params: Params): string;
+  /** The block's title where it depends on its parameters (default `label`). */
+  title?(params: Params): string;
+  /** Output port labels where they depend on the parameters (default each port's `label`). */
+  outputLabels?(params: Params): Record<string, string>;
 }
 
 export interface PrimitiveKind extends KindBase {

@@ -127,7 +127,8 @@ export const trainingSettingsSchema = z.object({
       outputDir: z.string().optional(),
       /**
        * fast-reid MODEL.BACKBONE.WITH_NL as documents imported before non-local blocks were built kept it
-       * (no longer written: the graph's non-local blocks say it). Read for a warning only.
+       * (no longer written: the graph's non-local blocks say it). Read for a warning only — except for a
+       * ResNeSt graph, whose fast-reid builder ignores WITH_NL: there it is the imported value, written back.
        */
       withNonLocal: z.boolean().optional(),
     })

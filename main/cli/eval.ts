@@ -5,11 +5,12 @@ import { parseTrainingSettings, type GraphDoc } from '../../core/index.js';
 import { parseEngineChoice } from '../onnx/engine.js';
 import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
-import { RunDir } from '../training/engine/run-dir.js';
+import { RunDir } from '../runs/store/run-dir.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
+import { NonFiniteFeaturesError } from '../training/eval/finite.js';
 
 /**
  * `eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--rerank] [--json]`.
@@ -68,6 +69,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     });
   } catch (e) {
     if (e instanceof EvalWeightsError || e instanceof BackendError) throw new CliError(e.message);
+    if (e instanceof NonFiniteFeaturesError) throw new CliError(`${e.message} (${e.code})`);
     throw e;
   } finally {
     progress.end();

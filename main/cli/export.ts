@@ -5,12 +5,12 @@ import { isExportFormat, runExport } from '../service/export.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 
-/** `export [GRAPH.json | --preset NAME …] --format F --out PATH [--weights FILE|RUN_DIR] [--layout rsb|fastreid] [--fastreid-stem] [--json]`: the service's export (main/service/export.ts). */
+/** `export [GRAPH.json | --preset NAME …] --format F --out PATH [--weights FILE|RUN_DIR] [--layout rsb|fastreid] [--fastreid-stem] [--gpus N] [--machines M] [--json]`: the service's export (main/service/export.ts). */
 export async function exportCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' }, layout: { type: 'string' } },
+    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' }, layout: { type: 'string' }, gpus: { type: 'string' }, machines: { type: 'string' } },
   });
   if (positionals.length > 1) throw new CliError(`export takes one graph file (got ${positionals.length})`);
   const formats = Object.keys(EXPORT_FORMATS);
@@ -21,6 +21,15 @@ export async function exportCommand(argv: string[]): Promise<void> {
   if (values.weights && !EXPORT_FORMATS[format].weights) throw new CliError('--weights applies to --format pytorch and tfjs, and to onnx');
   if (values.layout !== undefined && format !== 'pytorch') throw new CliError('--layout rsb|fastreid applies to --format pytorch');
   if (values.layout !== undefined && values.layout !== 'rsb' && values.layout !== 'fastreid') throw new CliError(`unknown --layout "${values.layout}" (choose rsb or fastreid)`);
+  const isJob = format === 'fastreid-job' || format === 'rsb-job';
+  if ((values.gpus !== undefined || values.machines !== undefined) && !isJob) throw new CliError('--gpus and --machines apply to --format fastreid-job and rsb-job');
+  const count = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1024) throw new CliError(`${flag} takes a whole number from 1 to 1024 (got "${v}")`);
+    return Number(v);
+  };
+  const gpus = count(values.gpus, '--gpus');
+  const machines = count(values.machines, '--machines');
   const doc = resolveGraph(positionals[0], values);
   const refuse = (reasons: string[]): never => {
     if (values.json) process.stdout.write(JSON.stringify({ ok: false, format, reasons }, null, 2) + '\n');
@@ -28,7 +37,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   };
   let r;
   try {
-    r = await runExport({ format, doc, weights: values.weights, fastreidStem: !!values['fastreid-stem'], ...(values.layout ? { layout: values.layout as 'rsb' | 'fastreid' } : {}) }, values.out);
+    r = await runExport({ format, doc, weights: values.weights, fastreidStem: !!values['fastreid-stem'], ...(values.layout ? { layout: values.layout as 'rsb' | 'fastreid' } : {}), ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}) }, values.out);
   } catch (e) {
     if (!(e instanceof ExportError)) throw e;
     // Model formats report every problem (weights, target folder, layout) as a refusal; text files only fail to write.

@@ -1,24 +1,32 @@
-import { ALL_PRESET_NAMES, FR_PRESET_NAMES } from '../../core/index.js';
 import { CliError, Interrupted } from './errors.js';
 import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
-import { summaryCommand } from './summary.js';
-import { appVersion, serveCommand } from './serve.js';
-import { startCommand } from './start.js';
+import { appVersion } from '../io/app-version.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 
-/** Subcommands. Scripts depend on these names, flags and JSON fields: add freely, never rename. */
+/**
+ * Subcommands. Scripts depend on these names, flags and JSON fields: add freely, never rename. Every
+ * handler imports its module when it runs (the bundle is split at these imports, scripts/build.mjs):
+ * `--version` and `--help` load neither the engines (TensorFlow.js, onnxruntime, sharp) nor the service
+ * (issue 22: they took 2 s and 125 MB; bench/cli.ts measures them).
+ */
 export const COMMANDS: Record<string, { help: string; run: Handler }> = {
-  presets: { help: 'list the preset model names (ResNet / IBN-a / IBN-b, RSB SENet, then the fast-reid recipe presets)', run: () => void process.stdout.write([...ALL_PRESET_NAMES, ...FR_PRESET_NAMES].join('\n') + '\n') },
+  presets: {
+    help: 'list the preset model names (ResNet / IBN-a / IBN-b, RSB SENet, then the fast-reid recipe presets)',
+    run: async () => {
+      const { ALL_PRESET_NAMES, FR_PRESET_NAMES } = await import('../../core/index.js');
+      process.stdout.write([...ALL_PRESET_NAMES, ...FR_PRESET_NAMES].join('\n') + '\n');
+    },
+  },
   summary: {
     help: 'summary [GRAPH.json] [--preset NAME] [--neck bnneck|no] [--neck-feat after|before] [--last-stride 1|2] [--num-classes N] [--input HxW] [--freeze-backbone] [--expand] [--json]',
-    run: summaryCommand,
+    run: async (argv) => (await import('./summary.js')).summaryCommand(argv),
   },
   'demo-data': { help: 'demo-data --out DIR [--size tiny|small|medium] [--seed N] [--json]  (synthetic Market-1501-layout dataset)', run: async (argv) => (await import('./demo-data.js')).demoDataCommand(argv) },
-  serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: serveCommand },
-  start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: startCommand },
+  serve: { help: 'serve [--port N] [--no-open] [--data-dir DIR]  start browser mode; prints "ReID Studio: URL"', run: async (argv) => (await import('./serve.js')).serveCommand(argv) },
+  start: { help: 'start [--browser | --electron] [--port N] [--no-open]  open the app (Electron if installed, else browser mode)', run: async (argv) => (await import('./start.js')).startCommand(argv) },
   train: {
     help: 'train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME] [--micro-batch N] [--lr X] [--warmup-epochs N] [--eval-period N] [--seed N] [--json] | train --resume RUN_DIR',
     run: async (argv) => (await import('./train.js')).trainCommand(argv),
@@ -31,6 +39,7 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
   backend: { help: 'backend [--backend NAME] [--json]  the TensorFlow.js backend in use, why faster ones were skipped, and the GPU (CUDA / cuDNN) check', run: async (argv) => (await import('./backend.js')).backendCommand(argv) },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
   export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml|pytorch|tfjs --out PATH [--weights FILE.pth|RUN_DIR] [--layout rsb|fastreid] [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
+  runs: { help: 'runs import DIR [--name NAME] [--data DATASET_DIR] [--data-dir DIR] [--json]  (a fast-reid / reid-strong-baseline output folder → a run; --json: runId, runDir, framework, …)', run: async (argv) => (await import('./runs.js')).runsCommand(argv) },
   import: { help: 'import CONFIG.yml --out GRAPH.json [--json]  (reid-strong-baseline / fast-reid YAML → graph + training settings)', run: async (argv) => (await import('./import.js')).importCommand(argv) },
 };
 

@@ -1,27 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { appVersion } from '../io/app-version.js';
 import { Service } from '../service/index.js';
 import { startServer, type RunningServer } from '../hosts/server.js';
 import { CliError } from './errors.js';
 
-/** The app version from the nearest package.json (app/package.json next to the bundle, or the root one). */
-export function appVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        return (JSON.parse(readFileSync(p, 'utf8')) as { version?: string }).version ?? '0.0.0';
-      } catch {
-        return '0.0.0';
-      }
-    }
-  }
-  return '0.0.0';
-}
+/** Re-exported for main.ts (`--version`); it lives in main/io so the Electron host need not import the CLI. */
+export { appVersion };
 
 /** Best-effort: open the URL in the desktop browser; silently does nothing on a headless box. */
 function openBrowser(url: string): void {

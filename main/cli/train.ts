@@ -9,9 +9,10 @@ import { parseEngineChoice } from '../onnx/engine.js';
 import { DatasetError, formatDatasetSummary, type LoadedDataset } from '../training/data/datasets.js';
 import { LossConfigError } from '../training/losses/index.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
-import { newRunId, RunDir, type RunInfo } from '../training/engine/run-dir.js';
-import { recoverCheckpoint } from '../training/engine/checkpoint.js';
-import { OutOfMemoryError, train, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
+import { createRunFolder } from '../runs/store/run-dir.js';
+import { acquireRunLock, RunLockedError } from '../runs/store/lock.js';
+import { openNewRunAt, readResumePlan, RunStateError, trainInRun, type OpenedRun } from '../runs/lifecycle.js';
+import { OutOfMemoryError, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 import { CliError } from './errors.js';
 import { EXIT, exitAfterDrain } from './exit.js';
@@ -124,21 +125,20 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let settings: TrainingSettings;
   let runDir: string;
   let dataset: LoadedDataset;
+  let runName = '';
   const resume = v.resume !== undefined;
   if (resume) {
     runDir = resolve(v.resume!);
-    const run = new RunDir(runDir);
-    const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
-    if (info && !existsSync(join(runDir, 'graph.json')))
-      throw new CliError(`${runDir} holds a run that ${info.status === 'failed' ? 'failed' : 'stopped'} before its first checkpoint: start it again with --out ${runDir}${info.status === 'failed' ? '' : ' after deleting the folder'}`);
-    if (!info) throw new CliError(`${runDir} is not a ReID Studio run folder (no run.json / graph.json)`);
-    if (info.status === 'completed') throw new CliError(`${runDir} already completed; start a new run instead`);
+    let plan;
+    try {
+      plan = await readResumePlan(runDir);
+    } catch (e) {
+      if (e instanceof RunStateError || e instanceof RunLockedError) throw new CliError(e.message);
+      throw e;
+    }
     doc = readGraphFile(join(runDir, 'graph.json'));
-    const parsed = parseTrainingSettings(await run.readJson('settings.json'));
-    if (!parsed.ok) throw new CliError(parsed.message);
-    settings = parsed.settings;
-    if (!info.dataset) throw new CliError(`${runDir} does not say which dataset it trained on`);
-    dataset = await loadData({ data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'], k: settings.batch.k });
+    settings = plan.settings;
+    dataset = await loadData({ ...plan.data, k: settings.batch.k });
   } else {
     doc = resolveGraph(positionals[0], positionals[0] ? { ...v, input: undefined } : v, { requireValid: true });
     if (positionals[0] && v.input) doc = withInputSize(doc, parseInputSize(v.input));
@@ -168,16 +168,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (seed !== undefined) settings.seed = seed;
     dataset = await loadData(dataArgs(v, settings.batch.k));
     const name = v.preset ?? (positionals[0] ? positionals[0].replace(/^.*[\\/]/, '').replace(/\.json$/, '') : 'resnet50');
-    runDir = resolve(v.out ?? join('runs', newRunId(name)));
-    if (existsSync(join(runDir, 'run.json'))) {
-      const info = await new RunDir(runDir).readJson<RunInfo>('run.json');
-      const hasCheckpoint = (await recoverCheckpoint(runDir)) !== null;
-      // A run that failed before its first checkpoint holds only what the app wrote: start it again there.
-      if (info?.status === 'failed' && !hasCheckpoint) await new RunDir(runDir).clearUncheckpointed();
-      else if (!hasCheckpoint)
-        throw new CliError(`${runDir} holds a run (${info?.status ?? 'unknown status'}) without a checkpoint: if no other process is training it, delete the folder or choose another --out`);
-      else throw new CliError(`${runDir} already holds a run; use --resume ${runDir} to continue it, or choose another --out`);
-    }
+    // Without --out: a new folder under ./runs, created (with an id no other run has) once everything is checked.
+    runDir = v.out ? resolve(v.out) : '';
+    runName = name;
   }
   // What the app's setup panel shows before Train (core/training/validate.ts): errors refuse, warnings print.
   const flagOf: Record<string, string> = { 'batch.p': '--batch P,K', 'batch.k': '--batch P,K', 'schedule.warmupEpochs': '--warmup-epochs', evalPeriod: '--eval-period', 'schedule.steps': '--epochs' };
@@ -200,6 +193,19 @@ export async function trainCommand(argv: string[]): Promise<void> {
     }
     printer(e);
   };
+  // The run folder is this process's from here on (one writer per run folder): a second writer is refused.
+  let opened: OpenedRun;
+  try {
+    if (resume) opened = { lock: await acquireRunLock(runDir, 'resume'), createdFolder: false };
+    else if (runDir) opened = await openNewRunAt(runDir);
+    else {
+      runDir = (await createRunFolder(resolve('runs'), runName)).dir;
+      opened = await openNewRunAt(runDir, { createdFolder: true });
+    }
+  } catch (e) {
+    if (e instanceof RunStateError || e instanceof RunLockedError) throw new CliError(e.message);
+    throw e;
+  }
   const control: TrainControl = {};
   const onSigint = () => {
     if (control.request) return void exitAfterDrain(EXIT.interrupted);
@@ -208,7 +214,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const r = await train({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent });
+    const r = await trainInRun({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent }, opened);
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
     else if (r.status !== 'completed') process.stderr.write(`resume with: reid-studio train --resume ${runDir}\n`);
     // Stopped by Ctrl-C: a checkpoint was written, but the work is not done — `train && eval` must not go on.

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { analyze } from '../../core/index.js';
-import { CheckpointError, planLoad, readCheckpoint, type Checkpoint, type LoadReport } from '../weights/index.js';
+import { CheckpointError, numelOf, planLoad, readCheckpoint, type Checkpoint, type LoadReport } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 
@@ -17,11 +17,11 @@ async function load(file: string): Promise<Checkpoint> {
 }
 
 function listText(file: string, c: Checkpoint): string {
-  const rows = [...c.tensors].map(([k, t]) => [k, t.dtype, shape(t.shape), fmt(t.data.length)]);
+  const rows = [...c.tensors].map(([k, t]) => [k, t.dtype, shape(t.shape), fmt(numelOf(t.shape))]);
   const head = ['key', 'dtype', 'shape', 'elements'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((x, i) => (i === 3 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ').trimEnd();
-  const total = [...c.tensors.values()].reduce((a, t) => a + t.data.length, 0);
+  const total = [...c.tensors.values()].reduce((a, t) => a + numelOf(t.shape), 0);
   return [
     `${file}: ${c.format}${c.wrapper ? ` (state dict under "${c.wrapper}")` : ''}`,
     line(head),
@@ -53,8 +53,8 @@ function reportText(file: string, r: LoadReport): string {
     out.push('', `input normalisation in the file (${p.source}): mean [${p.pixelMean.join(', ')}], std [${p.pixelStd.join(', ')}]${p.scale === 255 ? ' on 0-255 pixels' : ''}`);
   }
   if (r.nonFinite.length) {
-    out.push('', 'NON-FINITE tensors (not loaded; training refuses this file):');
-    for (const b of r.nonFinite) out.push(`  ${b.source}: ${b.nan} NaN, ${b.posInf} +Inf, ${b.negInf} -Inf of ${b.elements}`);
+    out.push('', 'NON-FINITE or INVALID tensors (not loaded; training, embed and eval refuse this file):');
+    for (const b of r.nonFinite) out.push(`  ${b.source}: ${b.nan} NaN, ${b.posInf} +Inf, ${b.negInf} -Inf${b.negative ? `, ${b.negative} negative variances` : ''} of ${b.elements}`);
   }
   if (r.renamed.length) {
     out.push('', 'renamed (examples):');
@@ -99,7 +99,7 @@ export async function weightsCommand(argv: string[]): Promise<void> {
   if (!doc) {
     if (values.json) {
       const tensors = [...ckpt.tensors].map(([key, t]) => ({ key, dtype: t.dtype, shape: t.shape }));
-      const elements = [...ckpt.tensors.values()].reduce((a, t) => a + t.data.length, 0);
+      const elements = [...ckpt.tensors.values()].reduce((a, t) => a + numelOf(t.shape), 0);
       process.stdout.write(JSON.stringify({ file, format: ckpt.format, wrapper: ckpt.wrapper ?? '', count: tensors.length, elements, tensors }, null, 2) + '\n');
     } else process.stdout.write(listText(file, ckpt) + '\n');
     return;

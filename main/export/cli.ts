@@ -2,13 +2,15 @@
 import { analyze, type GraphDoc } from '../../core/index.js';
 import { ExportError } from './errors.js';
 import { exportModel, type ModelExportFormat } from './index.js';
-import { readExportWeights } from './weights-source.js';
+import { forRunWeights, readExportWeights } from './weights-source.js';
 
 export type FolderOutcome = { ok: true; written: true; warnings: string[] } | { ok: false; reasons: string[] };
 
-export async function exportModelFolder(format: ModelExportFormat, doc: GraphDoc, target: { out: string; weights?: string; layout?: string }): Promise<FolderOutcome> {
+export async function exportModelFolder(format: ModelExportFormat, given: GraphDoc, target: { out: string; weights?: string; layout?: string }): Promise<FolderOutcome> {
   try {
-    const warnings: string[] = [];
+    const sized = await forRunWeights(given, target.weights);
+    const doc = sized.doc;
+    const warnings: string[] = [...sized.notes];
     let weights: Map<string, Float32Array> | undefined;
     if (target.weights) {
       const r = await readExportWeights(target.weights, analyze(doc.graph).layers);

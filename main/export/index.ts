@@ -4,7 +4,7 @@
  * temp folder and renamed into place. The CLI's `export --format pytorch|tfjs` and the service call
  * `exportModel`.
  */
-import { analyze, compileToKeras, CompileError, getKind, weightSpecs, type GraphDoc } from '../../core/index.js';
+import { analyze, classifierIds, compileToKeras, CompileError, getKind, weightSpecs, type GraphDoc, type Layer } from '../../core/index.js';
 import { backendReport, buildFromCompiled, disposeModel, getWeightValues, initBackend, ModelError, setWeightsFromValues } from '../tfjs/index.js';
 import { exportStateDict, writeCheckpoint } from '../weights/index.js';
 import { ExportError } from './errors.js';
@@ -15,6 +15,7 @@ import { exportPreprocessing } from './preprocessing.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
 import { writeTfjsExport } from './tfjs.js';
 import { writeOnnxExport } from './onnx.js';
+import { rsbUnusedModules } from './rsb-layout.js';
 import { join } from 'node:path';
 
 export { ExportError } from './errors.js';
@@ -57,6 +58,38 @@ export interface ExportResult {
   warnings: string[];
 }
 
+function isClassifierSlot(key: string, layers: { name: string; nodeId: string }[], ids: Set<string>): boolean {
+  const layer = key.slice(0, key.lastIndexOf('/'));
+  return layers.some((l) => l.name === layer && ids.has(l.nodeId));
+}
+
+function withoutClassifier(values: Map<string, Float32Array>, layers: { name: string; nodeId: string }[], ids: Set<string>): Map<string, Float32Array> {
+  return new Map([...values].filter(([k]) => !isClassifierSlot(k, layers, ids)));
+}
+
+/** RSB-keyed entries → the layout's keys, with RSB's off-forward-path modules added for `rsb` (rsb-layout.ts). */
+function inLayout<T>(doc: GraphDoc, rsb: Map<string, T>, layout: PytorchLayout, unused: (shape: number[]) => T): Map<string, T> {
+  if (layout === 'fastreid') return toFastreidLayout(rsb);
+  for (const m of rsbUnusedModules(doc)) for (const t of m.tensors) rsb.set(t.key, unused(t.shape));
+  return rsb;
+}
+
+/**
+ * The `pytorch` export's model.pth state dict (torch layout) for the layers' tfjs values: reid-strong-baseline's
+ * Baseline keys plus the modules RSB keeps off the forward path (written as zeros), or fast-reid's keys
+ * (fastreid-layout.ts). Throws ExportError for a key fast-reid has no parameter for.
+ */
+export function pytorchStateDict(doc: GraphDoc, layers: Layer[], values: Map<string, Float32Array>, layout: PytorchLayout): Map<string, { shape: number[]; data: Float32Array }> {
+  return inLayout(doc, exportStateDict(layers, values), layout, (shape) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }));
+}
+
+/** The keys and torch shapes `pytorchStateDict` writes for this document, without any values. */
+export function pytorchStateShapes(doc: GraphDoc, layout: PytorchLayout): Map<string, number[]> {
+  const layers = compileToKeras(analyze(doc.graph)).layers;
+  const rsb = new Map(layers.flatMap((l) => weightSpecs(l).map((s) => [s.torchKey, [...s.torchShape]] as [string, number[]])));
+  return inLayout(doc, rsb, layout, (shape) => shape);
+}
+
 /**
  * Exports the document's model with the given weights (slots without a value keep the app's fresh
  * initialisation, reported in `warnings`). Throws ExportError with a user message for a graph the
@@ -86,11 +119,19 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
   const preprocessing = exportPreprocessing(doc, inputShape);
 
   const warnings: string[] = [];
-  const slots = compiled.layers.flatMap((l) => weightSpecs(l).map((s) => `${l.name}/${s.slot}`));
-  const given = opts.weights ?? new Map<string, Float32Array>();
-  const known = new Set(slots);
-  const unknown = [...given.keys()].filter((k) => !known.has(k));
+  const specs = new Map<string, ReturnType<typeof weightSpecs>[number]>(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as const)));
+  const slots = [...specs.keys()];
+  let given = opts.weights ?? new Map<string, Float32Array>();
+  // ONNX holds the eval path only (the feature output): the identity classifier is not in the file, so its
+  // weights are neither needed nor checked.
+  if (fmt === 'onnx') given = withoutClassifier(given, compiled.layers, classifierIds(doc.graph));
+  const unknown = [...given.keys()].filter((k) => !specs.has(k));
   if (unknown.length) warnings.push(`${unknown.length} weight(s) belong to no layer of the exported model and were ignored (e.g. ${unknown.slice(0, 3).join(', ')})`);
+  const wrong = [...given].flatMap(([k, v]) => {
+    const s = specs.get(k);
+    return s && v.length !== s.shape.reduce((a, b) => a * b, 1) ? [`${s.torchKey}: ${v.length} values for shape [${s.torchShape.join(', ')}]`] : [];
+  });
+  if (wrong.length) throw new ExportError(`bad weights: ${wrong.length} tensor(s) do not fit the graph (${wrong.slice(0, 3).join('; ')}${wrong.length > 3 ? '; …' : ''})`);
 
   if (!backendReport()) await initBackend('auto');
   const reid = await buildFromCompiled(compiled);
@@ -103,14 +144,18 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
       throw e;
     }
     if (!opts.weights) warnings.push('no weights given: the export holds the freshly initialised model');
-    else if (set.length < slots.length) warnings.push(`${slots.length - set.length} of ${slots.length} weight slots had no value and keep their fresh initialisation`);
+    else if (fmt === 'onnx') {
+      const used = slots.filter((k) => !isClassifierSlot(k, compiled.layers, classifierIds(doc.graph)));
+      const unset = used.filter((k) => !given.has(k)).length;
+      if (unset) warnings.push(`${unset} of ${used.length} weight slots had no value and keep their fresh initialisation`);
+    } else if (set.length < slots.length) warnings.push(`${slots.length - set.length} of ${slots.length} weight slots had no value and keep their fresh initialisation`);
 
     let files: string[];
     if (fmt === 'pytorch') {
       const fr = layout === 'fastreid';
-      const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth', layout: fr ? 'fastreid' : 'rsb', preprocessing });
-      const rsbState = exportStateDict(compiled.layers, await getWeightValues(reid, compiled.layers));
-      const state = fr ? toFastreidLayout(rsbState) : rsbState;
+      const unused = fr ? [] : rsbUnusedModules(doc);
+      const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth', layout: fr ? 'fastreid' : 'rsb', preprocessing, unused });
+      const state = pytorchStateDict(doc, compiled.layers, await getWeightValues(reid, compiled.layers), fr ? 'fastreid' : 'rsb');
       files = await writeFolderAtomic(outPath, fmt, async (dir) => {
         await writeFileSynced(join(dir, 'model.py'), text);
         await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth', wrap: fr ? FR_WRAP_KEY : undefined });

@@ -97,6 +97,8 @@ def _register(root, name, module):
 `;
 
 export interface ModelPyOptions {
+  /** Framework modules off the forward path that the state dict holds (main/export/rsb-layout.ts). */
+  unused?: { name: string; torch: string }[];
   /** Shown in the docstring (graph file or preset name). */
   title?: string;
   /** File name of the weights next to model.py. */
@@ -134,6 +136,19 @@ def preprocess(image):
     return ((x - mean) / std).unsqueeze(0)
 `;
 }
+
+/** Tensors of a framework's module that is off the forward path (main/export/rsb-layout.ts). */
+const UNUSED_PY = `
+
+class _Unused(nn.Module):
+    """Tensors a framework's module holds off the forward path (reid-strong-baseline's unused ImageNet fc), kept
+    as buffers so a strict load of the framework's state_dict works; not parameters of this model."""
+
+    def __init__(self, **shapes):
+        super().__init__()
+        for name, shape in shapes.items():
+            self.register_buffer(name, torch.zeros(shape))
+`;
 
 /** model.py's `load_weights`: either key layout, strict. */
 const LOADER_PY = `
@@ -210,6 +225,7 @@ function modelPy(compiled: CompiledModel, opts: ModelPyOptions): string {
     else for (const line of primitiveOf(l).lower.torch.initLines?.(l, `self.get_submodule(${pyStr(l.name)})`) ?? []) init.push(`        ${line}`);
     if (l.statsFrozen && getKind(l.kind)?.hasBnStats) statsFrozen.push(l.name);
   }
+  for (const m of opts.unused ?? []) init.push(`        _register(self, ${pyStr(m.name)}, ${m.torch})  # reid-strong-baseline keeps it; not on the forward path`);
   if (!init.length) init.push('        pass');
 
   // forward: SSA lines, each value deleted after its last use (eval part, then the training-only part).
@@ -269,7 +285,7 @@ Inputs are NCHW (the app runs NHWC; the weights are already converted).
 `;
   return [
     doc,
-    PRELUDE + LOADER_PY + (pre ? preprocessingPy(pre) : ''),
+    PRELUDE + (opts.unused?.length ? UNUSED_PY : '') + LOADER_PY + (pre ? preprocessingPy(pre) : ''),
     '',
     'class ReidModel(nn.Module):',
     `    INPUT_SHAPE = (${c}, ${h}, ${w})  # C, H, W the model was designed for`,

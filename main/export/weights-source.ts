@@ -1,10 +1,16 @@
 /**
  * Weights for an export given as a path (the CLI's `--weights`, the service's weights choice): a run folder
- * or a PyTorch / safetensors file, read by the one resolver (training/engine/model-weights.ts) with the
+ * or a PyTorch / safetensors file, read by the one resolver (main/runs/store/run-weights.ts) with the
  * classifier kept when its class count matches. Problems of the load become warnings.
+ *
+ * A run folder's classifier has one output per training identity of the run's dataset (the trainer sizes
+ * it, training/engine/prepare.ts `sizeClassifier`, as reid-strong-baseline's `make_model(cfg, num_classes)`
+ * and fast-reid's `MODEL.HEADS.NUM_CLASSES` do): `forRunWeights` sizes the exported graph the same way.
  */
-import type { Layer } from '../../core/index.js';
-import { resolveWeights } from '../training/engine/model-weights.js';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { classifierIds, withClassifierSize, type GraphDoc, type Layer } from '../../core/index.js';
+import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
 import { ExportError } from './errors.js';
 
@@ -24,4 +30,54 @@ export async function readExportWeights(path: string, layers: Layer[]): Promise<
     if (classifier) warnings.push(`${classifier.key}: ${classifier.reason}`);
   }
   return { values: r.values, warnings };
+}
+
+const isFolder = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The number of training identities a run folder's classifier was sized to: run.json's `numClasses`
+ * (written by the trainer), else the classifier units of the run's graph.json. Undefined for a file, a
+ * folder that is not a run, or a run whose files say neither.
+ */
+export async function runClassCount(path: string): Promise<number | undefined> {
+  if (!(await isFolder(path))) return undefined;
+  const info = (await readJson(join(path, 'run.json'))) as { numClasses?: unknown } | undefined;
+  if (typeof info?.numClasses === 'number' && Number.isInteger(info.numClasses) && info.numClasses > 0) return info.numClasses;
+  const doc = (await readJson(join(path, 'graph.json'))) as GraphDoc | undefined;
+  if (!doc?.graph || !Array.isArray(doc.graph.nodes) || !Array.isArray(doc.graph.edges)) return undefined;
+  const ids = classifierIds(doc.graph);
+  const units = doc.graph.nodes.find((n) => ids.has(n.id))?.params?.units;
+  return typeof units === 'number' && units > 0 ? units : undefined;
+}
+
+/** The classifier size of `doc` (its first identity classifier's units), undefined when it has none. */
+function docClassCount(doc: GraphDoc): number | undefined {
+  const ids = classifierIds(doc.graph);
+  const units = doc.graph.nodes.find((n) => ids.has(n.id))?.params?.units;
+  return typeof units === 'number' ? units : undefined;
+}
+
+/**
+ * `doc` as it must be exported with the weights at `path`: for a run folder whose classifier was sized to
+ * a different number of training identities than `doc`'s, `doc` with its classifier sized as training did,
+ * and a note saying so (shown before Export in the dialog, and with the export's warnings). Files and
+ * matching runs return `doc` unchanged.
+ */
+export async function forRunWeights(doc: GraphDoc, path: string | undefined): Promise<{ doc: GraphDoc; notes: string[] }> {
+  if (!path) return { doc, notes: [] };
+  const classes = await runClassCount(path);
+  const current = docClassCount(doc);
+  if (classes === undefined || current === undefined || classes === current) return { doc, notes: [] };
+  return {
+    doc: structuredClone({ ...doc, graph: withClassifierSize(doc.graph, classes) }) as GraphDoc,
+    notes: [`classifier.weight is sized from the run as training sized it: ${classes} training identities (the graph says ${current})`],
+  };
 }

@@ -173,7 +173,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return sendJson(res, 400, { ok: false, error: { code: 'E_BAD_REQUEST', message: 'request body is not JSON' } });
       }
       const reply = await opts.service.dispatch(decodeURIComponent(url.pathname.slice(5)), payload);
-      const status = reply.ok ? 200 : reply.error.code === 'E_INTERNAL' ? 500 : reply.error.code === 'E_UNKNOWN_METHOD' ? 404 : 400;
+      // The app's own client reads errors from the body and asks (`x-reid-errors: body`) for 200 on a user
+      // error: a browser logs every 4xx reply as a console error, and a refused folder is not one (issue 22).
+      // Other callers get the HTTP status of the error; an internal error is a 500 for everyone.
+      const inBody = req.headers['x-reid-errors'] === 'body';
+      const status = reply.ok ? 200 : reply.error.code === 'E_INTERNAL' ? 500 : inBody ? 200 : reply.error.code === 'E_UNKNOWN_METHOD' ? 404 : 400;
       return sendJson(res, status, reply);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'E_BAD_REQUEST', message: 'method not allowed' } });

@@ -7,7 +7,7 @@
  * forces tfjs.
  */
 import { CompileError, type CompiledModel } from '../../core/index.js';
-import { onnxModelOf } from '../export/onnx.js';
+import { onnxModelOf } from './model.js';
 import { BACKEND_NAMES, BackendError, extractFeatures, getWeightValues, parseBackendChoice, type BackendChoice, type BackendName, type ReidModel } from '../tfjs/index.js';
 import { chooseEngine, CPU_ENGINE, type EngineWork } from './policy.js';
 import { createFeatureSession, onnxRuntimeStatus, OnnxRuntimeError } from './runtime.js';

@@ -8,7 +8,8 @@ import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc
 import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
 import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
-import { readExportWeights } from '../export/weights-source.js';
+import { forRunWeights, readExportWeights } from '../export/weights-source.js';
+import { exportJob, JOB_FORMATS, renderJobConfig, type JobFormat } from '../export/job.js';
 import { writeFileAtomic } from '../io/files.js';
 
 /** Why the stem conversion is worth a note: the exported model is not the graph's. */
@@ -22,7 +23,12 @@ export interface ExportRequest {
   fastreidStem?: boolean;
   /** pytorch: reid-strong-baseline's keys (default) or fast-reid's `{'model': …}` layout. */
   layout?: 'rsb' | 'fastreid';
+  /** Training jobs (fastreid-job, rsb-job): GPUs per machine and machines. */
+  gpus?: number;
+  machines?: number;
 }
+
+const isJob = (f: ExportFormat): f is JobFormat => (JOB_FORMATS as readonly string[]).includes(f);
 
 export interface ExportCheck {
   format: ExportFormat;
@@ -77,11 +83,17 @@ function modelRefusals(format: ModelFormat, doc: GraphDoc): string[] {
  * What `format` refuses for this graph and what it will note, without writing. YAML formats refuse
  * features the framework cannot express (core/config); model formats refuse graphs that do not compile.
  */
-export function checkExport(r: ExportRequest): ExportCheck {
+export async function checkExport(r: ExportRequest): Promise<ExportCheck> {
   const { doc, notes } = prepare(r);
+  if (isJob(r.format)) {
+    const cfg = renderJobConfig(r.format, doc);
+    return cfg.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...cfg.warnings] } : { format: r.format, ok: false, refusals: cfg.reasons, warnings: notes };
+  }
   if (EXPORT_FORMATS[r.format].weights) {
     const refusals = modelRefusals(r.format as ModelFormat, doc);
-    return { format: r.format, ok: !refusals.length, refusals, warnings: notes };
+    // Said before Export: the classifier a run's weights bring (sized to the run's training identities).
+    const sized = await forRunWeights(doc, r.weights);
+    return { format: r.format, ok: !refusals.length, refusals, warnings: [...notes, ...sized.notes] };
   }
   const out = render(r.format, doc);
   return out.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...out.warnings] } : { format: r.format, ok: false, refusals: out.reasons, warnings: notes };
@@ -95,7 +107,9 @@ export function checkExport(r: ExportRequest): ExportCheck {
 export async function runExport(r: ExportRequest, out: string, onStage: (s: ExportStage) => void = () => undefined): Promise<ExportOutcome> {
   onStage('checking');
   if (r.weights && !EXPORT_FORMATS[r.format].weights) throw new ExportError('--weights applies to --format pytorch and tfjs, and to onnx');
-  const { doc, notes } = prepare(r);
+  const prepared = prepare(r);
+  const { notes } = prepared;
+  let { doc } = prepared;
   if (!EXPORT_FORMATS[r.format].weights) {
     const res = render(r.format, doc);
     if (!res.ok) return { format: r.format, ok: false, refusals: res.reasons, warnings: notes, out, files: [], weights: null };
@@ -108,20 +122,44 @@ export async function runExport(r: ExportRequest, out: string, onStage: (s: Expo
     onStage('done');
     return { format: r.format, ok: true, refusals: [], warnings: [...notes, ...res.warnings], out, files: [out], weights: null };
   }
+  if (isJob(r.format)) return runJobExport(r.format, r, doc, notes, out, onStage);
   const format = r.format as ModelFormat;
   const refusals = modelRefusals(format, doc);
   if (refusals.length) return { format, ok: false, refusals, warnings: notes, out, files: [], weights: null };
   const warnings = [...notes];
-  let weights: Map<string, Float32Array> | undefined;
-  if (r.weights) {
-    onStage('weights');
-    const w = await readExportWeights(r.weights, analyze(doc.graph).layers);
-    weights = w.values;
-    warnings.push(...w.warnings);
-  }
+  const req = await requestWeights(r, doc, warnings, onStage);
+  doc = req.doc;
+  const weights = req.weights;
   onStage('building');
   // The key layout is a pytorch option (the contract defaults it to 'rsb' for every format).
   const res = await exportModel(doc, format, out, { weights, ...(format === 'pytorch' && r.layout ? { layout: r.layout } : {}) });
   onStage('done');
   return { format, ok: true, refusals: [], warnings: [...warnings, ...res.warnings], out, files: res.files, weights: res.weights };
+}
+
+/**
+ * The request's weights (a run folder or a file) for the graph's layers, with the graph's classifier sized
+ * to a run's training identities first (forRunWeights); their load notes go to `warnings`.
+ */
+async function requestWeights(r: ExportRequest, doc: GraphDoc, warnings: string[], onStage: (s: ExportStage) => void): Promise<{ doc: GraphDoc; weights?: Map<string, Float32Array> }> {
+  if (!r.weights) return { doc };
+  onStage('weights');
+  const sized = await forRunWeights(doc, r.weights);
+  warnings.push(...sized.notes);
+  const w = await readExportWeights(r.weights, analyze(sized.doc.graph).layers);
+  warnings.push(...w.warnings);
+  return { doc: sized.doc, weights: w.values };
+}
+
+/** A training job folder (main/export/job.ts): the config's refusals first, then weights, then the folder. */
+async function runJobExport(format: JobFormat, r: ExportRequest, doc: GraphDoc, notes: string[], out: string, onStage: (s: ExportStage) => void): Promise<ExportOutcome> {
+  const cfg = renderJobConfig(format, doc);
+  if (!cfg.ok) return { format, ok: false, refusals: cfg.reasons, warnings: notes, out, files: [], weights: null };
+  const warnings = [...notes];
+  const req = await requestWeights(r, doc, warnings, onStage);
+  const weights = req.weights;
+  onStage('writing');
+  const res = await exportJob(req.doc, format, out, { ...(r.gpus ? { gpus: r.gpus } : {}), ...(r.machines ? { machines: r.machines } : {}), ...(weights ? { weights } : {}) });
+  onStage('done');
+  return { format, ok: true, refusals: [], warnings: [...warnings, ...res.warnings], out, files: res.files, weights: null };
 }

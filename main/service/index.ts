@@ -18,7 +18,7 @@ import { DOC_EXTENSIONS, DocumentError, isDocumentPath, parseDocument } from '..
 import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
 import { OpsService } from './ops.js';
-import type { WorkerSpawner } from '../training/process.js';
+import type { WorkerSpawner } from '../runs/process.js';
 import { defaultDataDir, defaultDocumentsDir } from '../io/paths.js';
 
 export interface ServiceOptions {

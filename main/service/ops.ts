@@ -11,10 +11,12 @@ import { ApiError, type ApiErrorCode, type CallOutput, type CallParsed, type Eve
 import { FRAMEWORK_LABEL } from '../../core/config/index.js';
 import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { ExportError } from '../export/errors.js';
-import type { EvalJob, EvalJobResult } from '../training/jobs.js';
-import { nodeSpawner, type WorkerSpawner } from '../training/process.js';
+import type { EvalJob, EvalJobResult } from '../runs/jobs.js';
+import { nodeSpawner, type WorkerSpawner } from '../runs/process.js';
 import type { DataSourceArgs } from '../training/sources.js';
-import { CheckpointError, planLoad, readCheckpoint } from '../weights/index.js';
+import type { CheckpointInspection } from '../weights/index.js';
+import { workerEntry } from '../training/data/worker-url.js';
+import { Worker } from 'node:worker_threads';
 import { ConfigImportError, importConfigFile } from './config-import.js';
 import { checkExport, runExport } from './export.js';
 import { toArgs } from './training.js';
@@ -76,16 +78,17 @@ export class OpsService {
 
   handlers() {
     return {
-      'export.check': async ({ format, graph, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
+      'export.check': async ({ format, graph, weights, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
         const { doc } = await this.graph(graph);
-        return checkExport({ format, doc, fastreidStem });
+        const weightsPath = this.weightsPath(weights);
+        return checkExport({ format, doc, fastreidStem, ...(weightsPath ? { weights: weightsPath } : {}) });
       },
-      'export.run': async ({ format, graph, weights, fastreidStem, layout, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
+      'export.run': async ({ format, graph, weights, fastreidStem, layout, gpus, machines, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
         const id = jobId ?? newJobId();
         const { doc } = await this.graph(graph);
         const weightsPath = this.weightsPath(weights);
         try {
-          const r = await runExport({ format, doc, fastreidStem, layout, ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
+          const r = await runExport({ format, doc, fastreidStem, layout, ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}), ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));
           if (!r.ok) this.emit('export.progress', { jobId: id, stage: 'failed', message: r.refusals.join('; ') });
           return r;
         } catch (e) {
@@ -112,7 +115,8 @@ export class OpsService {
         if (!g.runDir && !data) throw new ApiError('E_BAD_REQUEST', 'choose a dataset to evaluate on');
         const weightsPath = this.weightsPath(weights);
         if (weightsPath && weights.kind === 'file' && !existsSync(weightsPath)) throw new ApiError('E_NOT_FOUND', `${weightsPath}: no such file`);
-        // A run's own weights evaluated by the service: the result becomes the run's evaluation (one writer).
+        // A run's own weights evaluated by the service: the result is kept as a new evaluation record of the run
+        // (runs.evals), beside its training-time evaluation, which it never replaces.
         const saveToRun = !!g.runDir && (weights.kind === 'none' || (weights.kind === 'run' && graph.kind === 'run' && weights.runId === graph.runId));
         // runsDir is `<dataDir>/runs`: the demo cache lives under the same data folder.
         const dataArgs: DataSourceArgs | null = data ? toArgs(data, dirname(this.runsDir)) : null;
@@ -125,20 +129,16 @@ export class OpsService {
       },
       'weights.inspect': async ({ path, graph, keepClassifier }: CallParsed<'weights.inspect'>): Promise<CallOutput<'weights.inspect'>> => {
         const doc = graph ? (await this.graph(graph)).doc : null;
-        let ckpt;
-        try {
-          ckpt = await readCheckpoint(path);
-        } catch (e) {
-          if (e instanceof CheckpointError) throw new ApiError(e.code, e.message.includes(path) ? e.message : `${path}: ${e.message}`);
-          throw e;
-        }
-        const tensors = [...ckpt.tensors].map(([key, t]) => ({ key, dtype: t.dtype, shape: t.shape }));
-        const elements = [...ckpt.tensors.values()].reduce((a, t) => a + t.data.length, 0);
-        const report = doc ? planLoad(analyze(doc.graph).layers, ckpt, { keepClassifier }).report : null;
-        return { file: path, format: ckpt.format, wrapper: ckpt.wrapper ?? '', count: tensors.length, elements, tensors, report };
+        // Read and mapped in a worker thread (never on the service's event loop), a few at a time.
+        const r = await this.inspections.run(() => inspectInWorker(path, doc ? doc.graph : null, keepClassifier));
+        if (!r.ok) throw r.code ? new ApiError(r.code as ApiErrorCode, r.message.includes(path) ? r.message : `${path}: ${r.message}`) : new Error(r.message);
+        return r.result;
       },
     };
   }
+
+  /** weights.inspect calls in flight: at most two worker threads read checkpoints at once (the rest wait). */
+  private readonly inspections = new Limiter(2);
 
   /** Runs one evaluation in a fresh training process and forwards its progress as `eval.progress`. */
   private evalInProcess(jobId: string, job: EvalJob): Promise<EvalJobResult> {
@@ -168,5 +168,44 @@ export class OpsService {
       });
       w.send({ type: 'eval', job });
     });
+  }
+}
+
+type InspectOutcome = { ok: true; result: CheckpointInspection } | { ok: false; message: string; code: string | null };
+
+/** One checkpoint inspection in a fresh worker thread (main/service/weights-worker.ts). */
+function inspectInWorker(path: string, graph: GraphDoc['graph'] | null, keepClassifier: boolean): Promise<InspectOutcome> {
+  const { url, execArgv } = workerEntry('weights-worker', new URL('./weights-worker.ts', import.meta.url));
+  return new Promise((resolve) => {
+    const w = new Worker(url, { workerData: { path, graph, keepClassifier }, execArgv });
+    let done = false;
+    const settle = (o: InspectOutcome) => {
+      if (done) return;
+      done = true;
+      resolve(o);
+      void w.terminate();
+    };
+    w.once('message', settle);
+    w.once('error', (e) => settle({ ok: false, message: `cannot inspect the checkpoint: ${e.message.split('\n')[0]}`, code: /memory/i.test(e.message) ? 'E_CHECKPOINT_TOO_LARGE' : null }));
+    w.once('exit', (code) => settle({ ok: false, message: `the checkpoint reader exited with code ${code}`, code: null }));
+  });
+}
+
+/** Runs at most `max` tasks at once; the others wait in order. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly max: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    // A finishing task hands its slot straight to the next waiter.
+    if (this.active >= this.max) await new Promise<void>((ok) => this.waiting.push(ok));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Training in the service: starts runs in a separate training process (main/training/process.ts),
+ * Training in the service: starts runs in a separate training process (main/runs/process.ts),
  * forwards their events, lists / compares / renames / deletes run folders, inspects datasets and serves
  * thumbnails. Runs live in `<dataDir>/runs/<id>`.
  */
@@ -12,17 +12,32 @@ import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
 import { analyze, diffModels, diffSettings, DocumentError, LOSS_TERM_IDS, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
-import { planFileWeights } from '../training/engine/model-weights.js';
+import { planFileWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { LossConfigError, planLoss } from '../training/losses/index.js';
-import { listRuns, newRunId, RunDir, RunIdError, runFolder, type RunInfo } from '../training/engine/run-dir.js';
+import { listRuns, RunDir, RunIdError, runFolder, type RunInfo } from '../runs/store/run-dir.js';
+import { readRunLock, RunLockedError, withRunLock } from '../runs/store/lock.js';
+import { createRun, readResumePlan, RunStateError } from '../runs/lifecycle.js';
+import { evalRecordDir, listEvalRecords } from '../runs/store/eval-records.js';
 import { readEvalFeatures } from '../training/engine/eval-features.js';
+import { compareQueriesPage } from './compare-queries.js';
+import { runProjection } from './projection.js';
 import { runQueriesPage } from './run-queries.js';
-import { hasCheckpoint } from '../training/engine/checkpoint.js';
+import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../runs/external/import-run.js';
+import { hasCheckpoint } from '../runs/store/checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
-import type { TrainJob } from '../training/jobs.js';
-import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../training/process.js';
+import type { TrainJob } from '../runs/jobs.js';
+import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../runs/process.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
+
+/** An evaluation record's folder read as a run folder by the rank-list readers: its eval.json is the record's results. */
+class RecordDir extends RunDir {
+  override async readJson<T>(name: string): Promise<T | null> {
+    if (name !== 'eval.json') return super.readJson<T>(name);
+    const r = await super.readJson<{ results?: Record<string, unknown>; reRanking?: boolean }>('record.json');
+    return r?.results ? ({ ...r.results, reRanking: r.reRanking } as T) : null;
+  }
+}
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -50,7 +65,14 @@ async function checkPretrained(doc: ReturnType<typeof parseDocument>, weights: s
 export class TrainingService {
   readonly runsDir: string;
   private active = new Map<string, WorkerHandle>();
-  /** Folders whose images the UI may ask thumbnails of (dataset roots inspected or trained on). */
+  /**
+   * Step / epoch of the active runs, from their events: the training process is the one writer of run.json
+   * while it runs, so the service keeps this in memory rather than writing it.
+   */
+  private progress = new Map<string, { step?: number; epoch?: number }>();
+  /** Renames asked while the run's process writes run.json: applied when it exits. */
+  private pendingNames = new Map<string, string>();
+  /** Folders whose images the UI may ask thumbnails of (dataset roots the user inspected). */
   private imageRoots = new Set<string>();
 
   constructor(
@@ -73,10 +95,45 @@ export class TrainingService {
     return new RunDir(dir);
   }
 
-  /** Thumbnails of the dataset an evaluated image `path` (<root>/<split>/<file>) belongs to may be served. */
-  private allowDatasetOf(path: string): void {
-    this.imageRoots.add(resolve(path, '..', '..'));
+  /**
+   * Where an evaluation's files are: the run folder (the training-time evaluation) or, with `evalId`, that
+   * evaluation record's folder (the same file names: eval.json is its record's results there).
+   */
+  private evalOf(runId: string, evalId: string | undefined): RunDir {
+    const run = this.runDir(runId);
+    if (!evalId) return run;
+    const dir = evalRecordDir(run.dir, evalId);
+    if (!existsSync(join(dir, 'record.json'))) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation ${evalId}`);
+    return new RecordDir(dir);
   }
+
+  /** run.json of run `id`; E_NOT_FOUND for a folder that holds no run (deleted while it trained, damaged). */
+  private async info(run: RunDir, id: string): Promise<RunInfo> {
+    const info = await run.info();
+    if (!info) throw new ApiError('E_NOT_FOUND', `no run ${id} (its run.json is missing or incomplete)`);
+    const name = this.pendingNames.get(id);
+    return name ? { ...info, name } : info;
+  }
+
+  /** A short write of run.json by the app, holding the folder's lock; E_RUN_LOCKED while another process writes it. */
+  private async writeInfo(run: RunDir, patch: Partial<RunInfo>): Promise<void> {
+    try {
+      await withRunLock(run.dir, 'app', () => run.updateInfo(patch));
+    } catch (e) {
+      if (e instanceof RunLockedError) throw new ApiError('E_RUN_LOCKED', e.message);
+      throw e;
+    }
+  }
+
+  /**
+   * Images a run's evaluation lists (its query and gallery files) may be served as thumbnails: exactly those
+   * files, never a folder around them (a run folder's files can be edited: issue #25, a run.json saying
+   * dataset.root "/" widened the allow-list to every image on disk).
+   */
+  private readonly imagePaths = new Set<string>();
+  private allowImage = (path: string): void => {
+    this.imagePaths.add(resolve(path));
+  };
 
   private async summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): Promise<RunSummary> {
     const s: RunSummary = {
@@ -88,11 +145,19 @@ export class TrainingService {
       active: this.active.has(info.id),
     };
     for (const k of ['backend', 'message'] as const) if (typeof info[k] === 'string') s[k] = info[k] as string;
-    for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof info[k] === 'number') s[k] = info[k] as number;
+    const ext = info.external as { framework?: string; source?: string; lastChanged?: string | null } | undefined;
+    if (ext?.framework && ext.source) s.external = { framework: ext.framework, source: ext.source, lastChanged: ext.lastChanged ?? null };
+    const live: Record<string, unknown> = { ...info, ...(this.active.has(info.id) ? this.progress.get(info.id) : {}) };
+    for (const k of ['epochs', 'step', 'epoch'] as const) if (typeof live[k] === 'number') s[k] = live[k] as number;
     s.hasCheckpoint = await hasCheckpoint(runFolder(this.runsDir, info.id));
     if (evalResult && typeof evalResult.mAP === 'number') s.mAP = evalResult.mAP;
     if (evalResult && typeof evalResult.rank1 === 'number') s.rank1 = evalResult.rank1;
     return s;
+  }
+
+  /** Live follow: imported runs re-read their source folder when it changed (main/external/import-run.ts). */
+  private async followExternal(): Promise<void> {
+    for (const r of await listRuns(this.runsDir)) if (r.external) await syncExternalRun(runFolder(this.runsDir, r.id)).catch(() => false);
   }
 
   private launch(id: string, job: TrainJob): void {
@@ -102,7 +167,7 @@ export class TrainingService {
     w.onMessage((m) => {
       if (m.type === 'event') {
         this.emit('train.event', { runId: id, event: m.event });
-        if (m.event.type === 'step' || m.event.type === 'epoch') void new RunDir(job.runDir).updateInfo({ step: (m.event as { step?: number }).step, epoch: m.event.epoch }).catch(() => undefined);
+        if (m.event.type === 'step' || m.event.type === 'epoch') this.progress.set(id, { step: (m.event as { step?: number }).step ?? this.progress.get(id)?.step, epoch: m.event.epoch });
       }
       if (m.type === 'finished') {
         finished = true;
@@ -115,11 +180,15 @@ export class TrainingService {
     });
     w.onExit((code, signal, tail) => {
       this.active.delete(id);
+      this.progress.delete(id);
+      const name = this.pendingNames.get(id);
+      if (name) void this.writeInfo(new RunDir(job.runDir), { name }).then(() => this.pendingNames.delete(id)).catch(() => undefined);
       if (finished) return;
       const why = signal ? `was killed (${signal})` : `exited with code ${code}`;
       const oom = isOutOfMemory(tail) || /heap/i.test(tail);
       const message = `the training process ${why}${oom ? ' — it ran out of memory; lower the micro-batch (training settings) or the input size' : ''}; the run can resume from its last checkpoint`;
-      void new RunDir(job.runDir).updateInfo({ status: 'failed', message }).catch(() => undefined);
+      // The process is gone: its lock is stale and the app takes it for this one write.
+      if (existsSync(join(job.runDir, 'run.json'))) void this.writeInfo(new RunDir(job.runDir), { status: 'failed', message }).catch(() => undefined);
       this.emit('train.exit', { runId: id, status: 'failed', message, ...(oom ? { code: OUT_OF_MEMORY_CODE } : {}) });
     });
     w.send({ type: 'start', job });
@@ -147,12 +216,7 @@ export class TrainingService {
         }
         if (weights && !existsSync(weights)) throw new ApiError('E_NOT_FOUND', `${weights}: no such file`);
         if (weights) await checkPretrained(parsedDoc, weights);
-        const id = newRunId(name ?? 'run');
-        const runDir = runFolder(this.runsDir, id);
-        const run = new RunDir(runDir);
-        await run.init();
-        const now = new Date().toISOString();
-        await run.writeJson('run.json', { id, name: name ?? id, status: 'running', created: now, updated: now });
+        const { id, dir: runDir } = await createRun(this.runsDir, name);
         this.launch(id, { runDir, doc, settings: parsed.settings, data: toArgs(data, this.dataDir), backend, ...(weights ? { weights } : {}) });
         return { runId: id, runDir };
       },
@@ -163,7 +227,7 @@ export class TrainingService {
           const run = this.runDir(runId);
           const info = await run.readJson<RunInfo>('run.json');
           if (info?.status === 'paused') {
-            await run.updateInfo({ status: 'stopped' });
+            await this.writeInfo(run, { status: 'stopped' });
             this.emit('train.exit', { runId, status: 'stopped' });
             return { ok: true as const };
           }
@@ -175,24 +239,38 @@ export class TrainingService {
       'train.resume': async ({ runId }: CallParsed<'train.resume'>) => {
         if (this.active.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already running`);
         const run = this.runDir(runId);
-        const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
-        if (info?.status === 'completed') throw new ApiError('E_BAD_REQUEST', `run ${runId} already completed`);
-        if (!(await hasCheckpoint(run.dir)))
-          throw new ApiError('E_BAD_REQUEST', `run ${runId} has no checkpoint yet; start it again instead`);
-        const doc = await readTextFile(join(run.dir, 'graph.json'), 'document');
-        const settings = parseTrainingSettings(await run.readJson('settings.json'));
-        if (!settings.ok || !info?.dataset) throw new ApiError('E_BAD_REQUEST', `run ${runId} is missing its settings or dataset`);
-        await run.updateInfo({ status: 'running', message: undefined });
-        this.launch(runId, { runDir: run.dir, doc, settings: settings.settings, data: { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] }, resume: true, ...(typeof info.backend === 'string' ? { backend: info.backend as TrainJob['backend'] } : {}) });
+        let plan;
+        try {
+          plan = await readResumePlan(run.dir, { label: `run ${runId}`, app: true });
+        } catch (e) {
+          if (e instanceof RunStateError) throw new ApiError(e.code, e.message);
+          if (e instanceof RunLockedError) throw new ApiError('E_RUN_LOCKED', e.message);
+          throw e;
+        }
+        await this.writeInfo(run, { status: 'running', message: undefined });
+        this.launch(runId, { runDir: run.dir, doc: plan.doc, settings: plan.settings, data: plan.data, resume: true, ...(plan.backend ? { backend: plan.backend } : {}) });
         return { runId };
       },
-      'runs.list': async () => {
-        const runs = await listRuns(this.runsDir);
-        return Promise.all(runs.map(async (r) => this.summary(r, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
+      'runs.import': async ({ path, name, data }: CallParsed<'runs.import'>) => {
+        try {
+          const r = await importTrainingFolder(path, this.runsDir, { ...(name ? { name } : {}), ...(data ? { data } : {}) });
+          if (data) this.imageRoots.add(resolve(data));
+          return r;
+        } catch (e) {
+          if (e instanceof ExternalImportError) throw new ApiError('E_BAD_REQUEST', e.message);
+          throw e;
+        }
       },
+      'runs.list': async () => {
+        await this.followExternal();
+        const runs = await listRuns(this.runsDir);
+        return Promise.all(runs.map(async (r) => this.summary({ ...r, ...(this.pendingNames.has(r.id) ? { name: this.pendingNames.get(r.id)! } : {}) }, await new RunDir(runFolder(this.runsDir, r.id)).readJson('eval.json'))));
+      },
+      'runs.evals': async ({ runId }: CallParsed<'runs.evals'>) => listEvalRecords(this.runDir(runId).dir),
       'runs.get': async ({ runId }: CallParsed<'runs.get'>) => {
         const run = this.runDir(runId);
-        const info = (await run.readJson<RunInfo>('run.json'))!;
+        await syncExternalRun(run.dir).catch(() => false);
+        const info = await this.info(run, runId);
         const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
         let doc: string | null = null;
         try {
@@ -200,8 +278,6 @@ export class TrainingService {
         } catch {
           doc = null;
         }
-        const ds = (info as { dataset?: { root?: string } }).dataset?.root;
-        if (ds) this.imageRoots.add(resolve(ds));
         return {
           summary: await this.summary(info, evalResult as { mAP?: number } | null),
           info: info as Record<string, unknown>,
@@ -210,15 +286,21 @@ export class TrainingService {
           doc,
           settings: await run.readJson<Record<string, unknown>>('settings.json'),
           loadReport: await run.readJson<Record<string, unknown>>('load-report.json'),
+          evals: await listEvalRecords(run.dir),
         };
       },
       'runs.rename': async ({ runId, name }: CallParsed<'runs.rename'>) => {
-        await this.runDir(runId).updateInfo({ name });
+        const run = this.runDir(runId);
+        // The run's training process writes run.json while it runs: the new name waits for it to exit.
+        if (this.active.has(runId)) this.pendingNames.set(runId, name);
+        else await this.writeInfo(run, { name });
         return { ok: true as const };
       },
       'runs.delete': async ({ runId }: CallParsed<'runs.delete'>) => {
         if (this.active.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is running; stop it first`);
         const run = this.runDir(runId);
+        const lock = await readRunLock(run.dir);
+        if (lock?.live) throw new ApiError('E_RUN_LOCKED', new RunLockedError(run.dir, lock.holder).message);
         await rm(run.dir, { recursive: true, force: true });
         return { ok: true as const };
       },
@@ -226,7 +308,7 @@ export class TrainingService {
         const loaded = await Promise.all(
           runIds.map(async (id) => {
             const run = this.runDir(id);
-            const info = (await run.readJson<RunInfo>('run.json'))!;
+            const info = await this.info(run, id);
             const evalResult = await run.readJson<Record<string, unknown>>('eval.json');
             const metrics = await run.metrics();
             const terms = (m: Record<string, unknown>) => Object.fromEntries(LOSS_TERM_IDS.flatMap((id) => (typeof m[id] === 'number' ? [[id, m[id]]] : [])));
@@ -237,7 +319,7 @@ export class TrainingService {
             } catch {
               analysis = null;
             }
-            return { id, info, evalResult, curve, analysis, settings: await run.readJson('settings.json') };
+            return { id, info, evalResult, curve, analysis, settings: await run.readJson('settings.json'), evals: await listEvalRecords(run.dir) };
           }),
         );
         const first = loaded[0]!;
@@ -246,6 +328,7 @@ export class TrainingService {
             summary: await this.summary(r.info, r.evalResult as { mAP?: number } | null),
             curve: r.curve,
             eval: r.evalResult ? Object.fromEntries(Object.entries(r.evalResult).filter(([k]) => k !== 'queryFiles' && k !== 'galleryFiles')) : null,
+            evals: r.evals,
           }))),
           changes: loaded.slice(1).map((r) => ({
             from: first.id,
@@ -255,14 +338,21 @@ export class TrainingService {
           })),
         };
       },
-      'runs.ranklist': async ({ runId, queries, k }: CallParsed<'runs.ranklist'>) => {
-        const run = this.runDir(runId);
+      'runs.ranklist': async ({ runId, queries, k, evalId }: CallParsed<'runs.ranklist'>) => {
+        const run = this.evalOf(runId, evalId);
         const feats = await readEvalFeatures(run.dir);
         if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
-        if (feats.query[0]) this.allowDatasetOf(feats.query[0].path);
+        for (const r of [...feats.query, ...feats.gallery]) this.allowImage(r.path);
         return feats.rankList(queries, k);
       },
-      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.runDir(i.runId), i, (p) => this.allowDatasetOf(p)),
+      'runs.queries': async (i: CallParsed<'runs.queries'>) => runQueriesPage(this.evalOf(i.runId, i.evalId), i, this.allowImage),
+      'runs.projection': async ({ runId, seed }: CallParsed<'runs.projection'>) => {
+        const feats = await readEvalFeatures(this.runDir(runId).dir);
+        if (!feats) throw new ApiError('E_NOT_FOUND', `run ${runId} has no evaluation yet`);
+        for (const r of [...feats.query, ...feats.gallery]) this.allowImage(r.path);
+        return runProjection(feats, seed, (p) => this.emit('projection.progress', { runId, seed, ...p }));
+      },
+      'runs.compareQueries': async (i: CallParsed<'runs.compareQueries'>) => compareQueriesPage([this.runDir(i.runIds[0]), this.runDir(i.runIds[1])], i, this.allowImage),
       'dataset.inspect': async ({ data }: CallParsed<'dataset.inspect'>) => {
         let ds;
         try {
@@ -296,7 +386,7 @@ export class TrainingService {
         Promise.all(
           paths.map(async (p) => {
             const abs = resolve(p);
-            const allowed = [...this.imageRoots].some((root) => {
+            const allowed = this.imagePaths.has(abs) || [...this.imageRoots].some((root) => {
               const rel = relative(root, abs);
               return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
             });

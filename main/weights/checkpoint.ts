@@ -5,7 +5,7 @@ import { isTensorRef, pickleStateDict, PyDict, PyGlobal, PyObject, PyTuple, STOR
 import { LIMITS } from './limits.js';
 import { isPickledModule, moduleStateDict } from './modules.js';
 import { readSafetensors } from './safetensors.js';
-import { buildZip, readZipDirectory, zipEntryData } from './zip.js';
+import { buildZip, readZipDirectory, zipEntryCheck, zipEntryData } from './zip.js';
 
 export interface CheckpointTensor {
   /** dtype in the file (float32, float16, float64, bfloat16, int64, …); `data` is always float32. */
@@ -99,14 +99,54 @@ function storagePid(pid: unknown, legacy: boolean): StorageRef {
   return { dtype: dtype!, key, numel, viewOffset };
 }
 
+/** Elements of a tensor of this shape (1 for a scalar). */
+export const numelOf = (shape: readonly number[]): number => shape.reduce((a, d) => a * d, 1);
+
+/** True when a view with these sizes / strides reads consecutive elements (row-major, size-1 dims ignored). */
+function isContiguous(size: number[], stride: number[]): boolean {
+  let expected = 1;
+  for (let i = size.length - 1; i >= 0; i--) {
+    if (size[i] === 1) continue;
+    if (stride[i] !== expected) return false;
+    expected *= size[i]!;
+  }
+  return true;
+}
+
+/** Where a storage's bytes come from: its element count (known without reading it) and a reader. */
+interface StorageSource {
+  /** Elements the storage holds (declared size in the zip directory / legacy header). */
+  elements(s: StorageRef): number;
+  /** The storage's raw little-endian bytes (inflated / sliced on the first call only). */
+  bytes(s: StorageRef): Uint8Array;
+}
+
 /**
- * Copies every view out of its storage as float32, after checking it against the storage: sizes and
- * strides are non-negative integers, the last element lies inside the storage, and a view holding more
- * elements than its storage (stride 0, torch's `expand`) stays under LIMITS.expandedElements.
+ * Checks every view against its storage, then returns tensors whose `data` is read lazily on first access:
+ * - sizes and strides are non-negative integers, the last element lies inside the storage, and a view
+ *   holding more elements than its storage (stride 0, torch's `expand`) stays under LIMITS.expandedElements;
+ * - views of one storage share it as PyTorch does (`torch.load` of 5,000 views of one 4 MB storage takes
+ *   4 MB): each storage is converted to float32 once, a contiguous view is a `subarray` of it (no copy);
+ *   only non-contiguous views are copied;
+ * - the memory all tensors would take together (each storage once + each copied view) is checked against
+ *   LIMITS.materializedElements before anything is read, so a file that would not fit is refused at once
+ *   (E_CHECKPOINT_TOO_LARGE) — and listing a file (keys, dtypes, shapes) never reads a storage.
  */
-function materialize(dict: Map<string, TensorRef>, storageBytes: (s: StorageRef) => Uint8Array): Map<string, CheckpointTensor> {
+function materialize(dict: Map<string, TensorRef>, source: StorageSource): Map<string, CheckpointTensor> {
   const out = new Map<string, CheckpointTensor>();
   let expanded = 0;
+  let budget = 0;
+  const storages = new Map<string, number>();
+  const floats = new Map<string, Float32Array>();
+  const storageFloats = (s: StorageRef): Float32Array => {
+    let f = floats.get(s.key);
+    if (!f) {
+      const bytes = source.bytes(s);
+      f = gather(bytes, s.dtype, null, Math.floor(bytes.byteLength / (ELEMENT_SIZE[s.dtype] ?? 1)), 0);
+      floats.set(s.key, f);
+    }
+    return f;
+  };
   for (const [k, t] of dict) {
     const name = k.slice(0, 200);
     if (t.size.length !== t.stride.length) fail(`malformed checkpoint: ${name} has ${t.size.length} sizes but ${t.stride.length} strides`);
@@ -119,8 +159,7 @@ function materialize(dict: Map<string, TensorRef>, storageBytes: (s: StorageRef)
       n *= d;
       if (n > LIMITS.tensorElements) fail(`${name} has more than ${LIMITS.tensorElements} elements: too large`, 'E_CHECKPOINT_TOO_LARGE');
     }
-    const bytes = storageBytes(t.storage);
-    const elements = Math.floor(bytes.byteLength / (ELEMENT_SIZE[t.storage.dtype] ?? 1));
+    const elements = source.elements(t.storage);
     if (n > 0) {
       // Check the view's extent against the storage before allocating anything for it.
       const last = size.reduce((a, d, i) => a + (d - 1) * stride[i]!, offset);
@@ -131,8 +170,27 @@ function materialize(dict: Map<string, TensorRef>, storageBytes: (s: StorageRef)
       if (n - elements > LIMITS.expandedElements || expanded > LIMITS.expandedElementsTotal)
         fail(`malformed checkpoint: ${name} is a view of ${n} elements over a storage of ${elements} (stride 0): refusing to expand it`, 'E_CHECKPOINT_TOO_LARGE');
     }
-    const data = gather(bytes, t.storage.dtype, stridedPositions(size, stride), n, offset);
-    out.set(k, { dtype: t.storage.dtype, shape: size, data });
+    if (!storages.has(t.storage.key)) {
+      storages.set(t.storage.key, elements);
+      budget += elements;
+    }
+    const shared = n === 0 || isContiguous(size, stride);
+    if (!shared) budget += n;
+    if (budget > LIMITS.materializedElements)
+      fail(`the checkpoint's tensors take more than ${LIMITS.materializedElements * 4 / 2 ** 30} GiB as float32 (at ${name}): too large`, 'E_CHECKPOINT_TOO_LARGE');
+    const storage = t.storage;
+    let data: Float32Array | undefined;
+    out.set(k, {
+      dtype: storage.dtype,
+      shape: size,
+      get data(): Float32Array {
+        if (!data) {
+          const f = storageFloats(storage);
+          data = shared ? f.subarray(offset, offset + n) : gather(new Uint8Array(f.buffer, f.byteOffset, f.byteLength), 'float32', stridedPositions(size, stride), n, offset);
+        }
+        return data;
+      },
+    });
   }
   return out;
 }
@@ -148,17 +206,17 @@ function readTorchZip(buf: Buffer): Checkpoint {
   if (bo && zipEntryData(buf, bo, budget).toString('latin1').trim() === 'big') fail('big-endian checkpoints are not supported: re-save it on a little-endian machine', 'E_UNSUPPORTED_CHECKPOINT');
   const { value } = unpickle(zipEntryData(buf, pkl!, budget), 0, (pid) => storagePid(pid, false));
   const { dict, wrapper, model } = findStateDict(value);
-  const cache = new Map<string, Uint8Array>();
-  const tensors = materialize(dict, (s) => {
-    let b = cache.get(s.key);
-    if (!b) {
-      const e = byName.get(`${prefix}data/${s.key}`);
-      if (!e) fail(`truncated checkpoint: storage data/${s.key} is missing from the zip`);
-      b = zipEntryData(buf, e!, budget);
-      if (b.byteLength < s.numel * (ELEMENT_SIZE[s.dtype] ?? 1)) fail(`truncated checkpoint: storage data/${s.key} is shorter than its ${s.numel} elements`);
-      cache.set(s.key, b);
-    }
-    return b;
+  const entryOf = (s: StorageRef) => {
+    const e = byName.get(`${prefix}data/${s.key}`);
+    if (!e) fail(`truncated checkpoint: storage data/${s.key} is missing from the zip`);
+    zipEntryCheck(buf, e!); // headers, sizes and ratio now; the inflating waits for the first read
+    if (e!.size < s.numel * (ELEMENT_SIZE[s.dtype] ?? 1)) fail(`truncated checkpoint: storage data/${s.key} is shorter than its ${s.numel} elements`);
+    return e!;
+  };
+  const tensors = materialize(dict, {
+    // The zip directory's declared size: zipEntryData checks the inflated bytes against it.
+    elements: (s) => Math.floor(entryOf(s).size / (ELEMENT_SIZE[s.dtype] ?? 1)),
+    bytes: (s) => zipEntryData(buf, entryOf(s), budget),
   });
   return { format: 'pytorch-zip', tensors, wrapper, ...(model ? { model } : {}) };
 }
@@ -200,7 +258,8 @@ function readTorchLegacy(buf: Buffer): Checkpoint {
     data.set(key, buf.subarray(pos, pos + bytes));
     pos += bytes;
   }
-  const tensors = materialize(dict, (s) => data.get(s.key) ?? fail(`malformed checkpoint: storage ${s.key} has no data`));
+  const bytesOf = (s: StorageRef) => data.get(s.key) ?? fail(`malformed checkpoint: storage ${s.key} has no data`);
+  const tensors = materialize(dict, { elements: (s) => Math.floor(bytesOf(s).byteLength / (ELEMENT_SIZE[s.dtype] ?? 1)), bytes: bytesOf });
   return { format: 'pytorch-legacy', tensors, wrapper, ...(model ? { model } : {}) };
 }
 

@@ -3,8 +3,9 @@
  * write (torch.load-able zip state dict, safetensors), and map state dicts onto the graph's tfjs weight
  * slots (core/compile/weight-specs.ts) with a load report.
  */
-export { readCheckpoint, parseCheckpoint, writeCheckpoint, type Checkpoint, type CheckpointTensor, type WriteTensor } from './checkpoint.js';
+export { readCheckpoint, parseCheckpoint, numelOf, writeCheckpoint, type Checkpoint, type CheckpointTensor, type WriteTensor } from './checkpoint.js';
 export { planLoad, assertFiniteWeights, exportStateDict, toTfjs, toTorch, type LoadPlan, type LoadReport, type LoadedEntry, type LoadGroup } from './mapping.js';
 export { RULES, WRAPPER_PREFIXES } from './layouts.js';
 export { CheckpointError, NonFiniteWeightsError, type CheckpointErrorCode } from './errors.js';
 export { LIMITS as CHECKPOINT_LIMITS } from './limits.js';
+export { inspectCheckpoint, type CheckpointInspection } from './inspect.js';

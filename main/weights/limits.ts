@@ -23,6 +23,12 @@ export const LIMITS = {
    */
   expandedElements: 2 ** 24,
   expandedElementsTotal: 2 ** 26,
+  /**
+   * Float32 elements all of a checkpoint's tensors may take once read: each storage once (views of one
+   * storage share it, as in PyTorch) plus each non-contiguous view's copy. 2^29 = 2 GiB, 20× a ResNet-50
+   * Baseline with its optimizer state; checked before any storage is read.
+   */
+  materializedElements: 2 ** 29,
   /** Nesting of pickled modules (`_modules` inside `_modules`). */
   moduleDepth: 100,
   /** Modules plus tensors of one pickled module tree (a module shared by two parents counts twice). */

@@ -64,7 +64,7 @@ export interface LoadReport {
   /** Graph slots whose checkpoint tensor has the wrong shape: not loaded, they keep their initialisation. */
   mismatched: { key: string; source: string; layer: string; slot: string; expected: number[]; got: number[] }[];
   /** Tensors that would load but hold NaN / ±Inf (not loaded; also in `skipped`): training refuses the file. */
-  nonFinite: { key: string; source: string; nan: number; posInf: number; negInf: number; elements: number }[];
+  nonFinite: { key: string; source: string; nan: number; posInf: number; negInf: number; elements: number; /** Values below 0 in a BatchNorm `running_var` (a variance is ≥ 0; batch_norm would take the root of a negative number). */ negative?: number }[];
   /**
    * The checkpoint's own input normalisation (fast-reid `pixel_mean` / `pixel_std` buffers), when it has
    * one: `pixelMean` / `pixelStd` as stored (on the `scale`: 255 for fast-reid), `mean` / `std` on the
@@ -146,8 +146,20 @@ function nonFiniteCounts(data: Float32Array): { nan: number; posInf: number; neg
   return nan + posInf + negInf ? { nan, posInf, negInf } : null;
 }
 
-const describeNonFinite = (c: { nan: number; posInf: number; negInf: number }, n: number) =>
-  [c.nan && `${c.nan} NaN`, c.posInf && `${c.posInf} +Inf`, c.negInf && `${c.negInf} −Inf`].filter(Boolean).join(', ') + ` of ${n} values`;
+const describeNonFinite = (c: { nan: number; posInf: number; negInf: number; negative?: number }, n: number) =>
+  [c.nan && `${c.nan} NaN`, c.posInf && `${c.posInf} +Inf`, c.negInf && `${c.negInf} −Inf`, c.negative && `${c.negative} negative variances`].filter(Boolean).join(', ') + ` of ${n} values`;
+
+/**
+ * Finite values outside a statistic's domain: a BatchNorm `running_var` must be ≥ 0 (eval-mode batch_norm
+ * divides by sqrt(running_var + eps), torch/nn/functional.py; a negative variance gives NaN features).
+ * Returns the count of negative values, 0 for other tensors.
+ */
+function outOfDomain(torchKey: string, data: Float32Array): number {
+  if (!torchKey.endsWith('running_var')) return 0;
+  let negative = 0;
+  for (let i = 0; i < data.length; i++) if (data[i]! < 0) negative++;
+  return negative;
+}
 
 /**
  * fast-reid's `pixel_mean` / `pixel_std` buffers ([1, 3, 1, 1], applied to 0–255 pixels by
@@ -307,10 +319,11 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
         mismatch({ key, source, layer: layer.name, slot: spec.slot, expected: spec.torchShape, got: t.shape });
         continue;
       }
-      const bad = nonFiniteCounts(t.data);
+      const negative = outOfDomain(spec.torchKey, t.data);
+      const bad = nonFiniteCounts(t.data) ?? (negative ? { nan: 0, posInf: 0, negInf: 0 } : null);
       if (bad) {
-        report.nonFinite.push({ key, source, ...bad, elements: t.data.length });
-        skip(source, `non-finite values (${describeNonFinite(bad, t.data.length)}): not loaded`);
+        report.nonFinite.push({ key, source, ...bad, elements: t.data.length, ...(negative ? { negative } : {}) });
+        skip(source, `${negative ? 'invalid statistics' : 'non-finite values'} (${describeNonFinite({ ...bad, negative }, t.data.length)}): not loaded`);
         continue;
       }
       values.set(`${layer.name}/${spec.slot}`, toTfjs(t.data, spec.torchShape, spec.transform));
@@ -379,7 +392,7 @@ export function assertFiniteWeights(report: LoadReport, file: string): void {
   const bad = report.nonFinite;
   if (!bad.length) return;
   const names = bad.slice(0, 3).map((b) => `${b.source} (${describeNonFinite(b, b.elements)})`).join('; ');
-  throw new NonFiniteWeightsError(`${file}: ${bad.length} pretrained tensor(s) hold non-finite values (NaN / Inf): ${names}${bad.length > 3 ? `; and ${bad.length - 3} more` : ''}; re-export the weights from a healthy checkpoint`);
+  throw new NonFiniteWeightsError(`${file}: ${bad.length} pretrained tensor(s) hold ${bad.some((b) => b.negative) ? 'invalid values (NaN / Inf / negative variance)' : 'non-finite values (NaN / Inf)'}: ${names}${bad.length > 3 ? `; and ${bad.length - 3} more` : ''}; re-export the weights from a healthy checkpoint`);
 }
 
 /**

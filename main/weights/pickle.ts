@@ -511,7 +511,16 @@ export function unpickle(buf: Uint8Array, start: number, persistentLoad: (pid: u
  * `torch._utils._rebuild_tensor_v2(persistent storage, 0, size, stride, False, OrderedDict())`,
  * one storage per tensor, storage keys "0", "1", … (torch/serialization.py `_save`).
  */
-export function pickleStateDict(entries: { key: string; dtype: string; size: number[] }[], opts: { wrap?: string } = {}): Uint8Array {
+export function pickleStateDict(
+  entries: {
+    key: string;
+    dtype: string;
+    size: number[];
+    /** A view of another storage (torch's views share one storage): its key, element count, the view's offset and strides. Default: its own contiguous storage `String(i)`. */
+    view?: { storage: string; numel: number; offset: number; stride: number[] };
+  }[],
+  opts: { wrap?: string } = {},
+): Uint8Array {
   const out: number[] = [];
   const enc = new TextEncoder();
   const op = (...b: number[]) => out.push(...b);
@@ -554,19 +563,19 @@ export function pickleStateDict(entries: { key: string; dtype: string; size: num
   entries.forEach((e, i) => {
     const cls = storageClass[e.dtype];
     if (!cls) throw new Error(`cannot write dtype ${e.dtype}`);
-    const numel = e.size.reduce((a, b) => a * b, 1);
-    const stride = e.size.map((_, d) => e.size.slice(d + 1).reduce((a, b) => a * b, 1));
+    const numel = e.view?.numel ?? e.size.reduce((a, b) => a * b, 1);
+    const stride = e.view?.stride ?? e.size.map((_, d) => e.size.slice(d + 1).reduce((a, b) => a * b, 1));
     str(e.key);
     global('torch._utils', '_rebuild_tensor_v2');
     op(0x28); // args MARK
     op(0x28); // persistent id MARK
     str('storage');
     global('torch', cls);
-    str(String(i));
+    str(e.view?.storage ?? String(i));
     str('cpu');
     int(numel);
     op(0x74, 0x51); // TUPLE BINPERSID
-    int(0);
+    int(e.view?.offset ?? 0);
     tuple(e.size);
     tuple(stride);
     op(0x89); // requires_grad False

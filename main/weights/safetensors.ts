@@ -65,7 +65,15 @@ export function readSafetensors(buf: Buffer): Map<string, CheckpointTensor> {
       if (count > LIMITS.tensorElements) fail(`safetensors tensor ${name} has more than ${LIMITS.tensorElements} elements: too large`, 'E_CHECKPOINT_TOO_LARGE');
     }
     if (e - b !== count * ELEMENT_SIZE[dtype!]!) fail(`damaged safetensors file: tensor ${name} has ${e - b} bytes for shape [${(shape as number[]).join(', ')}] of ${info.dtype as string}`);
-    tensors.set(k, { dtype: dtype!, shape: [...(shape as number[])], data: gather(buf.subarray(base + b, base + e), dtype!, null, count, 0) });
+    // Read on first access: listing a file (keys, dtypes, shapes) copies no tensor.
+    let data: Float32Array | undefined;
+    tensors.set(k, {
+      dtype: dtype!,
+      shape: [...(shape as number[])],
+      get data(): Float32Array {
+        return (data ??= gather(buf.subarray(base + b, base + e), dtype!, null, count, 0));
+      },
+    });
   }
   return tensors;
 }

@@ -109,6 +109,26 @@ export function readZipDirectory(buf: Buffer): ZipEntry[] {
  * declared size. Throws CheckpointError.
  */
 export function zipEntryData(buf: Buffer, e: ZipEntry, budget: { inflated: number } = { inflated: 0 }): Buffer {
+  const raw = zipEntryCheck(buf, e);
+  const label = e.name.slice(0, 100);
+  if (e.method === 0) return raw;
+  budget.inflated += e.size;
+  if (budget.inflated > LIMITS.zipInflatedTotal) bad(`zip checkpoint inflates to more than ${LIMITS.zipInflatedTotal / 2 ** 30} GiB`, 'E_CHECKPOINT_TOO_LARGE');
+  let out: Buffer;
+  try {
+    out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+  } catch {
+    return bad(`damaged zip checkpoint: cannot inflate ${label}`);
+  }
+  if (out.length !== e.size) bad(`damaged zip checkpoint: ${label} inflates to ${out.length} bytes, not the ${e.size} its header says`);
+  return out;
+}
+
+/**
+ * Everything zipEntryData checks short of inflating: the local header, the entry inside the file, a stored
+ * entry's two sizes, a deflated entry's declared ratio, the method. Returns the entry's raw (compressed) bytes.
+ */
+export function zipEntryCheck(buf: Buffer, e: ZipEntry): Buffer {
   const h = e.localOffset;
   const label = e.name.slice(0, 100);
   if (h + 30 > buf.length || buf.readUInt32LE(h) !== LOCAL) bad(`damaged zip checkpoint: bad local header for ${label}`);
@@ -121,16 +141,7 @@ export function zipEntryData(buf: Buffer, e: ZipEntry, budget: { inflated: numbe
   }
   if (e.method === 8) {
     if (e.size > e.compressedSize * LIMITS.deflateRatio + 1024) bad(`damaged zip checkpoint: ${label} claims to inflate ${e.compressedSize} bytes to ${e.size}, more than deflate can`);
-    budget.inflated += e.size;
-    if (budget.inflated > LIMITS.zipInflatedTotal) bad(`zip checkpoint inflates to more than ${LIMITS.zipInflatedTotal / 2 ** 30} GiB`, 'E_CHECKPOINT_TOO_LARGE');
-    let out: Buffer;
-    try {
-      out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
-    } catch {
-      return bad(`damaged zip checkpoint: cannot inflate ${label}`);
-    }
-    if (out.length !== e.size) bad(`damaged zip checkpoint: ${label} inflates to ${out.length} bytes, not the ${e.size} its header says`);
-    return out;
+    return raw;
   }
   return bad(`unsupported zip compression method ${e.method} for ${label}`, 'E_UNSUPPORTED_CHECKPOINT');
 }

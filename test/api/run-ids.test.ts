@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../main/service/index.js';
-import { runFolder } from '../../main/training/engine/run-dir.js';
+import { runFolder } from '../../main/runs/store/run-dir.js';
 import { cleanup, serve, type Served } from '../e2e/harness.js';
 
 const BAD_IDS = ['.', '..', '../..', '../runs', 'a/../..', '/', '/etc', '.hidden', 'x/y', '..\\..', '', 'a\0b'];

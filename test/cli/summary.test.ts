@@ -16,14 +16,23 @@ const json = (...args: string[]) => {
 const tmp = mkdtempSync(join(tmpdir(), 'reid-cli-'));
 
 describe('reid-studio CLI: presets and summary', () => {
-  it('presets lists the 15 ResNet names (plain, IBN-a, IBN-b per depth), the six RSB SENets, then the nine fast-reid recipe presets', () => {
+  it('presets lists the 15 ResNet names (plain, IBN-a, IBN-b per depth), the six RSB SENets, fast-reid\'s two ResNeSts, then the twelve fast-reid recipe presets', () => {
     const r = cli('presets');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(30);
+    expect(r.stdout.trim().split('\n')).toHaveLength(35);
+    expect(r.stdout.trim().split('\n').slice(21, 23)).toEqual(['resnest50', 'resnest101']);
     expect(r.stdout).toContain('resnet101_ibn_a');
     expect(r.stdout).toContain('resnet50_ibn_b');
     expect(r.stdout).toContain('se_resnext50_32x4d');
-    expect(r.stdout.trim().split('\n').slice(21)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn'].map((b) => `fastreid_${f}_${b}`)));
+    expect(r.stdout.trim().split('\n').slice(23)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn', 'S50'].map((b) => `fastreid_${f}_${b}`)));
+  });
+
+  it("summary of fastreid_bagtricks_S50 has fast-reid's parameter count", () => {
+    // sum(p.numel() for p in build_model(cfg).parameters()) of fast-reid's own model on configs/Market1501/bagtricks_S50.yml
+    // (NUM_CLASSES 751): ResNeSt-50 backbone 25,434,240 + BNNeck 2·2048 + class weight 751·2048; the BNNeck shift is frozen.
+    const s = json('summary', '--preset', 'fastreid_bagtricks_S50');
+    expect(s.totalParams).toBe(25_434_240 + 4096 + 751 * 2048);
+    expect(s.trainableParams).toBe(s.totalParams - 2048);
   });
 
   it('summary of a fast-reid recipe preset: SBS R50 = resnet50 + BNNeck + 751-way classifier + the GeM-P exponent', () => {

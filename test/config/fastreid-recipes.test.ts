@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES } from '../../core/index.js';
-import { exportFastreidYaml, importConfig } from '../../core/config/index.js';
+import { exportFastreidYaml, exportRsbYaml, importConfig } from '../../core/config/index.js';
 import { FIXTURES, importFixture, modelFacts, settingsOf } from './helpers.js';
 
 /**
- * Every fast-reid ResNet recipe of configs/Market1501, DukeMTMC and MSMT17 for R50 / R50-ibn / R101-ibn
- * (bagtricks, AGW, SBS; test/fixtures/configs/fastreid) imports, builds, and exports back to an equivalent
+ * Every fast-reid ResNet-family recipe of configs/Market1501, DukeMTMC and MSMT17 for R50 / R50-ibn / R101-ibn
+ * and S50 (ResNeSt-50, build_resnest_backbone) (bagtricks, AGW, SBS; test/fixtures/configs/fastreid) imports, builds, and exports back to an equivalent
  * config: both the recipe and the exported file are merged into fast-reid's typed defaults with yacs's rules
  * (test/config/yacs_merge.py) and compared key by key.
  */
@@ -18,7 +18,7 @@ const PY = '/usr/bin/python3';
 const SCRIPT = new URL('./yacs_merge.py', import.meta.url).pathname;
 const DATASETS = ['Market1501', 'DukeMTMC', 'MSMT17'] as const;
 const FAMILIES = ['bagtricks', 'AGW', 'sbs'] as const;
-const BACKBONES = ['R50', 'R50-ibn', 'R101-ibn'] as const;
+const BACKBONES = ['R50', 'R50-ibn', 'R101-ibn', 'S50'] as const;
 const RECIPES = DATASETS.flatMap((d) => FAMILIES.flatMap((f) => BACKBONES.map((b) => ({ ds: d, family: f, bb: b, rel: `fastreid/${d}/${f}_${b}.yml` }))));
 
 /** fast-reid's iterations per epoch (len(train set) // IMS_PER_BATCH, batch 64): the app stores warmup in whole epochs. */
@@ -57,24 +57,27 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
   const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-recipes-'));
   const imported = RECIPES.map((r) => ({ ...r, result: importFixture(r.rel) }));
 
-  it('all 27 import, build and compile', () => {
+  it('all 36 import, build and compile', () => {
     for (const { rel, bb, family, result } of imported) {
       expect(result.framework, rel).toBe('fastreid');
       const facts = modelFacts(result.doc);
       expect(facts.ok, rel).toBe(true);
       expect(facts.blocks, rel).toEqual(bb === 'R101-ibn' ? [3, 4, 23, 3] : [3, 4, 6, 3]);
-      expect(facts.ibnLayers.length > 0, rel).toBe(bb !== 'R50');
+      expect(facts.ibnLayers.length > 0, rel).toBe(bb !== 'R50' && bb !== 'S50');
+      // ResNeSt-50: a split-attention conv in each of its 16 bottlenecks (fast-reid resnest.py).
+      expect(facts.splitAttention, rel).toBe(bb === 'S50' ? 16 : 0);
       expect(facts.pool, rel).toMatchObject(family === 'bagtricks' ? { kind: 'avg' } : { kind: 'gem', learnable: family === 'sbs' });
       expect(facts.trainFeature, rel).toBe(family === 'sbs' ? 'bottleneck' : 'gap');
       expect(facts.input, rel).toEqual(family === 'sbs' ? [384, 128, 3] : [256, 128, 3]);
       expect(compileToKeras(analyze(result.doc.graph)).metadata.roles.logits, rel).toBe('classifier');
       const s = settingsOf(result.doc);
-      const nl = family !== 'bagtricks';
+      // fast-reid's build_resnest_backbone ignores WITH_NL: the S50 graph has none and remembers the flag for export.
+      const nl = family !== 'bagtricks' && bb !== 'S50';
       // WITH_NL builds fast-reid's non-local blocks: NL_2 ×2 and NL_3 ×(3 for 50x, 9 for 101x).
       const nlBlocks = analyze(result.doc.graph).layers.filter((l) => l.kind === 'non_local_attention').map((l) => l.name.split('.')[1]);
       expect(nlBlocks.length, rel).toBe(nl ? (bb === 'R101-ibn' ? 11 : 5) : 0);
       if (nl) expect(new Set(nlBlocks), rel).toEqual(new Set(['NL_2', 'NL_3']));
-      expect(s.framework?.withNonLocal, rel).toBeUndefined();
+      expect(s.framework?.withNonLocal, rel).toBe(bb === 'S50' && family !== 'bagtricks' ? true : undefined);
       if (family === 'sbs') {
         expect(s.classifier, rel).toEqual({ layer: 'CircleSoftmax', scale: 64, margin: 0.35 });
         expect(s.loss, rel).toMatchObject({ softMargin: true, hardMining: true, normFeat: false });
@@ -96,7 +99,7 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
     }
   });
 
-  it('all 27 export back to an equivalent config (yacs-merged into fast-reid defaults, key by key)', () => {
+  it('all 36 export back to an equivalent config (yacs-merged into fast-reid defaults, key by key)', () => {
     const exported = imported.map(({ ds, family, bb, result }) => {
       const out = exportFastreidYaml(result.doc);
       if (!out.ok) throw new Error(`${ds}/${family}_${bb}: ${out.reasons.join('; ')}`);
@@ -130,7 +133,7 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
   });
 
   it('the presets fastreid_<recipe>_<backbone> are those recipes (Market1501)', () => {
-    expect(FR_PRESET_NAMES).toHaveLength(9);
+    expect(FR_PRESET_NAMES).toHaveLength(12);
     for (const { ds, family, bb, rel, result } of imported.filter((r) => r.ds === 'Market1501')) {
       const preset = buildFastreidPreset(`fastreid_${family}_${bb}`, ds);
       const recipe = JSON.parse(JSON.stringify(result.doc));
@@ -139,5 +142,16 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
       expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
     }
     expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);
+  });
+
+  it("an S50 recipe does not export to reid-strong-baseline: it has no ResNeSt", () => {
+    const r = exportRsbYaml(importFixture('fastreid/Market1501/bagtricks_S50.yml').doc);
+    expect(r.ok ? [] : r.reasons).toEqual(["resnest50: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML"]);
+  });
+
+  it('the other fast-reid recipes are refused with their reason: MGN (three datasets) and the ViT', () => {
+    for (const ds of DATASETS)
+      expect(() => importFixture(`fastreid/${ds}/mgn_R50-ibn.yml`), ds).toThrow(/MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network/);
+    expect(() => importFixture('fastreid/Market1501/bagtricks_vit.yml')).toThrow(/'build_vit_backbone': a Vision Transformer .* is not a ResNet-family network/);
   });
 });

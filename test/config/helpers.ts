@@ -37,7 +37,9 @@ export function modelFacts(doc: GraphDoc) {
     inChannels: ibn.reduce((s, l) => s + Math.floor(l.shape[2]! * (l.params.ratio as number)), 0),
     stemRelu: L.has('base.relu'),
     maxpool: { kernel: maxpool.params.kernel, stride: maxpool.params.stride, padding: maxpool.params.padding, ceil: maxpool.params.ceilMode },
-    lastStride: L.get(bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1')!.params.stride,
+    // ResNeSt (fast-reid resnest.py) strides with avd_layer, its split-attention conv at stride 1.
+    lastStride: (L.get('base.layer4.0.avd_layer') ?? L.get(bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1'))!.params.stride,
+    splitAttention: a.layers.filter((l) => l.kind === 'rsoftmax').length,
     pool: pool.kind === 'gem_pool' ? { kind: 'gem', ...pool.params } : { kind: 'avg' },
     bnneck: L.get('bottleneck')?.kind === 'batch_norm',
     evalFeature: a.outputs.evalFeature,

@@ -204,7 +204,7 @@ describe("datasets named in configs choose the app's reader", () => {
   // fast-reid's registered names (fastreid/data/datasets: cuhk03.py, msmt17.py, veri.py, vehicleid.py); the
   // identity counts are the datasets' published training splits.
   it.each([
-    ['CUHK03', 'cuhk03_detected', 767],
+    ['CUHK03', 'cuhk03_labeled', 767], // fast-reid cuhk03.py: cuhk03_labeled=True
     ['MSMT17', 'msmt17', 1041],
     ['VeRi', 'veri', 576],
     ['SmallVehicleID', 'vehicleid_800', 13134],

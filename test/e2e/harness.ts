@@ -81,6 +81,11 @@ export async function openApp(browser: Browser, url: string, size = { width: 144
   return page;
 }
 
+/** Discards the crash-recovery offer an earlier test's unsaved page left (one served app per file). */
+export async function discardRecovery(page: Page): Promise<void> {
+  if (await page.getByTestId('confirm-dialog').count()) await page.getByTestId('confirm-discard').click();
+}
+
 export const text = async (page: Page, testId: string) => (await page.getByTestId(testId).first().textContent())?.trim() ?? '';
 
 /**
@@ -99,4 +104,28 @@ export function servedBrowser(): { s: Served; browser: Browser } {
     if (ctx.s) cleanup(ctx.s.home, ctx.s.docs);
   });
   return ctx;
+}
+
+/**
+ * On-screen size of every block title in view (computed font size × the canvas zoom), how many titles are in
+ * the canvas pane, how many cards there are, and the zoom.
+ */
+export async function titleSizes(page: Page): Promise<{ px: number[]; inView: number; total: number; zoom: number }> {
+  return page.evaluate(() => {
+    const vp = document.querySelector('.react-flow__viewport') as HTMLElement;
+    const zoom = new DOMMatrixReadOnly(getComputedStyle(vp).transform).a;
+    const pane = document.querySelector('[data-testid="canvas"]')!.getBoundingClientRect();
+    const titles = Array.from(document.querySelectorAll<HTMLElement>('.react-flow__node .block-kind'));
+    const visible = titles.filter((t) => {
+      const r = t.getBoundingClientRect();
+      return r.right > pane.left && r.left < pane.right && r.bottom > pane.top && r.top < pane.bottom;
+    });
+    return { px: visible.map((t) => parseFloat(getComputedStyle(t).fontSize) * zoom), inView: visible.length, total: titles.length, zoom };
+  });
+}
+
+/** One browser-mode API call (POST /api/<method> with the session token): the JSON reply. */
+export async function apiCall<T = unknown>(s: Served, method: string, payload: unknown): Promise<{ ok: boolean; result: T; error?: { code: string; message: string } }> {
+  const r = await fetch(`http://127.0.0.1:${s.port}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-reid-token': s.token }, body: JSON.stringify(payload) });
+  return (await r.json()) as { ok: boolean; result: T; error?: { code: string; message: string } };
 }

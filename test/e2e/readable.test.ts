@@ -7,25 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { cleanup, launchBrowser, openApp, serve, type Served } from './harness.js';
+import { cleanup, launchBrowser, openApp, serve, titleSizes, type Served } from './harness.js';
 
 let s: Served;
 let browser: Browser;
-
-/** On-screen size of every block title in view: computed font size × the canvas zoom. */
-async function titleSizes(page: Page): Promise<{ px: number[]; inView: number; total: number }> {
-  return page.evaluate(() => {
-    const vp = document.querySelector('.react-flow__viewport') as HTMLElement;
-    const zoom = new DOMMatrixReadOnly(getComputedStyle(vp).transform).a;
-    const pane = document.querySelector('[data-testid="canvas"]')!.getBoundingClientRect();
-    const titles = Array.from(document.querySelectorAll<HTMLElement>('.react-flow__node .block-kind'));
-    const visible = titles.filter((t) => {
-      const r = t.getBoundingClientRect();
-      return r.right > pane.left && r.left < pane.right && r.bottom > pane.top && r.top < pane.bottom;
-    });
-    return { px: visible.map((t) => parseFloat(getComputedStyle(t).fontSize) * zoom), inView: visible.length, total: titles.length };
-  });
-}
 
 describe('a readable, honest editor', () => {
   beforeAll(async () => {

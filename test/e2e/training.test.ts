@@ -108,7 +108,14 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await expect.poll(async () => (await page.getByTestId('dataset-train').locator('td').allTextContents()).map(Number)).toEqual([2, 6, 2]);
     await expect.poll(async () => (await page.getByTestId('dataset-gallery').locator('td').allTextContents()).map(Number)).toEqual([2, 3, 2]);
     const problemsText = async () => (await page.getByTestId('dataset-problems').locator('li').allTextContents()).join('\n');
-    await expect.poll(problemsText).toContain('1 junk / distractor images');
+    // RSB / fast-reid market1501.py drop pid −1 (junk); their distractors (0000) stay in the gallery.
+    await expect.poll(problemsText).toContain('1 junk image (pid −1) left out');
+    expect(await problemsText()).not.toMatch(/distractor/);
+    // The chosen folder is shown once (it is the dataset root here).
+    // The histogram has a count axis: 0 … the most identities sharing one image count (#2: 4 images, #7: 2 → 1).
+    await expect.poll(async () => (await page.getByTestId('histogram-axis').locator('small').allTextContents())).toEqual(['1', 'ids', '0']);
+    const section = await text(page, 'dataset-section');
+    expect(section.split(root).filter((after, i) => i > 0 && !after.startsWith('/')).length).toBe(1); // not the files' paths
     const problems = await problemsText();
     expect(problems).toMatch(/1 file name\(s\) do not follow the layout, e\.g\. .*notes\.jpg/);
     expect(problems).toMatch(/unreadable image .*0009_c1s1_000101_01\.jpg/);

@@ -5,6 +5,7 @@
  * added to an earlier export's folder blocks the replacement.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,11 +56,22 @@ describe('folder exports keep the user files', () => {
     const out = join(tmp, 'again');
     const first = await exportModel(doc(), 'pytorch', out);
     expect(first.files).toEqual(['model.py', 'model.pth']);
-    expect(JSON.parse(readFileSync(join(out, EXPORT_MANIFEST), 'utf8'))).toEqual({ generator: 'ReID Studio', format: 'pytorch', files: ['model.py', 'model.pth'] });
+    expect(JSON.parse(readFileSync(join(out, EXPORT_MANIFEST), 'utf8'))).toEqual({
+      generator: 'ReID Studio',
+      format: 'pytorch',
+      files: ['model.py', 'model.pth'],
+      written: ['model.py', 'model.pth'].map((name) => ({ name, size: statSync(join(out, name)).size, sha256: createHash('sha256').update(readFileSync(join(out, name))).digest('hex') })),
+    });
     chmodSync(join(out, 'model.pth'), 0o600);
     chmodSync(out, 0o700);
+    // A file edited since the export no longer matches its record: the export refuses to delete it.
+    const generated = readFileSync(join(out, 'model.py'));
     writeFileSync(join(out, 'model.py'), 'edited by hand');
-    // Replaced: listed in the manifest, so ours (the hand edit goes, as with any regenerated file).
+    const edited = await exportModel(doc(), 'tfjs', out).catch((x: unknown) => x);
+    expect((edited as Error).message).toBe(`${out} holds files the previous export did not write or that changed since (model.py): move them or choose an empty or new folder`);
+    expect(readFileSync(join(out, 'model.py'), 'utf8')).toBe('edited by hand');
+    writeFileSync(join(out, 'model.py'), generated);
+    // Replaced: every file still as the export wrote it.
     await exportModel(doc(), 'tfjs', out);
     await exportModel(doc(), 'pytorch', out);
     expect(readFileSync(join(out, 'model.py'), 'utf8')).toMatch(/nn\.Linear\(512, 3, bias=False\)/);
@@ -77,6 +89,25 @@ describe('folder exports keep the user files', () => {
     expect(e).toBeInstanceOf(ExportError);
     expect((e as Error).message).toBe(`${out} holds files the previous export did not write (results.txt): move them or choose an empty or new folder`);
     expect(contents(out)).toEqual(before);
+    expect(hidden()).toEqual([]);
+  });
+
+  it('a forged manifest listing the user\'s file and folder (issue #25) deletes nothing: a manifest proves nothing', async () => {
+    const u = userFolder('forged', { 'train.py': 'my training script' });
+    mkdirSync(join(u.dir, 'data'));
+    writeFileSync(join(u.dir, 'data', 'labels.csv'), 'id,label\n');
+    writeFileSync(join(u.dir, EXPORT_MANIFEST), JSON.stringify({ generator: 'ReID Studio', format: 'pytorch', files: ['train.py', 'data'] }));
+    const e = await exportModel(doc(), 'pytorch', u.dir).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ExportError);
+    expect((e as Error).message).toBe(`${u.dir} holds files the previous export did not write (data, train.py): move them or choose an empty or new folder`);
+    expect(readFileSync(join(u.dir, 'train.py'), 'utf8')).toBe('my training script');
+    expect(readFileSync(join(u.dir, 'data', 'labels.csv'), 'utf8')).toBe('id,label\n');
+    // Even a manifest recording a folder's "hash" does not make a folder ours: only plain files match.
+    writeFileSync(join(u.dir, EXPORT_MANIFEST), JSON.stringify({ generator: 'ReID Studio', format: 'pytorch', files: ['data'], written: [{ name: 'data', size: statSync(join(u.dir, 'data')).size, sha256: '0'.repeat(64) }] }));
+    rmSync(join(u.dir, 'train.py'));
+    const d = await exportModel(doc(), 'pytorch', u.dir).catch((x: unknown) => x);
+    expect((d as Error).message).toMatch(/changed since \(data\)/);
+    expect(readdirSync(join(u.dir, 'data'))).toEqual(['labels.csv']);
     expect(hidden()).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { buildPreset, serializeDocument } from '../../core/index.js';
 import { FileError, readRegularFile, READ_LIMITS, readTextFileSync, writeFileAtomic, type AtomicFs } from '../../main/io/files.js';
 import { Service } from '../../main/service/index.js';
 import { readCheckpoint } from '../../main/weights/index.js';
-import { readCheckpoint as readRunCheckpoint, writeCheckpoint } from '../../main/training/engine/checkpoint.js';
+import { readCheckpoint as readRunCheckpoint, writeCheckpoint } from '../../main/runs/store/checkpoint.js';
 
 const BIN = fileURLToPath(new URL('../../bin/reid-studio.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'reid-io-'));

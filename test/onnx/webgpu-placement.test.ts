@@ -1,7 +1,8 @@
 /**
  * No operator of the zoo's EVAL graphs falls back to the CPU on the webgpu engine: each block kind's ONNX
  * lowering (the registry's own test cases, test/core/kind-cases.ts — ResNet stem / bottleneck / basic block,
- * IBN-a, IBN-b, SE and SE-ResNeXt's grouped convolutions, fast-reid's non-local block, GeM-P, BNNeck, the
+ * IBN-a, IBN-b, SE and SE-ResNeXt's grouped convolutions, fast-reid's non-local block, ResNeSt's split
+ * attention, average pools and dilated grouped convolution, GeM-P, BNNeck, the
  * classifier) runs on onnxruntime's WebGPU EP under its profiler, which names each node's provider
  * (main/onnx/placement.ts): every node is on WebGpuExecutionProvider, and the features equal the CPU
  * engine's within 1e-4 · max|ref|. SwiftShader here: tiny shapes.
@@ -29,6 +30,8 @@ const PICKS: [string, number][] = [
   ['gem_pool', 1], // GeM-P: the learnable p, Reciprocal
   ['neck', 0], // BNNeck on the pooled feature (BatchNormalization on a vector)
   ['linear', 0], // Gemm
+  ['resnest_bottleneck', 0], // ResNeSt: split attention (Reshape, ReduceSum, Softmax, Transpose, Mul), AveragePool (avd, avg-down ceil_mode)
+  ['resnest_bottleneck', 1], // dilated grouped convolution, cardinality 2, avd first
 ];
 
 describe('webgpu engine: every node of the zoo\'s eval operators on the GPU', () => {

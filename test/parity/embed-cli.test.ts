@@ -117,7 +117,7 @@ describe('reid-studio embed', () => {
     const empty = join(fx.dir, 'empty');
     mkdirSync(empty, { recursive: true });
     const cases: [string[], RegExp][] = [
-      [[...presetArgs(c), '--images', empty, '--out', 'x.json'], /--weights FILE is required/],
+      [[...presetArgs(c), '--images', empty, '--out', 'x.json'], /--weights FILE\|RUN_DIR is required/],
       [[...presetArgs(c), '--weights', w, '--images', empty, '--out', join(fx.dir, 'x.json')], /no image files/],
       [[...presetArgs(c), '--weights', w, '--images', empty, '--out', join(fx.dir, 'x.json'), '--batch-size', '0'], /--batch-size must be a whole number/],
       [[...presetArgs(c), '--weights', w, '--images', join(fx.dir, 'nope'), '--out', join(fx.dir, 'x.json')], /no such folder/],
@@ -136,6 +136,6 @@ describe('reid-studio embed', () => {
   });
 
   it('is listed in the help', () => {
-    expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/embed .*--weights FILE --images DIR --out FEATS\.npy\|FEATS\.safetensors\|FEATS\.json/);
+    expect(execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).toMatch(/embed .*--weights FILE\|RUN_DIR --images DIR --out FEATS\.npy\|FEATS\.safetensors\|FEATS\.json/);
   });
 });

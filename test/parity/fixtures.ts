@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { forwardEval, type ReidModel } from '../../main/tfjs/index.js';
 import { applyCommand, buildPreset, freezeBackbone, type GraphDoc, type PresetOptions } from '../../core/index.js';
 
 export const PYTHON = '/usr/bin/python3';
@@ -57,4 +59,16 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: num
     ref = Math.max(ref, Math.abs(b[i]!));
   }
   return { diff, ref };
+}
+
+/**
+ * Eval features of a built tfjs model on a fixture input file (float32 NHWC [n, h, w, 3]), as a flat
+ * Float32Array; the tensors are disposed.
+ */
+export async function featuresOf(reid: ReidModel, inputFile: string, [n, h, w]: [number, number, number]): Promise<Float32Array> {
+  const x = tf.tensor4d(readF32(inputFile), [n, h, w, 3]);
+  const f = forwardEval(reid, x);
+  const got = (await f.data()) as Float32Array;
+  tf.dispose([x, f]);
+  return got;
 }

@@ -135,8 +135,15 @@ class Baseline(nn.Module):
         super().__init__()
         ibn = preset.endswith('_ibn_a')
         depth = preset[: -len('_ibn_a')] if ibn else preset
-        self.base = ResNet(depth, last_stride, ibn)
-        self.in_planes = 512 if DEPTHS[depth][0] is BasicBlock else 2048
+        if preset == 'resnest50':
+            # fast-reid's ResNeSt-50 (test/core/oracle/resnest_modules.py, written from resnest.py / splat.py).
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'core', 'oracle'))
+            from resnest_modules import ResNeSt
+            self.base = ResNeSt([3, 4, 6, 3], 32, last_stride)
+            self.in_planes = 2048
+        else:
+            self.base = ResNet(depth, last_stride, ibn)
+            self.in_planes = 512 if DEPTHS[depth][0] is BasicBlock else 2048
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.neck = neck
         self.neck_feat = neck_feat

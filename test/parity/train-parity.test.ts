@@ -21,7 +21,15 @@ const CASES: ParityCase[] = [
   { id: 't_r18_no', preset: 'resnet18', neck: 'no', neckFeat: 'after', lastStride: 1, seed: 22, ...base },
   { id: 't_r50ibn_bnneck', preset: 'resnet50_ibn_a', neck: 'bnneck', neckFeat: 'after', lastStride: 1, seed: 23, ...base, input: [128, 64] },
   { id: 't_r50_frozen', preset: 'resnet50', neck: 'bnneck', neckFeat: 'after', lastStride: 2, seed: 24, freezeBackbone: true, ...base },
+  // fast-reid's ResNeSt-50 (LAST_STRIDE 1: dilated layer4); its reference is resnest_modules.py's ResNeSt.
+  { id: 't_resnest50', preset: 'resnest50', neck: 'bnneck', neckFeat: 'after', lastStride: 1, seed: 25, ...base },
 ];
+/**
+ * Cases onnxruntime's training graph cannot take yet (core/compile/onnx-grad.ts has no rule for grouped /
+ * dilated convolutions, split attention or average pooling): the engine trains them on tfjs (engines.ts
+ * trainingEngine falls back with this reason); the test asserts the refusal instead.
+ */
+const ONNX_UNTRAINABLE = new Set(['t_resnest50']);
 
 /*
  * Tolerances. Both frameworks compute in float32 with different summation orders (XNNPACK vs oneDNN
@@ -139,7 +147,16 @@ for (const [engine, step] of ENGINES)
       const backend = engine.endsWith(' backend') ? engine.slice(0, -' backend'.length) : 'wasm';
       expect((await initBackend(backend as (typeof TRAIN_BACKENDS)[number])).backend).toBe(backend);
     });
-    for (const c of CASES)
+    if (engine === 'onnxruntime')
+      for (const c of CASES.filter((x) => ONNX_UNTRAINABLE.has(x.id)))
+        it(`${c.id}: no training graph on onnxruntime yet (trained on tfjs, the reason logged)`, async () => {
+          const analysis = analyze(caseDoc(c).graph);
+          const before = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.pth`), { keepClassifier: true });
+          await expect(OnnxTrainingSession.create(compileToKeras(analysis), before.values, { batch: c.batch, threads: 2 })).rejects.toThrow(
+            /grouped, dilated or asymmetrically padded convolutions are not supported for training/,
+          );
+        });
+    for (const c of CASES.filter((x) => engine !== 'onnxruntime' || !ONNX_UNTRAINABLE.has(x.id)))
       it(c.id, async () => {
         const analysis = analyze(caseDoc(c).graph);
         const before = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.pth`), { keepClassifier: true });

@@ -133,11 +133,11 @@ describe('layouts read as the frameworks read them (reference: test/training/ref
     await expect(loadDataset('cuhk03_detected', join(tmp, 'cuhk03fr'))).rejects.toThrow(/CUHK03 detected/);
   });
 
-  it('CUHK03-NP labeled/ and detected/ folders; detected is the default as in the frameworks', async () => {
+  it("CUHK03-NP labeled/ and detected/ folders; labeled is the default, as fast-reid's (cuhk03.py cuhk03_labeled=True)", async () => {
     const root = join(tmp, 'cuhk03-np');
     for (const t of ['labeled', 'detected'])
       put(join(root, t), ['bounding_box_train/0001_c1_1.jpg', 'bounding_box_train/0001_c2_2.jpg', 'bounding_box_train/0003_c1_1.jpg', 'query/0005_c1_1.jpg', 'bounding_box_test/0005_c2_3.jpg', 'bounding_box_test/0006_c1_1.jpg']);
-    expect(detectLayout(root)).toBe('cuhk03_detected');
+    expect(detectLayout(root)).toBe('cuhk03_labeled');
     for (const t of ['labeled', 'detected'] as const) {
       const d = await loadDataset(`cuhk03_${t}`, root);
       expect(d.root).toBe(join(root, t));
@@ -159,12 +159,14 @@ describe('layouts read as the frameworks read them (reference: test/training/ref
     await expect(loadDataset('vehicleid_800', root)).rejects.toThrow(/test_list_800\.txt/);
     const d = await loadDataset('vehicleid_1600', root);
     const ref = runPython<{ train: unknown[][]; test: unknown[][]; numGallery: number; numQuery: number }>('ref_datasets.py', { what: 'vehicleid', root, testList: 'test_list_1600.txt' });
-    expect(triples(root, d.train).map((t) => t.slice(0, 2))).toEqual(ref.train.map((t) => t.slice(0, 2)));
+    expect(triples(root, d.train)).toEqual(ref.train); // camera = image id, as fast-reid sets it
     expect(sortT([...triples(root, d.query), ...triples(root, d.gallery)])).toEqual(sortT(ref.test));
     expect([d.gallery.length, d.query.length]).toEqual([ref.numGallery, ref.numQuery]);
     expect(new Set(d.gallery.map((r) => r.pid)).size).toBe(d.gallery.length);
     expect(d.summary.validQueries).toBe(3); // vehicle 12 has a single image: gallery only
-    expect(d.summary.train.cameras).toBe(0); // VehicleID has no camera ids
+    // fast-reid's dataset table (bases.py parse_data: len(set(camids))) counts the image ids VehicleID uses as cameras.
+    expect(d.summary.train.cameras).toBe(new Set(ref.train.map((t) => t[2])).size);
+    expect(d.summary.query.cameras + d.summary.gallery.cameras).toBe(new Set(ref.test.map((t) => t[2])).size);
     // Seeded: the same split on every load.
     expect((await loadDataset('vehicleid_1600', root)).gallery.map((r) => r.path)).toEqual(d.gallery.map((r) => r.path));
   });

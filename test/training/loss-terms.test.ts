@@ -10,7 +10,7 @@ import { FR_DEFAULTS, RSB_DEFAULTS } from '../../core/config/index.js';
 import { progressPrinter } from '../../main/cli/train.js';
 import { buildFromCompiled, initBackend, trainableVariables, type ReidModel } from '../../main/tfjs/index.js';
 import { Service } from '../../main/service/index.js';
-import { RunDir } from '../../main/training/engine/run-dir.js';
+import { RunDir } from '../../main/runs/store/run-dir.js';
 import { computeGradients, type StepResult } from '../../main/training/engine/step.js';
 import type { TrainEvent } from '../../main/training/engine/trainer.js';
 import { ReidLoss } from '../../main/training/losses/index.js';

@@ -9,7 +9,8 @@ import { buildPreset, DocumentError, parseDocument, serializeDocument } from '..
 import { parseCheckpointBytes } from '../../main/weights/checkpoint.js';
 import { CheckpointError } from '../../main/weights/index.js';
 import { LIMITS } from '../../main/weights/limits.js';
-import { unpickle } from '../../main/weights/pickle.js';
+import { pickleStateDict, unpickle } from '../../main/weights/pickle.js';
+import { buildZip } from '../../main/weights/zip.js';
 
 /**
  * Property-based fuzzing of every reader of untrusted bytes (fast-check, fixed seeds, a bounded number of
@@ -45,12 +46,14 @@ function checkpointOutcome(buf: Buffer): void {
   const t0 = performance.now();
   try {
     const c = parseCheckpointBytes(buf);
-    let elements = 0;
+    // Memory actually held: each distinct buffer once (views of one storage share it, as in PyTorch).
+    const buffers = new Map<ArrayBufferLike, number>();
     for (const [k, t] of c.tensors) {
       expect(t.data.length, k).toBe(t.shape.reduce((a, b) => a * b, 1));
-      elements += t.data.length;
+      buffers.set(t.data.buffer, t.data.buffer.byteLength / 4);
     }
-    expect(elements).toBeLessThanOrEqual(buf.length + LIMITS.expandedElementsTotal);
+    const elements = [...buffers.values()].reduce((a, b) => a + b, 0);
+    expect(elements).toBeLessThanOrEqual(Math.min(LIMITS.materializedElements, 2 * buf.length + LIMITS.expandedElementsTotal));
     outcomes.results++;
   } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
@@ -137,6 +140,34 @@ describe('checkpoint readers under fuzzing', () => {
         checkpointOutcome(Buffer.concat([len, json, Buffer.alloc(dataBytes, 0x3f)]));
       }),
       { numRuns: 1000, seed: 1304 },
+    );
+  });
+
+  it('views of one storage: random offsets, sizes and strides over shared storages (torch.save\'s layout)', () => {
+    const dtype = fc.constantFrom('float32', 'float16', 'float64', 'int64', 'uint8');
+    const view = fc.record({
+      storage: fc.nat({ max: 2 }),
+      offset: fc.oneof(fc.nat({ max: 70 }), fc.constantFrom(2 ** 31 - 1, 2 ** 40)),
+      size: fc.array(fc.oneof(fc.nat({ max: 9 }), fc.constantFrom(2 ** 20, 2 ** 31)), { maxLength: 3 }),
+      stride: fc.array(fc.oneof(fc.nat({ max: 12 }), fc.constant(2 ** 33)), { maxLength: 3 }),
+    });
+    const storages = fc.array(fc.record({ dtype, numel: fc.nat({ max: 64 }), declared: fc.integer({ min: -2, max: 2 }) }), { minLength: 3, maxLength: 3 });
+    fc.assert(
+      fc.property(storages, fc.array(view, { minLength: 1, maxLength: 300 }), (st, views) => {
+        const pkl = pickleStateDict(
+          views.map((v, i) => {
+            const s = st[v.storage]!;
+            return { key: `t${i}`, dtype: s.dtype, size: v.size, view: { storage: String(v.storage), numel: Math.max(0, s.numel + s.declared), offset: v.offset, stride: v.stride.slice(0, v.size.length).concat(v.size.slice(v.stride.length).map(() => 1)) } };
+          }),
+        );
+        const zip = buildZip([
+          { name: 'archive/data.pkl', data: pkl },
+          ...st.map((s, i) => ({ name: `archive/data/${i}`, data: new Uint8Array(s.numel * ({ float32: 4, float16: 2, float64: 8, int64: 8, uint8: 1 } as Record<string, number>)[s.dtype]!).fill(0x3c) })),
+          { name: 'archive/version', data: Buffer.from('3\n') },
+        ]);
+        checkpointOutcome(Buffer.concat(zip));
+      }),
+      { numRuns: 600, seed: 1307 },
     );
   });
 

@@ -4,11 +4,16 @@ import { auxLayerName, CUSTOM_LAYER_CLASSES, hwioToOihw, inboundRef, inChannels,
 
 /** Groups of a conv2d layer (nn.Conv2d `groups`; 1 when absent). */
 const groupsOf = (p: { groups?: unknown }): number => (p.groups as number | undefined) ?? 1;
+/** Dilation of a conv2d layer (nn.Conv2d `dilation`; 1 when absent). */
+const dilationOf = (p: { dilation?: unknown }): number => (p.dilation as number | undefined) ?? 1;
+/** The kernel's extent on the input: d·(k − 1) + 1 (PyTorch's output-size formula with dilation). */
+const span = (k: number, d: number): number => d * (k - 1) + 1;
 
 /**
  * nn.Conv2d with explicit symmetric zero padding (PyTorch semantics, not TF 'same'). `groups` splits the
  * input and output channels into that many independent convolutions (ResNeXt's cardinality, Xie et al.
- * CVPR 2017; RSB `modeling/backbones/senet.py` SEResNeXtBottleneck conv2).
+ * CVPR 2017; RSB `modeling/backbones/senet.py` SEResNeXtBottleneck conv2). `dilation` spaces the kernel taps
+ * (fast-reid `resnest.py`: layer4 with LAST_STRIDE 1 dilates its later blocks' 3×3 split-attention conv by 2).
  */
 export const conv2d: PrimitiveKind = {
   id: 'conv2d',
@@ -24,16 +29,19 @@ export const conv2d: PrimitiveKind = {
     padding: { type: 'int', default: 1, min: 0, max: 7, label: 'Padding' },
     bias: { type: 'bool', default: false, label: 'Bias' },
     groups: { type: 'int', default: 1, min: 1, max: 1024, label: 'Groups', help: 'nn.Conv2d groups (ResNeXt cardinality): input and output channels must divide by it' },
+    dilation: { type: 'int', default: 1, min: 1, max: 8, label: 'Dilation', help: 'nn.Conv2d dilation: kernel taps d apart (stride 1 only)' },
   },
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'out' }],
-  describe: (p) => `${p.kernel}×${p.kernel}/${p.stride} p${p.padding} → ${p.filters}${groupsOf(p) > 1 ? `, ${groupsOf(p)} groups` : ''}`,
+  describe: (p) => `${p.kernel}×${p.kernel}/${p.stride} p${p.padding} → ${p.filters}${groupsOf(p) > 1 ? `, ${groupsOf(p)} groups` : ''}${dilationOf(p) > 1 ? `, dilation ${dilationOf(p)}` : ''}`,
   inferShape(p, [x]) {
     const [h, w, c] = requireSpatial('conv2d', x!);
     const g = groupsOf(p);
     if (c % g || (p.filters as number) % g)
       throw new ShapeError('E_INVALID_PARAM', `conv2d with ${g} groups needs input (${c}) and output (${p.filters}) channels divisible by ${g}`);
-    const [oh, ow] = spatialOut('conv2d', h, w, p.kernel as number, p.stride as number, p.padding as number);
+    const d = dilationOf(p);
+    if (d > 1 && (p.stride as number) !== 1) throw new ShapeError('E_INVALID_PARAM', `conv2d with dilation ${d} needs stride 1 (got ${p.stride})`);
+    const [oh, ow] = spatialOut('conv2d', h, w, span(p.kernel as number, d), p.stride as number, p.padding as number);
     return [oh, ow, p.filters as number];
   },
   paramCount(p, [x]) {
@@ -59,11 +67,12 @@ export const conv2d: PrimitiveKind = {
      */
     keras({ layer: l, make, specs, cin, inbound, name }) {
       const [k, s, pad] = [l.params.kernel as number, l.params.stride as number, l.params.padding as number];
-      const g = groupsOf(l.params);
-      // tfjs has no grouped convolution: a custom layer (main/tfjs/layers) pads symmetrically and convolves per group.
-      if (g > 1)
-        return [make(CUSTOM_LAYER_CLASSES.groupConv, { filters: l.params.filters, kernel_size: k, strides: s, padding: pad, groups: g, use_bias: !!l.params.bias })];
-      const sameIsSymmetric = s === 1 && k % 2 === 1 && pad === (k - 1) / 2;
+      const [g, d] = [groupsOf(l.params), dilationOf(l.params)];
+      // tfjs has no grouped convolution, and no gradient for a dilated one: a custom layer (main/tfjs/layers)
+      // pads symmetrically and convolves per group (a dilated kernel tap by tap).
+      if (g > 1 || d > 1)
+        return [make(CUSTOM_LAYER_CLASSES.groupConv, { filters: l.params.filters, kernel_size: k, strides: s, padding: pad, groups: g, use_bias: !!l.params.bias, ...(d > 1 ? { dilation: d } : {}) })];
+      const sameIsSymmetric = s === 1 && k % 2 === 1 && pad === (span(k, d) - 1) / 2;
       const out: KerasLayerJson[] = [];
       let ins = inbound;
       let padding = 'valid';
@@ -73,7 +82,7 @@ export const conv2d: PrimitiveKind = {
         out.push(make('ZeroPadding2D', { padding: [[pad, pad], [pad, pad]], data_format: 'channels_last' }, padName));
         ins = [[inboundRef(padName)]];
       }
-      const conv = { filters: l.params.filters, kernel_size: [k, k], strides: [s, s], padding, data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear' };
+      const conv = { filters: l.params.filters, kernel_size: [k, k], strides: [s, s], padding, data_format: 'channels_last', dilation_rate: [d, d], activation: 'linear' };
       out.push(make('Conv2D', { ...conv, ...kernelBiasConfig(specs, k * k * cin, !!l.params.bias) }, name, ins));
       return out;
     },
@@ -86,13 +95,13 @@ export const conv2d: PrimitiveKind = {
         { name: 'kernel_shape', type: 'ints', value: [k, k] },
         { name: 'strides', type: 'ints', value: [l.params.stride as number, l.params.stride as number] },
         { name: 'pads', type: 'ints', value: [pad, pad, pad, pad] },
-        { name: 'dilations', type: 'ints', value: [1, 1] },
+        { name: 'dilations', type: 'ints', value: [dilationOf(l.params), dilationOf(l.params)] },
         { name: 'group', type: 'int', value: g },
       ]);
     },
     torch: {
       module: (l) =>
-        `nn.Conv2d(${inChannels(l)}, ${pyInt(l.params.filters)}, kernel_size=${pyInt(l.params.kernel)}, stride=${pyInt(l.params.stride)}, padding=${pyInt(l.params.padding)}, ${groupsOf(l.params) > 1 ? `groups=${groupsOf(l.params)}, ` : ''}bias=${pyBool(l.params.bias)})`,
+        `nn.Conv2d(${inChannels(l)}, ${pyInt(l.params.filters)}, kernel_size=${pyInt(l.params.kernel)}, stride=${pyInt(l.params.stride)}, padding=${pyInt(l.params.padding)}, ${dilationOf(l.params) > 1 ? `dilation=${dilationOf(l.params)}, ` : ''}${groupsOf(l.params) > 1 ? `groups=${groupsOf(l.params)}, ` : ''}bias=${pyBool(l.params.bias)})`,
     },
   },
 };

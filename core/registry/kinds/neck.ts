@@ -21,6 +21,10 @@ export const neck: CompositeKind = {
   inputs: [{ name: 'in' }],
   outputs: [{ name: 'before', label: 'before BN' }, { name: 'after', label: 'after BN' }, { name: 'eval', label: 'eval feature' }],
   describe: (p) => (p.type === 'bnneck' ? `BNNeck, eval ${p.neck_feat}` : 'no neck'),
+  // With no neck there is no BN: every tap is the pooled feature (baseline.py `neck == 'no'`), so the
+  // title and the port labels say what flows, not "BNNeck" / "before BN" / "after BN".
+  title: (p) => (p.type === 'bnneck' ? 'Neck (BNNeck)' : 'Neck (none)'),
+  outputLabels: (p): Record<string, string> => (p.type === 'bnneck' ? {} : { before: 'feature (train)', after: 'feature (to classifier)', eval: 'feature (eval)' }),
   build(ctx, p, { in: x }) {
     requireVector('neck', x!.shape);
     const after = p.type === 'bnneck' ? ctx.add('batch_norm', '', { freezeShift: true }, { in: x! }).out! : x!;

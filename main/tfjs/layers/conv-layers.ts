@@ -3,7 +3,8 @@
  *  - ReidGroupConv2D: nn.Conv2d with `groups` > 1 (ResNeXt, Xie et al. CVPR 2017): symmetric zero padding,
  *    then each of the G channel groups convolved with its slice of the kernel, concatenated in group
  *    order. Kernel HWIO [k, k, C_in / G, C_out] (PyTorch weight [C_out, C_in / G, k, k]); output channels
- *    [g·C_out/G, (g+1)·C_out/G) see input channels [g·C_in/G, (g+1)·C_in/G), as in PyTorch.
+ *    [g·C_out/G, (g+1)·C_out/G) see input channels [g·C_in/G, (g+1)·C_in/G), as in PyTorch; `dilation`
+ *    as nn.Conv2d's (stride 1; also used for ungrouped dilated convolutions, whose tfjs conv2d has no gradient).
  *  - ReidSEModule: reid-strong-baseline's SEModule (`modeling/backbones/senet.py`):
  *    x · σ(fc2(ReLU(fc1(mean_HW(x))))) with 1×1 convolutions (with bias) as [C, C/r] / [C/r, C] matrices.
  * Both initialise like PyTorch's nn.Conv2d.reset_parameters: kernel U(±1/√fan_in), bias U(±1/√fan_in).
@@ -28,6 +29,8 @@ export interface GroupConvArgs {
   padding?: number;
   groups?: number;
   useBias?: boolean;
+  /** nn.Conv2d dilation (stride 1 only). */
+  dilation?: number;
 }
 
 export class ReidGroupConv2D extends tf.layers.Layer {
@@ -38,6 +41,7 @@ export class ReidGroupConv2D extends tf.layers.Layer {
   readonly padding: number;
   readonly groups: number;
   readonly useBias: boolean;
+  readonly dilation: number;
   private kernel?: tf.LayerVariable;
   private bias?: tf.LayerVariable;
 
@@ -49,6 +53,7 @@ export class ReidGroupConv2D extends tf.layers.Layer {
     this.padding = args.padding ?? 0;
     this.groups = args.groups ?? 1;
     this.useBias = !!args.useBias;
+    this.dilation = args.dilation ?? 1;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -63,7 +68,7 @@ export class ReidGroupConv2D extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const [n, h, w] = shapeOf(inputShape);
-    const out = (d: number | null | undefined) => (d == null ? null : windowOut(d, this.kernelSize, this.strides, this.padding));
+    const out = (d: number | null | undefined) => (d == null ? null : windowOut(d, this.dilation * (this.kernelSize - 1) + 1, this.strides, this.padding));
     return [n ?? null, out(h), out(w), this.filters];
   }
 
@@ -74,14 +79,32 @@ export class ReidGroupConv2D extends tf.layers.Layer {
       if (p > 0) x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]]);
       const xs = tf.split(x, this.groups, 3);
       const ks = tf.split(this.kernel!.read() as tf.Tensor4D, this.groups, 3);
-      const ys = xs.map((xi, i) => tf.conv2d(xi as tf.Tensor4D, ks[i] as tf.Tensor4D, this.strides, 'valid'));
+      const ys = xs.map((xi, i) => (this.dilation > 1 ? this.dilated(xi as tf.Tensor4D, ks[i] as tf.Tensor4D) : tf.conv2d(xi as tf.Tensor4D, ks[i] as tf.Tensor4D, this.strides, 'valid')));
       const y = ys.length === 1 ? ys[0]! : tf.concat(ys, 3);
       return this.bias ? tf.add(y, this.bias.read()) : y;
     });
   }
 
+  /**
+   * A valid dilated convolution at stride 1 as the sum over the k×k kernel taps of 1×1 convolutions of the
+   * input shifted by (i·d, j·d): tfjs's conv2d has no gradient for dilation > 1 ("not yet supported in
+   * gradients"), slices and 1×1 convolutions have.
+   */
+  private dilated(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+    const [k, d] = [this.kernelSize, this.dilation];
+    const [, h, w] = x.shape;
+    const [oh, ow] = [h - d * (k - 1), w - d * (k - 1)];
+    let y: tf.Tensor4D | undefined;
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < k; j++) {
+        const tap = tf.conv2d(tf.slice(x, [0, i * d, j * d, 0], [-1, oh, ow, -1]), tf.slice(kernel, [i, j, 0, 0], [1, 1, -1, -1]), 1, 'valid');
+        y = y ? (tf.add(y, tap) as tf.Tensor4D) : tap;
+      }
+    return y!;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, groups: this.groups, useBias: this.useBias };
+    return { ...super.getConfig(), filters: this.filters, kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, groups: this.groups, useBias: this.useBias, ...(this.dilation > 1 ? { dilation: this.dilation } : {}) };
   }
 }
 

@@ -21,7 +21,7 @@ export interface MaxPoolArgs {
 }
 
 export class ReidMaxPool2D extends tf.layers.Layer {
-  static className = CUSTOM_LAYER_CLASSES.maxPool;
+  static className: string = CUSTOM_LAYER_CLASSES.maxPool;
   readonly poolSize: number;
   readonly strides: number;
   readonly padding: number;
@@ -36,7 +36,7 @@ export class ReidMaxPool2D extends tf.layers.Layer {
     if (this.padding > this.poolSize / 2) throw new Error(`max pool padding ${this.padding} must be at most half the kernel ${this.poolSize} (as in PyTorch)`);
   }
 
-  private outSize(h: number, w: number): [number, number] {
+  protected outSize(h: number, w: number): [number, number] {
     return [windowOut(h, this.poolSize, this.strides, this.padding, this.ceilMode), windowOut(w, this.poolSize, this.strides, this.padding, this.ceilMode)];
   }
 

@@ -58,7 +58,10 @@ export interface RawDataset {
   evaluation: string;
   /** Facts about the reading worth telling (unused files, chosen variant). */
   notes: string[];
-  /** False when the layout has no camera ids (VehicleID, class folders): the summary shows 0 cameras. */
+  /**
+   * False when the layout has no camera ids (class folders): the summary shows 0 cameras. VehicleID counts
+   * its image ids, which fast-reid uses as cameras.
+   */
   cameras: boolean;
 }
 
@@ -239,15 +242,15 @@ function checkFolder(path: string): string {
 
 /**
  * Which layout a folder holds, from its marker folders and files (core/config/datasets.ts). Order: MSMT17,
- * VeRi-776, VehicleID (800, else 1600, else 2400), CUHK03 (detected before labeled, the frameworks' default
- * `cuhk03_labeled=False`), DukeMTMC-reID (Market folders under a path naming 'duke'), Market-1501, class
+ * VeRi-776, VehicleID (800, else 1600, else 2400), CUHK03 (labeled before detected, fast-reid's default
+ * `cuhk03_labeled=True` in fastreid/data/datasets/cuhk03.py), DukeMTMC-reID (Market folders under a path naming 'duke'), Market-1501, class
  * folders (two or more sub-folders of images, or `train/<class>/`). A folder holding part of a layout's
  * markers is refused with what is missing; a folder matching none is refused with the list of layouts —
  * never read as another layout.
  */
 export function detectLayout(path: string): DatasetLayoutId {
   const abs = checkFolder(path);
-  const order: DatasetLayoutId[] = ['msmt17', 'veri', 'vehicleid_800', 'vehicleid_1600', 'vehicleid_2400', 'cuhk03_detected', 'cuhk03_labeled', 'dukemtmc', 'market1501'];
+  const order: DatasetLayoutId[] = ['msmt17', 'veri', 'vehicleid_800', 'vehicleid_1600', 'vehicleid_2400', 'cuhk03_labeled', 'cuhk03_detected', 'dukemtmc', 'market1501'];
   let partial: { id: DatasetLayoutId; at: string; missing: string[] } | undefined;
   for (const id of order) {
     const l = locate(id, abs, true);
@@ -519,9 +522,11 @@ export function readLayout(id: DatasetLayoutId, path: string, p: ReadProblems): 
       const test = readVehicleList(join(split, VEHICLEID_TESTS[id]!), join(root, 'image'), p);
       return {
         ...base,
-        train: readVehicleList(join(split, 'train_list.txt'), join(root, 'image'), p).map((r) => ({ ...r, camid: 0 })),
+        // VehicleID has no cameras: fast-reid's vehicleid.py gives every image its own id as the camera (train
+        // and test), so its dataset table counts image ids as cameras; the summary counts them as it does.
+        train: readVehicleList(join(split, 'train_list.txt'), join(root, 'image'), p),
         ...vehicleQueryGallery(test),
-        cameras: false,
+        notes: ['VehicleID has no camera ids: as in fast-reid vehicleid.py each image id is its camera, so "cameras" counts images'],
         evaluation: `from ${VEHICLEID_TESTS[id]}: one image per vehicle in the gallery, the others are queries (fast-reid vehicleid.py; its shuffle seeded with 0 here)`,
       };
     }

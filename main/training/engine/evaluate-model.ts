@@ -7,7 +7,8 @@ import type { TrainingSettings } from '../../../core/index.js';
 import { extractFeatures, type ReidModel } from '../../tfjs/index.js';
 import { countValidQueries, DatasetError, noValidQueryError, type ImageRecord, type LoadedDataset } from '../data/datasets.js';
 import type { DataLoaderPool } from '../data/pipeline.js';
-import { evaluate, type EvalResult, type QueryResults } from '../eval/evaluate.js';
+import { evaluate, type EvalAnalysis, type EvalResult, type QueryResults } from '../eval/evaluate.js';
+import { assertFiniteFeatures } from '../eval/finite.js';
 
 /** Rank-list length kept per query for the UI (the `runs.queries` call serves up to this many). */
 export const RANK_LIST_K = 20;
@@ -27,6 +28,7 @@ async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRec
     const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid, b.images, b.size, 16);
     dim = f.dim;
     const failed = new Set(b.failed);
+    assertFiniteFeatures(f.features, dim, b.size, (i) => records[b.indices[i]!]!.path, failed);
     for (let i = 0; i < b.size; i++) {
       if (failed.has(i)) continue;
       rows.push(f.features.subarray(i * dim, (i + 1) * dim));
@@ -53,7 +55,7 @@ export interface EvalFeatures {
  * another engine (onnxruntime) instead of the model's tfjs backend. Data problems are DatasetErrors
  * (no query / gallery, nothing readable, no query with a valid match).
  */
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalModelProgress, extract?: FeatureExtractor): Promise<EvalResult & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
+export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalModelProgress, extract?: FeatureExtractor): Promise<EvalResult & Partial<EvalAnalysis> & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new DatasetError(`${ds.root} has no query / gallery images to evaluate on`, 'E_DATASET_EMPTY_SPLIT');
   if (!countValidQueries(ds.query, ds.gallery)) throw noValidQueryError(ds.query.length, ds.gallery.length);
   const q = await features(reid, pool, ds.query, extract, (done) => onProgress?.({ stage: 'query', done, total: ds.query.length }));
@@ -62,7 +64,7 @@ export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: Train
   if (!q.kept.length || !g.kept.length) throw new DatasetError(`none of the ${q.kept.length ? 'gallery' : 'query'} images of ${ds.root} could be read`, 'E_DATASET_UNREADABLE');
   if (!countValidQueries(q.kept, g.kept)) throw noValidQueryError(q.kept.length, g.kept.length);
   onProgress?.({ stage: 'ranking', done: 0, total: 1 });
-  const { queries, ...r } = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking, topK: RANK_LIST_K });
+  const { queries, ...r } = await evaluate(q.feats, g.feats, q.labels, g.labels, { metric: s.test.metric, featNorm: s.test.featNorm, reRanking: s.test.reRanking, topK: RANK_LIST_K, analysis: true });
   onProgress?.({ stage: 'ranking', done: 1, total: 1 });
   const out: EvalFeatures = { query: { feats: q.feats, records: q.kept }, gallery: { feats: g.feats, records: g.kept }, queries: queries! };
   return { ...r, queryFiles: q.kept.map((x) => x.path), galleryFiles: g.kept.map((x) => x.path), features: out };

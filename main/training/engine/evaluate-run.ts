@@ -1,21 +1,24 @@
 /**
  * One evaluation of a graph with weights on a dataset, shared by the CLI's `eval` and the service's
- * `eval.run` (which runs it in the training process, main/training/worker.ts): build the model, load the
+ * `eval.run` (which runs it in the training process, main/runs/worker.ts): build the model, load the
  * weights through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
  * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
- * the run folder (eval.json + the features the rank lists are drawn from).
+ * the run folder as a new evaluation record (main/runs/store/eval-records.ts: the record + the features its
+ * rank lists are drawn from), never over the training-time evaluation (eval.json).
  */
+import { resolve } from 'node:path';
 import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
 import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
 import { CheckpointError } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
-import type { EvalResult } from '../eval/evaluate.js';
+import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
-import { loadRunWeights, resolveWeights, WeightsSourceError } from './model-weights.js';
-import { RunDir } from './run-dir.js';
+import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
+import { RunDir } from '../../runs/store/run-dir.js';
+import { appendEvalRecord } from '../../runs/store/eval-records.js';
 
 /** Weights that cannot be loaded for the evaluation: the message is for the user. */
 /** The weights could not be used; `code` is the checkpoint reader's API error code when it has one. */
@@ -36,7 +39,7 @@ export interface EvalRunOptions {
   /** A .pth / .safetensors file or a run folder; without it, `runDir`'s checkpoint, else fresh weights. */
   weights?: string;
   runDir?: string;
-  /** Write eval.json and the eval features into `runDir`. */
+  /** Append an evaluation record (with its features) to `runDir`; eval.json, the training-time evaluation, is never written here. */
   saveToRun?: boolean;
   /** webgpu, onnxruntime (all cores) or a tfjs backend; `auto` follows main/onnx/policy.ts. */
   backend?: EngineChoice;
@@ -49,7 +52,7 @@ export interface EvalRunOptions {
  * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
  * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
  */
-export type EvalRunResult = EvalResult & { epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
+export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
 
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
@@ -79,8 +82,29 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
     const epoch = typeof weightsInfo.epoch === 'number' ? { epoch: weightsInfo.epoch, ...(weightsInfo.iteration ? { iteration: weightsInfo.iteration as number } : {}) } : {};
     const result = { ...r, ...epoch, backend: engine.name, ...(engine.adapter ? { adapter: engine.adapter } : {}), engine: { name: engine.name, ...(engine.threads !== undefined ? { threads: engine.threads } : {}), ...(engine.adapter ? { adapter: engine.adapter } : {}), reason: engine.reason }, weights: weightsInfo, dataset: o.dataset.root };
     if (o.runDir && o.saveToRun) {
-      await new RunDir(o.runDir).writeJson('eval.json', result);
-      await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
+      // Its own record, beside the training-time evaluation (eval.json), which it never replaces (#22).
+      const trained = (await new RunDir(o.runDir).readJson<{ dataset?: { kind?: string; root?: string } }>('run.json'))?.dataset;
+      const { mAP, rank1, rank5, rank10, mINP, cmc, numQuery, numGallery, numValidQuery, numSkippedQuery, seconds } = r;
+      const record = await appendEvalRecord(
+        o.runDir,
+        {
+          dataset: { root: o.dataset.root, kind: o.dataset.kind, numQuery, numGallery },
+          split: 'query/gallery',
+          inDomain: !!trained && resolve(trained.root ?? '') === resolve(o.dataset.root) && trained.kind === o.dataset.kind,
+          metric: s.test.metric,
+          featNorm: s.test.featNorm,
+          reRanking: s.test.reRanking,
+          ...epoch,
+          ...(typeof weightsInfo.step === 'number' ? { step: weightsInfo.step } : {}),
+          weights: weightsInfo,
+          backend: result.backend,
+          ...(result.adapter ? { adapter: result.adapter } : {}),
+          engine: result.engine,
+          results: { mAP, rank1, rank5, rank10, mINP, cmc, numQuery, numGallery, numValidQuery, numSkippedQuery, ...(seconds !== undefined ? { seconds } : {}) },
+        },
+        (dir) => writeEvalFeatures(dir, features, s.test.metric, s.test.featNorm),
+      );
+      return { ...result, evalId: record.id };
     }
     return result;
   } finally {

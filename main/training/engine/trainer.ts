@@ -10,16 +10,16 @@ import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
-import { recoverCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { planFileWeights } from './model-weights.js';
+import { recoverCheckpoint, writeCheckpoint } from '../../runs/store/checkpoint.js';
+import { planFileWeights } from '../../runs/store/run-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engine.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { trainingEngine, type TrainingEngine } from './engines.js';
 import { deviceMemory } from './memory.js';
 import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE } from './oom.js';
-import type { OptimizerState } from './optimizer.js';
-import { RunDir } from './run-dir.js';
+import { RunDir } from '../../runs/store/run-dir.js';
+import { decodeTrainingState, encodeTrainingState, type CheckpointMeta as RunCheckpointMeta } from '../../runs/store/checkpoint-keys.js';
 import { NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
 
@@ -80,17 +80,7 @@ export class OutOfMemoryError extends TrainError {
   readonly code = OUT_OF_MEMORY_CODE;
 }
 
-interface CheckpointMeta {
-  epoch: number;
-  /** Next batch index within `epoch`. */
-  batch: number;
-  step: number;
-  /** Sampler state before drawing `epoch`'s batches. */
-  sampler: SamplerState;
-  optimizer: { name: 'adam' | 'sgd'; step: number; slotNames: string[]; steps?: Record<string, number> };
-  centerShape?: [number, number];
-  weightKeys: string[];
-}
+type CheckpointMeta = RunCheckpointMeta<SamplerState>;
 
 export async function train(o: TrainOptions): Promise<{ status: 'completed' | 'stopped' | 'paused'; eval?: unknown }> {
   const s = o.settings;
@@ -149,19 +139,11 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const saved = o.resume ? await recoverCheckpoint<CheckpointMeta>(o.runDir) : null;
     if (o.resume && !saved) throw new TrainError(`${o.runDir} has no checkpoint to resume from`);
     if (saved) {
-      const m = saved.meta;
-      const values = new Map<string, Float32Array>();
-      for (const k of m.weightKeys) values.set(k, saved.tensors.get(`w:${k}`)!.data);
-      await engine.setWeightValues(values);
-      const slots: OptimizerState['slots'] = {};
-      for (const name of m.optimizer.slotNames) {
-        const parts: Float32Array[] = [];
-        for (let i = 0; saved.tensors.has(`o:${name}:${i}`); i++) parts.push(saved.tensors.get(`o:${name}:${i}`)!.data);
-        slots[name] = parts;
-      }
-      engine.setOptimizerState({ name: m.optimizer.name, step: m.optimizer.step, slots, ...(m.optimizer.steps ? { steps: m.optimizer.steps } : {}) });
-      const centers = saved.tensors.get('center');
-      if (centers && loss.center) loss.center.centers.assign(tf.tensor(centers.data, centers.shape));
+      const state = decodeTrainingState(saved);
+      await engine.setWeightValues(state.weights);
+      engine.setOptimizerState(state.optimizer);
+      if (state.centers && loss.center) loss.center.centers.assign(tf.tensor(state.centers.data, state.centers.shape));
+      const m = state.position;
       sampler.setState(m.sampler);
       epoch = m.epoch;
       startBatch = m.batch;
@@ -191,14 +173,10 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       dataset: { kind: o.dataset.kind, root: o.dataset.root, summary: o.dataset.summary },
     });
 
-    const weightKeys = [...(await engine.weightValues()).keys()];
     const save = async (nextEpoch: number, nextBatch: number, samplerState: SamplerState) => {
-      const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-      for (const [k, v] of await engine.weightValues()) tensors.set(`w:${k}`, { shape: [v.length], data: v });
-      const os = await engine.optimizerState();
-      for (const [name, parts] of Object.entries(os.slots)) parts.forEach((p, i) => tensors.set(`o:${name}:${i}`, { shape: [p.length], data: p }));
-      if (loss!.center) tensors.set('center', { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array });
-      const meta: CheckpointMeta = { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState, optimizer: { name: os.name, step: os.step, slotNames: Object.keys(os.slots), steps: os.steps ?? {} }, weightKeys };
+      const weights = await engine.weightValues();
+      const centers = loss!.center ? { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array } : undefined;
+      const { tensors, meta } = encodeTrainingState<SamplerState>({ weights, optimizer: await engine.optimizerState(), ...(centers ? { centers } : {}), position: { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState } });
       await writeCheckpoint(o.runDir, { tensors, meta });
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };

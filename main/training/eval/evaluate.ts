@@ -1,6 +1,8 @@
 import { checkFeatures, distanceMatrix, type DistanceMetric, type FeatureMatrix } from './distance.js';
 import { checkLabels, evaluateDistmat, rankQueries, type EvalResult, type Labels, type QueryResults } from './metrics.js';
+import { cameraPairGrid, type CameraPairGrid } from './camera-pairs.js';
 import { reRank, type ReRankOptions } from './rerank.js';
+import { thresholdAnalysis, type DistanceHistogram, type RocSummary, type TprAtFpr } from './roc.js';
 
 export interface EvaluateOptions {
   /** 'cosine' (default of the app's test settings) or RSB's squared 'euclidean'. */
@@ -15,15 +17,25 @@ export interface EvaluateOptions {
   threads?: number;
   /** Keep per-query results (AP, INP, the `topK` nearest gallery entries) of this evaluation: `queries`. */
   topK?: number;
+  /** Also compute the thresholds (ROC, TPR@FPR, distance distributions: ./roc.ts) and the per-camera-pair grid (./camera-pairs.ts) of the same distances. */
+  analysis?: boolean;
 }
 
-export type { EvalResult, FeatureMatrix, Labels, QueryResults };
+/** The analyses of one evaluation's distance matrix (eval.json / `eval --json` fields). */
+export interface EvalAnalysis {
+  roc: RocSummary;
+  tprAtFpr: TprAtFpr[];
+  distanceHistogram: DistanceHistogram;
+  perCameraPair: CameraPairGrid;
+}
+
+export type { CameraPairGrid, DistanceHistogram, EvalResult, FeatureMatrix, Labels, QueryResults, RocSummary, TprAtFpr };
 
 /**
  * Evaluation of eval-mode features: distance → (optional re-ranking) → CMC/mAP with the
  * same-pid-same-camera exclusion. The result is the shape written to `eval.json`.
  */
-export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureMatrix, query: Labels, gallery: Labels, opts: EvaluateOptions = {}): Promise<EvalResult & { queries?: QueryResults }> {
+export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureMatrix, query: Labels, gallery: Labels, opts: EvaluateOptions = {}): Promise<EvalResult & { queries?: QueryResults } & Partial<EvalAnalysis>> {
   const t0 = performance.now();
   checkFeatures(queryFeats, 'query features');
   checkFeatures(galleryFeats, 'gallery features');
@@ -49,7 +61,21 @@ export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureM
   const t1 = performance.now();
   const { result: r, queries } = rankQueries(distmat, query, gallery, opts.maxRank ?? 50, opts.topK ?? 0);
   const t2 = performance.now();
-  return { ...r, ...(opts.topK ? { queries } : {}), reRanking: !!opts.reRanking, metric, seconds: (t2 - t0) / 1000, timings: { distance: (t1 - t0) / 1000, ranking: (t2 - t1) / 1000 } };
+  let analysis: EvalAnalysis | undefined;
+  if (opts.analysis) {
+    const { roc, tprAtFpr, distanceHistogram } = thresholdAnalysis(distmat, query, gallery);
+    analysis = { roc, tprAtFpr, distanceHistogram, perCameraPair: cameraPairGrid(distmat, query, gallery) };
+  }
+  const t3 = performance.now();
+  return {
+    ...r,
+    ...(opts.topK ? { queries } : {}),
+    ...analysis,
+    reRanking: !!opts.reRanking,
+    metric,
+    seconds: (t3 - t0) / 1000,
+    timings: { distance: (t1 - t0) / 1000, ranking: (t2 - t1) / 1000, ...(analysis ? { analysis: (t3 - t2) / 1000 } : {}) },
+  };
 }
 
 export { distanceMatrix, evaluateDistmat, rankQueries, reRank };

@@ -29,7 +29,7 @@ export interface EvalResult {
   /** Wall-clock seconds spent in the evaluation. */
   seconds?: number;
   /** Seconds per stage: distance matrix (incl. re-ranking) and ranking/metrics. */
-  timings?: { distance: number; ranking: number };
+  timings?: { distance: number; ranking: number; analysis?: number };
 }
 
 export interface Labels {

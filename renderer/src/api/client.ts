@@ -77,7 +77,8 @@ function browserClient(): ApiClient {
       try {
         res = await fetch(`/api/${method}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-reid-token': token },
+          // User errors come back as 200 with `ok: false` (main/hosts/server.ts): no console error for them.
+          headers: { 'content-type': 'application/json', 'x-reid-token': token, 'x-reid-errors': 'body' },
           body: JSON.stringify(input),
         });
       } catch (e) {

@@ -28,6 +28,8 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
   const norm = normOf(node);
   const out = info && Object.values(info.outputs)[0];
   const state = diag?.severity === 'error' ? 'error' : diag ? 'warning' : 'ok';
+  const title = kind?.title?.(node.params) ?? kind?.label ?? node.kind;
+  const portLabels = kind?.outputLabels?.(node.params) ?? {};
   const expandable = (EXPANDABLE_KINDS as readonly string[]).includes(node.kind);
   const statsFrozen = node.statsFrozen ?? !!node.frozen;
   // One boolean per card: re-renders only when the zoom crosses the threshold, not on every pan frame.
@@ -39,7 +41,7 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
           <Handle key={p.name} type="target" position={Position.Left} id={p.name} style={{ top: portTop(i, all.length) }} />
         ))}
         <div className="block-head">
-          <span className="block-kind">{kind?.label ?? node.kind}</span>
+          <span className="block-kind" data-testid="block-title">{title}</span>
           <span className="badges">
             {norm && <span className={`badge norm norm-${norm.toLowerCase().replace('-', '')}`}>{norm}</span>}
             {node.frozen && <span className="badge frozen">frozen</span>}
@@ -63,7 +65,7 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
         </Handle>
       ))}
       <div className="block-head">
-        <span className="block-kind">{kind?.label ?? node.kind}</span>
+        <span className="block-kind" data-testid="block-title">{title}</span>
         <span className="badges">
           {norm && (
             <span className={`badge norm norm-${norm.toLowerCase().replace('-', '')}`} data-testid="badge-norm">
@@ -132,7 +134,7 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
       )}
       {(kind?.outputs ?? []).map((p, i, all) => (
         <Handle key={p.name} type="source" position={Position.Right} id={p.name} style={{ top: portTop(i, all.length) }} data-testid={`out-${id}-${p.name}`}>
-          {all.length > 1 && <span className="port-label out">{p.label ?? p.name}</span>}
+          {all.length > 1 && <span className="port-label out">{portLabels[p.name] ?? p.label ?? p.name}</span>}
         </Handle>
       ))}
     </div>

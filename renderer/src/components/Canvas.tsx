@@ -6,7 +6,6 @@ import {
   Controls,
   MiniMap,
   ReactFlow,
-  getViewportForBounds,
   useReactFlow,
   type Connection,
   type Edge,
@@ -20,6 +19,7 @@ import type { BlockNode as BlockNodeType } from '../store/projection.js';
 import { BlockNode } from './BlockNode.js';
 import { SkipEdge } from './SkipEdge.js';
 import { DEFAULT_SIZE } from '../lib/layout.js';
+import { boundsOf, FIT_PADDING, MIN_ZOOM, readableViewport, structuralChange } from '../lib/viewport.js';
 
 // Props handed to <ReactFlow> must keep their identity across renders: a new object or callback on each
 // render is pushed into React Flow's store and re-renders every node wrapper (500+ in a big graph).
@@ -30,13 +30,6 @@ const DEFAULT_EDGE_OPTIONS = { type: 'smoothstep' };
 const PRO_OPTIONS = { hideAttribution: true };
 const closeMenu = () => useEditor.setState({ contextMenu: null });
 const NONE: never[] = [];
-const MIN_ZOOM = 0.05;
-/**
- * The zoom a document opens at, at least: block titles (13 px) then render at ≥ 11 px on screen. A graph
- * larger than the window opens at its start (top left) and the rest is a pan away.
- */
-export const READABLE_ZOOM = 0.85;
-const OPEN_PADDING = 24;
 export const DRAG_MIME = 'application/x-reid-kind';
 
 const toEdge = (c: Connection | Edge) => ({ source: c.source, sourcePort: c.sourceHandle ?? 'out', target: c.target, targetPort: c.targetHandle ?? 'in' });
@@ -63,27 +56,41 @@ export function Canvas() {
   }, [focus, rf]);
   // A newly loaded document is shown at its fit viewport from its very first render: fitting after the
   // first render would build every card twice (at the old zoom, then at the fitted one). Positions and
-  // the typical card size give the bounds before anything is measured.
+  // the typical card size give the bounds before anything is measured. A graph larger than the window at
+  // the readable zoom opens at its start (top left) and the rest is a pan away.
   const box = useRef<HTMLDivElement>(null);
   const [shown, setShown] = useState(-1);
+  const graph = useEditor((s) => s.history.doc.graph);
+  const seen = useRef({ graph, epoch });
   useLayoutEffect(() => {
     if (shown === epoch) return;
     const doc = useEditor.getState().history.doc;
     const rect = box.current?.getBoundingClientRect();
-    if (doc.graph.nodes.length && rect?.width) {
-      const xs = doc.graph.nodes.map((n) => n.position.x);
-      const ys = doc.graph.nodes.map((n) => n.position.y);
-      const x = Math.min(...xs);
-      const y = Math.min(...ys);
-      const bounds = { x, y, width: Math.max(...xs) + DEFAULT_SIZE.width - x, height: Math.max(...ys) + DEFAULT_SIZE.height - y };
-      const fit = getViewportForBounds(bounds, rect.width, rect.height, MIN_ZOOM, 1, 0.08);
-      const z = READABLE_ZOOM;
-      void rf.setViewport(fit.zoom >= z ? fit : { zoom: z, x: OPEN_PADDING - bounds.x * z, y: OPEN_PADDING - bounds.y * z });
-    }
+    const all = boundsOf(doc.graph, () => DEFAULT_SIZE);
+    if (all && rect?.width) void rf.setViewport(readableViewport(all, all, rect.width, rect.height));
+    seen.current = { graph: doc.graph, epoch };
     setShown(epoch);
   }, [epoch, shown, rf]);
+  // Expand, collapse, auto-layout and their undo / redo: the view follows to what the edit brought in, at
+  // the fit zoom when the whole graph is readable there, else at the readable zoom (issue 22: an expanded
+  // stage was left at 0.2 zoom, or off screen).
   useEffect(() => {
-    const fit = () => void rf.fitView({ padding: 0.08, duration: 200, maxZoom: 1 });
+    const prev = seen.current;
+    seen.current = { graph, epoch };
+    if (prev.epoch !== epoch || prev.graph === graph) return;
+    const focus = structuralChange(prev.graph, graph);
+    const rect = box.current?.getBoundingClientRect();
+    if (!focus || !rect?.width) return;
+    const size = (id: string) => {
+      const m = rf.getNode(id)?.measured;
+      return m?.width && m.height ? { width: m.width, height: m.height } : DEFAULT_SIZE;
+    };
+    const all = boundsOf(graph, size);
+    const brought = boundsOf(graph, size, focus);
+    if (all && brought) void rf.setViewport(readableViewport(all, brought, rect.width, rect.height), { duration: 200 });
+  }, [graph, epoch, rf]);
+  useEffect(() => {
+    const fit = () => void rf.fitView({ padding: FIT_PADDING, duration: 200, maxZoom: 1 });
     const fitSel = () => void rf.fitView({ nodes: [...useEditor.getState().selectedNodes].map((id) => ({ id })), padding: 0.15, duration: 200, maxZoom: 1.25 });
     window.addEventListener('reid:fit', fit);
     window.addEventListener('reid:fit-selection', fitSel);

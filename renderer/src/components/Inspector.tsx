@@ -83,7 +83,7 @@ export function Inspector() {
       {kind && first && (
         <section className="inspector-section" data-testid="node-form">
           <h4>
-            {kind.label}
+            {nodes.length === 1 ? (kind.title?.(first.params) ?? kind.label) : kind.label}
             {nodes.length > 1 ? ` ×${nodes.length}` : ''}
           </h4>
           {nodes.length === 1 && <NameField node={first} />}

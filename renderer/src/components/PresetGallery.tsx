@@ -1,9 +1,20 @@
 import { useState } from 'react';
-import { PRESET_DEFAULTS, PRESET_NAMES, RESNET_DEPTHS, SENET_ARCHS, SENET_PRESET_NAMES, type Depth, type SenetArch } from '../../../core/index.js';
+import {
+  PRESET_DEFAULTS,
+  PRESET_NAMES,
+  RESNEST_ARCHS,
+  RESNEST_PRESET_NAMES,
+  RESNET_DEPTHS,
+  SENET_ARCHS,
+  SENET_PRESET_NAMES,
+  type Depth,
+  type ResnestArch,
+  type SenetArch,
+} from '../../../core/index.js';
 import { newBlank, newFromPreset } from '../store/files.js';
 import { useEditor } from '../store/editor.js';
 
-/** The ten reid-strong-baseline Baselines with their head and input options. */
+/** The reid-strong-baseline Baselines (ResNet, IBN, SENet) and fast-reid's ResNeSt, with their head and input options. */
 export function PresetGallery() {
   const [name, setName] = useState('resnet50_ibn_a');
   const [neck, setNeck] = useState(PRESET_DEFAULTS.neck);
@@ -19,7 +30,7 @@ export function PresetGallery() {
     newFromPreset(name, { neck, neckFeat, lastStride, numClasses: n, input: [Number(m[1]), Number(m[2])] });
   };
   return (
-    <div className="dialog wide" data-testid="preset-gallery">
+    <div className="dialog wide gallery-dialog" data-testid="preset-gallery">
       <h3>New from preset</h3>
       <div className="gallery">
         {PRESET_NAMES.map((p) => {
@@ -44,6 +55,16 @@ export function PresetGallery() {
                 SE bottleneck [{spec.layers.join(', ')}]
               </span>
               <span className="muted">{spec.groups > 1 ? `${spec.groups} groups, SE` : 'squeeze-excitation'}</span>
+            </button>
+          );
+        })}
+        {RESNEST_PRESET_NAMES.map((p) => {
+          const spec = RESNEST_ARCHS[p as ResnestArch];
+          return (
+            <button key={p} className={`preset-card ${p === name ? 'active' : ''}`} data-testid={`preset-${p}`} onClick={() => setName(p)} onDoubleClick={create}>
+              <strong>{p}</strong>
+              <span>ResNeSt bottleneck [{spec.layers.join(', ')}]</span>
+              <span className="muted">split attention, radix 2 (fast-reid)</span>
             </button>
           );
         })}

@@ -1,10 +1,29 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { Diagnostic } from '../../../core/index.js';
 import { select, useEditor } from '../store/editor.js';
+import { useTraining } from '../store/training.js';
+
+/**
+ * Shows a diagnostic from anywhere (the Train blocker, under the training view): back to the editor, the
+ * Problems panel open, its block selected and centred.
+ */
+export function showProblem(d: Diagnostic): void {
+  useTraining.setState({ open: false });
+  window.dispatchEvent(new Event('reid:show-problems'));
+  if (!d.nodeId) return;
+  select([d.nodeId]);
+  useEditor.setState({ focus: { id: d.nodeId, n: Date.now() } });
+}
 
 /** Every diagnostic of the analysis; clicking one selects and centres its node. */
 export function ProblemsPanel() {
   const diags = useEditor((s) => s.analysis.diagnostics);
   const [open, setOpen] = useState(true);
+  useEffect(() => {
+    const show = () => setOpen(true);
+    window.addEventListener('reid:show-problems', show);
+    return () => window.removeEventListener('reid:show-problems', show);
+  }, []);
   const errors = diags.filter((d) => d.severity === 'error').length;
   return (
     <section className={`problems ${open ? 'open' : ''}`} data-testid="problems">
@@ -22,11 +41,7 @@ export function ProblemsPanel() {
               className={`problem ${d.severity}`}
               data-testid="problem"
               data-code={d.code}
-              onClick={() => {
-                if (!d.nodeId) return;
-                select([d.nodeId]);
-                useEditor.setState({ focus: { id: d.nodeId, n: Date.now() } });
-              }}
+              onClick={() => showProblem(d)}
             >
               <span className="sev">{d.severity === 'error' ? '●' : '▲'}</span>
               <code>{d.code}</code>

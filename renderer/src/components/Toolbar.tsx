@@ -9,6 +9,17 @@ import { TrainButton } from '../training/TrainButton.js';
 
 function Menu({ title, actions, extra }: { title: string; actions: Action[]; extra?: React.ReactNode }) {
   const [open, setOpen] = useState(false);
+  // Escape closes an open drop-down, as a context menu or a dialog (capture: before the editor's keys).
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.stopPropagation();
+      setOpen(false);
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [open]);
   return (
     <div className="menubar-item" onMouseLeave={() => setOpen(false)}>
       <button className={open ? 'active' : ''} data-testid={`menubar-${title.toLowerCase()}`} onClick={() => setOpen(!open)}>

@@ -11,15 +11,17 @@ const elk = new Elk();
 
 export const DEFAULT_SIZE = { width: 200, height: 112 };
 
-/** Above this many blocks a single row becomes a thin line at fit view: wrap it into rows. */
-export const WRAP_ABOVE = 24;
+/** Width / height of the drawing when the canvas's is not known (a 1440×900 window's canvas is about this). */
+export const DEFAULT_ASPECT = 1.6;
 
 /**
  * Left-to-right layered layout (ELK "layered", the Sugiyama family) so data flows like the network:
- * input on the left, outputs on the right. Long networks (an expanded ResNet-152 is one 58…516-block
- * chain) wrap into rows with a screen-like aspect ratio, so fit view stays readable.
+ * input on the left, outputs on the right, wrapped into rows read like text (ELK's graph wrapping) whose
+ * drawing has the canvas's aspect ratio `aspect` (width / height): a ResNet is one long chain (10 blocks
+ * for the Baseline, 58…516 once expanded), and one row of it fits a window only at 0.2–0.4 zoom, where
+ * titles are unreadable (issue 22). Returns the top-left position (flow px) of every node.
  */
-export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: number; height: number } | undefined): Promise<{ id: string; position: Position }[]> {
+export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: number; height: number } | undefined, aspect = DEFAULT_ASPECT): Promise<{ id: string; position: Position }[]> {
   const res = await elk.layout({
     id: 'root',
     layoutOptions: {
@@ -29,7 +31,8 @@ export async function layoutGraph(graph: Graph, sizes: (id: string) => { width: 
       'elk.spacing.nodeNode': '28',
       'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
       'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
-      ...(graph.nodes.length > WRAP_ABOVE ? { 'elk.layered.wrapping.strategy': 'MULTI_EDGE', 'elk.aspectRatio': '1.6' } : {}),
+      'elk.layered.wrapping.strategy': 'MULTI_EDGE',
+      'elk.aspectRatio': String(Number.isFinite(aspect) && aspect > 0 ? aspect : DEFAULT_ASPECT),
     },
     children: graph.nodes.map((n) => ({ id: n.id, ...(sizes(n.id) ?? DEFAULT_SIZE) })),
     edges: graph.edges

@@ -49,6 +49,12 @@ function sizeOf(id: string) {
   return { width: Math.max(n.measured.width, DEFAULT_SIZE.width), height: Math.max(n.measured.height, DEFAULT_SIZE.height) };
 }
 
+/** Width / height of the canvas pane (the aspect the layout wraps rows to); undefined before it is shown. */
+function canvasAspect(): number | undefined {
+  const r = document.querySelector('[data-testid="canvas"]')?.getBoundingClientRect();
+  return r && r.width > 0 && r.height > 0 ? r.width / r.height : undefined;
+}
+
 /** Runs a structural command, then lays the result out, as one undo step. */
 async function withLayout(id: string, label: string, make: () => import('../../../core/index.js').Command): Promise<void> {
   const cmd = make();
@@ -59,12 +65,12 @@ async function withLayout(id: string, label: string, make: () => import('../../.
     if (e instanceof CommandError) return notify(`${label}: ${e.message}`, 'error');
     throw e;
   }
-  const pos = await layoutGraph(next.graph, sizeOf);
+  const pos = await layoutGraph(next.graph, sizeOf, canvasAspect());
   run(batch(id, label, [cmd, moveNodes(pos)]));
 }
 
 export async function autoLayout(): Promise<void> {
-  const pos = await layoutGraph(get().history.doc.graph, sizeOf);
+  const pos = await layoutGraph(get().history.doc.graph, sizeOf, canvasAspect());
   run(batch('autoLayout', 'Auto-layout', [moveNodes(pos)]));
 }
 
@@ -117,7 +123,8 @@ function paste(): void {
 }
 
 export const ACTIONS: Action[] = [
-  { id: 'file.new', label: 'New from preset…', group: 'File', keys: 'Mod+N', run: () => set({ dialog: { kind: 'presets' } }) },
+  // A new model is made in the editor: the gallery opens there, not over the training view.
+  { id: 'file.new', label: 'New from preset…', group: 'File', keys: 'Mod+N', run: () => (useTraining.setState({ open: false }), set({ dialog: { kind: 'presets' } })) },
   {
     id: 'file.open',
     label: 'Open…',

@@ -124,8 +124,29 @@ export function startAutosave(): () => void {
   };
 }
 
-/** Launch: offer crash recovery, else reopen the last document, else the first-launch preset. */
+/** The Web Lock every open window of the app holds (shared) for as long as it lives. */
+const LIVE_LOCK = 'reid-studio-window';
+
+/**
+ * Whether another window of the app (a browser tab on the same server, a second Electron window) is open
+ * now, then holds this window's share of the lock until it closes or crashes (the browser releases it).
+ * Web Locks API (W3C): a crashed or closed tab holds no lock, a live one does. False where the API is absent.
+ */
+async function otherWindowLive(): Promise<boolean> {
+  const locks = (navigator as Navigator & { locks?: LockManager }).locks;
+  if (!locks) return false;
+  const held = (await locks.query()).held ?? [];
+  void locks.request(LIVE_LOCK, { mode: 'shared' }, () => new Promise<void>(() => undefined));
+  return held.some((l) => l.name === LIVE_LOCK);
+}
+
+/**
+ * Launch: offer crash recovery, else reopen the last document, else the first-launch preset. The autosave
+ * of a window that is still open is not a crash (issue 22: a second tab offered to recover the first's
+ * unsaved changes): then nothing is offered and that window keeps them.
+ */
 export async function startSession(): Promise<void> {
+  const otherLive = await otherWindowLive();
   let start: Awaited<ReturnType<typeof api.call<'session.start'>>> | null = null;
   try {
     start = await api.call('session.start', {});
@@ -143,7 +164,8 @@ export async function startSession(): Promise<void> {
   } else if (start?.lastError) notify(start.lastError, 'warning');
   if (!opened) loadDoc(buildPreset(FIRST_PRESET), null, true, FIRST_PRESET);
   const rec = start?.recovery;
-  if (rec) {
+  if (rec && otherLive) notify('ReID Studio is open in another tab or window: its unsaved changes stay there', 'info');
+  else if (rec) {
     let doc: GraphDoc;
     try {
       doc = parseDocument(rec.text);

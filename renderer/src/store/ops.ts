@@ -114,19 +114,19 @@ export function patchExport(patch: Partial<ExportDialogState>): void {
   if (!cur) return;
   const next = { ...cur, ...patch };
   set({ exporting: next });
-  if ('format' in patch || 'fastreidStem' in patch) void recheck();
+  if ('format' in patch || 'fastreidStem' in patch || 'weights' in patch) void recheck();
 }
 
 /** Refusals with their reasons before anything is written. */
 async function recheck(): Promise<void> {
   const cur = get().exporting;
   if (!cur) return;
-  const key = { format: cur.format, fastreidStem: cur.fastreidStem };
+  const key = { format: cur.format, fastreidStem: cur.fastreidStem, weights: cur.weights };
   set({ exporting: { ...cur, checking: true, check: null, result: null, error: null } });
   try {
-    const check = await api.call('export.check', { format: cur.format, graph: cur.graph, fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml' });
+    const check = await api.call('export.check', { format: cur.format, graph: cur.graph, weights: cur.weights, fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml' });
     const now = get().exporting;
-    if (now && now.format === key.format && now.fastreidStem === key.fastreidStem) set({ exporting: { ...now, check, checking: false } });
+    if (now && now.format === key.format && now.fastreidStem === key.fastreidStem && now.weights === key.weights) set({ exporting: { ...now, check, checking: false } });
   } catch (e) {
     const now = get().exporting;
     if (now) set({ exporting: { ...now, checking: false, error: errText(e) } });

@@ -361,6 +361,19 @@ export async function openRun(runId: string): Promise<void> {
   }
 }
 
+/** Runs ▸ Import training folder…: a fast-reid / reid-strong-baseline output folder becomes a run (runs.import). */
+export async function importTrainingFolder(path: string): Promise<string | null> {
+  try {
+    const r = await api.call('runs.import', { path });
+    await refreshRuns();
+    notify(`Imported ${r.frameworkLabel} run: ${r.steps} logged iterations, ${r.evals} evaluations${r.checkpoint ? `, weights from ${r.checkpoint.file}` : ''}${r.skippedLines ? ` (${r.skippedLines} unreadable metric lines skipped)` : ''}`, 'info');
+    return r.runId;
+  } catch (e) {
+    notify(errText(e), 'error');
+    return null;
+  }
+}
+
 export async function renameRun(runId: string, name: string): Promise<void> {
   try {
     await api.call('runs.rename', { runId, name });

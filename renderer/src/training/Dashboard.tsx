@@ -74,10 +74,12 @@ export function Dashboard() {
   const active = ACTIVE.includes(v.phase);
   const canResume = (v.phase === 'paused' || v.phase === 'stopped' || v.phase === 'failed' || v.phase === 'interrupted') && v.hasCheckpoint;
   const x = v.series.step;
+  // A run imported from fast-reid names its terms as fast-reid's loss_dict does (loss_cls, loss_triplet; total_loss).
+  const fastreid = (v.detail?.info as { external?: { framework?: string } } | undefined)?.external?.framework === 'fastreid';
   const lossLines = [
-    { label: 'total', values: v.series.loss, color: COLORS[0]! },
+    { label: fastreid ? 'total_loss' : 'total', values: v.series.loss, color: COLORS[0]! },
     // One line per loss term the run has; the color follows the term's place in the table, so it is stable across runs.
-    ...LOSS_TERMS.flatMap((t, i) => (v.series[t.id].some((n) => !Number.isNaN(n)) ? [{ label: t.label, values: v.series[t.id], color: COLORS[i + 1]!, right: t.rightAxis }] : [])),
+    ...LOSS_TERMS.flatMap((t, i) => (v.series[t.id].some((n) => !Number.isNaN(n)) ? [{ label: fastreid && t.fastreid ? t.fastreid.lossDict : t.label, values: v.series[t.id], color: COLORS[i + 1]!, right: t.rightAxis }] : [])),
   ];
   const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[]; groups?: { label: string; stripped: string; keys: number; loaded: number; to: string }[] } | null | undefined;
   return (

@@ -64,8 +64,14 @@ function Histogram({ perIdentity }: { perIdentity: Record<string, number> }) {
     .map(([images, ids]) => [Number(images), ids] as const)
     .sort((a, b) => a[0] - b[0]);
   const max = Math.max(1, ...bins.map((b) => b[1]));
+  // A count axis (identities, 0…max) beside the bars; each bar's label is its number of images.
   return (
     <div className="histogram" data-testid="dataset-histogram" title="identities by number of training images">
+      <div className="hist-axis" data-testid="histogram-axis">
+        <small>{max}</small>
+        <small className="hist-axis-label">ids</small>
+        <small>0</small>
+      </div>
       {bins.map(([images, ids]) => (
         <div key={images} className="bar" title={`${ids} identities with ${images} images`}>
           <span style={{ height: `${(ids / max) * 100}%` }} />
@@ -76,12 +82,16 @@ function Histogram({ perIdentity }: { perIdentity: Record<string, number> }) {
   );
 }
 
-function Summary({ ins }: { ins: Inspection }) {
+/** `path`: the folder the user chose, shown above; the summary names the dataset root only where it differs. */
+function Summary({ ins, path }: { ins: Inspection; path: string | null }) {
   const thumbs = useThumbnails(ins.samples.map((s) => s.path));
   const pids = [...new Set(ins.samples.map((s) => s.pid))];
   const p = ins.problems;
   const problems = [
-    ...(p.junkDropped ? [`${p.junkDropped} junk / distractor images (pid −1 or 0000) left out, as in the reference loaders`] : []),
+    // Junk (pid −1) is dropped as RSB / fast-reid market1501.py do; their distractors (0000) stay in the
+    // gallery, so only those outside it are counted as left out.
+    ...(p.junkDropped ? [`${p.junkDropped} junk image${p.junkDropped === 1 ? '' : 's'} (pid −1) left out, as in the reference loaders`] : []),
+    ...(p.distractorsDropped ? [`${p.distractorsDropped} distractor image${p.distractorsDropped === 1 ? '' : 's'} (pid 0000) outside the gallery left out: not one identity, so neither a class nor a query (gallery distractors are kept)`] : []),
     ...(p.unparsable.length ? [`${p.unparsable.length} file name(s) do not follow the layout, e.g. ${p.unparsable.slice(0, 3).join(', ')}`] : []),
     ...p.unreadable.slice(0, 5).map((u) => `unreadable image ${u.path}: ${u.reason}`),
     ...(p.identitiesDropped?.length ? [`${p.identitiesDropped.length} training identities dropped: none of their images could be read (${p.identitiesDropped.slice(0, 6).map((x) => x.id).join(', ')})`] : []),
@@ -91,7 +101,13 @@ function Summary({ ins }: { ins: Inspection }) {
   return (
     <div data-testid="dataset-summary">
       <div className="muted small">
-        {LAYOUTS[ins.kind] ?? ins.kind} · <code>{ins.root}</code>
+        {LAYOUTS[ins.kind] ?? ins.kind}
+        {ins.root !== path && (
+          <>
+            {' '}
+            in <code>{ins.root}</code>
+          </>
+        )}
       </div>
       <table className="kv-table">
         <thead>
@@ -200,7 +216,7 @@ export function DatasetSection({ settings }: { settings: TrainingSettings }) {
           {inspectError}
         </div>
       )}
-      {inspection && !inspecting && inspectedKey === key && <Summary ins={inspection} />}
+      {inspection && !inspecting && inspectedKey === key && <Summary ins={inspection} path={settings.dataset.kind === 'demo' ? null : (settings.dataset.path ?? null)} />}
       {source?.kind === 'demo' && !inspecting && inspectedKey !== key && (
         <div className="row">
           <span className="muted small grow">Synthetic pedestrians with identities and cameras; generated on first use, then cached.</span>

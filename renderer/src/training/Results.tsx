@@ -43,6 +43,9 @@ export function RunOpsButtons({ runId, name, disabled }: { runId: string; name: 
       <button className="mini" data-testid="run-export-config" title="reid-strong-baseline / fast-reid YAML of this run’s model and settings" onClick={() => openExport({ graph: { kind: 'run', runId }, runName: name, format: 'rsb-yaml' })}>
         Export config…
       </button>
+      <button className="mini" data-testid="run-export-job" disabled={disabled} title={why ?? 'a folder that trains this run with fast-reid’s distributed trainer (tools/train_net.py): config, weights, train.sh'} onClick={() => openExport({ graph: { kind: 'run', runId }, runName: name, format: 'fastreid-job', weights: { kind: 'run', runId } })}>
+        Training job…
+      </button>
       <button className="mini" data-testid="run-evaluate" disabled={disabled} title={why ?? 'evaluate this run on a dataset'} onClick={() => openEval(runId, name)}>
         Evaluate on…
       </button>

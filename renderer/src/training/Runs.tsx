@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
-import { compare, deleteRun, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
+import { compare, deleteRun, importTrainingFolder, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
+import { nativeOpen } from '../store/native.js';
+import { pickPath } from '../store/ops.js';
 import { Chart, COLORS, type Line } from './Chart.js';
 import { fmtEvalEpoch, pct, RunOpsButtons } from './Results.js';
 
@@ -28,7 +30,10 @@ function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
         )}
       </td>
       <td>
-        <span className={`badge phase ${r.status}`}>{r.status}</span>
+        <span className={`badge phase ${r.status}`} data-testid="run-status" title={r.external ? `${r.external.source}${r.external.lastChanged ? `, last changed ${new Date(r.external.lastChanged).toLocaleString()}` : ''}` : undefined}>
+          {r.external ? `external: ${r.backend ?? r.external.framework}` : r.status}
+        </span>
+        {r.external?.lastChanged && <div className="muted small" data-testid="run-last-changed">changed {new Date(r.external.lastChanged).toLocaleString()}</div>}
       </td>
       <td className="muted">{r.backend ?? ''}</td>
       <td>{r.epoch !== undefined && r.epochs ? `${Math.min(r.epoch, r.epochs)}/${r.epochs}` : ''}</td>
@@ -147,6 +152,11 @@ function CompareView({ c }: { c: Comparison }) {
   );
 }
 
+async function importFolder(): Promise<void> {
+  const path = await pickPath(() => nativeOpen('folder'), { title: 'Training output folder (fast-reid / reid-strong-baseline OUTPUT_DIR)', mode: 'open', extensions: [], folder: true, confirm: 'Import' });
+  if (path) await importTrainingFolder(path);
+}
+
 export function Runs() {
   const { runs, compareIds, comparison } = useTraining();
   useEffect(() => void refreshRuns(), []);
@@ -157,6 +167,9 @@ export function Runs() {
         <span className="muted small">every run keeps its graph and settings snapshot</span>
         <span className="grow" />
         <button onClick={() => void refreshRuns()}>Refresh</button>
+        <button data-testid="runs-import" title="a fast-reid / reid-strong-baseline output folder (OUTPUT_DIR) as a run; followed while it is still written" onClick={() => void importFolder()}>
+          Import training folder…
+        </button>
         <button className="primary" data-testid="runs-compare" disabled={compareIds.length < 2} onClick={() => void compare()} title="select two or more runs">
           Compare {compareIds.length >= 2 ? compareIds.length : ''}
         </button>

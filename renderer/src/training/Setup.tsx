@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { settingsProblems } from '../../../core/training/validate.js';
 import { useEditor } from '../store/editor.js';
+import { showProblem } from '../components/ProblemsPanel.js';
 import { nativeOpen } from '../store/native.js';
 import { checkWeights, currentSettings, dataSourceOf, editSettings, startTraining, useTraining, type WeightsCheck } from '../store/training.js';
 import { pickPath } from '../store/ops.js';
@@ -103,7 +104,8 @@ function WeightsSection({ choice, path }: { choice: 'none' | 'imagenet' | 'self'
 /** Dataset, settings, weights and the Train button, with every problem listed before training starts. */
 export function Setup() {
   const training = useEditor((s) => s.history.doc.training);
-  const graphErrors = useEditor((s) => s.analysis.diagnostics.filter((d) => d.severity === 'error').length);
+  const diagnostics = useEditor((s) => s.analysis.diagnostics);
+  const graphErrors = diagnostics.filter((d) => d.severity === 'error');
   const { inspection, inspectedKey, inspectError, busy, weightsCheck } = useTraining();
   const [name, setName] = useState('');
   const parsed = currentSettings(training);
@@ -121,7 +123,8 @@ export function Setup() {
   const fresh = inspection && source && inspectedKey === JSON.stringify(source) ? inspection : null;
   const problems = settingsProblems(s, fresh ? { trainIdentities: fresh.summary.train.identities, identitiesBelowK: s.batch.k > 4 ? undefined : fresh.problems.identitiesBelowK.filter((x) => x.images < s.batch.k).length } : undefined);
   const all = [
-    ...(graphErrors ? [{ severity: 'error' as const, field: 'graph', message: `the graph has ${graphErrors} problem(s); see the Problems panel` }] : []),
+    // The Problems panel is under the training view: the first error is named here, with a link to it.
+    ...(graphErrors.length ? [{ severity: 'error' as const, field: 'graph', message: `the graph has ${graphErrors.length} error${graphErrors.length === 1 ? '' : 's'}: ${graphErrors[0]!.message}${graphErrors.length > 1 ? ' …' : ''}`, diagnostic: graphErrors[0]! }] : []),
     ...(!source ? [{ severity: 'error' as const, field: 'dataset', message: 'choose a dataset folder' }] : []),
     // A refused folder must not leave the previous dataset silently active: Train waits for a readable one.
     ...(inspectError ? [{ severity: 'error' as const, field: 'dataset-refused', message: `dataset refused: ${inspectError} — choose another folder (or the demo dataset)` }] : []),
@@ -150,6 +153,14 @@ export function Setup() {
           {all.map((p) => (
             <li key={p.field + p.message} className={p.severity} data-testid={`train-problem-${p.severity}`}>
               {p.message}
+              {'diagnostic' in p && p.diagnostic && (
+                <>
+                  {' '}
+                  <button className="link inline" data-testid="train-problem-show" onClick={() => showProblem(p.diagnostic!)}>
+                    {p.diagnostic.nodeId ? 'show the block' : 'show the Problems panel'}
+                  </button>
+                </>
+              )}
             </li>
           ))}
           {!all.length && <li className="ok">Ready to train.</li>}

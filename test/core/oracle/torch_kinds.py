@@ -34,6 +34,9 @@ def se_block(p, cin, stride):
 from fastreid_reference import Non_local  # noqa: E402
 # IBN-b blocks (IBN-Net ibnnet/resnet_ibn.py Bottleneck_IBN / BasicBlock_IBN), ported in the parity suite.
 from ibn_b_reference import BasicBlock_IBN, Bottleneck_IBN  # noqa: E402
+# fast-reid's ResNeSt pieces (resnest.py, splat.py), written from its definitions beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import resnest_modules as rs  # noqa: E402
 
 
 def block(kind, p, cin):
@@ -98,7 +101,21 @@ def build(kind, p, shapes):
     if kind == 'input':
         return None
     if kind == 'conv2d':
-        return nn.Conv2d(c, p['filters'], p['kernel'], p['stride'], p['padding'], groups=p.get('groups', 1), bias=p['bias'])
+        return nn.Conv2d(c, p['filters'], p['kernel'], p['stride'], p['padding'], dilation=p.get('dilation', 1), groups=p.get('groups', 1), bias=p['bias'])
+    if kind == 'avg_pool':
+        return nn.AvgPool2d(p['kernel'], p['stride'], p['padding'], ceil_mode=p['ceilMode'], count_include_pad=p['countIncludePad'])
+    if kind == 'radix_pool':
+        return rs.RadixPool(p['radix'])
+    if kind == 'rsoftmax':
+        return rs.RSoftMax(p['radix'], p['cardinality'])
+    if kind == 'splat_conv2d':
+        return rs.SplAt(c, p['channels'], p['kernel'], p['stride'], p['padding'], p['dilation'], p['radix'], p['cardinality'], p['reduction_factor'])
+    if kind == 'resnest_bottleneck':
+        return rs.Block(c, p)
+    if kind == 'resnest_stage':
+        return rs.stage(c, p)
+    if kind == 'resnest_stem':
+        return rs.stem(c, p)
     if kind == 'batch_norm':
         return nn.BatchNorm2d(c) if len(s) == 3 else nn.BatchNorm1d(c)
     if kind == 'instance_norm':

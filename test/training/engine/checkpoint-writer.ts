@@ -4,7 +4,7 @@
  * it up to N. REID_STUDIO_CHECKPOINT_KILL makes it die with SIGKILL at a chosen step of the protocol.
  * Tensor values are a function of the step, so the parent can tell which checkpoint it reads.
  */
-import { recoverCheckpoint, writeCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { recoverCheckpoint, writeCheckpoint } from '../../../main/runs/store/checkpoint.js';
 
 export const stepTensors = (step: number) =>
   new Map([

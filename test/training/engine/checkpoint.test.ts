@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_STEPS, CheckpointError, hasCheckpoint, readCheckpoint, recoverCheckpoint, writeCheckpoint, type CheckpointStep } from '../../../main/training/engine/checkpoint.js';
+import { CHECKPOINT_STEPS, CheckpointError, hasCheckpoint, readCheckpoint, recoverCheckpoint, writeCheckpoint, type CheckpointStep } from '../../../main/runs/store/checkpoint.js';
 import { stepTensors } from './checkpoint-writer.js';
 
 const sample = (v: number) => ({

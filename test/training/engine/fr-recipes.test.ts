@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, parseTrainingSettings, seedInitializers, trainingSettingsSchema } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues } from '../../../main/tfjs/index.js';
-import { recoverCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { recoverCheckpoint } from '../../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../../main/runs/store/checkpoint-keys.js';
 import { sizeClassifier } from '../../../main/training/engine/prepare.js';
 import { tinyGraph } from './tiny.js';
 import { importConfig } from '../../../core/config/index.js';
@@ -18,7 +19,8 @@ import { FIXTURES } from '../../config/helpers.js';
  * fast-reid's three ResNet recipe families, imported from their configs (Market1501 bagtricks_R50, AGW_R50,
  * sbs_R50) at a tiny input size, each train two iterations on the demo data: BoT's linear classifier and
  * batch-hard triplet, AGW's GeM and weighted soft-margin triplet, SBS's GeM-P, CircleSoftmax, soft-margin
- * triplet, cosine schedule and backbone freeze (one frozen iteration, one trained).
+ * triplet, cosine schedule and backbone freeze (one frozen iteration, one trained); and fast-reid's ResNeSt-50
+ * (bagtricks_S50), which trains on tfjs with the reason in the run log.
  */
 const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-train-'));
 let ds: LoadedDataset;
@@ -54,6 +56,27 @@ describe('fast-reid recipes train on the demo data', () => {
     }, 600_000);
   }
 
+  it("bagtricks_S50 (fast-reid's ResNeSt-50): trains on tfjs, and the run log says why not on onnxruntime", async () => {
+    const path = join(FIXTURES, 'fastreid', 'tiny.yml');
+    const text = '_BASE_: Market1501/bagtricks_S50.yml\nINPUT:\n  SIZE_TRAIN: [64, 32]\n  SIZE_TEST: [64, 32]\n';
+    const r = importConfig(text, { path, resolveBase: (p) => readFileSync(p, 'utf8') });
+    const parsed = parseTrainingSettings(r.doc.training);
+    if (!parsed.ok) throw new Error(parsed.message);
+    const settings = { ...parsed.settings, batch: { p: 2, k: 2 }, epochs: 1, freezeBackboneIters: 0, pretrained: { choice: 'none' as const } };
+    const events: TrainEvent[] = [];
+    const runDir = join(tmp, 'bagtricks_S50');
+    const out = await train({ doc: r.doc, settings, dataset: ds, runDir, backend: 'auto', maxSteps: 2, onEvent: (e) => events.push(e) });
+    expect(out.status).toBe('stopped');
+    const start = events.find((e) => e.type === 'start') as Extract<TrainEvent, { type: 'start' }>;
+    expect(start.backend).not.toBe('onnxruntime');
+    // core/compile/onnx-grad.ts has no rule for the split-attention conv (grouped): auto falls back with that reason
+    // (or with onnxruntime's absence where it is not installed).
+    expect(readFileSync(join(runDir, 'train.log'), 'utf8')).toMatch(/start: backend \S+ .*onnxruntime skipped \((onnx-grad: base\.layer1\.0\.conv2\.conv: grouped, dilated|.*not available)/);
+    const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
+    expect(steps.length).toBe(2);
+    for (const st of steps) expect(Number.isFinite(st.loss) && Number.isFinite(st.ce!) && Number.isFinite(st.triplet!)).toBe(true);
+  }, 600_000);
+
   it('FREEZE_ITERS: the backbone (weights and BN statistics) is unchanged for the first iterations, then trains', async () => {
     const settings = trainingSettingsSchema.parse({ epochs: 1, batch: { p: 2, k: 2 }, schedule: { warmup: false, steps: [100] }, optimizer: { baseLr: 1e-2 }, freezeBackboneIters: 2, seed: 4 });
     const doc = sizeClassifier(tinyGraph(ds.numClasses), ds.numClasses);
@@ -66,7 +89,7 @@ describe('fast-reid recipes train on the demo data', () => {
       await train({ doc, settings, dataset: ds, runDir: dir, backend: 'wasm', maxSteps: steps });
       const saved = (await recoverCheckpoint<unknown>(dir))!;
       const moved = (prefix: string) =>
-        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.tensors.get(`w:${k}`)!.data.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
+        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.tensors.get(weightKey(k))!.data.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
       return { backbone: moved('base.'), head: moved('classifier') };
     };
     expect(await after(2)).toEqual({ backbone: false, head: true });

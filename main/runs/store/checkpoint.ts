@@ -130,7 +130,10 @@ export async function writeCheckpoint<M>(runDir: string, data: CheckpointData<M>
   const tmpName = `${TMP_PREFIX}${randomBytes(4).toString('hex')}`;
   const tmp = join(runDir, tmpName);
   const bytes = new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength);
-  await mkdir(tmp, { recursive: true });
+  // Not recursive: a run folder deleted while training is not recreated as a stub (the write fails instead).
+  await mkdir(tmp).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'ENOENT' ? new CheckpointError(`the run folder ${runDir} no longer exists (deleted while training?)`) : e;
+  });
   try {
     if (process.env.REID_STUDIO_CHECKPOINT_KILL === `${writes}:partial`) {
       await writeFileSynced(join(tmp, 'tensors.bin'), bytes.subarray(0, bytes.length >> 1));

@@ -4,10 +4,11 @@
  */
 import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
 import type { EngineChoice } from '../onnx/engine.js';
-import { train, type TrainControl, type TrainEvent } from './engine/trainer.js';
-import { evaluateRun, EvalWeightsError, type EvalRunResult } from './engine/evaluate-run.js';
-import { RunDir } from './engine/run-dir.js';
-import { openDataSource, type DataSourceArgs } from './sources.js';
+import type { TrainControl, TrainEvent } from '../training/engine/trainer.js';
+import { trainInRun } from './lifecycle.js';
+import { evaluateRun, EvalWeightsError, type EvalRunResult } from '../training/engine/evaluate-run.js';
+import { RunDir } from './store/run-dir.js';
+import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 
 export interface TrainJob {
   runDir: string;
@@ -54,7 +55,7 @@ export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: 
   const parsed = parseTrainingSettings(job.settings);
   if (!parsed.ok) throw new Error(parsed.message);
   const dataset = await openDataSource({ ...job.data, k: parsed.settings.batch.k });
-  return train({
+  return trainInRun({
     doc,
     settings: parsed.settings,
     dataset,

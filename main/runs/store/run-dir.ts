@@ -8,6 +8,9 @@
  *   eval.json       the last evaluation (mAP, rank1/5/10 as fractions, CMC curve)
  *   load-report.json  pretrained-weights load report, when weights were given
  *   train.log       human-readable log
+ *   evals/          one record per evaluation after training ("Evaluate on…", `eval RUN_DIR`): see eval-records.ts
+ *   run.lock        while a process writes the folder: which one (see lock.ts)
+ * Every file here has one writer at a time: the process holding run.lock.
  */
 import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -29,6 +32,23 @@ export interface RunInfo {
 
 export class RunIdError extends Error {}
 
+/** The run folder disappeared while a process wrote it (deleted from outside): the writer stops, nothing is recreated. */
+export class RunGoneError extends Error {
+  constructor(readonly dir: string) {
+    super(`the run folder ${dir} no longer exists (deleted while it was written)`);
+  }
+}
+
+const gone = (dir: string) => (e: NodeJS.ErrnoException) => {
+  throw e.code === 'ENOENT' ? new RunGoneError(dir) : e;
+};
+
+/** A run.json that names a run: status and creation time present (a folder without them is not listed or served). */
+export function isRunInfo(v: unknown): v is RunInfo {
+  const o = v as Partial<RunInfo> | null;
+  return !!o && typeof o === 'object' && typeof o.status === 'string' && typeof o.created === 'string';
+}
+
 /**
  * The folder of run `id` inside `root`. Throws RunIdError for an id that is not one plain folder name
  * (`.`, `..`, a path, a hidden name): no operation on a run ever leaves the runs folder.
@@ -44,6 +64,25 @@ export function newRunId(name: string, now = new Date()): string {
   return `${stamp}-${name.replace(/[^\w.-]+/g, '_').slice(0, 40)}`;
 }
 
+/**
+ * Creates a new run folder in `root` with an id no other run has: `newRunId(name)`, then `-2`, `-3`, … —
+ * mkdir (not recursive) fails for an existing folder, so two creations in the same second never share one.
+ */
+export async function createRunFolder(root: string, name: string, now = new Date()): Promise<{ id: string; dir: string }> {
+  await mkdir(root, { recursive: true });
+  const base = newRunId(name, now);
+  for (let n = 1; ; n++) {
+    const id = n === 1 ? base : `${base}-${n}`;
+    const dir = runFolder(root, id);
+    try {
+      await mkdir(dir);
+      return { id, dir };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 10_000) throw e;
+    }
+  }
+}
+
 export class RunDir {
   constructor(readonly dir: string) {}
 
@@ -51,8 +90,9 @@ export class RunDir {
     await mkdir(this.dir, { recursive: true });
   }
 
+  /** Throws RunGoneError when the folder no longer exists. */
   async writeJson(name: string, value: unknown): Promise<void> {
-    await writeFileAtomic(join(this.dir, name), JSON.stringify(value, null, 2) + '\n');
+    await writeFileAtomic(join(this.dir, name), JSON.stringify(value, null, 2) + '\n').catch(gone(this.dir));
   }
 
   async readJson<T>(name: string): Promise<T | null> {
@@ -64,18 +104,27 @@ export class RunDir {
   }
 
   async updateInfo(patch: Partial<RunInfo>): Promise<RunInfo> {
-    const cur = (await this.readJson<RunInfo>('run.json')) ?? ({} as RunInfo);
-    const next = { ...cur, ...patch, updated: new Date().toISOString() } as RunInfo;
+    const now = new Date().toISOString();
+    const id = this.dir.split(/[\\/]/).pop()!;
+    // The first write of a run made outside the app's runs (`train --out DIR`) names it after its folder.
+    const cur = (await this.readJson<RunInfo>('run.json')) ?? ({ id, name: id, created: now } as RunInfo);
+    const next = { ...cur, ...patch, updated: now } as RunInfo;
     await this.writeJson('run.json', next);
     return next;
   }
 
   async metric(record: Record<string, unknown>): Promise<void> {
-    await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+    await appendFile(join(this.dir, 'metrics.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n').catch(gone(this.dir));
   }
 
   async log(line: string): Promise<void> {
-    await appendFile(join(this.dir, 'train.log'), `${new Date().toISOString()} ${line}\n`);
+    await appendFile(join(this.dir, 'train.log'), `${new Date().toISOString()} ${line}\n`).catch(gone(this.dir));
+  }
+
+  /** run.json when it names a run (isRunInfo), with the folder name as id; null otherwise. */
+  async info(): Promise<RunInfo | null> {
+    const info = await this.readJson<RunInfo>('run.json');
+    return isRunInfo(info) ? { ...info, id: this.dir.split(/[\\/]/).pop()!, name: typeof info.name === 'string' ? info.name : this.dir.split(/[\\/]/).pop()! } : null;
   }
 
   /** metrics.jsonl records; a torn last line (crash mid-append) is ignored. */
@@ -127,8 +176,8 @@ export async function listRuns(root: string): Promise<RunInfo[]> {
   for (const n of names) {
     // The folder name is the id (a run.json copied with its folder, or edited, cannot point elsewhere).
     if (!isRunId(n)) continue;
-    const info = await new RunDir(join(root, n)).readJson<RunInfo>('run.json');
-    if (info?.id) runs.push({ ...info, id: n });
+    const info = await new RunDir(join(root, n)).info();
+    if (info) runs.push(info);
   }
   return runs.sort((a, b) => (a.created < b.created ? 1 : -1));
 }

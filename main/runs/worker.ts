@@ -10,7 +10,7 @@
  */
 import type { EvalJob, TrainJob, WorkerMessage } from './jobs.js';
 import { runEvalJob, runJob } from './jobs.js';
-import type { TrainControl } from './engine/trainer.js';
+import type { TrainControl } from '../training/engine/trainer.js';
 
 const control: TrainControl = {};
 /** Electron's utilityProcess talks through process.parentPort; a forked Node child through process.send. */

@@ -10,6 +10,7 @@ import type { Layer } from '../../../core/index.js';
 import { setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
 import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
 import { readCheckpoint } from './checkpoint.js';
+import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
 
 /** Weights that cannot be read (missing path, a folder without a checkpoint, a corrupt file): a user message. */
 export class WeightsSourceError extends Error {}
@@ -52,21 +53,14 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
   if (isDir) {
     let saved;
     try {
-      saved = await readCheckpoint<{ weightKeys?: string[]; step?: number; epoch?: number; batch?: number }>(path);
+      saved = await readCheckpoint<Partial<CheckpointMeta>>(path);
     } catch (e) {
       throw new WeightsSourceError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`);
     }
     if (!saved) throw new WeightsSourceError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`);
-    const values = new Map<string, Float32Array>();
-    for (const k of saved.meta.weightKeys ?? []) {
-      const t = saved.tensors.get(`w:${k}`);
-      if (t) values.set(k, t.data);
-    }
+    const { values, ...position } = decodeRunWeights(saved);
     if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
-    // The trainer's checkpoint meta holds the position training resumes at: `epoch` (1-based) and `batch` in it.
-    const { step, epoch, batch } = saved.meta;
-    const position = typeof epoch === 'number' ? { epoch: epoch - 1, iteration: typeof batch === 'number' ? batch : 0 } : {};
-    return { values, kind: 'run', ...(typeof step === 'number' ? { step } : {}), ...position };
+    return { values, kind: 'run', ...position };
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.

@@ -1,0 +1,93 @@
+/**
+ * Export with "Weights: a run" (issue 22): a run's classifier has one output per training identity of the
+ * run's dataset (the trainer sizes it: run.json `numClasses`, graph.json), so exporting a preset with a run's
+ * weights must size the classifier from the run as training did, say so before Export (`export.check`), leave
+ * the classifier out where the format has none (ONNX: the feature output only), and name tensors by their
+ * PyTorch keys. Checked in PyTorch: the exported model.py + model.pth load with strict=True and hold the run's
+ * classifier as `classifier.weight` [numClasses, 512].
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyze, buildPreset, compileToKeras } from '../../core/index.js';
+import { exportModelFolder } from '../../main/export/cli.js';
+import { checkExport } from '../../main/service/export.js';
+import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
+import { sizeClassifier } from '../../main/training/engine/prepare.js';
+import { PYTHON } from '../parity/fixtures.js';
+import { randomWeights } from './graphs.js';
+
+const BIN = new URL('../../bin/reid-studio.js', import.meta.url).pathname;
+const work = mkdtempSync(join(tmpdir(), 'reid-run-weights-'));
+const RUN_CLASSES = 12;
+
+/** A run folder as the trainer writes it: graph.json (classifier sized), run.json numClasses, checkpoint/. */
+async function makeRun(dir: string, withInfo = true): Promise<Map<string, Float32Array>> {
+  const doc = sizeClassifier(buildPreset('resnet18', { input: [64, 32] }), RUN_CLASSES);
+  const weights = randomWeights(compileToKeras(analyze(doc.graph)).layers, 5);
+  const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
+  mkdirSync(dir, { recursive: true }); // a checkpoint never creates its run folder
+  await writeRunCheckpoint(dir, { tensors, meta: { weightKeys: [...weights.keys()], step: 7 } });
+  if (withInfo) {
+    writeFileSync(join(dir, 'graph.json'), JSON.stringify(doc));
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ id: 'r', status: 'completed', numClasses: RUN_CLASSES }));
+  }
+  return weights;
+}
+
+const TORCH_CHECK = `
+import json, sys, importlib.util, torch
+d = sys.argv[1]
+spec = importlib.util.spec_from_file_location('m', d + '/model.py'); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+net = m.build_model()
+sd = torch.load(d + '/model.pth', map_location='cpu')
+res = net.load_state_dict(sd, strict=True)
+print(json.dumps({'shape': list(sd['classifier.weight'].shape), 'w00': float(sd['classifier.weight'][0, 0]), 'w10': float(sd['classifier.weight'][1, 0])}))
+`;
+
+describe('export with a run\'s weights (issue 22)', () => {
+  it('pytorch: the classifier is sized from the run as training did; model.pth loads strict in PyTorch', async () => {
+    const run = join(work, 'run');
+    const weights = await makeRun(run);
+    const preset = buildPreset('resnet18', { input: [64, 32] }); // the default classifier size, not the run's
+    const check = await checkExport({ format: 'pytorch', doc: preset, weights: run });
+    expect(check.ok).toBe(true);
+    expect(check.warnings.join('\n')).toMatch(/classifier\.weight is sized from the run as training sized it: 12 training identities \(the graph says 751\)/);
+    const out = join(work, 'pt');
+    const r = await exportModelFolder('pytorch', preset, { out, weights: run });
+    expect(r.ok).toBe(true);
+    const torch = JSON.parse(execFileSync(PYTHON, ['-c', TORCH_CHECK, out], { encoding: 'utf8', timeout: 120_000 }));
+    expect(torch.shape).toEqual([RUN_CLASSES, 512]);
+    // tfjs kernel [512, 12] → torch weight [12, 512]: weight[o, i] = kernel[i, o]
+    const kernel = weights.get('classifier/kernel')!;
+    expect(torch.w00).toBe(kernel[0]);
+    expect(torch.w10).toBe(kernel[1]);
+  });
+
+  it('onnx: no classifier in the file, so a run whose size the graph does not know still exports', async () => {
+    const run = join(work, 'bare-run');
+    await makeRun(run, false); // checkpoint only: nothing says the class count
+    const preset = buildPreset('resnet18', { input: [64, 32] });
+    const r = await exportModelFolder('onnx', preset, { out: join(work, 'm.onnx'), weights: run });
+    expect(r).toEqual({ ok: true, written: true, warnings: [] });
+    // pytorch holds the classifier: refused, naming the PyTorch key and its shape (never a tfjs slot name)
+    const p = await exportModelFolder('pytorch', preset, { out: join(work, 'never'), weights: run });
+    expect(p.ok).toBe(false);
+    const reason = (p as { reasons: string[] }).reasons.join('\n');
+    expect(reason).toMatch(/classifier\.weight: 6144 values for shape \[751, 512\]/);
+    expect(reason).not.toMatch(/kernel/);
+  });
+
+  it('CLI: export --preset resnet18 --format onnx --weights RUN_DIR exits 0', async () => {
+    const run = join(work, 'cli-run');
+    await makeRun(run);
+    const out = join(work, 'cli.onnx');
+    const r = spawnSync(process.execPath, [BIN, 'export', '--preset', 'resnet18', '--input', '64x32', '--format', 'onnx', '--weights', run, '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.stderr).not.toMatch(/kernel/);
+    expect(r.status).toBe(0);
+    expect(readFileSync(out).length).toBeGreaterThan(1_000_000);
+  }, 300_000);
+});
