@@ -24,7 +24,7 @@ import { NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
 
 export type TrainEvent =
-  | { type: 'start'; runDir: string; backend: string; /** 'cpu' also for tfjs-node-gpu without a GPU device (backendWarning says so) */ device?: 'cpu' | 'gpu'; backendWarning?: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
+  | { type: 'start'; runDir: string; backend: string; /** 'cpu' also for tfjs-node-gpu without a GPU device (backendWarning says so) */ device?: 'cpu' | 'gpu'; /** the WebGPU adapter the webgpu engine trains on */ adapter?: string; backendWarning?: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
   | ({ type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number } & LossTermValues)
   | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
   | { type: 'checkpoint'; epoch: number; step: number; /** iteration within `epoch` to resume at (0: `epoch` starts afresh, i.e. epoch − 1 is complete) */ batch?: number }

@@ -14,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { trainingSettingsSchema } from '../../../core/index.js';
 import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
 import { writeDemoDataset } from '../../../main/training/data/demo.js';
-import { readCheckpoint } from '../../../main/training/engine/checkpoint.js';
+import { readCheckpoint } from '../../../main/runs/store/checkpoint.js';
 import { train, type TrainEvent } from '../../../main/training/engine/trainer.js';
 import { tinyGraph } from './tiny.js';
 
