@@ -1,3 +1,4 @@
+import { imagePreprocessOf } from '../image/decode.js';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras, preprocessOf, weightSpecs } from '../../core/index.js';
@@ -62,7 +63,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const analysis = analyze(doc.graph);
   const compiled = compileToKeras(analysis);
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
-  const pre = preprocessOf(doc);
+  const pre = imagePreprocessOf(doc);
 
   let files: string[];
   try {

@@ -3,25 +3,26 @@
  * framework's own trainer as-is:
  *   config.yml   the graph and the run's settings as the framework's YACS config (core/config exporters,
  *                with their refusals), OUTPUT_DIR = `output` (train.sh passes the folder's absolute path)
- *   weights/     the initial weights, when given: fast-reid `model.pth` ({'model': …}, fast-reid's keys, loaded
- *                by `MODEL.WEIGHTS` through its Checkpointer); reid-strong-baseline `backbone.pth` (torchvision
- *                keys, loaded by `MODEL.PRETRAIN_PATH` with PRETRAIN_CHOICE imagenet: Baseline.base.load_param,
- *                the only way RSB starts from given weights without an optimizer file)
+ *   model.pth    fast-reid: the initial weights when given ({'model': …}, fast-reid's keys, main/export/fastreid-layout.ts),
+ *                loaded by `MODEL.WEIGHTS` through its Checkpointer
+ *   backbone.pth reid-strong-baseline: the initial backbone when weights are given (torchvision keys, loaded by
+ *                `MODEL.PRETRAIN_PATH` with PRETRAIN_CHOICE imagenet: Baseline.base.load_param, the only way RSB
+ *                starts from given weights without an optimizer file)
+ * Every entry is a plain file (export manifests hash plain files only, main/export/folder.ts).
  *   train.sh     the launch command: fast-reid `tools/train_net.py --config-file … --num-gpus N --num-machines M
  *                --machine-rank R --dist-url URL` (fastreid/engine/launch.py; PyTorch DDP), RSB
  *                `tools/train.py --config_file=…` (single node)
  *   README.md    what to install, how to run on one machine and on several, how to bring the run back
  * A graph the framework cannot express is refused before anything is written (ExportError with the reasons).
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { analyze, serializeDocument, type GraphDoc } from '../../core/index.js';
+import { analyze, serializeDocument, weightSpecs, type GraphDoc } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml } from '../../core/config/index.js';
 import { writeFileSynced } from '../io/files.js';
 import { exportStateDict, writeCheckpoint } from '../weights/index.js';
 import { ExportError } from './errors.js';
 import { writeFolderAtomic } from './folder.js';
-import { exportModel } from './index.js';
+import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-layout.js';
 
 export const JOB_FORMATS = ['fastreid-job', 'rsb-job'] as const;
 export type JobFormat = (typeof JOB_FORMATS)[number];
@@ -80,7 +81,7 @@ fi
 cd "$FASTREID_HOME"
 exec python3 tools/train_net.py --config-file "$JOB_DIR/config.yml" \\
   --num-gpus "$NUM_GPUS" --num-machines "$NUM_MACHINES" --machine-rank "$MACHINE_RANK" --dist-url "$DIST_URL" \\
-  OUTPUT_DIR "$JOB_DIR/output"${weights ? ' \\\n  MODEL.WEIGHTS "$JOB_DIR/weights/model.pth" MODEL.BACKBONE.PRETRAIN False' : ''} "\${@:2}"
+  OUTPUT_DIR "$JOB_DIR/output"${weights ? ' \\\n  MODEL.WEIGHTS "$JOB_DIR/model.pth" MODEL.BACKBONE.PRETRAIN False' : ''} "\${@:2}"
 `;
 }
 
@@ -95,7 +96,7 @@ JOB_DIR="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 : "\${RSB_DATASETS:?set RSB_DATASETS to the folder holding the datasets (DATASETS.ROOT_DIR)}"
 cd "$RSB_HOME"
 exec python3 tools/train.py --config_file="$JOB_DIR/config.yml" \\
-  MODEL.DEVICE_ID "('${ids}')" DATASETS.ROOT_DIR "('$RSB_DATASETS')" OUTPUT_DIR "('$JOB_DIR/output')"${weights ? ' \\\n  MODEL.PRETRAIN_CHOICE "(\'imagenet\')" MODEL.PRETRAIN_PATH "(\'$JOB_DIR/weights/backbone.pth\')"' : ''} "$@"
+  MODEL.DEVICE_ID "('${ids}')" DATASETS.ROOT_DIR "('$RSB_DATASETS')" OUTPUT_DIR "('$JOB_DIR/output')"${weights ? ' \\\n  MODEL.PRETRAIN_CHOICE "(\'imagenet\')" MODEL.PRETRAIN_PATH "(\'$JOB_DIR/backbone.pth\')"' : ''} "$@"
 `;
 }
 
@@ -129,7 +130,7 @@ function readme(format: JobFormat, gpus: number, machines: number, weights: bool
         '`NUM_GPUS` sets the GPUs per machine. `SOLVER.IMS_PER_BATCH` in `config.yml` is the batch over all GPUs of all machines',
         '(fast-reid divides it by the world size), so P×K stays the same however many GPUs train.',
         'Extra `KEY VALUE` pairs after the machine rank are passed to fast-reid (e.g. `./train.sh 0 SOLVER.MAX_EPOCH 60`).',
-        ...(weights ? ['', '`weights/model.pth` (fast-reid\'s `{\'model\': …}` layout) is loaded through `MODEL.WEIGHTS`; ImageNet pretraining is off.'] : []),
+        ...(weights ? ['', '`model.pth` (fast-reid\'s `{\'model\': …}` layout) is loaded through `MODEL.WEIGHTS`; ImageNet pretraining is off.'] : []),
       ]
     : [
         '# reid-strong-baseline training job (written by ReID Studio)',
@@ -149,7 +150,7 @@ function readme(format: JobFormat, gpus: number, machines: number, weights: bool
         '```',
         '',
         `GPUs ${Array.from({ length: gpus }, (_, i) => i).join(', ')} are used (MODEL.DEVICE_ID). reid-strong-baseline has no multi-machine training.`,
-        ...(weights ? ['', "`weights/backbone.pth` (torchvision keys) initialises the backbone through `MODEL.PRETRAIN_PATH` (PRETRAIN_CHOICE imagenet: `Baseline.base.load_param`); BNNeck and classifier start fresh, as RSB does."] : []),
+        ...(weights ? ['', "`backbone.pth` (torchvision keys) initialises the backbone through `MODEL.PRETRAIN_PATH` (PRETRAIN_CHOICE imagenet: `Baseline.base.load_param`); BNNeck and classifier start fresh, as RSB does."] : []),
       ];
   return [
     ...lines,
@@ -177,22 +178,26 @@ export async function exportJob(doc: GraphDoc, format: JobFormat, out: string, o
   const warnings = [...cfg.warnings];
   const weights = !!opts.weights;
   const files = await writeFolderAtomic(out, format, async (dir) => {
-    // The manifest lists the folder's entries (weights/ is one).
-    const written = ['config.yml', 'train.sh', 'README.md', 'graph.json', ...(weights ? ['weights'] : [])];
+    const written = ['config.yml', 'train.sh', 'README.md', 'graph.json'];
     await writeFileSynced(join(dir, 'config.yml'), cfg.text);
     await writeFileSynced(join(dir, 'train.sh'), format === 'fastreid-job' ? fastreidScript(gpus, machines, weights) : rsbScript(gpus, weights), 0o755);
     await writeFileSynced(join(dir, 'README.md'), readme(format, gpus, machines, weights, warnings));
     await writeFileSynced(join(dir, 'graph.json'), serializeDocument(doc));
-    if (opts.weights && format === 'fastreid-job') {
-      const r = await exportModel(doc, 'pytorch', join(dir, 'weights'), { weights: opts.weights, layout: 'fastreid' });
-      warnings.push(...r.warnings);
-      if (!r.files.length) throw new ExportError('the weights could not be written');
-    } else if (opts.weights) {
-      const state = exportStateDict(analyze(doc.graph).layers, opts.weights);
-      const backbone = new Map([...state].filter(([k]) => k.startsWith('base.')).map(([k, v]) => [k.slice('base.'.length), v] as const));
-      if (!backbone.size) throw new ExportError('the weights hold no backbone (base.*) tensors for reid-strong-baseline');
-      await mkdir(join(dir, 'weights'));
-      await writeCheckpoint(join(dir, 'weights', 'backbone.pth'), backbone, { format: 'pth' });
+    if (opts.weights) {
+      const layers = analyze(doc.graph).layers;
+      const state = exportStateDict(layers, opts.weights);
+      const slots = layers.reduce((n, l) => n + weightSpecs(l).length, 0);
+      if (opts.weights.size < slots) warnings.push(`${slots - opts.weights.size} of ${slots} weight slots have no value in the given weights: the framework initialises them`);
+      if (format === 'fastreid-job') {
+        checkFastreidModel(doc);
+        await writeCheckpoint(join(dir, 'model.pth'), toFastreidLayout(state), { format: 'pth', wrap: FR_WRAP_KEY });
+        written.push('model.pth');
+      } else {
+        const backbone = new Map([...state].filter(([k]) => k.startsWith('base.')).map(([k, v]) => [k.slice('base.'.length), v] as const));
+        if (!backbone.size) throw new ExportError('the weights hold no backbone (base.*) tensors for reid-strong-baseline');
+        await writeCheckpoint(join(dir, 'backbone.pth'), backbone, { format: 'pth' });
+        written.push('backbone.pth');
+      }
     }
     return written;
   });

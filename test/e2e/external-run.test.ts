@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,8 @@ import { cleanup, launchBrowser, openApp, serve, text, type Served } from './har
  * Issue 21, "any framework's output folder is a run", in browser mode with the real server and Chromium:
  * fast-reid's output folder (test/fixtures/external-runs/fastreid-r18, written by fast-reid's train_net.py, with
  * a model_final.pth as fast-reid's Checkpointer writes it) is imported through Runs ▸ Import training folder…
- * (the in-app folder picker), shows as "external: fast-reid", is evaluated from its checkpoint (eval.run, as
+ * (the in-app folder picker) while its trainer is still writing, shows as "external: fast-reid", its dashboard
+ * follows the folder (a metrics line landing later appears, under fast-reid's loss_dict names), it is evaluated from its checkpoint (eval.run, as
  * Evaluate on… does), its rank lists open in Results, and it is compared with a run trained by the app.
  */
 let s: Served;
@@ -30,6 +31,7 @@ async function call<T>(method: string, payload: unknown): Promise<T> {
 }
 
 const runs = () => call<RunSummary[]>('runs.list', {});
+const metricsLines = () => readFileSync(join(FIXTURE, 'metrics.json'), 'utf8').split('\n').filter(Boolean);
 
 describe('an imported fast-reid run: rank lists and comparison with a local run', () => {
   beforeAll(async () => {
@@ -40,6 +42,8 @@ describe('an imported fast-reid run: rank lists and comparison with a local run'
     local = (await call<{ runId: string }>('train.start', { doc: serializeDocument(doc), data: { kind: 'demo', size: 'tiny' }, name: 'local r18' })).runId;
     while ((await runs()).find((r) => r.id === local)?.status !== 'completed') await new Promise((ok) => setTimeout(ok, 1000));
     cpSync(FIXTURE, join(s.docs, 'fr-output'), { recursive: true });
+    // The trainer is still writing: its last metrics line has not landed yet (it arrives in the second test).
+    writeFileSync(join(s.docs, 'fr-output', 'metrics.json'), metricsLines().slice(0, 2).join('\n') + '\n');
     execFileSync('/usr/bin/python3', [CKPT_PY, join(s.docs, 'fr-output', 'model_final.pth'), '3', '12', '64', '32', join(s.docs, 'none.json')], { stdio: 'ignore', timeout: 120_000 });
     browser = await launchBrowser();
     page = await openApp(browser, s.url, { width: 1440, height: 900 });
@@ -70,8 +74,26 @@ describe('an imported fast-reid run: rank lists and comparison with a local run'
     expect(readdirSync(join(s.docs, 'fr-output')).sort()).toEqual(before);
   }, 120_000);
 
+  it('the dashboard follows the folder: a metrics line that lands later appears, under fast-reid\'s loss names', async () => {
+    const imported = (await runs()).find((r) => r.external)!;
+    await page.locator(`[data-run-id="${imported.id}"]`).getByTestId('run-open').click();
+    // The run opens on Results (it has the framework's evaluation); then its dashboard.
+    await page.getByTestId('results').waitFor();
+    await page.getByTestId('train-tab-dashboard').click();
+    const loss = page.getByTestId('chart-loss');
+    await expect.poll(() => loss.getAttribute('data-points')).toBe('2');
+    expect(await text(page, 'train-phase')).toMatch(/^external: fast-reid · changed /);
+    expect(await loss.locator('.u-legend').textContent()).toMatch(/total_loss.*loss_cls.*loss_triplet/);
+    const file = join(s.docs, 'fr-output', 'metrics.json');
+    writeFileSync(file, metricsLines().join('\n') + '\n');
+    const later = new Date(Date.now() + 10_000);
+    utimesSync(file, later, later);
+    await expect.poll(() => loss.getAttribute('data-points'), { timeout: 30_000 }).toBe('3');
+  }, 120_000);
+
   it('its checkpoint evaluates (Evaluate on…) and Results opens its rank lists; Compare sets it beside the local run', async () => {
     const imported = (await runs()).find((r) => r.external)!;
+    await page.getByTestId('train-tab-runs').click();
     const ev = await call<CallOutput<'eval.run'>>('eval.run', { graph: { kind: 'run', runId: imported.id }, data: { kind: 'demo', size: 'tiny' } });
     // The checkpoint's epoch: model_final.pth after 3 epochs (fast-reid's MAX_EPOCH in config.yaml).
     expect(ev).toMatchObject({ savedToRun: true, epoch: 3 });
@@ -80,11 +102,6 @@ describe('an imported fast-reid run: rank lists and comparison with a local run'
     await page.getByTestId('results').waitFor();
     await expect.poll(() => page.getByTestId('ranklist-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-query-index')))), { timeout: 60_000 }).toEqual(q.items.map((it) => it.index));
     expect(await text(page, 'result-map')).toBe(`${(ev.mAP * 100).toFixed(1)}%`);
-    // The dashboard charts fast-reid's logged iterations under its loss_dict names.
-    await page.getByTestId('train-tab-dashboard').click();
-    const loss = page.getByTestId('chart-loss');
-    await expect.poll(() => loss.getAttribute('data-points')).toBe('3');
-    expect(await loss.locator('.u-legend').textContent()).toMatch(/total_loss.*loss_cls.*loss_triplet/);
 
     await page.getByTestId('train-tab-runs').click();
     for (const id of [local, imported.id]) await page.locator(`[data-run-id="${id}"]`).getByTestId('run-compare').check();

@@ -133,7 +133,11 @@ describe('fast-reid output folder (tools/train_net.py)', () => {
     const t = new Date(Math.ceil(Date.now() / 1000) * 1000 + 5000);
     const { utimesSync } = await import('node:fs');
     for (const f of ['metrics.json', 'model_final.pth', 'last_checkpoint']) utimesSync(join(dir, f), t, t);
+    // The app evaluated the run meanwhile (Evaluate on…): that evaluation is not replaced by the framework's.
+    const ours = { mAP: 0.5, rank1: 0.5, rank5: 0.6, rank10: 0.7, mINP: 0.4, epoch: 3 };
+    writeFileSync(join(r.runDir, 'eval.json'), JSON.stringify(ours));
     expect(await syncExternalRun(r.runDir)).toBe(true);
+    expect(JSON.parse(readFileSync(join(r.runDir, 'eval.json'), 'utf8'))).toEqual(ours);
     expect(jsonl(join(r.runDir, 'metrics.jsonl')).filter((m) => m.type === 'step').length).toBe(3);
     expect(readdirSync(r.runDir)).toContain('checkpoint');
     expect(info().external.lastChanged).toBe(t.toISOString());

@@ -37,22 +37,22 @@ describe('export --format fastreid-job', () => {
     execFileSync(PYTHON, [CKPT_PY, weights, '1', '751', '256', '128', join(tmp, 'none.json')], { stdio: 'ignore', timeout: 120_000 });
     const r = cli('export', '--preset', 'resnet18', '--fastreid-stem', '--num-classes', '751', '--format', 'fastreid-job', '--weights', weights, '--gpus', '4', '--machines', '2', '--out', job, '--json');
     expect(r.status, r.stderr).toBe(0);
-    expect(readdirSync(job).sort()).toEqual(['.reid-studio-export.json', 'README.md', 'config.yml', 'graph.json', 'train.sh', 'weights']);
+    expect(readdirSync(job).sort()).toEqual(['.reid-studio-export.json', 'README.md', 'config.yml', 'graph.json', 'model.pth', 'train.sh']);
     // fast-reid's yacs accepts the config; OUTPUT_DIR points inside the job folder.
     const merged = JSON.parse(execFileSync(PYTHON, [MERGE, 'fastreid', join(job, 'config.yml')], { encoding: 'utf8' }).trim()) as { ok: boolean; cfg: Record<string, Record<string, unknown>> };
     expect(merged.ok).toBe(true);
     expect(merged.cfg.OUTPUT_DIR).toBe('output');
     expect(merged.cfg.MODEL!.BACKBONE).toMatchObject({ DEPTH: '18x' });
-    // weights/model.pth loads strictly into fast-reid's Baseline as its Checkpointer does (pop 'model').
+    // model.pth loads strictly into fast-reid's Baseline as its Checkpointer does (pop 'model').
     const py = `import sys, torch; sys.path.insert(0, ${JSON.stringify(EXPORT_DIR)}); from check_fastreid import Baseline
-m = Baseline(18, False, 1, 751, 'avg', 'bnneck', [0.0]*3, [1.0]*3); ck = torch.load(${JSON.stringify(join(job, 'weights', 'model.pth'))}); m.load_state_dict(ck.pop('model'), strict=True)
+m = Baseline(18, False, 1, 751, 'avg', 'bnneck', [0.0]*3, [1.0]*3); ck = torch.load(${JSON.stringify(join(job, 'model.pth'))}); m.load_state_dict(ck.pop('model'), strict=True)
 src = torch.load(${JSON.stringify(weights)})['model']; print(max(float((m.state_dict()[k].float() - v.float()).abs().max()) for k, v in src.items()))`;
     expect(Number(execFileSync(PYTHON, ['-c', py], { encoding: 'utf8' }).trim())).toBe(0);
 
     const home = fakeHome('train_net.py');
     const run = (args: string[], extra: Record<string, string>) => spawnSync('bash', [join(job, 'train.sh'), ...args], { encoding: 'utf8', env: { ...process.env, FASTREID_HOME: home, FASTREID_DATASETS: '/data/sets', ...extra } });
     const base = ['--config-file', join(job, 'config.yml')];
-    const tail = ['OUTPUT_DIR', join(job, 'output'), 'MODEL.WEIGHTS', join(job, 'weights', 'model.pth'), 'MODEL.BACKBONE.PRETRAIN', 'False'];
+    const tail = ['OUTPUT_DIR', join(job, 'output'), 'MODEL.WEIGHTS', join(job, 'model.pth'), 'MODEL.BACKBONE.PRETRAIN', 'False'];
     // Exported for 2 machines: without DIST_URL, train.sh refuses; with it, machine 1 of 2.
     const refused = run(['0'], {});
     expect(refused.status).toBe(2);

@@ -320,7 +320,9 @@ async function syncUnlocked(runDir: string): Promise<boolean> {
   }
   await writeRecords(run, f, converted, loaded.settings.batch.p * loaded.settings.batch.k);
   const last = f.evals[f.evals.length - 1];
-  if (last) await run.writeJson('eval.json', evalJson(last, FRAMEWORK_LABELS[f.framework]));
+  // eval.json is the framework's last evaluation until the app evaluates the run (Evaluate on…): that one stays.
+  const current = await run.readJson<{ source?: unknown }>('eval.json');
+  if (last && (!current || typeof current.source === 'string')) await run.writeJson('eval.json', evalJson(last, FRAMEWORK_LABELS[f.framework]));
   const lastStep = f.steps[f.steps.length - 1];
   await run.updateInfo({
     ...(lastStep ? { step: lastStep.step, ...(lastStep.epoch !== undefined ? { epoch: lastStep.epoch } : {}) } : {}),

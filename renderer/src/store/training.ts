@@ -326,10 +326,14 @@ export async function loadDetail(runId: string): Promise<void> {
 }
 
 // The same words as the Runs list (the service's run status): a run reads the same everywhere.
-const PHASES: Record<string, RunPhase> = { running: 'running', paused: 'paused', stopped: 'stopped', completed: 'completed', failed: 'failed', interrupted: 'interrupted' };
+// An imported run (`external`) is never resumed by the app: it reads as finished here, its badge says external.
+const PHASES: Record<string, RunPhase> = { running: 'running', paused: 'paused', stopped: 'stopped', completed: 'completed', failed: 'failed', interrupted: 'interrupted', external: 'completed' };
 
-/** Reopens a run from the runs list: its metrics become the dashboard series, its evaluation the results. */
-export async function openRun(runId: string): Promise<void> {
+/**
+ * Reopens a run from the runs list: its metrics become the dashboard series, its evaluation the results.
+ * `follow`: a refresh of the run shown (an imported run whose source folder is still written): the tab stays.
+ */
+export async function openRun(runId: string, follow = false): Promise<void> {
   try {
     const d = await api.call('runs.get', { runId });
     const view = newView(runId, d.summary.name, PHASES[d.summary.status] ?? 'stopped');
@@ -354,7 +358,7 @@ export async function openRun(runId: string): Promise<void> {
         message: d.summary.message ?? null,
         start: last ? { backend: info.backend ?? d.summary.backend ?? '?', ...(info.device ? { device: info.device } : {}), ...(info.adapter ? { adapter: info.adapter } : {}), epochs: d.summary.epochs ?? info.epochs ?? 0, itersPerEpoch: last.iters, microBatch: 0, microBatchReason: '', loss: '', numClasses: 0 } : null,
       },
-      tab: d.eval ? 'results' : 'dashboard',
+      ...(follow ? {} : { tab: d.eval ? 'results' : 'dashboard' }),
     });
   } catch (e) {
     notify(errText(e), 'error');

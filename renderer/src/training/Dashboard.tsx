@@ -1,4 +1,5 @@
-import { control, resume, useTraining, type RunPhase, type RunView } from '../store/training.js';
+import { useEffect } from 'react';
+import { control, openRun, resume, useTraining, type RunPhase, type RunView } from '../store/training.js';
 import { backendBadge } from './backend-badge.js';
 import { LOSS_TERMS } from '../../../core/training/losses.js';
 import { Chart, COLORS } from './Chart.js';
@@ -63,8 +64,18 @@ function Progress({ v }: { v: RunView }) {
   );
 }
 
+/** How often the dashboard re-reads an imported run (the service re-reads its source folder when it changed). */
+const FOLLOW_MS = 5000;
+
 export function Dashboard() {
   const v = useTraining((s) => s.current);
+  const external = v?.detail?.summary.external;
+  const following = external ? v!.runId : null;
+  useEffect(() => {
+    if (!following) return;
+    const t = setInterval(() => void openRun(following, true), FOLLOW_MS);
+    return () => clearInterval(t);
+  }, [following]);
   if (!v)
     return (
       <div className="pad muted" data-testid="dashboard-empty">
@@ -92,7 +103,7 @@ export function Dashboard() {
           </span>
         )}
         <span className={`badge phase ${v.phase}`} data-testid="train-phase">
-          {PHASE_TEXT[v.phase]}
+          {external ? `external: ${v.detail?.summary.backend ?? external.framework}${external.lastChanged ? ` · changed ${new Date(external.lastChanged).toLocaleString()}` : ''}` : PHASE_TEXT[v.phase]}
         </span>
         <span className="grow" />
         <button data-testid="train-pause" disabled={v.phase !== 'running'} onClick={() => void control('pause')}>
