@@ -5,6 +5,7 @@ import { commandHelp, HELP } from './help.js';
 import { appVersion } from '../io/app-version.js';
 import { joinNegativeNumbers } from './numbers.js';
 import { ENGINE_CHOICES } from '../onnx/engine.js';
+import { FileError } from '../io/files.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 
@@ -97,6 +98,11 @@ export async function runCli(argv: string[]): Promise<number> {
       if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${ENGINE_CHOICES.join(', ')})`;
       process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
+    }
+    // A file the command cannot read or write (a device as --out, a full disk, no permission): the user's situation.
+    if (e instanceof FileError) {
+      process.stderr.write(`reid-studio: error: ${err.message} (${e.code === 'ENOSPC' ? 'E_DISK_FULL' : 'E_IO'})\n`);
+      return EXIT.user;
     }
     // A failing WebGPU session or a lost GPU device: one line with its code (main/onnx/webgpu-errors.ts).
     if (e instanceof WebGpuError) {

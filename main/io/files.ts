@@ -12,7 +12,7 @@
  * (what was checked is what is read). Errors are one line: `FileError` with an errno-like `code`.
  */
 import { constants, closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { chmod, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -223,6 +223,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   } catch (e) {
     throw fileError(e, dir);
   }
+  // Only a regular file (or nothing) is replaced: renaming over /dev/null, a FIFO or a socket would
+  // destroy it (issue #25: `export --out /dev/null` replaced the device with a file when run as root).
+  const target = await lstat(path).catch(() => null);
+  if (target && !target.isFile() && !target.isSymbolicLink())
+    throw new FileError(target.isDirectory() ? 'EISDIR' : 'ENOTREG', path, `is ${target.isDirectory() ? 'a folder' : 'a device, FIFO or socket'}, not a file to write`);
   const keep = await existingMode(path);
   const mode = keep ?? opts.mode ?? 0o644;
   const tmp = tempPathFor(path);

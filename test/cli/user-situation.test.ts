@@ -5,7 +5,7 @@
  * silently different number. The full disk is a real 1 MiB tmpfs (mount(8); CI runs as root).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,11 @@ describe('the user\'s situation is a user error', () => {
     expect(neg.stderr).not.toMatch(/ambiguous/);
     userError(cli('train', '--preset', 'resnet18', '--demo', '--lr', '-0.5'), /--lr must be a positive number \(got "-0\.5"\)/);
     userError(cli('embed', '--preset', 'resnet18', '--weights', 'x.pth', '--images', home, '--out', 'f.npy', '--batch-size', '0x8'), /--batch-size must be a whole number from 1 to 1024/);
+  });
+
+  it('export --out /dev/null: a user error, and the device is still a device (never replaced by a file)', () => {
+    userError(cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'onnx', '--out', '/dev/null'), /\/dev\/null: is a device, FIFO or socket, not a file to write \(E_IO\)/);
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
   });
 
   it('serve --data-dir /dev/null is refused before anything starts', () => {
