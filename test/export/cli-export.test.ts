@@ -118,10 +118,15 @@ describe('export --format pytorch|tfjs: bad input', () => {
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'pytorch', '--out', out);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/note: no weights given: the export holds the freshly initialised model/);
-    writeFileSync(join(out, 'model.py'), 'stale');
+    // An untouched earlier export is replaced...
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--num-classes', '3', '--format', 'pytorch', '--out', out);
     expect(r.status).toBe(0);
     expect(readFileSync(join(out, 'model.py'), 'utf8')).toMatch(/nn\.Linear\(512, 3, bias=False\)/);
+    // ...but a file the user edited since no longer matches the manifest's size + SHA-256: refused, kept (issue 25).
+    writeFileSync(join(out, 'model.py'), 'edited by hand');
+    r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--num-classes', '4', '--format', 'pytorch', '--out', out);
+    expect(r.status).toBe(2);
+    expect(readFileSync(join(out, 'model.py'), 'utf8')).toBe('edited by hand');
     expect(hidden(tmp)).toEqual([]);
   });
 
