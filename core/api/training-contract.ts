@@ -74,6 +74,8 @@ export const evalMetricsSchema = z.object({
   numValidQuery: z.number(),
   numSkippedQuery: z.number(),
   metric: z.string().optional(),
+  /** Features L2-normalised before the distance (cosine always; euclidean per the document's framework). */
+  featNorm: z.boolean().optional(),
   reRanking: z.boolean().optional(),
   seconds: z.number().optional(),
 });

@@ -24,6 +24,7 @@ export { exportRsbYaml, importRsb, RSB_DEFAULTS } from './rsb.js';
 export { exportFastreidYaml, frModelProblems, importFastreid, FR_DEFAULTS } from './fastreid.js';
 export { importConfig, resolveRelative, type ImportOptions } from './import.js';
 export { buildModel, recognizeModel, withFastreidStem, diffModels, presetName, type ModelSpec, type Pool, type StemStyle, type Recognition } from './model.js';
+export { documentFramework, withEvalMetric } from './conventions.js';
 export { KNOWN_DATASETS, datasetByName, datasetByKind, type KnownDataset, DATASET_LAYOUTS, DATASET_LAYOUT_IDS, datasetLayout, type DatasetLayout, type DatasetLayoutId } from './datasets.js';
 export { ConfigError, parseYacs, pyLiteral, emitYacs, formatFloat, flatten } from './yacs.js';
 export { MAX_CONFIG_CHARS, MAX_DEPTH as MAX_CONFIG_DEPTH, MAX_NODES as MAX_CONFIG_VALUES } from './pyyaml.js';

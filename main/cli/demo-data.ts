@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { formatDatasetSummary, loadDataset } from '../training/data/datasets.js';
 import { DEMO_SIZES, writeDemoDataset, type DemoSize } from '../training/data/demo.js';
 import { CliError } from './errors.js';
+import { parseWholeNumber } from './numbers.js';
 
 /** `demo-data --out DIR [--size tiny|small|medium] [--seed N] [--json]`: writes the synthetic Market-layout dataset. */
 export async function demoDataCommand(argv: string[]): Promise<void> {
@@ -12,8 +13,7 @@ export async function demoDataCommand(argv: string[]): Promise<void> {
   if (!values.out) throw new CliError('demo-data needs --out DIR');
   const size = values.size as DemoSize;
   if (!(size in DEMO_SIZES)) throw new CliError(`--size must be one of ${Object.keys(DEMO_SIZES).join(', ')} (got "${values.size}")`);
-  const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CliError(`--seed must be a non-negative integer (got "${values.seed}")`);
+  const seed = parseWholeNumber('seed', values.seed ?? '0', 0, 0xffffffff);
   let summary;
   try {
     summary = await writeDemoDataset(values.out, size, seed);

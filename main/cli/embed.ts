@@ -1,3 +1,4 @@
+import { imagePreprocessOf } from '../image/decode.js';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyze, compileToKeras, preprocessOf, weightSpecs } from '../../core/index.js';
@@ -12,6 +13,7 @@ import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { assertFiniteFeatures, NonFiniteFeaturesError } from '../training/eval/finite.js';
+import { parseWholeNumber } from './numbers.js';
 
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|.safetensors|.json
@@ -48,8 +50,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   if (!values.out) throw new CliError('--out FEATS.npy|FEATS.safetensors|FEATS.json is required');
   featureFormat(values.out); // refuse an unknown extension before any work
   const progress = progressReporter(parseProgressMode(values.progress));
-  const batchSize = values['batch-size'] === undefined ? 16 : Number(values['batch-size']);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1024) throw new CliError(`--batch-size must be a whole number between 1 and 1024 (got "${values['batch-size']}")`);
+  const batchSize = values['batch-size'] === undefined ? 16 : parseWholeNumber('batch-size', values['batch-size'], 1, 1024);
   let choice;
   try {
     choice = parseEngineChoice(values.backend);
@@ -62,7 +63,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const analysis = analyze(doc.graph);
   const compiled = compileToKeras(analysis);
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
-  const pre = preprocessOf(doc);
+  const pre = imagePreprocessOf(doc);
 
   let files: string[];
   try {

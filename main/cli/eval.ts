@@ -1,11 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseTrainingSettings, type GraphDoc } from '../../core/index.js';
+import type { GraphDoc } from '../../core/index.js';
 import { parseEngineChoice } from '../onnx/engine.js';
 import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
-import { RunDir } from '../runs/store/run-dir.js';
+import { evalSettings, runDataset } from '../runs/evaluate.js';
+import { RunStateError } from '../runs/lifecycle.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
@@ -39,19 +40,19 @@ export async function evalCommand(argv: string[]): Promise<void> {
     if (!existsSync(join(runDir, 'graph.json'))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
     doc = readGraphFile(join(runDir, 'graph.json'));
   } else doc = resolveGraph(target, v, { requireValid: true });
-  const parsed = parseTrainingSettings(runDir ? await new RunDir(runDir).readJson('settings.json') : (doc.training ?? {}));
-  if (!parsed.ok) throw new CliError(parsed.message);
-  const settings = parsed.settings;
-  if (v.metric !== undefined) {
-    if (v.metric !== 'cosine' && v.metric !== 'euclidean') throw new CliError(`--metric must be cosine or euclidean (got "${v.metric}")`);
-    settings.test.metric = v.metric;
+  if (v.metric !== undefined && v.metric !== 'cosine' && v.metric !== 'euclidean') throw new CliError(`--metric must be cosine or euclidean (got "${v.metric}")`);
+  let settings;
+  try {
+    settings = await evalSettings(doc, runDir, { ...(v.metric ? { metric: v.metric as 'cosine' | 'euclidean' } : {}), ...(v.rerank ? { reRanking: true } : {}) });
+  } catch (e) {
+    if (e instanceof RunStateError) throw new CliError(e.message);
+    throw e;
   }
-  if (v.rerank) settings.test.reRanking = true;
   let data = dataArgs(v, settings.batch.k);
   if (runDir && !data.demo && !data.data) {
-    const info = await new RunDir(runDir).readJson<{ dataset?: { kind: string; root: string } }>('run.json');
-    if (!info?.dataset) throw new CliError(`${runDir} does not say which dataset it trained on; give --demo or --data DIR`);
-    data = { data: info.dataset.root, layout: info.dataset.kind as typeof data.layout };
+    const own = await runDataset(runDir);
+    if (!own) throw new CliError(`${runDir} does not say which dataset it trained on; give --demo or --data DIR`);
+    data = own;
   }
   const dataset = await loadData(data);
   let result;
@@ -78,6 +79,6 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (v.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else
     process.stdout.write(
-      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
+      `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.metric === 'euclidean' ? (r.featNorm ? ' on L2-normalised features (reid-strong-baseline TEST.FEAT_NORM)' : ' on raw features (fast-reid)') : ''}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
     );
 }

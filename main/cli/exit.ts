@@ -44,14 +44,29 @@ export function quietOnBrokenPipe(): void {
   for (const s of [process.stdout, process.stderr]) {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-      throw e;
+      // Any other failed write (a full disk: `> /dev/full`, an I/O error) loses output: never exit 0 then.
+      if (s === process.stdout) outputError ??= e;
     });
   }
 }
 
-/** Ends the process with `code` after stdout and stderr have drained. */
+/** The first write to stdout that failed (other than a reader going away), if any. */
+let outputError: NodeJS.ErrnoException | null = null;
+
+/**
+ * Ends the process with `code` after stdout and stderr have drained. A write to stdout that failed turns a
+ * success into exit 2 with one line on stderr: the output the user asked for was lost.
+ */
 export async function exitAfterDrain(code: number): Promise<never> {
   process.exitCode = code;
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  // A file's write error (SyncWriteStream) is emitted on the next tick.
+  await new Promise((r) => setImmediate(r));
+  if (outputError && code === EXIT.ok) {
+    code = EXIT.user;
+    const reason = outputError.code === 'ENOSPC' ? 'no space left on the device' : outputError.message.split('\n')[0];
+    process.stderr.write(`reid-studio: error: cannot write the output to standard output: ${reason} (${outputError.code ?? 'EIO'})\n`);
+    await drained(process.stderr);
+  }
   process.exit(code);
 }

@@ -14,6 +14,7 @@ import {
   type PresetOptions,
 } from '../../core/index.js';
 import { CliError } from './errors.js';
+import { parseWholeNumber } from './numbers.js';
 
 /** Options shared by every command that takes `[GRAPH.json | --preset NAME …preset options]`. */
 export const GRAPH_OPTIONS = {
@@ -87,9 +88,7 @@ export function resolveGraph(file: string | undefined, a: GraphArgs, opts: { req
     const ls = oneOf('last-stride', a['last-stride'], ['1', '2'] as const);
     if (ls) o.lastStride = Number(ls) as 1 | 2;
     if (a['num-classes'] !== undefined) {
-      const n = Number(a['num-classes']);
-      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new CliError(`--num-classes must be a whole number ≥ 1 (got "${a['num-classes']}")`);
-      o.numClasses = n;
+      o.numClasses = parseWholeNumber('num-classes', a['num-classes'], 1, 1_000_000);
     }
     if (a.input !== undefined) o.input = parseInputSize(a.input);
     doc = buildPreset(name, o);

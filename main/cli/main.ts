@@ -3,6 +3,8 @@ import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
 import { appVersion } from '../io/app-version.js';
+import { joinNegativeNumbers } from './numbers.js';
+import { ENGINE_CHOICES } from '../onnx/engine.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 
@@ -79,7 +81,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   try {
     if (!c) throw new CliError(`unknown command "${cmd}"; run "reid-studio --help"`);
-    await c.run(rest);
+    await c.run(joinNegativeNumbers(rest));
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     const err = e as Error & { code?: string };
@@ -90,7 +92,9 @@ export async function runCli(argv: string[]): Promise<number> {
     // parseArgs reports unknown / malformed flags with ERR_PARSE_ARGS_* codes: those are user errors too.
     if (e instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS')) {
       // Node's own messages can span lines ("… is ambiguous.\nDid you forget …"): one line, as every error.
-      const message = e instanceof CliError ? err.message : err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      let message = e instanceof CliError ? err.message : err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      // `--backend` with no value: say what the values are (every command's --backend takes the same ones).
+      if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${ENGINE_CHOICES.join(', ')})`;
       process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
     }

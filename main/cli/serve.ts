@@ -5,6 +5,7 @@ import { appVersion } from '../io/app-version.js';
 import { Service } from '../service/index.js';
 import { startServer, type RunningServer } from '../hosts/server.js';
 import { CliError } from './errors.js';
+import { statSync } from 'node:fs';
 
 /** Re-exported for main.ts (`--version`); it lives in main/io so the Electron host need not import the CLI. */
 export { appVersion };
@@ -35,7 +36,18 @@ export async function runBrowserMode(values: { port?: string; 'no-open'?: boolea
     port = Number(values.port);
     if (!/^\d+$/.test(values.port) || port > 65535) throw new CliError(`--port must be a number from 0 (any free port) to 65535, got "${values.port}"`);
   }
-  const service = new Service({ host: 'browser', version: appVersion(), ...(values['data-dir'] ? { dataDir: resolve(values['data-dir']) } : {}) });
+  const dataDir = values['data-dir'];
+  if (dataDir !== undefined) {
+    // The data folder holds runs, autosaves and the demo cache: a file or a device (/dev/null) is no folder.
+    let st;
+    try {
+      st = statSync(resolve(dataDir));
+    } catch {
+      st = null; // missing: created on first use
+    }
+    if (!dataDir || (st && !st.isDirectory())) throw new CliError(`--data-dir must be a folder (${dataDir || '""'} is ${st ? 'not a folder' : 'empty'})`);
+  }
+  const service = new Service({ host: 'browser', version: appVersion(), ...(dataDir ? { dataDir: resolve(dataDir) } : {}) });
   let server: RunningServer;
   try {
     server = await startServer({ service, port });

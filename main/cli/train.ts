@@ -18,6 +18,7 @@ import { CliError } from './errors.js';
 import { EXIT, exitAfterDrain } from './exit.js';
 import { parseProgressMode, PROGRESS_OPTION, type ProgressMode } from './progress.js';
 import { GRAPH_OPTIONS, parseInputSize, readGraphFile, resolveGraph } from './graph-args.js';
+import { parseDecimal, parseWholeNumber } from './numbers.js';
 
 export const DATA_OPTIONS = {
   demo: { type: 'boolean' },
@@ -111,9 +112,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const progressMode = parseProgressMode(v.progress);
   const int = (flag: string, s: string | undefined, min = 1): number | undefined => {
     if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < min) throw new CliError(`--${flag} must be a whole number ≥ ${min} (got "${s}")`);
-    return n;
+    return parseWholeNumber(flag, s, min);
   };
   let backend;
   try {
@@ -153,7 +152,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       settings.batch = { p: Number(m[1]), k: Number(m[2]) };
     }
     if (v.lr !== undefined) {
-      const lr = Number(v.lr);
+      const lr = parseDecimal(v.lr);
       if (!(lr > 0 && lr < 10)) throw new CliError(`--lr must be a positive number (got "${v.lr}")`);
       settings.optimizer.baseLr = lr;
     }

@@ -17,13 +17,16 @@ import { WebGpuError } from './webgpu-errors.js';
 export const ONNXRUNTIME_ENGINE = CPU_ENGINE;
 export type EngineChoice = BackendChoice | typeof ONNXRUNTIME_ENGINE | typeof WEBGPU_ENGINE;
 
+/** Every `--backend` value, in the order the CLI lists them. */
+export const ENGINE_CHOICES: readonly string[] = ['auto', WEBGPU_ENGINE, ONNXRUNTIME_ENGINE, ...BACKEND_NAMES];
+
 /** `--backend` values of eval / embed / train: `auto`, `webgpu`, `onnxruntime` and the tfjs backends. */
 export function parseEngineChoice(v: string | undefined): EngineChoice {
   if (v === ONNXRUNTIME_ENGINE || v === WEBGPU_ENGINE) return v;
   try {
     return parseBackendChoice(v);
   } catch {
-    throw new BackendError(`unknown backend "${v}" (choose one of auto, ${WEBGPU_ENGINE}, ${ONNXRUNTIME_ENGINE}, ${BACKEND_NAMES.join(', ')})`);
+    throw new BackendError(`unknown backend "${v}" (choose one of ${ENGINE_CHOICES.join(', ')})`);
   }
 }
 

@@ -227,17 +227,52 @@ export class OnnxStepSession {
     return result;
   }
 
+  private readers = new Map<string, Promise<Ort.InferenceSession>>();
+
+  /**
+   * Values of state tensors, copied to the host. A tensor on the GPU is read through a small session of
+   * Identity nodes whose outputs go to the CPU: onnxruntime-node 1.30's `Tensor.getData()` of a WebGPU
+   * buffer aborts the process (measured here, SwiftShader).
+   */
+  private async readMany(names: string[]): Promise<Float32Array[]> {
+    const onGpu = names.filter((n) => this.state.get(n)?.location === 'gpu-buffer');
+    const fetched = new Map<string, Float32Array>();
+    if (onGpu.length) {
+      const key = onGpu.join('\n');
+      let reader = this.readers.get(key);
+      if (!reader) {
+        const model: OnnxModelJs = {
+          ...this.base,
+          graph: {
+            name: 'readback',
+            nodes: onGpu.map((n, i) => ({ name: `read${i}`, opType: 'Identity', inputs: [n], outputs: [`read${i}`], attributes: [] })),
+            initializers: [],
+            inputs: onGpu.map((n) => ({ name: n, shape: this.state.get(n)!.dims as number[] })),
+            outputs: onGpu.map((n, i) => ({ name: `read${i}`, shape: this.state.get(n)!.dims as number[] })),
+          },
+          metadata: {},
+        };
+        reader = this.ort.InferenceSession.create(serializeOnnx(model), ortSessionOptions('webgpu', { threads: this.opts.threads, preferredOutputLocation: 'cpu' }));
+        this.readers.set(key, reader);
+      }
+      const out = await (await reader).run(Object.fromEntries(onGpu.map((n) => [n, this.state.get(n)!])));
+      onGpu.forEach((n, i) => fetched.set(n, Float32Array.from(out[`read${i}`]!.data as Float32Array)));
+    }
+    return names.map((n) => {
+      const t = this.state.get(n);
+      if (!t) throw new OnnxRuntimeError(`no state ${n}`);
+      return fetched.get(n) ?? Float32Array.from(t.data as Float32Array);
+    });
+  }
+
   private async read(name: string): Promise<Float32Array> {
-    const t = this.state.get(name);
-    if (!t) throw new OnnxRuntimeError(`no state ${name}`);
-    return Float32Array.from((t.location === 'gpu-buffer' ? await t.getData() : t.data) as Float32Array);
+    return (await this.readMany([name]))[0]!;
   }
 
   /** Every weight slot in tfjs layout (`${layer}/${slot}`), downloaded from the device. */
   async weightValues(): Promise<Map<string, Float32Array>> {
-    const out = new Map<string, Float32Array>();
-    for (const s of this.slots) out.set(s.key, toTfjsLayout(s, await this.read(s.name)));
-    return out;
+    const values = await this.readMany(this.slots.map((s) => s.name));
+    return new Map(this.slots.map((s, i) => [s.key, toTfjsLayout(s, values[i]!)]));
   }
 
   private put(name: string, data: Float32Array, dims: number[]): void {
@@ -303,9 +338,12 @@ export class OnnxStepSession {
   }
 
   async release(): Promise<void> {
-    for (const p of this.programs.values()) await (await p.catch(() => undefined))?.session.release();
-    this.programs.clear();
+    // GPU tensors first: their buffers belong to the sessions' device (disposing them after the sessions crashes).
     for (const t of this.state.values()) if (t.location === 'gpu-buffer') t.dispose();
     this.state.clear();
+    for (const p of this.programs.values()) await (await p.catch(() => undefined))?.session.release();
+    for (const r of this.readers.values()) await (await r.catch(() => undefined))?.release();
+    this.programs.clear();
+    this.readers.clear();
   }
 }

@@ -6,8 +6,8 @@ import { parseDocument, parseTrainingSettings, type TrainingSettings } from '../
 import type { EngineChoice } from '../onnx/engine.js';
 import type { TrainControl, TrainEvent } from '../training/engine/trainer.js';
 import { trainInRun } from './lifecycle.js';
+import { evalSettings, runDataset } from './evaluate.js';
 import { evaluateRun, EvalWeightsError, type EvalRunResult } from '../training/engine/evaluate-run.js';
-import { RunDir } from './store/run-dir.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 
 export interface TrainJob {
@@ -73,18 +73,9 @@ export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: 
 /** Runs an evaluation job: settings and dataset from the run folder unless the job overrides them. */
 export async function runEvalJob(job: EvalJob, onProgress: (p: { stage: 'loading' | 'query' | 'gallery' | 'ranking'; done: number; total: number }) => void): Promise<EvalJobResult> {
   const doc = parseDocument(job.doc);
-  const run = job.runDir ? new RunDir(job.runDir) : null;
-  const parsed = parseTrainingSettings(run ? await run.readJson('settings.json') : (doc.training ?? {}));
-  if (!parsed.ok) throw new Error(parsed.message);
-  const settings = parsed.settings;
-  if (job.metric) settings.test.metric = job.metric;
-  settings.test.reRanking = job.reRanking;
-  let data = job.data;
-  if (!data) {
-    const info = run ? await run.readJson<{ dataset?: { kind: string; root: string } }>('run.json') : null;
-    if (!info?.dataset) throw new Error('choose a dataset: the run does not say which dataset it trained on');
-    data = { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] };
-  }
+  const settings = await evalSettings(doc, job.runDir, { ...(job.metric ? { metric: job.metric } : {}), reRanking: job.reRanking });
+  const data = job.data ?? (job.runDir ? await runDataset(job.runDir) : null);
+  if (!data) throw new Error('choose a dataset: the run does not say which dataset it trained on');
   onProgress({ stage: 'loading', done: 0, total: 1 });
   const dataset = await openDataSource({ ...data, k: settings.batch.k });
   const { queryFiles: _q, galleryFiles: _g, ...result } = await evaluateRun({

@@ -118,6 +118,8 @@ export async function readResumePlan(dir: string, opts: { label?: string; app?: 
   const lock = info ? await readRunLock(dir) : null;
   if (lock?.live) throw new RunLockedError(dir, lock.holder);
   if (!info) throw new RunStateError(`${label} is not a ReID Studio run folder (no run.json / graph.json)`, 'E_NOT_FOUND');
+  const origin = (info as { external?: { framework?: string; source?: string } }).external;
+  if (info.status === 'external' || origin?.framework) throw new RunStateError(`${label} was imported from ${origin?.framework ?? 'another framework'} (${origin?.source ?? 'outside the app'}): it trains there, not here — resume it with that framework's own trainer`);
   if (info.status === 'completed') throw new RunStateError(`${label} already completed; start a new run instead`);
   if (!existsSync(join(dir, 'graph.json')) || !(await hasCheckpoint(dir)))
     throw new RunStateError(`${label} holds a run that ${info.status === 'failed' ? 'failed' : 'stopped'} before its first checkpoint: start it again${opts.app ? ' instead' : info.status === 'failed' ? ` with --out ${dir}` : ' after deleting the folder'}`);

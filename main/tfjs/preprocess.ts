@@ -4,6 +4,7 @@
  * — here only when the image differs —, ToTensor (/255), Normalize(PIXEL_MEAN, PIXEL_STD). Output NHWC.
  * sharp only decodes; the resize is PIL's own algorithm (main/image/resample.ts), bit-identical to Pillow.
  */
+import type { ImagePreprocess } from '../image/decode.js';
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { RSB_PREPROCESS, type PreprocessSettings } from '../../core/format/preprocess.js';
@@ -29,10 +30,10 @@ export async function listImages(dir: string): Promise<string[]> {
  * Decodes one image to normalised RGB floats, NHWC (h·w·3 values written at `offset`), resized to h×w
  * with the document's filter when it is another size. Errors: ImageError naming the file.
  */
-export async function loadImage(path: string, [h, w]: [number, number], out: Float32Array, offset = 0, pre: PreprocessSettings = RSB_PREPROCESS): Promise<{ resized: boolean }> {
+export async function loadImage(path: string, [h, w]: [number, number], out: Float32Array, offset = 0, pre: ImagePreprocess = RSB_PREPROCESS): Promise<{ resized: boolean }> {
   let img: { rgb: Uint8Array; resized: boolean };
   try {
-    img = await decodeImage(path, h, w, pre.interpolation, 'error');
+    img = await decodeImage(path, h, w, pre.interpolation, 'error', !!pre.exifTranspose);
   } catch (e) {
     throw new ImageError(`${path}: cannot decode the image (${(e as Error).message})`);
   }
@@ -41,7 +42,7 @@ export async function loadImage(path: string, [h, w]: [number, number], out: Flo
 }
 
 /** Loads `files` of `dir` into one NHWC Float32Array (files.length × h × w × 3). */
-export async function loadImages(dir: string, files: string[], size: [number, number], pre: PreprocessSettings = RSB_PREPROCESS): Promise<{ data: Float32Array; resized: number }> {
+export async function loadImages(dir: string, files: string[], size: [number, number], pre: ImagePreprocess = RSB_PREPROCESS): Promise<{ data: Float32Array; resized: number }> {
   const per = size[0] * size[1] * 3;
   const data = new Float32Array(files.length * per);
   let resized = 0;

@@ -58,7 +58,8 @@ export function readSafetensors(buf: Buffer): Map<string, CheckpointTensor> {
     if (shape.length > LIMITS.tensorDims || !shape.every(isCount)) fail(`damaged safetensors file: the shape of ${name} is not a list of non-negative integers`);
     if (offsets.length !== 2 || !offsets.every(isCount)) fail(`damaged safetensors file: the data_offsets of ${name} are not two non-negative integers`);
     const [b, e] = offsets as [number, number];
-    if (b > e || e > dataLength) fail(`truncated safetensors file: tensor ${name} lies past the end of the file`);
+    if (b > e) fail(`damaged safetensors file: the data_offsets of ${name} end before they begin ([${b}, ${e}])`);
+    if (e > dataLength) fail(`truncated safetensors file: tensor ${name} lies past the end of the file`);
     let count = 1;
     for (const d of shape as number[]) {
       count *= d;

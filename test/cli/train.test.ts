@@ -108,7 +108,8 @@ describe('reid-studio train / eval', () => {
     ['a missing folder', ['train', '--preset', 'resnet18', '--data', '/nonexistent/market'], /does not exist/],
     ['a wrong layout', ['train', '--preset', 'resnet18', '--data', '/etc'], /expected bounding_box_train\/, query\/ and bounding_box_test\//],
     ['a bad batch', ['train', '--demo', '--batch', '16x4'], /--batch must be P,K/],
-    ['a negative number without =', ['train', '--demo', '--lr', '-1'], /Option '--lr' argument is ambiguous\. Did you forget/],
+    // Issue #25: a negative number after a flag is its value (then refused by the flag's own check), not Node's "ambiguous".
+    ['a negative number without =', ['train', '--demo', '--lr', '-1'], /--lr must be a positive number \(got "-1"\)/],
     ['two data sources', ['eval', '--demo', '--data', '/tmp'], /either --demo or --data/],
     ['an unknown backend', ['train', '--demo', '--backend', 'tpu'], /backend/],
     ['resume of a non-run', ['train', '--resume', '/tmp'], /not a ReID Studio run folder/],

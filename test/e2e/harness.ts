@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { buildPreset, serializeDocument } from '../../core/index.js';
 
 /** Debian's Chromium, headless; never a downloaded browser (issue 5). */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -128,4 +129,26 @@ export async function titleSizes(page: Page): Promise<{ px: number[]; inView: nu
 export async function apiCall<T = unknown>(s: Served, method: string, payload: unknown): Promise<{ ok: boolean; result: T; error?: { code: string; message: string } }> {
   const r = await fetch(`http://127.0.0.1:${s.port}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-reid-token': s.token }, body: JSON.stringify(payload) });
   return (await r.json()) as { ok: boolean; result: T; error?: { code: string; message: string } };
+}
+
+/** apiCall's result; throws the API's error message. */
+async function apiResult<T>(s: Served, method: string, payload: unknown): Promise<T> {
+  const j = await apiCall<T>(s, method, payload);
+  if (!j.ok) throw new Error(`${method}: ${j.error?.message}`);
+  return j.result;
+}
+
+/**
+ * Trains a resnet18 (64×32) on the tiny demo dataset through the service (train.start, a training process)
+ * and waits until the run ends; returns its id. For views that need a finished run.
+ */
+export async function trainDemoRun(s: Served, name: string, epochs: number): Promise<string> {
+  const doc = buildPreset('resnet18', { input: [64, 32] });
+  doc.training = { dataset: { kind: 'demo', demoSize: 'tiny' }, epochs, evalPeriod: epochs, batch: { p: 4, k: 4 } };
+  const { runId } = await apiResult<{ runId: string }>(s, 'train.start', { doc: serializeDocument(doc), data: { kind: 'demo', size: 'tiny' }, name });
+  for (;;) {
+    const run = (await apiResult<{ id: string; status: string; active: boolean }[]>(s, 'runs.list', {})).find((r) => r.id === runId);
+    if (run && !run.active && run.status !== 'running') return runId;
+    await new Promise((ok) => setTimeout(ok, 1000));
+  }
 }

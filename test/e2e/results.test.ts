@@ -46,8 +46,8 @@ const rowIndices = () => page.getByTestId('ranklist-row').evaluateAll((rows) => 
 const rowAps = () => page.getByTestId('ranklist-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-ap')));
 
 /** Every query of run `id` in the API's order for `sort` / `failures`. */
-async function apiOrder(id: string, sort: string, failures: string): Promise<Queries> {
-  return call<Queries>('runs.queries', { runId: id, offset: 0, limit: 100, sort, failures });
+async function apiOrder(id: string, sort: string, failures: string, evalId?: string): Promise<Queries> {
+  return call<Queries>('runs.queries', { runId: id, offset: 0, limit: 100, sort, failures, ...(evalId ? { evalId } : {}) });
 }
 
 describe('results: every rank list, AP order, failures first; CMC axis; comparison epochs and renames', () => {
@@ -142,11 +142,16 @@ describe('results: every rank list, AP order, failures first; CMC axis; comparis
   });
 
   it('the comparison names the epoch each evaluation comes from and follows a rename in Runs', async () => {
-    // Run A evaluated again from its checkpoint (eval.run, as "Evaluate on…" does): the new evaluation
-    // records the checkpoint's epoch, and its per-query results average to its mAP.
+    // Run A evaluated again from its checkpoint (eval.run, as "Evaluate on…" does): the new evaluation is its
+    // own record (the training-time one stays the run's), records the checkpoint's epoch, and its per-query
+    // results average to its mAP.
+    const before = (await call<CallOutput<'runs.get'>>('runs.get', { runId: ids.a })).eval;
     const again = await call<CallOutput<'eval.run'>>('eval.run', { graph: { kind: 'run', runId: ids.a }, data: null });
     expect(again).toMatchObject({ savedToRun: true, epoch: 1 });
-    const qa = await apiOrder(ids.a, 'query', 'all');
+    const after = await call<CallOutput<'runs.get'>>('runs.get', { runId: ids.a });
+    expect(after.eval).toEqual(before);
+    expect(after.evals!.map((r) => [r.id, r.inDomain, r.epoch])).toEqual([[again.evalId, true, 1]]);
+    const qa = await apiOrder(ids.a, 'query', 'all', again.evalId);
     expect(Math.abs(qa.mAP - again.mAP)).toBeLessThan(1e-12);
     expect(Math.abs(qa.mINP - again.mINP)).toBeLessThan(1e-12);
     await page.getByTestId('train-tab-runs').click();

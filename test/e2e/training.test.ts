@@ -231,6 +231,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
   });
 
   it('the run is evaluated again from Results (Evaluate on…, re-ranking, mINP) and its weights export to PyTorch, which loads them', async () => {
+    const trained = await text(page, 'result-minp');
     await page.getByTestId('results').getByTestId('run-evaluate').click();
     const ev = page.getByTestId('eval-dialog');
     await ev.getByTestId('eval-metric').selectOption('euclidean');
@@ -242,8 +243,13 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     const minp = await text(page, 'eval-result-minp');
     await expect.poll(() => ev.getByTestId('eval-result-counts').textContent()).toMatch(/euclidean, re-ranked/);
     await ev.getByTestId('eval-close').click();
-    // The run's own evaluation was replaced (its folder has one writer: the service).
-    await expect.poll(() => text(page, 'result-minp')).toBe(minp);
+    // The new evaluation is its own record, labelled with its dataset; the training-time one stays the run's headline (#22).
+    const record = page.getByTestId('results').getByTestId('eval-record');
+    await expect.poll(() => record.count()).toBe(1);
+    await expect.poll(async () => ((await record.getByTestId('eval-record-minp').textContent()) ?? '').trim()).toBe(minp);
+    expect(((await record.getByTestId('eval-record-dataset').textContent()) ?? '').trim()).toMatch(/\S/);
+    expect(((await record.getByTestId('eval-record-how').textContent()) ?? '').trim()).toMatch(/euclidean, re-ranked/);
+    expect(await text(page, 'result-minp')).toBe(trained);
     await page.getByTestId('results').getByTestId('run-export-weights').click();
     const ex = page.getByTestId('export-dialog');
     await expect.poll(() => ex.getByTestId('export-format').inputValue()).toBe('pytorch');

@@ -36,6 +36,18 @@ describe('npm configuration', () => {
     expect(read('scripts/dist.mjs')).toMatch(/run\('npm', \['ci'[^\n]*env: \{ \.\.\.process\.env, ONNXRUNTIME_NODE_INSTALL: 'skip' \}/);
   });
 
+  it("a plain `npm install` keeps onnxruntime-node offline: its install script is denied in allowScripts, the downloads users need are approved", () => {
+    for (const dir of ['.', 'app']) {
+      const pkg = JSON.parse(read(join(dir, 'package.json'))) as { allowScripts?: Record<string, boolean>; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+      expect(pkg.allowScripts?.['onnxruntime-node'], dir).toBe(false);
+      const deps = { ...pkg.dependencies, ...pkg.optionalDependencies };
+      for (const needed of ['electron', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu']) if (needed in deps) expect(pkg.allowScripts?.[needed], `${dir}: ${needed}`).toBe(true);
+    }
+    // npm itself reads the field: nothing installed here is left unreviewed (npm's own listing).
+    const r = npm(ROOT, 'install-scripts', 'ls');
+    expect([r.status, r.stdout.trim()]).toEqual([0, 'No packages with unreviewed install scripts.']);
+  });
+
   it("onnxruntime-node's own install script, given that variable, downloads nothing and exits 0", () => {
     const script = join(ROOT, 'node_modules/onnxruntime-node/script/install.js');
     const cuda = join(ROOT, 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so');

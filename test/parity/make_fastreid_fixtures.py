@@ -3,6 +3,9 @@
 fast-reid is not vendored: extract its tree (JDAI-CV/fast-reid, `git archive HEAD fastreid configs`) and
 put it, yacs (rbgirshick/yacs) and termcolor on PYTHONPATH, then
     PYTHONPATH=$FR:$YACS:$TERMCOLOR/src /usr/bin/python3 make_fastreid_fixtures.py $FR OUT_DIR
+The committed fixtures (test/fixtures/fastreid-resnest) came from fast-reid c9bc3ceb2f7a6438b62fb515ea3df6d1e999e95d,
+yacs 32d5e4ac300eca6cd3b839097dde39c4017a1070 and termcolor 9477ddf195a4308710a54ef041eb16ac85639376 on Debian's
+PyTorch 1.13 (nothing of fast-reid's is stubbed: build_model and its registries run as published).
 Per case, fast-reid's `build_model(cfg)` on the recipe's own config file (configs/Market1501/<recipe>.yml,
 merged by fast-reid's get_cfg / merge_from_file) with MODEL.BACKBONE.PRETRAIN False, MODEL.DEVICE cpu,
 NUM_CLASSES 11 and PIXEL_MEAN 0 / PIXEL_STD 1 (so the input needs no normalisation); its state dict is filled

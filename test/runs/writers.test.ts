@@ -84,6 +84,12 @@ describe('runs in the app', () => {
     await svc.call('train.control', { runId: b.runId, action: 'stop' });
     await until(() => exits.has(b.runId));
     expect(exits.get(b.runId)!.status).toBe('stopped');
-    expect((await svc.call('runs.get', { runId: b.runId })).summary).toMatchObject({ id: b.runId, name: 'twin', status: 'stopped' });
+    // train.exit comes before the process ends; the run is inactive once it has.
+    let summary = (await svc.call('runs.get', { runId: b.runId })).summary;
+    while (summary.active) {
+      await new Promise((r) => setTimeout(r, 100));
+      summary = (await svc.call('runs.get', { runId: b.runId })).summary;
+    }
+    expect(summary).toMatchObject({ id: b.runId, name: 'twin', status: 'stopped' });
   }, 900_000);
 });

@@ -235,7 +235,9 @@ describe('safetensors headers are checked before anything is copied', () => {
       ['string offset', t([1], ['0', '4']), /data_offsets of w are not two non-negative integers/],
       ['three offsets', t([1], [0, 4, 8]), /data_offsets of w are not two non-negative integers/],
       ['end past the data', t([8], [0, 32]), /tensor w lies past the end of the file/],
-      ['begin after end', t([0], [8, 4]), /tensor w lies past the end of the file/],
+      ['begin after end', t([0], [8, 4]), /data_offsets of w end before they begin \(\[8, 4\]\)/],
+      // Issue #25: [32, 0] was reported as "past the end of the file".
+      ['begin after end, inside the file', safetensors({ w: { dtype: 'F32', shape: [8], data_offsets: [32, 0] } }, new Uint8Array(32)), /data_offsets of w end before they begin \(\[32, 0\]\)/],
       ['negative dimension', t([-1, -4], [0, 16]), /shape of w is not a list of non-negative integers/],
       ['fractional dimension', t([2.5], [0, 10]), /shape of w is not a list of non-negative integers/],
       ['string dimension', t(['4'], [0, 16]), /shape of w is not a list of non-negative integers/],

@@ -12,12 +12,13 @@
  *   run.lock        while a process writes the folder: which one (see lock.ts)
  * Every file here has one writer at a time: the process holding run.lock.
  */
-import { appendFile, mkdir, readFile, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isRunId } from '../../../core/api/training-contract.js';
 import { readTextFile, writeFileAtomic } from '../../io/files.js';
 
-export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
+/** `external`: a run imported from a framework's output folder (main/runs/external). */
+export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'external';
 
 export interface RunInfo {
   id: string;
@@ -92,6 +93,8 @@ export class RunDir {
 
   /** Throws RunGoneError when the folder no longer exists. */
   async writeJson(name: string, value: unknown): Promise<void> {
+    // writeFileAtomic creates missing folders: a run folder deleted from outside must not come back as a stub.
+    await stat(this.dir).catch(gone(this.dir));
     await writeFileAtomic(join(this.dir, name), JSON.stringify(value, null, 2) + '\n').catch(gone(this.dir));
   }
 

@@ -6,6 +6,6 @@ import { decodeImage } from '../../image/decode.js';
  * (main/image/resample.ts) with the document's filter — bilinear for reid-strong-baseline's `T.Resize`,
  * bicubic for fast-reid's. failOn 'warning' makes truncated JPEGs fail, so they are skipped and reported.
  */
-export async function decodeResize(path: string, H: number, W: number, interpolation: Interpolation = 'bilinear'): Promise<Uint8Array> {
-  return (await decodeImage(path, H, W, interpolation, 'warning')).rgb;
+export async function decodeResize(path: string, H: number, W: number, interpolation: Interpolation = 'bilinear', exifTranspose = false): Promise<Uint8Array> {
+  return (await decodeImage(path, H, W, interpolation, 'warning', exifTranspose)).rgb;
 }

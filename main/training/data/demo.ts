@@ -275,7 +275,17 @@ export async function writeDemoDataset(outDir: string, size: DemoSize = 'small',
     } else renameSync(tmp, dir);
     return summary;
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
+    // Image writes still in flight can refill the folder while it is removed (ENOTEMPTY): retry, and never
+    // let the cleanup's error hide the cause.
+    try {
+      rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+    } catch {
+      /* the cause below matters more */
+    }
+    const err = e as NodeJS.ErrnoException;
+    // libvips' messages span lines ("…: No space left on device\nvips2jpeg: …"): one line, with the cause.
+    if (err.code === 'ENOSPC' || /no space left on device/i.test(err.message ?? '')) throw new Error(`cannot write the demo dataset to ${dir}: the disk is full (ENOSPC)`);
+    if (err instanceof Error && /\n/.test(err.message)) throw new Error(`cannot write the demo dataset to ${dir}: ${err.message.split('\n')[0]}`);
     throw e;
   }
 }
@@ -334,12 +344,15 @@ async function generate(root: string, spec: SizeSpec, size: DemoSize, seed: numb
     emit('gallery', -1, c, render(makePerson(rng), cams[c]!, rng, true));
   }
   // Encode with a little concurrency (libvips does the work off the JS thread).
+  // The first failure (a full disk) stops every worker, and all of them finish before the caller cleans up.
   let next = 0;
-  await Promise.all(
+  let failure: unknown = null;
+  await Promise.allSettled(
     Array.from({ length: 4 }, async () => {
-      while (next < jobs.length) await jobs[next++]!();
+      while (failure === null && next < jobs.length) await jobs[next++]!().catch((e: unknown) => void (failure ??= e));
     }),
   );
+  if (failure !== null) throw failure;
   const sum = (k: keyof typeof counts) => ({ identities: counts[k].ids.size, images: counts[k].images });
   return { generator: 'reid-studio-demo', version: 1, size, seed, cameras: spec.cameras, splits: { train: sum('train'), query: sum('query'), gallery: sum('gallery') }, distractors: spec.distractors, junk: spec.junk };
 }

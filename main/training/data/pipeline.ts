@@ -4,6 +4,7 @@
  * Unreadable images are skipped, counted and reported; in training batches they are replaced by another
  * image of the same identity so the P×K structure stays intact.
  */
+import type { ImagePreprocess } from '../../image/decode.js';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RSB_PREPROCESS, type PreprocessSettings } from '../../../core/format/preprocess.js';
@@ -36,7 +37,7 @@ export interface PoolOptions {
   height: number;
   width: number;
   /** Resize filter and pixel mean / std (the document's `preprocessOf`); default reid-strong-baseline's. */
-  preprocess?: PreprocessSettings;
+  preprocess?: ImagePreprocess;
   /** Worker threads (default: min(2, cores)). */
   workers?: number;
   /** Batches decoded ahead of the consumer (default 2 per worker). */

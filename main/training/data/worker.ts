@@ -3,6 +3,7 @@
  * normalised NHWC float32 buffer (transferred, not copied). Randomness comes from per-image seeds chosen
  * by the main thread, so results do not depend on which worker ran a batch.
  */
+import type { ImagePreprocess } from '../../image/decode.js';
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import type { PreprocessSettings } from '../../../core/format/preprocess.js';
@@ -19,7 +20,7 @@ export interface DecodeJob {
   width: number;
   augment: AugmentOptions | null;
   /** Resize filter and normalisation (the document's pre-processing). */
-  preprocess: PreprocessSettings;
+  preprocess: ImagePreprocess;
 }
 
 export interface DecodeResult {
@@ -41,7 +42,7 @@ parentPort!.on('message', async (job: DecodeJob) => {
   const failed: DecodeResult['failed'] = [];
   for (let i = 0; i < job.paths.length; i++) {
     try {
-      const rgb = await decodeResize(job.paths[i]!, H, W, pre.interpolation);
+      const rgb = await decodeResize(job.paths[i]!, H, W, pre.interpolation, !!pre.exifTranspose);
       if (augment) trainTransform(rgb, H, W, new Rng(job.seeds[i] ?? 0), augment, data, i * per, pre);
       else evalTransform(rgb, H, W, data, i * per, pre);
     } catch (e) {

@@ -7,6 +7,7 @@
  * rank lists are drawn from), never over the training-time evaluation (eval.json).
  */
 import { resolve } from 'node:path';
+import { imagePreprocessOf } from '../../image/decode.js';
 import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
 import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
@@ -59,7 +60,7 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const backend = await initBackend(tfjsChoiceOf(choice));
   const analysis = analyze(o.doc.graph);
   const { reid, compiled } = await buildModel(analysis);
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(o.doc), workers: 1 });
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: imagePreprocessOf(o.doc), workers: 1 });
   let engine: FeatureEngine | undefined;
   try {
     let weightsInfo: Record<string, unknown> = { source: 'initialised (untrained)' };
@@ -94,7 +95,7 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
           metric: s.test.metric,
           featNorm: s.test.featNorm,
           reRanking: s.test.reRanking,
-          ...epoch,
+          ...(typeof weightsInfo.epoch === 'number' ? { epoch: weightsInfo.epoch, iteration: typeof weightsInfo.iteration === 'number' ? weightsInfo.iteration : 0 } : {}),
           ...(typeof weightsInfo.step === 'number' ? { step: weightsInfo.step } : {}),
           weights: weightsInfo,
           backend: result.backend,

@@ -3,6 +3,7 @@
  * events, checkpoints atomically, resumes exactly (weights incl. BN statistics, Adam moments, centers,
  * LR-schedule position, sampler RNG and position within the epoch) and evaluates retrieval.
  */
+import { imagePreprocessOf } from '../../image/decode.js';
 import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrAt, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, initBackend } from '../../tfjs/index.js';
@@ -24,7 +25,7 @@ import { NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
 
 export type TrainEvent =
-  | { type: 'start'; runDir: string; backend: string; /** 'cpu' also for tfjs-node-gpu without a GPU device (backendWarning says so) */ device?: 'cpu' | 'gpu'; backendWarning?: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
+  | { type: 'start'; runDir: string; backend: string; /** 'cpu' also for tfjs-node-gpu without a GPU device (backendWarning says so) */ device?: 'cpu' | 'gpu'; /** the WebGPU adapter the webgpu engine trains on */ adapter?: string; backendWarning?: string; epochs: number; startEpoch: number; itersPerEpoch: number; microBatch: number; microBatchReason: string; loss: string; numClasses: number; resumedFromStep?: number }
   | ({ type: 'step'; epoch: number; iter: number; iters: number; step: number; loss: number; acc: number; lr: number; imgPerSec: number; etaSeconds: number } & LossTermValues)
   | { type: 'epoch'; epoch: number; loss: number; acc: number; seconds: number }
   | { type: 'checkpoint'; epoch: number; step: number; /** iteration within `epoch` to resume at (0: `epoch` starts afresh, i.e. epoch − 1 is complete) */ batch?: number }
@@ -108,7 +109,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await features.dispose();
     }
   };
-  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: preprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
+  const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: imagePreprocessOf(doc), ...(o.dataWorkers ? { workers: o.dataWorkers } : {}) });
   let loss: ReidLoss | undefined;
   let trainer: TrainingEngine | undefined;
   try {
@@ -126,7 +127,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     );
     trainer = engine;
     const mb = { microBatch: engine.microBatch, reason: engine.microBatchReason };
-    const engineDevice: 'cpu' | 'gpu' = engine.name === backend.backend ? (backend.device ?? 'cpu') : 'cpu';
+    const engineDevice: 'cpu' | 'gpu' = engine.device ?? (engine.name === backend.backend ? (backend.device ?? 'cpu') : 'cpu');
     const gpuWarning = engine.name === backend.backend ? backend.gpuFallback : undefined;
     const labels = o.dataset.train.map((r) => r.label);
     const sampler = makeSampler(s.sampler, labels, s.batch.p, s.batch.k, s.seed);
@@ -181,8 +182,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };
 
-    emit({ type: 'start', runDir: o.runDir, backend: engine.name, device: engineDevice, ...(gpuWarning ? { backendWarning: gpuWarning } : {}), epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
-    await run.log(`start: backend ${engine.name} (${engineDevice === 'gpu' ? 'GPU' : 'CPU'}${engine.threads ? `, ${engine.threads} threads` : ''})${gpuWarning ? ` — ${gpuWarning}` : ''} — ${engine.reason}; ${mb.reason}, loss ${loss.plan.describe}`);
+    emit({ type: 'start', runDir: o.runDir, backend: engine.name, device: engineDevice, ...(engine.adapter ? { adapter: engine.adapter } : {}), ...(gpuWarning ? { backendWarning: gpuWarning } : {}), epochs: s.epochs, startEpoch: epoch, itersPerEpoch: sampler.batchesPerEpoch, microBatch: mb.microBatch, microBatchReason: mb.reason, loss: loss.plan.describe, numClasses: o.dataset.numClasses, ...(resumedFromStep !== undefined ? { resumedFromStep } : {}) });
+    await run.log(`start: backend ${engine.name} (${engine.adapter ?? (engineDevice === 'gpu' ? 'GPU' : 'CPU')}${engine.threads && engineDevice === 'cpu' ? `, ${engine.threads} threads` : ''})${gpuWarning ? ` — ${gpuWarning}` : ''} — ${engine.reason}; ${mb.reason}, loss ${loss.plan.describe}`);
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;

@@ -73,6 +73,7 @@ export async function evaluate(queryFeats: FeatureMatrix, galleryFeats: FeatureM
     ...analysis,
     reRanking: !!opts.reRanking,
     metric,
+    featNorm: featNorm || metric === 'cosine',
     seconds: (t3 - t0) / 1000,
     timings: { distance: (t1 - t0) / 1000, ranking: (t2 - t1) / 1000, ...(analysis ? { analysis: (t3 - t2) / 1000 } : {}) },
   };

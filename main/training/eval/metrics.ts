@@ -26,6 +26,11 @@ export interface EvalResult {
   numSkippedQuery: number;
   reRanking?: boolean;
   metric?: string;
+  /**
+   * Whether features were L2-normalised before the distance: always for cosine; for euclidean as the document's
+   * framework does it (reid-strong-baseline TEST.FEAT_NORM yes: normalised; fast-reid: raw, core/config/conventions.ts).
+   */
+  featNorm?: boolean;
   /** Wall-clock seconds spent in the evaluation. */
   seconds?: number;
   /** Seconds per stage: distance matrix (incl. re-ranking) and ranking/metrics. */

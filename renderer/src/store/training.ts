@@ -42,6 +42,8 @@ export interface RunView {
   /** The run folder holds a checkpoint: Resume is possible. */
   hasCheckpoint: boolean;
   evalSummary: EvalSummary | null;
+  /** Every evaluation of the run so far, in order (mAP / rank-1 against epoch on the dashboard). */
+  evalHistory: EvalSummary[];
   message: string | null;
   detail: RunDetail | null;
 }
@@ -139,7 +141,7 @@ export async function inspect(data: DataSource): Promise<Inspection | null> {
 }
 
 function newView(runId: string, name: string, phase: RunPhase): RunView {
-  return { runId, name, phase, start: null, last: null, series: emptySeries(), version: 0, checkpoint: null, hasCheckpoint: false, evalSummary: null, message: null, detail: null };
+  return { runId, name, phase, start: null, last: null, series: emptySeries(), version: 0, checkpoint: null, hasCheckpoint: false, evalSummary: null, evalHistory: [], message: null, detail: null };
 }
 
 /**
@@ -281,7 +283,7 @@ export function startTrainingEvents(): () => void {
         patchView(runId, { checkpoint: { epoch: e.epoch, step: e.step, ...(e.batch !== undefined ? { batch: e.batch } : {}) }, hasCheckpoint: true });
         break;
       case 'eval':
-        patchView(runId, { evalSummary: e });
+        patchView(runId, { evalSummary: e, evalHistory: [...c.evalHistory.filter((x) => x.epoch !== e.epoch), e] });
         break;
       case 'done':
         patchView(runId, { phase: e.status });
@@ -347,7 +349,10 @@ export async function openRun(runId: string, follow = false): Promise<void> {
         push(view.series, m.data);
         last = m.data;
       }
-      if (m.data.type === 'eval') view.evalSummary = m.data;
+      if (m.data.type === 'eval') {
+        view.evalSummary = m.data;
+        view.evalHistory = [...view.evalHistory.filter((x) => x.epoch !== (m.data as EvalSummary).epoch), m.data];
+      }
     }
     const info = d.info as { backend?: string; epochs?: number; device?: 'cpu' | 'gpu'; adapter?: string };
     set({

@@ -153,6 +153,20 @@ export function Dashboard() {
         <Chart title="Loss" testId="chart-loss" x={x} lines={lossLines} version={v.version} />
         <Chart title="ID accuracy" testId="chart-acc" x={x} lines={[{ label: 'acc', values: v.series.acc, color: COLORS[5]! }]} version={v.version} />
         <Chart title="Learning rate" testId="chart-lr" x={x} lines={[{ label: 'lr', values: v.series.lr, color: COLORS[4]! }]} version={v.version} />
+        {v.evalHistory.length > 0 && (
+          <Chart
+            title="mAP / rank-1 by epoch"
+            testId="chart-eval"
+            x={v.evalHistory.map((e) => e.epoch)}
+            xLabel="epoch"
+            lines={[
+              { label: 'mAP', values: v.evalHistory.map((e) => e.mAP), color: COLORS[0]! },
+              { label: 'rank-1', values: v.evalHistory.map((e) => e.rank1), color: COLORS[2]! },
+            ]}
+            version={v.evalHistory.length}
+            yRange={[0, 1]}
+          />
+        )}
       </div>
       {v.evalSummary && (
         <div className="muted small" data-testid="dash-eval">

@@ -1,6 +1,10 @@
+import { useState } from 'react';
 import { openEval, openExport } from '../store/ops.js';
 import { useTraining } from '../store/training.js';
 import { Chart, COLORS } from './Chart.js';
+import { EvalRecords } from './EvalRecords.js';
+import { CameraPairsView, ThresholdsView, type EvalAnalysisFields } from './Analysis.js';
+import { EmbeddingMap } from './EmbeddingMap.js';
 import { RankLists } from './RankLists.js';
 
 export const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '—');
@@ -55,29 +59,68 @@ export function RunOpsButtons({ runId, name, disabled }: { runId: string; name: 
 
 export function Results() {
   const v = useTraining((s) => s.current);
-  const ev = v?.detail?.eval as { mAP?: number; rank1?: number; rank5?: number; rank10?: number; mINP?: number; cmc?: number[]; epoch?: number; numQuery?: number; numGallery?: number; dataset?: string } | null | undefined;
+  const ev = v?.detail?.eval as ({ mAP?: number; rank1?: number; rank5?: number; rank10?: number; mINP?: number; cmc?: number[]; epoch?: number; numQuery?: number; numGallery?: number; dataset?: string } & EvalAnalysisFields) | null | undefined;
+  const [tab, setTab] = useState<'ranklists' | 'thresholds' | 'cameras' | 'map'>('ranklists');
+  const [camMetric, setCamMetric] = useState<'mAP' | 'rank1'>('mAP');
   if (!v || !ev)
     return (
       <div className="pad muted" data-testid="results-empty">
         {v ? 'This run has no evaluation yet: it runs after the last epoch (and every "Eval every" epochs).' : 'No run selected.'}
       </div>
     );
+  const trainedOn = (v.detail?.info as { dataset?: { root?: string } } | undefined)?.dataset?.root?.replace(/[\\/]+$/, '').split(/[\\/]/).pop();
   const cmc = (ev.cmc ?? []).slice(0, 50);
   const ranks = cmc.map((_, i) => i + 1);
   return (
     <div className="results" data-testid="results">
       <div className="dash-head">
         <strong>{v.name}</strong>
-        <span className="muted small">{ev.epoch !== undefined ? `evaluation of the weights after ${fmtEvalEpoch(ev)}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}</span>
+        <span className="muted small" data-testid="results-label">
+          {ev.epoch !== undefined ? `evaluation of the weights after ${fmtEvalEpoch(ev as Record<string, unknown>)}` : `evaluation${ev.dataset ? ` on ${ev.dataset}` : ''}`}
+          {trainedOn && ev.epoch !== undefined ? ` on ${trainedOn} (training-time)` : ''}
+        </span>
         <span className="grow" />
         <RunOpsButtons runId={v.runId} name={v.name} disabled={['starting', 'running', 'pausing', 'stopping', 'evaluating'].includes(v.phase)} />
       </div>
       <MetricCards m={ev} prefix="result" />
+      {v.detail?.evals?.length ? (
+        <>
+          <h4>Evaluations after training</h4>
+          <EvalRecords records={v.detail.evals} />
+        </>
+      ) : null}
       <div className="charts one">
         <Chart title="CMC curve" testId="chart-cmc" x={ranks} xLabel="rank" lines={[{ label: 'matching rate', values: cmc, color: COLORS[0]! }]} version={cmc.length} height={170} yRange={[0, 1]} />
       </div>
-      <h4>Rank lists (every query → its top-10 gallery)</h4>
-      <RankLists runId={v.runId} version={`${ev.epoch ?? ''}-${ev.mAP ?? ''}-${ev.dataset ?? ''}`} />
+      <div className="tabs" role="tablist" data-testid="results-tabs">
+        {(
+          [
+            ['ranklists', 'Rank lists'],
+            ['thresholds', 'Thresholds'],
+            ['cameras', 'Camera pairs'],
+            ['map', 'Embedding map'],
+          ] as const
+        ).map(([id, label]) => (
+          <button key={id} role="tab" aria-selected={tab === id} className={tab === id ? 'active' : ''} data-testid={`results-tab-${id}`} onClick={() => setTab(id)}>
+            {label}
+          </button>
+        ))}
+        {tab === 'cameras' && (
+          <select data-testid="camera-metric" value={camMetric} onChange={(e) => setCamMetric(e.target.value as 'mAP' | 'rank1')}>
+            <option value="mAP">mAP</option>
+            <option value="rank1">rank-1</option>
+          </select>
+        )}
+      </div>
+      {tab === 'ranklists' && (
+        <>
+          <h4>Rank lists (every query → its top-10 gallery)</h4>
+          <RankLists runId={v.runId} version={`${ev.epoch ?? ''}-${ev.mAP ?? ''}-${ev.dataset ?? ''}`} />
+        </>
+      )}
+      {tab === 'thresholds' && <ThresholdsView ev={ev} />}
+      {tab === 'cameras' && <CameraPairsView ev={ev} metric={camMetric} />}
+      {tab === 'map' && <EmbeddingMap runId={v.runId} />}
     </div>
   );
 }

@@ -1,10 +1,13 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
+import { CompareQueries } from './CompareQueries.js';
+import { EvalMatrix } from './EvalMatrix.js';
 import { compare, deleteRun, importTrainingFolder, openRun, refreshRuns, renameRun, toggleCompare, useTraining, type Comparison } from '../store/training.js';
 import { nativeOpen } from '../store/native.js';
 import { pickPath } from '../store/ops.js';
 import { Chart, COLORS, type Line } from './Chart.js';
+import { EvalRecords } from './EvalRecords.js';
 import { fmtEvalEpoch, pct, RunOpsButtons } from './Results.js';
 
 function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
@@ -127,6 +130,21 @@ function CompareView({ c }: { c: Comparison }) {
           ))}
         </tbody>
       </table>
+      {c.runs.some((r) => r.evals?.length) ? (
+        <>
+          <h4>Evaluations after training (by dataset; the table above is each run&apos;s training-time evaluation)</h4>
+          {c.runs
+            .filter((r) => r.evals?.length)
+            .map((r) => (
+              <div key={r.summary.id} data-testid="compare-evals" data-compare-run-id={r.summary.id}>
+                <div className="small">
+                  <strong>{name(r.summary.id)}</strong>
+                </div>
+                <EvalRecords records={r.evals} testId="compare-eval-records" />
+              </div>
+            ))}
+        </>
+      ) : null}
       <h4>What changed</h4>
       {c.changes.map((ch) => (
         <div key={ch.to} className="changes" data-testid="compare-changes">
@@ -148,6 +166,12 @@ function CompareView({ c }: { c: Comparison }) {
           </ul>
         </div>
       ))}
+      {c.runs.length === 2 && (
+        <>
+          <h4>Query by query (A = first, B = second run)</h4>
+          <CompareQueries runIds={[c.runs[0]!.summary.id, c.runs[1]!.summary.id]} names={[name(c.runs[0]!.summary.id), name(c.runs[1]!.summary.id)]} />
+        </>
+      )}
     </div>
   );
 }
@@ -202,6 +226,7 @@ export function Runs() {
         </tbody>
       </table>
       {comparison && <CompareView c={comparison} />}
+      <EvalMatrix runs={runs} />
     </div>
   );
 }

@@ -22,7 +22,7 @@ export function useThumbnails(paths: string[]): Map<string, string | null> {
 
 export function Thumb({ src, caption, className = '', testId, pid }: { src: string | null | undefined; caption: string; className?: string; testId?: string; pid?: number }) {
   return (
-    <figure className={`thumb ${className}`} data-testid={testId} data-pid={pid} title={pid !== undefined ? `identity ${pid}` : undefined}>
+    <figure className={`thumb ${className}`} data-testid={testId} data-pid={pid} title={pid !== undefined ? `identity ${pid}: ${caption}` : caption}>
       {src ? <img src={src} alt={caption} /> : <div className="thumb-missing">{src === null ? 'unreadable' : '…'}</div>}
       <figcaption>{caption}</figcaption>
     </figure>

@@ -1,0 +1,76 @@
+/**
+ * The one-program training step (core/compile/step-program.ts on main/onnx/step-session.ts) on both
+ * onnxruntime engines, through `train`: CE(ε = 0.1) + batch-hard triplet + center loss with Adam on the tiny
+ * IBN-a graph. The CPU engine's per-step loss terms equal the tfjs (wasm) engine's — an independent
+ * implementation of the same losses and optimizer (main/training/losses, optimizer.ts) — and a run started
+ * on the webgpu engine (SwiftShader here: tiny shapes) gives the CPU engine's losses step by step and resumes
+ * on the CPU engine from its checkpoint to the same final weights (checkpoints are engine-neutral).
+ */
+import '../../webgpu-env.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { trainingSettingsSchema } from '../../../core/index.js';
+import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
+import { writeDemoDataset } from '../../../main/training/data/demo.js';
+import { readCheckpoint } from '../../../main/runs/store/checkpoint.js';
+import { train, type TrainEvent } from '../../../main/training/engine/trainer.js';
+import { tinyGraph } from './tiny.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'reid-step-program-'));
+const settings = trainingSettingsSchema.parse({
+  epochs: 1, batch: { p: 4, k: 4 }, evalPeriod: 5, sampler: 'softmax_triplet', loss: { metric: 'triplet_center', labelSmooth: true },
+  schedule: { warmup: false, steps: [100] }, optimizer: { name: 'adam', baseLr: 1e-3, weightDecay: 5e-4 }, seed: 5,
+});
+let ds: LoadedDataset;
+
+type Step = { step: number; loss: number; ce: number; triplet: number; center: number; acc: number };
+const steps = (dir: string): Step[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
+
+function expectSameLosses(a: Step[], b: Step[], what: string) {
+  expect(b.map((s) => s.step), what).toEqual(a.map((s) => s.step));
+  a.forEach((s, i) => {
+    for (const k of ['loss', 'ce', 'triplet', 'center'] as const) expect(Math.abs(b[i]![k] - s[k]), `${what}: step ${s.step} ${k}`).toBeLessThanOrEqual(1e-5 * Math.abs(s[k]) + 1e-6);
+    expect(b[i]!.acc, `${what}: step ${s.step} acc`).toBe(s.acc);
+  });
+}
+
+describe('training step as one ONNX program', () => {
+  beforeAll(async () => {
+    await writeDemoDataset(join(tmp, 'demo'), 'tiny', 0);
+    ds = await loadDataset('market1501', join(tmp, 'demo'), { k: 4 });
+  }, 120_000);
+
+  it('CPU engine = tfjs engine; a run started on webgpu has the CPU losses and resumes on the CPU engine to the same weights', async () => {
+    const doc = tinyGraph(ds.numClasses);
+    const starts: TrainEvent[] = [];
+    const onEvent = (e: TrainEvent) => e.type === 'start' && starts.push(e);
+    const cpu = join(tmp, 'cpu');
+    await train({ doc, settings, dataset: ds, runDir: cpu, backend: 'onnxruntime', onEvent });
+    const wasm = join(tmp, 'wasm');
+    await train({ doc, settings, dataset: ds, runDir: wasm, backend: 'wasm', onEvent });
+    expectSameLosses(steps(wasm), steps(cpu), 'onnxruntime vs tfjs');
+
+    const gpu = join(tmp, 'webgpu-cpu');
+    await train({ doc, settings, dataset: ds, runDir: gpu, backend: 'webgpu', maxSteps: 2, onEvent });
+    await train({ doc, settings, dataset: ds, runDir: gpu, backend: 'onnxruntime', resume: true, onEvent });
+    expectSameLosses(steps(cpu), steps(gpu), 'webgpu (steps 1–2) → onnxruntime (step 3) vs onnxruntime');
+    const [a, b] = [await readCheckpoint(cpu), await readCheckpoint(gpu)];
+    let worst = 0;
+    let worstKey = '';
+    for (const [k, t] of a!.tensors) {
+      const u = b!.tensors.get(k)!.data;
+      const scale = Math.max(1e-3, ...t.data.map(Math.abs));
+      t.data.forEach((x, i) => {
+        const d = Math.abs(x - u[i]!) / scale;
+        if (d > worst) [worst, worstKey] = [d, k];
+      });
+    }
+    expect(worst, worstKey).toBeLessThan(1e-4);
+    expect(starts.map((e) => e.type === 'start' && [e.backend, e.device])).toEqual([['onnxruntime', 'cpu'], ['wasm', 'cpu'], ['webgpu', 'gpu'], ['onnxruntime', 'cpu']]);
+    const webgpuStart = starts[2] as Extract<TrainEvent, { type: 'start' }>;
+    expect(webgpuStart.adapter).toMatch(/\S/);
+    expect(webgpuStart.microBatchReason).toMatch(/one ONNX program .* on WebGPU; .* stay on the GPU: [\d.]+ KiB in, 20 B out per step/);
+  }, 900_000);
+});
