@@ -14,7 +14,7 @@ import { cleanup, launchBrowser, openApp, serve, text, type Served } from './har
  * a model_final.pth as fast-reid's Checkpointer writes it) is imported through Runs ▸ Import training folder…
  * (the in-app folder picker) while its trainer is still writing, shows as "external: fast-reid", its dashboard
  * follows the folder (a metrics line landing later appears, under fast-reid's loss_dict names), it is evaluated from its checkpoint (eval.run, as
- * Evaluate on… does), its rank lists open in Results, and it is compared with a run trained by the app.
+ * Evaluate on… does; its per-query rank lists are that evaluation record's), and it is compared with a run trained by the app.
  */
 let s: Served;
 let browser: Browser;
@@ -91,18 +91,17 @@ describe('an imported fast-reid run: rank lists and comparison with a local run'
     await expect.poll(() => loss.getAttribute('data-points'), { timeout: 30_000 }).toBe('3');
   }, 120_000);
 
-  it('its checkpoint evaluates (Evaluate on…) and Results opens its rank lists; Compare sets it beside the local run', async () => {
+  it('its checkpoint evaluates (Evaluate on…) with per-query rank lists; Compare sets it beside the local run', async () => {
     const imported = (await runs()).find((r) => r.external)!;
     await page.getByTestId('train-tab-runs').click();
     const ev = await call<CallOutput<'eval.run'>>('eval.run', { graph: { kind: 'run', runId: imported.id }, data: { kind: 'demo', size: 'tiny' } });
     // The checkpoint's epoch: model_final.pth after 3 epochs (fast-reid's MAX_EPOCH in config.yaml).
     expect(ev).toMatchObject({ savedToRun: true, epoch: 3 });
-    const q = await call<CallOutput<'runs.queries'>>('runs.queries', { runId: imported.id, offset: 0, limit: 6 });
-    await page.locator(`[data-run-id="${imported.id}"]`).getByTestId('run-open').click();
-    await page.getByTestId('results').waitFor();
-    await expect.poll(() => page.getByTestId('ranklist-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-query-index')))), { timeout: 60_000 }).toEqual(q.items.map((it) => it.index));
-    expect(await text(page, 'result-map')).toBe(`${(ev.mAP * 100).toFixed(1)}%`);
-
+    // Evaluate on… keeps its own record (#22): its per-query rank lists come from that record's features.
+    const q = await call<CallOutput<'runs.queries'>>('runs.queries', { runId: imported.id, evalId: (ev as { evalId?: string }).evalId, offset: 0, limit: 100 });
+    expect(q.numQuery).toBe(ev.numQuery);
+    expect(Math.abs(q.mAP - ev.mAP)).toBeLessThan(1e-12);
+    expect(q.items[0]!.results.length).toBe(10);
     await page.getByTestId('train-tab-runs').click();
     for (const id of [local, imported.id]) await page.locator(`[data-run-id="${id}"]`).getByTestId('run-compare').check();
     await page.getByTestId('runs-compare').click();
