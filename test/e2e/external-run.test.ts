@@ -102,6 +102,12 @@ describe('an imported fast-reid run: rank lists and comparison with a local run'
     expect(q.numQuery).toBe(ev.numQuery);
     expect(Math.abs(q.mAP - ev.mAP)).toBeLessThan(1e-12);
     expect(q.items[0]!.results.length).toBe(10);
+    // In Results, that record's "Rank lists" pages its queries (the framework's own evaluation has no features).
+    await page.locator(`[data-run-id="${imported.id}"]`).getByTestId('run-open').click();
+    await page.getByTestId('train-tab-results').click();
+    await page.locator(`[data-eval-id="${(ev as { evalId?: string }).evalId}"]`).getByTestId('eval-record-ranklists').click();
+    await expect.poll(() => page.getByTestId('ranklist-gallery').getAttribute('data-total')).toBe(String(q.total));
+    expect(await text(page, 'ranklists-of')).toMatch(/of the evaluation on /);
     await page.getByTestId('train-tab-runs').click();
     for (const id of [local, imported.id]) await page.locator(`[data-run-id="${id}"]`).getByTestId('run-compare').check();
     await page.getByTestId('runs-compare').click();

@@ -7,9 +7,11 @@ const folderName = (root: string) => root.replace(/[\\/]+$/, '').split(/[\\/]/).
 /**
  * A run's evaluations after training ("Evaluate on…", `eval RUN_DIR`), one row each, labelled with the dataset
  * they ran on (and whether it is the run's own), the weights' epoch, metric and engine — never mixed with the
- * training-time evaluation, which stays the run's headline. Test ids: `eval-records`, rows `eval-record`.
+ * training-time evaluation, which stays the run's headline. With `onSelect`, each row's "Rank lists" button
+ * chooses the record whose queries the rank lists below page (`runs.queries` with its `evalId`). Test ids:
+ * `eval-records`, rows `eval-record`, buttons `eval-record-ranklists`.
  */
-export function EvalRecords({ records, testId = 'eval-records' }: { records: EvalRecordData[] | undefined; testId?: string }) {
+export function EvalRecords({ records, testId = 'eval-records', selected, onSelect }: { records: EvalRecordData[] | undefined; testId?: string; selected?: string | null; onSelect?: (id: string | null) => void }) {
   if (!records?.length) return null;
   return (
     <table className="kv-table" data-testid={testId}>
@@ -23,6 +25,7 @@ export function EvalRecords({ records, testId = 'eval-records' }: { records: Eva
           <th>rank-5</th>
           <th>mINP</th>
           <th>when</th>
+          {onSelect && <th />}
         </tr>
       </thead>
       <tbody>
@@ -41,6 +44,13 @@ export function EvalRecords({ records, testId = 'eval-records' }: { records: Eva
             <td>{pct(r.results.rank5)}</td>
             <td data-testid="eval-record-minp">{pct(r.results.mINP)}</td>
             <td className="muted small">{new Date(r.time).toLocaleString()}</td>
+            {onSelect && (
+              <td>
+                <button className={`mini ${selected === r.id ? 'active' : ''}`} data-testid="eval-record-ranklists" aria-pressed={selected === r.id} onClick={() => onSelect(selected === r.id ? null : r.id)}>
+                  {selected === r.id ? 'shown below' : 'Rank lists'}
+                </button>
+              </td>
+            )}
           </tr>
         ))}
       </tbody>

@@ -40,9 +40,10 @@ function Row({ it, thumbs }: { it: Page['items'][number]; thumbs: Map<string, st
 /**
  * Every query of the run's last evaluation, a page at a time (`runs.queries`): its AP and INP, the rank of
  * its first true match and its top-10 gallery images; sorted by query or by AP, failures (wrong rank-1)
- * first or only. `version` changes when the evaluation does.
+ * first or only. `version` changes when the evaluation does; `evalId` pages one of the run's evaluation
+ * records (Evaluate on…, an imported run's evaluations) instead of the training-time evaluation.
  */
-export function RankLists({ runId, version }: { runId: string; version: string }) {
+export function RankLists({ runId, version, evalId }: { runId: string; version: string; evalId?: string }) {
   const [sort, setSort] = useState<Sort>('query');
   const [failures, setFailures] = useState<Failures>('all');
   const [limit, setLimit] = useState<number>(PAGE_SIZES[0]);
@@ -52,12 +53,12 @@ export function RankLists({ runId, version }: { runId: string; version: string }
   useEffect(() => {
     let live = true;
     setError(null);
-    api.call('runs.queries', { runId, offset, limit, k: K, sort, failures }).then(
+    api.call('runs.queries', { runId, offset, limit, k: K, sort, failures, ...(evalId ? { evalId } : {}) }).then(
       (p) => live && setPage(p),
       (e: ClientError) => live && setError(e.message),
     );
     return () => void (live = false);
-  }, [runId, version, offset, limit, sort, failures]);
+  }, [runId, version, evalId, offset, limit, sort, failures]);
   // A new order or filter starts at the first page.
   const choose = <T,>(set: (v: T) => void) => (v: T) => (set(v), setOffset(0));
   const paths = page ? page.items.flatMap((it) => [it.query.path, ...it.results.map((r) => r.path)]) : [];

@@ -59,9 +59,14 @@ export function RunOpsButtons({ runId, name, disabled }: { runId: string; name: 
 
 export function Results() {
   const v = useTraining((s) => s.current);
-  const ev = v?.detail?.eval as ({ mAP?: number; rank1?: number; rank5?: number; rank10?: number; mINP?: number; cmc?: number[]; epoch?: number; numQuery?: number; numGallery?: number; dataset?: string } & EvalAnalysisFields) | null | undefined;
+  const training = v?.detail?.eval as ({ mAP?: number; rank1?: number; rank5?: number; rank10?: number; mINP?: number; cmc?: number[]; epoch?: number; numQuery?: number; numGallery?: number; dataset?: string } & EvalAnalysisFields) | null | undefined;
   const [tab, setTab] = useState<'ranklists' | 'thresholds' | 'cameras' | 'map'>('ranklists');
   const [camMetric, setCamMetric] = useState<'mAP' | 'rank1'>('mAP');
+  const [recordId, setRecordId] = useState<string | null>(null);
+  const records = v?.detail?.evals ?? [];
+  // A run without a training-time evaluation (an imported run, a run stopped early) shows its latest record.
+  const record = records.find((r) => r.id === recordId) ?? (training ? undefined : records[records.length - 1]);
+  const ev = training ?? (record ? { ...record.results, dataset: record.dataset.root.replace(/[\\/]+$/, '').split(/[\\/]/).pop() } : null);
   if (!v || !ev)
     return (
       <div className="pad muted" data-testid="results-empty">
@@ -86,7 +91,7 @@ export function Results() {
       {v.detail?.evals?.length ? (
         <>
           <h4>Evaluations after training</h4>
-          <EvalRecords records={v.detail.evals} />
+          <EvalRecords records={v.detail.evals} selected={record?.id ?? null} onSelect={setRecordId} />
         </>
       ) : null}
       <div className="charts one">
@@ -114,8 +119,8 @@ export function Results() {
       </div>
       {tab === 'ranklists' && (
         <>
-          <h4>Rank lists (every query → its top-10 gallery)</h4>
-          <RankLists runId={v.runId} version={`${ev.epoch ?? ''}-${ev.mAP ?? ''}-${ev.dataset ?? ''}`} />
+          <h4 data-testid="ranklists-of">Rank lists (every query → its top-10 gallery){record ? ` of the evaluation on ${record.dataset.root.replace(/[\\/]+$/, '').split(/[\\/]/).pop()}` : ''}</h4>
+          <RankLists runId={v.runId} version={`${ev.epoch ?? ''}-${ev.mAP ?? ''}-${ev.dataset ?? ''}`} {...(record ? { evalId: record.id } : {})} />
         </>
       )}
       {tab === 'thresholds' && <ThresholdsView ev={ev} />}
