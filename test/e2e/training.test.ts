@@ -167,7 +167,7 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.getByTestId('dashboard').waitFor();
     await page.getByTestId('backend-badge').waitFor({ timeout: 90_000 });
     await expect.poll(() => text(page, 'backend-badge')).toMatch(/^(onnxruntime|tensorflow|tensorflow-gpu( · on the CPU)?|wasm|cpu)$/);
-    await expect.poll(() => text(page, 'microbatch-plan')).toMatch(/micro-batches: (the whole batch of 16 (fits|in one pass)|batch 16 split)/);
+    await expect.poll(() => text(page, 'microbatch-plan')).toMatch(/micro-batches: (the whole batch of 16 (fits|in one pass|in one ONNX program)|batch 16 split)/);
     await expect.poll(() => text(page, 'train-loss-formula')).toContain('triplet');
     await expect.poll(points, { timeout: 90_000 }).toBeGreaterThanOrEqual(2);
     const p1 = Number(await attr('train-progress', 'data-value'));
