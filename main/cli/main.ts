@@ -4,7 +4,6 @@ import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
 import { appVersion } from '../io/app-version.js';
 import { joinNegativeNumbers } from './numbers.js';
-import { ENGINE_CHOICES } from '../onnx/engine.js';
 import { FileError } from '../io/files.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
@@ -95,7 +94,8 @@ export async function runCli(argv: string[]): Promise<number> {
       // Node's own messages can span lines ("… is ambiguous.\nDid you forget …"): one line, as every error.
       let message = e instanceof CliError ? err.message : err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
       // `--backend` with no value: say what the values are (every command's --backend takes the same ones).
-      if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${ENGINE_CHOICES.join(', ')})`;
+      // The engine list is loaded only here: it pulls the engines, which `--version` / `--help` never load.
+      if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${(await import('../onnx/engine.js')).ENGINE_CHOICES.join(', ')})`;
       process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
     }
