@@ -54,7 +54,7 @@ export async function trainTinyDemo(page: Page): Promise<{ engine: string; mAP: 
   await page.getByTestId('run-name').fill('smoke');
   await expect.poll(() => page.getByTestId('train-start').isEnabled(), { timeout: 60_000 }).toBe(true);
   await page.getByTestId('train-start').click();
-  await page.getByTestId('dashboard').waitFor();
+  await page.getByTestId('dashboard').waitFor({ timeout: 120_000 }); // the training process starts in seconds, minutes on a loaded machine
   await page.getByTestId('backend-badge').waitFor({ timeout: 180_000 });
   const engine = await text(page, 'backend-badge');
   // A failed run shows its phase at once: report it instead of waiting out the timeout.
