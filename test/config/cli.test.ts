@@ -74,7 +74,7 @@ describe('reid-studio import / export', () => {
       [['import', bad, '--out', join(tmp, 'x.json')], /bad\.yml is not valid YAML/],
       [['import', join(tmp, 'missing.yml'), '--out', join(tmp, 'x.json')], /cannot read config .*missing\.yml: no such file/],
       [['import', join(FIXTURES, 'rsb/baseline.yml')], /--out GRAPH\.json is required/],
-      [['export', '--preset', 'resnet50', '--format', 'caffe', '--out', join(tmp, 'x')], /unknown --format "caffe" \(choose one of graph, rsb-yaml, fastreid-yaml, pytorch, tfjs, onnx\)/],
+      [['export', '--preset', 'resnet50', '--format', 'caffe', '--out', join(tmp, 'x')], /unknown --format "caffe" \(choose one of graph, rsb-yaml, fastreid-yaml, pytorch, tfjs, fastreid-job, rsb-job, onnx\)/],
       [['export', '--preset', 'resnet50', '--out', join(tmp, 'x')], /--format is required/],
     ];
     for (const [args, re] of cases) {
