@@ -73,8 +73,8 @@ export interface OnnxLowerOptions {
 /** Weight slot value in tfjs layout, keyed `${layer}/${slot}` (as `getWeightValues` gives them). */
 export type WeightValues = Map<string, Float32Array>;
 
-/** The layers feeding `output`, in the compiled (topological) order. */
-function featurePath(layers: Layer[], output: string): Layer[] {
+/** The layers feeding `output` (itself included), in the compiled (topological) order: what the ONNX feature graph holds. */
+export function featurePath(layers: Layer[], output: string): Layer[] {
   const byName = new Map(layers.map((l) => [l.name, l]));
   const keep = new Set<string>();
   const stack = [output];
@@ -93,7 +93,7 @@ function featurePath(layers: Layer[], output: string): Layer[] {
  * The ONNX model of the compiled model's eval feature with the given weights (every slot of the feature
  * path must have a value: CompileError names the first missing one). Pure: no I/O.
  */
-export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts: OnnxLowerOptions): OnnxModelJs {
+export function lowerToOnnx(compiled: CompiledModel, weights: Pick<WeightValues, 'get'>, opts: OnnxLowerOptions): OnnxModelJs {
   const layers = featurePath(compiled.layers, compiled.metadata.roles.evalFeature);
   const nodes: OnnxNode[] = [];
   const inits: OnnxInitializer[] = [];

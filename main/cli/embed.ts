@@ -1,13 +1,15 @@
 import { imagePreprocessOf } from '../image/decode.js';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { analyze, compileToKeras, preprocessOf, weightSpecs } from '../../core/index.js';
-import { describeEngine, featureEngine, parseEngineChoice, tfjsChoiceOf, type FeatureEngine } from '../onnx/engine.js';
-import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBackend, setWeightsFromValues } from '../tfjs/index.js';
+import { analyze, compileToKeras, featurePath, preprocessOf, weightSpecs } from '../../core/index.js';
+import { describeEngine, featureEngineOf, ONNXRUNTIME_ENGINE, parseEngineChoice, tfjsChoiceOf, tfjsFeatureEngine, type FeatureEngine } from '../onnx/engine.js';
+import { WEBGPU_ENGINE } from '../onnx/webgpu.js';
+import { BackendError } from '../tfjs/choice.js';
+import type { BackendReport, ReidModel } from '../tfjs/index.js';
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
-import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
+import { CheckpointError, freshWeightStore, NonFiniteWeightsError } from '../weights/index.js';
 import { CliError } from './errors.js';
 import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
@@ -87,20 +89,29 @@ export async function embedCommand(argv: string[]): Promise<void> {
   const specById = new Map(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as [string, ReturnType<typeof weightSpecs>[number]])));
   if (load && load.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${load.counts.tensors} tensors, ${load.counts.mismatched} shape mismatches); check the preset and options`);
 
-  let report;
-  try {
-    report = await initBackend(tfjsChoiceOf(choice));
-  } catch (e) {
-    if (e instanceof BackendError) throw new CliError(e.message);
-    throw e;
-  }
-  process.stderr.write(`reid-studio: ${describeBackend(report)}\n`);
-  const reid = await buildFromCompiled(compiled);
+  // The weights live in the weight store (main/weights/store.ts); TensorFlow.js is loaded only where it
+  // runs or reports: a tfjs backend, or `auto` (whose JSON output carries the tfjs backendReport). With
+  // --backend onnxruntime / webgpu the ONNX session reads the store and tfjs is never loaded.
+  let report: BackendReport | undefined;
+  const loadTfjs = async () => {
+    const t = await import('../tfjs/index.js');
+    if (report) return t;
+    try {
+      report = await t.initBackend(tfjsChoiceOf(choice));
+    } catch (e) {
+      if (e instanceof BackendError) throw new CliError(e.message);
+      throw e;
+    }
+    process.stderr.write(`reid-studio: ${t.describeBackend(report)}\n`);
+    return t;
+  };
+  if (choice !== ONNXRUNTIME_ENGINE && choice !== WEBGPU_ENGINE) await loadTfjs();
+  let reid: ReidModel | undefined;
   let engine: FeatureEngine | undefined;
   try {
     // Slots of the eval path that the weights do not provide (or give in another shape) would keep a random
     // initialisation: refused unless --allow-partial. Named by their PyTorch keys.
-    const evalLayers = new Set(reid.evalModel.layers.map((l) => l.name));
+    const evalLayers = new Set(featurePath(compiled.layers, compiled.metadata.roles.evalFeature).map((l) => l.name));
     const evalSpecs = compiled.layers.filter((l) => evalLayers.has(l.name)).flatMap((l) => weightSpecs(l).map((s) => ({ id: `${l.name}/${s.slot}`, s })));
     const gaps = evalSpecs.filter(({ id, s }) => weights.values.get(id)?.length !== s.shape.reduce((a, b) => a * b, 1));
     if (gaps.length) {
@@ -114,9 +125,18 @@ export async function embedCommand(argv: string[]): Promise<void> {
       const s = specById.get(id);
       return s !== undefined && v.length === s.shape.reduce((a, b) => a * b, 1);
     }));
-    setWeightsFromValues(reid, analysis.layers, usable);
+    const store = freshWeightStore(compiled);
+    store.setTfjsValues(usable);
+    weights.values.clear();
+    usable.clear();
+    const tfjs = async (reason: string) => {
+      const t = await loadTfjs();
+      reid = await t.buildFromCompiled(compiled);
+      t.setWeightsFromValues(reid, compiled.layers, store.tfjsValues());
+      return tfjsFeatureEngine(reid, report!.backend, reason);
+    };
     try {
-      engine = await featureEngine(reid, compiled, choice, report.backend);
+      engine = await featureEngineOf(compiled, choice, { weights: () => store.tfjsLookup(), tfjs });
     } catch (e) {
       if (e instanceof BackendError) throw new CliError(e.message);
       throw e;
@@ -154,11 +174,12 @@ export async function embedCommand(argv: string[]): Promise<void> {
     progress.end();
     if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w} (${pre.interpolation}, as PIL)\n`);
     const source = weights.kind === 'run' ? { source: 'checkpoint', ...(weights.step !== undefined ? { step: weights.step } : {}) } : { source: 'file' };
-    const extra = { backend: engine.name, ...(load ? { load } : {}), weights: source, backendReport: report, engine: { name: engine.name, threads: engine.threads, reason: engine.reason } };
+    const extra = { backend: engine.name, ...(load ? { load } : {}), weights: source, ...(report ? { backendReport: report } : {}), engine: { name: engine.name, threads: engine.threads, reason: engine.reason } };
     const written = await writeFeatures(values.out, { files, data: rows, dim, extra });
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${written.join(' + ')}\n`);
   } finally {
     await engine?.dispose();
-    disposeModel(reid);
+    if (reid) (await import('../tfjs/index.js')).disposeModel(reid);
   }
 }
+

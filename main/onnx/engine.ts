@@ -8,7 +8,8 @@
  */
 import { CompileError, type CompiledModel } from '../../core/index.js';
 import { onnxModelOf } from './model.js';
-import { BACKEND_NAMES, BackendError, extractFeatures, getWeightValues, parseBackendChoice, type BackendChoice, type BackendName, type ReidModel } from '../tfjs/index.js';
+import { BACKEND_NAMES, BackendError, parseBackendChoice, type BackendChoice, type BackendName } from '../tfjs/choice.js';
+import type { ReidModel } from '../tfjs/index.js';
 import { chooseEngine, CPU_ENGINE, type EngineWork } from './policy.js';
 import { createFeatureSession, onnxRuntimeStatus, OnnxRuntimeError } from './runtime.js';
 import { WEBGPU_ENGINE } from './webgpu.js';
@@ -30,7 +31,7 @@ export function parseEngineChoice(v: string | undefined): EngineChoice {
   }
 }
 
-/** The tfjs backend to initialise for a choice (the onnxruntime engines still build the model with tfjs to hold its weights). */
+/** The tfjs backend to initialise for a choice when tfjs runs (the onnxruntime engines need none: they read a weight store). */
 export function tfjsChoiceOf(choice: EngineChoice): BackendChoice {
   return choice === ONNXRUNTIME_ENGINE || choice === WEBGPU_ENGINE ? 'auto' : choice;
 }
@@ -50,12 +51,22 @@ export interface FeatureEngine {
 }
 
 /**
- * The feature engine for the model `reid` (its current weights) compiled as `compiled`, given the tfjs
- * backend already initialised (`tfjsBackend`). Throws BackendError when webgpu / onnxruntime was forced and
- * cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
+ * Where a feature engine's weights come from. `weights`: tfjs-layout values keyed `${layer}/${slot}` (a
+ * weight store's `tfjsLookup()`, main/weights/store.ts), read only when an ONNX engine runs. `tfjs`: the tfjs
+ * engine, made only when tfjs computes the features (it loads TensorFlow.js and builds the model then).
  */
-export async function featureEngine(reid: ReidModel, compiled: CompiledModel, choice: EngineChoice, tfjsBackend: BackendName, work: EngineWork = 'eval'): Promise<FeatureEngine> {
-  const tfjs = (reason: string): FeatureEngine => ({ name: tfjsBackend, reason, extract: (x, n, b = 16) => extractFeatures(reid, x, n, b), dispose: async () => {} });
+export interface EngineSource {
+  weights(): Pick<Map<string, Float32Array>, 'get'> | Promise<Pick<Map<string, Float32Array>, 'get'>>;
+  tfjs(reason: string): Promise<FeatureEngine>;
+}
+
+/**
+ * The feature engine for the model compiled as `compiled` with the weights of `source`, following the policy
+ * (policy.ts). Neither loads nor builds tfjs unless tfjs computes the features. Throws BackendError when
+ * webgpu / onnxruntime was forced and cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
+ */
+export async function featureEngineOf(compiled: CompiledModel, choice: EngineChoice, source: EngineSource, work: EngineWork = 'eval'): Promise<FeatureEngine> {
+  const tfjs = (reason: string) => source.tfjs(reason);
   const decision = await chooseEngine(choice, work);
   if (decision.engine === 'tfjs') return tfjs(decision.reason);
   const status = await onnxRuntimeStatus();
@@ -68,7 +79,7 @@ export async function featureEngine(reid: ReidModel, compiled: CompiledModel, ch
   const cpuReason = () => `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${status.threads} thread(s)${webgpuSkipped && !forced ? `; webgpu skipped (${webgpuSkipped})` : ''}`;
   let model;
   try {
-    model = onnxModelOf(compiled, await getWeightValues(reid, compiled.layers));
+    model = onnxModelOf(compiled, await source.weights());
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     if (forced) throw new BackendError(`backend ${decision.engine} cannot run this graph: ${e.message}`);
@@ -106,6 +117,21 @@ export async function featureEngine(reid: ReidModel, compiled: CompiledModel, ch
     if (forced) throw new BackendError(`backend onnxruntime cannot run this graph: ${e.message}`);
     return tfjs(`onnxruntime skipped (${e.message})`);
   }
+}
+
+/** The tfjs engine over a built tfjs model (`extractFeatures`). */
+export async function tfjsFeatureEngine(reid: ReidModel, tfjsBackend: BackendName, reason: string): Promise<FeatureEngine> {
+  const { extractFeatures } = await import('../tfjs/index.js');
+  return { name: tfjsBackend, reason, extract: (x, n, b = 16) => extractFeatures(reid, x, n, b), dispose: async () => {} };
+}
+
+/**
+ * The feature engine for a built tfjs model `reid` (its current weights) compiled as `compiled`, given the
+ * tfjs backend already initialised (`tfjsBackend`): featureEngineOf with the model's weights (the trainer's
+ * evaluations, whose weights live in the model it trains).
+ */
+export async function featureEngine(reid: ReidModel, compiled: CompiledModel, choice: EngineChoice, tfjsBackend: BackendName, work: EngineWork = 'eval'): Promise<FeatureEngine> {
+  return featureEngineOf(compiled, choice, { weights: async () => (await import('../tfjs/index.js')).getWeightValues(reid, compiled.layers), tfjs: (reason) => tfjsFeatureEngine(reid, tfjsBackend, reason) }, work);
 }
 
 /** One line for logs and the CLI. */

@@ -3,11 +3,13 @@
  *  - a run folder (`checkpoint/` inside): its last checkpoint, lossless (every slot incl. BN statistics);
  *  - a PyTorch (.pth / .pt / .tar) or safetensors file: through the load plan (key mapping, layouts), with
  *    its load report; the classifier is kept only when asked and its class count matches.
- * Used by evaluation, export and the CLI, so every host reads weights the same way.
+ * Used by evaluation, export and the CLI, so every host reads weights the same way. The values fill a weight
+ * store (main/weights/store.ts) for the ONNX paths and exports; `loadRunWeights` / `loadFileWeights` fill a
+ * built tfjs model (TensorFlow.js is imported by them only).
  */
 import { stat } from 'node:fs/promises';
 import type { Layer } from '../../../core/index.js';
-import { setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
+import type { ReidModel } from '../../tfjs/index.js';
 import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
 import { readCheckpoint } from './checkpoint.js';
 import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
@@ -73,13 +75,13 @@ export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: s
   const r = await resolveWeights(runDir, layers).catch((e: Error) => {
     throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${runDir} has no checkpoint yet`) : e;
   });
-  setWeightsFromValues(reid, layers, r.values);
+  (await import('../../tfjs/index.js')).setWeightsFromValues(reid, layers, r.values);
   return { step: r.step ?? 0, ...(r.epoch !== undefined ? { epoch: r.epoch, iteration: r.iteration ?? 0 } : {}) };
 }
 
 /** Loads a PyTorch / safetensors file into `reid` through the load plan; returns its report. */
 export async function loadFileWeights(reid: ReidModel, layers: Layer[], path: string, keepClassifier = false): Promise<LoadReport> {
   const r = await resolveWeights(path, layers, { keepClassifier });
-  setWeightsFromValues(reid, layers, r.values);
+  (await import('../../tfjs/index.js')).setWeightsFromValues(reid, layers, r.values);
   return r.report!;
 }
