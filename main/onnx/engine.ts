@@ -6,7 +6,7 @@
  * `--backend webgpu` / `onnxruntime` force an engine (an error when it cannot run); a tfjs backend name
  * forces tfjs.
  */
-import { CompileError, type CompiledModel } from '../../core/index.js';
+import { CompileError, type CompiledModel, type OnnxWeightSource } from '../../core/index.js';
 import { onnxModelOf } from './model.js';
 import { BACKEND_NAMES, BackendError, parseBackendChoice, type BackendChoice, type BackendName } from '../tfjs/choice.js';
 import type { ReidModel } from '../tfjs/index.js';
@@ -56,7 +56,7 @@ export interface FeatureEngine {
  * engine, made only when tfjs computes the features (it loads TensorFlow.js and builds the model then).
  */
 export interface EngineSource {
-  weights(): Pick<Map<string, Float32Array>, 'get'> | Promise<Pick<Map<string, Float32Array>, 'get'>>;
+  weights(): OnnxWeightSource | Promise<OnnxWeightSource>;
   tfjs(reason: string): Promise<FeatureEngine>;
 }
 

@@ -3,7 +3,7 @@
  * graph with the weights as initializers and the document's preprocessing as metadata. Lives here, under
  * both the feature engine (engine.ts) and the `onnx` export (main/export/onnx.ts), so neither imports the other.
  */
-import { lowerToOnnx, RSB_PREPROCESS, type CompiledModel, type OnnxModelJs, type OnnxPreprocessing, type WeightValues } from '../../core/index.js';
+import { lowerToOnnx, RSB_PREPROCESS, type CompiledModel, type OnnxModelJs, type OnnxPreprocessing, type OnnxWeightSource } from '../../core/index.js';
 
 /** A document without its own preprocessing: reid-strong-baseline's (T.Resize bilinear, ImageNet mean / std). */
 export function defaultPreprocessing(compiled: CompiledModel): OnnxPreprocessing {
@@ -15,6 +15,6 @@ export function defaultPreprocessing(compiled: CompiledModel): OnnxPreprocessing
  * The ONNX object model of the compiled model with `weights` (tfjs layout, `${layer}/${slot}`: a Map, or a weight
  * store's `tfjsLookup()`, which converts one tensor at a time). Throws core's CompileError for a graph with no ONNX form.
  */
-export function onnxModelOf(compiled: CompiledModel, weights: Pick<WeightValues, 'get'>, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): OnnxModelJs {
+export function onnxModelOf(compiled: CompiledModel, weights: OnnxWeightSource, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): OnnxModelJs {
   return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title });
 }

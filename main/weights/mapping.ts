@@ -85,22 +85,34 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
- * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). `move(t, f)` receives the torch and tfjs index.
+ * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). Writes the output in order (one strided read per element).
  */
 function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
   const out = new Float32Array(data.length);
-  const move = toTf ? (t: number, f: number) => (out[f] = data[t]!) : (t: number, f: number) => (out[t] = data[f]!);
+  let k = 0;
   if (transform === 'transpose2d') {
     const [o, i] = torchShape as [number, number];
-    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) move(r * i + c, c * o + r);
+    // tfjs [in, out][c][r] = torch [out, in][r][c]
+    if (toTf) for (let c = 0; c < i; c++) for (let r = 0; r < o; r++) out[k++] = data[r * i + c]!;
+    else for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[k++] = data[c * o + r]!;
     return out;
   }
   const [O, I, H, W] = torchShape as [number, number, number, number];
-  for (let o = 0; o < O; o++)
-    for (let i = 0; i < I; i++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) move(((o * I + i) * H + h) * W + w, ((h * W + w) * I + i) * O + o);
+  if (toTf) {
+    // HWIO[h][w][i][o] = OIHW[o][i][h][w]
+    const sO = I * H * W;
+    for (let h = 0; h < H; h++)
+      for (let w = 0; w < W; w++)
+        for (let i = 0; i < I; i++) {
+          const base = (i * H + h) * W + w;
+          for (let o = 0; o < O; o++) out[k++] = data[base + o * sO]!;
+        }
+  } else {
+    const sH = W * I * O;
+    const sW = I * O;
+    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[k++] = data[h * sH + w * sW + i * O + o]!;
+  }
   return out;
 }
 

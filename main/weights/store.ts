@@ -123,15 +123,21 @@ export class WeightStore {
   }
 
   /**
-   * The slots in tfjs layout by `${layer}/${slot}`, converted one at a time when asked for (nothing kept):
-   * what core's ONNX lowering reads, so a model's weights are not held twice more while it is lowered.
+   * The slots by `${layer}/${slot}` for core's ONNX lowering (OnnxWeightSource): `torch` gives the store's own
+   * PyTorch-layout array, `get` a tfjs-layout copy made when asked for (nothing kept), so lowering a model
+   * does not hold its weights twice more.
    */
-  tfjsLookup(): { get(id: string): Float32Array | undefined } {
+  tfjsLookup(): { get(id: string): Float32Array | undefined; torch(id: string): Float32Array | undefined } {
+    const entry = (id: string) => {
+      const e = this.bySlot.get(id);
+      return e && this.ready(e);
+    };
     return {
       get: (id) => {
-        const e = this.bySlot.get(id);
-        return e && toTfjs(this.ready(e).data, e.shape, e.spec.transform);
+        const e = entry(id);
+        return e && toTfjs(e.data, e.shape, e.spec.transform);
       },
+      torch: (id) => entry(id)?.data,
     };
   }
 
