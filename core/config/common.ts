@@ -71,6 +71,7 @@ const show = (v: ConfigValue | undefined) => JSON.stringify(v);
  */
 export class ConfigReader {
   private used = new Set<string>();
+  private unmodelled = new Set<string>();
   readonly warnings: string[] = [];
 
   constructor(
@@ -99,7 +100,13 @@ export class ConfigReader {
   /** A key the app does not model although the config sets it to something that matters. */
   notModelled(key: string, why: string): void {
     this.used.delete(key);
+    this.unmodelled.add(key);
     this.warnings.push(why);
+  }
+
+  /** Keys reported through `notModelled` (set in the file or read from the defaults). */
+  notModelledKeys(): string[] {
+    return [...this.unmodelled];
   }
 
   private bad(key: string, expected: string): never {

@@ -10,6 +10,11 @@ export interface KnownDataset {
   rsb?: string;
   /** fast-reid's registered dataset name (fastreid/data/datasets/*.py); absent when no name loads it. */
   fastreid?: string;
+  /**
+   * fast-reid's name for the training list this dataset shares with its other test sizes (vehicleid.py
+   * `VehicleID`, veriwild.py `VeRiWild`: the Small / Medium / Large classes differ only in the test lists).
+   */
+  fastreidTrain?: string;
   label: string;
   /** Training identities after relabelling. */
   trainIds: number;
@@ -34,15 +39,29 @@ export const KNOWN_DATASETS: readonly KnownDataset[] = [
   { kind: 'veri', fastreid: 'VeRi', label: 'VeRi-776', trainIds: 576, trainImages: 37778, source: 'VeRi-776 (Liu et al., ECCV 2016), image_train' },
   // PKU VehicleID (Liu et al., CVPR 2016): train_list.txt holds 110,178 images of 13,134 vehicles; fast-reid's
   // Small / Medium / LargeVehicleID evaluate on test_list_800 / 1600 / 2400.
-  { kind: 'vehicleid_800', fastreid: 'SmallVehicleID', label: 'VehicleID (800)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
-  { kind: 'vehicleid_1600', fastreid: 'MediumVehicleID', label: 'VehicleID (1600)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
-  { kind: 'vehicleid_2400', fastreid: 'LargeVehicleID', label: 'VehicleID (2400)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_800', fastreidTrain: 'VehicleID', fastreid: 'SmallVehicleID', label: 'VehicleID (800)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_1600', fastreidTrain: 'VehicleID', fastreid: 'MediumVehicleID', label: 'VehicleID (1600)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_2400', fastreidTrain: 'VehicleID', fastreid: 'LargeVehicleID', label: 'VehicleID (2400)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
 ];
 
 /** The dataset a framework's DATASETS.NAMES entry loads (the same name can load different data: CUHK03). */
 export function datasetByName(name: string, framework?: 'rsb' | 'fastreid'): KnownDataset | undefined {
   const n = name.trim().toLowerCase();
   return KNOWN_DATASETS.find((d) => (framework !== 'fastreid' && d.rsb === n) || (framework !== 'rsb' && d.fastreid?.toLowerCase() === n));
+}
+
+/**
+ * The dataset fast-reid's DATASETS.NAMES / DATASETS.TESTS load, as the app evaluates one test set: a
+ * training-list name (`VehicleID`, `VeRiWild`) takes its test size from the first TESTS entry of the same
+ * family (configs/VehicleID/bagtricks_R50-ibn.yml: NAMES VehicleID, TESTS Small/Medium/LargeVehicleID),
+ * else the family's first.
+ */
+export function fastreidDataset(names: readonly string[], tests: readonly string[]): KnownDataset | undefined {
+  const name = (names[0] ?? 'Market1501').trim().toLowerCase();
+  const family = KNOWN_DATASETS.filter((d) => d.fastreidTrain?.toLowerCase() === name);
+  if (!family.length) return datasetByName(name, 'fastreid');
+  const test = tests[0]?.trim().toLowerCase();
+  return family.find((d) => d.fastreid?.toLowerCase() === test) ?? family[0];
 }
 
 export function datasetByKind(kind: string): KnownDataset | undefined {
