@@ -41,7 +41,7 @@ export function datasetOf(
   return {
     reason:
       s.dataset.kind === 'demo' || s.dataset.kind === 'class_folders'
-        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose a dataset the frameworks know in the training settings (Market-1501, DukeMTMC-reID, MSMT17, CUHK03; fast-reid also VeRi-776, VehicleID) or set framework.datasetName`
+        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose a dataset the frameworks know in the training settings (Market-1501, DukeMTMC-reID, MSMT17, CUHK03; fast-reid also VeRi-776, VehicleID, VeRi-Wild) or set framework.datasetName`
         : `the config cannot name the ${datasetLayout(s.dataset.kind)?.label ?? s.dataset.kind} dataset yet: set framework.datasetName to the framework's name for it (e.g. veri, cuhk03, msmt17)`,
   };
 }
