@@ -3,6 +3,7 @@ export * from './graph/types.js';
 export * from './graph/params.js';
 export * from './graph/analyze.js';
 export * from './graph/evaluate.js';
+export * from './graph/stem.js';
 export * from './graph/expand.js';
 export * from './graph/summary.js';
 export * from './registry/index.js';
