@@ -18,7 +18,7 @@ import {
   type GraphDoc,
   type Layer,
 } from '../../core/index.js';
-import { withFastreidStem } from '../../core/config/index.js';
+import { exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
 
 const sig = (doc: GraphDoc) => analyze(doc.graph).layers.map((l: Layer) => JSON.stringify([l.name, l.kind, l.params, l.inputs]));
 const codes = (doc: GraphDoc) => analyze(doc.graph).diagnostics.map((d) => `${d.code}@${d.nodeId ?? ''}`);
@@ -66,6 +66,10 @@ describe('W_STEM_MISMATCH and Convert the stem', () => {
     expect(d.map((x) => `${x.code}@${x.nodeId}`)).toEqual(['W_STEM_MISMATCH@stem']);
     expect(d[0]!.severity).toBe('warning');
     expect(d[0]!.message).toMatch(/no ReLU after bn1.*IBN-a.*neither framework.*Convert the stem/);
+    // The RSB export refuses it and names the same fix.
+    const r = exportRsbYaml({ ...mismatched(), training: { dataset: { kind: 'market1501' }, loss: { metric: 'triplet' }, pretrained: { choice: 'imagenet', path: '/w.pth' } } } as GraphDoc);
+    expect(r.ok).toBe(false);
+    expect(JSON.stringify(r)).toMatch(/Convert the stem \(Problems panel\) adds resnet_ibn_a\.py's ReLU/);
   });
 
   it('Convert the stem gives resnet50_ibn_a; refused when nothing is wrong', () => {
