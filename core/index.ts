@@ -28,3 +28,4 @@ export * from './compile/seed.js';
 export * from './training/backends.js';
 export * from './training/losses.js';
 export * from './format/extensions.js';
+export * from './presets/torchvision.js';

@@ -3,83 +3,24 @@
  * ResNet-50 against RSB's own code: test/fixtures/frameworks/rsb-state-dicts.json (keys and shapes of RSB's
  * Baseline, make_rsb_state_dicts.py) and rsb-ibn-features.json (eval features of RSB's Baseline with
  * MODEL.NAME resnet50_ibn_a / resnet50, run by make_rsb_ibn_features.py with weights given by a closed
- * formula of the state_dict key, rebuilt here). After the trick the graph is RSB's resnet50_ibn_a (its stem
+ * formula of the state_dict key, rebuilt here: fixtures/frameworks/formula-weights.ts). After the trick the graph is RSB's resnet50_ibn_a (its stem
  * has the ReLU, as resnet_ibn_a.py's has); undone, it is RSB's resnet50 (no stem ReLU, resnet.py).
  */
-import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { analyze, applyCommand, applyIbnPlacement, buildPreset, setParams, swapNorm, weightSpecs, type GraphDoc } from '../../core/index.js';
-import { buildModel, disposeModel, forwardEval, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
-import { planLoad, type Checkpoint } from '../../main/weights/index.js';
+import { formulaFeatures } from '../fixtures/frameworks/formula-features.js';
+import { f32FromBase64, formulaCheckpoint, frameworkFixture } from '../fixtures/frameworks/formula-weights.js';
 import { maxDiff } from './fixtures.js';
 
-const fixture = (f: string) => JSON.parse(readFileSync(fileURLToPath(new URL(`../fixtures/frameworks/${f}`, import.meta.url)), 'utf8'));
-const RSB_KEYS = fixture('rsb-state-dicts.json').models as Record<string, Record<string, number[]>>;
-const FEATURES = fixture('rsb-ibn-features.json') as { input: number[]; features: Record<string, string> };
-const refFeatures = (name: string) => {
-  const b = Buffer.from(FEATURES.features[name]!, 'base64');
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-};
-
-/** make_rsb_ibn_features.py's `value(key, shape)`, in the same float64 order, then float32. */
-function value(key: string, shape: number[]): Float32Array {
-  let h = 0;
-  for (let j = 0; j < key.length; j++) h += (j + 1) * key.charCodeAt(j);
-  const seed = ((h % 1000) / 1000) * 2 * Math.PI;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const leaf = key.slice(key.lastIndexOf('.') + 1);
-  const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = Math.sin(0.37 * i + seed);
-    out[i] =
-      leaf === 'weight' && shape.length >= 2 ? (s * 1.2) / Math.sqrt(fanIn)
-      : leaf === 'weight' ? 1 + 0.2 * s
-      : leaf === 'bias' ? (key.includes('classifier') ? 0.01 : 0.1) * s
-      : leaf === 'running_mean' ? 0.1 * s
-      : 1 + 0.5 * s;
-  }
-  return out;
-}
-
-/** RSB's state dict of `model` (every key of its Baseline, unused base.fc included) with the formula's values. */
-const rsbCheckpoint = (model: string): Checkpoint => ({
-  format: 'test',
-  tensors: new Map(Object.entries(RSB_KEYS[model]!).map(([k, shape]) => [k, { dtype: 'float32', shape, data: value(k, shape) }])),
-});
+const RSB_KEYS = frameworkFixture<{ models: Record<string, Record<string, number[]>> }>('rsb-state-dicts.json').models;
+const FEATURES = frameworkFixture<{ features: Record<string, string> }>('rsb-ibn-features.json');
+const refFeatures = (name: string) => f32FromBase64(FEATURES.features[name]!);
 
 const INPUT: [number, number] = [64, 32];
 const plainRsb = () => buildPreset('resnet50', { input: INPUT, numClasses: 751, lastStride: 1, neckFeat: 'before' });
 const graphKeys = (doc: GraphDoc) => Object.fromEntries(analyze(doc.graph).layers.flatMap((l) => weightSpecs(l)).filter((s) => !s.torchKey.endsWith('num_batches_tracked')).map((s) => [s.torchKey, s.torchShape]));
 
-async function features(doc: GraphDoc, model: string): Promise<Float32Array> {
-  const analysis = analyze(doc.graph);
-  const { reid } = await buildModel(analysis);
-  try {
-    const plan = planLoad(analysis.layers, rsbCheckpoint(model), { keepClassifier: true });
-    expect(plan.report.missing.map((m) => m.key)).toEqual([]);
-    expect(plan.report.mismatched.map((m) => m.key)).toEqual([]);
-    setWeightsFromValues(reid, analysis.layers, plan.values);
-    const [n, c, h, w] = FEATURES.input as [number, number, number, number];
-    const x = new Float32Array(n * h * w * c); // NHWC, from the NCHW formula
-    for (let b = 0; b < n; b++)
-      for (let ch = 0; ch < c; ch++)
-        for (let y = 0; y < h; y++) for (let z = 0; z < w; z++) x[((b * h + y) * w + z) * c + ch] = Math.sin(0.05 * (((b * c + ch) * h + y) * w + z) + 1.3);
-    const t = tf.tensor4d(x, [n, h, w, c]);
-    const f = forwardEval(reid, t);
-    const out = (await f.data()) as Float32Array;
-    tf.dispose([t, f]);
-    return out;
-  } finally {
-    disposeModel(reid);
-  }
-}
-
-beforeAll(async () => {
-  await initBackend('cpu');
-});
+const features = async (doc: GraphDoc, model: string) => (await formulaFeatures(doc, formulaCheckpoint(RSB_KEYS[model]!))).features;
 
 describe("the IBN-a trick on RSB's plain ResNet-50 equals RSB's resnet50_ibn_a (its own code)", () => {
   it('keys and shapes: the trick gives resnet_ibn_a.py\'s state dict (its unused base.fc aside), undoing it resnet.py\'s', () => {
