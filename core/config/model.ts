@@ -180,7 +180,7 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     return {
       ok: false,
       reasons: [
-        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode)`,
+        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode)${!L.has('base.relu') && ibn ? "; Convert the stem (Problems panel) adds resnet_ibn_a.py's ReLU" : ''}`,
       ],
     };
   const poolLayer = a.layers.find((l) => l.kind === 'global_avg_pool' || l.kind === 'gem_pool');

@@ -7,7 +7,8 @@ import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBac
 import { ImageError, listImages, loadImages } from '../tfjs/preprocess.js';
 import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
-import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
+import { CheckpointError, NonFiniteWeightsError, sourceRefusal } from '../weights/index.js';
+import { sourceModelDoc } from './source-model.js';
 import { CliError } from './errors.js';
 import { featureFormat, writeFeatures } from './features-out.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
@@ -17,7 +18,7 @@ import { parseWholeNumber } from './numbers.js';
 
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|.safetensors|.json
- * [--backend NAME] [--progress MODE] [--allow-partial]`: eval-mode features of every image in DIR (sorted by file name),
+ * [--backend NAME] [--progress MODE] [--allow-partial] [--source-model]`: eval-mode features of every image in DIR (sorted by file name),
  * pre-processed as the frameworks do at test time with the document's pre-processing (resize filter,
  * pixel mean / std; RSB's without a block). The format follows --out's extension
  * (main/cli/features-out.ts); JSON (a script contract: add fields, never rename) is
@@ -29,6 +30,10 @@ import { parseWholeNumber } from './numbers.js';
  * run). Weights that leave any tensor of the feature path (the eval model) missing or of another shape are
  * refused (exit 2, the counts and the first keys): features of a partly random network are no answer. With
  * --allow-partial they are computed anyway, with a warning, as Train goes on once the user confirms.
+ * A re-ID checkpoint built on torchvision's ResNet (torchreid, Person_reID_baseline_pytorch ft_net;
+ * main/weights/source-model.ts) into a graph whose stem or head is not its model's is refused with the reason
+ * (exit 2); --source-model embeds with the checkpoint's own model instead (core/presets/torchvision.ts: the
+ * input size from the graph options, the last stride from --last-stride or the code base's default).
  */
 export async function embedCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -42,6 +47,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
       backend: { type: 'string' },
       'batch-size': { type: 'string' },
       'allow-partial': { type: 'boolean' },
+      'source-model': { type: 'boolean' },
       ...PROGRESS_OPTION,
     },
   });
@@ -58,8 +64,9 @@ export async function embedCommand(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message);
   }
   const given = resolveGraph(positionals[0], values, { requireValid: true });
-  // A run folder's classifier has the run's training identities (export does the same).
-  const doc = (await forRunWeights(given, values.weights)).doc;
+  // A run folder's classifier has the run's training identities (export does the same); --source-model: the
+  // checkpoint's own model (a torchreid / ft_net file: torchvision's stem and its head).
+  const doc = values['source-model'] ? await sourceModelDoc(given, values.weights, values['last-stride']) : (await forRunWeights(given, values.weights)).doc;
   const analysis = analyze(doc.graph);
   const compiled = compileToKeras(analysis);
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
@@ -84,6 +91,8 @@ export async function embedCommand(argv: string[]): Promise<void> {
     throw e;
   }
   const load = weights.report;
+  const refused = sourceRefusal(basename(values.weights), load);
+  if (refused) throw new CliError(refused);
   const specById = new Map(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as [string, ReturnType<typeof weightSpecs>[number]])));
   if (load && load.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${load.counts.tensors} tensors, ${load.counts.mismatched} shape mismatches); check the preset and options`);
 
