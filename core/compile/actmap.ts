@@ -100,6 +100,8 @@ export function jet(t: number): [number, number, number] {
  * image: the resized picture), `map` one normalised activation map [h, w]. The map is resized to H×W,
  * min-max scaled to 0…255 and floored, coloured with jet, and blended as image·0.3 + colour·0.7, truncated
  * to uint8. Returns RGB uint8 [H, W, 3].
+ * Porting note: torchreid blends OpenCV's BGR colour map with the RGB image and writes the result with
+ * cv2.imwrite (which takes BGR), so its overlap shows the photo with red and blue swapped; here both are RGB.
  */
 export function overlayActmap(image: Uint8Array, H: number, W: number, map: Float32Array, h: number, w: number): Uint8Array {
   if (image.length !== H * W * 3) throw new RangeError(`image has ${image.length} values, expected ${H}×${W}×3`);
@@ -111,7 +113,10 @@ export function overlayActmap(image: Uint8Array, H: number, W: number, map: Floa
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
-  const lut = Array.from({ length: 256 }, (_, i) => jet(i / 255).map((v) => Math.round(v * 255)));
+  // Levels to 0…255 rounding half to even (OpenCV's cvRound / saturate_cast, numpy's round): jet's ramps
+  // land on exact halves.
+  const roundEven = (v: number) => (Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : Math.round(v));
+  const lut = Array.from({ length: 256 }, (_, i) => jet(i / 255).map((v) => roundEven(v * 255)));
   const out = new Uint8Array(H * W * 3);
   for (let p = 0; p < H * W; p++) {
     const level = Math.floor((255 * (big[p]! - lo)) / (hi - lo + 1e-12));
