@@ -18,6 +18,7 @@ export * from './commands/history.js';
 export * from './compile/weight-specs.js';
 export * from './compile/keras.js';
 export * from './compile/onnx.js';
+export * from './compile/actmap.js';
 export * from './compile/onnx-grad.js';
 export * from './compile/step-program.js';
 export * from './training/settings.js';
