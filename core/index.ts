@@ -11,6 +11,7 @@ export * from './presets/resnet.js';
 export * from './presets/fastreid.js';
 export * from './presets/senet.js';
 export * from './presets/resnest.js';
+export * from './presets/mgn.js';
 export * from './format/document.js';
 export * from './format/preprocess.js';
 export * from './commands/commands.js';
