@@ -47,6 +47,11 @@ export interface FeatureEngine {
   reason: string;
   /** Eval features of `count` NHWC normalised images. */
   extract(images: Float32Array, count: number, batchSize?: number): Promise<{ features: Float32Array; dim: number }>;
+  /**
+   * With `{ actmap: true }`: per image Σ_c x² of the last feature map, [count, h, w], computed by this engine
+   * as an extra output of the same graph (core/compile/actmap.ts normalises and draws them).
+   */
+  actmaps?(images: Float32Array, count: number, batchSize?: number): Promise<{ maps: Float32Array; h: number; w: number }>;
   dispose(): Promise<void>;
 }
 
@@ -62,10 +67,11 @@ export interface EngineSource {
 
 /**
  * The feature engine for the model compiled as `compiled` with the weights of `source`, following the policy
- * (policy.ts). Neither loads nor builds tfjs unless tfjs computes the features. Throws BackendError when
+ * (policy.ts); `actmap`: the engine gives activation maps too (the lowered graph's activation-map output).
+ * Neither loads nor builds tfjs unless tfjs computes the features. Throws BackendError when
  * webgpu / onnxruntime was forced and cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
  */
-export async function featureEngineOf(compiled: CompiledModel, choice: EngineChoice, source: EngineSource, work: EngineWork = 'eval'): Promise<FeatureEngine> {
+export async function featureEngineOf(compiled: CompiledModel, choice: EngineChoice, source: EngineSource, work: EngineWork = 'eval', opts: { actmap?: boolean } = {}): Promise<FeatureEngine> {
   const tfjs = (reason: string) => source.tfjs(reason);
   const decision = await chooseEngine(choice, work);
   if (decision.engine === 'tfjs') return tfjs(decision.reason);
@@ -79,7 +85,7 @@ export async function featureEngineOf(compiled: CompiledModel, choice: EngineCho
   const cpuReason = () => `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${status.threads} thread(s)${webgpuSkipped && !forced ? `; webgpu skipped (${webgpuSkipped})` : ''}`;
   let model;
   try {
-    model = onnxModelOf(compiled, await source.weights());
+    model = onnxModelOf(compiled, await source.weights(), { actmap: opts.actmap === true });
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     if (forced) throw new BackendError(`backend ${decision.engine} cannot run this graph: ${e.message}`);
@@ -95,6 +101,7 @@ export async function featureEngineOf(compiled: CompiledModel, choice: EngineCho
         ...(adapter ? { adapter } : {}),
         reason: decision.reason,
         extract: (x, n, b = 16) => session.extract(x, n, b),
+        ...(session.actmaps ? { actmaps: session.actmaps } : {}),
         dispose: () => session.release(),
       };
     } catch (e) {
@@ -110,6 +117,7 @@ export async function featureEngineOf(compiled: CompiledModel, choice: EngineCho
       threads: session.threads,
       reason: cpuReason(),
       extract: (x, n, b = 16) => session.extract(x, n, b),
+      ...(session.actmaps ? { actmaps: session.actmaps } : {}),
       dispose: () => session.release(),
     };
   } catch (e) {
@@ -119,10 +127,16 @@ export async function featureEngineOf(compiled: CompiledModel, choice: EngineCho
   }
 }
 
-/** The tfjs engine over a built tfjs model (`extractFeatures`). */
-export async function tfjsFeatureEngine(reid: ReidModel, tfjsBackend: BackendName, reason: string): Promise<FeatureEngine> {
-  const { extractFeatures } = await import('../tfjs/index.js');
-  return { name: tfjsBackend, reason, extract: (x, n, b = 16) => extractFeatures(reid, x, n, b), dispose: async () => {} };
+/** The tfjs engine over a built tfjs model (`extractFeatures`; `actmap`: `extractActmaps` too). */
+export async function tfjsFeatureEngine(reid: ReidModel, compiled: CompiledModel, tfjsBackend: BackendName, reason: string, opts: { actmap?: boolean } = {}): Promise<FeatureEngine> {
+  const { extractActmaps, extractFeatures } = await import('../tfjs/index.js');
+  return {
+    name: tfjsBackend,
+    reason,
+    extract: (x, n, b = 16) => extractFeatures(reid, x, n, b),
+    ...(opts.actmap ? { actmaps: (x: Float32Array, n: number, b = 16) => extractActmaps(reid, compiled.layers, x, n, b) } : {}),
+    dispose: async () => {},
+  };
 }
 
 /**
@@ -130,8 +144,19 @@ export async function tfjsFeatureEngine(reid: ReidModel, tfjsBackend: BackendNam
  * tfjs backend already initialised (`tfjsBackend`): featureEngineOf with the model's weights (the trainer's
  * evaluations, whose weights live in the model it trains).
  */
-export async function featureEngine(reid: ReidModel, compiled: CompiledModel, choice: EngineChoice, tfjsBackend: BackendName, work: EngineWork = 'eval'): Promise<FeatureEngine> {
-  return featureEngineOf(compiled, choice, { weights: async () => (await import('../tfjs/index.js')).getWeightValues(reid, compiled.layers), tfjs: (reason) => tfjsFeatureEngine(reid, tfjsBackend, reason) }, work);
+export async function featureEngine(
+  reid: ReidModel,
+  compiled: CompiledModel,
+  choice: EngineChoice,
+  tfjsBackend: BackendName,
+  work: EngineWork = 'eval',
+  opts: { actmap?: boolean } = {},
+): Promise<FeatureEngine> {
+  const source: EngineSource = {
+    weights: async () => (await import('../tfjs/index.js')).getWeightValues(reid, compiled.layers),
+    tfjs: (reason) => tfjsFeatureEngine(reid, compiled, tfjsBackend, reason, opts),
+  };
+  return featureEngineOf(compiled, choice, source, work, opts);
 }
 
 /** One line for logs and the CLI. */

@@ -13,8 +13,9 @@ export function defaultPreprocessing(compiled: CompiledModel): OnnxPreprocessing
 
 /**
  * The ONNX object model of the compiled model with `weights` (tfjs layout, `${layer}/${slot}`: a Map, or a weight
- * store's `tfjsLookup()`, which converts one tensor at a time). Throws core's CompileError for a graph with no ONNX form.
+ * store's `tfjsLookup()`, which hands over its PyTorch tensors where they are the ONNX ones). `actmap`: the
+ * activation-map output too. Throws core's CompileError for a graph with no ONNX form.
  */
-export function onnxModelOf(compiled: CompiledModel, weights: OnnxWeightSource, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): OnnxModelJs {
-  return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title });
+export function onnxModelOf(compiled: CompiledModel, weights: OnnxWeightSource, opts: { title?: string; preprocessing?: OnnxPreprocessing; actmap?: boolean } = {}): OnnxModelJs {
+  return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title, ...(opts.actmap ? { actmap: true } : {}) });
 }
