@@ -144,20 +144,23 @@ export async function loadImageModel(
     // initialisation: refused unless --allow-partial. Named by their PyTorch keys.
     const evalLayers = new Set(featurePath(compiled.layers, compiled.metadata.roles.evalFeature).map((l) => l.name));
     const evalSpecs = compiled.layers.filter((l) => evalLayers.has(l.name)).flatMap((l) => weightSpecs(l).map((s) => ({ id: `${l.name}/${s.slot}`, s })));
-    const gaps = evalSpecs.filter(({ id, s }) => weights.values.get(id)?.length !== s.shape.reduce((a, b) => a * b, 1));
+    // A file's tensors as read (PyTorch layout: the same sizes), so the store takes them without a relayout.
+    const given = weights.torch ?? weights.values;
+    const gaps = evalSpecs.filter(({ id, s }) => given.get(id)?.length !== s.shape.reduce((a, b) => a * b, 1));
     if (gaps.length) {
       const otherShape = new Set((load?.mismatched ?? []).map((m) => `${m.layer}/${m.slot}`));
-      const missing = gaps.filter(({ id }) => !weights.values.has(id) && !otherShape.has(id)).length;
+      const missing = gaps.filter(({ id }) => !given.has(id) && !otherShape.has(id)).length;
       const line = `${gaps.length} of ${evalSpecs.length} weight(s) of the feature path are not in ${basename(values.weights)} (${missing} missing, ${gaps.length - missing} of another shape) and would stay randomly initialised (first: ${gaps.slice(0, 3).map((g) => g.s.torchKey).join(', ')})`;
       if (!values['allow-partial']) throw new CliError(`${line}; check the preset and options, or pass --allow-partial to ${command} anyway`);
       process.stderr.write(`reid-studio: warning: ${line}\n`);
     }
-    const usable = new Map([...weights.values].filter(([id, v]) => {
+    const usable = new Map([...given].filter(([id, v]) => {
       const s = specById.get(id);
       return s !== undefined && v.length === s.shape.reduce((a, b) => a * b, 1);
     }));
     const store = freshWeightStore(compiled);
-    store.setTfjsValues(usable);
+    if (weights.torch) store.setTorchValues(usable);
+    else store.setTfjsValues(usable);
     usable.clear();
     const tfjs = async (reason: string) => {
       const t = await loadTfjs();

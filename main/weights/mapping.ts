@@ -83,8 +83,10 @@ export interface LoadReport {
 }
 
 export interface LoadPlan {
-  /** `${layerName}/${slot}` → values in tfjs layout (already transformed). */
+  /** `${layerName}/${slot}` → values in tfjs layout (transformed when first read). */
   values: Map<string, Float32Array>;
+  /** The same slots in PyTorch layout: the checkpoint's own arrays, no copy (what the weight store takes, main/weights/store.ts). */
+  torch: Map<string, Float32Array>;
   report: LoadReport;
 }
 
@@ -260,7 +262,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   const pick = (cands: Candidate[]): Candidate =>
     cands.reduce((best, c) => (c.tier < best.tier || (c.tier === best.tier && (score.get(c.id) ?? 0) > (score.get(best.id) ?? 0)) ? c : best));
 
-  const values = new Map<string, Float32Array>();
+  const torch = new Map<string, { data: Float32Array; spec: WeightSpec }>();
   const report: LoadReport = {
     format: ckpt.format,
     wrapper: ckpt.wrapper ?? '',
@@ -349,7 +351,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
         skip(source, `${negative ? 'invalid statistics' : 'non-finite values'} (${describeNonFinite({ ...bad, negative }, t.data.length)}): not loaded`);
         continue;
       }
-      values.set(`${layer.name}/${spec.slot}`, toTfjs(t.data, spec.torchShape, spec.transform));
+      torch.set(`${layer.name}/${spec.slot}`, { data: t.data, spec });
       report.loaded.push({ key, source, layer: layer.name, slot: spec.slot });
       group.loaded++;
       if (key !== source) report.renamed.push({ from: source, to: key });
@@ -398,7 +400,16 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   report.counts.skipped = report.skipped.length;
   report.counts.missing = report.missing.length;
   report.counts.mismatched = report.mismatched.length;
-  return { values, report };
+  let values: Map<string, Float32Array> | undefined;
+  return {
+    // The tfjs layout only for the consumers that read it (the tfjs model, the run checkpoint); the ONNX paths and
+    // the exports read `torch` through the weight store, so a file is not re-laid-out and back.
+    get values() {
+      return (values ??= new Map([...torch].map(([id, { data, spec }]) => [id, toTfjs(data, spec.torchShape, spec.transform)])));
+    },
+    torch: new Map([...torch].map(([id, { data }]) => [id, data])),
+    report,
+  };
 }
 
 /** The file's layout in one word (the `layout` field kept from before per-key layouts), from its groups. */

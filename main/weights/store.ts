@@ -107,12 +107,28 @@ export class WeightStore {
     return set;
   }
 
+  /**
+   * Sets slots from PyTorch-layout values keyed `${layer}/${slot}` (a load plan's `torch`), keeping the arrays
+   * (no copy). Ids of no slot are ignored; returns the ids set. Throws WeightStoreError for a wrong size.
+   */
+  setTorchValues(values: Map<string, Float32Array>): string[] {
+    const set: string[] = [];
+    for (const [id, v] of values) {
+      const e = this.bySlot.get(id);
+      if (!e) continue;
+      this.setTorch(e.key, v);
+      set.push(id);
+    }
+    return set;
+  }
+
   /** Sets one tensor by its state_dict key, PyTorch layout. Throws WeightStoreError for an unknown key or a wrong size. */
   setTorch(key: string, data: Float32Array): void {
     const e = this.byKey.get(key);
     if (!e) throw new WeightStoreError(`${key}: not a weight of this graph`);
-    if (data.length !== e.data.length) throw new WeightStoreError(`${key}: expected ${e.data.length} values for shape [${e.shape.join(', ')}], got ${data.length}`);
+    if (data.length !== numel(e.shape)) throw new WeightStoreError(`${key}: expected ${numel(e.shape)} values for shape [${e.shape.join(', ')}], got ${data.length}`);
     e.data = data;
+    this.pending.delete(e);
   }
 
   /** Every slot in tfjs layout keyed `${layer}/${slot}`: what core's ONNX lowering and the tfjs model take. */

@@ -125,4 +125,16 @@ describe('weight store: PyTorch layout and keys', () => {
     expect(() => b.setTfjsValues(new Map([['base.conv1/kernel', new Float32Array(3)]]))).toThrow(/base\.conv1\.weight: expected 9408 values/);
     expect(b.setTfjsValues(new Map([['nowhere/kernel', new Float32Array(3)]]))).toEqual([]);
   });
+
+  it('takes PyTorch-layout values by slot id as they are (a load plan\'s torch map), the same as their tfjs layout', () => {
+    const a = freshWeightStore(compiled);
+    const torch = new Map(compiled.layers.flatMap((l) => weightSpecs(l).map((sp) => [`${l.name}/${sp.slot}`, a.get(sp.torchKey)!.data] as [string, Float32Array])));
+    const b = new WeightStore(compiled.layers);
+    expect(b.setTorchValues(torch).length).toBe(a.size);
+    expect(b.get('base.conv1.weight')!.data).toBe(a.get('base.conv1.weight')!.data); // kept, not copied
+    const c = new WeightStore(compiled.layers);
+    c.setTfjsValues(a.tfjsValues());
+    for (const e of c.entries()) expect(firstDiff(b.get(e.key)!.data, e.data), e.key).toBe(-1);
+    expect(() => b.setTorchValues(new Map([['base.conv1/kernel', new Float32Array(3)]]))).toThrow(/base\.conv1\.weight: expected 9408 values/);
+  });
 });

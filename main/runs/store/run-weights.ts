@@ -18,8 +18,10 @@ import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
 export class WeightsSourceError extends Error {}
 
 export interface ResolvedWeights {
-  /** `${layer}/${slot}` → values in tfjs layout. */
+  /** `${layer}/${slot}` → values in tfjs layout (for a file: re-laid-out when first read). */
   values: Map<string, Float32Array>;
+  /** Files: the same slots in PyTorch layout, as read (what the weight store takes without a relayout). */
+  torch?: Map<string, Float32Array>;
   kind: 'run' | 'file';
   /** Run folders: the training step of the checkpoint. */
   step?: number;
@@ -66,8 +68,15 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.
-  const { values, report } = await planFileWeights(layers, path, !!opts.keepClassifier);
-  return { values, kind: 'file', report };
+  const plan = await planFileWeights(layers, path, !!opts.keepClassifier);
+  return {
+    get values() {
+      return plan.values;
+    },
+    torch: plan.torch,
+    kind: 'file',
+    report: plan.report,
+  };
 }
 
 /** Loads a run folder's last checkpoint into `reid`; returns its step and epoch position (see ResolvedWeights). */

@@ -84,7 +84,8 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
         // A torchreid / ft_net checkpoint into a graph that is not its model: no silent wrong mAP (#22).
         const refused = sourceRefusal(o.weights, w.report);
         if (refused) throw new EvalWeightsError(refused);
-        store.setTfjsValues(w.values);
+        if (w.torch) store.setTorchValues(w.torch);
+        else store.setTfjsValues(w.values);
         weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step, epoch: w.epoch, iteration: w.iteration } : { source: o.weights, load: w.report };
       } else if (o.runDir) {
         const w = await resolveWeights(o.runDir, analysis.layers).catch((e: Error) => {
