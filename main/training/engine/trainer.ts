@@ -19,7 +19,7 @@ import { writeEvalFeatures } from './eval-features.js';
 import { trainingEngine, type TrainingEngine } from './engines.js';
 import { deviceMemory } from './memory.js';
 import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE } from './oom.js';
-import { RunDir } from '../../runs/store/run-dir.js';
+import { RunDir, type RunInfo } from '../../runs/store/run-dir.js';
 import { decodeTrainingState, encodeTrainingState, type CheckpointMeta as RunCheckpointMeta } from '../../runs/store/checkpoint-keys.js';
 import { NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
@@ -72,6 +72,24 @@ function onnxUnsupported(s: TrainingSettings, microBatch: number | undefined): s
     ...(microBatch !== undefined ? [`a micro-batch of ${microBatch} (set by the user)`] : []),
   ];
   return why.length ? `${why.join(' and ')} train on tfjs for now` : undefined;
+}
+
+/** An engine as the run log names it: `webgpu (GPU: <adapter>)`, `onnxruntime (CPU)`, `wasm (CPU)`. */
+const engineText = (e: { backend?: unknown; device?: unknown; adapter?: unknown }) =>
+  `${String(e.backend)} (${e.device === 'gpu' ? 'GPU' : 'CPU'}${typeof e.adapter === 'string' && e.adapter ? `: ${e.adapter}` : ''})`;
+
+/**
+ * The run-log line of a resume on another engine than the run last trained on (run.json's `backend` /
+ * `device` / `adapter`, written when it started), or undefined when the engine is the same or unknown.
+ * Checkpoints are engine-neutral (weights, BatchNorm statistics, optimizer moments and centers in one
+ * layout), so the run continues exactly; the engines' float32 rounding differs, which the line says.
+ */
+export function engineChange(before: Pick<RunInfo, 'backend'> & { device?: unknown; adapter?: unknown } | null, now: { backend: string; device: 'cpu' | 'gpu'; adapter?: string }, step: number): string | undefined {
+  if (!before?.backend) return undefined;
+  const was = engineText(before);
+  const is = engineText(now);
+  if (was === is) return undefined;
+  return `resumed on another engine: the run trained on ${was} up to step ${step} and continues on ${is}; the checkpoint is engine-neutral, only float32 rounding differs between engines`;
 }
 
 export class TrainError extends Error {}
@@ -152,6 +170,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       resumedFromStep = step;
       await run.truncateMetrics(step);
       await run.log(`resumed from step ${step} (epoch ${epoch}, batch ${startBatch})`);
+      const other = engineChange(await run.readJson<RunInfo>('run.json'), { backend: engine.name, device: engineDevice, ...(engine.adapter ? { adapter: engine.adapter } : {}) }, step);
+      if (other) await run.log(other);
     } else {
       await run.writeJson('graph.json', doc);
       await run.writeJson('settings.json', s);
@@ -164,6 +184,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       status: 'running',
       backend: engine.name,
       device: engineDevice,
+      adapter: engine.adapter,
       ...(engine.threads ? { threads: engine.threads } : {}),
       backendReason: engine.reason,
       epochs: s.epochs,
