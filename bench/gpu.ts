@@ -11,7 +11,7 @@
  * On a machine whose adapter is software (SwiftShader here) it still runs, so it is tested: 64×32, batch 2,
  * two iterations, every figure labelled SOFTWARE — not a GPU number.
  *
- *   npm run bench -- gpu                    (BENCH_MODELS=resnet18 BENCH_MODES=eval BENCH_ITERS=5 BENCH_OUT=file.json)
+ *   npm run bench -- gpu                    (BENCH_MODELS=resnet18 BENCH_MODES=eval BENCH_ITERS=5 BENCH_BATCH=16 BENCH_INPUT=256x128 BENCH_OUT=file.json)
  *   bash bench/gpu-device.sh OUT_DIR        (on a GPU machine without Node.js: the packed bundle, see README)
  * Results: stdout and bench/.out/gpu.json (or BENCH_OUT).
  */
@@ -77,7 +77,7 @@ if (!status.available && process.platform === 'linux' && existsSync(SWIFTSHADER)
 }
 const onnx = await onnxRuntimeStatus();
 const software = !status.adapter || status.adapter.isSoftware;
-const [H, W] = software ? [64, 32] : [256, 128];
+const [H, W] = process.env.BENCH_INPUT ? (process.env.BENCH_INPUT.split('x').map(Number) as [number, number]) : software ? [64, 32] : [256, 128];
 const BATCH = Number(process.env.BENCH_BATCH ?? (software ? 4 : 16));
 /** Images per identity in a training batch (P×K; the triplet loss needs K ≥ 2). */
 const K = Math.min(4, Math.max(2, BATCH >> 1));
