@@ -18,7 +18,7 @@ import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engin
 import { writeEvalFeatures } from './eval-features.js';
 import { trainingEngine, type TrainingEngine } from './engines.js';
 import { deviceMemory } from './memory.js';
-import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE } from './oom.js';
+import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE, StepOutOfMemoryError } from './oom.js';
 import { RunDir, type RunInfo } from '../../runs/store/run-dir.js';
 import { decodeTrainingState, encodeTrainingState, type CheckpointMeta as RunCheckpointMeta } from '../../runs/store/checkpoint-keys.js';
 import { NonFiniteLossError } from './step.js';
@@ -137,6 +137,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const engine = await trainingEngine(
       { reid, compiled, analysis, loss, optimizer: { name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, batch: batchSize,
         tfjsBackend: backend.backend,
+        pk: s.batch,
         memory: deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }),
         ...((o.microBatch ?? s.microBatch) !== undefined ? { microBatchOverride: (o.microBatch ?? s.microBatch)! } : {}),
         ...(onnxUnsupported(s, o.microBatch ?? s.microBatch) ? { onnxUnsupported: onnxUnsupported(s, o.microBatch ?? s.microBatch)! } : {}),
@@ -226,11 +227,15 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
           result = await engine.step(batch.images, batch.labels, lr, { freezeBackbone: step < s.freezeBackboneIters });
         } catch (e) {
           if (e instanceof NonFiniteLossError) throw new TrainError(`${e.message} at epoch ${epoch}, iteration ${batch.index + 1} (step ${step + 1}); training stopped — lower the learning rate or check the data`);
+          if (e instanceof StepOutOfMemoryError) throw new OutOfMemoryError(`at epoch ${epoch}, iteration ${batch.index + 1} on ${engine.name}: ${e.message}`);
           const msg = String((e as Error).message ?? e);
           if (isOutOfMemory(msg)) throw new OutOfMemoryError(outOfMemoryMessage(`at epoch ${epoch}, iteration ${batch.index + 1} on ${engine.name}`, mb.microBatch, oomDetail(msg)));
           throw e;
         }
         step++;
+        // The bytes that crossed in this process's first two steps (the first also brings the state to the
+        // engine), measured by the engine on the tensors it moved.
+        if (imagesDone < 2 * batch.size && engine.bytesPerStep) await run.log(`bytes per step (measured, step ${step}): ${engine.bytesPerStep.in} in, ${engine.bytesPerStep.out} out — ${engine.bytesPerStep.what}`);
         imagesDone += batch.size;
         count++;
         sumLoss += result.loss;
