@@ -126,6 +126,8 @@ export const RSB_MARKERS = [
 function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   const name = presetName(m);
+  if (m.arch === 'mgn')
+    return [`${name}: fast-reid's MGN (a branching network with eight heads, fastreid/modeling/meta_arch/mgn.py); reid-strong-baseline has only the Baseline — export it as fast-reid YAML`];
   if (m.arch === 'resnest')
     return [`${name}: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML`];
   if (!(name in RSB_RESNETS) && !m.senet)
