@@ -393,7 +393,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
 function summaryLayout(groups: LoadGroup[]): LoadReport['layout'] {
   const loaded = (ids: RuleId[]) => groups.filter((g) => ids.includes(g.layout)).reduce((a, g) => a + g.loaded, 0);
   const known = (ids: RuleId[]) => groups.some((g) => ids.includes(g.layout) && g.keys > 0);
-  if (loaded(['fast-reid-backbone', 'fast-reid-heads']) > 0) return 'fast-reid';
+  if (loaded(['fast-reid-backbone', 'fast-reid-heads', 'fast-reid-mgn-heads']) > 0) return 'fast-reid';
   const imagenet = loaded(['imagenet-backbone']);
   const rsb = loaded(['reid-strong-baseline']);
   if (imagenet > rsb) return known(['classifier']) ? 'torchreid' : 'imagenet-backbone';
