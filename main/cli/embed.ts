@@ -8,7 +8,7 @@ import { assertFiniteFeatures, NonFiniteFeaturesError } from '../training/eval/f
 
 /**
  * `embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|.safetensors|.json
- * [--backend NAME] [--progress MODE] [--allow-partial]`: eval-mode features of every image in DIR (sorted by file name),
+ * [--backend NAME] [--progress MODE] [--allow-partial] [--source-model]`: eval-mode features of every image in DIR (sorted by file name),
  * pre-processed as the frameworks do at test time with the document's pre-processing (resize filter,
  * pixel mean / std; RSB's without a block). The format follows --out's extension
  * (main/cli/features-out.ts); JSON (a script contract: add fields, never rename) is
@@ -20,6 +20,10 @@ import { assertFiniteFeatures, NonFiniteFeaturesError } from '../training/eval/f
  * run). Weights that leave any tensor of the feature path (the eval model) missing or of another shape are
  * refused (exit 2, the counts and the first keys): features of a partly random network are no answer. With
  * --allow-partial they are computed anyway, with a warning, as Train goes on once the user confirms.
+ * A re-ID checkpoint built on torchvision's ResNet (torchreid, Person_reID_baseline_pytorch ft_net;
+ * main/weights/source-model.ts) into a graph whose stem or head is not its model's is refused with the reason
+ * (exit 2); --source-model embeds with the checkpoint's own model instead (core/presets/torchvision.ts: the
+ * input size from the graph options, the last stride from --last-stride or the code base's default).
  */
 export async function embedCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: IMAGE_MODEL_OPTIONS });

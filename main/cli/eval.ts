@@ -7,7 +7,7 @@ import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
 import { evalSettings, runDataset } from '../runs/evaluate.js';
 import { RunStateError } from '../runs/lifecycle.js';
-import { CliError } from './errors.js';
+import { CliError, fileErrorCliCode } from './errors.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
@@ -81,4 +81,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
     process.stdout.write(
       `mAP ${(r.mAP * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%  rank-5 ${(r.rank5 * 100).toFixed(2)}%  rank-10 ${(r.rank10 * 100).toFixed(2)}%  (${r.numValidQuery} queries × ${r.numGallery} gallery, ${r.metric}${r.metric === 'euclidean' ? (r.featNorm ? ' on L2-normalised features (reid-strong-baseline TEST.FEAT_NORM)' : ' on raw features (fast-reid)') : ''}${r.reRanking ? ', re-ranked' : ''}; weights: ${r.weights.source})\n`,
     );
+  // A run folder that cannot be written (read-only, full disk): the metrics are on stdout above, complete;
+  // only the record was not kept, which is an error (exit 2), never a silent success.
+  if (r.saveError) throw new CliError(`${r.saveError.message}: the evaluation was not kept in the run (the metrics above are complete) (${fileErrorCliCode(r.saveError.code)})`);
 }

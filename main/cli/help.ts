@@ -98,7 +98,7 @@ export const HELP: Record<string, CommandHelp> = {
   },
   embed: {
     summary: 'eval-mode features of every image in a folder',
-    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial]',
+    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial] [--source-model]',
     flags: [
       ...GRAPH_FLAGS,
       ['--weights FILE|RUN_DIR', 'weights (.pth / .safetensors), or a training run folder (its last checkpoint)'],
@@ -107,6 +107,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--backend NAME', 'compute backend'],
       ['--batch-size N', 'images per forward pass (default 16)'],
       ['--allow-partial', 'embed even when the weights leave tensors of the feature path randomly initialised (refused by default, exit 2)'],
+      ['--source-model', "a torchreid / Person_reID_baseline_pytorch ft_net checkpoint: embed with its own model (torchvision's stem, its head) instead of the graph (which is refused when it differs, exit 2)"],
       PROGRESS_FLAG,
     ],
     examples: ['reid-studio embed --preset resnet50_ibn_a --weights model.pth --images query/ --out query.npy'],

@@ -12,7 +12,8 @@ import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBac
 import { ImageError, listImages } from '../tfjs/preprocess.js';
 import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
-import { CheckpointError, NonFiniteWeightsError, type LoadReport } from '../weights/index.js';
+import { CheckpointError, NonFiniteWeightsError, sourceRefusal, type LoadReport } from '../weights/index.js';
+import { sourceModelDoc } from './source-model.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph, type GraphArgs } from './graph-args.js';
 import { parseWholeNumber } from './numbers.js';
@@ -28,6 +29,7 @@ export const IMAGE_MODEL_OPTIONS = {
   backend: { type: 'string' },
   'batch-size': { type: 'string' },
   'allow-partial': { type: 'boolean' },
+  'source-model': { type: 'boolean' },
   ...PROGRESS_OPTION,
 } as const;
 
@@ -76,13 +78,14 @@ export interface ImageModel {
 export async function loadImageModel(
   command: string,
   positional: string | undefined,
-  values: GraphArgs & { weights: string; images: string; 'allow-partial'?: boolean },
+  values: GraphArgs & { weights: string; images: string; 'allow-partial'?: boolean; 'source-model'?: boolean },
   choice: EngineChoice,
   opts: { actmap?: boolean } = {},
 ): Promise<ImageModel> {
   const given = resolveGraph(positional, values, { requireValid: true });
-  // A run folder's classifier has the run's training identities (export does the same).
-  const doc = (await forRunWeights(given, values.weights)).doc;
+  // A run folder's classifier has the run's training identities (export does the same); --source-model: the
+  // checkpoint's own model (a torchreid / ft_net file: torchvision's stem and its head).
+  const doc = values['source-model'] ? await sourceModelDoc(given, values.weights, values['last-stride']) : (await forRunWeights(given, values.weights)).doc;
   const analysis = analyze(doc.graph);
   const compiled = compileToKeras(analysis);
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
@@ -107,6 +110,8 @@ export async function loadImageModel(
     throw e;
   }
   const load = weights.report;
+  const refused = sourceRefusal(basename(values.weights), load);
+  if (refused) throw new CliError(refused);
   const specById = new Map(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as [string, ReturnType<typeof weightSpecs>[number]])));
   if (load && load.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${load.counts.tensors} tensors, ${load.counts.mismatched} shape mismatches); check the preset and options`);
 

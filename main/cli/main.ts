@@ -1,4 +1,4 @@
-import { CliError, Interrupted } from './errors.js';
+import { CliError, fileErrorCliCode, Interrupted } from './errors.js';
 import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
@@ -105,7 +105,7 @@ export async function runCli(argv: string[]): Promise<number> {
     }
     // A file the command cannot read or write (a device as --out, a full disk, no permission): the user's situation.
     if (e instanceof FileError) {
-      process.stderr.write(`reid-studio: error: ${err.message} (${e.code === 'ENOSPC' ? 'E_DISK_FULL' : 'E_IO'})\n`);
+      process.stderr.write(`reid-studio: error: ${err.message} (${fileErrorCliCode(e.code)})\n`);
       return EXIT.user;
     }
     // A failing WebGPU session or a lost GPU device: one line with its code (main/onnx/webgpu-errors.ts).

@@ -11,10 +11,10 @@
  * once, without blocking), with a size cap per kind of file, checked with fstat on the opened handle
  * (what was checked is what is read). Errors are one line: `FileError` with an errno-like `code`.
  */
-import { constants, closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { constants, closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** Size caps, bytes. Documents match the API's 64 MB document limit; weights cover ResNet-101-IBN-a checkpoints with optimizer state. */
 export const READ_LIMITS = {
@@ -37,14 +37,14 @@ const KIND_NAMES: Record<FileKind, string> = {
 
 export type FileErrorCode = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'ENOTREG' | 'EFBIG' | 'ENOSPC' | 'EROFS' | 'EIO';
 
-/** A file could not be read or written; `message` is one line naming the path and the reason. */
+/** A file could not be read or written; `message` is one line naming the path and the reason (`reason`: the reason alone). */
 export class FileError extends Error {
   constructor(
     readonly code: FileErrorCode,
     readonly path: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${path}: ${message}`);
+    super(`${path}: ${reason}`);
     this.name = 'FileError';
   }
 }
@@ -76,6 +76,75 @@ export function fileError(e: unknown, path: string): FileError {
       return new FileError('EFBIG', path, 'file too large');
     default:
       return new FileError('EIO', path, String(err?.message ?? e).split('\n')[0]!);
+  }
+}
+
+/** True when `path` is an existing folder (false on any error). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * fileError for creating `path` (a file or a folder): ENOENT while its folder exists means the file system
+ * takes no new entries there (/proc, /sys: `train --out /proc/self`), which "no such file" would hide.
+ */
+export function createError(e: unknown, path: string): FileError {
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOENT' && isFolder(dirname(path))) return new FileError('EACCES', path, 'the file system takes no new files here (a kernel file system such as /proc or /sys)');
+  return fileError(e, path);
+}
+
+/** The folders of `dir` that do not exist yet, outermost first; FileError when a part of the path is a file. */
+function missingFolders(dir: string, exists: (p: string) => 'dir' | 'missing' | 'other'): string[] {
+  const missing: string[] = [];
+  for (let cur = resolve(dir); ; cur = dirname(cur)) {
+    const k = exists(cur);
+    if (k === 'dir') break;
+    if (k === 'other') throw new FileError('ENOTDIR', cur, 'is not a folder');
+    missing.unshift(cur);
+    if (dirname(cur) === cur) break;
+  }
+  return missing;
+}
+
+function kindSync(p: string): 'dir' | 'missing' | 'other' {
+  try {
+    return statSync(p).isDirectory() ? 'dir' : 'other';
+  } catch (e) {
+    // ENOTDIR: a file further up is in the way; the walk up names it.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw fileError(e, p);
+  }
+}
+
+/**
+ * `mkdir -p` that always ends: creates the missing folders of `dir`, outermost first. Node's own recursive
+ * mkdir retries without end where mkdir(2) answers ENOENT under an existing folder (`/proc/self/x`: Node 20
+ * and 22 hang; issue #25). Throws FileError naming the folder that could not be made (ENOTDIR for a file
+ * in the way, EROFS, EACCES, ENOSPC, …); an existing folder is fine.
+ */
+export async function makeFolders(dir: string): Promise<void> {
+  for (const d of missingFolders(dir, kindSync)) {
+    try {
+      await mkdir(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isFolder(d)) throw createError(e, d);
+    }
+  }
+}
+
+/** Synchronous makeFolders (same checks, same errors). */
+export function makeFoldersSync(dir: string): void {
+  for (const d of missingFolders(dir, kindSync)) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isFolder(d)) throw createError(e, d);
+    }
   }
 }
 
@@ -218,11 +287,7 @@ export function tempPathFor(path: string): string {
 export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
   const fs = opts.fs ?? realFs;
   const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw fileError(e, dir);
-  }
+  await makeFolders(dir);
   // Only a regular file (or nothing) is replaced: renaming over /dev/null, a FIFO or a socket would
   // destroy it (issue #25: `export --out /dev/null` replaced the device with a file when run as root).
   const target = await lstat(path).catch(() => null);
@@ -247,7 +312,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
     created = false;
   } catch (e) {
     if (created) await rm(tmp, { force: true }).catch(() => undefined);
-    throw fileError(e, path);
+    throw created ? fileError(e, path) : createError(e, path);
   }
   await syncFolder(dir);
 }
@@ -269,7 +334,7 @@ export async function writeFileSynced(path: string, data: string | Uint8Array | 
     }
   } catch (e) {
     if (created) await rm(path, { force: true }).catch(() => undefined);
-    throw fileError(e, path);
+    throw created ? fileError(e, path) : createError(e, path);
   }
 }
 

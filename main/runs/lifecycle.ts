@@ -9,10 +9,10 @@
  * The one writer of a run folder is the process holding its lock (store/lock.ts).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseTrainingSettings, type TrainingSettings } from '../../core/index.js';
-import { readTextFile } from '../io/files.js';
+import { makeFolders, readTextFile } from '../io/files.js';
 import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
@@ -76,7 +76,7 @@ export interface OpenedRun {
  */
 export async function openNewRunAt(dir: string, opts: { createdFolder?: boolean } = {}): Promise<OpenedRun> {
   const createdFolder = opts.createdFolder ?? !existsSync(dir);
-  await mkdir(dir, { recursive: true });
+  await makeFolders(dir);
   const lock = await acquireRunLock(dir, 'train');
   try {
     const run = new RunDir(dir);

@@ -24,7 +24,7 @@ import { link, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileSynced } from '../../io/files.js';
+import { FileError, writeFileSynced } from '../../io/files.js';
 
 export const LOCK_FILE = 'run.lock';
 const TAKEOVER = 'run.lock.takeover';
@@ -170,13 +170,19 @@ async function takeOver(dir: string, tmp: string, raw: string): Promise<void> {
 
 /**
  * Takes the run folder `dir` (which must exist) for this process. Throws RunLockedError naming the live
- * holder; a stale lock is taken over. `purpose` is shown to a refused second writer.
+ * holder, FileError naming `dir` when the folder cannot be written (read-only, full disk); a stale lock is taken over. `purpose` is shown to a refused second writer.
  */
 export async function acquireRunLock(dir: string, purpose: string): Promise<RunLock> {
   const holder = me(purpose);
   const path = join(dir, LOCK_FILE);
   const tmp = join(dir, `${LOCK_FILE}.${holder.token}.tmp`);
-  await writeFileSynced(tmp, JSON.stringify(holder));
+  try {
+    await writeFileSynced(tmp, JSON.stringify(holder));
+  } catch (e) {
+    // A read-only run folder, a full disk: say so about the folder (the temp name means nothing to the user).
+    if (e instanceof FileError) throw new FileError(e.code, dir, `cannot write in the run folder: ${e.reason}`);
+    throw e;
+  }
   try {
     for (let attempt = 0; attempt < 50; attempt++) {
       try {

@@ -11,7 +11,7 @@ import { imagePreprocessOf } from '../../image/decode.js';
 import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
 import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
-import { CheckpointError } from '../../weights/index.js';
+import { CheckpointError, sourceRefusal } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
@@ -20,6 +20,7 @@ import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
 import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
 import { RunDir } from '../../runs/store/run-dir.js';
 import { appendEvalRecord } from '../../runs/store/eval-records.js';
+import { FileError, type FileErrorCode } from '../../io/files.js';
 
 /** Weights that cannot be loaded for the evaluation: the message is for the user. */
 /** The weights could not be used; `code` is the checkpoint reader's API error code when it has one. */
@@ -53,8 +54,20 @@ export interface EvalRunOptions {
  * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
  * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
  */
-export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
+export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; /** The record could not be written (a read-only run folder, a full disk): the result is complete, only not kept. */ saveError?: EvalSaveError; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
 
+/** Why an evaluation's record was not kept: the file error's errno-like code and its one-line message (path and reason). */
+export interface EvalSaveError {
+  code: FileErrorCode;
+  message: string;
+}
+
+/**
+ * Evaluates `o.doc` with its weights on `o.dataset`. Everything is computed in memory first; with
+ * `saveToRun`, the record is then written to the run folder. A run folder that cannot be written (read-only,
+ * full disk: a FileError) does not lose the numbers: the result comes back complete with `saveError` set
+ * (issue #25); the caller reports it. Throws EvalWeightsError for weights that cannot be used.
+ */
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
   const backend = await initBackend(tfjsChoiceOf(choice));
@@ -67,6 +80,9 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
     try {
       if (o.weights) {
         const w = await resolveWeights(o.weights, analysis.layers);
+        // A torchreid / ft_net checkpoint into a graph that is not its model: no silent wrong mAP (#22).
+        const refused = sourceRefusal(o.weights, w.report);
+        if (refused) throw new EvalWeightsError(refused);
         setWeightsFromValues(reid, analysis.layers, w.values);
         weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step, epoch: w.epoch, iteration: w.iteration } : { source: o.weights, load: w.report };
       } else if (o.runDir) weightsInfo = { source: 'checkpoint', ...(await loadRunWeights(reid, analysis.layers, o.runDir)) };
@@ -104,8 +120,11 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
           results: { mAP, rank1, rank5, rank10, mINP, cmc, numQuery, numGallery, numValidQuery, numSkippedQuery, ...(seconds !== undefined ? { seconds } : {}) },
         },
         (dir) => writeEvalFeatures(dir, features, s.test.metric, s.test.featNorm),
-      );
-      return { ...result, evalId: record.id };
+      ).catch((e: unknown) => {
+        if (e instanceof FileError) return { saveError: { code: e.code, message: e.message } };
+        throw e;
+      });
+      return 'saveError' in record ? { ...result, saveError: record.saveError } : { ...result, evalId: record.id };
     }
     return result;
   } finally {
