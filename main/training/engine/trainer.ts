@@ -12,6 +12,7 @@ import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
 import { recoverCheckpoint, writeCheckpoint } from '../../runs/store/checkpoint.js';
+import { keepBestCheckpoint, readBestInfo } from '../../runs/store/best-checkpoint.js';
 import { planFileWeights } from '../../runs/store/run-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engine.js';
@@ -209,6 +210,16 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;
+    // The best checkpoint by mAP (main/runs/store/best-checkpoint.ts), kept beside the last as evaluations land.
+    let best = await readBestInfo(o.runDir);
+    const keepBest = async (epoch: number, r: { mAP: number; rank1: number }) => {
+      if (best && !(r.mAP > best.mAP)) return;
+      const info = { mAP: r.mAP, rank1: r.rank1, epoch, step };
+      if (await keepBestCheckpoint(o.runDir, await engine.weightValues(), info, best)) {
+        best = info;
+        await run.log(`best checkpoint: epoch ${epoch}, mAP ${(r.mAP * 100).toFixed(1)}%`);
+      }
+    };
     const t0 = performance.now();
     let imagesDone = 0;
     for (; epoch <= s.epochs; epoch++) {
@@ -270,6 +281,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
+        await keepBest(epoch, r);
       }
     }
     // A run stopped right after its last step resumes with no step left: it still owes the final evaluation.
@@ -280,6 +292,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await run.writeJson('eval.json', lastEval);
       await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
       emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+      await keepBest(s.epochs, r);
     }
     await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
     emit({ type: 'done', status: 'completed', step, epoch: s.epochs });
