@@ -43,6 +43,12 @@ export interface OutputRoles {
   logits?: string;
   trainFeature?: string;
   evalFeature: string;
+  /**
+   * The loss heads of a multi-head model (graph/analyze.ts LossHead, without node ids): absent for a
+   * one-head model (the logits and train feature above). When present, training sums every head's terms
+   * and the roles above (if set) are one more head with factors 1.
+   */
+  heads?: { logits?: string; feature?: string; ceFactor: number; tripletFactor: number }[];
 }
 
 /** What main/ needs besides the topology; saved as `userDefinedMetadata[METADATA_KEY]`. */
@@ -90,7 +96,15 @@ function outputRoles(a: Analysis): { roles: OutputRoles; outputs: string[] } {
   const roles: OutputRoles = { evalFeature };
   if (a.outputs.logits) roles.logits = a.outputs.logits;
   if (a.outputs.trainFeature) roles.trainFeature = a.outputs.trainFeature;
-  const outputs = [...new Set([roles.logits, roles.trainFeature, roles.evalFeature].filter((x): x is string => !!x))];
+  if (a.outputs.heads?.length)
+    roles.heads = a.outputs.heads.map((h) => ({
+      ...(h.logits ? { logits: h.logits } : {}),
+      ...(h.feature ? { feature: h.feature } : {}),
+      ceFactor: h.ceFactor,
+      tripletFactor: h.tripletFactor,
+    }));
+  const headLayers = (roles.heads ?? []).flatMap((h) => [h.logits, h.feature]);
+  const outputs = [...new Set([roles.logits, roles.trainFeature, roles.evalFeature, ...headLayers].filter((x): x is string => !!x))];
   return { roles, outputs };
 }
 

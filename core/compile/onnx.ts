@@ -1,6 +1,7 @@
 import type { Layer } from '../graph/evaluate.js';
 import { getKind } from '../registry/index.js';
 import { CompileError, inChannels, type OnnxAttribute, type OnnxInitializer, type OnnxNode } from '../registry/lowering.js';
+import { ACTMAP_OUTPUT_NAME, featureMapLayer } from './actmap.js';
 import type { CompiledModel } from './keras.js';
 import { weightSpecs } from './weight-specs.js';
 
@@ -68,6 +69,12 @@ export interface OnnxLowerOptions {
   producerVersion?: string;
   /** Graph name (e.g. the document's title). */
   name?: string;
+  /**
+   * Adds the optional output ACTMAP_OUTPUT_NAME [batch, h, w]: the last feature map's squared activations
+   * summed over channels (torchreid's activation map before its normalisation; core/compile/actmap.ts).
+   * Throws CompileError when the eval feature is not pooled from a spatial map.
+   */
+  actmap?: boolean;
 }
 
 /** Weight slot value in tfjs layout, keyed `${layer}/${slot}` (as `getWeightValues` gives them). */
@@ -155,6 +162,16 @@ export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts
     n.outputs = n.outputs.map((o) => (o === evalFeature.name ? ONNX_OUTPUT_NAME : o));
   }
   for (const n of nodes) n.inputs = n.inputs.map((i) => (i === evalFeature.name ? ONNX_OUTPUT_NAME : i));
+  const outputs: OnnxValueInfo[] = [{ name: ONNX_OUTPUT_NAME, shape: [ONNX_BATCH_DIM, evalFeature.shape[0]!] }];
+  if (opts.actmap) {
+    const fm = featureMapLayer(layers, evalFeature.name);
+    if (taken.has(ACTMAP_OUTPUT_NAME)) throw new CompileError(`a layer named "${ACTMAP_OUTPUT_NAME}" clashes with the ONNX graph's activation-map output name; rename it`);
+    node('ReduceSumSquare', `${ACTMAP_OUTPUT_NAME}.reduce`, [fm.name === inputLayer.name ? ONNX_INPUT_NAME : fm.name], [ACTMAP_OUTPUT_NAME], [
+      { name: 'axes', type: 'ints', value: [1] },
+      { name: 'keepdims', type: 'int', value: 0 },
+    ]);
+    outputs.push({ name: ACTMAP_OUTPUT_NAME, shape: [ONNX_BATCH_DIM, fm.shape[0]!, fm.shape[1]!] });
+  }
   const pre = opts.preprocessing;
   return {
     irVersion: ONNX_IR_VERSION,
@@ -166,7 +183,7 @@ export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts
       nodes,
       initializers: inits,
       inputs: [{ name: ONNX_INPUT_NAME, shape: [ONNX_BATCH_DIM, c, h, w] }],
-      outputs: [{ name: ONNX_OUTPUT_NAME, shape: [ONNX_BATCH_DIM, evalFeature.shape[0]!] }],
+      outputs,
     },
     metadata: {
       input_layout: 'NCHW, RGB, float32',

@@ -9,7 +9,8 @@
  *    with ∓1e12 fillers, ReduceMax / ReduceMin) or softmax-weighted mining, hinge [d_ap − d_an + m]₊ or
  *    soft margin softplus(d_ap − d_an) (written relu(x) + log(1 + exp(−|x|)), the stable form);
  *  - center loss (RSB CenterLoss): Σ_i ‖f_i − c_{y_i}‖² / N with the centers selected by a one-hot MatMul;
- *  - the ID accuracy: mean(argmax(logits) == label).
+ *  - the ID accuracy: mean(argmax(logits) == label), argmax taking the first of tied maxima (torch.argmax,
+ *    tf.argMax), written without ArgMax's int64 output (the WebGPU EP cannot cast int64: a CPU fallback).
  * Labels enter as float32 class indices [N] (exact up to 2²⁴ classes); the one-hot and the positive mask are
  * built in the graph (Equal), so only N numbers cross per step.
  */
@@ -62,8 +63,7 @@ export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: stri
     outputs.ce = scalarMean(e.one('Neg', [rowSum(e.one('Mul', [target, logp]), false)]));
     terms.push([outputs.ce, spec.ceWeight]);
   }
-  const pred = castF(e.one('ArgMax', [logits], [int('axis', 1), int('keepdims', 0)]));
-  outputs.acc = scalarMean(castF(e.one('Equal', [pred, LABELS_INPUT])));
+  outputs.acc = accuracy(e, logits, onehot, labelCol, classes, rowSum, rowMax);
   if (spec.triplet) {
     const t = spec.triplet;
     const l2 = (x: string) => e.one('Div', [x, e.one('Max', [e.one('Sqrt', [rowSum(e.one('Mul', [x, x]))]), e.f32(1e-12)])]);
@@ -106,6 +106,19 @@ export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: stri
   }
   outputs.total = e.addAll(terms.map(([t, w]) => (w === 1 ? t : e.one('Mul', [t, e.f32(w)]))));
   return { outputs, detached, inputs };
+}
+
+/**
+ * mean_i [argmax_k logits_ik == y_i] with the first maximum winning, in float32 and booleans only: the
+ * label's logit t_i is the argmax iff t_i ≥ max_k logits_ik and t_i > max_{k < y_i} logits_ik (the lowest
+ * float32 where no class precedes the label). Exact: both sides are logits, no arithmetic on them.
+ */
+function accuracy(e: Emitter, logits: string, onehot: string, labelCol: string, classes: string, rowSum: (t: string) => string, rowMax: (t: string) => string): string {
+  const castF = (t: string) => e.one('Cast', [t], [int('to', 1)]);
+  const t = rowSum(e.one('Mul', [logits, onehot]));
+  const before = rowMax(e.one('Where', [e.one('Less', [classes, labelCol]), logits, e.f32(-3.4028234663852886e38)]));
+  const top = e.one('Mul', [castF(e.one('GreaterOrEqual', [t, rowMax(logits)])), castF(e.one('Greater', [t, before]))]);
+  return e.one('ReduceMean', [top], [int('keepdims', 0)]);
 }
 
 export type { OnnxInitializer };

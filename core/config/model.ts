@@ -5,6 +5,7 @@ import type { GraphDoc, GraphNode } from '../graph/types.js';
 import { buildPreset, FASTREID_NL_LAYERS, RESNET_DEPTHS, type Depth } from '../presets/resnet.js';
 import { applyCommand } from '../commands/history.js';
 import { freezeBackbone } from '../commands/commands.js';
+import { buildMgn, freezeMgnBackbone, isMgnBackboneLayer, looksLikeMgn } from '../presets/mgn.js';
 
 /**
  * The Baseline model family both frameworks can express, and a matcher that recognises it in a graph.
@@ -47,7 +48,9 @@ export interface ModelSpec {
    * fast-reid's ResNeSt backbone (build_resnest_backbone, presets/resnest.ts) of this depth instead of a
    * ResNet: its own stem (deep stem, max pool padding 1), no IBN, no non-local blocks. Set only when present.
    */
-  arch?: 'resnest';
+  arch?: 'resnest' | 'mgn';
+  /** MGN only (core/presets/mgn.ts): MODEL.HEADS.EMBEDDING_DIM, the heads' 1×1 reduction (0: none). */
+  embeddingDim?: number;
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -56,6 +59,11 @@ export const GEM_PARAMS = { p: 3, eps: 1e-6 } as const;
 
 /** Builds the graph of a spec from the core preset (same ids, names and positions as the preset). */
 export function buildModel(spec: ModelSpec): GraphDoc {
+  if (spec.arch === 'mgn') {
+    const pool = spec.pool;
+    const doc = buildMgn({ ibn: spec.ibn, lastStride: spec.lastStride, embeddingDim: spec.embeddingDim ?? 0, pool, trainFeat: spec.trainFeat, numClasses: spec.numClasses, input: spec.input });
+    return spec.frozenBackbone ? freezeMgnBackbone(doc) : doc;
+  }
   const name = presetName(spec);
   let doc: GraphDoc = clone(
     buildPreset(name, { neck: spec.neck, neckFeat: spec.neckFeat, lastStride: spec.lastStride, numClasses: spec.numClasses, input: spec.input, nonLocal: spec.nonLocal }),
@@ -132,6 +140,8 @@ export function diffModels(actual: Analysis, expected: Analysis): { freeze: bool
     }
   }
   for (const e of expected.layers) if (!act.has(e.name)) return topo(`it lacks the layer ${describeLayer(e)}`);
+  const heads = (x: Analysis) => JSON.stringify((x.outputs.heads ?? []).map(({ nodeId: _, ...h }) => h));
+  if (heads(actual) !== heads(expected)) return topo(`its loss heads (${heads(actual)}) differ from the framework's (${heads(expected)})`);
   for (const k of ['logits', 'trainFeature', 'evalFeature'] as const)
     if (actual.outputs[k] !== expected.outputs[k])
       return topo(`its ${k === 'logits' ? 'logits' : k === 'trainFeature' ? 'metric-loss (train) feature' : 'eval feature'} output comes from ${actual.outputs[k] ?? 'nothing'}, the framework's from ${expected.outputs[k]}`);
@@ -149,6 +159,7 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     return { ok: false, reasons: [`the graph has ${errs.length} problem(s): ${errs.map((d) => d.message).join('; ')}`] };
   }
   const L = new Map(a.layers.map((l) => [l.name, l]));
+  if (looksLikeMgn(new Set(L.keys()))) return recognizeMgn(a, L);
   const reasons: string[] = [];
   const notBaseline = (why: string) => ({ ok: false as const, reasons: [`custom topology: ${why}; only the ResNet Baseline (backbone → global pooling → neck → classifier) maps to these frameworks`] });
 
@@ -180,7 +191,7 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     return {
       ok: false,
       reasons: [
-        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode)`,
+        `the stem (${L.has('base.relu') ? 'ReLU' : 'no ReLU'} before a max pool with padding ${maxpool.params.padding}${maxpool.params.ceilMode ? ', ceil_mode' : ''}) is neither reid-strong-baseline's (${ibn ? 'resnet_ibn_a.py: ReLU' : 'resnet.py: no ReLU'}, padding 1) nor fast-reid's (ReLU, padding 0, ceil_mode)${!L.has('base.relu') && ibn ? "; Convert the stem (Problems panel) adds resnet_ibn_a.py's ReLU" : ''}`,
       ],
     };
   const poolLayer = a.layers.find((l) => l.kind === 'global_avg_pool' || l.kind === 'gem_pool');
@@ -229,7 +240,33 @@ export function recognizeModel(doc: GraphDoc): Recognition {
   return { ok: true, spec, analysis: a };
 }
 
+/** fast-reid's MGN (core/presets/mgn.ts) read off its layers and verified by rebuilding it. */
+function recognizeMgn(a: Analysis, L: Map<string, Layer>): Recognition {
+  const custom = (why: string) => ({ ok: false as const, reasons: [`custom topology: ${why}; only fast-reid's MGN (ResNet-50 trunk, three branches, eight heads) maps to it`] });
+  const ibn = L.get('backbone.4.0.bn1')?.kind === 'ibn_a';
+  const lastStride = L.get('b1.1.0.conv2')?.params.stride;
+  if (lastStride !== 1 && lastStride !== 2) return custom(`b1's layer4 strides by ${String(lastStride)}`);
+  const reduce = L.get('b1_head.bottleneck.0');
+  const embeddingDim = reduce?.kind === 'linear' ? (reduce.params.units as number) : 0;
+  const poolLayer = L.get('b1_head.pool_layer');
+  const pool: Pool = poolLayer?.kind === 'gem_pool' ? (poolLayer.params.learnable ? 'gemP' : 'gem') : 'avg';
+  const b1 = a.outputs.heads?.find((h) => h.logits === 'b1_head.classifier');
+  const trainFeat = b1?.feature === 'b1_head.pool_layer' ? 'before' : 'after';
+  const cls = L.get('b1_head.classifier');
+  if (!cls || cls.kind !== 'linear') return custom('b1_head has no linear classifier');
+  const inputShape = a.inputShape;
+  if (!inputShape || inputShape[2] !== 3) return custom('the input is not a 3-channel image');
+  const spec: ModelSpec = {
+    depth: 'resnet50', ibn, stem: 'fastreid', lastStride, neck: 'bnneck', neckFeat: 'after', trainFeat, classifierBias: cls.params.bias === true, pool,
+    numClasses: cls.shape[0]!, input: [inputShape[0]!, inputShape[1]!], frozenBackbone: a.layers.some((l) => isMgnBackboneLayer(l.name) && l.frozen), arch: 'mgn', embeddingDim,
+  };
+  const diff = diffModels(a, analyze(buildModel(spec).graph));
+  if (diff) return { ok: false, reasons: [diff.freeze ? `freeze pattern: ${diff.text}` : `custom topology: ${diff.text}`], spec };
+  return { ok: true, spec, analysis: a };
+}
+
 export function presetName(spec: Pick<ModelSpec, 'depth' | 'ibn' | 'arch'>): string {
+  if (spec.arch === 'mgn') return spec.ibn ? 'mgn_R50-ibn' : 'mgn_R50';
   if (spec.arch === 'resnest') return spec.depth.replace('resnet', 'resnest');
   return spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;
 }

@@ -5,6 +5,7 @@ import type { TrainingSettings } from '../training/settings.js';
 import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
 import { startExport } from './export-start.js';
+import { keptKeys, keptNote, keptOf, writeKept, type KeepRules } from './keep.js';
 import { buildModel, presetName, type ModelSpec } from './model.js';
 import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
 import { ConfigError, emitYacs, float, int, ints, str, type ConfigValue, type YacsTree } from './yacs.js';
@@ -70,6 +71,21 @@ export const RSB_DEFAULTS: Record<string, ConfigValue> = {
   OUTPUT_DIR: '',
 };
 
+/** Keys the RSB exporter derives from the document: never kept from an imported config (core/config/keep.ts). */
+const RSB_DOC_KEYS = new Set([
+  'MODEL.NAME', 'MODEL.LAST_STRIDE', 'MODEL.PRETRAIN_CHOICE', 'MODEL.PRETRAIN_PATH', 'MODEL.NECK', 'MODEL.IF_WITH_CENTER', 'MODEL.METRIC_LOSS_TYPE',
+  'MODEL.IF_LABELSMOOTH', 'INPUT.SIZE_TRAIN', 'INPUT.SIZE_TEST', 'INPUT.PROB', 'INPUT.RE_PROB', 'INPUT.PADDING', 'INPUT.PIXEL_MEAN', 'INPUT.PIXEL_STD',
+  'DATASETS.NAMES', 'DATALOADER.SAMPLER', 'DATALOADER.NUM_INSTANCE', 'SOLVER.OPTIMIZER_NAME', 'SOLVER.MAX_EPOCHS', 'SOLVER.BASE_LR', 'SOLVER.MOMENTUM',
+  'SOLVER.MARGIN', 'SOLVER.CENTER_LR', 'SOLVER.CENTER_LOSS_WEIGHT', 'SOLVER.WEIGHT_DECAY', 'SOLVER.IMS_PER_BATCH', 'SOLVER.STEPS', 'SOLVER.GAMMA',
+  'SOLVER.WARMUP_FACTOR', 'SOLVER.WARMUP_ITERS', 'SOLVER.CHECKPOINT_PERIOD', 'SOLVER.EVAL_PERIOD', 'TEST.RE_RANKING', 'TEST.NECK_FEAT', 'TEST.FEAT_NORM',
+  'OUTPUT_DIR',
+]);
+
+/** defaults.py keys whose value is a Python float with a whole value, or a list of floats (yacs keeps the type). */
+export const RSB_FLOAT_KEYS = new Set(['SOLVER.WEIGHT_DECAY_BIAS', 'INPUT.PIXEL_MEAN', 'INPUT.PIXEL_STD']);
+
+const RSB_KEEP: KeepRules = { defaults: RSB_DEFAULTS, docKeys: RSB_DOC_KEYS, floatKeys: RSB_FLOAT_KEYS };
+
 /** MODEL.NAME values `Baseline` wires (modeling/baseline.py): only resnet50_ibn_a among the IBN nets. */
 const RSB_RESNETS: Record<string, { depth: Depth; ibn: boolean }> = {
   resnet18: { depth: 'resnet18', ibn: false },
@@ -93,6 +109,8 @@ export const RSB_MARKERS = [
 function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   const name = presetName(m);
+  if (m.arch === 'mgn')
+    return [`${name}: fast-reid's MGN (a branching network with eight heads, fastreid/modeling/meta_arch/mgn.py); reid-strong-baseline has only the Baseline — export it as fast-reid YAML`];
   if (m.arch === 'resnest')
     return [`${name}: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML`];
   if (!(name in RSB_RESNETS))
@@ -227,6 +245,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
     },
   };
   if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
+  warnings.push(...keptNote(writeKept(tree, keptOf(s, 'rsb'), RSB_KEEP)));
   const header = ['reid-strong-baseline config written by ReID Studio', `model: ${presetName(m)}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`];
   if (Object.keys(notes).length) {
     header.push('Edit the keys marked TO FILL IN before training with this file.');
@@ -313,9 +332,11 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const warmupFactor = r.num('SOLVER.WARMUP_FACTOR', { min: 0, max: 1 });
   const featNorm = r.flag('TEST.FEAT_NORM', 'yes', 'no');
   const outputDir = r.str('OUTPUT_DIR');
-  const framework: Record<string, string> = {};
+  const framework: Record<string, unknown> = {};
   if (!known) framework.datasetName = dsName;
   if (outputDir) framework.outputDir = outputDir;
+  const kept = keptKeys(r, RSB_KEEP, { 'SOLVER.BIAS_LR_FACTOR': 1, 'SOLVER.WEIGHT_DECAY_BIAS': weightDecay, 'SOLVER.WARMUP_METHOD': 'linear' });
+  if (kept) framework.keys = { rsb: kept };
 
   const settings = finishSettings({
     ...(known ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),

@@ -2,6 +2,7 @@ import { getKind, ShapeError, type Value } from '../registry/index.js';
 import { resolveParams } from './params.js';
 import type { Diagnostic, DiagnosticCode, Graph, GraphNode, Shape } from './types.js';
 import { Evaluator, nodeFlags, type Layer } from './evaluate.js';
+import { resnetStem, stemMismatch } from './stem.js';
 
 export interface NodeInfo {
   /** Output shape per output port. */
@@ -18,7 +19,7 @@ export interface Analysis {
   /** Input values per node and port (used by expand-in-place). */
   nodeInputs: Record<string, Record<string, Value>>;
   /** Layer names of the model outputs. */
-  outputs: { logits?: string; trainFeature?: string; evalFeature?: string };
+  outputs: { logits?: string; trainFeature?: string; evalFeature?: string; heads?: LossHead[] };
   inputShape?: Shape;
   diagnostics: Diagnostic[];
   totals: { params: number; trainable: number; macs: number };
@@ -26,6 +27,19 @@ export interface Analysis {
   /** [H, W, C] of the backbone output: the input of the global pooling that feeds the eval feature. */
   featureMap?: Shape;
   ok: boolean;
+}
+
+/**
+ * An extra loss head (a `head_loss` node, registry/kinds/head_loss.ts): the layers of its logits and its
+ * metric-loss feature and the factors the total multiplies its terms by (fast-reid MGN: 0.125 and 0.2).
+ */
+export interface LossHead {
+  logits?: string;
+  feature?: string;
+  ceFactor: number;
+  tripletFactor: number;
+  /** The head_loss node. */
+  nodeId: string;
 }
 
 /** Topological order of the nodes (Kahn); nodes on a cycle are returned separately. */
@@ -167,26 +181,42 @@ export function analyze(graph: Graph): Analysis {
   const outNodes = graph.nodes.filter((n) => n.kind === 'output');
   if (outNodes.length === 0) diag('E_NO_OUTPUT', 'the model has no outputs node: connect the eval feature to a "Model outputs" node');
   else if (outNodes.length > 1) for (const n of outNodes.slice(1)) diag('E_MULTIPLE_OUTPUTS', 'only one "Model outputs" node is allowed', n.id);
-  const outNode = outputNodes[0];
+  const outNode = outputNodes.find((n) => n.kind === 'output');
+  const headNodes = outputNodes.filter((n) => n.kind === 'head_loss');
+  if (headNodes.length) {
+    outputs.heads = headNodes.map((n) => {
+      const ins = nodeInputs[n.id]!;
+      const p = resolveParams(getKind('head_loss')!.params, n.params).params;
+      const h: LossHead = { ceFactor: p.ce_factor as number, tripletFactor: p.triplet_factor as number, nodeId: n.id };
+      if (ins.logits) h.logits = ins.logits.layer;
+      if (ins.train_feature) h.feature = ins.train_feature.layer;
+      return h;
+    });
+  }
   if (outNode) {
     const ins = nodeInputs[outNode.id]!;
     outputs.logits = ins.logits?.layer;
     outputs.trainFeature = ins.train_feature?.layer;
     outputs.evalFeature = ins.eval_feature?.layer;
-    if (!ins.logits || !ins.train_feature)
+    const headsTrain = outputs.heads?.some((h) => h.logits) && outputs.heads.some((h) => h.feature);
+    if ((!ins.logits || !ins.train_feature) && !headsTrain)
       diag('W_NO_TRAIN_OUTPUT', 'training needs both logits and the metric-loss feature connected to the outputs', outNode.id);
   }
 
-  // Nodes that do not reach the outputs.
+  // Nodes that do not reach the outputs (the model outputs or a head loss).
   if (outNode) {
-    const reach = new Set([outNode.id]);
-    const stack = [outNode.id];
+    const reach = new Set([outNode.id, ...headNodes.map((n) => n.id)]);
+    const stack = [...reach];
     while (stack.length) {
       const id = stack.pop()!;
       for (const [, src] of incoming.get(id) ?? []) if (!reach.has(src.source)) reach.add(src.source), stack.push(src.source);
     }
     for (const n of graph.nodes) if (!reach.has(n.id) && !failed.has(n.id)) diag('W_UNUSED_NODE', `${n.name} does not feed the model outputs`, n.id);
   }
+
+  // A stem no framework pairs with these stages (core/graph/stem.ts): said the moment the graph stops matching.
+  const stem = stemMismatch(ev.layers);
+  if (stem) diag('W_STEM_MISMATCH', stem, resnetStem(ev.layers)!.nodeId);
 
   const layerByName = new Map(ev.layers.map((l) => [l.name, l]));
   let featureMap: Shape | undefined;

@@ -57,7 +57,8 @@ export class Evaluator {
     if (problems.length) throw new ShapeError('E_INVALID_PARAM', `${name || kindId}: ${problems.join('; ')}`);
     if (kind.primitive === 'output') return {};
     if (kind.primitive === true) {
-      const ins = kind.inputs.map((p) => {
+      // An optional port left unconnected contributes no input (concat's in2…in7).
+      const ins = kind.inputs.filter((p) => !p.optional || inputs[p.name]).map((p) => {
         const v = inputs[p.name];
         if (!v) throw new ShapeError('E_UNCONNECTED_INPUT', `${name}: input "${p.name}" is not connected`);
         return v;

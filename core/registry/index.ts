@@ -24,12 +24,15 @@ import { nonLocal, nonLocalAttention } from './kinds/non_local.js';
 import { avgPool } from './kinds/avg_pool.js';
 import { radixPool, rSoftMax, splatConv } from './kinds/split_attention.js';
 import { resnestBottleneck, resnestStage, resnestStem } from './kinds/resnest.js';
+import { chunk } from './kinds/chunk.js';
+import { concat } from './kinds/concat.js';
+import { headLoss } from './kinds/head_loss.js';
 
 /** Every node kind. Ids are persisted in documents: never rename one. */
 export const KINDS: readonly KindDef[] = [
   input, stem, stage, bottleneck, basicBlock, conv2d, batchNorm, ibnA, instanceNorm, relu, maxPool, add,
   globalAvgPool, gemPool, neck, linear, output, senetStem, seStage, seBottleneck, seModule, nonLocal, nonLocalAttention,
-  avgPool, radixPool, rSoftMax, splatConv, resnestBottleneck, resnestStage, resnestStem,
+  avgPool, radixPool, rSoftMax, splatConv, resnestBottleneck, resnestStage, resnestStem, chunk, concat, headLoss,
 ];
 
 const byId = new Map(KINDS.map((k) => [k.id, k]));
@@ -47,3 +50,4 @@ export { ibnHalf } from './kinds/ibn_a.js';
 export { BOTTLENECK_EXPANSION } from './kinds/bottleneck.js';
 export { NORM_OPTIONS, normKindOf, normSlotOfKind, type NormSlot } from './shapes.js';
 export * from './lowering.js';
+export { chunkRows } from './kinds/chunk.js';

@@ -98,7 +98,7 @@ export const HELP: Record<string, CommandHelp> = {
   },
   embed: {
     summary: 'eval-mode features of every image in a folder',
-    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial]',
+    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial] [--source-model]',
     flags: [
       ...GRAPH_FLAGS,
       ['--weights FILE|RUN_DIR', 'weights (.pth / .safetensors), or a training run folder (its last checkpoint)'],
@@ -107,9 +107,26 @@ export const HELP: Record<string, CommandHelp> = {
       ['--backend NAME', 'compute backend'],
       ['--batch-size N', 'images per forward pass (default 16)'],
       ['--allow-partial', 'embed even when the weights leave tensors of the feature path randomly initialised (refused by default, exit 2)'],
+      ['--source-model', "a torchreid / Person_reID_baseline_pytorch ft_net checkpoint: embed with its own model (torchvision's stem, its head) instead of the graph (which is refused when it differs, exit 2)"],
       PROGRESS_FLAG,
     ],
     examples: ['reid-studio embed --preset resnet50_ibn_a --weights model.pth --images query/ --out query.npy'],
+  },
+  actmap: {
+    summary: "activation maps (torchreid's visualize_actmap) of every image in a folder, as overlaid PNGs",
+    usage: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--json]',
+    flags: [
+      ...GRAPH_FLAGS,
+      ['--weights FILE|RUN_DIR', 'weights (.pth / .safetensors), or a training run folder (its last checkpoint)'],
+      ['--images DIR', 'folder of images (sorted by file name)'],
+      ['--out DIR', 'folder for OUT/<image name>.png: the map overlaid on the image at the model input size (created if missing)'],
+      ['--backend NAME', 'compute backend (the map is an extra output of the graph the engine evaluates)'],
+      ['--batch-size N', 'images per forward pass (default 16)'],
+      ['--allow-partial', 'draw maps even when the weights leave tensors of the feature path randomly initialised (refused by default, exit 2)'],
+      PROGRESS_FLAG,
+      JSON_FLAG,
+    ],
+    examples: ['reid-studio actmap --weights runs/r50 --images query/ --out actmaps/', 'reid-studio actmap --preset resnet50_ibn_a --weights model.pth --images query/ --out actmaps/ --json'],
   },
   backend: {
     summary: 'the compute backend in use, why faster ones were skipped, the WebGPU adapter, and the GPU (CUDA / cuDNN) check',

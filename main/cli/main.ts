@@ -39,6 +39,10 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
     run: async (argv) => (await import('./eval.js')).evalCommand(argv),
   },
   embed: { help: 'embed [GRAPH.json | --preset NAME …preset options] --weights FILE --images DIR --out FEATS.json [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--batch-size N]  eval-mode features of every image in DIR', run: async (argv) => (await import('./embed.js')).embedCommand(argv) },
+  actmap: {
+    help: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--json]  torchreid activation maps of every image in DIR as overlaid PNGs',
+    run: async (argv) => (await import('./actmap.js')).actmapCommand(argv),
+  },
   backend: { help: 'backend [--backend NAME] [--json]  the TensorFlow.js backend in use, why faster ones were skipped, and the GPU (CUDA / cuDNN) check', run: async (argv) => (await import('./backend.js')).backendCommand(argv) },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
   export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml|pytorch|tfjs --out PATH [--weights FILE.pth|RUN_DIR] [--layout rsb|fastreid] [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },

@@ -23,6 +23,10 @@ export const FR_WRAP_KEY = 'model';
 
 /** The FR key for an RSB-layout key of a recognised FR Baseline, or null when FR has no such key. */
 export function fastreidKey(rsbKey: string): string | null {
+  // fast-reid MGN (core/presets/mgn.ts): the graph carries MGN's own module names; only the class weight moves.
+  const mgnCls = /^(b\d+_head)\.classifier\.weight$/.exec(rsbKey);
+  if (mgnCls) return `${mgnCls[1]}.weight`;
+  if (/^(backbone|b\d+|b\d+_head)\./.test(rsbKey)) return rsbKey;
   if (rsbKey.startsWith('base.')) return `backbone.${rsbKey.slice('base.'.length)}`;
   if (rsbKey.startsWith('bottleneck.')) return `heads.bottleneck.0.${rsbKey.slice('bottleneck.'.length)}`;
   if (rsbKey === 'classifier.weight') return 'heads.weight';

@@ -157,7 +157,14 @@ const LOADER_PY = `
 _FASTREID_PREFIXES = (('backbone.', 'base.'), ('heads.bottleneck.0.', 'bottleneck.'), ('heads.pool_layer.', 'gap.'))
 
 
-def _from_fastreid(key):
+def _from_fastreid(key, own=()):
+    # fast-reid MGN (meta_arch/mgn.py): the module names are fast-reid's own; each head's class weight
+    # bX_head.weight is this module's bX_head.classifier.weight.
+    if key in own:
+        return key
+    head = key[:-len('.weight')]
+    if key.endswith('_head.weight') and head[:1] == 'b' and head[1:-len('_head')].isdigit():
+        return head + '.classifier.weight'
     if key == 'heads.weight':
         return 'classifier.weight'
     for fr, ours in _FASTREID_PREFIXES:
@@ -171,7 +178,8 @@ def load_weights(model, path):
     fast-reid's {'model': state_dict} with backbone.* / heads.* keys."""
     state = torch.load(path, map_location='cpu')
     if isinstance(state, dict) and isinstance(state.get('model'), dict):
-        state = {_from_fastreid(k): v for k, v in state['model'].items()}
+        own = set(model.state_dict().keys())
+        state = {_from_fastreid(k, own): v for k, v in state['model'].items()}
     model.load_state_dict(state, strict=True)
     return model
 `;

@@ -8,7 +8,7 @@
  */
 import { CompileError, type CompiledModel } from '../../core/index.js';
 import { onnxModelOf } from './model.js';
-import { BACKEND_NAMES, BackendError, extractFeatures, getWeightValues, parseBackendChoice, type BackendChoice, type BackendName, type ReidModel } from '../tfjs/index.js';
+import { BACKEND_NAMES, BackendError, extractActmaps, extractFeatures, getWeightValues, parseBackendChoice, type BackendChoice, type BackendName, type ReidModel } from '../tfjs/index.js';
 import { chooseEngine, CPU_ENGINE, type EngineWork } from './policy.js';
 import { createFeatureSession, onnxRuntimeStatus, OnnxRuntimeError } from './runtime.js';
 import { WEBGPU_ENGINE } from './webgpu.js';
@@ -46,6 +46,11 @@ export interface FeatureEngine {
   reason: string;
   /** Eval features of `count` NHWC normalised images. */
   extract(images: Float32Array, count: number, batchSize?: number): Promise<{ features: Float32Array; dim: number }>;
+  /**
+   * With `{ actmap: true }`: per image Σ_c x² of the last feature map, [count, h, w], computed by this engine
+   * as an extra output of the same graph (core/compile/actmap.ts normalises and draws them).
+   */
+  actmaps?(images: Float32Array, count: number, batchSize?: number): Promise<{ maps: Float32Array; h: number; w: number }>;
   dispose(): Promise<void>;
 }
 
@@ -54,8 +59,21 @@ export interface FeatureEngine {
  * backend already initialised (`tfjsBackend`). Throws BackendError when webgpu / onnxruntime was forced and
  * cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
  */
-export async function featureEngine(reid: ReidModel, compiled: CompiledModel, choice: EngineChoice, tfjsBackend: BackendName, work: EngineWork = 'eval'): Promise<FeatureEngine> {
-  const tfjs = (reason: string): FeatureEngine => ({ name: tfjsBackend, reason, extract: (x, n, b = 16) => extractFeatures(reid, x, n, b), dispose: async () => {} });
+export async function featureEngine(
+  reid: ReidModel,
+  compiled: CompiledModel,
+  choice: EngineChoice,
+  tfjsBackend: BackendName,
+  work: EngineWork = 'eval',
+  opts: { actmap?: boolean } = {},
+): Promise<FeatureEngine> {
+  const tfjs = (reason: string): FeatureEngine => ({
+    name: tfjsBackend,
+    reason,
+    extract: (x, n, b = 16) => extractFeatures(reid, x, n, b),
+    ...(opts.actmap ? { actmaps: (x: Float32Array, n: number, b = 16) => extractActmaps(reid, compiled.layers, x, n, b) } : {}),
+    dispose: async () => {},
+  });
   const decision = await chooseEngine(choice, work);
   if (decision.engine === 'tfjs') return tfjs(decision.reason);
   const status = await onnxRuntimeStatus();
@@ -68,7 +86,7 @@ export async function featureEngine(reid: ReidModel, compiled: CompiledModel, ch
   const cpuReason = () => `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${status.threads} thread(s)${webgpuSkipped && !forced ? `; webgpu skipped (${webgpuSkipped})` : ''}`;
   let model;
   try {
-    model = onnxModelOf(compiled, await getWeightValues(reid, compiled.layers));
+    model = onnxModelOf(compiled, await getWeightValues(reid, compiled.layers), { actmap: opts.actmap === true });
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     if (forced) throw new BackendError(`backend ${decision.engine} cannot run this graph: ${e.message}`);
@@ -84,6 +102,7 @@ export async function featureEngine(reid: ReidModel, compiled: CompiledModel, ch
         ...(adapter ? { adapter } : {}),
         reason: decision.reason,
         extract: (x, n, b = 16) => session.extract(x, n, b),
+        ...(session.actmaps ? { actmaps: session.actmaps } : {}),
         dispose: () => session.release(),
       };
     } catch (e) {
@@ -99,6 +118,7 @@ export async function featureEngine(reid: ReidModel, compiled: CompiledModel, ch
       threads: session.threads,
       reason: cpuReason(),
       extract: (x, n, b = 16) => session.extract(x, n, b),
+      ...(session.actmaps ? { actmaps: session.actmaps } : {}),
       dispose: () => session.release(),
     };
   } catch (e) {

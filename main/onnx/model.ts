@@ -12,6 +12,6 @@ export function defaultPreprocessing(compiled: CompiledModel): OnnxPreprocessing
 }
 
 /** The ONNX object model of the compiled model with `weights` (tfjs layout, `${layer}/${slot}`). Throws core's CompileError for a graph with no ONNX form. */
-export function onnxModelOf(compiled: CompiledModel, weights: Map<string, Float32Array>, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): OnnxModelJs {
-  return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title });
+export function onnxModelOf(compiled: CompiledModel, weights: Map<string, Float32Array>, opts: { title?: string; preprocessing?: OnnxPreprocessing; actmap?: boolean } = {}): OnnxModelJs {
+  return lowerToOnnx(compiled, weights, { preprocessing: opts.preprocessing ?? defaultPreprocessing(compiled), producerVersion: '0.1.0', name: opts.title, ...(opts.actmap ? { actmap: true } : {}) });
 }

@@ -14,6 +14,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { buildStepProgram, CENTERS_INPUT, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
 import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions, type OrtExecutionProvider } from './runtime.js';
+import { nodePlacement, type Placement } from './placement.js';
 import { serializeOnnx } from './serialize.js';
 import { toGraphLayout, toTfjsLayout, trainingSlots, type TrainingSlot } from './training.js';
 import { webgpuError } from './webgpu-errors.js';
@@ -225,6 +226,32 @@ export class OnnxStepSession {
     for (const [g, t] of nextSteps) this.groupSteps.set(g, t);
     this.step += 1;
     return result;
+  }
+
+  /**
+   * Where each node of this step's program runs (main/onnx/placement.ts): the program for a batch like
+   * `nhwc` / `labels` runs once in a separate, profiled session on this engine's execution provider, with the
+   * current state as its inputs; the resident state is not changed. For the tests that check that no node
+   * falls back to the CPU on WebGPU.
+   */
+  async placement(nhwc: Float32Array, labels: Int32Array, lr: number): Promise<Placement> {
+    const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
+    const n = labels.length;
+    const { program } = await this.programFor(n, false);
+    const T = this.ort.Tensor;
+    const scalar = (v: number) => new T('float32', new Float32Array([v]), []);
+    const host = await this.readMany(program.model.graph.inputs.map((i) => i.name).filter((name) => this.state.has(name)));
+    return nodePlacement(serializeOnnx(program.model), this.opts.ep, () => {
+      const feeds: Record<string, Ort.Tensor> = {
+        [program.model.graph.inputs[0]!.name]: new T('float32', nhwcToNchw(nhwc, n, h, w, c), [n, c, h, w]),
+        [LABELS_INPUT]: new T('float32', Float32Array.from(labels), [n]),
+        [program.scalars.lr]: scalar(lr),
+      };
+      for (const s of program.scalars.groups.values()) for (const name of Object.values(s)) feeds[name] = scalar(1);
+      let i = 0;
+      for (const inp of program.model.graph.inputs) if (this.state.has(inp.name)) feeds[inp.name] = new T('float32', host[i++]!, this.state.get(inp.name)!.dims as number[]);
+      return feeds;
+    }, { threads: this.opts.threads });
   }
 
   private readers = new Map<string, Promise<Ort.InferenceSession>>();

@@ -9,3 +9,4 @@ export { RULES, WRAPPER_PREFIXES } from './layouts.js';
 export { CheckpointError, NonFiniteWeightsError, type CheckpointErrorCode } from './errors.js';
 export { LIMITS as CHECKPOINT_LIMITS } from './limits.js';
 export { inspectCheckpoint, type CheckpointInspection } from './inspect.js';
+export { detectSourceModel, sourceMismatch, sourceRefusal, type SourceModel } from './source-model.js';

@@ -29,7 +29,7 @@ export const WRAPPER_PREFIXES = [
   'net.', // tutorials, some Lightning modules
 ] as const;
 
-export type RuleId = 'reid-strong-baseline' | 'classifier' | 'imagenet-backbone' | 'fast-reid-backbone' | 'fast-reid-heads' | 'fast-reid-input';
+export type RuleId = 'reid-strong-baseline' | 'classifier' | 'imagenet-backbone' | 'fast-reid-backbone' | 'fast-reid-heads' | 'fast-reid-mgn-heads' | 'fast-reid-input';
 
 /** What a rule makes of one key: a graph torch key, or a key it recognises but that has no graph slot. */
 export type RuleTarget = { key: string } | { skip: string };
@@ -109,6 +109,18 @@ export const RULES: Rule[] = [
     label: 'fast-reid heads (heads.*)',
     to: 'bottleneck.* / classifier.weight / GeM p',
     map: fastReidHead,
+  },
+  {
+    // fast-reid MGN (fastreid/modeling/meta_arch/mgn.py): each EmbeddingHead `bX_head` keeps its class weight as
+    // `bX_head.weight`; the graph's layer is `bX_head.classifier` (core/presets/mgn.ts). Every other MGN key
+    // (backbone.N, bX.N, bX_head.pool_layer / bottleneck) is the graph's own name.
+    id: 'fast-reid-mgn-heads',
+    label: 'fast-reid MGN class weights (bX_head.weight)',
+    to: 'bX_head.classifier.weight',
+    map: (k) => {
+      const m = /^(b\d+)_head\.weight$/.exec(k);
+      return m ? { key: `${m[1]}_head.classifier.weight` } : null;
+    },
   },
   {
     id: 'fast-reid-input',

@@ -2,6 +2,7 @@ import { getKind, weightSpecs, type Layer, type WeightSpec, type WeightTransform
 import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import { NonFiniteWeightsError } from './errors.js';
 import { prefixVariants, RULES, type Rule, type RuleContext, type RuleId, type RuleTarget } from './layouts.js';
+import { detectSourceModel, sourceMismatch, type SourceModel } from './source-model.js';
 
 /**
  * Maps a checkpoint's state dict onto the graph's tfjs weight slots (and back, for export).
@@ -72,6 +73,13 @@ export interface LoadReport {
    */
   preprocessing?: { source: string; pixelMean: number[]; pixelStd: number[]; scale: number; mean: number[]; std: number[] };
   counts: { loaded: number; renamed: number; skipped: number; missing: number; mismatched: number; slots: number; tensors: number };
+  /**
+   * Set when the file is a re-ID model built on torchvision's ResNet (torchreid, Person_reID_baseline_pytorch
+   * ft_net; source-model.ts): what it is, and `sourceMismatch` where the graph is not that model (the stem, the
+   * head after the pooling) — features computed anyway would not be the checkpoint's.
+   */
+  source?: SourceModel;
+  sourceMismatch?: string[];
 }
 
 export interface LoadPlan {
@@ -203,6 +211,9 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     layerByName.set(layer.name, layer);
     for (const spec of weightSpecs(layer)) targets.set(spec.torchKey, { layer, spec });
   }
+  // The identity classifier: a Linear no other layer reads (RSB `classifier`, ft_net `classifier.classifier.0`).
+  const consumed = new Set(layers.flatMap((l) => l.inputs));
+  const isClassifier = (l: Layer) => l.kind === 'linear' && !consumed.has(l.name);
   const gems = layers.filter((l) => l.kind === 'gem_pool' && l.params.learnable);
   const pool = layers.find((l) => getKind(l.kind)?.globalPool);
   const ctx: RuleContext = {
@@ -297,7 +308,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
       continue;
     }
     const target = targets.get(key);
-    if (key.startsWith('classifier.') && target) {
+    if (target && isClassifier(target.layer)) {
       if (!opts.keepClassifier) {
         // RSB modeling/baseline.py Baseline.load_param skips every key containing "classifier".
         skip(source, `classifier of the training identities (${t.shape[0]} classes) not loaded: it is specific to them (keep it to resume training on the same classes)`);
@@ -364,6 +375,12 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   const keyOf = (name: string) => [...ckpt.tensors.keys()].find((k) => stripped(k) === name);
   const pre = readPreprocessing(ckpt.tensors.get(keyOf('pixel_mean') ?? ''), ckpt.tensors.get(keyOf('pixel_std') ?? ''));
   if (pre) report.preprocessing = pre;
+  const source = detectSourceModel(ckpt);
+  if (source) {
+    report.source = source;
+    const why = sourceMismatch(source, layers);
+    if (why.length) report.sourceMismatch = why;
+  }
   report.counts.loaded = report.loaded.length;
   report.counts.renamed = report.renamed.length;
   report.counts.skipped = report.skipped.length;
@@ -376,7 +393,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
 function summaryLayout(groups: LoadGroup[]): LoadReport['layout'] {
   const loaded = (ids: RuleId[]) => groups.filter((g) => ids.includes(g.layout)).reduce((a, g) => a + g.loaded, 0);
   const known = (ids: RuleId[]) => groups.some((g) => ids.includes(g.layout) && g.keys > 0);
-  if (loaded(['fast-reid-backbone', 'fast-reid-heads']) > 0) return 'fast-reid';
+  if (loaded(['fast-reid-backbone', 'fast-reid-heads', 'fast-reid-mgn-heads']) > 0) return 'fast-reid';
   const imagenet = loaded(['imagenet-backbone']);
   const rsb = loaded(['reid-strong-baseline']);
   if (imagenet > rsb) return known(['classifier']) ? 'torchreid' : 'imagenet-backbone';

@@ -49,7 +49,18 @@ export const CASES: Record<string, { params: Params; inputs: Shape[] }[]> = {
   add: [{ params: {}, inputs: [[4, 4, 8], [4, 4, 8]] }],
   global_avg_pool: [{ params: {}, inputs: [[16, 8, 32]] }],
   gem_pool: [{ params: {}, inputs: [[4, 4, 16]] }, { params: { learnable: true }, inputs: [[4, 4, 16]] }],
-  linear: [{ params: { units: 10, bias: true }, inputs: [[32]] }, { params: { units: 751, bias: false }, inputs: [[64]] }],
+  linear: [
+    { params: { units: 10, bias: true }, inputs: [[32]] },
+    { params: { units: 751, bias: false }, inputs: [[64]] },
+    { params: { units: 12, bias: false, conv1x1: true }, inputs: [[20]] },
+  ],
+  chunk: [
+    { params: { parts: 3, index: 2 }, inputs: [[8, 4, 6]] },
+    { params: { parts: 2, index: 0 }, inputs: [[5, 3, 4]] },
+    { params: { parts: 3, index: 1 }, inputs: [[6, 2, 4]] },
+  ],
+  concat: [{ params: {}, inputs: Array.from({ length: 8 }, () => [6]) }],
+  head_loss: [],
   stem: [
     { params: { relu: true }, inputs: [[64, 32, 3]] },
     { params: { relu: false, channels: 32 }, inputs: [[66, 34, 3]] },

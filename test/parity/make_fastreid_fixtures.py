@@ -27,6 +27,10 @@ CASES = [
     {'id': 'fr_bagtricks_S50', 'config': 'configs/Market1501/bagtricks_S50.yml', 'seed': 41},
     {'id': 'fr_AGW_S50', 'config': 'configs/Market1501/AGW_S50.yml', 'seed': 42},
     {'id': 'fr_sbs_S50', 'config': 'configs/Market1501/sbs_S50.yml', 'seed': 43},
+    # MGN (fastreid/modeling/meta_arch/mgn.py): the eval feature is the 8 heads' features concatenated. The
+    # 3-part branch chunks the 4-row layer4 map of a 64×32 input unevenly (torch.chunk: 2, 2 rows → only 2
+    # chunks), so MGN's fixture input is 96×32 (6 rows: 3 × 2, 2 × 3).
+    {'id': 'fr_mgn_R50-ibn', 'config': 'configs/Market1501/mgn_R50-ibn.yml', 'seed': 44, 'input': (2, 3, 96, 32)},
 ]
 INPUT = (2, 3, 64, 32)
 
@@ -56,7 +60,7 @@ def main():
         keys = [[k, list(v.shape)] for k, v in model.state_dict().items()]
         model.load_state_dict(seeded_state(keys, c['seed']), strict=True)
         model.eval()
-        x = np.random.RandomState(c['seed'] + 1000).standard_normal(INPUT).astype(np.float32)
+        x = np.random.RandomState(c['seed'] + 1000).standard_normal(c.get('input', INPUT)).astype(np.float32)
         with torch.no_grad():
             feats = model(torch.from_numpy(x))
         json.dump(keys, open(os.path.join(out, f"{c['id']}.keys.json"), 'w'))

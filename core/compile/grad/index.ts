@@ -40,6 +40,7 @@ export const OP_RULES: Record<string, OpRule> = {
   Equal: compare,
   Greater: compare,
   GreaterOrEqual: compare,
+  Less: compare,
   Gemm,
   MatMul,
   Flatten,

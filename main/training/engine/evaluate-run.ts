@@ -11,7 +11,7 @@ import { imagePreprocessOf } from '../../image/decode.js';
 import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
 import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
 import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
-import { CheckpointError } from '../../weights/index.js';
+import { CheckpointError, sourceRefusal } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
@@ -80,6 +80,9 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
     try {
       if (o.weights) {
         const w = await resolveWeights(o.weights, analysis.layers);
+        // A torchreid / ft_net checkpoint into a graph that is not its model: no silent wrong mAP (#22).
+        const refused = sourceRefusal(o.weights, w.report);
+        if (refused) throw new EvalWeightsError(refused);
         setWeightsFromValues(reid, analysis.layers, w.values);
         weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step, epoch: w.epoch, iteration: w.iteration } : { source: o.weights, load: w.report };
       } else if (o.runDir) weightsInfo = { source: 'checkpoint', ...(await loadRunWeights(reid, analysis.layers, o.runDir)) };

@@ -140,8 +140,27 @@ def build(kind, p, shapes):
             def forward(self, x):
                 return torch.flatten(x.clamp(min=1e-6).pow(3).mean((2, 3)).pow(1 / 3), 1)
         return GeM()
+    if kind == 'linear' and p.get('conv1x1'):
+        class Reduce(nn.Module):  # fast-reid EmbeddingHead bottleneck.0: Conv2d 1x1 on the pooled [N, C, 1, 1] map
+            def __init__(self):
+                super().__init__()
+                self.conv = nn.Conv2d(c, p['units'], 1, 1, bias=p['bias'])
+
+            def forward(self, x):
+                return self.conv(x[:, :, None, None])[:, :, 0, 0]
+        return Reduce()
     if kind == 'linear':
         return nn.Linear(c, p['units'], bias=p['bias'])
+    if kind == 'chunk':
+        class Chunk(nn.Module):  # fast-reid MGN: torch.chunk(feat, parts, dim=2)
+            def forward(self, x):
+                return torch.chunk(x, p['parts'], dim=2)[p['index']]
+        return Chunk()
+    if kind == 'concat':
+        class Cat(nn.Module):
+            def forward(self, *xs):
+                return torch.cat(xs, dim=1)
+        return Cat()
     if kind == 'stem':
         bn1 = nn.InstanceNorm2d(p['channels'], affine=True) if p.get('norm') == 'in' else nn.BatchNorm2d(p['channels'])
         layers = [nn.Conv2d(c, p['channels'], 7, 2, 3, bias=False), bn1]
