@@ -17,6 +17,7 @@ import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, t
 import { BEST_DIR } from './best-checkpoint.js';
 import { readCheckpoint } from './checkpoint.js';
 import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
+import { fsPath } from '../../io/raw-names.js';
 
 /** Weights that cannot be read (missing path, a folder without a checkpoint, a corrupt file): a user message. */
 export class WeightsSourceError extends Error {}
@@ -54,7 +55,7 @@ export async function planFileWeights(layers: Layer[], path: string, keepClassif
 export async function resolveWeights(path: string, layers: Layer[], opts: { keepClassifier?: boolean } = {}): Promise<ResolvedWeights> {
   let isDir: boolean;
   try {
-    isDir = (await stat(path)).isDirectory();
+    isDir = (await stat(fsPath(path))).isDirectory();
   } catch (e) {
     throw new WeightsSourceError(`cannot read weights ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
   }
