@@ -18,6 +18,8 @@ import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, freshWeightStore, NonFiniteWeightsError, sourceRefusal, type LoadReport } from '../weights/index.js';
 import { sourceModelDoc } from './source-model.js';
+import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
+import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph, type GraphArgs } from './graph-args.js';
 import { parseWholeNumber } from './numbers.js';
@@ -34,6 +36,7 @@ export const IMAGE_MODEL_OPTIONS = {
   'batch-size': { type: 'string' },
   'allow-partial': { type: 'boolean' },
   'source-model': { type: 'boolean' },
+  ...CHECKPOINT_OPTION,
   ...PROGRESS_OPTION,
 } as const;
 
@@ -41,7 +44,7 @@ export const IMAGE_MODEL_OPTIONS = {
  * The shared flags checked in order (--weights, --images, --out with `outHint`, `checkOut`, --progress,
  * --batch-size, --backend): one-line CliErrors.
  */
-export function imageModelArgs(values: { weights?: string; images?: string; out?: string; progress?: string; backend?: string; 'batch-size'?: string }, outHint: string, checkOut: (out: string) => void = () => {}) {
+export function imageModelArgs(values: { weights?: string; images?: string; out?: string; progress?: string; backend?: string; 'batch-size'?: string; checkpoint?: string }, outHint: string, checkOut: (out: string) => void = () => {}) {
   if (!values.weights) throw new CliError('--weights FILE|RUN_DIR is required (a PyTorch .pth or .safetensors state dict, or a training run folder)');
   if (!values.images) throw new CliError('--images DIR is required');
   if (!values.out) throw new CliError(`--out ${outHint} is required`);
@@ -54,7 +57,7 @@ export function imageModelArgs(values: { weights?: string; images?: string; out?
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  return { weights: values.weights, images: values.images, out: values.out, progress, batchSize, choice };
+  return { weights: runCheckpointPath(values.weights, values.checkpoint), images: values.images, out: values.out, progress, batchSize, choice };
 }
 
 export interface ImageModel {
@@ -66,7 +69,7 @@ export interface ImageModel {
   files: string[];
   weights: ResolvedWeights;
   /** Where the weights came from, as the JSON outputs say it: { source: 'file' } or { source: 'checkpoint', step? }. */
-  weightsSource: { source: string; step?: number };
+  weightsSource: { source: string; step?: number; checkpoint?: string };
   load: LoadReport | undefined;
   /** The TensorFlow.js backend, when tfjs was loaded (not with --backend onnxruntime / webgpu). */
   report: BackendReport | undefined;
@@ -182,7 +185,7 @@ export async function loadImageModel(
       size: [h, w],
       files,
       weights,
-      weightsSource: weights.kind === 'run' ? { source: 'checkpoint', ...(weights.step !== undefined ? { step: weights.step } : {}) } : { source: 'file' },
+      weightsSource: weights.kind === 'run' ? { source: 'checkpoint', ...(weights.step !== undefined ? { step: weights.step } : {}), ...(basename(values.weights) === BEST_DIR ? { checkpoint: 'best' } : {}) } : { source: 'file' },
       load,
       report,
       reid,

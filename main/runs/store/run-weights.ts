@@ -1,18 +1,23 @@
 /**
  * The one resolver of "a run folder or a weights file" into weights for a graph's layers:
  *  - a run folder (`checkpoint/` inside): its last checkpoint, lossless (every slot incl. BN statistics);
+ *    `RUN_DIR/best` is the run's best checkpoint by mAP (best-checkpoint.ts), read the same way;
  *  - a PyTorch (.pth / .pt / .tar) or safetensors file: through the load plan (key mapping, layouts), with
  *    its load report; the classifier is kept only when asked and its class count matches.
  * Used by evaluation, export and the CLI, so every host reads weights the same way. The values fill a weight
  * store (main/weights/store.ts) for the ONNX paths and exports; `loadRunWeights` / `loadFileWeights` fill a
  * built tfjs model (TensorFlow.js is imported by them only).
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Layer } from '../../../core/index.js';
 import type { ReidModel } from '../../tfjs/index.js';
 import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
+import { BEST_DIR } from './best-checkpoint.js';
 import { readCheckpoint } from './checkpoint.js';
 import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
+import { fsPath } from '../../io/raw-names.js';
 
 /** Weights that cannot be read (missing path, a folder without a checkpoint, a corrupt file): a user message. */
 export class WeightsSourceError extends Error {}
@@ -50,7 +55,7 @@ export async function planFileWeights(layers: Layer[], path: string, keepClassif
 export async function resolveWeights(path: string, layers: Layer[], opts: { keepClassifier?: boolean } = {}): Promise<ResolvedWeights> {
   let isDir: boolean;
   try {
-    isDir = (await stat(path)).isDirectory();
+    isDir = (await stat(fsPath(path))).isDirectory();
   } catch (e) {
     throw new WeightsSourceError(`cannot read weights ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
   }
@@ -61,6 +66,8 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     } catch (e) {
       throw new WeightsSourceError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`);
     }
+    if (!saved && basename(path) === BEST_DIR && existsSync(join(dirname(path), 'run.json')))
+      throw new WeightsSourceError(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`);
     if (!saved) throw new WeightsSourceError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`);
     const { values, ...position } = decodeRunWeights(saved);
     if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
