@@ -9,6 +9,7 @@ import { evalSettings, runDataset } from '../runs/evaluate.js';
 import { RunStateError } from '../runs/lifecycle.js';
 import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
 import { CliError, fileErrorCliCode } from './errors.js';
+import { fsPath } from '../io/raw-names.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
@@ -33,12 +34,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message);
   }
   const target = positionals[0];
-  const isRun = !!target && existsSync(target) && statSync(target).isDirectory();
+  const isRun = !!target && existsSync(fsPath(target)) && statSync(fsPath(target)).isDirectory();
   let doc: GraphDoc;
   let runDir: string | undefined;
   if (isRun) {
     runDir = resolve(target);
-    if (!existsSync(join(runDir, 'graph.json'))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
+    if (!existsSync(fsPath(join(runDir, 'graph.json')))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
     doc = readGraphFile(join(runDir, 'graph.json'));
   } else doc = resolveGraph(target, v, { requireValid: true });
   // --checkpoint best: the run's best checkpoint by mAP (of --weights RUN_DIR, else of the run evaluated).

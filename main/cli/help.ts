@@ -117,7 +117,7 @@ export const HELP: Record<string, CommandHelp> = {
   },
   actmap: {
     summary: "activation maps (torchreid's visualize_actmap) of every image in a folder, as overlaid PNGs",
-    usage: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--json] [--checkpoint best|last]',
+    usage: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--source-model] [--json] [--checkpoint best|last]',
     flags: [
       CHECKPOINT_FLAG,
       ...GRAPH_FLAGS,
@@ -127,6 +127,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--backend NAME', 'compute backend (the map is an extra output of the graph the engine evaluates)'],
       ['--batch-size N', 'images per forward pass (default 16)'],
       ['--allow-partial', 'draw maps even when the weights leave tensors of the feature path randomly initialised (refused by default, exit 2)'],
+      ['--source-model', "a torchreid / Person_reID_baseline_pytorch ft_net checkpoint: draw with its own model (torchvision's stem, its head) instead of the graph (refused when it differs, exit 2)"],
       PROGRESS_FLAG,
       JSON_FLAG,
     ],

@@ -8,6 +8,7 @@
  * and fast-reid's `MODEL.HEADS.NUM_CLASSES` do): `forRunWeights` sizes the exported graph the same way.
  */
 import { readFile, stat } from 'node:fs/promises';
+import { fsPath } from '../io/raw-names.js';
 import { basename, dirname, join } from 'node:path';
 import { classifierIds, withClassifierSize, type GraphDoc, type Layer } from '../../core/index.js';
 import { BEST_DIR } from '../runs/store/best-checkpoint.js';
@@ -33,11 +34,11 @@ export async function readExportWeights(path: string, layers: Layer[]): Promise<
   return { values: r.values, warnings };
 }
 
-const isFolder = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
+const isFolder = async (p: string) => (await stat(fsPath(p)).catch(() => null))?.isDirectory() ?? false;
 
 async function readJson(file: string): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    return JSON.parse(await readFile(fsPath(file), 'utf8'));
   } catch {
     return undefined;
   }
