@@ -126,6 +126,8 @@ export const opsCalls = {
       savedToRun: z.boolean(),
       /** With savedToRun: the evaluation's record in the run (`runs.evals`); the training-time evaluation stays as it was. */
       evalId: z.string().optional(),
+      /** The run folder could not be written (read-only, full disk): the metrics are complete but not kept (savedToRun false); `code` is errno-like (EROFS, ENOSPC, EACCES, …). */
+      saveError: z.object({ code: z.string(), message: z.string() }).optional(),
       /** A run checkpoint's weights: the epochs they completed, and iterations into the next one. */
       epoch: z.number().optional(),
       iteration: z.number().optional(),

@@ -4,6 +4,7 @@ import { collapseInGraph, expandInGraph, ExpandError } from '../graph/expand.js'
 import { checkParam, defaultParams } from '../graph/params.js';
 import type { GraphDoc, GraphEdge, GraphNode, Params, ParamValue, Position } from '../graph/types.js';
 import { getKind, normKindOf, normSlotOfKind, type NormSlot } from '../registry/index.js';
+import { followStemToNorm, setStemRelu, stemOf } from './stem.js';
 
 /** A named edit: `recipe` mutates an immer draft of the document (so history gets patches for free). */
 export interface Command {
@@ -199,7 +200,9 @@ export function swapNorm(target: string[] | 'backbone', to: NormSlot): Command {
     recipe(d) {
       const doc = d as GraphDoc;
       const ids = target === 'backbone' ? backboneNodeIds(doc) : target;
-      if (!swapInDraft(d, ids, to, spatialInput(doc))) throw new CommandError('nothing in the selection has a norm that can change to ' + to);
+      followStemToNorm(d, () => {
+        if (!swapInDraft(d, ids, to, spatialInput(doc))) throw new CommandError('nothing in the selection has a norm that can change to ' + to);
+      });
     },
   };
 }
@@ -225,14 +228,33 @@ export function applyIbnPlacement(): Command {
       const keys = [...new Set(order.map(stageKey).filter((k): k is string => !!k))];
       if (keys.length < 2) throw new CommandError('IBN-a placement needs a backbone of at least two ResNet stages');
       const spatial = spatialInput(doc);
-      keys.forEach((key, i) => {
+      followStemToNorm(d, () => keys.forEach((key, i) => {
         const to: NormSlot = i < keys.length - 1 ? 'ibn_a' : 'bn';
         const ids = order
           .filter((n) => stageKey(n) === key)
           .filter((n) => getKind(n.kind)?.hasNormSlot || (getKind(n.kind)?.isNorm && n.name.endsWith('.bn1') && n.group?.kind !== 'stem'))
           .map((n) => n.id);
         swapInDraft(d, ids, to, spatial);
-      });
+      }));
+    },
+  };
+}
+
+/**
+ * "Convert the stem" (the fix offered for W_STEM_MISMATCH): makes the stem the one its stages have in a
+ * framework — a ReLU after bn1 over IBN-a stages (reid-strong-baseline resnet_ibn_a.py, fast-reid) and,
+ * with RSB's pooling (padding 1), none over BN stages (RSB resnet.py). Refused when it already is.
+ */
+export function convertStem(): Command {
+  return {
+    id: 'convertStem',
+    label: 'Convert the stem',
+    recipe(d) {
+      const stem = stemOf(d);
+      if (!stem) throw new CommandError('the graph has no ResNet stem (base.conv1 7×7 → base.bn1 → base.maxpool)');
+      const relu = stem.ibnStages || !stem.rsbPool;
+      if (stem.relu === relu) throw new CommandError("the stem already matches its stages' framework");
+      if (!setStemRelu(d, stem, relu)) throw new CommandError(`the stem's blocks were rewired: ${relu ? 'add a ReLU between base.bn1 and base.maxpool' : 'remove base.relu'} by hand`);
     },
   };
 }

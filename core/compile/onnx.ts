@@ -1,6 +1,7 @@
 import type { Layer } from '../graph/evaluate.js';
 import { getKind } from '../registry/index.js';
 import { CompileError, inChannels, type OnnxAttribute, type OnnxInitializer, type OnnxNode } from '../registry/lowering.js';
+import { ACTMAP_OUTPUT_NAME, featureMapLayer } from './actmap.js';
 import type { CompiledModel } from './keras.js';
 import { weightSpecs } from './weight-specs.js';
 
@@ -68,13 +69,30 @@ export interface OnnxLowerOptions {
   producerVersion?: string;
   /** Graph name (e.g. the document's title). */
   name?: string;
+  /**
+   * Adds the optional output ACTMAP_OUTPUT_NAME [batch, h, w]: the last feature map's squared activations
+   * summed over channels (torchreid's activation map before its normalisation; core/compile/actmap.ts).
+   * Throws CompileError when the eval feature is not pooled from a spatial map.
+   */
+  actmap?: boolean;
 }
 
 /** Weight slot value in tfjs layout, keyed `${layer}/${slot}` (as `getWeightValues` gives them). */
 export type WeightValues = Map<string, Float32Array>;
 
-/** The layers feeding `output`, in the compiled (topological) order. */
-function featurePath(layers: Layer[], output: string): Layer[] {
+/**
+ * Where `lowerToOnnx` reads the weights: `get`, tfjs layout by `${layer}/${slot}` (a WeightValues map);
+ * optionally `torch`, the same slot in PyTorch layout (main/weights/store.ts holds that), taken where the ONNX
+ * initializer IS the PyTorch tensor — same dims, and either no relayout or an OIHW kernel the hook maps
+ * from HWIO — so no tfjs copy is made and mapped back.
+ */
+export interface OnnxWeightSource {
+  get(id: string): Float32Array | undefined;
+  torch?(id: string): Float32Array | undefined;
+}
+
+/** The layers feeding `output` (itself included), in the compiled (topological) order: what the ONNX feature graph holds. */
+export function featurePath(layers: Layer[], output: string): Layer[] {
   const byName = new Map(layers.map((l) => [l.name, l]));
   const keep = new Set<string>();
   const stack = [output];
@@ -93,13 +111,21 @@ function featurePath(layers: Layer[], output: string): Layer[] {
  * The ONNX model of the compiled model's eval feature with the given weights (every slot of the feature
  * path must have a value: CompileError names the first missing one). Pure: no I/O.
  */
-export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts: OnnxLowerOptions): OnnxModelJs {
+export function lowerToOnnx(compiled: CompiledModel, weights: OnnxWeightSource, opts: OnnxLowerOptions): OnnxModelJs {
   const layers = featurePath(compiled.layers, compiled.metadata.roles.evalFeature);
   const nodes: OnnxNode[] = [];
   const inits: OnnxInitializer[] = [];
   const node = (opType: string, name: string, inputs: string[], outputs: string[], attributes: OnnxAttribute[] = []) =>
     nodes.push({ name, opType, inputs, outputs, attributes });
   const weight = (l: Layer, slot: string, dims: number[], map?: (w: Float32Array) => Float32Array): string => {
+    const spec = weights.torch && weightSpecs(l).find((s) => s.slot === slot);
+    const asTorch = !!spec && spec.torchShape.length === dims.length && spec.torchShape.every((d, i) => d === dims[i]) && (map ? spec.transform === 'oihw_to_hwio' : spec.transform === 'none');
+    const t = asTorch ? weights.torch!(`${l.name}/${slot}`) : undefined;
+    if (t) {
+      if (t.length !== dims.reduce((a, b) => a * b, 1)) throw new CompileError(`weight ${l.name}/${slot} has ${t.length} values, expected ${dims.join('×')}`);
+      inits.push({ name: `${l.name}.${slot}`, dims, dataType: 'float', data: t });
+      return `${l.name}.${slot}`;
+    }
     const w = weights.get(`${l.name}/${slot}`);
     if (!w) throw new CompileError(`no value for weight ${l.name}/${slot}`);
     const size = dims.reduce((a, b) => a * b, 1);
@@ -155,6 +181,16 @@ export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts
     n.outputs = n.outputs.map((o) => (o === evalFeature.name ? ONNX_OUTPUT_NAME : o));
   }
   for (const n of nodes) n.inputs = n.inputs.map((i) => (i === evalFeature.name ? ONNX_OUTPUT_NAME : i));
+  const outputs: OnnxValueInfo[] = [{ name: ONNX_OUTPUT_NAME, shape: [ONNX_BATCH_DIM, evalFeature.shape[0]!] }];
+  if (opts.actmap) {
+    const fm = featureMapLayer(layers, evalFeature.name);
+    if (taken.has(ACTMAP_OUTPUT_NAME)) throw new CompileError(`a layer named "${ACTMAP_OUTPUT_NAME}" clashes with the ONNX graph's activation-map output name; rename it`);
+    node('ReduceSumSquare', `${ACTMAP_OUTPUT_NAME}.reduce`, [fm.name === inputLayer.name ? ONNX_INPUT_NAME : fm.name], [ACTMAP_OUTPUT_NAME], [
+      { name: 'axes', type: 'ints', value: [1] },
+      { name: 'keepdims', type: 'int', value: 0 },
+    ]);
+    outputs.push({ name: ACTMAP_OUTPUT_NAME, shape: [ONNX_BATCH_DIM, fm.shape[0]!, fm.shape[1]!] });
+  }
   const pre = opts.preprocessing;
   return {
     irVersion: ONNX_IR_VERSION,
@@ -166,7 +202,7 @@ export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts
       nodes,
       initializers: inits,
       inputs: [{ name: ONNX_INPUT_NAME, shape: [ONNX_BATCH_DIM, c, h, w] }],
-      outputs: [{ name: ONNX_OUTPUT_NAME, shape: [ONNX_BATCH_DIM, evalFeature.shape[0]!] }],
+      outputs,
     },
     metadata: {
       input_layout: 'NCHW, RGB, float32',

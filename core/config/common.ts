@@ -41,7 +41,7 @@ export function datasetOf(
   return {
     reason:
       s.dataset.kind === 'demo' || s.dataset.kind === 'class_folders'
-        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose a dataset the frameworks know in the training settings (Market-1501, DukeMTMC-reID, MSMT17, CUHK03; fast-reid also VeRi-776, VehicleID) or set framework.datasetName`
+        ? `the training dataset is ${s.dataset.kind === 'demo' ? 'the built-in demo dataset' : 'a class-folder dataset'}, which the framework cannot load; choose a dataset the frameworks know in the training settings (Market-1501, DukeMTMC-reID, MSMT17, CUHK03; fast-reid also VeRi-776, VehicleID, VeRi-Wild) or set framework.datasetName`
         : `the config cannot name the ${datasetLayout(s.dataset.kind)?.label ?? s.dataset.kind} dataset yet: set framework.datasetName to the framework's name for it (e.g. veri, cuhk03, msmt17)`,
   };
 }
@@ -71,6 +71,7 @@ const show = (v: ConfigValue | undefined) => JSON.stringify(v);
  */
 export class ConfigReader {
   private used = new Set<string>();
+  private unmodelled = new Set<string>();
   readonly warnings: string[] = [];
 
   constructor(
@@ -99,7 +100,13 @@ export class ConfigReader {
   /** A key the app does not model although the config sets it to something that matters. */
   notModelled(key: string, why: string): void {
     this.used.delete(key);
+    this.unmodelled.add(key);
     this.warnings.push(why);
+  }
+
+  /** Keys reported through `notModelled` (set in the file or read from the defaults). */
+  notModelledKeys(): string[] {
+    return [...this.unmodelled];
   }
 
   private bad(key: string, expected: string): never {

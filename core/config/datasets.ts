@@ -10,6 +10,13 @@ export interface KnownDataset {
   rsb?: string;
   /** fast-reid's registered dataset name (fastreid/data/datasets/*.py); absent when no name loads it. */
   fastreid?: string;
+  /**
+   * fast-reid's name for the training list this dataset shares with its other test sizes (vehicleid.py
+   * `VehicleID`, veriwild.py `VeRiWild`: the Small / Medium / Large classes differ only in the test lists).
+   */
+  fastreidTrain?: string;
+  /** This dataset's test lists are the ones the training-list name alone loads (veriwild.py `VeRiWild`: test_10000). */
+  fastreidTrainTests?: boolean;
   label: string;
   /** Training identities after relabelling. */
   trainIds: number;
@@ -34,15 +41,35 @@ export const KNOWN_DATASETS: readonly KnownDataset[] = [
   { kind: 'veri', fastreid: 'VeRi', label: 'VeRi-776', trainIds: 576, trainImages: 37778, source: 'VeRi-776 (Liu et al., ECCV 2016), image_train' },
   // PKU VehicleID (Liu et al., CVPR 2016): train_list.txt holds 110,178 images of 13,134 vehicles; fast-reid's
   // Small / Medium / LargeVehicleID evaluate on test_list_800 / 1600 / 2400.
-  { kind: 'vehicleid_800', fastreid: 'SmallVehicleID', label: 'VehicleID (800)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
-  { kind: 'vehicleid_1600', fastreid: 'MediumVehicleID', label: 'VehicleID (1600)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
-  { kind: 'vehicleid_2400', fastreid: 'LargeVehicleID', label: 'VehicleID (2400)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_800', fastreidTrain: 'VehicleID', fastreid: 'SmallVehicleID', label: 'VehicleID (800)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_1600', fastreidTrain: 'VehicleID', fastreid: 'MediumVehicleID', label: 'VehicleID (1600)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  { kind: 'vehicleid_2400', fastreidTrain: 'VehicleID', fastreid: 'LargeVehicleID', label: 'VehicleID (2400)', trainIds: 13134, trainImages: 110178, source: 'PKU VehicleID (Liu et al., CVPR 2016), train_list.txt' },
+  // VeRi-Wild (Lou et al., CVPR 2019): train_list.txt holds 277,797 images of 30,671 vehicles (fast-reid
+  // veriwild.py's statistics); Small / Medium / LargeVeRiWild evaluate on test_3000 / 5000 / 10000
+  // (+ _query), and the training name VeRiWild alone on test_10000.
+  { kind: 'veriwild_3000', fastreidTrain: 'VeRiWild', fastreid: 'SmallVeRiWild', label: 'VeRi-Wild (3000)', trainIds: 30671, trainImages: 277797, source: 'VeRi-Wild (Lou et al., CVPR 2019), train_list.txt' },
+  { kind: 'veriwild_5000', fastreidTrain: 'VeRiWild', fastreid: 'MediumVeRiWild', label: 'VeRi-Wild (5000)', trainIds: 30671, trainImages: 277797, source: 'VeRi-Wild (Lou et al., CVPR 2019), train_list.txt' },
+  { kind: 'veriwild_10000', fastreidTrain: 'VeRiWild', fastreidTrainTests: true, fastreid: 'LargeVeRiWild', label: 'VeRi-Wild (10000)', trainIds: 30671, trainImages: 277797, source: 'VeRi-Wild (Lou et al., CVPR 2019), train_list.txt' },
 ];
 
 /** The dataset a framework's DATASETS.NAMES entry loads (the same name can load different data: CUHK03). */
 export function datasetByName(name: string, framework?: 'rsb' | 'fastreid'): KnownDataset | undefined {
   const n = name.trim().toLowerCase();
   return KNOWN_DATASETS.find((d) => (framework !== 'fastreid' && d.rsb === n) || (framework !== 'rsb' && d.fastreid?.toLowerCase() === n));
+}
+
+/**
+ * The dataset fast-reid's DATASETS.NAMES / DATASETS.TESTS load, as the app evaluates one test set: a
+ * training-list name (`VehicleID`, `VeRiWild`) takes its test size from the first TESTS entry of the same
+ * family (configs/VehicleID/bagtricks_R50-ibn.yml: NAMES VehicleID, TESTS Small/Medium/LargeVehicleID),
+ * else the family's first.
+ */
+export function fastreidDataset(names: readonly string[], tests: readonly string[]): KnownDataset | undefined {
+  const name = (names[0] ?? 'Market1501').trim().toLowerCase();
+  const family = KNOWN_DATASETS.filter((d) => d.fastreidTrain?.toLowerCase() === name);
+  if (!family.length) return datasetByName(name, 'fastreid');
+  const test = tests[0]?.trim().toLowerCase();
+  return family.find((d) => d.fastreid?.toLowerCase() === test) ?? family.find((d) => d.fastreidTrainTests) ?? family[0];
 }
 
 export function datasetByKind(kind: string): KnownDataset | undefined {
@@ -65,6 +92,9 @@ export const DATASET_LAYOUT_IDS = [
   'vehicleid_800',
   'vehicleid_1600',
   'vehicleid_2400',
+  'veriwild_3000',
+  'veriwild_5000',
+  'veriwild_10000',
   'class_folders',
 ] as const;
 export type DatasetLayoutId = (typeof DATASET_LAYOUT_IDS)[number];
@@ -98,6 +128,9 @@ export const DATASET_LAYOUTS: readonly DatasetLayout[] = [
   { id: 'vehicleid_800', label: 'VehicleID, 800-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_800.txt', reader: 'fast-reid vehicleid.py (SmallVehicleID)' },
   { id: 'vehicleid_1600', label: 'VehicleID, 1600-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_1600.txt', reader: 'fast-reid vehicleid.py (MediumVehicleID)' },
   { id: 'vehicleid_2400', label: 'VehicleID, 2400-vehicle test', markers: 'image/ and train_test_split/ with train_list.txt, test_list_2400.txt', reader: 'fast-reid vehicleid.py (LargeVehicleID)' },
+  { id: 'veriwild_3000', label: 'VeRi-Wild, 3000-vehicle test', markers: 'images/ and train_test_split/ with train_list.txt, vehicle_info.txt, test_3000.txt, test_3000_query.txt', reader: 'fast-reid veriwild.py (SmallVeRiWild)' },
+  { id: 'veriwild_5000', label: 'VeRi-Wild, 5000-vehicle test', markers: 'images/ and train_test_split/ with train_list.txt, vehicle_info.txt, test_5000.txt, test_5000_query.txt', reader: 'fast-reid veriwild.py (MediumVeRiWild)' },
+  { id: 'veriwild_10000', label: 'VeRi-Wild, 10000-vehicle test', markers: 'images/ and train_test_split/ with train_list.txt, vehicle_info.txt, test_10000.txt, test_10000_query.txt', reader: 'fast-reid veriwild.py (LargeVeRiWild, VeRiWild)' },
   { id: 'class_folders', label: 'class per folder', markers: 'train/<class>/ (+ val/<class>/), or <class>/ folders of images', reader: 'torchvision ImageFolder; Person_reID_baseline_pytorch prepare.py' },
 ];
 

@@ -3,8 +3,9 @@ import { FASTREID_NL_LAYERS, type Depth } from '../presets/resnet.js';
 import { LOSS_TERMS, lossTerm, lossTermByFastreidName, lossTermWeight } from '../training/losses.js';
 import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
-import { datasetByName, type KnownDataset } from './datasets.js';
+import { fastreidDataset, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
+import { keptKeys, keptNote, keptOf, writeKept, type KeepRules, type KeptKeys } from './keep.js';
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
 import { MGN_FREEZE_MODULES } from '../presets/mgn.js';
 import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
@@ -157,6 +158,35 @@ export const FR_MARKERS = [
   'SOLVER.DELAY_EPOCHS', 'SOLVER.ETA_MIN_LR', 'SOLVER.NESTEROV', 'SOLVER.CLIP_GRADIENTS.', 'TEST.AQE.', 'TEST.PRECISE_BN.', 'TEST.ROC.', 'KD.',
 ];
 
+/**
+ * Keys the fast-reid exporter derives from the document (graph and modelled settings): never kept from an
+ * imported config. Every other key of defaults.py the config sets comes back as it came in (core/config/keep.ts).
+ */
+const FR_DOC_KEYS = new Set([
+  'MODEL.META_ARCHITECTURE', 'MODEL.BACKBONE.NAME', 'MODEL.BACKBONE.DEPTH', 'MODEL.BACKBONE.LAST_STRIDE', 'MODEL.BACKBONE.FEAT_DIM',
+  'MODEL.BACKBONE.WITH_IBN', 'MODEL.BACKBONE.WITH_SE', 'MODEL.BACKBONE.WITH_NL', 'MODEL.BACKBONE.PRETRAIN', 'MODEL.BACKBONE.PRETRAIN_PATH',
+  'MODEL.HEADS.NAME', 'MODEL.HEADS.WITH_BNNECK', 'MODEL.HEADS.POOL_LAYER', 'MODEL.HEADS.NECK_FEAT', 'MODEL.HEADS.CLS_LAYER',
+  'MODEL.HEADS.EMBEDDING_DIM', 'MODEL.HEADS.SCALE', 'MODEL.HEADS.MARGIN', 'MODEL.LOSSES.NAME', 'MODEL.LOSSES.CE.EPSILON', 'MODEL.LOSSES.CE.SCALE',
+  'MODEL.LOSSES.TRI.MARGIN', 'MODEL.LOSSES.TRI.HARD_MINING', 'MODEL.LOSSES.TRI.NORM_FEAT', 'MODEL.LOSSES.TRI.SCALE', 'MODEL.PIXEL_MEAN',
+  'MODEL.PIXEL_STD', 'MODEL.FREEZE_LAYERS', 'MODEL.WEIGHTS', 'SOLVER.OPT', 'SOLVER.MAX_EPOCH', 'SOLVER.BASE_LR', 'SOLVER.MOMENTUM',
+  'SOLVER.WEIGHT_DECAY', 'SOLVER.IMS_PER_BATCH', 'SOLVER.SCHED', 'SOLVER.STEPS', 'SOLVER.GAMMA', 'SOLVER.DELAY_EPOCHS', 'SOLVER.ETA_MIN_LR',
+  'SOLVER.WARMUP_FACTOR', 'SOLVER.WARMUP_ITERS', 'SOLVER.CHECKPOINT_PERIOD', 'SOLVER.FREEZE_ITERS', 'INPUT.SIZE_TRAIN', 'INPUT.SIZE_TEST',
+  'INPUT.FLIP.ENABLED', 'INPUT.FLIP.PROB', 'INPUT.PADDING.ENABLED', 'INPUT.PADDING.SIZE', 'INPUT.REA.ENABLED', 'INPUT.REA.PROB',
+  'INPUT.AUTOAUG.ENABLED', 'INPUT.AUTOAUG.PROB', 'DATASETS.NAMES', 'DATASETS.TESTS', 'DATALOADER.SAMPLER_TRAIN', 'DATALOADER.NUM_INSTANCE',
+  'TEST.EVAL_PERIOD', 'TEST.METRIC', 'TEST.RERANK.ENABLED', 'OUTPUT_DIR',
+]);
+
+/** defaults.py keys whose value is a Python float with a whole value, or a list of floats (yacs keeps the type). */
+export const FR_FLOAT_KEYS = new Set([
+  'INPUT.AUGMIX.PROB', 'INPUT.AUTOAUG.PROB', 'MODEL.BACKBONE.ATT_DROP_RATE', 'MODEL.BACKBONE.DROP_RATIO', 'MODEL.BACKBONE.SIE_COE',
+  'MODEL.HEADS.MARGIN', 'MODEL.LOSSES.CE.EPSILON', 'MODEL.LOSSES.CE.SCALE', 'MODEL.LOSSES.CIRCLE.SCALE', 'MODEL.LOSSES.COSFACE.SCALE',
+  'MODEL.LOSSES.FL.SCALE', 'MODEL.LOSSES.TRI.SCALE', 'SOLVER.BIAS_LR_FACTOR', 'SOLVER.CLIP_GRADIENTS.CLIP_VALUE',
+  'SOLVER.CLIP_GRADIENTS.NORM_TYPE', 'SOLVER.HEADS_LR_FACTOR', 'TEST.AQE.ALPHA', 'INPUT.CROP.RATIO', 'INPUT.CROP.SCALE', 'INPUT.REA.VALUE',
+  'MODEL.PIXEL_MEAN', 'MODEL.PIXEL_STD',
+]);
+
+const FR_KEEP: KeepRules = { defaults: FR_DEFAULTS, docKeys: FR_DOC_KEYS, floatKeys: FR_FLOAT_KEYS };
+
 const FR_DEPTHS: Record<string, Depth> = { '18x': 'resnet18', '34x': 'resnet34', '50x': 'resnet50', '101x': 'resnet101' };
 const DEPTH_KEY: Partial<Record<Depth, string>> = { resnet18: '18x', resnet34: '34x', resnet50: '50x', resnet101: '101x' };
 const FEAT_DIM: Record<Depth, number> = { resnet18: 512, resnet34: 512, resnet50: 2048, resnet101: 2048, resnet152: 2048 };
@@ -206,6 +236,8 @@ export const FR_BOT_SETTINGS = {
 
 /** Why a recognised model is not a fast-reid Baseline (empty when it is one). */
 export function frModelProblems(m: ModelSpec): string[] {
+  if (m.senet)
+    return [`${presetName(m)}: reid-strong-baseline's SENet (Cadene senet.py: layer0 stem, SE blocks) has no fast-reid builder (MODEL.BACKBONE.WITH_SE adds SE to fast-reid's own ResNet, another model) — export it as reid-strong-baseline YAML`];
   const out: string[] = [];
   if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only`);
   if (m.stem !== 'fastreid')
@@ -368,6 +400,9 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     },
   };
   if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
+  const kept = keptOf(s, 'fastreid');
+  const written = writeKept(tree, kept, FR_KEEP, keptSkips(kept, s, ds, warm, ipe));
+  warnings.push(...keptNote(written));
   const header = [
     'fast-reid config written by ReID Studio',
     `model: ${presetName(m)}${m.arch ? '' : ' (fast-reid stem)'}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`,
@@ -378,6 +413,28 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     warnings.push(`the config needs editing before it trains: ${Object.keys(notes).join(', ')} (see the TO FILL IN comments)`);
   }
   return { ok: true, text: emitYacs(tree, header, notes), warnings: [...warnings, ...FR_NOTES] };
+}
+
+/**
+ * Kept keys the app models approximately, left out when the document no longer agrees with them: WARMUP_ITERS
+ * while the warmup stays the same whole epochs, BalancedIdentitySampler while P×K sampling is on, the
+ * config's DATASETS.NAMES / TESTS while the document trains on the dataset they load.
+ */
+function keptSkips(kept: KeptKeys | undefined, s: TrainingSettings, ds: ReturnType<typeof datasetOf>, warm: number, ipe: number | undefined): Set<string> {
+  const skip = new Set<string>();
+  if (!kept) return skip;
+  const iters = kept['SOLVER.WARMUP_ITERS'];
+  if (iters !== undefined && !(typeof iters === 'number' && warm > 0 && ipe !== undefined && Math.max(1, Math.round(iters / ipe)) === warm)) skip.add('SOLVER.WARMUP_ITERS');
+  if (kept['DATALOADER.SAMPLER_TRAIN'] !== undefined && s.sampler === 'softmax') skip.add('DATALOADER.SAMPLER_TRAIN');
+  const names = kept['DATASETS.NAMES'];
+  const tests = kept['DATASETS.TESTS'];
+  if (names !== undefined || tests !== undefined) {
+    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
+    const loads = fastreidDataset(list(names), list(tests));
+    const same = 'reason' in ds ? false : ds.known ? loads?.kind === ds.known.kind : !loads && list(names)[0] === ds.name;
+    if (!same) skip.add('DATASETS.NAMES').add('DATASETS.TESTS');
+  }
+  return skip;
 }
 
 /** fast-reid config (already merged with its `_BASE_` chain and flattened) → document. */
@@ -462,10 +519,13 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const dsName = names[0] ?? 'Market1501';
   if (names.length !== 1) r.warnings.push(`DATASETS.NAMES lists ${names.length} datasets; the app trains on one: ${dsName} is used`);
   const tests = r.strList('DATASETS.TESTS');
-  if (tests.length !== 1 || tests[0] !== dsName)
-    r.notModelled('DATASETS.TESTS', `DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of the training dataset (${dsName})`);
   if (r.bool('DATASETS.COMBINEALL')) r.notModelled('DATASETS.COMBINEALL', 'DATASETS.COMBINEALL trains on train+query+gallery; the app trains on the training split');
-  const known = datasetByName(dsName, 'fastreid');
+  const known = fastreidDataset(names, tests);
+  const evalName = known?.fastreid ?? dsName;
+  // NAMES / TESTS as the config gave them, written back while the document keeps this dataset.
+  const datasetKept = tests.length !== 1 || tests[0] !== evalName || (!!known && dsName !== known.fastreid);
+  if (tests.length !== 1 || tests[0] !== evalName)
+    r.warnings.push(`DATASETS.TESTS ${JSON.stringify(tests)}: the app evaluates on the query/gallery of ${known ? `${known.label} (${evalName})` : dsName}; the list is kept for export`);
   const explicitClasses = r.num('MODEL.HEADS.NUM_CLASSES', { int: true, min: 0, max: 1_000_000 });
   let numClasses = known?.trainIds ?? (explicitClasses || 751);
   if (!known && !explicitClasses) r.warnings.push(`unknown dataset '${dsName}': the classifier keeps ${numClasses} classes (fast-reid sizes it from the data; set it in the graph)`);
@@ -484,6 +544,9 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const samplerTrain = r.str('DATALOADER.SAMPLER_TRAIN');
   const pk = samplerTrain === 'NaiveIdentitySampler' || samplerTrain === 'BalancedIdentitySampler';
   if (samplerTrain !== 'TrainingSampler' && !pk) refuse(`DATALOADER.SAMPLER_TRAIN '${samplerTrain}' is not modelled`);
+  // fastreid/data/samplers/triplet_sampler.py: BalancedIdentitySampler also balances each identity's cameras.
+  if (samplerTrain === 'BalancedIdentitySampler' && sampler !== 'softmax')
+    r.warnings.push("DATALOADER.SAMPLER_TRAIN BalancedIdentitySampler (fast-reid picks each identity's instances across its cameras): the app samples P×K identities as NaiveIdentitySampler does; the sampler is kept for export");
   if (pk !== (sampler !== 'softmax'))
     r.notModelled(
       'DATALOADER.SAMPLER_TRAIN',
@@ -566,7 +629,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
       warmupEpochs = Math.max(1, Math.round(warmupIters / ipe));
       if (warmupEpochs * ipe !== warmupIters)
         r.warnings.push(
-          `SOLVER.WARMUP_ITERS ${warmupIters} iterations = ${(warmupIters / ipe).toFixed(2)} epochs at ${ipe} iterations per epoch (${known!.label}: ${known!.trainImages} images // ${p * k}); the app warms up per epoch for ${warmupEpochs}`,
+          `SOLVER.WARMUP_ITERS ${warmupIters} iterations = ${(warmupIters / ipe).toFixed(2)} epochs at ${ipe} iterations per epoch (${known!.label}: ${known!.trainImages} images // ${p * k}); the app warms up per epoch for ${warmupEpochs} (the ${warmupIters} iterations are kept for export while the warmup stays ${warmupEpochs} epochs)`,
         );
     }
   }
@@ -608,9 +671,25 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
         : { choice: 'imagenet' }
       : { choice: 'none' };
   const outputDir = r.raw('OUTPUT_DIR');
-  const framework: Record<string, string | boolean> = {};
+  const framework: Record<string, unknown> = {};
   if (!known) framework.datasetName = dsName;
   if (resnestNl) framework.withNonLocal = true;
+  // Approximately modelled keys, written back under the exporter's conditions (exportFastreidYaml).
+  const lossy: KeptKeys = {};
+  if (warmupIters > 0 && ipe !== undefined && warmupEpochs * ipe !== warmupIters) lossy['SOLVER.WARMUP_ITERS'] = warmupIters;
+  if (samplerTrain === 'BalancedIdentitySampler' && sampler !== 'softmax') lossy['DATALOADER.SAMPLER_TRAIN'] = samplerTrain;
+  if (datasetKept) Object.assign(lossy, { 'DATASETS.NAMES': names, 'DATASETS.TESTS': tests });
+  const weightDecayWritten = r.num('SOLVER.WEIGHT_DECAY', { min: 0 });
+  const kept = keptKeys(
+    r,
+    FR_KEEP,
+    {
+      'MODEL.BACKBONE.NORM': 'BN', 'MODEL.HEADS.NORM': 'BN', 'MODEL.HEADS.NUM_CLASSES': 0, 'SOLVER.BIAS_LR_FACTOR': 1, 'SOLVER.HEADS_LR_FACTOR': 1,
+      'SOLVER.WEIGHT_DECAY_NORM': weightDecayWritten, 'SOLVER.WEIGHT_DECAY_BIAS': weightDecayWritten, 'SOLVER.WARMUP_METHOD': 'linear', 'INPUT.PADDING.MODE': 'constant',
+    },
+    lossy,
+  );
+  if (kept) framework.keys = { fastreid: kept };
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;

@@ -2,6 +2,7 @@ import { getKind, ShapeError, type Value } from '../registry/index.js';
 import { resolveParams } from './params.js';
 import type { Diagnostic, DiagnosticCode, Graph, GraphNode, Shape } from './types.js';
 import { Evaluator, nodeFlags, type Layer } from './evaluate.js';
+import { resnetStem, stemMismatch } from './stem.js';
 
 export interface NodeInfo {
   /** Output shape per output port. */
@@ -212,6 +213,10 @@ export function analyze(graph: Graph): Analysis {
     }
     for (const n of graph.nodes) if (!reach.has(n.id) && !failed.has(n.id)) diag('W_UNUSED_NODE', `${n.name} does not feed the model outputs`, n.id);
   }
+
+  // A stem no framework pairs with these stages (core/graph/stem.ts): said the moment the graph stops matching.
+  const stem = stemMismatch(ev.layers);
+  if (stem) diag('W_STEM_MISMATCH', stem, resnetStem(ev.layers)!.nodeId);
 
   const layerByName = new Map(ev.layers.map((l) => [l.name, l]));
   let featureMap: Shape | undefined;

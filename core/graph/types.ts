@@ -92,4 +92,5 @@ export type DiagnosticCode =
   | 'E_DUPLICATE_NAME'
   | 'E_NO_INPUT'
   | 'W_NO_TRAIN_OUTPUT'
+  | 'W_STEM_MISMATCH'
   | 'W_UNUSED_NODE';

@@ -10,6 +10,10 @@ export type ClsLayer = (typeof CLS_LAYERS)[number];
  * Training settings stored in the document's `training` block. Defaults = reid-strong-baseline's
  * configs/softmax_triplet_with_center.yml; every trick is a toggle.
  */
+/** A YACS config value as YAML gives it (core/config/yacs.ts ConfigValue). */
+type JsonValue = string | number | boolean | null | JsonValue[];
+const configValueSchema: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(configValueSchema)]));
+
 export const trainingSettingsSchema = z.object({
   dataset: z
     .object({
@@ -131,6 +135,13 @@ export const trainingSettingsSchema = z.object({
        * ResNeSt graph, whose fast-reid builder ignores WITH_NL: there it is the imported value, written back.
        */
       withNonLocal: z.boolean().optional(),
+      /**
+       * Config keys the app does not model, as the imported config set them (dotted key → value), per
+       * framework: written back when the document is exported to that framework (core/config/keep.ts).
+       */
+      keys: z
+        .object({ rsb: z.record(z.string(), configValueSchema).optional(), fastreid: z.record(z.string(), configValueSchema).optional() })
+        .optional(),
     })
     .optional(),
 });

@@ -10,3 +10,8 @@ export class CliError extends Error {
 
 /** Ctrl-C ended a command early (after checkpointing where there is something to keep): exit code 130. */
 export class Interrupted extends Error {}
+
+/** The CLI's error code for a file error (main/io/files.ts FileError.code): E_DISK_FULL for a full disk, else E_IO. */
+export function fileErrorCliCode(code: string): 'E_DISK_FULL' | 'E_IO' {
+  return code === 'ENOSPC' ? 'E_DISK_FULL' : 'E_IO';
+}

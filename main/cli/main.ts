@@ -1,10 +1,11 @@
-import { CliError, Interrupted } from './errors.js';
+import { CliError, fileErrorCliCode, Interrupted } from './errors.js';
 import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
 import { commandHelp, HELP } from './help.js';
 import { appVersion } from '../io/app-version.js';
 import { joinNegativeNumbers } from './numbers.js';
 import { FileError } from '../io/files.js';
+import { displayPath, rawArgv } from '../io/raw-names.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 
@@ -38,6 +39,10 @@ export const COMMANDS: Record<string, { help: string; run: Handler }> = {
     run: async (argv) => (await import('./eval.js')).evalCommand(argv),
   },
   embed: { help: 'embed [GRAPH.json | --preset NAME …preset options] --weights FILE --images DIR --out FEATS.json [--backend auto|tensorflow-gpu|tensorflow|wasm|cpu] [--batch-size N]  eval-mode features of every image in DIR', run: async (argv) => (await import('./embed.js')).embedCommand(argv) },
+  actmap: {
+    help: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--json]  torchreid activation maps of every image in DIR as overlaid PNGs',
+    run: async (argv) => (await import('./actmap.js')).actmapCommand(argv),
+  },
   backend: { help: 'backend [--backend NAME] [--json]  the TensorFlow.js backend in use, why faster ones were skipped, and the GPU (CUDA / cuDNN) check', run: async (argv) => (await import('./backend.js')).backendCommand(argv) },
   weights: { help: 'weights FILE [GRAPH.json | --preset NAME …preset options] [--keep-classifier] [--json]  list a checkpoint\'s tensors, or its load report for a graph', run: async (argv) => (await import('./weights.js')).weightsCommand(argv) },
   export: { help: 'export [GRAPH.json | --preset NAME …] --format graph|rsb-yaml|fastreid-yaml|pytorch|tfjs --out PATH [--weights FILE.pth|RUN_DIR] [--layout rsb|fastreid] [--fastreid-stem] [--json]', run: async (argv) => (await import('./export.js')).exportCommand(argv) },
@@ -96,12 +101,12 @@ export async function runCli(argv: string[]): Promise<number> {
       // `--backend` with no value: say what the values are (every command's --backend takes the same ones).
       // The engine list is loaded only here: it pulls the engines, which `--version` / `--help` never load.
       if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${(await import('../onnx/engine.js')).ENGINE_CHOICES.join(', ')})`;
-      process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
+      process.stderr.write(`reid-studio: error: ${displayPath(message)}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
     }
     // A file the command cannot read or write (a device as --out, a full disk, no permission): the user's situation.
     if (e instanceof FileError) {
-      process.stderr.write(`reid-studio: error: ${err.message} (${e.code === 'ENOSPC' ? 'E_DISK_FULL' : 'E_IO'})\n`);
+      process.stderr.write(`reid-studio: error: ${displayPath(err.message)} (${fileErrorCliCode(e.code)})\n`);
       return EXIT.user;
     }
     // A failing WebGPU session or a lost GPU device: one line with its code (main/onnx/webgpu-errors.ts).
@@ -109,7 +114,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`reid-studio: error: ${err.message} (${e.code})\n`);
       return EXIT.user;
     }
-    process.stderr.write(`reid-studio: internal error: ${err.message}\n`);
+    process.stderr.write(`reid-studio: internal error: ${displayPath(err.message)}\n`);
     if (process.env.REID_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
     return EXIT.internal;
   }
@@ -118,7 +123,8 @@ export async function runCli(argv: string[]): Promise<number> {
 /** The process entry: run, then exit only once stdout / stderr have drained (pipes never cut). */
 export async function main(argv: string[]): Promise<never> {
   quietOnBrokenPipe();
-  return exitAfterDrain(await runCli(argv));
+  // File names that are not valid UTF-8 keep their bytes (Node's argv has U+FFFD there): main/io/raw-names.ts.
+  return exitAfterDrain(await runCli(rawArgv(argv)));
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.env.REID_STUDIO_CLI_ENTRY) {

@@ -48,6 +48,10 @@ function reportText(file: string, r: LoadReport): string {
     for (const g of r.groups)
       out.push(`  ${g.label}${g.stripped ? ` under "${g.stripped}"` : ''} (${g.keys} keys) -> ${g.to}: ${g.loaded} loaded${g.skipped ? `, ${g.skipped} skipped` : ''}${g.mismatched ? `, ${g.mismatched} shape mismatches` : ''}`);
   }
+  if (r.source) {
+    out.push('', `model in the file: ${r.source.description}`);
+    for (const m of r.sourceMismatch ?? []) out.push(`  NOT THIS GRAPH: ${m} (embed / eval refuse; --source-model builds the checkpoint's own model)`);
+  }
   if (r.preprocessing) {
     const p = r.preprocessing;
     out.push('', `input normalisation in the file (${p.source}): mean [${p.pixelMean.join(', ')}], std [${p.pixelStd.join(', ')}]${p.scale === 255 ? ' on 0-255 pixels' : ''}`);

@@ -11,7 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { copyMode, readTextFile, syncFolder, writeFileSynced } from '../io/files.js';
+import { copyMode, fileError, makeFolders, readTextFile, syncFolder, writeFileSynced } from '../io/files.js';
 import { ExportError } from './errors.js';
 
 /** The manifest file of a folder export: `{ generator, format, files, written }`. */
@@ -117,7 +117,8 @@ export async function writeFolderAtomic(outDir: string, format: string, fill: (d
     return await writeFolder(outDir, format, fill);
   } catch (e) {
     if (e instanceof ExportError) throw e;
-    throw new ExportError(`cannot write ${outDir}: ${(e as Error).message}`);
+    // A full disk, a read-only folder: the reason in one line, about the folder asked for (the temp folder is gone).
+    throw new ExportError(`cannot write ${outDir}: ${fileError(e, outDir).reason}`);
   }
 }
 
@@ -131,9 +132,9 @@ async function writeFolder(outDir: string, format: string, fill: (dir: string) =
   }
   const parent = dirname(out);
   try {
-    await mkdir(parent, { recursive: true });
+    await makeFolders(parent);
   } catch (e) {
-    throw new ExportError(`cannot create ${parent}: ${(e as Error).message}`);
+    throw new ExportError(`cannot create ${parent}: ${fileError(e, parent).reason}`);
   }
   const tag = randomBytes(6).toString('hex');
   const tmp = join(parent, `.${basename(out)}.${tag}.tmp`);

@@ -11,10 +11,11 @@
  * once, without blocking), with a size cap per kind of file, checked with fstat on the opened handle
  * (what was checked is what is read). Errors are one line: `FileError` with an errno-like `code`.
  */
-import { constants, closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { constants, closeSync, fstatSync, mkdirSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { displayPath, fsPath } from './raw-names.js';
 
 /** Size caps, bytes. Documents match the API's 64 MB document limit; weights cover ResNet-101-IBN-a checkpoints with optimizer state. */
 export const READ_LIMITS = {
@@ -35,16 +36,17 @@ const KIND_NAMES: Record<FileKind, string> = {
   image: 'image',
 };
 
-export type FileErrorCode = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'ENOTREG' | 'EFBIG' | 'ENOSPC' | 'EROFS' | 'EIO';
+/** errno-like; EILSEQ: a path that is not valid UTF-8 where the app needs one (main/io/raw-names.ts). */
+export type FileErrorCode = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'ENOTREG' | 'EFBIG' | 'ENOSPC' | 'EROFS' | 'EIO' | 'EILSEQ';
 
-/** A file could not be read or written; `message` is one line naming the path and the reason. */
+/** A file could not be read or written; `message` is one line naming the path and the reason (`reason`: the reason alone). */
 export class FileError extends Error {
   constructor(
     readonly code: FileErrorCode,
     readonly path: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`${path}: ${message}`);
+    super(`${displayPath(path)}: ${reason}`);
     this.name = 'FileError';
   }
 }
@@ -79,6 +81,75 @@ export function fileError(e: unknown, path: string): FileError {
   }
 }
 
+/** True when `path` is an existing folder (false on any error). */
+function isFolder(path: string): boolean {
+  try {
+    return statSync(fsPath(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * fileError for creating `path` (a file or a folder): ENOENT while its folder exists means the file system
+ * takes no new entries there (/proc, /sys: `train --out /proc/self`), which "no such file" would hide.
+ */
+export function createError(e: unknown, path: string): FileError {
+  if ((e as NodeJS.ErrnoException)?.code === 'ENOENT' && isFolder(dirname(path))) return new FileError('EACCES', path, 'the file system takes no new files here (a kernel file system such as /proc or /sys)');
+  return fileError(e, path);
+}
+
+/** The folders of `dir` that do not exist yet, outermost first; FileError when a part of the path is a file. */
+function missingFolders(dir: string, exists: (p: string) => 'dir' | 'missing' | 'other'): string[] {
+  const missing: string[] = [];
+  for (let cur = resolve(dir); ; cur = dirname(cur)) {
+    const k = exists(cur);
+    if (k === 'dir') break;
+    if (k === 'other') throw new FileError('ENOTDIR', cur, 'is not a folder');
+    missing.unshift(cur);
+    if (dirname(cur) === cur) break;
+  }
+  return missing;
+}
+
+function kindSync(p: string): 'dir' | 'missing' | 'other' {
+  try {
+    return statSync(fsPath(p)).isDirectory() ? 'dir' : 'other';
+  } catch (e) {
+    // ENOTDIR: a file further up is in the way; the walk up names it.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw fileError(e, p);
+  }
+}
+
+/**
+ * `mkdir -p` that always ends: creates the missing folders of `dir`, outermost first. Node's own recursive
+ * mkdir retries without end where mkdir(2) answers ENOENT under an existing folder (`/proc/self/x`: Node 20
+ * and 22 hang; issue #25). Throws FileError naming the folder that could not be made (ENOTDIR for a file
+ * in the way, EROFS, EACCES, ENOSPC, …); an existing folder is fine.
+ */
+export async function makeFolders(dir: string): Promise<void> {
+  for (const d of missingFolders(dir, kindSync)) {
+    try {
+      await mkdir(fsPath(d));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isFolder(d)) throw createError(e, d);
+    }
+  }
+}
+
+/** Synchronous makeFolders (same checks, same errors). */
+export function makeFoldersSync(dir: string): void {
+  for (const d of missingFolders(dir, kindSync)) {
+    try {
+      mkdirSync(fsPath(d));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isFolder(d)) throw createError(e, d);
+    }
+  }
+}
+
 function checkStats(st: Stats, path: string, kind: FileKind, maxBytes: number): void {
   if (st.isDirectory()) throw new FileError('EISDIR', path, 'is a folder, not a file');
   if (!st.isFile()) {
@@ -105,7 +176,7 @@ export async function readRegularFile(path: string, kind: FileKind, opts: ReadOp
   const maxBytes = opts.maxBytes ?? READ_LIMITS[kind];
   let fh: FileHandle | undefined;
   try {
-    fh = await open(path, READ_FLAGS);
+    fh = await open(fsPath(path), READ_FLAGS);
     const st = await fh.stat();
     checkStats(st, path, kind, maxBytes);
     const buf = Buffer.allocUnsafe(st.size);
@@ -133,7 +204,7 @@ export function readRegularFileSync(path: string, kind: FileKind, opts: ReadOpti
   const maxBytes = opts.maxBytes ?? READ_LIMITS[kind];
   let fd: number | undefined;
   try {
-    fd = openSync(path, READ_FLAGS);
+    fd = openSync(fsPath(path), READ_FLAGS);
     const st = fstatSync(fd);
     checkStats(st, path, kind, maxBytes);
     const buf = Buffer.allocUnsafe(st.size);
@@ -184,7 +255,7 @@ async function writeAll(fh: FileHandle, data: string | Uint8Array | readonly Uin
 
 async function existingMode(path: string): Promise<number | null> {
   try {
-    const st = await stat(path);
+    const st = await stat(fsPath(path));
     return st.isFile() ? st.mode & 0o7777 : null;
   } catch {
     return null;
@@ -195,7 +266,7 @@ async function existingMode(path: string): Promise<number | null> {
 export async function syncFolder(dir: string): Promise<void> {
   let fh: FileHandle | undefined;
   try {
-    fh = await open(dir, constants.O_RDONLY);
+    fh = await open(fsPath(dir), constants.O_RDONLY);
     await fh.sync();
   } catch {
     // best effort
@@ -218,14 +289,10 @@ export function tempPathFor(path: string): string {
 export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
   const fs = opts.fs ?? realFs;
   const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw fileError(e, dir);
-  }
+  await makeFolders(dir);
   // Only a regular file (or nothing) is replaced: renaming over /dev/null, a FIFO or a socket would
   // destroy it (issue #25: `export --out /dev/null` replaced the device with a file when run as root).
-  const target = await lstat(path).catch(() => null);
+  const target = await lstat(fsPath(path)).catch(() => null);
   if (target && !target.isFile() && !target.isSymbolicLink())
     throw new FileError(target.isDirectory() ? 'EISDIR' : 'ENOTREG', path, `is ${target.isDirectory() ? 'a folder' : 'a device, FIFO or socket'}, not a file to write`);
   const keep = await existingMode(path);
@@ -233,7 +300,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   const tmp = tempPathFor(path);
   let created = false;
   try {
-    const fh = await fs.open(tmp, 'wx', mode);
+    const fh = await fs.open(fsPath(tmp), 'wx', mode);
     created = true;
     try {
       await writeAll(fh, data);
@@ -243,11 +310,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
     } finally {
       await fh.close();
     }
-    await fs.rename(tmp, path);
+    await fs.rename(fsPath(tmp), fsPath(path));
     created = false;
   } catch (e) {
-    if (created) await rm(tmp, { force: true }).catch(() => undefined);
-    throw fileError(e, path);
+    if (created) await rm(fsPath(tmp), { force: true }).catch(() => undefined);
+    throw created ? fileError(e, path) : createError(e, path);
   }
   await syncFolder(dir);
 }
@@ -259,7 +326,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
 export async function writeFileSynced(path: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o644): Promise<void> {
   let created = false;
   try {
-    const fh = await open(path, 'wx', mode);
+    const fh = await open(fsPath(path), 'wx', mode);
     created = true;
     try {
       await writeAll(fh, data);
@@ -268,13 +335,13 @@ export async function writeFileSynced(path: string, data: string | Uint8Array | 
       await fh.close();
     }
   } catch (e) {
-    if (created) await rm(path, { force: true }).catch(() => undefined);
-    throw fileError(e, path);
+    if (created) await rm(fsPath(path), { force: true }).catch(() => undefined);
+    throw created ? fileError(e, path) : createError(e, path);
   }
 }
 
 /** Gives `path` the permission bits of `like` when `like` is an existing file (an export replacing an earlier one). */
 export async function copyMode(path: string, like: string): Promise<void> {
   const m = await existingMode(like);
-  if (m !== null) await chmod(path, m);
+  if (m !== null) await chmod(fsPath(path), m);
 }

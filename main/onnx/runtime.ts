@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import type { OnnxModelJs } from '../../core/index.js';
-import { ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../core/index.js';
+import { ACTMAP_OUTPUT_NAME, ONNX_INPUT_NAME, ONNX_OUTPUT_NAME } from '../../core/index.js';
 import { serializeOnnx } from './serialize.js';
 import { webgpuError } from './webgpu-errors.js';
 
@@ -102,6 +102,12 @@ export interface OrtSessionOptionsInput {
   preferredOutputLocation?: 'cpu' | 'gpu-buffer' | Record<string, 'cpu' | 'gpu-buffer'>;
   /** The WebGPU EP's tensor layout for Conv-like kernels (its default NHWC; NCHW avoids layout transposes). */
   preferredLayout?: 'NCHW' | 'NHWC';
+  /**
+   * false: idle intra-op threads sleep instead of spin-waiting between kernels (onnxruntime's session config
+   * `session.intra_op.allow_spinning` = 0). Spinning burns the cores the data-loader workers and other
+   * programs need; the training step turns it off (measured: bench/backends.ts, README "What runs where").
+   */
+  allowSpinning?: boolean;
 }
 
 /**
@@ -120,6 +126,7 @@ export function ortSessionOptions(ep: OrtExecutionProvider, o: OrtSessionOptions
     logSeverityLevel: o.logSeverityLevel ?? 3,
     ...(o.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: o.profileFilePrefix } : {}),
     ...(o.preferredOutputLocation ? { preferredOutputLocation: o.preferredOutputLocation } : {}),
+    ...(o.allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 
@@ -130,6 +137,11 @@ export interface OnnxFeatureSession {
   ep: OrtExecutionProvider;
   /** Features of `count` images given NHWC normalised floats ([count, H, W, C], as loadImages gives them). */
   extract(nhwc: Float32Array, count: number, batchSize?: number): Promise<{ features: Float32Array; dim: number }>;
+  /**
+   * With a model lowered with `actmap`: per image the last feature map's squared activations summed over
+   * channels ([count, h, w], not yet normalised; core/compile/actmap.ts).
+   */
+  actmaps?(nhwc: Float32Array, count: number, batchSize?: number): Promise<{ maps: Float32Array; h: number; w: number }>;
   release(): Promise<void>;
 }
 
@@ -162,33 +174,48 @@ export async function createFeatureSession(model: OnnxModelJs | Uint8Array, opts
     throw new OnnxRuntimeError(`onnxruntime rejected the model: ${(e as Error).message}`);
   }
   const inputMeta = model instanceof Uint8Array ? undefined : model.graph.inputs[0]!.shape;
+  const hasActmap = !(model instanceof Uint8Array) && model.graph.outputs.some((o) => o.name === ACTMAP_OUTPUT_NAME);
+  /** One output of every image, batch by batch: [count, ...dims] and the per-image dims. */
+  const runBatches = async (nhwc: Float32Array, count: number, batchSize: number, output: string, what: string) => {
+    const per = nhwc.length / Math.max(count, 1);
+    const [c, h, w] = inputMeta ? (inputMeta.slice(1) as number[]) : [3, 0, 0];
+    if (!inputMeta || c! * h! * w! !== per) throw new OnnxRuntimeError(`input has ${per} values per image, the model expects ${inputMeta?.slice(1).join('×')}`);
+    let out: Float32Array | undefined;
+    let dims: number[] = [];
+    for (let i = 0; i < count; i += batchSize) {
+      const n = Math.min(batchSize, count - i);
+      const x = nhwcToNchw(nhwc.subarray(i * per, (i + n) * per), n, h!, w!, c!);
+      let result: Ort.InferenceSession.ReturnType;
+      try {
+        result = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', x, [n, c!, h!, w!]) }, [output]);
+      } catch (e) {
+        if (ep === 'webgpu') throw webgpuError(e, `computing ${what} of images ${i + 1}–${i + n}`);
+        throw e;
+      }
+      const t = result[output]!;
+      dims = t.dims.slice(1).map(Number);
+      const size = dims.reduce((a, b) => a * b, 1);
+      out ??= new Float32Array(count * size);
+      out.set(t.data as Float32Array, i * size);
+      t.dispose();
+    }
+    return { data: out ?? new Float32Array(0), dims };
+  };
   return {
     threads,
     ep,
     async extract(nhwc, count, batchSize = 16) {
-      const per = nhwc.length / Math.max(count, 1);
-      const [c, h, w] = inputMeta ? (inputMeta.slice(1) as number[]) : [3, 0, 0];
-      if (!inputMeta || c! * h! * w! !== per) throw new OnnxRuntimeError(`input has ${per} values per image, the model expects ${inputMeta?.slice(1).join('×')}`);
-      let out: Float32Array | undefined;
-      let dim = 0;
-      for (let i = 0; i < count; i += batchSize) {
-        const n = Math.min(batchSize, count - i);
-        const x = nhwcToNchw(nhwc.subarray(i * per, (i + n) * per), n, h!, w!, c!);
-        let result: Ort.InferenceSession.ReturnType;
-        try {
-          result = await session.run({ [ONNX_INPUT_NAME]: new ort.Tensor('float32', x, [n, c!, h!, w!]) });
-        } catch (e) {
-          if (ep === 'webgpu') throw webgpuError(e, `computing features of images ${i + 1}–${i + n}`);
-          throw e;
-        }
-        const t = result[ONNX_OUTPUT_NAME]!;
-        dim = Number(t.dims[1]);
-        out ??= new Float32Array(count * dim);
-        out.set(t.data as Float32Array, i * dim);
-        t.dispose();
-      }
-      return { features: out ?? new Float32Array(0), dim };
+      const r = await runBatches(nhwc, count, batchSize, ONNX_OUTPUT_NAME, 'features');
+      return { features: r.data, dim: r.dims[0] ?? 0 };
     },
+    ...(hasActmap
+      ? {
+          async actmaps(nhwc: Float32Array, count: number, batchSize = 16) {
+            const r = await runBatches(nhwc, count, batchSize, ACTMAP_OUTPUT_NAME, 'activation maps');
+            return { maps: r.data, h: r.dims[0] ?? 0, w: r.dims[1] ?? 0 };
+          },
+        }
+      : {}),
     release: () => session.release(),
   };
 }

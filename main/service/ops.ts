@@ -125,7 +125,7 @@ export class OpsService {
         if (runId && this.evaluatingRuns.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already being evaluated`);
         if (runId) this.evaluatingRuns.add(runId);
         const result = await this.evalInProcess(id, job).finally(() => runId && this.evaluatingRuns.delete(runId));
-        return { ...result, jobId: id, ...(result.adapter ? { adapter: result.adapter } : {}), weights: { source: String(result.weights.source), ...(typeof result.weights.step === 'number' ? { step: result.weights.step } : {}) }, savedToRun: saveToRun };
+        return { ...result, jobId: id, ...(result.adapter ? { adapter: result.adapter } : {}), weights: { source: String(result.weights.source), ...(typeof result.weights.step === 'number' ? { step: result.weights.step } : {}) }, savedToRun: saveToRun && !result.saveError };
       },
       'weights.inspect': async ({ path, graph, keepClassifier }: CallParsed<'weights.inspect'>): Promise<CallOutput<'weights.inspect'>> => {
         const doc = graph ? (await this.graph(graph)).doc : null;

@@ -18,4 +18,5 @@ export {
   ModelError,
   type ReidModel,
 } from './model.js';
+export { extractActmaps } from './actmap.js';
 export { toArtifacts, fromArtifacts, saveModelDir, loadModelDir } from './io.js';

@@ -2,6 +2,7 @@ import { getKind, weightSpecs, type Layer, type WeightSpec, type WeightTransform
 import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import { NonFiniteWeightsError } from './errors.js';
 import { prefixVariants, RULES, type Rule, type RuleContext, type RuleId, type RuleTarget } from './layouts.js';
+import { detectSourceModel, sourceMismatch, type SourceModel } from './source-model.js';
 
 /**
  * Maps a checkpoint's state dict onto the graph's tfjs weight slots (and back, for export).
@@ -72,11 +73,20 @@ export interface LoadReport {
    */
   preprocessing?: { source: string; pixelMean: number[]; pixelStd: number[]; scale: number; mean: number[]; std: number[] };
   counts: { loaded: number; renamed: number; skipped: number; missing: number; mismatched: number; slots: number; tensors: number };
+  /**
+   * Set when the file is a re-ID model built on torchvision's ResNet (torchreid, Person_reID_baseline_pytorch
+   * ft_net; source-model.ts): what it is, and `sourceMismatch` where the graph is not that model (the stem, the
+   * head after the pooling) — features computed anyway would not be the checkpoint's.
+   */
+  source?: SourceModel;
+  sourceMismatch?: string[];
 }
 
 export interface LoadPlan {
-  /** `${layerName}/${slot}` → values in tfjs layout (already transformed). */
+  /** `${layerName}/${slot}` → values in tfjs layout (transformed when first read). */
   values: Map<string, Float32Array>;
+  /** The same slots in PyTorch layout: the checkpoint's own arrays, no copy (what the weight store takes, main/weights/store.ts). */
+  torch: Map<string, Float32Array>;
   report: LoadReport;
 }
 
@@ -85,22 +95,34 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
- * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). `move(t, f)` receives the torch and tfjs index.
+ * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). Writes the output in order (one strided read per element).
  */
 function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
   const out = new Float32Array(data.length);
-  const move = toTf ? (t: number, f: number) => (out[f] = data[t]!) : (t: number, f: number) => (out[t] = data[f]!);
+  let k = 0;
   if (transform === 'transpose2d') {
     const [o, i] = torchShape as [number, number];
-    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) move(r * i + c, c * o + r);
+    // tfjs [in, out][c][r] = torch [out, in][r][c]
+    if (toTf) for (let c = 0; c < i; c++) for (let r = 0; r < o; r++) out[k++] = data[r * i + c]!;
+    else for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[k++] = data[c * o + r]!;
     return out;
   }
   const [O, I, H, W] = torchShape as [number, number, number, number];
-  for (let o = 0; o < O; o++)
-    for (let i = 0; i < I; i++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) move(((o * I + i) * H + h) * W + w, ((h * W + w) * I + i) * O + o);
+  if (toTf) {
+    // HWIO[h][w][i][o] = OIHW[o][i][h][w]
+    const sO = I * H * W;
+    for (let h = 0; h < H; h++)
+      for (let w = 0; w < W; w++)
+        for (let i = 0; i < I; i++) {
+          const base = (i * H + h) * W + w;
+          for (let o = 0; o < O; o++) out[k++] = data[base + o * sO]!;
+        }
+  } else {
+    const sH = W * I * O;
+    const sW = I * O;
+    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[k++] = data[h * sH + w * sW + i * O + o]!;
+  }
   return out;
 }
 
@@ -203,6 +225,9 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     layerByName.set(layer.name, layer);
     for (const spec of weightSpecs(layer)) targets.set(spec.torchKey, { layer, spec });
   }
+  // The identity classifier: a Linear no other layer reads (RSB `classifier`, ft_net `classifier.classifier.0`).
+  const consumed = new Set(layers.flatMap((l) => l.inputs));
+  const isClassifier = (l: Layer) => l.kind === 'linear' && !consumed.has(l.name);
   const gems = layers.filter((l) => l.kind === 'gem_pool' && l.params.learnable);
   const pool = layers.find((l) => getKind(l.kind)?.globalPool);
   const ctx: RuleContext = {
@@ -237,7 +262,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   const pick = (cands: Candidate[]): Candidate =>
     cands.reduce((best, c) => (c.tier < best.tier || (c.tier === best.tier && (score.get(c.id) ?? 0) > (score.get(best.id) ?? 0)) ? c : best));
 
-  const values = new Map<string, Float32Array>();
+  const torch = new Map<string, { data: Float32Array; spec: WeightSpec }>();
   const report: LoadReport = {
     format: ckpt.format,
     wrapper: ckpt.wrapper ?? '',
@@ -297,7 +322,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
       continue;
     }
     const target = targets.get(key);
-    if (key.startsWith('classifier.') && target) {
+    if (target && isClassifier(target.layer)) {
       if (!opts.keepClassifier) {
         // RSB modeling/baseline.py Baseline.load_param skips every key containing "classifier".
         skip(source, `classifier of the training identities (${t.shape[0]} classes) not loaded: it is specific to them (keep it to resume training on the same classes)`);
@@ -326,7 +351,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
         skip(source, `${negative ? 'invalid statistics' : 'non-finite values'} (${describeNonFinite({ ...bad, negative }, t.data.length)}): not loaded`);
         continue;
       }
-      values.set(`${layer.name}/${spec.slot}`, toTfjs(t.data, spec.torchShape, spec.transform));
+      torch.set(`${layer.name}/${spec.slot}`, { data: t.data, spec });
       report.loaded.push({ key, source, layer: layer.name, slot: spec.slot });
       group.loaded++;
       if (key !== source) report.renamed.push({ from: source, to: key });
@@ -364,12 +389,27 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   const keyOf = (name: string) => [...ckpt.tensors.keys()].find((k) => stripped(k) === name);
   const pre = readPreprocessing(ckpt.tensors.get(keyOf('pixel_mean') ?? ''), ckpt.tensors.get(keyOf('pixel_std') ?? ''));
   if (pre) report.preprocessing = pre;
+  const source = detectSourceModel(ckpt);
+  if (source) {
+    report.source = source;
+    const why = sourceMismatch(source, layers);
+    if (why.length) report.sourceMismatch = why;
+  }
   report.counts.loaded = report.loaded.length;
   report.counts.renamed = report.renamed.length;
   report.counts.skipped = report.skipped.length;
   report.counts.missing = report.missing.length;
   report.counts.mismatched = report.mismatched.length;
-  return { values, report };
+  let values: Map<string, Float32Array> | undefined;
+  return {
+    // The tfjs layout only for the consumers that read it (the tfjs model, the run checkpoint); the ONNX paths and
+    // the exports read `torch` through the weight store, so a file is not re-laid-out and back.
+    get values() {
+      return (values ??= new Map([...torch].map(([id, { data, spec }]) => [id, toTfjs(data, spec.torchShape, spec.transform)])));
+    },
+    torch: new Map([...torch].map(([id, { data }]) => [id, data])),
+    report,
+  };
 }
 
 /** The file's layout in one word (the `layout` field kept from before per-key layouts), from its groups. */

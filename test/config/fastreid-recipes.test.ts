@@ -145,7 +145,14 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
       const preset = buildFastreidPreset(`fastreid_${family}_${bb}`, ds);
       const recipe = JSON.parse(JSON.stringify(result.doc));
       delete recipe.training.framework.outputDir;
+      // Keys kept for export: the recipe's runtime keys (SOLVER.AMP.ENABLED, CUDNN_BENCHMARK, TEST.IMS_PER_BATCH) are not in the preset.
+      const keys = recipe.training.framework.keys.fastreid;
+      delete recipe.training.framework.keys;
       if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
+      const t = preset.training as { framework?: { keys?: { fastreid?: Record<string, unknown> } } };
+      for (const [k, v] of Object.entries(t.framework?.keys?.fastreid ?? {})) expect(keys[k], `${rel} ${k}`).toEqual(v);
+      delete t.framework?.keys;
+      if (t.framework && !Object.keys(t.framework).length) delete t.framework;
       expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
     }
     expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);

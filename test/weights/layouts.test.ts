@@ -81,7 +81,7 @@ describe('torchreid checkpoint (case torchreid-checkpoint-layout): layout decide
     expect(report.counts).toMatchObject({ loaded: 102, missing: 0 });
   });
 
-  it('CLI: weights prints the layout groups; embed succeeds with only the classifier initialised', () => {
+  it("CLI: weights prints the layout groups; embed refuses RSB's no-ReLU stem for torchvision's (#22), --source-model embeds", () => {
     const w = cli('weights', p('torchreid.pth.tar-60'), '--preset', 'resnet18', '--neck', 'no', '--num-classes', '751');
     expect(w.status).toBe(0);
     expect(w.stdout).toMatch(/torchreid layout/);
@@ -90,10 +90,17 @@ describe('torchreid checkpoint (case torchreid-checkpoint-layout): layout decide
     const j = JSON.parse(cli('weights', p('torchreid.pth.tar-60'), '--preset', 'resnet18', '--neck', 'no', '--num-classes', '751', '--json').stdout);
     expect(j.counts.loaded).toBe(100);
     expect(j.groups).toHaveLength(2);
+    expect(j.source.model).toBe('resnet18');
     const feats = join(dir, 'feats.json');
-    const e = cli('embed', '--preset', 'resnet18', '--neck', 'no', '--num-classes', '751', '--input', '64x32', '--weights', p('torchreid.pth.tar-60'), '--images', p('imgs'), '--out', feats, '--backend', 'cpu');
+    // torchreid's ResNet is torchvision's (ReLU after bn1); RSB's resnet18 preset has none: features would be
+    // off (test/weights/source-models.test.ts measures it against torchreid's code), so embed says so and stops.
+    const refused = cli('embed', '--preset', 'resnet18', '--neck', 'no', '--num-classes', '751', '--input', '64x32', '--weights', p('torchreid.pth.tar-60'), '--images', p('imgs'), '--out', feats, '--backend', 'cpu');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/torchreid resnet18: torchvision resnet18 \(ReLU after bn1\).*stem has no ReLU after bn1.*embed --source-model builds it/);
+    expect(existsSync(feats)).toBe(false);
+    const e = cli('embed', '--preset', 'resnet18', '--input', '64x32', '--weights', p('torchreid.pth.tar-60'), '--images', p('imgs'), '--out', feats, '--backend', 'cpu', '--source-model');
     expect(e.status, e.stderr).toBe(0);
-    expect(e.stderr).not.toMatch(/warning/); // the classifier is not on the eval path of --neck no
+    expect(e.stderr).not.toMatch(/warning/); // every tensor of the feature path loads
     expect(existsSync(feats)).toBe(true);
   });
 });

@@ -27,15 +27,18 @@ export const gemPool: PrimitiveKind = {
     /**
      * x.clamp(min=eps).pow(p), average, pow(1/p) → Max(x, eps) / Pow / GlobalAveragePool / Flatten / Pow(1/p).
      * The root is taken on the flattened [N, C] mean: onnxruntime's WebGPU EP (1.30) fails on Pow of an
-     * [N, C, 1, 1] base with a [1] exponent ("raw_hash_map::at"; test/onnx/webgpu-placement.test.ts).
+     * [N, C, 1, 1] base with a [1] exponent ("raw_hash_map::at"; test/onnx/webgpu-placement.test.ts), and,
+     * where p is a graph input (the training program, test/onnx/webgpu-train-placement.test.ts), on Pow of a
+     * 4-D base with it: the learnable p is reshaped to a scalar first, which every Pow takes.
      */
-    onnx({ layer: l, node, weight, scalar, x }) {
+    onnx({ layer: l, node, weight, scalar, int64, x }) {
       const n = l.name;
       node('Max', `${n}.clamp`, [x, scalar(`${n}.eps`, l.params.eps as number)], [`${n}.clamped`]);
       let exponent: string;
       let inverse: string;
       if (l.params.learnable) {
-        exponent = weight('p', [1]);
+        exponent = `${n}.p_scalar`;
+        node('Reshape', exponent, [weight('p', [1]), int64(`${n}.scalar_shape`, [])], [exponent]);
         inverse = `${n}.inv_p`;
         node('Reciprocal', inverse, [exponent], [inverse]);
       } else {

@@ -24,7 +24,8 @@ import { link, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileSynced } from '../../io/files.js';
+import { FileError, writeFileSynced } from '../../io/files.js';
+import { hasRawBytes } from '../../io/raw-names.js';
 
 export const LOCK_FILE = 'run.lock';
 const TAKEOVER = 'run.lock.takeover';
@@ -169,14 +170,30 @@ async function takeOver(dir: string, tmp: string, raw: string): Promise<void> {
 }
 
 /**
+ * A run folder's files are written by many parts of the app through plain string paths: a folder whose path
+ * is not valid UTF-8 (main/io/raw-names.ts) is refused in words before anything is written, never left
+ * half-written with "no such file" at the first link. Throws FileError EILSEQ.
+ */
+export function checkRunFolderName(dir: string): void {
+  if (hasRawBytes(dir)) throw new FileError('EILSEQ', dir, "a run folder's path must be valid UTF-8; rename the folder or choose another");
+}
+
+/**
  * Takes the run folder `dir` (which must exist) for this process. Throws RunLockedError naming the live
- * holder; a stale lock is taken over. `purpose` is shown to a refused second writer.
+ * holder, FileError naming `dir` when the folder cannot be written (read-only, full disk); a stale lock is taken over. `purpose` is shown to a refused second writer.
  */
 export async function acquireRunLock(dir: string, purpose: string): Promise<RunLock> {
+  checkRunFolderName(dir);
   const holder = me(purpose);
   const path = join(dir, LOCK_FILE);
   const tmp = join(dir, `${LOCK_FILE}.${holder.token}.tmp`);
-  await writeFileSynced(tmp, JSON.stringify(holder));
+  try {
+    await writeFileSynced(tmp, JSON.stringify(holder));
+  } catch (e) {
+    // A read-only run folder, a full disk: say so about the folder (the temp name means nothing to the user).
+    if (e instanceof FileError) throw new FileError(e.code, dir, `cannot write in the run folder: ${e.reason}`);
+    throw e;
+  }
   try {
     for (let attempt = 0; attempt < 50; attempt++) {
       try {

@@ -15,7 +15,7 @@
 import { appendFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isRunId } from '../../../core/api/training-contract.js';
-import { readTextFile, writeFileAtomic } from '../../io/files.js';
+import { createError, makeFolders, readTextFile, writeFileAtomic } from '../../io/files.js';
 
 /** `external`: a run imported from a framework's output folder (main/runs/external). */
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed' | 'external';
@@ -70,7 +70,7 @@ export function newRunId(name: string, now = new Date()): string {
  * mkdir (not recursive) fails for an existing folder, so two creations in the same second never share one.
  */
 export async function createRunFolder(root: string, name: string, now = new Date()): Promise<{ id: string; dir: string }> {
-  await mkdir(root, { recursive: true });
+  await makeFolders(root);
   const base = newRunId(name, now);
   for (let n = 1; ; n++) {
     const id = n === 1 ? base : `${base}-${n}`;
@@ -79,7 +79,7 @@ export async function createRunFolder(root: string, name: string, now = new Date
       await mkdir(dir);
       return { id, dir };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 10_000) throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || n > 10_000) throw createError(e, dir);
     }
   }
 }
@@ -88,7 +88,7 @@ export class RunDir {
   constructor(readonly dir: string) {}
 
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await makeFolders(this.dir);
   }
 
   /** Throws RunGoneError when the folder no longer exists. */

@@ -7,6 +7,7 @@
  * JPEG with sharp; the same seed gives the same files.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { makeFoldersSync } from '../../io/files.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from './rng.js';
@@ -261,7 +262,7 @@ export async function writeDemoDataset(outDir: string, size: DemoSize = 'small',
   // A demo dataset is replaced as a whole: only when it holds nothing but what the generator wrote.
   const foreign = existsSync(dir) ? readdirSync(dir).filter((n) => !DEMO_ENTRIES.includes(n)) : [];
   if (foreign.length) throw new Error(`${dir} holds files the demo generator did not write (${foreign.slice(0, 3).join(', ')}); move them or choose an empty or new folder`);
-  mkdirSync(dirname(dir), { recursive: true });
+  makeFoldersSync(dirname(dir));
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   mkdirSync(tmp);
   try {

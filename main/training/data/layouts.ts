@@ -8,11 +8,13 @@
  *   767/700 protocol) over `images_{labeled,detected}/` (fast-reid `fastreid/data/datasets/cuhk03.py`).
  * - MSMT17: fast-reid `msmt17.py` (list files; camera = 3rd `_` field of the name).
  * - VehicleID: fast-reid `vehicleid.py` (list files; query / gallery drawn from the test list).
+ * - VeRi-Wild: fast-reid `veriwild.py` (list files; cameras from `vehicle_info.txt`).
  * - Class per folder: torchvision ImageFolder's `<class>/` and Person_reID_baseline_pytorch's
  *   `prepare.py` output (`train/<id>/`, `val/<id>/`, `query/<id>/`, `gallery/<id>/`).
  * Everything here throws DatasetError (a user error with a code), never a bare Error.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { decodeFsName, fsPath } from '../../io/raw-names.js';
 import { basename, join, resolve } from 'node:path';
 import { datasetLayout, type DatasetErrorCode, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { Rng } from './rng.js';
@@ -71,23 +73,25 @@ const PID_CAM = /^([-\d]+)_c(\d+)/;
 
 const isDir = (p: string): boolean => {
   try {
-    return statSync(p).isDirectory();
+    return statSync(fsPath(p)).isDirectory();
   } catch {
     return false;
   }
 };
 const isFile = (p: string): boolean => {
   try {
-    return statSync(p).isFile();
+    return statSync(fsPath(p)).isFile();
   } catch {
     return false;
   }
 };
 const subdirs = (p: string): string[] => {
   try {
-    return readdirSync(p, { withFileTypes: true })
-      .filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDir(join(p, d.name))))
-      .map((d) => d.name)
+    // Names as bytes: one that is not valid UTF-8 is kept (main/io/raw-names.ts), never dropped.
+    return readdirSync(fsPath(p), { withFileTypes: true, encoding: 'buffer' })
+      .map((d) => ({ d, name: decodeFsName(d.name) }))
+      .filter(({ d, name }) => d.isDirectory() || (d.isSymbolicLink() && isDir(join(p, name))))
+      .map(({ name }) => name)
       .sort();
   } catch {
     return [];
@@ -96,7 +100,8 @@ const subdirs = (p: string): string[] => {
 
 export function listImages(dir: string): string[] {
   try {
-    return readdirSync(dir)
+    return readdirSync(fsPath(dir), { encoding: 'buffer' })
+      .map(decodeFsName)
       .filter((f) => IMAGE_EXT.test(f))
       .sort();
   } catch {
@@ -130,12 +135,16 @@ const NESTED = {
   msmt17: ['', 'msmt17', 'MSMT17'],
   veri: ['', 'veri', 'VeRi', 'VeRi-776', 'veri776'],
   vehicleid: ['', 'vehicleid', 'VehicleID', 'VehicleID_V1.0'],
+  veriwild: ['', 'VERI-Wild', 'VeRi-Wild', 'veri-wild', 'veriwild'],
 };
 const MSMT_VERSIONS = [
   ['MSMT17_V1', 'train', 'test'],
   ['MSMT17_V2', 'mask_train_v2', 'mask_test_v2'],
 ] as const;
 const VEHICLEID_TESTS: Record<string, string> = { vehicleid_800: 'test_list_800.txt', vehicleid_1600: 'test_list_1600.txt', vehicleid_2400: 'test_list_2400.txt' };
+/** fast-reid veriwild.py: Small / Medium / LargeVeRiWild read test_<N>_query.txt and test_<N>.txt. */
+const VERIWILD_TESTS: Record<string, number> = { veriwild_3000: 3000, veriwild_5000: 5000, veriwild_10000: 10000 };
+const veriwildFiles = (n: number) => ['train_list.txt', 'vehicle_info.txt', `test_${n}_query.txt`, `test_${n}.txt`];
 
 function locateCuhk03(abs: string, type: 'labeled' | 'detected'): Located {
   for (const sub of NESTED.cuhk03) {
@@ -191,6 +200,20 @@ function locateVehicleId(abs: string, test: string): Located {
   return null;
 }
 
+function locateVeriWild(abs: string, n: number): Located {
+  const need = ['images/', ...veriwildFiles(n).map((f) => `train_test_split/${f}`)];
+  const has = (cand: string, m: string) => (m.endsWith('/') ? isDir(join(cand, m)) : isFile(join(cand, m)));
+  for (const sub of NESTED.veriwild) {
+    const cand = join(abs, sub);
+    if (need.every((m) => has(cand, m))) return { root: cand };
+  }
+  for (const sub of NESTED.veriwild) {
+    const cand = join(abs, sub);
+    if (isFile(join(cand, 'train_test_split', 'vehicle_info.txt'))) return { partial: cand, missing: need.filter((m) => !has(cand, m)) };
+  }
+  return null;
+}
+
 /** Class folders: sub-folders holding images (`train/<class>/` or `<class>/`); `min` of them to count. */
 function locateClassFolders(abs: string, min: number): Located {
   const trainDir = isDir(join(abs, 'train')) ? join(abs, 'train') : abs;
@@ -216,6 +239,10 @@ function locate(id: DatasetLayoutId, abs: string, detecting: boolean): Located {
     case 'vehicleid_1600':
     case 'vehicleid_2400':
       return locateVehicleId(abs, VEHICLEID_TESTS[id]!);
+    case 'veriwild_3000':
+    case 'veriwild_5000':
+    case 'veriwild_10000':
+      return locateVeriWild(abs, VERIWILD_TESTS[id]!);
     case 'class_folders':
       return locateClassFolders(abs, detecting ? 2 : 1);
   }
@@ -229,6 +256,7 @@ function expectedList(): string {
     ['MSMT17_V1/ or MSMT17_V2/ with list_train.txt, list_query.txt, list_gallery.txt', 'msmt17'],
     [datasetLayout('veri')!.markers, 'veri'],
     ['image/ and train_test_split/ with train_list.txt and test_list_800.txt, test_list_1600.txt or test_list_2400.txt', 'vehicleid_800, vehicleid_1600, vehicleid_2400'],
+    ['images/ and train_test_split/ with train_list.txt, vehicle_info.txt and test_<N>_query.txt + test_<N>.txt for N 3000, 5000 or 10000', 'veriwild_3000, veriwild_5000, veriwild_10000'],
     ['train/<class>/ or two or more <class>/ folders of images', 'class_folders'],
   ];
   return entries.map(([m, ids]) => `${m} (${ids})`).join('; ');
@@ -242,7 +270,7 @@ function checkFolder(path: string): string {
 
 /**
  * Which layout a folder holds, from its marker folders and files (core/config/datasets.ts). Order: MSMT17,
- * VeRi-776, VehicleID (800, else 1600, else 2400), CUHK03 (labeled before detected, fast-reid's default
+ * VeRi-776, VehicleID (800, else 1600, else 2400), VeRi-Wild (3000, else 5000, else 10000), CUHK03 (labeled before detected, fast-reid's default
  * `cuhk03_labeled=True` in fastreid/data/datasets/cuhk03.py), DukeMTMC-reID (Market folders under a path naming 'duke'), Market-1501, class
  * folders (two or more sub-folders of images, or `train/<class>/`). A folder holding part of a layout's
  * markers is refused with what is missing; a folder matching none is refused with the list of layouts —
@@ -250,7 +278,7 @@ function checkFolder(path: string): string {
  */
 export function detectLayout(path: string): DatasetLayoutId {
   const abs = checkFolder(path);
-  const order: DatasetLayoutId[] = ['msmt17', 'veri', 'vehicleid_800', 'vehicleid_1600', 'vehicleid_2400', 'cuhk03_labeled', 'cuhk03_detected', 'dukemtmc', 'market1501'];
+  const order: DatasetLayoutId[] = ['msmt17', 'veri', 'vehicleid_800', 'vehicleid_1600', 'vehicleid_2400', 'veriwild_3000', 'veriwild_5000', 'veriwild_10000', 'cuhk03_labeled', 'cuhk03_detected', 'dukemtmc', 'market1501'];
   let partial: { id: DatasetLayoutId; at: string; missing: string[] } | undefined;
   for (const id of order) {
     const l = locate(id, abs, true);
@@ -307,7 +335,7 @@ function readCuhk03Json(root: string, type: 'labeled' | 'detected', p: ReadProbl
   const file = join(root, `splits_new_${type}.json`);
   let splits: unknown;
   try {
-    splits = JSON.parse(readFileSync(file, 'utf8'));
+    splits = JSON.parse(decodeFsName(readFileSync(fsPath(file))));
   } catch (e) {
     throw new DatasetError(`${file} is not a JSON file: ${(e as Error).message.split('\n')[0]}`, 'E_DATASET_UNPARSABLE');
   }
@@ -331,7 +359,7 @@ function readCuhk03Json(root: string, type: 'labeled' | 'detected', p: ReadProbl
 function readMsmtList(listPath: string, dir: string, p: ReadProblems, required: boolean): RawRecord[] {
   let text: string;
   try {
-    text = readFileSync(listPath, 'utf8');
+    text = decodeFsName(readFileSync(fsPath(listPath)));
   } catch {
     if (!required) return [];
     throw new DatasetError(`MSMT17 list file not found: ${listPath}`, 'E_DATASET_LAYOUT');
@@ -354,7 +382,7 @@ function readMsmtList(listPath: string, dir: string, p: ReadProblems, required: 
 /** fast-reid vehicleid.py: `<image id> <vehicle id>` a line, image `image/<image id>.jpg`. */
 function readVehicleList(listPath: string, imageDir: string, p: ReadProblems): RawRecord[] {
   const out: RawRecord[] = [];
-  readFileSync(listPath, 'utf8')
+  decodeFsName(readFileSync(fsPath(listPath)))
     .split(/\r?\n/)
     .forEach((line, i) => {
       if (!line.trim()) return;
@@ -367,6 +395,49 @@ function readVehicleList(listPath: string, imageDir: string, p: ReadProblems): R
         return;
       }
       out.push({ path: join(imageDir, `${img}.jpg`), pid, camid: imgNum });
+    });
+  return out;
+}
+
+/**
+ * fast-reid veriwild.py `process_vehicle`: vehicle_info.txt, after its header line, holds
+ * `<vehicle id>/<image id>;<camera id>;…` a line; the image is `images/<vehicle id>/<image id>.jpg`.
+ * Returns image id → [path, camera].
+ */
+function readVeriWildInfo(file: string, imageDir: string, p: ReadProblems): Map<string, [string, number]> {
+  const out = new Map<string, [string, number]>();
+  readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .slice(1)
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const [id, cam] = line.trim().split(';');
+      const [vid, img] = (id ?? '').split('/');
+      const camid = Number(cam);
+      if (!vid || !img || !/^\d+$/.test(cam ?? '') || !Number.isSafeInteger(camid)) {
+        p.unparsable.push(`${file}:${i + 2}`);
+        return;
+      }
+      out.set(img, [join(imageDir, vid, `${img}.jpg`), camid]);
+    });
+  return out;
+}
+
+/** fast-reid veriwild.py `process_dir`: `<vehicle id>/<image id>[.jpg]` a line; camera from vehicle_info.txt. */
+function readVeriWildList(file: string, info: Map<string, [string, number]>, p: ReadProblems): RawRecord[] {
+  const out: RawRecord[] = [];
+  readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const [vid, name] = line.trim().split('/');
+      const pid = Number(vid);
+      const at = info.get((name ?? '').split('.')[0]!);
+      if (!/^\d+$/.test(vid ?? '') || !Number.isSafeInteger(pid) || !at) {
+        p.unparsable.push(`${file}:${i + 1}${at ? '' : ' (image not in vehicle_info.txt)'}`);
+        return;
+      }
+      out.push({ path: at[0], pid, camid: at[1] });
     });
   return out;
 }
@@ -528,6 +599,20 @@ export function readLayout(id: DatasetLayoutId, path: string, p: ReadProblems): 
         ...vehicleQueryGallery(test),
         notes: ['VehicleID has no camera ids: as in fast-reid vehicleid.py each image id is its camera, so "cameras" counts images'],
         evaluation: `from ${VEHICLEID_TESTS[id]}: one image per vehicle in the gallery, the others are queries (fast-reid vehicleid.py; its shuffle seeded with 0 here)`,
+      };
+    }
+    case 'veriwild_3000':
+    case 'veriwild_5000':
+    case 'veriwild_10000': {
+      const split = join(root, 'train_test_split');
+      const n = VERIWILD_TESTS[id]!;
+      const info = readVeriWildInfo(join(split, 'vehicle_info.txt'), join(root, 'images'), p);
+      return {
+        ...base,
+        train: readVeriWildList(join(split, 'train_list.txt'), info, p),
+        query: readVeriWildList(join(split, `test_${n}_query.txt`), info, p),
+        gallery: readVeriWildList(join(split, `test_${n}.txt`), info, p),
+        notes: [`train_list.txt for training, test_${n}_query.txt / test_${n}.txt for evaluation; cameras from vehicle_info.txt (fast-reid veriwild.py)`],
       };
     }
   }

@@ -1,25 +1,26 @@
 /**
  * One evaluation of a graph with weights on a dataset, shared by the CLI's `eval` and the service's
- * `eval.run` (which runs it in the training process, main/runs/worker.ts): build the model, load the
- * weights through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
+ * `eval.run` (which runs it in the training process, main/runs/worker.ts): fill a weight store
+ * (main/weights/store.ts) through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
  * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
  * the run folder as a new evaluation record (main/runs/store/eval-records.ts: the record + the features its
  * rank lists are drawn from), never over the training-time evaluation (eval.json).
  */
 import { resolve } from 'node:path';
 import { imagePreprocessOf } from '../../image/decode.js';
-import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
-import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
-import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
-import { CheckpointError } from '../../weights/index.js';
+import { analyze, compileToKeras, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { describeEngine, featureEngineOf, tfjsChoiceOf, tfjsFeatureEngine, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
+import { buildFromCompiled, disposeModel, initBackend, setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
+import { CheckpointError, freshWeightStore, sourceRefusal } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
-import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
+import { resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
 import { RunDir } from '../../runs/store/run-dir.js';
 import { appendEvalRecord } from '../../runs/store/eval-records.js';
+import { FileError, type FileErrorCode } from '../../io/files.js';
 
 /** Weights that cannot be loaded for the evaluation: the message is for the user. */
 /** The weights could not be used; `code` is the checkpoint reader's API error code when it has one. */
@@ -53,13 +54,26 @@ export interface EvalRunOptions {
  * `backend`: the engine that computed the features (onnxruntime or the tfjs backend); `engine` says why.
  * `epoch` / `iteration`: with a run checkpoint's weights, the epochs they completed and iterations into the next.
  */
-export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
+export type EvalRunResult = EvalResult & Partial<EvalAnalysis> & { /** The evaluation's record in the run folder (main/runs/store/eval-records.ts), when saved to a run. */ evalId?: string; /** The record could not be written (a read-only run folder, a full disk): the result is complete, only not kept. */ saveError?: EvalSaveError; epoch?: number; iteration?: number; queryFiles: string[]; galleryFiles: string[]; backend: string; adapter?: string; engine: { name: string; threads?: number; adapter?: string; reason: string }; weights: Record<string, unknown>; dataset: string };
 
+/** Why an evaluation's record was not kept: the file error's errno-like code and its one-line message (path and reason). */
+export interface EvalSaveError {
+  code: FileErrorCode;
+  message: string;
+}
+
+/**
+ * Evaluates `o.doc` with its weights on `o.dataset`. Everything is computed in memory first; with
+ * `saveToRun`, the record is then written to the run folder. A run folder that cannot be written (read-only,
+ * full disk: a FileError) does not lose the numbers: the result comes back complete with `saveError` set
+ * (issue #25); the caller reports it. Throws EvalWeightsError for weights that cannot be used.
+ */
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
-  const backend = await initBackend(tfjsChoiceOf(choice));
   const analysis = analyze(o.doc.graph);
-  const { reid, compiled } = await buildModel(analysis);
+  const compiled = compileToKeras(analysis);
+  const store = freshWeightStore(compiled);
+  let reid: ReidModel | undefined;
   const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: imagePreprocessOf(o.doc), workers: 1 });
   let engine: FeatureEngine | undefined;
   try {
@@ -67,16 +81,33 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
     try {
       if (o.weights) {
         const w = await resolveWeights(o.weights, analysis.layers);
-        setWeightsFromValues(reid, analysis.layers, w.values);
+        // A torchreid / ft_net checkpoint into a graph that is not its model: no silent wrong mAP (#22).
+        const refused = sourceRefusal(o.weights, w.report);
+        if (refused) throw new EvalWeightsError(refused);
+        if (w.torch) store.setTorchValues(w.torch);
+        else store.setTfjsValues(w.values);
         weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step, epoch: w.epoch, iteration: w.iteration } : { source: o.weights, load: w.report };
-      } else if (o.runDir) weightsInfo = { source: 'checkpoint', ...(await loadRunWeights(reid, analysis.layers, o.runDir)) };
+      } else if (o.runDir) {
+        const w = await resolveWeights(o.runDir, analysis.layers).catch((e: Error) => {
+          throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${o.runDir} has no checkpoint yet`) : e;
+        });
+        store.setTfjsValues(w.values);
+        weightsInfo = { source: 'checkpoint', step: w.step ?? 0, ...(w.epoch !== undefined ? { epoch: w.epoch, iteration: w.iteration ?? 0 } : {}) };
+      }
     } catch (e) {
       if (e instanceof CheckpointError) throw new EvalWeightsError(e.message, e.code);
       if (e instanceof WeightsSourceError) throw new EvalWeightsError(e.message);
       throw new EvalWeightsError((e as Error).message);
     }
+    // TensorFlow.js is initialised and the model built only when tfjs computes the features.
+    const tfjs = async (reason: string) => {
+      const backend = await initBackend(tfjsChoiceOf(choice));
+      reid = await buildFromCompiled(compiled);
+      setWeightsFromValues(reid, compiled.layers, store.tfjsValues());
+      return tfjsFeatureEngine(reid, compiled, backend.backend, reason);
+    };
     const s = o.settings;
-    engine = await featureEngine(reid, compiled, choice, backend.backend);
+    engine = await featureEngineOf(compiled, choice, { weights: () => store.tfjsLookup(), tfjs });
     o.onEngine?.(describeEngine(engine));
     const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool, o.onProgress, engine.extract);
     // A run checkpoint's weights: the epoch they come from, as the trainer's own evaluations record it.
@@ -104,13 +135,16 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
           results: { mAP, rank1, rank5, rank10, mINP, cmc, numQuery, numGallery, numValidQuery, numSkippedQuery, ...(seconds !== undefined ? { seconds } : {}) },
         },
         (dir) => writeEvalFeatures(dir, features, s.test.metric, s.test.featNorm),
-      );
-      return { ...result, evalId: record.id };
+      ).catch((e: unknown) => {
+        if (e instanceof FileError) return { saveError: { code: e.code, message: e.message } };
+        throw e;
+      });
+      return 'saveError' in record ? { ...result, saveError: record.saveError } : { ...result, evalId: record.id };
     }
     return result;
   } finally {
     await pool.close();
     await engine?.dispose();
-    disposeModel(reid);
+    if (reid) disposeModel(reid);
   }
 }

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { Diagnostic } from '../../../core/index.js';
-import { select, useEditor } from '../store/editor.js';
+import { convertStem, type Diagnostic } from '../../../core/index.js';
+import { run, select, useEditor } from '../store/editor.js';
 import { useTraining } from '../store/training.js';
 
 /**
@@ -46,6 +46,19 @@ export function ProblemsPanel() {
               <span className="sev">{d.severity === 'error' ? '●' : '▲'}</span>
               <code>{d.code}</code>
               <span>{d.message}</span>
+              {d.code === 'W_STEM_MISMATCH' && (
+                <button
+                  className="problem-fix"
+                  data-testid="problem-fix-stem"
+                  title="switch the stem's ReLU to match the stages (reid-strong-baseline's MODEL.NAME)"
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    run(convertStem());
+                  }}
+                >
+                  Convert the stem
+                </button>
+              )}
             </li>
           ))}
           {!diags.length && <li className="muted">No problems: the model is ready to compile.</li>}

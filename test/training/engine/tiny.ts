@@ -1,15 +1,28 @@
-import { buildPreset, edge, type GraphDoc } from '../../../core/index.js';
+import { buildPreset, edge, type GraphDoc, type Params } from '../../../core/index.js';
 
-/** A small real re-ID graph (conv → BN → ReLU → block → GAP → BNNeck → classifier) for fast engine tests. */
-export function tinyGraph(classes: number, opts: { statsFrozen?: boolean; h?: number; w?: number } = {}): GraphDoc {
+/** A block or pooling node's kind and parameters (the zoo's kinds, core/kinds). */
+export interface TinyNode {
+  kind: string;
+  params: Params;
+}
+
+/**
+ * A small real re-ID graph (conv → BN → ReLU → block → GAP → BNNeck → classifier) for fast engine tests.
+ * `block` replaces the IBN-a basic block (16 channels in, e.g. an SE module or a non-local block), `pool`
+ * the global average pool (e.g. GeM-P).
+ */
+export function tinyGraph(classes: number, opts: { statsFrozen?: boolean; h?: number; w?: number; block?: TinyNode; pool?: TinyNode } = {}): GraphDoc {
   const base = buildPreset('resnet18', { input: [opts.h ?? 32, opts.w ?? 16], numClasses: classes });
   const keep = new Set(['input', 'gap', 'neck', 'classifier', 'output']);
-  const nodes = base.graph.nodes.filter((n) => keep.has(n.id)).map((n) => (opts.statsFrozen && n.id === 'neck' ? { ...n, statsFrozen: true } : n));
+  const nodes = base.graph.nodes
+    .filter((n) => keep.has(n.id))
+    .map((n) => (opts.statsFrozen && n.id === 'neck' ? { ...n, statsFrozen: true } : n))
+    .map((n) => (opts.pool && n.id === 'gap' ? { ...n, kind: opts.pool.kind, params: opts.pool.params } : n));
   nodes.push(
     { id: 'c1', kind: 'conv2d', name: 'base.conv1', params: { filters: 8, kernel: 3, stride: 2, padding: 1, bias: false }, position: { x: 0, y: 0 } },
     { id: 'b1', kind: 'batch_norm', name: 'base.bn1', params: {}, position: { x: 0, y: 0 }, ...(opts.statsFrozen ? { statsFrozen: true } : {}) },
     { id: 'r1', kind: 'relu', name: 'base.relu', params: {}, position: { x: 0, y: 0 } },
-    { id: 'blk', kind: 'basic_block', name: 'base.layer1.0', params: { planes: 16, stride: 2, norm: 'ibn_a' }, position: { x: 0, y: 0 }, ...(opts.statsFrozen ? { statsFrozen: true } : {}) },
+    { id: 'blk', kind: opts.block?.kind ?? 'basic_block', name: 'base.layer1.0', params: opts.block?.params ?? { planes: 16, stride: 2, norm: 'ibn_a' }, position: { x: 0, y: 0 }, ...(opts.statsFrozen ? { statsFrozen: true } : {}) },
   );
   const edges = [
     edge('input', 'out', 'c1', 'in'),

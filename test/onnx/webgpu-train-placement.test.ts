@@ -1,0 +1,62 @@
+/**
+ * No operator of the TRAINING program (core/compile/step-program.ts: forward, loss, backward, optimizer)
+ * falls back to the CPU on the webgpu engine for the zoo's block kinds: tiny re-ID graphs (test/training/
+ * engine/tiny.ts) with a ResNet basic block, a bottleneck, IBN-a, IBN-b, an SE module, fast-reid's non-local
+ * block and GeM-P pooling, each trained with CE(ε) + batch-hard triplet + center loss and Adam (the most
+ * operators a step emits). The program runs once under onnxruntime's profiler (main/onnx/placement.ts):
+ * every node is on WebGpuExecutionProvider. The loss it computes equals the CPU engine's program on the
+ * same state (1e-5 relative), so the placement is of a program that computes the right thing. SwiftShader
+ * here: tiny shapes.
+ */
+import '../webgpu-env.js';
+import { describe, expect, it } from 'vitest';
+import { analyze, compileToKeras } from '../../core/index.js';
+import { OnnxStepSession, type StepSessionOptions } from '../../main/onnx/step-session.js';
+import { rng } from '../export/graphs.js';
+import { seededWeights } from '../core/kind-cases.js';
+import { tinyGraph, type TinyNode } from '../training/engine/tiny.js';
+
+const K = 4;
+const [H, W] = [16, 8];
+const BLOCKS: [string, { block?: TinyNode; pool?: TinyNode }][] = [
+  ['ResNet basic block', { block: { kind: 'basic_block', params: { planes: 16, stride: 2, norm: 'bn' } } }],
+  ['ResNet bottleneck', { block: { kind: 'bottleneck', params: { planes: 4, stride: 2, norm: 'bn' } } }],
+  ['IBN-a basic block', {}],
+  ['IBN-b bottleneck', { block: { kind: 'bottleneck', params: { planes: 4, stride: 1, norm: 'bn', ibn_b: true } } }],
+  ['SE module', { block: { kind: 'se_module', params: { reduction: 4 } } }],
+  ['non-local block', { block: { kind: 'non_local', params: {} } }],
+  ['GeM-P pooling', { pool: { kind: 'gem_pool', params: { learnable: true } } }],
+];
+
+describe('webgpu engine: every node of the training program on the GPU', () => {
+  it.each(BLOCKS)('%s: all nodes on WebGpuExecutionProvider, the loss equals the CPU program\'s', async (_name, opts) => {
+    const compiled = compileToKeras(analyze(tinyGraph(K, { h: H, w: W, ...opts }).graph));
+    const values = seededWeights(compiled.layers, 3);
+    const labels = Int32Array.from([0, 0, 1, 1, 2, 2, 3, 3]);
+    const x = Float32Array.from({ length: labels.length * H * W * 3 }, rng(11).n);
+    const featDim = compiled.layers.find((l) => l.name === compiled.metadata.roles.trainFeature)!.shape.at(-1)!;
+    const opt: Omit<StepSessionOptions, 'ep'> = {
+      batch: labels.length,
+      threads: 1,
+      loss: { numClasses: K, ceEpsilon: 0.1, ceWeight: 1, triplet: { margin: 0.3, soft: false, hardMining: true, normFeat: false, weight: 1 }, centerWeight: 5e-4 },
+      optimizer: { name: 'adam', weightDecay: 5e-4 },
+      centerLr: 0.5,
+      centers: Float32Array.from({ length: K * featDim }, rng(12).n),
+    };
+    const placed: Record<string, Awaited<ReturnType<OnnxStepSession['placement']>>> = {};
+    for (const ep of ['webgpu', 'cpu'] as const) {
+      const s = await OnnxStepSession.create(compiled, values, { ...opt, ep });
+      try {
+        placed[ep] = await s.placement(x, labels, 1e-3);
+      } finally {
+        await s.release();
+      }
+    }
+    const gpu = placed.webgpu!;
+    expect(gpu.nodes.length).toBeGreaterThan(100);
+    expect(gpu.fallback, gpu.nodes.filter((n) => n.provider !== 'WebGpuExecutionProvider').map((n) => `${n.op} ${n.name}`).join('\n')).toEqual({});
+    const total = Object.keys(gpu.outputs!).find((k) => k === 'step.total')!;
+    const [a, b] = [gpu.outputs![total]![0]!, placed.cpu!.outputs![total]![0]!];
+    expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-5 * Math.abs(b));
+  }, 600_000);
+});
