@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES } from '../../core/index.js';
+import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES, type GraphDoc } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml, importConfig } from '../../core/config/index.js';
 import { FIXTURES, importFixture, modelFacts, settingsOf } from './helpers.js';
 
@@ -51,6 +51,21 @@ function merge(files: string[]): Flat[] {
       if (!r.ok) throw new Error(r.error);
       return flatten(r.cfg!);
     });
+}
+
+/** A preset equals the import of its recipe file, but for the output folder and the runtime keys kept for export. */
+function expectPresetIsRecipe(preset: GraphDoc, doc: GraphDoc, rel: string): void {
+  const recipe = JSON.parse(JSON.stringify(doc));
+  delete recipe.training.framework.outputDir;
+  // Keys kept for export: the recipe's runtime keys (SOLVER.AMP.ENABLED, CUDNN_BENCHMARK, TEST.IMS_PER_BATCH) are not in the preset.
+  const keys = recipe.training.framework.keys.fastreid;
+  delete recipe.training.framework.keys;
+  if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
+  const t = preset.training as { framework?: { keys?: { fastreid?: Record<string, unknown> } } };
+  for (const [k, v] of Object.entries(t.framework?.keys?.fastreid ?? {})) expect(keys[k], `${rel} ${k}`).toEqual(v);
+  delete t.framework?.keys;
+  if (t.framework && !Object.keys(t.framework).length) delete t.framework;
+  expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
 }
 
 type Imported = { ds: (typeof DATASETS)[number]; rel: string; result: ReturnType<typeof importFixture> };
@@ -142,18 +157,7 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
   it('the presets fastreid_<recipe>_<backbone> are those recipes (Market1501)', () => {
     expect(FR_PRESET_NAMES).toHaveLength(13);
     for (const { ds, family, bb, rel, result } of imported.filter((r) => r.ds === 'Market1501')) {
-      const preset = buildFastreidPreset(`fastreid_${family}_${bb}`, ds);
-      const recipe = JSON.parse(JSON.stringify(result.doc));
-      delete recipe.training.framework.outputDir;
-      // Keys kept for export: the recipe's runtime keys (SOLVER.AMP.ENABLED, CUDNN_BENCHMARK, TEST.IMS_PER_BATCH) are not in the preset.
-      const keys = recipe.training.framework.keys.fastreid;
-      delete recipe.training.framework.keys;
-      if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
-      const t = preset.training as { framework?: { keys?: { fastreid?: Record<string, unknown> } } };
-      for (const [k, v] of Object.entries(t.framework?.keys?.fastreid ?? {})) expect(keys[k], `${rel} ${k}`).toEqual(v);
-      delete t.framework?.keys;
-      if (t.framework && !Object.keys(t.framework).length) delete t.framework;
-      expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
+      expectPresetIsRecipe(buildFastreidPreset(`fastreid_${family}_${bb}`, ds), result.doc, rel);
     }
     expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);
   });
@@ -199,9 +203,6 @@ describe('fast-reid MGN recipes on Market1501, DukeMTMC, MSMT17', () => {
   });
 
   it('the preset fastreid_mgn_R50-ibn is the Market1501 recipe', () => {
-    const recipe = JSON.parse(JSON.stringify(imported[0]!.result.doc));
-    delete recipe.training.framework.outputDir;
-    if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
-    expect(JSON.stringify(buildFastreidPreset('fastreid_mgn_R50-ibn'))).toBe(JSON.stringify(recipe));
+    expectPresetIsRecipe(buildFastreidPreset('fastreid_mgn_R50-ibn'), imported[0]!.result.doc, imported[0]!.rel);
   });
 });
