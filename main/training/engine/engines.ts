@@ -10,7 +10,7 @@
  * (the reason is recorded).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CompileError, LOSS_TERMS, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
+import { CompileError, inFrozenModules, LOSS_TERMS, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
 import { chooseEngine } from '../../onnx/policy.js';
 import { OnnxRuntimeError, onnxRuntimeStatus, type OrtExecutionProvider } from '../../onnx/runtime.js';
 import { NonFiniteStepError, OnnxStepSession } from '../../onnx/step-session.js';
@@ -25,6 +25,7 @@ import { imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBa
 import { isOutOfMemory, oomDetail, StepOutOfMemoryError, type PKBatch } from './oom.js';
 import { ModelOptimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 import { computeGradients, lossGradients, NonFiniteLossError, type StepResult } from './step.js';
+import { computeHeadGradients, isMultiHead } from './multi-head.js';
 
 export interface TrainingEngine {
   /** `onnxruntime` or the tfjs backend. */
@@ -88,8 +89,8 @@ function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
   const opt = new ModelOptimizer(ctx.optimizer, vars, keys);
   const mb = planMicroBatch(analysis, ctx.batch, ctx.memory, ctx.microBatchOverride);
   // fast-reid's `backbone` module = the app's `base.*` layers (MODEL.FREEZE_LAYERS [backbone]).
-  const backboneVar = keys.map((k) => k.startsWith('base.'));
-  const backboneStats = reid.model.nonTrainableWeights.filter((w) => w.originalName.startsWith('base.')).map((w) => w.read() as tf.Variable);
+  const backboneVar = keys.map((k) => inFrozenModules(k));
+  const backboneStats = reid.model.nonTrainableWeights.filter((w) => inFrozenModules(w.originalName)).map((w) => w.read() as tf.Variable);
   return {
     name: ctx.tfjsBackend,
     microBatch: mb.microBatch,
@@ -99,7 +100,7 @@ function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
       const frozen = opts?.freezeBackbone === true;
       const stats = frozen ? backboneStats.map((v) => tf.keep(v.clone())) : [];
       try {
-        const r = await computeGradients(reid, loss, vars, images, labels, mb.microBatch);
+        const r = await (isMultiHead(reid) ? computeHeadGradients : computeGradients)(reid, loss, vars, images, labels, mb.microBatch);
         opt.apply(Object.fromEntries(vars.map((v, i) => [v.name, frozen && backboneVar[i] ? undefined : r.grads[v.name]]).filter(([, g]) => g)), lr);
         // Porting note: fast-reid also switches the frozen backbone to eval mode; here its BatchNorms still
         // normalise with batch statistics, but their running statistics are restored (not updated).
@@ -175,8 +176,14 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
   };
 }
 
+/** Why onnxruntime does not train a multi-head model (fast-reid MGN) yet. */
+function multiHeadWhy(ctx: EngineContext): string {
+  return `the model has ${ctx.reid.metadata.roles.heads!.length} loss heads (multi-head training, fast-reid MGN): its per-head losses train on tfjs for now`;
+}
+
 /** Why the one-program step cannot train these settings, or undefined. */
 function programUnsupported(ctx: EngineContext): string | undefined {
+  if (isMultiHead(ctx.reid)) return multiHeadWhy(ctx);
   if (ctx.microBatchOverride !== undefined) return `a micro-batch of ${ctx.microBatchOverride} (set by the user): the ONNX program takes the whole batch`;
   return undefined;
 }
@@ -335,9 +342,10 @@ export async function trainingEngine(ctx: EngineContext, choice: string): Promis
     if (!(e instanceof CompileError || e instanceof OnnxRuntimeError)) throw e;
     programSkipped = `one-program step skipped: ${e.message}`;
   }
-  if (ctx.onnxUnsupported) {
-    if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${ctx.onnxUnsupported} (${programSkipped})`);
-    return tfjsEngine(ctx, `onnxruntime skipped (${ctx.onnxUnsupported}; ${programSkipped})`);
+  const unsupported = ctx.onnxUnsupported ?? (isMultiHead(ctx.reid) ? multiHeadWhy(ctx) : undefined);
+  if (unsupported) {
+    if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${unsupported} (${programSkipped})`);
+    return tfjsEngine(ctx, `onnxruntime skipped (${unsupported}; ${programSkipped})`);
   }
   try {
     return await onnxEngine(ctx, threads, `${cpuWhy}, forward and backward sessions (${programSkipped})${skippedNote}`);
