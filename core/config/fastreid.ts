@@ -5,7 +5,7 @@ import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { fastreidDataset, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
-import { keptKeys, keptNote, keptOf, writeKept, type KeepRules, type KeptKeys } from './keep.js';
+import { keptImportNote, keptKeys, keptNote, keptOf, writeKept, type KeepRules, type KeptKeys } from './keep.js';
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
 import { MGN_FREEZE_MODULES } from '../presets/mgn.js';
 import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
@@ -690,6 +690,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     lossy,
   );
   if (kept) framework.keys = { fastreid: kept };
+  r.warnings.push(...keptImportNote(kept));
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;
