@@ -9,8 +9,9 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { fsPath } from '../io/raw-names.js';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { classifierIds, withClassifierSize, type GraphDoc, type Layer } from '../../core/index.js';
+import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
 import { ExportError } from './errors.js';
@@ -48,7 +49,9 @@ async function readJson(file: string): Promise<unknown> {
  * (written by the trainer), else the classifier units of the run's graph.json. Undefined for a file, a
  * folder that is not a run, or a run whose files say neither.
  */
-export async function runClassCount(path: string): Promise<number | undefined> {
+export async function runClassCount(weightsPath: string): Promise<number | undefined> {
+  // A run's best checkpoint (RUN_DIR/best) belongs to the run around it.
+  const path = basename(weightsPath) === BEST_DIR && (await readJson(join(dirname(weightsPath), 'run.json'))) !== undefined ? dirname(weightsPath) : weightsPath;
   if (!(await isFolder(path))) return undefined;
   const info = (await readJson(join(path, 'run.json'))) as { numClasses?: unknown } | undefined;
   if (typeof info?.numClasses === 'number' && Number.isInteger(info.numClasses) && info.numClasses > 0) return info.numClasses;
