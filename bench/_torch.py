@@ -1,7 +1,9 @@
 """PyTorch side of bench/backends.ts (CPU) and bench/gpu.ts (CUDA): the same Baseline
-(test/parity/reference.py), same shapes, same loss (CE + 1e-3·mean(feat²)) and Adam; eval or one training
-step at `batch`. Arguments: preset mode batch threads iters [device [height width]].
-Prints one JSON line per measurement."""
+(test/parity/reference.py), same shapes. Modes: `eval`; `train` (CE + 1e-3·mean(feat²), Adam: the old
+benchmark step); `train-rsb` (the app's training step as bench/_train-worker.ts runs it: reid-strong-baseline's
+CrossEntropyLabelSmooth (ε = 0.1) + batch-hard TripletLoss (margin 0.3, euclidean_dist), SGD momentum 0.9,
+weight decay 5e-4, labels P identities × K images). Arguments: preset mode batch threads iters
+[device [height width [k]]]. Prints one JSON line per measurement."""
 import json
 import os
 import sys
@@ -50,6 +52,26 @@ def main():
         def step():
             with torch.no_grad():
                 model(x)
+    elif mode == 'train-rsb':
+        model.train()
+        k = int(sys.argv[9]) if len(sys.argv) > 9 else 4
+        labels = torch.arange(batch, device=device) // k
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9, weight_decay=5e-4)
+
+        def step():
+            logits, feat = model(x)
+            # RSB layers/triplet_loss.py: CrossEntropyLabelSmooth and TripletLoss(margin) with hard_example_mining.
+            logp = F.log_softmax(logits, 1)
+            target = torch.zeros_like(logp).scatter_(1, labels[:, None], 1) * 0.9 + 0.1 / logp.shape[1]
+            ce = (-target * logp).mean(0).sum()
+            dist = torch.cdist(feat, feat).clamp(min=1e-12)
+            same = labels[:, None] == labels[None, :]
+            ap = (dist * same).max(1).values
+            an = (dist + 1e6 * same).min(1).values
+            tri = F.margin_ranking_loss(an, ap, torch.ones_like(an), margin=0.3)
+            opt.zero_grad()
+            (ce + tri).backward()
+            opt.step()
     else:
         model.train()
         labels = torch.arange(batch, device=device) % 751

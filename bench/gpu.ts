@@ -1,15 +1,17 @@
 /**
  * The webgpu engine on the GPU, side by side in ONE run with PyTorch on the same GPU (issue 20): eval-mode
  * images/s of the app's feature path (the lowered ONNX graph on onnxruntime's WebGPU EP, NHWC→NCHW and the
- * features copied back, as `eval` / `embed` run it) and training images/s (the webgpu training engine's step:
- * `bench/_gpu-train.ts`), for resnet50 and resnet18 (RSB Baseline: last stride 1, BNNeck, 751 classes),
- * 256×128, fp32, batch 16; PyTorch (bench/_torch.py, the same Baseline) on CUDA when `python3` has a CUDA
- * PyTorch, measured right after each webgpu figure, and the ratios printed.
+ * features copied back, as `eval` / `embed` run it) and training images/s (the webgpu training engine's
+ * one-program step, state resident on the GPU: `bench/_gpu-train.ts`; P×K = 4×4, SGD, CE with label smoothing
+ * + batch-hard triplet), for resnet50 and resnet18 (RSB Baseline: last stride 1, BNNeck, 751 classes),
+ * 256×128, fp32, batch 16; PyTorch (bench/_torch.py `eval` / `train-rsb`: the same Baseline, loss and SGD) on
+ * CUDA when `python3` has a CUDA PyTorch, measured right after each webgpu figure, and the ratios printed.
+ * The training rows carry the bytes the engine measured crossing host ↔ GPU in a step.
  *
  * On a machine whose adapter is software (SwiftShader here) it still runs, so it is tested: 64×32, batch 2,
  * two iterations, every figure labelled SOFTWARE — not a GPU number.
  *
- *   npm run bench -- gpu                    (BENCH_MODELS=resnet18 BENCH_MODES=eval BENCH_ITERS=5 BENCH_OUT=file.json)
+ *   npm run bench -- gpu                    (BENCH_MODELS=resnet18 BENCH_MODES=eval BENCH_ITERS=5 BENCH_BATCH=16 BENCH_INPUT=256x128 BENCH_OUT=file.json)
  *   bash bench/gpu-device.sh OUT_DIR        (on a GPU machine without Node.js: the packed bundle, see README)
  * Results: stdout and bench/.out/gpu.json (or BENCH_OUT).
  */
@@ -27,6 +29,7 @@ import { webgpuTrainBench } from './_gpu-train.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const MODELS = (process.env.BENCH_MODELS ?? 'resnet50,resnet18').split(',');
 const MODES = (process.env.BENCH_MODES ?? 'eval,train').split(',');
+const CLASSES = 751;
 
 /** Seeded values for every slot from its declared init (no tfjs: the device bundle carries none). */
 function seededWeights(compiled: CompiledModel): Map<string, Float32Array> {
@@ -74,8 +77,10 @@ if (!status.available && process.platform === 'linux' && existsSync(SWIFTSHADER)
 }
 const onnx = await onnxRuntimeStatus();
 const software = !status.adapter || status.adapter.isSoftware;
-const [H, W] = software ? [64, 32] : [256, 128];
-const BATCH = Number(process.env.BENCH_BATCH ?? (software ? 2 : 16));
+const [H, W] = process.env.BENCH_INPUT ? (process.env.BENCH_INPUT.split('x').map(Number) as [number, number]) : software ? [64, 32] : [256, 128];
+const BATCH = Number(process.env.BENCH_BATCH ?? (software ? 4 : 16));
+/** Images per identity in a training batch (P×K; the triplet loss needs K ≥ 2). */
+const K = Math.min(4, Math.max(2, BATCH >> 1));
 const ITERS = Number(process.env.BENCH_ITERS ?? (software ? 2 : 10));
 const py = python();
 const [pyBin, pyInfo] = py ? py.split('\t') : [undefined, undefined];
@@ -87,10 +92,10 @@ console.log(`PyTorch: ${pyInfo ?? 'not found'}${cuda ? '' : ' — no CUDA: PyTor
 const smoke = status.available ? await webgpuSmokeTest() : undefined;
 console.log(`smoke test: ${smoke ? (smoke.passed ? `passed (${smoke.relativeDiff?.toExponential(1)} · max|cpu|)` : `FAILED ${smoke.message}`) : 'not run'}`);
 
-interface Row { model: string; mode: string; engine: string; batch: number; imagesPerSecond?: number; secondsPerIter?: number; ok: boolean; note?: string }
+interface Row { model: string; mode: string; engine: string; batch: number; imagesPerSecond?: number; secondsPerIter?: number; ok: boolean; note?: string; bytesPerStep?: { in: number; out: number } }
 const rows: Row[] = [];
 const torch = (model: string, mode: string): Row => {
-  const r = spawnSync(pyBin!, [join(here, '_torch.py'), model, mode, String(BATCH), '1', String(ITERS), 'cuda', String(H), String(W)], { encoding: 'utf8', timeout: 1_800_000 });
+  const r = spawnSync(pyBin!, [join(here, '_torch.py'), model, mode === 'train' ? 'train-rsb' : mode, String(BATCH), '1', String(ITERS), 'cuda', String(H), String(W), String(K)], { encoding: 'utf8', timeout: 1_800_000 });
   const line = r.stdout?.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   if (!line) return { model, mode, engine: 'pytorch-cuda', batch: BATCH, ok: false, note: (r.stderr ?? '').trim().split('\n').at(-1) };
   const j = JSON.parse(line) as { imagesPerSecond: number; secondsPerIter: number };
@@ -99,7 +104,7 @@ const torch = (model: string, mode: string): Row => {
 
 if (status.available && smoke?.passed !== false)
   for (const model of MODELS) {
-    const compiled = compileToKeras(analyze(buildPreset(model, { input: [H, W], numClasses: 751, lastStride: 1, neck: 'bnneck', neckFeat: 'after' }).graph));
+    const compiled = compileToKeras(analyze(buildPreset(model, { input: [H, W], numClasses: CLASSES, lastStride: 1, neck: 'bnneck', neckFeat: 'after' }).graph));
     if (MODES.includes('eval')) {
       const session = await createFeatureSession(onnxModelOf(compiled, seededWeights(compiled)), { ep: 'webgpu', threads: onnx.threads });
       const x = Float32Array.from({ length: BATCH * H * W * 3 }, (_, i) => Math.sin(i * 0.37));
@@ -109,13 +114,13 @@ if (status.available && smoke?.passed !== false)
       if (cuda) rows.push(torch(model, 'eval'));
     }
     if (MODES.includes('train')) {
-      const t = await webgpuTrainBench({ preset: model, height: H, width: W, batch: BATCH, iters: ITERS });
+      const t = await webgpuTrainBench({ compiled, values: seededWeights(compiled), numClasses: CLASSES, batch: BATCH, k: K, iters: ITERS, threads: onnx.threads });
       rows.push({ model, mode: 'train', engine: 'webgpu', batch: BATCH, ...t, ...(software && t.ok ? { note: 'software adapter' } : {}) });
       if (cuda) rows.push(torch(model, 'train'));
     }
   }
 
-for (const r of rows) console.log(`${r.model.padEnd(9)} ${r.mode.padEnd(5)} ${r.engine.padEnd(13)} ${r.ok ? `${r.imagesPerSecond!.toFixed(2)} img/s (${(r.secondsPerIter! * 1000).toFixed(1)} ms/batch)` : `— ${r.note}`}`);
+for (const r of rows) console.log(`${r.model.padEnd(9)} ${r.mode.padEnd(5)} ${r.engine.padEnd(13)} ${r.ok ? `${r.imagesPerSecond!.toFixed(2)} img/s (${(r.secondsPerIter! * 1000).toFixed(1)} ms/batch)` : `— ${r.note}`}${r.bytesPerStep ? `; measured per step: ${r.bytesPerStep.in} B host → GPU, ${r.bytesPerStep.out} B GPU → host` : ''}`);
 for (const model of MODELS)
   for (const mode of MODES) {
     const g = rows.find((r) => r.model === model && r.mode === mode && r.engine === 'webgpu' && r.ok);

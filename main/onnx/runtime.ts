@@ -102,6 +102,12 @@ export interface OrtSessionOptionsInput {
   preferredOutputLocation?: 'cpu' | 'gpu-buffer' | Record<string, 'cpu' | 'gpu-buffer'>;
   /** The WebGPU EP's tensor layout for Conv-like kernels (its default NHWC; NCHW avoids layout transposes). */
   preferredLayout?: 'NCHW' | 'NHWC';
+  /**
+   * false: idle intra-op threads sleep instead of spin-waiting between kernels (onnxruntime's session config
+   * `session.intra_op.allow_spinning` = 0). Spinning burns the cores the data-loader workers and other
+   * programs need; the training step turns it off (measured: bench/backends.ts, README "What runs where").
+   */
+  allowSpinning?: boolean;
 }
 
 /**
@@ -120,6 +126,7 @@ export function ortSessionOptions(ep: OrtExecutionProvider, o: OrtSessionOptions
     logSeverityLevel: o.logSeverityLevel ?? 3,
     ...(o.profileFilePrefix ? { enableProfiling: true, profileFilePrefix: o.profileFilePrefix } : {}),
     ...(o.preferredOutputLocation ? { preferredOutputLocation: o.preferredOutputLocation } : {}),
+    ...(o.allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 

@@ -26,9 +26,18 @@ export interface ProgramStepResult {
   ce?: number;
   triplet?: number;
   center?: number;
-  /** Bytes sent to the engine this step (batch, labels, scalars, and any state not yet resident). */
+  /**
+   * Bytes of host memory handed to onnxruntime this step, measured as the byte lengths of the fed tensors
+   * that live in host memory (images, labels, scalars, and any state not yet resident). On webgpu the EP
+   * uploads each of them to the device; on the CPU EP onnxruntime reads them in place.
+   */
   bytesIn: number;
-  /** Bytes read back this step (the loss terms and accuracy). */
+  /**
+   * Bytes onnxruntime returned in host memory this step, measured as the byte lengths of the outputs located
+   * on the CPU: on webgpu the loss terms and accuracy, downloaded from the device (state outputs stay there as
+   * GPU buffers); on the CPU EP every output, state included, which onnxruntime-node 1.30 copies from the
+   * session's buffers into new JavaScript arrays (its binding has no way to hand them over without a copy).
+   */
   bytesOut: number;
 }
 
@@ -65,6 +74,13 @@ export interface StepSessionOptions {
   centerLr?: number;
   /** Initial centers [K × D] (center loss). */
   centers?: Float32Array;
+}
+
+/** Bytes of the tensors that live in host memory (their data's byte length; GPU buffers count 0). */
+function hostBytes(tensors: Ort.Tensor[]): number {
+  let n = 0;
+  for (const t of tensors) if (t.location === 'cpu' || t.location === 'cpu-pinned') n += (t.data as ArrayBufferView).byteLength;
+  return n;
 }
 
 /** The `base.*` layers (fast-reid's `backbone`, MODEL.FREEZE_LAYERS) and the rest: the parameter groups, each with its own step count. */
@@ -157,7 +173,8 @@ export class OnnxStepSession {
     try {
       const session = await this.ort.InferenceSession.create(
         serializeOnnx(program.model),
-        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
+        // No spin-waiting: the data-loader workers share the cores with the step (bench/backends.ts measures it).
+        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, allowSpinning: false, ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
       );
       return { program, session };
     } catch (e) {
@@ -176,31 +193,8 @@ export class OnnxStepSession {
     const n = nhwc.length / (h * w * c);
     if (!Number.isInteger(n) || n < 1 || n !== labels.length) throw new OnnxRuntimeError(`expected ${labels.length} images of ${h}×${w}×${c} values, got ${nhwc.length} values`);
     const { program, session } = await this.programFor(n, opts.freezeBackbone === true);
-    const o = this.opts.optimizer;
-    const T = this.ort.Tensor;
-    const scalar = (v: number) => new T('float32', new Float32Array([v]), []);
-    const feeds: Record<string, Ort.Tensor> = {
-      [program.model.graph.inputs[0]!.name]: new T('float32', nhwcToNchw(nhwc, n, h, w, c), [n, c, h, w]),
-      [LABELS_INPUT]: new T('float32', Float32Array.from(labels), [n]),
-      [program.scalars.lr]: scalar(lr),
-    };
-    const nextSteps = new Map<string, number>();
-    for (const [g, s] of program.scalars.groups) {
-      const t = (this.groupSteps.get(g) ?? 0) + 1;
-      nextSteps.set(g, t);
-      if (s.keep) feeds[s.keep] = scalar(t === 1 ? 0 : 1);
-      if (s.c1) feeds[s.c1] = scalar(1 - (o.beta1 ?? 0.9) ** t);
-      if (s.c2) feeds[s.c2] = scalar(1 - (o.beta2 ?? 0.999) ** t);
-    }
-    let bytesIn = 0;
-    for (const t of Object.values(feeds)) bytesIn += t.size * 4;
-    for (const name of session.inputNames) {
-      if (feeds[name]) continue;
-      const t = this.state.get(name);
-      if (!t) throw new OnnxRuntimeError(`the training step needs ${name}, which the engine does not hold`);
-      feeds[name] = t;
-      if (t.location !== 'gpu-buffer' && this.opts.ep === 'webgpu') bytesIn += t.size * 4;
-    }
+    const { feeds, nextSteps } = this.feeds(program, session, nhwcToNchw(nhwc, n, h, w, c), labels, lr);
+    const bytesIn = hostBytes(Object.values(feeds));
     let out: Ort.InferenceSession.ReturnType;
     try {
       out = await session.run(feeds);
@@ -209,7 +203,7 @@ export class OnnxStepSession {
       throw e;
     }
     const value = (k: string) => (program.outputs[k] ? (out[program.outputs[k]]!.data as Float32Array)[0]! : undefined);
-    const result: ProgramStepResult = { total: value('total')!, acc: value('acc')!, bytesIn, bytesOut: Object.keys(program.outputs).length * 4 };
+    const result: ProgramStepResult = { total: value('total')!, acc: value('acc')!, bytesIn, bytesOut: hostBytes(Object.values(out)) };
     for (const k of ['ce', 'triplet', 'center'] as const) {
       const v = value(k);
       if (v !== undefined) result[k] = v;
@@ -227,6 +221,74 @@ export class OnnxStepSession {
     for (const [g, t] of nextSteps) this.groupSteps.set(g, t);
     this.step += 1;
     return result;
+  }
+
+  /** The run's inputs: the batch (NCHW), labels, scalars (lr, per-group optimizer scalars) and the resident state. */
+  private feeds(program: StepProgram, session: Ort.InferenceSession, nchw: Float32Array, labels: Int32Array, lr: number): { feeds: Record<string, Ort.Tensor>; nextSteps: Map<string, number> } {
+    const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
+    const n = labels.length;
+    const o = this.opts.optimizer;
+    const T = this.ort.Tensor;
+    const scalar = (v: number) => new T('float32', new Float32Array([v]), []);
+    const feeds: Record<string, Ort.Tensor> = {
+      [program.model.graph.inputs[0]!.name]: new T('float32', nchw, [n, c, h, w]),
+      [LABELS_INPUT]: new T('float32', Float32Array.from(labels), [n]),
+      [program.scalars.lr]: scalar(lr),
+    };
+    const nextSteps = new Map<string, number>();
+    for (const [g, s] of program.scalars.groups) {
+      const t = (this.groupSteps.get(g) ?? 0) + 1;
+      nextSteps.set(g, t);
+      if (s.keep) feeds[s.keep] = scalar(t === 1 ? 0 : 1);
+      if (s.c1) feeds[s.c1] = scalar(1 - (o.beta1 ?? 0.9) ** t);
+      if (s.c2) feeds[s.c2] = scalar(1 - (o.beta2 ?? 0.999) ** t);
+    }
+    for (const name of session.inputNames) {
+      if (feeds[name]) continue;
+      const t = this.state.get(name);
+      if (!t) throw new OnnxRuntimeError(`the training step needs ${name}, which the engine does not hold`);
+      feeds[name] = t;
+    }
+    return { feeds, nextSteps };
+  }
+
+  /**
+   * A trial step on `n` zero images that changes nothing: the program for batch `n` runs on the resident state
+   * and its outputs are dropped (the state, step counts and optimizer moments stay as they were); the program
+   * is released afterwards. Resolves when the step fits the device, rejects with the runtime's error (a
+   * WebGpuError on webgpu) when it does not. Used to find the largest batch that fits after an out-of-memory.
+   */
+  async trial(n: number): Promise<void> {
+    const id = `${n}:false`;
+    const had = this.programs.has(id);
+    try {
+      const { program, session } = await this.programFor(n, false);
+      const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
+      const labels = Int32Array.from({ length: n }, (_, i) => i % this.opts.loss.numClasses);
+      const { feeds } = this.feeds(program, session, new Float32Array(n * h * w * c), labels, 0);
+      let out: Ort.InferenceSession.ReturnType;
+      try {
+        out = await session.run(feeds);
+      } catch (e) {
+        if (this.opts.ep === 'webgpu') throw webgpuError(e, `a trial step on a batch of ${n}`);
+        throw e;
+      }
+      for (const t of Object.values(out)) if (t.location === 'gpu-buffer') t.dispose();
+    } finally {
+      if (!had) await this.dropProgram(id);
+    }
+  }
+
+  /** Releases the program for a batch (e.g. one that ran out of memory), so its buffers go back to the device. */
+  async dropProgram(id: string): Promise<void> {
+    const p = this.programs.get(id);
+    this.programs.delete(id);
+    await (await p?.catch(() => undefined))?.session.release();
+  }
+
+  /** Releases every program for batch `n` (frozen or not). */
+  async dropBatch(n: number): Promise<void> {
+    for (const f of [false, true]) await this.dropProgram(`${n}:${f}`);
   }
 
   /**

@@ -21,7 +21,8 @@ import { checkPKBatch } from '../losses/index.js';
 import { BackendError, getWeightValues, setWeightsFromValues, trainableVariables, type ReidModel } from '../../tfjs/index.js';
 import type { ReidLoss } from '../losses/index.js';
 import { ArrayOptimizer } from './array-optimizer.js';
-import { planMicroBatch, type DeviceMemory } from './memory.js';
+import { imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
+import { isOutOfMemory, oomDetail, StepOutOfMemoryError, type PKBatch } from './oom.js';
 import { ModelOptimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 import { computeGradients, lossGradients, NonFiniteLossError, type StepResult } from './step.js';
 
@@ -34,8 +35,12 @@ export interface TrainingEngine {
   device?: 'cpu' | 'gpu';
   /** The WebGPU adapter the webgpu engine trains on. */
   adapter?: string;
-  /** Bytes crossing between the host and the engine per step (one-program engines: batch in, loss terms out). */
-  bytesPerStep?: { in: number; out: number };
+  /**
+   * Bytes that crossed between JavaScript's host memory and the engine in the last step, measured on the
+   * tensors handed over and returned (one-program engines; undefined before the first step). `what` says what
+   * they are on this engine.
+   */
+  bytesPerStep?: { in: number; out: number; what: string };
   /** Images per forward pass and why (the whole batch on onnxruntime). */
   microBatch: number;
   microBatchReason: string;
@@ -71,6 +76,8 @@ export interface EngineContext {
   microBatchOverride?: number;
   /** Settings the onnxruntime engine does not implement yet (then `auto` trains on tfjs and says why). */
   onnxUnsupported?: string;
+  /** The batch as P identities × K images (the one-program engine names the P×K that fits after an out-of-memory). */
+  pk?: PKBatch;
 }
 
 function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
@@ -179,7 +186,23 @@ function programUnsupported(ctx: EngineContext): string | undefined {
  * session run per step on onnxruntime's CPU or WebGPU EP, the state resident between steps. Throws
  * CompileError (no gradient rule on the path), OnnxRuntimeError or WebGpuError.
  */
-async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threads: number, reason: string, adapter?: string): Promise<TrainingEngine> {
+/**
+ * The largest P′×K (P′ < P) that a trial step (OnnxStepSession.trial: runs, changes nothing) fits, starting at
+ * min(P/2, the plan's bound) and halving; null when not even P′ = 1 fits.
+ */
+async function trialFit(session: OnnxStepSession, pk: PKBatch, planned: number): Promise<PKBatch | null> {
+  for (let p = Math.min(pk.p >> 1, Math.floor(planned / pk.k)); p >= 1; p >>= 1) {
+    try {
+      await session.trial(p * pk.k);
+      return { p, k: pk.k };
+    } catch {
+      // Does not fit either (or fails otherwise): a smaller one.
+    }
+  }
+  return null;
+}
+
+async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threads: number, reason: string, adapter?: { label: string; limits: BufferLimits }): Promise<TrainingEngine> {
   const { reid, analysis, loss, compiled } = ctx;
   const unsupported = programUnsupported(ctx);
   if (unsupported) throw new CompileError(unsupported);
@@ -200,10 +223,19 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     optimizer: ctx.optimizer,
     ...(loss.center ? { centerLr: loss.center.lr, centers: (await loss.center.centers.data()) as Float32Array } : {}),
   });
-  const [h, w, c] = compiled.metadata.inputShape as [number, number, number];
-  // Per step: the images, the labels and the scalar inputs in; the loss terms and the accuracy out.
-  const bytes = { in: ctx.batch * (h * w * c + 1) * 4, out: (plan.terms.length + 2) * 4 };
-  const kb = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+  // What crosses per step, measured on each step's tensors (ProgramStepResult.bytesIn / bytesOut).
+  const what =
+    ep === 'webgpu'
+      ? 'host → GPU: the fed tensors in host memory (images, labels, scalars); GPU → host: the outputs read back (loss terms, accuracy); the state stays in GPU buffers'
+      : 'host memory handed to onnxruntime CPU (images, labels, scalars, the state fed back) and outputs onnxruntime-node copies into JavaScript (loss terms and the next state)';
+  const pk = ctx.pk ?? { p: ctx.batch, k: 1 };
+  // The batch the device's limits allow: WebGPU's buffer limits (each tensor is one buffer), the host's memory.
+  const limit = adapter ? imagesWithinBufferLimit(analysis, adapter.limits) : undefined;
+  const planned = limit ? limit.images : imagesWithinHostMemory(analysis, ctx.memory);
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const plannedHow = limit
+    ? `planned from the adapter's buffer limit: the largest tensor is ${mib(limit.perImageBytes)} per image, a buffer at most ${mib(limit.limitBytes)}`
+    : `planned from host memory: ${ctx.memory.source}`;
   let centersLoaded = false;
   const syncCenters = async () => {
     const data = await session.centers();
@@ -213,17 +245,19 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     await syncCenters();
     return new Map([...(await getWeightValues(reid, analysis.layers)), ...(await session.weightValues())]);
   };
-  return {
+  const engine: TrainingEngine = {
     name: ep === 'webgpu' ? WEBGPU_ENGINE : ONNXRUNTIME_BACKEND,
     threads,
     device: ep === 'webgpu' ? 'gpu' : 'cpu',
-    ...(adapter ? { adapter } : {}),
-    bytesPerStep: bytes,
+    ...(adapter ? { adapter: adapter.label } : {}),
     microBatch: ctx.batch,
-    microBatchReason: `the whole batch of ${ctx.batch} in one ONNX program (forward, loss, backward, optimizer) on ${ep === 'webgpu' ? 'WebGPU' : 'onnxruntime CPU'}; weights, statistics, moments${loss.center ? ', centers' : ''} stay ${ep === 'webgpu' ? 'on the GPU' : 'in the session'}: ${kb(bytes.in)} in, ${bytes.out} B out per step`,
+    microBatchReason: `the whole batch of ${ctx.batch} in one ONNX program (forward, loss, backward, optimizer) on ${ep === 'webgpu' ? 'WebGPU' : 'onnxruntime CPU'}; weights, statistics, moments${loss.center ? ', centers' : ''} ${ep === 'webgpu' ? 'stay on the GPU' : 'pass from one step to the next in host memory'} (the bytes crossing per step are measured and logged); at most ${planned} images per step (${plannedHow})`,
     reason,
     async step(images, labels, lr, opts) {
       if (plan.triplet) checkPKBatch(labels);
+      const n = labels.length;
+      // A batch whose largest tensor cannot be one WebGPU buffer does not run: refused with the batch that fits.
+      if (limit && n > limit.images) throw new StepOutOfMemoryError(pk, largestPK(pk, limit.images), plannedHow, `the adapter ${adapter!.label}`);
       if (!centersLoaded && loss.center) {
         // Centers a resume restored into the loss after this engine was made.
         session.setCenters((await loss.center.centers.data()) as Float32Array);
@@ -231,12 +265,21 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
       }
       try {
         const r = await session.run(images, labels, lr, opts);
+        engine.bytesPerStep = { in: r.bytesIn, out: r.bytesOut, what };
         const result: StepResult = { loss: r.total, acc: r.acc };
         for (const id of plan.terms) if (r[id] !== undefined) result[id] = r[id];
         return result;
       } catch (e) {
         if (e instanceof NonFiniteStepError) throw new NonFiniteLossError(e.term === 'total' ? 'total' : LOSS_TERMS.find((t) => t.id === e.term)!.name, e.value);
-        throw e;
+        const msg = String((e as Error)?.message ?? e);
+        const oom = isOutOfMemory(msg) || (e instanceof WebGpuError && e.code === 'E_OUT_OF_MEMORY');
+        // Dawn reports a failed allocation asynchronously: the exception may name a derived failure. A failed
+        // webgpu step counts as out of memory when a trial step at a smaller batch fits.
+        if (!(oom || (e instanceof WebGpuError && e.code === 'E_WEBGPU_FAILED')) || pk.p * pk.k !== n) throw e;
+        await session.dropBatch(n);
+        const fits = await trialFit(session, pk, planned);
+        if (!oom && !fits) throw e;
+        throw new StepOutOfMemoryError(pk, fits, fits ? `a trial step at that batch ran on ${adapter?.label ?? 'onnxruntime CPU'}` : plannedHow, oomDetail(msg));
       }
     },
     weightValues: all,
@@ -252,6 +295,7 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     },
     dispose: () => session.release(),
   };
+  return engine;
 }
 
 /**
@@ -268,7 +312,8 @@ export async function trainingEngine(ctx: EngineContext, choice: string): Promis
   let programSkipped: string | undefined;
   if (decision.engine === WEBGPU_ENGINE) {
     try {
-      return await programEngine(ctx, 'webgpu', status.threads, decision.reason, decision.webgpu?.adapter?.label);
+      const a = decision.webgpu?.adapter;
+      return await programEngine(ctx, 'webgpu', status.threads, decision.reason, a ? { label: a.label, limits: a.limits } : undefined);
     } catch (e) {
       if (!(e instanceof CompileError || e instanceof OnnxRuntimeError || e instanceof WebGpuError)) throw e;
       if (decision.forced) throw e instanceof WebGpuError ? e : new BackendError(`backend webgpu cannot train this graph: ${e.message}`);

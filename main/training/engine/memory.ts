@@ -136,3 +136,42 @@ export function planMicroBatch(a: Pick<Analysis, 'inputShape' | 'layers' | 'tota
     reason: `batch ${batch} split into micro-batches of ${fits} (${perImage}, ${gb(budgetBytes)} usable: ${memory.source}); BatchNorm statistics are per micro-batch`,
   };
 }
+
+/** Bytes of the largest single float32 tensor one image makes in a step: the input or a layer's output. */
+export function largestTensorBytesPerImage(a: Pick<Analysis, 'inputShape' | 'layers'>): number {
+  let n = a.inputShape ? a.inputShape.reduce((x, y) => x * y, 1) : 0;
+  for (const l of a.layers) n = Math.max(n, l.shape.reduce((x, y) => x * y, 1));
+  return n * 4;
+}
+
+/** The WebGPU limits that bound one tensor: each is one storage buffer (webgpu.ts WebGpuLimits). */
+export interface BufferLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+/**
+ * Images per step that the adapter's buffer limits allow: onnxruntime's WebGPU EP keeps every tensor in one
+ * storage buffer, so the largest tensor (largestTensorBytesPerImage × images) must not exceed
+ * min(maxBufferSize, maxStorageBufferBindingSize) (WebGPU spec, GPUSupportedLimits). A bound, not a
+ * guarantee: the device's memory may run out first, which a trial step finds.
+ */
+export function imagesWithinBufferLimit(a: Pick<Analysis, 'inputShape' | 'layers'>, limits: BufferLimits): { images: number; perImageBytes: number; limitBytes: number } {
+  const perImageBytes = largestTensorBytesPerImage(a);
+  const limitBytes = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+  return { images: Math.floor(limitBytes / Math.max(perImageBytes, 1)), perImageBytes, limitBytes };
+}
+
+/**
+ * Images per step the host's memory allows the CPU engine: the usable budget (deviceMemory) over the
+ * activation bytes per image (BYTES_PER_ACTIVATION_FLOAT), after the weights and their optimizer state.
+ */
+export function imagesWithinHostMemory(a: Pick<Analysis, 'inputShape' | 'layers' | 'totals'>, memory: DeviceMemory): number {
+  return Math.floor(Math.max(0, memory.usableBytes - a.totals.params * 4 * 4) / (activationFloatsPerImage(a) * BYTES_PER_ACTIVATION_FLOAT));
+}
+
+/** The largest P′ ≤ P with P′·K ≤ `images` (K kept), or null when not even one identity's K images fit. */
+export function largestPK(batch: { p: number; k: number }, images: number): { p: number; k: number } | null {
+  const p = Math.min(batch.p, Math.floor(images / batch.k));
+  return p >= 1 ? { p, k: batch.k } : null;
+}

@@ -12,13 +12,14 @@ import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
 import { recoverCheckpoint, writeCheckpoint } from '../../runs/store/checkpoint.js';
+import { keepBestCheckpoint, readBestInfo } from '../../runs/store/best-checkpoint.js';
 import { planFileWeights } from '../../runs/store/run-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engine.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { trainingEngine, type TrainingEngine } from './engines.js';
 import { deviceMemory } from './memory.js';
-import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE } from './oom.js';
+import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE, StepOutOfMemoryError } from './oom.js';
 import { RunDir, type RunInfo } from '../../runs/store/run-dir.js';
 import { decodeTrainingState, encodeTrainingState, type CheckpointMeta as RunCheckpointMeta } from '../../runs/store/checkpoint-keys.js';
 import { NonFiniteLossError } from './step.js';
@@ -137,6 +138,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const engine = await trainingEngine(
       { reid, compiled, analysis, loss, optimizer: { name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, batch: batchSize,
         tfjsBackend: backend.backend,
+        pk: s.batch,
         memory: deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }),
         ...((o.microBatch ?? s.microBatch) !== undefined ? { microBatchOverride: (o.microBatch ?? s.microBatch)! } : {}),
         ...(onnxUnsupported(s, o.microBatch ?? s.microBatch) ? { onnxUnsupported: onnxUnsupported(s, o.microBatch ?? s.microBatch)! } : {}),
@@ -208,6 +210,16 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;
+    // The best checkpoint by mAP (main/runs/store/best-checkpoint.ts), kept beside the last as evaluations land.
+    let best = await readBestInfo(o.runDir);
+    const keepBest = async (epoch: number, r: { mAP: number; rank1: number }) => {
+      if (best && !(r.mAP > best.mAP)) return;
+      const info = { mAP: r.mAP, rank1: r.rank1, epoch, step };
+      if (await keepBestCheckpoint(o.runDir, await engine.weightValues(), info, best)) {
+        best = info;
+        await run.log(`best checkpoint: epoch ${epoch}, mAP ${(r.mAP * 100).toFixed(1)}%`);
+      }
+    };
     const t0 = performance.now();
     let imagesDone = 0;
     for (; epoch <= s.epochs; epoch++) {
@@ -226,11 +238,15 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
           result = await engine.step(batch.images, batch.labels, lr, { freezeBackbone: step < s.freezeBackboneIters });
         } catch (e) {
           if (e instanceof NonFiniteLossError) throw new TrainError(`${e.message} at epoch ${epoch}, iteration ${batch.index + 1} (step ${step + 1}); training stopped — lower the learning rate or check the data`);
+          if (e instanceof StepOutOfMemoryError) throw new OutOfMemoryError(`at epoch ${epoch}, iteration ${batch.index + 1} on ${engine.name}: ${e.message}`);
           const msg = String((e as Error).message ?? e);
           if (isOutOfMemory(msg)) throw new OutOfMemoryError(outOfMemoryMessage(`at epoch ${epoch}, iteration ${batch.index + 1} on ${engine.name}`, mb.microBatch, oomDetail(msg)));
           throw e;
         }
         step++;
+        // The bytes that crossed in this process's first two steps (the first also brings the state to the
+        // engine), measured by the engine on the tensors it moved.
+        if (imagesDone < 2 * batch.size && engine.bytesPerStep) await run.log(`bytes per step (measured, step ${step}): ${engine.bytesPerStep.in} in, ${engine.bytesPerStep.out} out — ${engine.bytesPerStep.what}`);
         imagesDone += batch.size;
         count++;
         sumLoss += result.loss;
@@ -265,6 +281,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
+        await keepBest(epoch, r);
       }
     }
     // A run stopped right after its last step resumes with no step left: it still owes the final evaluation.
@@ -275,6 +292,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await run.writeJson('eval.json', lastEval);
       await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
       emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+      await keepBest(s.epochs, r);
     }
     await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
     emit({ type: 'done', status: 'completed', step, epoch: s.epochs });
