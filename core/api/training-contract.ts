@@ -304,6 +304,16 @@ export const trainingCalls = {
       samples: z.array(z.object({ path: z.string(), pid: z.number(), camid: z.number() })),
     }),
   },
+  /**
+   * Activation maps (torchreid `visualize_actmap`: Σ_c x² of the last feature map, L2-normalised, resized, jet,
+   * image·0.3 + map·0.7; core/compile/actmap.ts) of images the service has listed before, computed with the
+   * run's checkpoint by the engine that evaluates (an extra output of the same lowered graph): JPEG data URLs,
+   * null for an image that is not served or not readable. `engine` names it, `featureMap` is [h, w].
+   */
+  'runs.actmaps': {
+    input: z.object({ runId, paths: z.array(path).max(128) }).strict(),
+    output: z.object({ engine: z.string(), featureMap: z.tuple([z.number(), z.number()]), images: z.array(z.object({ path: z.string(), dataUrl: z.string().nullable() })) }),
+  },
   /** Small JPEG thumbnails (data URLs) of dataset images the service has listed before. */
   'dataset.thumbnails': {
     input: z.object({ paths: z.array(path).max(128) }).strict(),

@@ -4,7 +4,7 @@ import { getKind } from '../registry/index.js';
 import { AUX_SEPARATOR, CompileError, inboundRef, inChannels, tfjsLayerName, type KerasLayerJson } from '../registry/lowering.js';
 import { weightSpecs } from './weight-specs.js';
 
-export { AUX_SEPARATOR, auxLayerName, CompileError, CUSTOM_LAYER_CLASSES, tfjsLayerName, type InboundRef, type KerasLayerJson } from '../registry/lowering.js';
+export { AUX_SEPARATOR, auxLayerName, CompileError, CUSTOM_LAYER_CLASSES, kerasInitializer, tfjsLayerName, type InboundRef, type KerasLayerJson } from '../registry/lowering.js';
 
 /**
  * Lowers the analysed (expanded, shape-inferred) graph to a Keras-JSON functional topology: the

@@ -80,8 +80,19 @@ export interface OnnxLowerOptions {
 /** Weight slot value in tfjs layout, keyed `${layer}/${slot}` (as `getWeightValues` gives them). */
 export type WeightValues = Map<string, Float32Array>;
 
-/** The layers feeding `output`, in the compiled (topological) order. */
-function featurePath(layers: Layer[], output: string): Layer[] {
+/**
+ * Where `lowerToOnnx` reads the weights: `get`, tfjs layout by `${layer}/${slot}` (a WeightValues map);
+ * optionally `torch`, the same slot in PyTorch layout (main/weights/store.ts holds that), taken where the ONNX
+ * initializer IS the PyTorch tensor — same dims, and either no relayout or an OIHW kernel the hook maps
+ * from HWIO — so no tfjs copy is made and mapped back.
+ */
+export interface OnnxWeightSource {
+  get(id: string): Float32Array | undefined;
+  torch?(id: string): Float32Array | undefined;
+}
+
+/** The layers feeding `output` (itself included), in the compiled (topological) order: what the ONNX feature graph holds. */
+export function featurePath(layers: Layer[], output: string): Layer[] {
   const byName = new Map(layers.map((l) => [l.name, l]));
   const keep = new Set<string>();
   const stack = [output];
@@ -100,13 +111,21 @@ function featurePath(layers: Layer[], output: string): Layer[] {
  * The ONNX model of the compiled model's eval feature with the given weights (every slot of the feature
  * path must have a value: CompileError names the first missing one). Pure: no I/O.
  */
-export function lowerToOnnx(compiled: CompiledModel, weights: WeightValues, opts: OnnxLowerOptions): OnnxModelJs {
+export function lowerToOnnx(compiled: CompiledModel, weights: OnnxWeightSource, opts: OnnxLowerOptions): OnnxModelJs {
   const layers = featurePath(compiled.layers, compiled.metadata.roles.evalFeature);
   const nodes: OnnxNode[] = [];
   const inits: OnnxInitializer[] = [];
   const node = (opType: string, name: string, inputs: string[], outputs: string[], attributes: OnnxAttribute[] = []) =>
     nodes.push({ name, opType, inputs, outputs, attributes });
   const weight = (l: Layer, slot: string, dims: number[], map?: (w: Float32Array) => Float32Array): string => {
+    const spec = weights.torch && weightSpecs(l).find((s) => s.slot === slot);
+    const asTorch = !!spec && spec.torchShape.length === dims.length && spec.torchShape.every((d, i) => d === dims[i]) && (map ? spec.transform === 'oihw_to_hwio' : spec.transform === 'none');
+    const t = asTorch ? weights.torch!(`${l.name}/${slot}`) : undefined;
+    if (t) {
+      if (t.length !== dims.reduce((a, b) => a * b, 1)) throw new CompileError(`weight ${l.name}/${slot} has ${t.length} values, expected ${dims.join('×')}`);
+      inits.push({ name: `${l.name}.${slot}`, dims, dataType: 'float', data: t });
+      return `${l.name}.${slot}`;
+    }
     const w = weights.get(`${l.name}/${slot}`);
     if (!w) throw new CompileError(`no value for weight ${l.name}/${slot}`);
     const size = dims.reduce((a, b) => a * b, 1);

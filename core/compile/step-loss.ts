@@ -9,6 +9,11 @@
  *    with ∓1e12 fillers, ReduceMax / ReduceMin) or softmax-weighted mining, hinge [d_ap − d_an + m]₊ or
  *    soft margin softplus(d_ap − d_an) (written relu(x) + log(1 + exp(−|x|)), the stable form);
  *  - center loss (RSB CenterLoss): Σ_i ‖f_i − c_{y_i}‖² / N with the centers selected by a one-hot MatMul;
+ *  - the margin classification layers (fast-reid any_softmax.py as EmbeddingHead applies them; the tfjs
+ *    port is main/training/losses/fastreid.ts clsOutputs): cos = normalize(f)·normalize(W) of the
+ *    classifier's input and weight, then CosSoftmax s·(cos − m·onehot), ArcSoftmax s·cos(acos(cos) + m·onehot),
+ *    CircleSoftmax s·(α_p(cos − (1 − m))·onehot + α_n(cos − m)·(1 − onehot)) with α_p = [1 + m − cos]₊,
+ *    α_n = [cos + m]₊ on a detached cos; CE and the accuracy read these logits;
  *  - the ID accuracy: mean(argmax(logits) == label), argmax taking the first of tied maxima (torch.argmax,
  *    tf.argMax), written without ArgMax's int64 output (the WebGPU EP cannot cast int64: a CPU fallback).
  * Labels enter as float32 class indices [N] (exact up to 2²⁴ classes); the one-hot and the positive mask are
@@ -17,8 +22,17 @@
 import type { OnnxInitializer, OnnxValueInfo } from './onnx.js';
 import { Emitter, int, ints } from './grad/emitter.js';
 
+/** fast-reid MODEL.HEADS.CLS_LAYER / SCALE / MARGIN (fastreid/layers/any_softmax.py). */
+export interface StepClassifierSpec {
+  layer: 'Linear' | 'CircleSoftmax' | 'ArcSoftmax' | 'CosSoftmax';
+  scale: number;
+  margin: number;
+}
+
 export interface StepLossSpec {
   numClasses: number;
+  /** How the CE term's logits are formed (absent or 'Linear': the model's logits). */
+  classifier?: StepClassifierSpec;
   /** CE's label-smoothing ε (0 = plain CE), or null when there is no CE term; `ceWeight` its factor in the total. */
   ceEpsilon: number | null;
   ceWeight: number;
@@ -38,8 +52,12 @@ export interface LossGraph {
 export const LABELS_INPUT = 'labels';
 export const CENTERS_INPUT = 'center_loss.centers';
 
-/** Emits the loss of `spec` on the forward tensors `logits` [N, K] and `feat` [N, D] into `e`. */
-export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: string, feat: string, featDim: number): LossGraph {
+/**
+ * Emits the loss of `spec` on the forward tensors `logits` [N, K] and `feat` [N, D] into `e`. A margin
+ * classification layer (`spec.classifier`) needs `cls`: the classifier's input [N, D'] and weight [D', K]
+ * (the Gemm that computes `logits`).
+ */
+export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: string, feat: string, featDim: number, cls?: { feat: string; kernel: string }): LossGraph {
   const K = spec.numClasses;
   const inputs: OnnxValueInfo[] = [{ name: LABELS_INPUT, shape: [n] }];
   const detached = new Set<string>();
@@ -53,6 +71,11 @@ export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: stri
   const rowMax = (t: string) => e.one('ReduceMax', [t], [ints('axes', [1]), int('keepdims', 1)]);
   const scalarMean = (t: string) => e.one('ReduceMean', [t], [int('keepdims', 0)]);
 
+  const margin = spec.classifier && spec.classifier.layer !== 'Linear' && spec.ceEpsilon !== null ? spec.classifier : undefined;
+  if (margin) {
+    if (!cls) throw new Error(`the ${margin.layer} classification layer needs the classifier's input and weight`);
+    logits = marginLogits(e, margin, cls.feat, cls.kernel, onehot, detached);
+  }
   if (spec.ceEpsilon !== null) {
     const m = rowMax(logits);
     detached.add(m);
@@ -106,6 +129,26 @@ export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: stri
   }
   outputs.total = e.addAll(terms.map(([t, w]) => (w === 1 ? t : e.one('Mul', [t, e.f32(w)]))));
   return { outputs, detached, inputs };
+}
+
+/** The margin layer's logits [N, K] (fast-reid any_softmax.py; clsOutputs in main/training/losses/fastreid.ts). */
+function marginLogits(e: Emitter, c: StepClassifierSpec, feat: string, kernel: string, onehot: string, detached: Set<string>): string {
+  const norm = (x: string, axis: number) => e.one('Div', [x, e.one('Max', [e.one('Sqrt', [e.reduceSum(e.one('Mul', [x, x]), [axis], true)]), e.f32(1e-12)])]);
+  const cos = e.one('MatMul', [norm(feat, 1), norm(kernel, 0)]);
+  const { scale: s, margin: m } = c;
+  let logits: string;
+  if (c.layer === 'CosSoftmax') logits = e.one('Sub', [cos, e.one('Mul', [onehot, e.f32(m)])]);
+  else if (c.layer === 'ArcSoftmax') logits = e.one('Cos', [e.one('Add', [e.one('Acos', [cos]), e.one('Mul', [onehot, e.f32(m)])])]);
+  else {
+    const d = e.one('Identity', [cos]);
+    detached.add(d);
+    const alphaP = e.one('Relu', [e.one('Add', [e.one('Neg', [d]), e.f32(1 + m)])]);
+    const alphaN = e.one('Relu', [e.one('Add', [d, e.f32(m)])]);
+    const p = e.one('Mul', [e.one('Mul', [alphaP, e.one('Sub', [cos, e.f32(1 - m)])]), onehot]);
+    const q = e.one('Mul', [e.one('Mul', [alphaN, e.one('Sub', [cos, e.f32(m)])]), e.one('Sub', [e.f32(1), onehot])]);
+    logits = e.one('Add', [p, q]);
+  }
+  return e.one('Mul', [logits, e.f32(s)]);
 }
 
 /**

@@ -24,7 +24,7 @@ import { Emitter } from './grad/index.js';
 import type { OnnxInitializer, OnnxModelJs, OnnxNode, OnnxValueInfo } from './onnx.js';
 import { CENTERS_INPUT, emitLoss, type StepLossSpec } from './step-loss.js';
 
-export { CENTERS_INPUT, LABELS_INPUT, type StepLossSpec } from './step-loss.js';
+export { CENTERS_INPUT, LABELS_INPUT, type StepClassifierSpec, type StepLossSpec } from './step-loss.js';
 
 export interface StepOptimizerSpec {
   name: 'sgd' | 'adam';
@@ -51,6 +51,8 @@ export interface StepProgramOptions {
   /** The forward tensors the loss reads. */
   logits: string;
   feature: string;
+  /** The eval (neck) feature a margin classification layer must read (fast-reid EmbeddingHead). */
+  clsFeature?: string;
   loss: StepLossSpec;
   optimizer: StepOptimizerSpec;
   /** The parameter group of a trainable weight (per-group step counts). */
@@ -84,6 +86,23 @@ export interface StepProgram {
 export const LR_INPUT = 'opt.lr';
 
 /**
+ * The input and weight of the bias-free Gemm that computes the logits, for a margin classification layer
+ * (fast-reid EmbeddingHead: the layer reads the neck feature, `opts.clsFeature`). Undefined for 'Linear'.
+ * Throws CompileError when the logits come from another operator or another feature.
+ */
+function classifierOf(nodes: OnnxNode[], opts: StepProgramOptions): { feat: string; kernel: string } | undefined {
+  const c = opts.loss.classifier;
+  if (!c || c.layer === 'Linear' || opts.loss.ceEpsilon === null) return undefined;
+  const gemm = nodes.find((x) => x.outputs.includes(opts.logits));
+  const transB = gemm?.attributes.find((a) => a.name === 'transB')?.value ?? 0;
+  if (!gemm || gemm.opType !== 'Gemm' || transB !== 0 || gemm.inputs.length !== 2)
+    throw new CompileError(`step program: the ${c.layer} classification layer needs a bias-free linear classifier (fast-reid's EmbeddingHead weight); ${opts.logits} is not one`);
+  if (opts.clsFeature !== undefined && gemm.inputs[0] !== opts.clsFeature)
+    throw new CompileError(`step program: the ${c.layer} classification layer takes the eval feature as input, as fast-reid's EmbeddingHead does; this graph's classifier reads another feature`);
+  return { feat: gemm.inputs[0]!, kernel: gemm.inputs[1]! };
+}
+
+/**
  * The step program of a lowered model (`base`, e.g. `lowerLayers` for the logits and the feature). Throws
  * CompileError when an operator on the path has no gradient rule or a shape is unsupported.
  */
@@ -95,7 +114,7 @@ export function buildStepProgram(base: OnnxModelJs, opts: StepProgramOptions): S
   const featShape = known.shapes.get(opts.feature);
   if (!featShape || !known.shapes.get(opts.logits)) throw new CompileError(`step program: the loss inputs ${opts.logits} / ${opts.feature} are not computed by the graph`);
   if (opts.loss.centerWeight !== null && opts.loss.centerWeight > 0 && opts.centerLr === undefined) throw new CompileError('step program: the center loss needs its learning rate');
-  const loss = emitLoss(le, opts.loss, n, opts.logits, opts.feature, featShape[1]!);
+  const loss = emitLoss(le, opts.loss, n, opts.logits, opts.feature, featShape[1]!, classifierOf(g.nodes, opts));
   const fwd = prepareForward(base, opts, { nodes: le.nodes, inits: le.inits, inputs: loss.inputs });
   const centers = opts.loss.centerWeight !== null ? [CENTERS_INPUT] : [];
   const trainable = new Set([...opts.trainable, ...centers]);

@@ -233,6 +233,8 @@ export const FR_BOT_SETTINGS = {
 
 /** Why a recognised model is not a fast-reid Baseline (empty when it is one). */
 export function frModelProblems(m: ModelSpec): string[] {
+  if (m.senet)
+    return [`${presetName(m)}: reid-strong-baseline's SENet (Cadene senet.py: layer0 stem, SE blocks) has no fast-reid builder (MODEL.BACKBONE.WITH_SE adds SE to fast-reid's own ResNet, another model) — export it as reid-strong-baseline YAML`];
   const out: string[] = [];
   if (!DEPTH_KEY[m.depth]) out.push(`${presetName(m)}: fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only`);
   if (m.stem !== 'fastreid')

@@ -3,6 +3,7 @@ import type { Layer } from '../graph/evaluate.js';
 import { expandInGraph } from '../graph/expand.js';
 import type { GraphDoc, GraphNode } from '../graph/types.js';
 import { buildPreset, FASTREID_NL_LAYERS, RESNET_DEPTHS, type Depth } from '../presets/resnet.js';
+import { SENET_ARCHS, type SenetArch } from '../presets/senet.js';
 import { applyCommand } from '../commands/history.js';
 import { freezeBackbone } from '../commands/commands.js';
 import { buildMgn, freezeMgnBackbone, isMgnBackboneLayer, looksLikeMgn } from '../presets/mgn.js';
@@ -51,6 +52,11 @@ export interface ModelSpec {
   arch?: 'resnest' | 'mgn';
   /** MGN only (core/presets/mgn.ts): MODEL.HEADS.EMBEDDING_DIM, the heads' 1×1 reduction (0: none). */
   embeddingDim?: number;
+  /**
+   * reid-strong-baseline's SENet backbone (modeling/backbones/senet.py, presets/senet.ts) instead of a ResNet:
+   * its layer0 stem, SE blocks; `depth` is the ResNet of the same blocks per stage. Set only when present.
+   */
+  senet?: SenetArch;
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -180,8 +186,10 @@ export function recognizeModel(doc: GraphDoc): Recognition {
     return { ok: false, reasons: [`IBN-b (IBN-Net resnet_ibn.py: InstanceNorm ${ibnB.join(', ')}) is in neither reid-strong-baseline's nor fast-reid's ResNet`] };
   const ibn = L.get('base.layer1.0.bn1')?.kind === 'ibn_a';
   // ResNeSt strides with avd_layer (fast-reid resnest.py: avd, conv2 at stride 1).
+  // Cadene SENet (RSB senet.py): layer0 stem; SEResNetBottleneck strides in conv1, the others in conv2.
+  const senet = L.has('base.layer0.conv1');
   const lastConv = L.get(resnest ? 'base.layer4.0.avd_layer' : bottleneck ? 'base.layer4.0.conv2' : 'base.layer4.0.conv1');
-  const lastStride = lastConv?.params.stride;
+  const lastStride = senet ? Math.max(Number(L.get('base.layer4.0.conv1')?.params.stride), Number(lastConv?.params.stride)) : lastConv?.params.stride;
   if (lastStride !== 1 && lastStride !== 2) return notBaseline(`layer4 strides by ${String(lastStride)} (the frameworks take LAST_STRIDE 1 or 2)`);
   const maxpool = L.get('base.maxpool');
   const stem: StemStyle = resnest ? 'fastreid' :
@@ -228,6 +236,10 @@ export function recognizeModel(doc: GraphDoc): Recognition {
   if (resnest && (depth !== 'resnet50' && depth !== 'resnet101')) return notBaseline(`fast-reid's ResNeSt presets are 50 and 101 layers deep (blocks per stage ${counts.join(', ')})`);
   if (resnest && spec.nonLocal) return notBaseline("fast-reid's ResNeSt has no non-local blocks");
   if (spec.nonLocal && !FASTREID_NL_LAYERS[depth]) return notBaseline(`fast-reid has no non-local ${depth}`);
+  // An SENet is the arch (of those with these blocks per stage) whose rebuild is identical.
+  const archs = senet ? (Object.keys(SENET_ARCHS) as SenetArch[]).filter((n) => SENET_ARCHS[n].layers.every((b, i) => b === counts[i])) : [];
+  if (senet && !archs.length) return notBaseline(`the SENet has ${counts.join(', ')} blocks per stage, which no SENet preset has`);
+  if (senet) spec.senet = archs.find((n) => !diffModels(a, analyze(buildModel({ ...spec, senet: n }).graph))) ?? archs[0];
   const expected = analyze(buildModel(spec).graph);
   const diff = diffModels(a, expected);
   if (diff) {
@@ -265,7 +277,8 @@ function recognizeMgn(a: Analysis, L: Map<string, Layer>): Recognition {
   return { ok: true, spec, analysis: a };
 }
 
-export function presetName(spec: Pick<ModelSpec, 'depth' | 'ibn' | 'arch'>): string {
+export function presetName(spec: Pick<ModelSpec, 'depth' | 'ibn' | 'arch' | 'senet'>): string {
+  if (spec.senet) return spec.senet;
   if (spec.arch === 'mgn') return spec.ibn ? 'mgn_R50-ibn' : 'mgn_R50';
   if (spec.arch === 'resnest') return spec.depth.replace('resnet', 'resnest');
   return spec.ibn ? `${spec.depth}_ibn_a` : spec.depth;

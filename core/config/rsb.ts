@@ -1,5 +1,6 @@
 import type { GraphDoc } from '../graph/types.js';
 import type { Depth } from '../presets/resnet.js';
+import { SENET_ARCHS, type SenetArch } from '../presets/senet.js';
 import { LOSS_TERMS, lossTermWeight, rsbMetricTerms } from '../training/losses.js';
 import type { TrainingSettings } from '../training/settings.js';
 import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
@@ -95,7 +96,23 @@ const RSB_RESNETS: Record<string, { depth: Depth; ibn: boolean }> = {
   resnet152: { depth: 'resnet152', ibn: false },
   resnet50_ibn_a: { depth: 'resnet50', ibn: true },
 };
-const RSB_SE = ['se_resnet50', 'se_resnet101', 'se_resnet152', 'se_resnext50', 'se_resnext101', 'senet154'];
+/** MODEL.NAME of RSB's SENet branches (modeling/baseline.py) → the SE presets (presets/senet.ts, same SENet(...) arguments). */
+const RSB_SE: Record<string, SenetArch> = {
+  se_resnet50: 'se_resnet50',
+  se_resnet101: 'se_resnet101',
+  se_resnet152: 'se_resnet152',
+  se_resnext50: 'se_resnext50_32x4d',
+  se_resnext101: 'se_resnext101_32x4d',
+  senet154: 'senet154',
+};
+/** Depth of the ResNet with an SENet's blocks per stage (ModelSpec.depth). */
+const SE_DEPTH = (arch: SenetArch): Depth => (SENET_ARCHS[arch].layers[2] === 6 ? 'resnet50' : SENET_ARCHS[arch].layers[1] === 4 ? 'resnet101' : 'resnet152');
+
+/** reid-strong-baseline's MODEL.NAME for a model (the SE presets have their own names there). */
+function rsbModelName(m: ModelSpec): string {
+  const name = presetName(m);
+  return Object.entries(RSB_SE).find(([, arch]) => arch === m.senet)?.[0] ?? name;
+}
 
 /** Keys that mark a file as reid-strong-baseline's (absent from fast-reid's defaults). */
 export const RSB_MARKERS = [
@@ -113,7 +130,7 @@ function rsbModelProblems(m: ModelSpec): string[] {
     return [`${name}: fast-reid's MGN (a branching network with eight heads, fastreid/modeling/meta_arch/mgn.py); reid-strong-baseline has only the Baseline — export it as fast-reid YAML`];
   if (m.arch === 'resnest')
     return [`${name}: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML`];
-  if (!(name in RSB_RESNETS))
+  if (!(name in RSB_RESNETS) && !m.senet)
     out.push(
       `${name}: reid-strong-baseline's Baseline wires only resnet18/34/50/101/152 and resnet50_ibn_a (modeling/baseline.py; its resnet_ibn_a.py has deeper IBN nets that MODEL.NAME cannot select)`,
     );
@@ -194,7 +211,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   const center = rsbMetricTerms(s.loss.metric).includes('center');
   const tree: YacsTree = {
     MODEL: {
-      NAME: str(presetName(m)),
+      NAME: str(rsbModelName(m)),
       LAST_STRIDE: int(m.lastStride),
       PRETRAIN_CHOICE: str(choice),
       PRETRAIN_PATH: str(path),
@@ -246,7 +263,7 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   };
   if (s.framework?.outputDir) tree.OUTPUT_DIR = str(s.framework.outputDir);
   warnings.push(...keptNote(writeKept(tree, keptOf(s, 'rsb'), RSB_KEEP)));
-  const header = ['reid-strong-baseline config written by ReID Studio', `model: ${presetName(m)}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`];
+  const header = ['reid-strong-baseline config written by ReID Studio', `model: ${rsbModelName(m)}, ${m.numClasses} classes, input ${m.input[0]}x${m.input[1]}`];
   if (Object.keys(notes).length) {
     header.push('Edit the keys marked TO FILL IN before training with this file.');
     warnings.push(`the config needs editing before it trains: ${Object.keys(notes).join(', ')} (see the TO FILL IN comments)`);
@@ -261,9 +278,9 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
     if (!(k in RSB_DEFAULTS)) r.warnings.push(`${k} is not a reid-strong-baseline key (its yacs stops with "Non-existent config key")`);
 
   const name = r.str('MODEL.NAME');
-  if (RSB_SE.includes(name)) throw new ConfigError(`MODEL.NAME '${name}': SE-ResNet/SENet backbones (Cadene SENet) are not modelled by ReID Studio`);
-  const net = RSB_RESNETS[name];
-  if (!net) throw new ConfigError(`unknown MODEL.NAME '${name}' (reid-strong-baseline accepts ${[...Object.keys(RSB_RESNETS), ...RSB_SE].join(', ')})`);
+  const se = RSB_SE[name];
+  const net = se ? { depth: SE_DEPTH(se), ibn: false } : RSB_RESNETS[name];
+  if (!net) throw new ConfigError(`unknown MODEL.NAME '${name}' (reid-strong-baseline accepts ${[...Object.keys(RSB_RESNETS), ...Object.keys(RSB_SE)].join(', ')})`);
   const lastStride = r.num('MODEL.LAST_STRIDE', { int: true });
   if (lastStride !== 1 && lastStride !== 2) throw new ConfigError(`MODEL.LAST_STRIDE must be 1 or 2 (got ${lastStride})`);
   const neck = r.str('MODEL.NECK', ['bnneck', 'no'] as const);
@@ -372,6 +389,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   const spec: ModelSpec = {
     depth: net.depth,
     ibn: net.ibn,
+    ...(se ? { senet: se } : {}),
     stem: 'rsb',
     lastStride,
     neck,

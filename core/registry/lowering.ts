@@ -178,7 +178,11 @@ export interface OnnxCtx {
   ins: string[];
   cin: number;
   node(opType: string, name: string, inputs: string[], outputs: string[], attributes?: OnnxAttribute[]): void;
-  /** Registers the layer's weight slot as an initializer named `<layer>.<slot>` (optionally re-laid-out). */
+  /**
+   * Registers the layer's weight slot as an initializer named `<layer>.<slot>`, optionally re-laid-out by `map`
+   * from the tfjs layout. A `map` of an `oihw_to_hwio` slot must give the PyTorch OIHW tensor (`hwioToOihw`):
+   * a weight source holding PyTorch layout hands that tensor over directly (core/compile/onnx.ts OnnxWeightSource).
+   */
   weight(slot: string, dims: number[], map?: (w: Float32Array) => Float32Array): string;
   /** A float scalar initializer. */
   scalar(name: string, v: number): string;

@@ -64,7 +64,7 @@ export async function embedCommand(argv: string[]): Promise<void> {
     }
     progress.end();
     if (resized) process.stderr.write(`reid-studio: resized ${resized} image(s) to ${h}×${w} (${pre.interpolation}, as PIL)\n`);
-    const extra = { backend: engine.name, ...(load ? { load } : {}), weights: m.weightsSource, backendReport: report, engine: { name: engine.name, threads: engine.threads, reason: engine.reason } };
+    const extra = { backend: engine.name, ...(load ? { load } : {}), weights: m.weightsSource, ...(report ? { backendReport: report } : {}), engine: { name: engine.name, threads: engine.threads, reason: engine.reason } };
     const written = await writeFeatures(out, { files, data: rows, dim, extra });
     process.stderr.write(`reid-studio: wrote ${files.length} features of dimension ${dim} to ${written.join(' + ')}\n`);
   } finally {

@@ -7,7 +7,9 @@ import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
 import { evalSettings, runDataset } from '../runs/evaluate.js';
 import { RunStateError } from '../runs/lifecycle.js';
+import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
 import { CliError, fileErrorCliCode } from './errors.js';
+import { fsPath } from '../io/raw-names.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
@@ -22,7 +24,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...GRAPH_OPTIONS, ...DATA_OPTIONS, weights: { type: 'string' }, rerank: { type: 'boolean' }, metric: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, ...PROGRESS_OPTION },
+    options: { ...GRAPH_OPTIONS, ...DATA_OPTIONS, weights: { type: 'string' }, rerank: { type: 'boolean' }, metric: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, ...CHECKPOINT_OPTION, ...PROGRESS_OPTION },
   });
   const progress = progressReporter(parseProgressMode(v.progress));
   let backendChoice;
@@ -32,14 +34,21 @@ export async function evalCommand(argv: string[]): Promise<void> {
     throw new CliError((e as Error).message);
   }
   const target = positionals[0];
-  const isRun = !!target && existsSync(target) && statSync(target).isDirectory();
+  const isRun = !!target && existsSync(fsPath(target)) && statSync(fsPath(target)).isDirectory();
   let doc: GraphDoc;
   let runDir: string | undefined;
   if (isRun) {
     runDir = resolve(target);
-    if (!existsSync(join(runDir, 'graph.json'))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
+    if (!existsSync(fsPath(join(runDir, 'graph.json')))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
     doc = readGraphFile(join(runDir, 'graph.json'));
   } else doc = resolveGraph(target, v, { requireValid: true });
+  // --checkpoint best: the run's best checkpoint by mAP (of --weights RUN_DIR, else of the run evaluated).
+  if (v.checkpoint !== undefined && !v.weights && !runDir) throw new CliError('--checkpoint applies to a training run folder (eval RUN_DIR or --weights RUN_DIR)');
+  let weightsPath = v.weights ? resolve(v.weights) : undefined;
+  if (v.checkpoint !== undefined) {
+    const chosen = runCheckpointPath(weightsPath ?? runDir!, v.checkpoint);
+    if (weightsPath || chosen !== runDir) weightsPath = chosen;
+  }
   if (v.metric !== undefined && v.metric !== 'cosine' && v.metric !== 'euclidean') throw new CliError(`--metric must be cosine or euclidean (got "${v.metric}")`);
   let settings;
   try {
@@ -63,7 +72,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
       dataset,
       backend: backendChoice,
       saveToRun: !!runDir,
-      ...(v.weights ? { weights: resolve(v.weights) } : {}),
+      ...(weightsPath ? { weights: weightsPath } : {}),
       ...(runDir ? { runDir } : {}),
       onProgress: (p) => progress.update(p.stage, p.done, p.total, p.stage === 'ranking' ? 'steps' : 'images'),
       onEngine: (d) => void (!v.json && process.stderr.write(`reid-studio: ${d}\n`)),

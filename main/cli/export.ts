@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS } from '../../core/api/ops-contract.js';
 import { ExportError } from '../export/errors.js';
 import { isExportFormat, runExport } from '../service/export.js';
+import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 
@@ -10,7 +11,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' }, layout: { type: 'string' }, gpus: { type: 'string' }, machines: { type: 'string' } },
+    options: { ...GRAPH_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, 'fastreid-stem': { type: 'boolean' }, json: { type: 'boolean' }, weights: { type: 'string' }, layout: { type: 'string' }, gpus: { type: 'string' }, machines: { type: 'string' }, ...CHECKPOINT_OPTION },
   });
   if (positionals.length > 1) throw new CliError(`export takes one graph file (got ${positionals.length})`);
   const formats = Object.keys(EXPORT_FORMATS);
@@ -19,6 +20,8 @@ export async function exportCommand(argv: string[]): Promise<void> {
   if (!isExportFormat(format)) throw new CliError(`unknown --format "${format}" (choose one of ${formats.join(', ')})`);
   if (!values.out) throw new CliError('--out PATH is required');
   if (values.weights && !EXPORT_FORMATS[format].weights) throw new CliError('--weights applies to --format pytorch and tfjs, and to onnx');
+  if (values.checkpoint !== undefined && !values.weights) throw new CliError('--checkpoint applies to --weights RUN_DIR (a training run folder)');
+  const weights = values.weights === undefined ? undefined : runCheckpointPath(values.weights, values.checkpoint);
   if (values.layout !== undefined && format !== 'pytorch') throw new CliError('--layout rsb|fastreid applies to --format pytorch');
   if (values.layout !== undefined && values.layout !== 'rsb' && values.layout !== 'fastreid') throw new CliError(`unknown --layout "${values.layout}" (choose rsb or fastreid)`);
   const isJob = format === 'fastreid-job' || format === 'rsb-job';
@@ -37,7 +40,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   };
   let r;
   try {
-    r = await runExport({ format, doc, weights: values.weights, fastreidStem: !!values['fastreid-stem'], ...(values.layout ? { layout: values.layout as 'rsb' | 'fastreid' } : {}), ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}) }, values.out);
+    r = await runExport({ format, doc, weights, fastreidStem: !!values['fastreid-stem'], ...(values.layout ? { layout: values.layout as 'rsb' | 'fastreid' } : {}), ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}) }, values.out);
   } catch (e) {
     if (!(e instanceof ExportError)) throw e;
     // Model formats report every problem (weights, target folder, layout) as a refusal; text files only fail to write.

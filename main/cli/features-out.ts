@@ -9,6 +9,7 @@
  */
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../io/files.js';
+import { fsPath } from '../io/raw-names.js';
 import { writeCheckpoint } from '../weights/index.js';
 import { CliError } from './errors.js';
 
@@ -52,7 +53,8 @@ export async function writeFeatures(out: string, set: FeatureSet): Promise<strin
   if (format === 'npy') {
     await writeFileAtomic(out, npyBytes(data, files.length, dim));
     const list = `${out}.files.txt`;
-    await writeFileAtomic(list, files.map((f) => f + '\n').join(''));
+    // A name that is not valid UTF-8 is written as its own bytes (main/io/raw-names.ts), as `ls` would list it.
+    await writeFileAtomic(list, files.map((f) => Buffer.concat([Buffer.from(fsPath(f)), Buffer.from('\n')])));
     return [out, list];
   }
   if (format === 'safetensors') {

@@ -30,6 +30,7 @@ const DATA_FLAGS: [string, string][] = [
   ['--layout NAME', 'force a dataset layout instead of detecting it'],
 ];
 const PROGRESS_FLAG: [string, string] = ['--progress auto|bar|lines|json|none', 'progress on stderr: a bar on a terminal, plain lines otherwise (auto); json = one JSON event per line'];
+const CHECKPOINT_FLAG: [string, string] = ['--checkpoint best|last', "with a run folder: its last checkpoint (default) or its best by mAP (kept as evaluations land during training, as fast-reid's model_best.pth)"];
 const JSON_FLAG: [string, string] = ['--json', 'print the result as JSON on stdout (a script contract: fields are only added)'];
 
 export const HELP: Record<string, CommandHelp> = {
@@ -82,8 +83,9 @@ export const HELP: Record<string, CommandHelp> = {
   },
   eval: {
     summary: 'retrieval evaluation (mAP, CMC, mINP) of a run, or of a graph with weights',
-    usage: 'eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--metric cosine|euclidean] [--rerank] [--json]',
+    usage: 'eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--metric cosine|euclidean] [--rerank] [--json] [--checkpoint best|last]',
     flags: [
+      CHECKPOINT_FLAG,
       ['RUN_DIR', "a run folder: its last checkpoint, on its own dataset unless one is given"],
       ...GRAPH_FLAGS,
       ...DATA_FLAGS,
@@ -98,8 +100,9 @@ export const HELP: Record<string, CommandHelp> = {
   },
   embed: {
     summary: 'eval-mode features of every image in a folder',
-    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial] [--source-model]',
+    usage: 'embed [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out FEATS.npy|FEATS.safetensors|FEATS.json [--backend NAME] [--batch-size N] [--allow-partial] [--source-model] [--checkpoint best|last]',
     flags: [
+      CHECKPOINT_FLAG,
       ...GRAPH_FLAGS,
       ['--weights FILE|RUN_DIR', 'weights (.pth / .safetensors), or a training run folder (its last checkpoint)'],
       ['--images DIR', 'folder of images (sorted by file name)'],
@@ -114,8 +117,9 @@ export const HELP: Record<string, CommandHelp> = {
   },
   actmap: {
     summary: "activation maps (torchreid's visualize_actmap) of every image in a folder, as overlaid PNGs",
-    usage: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--json]',
+    usage: 'actmap [GRAPH.json | --preset NAME …] --weights FILE|RUN_DIR --images DIR --out DIR [--backend NAME] [--batch-size N] [--allow-partial] [--source-model] [--json] [--checkpoint best|last]',
     flags: [
+      CHECKPOINT_FLAG,
       ...GRAPH_FLAGS,
       ['--weights FILE|RUN_DIR', 'weights (.pth / .safetensors), or a training run folder (its last checkpoint)'],
       ['--images DIR', 'folder of images (sorted by file name)'],
@@ -123,6 +127,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--backend NAME', 'compute backend (the map is an extra output of the graph the engine evaluates)'],
       ['--batch-size N', 'images per forward pass (default 16)'],
       ['--allow-partial', 'draw maps even when the weights leave tensors of the feature path randomly initialised (refused by default, exit 2)'],
+      ['--source-model', "a torchreid / Person_reID_baseline_pytorch ft_net checkpoint: draw with its own model (torchvision's stem, its head) instead of the graph (refused when it differs, exit 2)"],
       PROGRESS_FLAG,
       JSON_FLAG,
     ],
@@ -142,8 +147,9 @@ export const HELP: Record<string, CommandHelp> = {
   },
   export: {
     summary: 'export a graph (and weights) as a config, PyTorch code + weights, a tfjs model or ONNX',
-    usage: 'export [GRAPH.json | --preset NAME …] --format FORMAT --out PATH [--weights FILE|RUN_DIR] [--layout rsb|fastreid] [--gpus N] [--machines M] [--json]',
+    usage: 'export [GRAPH.json | --preset NAME …] --format FORMAT --out PATH [--weights FILE|RUN_DIR] [--layout rsb|fastreid] [--gpus N] [--machines M] [--json] [--checkpoint best|last]',
     flags: [
+      CHECKPOINT_FLAG,
       ...GRAPH_FLAGS,
       ['--format FORMAT', 'graph | rsb-yaml | fastreid-yaml | pytorch | tfjs | onnx | fastreid-job | rsb-job'],
       ['--out PATH', 'a file (graph, YAML, ONNX) or a folder (pytorch, tfjs)'],

@@ -1,19 +1,25 @@
 /**
  * What `embed` and `actmap` share: the graph (a run folder's own, classifier sized from the run), the image
  * folder's files, the weights (a file or a run folder, refused when they leave tensors of the feature path
- * randomly initialised unless --allow-partial), the tfjs model with them and the feature engine chosen by
- * the one policy (main/onnx/engine.ts). Every user error is a CliError (one line, exit 2).
+ * randomly initialised unless --allow-partial) in a weight store (main/weights/store.ts), and the feature
+ * engine chosen by the one policy (main/onnx/engine.ts). TensorFlow.js is loaded only where it runs or
+ * reports: a tfjs backend, or `auto` (whose JSON carries the tfjs backendReport); with --backend onnxruntime /
+ * webgpu the ONNX session reads the store and tfjs is never loaded. Every user error is a CliError (one line, exit 2).
  */
 import { basename } from 'node:path';
-import { analyze, compileToKeras, weightSpecs, type CompiledModel } from '../../core/index.js';
+import { analyze, compileToKeras, featurePath, weightSpecs, type CompiledModel } from '../../core/index.js';
 import { imagePreprocessOf } from '../image/decode.js';
-import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../onnx/engine.js';
-import { BackendError, buildFromCompiled, describeBackend, disposeModel, initBackend, setWeightsFromValues, type BackendReport, type ReidModel } from '../tfjs/index.js';
+import { describeEngine, featureEngineOf, ONNXRUNTIME_ENGINE, tfjsChoiceOf, tfjsFeatureEngine, type EngineChoice, type FeatureEngine } from '../onnx/engine.js';
+import { WEBGPU_ENGINE } from '../onnx/webgpu.js';
+import { BackendError } from '../tfjs/choice.js';
+import type { BackendReport, ReidModel } from '../tfjs/index.js';
 import { ImageError, listImages } from '../tfjs/preprocess.js';
 import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
-import { CheckpointError, NonFiniteWeightsError, sourceRefusal, type LoadReport } from '../weights/index.js';
+import { CheckpointError, freshWeightStore, NonFiniteWeightsError, sourceRefusal, type LoadReport } from '../weights/index.js';
 import { sourceModelDoc } from './source-model.js';
+import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
+import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph, type GraphArgs } from './graph-args.js';
 import { parseWholeNumber } from './numbers.js';
@@ -30,6 +36,7 @@ export const IMAGE_MODEL_OPTIONS = {
   'batch-size': { type: 'string' },
   'allow-partial': { type: 'boolean' },
   'source-model': { type: 'boolean' },
+  ...CHECKPOINT_OPTION,
   ...PROGRESS_OPTION,
 } as const;
 
@@ -37,7 +44,7 @@ export const IMAGE_MODEL_OPTIONS = {
  * The shared flags checked in order (--weights, --images, --out with `outHint`, `checkOut`, --progress,
  * --batch-size, --backend): one-line CliErrors.
  */
-export function imageModelArgs(values: { weights?: string; images?: string; out?: string; progress?: string; backend?: string; 'batch-size'?: string }, outHint: string, checkOut: (out: string) => void = () => {}) {
+export function imageModelArgs(values: { weights?: string; images?: string; out?: string; progress?: string; backend?: string; 'batch-size'?: string; checkpoint?: string }, outHint: string, checkOut: (out: string) => void = () => {}) {
   if (!values.weights) throw new CliError('--weights FILE|RUN_DIR is required (a PyTorch .pth or .safetensors state dict, or a training run folder)');
   if (!values.images) throw new CliError('--images DIR is required');
   if (!values.out) throw new CliError(`--out ${outHint} is required`);
@@ -50,7 +57,7 @@ export function imageModelArgs(values: { weights?: string; images?: string; out?
   } catch (e) {
     throw new CliError((e as Error).message);
   }
-  return { weights: values.weights, images: values.images, out: values.out, progress, batchSize, choice };
+  return { weights: runCheckpointPath(values.weights, values.checkpoint), images: values.images, out: values.out, progress, batchSize, choice };
 }
 
 export interface ImageModel {
@@ -62,10 +69,12 @@ export interface ImageModel {
   files: string[];
   weights: ResolvedWeights;
   /** Where the weights came from, as the JSON outputs say it: { source: 'file' } or { source: 'checkpoint', step? }. */
-  weightsSource: { source: string; step?: number };
+  weightsSource: { source: string; step?: number; checkpoint?: string };
   load: LoadReport | undefined;
-  report: BackendReport;
-  reid: ReidModel;
+  /** The TensorFlow.js backend, when tfjs was loaded (not with --backend onnxruntime / webgpu). */
+  report: BackendReport | undefined;
+  /** The tfjs model, built only when tfjs computes the features. */
+  reid: ReidModel | undefined;
   engine: FeatureEngine;
   /** Frees the engine and the model. */
   dispose(): Promise<void>;
@@ -115,36 +124,56 @@ export async function loadImageModel(
   const specById = new Map(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as [string, ReturnType<typeof weightSpecs>[number]])));
   if (load && load.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${load.counts.tensors} tensors, ${load.counts.mismatched} shape mismatches); check the preset and options`);
 
-  let report;
-  try {
-    report = await initBackend(tfjsChoiceOf(choice));
-  } catch (e) {
-    if (e instanceof BackendError) throw new CliError(e.message);
-    throw e;
-  }
-  process.stderr.write(`reid-studio: ${describeBackend(report)}\n`);
-  const reid = await buildFromCompiled(compiled);
+  let report: BackendReport | undefined;
+  const loadTfjs = async () => {
+    const t = await import('../tfjs/index.js');
+    if (report) return t;
+    try {
+      report = await t.initBackend(tfjsChoiceOf(choice));
+    } catch (e) {
+      if (e instanceof BackendError) throw new CliError(e.message);
+      throw e;
+    }
+    process.stderr.write(`reid-studio: ${t.describeBackend(report)}\n`);
+    return t;
+  };
+  if (choice !== ONNXRUNTIME_ENGINE && choice !== WEBGPU_ENGINE) await loadTfjs();
+  let reid: ReidModel | undefined;
+  const disposeReid = async () => {
+    if (reid) (await import('../tfjs/index.js')).disposeModel(reid);
+  };
   try {
     // Slots of the eval path that the weights do not provide (or give in another shape) would keep a random
     // initialisation: refused unless --allow-partial. Named by their PyTorch keys.
-    const evalLayers = new Set(reid.evalModel.layers.map((l) => l.name));
+    const evalLayers = new Set(featurePath(compiled.layers, compiled.metadata.roles.evalFeature).map((l) => l.name));
     const evalSpecs = compiled.layers.filter((l) => evalLayers.has(l.name)).flatMap((l) => weightSpecs(l).map((s) => ({ id: `${l.name}/${s.slot}`, s })));
-    const gaps = evalSpecs.filter(({ id, s }) => weights.values.get(id)?.length !== s.shape.reduce((a, b) => a * b, 1));
+    // A file's tensors as read (PyTorch layout: the same sizes), so the store takes them without a relayout.
+    const given = weights.torch ?? weights.values;
+    const gaps = evalSpecs.filter(({ id, s }) => given.get(id)?.length !== s.shape.reduce((a, b) => a * b, 1));
     if (gaps.length) {
       const otherShape = new Set((load?.mismatched ?? []).map((m) => `${m.layer}/${m.slot}`));
-      const missing = gaps.filter(({ id }) => !weights.values.has(id) && !otherShape.has(id)).length;
+      const missing = gaps.filter(({ id }) => !given.has(id) && !otherShape.has(id)).length;
       const line = `${gaps.length} of ${evalSpecs.length} weight(s) of the feature path are not in ${basename(values.weights)} (${missing} missing, ${gaps.length - missing} of another shape) and would stay randomly initialised (first: ${gaps.slice(0, 3).map((g) => g.s.torchKey).join(', ')})`;
       if (!values['allow-partial']) throw new CliError(`${line}; check the preset and options, or pass --allow-partial to ${command} anyway`);
       process.stderr.write(`reid-studio: warning: ${line}\n`);
     }
-    const usable = new Map([...weights.values].filter(([id, v]) => {
+    const usable = new Map([...given].filter(([id, v]) => {
       const s = specById.get(id);
       return s !== undefined && v.length === s.shape.reduce((a, b) => a * b, 1);
     }));
-    setWeightsFromValues(reid, analysis.layers, usable);
+    const store = freshWeightStore(compiled);
+    if (weights.torch) store.setTorchValues(usable);
+    else store.setTfjsValues(usable);
+    usable.clear();
+    const tfjs = async (reason: string) => {
+      const t = await loadTfjs();
+      reid = await t.buildFromCompiled(compiled);
+      t.setWeightsFromValues(reid, compiled.layers, store.tfjsValues());
+      return tfjsFeatureEngine(reid, compiled, report!.backend, reason, opts);
+    };
     let engine: FeatureEngine;
     try {
-      engine = await featureEngine(reid, compiled, choice, report.backend, 'eval', opts);
+      engine = await featureEngineOf(compiled, choice, { weights: () => store.tfjsLookup(), tfjs }, 'eval', opts);
     } catch (e) {
       if (e instanceof BackendError) throw new CliError(e.message);
       throw e;
@@ -156,18 +185,18 @@ export async function loadImageModel(
       size: [h, w],
       files,
       weights,
-      weightsSource: weights.kind === 'run' ? { source: 'checkpoint', ...(weights.step !== undefined ? { step: weights.step } : {}) } : { source: 'file' },
+      weightsSource: weights.kind === 'run' ? { source: 'checkpoint', ...(weights.step !== undefined ? { step: weights.step } : {}), ...(basename(values.weights) === BEST_DIR ? { checkpoint: 'best' } : {}) } : { source: 'file' },
       load,
       report,
       reid,
       engine,
       async dispose() {
         await engine.dispose();
-        disposeModel(reid);
+        await disposeReid();
       },
     };
   } catch (e) {
-    disposeModel(reid);
+    await disposeReid();
     throw e;
   }
 }

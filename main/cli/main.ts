@@ -5,6 +5,7 @@ import { commandHelp, HELP } from './help.js';
 import { appVersion } from '../io/app-version.js';
 import { joinNegativeNumbers } from './numbers.js';
 import { FileError } from '../io/files.js';
+import { displayPath, rawArgv } from '../io/raw-names.js';
 
 type Handler = (argv: string[]) => void | Promise<void>;
 
@@ -100,12 +101,12 @@ export async function runCli(argv: string[]): Promise<number> {
       // `--backend` with no value: say what the values are (every command's --backend takes the same ones).
       // The engine list is loaded only here: it pulls the engines, which `--version` / `--help` never load.
       if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${(await import('../onnx/engine.js')).ENGINE_CHOICES.join(', ')})`;
-      process.stderr.write(`reid-studio: error: ${message}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
+      process.stderr.write(`reid-studio: error: ${displayPath(message)}${e instanceof CliError ? '' : ` (see "reid-studio ${cmd} --help")`}\n`);
       return e instanceof CliError ? e.exitCode : EXIT.user;
     }
     // A file the command cannot read or write (a device as --out, a full disk, no permission): the user's situation.
     if (e instanceof FileError) {
-      process.stderr.write(`reid-studio: error: ${err.message} (${fileErrorCliCode(e.code)})\n`);
+      process.stderr.write(`reid-studio: error: ${displayPath(err.message)} (${fileErrorCliCode(e.code)})\n`);
       return EXIT.user;
     }
     // A failing WebGPU session or a lost GPU device: one line with its code (main/onnx/webgpu-errors.ts).
@@ -113,7 +114,7 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`reid-studio: error: ${err.message} (${e.code})\n`);
       return EXIT.user;
     }
-    process.stderr.write(`reid-studio: internal error: ${err.message}\n`);
+    process.stderr.write(`reid-studio: internal error: ${displayPath(err.message)}\n`);
     if (process.env.REID_STUDIO_DEBUG) process.stderr.write(`${err.stack}\n`);
     return EXIT.internal;
   }
@@ -122,7 +123,8 @@ export async function runCli(argv: string[]): Promise<number> {
 /** The process entry: run, then exit only once stdout / stderr have drained (pipes never cut). */
 export async function main(argv: string[]): Promise<never> {
   quietOnBrokenPipe();
-  return exitAfterDrain(await runCli(argv));
+  // File names that are not valid UTF-8 keep their bytes (Node's argv has U+FFFD there): main/io/raw-names.ts.
+  return exitAfterDrain(await runCli(rawArgv(argv)));
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.env.REID_STUDIO_CLI_ENTRY) {

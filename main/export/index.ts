@@ -1,19 +1,18 @@
 /**
  * Model exports (issue 6): `pytorch` (model.py + model.pth in reid-strong-baseline's state_dict layout) and
- * `tfjs` (model.json + weight shards + the custom-layer registration file). Both are folders, written to a
- * temp folder and renamed into place. The CLI's `export --format pytorch|tfjs` and the service call
- * `exportModel`.
+ * `tfjs` (model.json + weight shards + the custom-layer registration file), both folders written to a
+ * temp folder and renamed into place, and `onnx` (one file). The CLI's `export` and the service call
+ * `exportModel`. The weights go through the weight store (main/weights/store.ts): the `pytorch` and `onnx`
+ * exports read it directly; only the `tfjs` export loads TensorFlow.js and builds the model from it.
  */
 import { analyze, classifierIds, compileToKeras, CompileError, getKind, weightSpecs, type GraphDoc, type Layer } from '../../core/index.js';
-import { backendReport, buildFromCompiled, disposeModel, getWeightValues, initBackend, ModelError, setWeightsFromValues } from '../tfjs/index.js';
-import { exportStateDict, writeCheckpoint } from '../weights/index.js';
+import { exportStateDict, freshWeightStore, writeCheckpoint, WeightStoreError, type WeightStore } from '../weights/index.js';
 import { ExportError } from './errors.js';
 import { writeFolderAtomic } from './folder.js';
 import { writeFileSynced } from '../io/files.js';
 import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-layout.js';
 import { exportPreprocessing } from './preprocessing.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
-import { writeTfjsExport } from './tfjs.js';
 import { writeOnnxExport } from './onnx.js';
 import { rsbUnusedModules } from './rsb-layout.js';
 import { join } from 'node:path';
@@ -80,7 +79,25 @@ function inLayout<T>(doc: GraphDoc, rsb: Map<string, T>, layout: PytorchLayout, 
  * (fastreid-layout.ts). Throws ExportError for a key fast-reid has no parameter for.
  */
 export function pytorchStateDict(doc: GraphDoc, layers: Layer[], values: Map<string, Float32Array>, layout: PytorchLayout): Map<string, { shape: number[]; data: Float32Array }> {
-  return inLayout(doc, exportStateDict(layers, values), layout, (shape) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }));
+  return storeStateDict(doc, exportStateDict(layers, values), layout);
+}
+
+/** `pytorchStateDict` for a state dict already in torch layout and the graph's keys (a weight store's `stateDict()`). */
+function storeStateDict(doc: GraphDoc, rsb: Map<string, { shape: number[]; data: Float32Array }>, layout: PytorchLayout): Map<string, { shape: number[]; data: Float32Array }> {
+  return inLayout(doc, rsb, layout, (shape) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) }));
+}
+
+/** The `tfjs` export: loads TensorFlow.js, builds the model and fills it from the store. */
+async function writeTfjsFromStore(dir: string, compiled: ReturnType<typeof compileToKeras>, store: WeightStore, preprocessing: ReturnType<typeof exportPreprocessing>): Promise<string[]> {
+  const [{ backendReport, buildFromCompiled, disposeModel, initBackend, setWeightsFromValues }, { writeTfjsExport }] = await Promise.all([import('../tfjs/index.js'), import('./tfjs.js')]);
+  if (!backendReport()) await initBackend('auto');
+  const reid = await buildFromCompiled(compiled);
+  try {
+    setWeightsFromValues(reid, compiled.layers, store.tfjsValues());
+    return await writeTfjsExport(dir, reid, preprocessing);
+  } finally {
+    disposeModel(reid);
+  }
 }
 
 /** The keys and torch shapes `pytorchStateDict` writes for this document, without any values. */
@@ -133,42 +150,37 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
   });
   if (wrong.length) throw new ExportError(`bad weights: ${wrong.length} tensor(s) do not fit the graph (${wrong.slice(0, 3).join('; ')}${wrong.length > 3 ? '; …' : ''})`);
 
-  if (!backendReport()) await initBackend('auto');
-  const reid = await buildFromCompiled(compiled);
+  const store = freshWeightStore(compiled);
+  let set: string[];
   try {
-    let set: string[];
-    try {
-      set = setWeightsFromValues(reid, compiled.layers, given);
-    } catch (e) {
-      if (e instanceof ModelError) throw new ExportError(`bad weights: ${e.message}`);
-      throw e;
-    }
-    if (!opts.weights) warnings.push('no weights given: the export holds the freshly initialised model');
-    else if (fmt === 'onnx') {
-      const used = slots.filter((k) => !isClassifierSlot(k, compiled.layers, classifierIds(doc.graph)));
-      const unset = used.filter((k) => !given.has(k)).length;
-      if (unset) warnings.push(`${unset} of ${used.length} weight slots had no value and keep their fresh initialisation`);
-    } else if (set.length < slots.length) warnings.push(`${slots.length - set.length} of ${slots.length} weight slots had no value and keep their fresh initialisation`);
-
-    let files: string[];
-    if (fmt === 'pytorch') {
-      const fr = layout === 'fastreid';
-      const unused = fr ? [] : rsbUnusedModules(doc);
-      const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth', layout: fr ? 'fastreid' : 'rsb', preprocessing, unused });
-      const state = pytorchStateDict(doc, compiled.layers, await getWeightValues(reid, compiled.layers), fr ? 'fastreid' : 'rsb');
-      files = await writeFolderAtomic(outPath, fmt, async (dir) => {
-        await writeFileSynced(join(dir, 'model.py'), text);
-        await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth', wrap: fr ? FR_WRAP_KEY : undefined });
-        return ['model.py', 'model.pth'];
-      });
-    } else if (fmt === 'onnx') {
-      const onnxPre = { inputSize: preprocessing.size, mean: preprocessing.mean, std: preprocessing.std, interpolation: preprocessing.interpolation };
-      files = [await writeOnnxExport(outPath, compiled, await getWeightValues(reid, compiled.layers), { title: opts.title, preprocessing: onnxPre })];
-    } else {
-      files = await writeFolderAtomic(outPath, fmt, (dir) => writeTfjsExport(dir, reid, preprocessing));
-    }
-    return { format: fmt, out: outPath, files, weights: { set: set.length, slots: slots.length }, warnings };
-  } finally {
-    disposeModel(reid);
+    set = store.setTfjsValues(given);
+  } catch (e) {
+    if (e instanceof WeightStoreError) throw new ExportError(`bad weights: ${e.message}`);
+    throw e;
   }
+  if (!opts.weights) warnings.push('no weights given: the export holds the freshly initialised model');
+  else if (fmt === 'onnx') {
+    const used = slots.filter((k) => !isClassifierSlot(k, compiled.layers, classifierIds(doc.graph)));
+    const unset = used.filter((k) => !given.has(k)).length;
+    if (unset) warnings.push(`${unset} of ${used.length} weight slots had no value and keep their fresh initialisation`);
+  } else if (set.length < slots.length) warnings.push(`${slots.length - set.length} of ${slots.length} weight slots had no value and keep their fresh initialisation`);
+
+  let files: string[];
+  if (fmt === 'pytorch') {
+    const fr = layout === 'fastreid';
+    const unused = fr ? [] : rsbUnusedModules(doc);
+    const text = generateModelPy(compiled, { title: opts.title, weightsFile: 'model.pth', layout: fr ? 'fastreid' : 'rsb', preprocessing, unused });
+    const state = storeStateDict(doc, store.stateDict(), fr ? 'fastreid' : 'rsb');
+    files = await writeFolderAtomic(outPath, fmt, async (dir) => {
+      await writeFileSynced(join(dir, 'model.py'), text);
+      await writeCheckpoint(join(dir, 'model.pth'), state, { format: 'pth', wrap: fr ? FR_WRAP_KEY : undefined });
+      return ['model.py', 'model.pth'];
+    });
+  } else if (fmt === 'onnx') {
+    const onnxPre = { inputSize: preprocessing.size, mean: preprocessing.mean, std: preprocessing.std, interpolation: preprocessing.interpolation };
+    files = [await writeOnnxExport(outPath, compiled, store.tfjsLookup(), { title: opts.title, preprocessing: onnxPre })];
+  } else {
+    files = await writeFolderAtomic(outPath, fmt, (dir) => writeTfjsFromStore(dir, compiled, store, preprocessing));
+  }
+  return { format: fmt, out: outPath, files, weights: { set: set.length, slots: slots.length }, warnings };
 }

@@ -4,7 +4,7 @@
  * main/onnx/serialize.ts, written atomically.
  */
 import { basename } from 'node:path';
-import { CompileError, type CompiledModel, type OnnxPreprocessing } from '../../core/index.js';
+import { CompileError, type CompiledModel, type OnnxPreprocessing, type OnnxWeightSource } from '../../core/index.js';
 import { onnxModelOf } from '../onnx/model.js';
 import { serializeOnnx } from '../onnx/serialize.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -13,7 +13,7 @@ import { ExportError } from './errors.js';
 export { defaultPreprocessing, onnxModelOf } from '../onnx/model.js';
 
 /** Writes the `.onnx` file at `outPath`. Returns its file name. ExportError when the graph has no ONNX form. */
-export async function writeOnnxExport(outPath: string, compiled: CompiledModel, weights: Map<string, Float32Array>, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): Promise<string> {
+export async function writeOnnxExport(outPath: string, compiled: CompiledModel, weights: OnnxWeightSource, opts: { title?: string; preprocessing?: OnnxPreprocessing } = {}): Promise<string> {
   let model;
   try {
     model = onnxModelOf(compiled, weights, opts);

@@ -6,7 +6,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
-import { toArtifacts, type ReidModel } from '../tfjs/index.js';
+import type { ReidModel } from '../tfjs/index.js';
 import { writeFileSynced as writeSynced } from '../io/files.js';
 import { LAYERS_FILE, layersBundle } from './layers-bundle.js';
 import type { ExportPreprocessing } from './preprocessing.js';
@@ -48,6 +48,8 @@ function withPreprocessing(meta: tf.io.ModelJSON['userDefinedMetadata'], pre?: E
 
 /** Writes the tfjs export into `dir` (an empty folder). Returns the file names. */
 export async function writeTfjsExport(dir: string, reid: ReidModel, preprocessing?: ExportPreprocessing): Promise<string[]> {
+  // TensorFlow.js loads with this export only: the other formats read the weight store (main/weights/store.ts).
+  const { toArtifacts } = await import('../tfjs/index.js');
   const a = await toArtifacts(reid);
   const data = new Uint8Array(a.weightData as ArrayBuffer);
   const n = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));

@@ -8,8 +8,10 @@
  * and fast-reid's `MODEL.HEADS.NUM_CLASSES` do): `forRunWeights` sizes the exported graph the same way.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fsPath } from '../io/raw-names.js';
+import { basename, dirname, join } from 'node:path';
 import { classifierIds, withClassifierSize, type GraphDoc, type Layer } from '../../core/index.js';
+import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
 import { ExportError } from './errors.js';
@@ -32,11 +34,11 @@ export async function readExportWeights(path: string, layers: Layer[]): Promise<
   return { values: r.values, warnings };
 }
 
-const isFolder = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
+const isFolder = async (p: string) => (await stat(fsPath(p)).catch(() => null))?.isDirectory() ?? false;
 
 async function readJson(file: string): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    return JSON.parse(await readFile(fsPath(file), 'utf8'));
   } catch {
     return undefined;
   }
@@ -47,7 +49,9 @@ async function readJson(file: string): Promise<unknown> {
  * (written by the trainer), else the classifier units of the run's graph.json. Undefined for a file, a
  * folder that is not a run, or a run whose files say neither.
  */
-export async function runClassCount(path: string): Promise<number | undefined> {
+export async function runClassCount(weightsPath: string): Promise<number | undefined> {
+  // A run's best checkpoint (RUN_DIR/best) belongs to the run around it.
+  const path = basename(weightsPath) === BEST_DIR && (await readJson(join(dirname(weightsPath), 'run.json'))) !== undefined ? dirname(weightsPath) : weightsPath;
   if (!(await isFolder(path))) return undefined;
   const info = (await readJson(join(path, 'run.json'))) as { numClasses?: unknown } | undefined;
   if (typeof info?.numClasses === 'number' && Number.isInteger(info.numClasses) && info.numClasses > 0) return info.numClasses;

@@ -15,6 +15,7 @@ import { constants, closeSync, fstatSync, mkdirSync, openSync, readSync, statSyn
 import { chmod, lstat, mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
+import { displayPath, fsPath } from './raw-names.js';
 
 /** Size caps, bytes. Documents match the API's 64 MB document limit; weights cover ResNet-101-IBN-a checkpoints with optimizer state. */
 export const READ_LIMITS = {
@@ -35,7 +36,8 @@ const KIND_NAMES: Record<FileKind, string> = {
   image: 'image',
 };
 
-export type FileErrorCode = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'ENOTREG' | 'EFBIG' | 'ENOSPC' | 'EROFS' | 'EIO';
+/** errno-like; EILSEQ: a path that is not valid UTF-8 where the app needs one (main/io/raw-names.ts). */
+export type FileErrorCode = 'ENOENT' | 'EACCES' | 'EISDIR' | 'ENOTDIR' | 'ENOTREG' | 'EFBIG' | 'ENOSPC' | 'EROFS' | 'EIO' | 'EILSEQ';
 
 /** A file could not be read or written; `message` is one line naming the path and the reason (`reason`: the reason alone). */
 export class FileError extends Error {
@@ -44,7 +46,7 @@ export class FileError extends Error {
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`${path}: ${reason}`);
+    super(`${displayPath(path)}: ${reason}`);
     this.name = 'FileError';
   }
 }
@@ -82,7 +84,7 @@ export function fileError(e: unknown, path: string): FileError {
 /** True when `path` is an existing folder (false on any error). */
 function isFolder(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return statSync(fsPath(path)).isDirectory();
   } catch {
     return false;
   }
@@ -112,7 +114,7 @@ function missingFolders(dir: string, exists: (p: string) => 'dir' | 'missing' | 
 
 function kindSync(p: string): 'dir' | 'missing' | 'other' {
   try {
-    return statSync(p).isDirectory() ? 'dir' : 'other';
+    return statSync(fsPath(p)).isDirectory() ? 'dir' : 'other';
   } catch (e) {
     // ENOTDIR: a file further up is in the way; the walk up names it.
     const code = (e as NodeJS.ErrnoException).code;
@@ -130,7 +132,7 @@ function kindSync(p: string): 'dir' | 'missing' | 'other' {
 export async function makeFolders(dir: string): Promise<void> {
   for (const d of missingFolders(dir, kindSync)) {
     try {
-      await mkdir(d);
+      await mkdir(fsPath(d));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isFolder(d)) throw createError(e, d);
     }
@@ -141,7 +143,7 @@ export async function makeFolders(dir: string): Promise<void> {
 export function makeFoldersSync(dir: string): void {
   for (const d of missingFolders(dir, kindSync)) {
     try {
-      mkdirSync(d);
+      mkdirSync(fsPath(d));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isFolder(d)) throw createError(e, d);
     }
@@ -174,7 +176,7 @@ export async function readRegularFile(path: string, kind: FileKind, opts: ReadOp
   const maxBytes = opts.maxBytes ?? READ_LIMITS[kind];
   let fh: FileHandle | undefined;
   try {
-    fh = await open(path, READ_FLAGS);
+    fh = await open(fsPath(path), READ_FLAGS);
     const st = await fh.stat();
     checkStats(st, path, kind, maxBytes);
     const buf = Buffer.allocUnsafe(st.size);
@@ -202,7 +204,7 @@ export function readRegularFileSync(path: string, kind: FileKind, opts: ReadOpti
   const maxBytes = opts.maxBytes ?? READ_LIMITS[kind];
   let fd: number | undefined;
   try {
-    fd = openSync(path, READ_FLAGS);
+    fd = openSync(fsPath(path), READ_FLAGS);
     const st = fstatSync(fd);
     checkStats(st, path, kind, maxBytes);
     const buf = Buffer.allocUnsafe(st.size);
@@ -253,7 +255,7 @@ async function writeAll(fh: FileHandle, data: string | Uint8Array | readonly Uin
 
 async function existingMode(path: string): Promise<number | null> {
   try {
-    const st = await stat(path);
+    const st = await stat(fsPath(path));
     return st.isFile() ? st.mode & 0o7777 : null;
   } catch {
     return null;
@@ -264,7 +266,7 @@ async function existingMode(path: string): Promise<number | null> {
 export async function syncFolder(dir: string): Promise<void> {
   let fh: FileHandle | undefined;
   try {
-    fh = await open(dir, constants.O_RDONLY);
+    fh = await open(fsPath(dir), constants.O_RDONLY);
     await fh.sync();
   } catch {
     // best effort
@@ -290,7 +292,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   await makeFolders(dir);
   // Only a regular file (or nothing) is replaced: renaming over /dev/null, a FIFO or a socket would
   // destroy it (issue #25: `export --out /dev/null` replaced the device with a file when run as root).
-  const target = await lstat(path).catch(() => null);
+  const target = await lstat(fsPath(path)).catch(() => null);
   if (target && !target.isFile() && !target.isSymbolicLink())
     throw new FileError(target.isDirectory() ? 'EISDIR' : 'ENOTREG', path, `is ${target.isDirectory() ? 'a folder' : 'a device, FIFO or socket'}, not a file to write`);
   const keep = await existingMode(path);
@@ -298,7 +300,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   const tmp = tempPathFor(path);
   let created = false;
   try {
-    const fh = await fs.open(tmp, 'wx', mode);
+    const fh = await fs.open(fsPath(tmp), 'wx', mode);
     created = true;
     try {
       await writeAll(fh, data);
@@ -308,10 +310,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
     } finally {
       await fh.close();
     }
-    await fs.rename(tmp, path);
+    await fs.rename(fsPath(tmp), fsPath(path));
     created = false;
   } catch (e) {
-    if (created) await rm(tmp, { force: true }).catch(() => undefined);
+    if (created) await rm(fsPath(tmp), { force: true }).catch(() => undefined);
     throw created ? fileError(e, path) : createError(e, path);
   }
   await syncFolder(dir);
@@ -324,7 +326,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
 export async function writeFileSynced(path: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o644): Promise<void> {
   let created = false;
   try {
-    const fh = await open(path, 'wx', mode);
+    const fh = await open(fsPath(path), 'wx', mode);
     created = true;
     try {
       await writeAll(fh, data);
@@ -333,7 +335,7 @@ export async function writeFileSynced(path: string, data: string | Uint8Array | 
       await fh.close();
     }
   } catch (e) {
-    if (created) await rm(path, { force: true }).catch(() => undefined);
+    if (created) await rm(fsPath(path), { force: true }).catch(() => undefined);
     throw created ? fileError(e, path) : createError(e, path);
   }
 }
@@ -341,5 +343,5 @@ export async function writeFileSynced(path: string, data: string | Uint8Array | 
 /** Gives `path` the permission bits of `like` when `like` is an existing file (an export replacing an earlier one). */
 export async function copyMode(path: string, like: string): Promise<void> {
   const m = await existingMode(like);
-  if (m !== null) await chmod(path, m);
+  if (m !== null) await chmod(fsPath(path), m);
 }

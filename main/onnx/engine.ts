@@ -6,9 +6,10 @@
  * `--backend webgpu` / `onnxruntime` force an engine (an error when it cannot run); a tfjs backend name
  * forces tfjs.
  */
-import { CompileError, type CompiledModel } from '../../core/index.js';
+import { CompileError, type CompiledModel, type OnnxWeightSource } from '../../core/index.js';
 import { onnxModelOf } from './model.js';
-import { BACKEND_NAMES, BackendError, extractActmaps, extractFeatures, getWeightValues, parseBackendChoice, type BackendChoice, type BackendName, type ReidModel } from '../tfjs/index.js';
+import { BACKEND_NAMES, BackendError, parseBackendChoice, type BackendChoice, type BackendName } from '../tfjs/choice.js';
+import type { ReidModel } from '../tfjs/index.js';
 import { chooseEngine, CPU_ENGINE, type EngineWork } from './policy.js';
 import { createFeatureSession, onnxRuntimeStatus, OnnxRuntimeError } from './runtime.js';
 import { WEBGPU_ENGINE } from './webgpu.js';
@@ -30,7 +31,7 @@ export function parseEngineChoice(v: string | undefined): EngineChoice {
   }
 }
 
-/** The tfjs backend to initialise for a choice (the onnxruntime engines still build the model with tfjs to hold its weights). */
+/** The tfjs backend to initialise for a choice when tfjs runs (the onnxruntime engines need none: they read a weight store). */
 export function tfjsChoiceOf(choice: EngineChoice): BackendChoice {
   return choice === ONNXRUNTIME_ENGINE || choice === WEBGPU_ENGINE ? 'auto' : choice;
 }
@@ -55,25 +56,23 @@ export interface FeatureEngine {
 }
 
 /**
- * The feature engine for the model `reid` (its current weights) compiled as `compiled`, given the tfjs
- * backend already initialised (`tfjsBackend`). Throws BackendError when webgpu / onnxruntime was forced and
- * cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
+ * Where a feature engine's weights come from. `weights`: tfjs-layout values keyed `${layer}/${slot}` (a
+ * weight store's `tfjsLookup()`, main/weights/store.ts), read only when an ONNX engine runs. `tfjs`: the tfjs
+ * engine, made only when tfjs computes the features (it loads TensorFlow.js and builds the model then).
  */
-export async function featureEngine(
-  reid: ReidModel,
-  compiled: CompiledModel,
-  choice: EngineChoice,
-  tfjsBackend: BackendName,
-  work: EngineWork = 'eval',
-  opts: { actmap?: boolean } = {},
-): Promise<FeatureEngine> {
-  const tfjs = (reason: string): FeatureEngine => ({
-    name: tfjsBackend,
-    reason,
-    extract: (x, n, b = 16) => extractFeatures(reid, x, n, b),
-    ...(opts.actmap ? { actmaps: (x: Float32Array, n: number, b = 16) => extractActmaps(reid, compiled.layers, x, n, b) } : {}),
-    dispose: async () => {},
-  });
+export interface EngineSource {
+  weights(): OnnxWeightSource | Promise<OnnxWeightSource>;
+  tfjs(reason: string): Promise<FeatureEngine>;
+}
+
+/**
+ * The feature engine for the model compiled as `compiled` with the weights of `source`, following the policy
+ * (policy.ts); `actmap`: the engine gives activation maps too (the lowered graph's activation-map output).
+ * Neither loads nor builds tfjs unless tfjs computes the features. Throws BackendError when
+ * webgpu / onnxruntime was forced and cannot run, WebGpuError (a stable code) when a forced WebGPU session fails.
+ */
+export async function featureEngineOf(compiled: CompiledModel, choice: EngineChoice, source: EngineSource, work: EngineWork = 'eval', opts: { actmap?: boolean } = {}): Promise<FeatureEngine> {
+  const tfjs = (reason: string) => source.tfjs(reason);
   const decision = await chooseEngine(choice, work);
   if (decision.engine === 'tfjs') return tfjs(decision.reason);
   const status = await onnxRuntimeStatus();
@@ -86,7 +85,7 @@ export async function featureEngine(
   const cpuReason = () => `${forced ? 'forced with --backend onnxruntime' : 'fastest available'}: onnxruntime-node ${status.version ?? ''} CPU, ${status.threads} thread(s)${webgpuSkipped && !forced ? `; webgpu skipped (${webgpuSkipped})` : ''}`;
   let model;
   try {
-    model = onnxModelOf(compiled, await getWeightValues(reid, compiled.layers), { actmap: opts.actmap === true });
+    model = onnxModelOf(compiled, await source.weights(), { actmap: opts.actmap === true });
   } catch (e) {
     if (!(e instanceof CompileError)) throw e;
     if (forced) throw new BackendError(`backend ${decision.engine} cannot run this graph: ${e.message}`);
@@ -126,6 +125,38 @@ export async function featureEngine(
     if (forced) throw new BackendError(`backend onnxruntime cannot run this graph: ${e.message}`);
     return tfjs(`onnxruntime skipped (${e.message})`);
   }
+}
+
+/** The tfjs engine over a built tfjs model (`extractFeatures`; `actmap`: `extractActmaps` too). */
+export async function tfjsFeatureEngine(reid: ReidModel, compiled: CompiledModel, tfjsBackend: BackendName, reason: string, opts: { actmap?: boolean } = {}): Promise<FeatureEngine> {
+  const { extractActmaps, extractFeatures } = await import('../tfjs/index.js');
+  return {
+    name: tfjsBackend,
+    reason,
+    extract: (x, n, b = 16) => extractFeatures(reid, x, n, b),
+    ...(opts.actmap ? { actmaps: (x: Float32Array, n: number, b = 16) => extractActmaps(reid, compiled.layers, x, n, b) } : {}),
+    dispose: async () => {},
+  };
+}
+
+/**
+ * The feature engine for a built tfjs model `reid` (its current weights) compiled as `compiled`, given the
+ * tfjs backend already initialised (`tfjsBackend`): featureEngineOf with the model's weights (the trainer's
+ * evaluations, whose weights live in the model it trains).
+ */
+export async function featureEngine(
+  reid: ReidModel,
+  compiled: CompiledModel,
+  choice: EngineChoice,
+  tfjsBackend: BackendName,
+  work: EngineWork = 'eval',
+  opts: { actmap?: boolean } = {},
+): Promise<FeatureEngine> {
+  const source: EngineSource = {
+    weights: async () => (await import('../tfjs/index.js')).getWeightValues(reid, compiled.layers),
+    tfjs: (reason) => tfjsFeatureEngine(reid, compiled, tfjsBackend, reason, opts),
+  };
+  return featureEngineOf(compiled, choice, source, work, opts);
 }
 
 /** One line for logs and the CLI. */

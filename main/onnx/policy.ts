@@ -9,7 +9,7 @@
  * - a tfjs backend name: tfjs, forced.
  * Every candidate says why it was or was not chosen (`reid-studio backend`, run logs, JSON outputs).
  */
-import { BackendError } from '../tfjs/index.js';
+import { BackendError } from '../tfjs/choice.js';
 import { onnxRuntimeStatus } from './runtime.js';
 import { WEBGPU_ENGINE, WEBGPU_USES, webgpuSmokeTest, webgpuStatus, type WebGpuStatus } from './webgpu.js';
 

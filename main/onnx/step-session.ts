@@ -142,7 +142,7 @@ export class OnnxStepSession {
   }
 
   private async build(batch: number, frozen: boolean): Promise<Program> {
-    const { logits, trainFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string };
+    const { logits, trainFeature, evalFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string; evalFeature: string };
     const base = this.base;
     const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
     const statsFrozen = (n: { inputs: string[] }) => !!this.byName.get(n.inputs[3] ?? '')?.layer.statsFrozen;
@@ -157,6 +157,7 @@ export class OnnxStepSession {
       momentum: (n) => (this.byName.get(n.inputs[3] ?? '')?.layer.params.momentum as number | undefined) ?? 0.1,
       logits,
       feature: trainFeature,
+      clsFeature: evalFeature,
       loss: this.opts.loss,
       optimizer: this.opts.optimizer,
       group: (name) => groupOf(this.byName.get(name)!.key),

@@ -17,7 +17,7 @@ import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import { hasCheckpoint } from './store/checkpoint.js';
-import { acquireRunLock, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
+import { acquireRunLock, checkRunFolderName, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
 import { createRunFolder, RunDir, type RunInfo } from './store/run-dir.js';
 
 /** A run that cannot be started or resumed as asked. `code` is the API error code the service answers with. */
@@ -75,10 +75,12 @@ export interface OpenedRun {
  * run.json is written by the trainer once the weights and the graph are accepted (RunDir.updateInfo).
  */
 export async function openNewRunAt(dir: string, opts: { createdFolder?: boolean } = {}): Promise<OpenedRun> {
+  checkRunFolderName(dir);
   const createdFolder = opts.createdFolder ?? !existsSync(dir);
   await makeFolders(dir);
-  const lock = await acquireRunLock(dir, 'train');
+  let lock: RunLock | undefined;
   try {
+    lock = await acquireRunLock(dir, 'train');
     const run = new RunDir(dir);
     if (existsSync(join(dir, 'run.json'))) {
       const info = await run.readJson<RunInfo>('run.json');
@@ -89,7 +91,8 @@ export async function openNewRunAt(dir: string, opts: { createdFolder?: boolean 
     }
     return { lock, createdFolder };
   } catch (e) {
-    await lock.release();
+    await lock?.release();
+    // Only the empty folder this call made goes (a full disk refusing the lock file leaves nothing behind).
     if (createdFolder) await rmdir(dir).catch(() => undefined);
     throw e;
   }

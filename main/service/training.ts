@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { readRegularFile, readTextFile } from '../io/files.js';
 import { trainingCalls } from '../../core/api/training-contract.js';
 import { ApiError, type CallOutput, type CallParsed, type DataSource, type EventName, type EventPayload, type RunSummary } from '../../core/api/contract.js';
-import { analyze, diffModels, diffSettings, DocumentError, LOSS_TERM_IDS, parseDocument, parseTrainingSettings } from '../../core/index.js';
+import { analyze, CompileError, diffModels, diffSettings, DocumentError, LOSS_TERM_IDS, parseDocument, parseTrainingSettings } from '../../core/index.js';
 import { DatasetError } from '../training/data/datasets.js';
 import { planFileWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
@@ -134,6 +134,15 @@ export class TrainingService {
   private allowImage = (path: string): void => {
     this.imagePaths.add(resolve(path));
   };
+  /** Whether the absolute `abs` is an image the service may serve (listed by an evaluation or inside a dataset it listed). */
+  private imageServed(abs: string): boolean {
+    return this.imagePaths.has(abs) || [...this.imageRoots].some((root) => {
+      const rel = relative(root, abs);
+      return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
+    });
+  }
+  /** The activation-map model (loaded on first use: it imports the engines). */
+  private actmaps?: Promise<import('./actmaps.js').RunActmaps>;
 
   private async summary(info: RunInfo, evalResult?: { mAP?: number; rank1?: number } | null): Promise<RunSummary> {
     const s: RunSummary = {
@@ -382,15 +391,25 @@ export class TrainingService {
           samples,
         };
       },
+      'runs.actmaps': async ({ runId, paths }: CallParsed<'runs.actmaps'>) => {
+        const run = this.runDir(runId);
+        if (!(await hasCheckpoint(run.dir))) throw new ApiError('E_NOT_FOUND', `run ${runId} has no checkpoint yet`);
+        const served = paths.filter((p) => this.imageServed(resolve(p)));
+        try {
+          this.actmaps ??= import('./actmaps.js').then((m) => new m.RunActmaps());
+          const r = await (await this.actmaps).pictures(run.dir, served.map((p) => resolve(p)));
+          const byAbs = new Map(r.images.map((i) => [i.path, i.dataUrl]));
+          return { ...r, images: paths.map((p) => ({ path: p, dataUrl: byAbs.get(resolve(p)) ?? null })) };
+        } catch (e) {
+          if (e instanceof CompileError) throw new ApiError('E_BAD_REQUEST', e.message);
+          throw e;
+        }
+      },
       'dataset.thumbnails': async ({ paths }: CallParsed<'dataset.thumbnails'>) =>
         Promise.all(
           paths.map(async (p) => {
             const abs = resolve(p);
-            const allowed = this.imagePaths.has(abs) || [...this.imageRoots].some((root) => {
-              const rel = relative(root, abs);
-              return !!rel && !rel.startsWith('..') && !isAbsolute(rel);
-            });
-            if (!allowed) return { path: p, dataUrl: null };
+            if (!this.imageServed(abs)) return { path: p, dataUrl: null };
             try {
               const buf = await sharp(await readRegularFile(abs, 'image')).resize(48, 96, { fit: 'fill' }).jpeg({ quality: 80 }).toBuffer();
               return { path: p, dataUrl: `data:image/jpeg;base64,${buf.toString('base64')}` };

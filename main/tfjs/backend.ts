@@ -15,10 +15,9 @@ import { registerCustomLayers } from './layers/index.js';
 import { installNodeUtilShim } from './node-compat.js';
 import { diagnoseGpu } from './gpu.js';
 
-/** Names as in the training settings (`core/training/settings.ts` backend enum). */
-import { BACKEND_NAMES, type BackendName } from '../../core/training/backends.js';
-export { BACKEND_NAMES, type BackendName };
-export type BackendChoice = BackendName | 'auto';
+/** Names as in the training settings (`core/training/settings.ts` backend enum); parsed without tfjs in choice.ts. */
+import { BACKEND_NAMES, BackendError, parseBackendChoice, type BackendChoice, type BackendName } from './choice.js';
+export { BACKEND_NAMES, BackendError, parseBackendChoice, type BackendChoice, type BackendName };
 
 export interface BackendAttempt {
   name: BackendName;
@@ -43,8 +42,6 @@ export interface BackendReport {
   /** Set when tfjs-node-gpu loaded but TensorFlow sees no GPU device, so it silently computes on the CPU. */
   gpuFallback?: string;
 }
-
-export class BackendError extends Error {}
 
 const PACKAGES: Record<BackendName, string> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
@@ -187,12 +184,6 @@ let current: BackendReport | undefined;
 /** The backend report of the last successful `initBackend`, if any. */
 export function backendReport(): BackendReport | undefined {
   return current;
-}
-
-export function parseBackendChoice(v: string | undefined): BackendChoice {
-  if (v === undefined || v === 'auto') return 'auto';
-  if ((BACKEND_NAMES as readonly string[]).includes(v)) return v as BackendName;
-  throw new BackendError(`unknown backend "${v}" (choose one of auto, ${BACKEND_NAMES.join(', ')})`);
 }
 
 /**

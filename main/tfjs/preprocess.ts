@@ -9,6 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { RSB_PREPROCESS, type PreprocessSettings } from '../../core/format/preprocess.js';
 import { decodeImage, normalizeInto } from '../image/decode.js';
+import { decodeFsName, displayPath, fsPath } from '../io/raw-names.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'];
 
@@ -18,10 +19,11 @@ export class ImageError extends Error {}
 export async function listImages(dir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    // Names as bytes: one that is not valid UTF-8 is kept (main/io/raw-names.ts), never dropped.
+    names = (await readdir(fsPath(dir), { withFileTypes: true, encoding: 'buffer' })).filter((e) => e.isFile()).map((e) => decodeFsName(e.name));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ImageError(`cannot read the image folder ${dir}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (e as Error).message}`);
+    throw new ImageError(`cannot read the image folder ${displayPath(dir)}: ${code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'not a folder' : (e as Error).message}`);
   }
   return names.filter((n) => IMAGE_EXTENSIONS.includes(extname(n).toLowerCase())).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -35,7 +37,7 @@ export async function loadImage(path: string, [h, w]: [number, number], out: Flo
   try {
     img = await decodeImage(path, h, w, pre.interpolation, 'error', !!pre.exifTranspose);
   } catch (e) {
-    throw new ImageError(`${path}: cannot decode the image (${(e as Error).message})`);
+    throw new ImageError(`${displayPath(path)}: cannot decode the image (${(e as Error).message})`);
   }
   normalizeInto(img.rgb, h * w, pre, out, offset);
   return { resized: img.resized };

@@ -83,8 +83,10 @@ export interface LoadReport {
 }
 
 export interface LoadPlan {
-  /** `${layerName}/${slot}` → values in tfjs layout (already transformed). */
+  /** `${layerName}/${slot}` → values in tfjs layout (transformed when first read). */
   values: Map<string, Float32Array>;
+  /** The same slots in PyTorch layout: the checkpoint's own arrays, no copy (what the weight store takes, main/weights/store.ts). */
+  torch: Map<string, Float32Array>;
   report: LoadReport;
 }
 
@@ -93,22 +95,34 @@ const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Moves every element between the torch and tfjs layouts: Linear [out, in] ↔ [in, out], and conv
- * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). `move(t, f)` receives the torch and tfjs index.
+ * OIHW ↔ HWIO (torch permute(2, 3, 1, 0)). Writes the output in order (one strided read per element).
  */
 function relayout(data: Float32Array, torchShape: number[], transform: WeightTransform, toTf: boolean): Float32Array {
   if (transform === 'none') return data.slice();
   const out = new Float32Array(data.length);
-  const move = toTf ? (t: number, f: number) => (out[f] = data[t]!) : (t: number, f: number) => (out[t] = data[f]!);
+  let k = 0;
   if (transform === 'transpose2d') {
     const [o, i] = torchShape as [number, number];
-    for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) move(r * i + c, c * o + r);
+    // tfjs [in, out][c][r] = torch [out, in][r][c]
+    if (toTf) for (let c = 0; c < i; c++) for (let r = 0; r < o; r++) out[k++] = data[r * i + c]!;
+    else for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) out[k++] = data[c * o + r]!;
     return out;
   }
   const [O, I, H, W] = torchShape as [number, number, number, number];
-  for (let o = 0; o < O; o++)
-    for (let i = 0; i < I; i++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) move(((o * I + i) * H + h) * W + w, ((h * W + w) * I + i) * O + o);
+  if (toTf) {
+    // HWIO[h][w][i][o] = OIHW[o][i][h][w]
+    const sO = I * H * W;
+    for (let h = 0; h < H; h++)
+      for (let w = 0; w < W; w++)
+        for (let i = 0; i < I; i++) {
+          const base = (i * H + h) * W + w;
+          for (let o = 0; o < O; o++) out[k++] = data[base + o * sO]!;
+        }
+  } else {
+    const sH = W * I * O;
+    const sW = I * O;
+    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[k++] = data[h * sH + w * sW + i * O + o]!;
+  }
   return out;
 }
 
@@ -248,7 +262,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   const pick = (cands: Candidate[]): Candidate =>
     cands.reduce((best, c) => (c.tier < best.tier || (c.tier === best.tier && (score.get(c.id) ?? 0) > (score.get(best.id) ?? 0)) ? c : best));
 
-  const values = new Map<string, Float32Array>();
+  const torch = new Map<string, { data: Float32Array; spec: WeightSpec }>();
   const report: LoadReport = {
     format: ckpt.format,
     wrapper: ckpt.wrapper ?? '',
@@ -337,7 +351,7 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
         skip(source, `${negative ? 'invalid statistics' : 'non-finite values'} (${describeNonFinite({ ...bad, negative }, t.data.length)}): not loaded`);
         continue;
       }
-      values.set(`${layer.name}/${spec.slot}`, toTfjs(t.data, spec.torchShape, spec.transform));
+      torch.set(`${layer.name}/${spec.slot}`, { data: t.data, spec });
       report.loaded.push({ key, source, layer: layer.name, slot: spec.slot });
       group.loaded++;
       if (key !== source) report.renamed.push({ from: source, to: key });
@@ -386,7 +400,16 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
   report.counts.skipped = report.skipped.length;
   report.counts.missing = report.missing.length;
   report.counts.mismatched = report.mismatched.length;
-  return { values, report };
+  let values: Map<string, Float32Array> | undefined;
+  return {
+    // The tfjs layout only for the consumers that read it (the tfjs model, the run checkpoint); the ONNX paths and
+    // the exports read `torch` through the weight store, so a file is not re-laid-out and back.
+    get values() {
+      return (values ??= new Map([...torch].map(([id, { data, spec }]) => [id, toTfjs(data, spec.torchShape, spec.transform)])));
+    },
+    torch: new Map([...torch].map(([id, { data }]) => [id, data])),
+    report,
+  };
 }
 
 /** The file's layout in one word (the `layout` field kept from before per-key layouts), from its groups. */

@@ -125,5 +125,5 @@ export function sourceMismatch(source: SourceModel, layers: readonly Layer[]): s
  */
 export function sourceRefusal(file: string, report: { source?: SourceModel; sourceMismatch?: string[] } | undefined): string | null {
   if (!report?.source || !report.sourceMismatch?.length) return null;
-  return `${file} is a ${report.source.description}; ${report.sourceMismatch.join('; ')}: features from this graph would not be the checkpoint's (torchvision's stem alone moves them by ~5e-3). Use its own model: embed --source-model builds it`;
+  return `${file} is a ${report.source.description}; ${report.sourceMismatch.join('; ')}: features from this graph would not be the checkpoint's. Use its own model: embed --source-model builds it`;
 }

@@ -3,35 +3,21 @@
  * TensorFlow.js and sharp first: 2 s and 125 MB). Asserted on what Node loads (an ESM load hook records
  * every module URL), not on time: bench/cli.ts measures the time. Runs the built CLI, as users do.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runRecordingModules } from './loaded-modules.js';
 
-const BIN = fileURLToPath(new URL('../../bin/reid-studio.js', import.meta.url));
 const DIST = pathToFileURL(fileURLToPath(new URL('../../app/dist/', import.meta.url))).href;
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const dir = mkdtempSync(join(tmpdir(), 'reid-startup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Node's module.register hooks: every URL the loader loads is appended to the file named in `data`. */
-const HOOKS = `import { appendFileSync } from 'node:fs'; let out; export function initialize(d) { out = d; }
-export async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }`;
-
 /** Runs the CLI with `args`; returns its stdout, exit code and every module URL it loaded. */
 function loaded(args: string[]): { stdout: string; status: number | null; urls: string[] } {
-  const log = join(dir, `${args.join('_').replace(/\W/g, '')}.log`);
-  const boot = `import { register } from 'node:module'; register(${JSON.stringify('data:text/javascript,' + encodeURIComponent(HOOKS))}, import.meta.url, { data: ${JSON.stringify(log)} });`;
-  const r = spawnSync(process.execPath, ['--import', 'data:text/javascript,' + encodeURIComponent(boot), BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
-  let urls: string[] = [];
-  try {
-    urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    /* nothing loaded through the hook: the assertions below say so */
-  }
-  return { stdout: r.stdout, status: r.status, urls };
+  return runRecordingModules(args, join(dir, `${args.join('_').replace(/\W/g, '')}.log`));
 }
 
 describe('CLI start-up loads only what the command needs', () => {

@@ -6,14 +6,19 @@
  * compute, within 1e-4 · max|ref|, and the bilinear resize to the image equals PyTorch's.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, buildPreset, compileToKeras, featureMapLayer, normalizeActmaps, resizeBilinear, getKind, lowerToOnnx, ACTMAP_OUTPUT_NAME, RSB_PREPROCESS } from '../../core/index.js';
+import { analyze, buildPreset, compileToKeras, featureMapLayer, normalizeActmaps, resizeBilinear, getKind, lowerToOnnx, ACTMAP_OUTPUT_NAME, RSB_PREPROCESS, serializeDocument } from '../../core/index.js';
 import { exportModel } from '../../main/export/index.js';
+import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
+import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
+import { Service } from '../../main/service/index.js';
+import { writeEvalFeatures } from '../../main/training/engine/eval-features.js';
+import { evaluate } from '../../main/training/eval/evaluate.js';
 import { featureEngine } from '../../main/onnx/engine.js';
 import { defaultPreprocessing } from '../../main/onnx/model.js';
 import { buildFromCompiled, disposeModel, initBackend, setWeightsFromValues } from '../../main/tfjs/index.js';
@@ -29,6 +34,23 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'actmap-'));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Three 128×64 PNGs of smooth random blobs (photo-like, not white noise, so the maps have structure), once. */
+async function writeImages(): Promise<string> {
+  const images = join(work, 'images');
+  if (existsSync(images)) return images;
+  mkdirSync(images);
+  const rnd = testRandom(32);
+  for (const name of ['a.png', 'b.png', 'c.png']) {
+    const rgb = Buffer.alloc(128 * 64 * 3);
+    const [cy, cx, r] = [rnd() * 128, rnd() * 64, 10 + rnd() * 30];
+    for (let y = 0; y < 128; y++)
+      for (let x = 0; x < 64; x++)
+        for (let c = 0; c < 3; c++) rgb[(y * 64 + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(255 * Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (r * r)) * (0.5 + c * 0.2) + rnd() * 40)));
+    await sharp(rgb, { raw: { width: 64, height: 128, channels: 3 } }).png().toFile(join(images, name));
+  }
+  return images;
+}
 
 function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>) {
   const { diff, ref } = maxDiff(got, want);
@@ -86,19 +108,8 @@ describe('activation maps equal torchreid visualize_actmap in PyTorch', () => {
     const compiled = compileToKeras(analyze(doc.graph));
     const exported = join(work, 'cli-export');
     await exportModel(doc, 'pytorch', exported, { weights: randomWeights(compiled.layers, 31) });
-    const images = join(work, 'images');
-    mkdirSync(images);
-    const rnd = testRandom(32);
+    const images = await writeImages();
     const names = ['a.png', 'b.png', 'c.png'];
-    for (const name of names) {
-      // Smooth random blobs (a photo-like image, not white noise) so the maps have structure.
-      const rgb = Buffer.alloc(128 * 64 * 3);
-      const [cy, cx, r] = [rnd() * 128, rnd() * 64, 10 + rnd() * 30];
-      for (let y = 0; y < 128; y++)
-        for (let x = 0; x < 64; x++)
-          for (let c = 0; c < 3; c++) rgb[(y * 64 + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(255 * Math.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (r * r)) * (0.5 + c * 0.2) + rnd() * 40)));
-      await sharp(rgb, { raw: { width: 64, height: 128, channels: 3 } }).png().toFile(join(images, name));
-    }
     const out = join(work, 'maps');
     const args = ['actmap', '--preset', 'resnet18', '--input', '128x64', '--num-classes', '5', '--weights', join(exported, 'model.pth'), '--images', images, '--out', out, '--json', '--progress', 'none'];
     const r = spawnSync(process.execPath, ['bin/reid-studio.js', ...args], { encoding: 'utf8', timeout: 240_000 });
@@ -130,6 +141,42 @@ describe('activation maps equal torchreid visualize_actmap in PyTorch', () => {
     const bad = spawnSync(process.execPath, ['bin/reid-studio.js', ...args.slice(0, -5), '--out', join(images, 'a.png')], { encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr.trim()).toBe(`reid-studio: error: --out ${join(images, 'a.png')} is a file, not a folder`);
+  }, 300_000);
+
+  it('runs.actmaps: the run checkpoint\'s maps of the images its evaluation listed; any other path gets null', async () => {
+    const doc = buildPreset('resnet18', { input: [64, 32], numClasses: 5 });
+    const compiled = compileToKeras(analyze(doc.graph));
+    const weights = randomWeights(compiled.layers, 41);
+    const home = join(work, 'svc');
+    const id = '20260101-000000-am';
+    const dir = join(home, 'runs', id);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'run.json'), JSON.stringify({ id, name: id, status: 'completed', created: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z' }));
+    writeFileSync(join(dir, 'graph.json'), serializeDocument(doc));
+    await writeRunCheckpoint(dir, { tensors: new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }])), meta: { weightKeys: [...weights.keys()], step: 3 } });
+    const images = await writeImages();
+    const img = (name: string) => join(images, name);
+    const feats = { data: new Float32Array([1, 0, 0, 1]), rows: 2, dim: 2 };
+    const one = { data: new Float32Array([1, 0]), rows: 1, dim: 2 };
+    const { queries, ...ev } = await evaluate(one, feats, { pids: [1], camids: [0] }, { pids: [1, 2], camids: [1, 1] }, { metric: 'cosine', featNorm: true, threads: 0, topK: 2 });
+    writeFileSync(join(dir, 'eval.json'), JSON.stringify(ev));
+    await writeEvalFeatures(dir, { query: { feats: one, records: [{ path: img('a.png'), pid: 1, camid: 0, label: 1 }] }, gallery: { feats, records: [{ path: img('b.png'), pid: 1, camid: 1, label: 1 }, { path: img('c.png'), pid: 2, camid: 1, label: 2 }] }, queries: queries! }, 'cosine', true);
+    const svc = new Service({ host: 'browser', version: '0', dataDir: home, documentsDir: home });
+    // Before any rank list listed them, no image is served.
+    const before = await svc.call('runs.actmaps', { runId: id, paths: [img('a.png')] });
+    expect(before.images).toEqual([{ path: img('a.png'), dataUrl: null }]);
+    await svc.call('runs.queries', { runId: id, offset: 0, limit: 5, k: 2 });
+    const r = await svc.call('runs.actmaps', { runId: id, paths: [img('a.png'), img('c.png'), join(work, 'x.f32')] });
+    expect(r).toMatchObject({ engine: 'onnxruntime', featureMap: [4, 2] });
+    expect(r.images.map((i) => i.path)).toEqual([img('a.png'), img('c.png'), join(work, 'x.f32')]);
+    expect(r.images[2]!.dataUrl).toBeNull();
+    for (const i of r.images.slice(0, 2)) {
+      expect(i.dataUrl).toMatch(/^data:image\/jpeg;base64,/);
+      const meta = await sharp(Buffer.from(i.dataUrl!.split(',')[1]!, 'base64')).metadata();
+      expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 96, 192]);
+    }
+    const missing = await svc.dispatch('runs.actmaps', { runId: '20260101-000000-none', paths: [] });
+    expect(missing).toMatchObject({ ok: false, error: { code: 'E_NOT_FOUND' } });
   }, 300_000);
 
   it('the ONNX lowering adds the map only when asked, as an extra output beside the feature', () => {

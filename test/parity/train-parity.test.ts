@@ -3,7 +3,8 @@
  * (lr 0.1, no momentum / weight decay) on CE(logits) + w·mean(global_feat²) in both frameworks. Checks
  * the training outputs (logits, pre-neck feature), the loss, every updated parameter, and the running
  * statistics (PyTorch momentum 0.1, unbiased variance) — or, with a frozen backbone, that frozen weights
- * and frozen statistics did not move at all.
+ * and frozen statistics did not move at all. The bounds (PyTorch float64 as the yardstick) are train-check.ts's,
+ * shared with the one-program step's test (train-parity-program.test.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,8 @@ import { OnnxTrainingSession } from '../../main/onnx/training.js';
 import { buildModel, disposeModel, forwardTrain, getWeightValues, initBackend, setWeightsFromValues, trainableVariables } from '../../main/tfjs/index.js';
 import { planLoad, readCheckpoint } from '../../main/weights/index.js';
 import { EVAL_ENGINES, TRAIN_BACKENDS } from '../backends.js';
-import { caseDoc, generateFixtures, maxDiff, readF32, type ParityCase } from './fixtures.js';
+import { caseDoc, generateFixtures, readF32, type ParityCase } from './fixtures.js';
+import { compareStep, stepFixture, type StepOutcome as Outcome } from './train-check.js';
 
 const train = { lr: 0.1, labels: [0, 1, 2, 1], featureWeight: 0.1 };
 const base = { numClasses: 5, batch: 4, input: [64, 32] as [number, number], train };
@@ -31,42 +33,6 @@ const CASES: ParityCase[] = [
  */
 const ONNX_UNTRAINABLE = new Set(['t_resnest50']);
 
-/*
- * Tolerances. Both frameworks compute in float32 with different summation orders (XNNPACK vs oneDNN
- * GEMM blocking, reductions over N·H·W). Training-mode normalisation divides by standard deviations of
- * few values (IN over 4×2 maps in layer3 at 64×32; BNNeck over a batch of 4), which amplifies rounding:
- * on these random networks PyTorch's own float32 result is up to ~1e-4 (forward) and ~1e-2 (updates of
- * the first layers) away from its float64 result. So the yardstick is float64 PyTorch: every quantity
- * must be within FACTOR × (PyTorch float32's own distance to float64), or within the absolute floor
- * REL × max|value| when PyTorch float32 happens to be closer than that. A wrong formula (a missing
- * term, a wrong sign, biased vs unbiased running variance, a mis-routed pooling gradient) gives errors
- * of order 1 relative, far above either bound; the measured ratios are printed. Measured worst
- * ratios (tfjs − f64)/(PyTorch f32 − f64): 6.2 (resnet18), 7.7 (resnet50_ibn_a), 2.6 (frozen resnet50);
- * tfjs is a few times less accurate than oneDNN on these ill-conditioned random nets, not different.
- * PyTorch float32 can be luckily close to float64 on one tensor (its distance depends on the CPU's
- * kernels: on an AVX-512 EPYC one layer3 update of resnet50_ibn_a was 13× closer than the net's typical
- * one), so a weight update's bound also admits FACTOR × PyTorch float32's upper-quartile relative distance
- * over all of the model's updates × the tensor's magnitude: its typical precision on this net, not its luck
- * on one tensor. That typical-precision bound is TYPICAL_FACTOR × the quartile: on a second AMD EPYC the
- * resnet50_ibn_a case had one layer3 update (wasm) 14× and one layer4 update (onnxruntime) 11× PyTorch
- * float32's typical distance — the same two tensors before and after unrelated changes, so the CPU's kernels,
- * not our code. A wrong formula is still order 1 relative, far above TYPICAL_FACTOR × that quartile (≈ 2e-2
- * on resnet50_ibn_a, ≈ 2e-4 on resnet18).
- */
-const FACTOR = 10;
-const TYPICAL_FACTOR = 20;
-const REL_FORWARD = 1e-4;
-const REL_UPDATE = 1e-3;
-const REL_STATS = 1e-4;
-
-/** tfjs must be as close to float64 as FACTOR × PyTorch float32's distance, or within the floor. */
-function within(tfjs: ArrayLike<number>, pt32: ArrayLike<number>, pt64: ArrayLike<number>, rel: number, typical = 0): { ok: boolean; ratio: number; text: string } {
-  const a = maxDiff(tfjs, pt64);
-  const b = maxDiff(pt32, pt64);
-  const limit = Math.max(FACTOR * b.diff, rel * a.ref, TYPICAL_FACTOR * typical * a.ref);
-  return { ok: a.diff <= limit, ratio: a.diff / Math.max(b.diff, 1e-30), text: `${a.diff.toExponential(2)} vs float64 (PyTorch float32: ${b.diff.toExponential(2)}, limit ${limit.toExponential(2)})` };
-}
-
 let fx: ReturnType<typeof generateFixtures>;
 beforeAll(async () => {
   expect((await initBackend('wasm')).backend).toBe('wasm');
@@ -74,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(() => fx?.cleanup());
 
-type StepOutcome = { logits: Float32Array; feature: Float32Array; loss: number; trainableKeys: string[]; weights: Map<string, Float32Array> };
+type StepOutcome = Required<Outcome> & { trainableKeys: string[] };
 
 /** CE(logits) + w·mean(feature²) — the fixtures' loss — and its value (tfjs, inside a tape). */
 function fixtureLoss(c: ParityCase, logits: tf.Tensor2D, feature: tf.Tensor2D): tf.Scalar {
@@ -163,11 +129,9 @@ for (const [engine, step] of ENGINES)
     for (const c of CASES.filter((x) => engine !== 'onnxruntime' || !ONNX_UNTRAINABLE.has(x.id)))
       it(c.id, async () => {
         const analysis = analyze(caseDoc(c).graph);
-        const before = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.pth`), { keepClassifier: true });
-        const after = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.after.pth`), { keepClassifier: true });
-        const after64 = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.after64.pth`), { keepClassifier: true });
+        const fixture = await stepFixture(fx.dir, c, analysis);
+        const { before, ref } = fixture;
         expect(before.report.counts.missing).toBe(0);
-        const ref = JSON.parse((await import('node:fs')).readFileSync(`${fx.dir}/${c.id}.json`, 'utf8')) as { loss: number; loss64: number; trainable: string[] };
         const torchKeyOf = new Map<string, string>();
         for (const l of analysis.layers) for (const s of weightSpecs(l)) torchKeyOf.set(`${l.name}/${s.slot}`, s.torchKey);
 
@@ -175,47 +139,8 @@ for (const [engine, step] of ENGINES)
         // The trainable parameters are PyTorch's requires_grad parameters (minus RSB IBN's unused base.fc).
         expect(out.trainableKeys.sort()).toEqual(ref.trainable.filter((k) => !k.startsWith('base.fc.')));
 
-        const failures: string[] = [];
-        let worstRatio = 0;
-        const check = (what: string, r: { ok: boolean; ratio: number; text: string }) => {
-          worstRatio = Math.max(worstRatio, r.ratio);
-          if (!r.ok) failures.push(`${what}: ${r.text}`);
-        };
-        const f = (s: string) => readF32(`${fx.dir}/${c.id}.${s}.f32`);
-        check('logits', within(out.logits, f('train.logits'), f('train.logits64'), REL_FORWARD));
-        check('train feature', within(out.feature, f('train.feature'), f('train.feature64'), REL_FORWARD));
-        check('loss', within([out.loss], [ref.loss], [ref.loss64], 1e-5));
-
-        // PyTorch float32's upper-quartile relative distance from float64 over the model's weight updates.
-        const rel32: number[] = [];
-        for (const l of analysis.layers)
-          for (const s of weightSpecs(l)) {
-            const key = `${l.name}/${s.slot}`;
-            const b0 = before.values.get(key)!;
-            const d32 = after.values.get(key)!.map((x, i) => x - b0[i]!);
-            const d64 = after64.values.get(key)!.map((x, i) => x - b0[i]!);
-            const m = maxDiff(d32, d64);
-            if (!s.buffer && m.ref > 0) rel32.push(m.diff / m.ref);
-          }
-        rel32.sort((a, b) => a - b);
-        const typical = rel32.length ? rel32[Math.floor(rel32.length * 0.75)]! : 0;
+        const { failures, worstRatio, typical } = compareStep(fx.dir, c, analysis, fixture, out);
         console.log(`train parity ${engine} ${c.id}: PyTorch float32 update distance, upper quartile ${typical.toExponential(2)} relative`);
-        for (const l of analysis.layers)
-          for (const s of weightSpecs(l)) {
-            const key = `${l.name}/${s.slot}`;
-            const b0 = before.values.get(key)!;
-            const pt = after.values.get(key)!;
-            const pt64 = after64.values.get(key)!;
-            const got = out.weights.get(key)!;
-            const delta = (v: Float32Array) => v.map((x, i) => x - b0[i]!);
-            if (!delta(pt).some((d) => d !== 0)) {
-              // Frozen weights, frozen statistics and BNNeck's shift: exactly unchanged.
-              if (!delta(got).every((d) => d === 0)) failures.push(`${key} must not change`);
-              continue;
-            }
-            if (s.buffer) check(key, within(got, pt, pt64, REL_STATS));
-            else check(key, within(delta(got), delta(pt), delta(pt64), REL_UPDATE, typical));
-          }
         expect(failures).toEqual([]);
         console.log(
           `train parity ${engine} ${c.id}: loss ${out.loss.toFixed(7)}, PyTorch float32 ${ref.loss.toFixed(7)}, float64 ${ref.loss64.toFixed(7)}; worst (ours − float64)/(PyTorch float32 − float64) ratio ${worstRatio.toFixed(2)}`,

@@ -76,6 +76,7 @@ describe('torchvision-ResNet re-ID checkpoints against their code bases', () => 
     const old = await formulaFeatures(rsb18, ckptOf('torchreid_resnet18'));
     expect(old.report.sourceMismatch).toEqual(["the graph's stem has no ReLU after bn1 (reid-strong-baseline's resnet.py); torchvision's has one"]);
     const { diff, ref } = maxDiff(old.features, f32FromBase64(REF.torchreid_resnet18!.features));
+    console.log(`torchreid resnet18 into RSB's resnet18 (no stem ReLU): max|Δ| = ${diff.toExponential(2)}, max|ref| = ${ref.toFixed(3)}`);
     expect(diff).toBeGreaterThan(1e-3 * ref);
   }, 120_000);
 });

@@ -11,7 +11,7 @@ import { MaxPool } from './ops/maxpool.js';
 import { BatchNormalization, BatchNormalizationTrain, BN_TRAIN, InstanceNormalization } from './ops/norm.js';
 import { ArgMax, ReduceMax, ReduceMean, ReduceMin, ReduceSum } from './ops/reduce.js';
 import { Concat, Flatten, GlobalAveragePool, Reshape, Split, Transpose } from './ops/shape.js';
-import { Abs, Cast, Exp, Identity, Log, Neg, Reciprocal, Relu, Sigmoid, Softplus, Sqrt } from './ops/unary.js';
+import { Abs, Acos, Cast, Cos, Exp, Identity, Log, Neg, Reciprocal, Relu, Sigmoid, Softplus, Sqrt } from './ops/unary.js';
 
 export const OP_RULES: Record<string, OpRule> = {
   Conv,
@@ -28,6 +28,8 @@ export const OP_RULES: Record<string, OpRule> = {
   Sqrt,
   Abs,
   Softplus,
+  Acos,
+  Cos,
   Identity,
   Cast,
   Add,

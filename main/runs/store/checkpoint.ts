@@ -17,6 +17,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readRegularFile, readTextFile, syncFolder, writeFileSynced } from '../../io/files.js';
+import { fsPath } from '../../io/raw-names.js';
 
 export const CHECKPOINT_FORMAT = 'reid-studio-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -79,7 +80,7 @@ async function inspect(dir: string): Promise<{ manifest: CheckpointManifest<unkn
   const floats = Object.values(manifest.tensors).reduce((a, e) => Math.max(a, e.offset + e.length), 0);
   let size = -1;
   try {
-    size = (await stat(join(dir, 'tensors.bin'))).size;
+    size = (await stat(fsPath(join(dir, 'tensors.bin')))).size;
   } catch {
     // missing: truncated below
   }
@@ -90,7 +91,7 @@ async function inspect(dir: string): Promise<{ manifest: CheckpointManifest<unkn
 async function candidateNames(runDir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(runDir);
+    names = await readdir(fsPath(runDir));
   } catch {
     return [];
   }

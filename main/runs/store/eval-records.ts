@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EvalRecordData } from '../../../core/api/training-contract.js';
 import { fileError, readTextFile, syncFolder, writeFileAtomic } from '../../io/files.js';
+import { fsPath } from '../../io/raw-names.js';
 
 export const EVAL_RECORD_FORMAT = 'reid-studio-eval-record';
 export const EVAL_RECORD_VERSION = 1;
@@ -45,7 +46,7 @@ function newId(now: Date): string {
 export async function appendEvalRecord(runDir: string, rec: NewEvalRecord, writeFiles?: (dir: string) => Promise<void>, now = new Date()): Promise<EvalRecord> {
   const root = join(runDir, EVALS);
   try {
-    await mkdir(root);
+    await mkdir(fsPath(root));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new EvalRecordError(`the run folder ${runDir} no longer exists`);
@@ -55,19 +56,19 @@ export async function appendEvalRecord(runDir: string, rec: NewEvalRecord, write
   const record: EvalRecord = { format: EVAL_RECORD_FORMAT, version: EVAL_RECORD_VERSION, id, time: now.toISOString(), ...rec };
   const tmp = join(root, `.tmp-${id}`);
   try {
-    await mkdir(tmp);
+    await mkdir(fsPath(tmp));
   } catch (e) {
     throw fileError(e, tmp);
   }
   try {
     await writeFiles?.(tmp);
     await writeFileAtomic(join(tmp, 'record.json'), JSON.stringify(record, null, 2) + '\n');
-    await rename(tmp, join(root, id)).catch((e: unknown) => {
+    await rename(fsPath(tmp), fsPath(join(root, id))).catch((e: unknown) => {
       throw fileError(e, join(root, id));
     });
     await syncFolder(root);
   } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
+    await rm(fsPath(tmp), { recursive: true, force: true });
     throw e;
   }
   return record;
@@ -83,7 +84,7 @@ export function evalRecordDir(runDir: string, id: string): string {
 export async function listEvalRecords(runDir: string): Promise<EvalRecord[]> {
   let names: string[];
   try {
-    names = await readdir(join(runDir, EVALS));
+    names = await readdir(fsPath(join(runDir, EVALS)));
   } catch {
     return [];
   }

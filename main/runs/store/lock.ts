@@ -25,6 +25,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FileError, writeFileSynced } from '../../io/files.js';
+import { hasRawBytes } from '../../io/raw-names.js';
 
 export const LOCK_FILE = 'run.lock';
 const TAKEOVER = 'run.lock.takeover';
@@ -169,10 +170,20 @@ async function takeOver(dir: string, tmp: string, raw: string): Promise<void> {
 }
 
 /**
+ * A run folder's files are written by many parts of the app through plain string paths: a folder whose path
+ * is not valid UTF-8 (main/io/raw-names.ts) is refused in words before anything is written, never left
+ * half-written with "no such file" at the first link. Throws FileError EILSEQ.
+ */
+export function checkRunFolderName(dir: string): void {
+  if (hasRawBytes(dir)) throw new FileError('EILSEQ', dir, "a run folder's path must be valid UTF-8; rename the folder or choose another");
+}
+
+/**
  * Takes the run folder `dir` (which must exist) for this process. Throws RunLockedError naming the live
  * holder, FileError naming `dir` when the folder cannot be written (read-only, full disk); a stale lock is taken over. `purpose` is shown to a refused second writer.
  */
 export async function acquireRunLock(dir: string, purpose: string): Promise<RunLock> {
+  checkRunFolderName(dir);
   const holder = me(purpose);
   const path = join(dir, LOCK_FILE);
   const tmp = join(dir, `${LOCK_FILE}.${holder.token}.tmp`);

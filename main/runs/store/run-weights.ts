@@ -1,23 +1,32 @@
 /**
  * The one resolver of "a run folder or a weights file" into weights for a graph's layers:
  *  - a run folder (`checkpoint/` inside): its last checkpoint, lossless (every slot incl. BN statistics);
+ *    `RUN_DIR/best` is the run's best checkpoint by mAP (best-checkpoint.ts), read the same way;
  *  - a PyTorch (.pth / .pt / .tar) or safetensors file: through the load plan (key mapping, layouts), with
  *    its load report; the classifier is kept only when asked and its class count matches.
- * Used by evaluation, export and the CLI, so every host reads weights the same way.
+ * Used by evaluation, export and the CLI, so every host reads weights the same way. The values fill a weight
+ * store (main/weights/store.ts) for the ONNX paths and exports; `loadRunWeights` / `loadFileWeights` fill a
+ * built tfjs model (TensorFlow.js is imported by them only).
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Layer } from '../../../core/index.js';
-import { setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
+import type { ReidModel } from '../../tfjs/index.js';
 import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
+import { BEST_DIR } from './best-checkpoint.js';
 import { readCheckpoint } from './checkpoint.js';
 import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
+import { fsPath } from '../../io/raw-names.js';
 
 /** Weights that cannot be read (missing path, a folder without a checkpoint, a corrupt file): a user message. */
 export class WeightsSourceError extends Error {}
 
 export interface ResolvedWeights {
-  /** `${layer}/${slot}` → values in tfjs layout. */
+  /** `${layer}/${slot}` → values in tfjs layout (for a file: re-laid-out when first read). */
   values: Map<string, Float32Array>;
+  /** Files: the same slots in PyTorch layout, as read (what the weight store takes without a relayout). */
+  torch?: Map<string, Float32Array>;
   kind: 'run' | 'file';
   /** Run folders: the training step of the checkpoint. */
   step?: number;
@@ -46,7 +55,7 @@ export async function planFileWeights(layers: Layer[], path: string, keepClassif
 export async function resolveWeights(path: string, layers: Layer[], opts: { keepClassifier?: boolean } = {}): Promise<ResolvedWeights> {
   let isDir: boolean;
   try {
-    isDir = (await stat(path)).isDirectory();
+    isDir = (await stat(fsPath(path))).isDirectory();
   } catch (e) {
     throw new WeightsSourceError(`cannot read weights ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
   }
@@ -57,6 +66,8 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     } catch (e) {
       throw new WeightsSourceError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`);
     }
+    if (!saved && basename(path) === BEST_DIR && existsSync(join(dirname(path), 'run.json')))
+      throw new WeightsSourceError(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`);
     if (!saved) throw new WeightsSourceError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`);
     const { values, ...position } = decodeRunWeights(saved);
     if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
@@ -64,8 +75,15 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.
-  const { values, report } = await planFileWeights(layers, path, !!opts.keepClassifier);
-  return { values, kind: 'file', report };
+  const plan = await planFileWeights(layers, path, !!opts.keepClassifier);
+  return {
+    get values() {
+      return plan.values;
+    },
+    torch: plan.torch,
+    kind: 'file',
+    report: plan.report,
+  };
 }
 
 /** Loads a run folder's last checkpoint into `reid`; returns its step and epoch position (see ResolvedWeights). */
@@ -73,13 +91,13 @@ export async function loadRunWeights(reid: ReidModel, layers: Layer[], runDir: s
   const r = await resolveWeights(runDir, layers).catch((e: Error) => {
     throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${runDir} has no checkpoint yet`) : e;
   });
-  setWeightsFromValues(reid, layers, r.values);
+  (await import('../../tfjs/index.js')).setWeightsFromValues(reid, layers, r.values);
   return { step: r.step ?? 0, ...(r.epoch !== undefined ? { epoch: r.epoch, iteration: r.iteration ?? 0 } : {}) };
 }
 
 /** Loads a PyTorch / safetensors file into `reid` through the load plan; returns its report. */
 export async function loadFileWeights(reid: ReidModel, layers: Layer[], path: string, keepClassifier = false): Promise<LoadReport> {
   const r = await resolveWeights(path, layers, { keepClassifier });
-  setWeightsFromValues(reid, layers, r.values);
+  (await import('../../tfjs/index.js')).setWeightsFromValues(reid, layers, r.values);
   return r.report!;
 }

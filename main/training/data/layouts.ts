@@ -14,6 +14,7 @@
  * Everything here throws DatasetError (a user error with a code), never a bare Error.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { decodeFsName, fsPath } from '../../io/raw-names.js';
 import { basename, join, resolve } from 'node:path';
 import { datasetLayout, type DatasetErrorCode, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { Rng } from './rng.js';
@@ -72,23 +73,25 @@ const PID_CAM = /^([-\d]+)_c(\d+)/;
 
 const isDir = (p: string): boolean => {
   try {
-    return statSync(p).isDirectory();
+    return statSync(fsPath(p)).isDirectory();
   } catch {
     return false;
   }
 };
 const isFile = (p: string): boolean => {
   try {
-    return statSync(p).isFile();
+    return statSync(fsPath(p)).isFile();
   } catch {
     return false;
   }
 };
 const subdirs = (p: string): string[] => {
   try {
-    return readdirSync(p, { withFileTypes: true })
-      .filter((d) => d.isDirectory() || (d.isSymbolicLink() && isDir(join(p, d.name))))
-      .map((d) => d.name)
+    // Names as bytes: one that is not valid UTF-8 is kept (main/io/raw-names.ts), never dropped.
+    return readdirSync(fsPath(p), { withFileTypes: true, encoding: 'buffer' })
+      .map((d) => ({ d, name: decodeFsName(d.name) }))
+      .filter(({ d, name }) => d.isDirectory() || (d.isSymbolicLink() && isDir(join(p, name))))
+      .map(({ name }) => name)
       .sort();
   } catch {
     return [];
@@ -97,7 +100,8 @@ const subdirs = (p: string): string[] => {
 
 export function listImages(dir: string): string[] {
   try {
-    return readdirSync(dir)
+    return readdirSync(fsPath(dir), { encoding: 'buffer' })
+      .map(decodeFsName)
       .filter((f) => IMAGE_EXT.test(f))
       .sort();
   } catch {
@@ -331,7 +335,7 @@ function readCuhk03Json(root: string, type: 'labeled' | 'detected', p: ReadProbl
   const file = join(root, `splits_new_${type}.json`);
   let splits: unknown;
   try {
-    splits = JSON.parse(readFileSync(file, 'utf8'));
+    splits = JSON.parse(decodeFsName(readFileSync(fsPath(file))));
   } catch (e) {
     throw new DatasetError(`${file} is not a JSON file: ${(e as Error).message.split('\n')[0]}`, 'E_DATASET_UNPARSABLE');
   }
@@ -355,7 +359,7 @@ function readCuhk03Json(root: string, type: 'labeled' | 'detected', p: ReadProbl
 function readMsmtList(listPath: string, dir: string, p: ReadProblems, required: boolean): RawRecord[] {
   let text: string;
   try {
-    text = readFileSync(listPath, 'utf8');
+    text = decodeFsName(readFileSync(fsPath(listPath)));
   } catch {
     if (!required) return [];
     throw new DatasetError(`MSMT17 list file not found: ${listPath}`, 'E_DATASET_LAYOUT');
@@ -378,7 +382,7 @@ function readMsmtList(listPath: string, dir: string, p: ReadProblems, required: 
 /** fast-reid vehicleid.py: `<image id> <vehicle id>` a line, image `image/<image id>.jpg`. */
 function readVehicleList(listPath: string, imageDir: string, p: ReadProblems): RawRecord[] {
   const out: RawRecord[] = [];
-  readFileSync(listPath, 'utf8')
+  decodeFsName(readFileSync(fsPath(listPath)))
     .split(/\r?\n/)
     .forEach((line, i) => {
       if (!line.trim()) return;

@@ -177,7 +177,6 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
 
 /** Why the one-program step cannot train these settings, or undefined. */
 function programUnsupported(ctx: EngineContext): string | undefined {
-  if (ctx.loss.usesMarginClassifier) return `the ${ctx.loss.plan.classifier.layer} classification layer has no ONNX training program yet (its logits need the class weight inside the loss)`;
   if (ctx.microBatchOverride !== undefined) return `a micro-batch of ${ctx.microBatchOverride} (set by the user): the ONNX program takes the whole batch`;
   return undefined;
 }
@@ -215,6 +214,7 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     ep,
     loss: {
       numClasses,
+      classifier: plan.classifier,
       ceEpsilon: plan.ceEpsilon,
       ceWeight: plan.weights.ce ?? 1,
       triplet: plan.triplet ? { ...plan.triplet, weight: plan.weights.triplet ?? 1 } : null,

@@ -19,13 +19,14 @@ export type EvalModelProgress = (p: { stage: 'query' | 'gallery' | 'ranking'; do
 /** Eval features of `count` NHWC images (an engine other than the model's tfjs backend, e.g. onnxruntime). */
 export type FeatureExtractor = (images: Float32Array, count: number, batchSize: number) => Promise<{ features: Float32Array; dim: number }>;
 
-async function features(reid: ReidModel, pool: DataLoaderPool, records: ImageRecord[], extract: FeatureExtractor | undefined, progress: (done: number) => void) {
+async function features(reid: ReidModel | undefined, pool: DataLoaderPool, records: ImageRecord[], extract: FeatureExtractor | undefined, progress: (done: number) => void) {
   const rows: Float32Array[] = [];
   const kept: ImageRecord[] = [];
   let dim = 0;
   let seen = 0;
   for await (const b of pool.evalBatches(records.map((r) => ({ path: r.path, label: r.pid })), 16)) {
-    const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid, b.images, b.size, 16);
+    if (!extract && !reid) throw new Error('evaluateModel: neither a model nor a feature engine');
+    const f = extract ? await extract(b.images, b.size, 16) : await extractFeatures(reid!, b.images, b.size, 16);
     dim = f.dim;
     const failed = new Set(b.failed);
     assertFiniteFeatures(f.features, dim, b.size, (i) => records[b.indices[i]!]!.path, failed);
@@ -52,10 +53,11 @@ export interface EvalFeatures {
 /**
  * Features of the query and gallery splits (eval mode, no augmentation) and the retrieval metrics.
  * `onProgress` is called after every batch and around the ranking; `extract` computes the features on
- * another engine (onnxruntime) instead of the model's tfjs backend. Data problems are DatasetErrors
+ * another engine (onnxruntime) instead of the model's tfjs backend (then `reid` may be absent: the ONNX
+ * engines read a weight store, no tfjs model is built). Data problems are DatasetErrors
  * (no query / gallery, nothing readable, no query with a valid match).
  */
-export async function evaluateModel(reid: ReidModel, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalModelProgress, extract?: FeatureExtractor): Promise<EvalResult & Partial<EvalAnalysis> & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
+export async function evaluateModel(reid: ReidModel | undefined, ds: LoadedDataset, s: TrainingSettings, pool: DataLoaderPool, onProgress?: EvalModelProgress, extract?: FeatureExtractor): Promise<EvalResult & Partial<EvalAnalysis> & { queryFiles: string[]; galleryFiles: string[]; features: EvalFeatures }> {
   if (!ds.query.length || !ds.gallery.length) throw new DatasetError(`${ds.root} has no query / gallery images to evaluate on`, 'E_DATASET_EMPTY_SPLIT');
   if (!countValidQueries(ds.query, ds.gallery)) throw noValidQueryError(ds.query.length, ds.gallery.length);
   const q = await features(reid, pool, ds.query, extract, (done) => onProgress?.({ stage: 'query', done, total: ds.query.length }));

@@ -1,23 +1,23 @@
 /**
  * One evaluation of a graph with weights on a dataset, shared by the CLI's `eval` and the service's
- * `eval.run` (which runs it in the training process, main/runs/worker.ts): build the model, load the
- * weights through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
+ * `eval.run` (which runs it in the training process, main/runs/worker.ts): fill a weight store
+ * (main/weights/store.ts) through the one resolver (a run folder's checkpoint or a .pth / .safetensors file), embed query
  * and gallery, rank (CMC, mAP, mINP; optional k-reciprocal re-ranking) and, for a run, keep the result in
  * the run folder as a new evaluation record (main/runs/store/eval-records.ts: the record + the features its
  * rank lists are drawn from), never over the training-time evaluation (eval.json).
  */
 import { resolve } from 'node:path';
 import { imagePreprocessOf } from '../../image/decode.js';
-import { analyze, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
-import { describeEngine, featureEngine, tfjsChoiceOf, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
-import { buildModel, disposeModel, initBackend, setWeightsFromValues } from '../../tfjs/index.js';
-import { CheckpointError, sourceRefusal } from '../../weights/index.js';
+import { analyze, compileToKeras, preprocessOf, type GraphDoc, type TrainingSettings } from '../../../core/index.js';
+import { describeEngine, featureEngineOf, tfjsChoiceOf, tfjsFeatureEngine, type EngineChoice, type FeatureEngine } from '../../onnx/engine.js';
+import { buildFromCompiled, disposeModel, initBackend, setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
+import { CheckpointError, freshWeightStore, sourceRefusal } from '../../weights/index.js';
 import type { LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import type { EvalAnalysis, EvalResult } from '../eval/evaluate.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { evaluateModel, type EvalModelProgress } from './evaluate-model.js';
-import { loadRunWeights, resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
+import { resolveWeights, WeightsSourceError } from '../../runs/store/run-weights.js';
 import { RunDir } from '../../runs/store/run-dir.js';
 import { appendEvalRecord } from '../../runs/store/eval-records.js';
 import { FileError, type FileErrorCode } from '../../io/files.js';
@@ -70,9 +70,10 @@ export interface EvalSaveError {
  */
 export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   const choice = o.backend ?? 'auto';
-  const backend = await initBackend(tfjsChoiceOf(choice));
   const analysis = analyze(o.doc.graph);
-  const { reid, compiled } = await buildModel(analysis);
+  const compiled = compileToKeras(analysis);
+  const store = freshWeightStore(compiled);
+  let reid: ReidModel | undefined;
   const pool = new DataLoaderPool({ height: analysis.inputShape![0]!, width: analysis.inputShape![1]!, preprocess: imagePreprocessOf(o.doc), workers: 1 });
   let engine: FeatureEngine | undefined;
   try {
@@ -83,16 +84,30 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
         // A torchreid / ft_net checkpoint into a graph that is not its model: no silent wrong mAP (#22).
         const refused = sourceRefusal(o.weights, w.report);
         if (refused) throw new EvalWeightsError(refused);
-        setWeightsFromValues(reid, analysis.layers, w.values);
+        if (w.torch) store.setTorchValues(w.torch);
+        else store.setTfjsValues(w.values);
         weightsInfo = w.kind === 'run' ? { source: o.weights, step: w.step, epoch: w.epoch, iteration: w.iteration } : { source: o.weights, load: w.report };
-      } else if (o.runDir) weightsInfo = { source: 'checkpoint', ...(await loadRunWeights(reid, analysis.layers, o.runDir)) };
+      } else if (o.runDir) {
+        const w = await resolveWeights(o.runDir, analysis.layers).catch((e: Error) => {
+          throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${o.runDir} has no checkpoint yet`) : e;
+        });
+        store.setTfjsValues(w.values);
+        weightsInfo = { source: 'checkpoint', step: w.step ?? 0, ...(w.epoch !== undefined ? { epoch: w.epoch, iteration: w.iteration ?? 0 } : {}) };
+      }
     } catch (e) {
       if (e instanceof CheckpointError) throw new EvalWeightsError(e.message, e.code);
       if (e instanceof WeightsSourceError) throw new EvalWeightsError(e.message);
       throw new EvalWeightsError((e as Error).message);
     }
+    // TensorFlow.js is initialised and the model built only when tfjs computes the features.
+    const tfjs = async (reason: string) => {
+      const backend = await initBackend(tfjsChoiceOf(choice));
+      reid = await buildFromCompiled(compiled);
+      setWeightsFromValues(reid, compiled.layers, store.tfjsValues());
+      return tfjsFeatureEngine(reid, compiled, backend.backend, reason);
+    };
     const s = o.settings;
-    engine = await featureEngine(reid, compiled, choice, backend.backend);
+    engine = await featureEngineOf(compiled, choice, { weights: () => store.tfjsLookup(), tfjs });
     o.onEngine?.(describeEngine(engine));
     const { features, ...r } = await evaluateModel(reid, o.dataset, s, pool, o.onProgress, engine.extract);
     // A run checkpoint's weights: the epoch they come from, as the trainer's own evaluations record it.
@@ -130,6 +145,6 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
   } finally {
     await pool.close();
     await engine?.dispose();
-    disposeModel(reid);
+    if (reid) disposeModel(reid);
   }
 }

@@ -12,6 +12,7 @@ import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
 import { recoverCheckpoint, writeCheckpoint } from '../../runs/store/checkpoint.js';
+import { keepBestCheckpoint, readBestInfo } from '../../runs/store/best-checkpoint.js';
 import { planFileWeights } from '../../runs/store/run-weights.js';
 import { evaluateModel } from './evaluate-model.js';
 import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engine.js';
@@ -19,7 +20,7 @@ import { writeEvalFeatures } from './eval-features.js';
 import { trainingEngine, type TrainingEngine } from './engines.js';
 import { deviceMemory } from './memory.js';
 import { isOutOfMemory, oomDetail, outOfMemoryMessage, OUT_OF_MEMORY_CODE, StepOutOfMemoryError } from './oom.js';
-import { RunDir } from '../../runs/store/run-dir.js';
+import { RunDir, type RunInfo } from '../../runs/store/run-dir.js';
 import { decodeTrainingState, encodeTrainingState, type CheckpointMeta as RunCheckpointMeta } from '../../runs/store/checkpoint-keys.js';
 import { NonFiniteLossError } from './step.js';
 import { sizeClassifier } from './prepare.js';
@@ -72,6 +73,24 @@ function onnxUnsupported(s: TrainingSettings, microBatch: number | undefined): s
     ...(microBatch !== undefined ? [`a micro-batch of ${microBatch} (set by the user)`] : []),
   ];
   return why.length ? `${why.join(' and ')} train on tfjs for now` : undefined;
+}
+
+/** An engine as the run log names it: `webgpu (GPU: <adapter>)`, `onnxruntime (CPU)`, `wasm (CPU)`. */
+const engineText = (e: { backend?: unknown; device?: unknown; adapter?: unknown }) =>
+  `${String(e.backend)} (${e.device === 'gpu' ? 'GPU' : 'CPU'}${typeof e.adapter === 'string' && e.adapter ? `: ${e.adapter}` : ''})`;
+
+/**
+ * The run-log line of a resume on another engine than the run last trained on (run.json's `backend` /
+ * `device` / `adapter`, written when it started), or undefined when the engine is the same or unknown.
+ * Checkpoints are engine-neutral (weights, BatchNorm statistics, optimizer moments and centers in one
+ * layout), so the run continues exactly; the engines' float32 rounding differs, which the line says.
+ */
+export function engineChange(before: Pick<RunInfo, 'backend'> & { device?: unknown; adapter?: unknown } | null, now: { backend: string; device: 'cpu' | 'gpu'; adapter?: string }, step: number): string | undefined {
+  if (!before?.backend) return undefined;
+  const was = engineText(before);
+  const is = engineText(now);
+  if (was === is) return undefined;
+  return `resumed on another engine: the run trained on ${was} up to step ${step} and continues on ${is}; the checkpoint is engine-neutral, only float32 rounding differs between engines`;
 }
 
 export class TrainError extends Error {}
@@ -153,6 +172,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       resumedFromStep = step;
       await run.truncateMetrics(step);
       await run.log(`resumed from step ${step} (epoch ${epoch}, batch ${startBatch})`);
+      const other = engineChange(await run.readJson<RunInfo>('run.json'), { backend: engine.name, device: engineDevice, ...(engine.adapter ? { adapter: engine.adapter } : {}) }, step);
+      if (other) await run.log(other);
     } else {
       await run.writeJson('graph.json', doc);
       await run.writeJson('settings.json', s);
@@ -165,6 +186,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       status: 'running',
       backend: engine.name,
       device: engineDevice,
+      adapter: engine.adapter,
       ...(engine.threads ? { threads: engine.threads } : {}),
       backendReason: engine.reason,
       epochs: s.epochs,
@@ -188,6 +210,16 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
     let lastEval: unknown;
+    // The best checkpoint by mAP (main/runs/store/best-checkpoint.ts), kept beside the last as evaluations land.
+    let best = await readBestInfo(o.runDir);
+    const keepBest = async (epoch: number, r: { mAP: number; rank1: number }) => {
+      if (best && !(r.mAP > best.mAP)) return;
+      const info = { mAP: r.mAP, rank1: r.rank1, epoch, step };
+      if (await keepBestCheckpoint(o.runDir, await engine.weightValues(), info, best)) {
+        best = info;
+        await run.log(`best checkpoint: epoch ${epoch}, mAP ${(r.mAP * 100).toFixed(1)}%`);
+      }
+    };
     const t0 = performance.now();
     let imagesDone = 0;
     for (; epoch <= s.epochs; epoch++) {
@@ -249,6 +281,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
         await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
+        await keepBest(epoch, r);
       }
     }
     // A run stopped right after its last step resumes with no step left: it still owes the final evaluation.
@@ -259,6 +292,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       await run.writeJson('eval.json', lastEval);
       await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
       emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+      await keepBest(s.epochs, r);
     }
     await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
     emit({ type: 'done', status: 'completed', step, epoch: s.epochs });

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { CallInput, CallOutput } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { fmtCam } from '../lib/format.js';
-import { Thumb, useThumbnails } from './Thumbs.js';
+import { Thumb, useActmaps, useThumbnails } from './Thumbs.js';
 
 type Page = CallOutput<'runs.queries'>;
 type Sort = NonNullable<CallInput<'runs.queries'>['sort']>;
@@ -63,6 +63,9 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
   const choose = <T,>(set: (v: T) => void) => (v: T) => (set(v), setOffset(0));
   const paths = page ? page.items.flatMap((it) => [it.query.path, ...it.results.map((r) => r.path)]) : [];
   const thumbs = useThumbnails(paths);
+  const [showActmaps, setShowActmaps] = useState(false);
+  const actmaps = useActmaps(runId, showActmaps ? paths : []);
+  const shown = showActmaps ? actmaps.images : thumbs;
   if (error) return <div className="form-error">{error}</div>;
   if (!page) return <div className="muted">Loading rank lists…</div>;
   const last = Math.max(0, Math.ceil(page.total / limit) - 1);
@@ -100,6 +103,14 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
             ))}
           </select>
         </label>
+        <label className="small" title="torchreid's activation maps: where the last feature map is strong (the model's attention), from the run's checkpoint on the evaluating engine">
+          <input type="checkbox" data-testid="ranklist-actmap-toggle" checked={showActmaps} onChange={(e) => setShowActmaps(e.target.checked)} /> activation maps
+        </label>
+        {showActmaps && (
+          <span className={`small ${actmaps.error ? 'error-text' : 'muted'}`} data-testid="ranklist-actmap-status">
+            {actmaps.error ?? (actmaps.info ? `${actmaps.info.featureMap[0]}×${actmaps.info.featureMap[1]} map · ${actmaps.info.engine}` : 'computing…')}
+          </span>
+        )}
         <button className="mini" data-testid="ranklist-prev" disabled={pageNo === 0} onClick={() => setOffset(Math.max(0, offset - limit))}>
           ‹ Prev
         </button>
@@ -111,7 +122,7 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
         </button>
       </div>
       {page.items.map((it) => (
-        <Row key={it.index} it={it} thumbs={thumbs} />
+        <Row key={it.index} it={it} thumbs={shown} />
       ))}
       <div className="muted small">
         Green frame: same identity as the query (a correct match); red: a different identity. Same-camera images of the query identity are excluded, as in the evaluation protocol (mAP {pct(page.mAP)}, mINP {pct(page.mINP)}: the means of the per-query AP and INP).

@@ -4,8 +4,10 @@
  * IBN-a graph. The CPU engine's per-step loss terms equal the tfjs (wasm) engine's — an independent
  * implementation of the same losses and optimizer (main/training/losses, optimizer.ts) — and a run started
  * on the webgpu engine (SwiftShader here: tiny shapes) gives the CPU engine's losses step by step and resumes
- * on the CPU engine from its checkpoint to the same final weights (checkpoints are engine-neutral). The run log
- * states the bytes that crossed host ↔ GPU in a step, measured on the tensors moved.
+ * on the CPU engine from its checkpoint to the same final weights (checkpoints are engine-neutral); a run
+ * started on the CPU engine resumes on webgpu to the same losses and weights; both resumes say in the run
+ * log that the engine changed. The run log states the bytes that crossed host ↔ GPU in a step, measured on
+ * the tensors moved.
  */
 import '../../webgpu-env.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -37,6 +39,24 @@ function expectSameLosses(a: Step[], b: Step[], what: string) {
   });
 }
 
+const log = (dir: string) => readFileSync(join(dir, 'train.log'), 'utf8');
+
+/** The final checkpoints' tensors agree within 1e-4 of each tensor's magnitude (float32 rounding of two engines). */
+async function expectSameWeights(ref: string, dir: string, what: string) {
+  const [a, b] = [await readCheckpoint(ref), await readCheckpoint(dir)];
+  let worst = 0;
+  let worstKey = '';
+  for (const [k, t] of a!.tensors) {
+    const u = b!.tensors.get(k)!.data;
+    const scale = Math.max(1e-3, ...t.data.map(Math.abs));
+    t.data.forEach((x, i) => {
+      const d = Math.abs(x - u[i]!) / scale;
+      if (d > worst) [worst, worstKey] = [d, k];
+    });
+  }
+  expect(worst, `${what}: ${worstKey}`).toBeLessThan(1e-4);
+}
+
 describe('training step as one ONNX program', () => {
   beforeAll(async () => {
     await writeDemoDataset(join(tmp, 'demo'), 'tiny', 0);
@@ -57,19 +77,18 @@ describe('training step as one ONNX program', () => {
     await train({ doc, settings, dataset: ds, runDir: gpu, backend: 'webgpu', maxSteps: 2, onEvent });
     await train({ doc, settings, dataset: ds, runDir: gpu, backend: 'onnxruntime', resume: true, onEvent });
     expectSameLosses(steps(cpu), steps(gpu), 'webgpu (steps 1–2) → onnxruntime (step 3) vs onnxruntime');
-    const [a, b] = [await readCheckpoint(cpu), await readCheckpoint(gpu)];
-    let worst = 0;
-    let worstKey = '';
-    for (const [k, t] of a!.tensors) {
-      const u = b!.tensors.get(k)!.data;
-      const scale = Math.max(1e-3, ...t.data.map(Math.abs));
-      t.data.forEach((x, i) => {
-        const d = Math.abs(x - u[i]!) / scale;
-        if (d > worst) [worst, worstKey] = [d, k];
-      });
-    }
-    expect(worst, worstKey).toBeLessThan(1e-4);
-    expect(starts.map((e) => e.type === 'start' && [e.backend, e.device])).toEqual([['onnxruntime', 'cpu'], ['wasm', 'cpu'], ['webgpu', 'gpu'], ['onnxruntime', 'cpu']]);
+    await expectSameWeights(cpu, gpu, 'webgpu → onnxruntime');
+    expect(log(gpu)).toMatch(/resumed on another engine: the run trained on webgpu \(GPU: .+\) up to step 2 and continues on onnxruntime \(CPU\)/);
+    expect(log(cpu)).not.toMatch(/another engine/);
+
+    // CPU → webgpu: one step on the CPU engine, the rest on webgpu.
+    const cpuGpu = join(tmp, 'onnxruntime-webgpu');
+    await train({ doc, settings, dataset: ds, runDir: cpuGpu, backend: 'onnxruntime', maxSteps: 1, onEvent });
+    await train({ doc, settings, dataset: ds, runDir: cpuGpu, backend: 'webgpu', resume: true, onEvent });
+    expectSameLosses(steps(cpu), steps(cpuGpu), 'onnxruntime (step 1) → webgpu (steps 2–3) vs onnxruntime');
+    await expectSameWeights(cpu, cpuGpu, 'onnxruntime → webgpu');
+    expect(log(cpuGpu)).toMatch(/resumed on another engine: the run trained on onnxruntime \(CPU\) up to step 1 and continues on webgpu \(GPU: .+\); the checkpoint/);
+    expect(starts.map((e) => e.type === 'start' && [e.backend, e.device])).toEqual([['onnxruntime', 'cpu'], ['wasm', 'cpu'], ['webgpu', 'gpu'], ['onnxruntime', 'cpu'], ['onnxruntime', 'cpu'], ['webgpu', 'gpu']]);
     const webgpuStart = starts[2] as Extract<TrainEvent, { type: 'start' }>;
     expect(webgpuStart.adapter).toMatch(/\S/);
     expect(webgpuStart.microBatchReason).toMatch(/one ONNX program .* on WebGPU; .* stay on the GPU/);
@@ -85,4 +104,22 @@ describe('training step as one ONNX program', () => {
     expect(measured[1]![1]).toBe(steady);
     expect(measured[0]![1]).toBeGreaterThan(steady);
   }, 900_000);
+
+  it.each([
+    ['CosSoftmax', 16, 0.25],
+    ['ArcSoftmax', 16, 0.3],
+    ['CircleSoftmax', 16, 0.25],
+  ] as const)('%s (fast-reid margin classification layer): the CPU engine\'s program gives the tfjs engine\'s losses', async (layer, scale, margin) => {
+    const doc = tinyGraph(ds.numClasses);
+    const s = trainingSettingsSchema.parse({ ...settings, classifier: { layer, scale, margin } });
+    const starts: Extract<TrainEvent, { type: 'start' }>[] = [];
+    const onEvent = (e: TrainEvent) => e.type === 'start' && starts.push(e);
+    const [cpu, wasm] = [join(tmp, `${layer}-cpu`), join(tmp, `${layer}-wasm`)];
+    await train({ doc, settings: s, dataset: ds, runDir: cpu, backend: 'onnxruntime', maxSteps: 2, onEvent });
+    await train({ doc, settings: s, dataset: ds, runDir: wasm, backend: 'wasm', maxSteps: 2, onEvent });
+    expect(starts[0]!.loss).toContain(`${layer}(s=${scale}, m=${margin})`);
+    expect(starts[0]!.microBatchReason).toMatch(/one ONNX program/);
+    expectSameLosses(steps(wasm), steps(cpu), `${layer}: onnxruntime vs tfjs`);
+  }, 600_000);
 });
+

@@ -8,6 +8,7 @@
  *   Reciprocal  −dy·y²;   Neg −dy;   Exp dy·y;   Log dy / x;   Sqrt dy / (2y);
  *   Abs         dy·sign(x), sign = [x > 0] − [x < 0] (the WebGPU EP has no Sign kernel);
  *   Softplus    dy·sigmoid(x) (SoftMarginLoss of the soft-margin triplet);
+ *   Acos        −dy / sqrt(1 − x²);   Cos −dy·sin(x)  (fast-reid ArcSoftmax);
  *   Identity / Cast(float) dy.
  */
 import { int, type OpRule } from '../emitter.js';
@@ -34,6 +35,11 @@ export const Abs = unary((n, dy, _need, e) => {
   return [e.one('Mul', [dy(0)!, e.one('Sub', [mask('Greater'), mask('Less')])])];
 });
 export const Softplus = unary((n, dy, _need, e) => [e.one('Mul', [dy(0)!, e.one('Sigmoid', [n.inputs[0]!])])]);
+export const Acos = unary((n, dy, _need, e) => {
+  const x = n.inputs[0]!;
+  return [e.one('Neg', [e.one('Div', [dy(0)!, e.one('Sqrt', [e.one('Sub', [e.f32(1), e.one('Mul', [x, x])])])])])];
+});
+export const Cos = unary((n, dy, _need, e) => [e.one('Neg', [e.one('Mul', [dy(0)!, e.one('Sin', [n.inputs[0]!])])])]);
 export const Identity = unary((_n, dy) => [dy(0)]);
 /** Cast: only float → float passes a gradient (a cast to bool / int is a comparison's mask). */
 export const Cast: OpRule = { shape: same, nonDifferentiable: () => true };
