@@ -21,7 +21,7 @@ import { checkPKBatch } from '../losses/index.js';
 import { BackendError, getWeightValues, setWeightsFromValues, trainableVariables, type ReidModel } from '../../tfjs/index.js';
 import type { ReidLoss } from '../losses/index.js';
 import { ArrayOptimizer } from './array-optimizer.js';
-import { imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
+import { deviceMemory, imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
 import { isOutOfMemory, oomDetail, StepOutOfMemoryError, type PKBatch } from './oom.js';
 import { ModelOptimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 import { computeGradients, lossGradients, NonFiniteLossError, type StepResult } from './step.js';
@@ -238,11 +238,13 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
   const pk = ctx.pk ?? { p: ctx.batch, k: 1 };
   // The batch the device's limits allow: WebGPU's buffer limits (each tensor is one buffer), the host's memory.
   const limit = adapter ? imagesWithinBufferLimit(analysis, adapter.limits) : undefined;
-  const planned = limit ? limit.images : imagesWithinHostMemory(analysis, ctx.memory);
+  // onnxruntime's CPU EP allocates from the host's memory (whatever tfjs backend holds the model).
+  const host = deviceMemory('cpu');
+  const planned = limit ? limit.images : imagesWithinHostMemory(analysis, host);
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const plannedHow = limit
     ? `planned from the adapter's buffer limit: the largest tensor is ${mib(limit.perImageBytes)} per image, a buffer at most ${mib(limit.limitBytes)}`
-    : `planned from host memory: ${ctx.memory.source}`;
+    : `planned from ${host.source}`;
   let centersLoaded = false;
   const syncCenters = async () => {
     const data = await session.centers();
