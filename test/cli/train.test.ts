@@ -90,8 +90,8 @@ describe('reid-studio train / eval', () => {
 
   it('a run that failed before its first checkpoint starts again in its folder; resume says so', () => {
     const dir = join(home, 'failed-early');
-    // Forcing onnxruntime on CircleSoftmax fails after the run folder exists, before any checkpoint.
-    const first = cli('train', '--preset', 'fastreid_sbs_R50', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', dir);
+    // Forcing onnxruntime on MGN's eight loss heads fails after the run folder exists, before any checkpoint.
+    const first = cli('train', '--preset', 'fastreid_mgn_R50-ibn', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', dir);
     expect(first.status).toBe(2);
     expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('failed');
     const resumed = cli('train', '--resume', dir);
