@@ -6,12 +6,14 @@
  * export, and bad uses are one-line errors.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keepBestCheckpoint, readBestInfo } from '../../main/runs/store/best-checkpoint.js';
 import { resolveWeights } from '../../main/runs/store/run-weights.js';
+import { runCheckpointPath } from '../../main/cli/checkpoint-arg.js';
+import { evalCommand } from '../../main/cli/eval.js';
 
 const work = mkdtempSync(join(tmpdir(), 'reid-best-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -32,6 +34,20 @@ describe('best checkpoint by mAP', () => {
     const r = await resolveWeights(join(dir, 'best'), []);
     expect([...r.values.get('base.conv1/kernel')!]).toEqual([3, 3]);
     expect({ kind: r.kind, step: r.step, epoch: r.epoch, iteration: r.iteration }).toEqual({ kind: 'run', step: 30, epoch: 3, iteration: 0 });
+  });
+
+  it('--checkpoint best of a run with no best yet, or of a folder that is no run, is refused in words, not as a missing file', () => {
+    const run = join(work, 'no-best');
+    mkdirSync(join(run, 'checkpoint'), { recursive: true });
+    writeFileSync(join(run, 'run.json'), JSON.stringify({ id: 'no-best', name: 'no-best', status: 'done', created: '2026-01-01T00:00:00Z' }));
+    expect(runCheckpointPath(run, 'last')).toBe(run);
+    expect(() => runCheckpointPath(run, 'best')).toThrow(`${run} has no best checkpoint yet`);
+    expect(() => runCheckpointPath(join(run, 'checkpoint'), 'best')).toThrow(`--checkpoint applies to a training run folder; ${join(run, 'checkpoint')} is not one`);
+    mkdirSync(join(run, 'best'));
+    expect(runCheckpointPath(run, 'best')).toBe(join(run, 'best'));
+    // eval's positional is a run folder: RUN/best there is pointed to --checkpoint best.
+    writeFileSync(join(run, 'graph.json'), '{}');
+    return expect(evalCommand([join(run, 'best')])).rejects.toThrow(`is not a ReID Studio run folder (no graph.json); for the run's best checkpoint: eval ${run} --checkpoint best`);
   });
 
   it('a tiny run keeps the best evaluation\'s weights; eval RUN --checkpoint best reproduces it; embed / export take it', () => {
