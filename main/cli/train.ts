@@ -57,6 +57,11 @@ function fmtTime(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
 }
 
+/** Images per second with one decimal, or two significant digits below 1 (a software adapter's 0.04 img/s is not "0.0"). */
+function fmtRate(r: number): string {
+  return r > 0 && r < 1 ? r.toPrecision(2) : r.toFixed(1);
+}
+
 /** Progress rendering: a redrawn bar on a terminal, plain lines otherwise (logs, pipes). */
 export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode | boolean): (e: TrainEvent) => void {
   const m: ProgressMode = mode === true ? 'json' : mode === false ? 'auto' : mode;
@@ -70,7 +75,7 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
         const v = e[t.id];
         return v === undefined ? [] : [`${t.short} ${v.toFixed(t.digits)}`];
       }).join(' ');
-      const text = `epoch ${e.epoch} ${e.iter}/${e.iters}  loss ${e.loss.toFixed(4)} (${terms})  acc ${(e.acc * 100).toFixed(1)}%  lr ${e.lr.toExponential(2)}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${fmtTime(e.etaSeconds)}`;
+      const text = `epoch ${e.epoch} ${e.iter}/${e.iters}  loss ${e.loss.toFixed(4)} (${terms})  acc ${(e.acc * 100).toFixed(1)}%  lr ${e.lr.toExponential(2)}  ${fmtRate(e.imgPerSec)} img/s  ETA ${fmtTime(e.etaSeconds)}`;
       if (tty) {
         const width = 20;
         const done = Math.round((e.iter / e.iters) * width);

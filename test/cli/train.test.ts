@@ -125,3 +125,16 @@ describe('reid-studio train / eval', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('train progress lines', () => {
+  it('a rate below one image per second keeps its digits (a software adapter is not "0.0 img/s")', async () => {
+    const { progressPrinter } = await import('../../main/cli/train.js');
+    let out = '';
+    const stream = { isTTY: false, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    const print = progressPrinter(stream, 'lines');
+    const step = { type: 'step', epoch: 1, iter: 3, iters: 13, loss: 3.5, acc: 0, lr: 3.82e-5, etaSeconds: 1086 };
+    print({ ...step, imgPerSec: 0.04 } as never);
+    print({ ...step, imgPerSec: 12.345 } as never);
+    expect(out.split('\n').slice(0, 2).map((l) => / ([\d.]+) img\/s/.exec(l)?.[1])).toEqual(['0.040', '12.3']);
+  });
+});
