@@ -216,7 +216,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     control.request = 'stop';
     process.stderr.write('\nstopping after this step (checkpointing); press Ctrl-C again to abort\n');
   };
+  // SIGTERM (timeout, kill, docker stop, a job scheduler) stops as Ctrl-C does: the step's work is checkpointed, not lost.
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   try {
     const r = await trainInRun({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent }, opened);
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
@@ -229,5 +231,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
