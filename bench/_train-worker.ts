@@ -4,9 +4,9 @@
  * augmented by the data-loader pool, the P×K sampler, the engine's step, metrics written to the run folder)
  * — on a preset at 256×128 with P×K batches, SGD (momentum 0.9, weight decay 5e-4), CE with label smoothing +
  * batch-hard triplet (margin 0.3). The engine is `--backend` (`onnxruntime`: the one-program step on the CPU
- * EP with REID_STUDIO_ORT_THREADS threads). Prints one JSON line: median seconds between consecutive step
- * events after `--warmup` steps (so the data pipeline's waits count), and the bytes the engine measured
- * crossing per step.
+ * EP with REID_STUDIO_ORT_THREADS threads). Prints one JSON line: median seconds (wall and this process's CPU)
+ * between consecutive step events after `--warmup` steps (so the data pipeline's waits count), and the bytes
+ * the engine measured crossing per step (as the run log states them).
  *
  *   node --import tsx bench/_train-worker.ts --model resnet50 --steps 6 [--batch 4,4] [--input 256x128] [--backend onnxruntime] [--data DIR]
  */
@@ -46,6 +46,8 @@ try {
     seed: 1,
   });
   const times: number[] = [];
+  const cpu: number[] = [];
+  let lastCpu = process.cpuUsage();
   let start: Extract<TrainEvent, { type: 'start' }> | undefined;
   let last = 0;
   const runDir = join(tmp, 'run');
@@ -61,15 +63,25 @@ try {
       if (e.type === 'start') start = e;
       if (e.type !== 'step') return;
       const now = performance.now();
-      if (e.step > warmup) times.push((now - last) / 1000);
+      const c = process.cpuUsage(lastCpu);
+      if (e.step > warmup) {
+        times.push((now - last) / 1000);
+        cpu.push((c.user + c.system) / 1e6);
+      }
       last = now;
+      lastCpu = process.cpuUsage();
     },
   });
   const log = readFileSync(join(runDir, 'train.log'), 'utf8');
+  // The engine's own measurement of the bytes that crossed in its second step (steady state), from the run log.
+  const m = [...log.matchAll(/bytes per step \(measured, step (\d+)\): (\d+) in, (\d+) out — (.*)/g)].at(-1);
+  const bytes = m ? { step: Number(m[1]), in: Number(m[2]), out: Number(m[3]), what: m[4] } : undefined;
   const median = [...times].sort((a, b) => a - b)[times.length >> 1]!;
+  // CPU seconds of this process (onnxruntime's threads and the data-loader workers) between step events.
+  const cpuMedian = [...cpu].sort((a, b) => a - b)[cpu.length >> 1]!;
   const batch = p * k;
   process.stdout.write(
-    JSON.stringify({ ok: true, backend: start?.backend, preset, mode: 'train-run', batch, steps: times.length, secondsPerIter: median, imagesPerSecond: batch / median, microBatchReason: start?.microBatchReason, log }) + '\n',
+    JSON.stringify({ ok: true, backend: start?.backend, preset, mode: 'train-run', batch, steps: times.length, secondsPerIter: median, imagesPerSecond: batch / median, cpuSecondsPerIter: cpuMedian, imagesPerCpuSecond: batch / cpuMedian, bytesPerStep: bytes, microBatchReason: start?.microBatchReason, log }) + '\n',
   );
   process.exit(0);
 } catch (e) {

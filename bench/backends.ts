@@ -102,7 +102,7 @@ const log = (r: Result) => {
   r.load ??= +loadavg()[0]!.toFixed(2);
   rows.push(r);
   const what = `${r.preset} ${r.mode} b${r.batch}`;
-  console.log(r.ok ? `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} ${r.imagesPerSecond!.toFixed(2).padStart(7)} img/s  (${r.secondsPerIter!.toFixed(2)} s/iter)  ${r.imagesPerCpuSecond!.toFixed(2).padStart(6)} img per CPU-s  load ${loadavg()[0]!.toFixed(1)}` : `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} failed: ${r.error}${r.note ? ` (${r.note})` : ''}`);
+  console.log(r.ok ? `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} ${r.imagesPerSecond!.toFixed(2).padStart(7)} img/s  (${r.secondsPerIter!.toFixed(2)} s/iter)  ${(r.imagesPerCpuSecond ?? NaN).toFixed(2).padStart(6)} img per CPU-s  load ${loadavg()[0]!.toFixed(1)}` : `${(r.backend ?? '').padEnd(24)} ${what.padEnd(22)} failed: ${r.error}${r.note ? ` (${r.note})` : ''}`);
 };
 
 /** onnxruntime with 1 thread and all cores, then PyTorch with 1 and 2 threads (same minute of the machine's load). */

@@ -43,10 +43,13 @@ export const graphSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('doc'), text: docText }).strict(),
   z.object({ kind: z.literal('run'), runId }).strict(),
 ]);
-/** Weights: none (fresh initialisation), a run's last checkpoint, or a .pth / .safetensors file (or a run folder). */
+/**
+ * Weights: none (fresh initialisation), a run's checkpoint (`checkpoint`: its last, the default, or its best by
+ * mAP, kept as evaluations land during training), or a .pth / .safetensors file (or a run folder).
+ */
 export const weightsSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
-  z.object({ kind: z.literal('run'), runId }).strict(),
+  z.object({ kind: z.literal('run'), runId, checkpoint: z.enum(['last', 'best']).optional() }).strict(),
   z.object({ kind: z.literal('file'), path }).strict(),
 ]);
 export type GraphSource = z.output<typeof graphSourceSchema>;

@@ -311,7 +311,7 @@ export const trainingCalls = {
    * null for an image that is not served or not readable. `engine` names it, `featureMap` is [h, w].
    */
   'runs.actmaps': {
-    input: z.object({ runId, paths: z.array(path).max(128) }).strict(),
+    input: z.object({ runId, paths: z.array(path).max(128), checkpoint: z.enum(['last', 'best']).default('last') }).strict(),
     output: z.object({ engine: z.string(), featureMap: z.tuple([z.number(), z.number()]), images: z.array(z.object({ path: z.string(), dataUrl: z.string().nullable() })) }),
   },
   /** Small JPEG thumbnails (data URLs) of dataset images the service has listed before. */

@@ -1,7 +1,7 @@
 import { current, isDraft, type Draft } from 'immer';
 import { analyze } from '../graph/analyze.js';
 import { resnetStem, type StemInfo } from '../graph/stem.js';
-import type { GraphDoc, GraphEdge } from '../graph/types.js';
+import type { GraphDoc, GraphEdge, GroupInfo } from '../graph/types.js';
 
 /**
  * Keeping the stem a framework's stem when the norm of the stages changes (core/graph/stem.ts): RSB's
@@ -60,7 +60,7 @@ export function setStemRelu(d: Draft<GraphDoc>, stem: StemInfo, relu: boolean): 
       name: 'base.relu',
       params: {},
       position,
-      ...(poolNow.group ? { group: poolNow.group } : {}),
+      ...(poolNow.group ? { group: JSON.parse(JSON.stringify(poolNow.group)) as GroupInfo } : {}),
       ...(poolNow.frozen ? { frozen: true } : {}),
       ...(poolNow.statsFrozen !== undefined ? { statsFrozen: poolNow.statsFrozen } : {}),
     });

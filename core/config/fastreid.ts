@@ -5,8 +5,9 @@ import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
 import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { fastreidDataset, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
-import { keptKeys, keptNote, keptOf, writeKept, type KeepRules, type KeptKeys } from './keep.js';
+import { keptImportNote, keptKeys, keptNote, keptOf, writeKept, type KeepRules, type KeptKeys } from './keep.js';
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
+import { MGN_FREEZE_MODULES } from '../presets/mgn.js';
 import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
 import { bool, ConfigError, emitYacs, float, int, ints, str, strs, tuple, type ConfigValue, type YacsTree } from './yacs.js';
 
@@ -208,6 +209,8 @@ const TRI = lossTerm('triplet').fastreid!.name;
  * fast-reid's iterations per epoch: len(train set) // IMS_PER_BATCH. Needed because
  * fast-reid counts warmup and freezing in iterations while the app counts epochs.
  */
+const sameStrings = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+
 function itersPerEpoch(ds: KnownDataset, batch: number): number {
   return Math.floor(ds.trainImages / batch);
 }
@@ -310,7 +313,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   const pixel = exportPixelStats(doc, 255, 'bicubic', 'fast-reid', warnings);
   const pretrained = s.pretrained;
   const model: YacsTree = {
-    META_ARCHITECTURE: str('Baseline'),
+    META_ARCHITECTURE: str(m.arch === 'mgn' ? 'MGN' : 'Baseline'),
     BACKBONE: {
       NAME: str(m.arch === 'resnest' ? 'build_resnest_backbone' : 'build_resnet_backbone'),
       NORM: str('BN'),
@@ -333,7 +336,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
       // fast-reid's NECK_FEAT is the *training* triplet feature; evaluation always uses the post-neck one.
       NECK_FEAT: str(m.trainFeat),
       CLS_LAYER: str(s.classifier.layer),
-      EMBEDDING_DIM: int(0),
+      EMBEDDING_DIM: int(m.embeddingDim ?? 0),
       NUM_CLASSES: int(0),
       SCALE: int(s.classifier.scale),
       MARGIN: float(s.classifier.margin),
@@ -346,7 +349,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     PIXEL_MEAN: pixel.mean,
     PIXEL_STD: pixel.std,
   };
-  if (m.frozenBackbone || s.freezeBackboneIters > 0) model.FREEZE_LAYERS = strs(['backbone']);
+  if (m.frozenBackbone || s.freezeBackboneIters > 0) model.FREEZE_LAYERS = strs(m.arch === 'mgn' ? [...MGN_FREEZE_MODULES] : ['backbone']);
   if (pretrained.choice === 'self') model.WEIGHTS = str(pretrained.path ?? '');
   const solver: YacsTree = {
     OPT: str(s.optimizer.name === 'adam' ? 'Adam' : 'SGD'),
@@ -444,11 +447,9 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     throw new ConfigError(msg);
   };
 
-  if (r.str('MODEL.META_ARCHITECTURE') === 'MGN')
-    refuse(
-      "MODEL.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network (fastreid/modeling/meta_arch/mgn.py: a shared trunk, global / 2-part / 3-part branches with eight heads and per-branch losses) needs multi-head training the app does not have",
-    );
-  if (r.str('MODEL.META_ARCHITECTURE') !== 'Baseline') refuse(`MODEL.META_ARCHITECTURE '${r.raw('MODEL.META_ARCHITECTURE')}' is not modelled (only the Baseline meta-architecture is)`);
+  // fast-reid's MGN (fastreid/modeling/meta_arch/mgn.py): a ResNet trunk, three branches, eight EmbeddingHeads (core/presets/mgn.ts).
+  const mgn = r.str('MODEL.META_ARCHITECTURE') === 'MGN';
+  if (!mgn && r.str('MODEL.META_ARCHITECTURE') !== 'Baseline') refuse(`MODEL.META_ARCHITECTURE '${r.raw('MODEL.META_ARCHITECTURE')}' is not modelled (the Baseline and MGN meta-architectures are)`);
   const bbName = r.str('MODEL.BACKBONE.NAME');
   if (bbName === 'build_vit_backbone')
     refuse(
@@ -465,6 +466,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (resnest && depthKey !== '50x' && depthKey !== '101x')
     refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' with build_resnest_backbone: the app models ResNeSt 50x and 101x (fast-reid also has 200x and 269x)`);
   if (!depth) refuse(`MODEL.BACKBONE.DEPTH '${depthKey}' is not a fast-reid ResNet depth (18x, 34x, 50x, 101x)`);
+  if (mgn && (resnest || depth !== 'resnet50'))
+    refuse(`MGN on ${resnest ? 'ResNeSt' : depthKey}: the app models fast-reid's MGN on a 50x ResNet (its branches copy layer3[1:] and a 2048-channel layer4 of ResNet-50)`);
   let ibn = r.bool('MODEL.BACKBONE.WITH_IBN');
   if (r.bool('MODEL.BACKBONE.WITH_SE')) refuse('MODEL.BACKBONE.WITH_SE: fast-reid SE blocks are not modelled');
   // fast-reid's ResNeSt reads neither WITH_IBN nor WITH_NL (build_resnest_backbone; its Bottleneck has no IBN or non-local).
@@ -476,6 +479,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (resnestNl)
     r.warnings.push("MODEL.BACKBONE.WITH_NL: fast-reid's build_resnest_backbone ignores it (its ResNeSt has no non-local blocks); the graph has none, the setting is kept for export");
   // Non-local blocks (AGW, SBS): fast-reid puts none in 18x / 34x (nl_layers_per_stage [0, 0, 0, 0]).
+  if (mgn && r.bool('MODEL.BACKBONE.WITH_NL')) refuse("MODEL.BACKBONE.WITH_NL with MGN: the app's MGN has no non-local blocks (fast-reid's Base-MGN.yml sets WITH_NL False)");
   const withNonLocal = !resnest && r.bool('MODEL.BACKBONE.WITH_NL') && FASTREID_NL_LAYERS[depth!]!.some((n) => n > 0);
   if (!resnest && r.bool('MODEL.BACKBONE.WITH_NL') && !withNonLocal)
     r.warnings.push(`MODEL.BACKBONE.WITH_NL: fast-reid builds no non-local blocks in a ${depthKey} ResNet (nl_layers_per_stage [0, 0, 0, 0]); the graph has none`);
@@ -491,7 +495,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     r.notModelled('MODEL.BACKBONE.FEAT_DIM', `MODEL.BACKBONE.FEAT_DIM ${featDim} does not match ${depthKey}'s ${FEAT_DIM[depth!]} channels (fast-reid would fail to build the head); the graph uses ${FEAT_DIM[depth!]}`);
 
   if (r.str('MODEL.HEADS.NAME') !== 'EmbeddingHead') refuse(`MODEL.HEADS.NAME '${r.raw('MODEL.HEADS.NAME')}' is not modelled (EmbeddingHead only)`);
-  if (r.num('MODEL.HEADS.EMBEDDING_DIM', { int: true, min: 0 }) !== 0) refuse('MODEL.HEADS.EMBEDDING_DIM > 0 (a 1×1 embedding conv before the neck) is not modelled');
+  const embeddingDim = r.num('MODEL.HEADS.EMBEDDING_DIM', { int: true, min: 0 });
+  if (embeddingDim !== 0 && !mgn) refuse('MODEL.HEADS.EMBEDDING_DIM > 0 (a 1×1 embedding conv before the neck) is modelled for MGN only');
   const clsName = r.str('MODEL.HEADS.CLS_LAYER');
   const clsLayer = CLS_LAYERS.find((c) => c.toLowerCase() === clsName.toLowerCase());
   if (!clsLayer) refuse(`MODEL.HEADS.CLS_LAYER '${clsName}' is not a fast-reid classification layer (${CLS_LAYERS.join(', ')})`);
@@ -501,6 +506,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const pool = FR_POOLS[poolName];
   if (!pool) refuse(`MODEL.HEADS.POOL_LAYER '${poolName}' is not modelled (${Object.keys(FR_POOLS).join(', ')} are)`);
   const withBnneck = r.bool('MODEL.HEADS.WITH_BNNECK');
+  if (mgn && !withBnneck) refuse("MODEL.HEADS.WITH_BNNECK False with MGN: the app's MGN heads have the BNNeck");
   const trainFeat = r.str('MODEL.HEADS.NECK_FEAT', ['before', 'after'] as const);
 
   const size = r.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
@@ -578,7 +584,8 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   const freezeIters = r.num('SOLVER.FREEZE_ITERS', { int: true, min: 0 });
   let freezeBackboneIters = 0;
   if (freezeLayers.length && freezeIters > 0) {
-    const onlyBackbone = freezeLayers.every((l) => l === 'backbone');
+    // MGN's FREEZE_LAYERS (configs/Base-MGN.yml) name the trunk and the three branches: all but the heads.
+    const onlyBackbone = mgn ? sameStrings(freezeLayers, MGN_FREEZE_MODULES) : freezeLayers.every((l) => l === 'backbone');
     if (onlyBackbone && ipe !== undefined && freezeIters >= epochs * ipe) frozenBackbone = true;
     // fastreid/engine/hooks.py LayerFreeze: the backbone trains from iteration FREEZE_ITERS on.
     else if (onlyBackbone) freezeBackboneIters = freezeIters;
@@ -683,6 +690,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     lossy,
   );
   if (kept) framework.keys = { fastreid: kept };
+  r.warnings.push(...keptImportNote(kept));
   if (r.has('OUTPUT_DIR') && typeof outputDir === 'string' && outputDir) {
     r.use('OUTPUT_DIR');
     framework.outputDir = outputDir;
@@ -733,6 +741,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
     frozenBackbone,
     ...(withNonLocal ? { nonLocal: true } : {}),
     ...(resnest ? { arch: 'resnest' as const } : {}),
+    ...(mgn ? { arch: 'mgn' as const, embeddingDim } : {}),
   };
   const doc = buildModel(spec);
   doc.training = settings as unknown as Record<string, unknown>;

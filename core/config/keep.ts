@@ -86,6 +86,11 @@ export function writeKept(tree: YacsTree, kept: KeptKeys | undefined, rules: Kee
   return written;
 }
 
+/** The import's note for kept keys. */
+export function keptImportNote(kept: KeptKeys | undefined): string[] {
+  return kept ? [`kept for export as the config sets them: ${Object.keys(kept).join(', ')}`] : [];
+}
+
 /** The export's note for kept keys. */
 export function keptNote(written: string[]): string[] {
   return written.length ? [`written as the imported config set them (not modelled by ReID Studio): ${written.join(', ')}`] : [];

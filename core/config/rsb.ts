@@ -6,7 +6,7 @@ import type { TrainingSettings } from '../training/settings.js';
 import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
 import { startExport } from './export-start.js';
-import { keptKeys, keptNote, keptOf, writeKept, type KeepRules } from './keep.js';
+import { keptImportNote, keptKeys, keptNote, keptOf, writeKept, type KeepRules } from './keep.js';
 import { buildModel, presetName, type ModelSpec } from './model.js';
 import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
 import { ConfigError, emitYacs, float, int, ints, str, type ConfigValue, type YacsTree } from './yacs.js';
@@ -354,6 +354,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   if (outputDir) framework.outputDir = outputDir;
   const kept = keptKeys(r, RSB_KEEP, { 'SOLVER.BIAS_LR_FACTOR': 1, 'SOLVER.WEIGHT_DECAY_BIAS': weightDecay, 'SOLVER.WARMUP_METHOD': 'linear' });
   if (kept) framework.keys = { rsb: kept };
+  r.warnings.push(...keptImportNote(kept));
 
   const settings = finishSettings({
     ...(known ? { dataset: { kind: known.kind, demoSize: 'small' } } : {}),

@@ -137,8 +137,25 @@ export const FR_BACKBONES = {
 } as const;
 export type FrBackbone = keyof typeof FR_BACKBONES;
 
-/** Preset names `fastreid_<recipe>_<backbone>` (fast-reid's config file names), e.g. `fastreid_sbs_R50-ibn`. */
-export const FR_PRESET_NAMES: readonly string[] = (Object.keys(FR_RECIPE_CONFIGS) as FrRecipe[]).flatMap((r) => (Object.keys(FR_BACKBONES) as FrBackbone[]).map((b) => `fastreid_${r}_${b}`));
+/** fast-reid's configs/Base-MGN.yml (on Base-SBS.yml): MGN with 256-d heads, no non-local blocks, trunk and branches frozen first. */
+const MGN = `_BASE_: Base-SBS.yml
+MODEL:
+  META_ARCHITECTURE: MGN
+  FREEZE_LAYERS: [backbone, b1, b2, b3,]
+  BACKBONE:
+    WITH_NL: False
+  HEADS:
+    EMBEDDING_DIM: 256
+`;
+
+/**
+ * Preset names `fastreid_<recipe>_<backbone>` (fast-reid's config file names), e.g. `fastreid_sbs_R50-ibn`, and
+ * `fastreid_mgn_R50-ibn` (configs/<dataset>/mgn_R50-ibn.yml, fast-reid's MGN: core/presets/mgn.ts).
+ */
+export const FR_PRESET_NAMES: readonly string[] = [
+  ...(Object.keys(FR_RECIPE_CONFIGS) as FrRecipe[]).flatMap((r) => (Object.keys(FR_BACKBONES) as FrBackbone[]).map((b) => `fastreid_${r}_${b}`)),
+  'fastreid_mgn_R50-ibn',
+];
 
 /**
  * The document of a fast-reid recipe preset on `dataset` (a DATASETS.NAMES value, default Market1501):
@@ -146,6 +163,12 @@ export const FR_PRESET_NAMES: readonly string[] = (Object.keys(FR_RECIPE_CONFIGS
  * lines). Throws on an unknown name.
  */
 export function buildFastreidPreset(name: string, dataset = 'Market1501'): GraphDoc {
+  const datasets = `DATASETS:\n  NAMES: ("${dataset}",)\n  TESTS: ("${dataset}",)\n`;
+  if (name === 'fastreid_mgn_R50-ibn') {
+    const files: Record<string, string> = { 'configs/Base-bagtricks.yml': BAGTRICKS, 'configs/Base-SBS.yml': `_BASE_: Base-bagtricks.yml\n${SBS}`, 'configs/Base-MGN.yml': MGN };
+    const own = `_BASE_: ../Base-MGN.yml\n${FR_BACKBONES['R50-ibn']}${datasets}`;
+    return importConfig(own, { path: 'configs/preset/mgn.yml', resolveBase: (p) => files[p]! }).doc;
+  }
   const m = /^fastreid_(bagtricks|AGW|sbs)_(R50|R50-ibn|R101-ibn|S50)$/.exec(name);
   if (!m) throw new Error(`unknown fast-reid preset "${name}" (choose one of ${FR_PRESET_NAMES.join(', ')})`);
   const recipe = m[1] as FrRecipe;
@@ -153,6 +176,6 @@ export function buildFastreidPreset(name: string, dataset = 'Market1501'): Graph
     'configs/Base-bagtricks.yml': BAGTRICKS,
     'configs/Base-recipe.yml': recipe === 'bagtricks' ? '_BASE_: Base-bagtricks.yml\n' : `_BASE_: Base-bagtricks.yml\n${FR_RECIPE_CONFIGS[recipe]}`,
   };
-  const own = `_BASE_: ../Base-recipe.yml\n${FR_BACKBONES[m[2] as FrBackbone]}DATASETS:\n  NAMES: ("${dataset}",)\n  TESTS: ("${dataset}",)\n`;
+  const own = `_BASE_: ../Base-recipe.yml\n${FR_BACKBONES[m[2] as FrBackbone]}${datasets}`;
   return importConfig(own, { path: 'configs/preset/recipe.yml', resolveBase: (p) => files[p]! }).doc;
 }

@@ -46,6 +46,15 @@ export function isMgnBackboneLayer(name: string): boolean {
   return MGN_FREEZE_MODULES.some((m) => name === m || name.startsWith(`${m}.`));
 }
 
+/**
+ * Whether a layer (or a `layer/slot` weight key) is in fast-reid's MODEL.FREEZE_LAYERS modules, which its
+ * LayerFreeze hook freezes for SOLVER.FREEZE_ITERS: the Baseline's `backbone` (the app's `base.*`) or MGN's
+ * trunk and branches (`backbone.*`, `b1.*`, `b2.*`, `b3.*`).
+ */
+export function inFrozenModules(name: string): boolean {
+  return name.startsWith('base.') || isMgnBackboneLayer(name);
+}
+
 /** Whether the graph's layers are MGN's (its trunk `backbone.6` and head `b1_head`). */
 export function looksLikeMgn(layerNames: Set<string>): boolean {
   return layerNames.has('backbone.6.conv1') && layerNames.has('b1_head.pool_layer');

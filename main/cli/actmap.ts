@@ -1,9 +1,9 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CompileError } from '../../core/index.js';
 import { ActmapImageError, actmapPictures, encodePng } from '../image/actmap.js';
-import { writeFileAtomic } from '../io/files.js';
+import { makeFolders, writeFileAtomic } from '../io/files.js';
 import { CliError } from './errors.js';
 import { IMAGE_MODEL_OPTIONS, imageModelArgs, loadImageModel } from './image-model.js';
 
@@ -35,7 +35,7 @@ export async function actmapCommand(argv: string[]): Promise<void> {
       seen.set(pngOf(f), f);
     }
     if (!engine.actmaps) throw new CliError(`the ${engine.name} engine cannot compute activation maps for this graph`);
-    await mkdir(out, { recursive: true });
+    await makeFolders(out); // never hangs (/proc/self/x) and fails as a one-line FileError
     const [H, W] = m.size;
     let featureMap: [number, number] = [0, 0];
     const written: { image: string; png: string }[] = [];

@@ -12,7 +12,7 @@
  * i.e. at checkpoints and evaluations only).
  */
 import type * as Ort from 'onnxruntime-node';
-import { buildStepProgram, CENTERS_INPUT, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
+import { buildStepProgram, CENTERS_INPUT, inFrozenModules, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
 import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions, type OrtExecutionProvider } from './runtime.js';
 import { nodePlacement, type Placement } from './placement.js';
 import { serializeOnnx } from './serialize.js';
@@ -84,7 +84,7 @@ function hostBytes(tensors: Ort.Tensor[]): number {
 }
 
 /** The `base.*` layers (fast-reid's `backbone`, MODEL.FREEZE_LAYERS) and the rest: the parameter groups, each with its own step count. */
-const groupOf = (key: string) => (key.startsWith('base.') ? 'backbone' : 'head');
+const groupOf = (key: string) => (inFrozenModules(key) ? 'backbone' : 'head');
 
 export class OnnxStepSession {
   private programs = new Map<string, Promise<Program>>();

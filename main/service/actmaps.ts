@@ -32,9 +32,9 @@ export class RunActmaps {
   private held?: Promise<Loaded>;
 
   /** The run's graph with its last checkpoint on the evaluating engine (actmap output included). */
-  private async load(runDir: string): Promise<Loaded> {
-    const manifest = join(runDir, 'checkpoint', 'manifest.json');
-    const key = `${runDir}\n${(await stat(manifest).catch(() => undefined))?.mtimeMs ?? 0}`;
+  private async load(runDir: string, weightsDir: string): Promise<Loaded> {
+    const manifest = join(weightsDir, 'checkpoint', 'manifest.json');
+    const key = `${weightsDir}\n${(await stat(manifest).catch(() => undefined))?.mtimeMs ?? 0}`;
     const current = await this.held?.catch(() => undefined);
     if (current?.key === key) return current;
     if (current) await RunActmaps.release(current);
@@ -45,7 +45,7 @@ export class RunActmaps {
       const report = await initBackend('auto');
       const reid = await buildFromCompiled(compiled);
       try {
-        await loadRunWeights(reid, analysis.layers, runDir);
+        await loadRunWeights(reid, analysis.layers, weightsDir);
         const engine = await featureEngine(reid, compiled, 'auto', report.backend, 'eval', { actmap: true });
         const [h, w] = compiled.metadata.inputShape as [number, number, number];
         return { key, reid, engine, size: [h, w] as [number, number], pre: imagePreprocessOf(doc) };
@@ -63,12 +63,13 @@ export class RunActmaps {
   }
 
   /**
-   * Overlaid maps of `paths` (each already allowed by the caller) as JPEG data URLs; an unreadable image gets
+   * Overlaid maps of `paths` (each already allowed by the caller) as JPEG data URLs, with the weights of the
+ * checkpoint in `weightsDir` (the run folder: its last; RUN_DIR/best: its best by mAP); an unreadable image gets
    * null. Throws core's CompileError for a graph without a spatial feature map, the weights resolver's
    * errors for a run without a checkpoint.
    */
-  async pictures(runDir: string, paths: string[]): Promise<CallOutput<'runs.actmaps'>> {
-    const l = await this.load(runDir);
+  async pictures(runDir: string, paths: string[], weightsDir = runDir): Promise<CallOutput<'runs.actmaps'>> {
+    const l = await this.load(runDir, weightsDir);
     const actmaps = l.engine.actmaps!;
     let featureMap: [number, number] = [0, 0];
     const urls = new Map<string, string | null>();

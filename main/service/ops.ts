@@ -3,6 +3,7 @@
  * `eval.run` and `weights.inspect` calls). Evaluations run in the training process kind (a forked Node
  * process, Electron's utilityProcess), never on the service's event loop, and stream `eval.progress`.
  */
+import { checkpointFolder } from '../runs/store/best-checkpoint.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -68,9 +69,9 @@ export class OpsService {
   private weightsPath(w: WeightsSource): string | undefined {
     if (w.kind === 'none') return undefined;
     if (w.kind === 'run') {
-      const dir = this.runFolder(w.runId);
+      const dir = checkpointFolder(this.runFolder(w.runId), w.checkpoint);
       if (!existsSync(join(dir, 'checkpoint', 'manifest.json')) && !existsSync(join(dir, 'checkpoint.prev', 'manifest.json')))
-        throw new ApiError('E_BAD_REQUEST', `run ${w.runId} has no checkpoint yet`);
+        throw new ApiError('E_BAD_REQUEST', `run ${w.runId} has no ${w.checkpoint === 'best' ? 'best checkpoint yet (it is kept when an evaluation lands during training)' : 'checkpoint yet'}`);
       return dir;
     }
     return w.path;
@@ -120,7 +121,7 @@ export class OpsService {
         const saveToRun = !!g.runDir && (weights.kind === 'none' || (weights.kind === 'run' && graph.kind === 'run' && weights.runId === graph.runId));
         // runsDir is `<dataDir>/runs`: the demo cache lives under the same data folder.
         const dataArgs: DataSourceArgs | null = data ? toArgs(data, dirname(this.runsDir)) : null;
-        const job: EvalJob = { doc: g.text, data: dataArgs, reRanking, backend, saveToRun, ...(metric ? { metric } : {}), ...(g.runDir ? { runDir: g.runDir } : {}), ...(weightsPath && !saveToRun ? { weights: weightsPath } : {}) };
+        const job: EvalJob = { doc: g.text, data: dataArgs, reRanking, backend, saveToRun, ...(metric ? { metric } : {}), ...(g.runDir ? { runDir: g.runDir } : {}), ...(weightsPath && (!saveToRun || (weights.kind === 'run' && weights.checkpoint === 'best')) ? { weights: weightsPath } : {}) };
         const runId = graph.kind === 'run' && saveToRun ? graph.runId : null;
         if (runId && this.evaluatingRuns.has(runId)) throw new ApiError('E_BAD_REQUEST', `run ${runId} is already being evaluated`);
         if (runId) this.evaluatingRuns.add(runId);

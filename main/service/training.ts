@@ -25,6 +25,7 @@ import { runProjection } from './projection.js';
 import { runQueriesPage } from './run-queries.js';
 import { ExternalImportError, importTrainingFolder, syncExternalRun } from '../runs/external/import-run.js';
 import { hasCheckpoint } from '../runs/store/checkpoint.js';
+import { checkpointFolder } from '../runs/store/best-checkpoint.js';
 import { isOutOfMemory, OUT_OF_MEMORY_CODE } from '../training/engine/oom.js';
 import type { TrainJob } from '../runs/jobs.js';
 import { nodeSpawner, type WorkerHandle, type WorkerSpawner } from '../runs/process.js';
@@ -391,13 +392,14 @@ export class TrainingService {
           samples,
         };
       },
-      'runs.actmaps': async ({ runId, paths }: CallParsed<'runs.actmaps'>) => {
+      'runs.actmaps': async ({ runId, paths, checkpoint }: CallParsed<'runs.actmaps'>) => {
         const run = this.runDir(runId);
-        if (!(await hasCheckpoint(run.dir))) throw new ApiError('E_NOT_FOUND', `run ${runId} has no checkpoint yet`);
+        const weightsDir = checkpointFolder(run.dir, checkpoint);
+        if (!(await hasCheckpoint(weightsDir))) throw new ApiError('E_NOT_FOUND', `run ${runId} has no ${checkpoint === 'best' ? 'best ' : ''}checkpoint yet`);
         const served = paths.filter((p) => this.imageServed(resolve(p)));
         try {
           this.actmaps ??= import('./actmaps.js').then((m) => new m.RunActmaps());
-          const r = await (await this.actmaps).pictures(run.dir, served.map((p) => resolve(p)));
+          const r = await (await this.actmaps).pictures(run.dir, served.map((p) => resolve(p)), weightsDir);
           const byAbs = new Map(r.images.map((i) => [i.path, i.dataUrl]));
           return { ...r, images: paths.map((p) => ({ path: p, dataUrl: byAbs.get(resolve(p)) ?? null })) };
         } catch (e) {

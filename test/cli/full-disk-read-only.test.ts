@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountTmpfs } from '../io/tmpfs.js';
 
 const BIN = fileURLToPath(new URL('../../bin/reid-studio.js', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'reid-fullro-'));
@@ -29,9 +30,10 @@ const mount = (...args: string[]) => {
 };
 
 beforeAll(() => {
-  for (const d of [disk, small, ro]) mkdirSync(d);
-  mount('-t', 'tmpfs', '-o', 'size=200m', 'tmpfs', disk);
-  mount('-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small);
+  mkdirSync(ro);
+  mounted.push(disk, small);
+  mountTmpfs(disk, '200m');
+  mountTmpfs(small, '1m');
   expect(cli('demo-data', '--out', data, '--size', 'tiny').status).toBe(0);
 });
 afterAll(() => {

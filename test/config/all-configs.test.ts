@@ -21,16 +21,9 @@ type Cfg = Record<string, unknown>;
 const REFS = JSON.parse(readFileSync(join(ROOT, 'merged.json'), 'utf8')) as { defaults: Record<'rsb' | 'fastreid', Cfg>; merged: Record<string, Cfg> };
 const ALL = Object.keys(REFS.merged);
 
-/**
- * Configs refused, with their reason. MGN (fast-reid meta_arch/mgn.py) is being modelled on another branch:
- * when it lands, its files leave this list and the round trip below covers them.
- */
+/** Configs refused, with their reason (MGN, fast-reid's meta_arch/mgn.py, is modelled: its files round-trip below). */
 const REFUSED: Record<string, RegExp> = {
   'fastreid/Market1501/bagtricks_vit.yml': /MODEL\.BACKBONE\.NAME 'build_vit_backbone': a Vision Transformer .* is not a ResNet-family network/,
-  'fastreid/Base-MGN.yml': /MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet/,
-  'fastreid/Market1501/mgn_R50-ibn.yml': /MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet/,
-  'fastreid/DukeMTMC/mgn_R50-ibn.yml': /MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet/,
-  'fastreid/MSMT17/mgn_R50-ibn.yml': /MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet/,
 };
 
 /**
@@ -114,7 +107,7 @@ describe("the frameworks' own configs", () => {
       expect(JSON.stringify(importConfig(out.text).doc), rel).toBe(JSON.stringify(imp.doc));
       return { rel, path, framework: imp.framework };
     });
-    expect(rows).toHaveLength(46);
+    expect(rows).toHaveLength(50);
     for (const fw of ['fastreid', 'rsb'] as const) {
       const mine = rows.filter((r) => r.framework === fw);
       yacsMerge(fw, mine.map((r) => r.path)).forEach((r, i) => {
@@ -130,7 +123,6 @@ describe("the frameworks' own configs", () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const [rel, keys] of Object.entries(DEVIATIONS)) for (const key of Object.keys(keys)) expect(readme, `${rel} ${key}`).toContain(key);
     expect(readme).toContain('bagtricks_vit.yml');
-    expect(readme).toContain('mgn_R50-ibn.yml');
   });
 });
 

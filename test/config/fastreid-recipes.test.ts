@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES } from '../../core/index.js';
+import { analyze, buildFastreidPreset, compileToKeras, FR_PRESET_NAMES, type GraphDoc } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml, importConfig } from '../../core/config/index.js';
 import { FIXTURES, importFixture, modelFacts, settingsOf } from './helpers.js';
 
@@ -53,6 +53,57 @@ function merge(files: string[]): Flat[] {
     });
 }
 
+/** A preset equals the import of its recipe file, but for the output folder and the runtime keys kept for export. */
+function expectPresetIsRecipe(preset: GraphDoc, doc: GraphDoc, rel: string): void {
+  const recipe = JSON.parse(JSON.stringify(doc));
+  delete recipe.training.framework.outputDir;
+  // Keys kept for export: the recipe's runtime keys (SOLVER.AMP.ENABLED, CUDNN_BENCHMARK, TEST.IMS_PER_BATCH) are not in the preset.
+  const keys = recipe.training.framework.keys.fastreid;
+  delete recipe.training.framework.keys;
+  if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
+  const t = preset.training as { framework?: { keys?: { fastreid?: Record<string, unknown> } } };
+  for (const [k, v] of Object.entries(t.framework?.keys?.fastreid ?? {})) expect(keys[k], `${rel} ${k}`).toEqual(v);
+  delete t.framework?.keys;
+  if (t.framework && !Object.keys(t.framework).length) delete t.framework;
+  expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
+}
+
+type Imported = { ds: (typeof DATASETS)[number]; rel: string; result: ReturnType<typeof importFixture> };
+
+/** Exports each imported recipe to fast-reid YAML; the originals and the exports, yacs-merged into fast-reid's defaults, must agree key by key and the export must re-import to the same document. */
+function expectExportsBack(imported: Imported[], tmp: string): void {
+  const exported = imported.map(({ rel, result }) => {
+    const out = exportFastreidYaml(result.doc);
+    if (!out.ok) throw new Error(`${rel}: ${out.reasons.join('; ')}`);
+    const path = join(tmp, rel.replace(/[/]/g, '-'));
+    writeFileSync(path, out.text);
+    return { path, text: out.text };
+  });
+  const originals = merge(imported.map((r) => join(FIXTURES, r.rel)));
+  const backs = merge(exported.map((e) => e.path));
+  imported.forEach(({ rel, ds }, i) => {
+    const a = originals[i]!;
+    const b = backs[i]!;
+    const diffs: string[] = [];
+    for (const k of Object.keys(a)) {
+      if (RUNTIME.includes(k)) continue;
+      const canon = (v: unknown) => (k === 'MODEL.HEADS.POOL_LAYER' ? (POOL_ALIAS[v as string] ?? v) : v);
+      const x = canon(a[k]);
+      const y = canon(b[k]);
+      if (k === 'SOLVER.WARMUP_ITERS') {
+        // Stored as whole epochs: within half an epoch of the recipe's iterations.
+        if (Math.abs((x as number) - (y as number)) > IPE[ds] / 2) diffs.push(`${k}: ${x} → ${y}`);
+        continue;
+      }
+      const same = typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x)) : JSON.stringify(x) === JSON.stringify(y);
+      if (!same) diffs.push(`${k}: ${JSON.stringify(x)} → ${JSON.stringify(y)}`);
+    }
+    expect(diffs, rel).toEqual([]);
+    // And the exported file re-imports to the same document.
+    expect(JSON.stringify(importConfig(exported[i]!.text).doc), rel).toBe(JSON.stringify(imported[i]!.result.doc));
+  });
+}
+
 describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-recipes-'));
   const imported = RECIPES.map((r) => ({ ...r, result: importFixture(r.rel) }));
@@ -100,53 +151,13 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
   });
 
   it('all 36 export back to an equivalent config (yacs-merged into fast-reid defaults, key by key)', () => {
-    const exported = imported.map(({ ds, family, bb, result }) => {
-      const out = exportFastreidYaml(result.doc);
-      if (!out.ok) throw new Error(`${ds}/${family}_${bb}: ${out.reasons.join('; ')}`);
-      const path = join(tmp, `${ds}-${family}_${bb}.yml`);
-      writeFileSync(path, out.text);
-      return { path, text: out.text };
-    });
-    const originals = merge(imported.map((r) => join(FIXTURES, r.rel)));
-    const backs = merge(exported.map((e) => e.path));
-    imported.forEach(({ rel, ds }, i) => {
-      const a = originals[i]!;
-      const b = backs[i]!;
-      const diffs: string[] = [];
-      for (const k of Object.keys(a)) {
-        if (RUNTIME.includes(k)) continue;
-        const canon = (v: unknown) => (k === 'MODEL.HEADS.POOL_LAYER' ? (POOL_ALIAS[v as string] ?? v) : v);
-        const x = canon(a[k]);
-        const y = canon(b[k]);
-        if (k === 'SOLVER.WARMUP_ITERS') {
-          // Stored as whole epochs: within half an epoch of the recipe's iterations.
-          if (Math.abs((x as number) - (y as number)) > IPE[ds] / 2) diffs.push(`${k}: ${x} → ${y}`);
-          continue;
-        }
-        const same = typeof x === 'number' && typeof y === 'number' ? Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x)) : JSON.stringify(x) === JSON.stringify(y);
-        if (!same) diffs.push(`${k}: ${JSON.stringify(x)} → ${JSON.stringify(y)}`);
-      }
-      expect(diffs, rel).toEqual([]);
-      // And the exported file re-imports to the same document.
-      expect(JSON.stringify(importConfig(exported[i]!.text).doc), rel).toBe(JSON.stringify(imported[i]!.result.doc));
-    });
+    expectExportsBack(imported, tmp);
   });
 
   it('the presets fastreid_<recipe>_<backbone> are those recipes (Market1501)', () => {
-    expect(FR_PRESET_NAMES).toHaveLength(12);
+    expect(FR_PRESET_NAMES).toHaveLength(13);
     for (const { ds, family, bb, rel, result } of imported.filter((r) => r.ds === 'Market1501')) {
-      const preset = buildFastreidPreset(`fastreid_${family}_${bb}`, ds);
-      const recipe = JSON.parse(JSON.stringify(result.doc));
-      delete recipe.training.framework.outputDir;
-      // Keys kept for export: the recipe's runtime keys (SOLVER.AMP.ENABLED, CUDNN_BENCHMARK, TEST.IMS_PER_BATCH) are not in the preset.
-      const keys = recipe.training.framework.keys.fastreid;
-      delete recipe.training.framework.keys;
-      if (!Object.keys(recipe.training.framework).length) delete recipe.training.framework;
-      const t = preset.training as { framework?: { keys?: { fastreid?: Record<string, unknown> } } };
-      for (const [k, v] of Object.entries(t.framework?.keys?.fastreid ?? {})) expect(keys[k], `${rel} ${k}`).toEqual(v);
-      delete t.framework?.keys;
-      if (t.framework && !Object.keys(t.framework).length) delete t.framework;
-      expect(JSON.stringify(preset), rel).toBe(JSON.stringify(recipe));
+      expectPresetIsRecipe(buildFastreidPreset(`fastreid_${family}_${bb}`, ds), result.doc, rel);
     }
     expect(() => buildFastreidPreset('fastreid_mgn_R50')).toThrow(/unknown fast-reid preset "fastreid_mgn_R50"/);
   });
@@ -156,9 +167,42 @@ describe('fast-reid BoT / AGW / SBS recipes on Market1501, DukeMTMC, MSMT17', ()
     expect(r.ok ? [] : r.reasons).toEqual(["resnest50: fast-reid's ResNeSt (split-attention blocks, deep stem); reid-strong-baseline has no ResNeSt — export it as fast-reid YAML"]);
   });
 
-  it('the other fast-reid recipes are refused with their reason: MGN (three datasets) and the ViT', () => {
-    for (const ds of DATASETS)
-      expect(() => importFixture(`fastreid/${ds}/mgn_R50-ibn.yml`), ds).toThrow(/MODEL\.META_ARCHITECTURE 'MGN' is not modelled yet: fast-reid's multiple granularity network/);
+  it('the other fast-reid recipe is refused with its reason: the ViT', () => {
     expect(() => importFixture('fastreid/Market1501/bagtricks_vit.yml')).toThrow(/'build_vit_backbone': a Vision Transformer .* is not a ResNet-family network/);
+  });
+});
+
+/**
+ * fast-reid's MGN recipes (configs/<dataset>/mgn_R50-ibn.yml on Base-MGN.yml / Base-SBS.yml): they import as the
+ * MGN graph (core/presets/mgn.ts: three branches, eight 256-d heads, CircleSoftmax classifiers, the MGN
+ * freeze list), build, and export back to configs equal to the originals key by key after the yacs merge.
+ */
+describe('fast-reid MGN recipes on Market1501, DukeMTMC, MSMT17', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-mgn-'));
+  const imported = DATASETS.map((ds) => ({ ds, rel: `fastreid/${ds}/mgn_R50-ibn.yml`, result: importFixture(`fastreid/${ds}/mgn_R50-ibn.yml`) }));
+
+  it('all 3 import as the MGN graph with the recipe settings', () => {
+    for (const { rel, result } of imported) {
+      const a = analyze(result.doc.graph);
+      expect(a.ok, rel).toBe(true);
+      expect(a.featureDim, rel).toBe(8 * 256);
+      expect(a.outputs.heads?.length, rel).toBe(8);
+      expect(a.outputs.heads?.filter((h) => h.feature).length, rel).toBe(5);
+      expect(a.outputs.heads?.every((h) => h.ceFactor === 0.125 && h.tripletFactor === 0.2), rel).toBe(true);
+      expect(a.layers.find((l) => l.name === 'backbone.4.0.bn1')?.kind, rel).toBe('ibn_a');
+      expect(a.layers.find((l) => l.name === 'b1_head.pool_layer')?.params, rel).toMatchObject({ learnable: true });
+      const s = settingsOf(result.doc);
+      expect(s.classifier, rel).toEqual({ layer: 'CircleSoftmax', scale: 64, margin: 0.35 });
+      expect(s.freezeBackboneIters, rel).toBe(1000);
+      expect(result.ignored.filter((k) => !RUNTIME.includes(k)), rel).toEqual([]);
+    }
+  });
+
+  it('all 3 export back to an equivalent config (yacs-merged into fast-reid defaults, key by key)', () => {
+    expectExportsBack(imported, tmp);
+  });
+
+  it('the preset fastreid_mgn_R50-ibn is the Market1501 recipe', () => {
+    expectPresetIsRecipe(buildFastreidPreset('fastreid_mgn_R50-ibn'), imported[0]!.result.doc, imported[0]!.rel);
   });
 });

@@ -13,6 +13,7 @@ import {
   collapseInGraph,
   convertStem,
   expandInGraph,
+  expandNode,
   setParams,
   swapNorm,
   type GraphDoc,
@@ -33,6 +34,14 @@ describe('the IBN-a trick switches the stem as RSB MODEL.NAME does', () => {
       expect(codes(ibn)).toEqual([]);
       expect(sig(applyCommand(ibn, swapNorm('backbone', 'bn')))).toEqual(sig(plain));
     });
+
+  it('on an expanded stem (a frozen, immer-produced document): the placement inserts base.relu and undoing removes it', () => {
+    const expanded = applyCommand(buildPreset('resnet50'), expandNode('stem'));
+    const ibn = applyCommand(expanded, applyIbnPlacement());
+    expect(sig(ibn)).toEqual(sig(buildPreset('resnet50_ibn_a')));
+    expect(collapseInGraph(ibn.graph, 'stem').nodes.find((n) => n.id === 'stem')!.params.relu).toBe(true);
+    expect(sig(applyCommand(ibn, swapNorm('backbone', 'bn')))).toEqual(sig(buildPreset('resnet50')));
+  });
 
   it('IBN-a on a selection follows layer1 (as the RSB / fast-reid recognizer reads the model off layer1.0.bn1)', () => {
     const doc = applyCommand(buildPreset('resnet50'), swapNorm(['layer1', 'layer2', 'layer3'], 'ibn_a'));

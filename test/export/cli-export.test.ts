@@ -112,7 +112,7 @@ describe('export --format pytorch|tfjs: bad input', () => {
 
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'tfjs', '--out', join(tmp, 'afile', 'sub'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^reid-studio: error: cannot export to tfjs: cannot write .*afile\/sub: a part of the path is not a folder$/m);
+    expect(r.stderr).toMatch(/^reid-studio: error: cannot export to tfjs: cannot write .*afile\/sub: a part of the path is not a folder\n$/);
 
     const out = join(tmp, 'again');
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'pytorch', '--out', out);

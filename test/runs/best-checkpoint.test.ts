@@ -14,6 +14,7 @@ import { keepBestCheckpoint, readBestInfo } from '../../main/runs/store/best-che
 import { resolveWeights } from '../../main/runs/store/run-weights.js';
 import { runCheckpointPath } from '../../main/cli/checkpoint-arg.js';
 import { evalCommand } from '../../main/cli/eval.js';
+import { Service } from '../../main/service/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'reid-best-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -50,8 +51,10 @@ describe('best checkpoint by mAP', () => {
     return expect(evalCommand([join(run, 'best')])).rejects.toThrow(`is not a ReID Studio run folder (no graph.json); for the run's best checkpoint: eval ${run} --checkpoint best`);
   });
 
-  it('a tiny run keeps the best evaluation\'s weights; eval RUN --checkpoint best reproduces it; embed / export take it', () => {
-    const run = join(work, 'run');
+  it('a tiny run keeps the best evaluation\'s weights; eval RUN --checkpoint best reproduces it; embed / export / Evaluate on… take it', async () => {
+    const home = join(work, 'home');
+    const id = '20260101-000000-best';
+    const run = join(home, 'runs', id);
     const t = cli('train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--epochs', '3', '--batch', '4,4', '--eval-period', '1', '--out', run, '--progress', 'none', '--json');
     expect(t.status, t.stderr).toBe(0);
     const evals = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'eval') as { epoch: number; step: number; mAP: number; rank1: number }[];
@@ -76,6 +79,15 @@ describe('best checkpoint by mAP', () => {
     expect(JSON.parse(readFileSync(join(work, 'f.json'), 'utf8')).weights).toEqual({ source: 'checkpoint', step: want.step, checkpoint: 'best' });
     const ex = cli('export', join(run, 'graph.json'), '--format', 'pytorch', '--weights', run, '--checkpoint', 'best', '--out', join(work, 'exported'));
     expect(ex.status, ex.stderr).toBe(0);
+
+    // The app: Evaluate on… with the best checkpoint (its step), a run without one refused in one line.
+    const svc = new Service({ host: 'browser', version: '0', dataDir: home, documentsDir: home });
+    const ev = await svc.call('eval.run', { graph: { kind: 'run', runId: id }, weights: { kind: 'run', runId: id, checkpoint: 'best' } });
+    expect(ev.weights.step).toBe(want.step);
+    expect(Math.abs(ev.mAP - want.mAP)).toBeLessThanOrEqual(1 / got.numValidQuery);
+    rmSync(join(run, 'best'), { recursive: true });
+    const none = await svc.dispatch('eval.run', { graph: { kind: 'run', runId: id }, weights: { kind: 'run', runId: id, checkpoint: 'best' } });
+    expect(none).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST', message: `run ${id} has no best checkpoint yet (it is kept when an evaluation lands during training)` } });
 
     const bad = cli('eval', run, '--checkpoint', 'worst', '--json');
     expect(bad.status).toBe(2);

@@ -16,7 +16,7 @@
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { readRegularFile, readTextFile, syncFolder, writeFileSynced } from '../../io/files.js';
+import { fileError, readRegularFile, readTextFile, syncFolder, writeFileSynced } from '../../io/files.js';
 import { fsPath } from '../../io/raw-names.js';
 
 export const CHECKPOINT_FORMAT = 'reid-studio-checkpoint';
@@ -133,7 +133,8 @@ export async function writeCheckpoint<M>(runDir: string, data: CheckpointData<M>
   const bytes = new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength);
   // Not recursive: a run folder deleted while training is not recreated as a stub (the write fails instead).
   await mkdir(tmp).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'ENOENT' ? new CheckpointError(`the run folder ${runDir} no longer exists (deleted while training?)`) : e;
+    // A read-only or full run folder: a FileError naming it (the user's situation, issue #25).
+    throw e.code === 'ENOENT' ? new CheckpointError(`the run folder ${runDir} no longer exists (deleted while training?)`) : fileError(e, runDir);
   });
   try {
     if (process.env.REID_STUDIO_CHECKPOINT_KILL === `${writes}:partial`) {

@@ -10,7 +10,7 @@
  * (the reason is recorded).
  */
 import * as tf from '@tensorflow/tfjs';
-import { CompileError, LOSS_TERMS, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
+import { CompileError, inFrozenModules, LOSS_TERMS, ONNXRUNTIME_BACKEND, type Analysis, type CompiledModel } from '../../../core/index.js';
 import { chooseEngine } from '../../onnx/policy.js';
 import { OnnxRuntimeError, onnxRuntimeStatus, type OrtExecutionProvider } from '../../onnx/runtime.js';
 import { NonFiniteStepError, OnnxStepSession } from '../../onnx/step-session.js';
@@ -21,10 +21,11 @@ import { checkPKBatch } from '../losses/index.js';
 import { BackendError, getWeightValues, setWeightsFromValues, trainableVariables, type ReidModel } from '../../tfjs/index.js';
 import type { ReidLoss } from '../losses/index.js';
 import { ArrayOptimizer } from './array-optimizer.js';
-import { imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
+import { deviceMemory, imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
 import { isOutOfMemory, oomDetail, StepOutOfMemoryError, type PKBatch } from './oom.js';
 import { ModelOptimizer, type OptimizerConfig, type OptimizerState } from './optimizer.js';
 import { computeGradients, lossGradients, NonFiniteLossError, type StepResult } from './step.js';
+import { computeHeadGradients, isMultiHead } from './multi-head.js';
 
 export interface TrainingEngine {
   /** `onnxruntime` or the tfjs backend. */
@@ -88,8 +89,8 @@ function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
   const opt = new ModelOptimizer(ctx.optimizer, vars, keys);
   const mb = planMicroBatch(analysis, ctx.batch, ctx.memory, ctx.microBatchOverride);
   // fast-reid's `backbone` module = the app's `base.*` layers (MODEL.FREEZE_LAYERS [backbone]).
-  const backboneVar = keys.map((k) => k.startsWith('base.'));
-  const backboneStats = reid.model.nonTrainableWeights.filter((w) => w.originalName.startsWith('base.')).map((w) => w.read() as tf.Variable);
+  const backboneVar = keys.map((k) => inFrozenModules(k));
+  const backboneStats = reid.model.nonTrainableWeights.filter((w) => inFrozenModules(w.originalName)).map((w) => w.read() as tf.Variable);
   return {
     name: ctx.tfjsBackend,
     microBatch: mb.microBatch,
@@ -99,7 +100,7 @@ function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
       const frozen = opts?.freezeBackbone === true;
       const stats = frozen ? backboneStats.map((v) => tf.keep(v.clone())) : [];
       try {
-        const r = await computeGradients(reid, loss, vars, images, labels, mb.microBatch);
+        const r = await (isMultiHead(reid) ? computeHeadGradients : computeGradients)(reid, loss, vars, images, labels, mb.microBatch);
         opt.apply(Object.fromEntries(vars.map((v, i) => [v.name, frozen && backboneVar[i] ? undefined : r.grads[v.name]]).filter(([, g]) => g)), lr);
         // Porting note: fast-reid also switches the frozen backbone to eval mode; here its BatchNorms still
         // normalise with batch statistics, but their running statistics are restored (not updated).
@@ -175,8 +176,14 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
   };
 }
 
+/** Why onnxruntime does not train a multi-head model (fast-reid MGN) yet. */
+function multiHeadWhy(ctx: EngineContext): string {
+  return `the model has ${ctx.reid.metadata.roles.heads!.length} loss heads (multi-head training, fast-reid MGN): its per-head losses train on tfjs for now`;
+}
+
 /** Why the one-program step cannot train these settings, or undefined. */
 function programUnsupported(ctx: EngineContext): string | undefined {
+  if (isMultiHead(ctx.reid)) return multiHeadWhy(ctx);
   if (ctx.microBatchOverride !== undefined) return `a micro-batch of ${ctx.microBatchOverride} (set by the user): the ONNX program takes the whole batch`;
   return undefined;
 }
@@ -231,11 +238,13 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
   const pk = ctx.pk ?? { p: ctx.batch, k: 1 };
   // The batch the device's limits allow: WebGPU's buffer limits (each tensor is one buffer), the host's memory.
   const limit = adapter ? imagesWithinBufferLimit(analysis, adapter.limits) : undefined;
-  const planned = limit ? limit.images : imagesWithinHostMemory(analysis, ctx.memory);
+  // onnxruntime's CPU EP allocates from the host's memory (whatever tfjs backend holds the model).
+  const host = deviceMemory('cpu');
+  const planned = limit ? limit.images : imagesWithinHostMemory(analysis, host);
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const plannedHow = limit
     ? `planned from the adapter's buffer limit: the largest tensor is ${mib(limit.perImageBytes)} per image, a buffer at most ${mib(limit.limitBytes)}`
-    : `planned from host memory: ${ctx.memory.source}`;
+    : `planned from ${host.source}`;
   let centersLoaded = false;
   const syncCenters = async () => {
     const data = await session.centers();
@@ -335,9 +344,10 @@ export async function trainingEngine(ctx: EngineContext, choice: string): Promis
     if (!(e instanceof CompileError || e instanceof OnnxRuntimeError)) throw e;
     programSkipped = `one-program step skipped: ${e.message}`;
   }
-  if (ctx.onnxUnsupported) {
-    if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${ctx.onnxUnsupported} (${programSkipped})`);
-    return tfjsEngine(ctx, `onnxruntime skipped (${ctx.onnxUnsupported}; ${programSkipped})`);
+  const unsupported = ctx.onnxUnsupported ?? (isMultiHead(ctx.reid) ? multiHeadWhy(ctx) : undefined);
+  if (unsupported) {
+    if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${unsupported} (${programSkipped})`);
+    return tfjsEngine(ctx, `onnxruntime skipped (${unsupported}; ${programSkipped})`);
   }
   try {
     return await onnxEngine(ctx, threads, `${cpuWhy}, forward and backward sessions (${programSkipped})${skippedNote}`);

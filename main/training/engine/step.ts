@@ -35,7 +35,7 @@ async function scalars(terms: Record<string, tf.Scalar | undefined>): Promise<Re
   return out;
 }
 
-function checkFinite(values: Record<string, number>): void {
+export function checkFinite(values: Record<string, number>): void {
   for (const { id, name } of [...LOSS_TERMS, { id: 'total', name: 'total' }]) {
     const v = values[id];
     if (v !== undefined && !Number.isFinite(v)) throw new NonFiniteLossError(name, v);
@@ -133,14 +133,17 @@ export function microBatchSlices(n: number, microBatch: number): [number, number
   return slices;
 }
 
-export async function computeGradients(
+/** One step's gradients (keyed by variable name) and result: computeGradients, multi-head.ts computeHeadGradients. */
+export type GradientStep = (
   reid: ReidModel,
   loss: ReidLoss,
   vars: tf.Variable[],
   images: Float32Array,
   labels: Int32Array,
   microBatch: number,
-): Promise<{ grads: Record<string, tf.Tensor>; result: StepResult }> {
+) => Promise<{ grads: Record<string, tf.Tensor>; result: StepResult }>;
+
+export const computeGradients: GradientStep = async (reid, loss, vars, images, labels, microBatch) => {
   const n = labels.length;
   const [h, w, c] = reid.metadata.inputShape as [number, number, number];
   const per = h * w * c;
@@ -268,4 +271,4 @@ export async function computeGradients(
   [gLogits, gFeats, gCls].forEach((g) => g?.dispose());
   disposeOutputs();
   return { grads: sums, result: stepResult(values, acc) };
-}
+};

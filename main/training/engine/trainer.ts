@@ -114,7 +114,10 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   const analysis = analyze(doc.graph);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new TrainError(`the graph has problems: ${errors.map((d) => `[${d.code}] ${d.message}`).join('; ')}`);
-  if (!analysis.outputs.logits || !analysis.outputs.trainFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs"');
+  const heads = analysis.outputs.heads ?? [];
+  const hasLogits = !!analysis.outputs.logits || heads.some((h) => h.logits);
+  const hasFeature = !!analysis.outputs.trainFeature || heads.some((h) => h.feature);
+  if (!hasLogits || !hasFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs" (or to head losses)');
   // Seeded initialisation: the same seed gives the same starting weights (reproducible runs and resumes).
   const compiled = seedInitializers(compileToKeras(analysis), s.seed);
   const reid = await buildFromCompiled(compiled);
@@ -132,7 +135,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   let loss: ReidLoss | undefined;
   let trainer: TrainingEngine | undefined;
   try {
-    const featDim = analysis.layers.find((l) => l.name === analysis.outputs.trainFeature)!.shape[0]!;
+    const featName = analysis.outputs.trainFeature ?? heads.find((h) => h.feature)!.feature;
+    const featDim = analysis.layers.find((l) => l.name === featName)!.shape[0]!;
     loss = new ReidLoss(s, o.dataset.numClasses, featDim);
     const batchSize = s.batch.p * s.batch.k;
     const engine = await trainingEngine(

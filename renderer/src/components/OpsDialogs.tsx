@@ -61,6 +61,12 @@ function ExportDialog({ s }: { s: ExportDialogState }) {
                 ))}
               </select>
             )}
+            {s.weights.kind === 'run' && (
+              <select data-testid="export-weights-checkpoint" value={s.weights.checkpoint ?? 'last'} title="the run's last checkpoint, or its best by mAP (kept as evaluations land during training)" onChange={(e) => s.weights.kind === 'run' && patchExport({ weights: { kind: 'run', runId: s.weights.runId, checkpoint: e.target.value as 'last' | 'best' } })}>
+                <option value="last">last checkpoint</option>
+                <option value="best">best by mAP</option>
+              </select>
+            )}
           </label>
           <label>
             <input type="radio" data-testid="export-weights-file" checked={s.weights.kind === 'file'} onChange={() => void chooseWeightsFile()} /> a file
@@ -169,6 +175,13 @@ function EvalDialog({ s }: { s: EvalDialogState }) {
         </label>
       )}
       {s.data?.kind === 'folder' && <div className="muted small">{s.data.path}</div>}
+      <label className="field">
+        <span>Checkpoint</span>
+        <select data-testid="eval-checkpoint" value={s.checkpoint} disabled={busy} onChange={(e) => patchEval({ checkpoint: e.target.value as 'last' | 'best' })} title="the run's last checkpoint, or its best by mAP (kept as evaluations land during training)">
+          <option value="last">last</option>
+          <option value="best">best by mAP</option>
+        </select>
+      </label>
       <label className="field">
         <span>Distance</span>
         <select data-testid="eval-metric" value={s.metric} disabled={busy} onChange={(e) => patchEval({ metric: e.target.value as 'cosine' | 'euclidean' })}>

@@ -40,6 +40,8 @@ export interface EvalDialogState {
   data: EvalData;
   metric: 'cosine' | 'euclidean';
   reRanking: boolean;
+  /** The run's last checkpoint or its best by mAP. */
+  checkpoint: 'last' | 'best';
   jobId: string | null;
   progress: EvalProgress | null;
   result: EvalResult | null;
@@ -177,7 +179,7 @@ export async function importConfigFrom(path: string): Promise<boolean> {
 
 /** A run's Evaluate on…: its own dataset by default, cosine distance, no re-ranking. */
 export function openEval(runId: string, runName: string): void {
-  set({ evaluating: { runId, runName, data: null, metric: 'cosine', reRanking: false, jobId: null, progress: null, result: null, error: null } });
+  set({ evaluating: { runId, runName, data: null, metric: 'cosine', reRanking: false, checkpoint: 'last', jobId: null, progress: null, result: null, error: null } });
 }
 
 export function patchEval(patch: Partial<EvalDialogState>): void {
@@ -191,7 +193,7 @@ export async function runEvalDialog(onSaved: (runId: string) => void): Promise<v
   const jobId = newJobId();
   set({ evaluating: { ...cur, jobId, progress: { jobId, stage: 'loading', done: 0, total: 1 }, result: null, error: null } });
   try {
-    const result = await api.call('eval.run', { graph: { kind: 'run', runId: cur.runId }, data: cur.data, metric: cur.metric, reRanking: cur.reRanking, jobId });
+    const result = await api.call('eval.run', { graph: { kind: 'run', runId: cur.runId }, ...(cur.checkpoint === 'best' ? { weights: { kind: 'run' as const, runId: cur.runId, checkpoint: 'best' as const } } : {}), data: cur.data, metric: cur.metric, reRanking: cur.reRanking, jobId });
     const now = get().evaluating;
     if (now?.jobId === jobId) set({ evaluating: { ...now, result, progress: { jobId, stage: 'done', done: 1, total: 1 } } });
     if (result.savedToRun) onSaved(cur.runId);

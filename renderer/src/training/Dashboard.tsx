@@ -92,7 +92,7 @@ export function Dashboard() {
     // One line per loss term the run has; the color follows the term's place in the table, so it is stable across runs.
     ...LOSS_TERMS.flatMap((t, i) => (v.series[t.id].some((n) => !Number.isNaN(n)) ? [{ label: fastreid && t.fastreid ? t.fastreid.lossDict : t.label, values: v.series[t.id], color: COLORS[i + 1]!, right: t.rightAxis }] : [])),
   ];
-  const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[]; groups?: { label: string; stripped: string; keys: number; loaded: number; to: string }[] } | null | undefined;
+  const report = v.detail?.loadReport as { counts?: Record<string, number>; layout?: string; missing?: { key: string }[]; mismatched?: { key: string; expected: number[]; got: number[] }[]; groups?: { label: string; stripped: string; keys: number; loaded: number; to: string }[]; source?: { description: string }; sourceMismatch?: string[] } | null | undefined;
   return (
     <div className="dashboard" data-testid="dashboard" data-phase={v.phase}>
       <div className="dash-head">
@@ -146,6 +146,12 @@ export function Dashboard() {
         <div className="load-report small" data-testid="load-report">
           Weights ({report.layout}): {report.counts.loaded} loaded · {report.counts.skipped} skipped · {report.counts.missing} missing · {report.counts.mismatched} mismatched
           {!!report.groups?.length && <div className="muted" data-testid="load-report-groups">{report.groups.map((g) => `${g.label}${g.stripped ? ` under ${g.stripped}` : ''} (${g.keys} keys → ${g.to}, ${g.loaded} loaded)`).join(' · ')}</div>}
+          {report.source && (
+            <div className="muted" data-testid="load-report-source">
+              model in the file: {report.source.description}
+              {report.sourceMismatch?.length ? ` — this graph differs (${report.sourceMismatch.join('; ')}): the weights initialise it, its features are not the checkpoint's` : ''}
+            </div>
+          )}
           {!!report.mismatched?.length && <div className="muted">mismatched: {report.mismatched.slice(0, 4).map((m) => `${m.key} [${m.got}] ≠ [${m.expected}]`).join('; ')}</div>}
         </div>
       )}

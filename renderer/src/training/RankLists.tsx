@@ -64,7 +64,8 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
   const paths = page ? page.items.flatMap((it) => [it.query.path, ...it.results.map((r) => r.path)]) : [];
   const thumbs = useThumbnails(paths);
   const [showActmaps, setShowActmaps] = useState(false);
-  const actmaps = useActmaps(runId, showActmaps ? paths : []);
+  const [checkpoint, setCheckpoint] = useState<'last' | 'best'>('last');
+  const actmaps = useActmaps(runId, showActmaps ? paths : [], checkpoint);
   const shown = showActmaps ? actmaps.images : thumbs;
   if (error) return <div className="form-error">{error}</div>;
   if (!page) return <div className="muted">Loading rank lists…</div>;
@@ -106,6 +107,12 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
         <label className="small" title="torchreid's activation maps: where the last feature map is strong (the model's attention), from the run's checkpoint on the evaluating engine">
           <input type="checkbox" data-testid="ranklist-actmap-toggle" checked={showActmaps} onChange={(e) => setShowActmaps(e.target.checked)} /> activation maps
         </label>
+        {showActmaps && (
+          <select className="small" data-testid="ranklist-actmap-checkpoint" value={checkpoint} onChange={(e) => setCheckpoint(e.target.value as 'last' | 'best')} title="the run's last checkpoint, or its best by mAP">
+            <option value="last">last checkpoint</option>
+            <option value="best">best by mAP</option>
+          </select>
+        )}
         {showActmaps && (
           <span className={`small ${actmaps.error ? 'error-text' : 'muted'}`} data-testid="ranklist-actmap-status">
             {actmaps.error ?? (actmaps.info ? `${actmaps.info.featureMap[0]}×${actmaps.info.featureMap[1]} map · ${actmaps.info.engine}` : 'computing…')}

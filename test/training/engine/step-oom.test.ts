@@ -11,6 +11,7 @@
  * while the arithmetic of the batch that fits stays small.
  */
 import '../../webgpu-env.js';
+import { totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, seedInitializers, trainingSettingsSchema, type GraphDoc } from '../../../core/index.js';
 import { webgpuStatus } from '../../../main/onnx/webgpu.js';
@@ -59,20 +60,24 @@ async function stepError(run: () => Promise<unknown>): Promise<StepOutOfMemoryEr
 
 describe('out of memory on the one-program engines', () => {
   it('onnxruntime CPU: a real allocation failure is E_OUT_OF_MEMORY with the P×K a trial step fits, and that batch trains', async () => {
-    // 1,024 stem filters at 256×128: the stem's output is 1024 × 128 × 64 floats = 32 MiB per image, so
-    // P×K 512×2 makes one 32 GiB tensor (more than this machine's 23 GiB).
+    // 1,024 stem filters at 256×128: the stem's output is 1024 × 128 × 64 floats = 32 MiB per image. P (a power
+    // of two, K = 2) is the smallest whose stem output is larger than the machine's memory + 4 GiB: 512 (one
+    // 32 GiB tensor) on a 23 GiB machine; a larger machine gets a larger batch, so the allocation fails anywhere.
     const [h, w] = [256, 128];
-    const { engine, dispose } = await engineFor(wideStem(h, w, 1024), 512, 2, 'onnxruntime');
+    const perImage = 1024 * 128 * 64 * 4;
+    let P = 1;
+    while (P * 2 * perImage <= totalmem() + 4 * 2 ** 30) P *= 2;
+    const { engine, dispose } = await engineFor(wideStem(h, w, 1024), P, 2, 'onnxruntime');
     try {
       expect(engine.name).toBe('onnxruntime');
-      const big = batchOf(512, 2, h, w);
+      const big = batchOf(P, 2, h, w);
       const e = await stepError(() => engine.step(big.images, big.labels, 0.01));
       expect(e.code).toBe('E_OUT_OF_MEMORY');
-      expect(e.detail).toMatch(/Failed to allocate memory for requested buffer of size 34359738368/);
-      expect(e.batch).toEqual({ p: 512, k: 2 });
+      expect(e.detail).toContain(`Failed to allocate memory for requested buffer of size ${P * 2 * perImage}`);
+      expect(e.batch).toEqual({ p: P, k: 2 });
       expect(e.fits).not.toBeNull();
       expect(e.fits!.k).toBe(2);
-      expect(e.fits!.p).toBeLessThan(512);
+      expect(e.fits!.p).toBeLessThan(P);
       expect(e.message).toContain(`--batch ${e.fits!.p},2`);
       // The batch it names trains (the weights were left as they were by the failed step and the trial).
       const fit = batchOf(e.fits!.p, 2, h, w);
