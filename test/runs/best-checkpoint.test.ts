@@ -77,6 +77,10 @@ describe('best checkpoint by mAP', () => {
     const emb = cli('embed', join(run, 'graph.json'), '--weights', run, '--checkpoint', 'best', '--images', join(images, 'query'), '--out', join(work, 'f.json'), '--progress', 'none');
     expect(emb.status, emb.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(work, 'f.json'), 'utf8')).weights).toEqual({ source: 'checkpoint', step: want.step, checkpoint: 'best' });
+    // --weights RUN_DIR without a graph: the run's own graph.json, not the default preset (same features).
+    const emb2 = cli('embed', '--weights', run, '--checkpoint', 'best', '--images', join(images, 'query'), '--out', join(work, 'f2.json'), '--progress', 'none');
+    expect(emb2.status, emb2.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, 'f2.json'), 'utf8')).features).toEqual(JSON.parse(readFileSync(join(work, 'f.json'), 'utf8')).features);
     const ex = cli('export', join(run, 'graph.json'), '--format', 'pytorch', '--weights', run, '--checkpoint', 'best', '--out', join(work, 'exported'));
     expect(ex.status, ex.stderr).toBe(0);
 
