@@ -6,7 +6,9 @@
  * reports: a tfjs backend, or `auto` (whose JSON carries the tfjs backendReport); with --backend onnxruntime /
  * webgpu the ONNX session reads the store and tfjs is never loaded. Every user error is a CliError (one line, exit 2).
  */
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fsPath } from '../io/raw-names.js';
 import { analyze, compileToKeras, featurePath, weightSpecs, type CompiledModel } from '../../core/index.js';
 import { imagePreprocessOf } from '../image/decode.js';
 import { describeEngine, featureEngineOf, ONNXRUNTIME_ENGINE, tfjsChoiceOf, tfjsFeatureEngine, type EngineChoice, type FeatureEngine } from '../onnx/engine.js';
@@ -84,6 +86,12 @@ export interface ImageModel {
  * Loads the model for `command` (`embed`, `actmap`) from the CLI's graph arguments, `--weights`, `--images`,
  * `--allow-partial`, with the engine for `choice` (`actmap`: the lowered graph's activation-map output too).
  */
+/** The run's graph.json when `weights` is a run folder (or its best/ checkpoint folder): `embed --weights RUN_DIR` embeds the run's model, not the default preset. */
+function runGraphOf(weights: string): string | undefined {
+  const dirs = [weights, ...(basename(weights) === BEST_DIR ? [dirname(weights)] : [])];
+  return dirs.map((d) => join(d, 'graph.json')).find((g) => existsSync(fsPath(g)));
+}
+
 export async function loadImageModel(
   command: string,
   positional: string | undefined,
@@ -91,7 +99,7 @@ export async function loadImageModel(
   choice: EngineChoice,
   opts: { actmap?: boolean } = {},
 ): Promise<ImageModel> {
-  const given = resolveGraph(positional, values, { requireValid: true });
+  const given = resolveGraph(positional ?? (values.preset || values['source-model'] ? undefined : runGraphOf(values.weights)), values, { requireValid: true });
   // A run folder's classifier has the run's training identities (export does the same); --source-model: the
   // checkpoint's own model (a torchreid / ft_net file: torchvision's stem and its head).
   const doc = values['source-model'] ? await sourceModelDoc(given, values.weights, values['last-stride']) : (await forRunWeights(given, values.weights)).doc;
