@@ -56,7 +56,9 @@ function drawHistogram(canvas: HTMLCanvasElement, h: NonNullable<EvalAnalysisFie
     ctx.fillStyle = color + '99';
     d.forEach((v, i) => ctx.fillRect(X(h.edges[i]!), Y(v), Math.max(1, X(h.edges[i + 1]!) - X(h.edges[i]!) - 0.5), H - M.b - Y(v)));
   }
-  const xt: [number, string][] = [0, 0.25, 0.5, 0.75, 1].map((f) => [X(lo + f * (hi - lo)), (lo + f * (hi - lo)).toFixed(2)]);
+  // Enough decimals that the five ticks differ (a tiny run's cosine distances can all lie within 0.01).
+  const digits = Math.min(8, Math.max(2, Math.ceil(-Math.log10((hi - lo) / 4 || 1)) + 1));
+  const xt: [number, string][] = [0, 0.25, 0.5, 0.75, 1].map((f) => [X(lo + f * (hi - lo)), (lo + f * (hi - lo)).toFixed(digits)]);
   axes(ctx, canvas, xt, [[Y(0), '0'], [Y(top), top.toPrecision(2)]], 'distance');
   ctx.textAlign = 'left';
   ctx.fillStyle = POS;
@@ -145,10 +147,15 @@ const heat = (v: number) => `hsl(220, 70%, ${Math.round(96 - v * 56)}%)`;
 
 function drawGrid(canvas: HTMLCanvasElement, g: NonNullable<EvalAnalysisFields['perCameraPair']>, metric: 'mAP' | 'rank1') {
   const cell = 46;
-  const w = 60 + cell * g.galleryCameras.length;
+  const font = '11px system-ui, sans-serif';
+  const caption = `${metric === 'mAP' ? 'mAP' : 'rank-1'} % · rows: query camera, columns: gallery camera`;
+  const probe = canvas.getContext('2d')!;
+  probe.font = font;
+  // Wide enough for the caption as well as the cells (a grid of few cameras is narrower than its caption).
+  const w = Math.max(60 + cell * g.galleryCameras.length, Math.ceil(probe.measureText(caption).width) + 8);
   const h = 40 + cell * g.queryCameras.length;
   const ctx = prepareCanvas(canvas, w, h);
-  ctx.font = '11px system-ui, sans-serif';
+  ctx.font = font;
   ctx.textAlign = 'center';
   const fg = getComputedStyle(canvas).getPropertyValue('--muted').trim() || '#666';
   g.galleryCameras.forEach((c, j) => {
@@ -170,7 +177,7 @@ function drawGrid(canvas: HTMLCanvasElement, g: NonNullable<EvalAnalysisFields['
   });
   ctx.fillStyle = fg;
   ctx.textAlign = 'left';
-  ctx.fillText(`${metric === 'mAP' ? 'mAP' : 'rank-1'} % · rows: query camera, columns: gallery camera`, 4, 12);
+  ctx.fillText(caption, 4, 12);
 }
 
 /** mAP / rank-1 per (query camera, gallery camera): the camera-bias grid. */

@@ -28,14 +28,16 @@ function drawDiffs(canvas: HTMLCanvasElement, diffs: number[]) {
   const ctx = prepareCanvas(canvas, W, H);
   const mid = H / 2;
   const w = (W - 20) / Math.max(diffs.length, 1);
+  // Scaled to the largest |ΔAP| (named in the caption): short runs differ by a few AP points only.
+  const top = Math.max(...diffs.map(Math.abs), 1e-9);
   diffs.forEach((d, i) => {
     ctx.fillStyle = d > 0 ? '#2f9e6b' : d < 0 ? '#db2777' : '#999';
-    const h = d * (H / 2 - 8);
+    const h = (d / top) * (H / 2 - 8);
     ctx.fillRect(10 + i * w, d > 0 ? mid - h : mid, Math.max(w, 0.5), Math.abs(h) || 0.5);
   });
   ctx.fillStyle = getComputedStyle(canvas).getPropertyValue('--muted').trim() || '#666';
   ctx.font = '11px system-ui, sans-serif';
-  ctx.fillText('ΔAP per query (B − A), sorted', 10, 12);
+  ctx.fillText(`ΔAP per query (B − A), sorted · axis ±${(top * 100).toFixed(1)} AP points`, 10, 12);
 }
 
 /** Two runs on the same evaluation, query by query: ΔAP sorted, filters, and both rank lists side by side. */
@@ -64,9 +66,11 @@ export function CompareQueries({ runIds, names }: { runIds: [string, string]; na
     return () => void (live = false);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
+  // The canvas mounts with the first page: draw when the ΔAPs or the canvas arrive, whichever is last.
+  const mounted = page !== null && !error;
   useEffect(() => {
     if (canvas.current && diffs) drawDiffs(canvas.current, diffs.map((d) => d.diff));
-  }, [diffs]);
+  }, [diffs, mounted]);
 
   const paths = page ? page.items.flatMap((it) => [it.query.path, ...it.results[0].map((r) => r.path), ...it.results[1].map((r) => r.path)]) : [];
   const thumbs = useThumbnails(paths);

@@ -21,7 +21,10 @@ function layout(m: Map2d) {
     y1 = Math.max(y1, m.xy[i + 1]!);
   }
   const s = (SIZE - 20) / Math.max(x1 - x0, y1 - y0, 1e-9);
-  return (i: number): [number, number] => [10 + (m.xy[2 * i]! - x0) * s, 10 + (m.xy[2 * i + 1]! - y0) * s];
+  // One scale for both axes (distances stay comparable); the narrower extent is centred.
+  const ox = 10 + (SIZE - 20 - (x1 - x0) * s) / 2;
+  const oy = 10 + (SIZE - 20 - (y1 - y0) * s) / 2;
+  return (i: number): [number, number] => [ox + (m.xy[2 * i]! - x0) * s, oy + (m.xy[2 * i + 1]! - y0) * s];
 }
 
 /**
