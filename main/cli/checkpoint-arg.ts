@@ -4,7 +4,8 @@
  * which every weights reader takes as a run folder's checkpoint.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fsPath } from '../io/raw-names.js';
 import { BEST_DIR, RUN_CHECKPOINT_CHOICES, checkpointFolder, type RunCheckpointChoice } from '../runs/store/best-checkpoint.js';
 import { CliError } from './errors.js';
 
@@ -28,4 +29,10 @@ export function runCheckpointPath(runDir: string, checkpoint: string | undefined
     throw new CliError(`${runDir} has no best checkpoint yet: ${BEST_DIR}/ is kept once a training-time evaluation has run (train --eval-period N); --checkpoint last reads its last checkpoint`);
   }
   return checkpointFolder(runDir, checkpoint as RunCheckpointChoice);
+}
+
+/** The run's graph.json when `weights` is a run folder (or its best/ checkpoint folder): `embed` / `actmap` / `export --weights RUN_DIR` use the run's model, not the default preset. */
+export function runGraphOf(weights: string): string | undefined {
+  const dirs = [weights, ...(basename(weights) === BEST_DIR ? [dirname(weights)] : [])];
+  return dirs.map((d) => join(d, 'graph.json')).find((g) => existsSync(fsPath(g)));
 }

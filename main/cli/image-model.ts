@@ -6,9 +6,7 @@
  * reports: a tfjs backend, or `auto` (whose JSON carries the tfjs backendReport); with --backend onnxruntime /
  * webgpu the ONNX session reads the store and tfjs is never loaded. Every user error is a CliError (one line, exit 2).
  */
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fsPath } from '../io/raw-names.js';
+import { basename } from 'node:path';
 import { analyze, compileToKeras, featurePath, weightSpecs, type CompiledModel } from '../../core/index.js';
 import { imagePreprocessOf } from '../image/decode.js';
 import { describeEngine, featureEngineOf, ONNXRUNTIME_ENGINE, tfjsChoiceOf, tfjsFeatureEngine, type EngineChoice, type FeatureEngine } from '../onnx/engine.js';
@@ -20,7 +18,7 @@ import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, freshWeightStore, NonFiniteWeightsError, sourceRefusal, type LoadReport } from '../weights/index.js';
 import { sourceModelDoc } from './source-model.js';
-import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
+import { CHECKPOINT_OPTION, runCheckpointPath, runGraphOf } from './checkpoint-arg.js';
 import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph, type GraphArgs } from './graph-args.js';
@@ -86,12 +84,6 @@ export interface ImageModel {
  * Loads the model for `command` (`embed`, `actmap`) from the CLI's graph arguments, `--weights`, `--images`,
  * `--allow-partial`, with the engine for `choice` (`actmap`: the lowered graph's activation-map output too).
  */
-/** The run's graph.json when `weights` is a run folder (or its best/ checkpoint folder): `embed --weights RUN_DIR` embeds the run's model, not the default preset. */
-function runGraphOf(weights: string): string | undefined {
-  const dirs = [weights, ...(basename(weights) === BEST_DIR ? [dirname(weights)] : [])];
-  return dirs.map((d) => join(d, 'graph.json')).find((g) => existsSync(fsPath(g)));
-}
-
 export async function loadImageModel(
   command: string,
   positional: string | undefined,

@@ -83,6 +83,9 @@ describe('best checkpoint by mAP', () => {
     expect(JSON.parse(readFileSync(join(work, 'f2.json'), 'utf8')).features).toEqual(JSON.parse(readFileSync(join(work, 'f.json'), 'utf8')).features);
     const ex = cli('export', join(run, 'graph.json'), '--format', 'pytorch', '--weights', run, '--checkpoint', 'best', '--out', join(work, 'exported'));
     expect(ex.status, ex.stderr).toBe(0);
+    const ex2 = cli('export', '--format', 'pytorch', '--weights', run, '--checkpoint', 'best', '--out', join(work, 'exported2'));
+    expect(ex2.status, ex2.stderr).toBe(0);
+    expect(readFileSync(join(work, 'exported2', 'model.pth'))).toEqual(readFileSync(join(work, 'exported', 'model.pth')));
 
     // The app: Evaluate on… with the best checkpoint (its step), a run without one refused in one line.
     const svc = new Service({ host: 'browser', version: '0', dataDir: home, documentsDir: home });
