@@ -19,12 +19,12 @@ describe('reid-studio CLI: presets and summary', () => {
   it('presets lists the 15 ResNet names (plain, IBN-a, IBN-b per depth), the six RSB SENets, fast-reid\'s two ResNeSts, then the twelve fast-reid recipe presets', () => {
     const r = cli('presets');
     expect(r.status).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(35);
+    expect(r.stdout.trim().split('\n')).toHaveLength(36);
     expect(r.stdout.trim().split('\n').slice(21, 23)).toEqual(['resnest50', 'resnest101']);
     expect(r.stdout).toContain('resnet101_ibn_a');
     expect(r.stdout).toContain('resnet50_ibn_b');
     expect(r.stdout).toContain('se_resnext50_32x4d');
-    expect(r.stdout.trim().split('\n').slice(23)).toEqual(['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn', 'S50'].map((b) => `fastreid_${f}_${b}`)));
+    expect(r.stdout.trim().split('\n').slice(23)).toEqual([...['bagtricks', 'AGW', 'sbs'].flatMap((f) => ['R50', 'R50-ibn', 'R101-ibn', 'S50'].map((b) => `fastreid_${f}_${b}`)), 'fastreid_mgn_R50-ibn']);
   });
 
   it("summary of fastreid_bagtricks_S50 has fast-reid's parameter count", () => {

@@ -73,7 +73,9 @@ describe('runs in the app', () => {
     expect(a.runId).not.toBe(b.runId);
     expect(a.runId.replace(/-\d+$/, '')).toBe(b.runId.replace(/-\d+$/, ''));
     await until(() => firstStep.has(a.runId));
-    rmSync(a.runDir, { recursive: true, force: true });
+    // The worker keeps writing while the folder goes (as under a user's `rm -rf`): a file it creates between rm's
+    // listing and its rmdir gives ENOTEMPTY, which rm retries.
+    rmSync(a.runDir, { recursive: true, force: true, maxRetries: 50, retryDelay: 20 });
     await until(() => exits.has(a.runId));
     expect(exits.get(a.runId)!.status).toBe('failed');
     expect(existsSync(a.runDir)).toBe(false);
