@@ -24,6 +24,9 @@ const CASES: ParityCase[] = [
   { id: 't_r18_bnneck', preset: 'resnet18', neck: 'bnneck', neckFeat: 'after', lastStride: 2, seed: 21, ...base },
   { id: 't_r18_no', preset: 'resnet18', neck: 'no', neckFeat: 'after', lastStride: 1, seed: 22, ...base },
   { id: 't_r50_frozen', preset: 'resnet50', neck: 'bnneck', neckFeat: 'after', lastStride: 2, seed: 24, freezeBackbone: true, ...base },
+  // fast-reid's ResNeSt-50 (split attention: grouped convs, rSoftMax; avd / average-down AvgPool2d; LAST_STRIDE 1:
+  // dilated layer4); its reference is test/core/oracle/resnest_modules.py's ResNeSt (reference.py), as on tfjs.
+  { id: 't_resnest50', preset: 'resnest50', neck: 'bnneck', neckFeat: 'after', lastStride: 1, seed: 25, ...base },
 ];
 
 /**
@@ -31,6 +34,7 @@ const CASES: ParityCase[] = [
  * its BatchNorms over 8 values) is outside the bound: measured, its loss is 1.5e-5 from float64 (limit 1.4e-5)
  * and the updates from layer4.1 down are 10–185× PyTorch float32's distance (limit 10×), where the CPU
  * program is within 6.2×; t_r18_no (last stride 1) and t_r50_frozen are within the bound on webgpu too.
+ * t_resnest50 runs on the CPU engine only: ResNeSt-50's step on SwiftShader is not measured.
  * Whether that is SwiftShader's float32 arithmetic (WGSL's exp / division / inverseSqrt are not correctly
  * rounded) on an ill-conditioned step or a fault in a WebGPU kernel is open (issue #20).
  */
