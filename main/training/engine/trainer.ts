@@ -164,7 +164,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const saved = o.resume ? await recoverCheckpoint<CheckpointMeta>(o.runDir) : null;
     if (o.resume && !saved) throw new TrainError(`${o.runDir} has no checkpoint to resume from`);
     if (saved) {
-      const state = decodeTrainingState(saved);
+      const state = decodeTrainingState(analysis.layers, saved);
       await engine.setWeightValues(state.weights);
       engine.setOptimizerState(state.optimizer);
       if (state.centers && loss.center) loss.center.centers.assign(tf.tensor(state.centers.data, state.centers.shape));
@@ -204,7 +204,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const save = async (nextEpoch: number, nextBatch: number, samplerState: SamplerState) => {
       const weights = await engine.weightValues();
       const centers = loss!.center ? { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array } : undefined;
-      const { tensors, meta } = encodeTrainingState<SamplerState>({ weights, optimizer: await engine.optimizerState(), ...(centers ? { centers } : {}), position: { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState } });
+      const { tensors, meta } = encodeTrainingState<SamplerState>(analysis.layers, { weights, optimizer: await engine.optimizerState(), ...(centers ? { centers } : {}), position: { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState } });
       await writeCheckpoint(o.runDir, { tensors, meta });
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };
@@ -219,7 +219,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const keepBest = async (epoch: number, r: { mAP: number; rank1: number }) => {
       if (best && !(r.mAP > best.mAP)) return;
       const info = { mAP: r.mAP, rank1: r.rank1, epoch, step };
-      if (await keepBestCheckpoint(o.runDir, await engine.weightValues(), info, best)) {
+      if (await keepBestCheckpoint(o.runDir, analysis.layers, await engine.weightValues(), info, best)) {
         best = info;
         await run.log(`best checkpoint: epoch ${epoch}, mAP ${(r.mAP * 100).toFixed(1)}%`);
       }
