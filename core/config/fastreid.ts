@@ -281,8 +281,10 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
       ipe = itersPerEpoch(ds.known, batch);
+      // MODEL.HEADS.NUM_CLASSES is written 0: fast-reid sizes the classifier from the data it loads
+      // (engine/defaults.py auto_scale_hyperparams), as the app's trainer does (training/engine/prepare.ts).
       if (ds.known.trainIds !== m.numClasses)
-        reasons.push(`the classifier has ${m.numClasses} classes but ${ds.known.label} has ${ds.known.trainIds} training identities; fast-reid sizes the classifier from the data`);
+        warnings.push(`the graph's classifier has ${m.numClasses} classes; fast-reid sizes it from the data it loads (${ds.known.label}: ${ds.known.trainIds} training identities), as the app's trainer does`);
     } else warnings.push(`fast-reid sizes the classifier from ${frName}'s training identities; the graph has ${m.numClasses}`);
   }
 

@@ -85,3 +85,19 @@ export async function forRunWeights(doc: GraphDoc, path: string | undefined): Pr
     notes: [`classifier.weight is sized from the run as training sized it: ${classes} training identities (the graph says ${current})`],
   };
 }
+
+/** Formats whose output carries the training settings: the YACS configs and the training jobs built on them. */
+const SETTINGS_FORMATS: readonly string[] = ['rsb-yaml', 'fastreid-yaml', 'rsb-job', 'fastreid-job'];
+
+/**
+ * `doc` (a run's graph.json) with the run's training settings as its training block, for the config and job
+ * formats: graph.json is the document as given to `train` (a CLI `--preset` run has no training block, and
+ * flags such as `--epochs` or `--demo` override it), settings.json is what trained
+ * (main/training/engine/trainer.ts). Without it a CLI run's config fell back to the framework's recipe and
+ * Market-1501. Other formats, folders that are no run, and runs without settings.json return `doc`.
+ */
+export async function withRunSettings(doc: GraphDoc, runDir: string | undefined, format: string): Promise<GraphDoc> {
+  if (!runDir || !SETTINGS_FORMATS.includes(format)) return doc;
+  const settings = await readJson(join(runDir, 'settings.json'));
+  return settings && typeof settings === 'object' && !Array.isArray(settings) ? ({ ...doc, training: settings as Record<string, unknown> } as GraphDoc) : doc;
+}
