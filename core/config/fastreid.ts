@@ -289,7 +289,7 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
   }
 
   if (s.loss.metric !== 'triplet')
-    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss`);
+    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline (rsb-yaml, rsb-job), which trains it`);
   const warm = s.schedule.warmup && s.schedule.warmupEpochs > 0 ? s.schedule.warmupEpochs : 0;
   if (warm > 0 && ipe === undefined && !('reason' in ds))
     reasons.push(`fast-reid counts warmup in iterations and the iterations per epoch of ${frName} are unknown to the app; switch warmup off or use a known dataset`);

@@ -138,7 +138,7 @@ describe('settings refusals and notes', () => {
   it('center loss and an LR step inside the warmup in fast-reid', () => {
     const doc = withTraining(buildModel(FR50), { dataset: { kind: 'market1501' }, loss: { metric: 'triplet_center' }, schedule: { warmupEpochs: 10, steps: [5, 70] } });
     const reasons = reasonsOf(exportFastreidYaml(doc));
-    expect(reasons).toMatch(/fast-reid has no center loss/);
+    expect(reasons).toMatch(/fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline \(rsb-yaml, rsb-job\), which trains it/);
     expect(reasons).toMatch(/LR step at epoch 5 falls inside the 10-epoch warmup/);
   });
 
