@@ -104,8 +104,8 @@ describe('reid-studio train / eval', () => {
 
   it('a run that failed before its first checkpoint starts again in its folder; resume says so', () => {
     const dir = join(home, 'failed-early');
-    // Forcing onnxruntime on MGN's eight loss heads fails after the run folder exists, before any checkpoint.
-    const first = cli('train', '--preset', 'fastreid_mgn_R50-ibn', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', dir);
+    // Forcing onnxruntime with a micro-batch (which only tfjs honours) fails after the run folder exists, before any checkpoint.
+    const first = cli('train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--micro-batch', '2', '--backend', 'onnxruntime', '--out', dir);
     expect(first.status).toBe(2);
     expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('failed');
     const resumed = cli('train', '--resume', dir);
@@ -129,9 +129,10 @@ describe('reid-studio train / eval', () => {
     ['resume of a non-run', ['train', '--resume', '/tmp'], /not a ReID Studio run folder/],
     // The tiny demo set has 12 training identities: P = 16 cannot be drawn (the setup panel's own check).
     ['more identities per batch than the data has', ['train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--out', join(home, 'p16')], /needs P = 16 identities per batch but the training set has 12; lower P \(--batch P,K\)/],
-    // fast-reid's MGN (eight loss heads) trains on tfjs for now: forcing onnxruntime is the user's error, not ours.
-    // (Margin classifiers such as SBS's CircleSoftmax are in the one-program step: test/training/engine/step-program.test.ts.)
-    ['onnxruntime forced with a multi-head model', ['train', '--preset', 'fastreid_mgn_R50-ibn', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', join(home, 'mgn')], /backend onnxruntime cannot train with these settings yet: .*the model has 8 loss heads \(multi-head training, fast-reid MGN\)/],
+    // A micro-batch is honoured on tfjs only: forcing onnxruntime with one is the user's error, not ours.
+    // (fast-reid's MGN with its eight loss heads and margin classifiers such as SBS's CircleSoftmax are in the
+    // one-program step: test/training/engine/mgn-program.test.ts, step-program.test.ts.)
+    ['onnxruntime forced with a micro-batch', ['train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--micro-batch', '2', '--backend', 'onnxruntime', '--out', join(home, 'mb')], /backend onnxruntime cannot train with these settings yet: a micro-batch of 2 \(set by the user\) train on tfjs for now/],
   ])('%s: one-line error', (_what, args, msg) => {
     const r = cli(...args);
     expect(r.status).toBe(2);
