@@ -182,7 +182,7 @@ export class OnnxStepSession {
       const session = await this.ort.InferenceSession.create(
         serializeOnnx(program.model),
         // No spin-waiting: the data-loader workers share the cores with the step (bench/backends.ts measures it).
-        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, allowSpinning: false, ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
+        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, allowSpinning: false, ...(process.env.REID_ORT_PROFILE ? { profileFilePrefix: process.env.REID_ORT_PROFILE } : {}), ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
       );
       return { program, session };
     } catch (e) {

@@ -63,17 +63,22 @@ describe('reid-studio train / eval', () => {
     expect(e.numQuery).toBe(29);
   }, 300_000);
 
-  it('Ctrl-C stops with a checkpoint; --resume finishes the run', async () => {
-    const run2 = join(home, 'run2');
-    const child = spawn(process.execPath, [BIN, 'train', ...SMALL, '--epochs', '2', '--out', run2], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Trains a small run into `out` and sends `signal` once step 2 of epoch 1 is printed; its exit code and stderr. */
+  const trainUntilSignal = (out: string, signal: NodeJS.Signals) => {
+    const child = spawn(process.execPath, [BIN, 'train', ...SMALL, '--epochs', '2', '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    const code = await new Promise<number | null>((resolve) => {
+    return new Promise<{ code: number | null; err: string }>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
-        if (/epoch 1 2\/\d+/.test(err) && !child.killed) child.kill('SIGINT');
+        if (/epoch 1 2\/\d+/.test(err) && !child.killed) child.kill(signal);
       });
-      child.on('exit', (c) => resolve(c));
+      child.on('exit', (c) => resolve({ code: c, err }));
     });
+  };
+
+  it('Ctrl-C stops with a checkpoint; --resume finishes the run', async () => {
+    const run2 = join(home, 'run2');
+    const { code, err } = await trainUntilSignal(run2, 'SIGINT');
     expect(err).toMatch(/stopping after this step/);
     // Interrupted: exit 130 as a shell reports SIGINT, so `train && eval` does not carry on.
     expect(code).toBe(130);
@@ -86,6 +91,15 @@ describe('reid-studio train / eval', () => {
     const steps = readFileSync(join(run2, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'step').map((m) => m.step);
     expect(steps).toEqual(steps.map((_: number, i: number) => i + 1));
     expect(cli('train', '--resume', run2).stderr).toMatch(/already completed/);
+  }, 600_000);
+
+  it('SIGTERM (timeout, kill, docker stop) stops as Ctrl-C does: a checkpoint, status stopped, exit 130', async () => {
+    const run3 = join(home, 'run3');
+    const { code, err } = await trainUntilSignal(run3, 'SIGTERM');
+    expect(err).toMatch(/stopping after this step/);
+    expect(code).toBe(130);
+    expect(JSON.parse(readFileSync(join(run3, 'run.json'), 'utf8')).status).toBe('stopped');
+    expect(existsSync(join(run3, 'checkpoint'))).toBe(true);
   }, 600_000);
 
   it('a run that failed before its first checkpoint starts again in its folder; resume says so', () => {
@@ -125,5 +139,18 @@ describe('reid-studio train / eval', () => {
     expect(r.stderr).toMatch(msg);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('train progress lines', () => {
+  it('a rate below one image per second keeps its digits (a software adapter is not "0.0 img/s")', async () => {
+    const { progressPrinter } = await import('../../main/cli/train.js');
+    let out = '';
+    const stream = { isTTY: false, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    const print = progressPrinter(stream, 'lines');
+    const step = { type: 'step', epoch: 1, iter: 3, iters: 13, loss: 3.5, acc: 0, lr: 3.82e-5, etaSeconds: 1086 };
+    print({ ...step, imgPerSec: 0.04 } as never);
+    print({ ...step, imgPerSec: 12.345 } as never);
+    expect(out.split('\n').slice(0, 2).map((l) => / ([\d.]+) img\/s/.exec(l)?.[1])).toEqual(['0.040', '12.3']);
   });
 });
