@@ -28,6 +28,14 @@ const CASES: Spec[] = [
   { id: 'conv3x3_d2_g2', kind: 'conv', x: [2, 4, 7, 6], co: 4, k: 3, s: 1, p: 2, g: 2, d: 2 },
   { id: 'conv3x3_s2_d2', kind: 'conv', x: [2, 3, 9, 8], co: 4, k: 3, s: 2, p: 2, d: 2 },
   { id: 'conv1x1_g2_bias', kind: 'conv', x: [3, 4, 1, 1], co: 6, k: 1, s: 1, p: 0, g: 2, bias: true },
+  // The weight-gradient forms of core/compile/grad/ops/conv.ts (`weightGradDirect`): per-image MatMul for 1×1
+  // kernels on maps of ≥ 512 output positions (stride 1 and 2), the Conv over the batch for inputs of < 32
+  // channels (with and without the sliced-off tail, with and without padding), im2col GEMMs for wide strided ones.
+  { id: 'conv1x1_map512', kind: 'conv', x: [2, 4, 32, 16], co: 3, k: 1, s: 1, p: 0, bias: true },
+  { id: 'conv1x1_s2_map544', kind: 'conv', x: [2, 6, 64, 33], co: 5, k: 1, s: 2, p: 0 },
+  { id: 'conv5x5_s2_p2_narrow', kind: 'conv', x: [2, 3, 11, 8], co: 4, k: 5, s: 2, p: 2 },
+  { id: 'conv3x3_p0_narrow', kind: 'conv', x: [2, 5, 6, 5], co: 3, k: 3, s: 1, p: 0 },
+  { id: 'conv3x3_s2_wide', kind: 'conv', x: [2, 32, 7, 6], co: 4, k: 3, s: 2, p: 1 },
   { id: 'bn2d_train', kind: 'bn_train', x: [3, 4, 5, 5] },
   { id: 'bn1d_train', kind: 'bn_train', x: [6, 4] },
   { id: 'bn2d_frozen_stats', kind: 'bn_eval', x: [2, 3, 4, 4] },
