@@ -99,6 +99,8 @@ describe('training step as one ONNX program', () => {
     const webgpuStart = starts[2] as Extract<TrainEvent, { type: 'start' }>;
     expect(webgpuStart.adapter).toMatch(/\S/);
     expect(webgpuStart.microBatchReason).toMatch(/one ONNX program .* on WebGPU; .* stay on the GPU/);
+    // The tiny graph's largest tensor is a few KiB per image: said in KiB, not rounded to "0 MiB".
+    expect(webgpuStart.microBatchReason).toMatch(/the largest tensor is [1-9]\d* KiB per image, a buffer at most [1-9]\d* MiB/);
     // The bytes that crossed, as the run log states them (measured on the tensors moved). Step 2 (steady state):
     // in, the NCHW float32 images (16 × 3 × 32 × 16), the labels (16 floats) and the Adam scalars (lr, and c1,
     // c2 for the backbone and head groups), and the one weight that is an input but no state: the BNNeck's
