@@ -16,7 +16,7 @@ import { makeFolders, readTextFile } from '../io/files.js';
 import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
-import { hasCheckpoint } from './store/checkpoint.js';
+import { hasCheckpoint, unreadableCheckpoint } from './store/checkpoint.js';
 import { acquireRunLock, checkRunFolderName, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
 import { createRunFolder, RunDir, type RunInfo } from './store/run-dir.js';
 
@@ -124,6 +124,9 @@ export async function readResumePlan(dir: string, opts: { label?: string; app?: 
   const origin = (info as { external?: { framework?: string; source?: string } }).external;
   if (info.status === 'external' || origin?.framework) throw new RunStateError(`${label} was imported from ${origin?.framework ?? 'another framework'} (${origin?.source ?? 'outside the app'}): it trains there, not here — resume it with that framework's own trainer`);
   if (info.status === 'completed') throw new RunStateError(`${label} already completed; start a new run instead`);
+  // A checkpoint that is there but damaged (truncated tensors.bin, broken manifest) is not "no checkpoint yet".
+  const damaged = existsSync(join(dir, 'graph.json')) ? await unreadableCheckpoint(dir) : null;
+  if (damaged) throw new RunStateError(`${label} cannot resume: ${damaged.message}`);
   if (!existsSync(join(dir, 'graph.json')) || !(await hasCheckpoint(dir)))
     throw new RunStateError(`${label} holds a run that ${info.status === 'failed' ? 'failed' : 'stopped'} before its first checkpoint: start it again${opts.app ? ' instead' : info.status === 'failed' ? ` with --out ${dir}` : ' after deleting the folder'}`);
   const settings = parseTrainingSettings(await run.readJson('settings.json'));

@@ -217,6 +217,16 @@ export async function hasCheckpoint(runDir: string): Promise<boolean> {
 }
 
 /**
+ * Why a run's checkpoint cannot be read, or null: the first candidate's error (manifest unreadable,
+ * tensors.bin truncated or missing, a newer version) when `checkpoint/` or `checkpoint.prev/` exists but no
+ * candidate is complete — the case recoverCheckpoint refuses, which is not "no checkpoint yet".
+ */
+export async function unreadableCheckpoint(runDir: string): Promise<CheckpointError | null> {
+  const { names, best, firstError } = await survey(runDir);
+  return !best && names.some((n) => n === FINAL || n === PREV) ? firstError : null;
+}
+
+/**
  * On resume: moves the latest complete checkpoint to `checkpoint/` (from `.prev` or a temp folder a crash
  * left behind) and removes every other checkpoint folder, incomplete temp folders included; then reads it.
  * Each step keeps the latest complete checkpoint on disk, so a crash during recovery is recovered next time.
