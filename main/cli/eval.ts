@@ -8,7 +8,7 @@ import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.j
 import { evalSettings, runDataset } from '../runs/evaluate.js';
 import { RunStateError } from '../runs/lifecycle.js';
 import { BEST_DIR } from '../runs/store/best-checkpoint.js';
-import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
+import { CHECKPOINT_OPTION, runCheckpointPath, runGraphOf } from './checkpoint-arg.js';
 import { CliError, fileErrorCliCode } from './errors.js';
 import { fsPath } from '../io/raw-names.js';
 import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
@@ -47,7 +47,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
       throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)${hint}`);
     }
     doc = readGraphFile(join(runDir, 'graph.json'));
-  } else doc = resolveGraph(target, v, { requireValid: true });
+  } else {
+    // --weights RUN_DIR (or RUN_DIR/best) with no GRAPH.json / --preset: the run's own graph, as embed and export.
+    doc = resolveGraph(target ?? (v.preset || !v.weights ? undefined : runGraphOf(resolve(v.weights))), v, { requireValid: true });
+  }
   // --checkpoint best: the run's best checkpoint by mAP (of --weights RUN_DIR, else of the run evaluated).
   if (v.checkpoint !== undefined && !v.weights && !runDir) throw new CliError('--checkpoint applies to a training run folder (eval RUN_DIR or --weights RUN_DIR)');
   let weightsPath = v.weights ? resolve(v.weights) : undefined;
