@@ -91,6 +91,9 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
   };
 }
 
+/** train's flags that set what a run is (its graph, dataset, settings): fixed once it started, so refused with --resume. */
+const RESUME_FIXED_FLAGS = [...(Object.keys(GRAPH_OPTIONS) as (keyof typeof GRAPH_OPTIONS)[]), ...(Object.keys(DATA_OPTIONS) as (keyof typeof DATA_OPTIONS)[]), 'epochs', 'batch', 'lr', 'weights', 'out', 'eval-period', 'warmup-epochs', 'seed'] as const;
+
 /** `train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME]`, or `train --resume RUN_DIR`. */
 export async function trainCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parseArgs({
@@ -132,6 +135,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let runName = '';
   const resume = v.resume !== undefined;
   if (resume) {
+    // The run continues with its own graph, dataset and settings (graph.json, run.json, settings.json): a flag
+    // that would change them is refused rather than silently ignored (`--resume R --epochs 10` does not extend R).
+    const fixed = [...positionals.slice(0, 1), ...RESUME_FIXED_FLAGS.filter((f) => v[f] !== undefined).map((f) => `--${f}`)];
+    if (fixed.length) throw new CliError(`--resume continues the run with its own graph, data and settings: ${fixed.join(', ')} cannot change them (with --resume only --backend, --micro-batch, --progress and --json apply)`);
     runDir = resolve(v.resume!);
     let plan;
     try {

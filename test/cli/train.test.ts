@@ -127,6 +127,9 @@ describe('reid-studio train / eval', () => {
     ['two data sources', ['eval', '--demo', '--data', '/tmp'], /either --demo or --data/],
     ['an unknown backend', ['train', '--demo', '--backend', 'tpu'], /backend/],
     ['resume of a non-run', ['train', '--resume', '/tmp'], /not a ReID Studio run folder/],
+    // A resumed run keeps its own graph, data and settings: a flag that would change them is refused, not ignored.
+    ['resume with more epochs', ['train', '--resume', '/tmp', '--epochs', '10'], /--resume continues the run with its own graph, data and settings: --epochs cannot change them/],
+    ['resume with another graph and data', ['train', 'g.json', '--resume', '/tmp', '--data', '/tmp', '--lr', '0.1'], /: g\.json, --data, --lr cannot change them \(with --resume only --backend, --micro-batch, --progress and --json apply\)/],
     // The tiny demo set has 12 training identities: P = 16 cannot be drawn (the setup panel's own check).
     ['more identities per batch than the data has', ['train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--out', join(home, 'p16')], /needs P = 16 identities per batch but the training set has 12; lower P \(--batch P,K\)/],
     // A micro-batch is honoured on tfjs only: forcing onnxruntime with one is the user's error, not ours.
