@@ -185,6 +185,9 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const saved = o.resume ? await recoverCheckpoint<CheckpointMeta>(o.runDir) : null;
     if (o.resume && !saved) throw new TrainError(`${o.runDir} has no checkpoint to resume from`);
     if (saved) {
+      // A checkpoint holding NaN / ±Inf (a damaged file) would resume into a NaN loss blamed on the learning rate.
+      const bad = [...saved.tensors].filter(([, t]) => t.data.some((x) => !Number.isFinite(x))).map(([k]) => k);
+      if (bad.length) throw new TrainError(`cannot resume: the checkpoint in ${o.runDir} holds NaN / ±Inf values in ${bad.length} tensor(s) (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}): the file is damaged`);
       const state = decodeTrainingState(analysis.layers, saved);
       await engine.setWeightValues(state.weights);
       engine.setOptimizerState(state.optimizer);
