@@ -191,6 +191,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (errors.length) throw new CliError(errors.map(withFlag).join('; '));
   // Warnings print once training starts (after the weights and the graph were accepted, so a refusal stays one line).
   const warnings = problems.filter((p) => p.severity === 'warning').map((w) => `warning: ${withFlag(w)}\n`);
+  // The trainer sizes the classifier to the training identities (fast-reid NUM_CLASSES 0, RSB build_model(cfg, num_classes)).
+  const numClassesFlag = v['num-classes'] === undefined ? undefined : Number(v['num-classes']);
+  if (numClassesFlag !== undefined && numClassesFlag !== dataset.numClasses) warnings.push(`note: --num-classes ${numClassesFlag} is not used: the classifier is sized to the training set's ${dataset.numClasses} identities, as fast-reid and reid-strong-baseline size it from the data\n`);
   // The dataset summary opens the progress text once training starts (after the weights and the graph were
   // accepted, so a refusal stays one line); JSON progress and --progress none get events only.
   const printer = progressPrinter(process.stderr, progressMode);
