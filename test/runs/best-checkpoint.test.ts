@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keepBestCheckpoint, readBestInfo } from '../../main/runs/store/best-checkpoint.js';
 import { resolveWeights } from '../../main/runs/store/run-weights.js';
-import { analyze } from '../../core/index.js';
-import { tinyGraph } from '../training/engine/tiny.js';
 import { runCheckpointPath } from '../../main/cli/checkpoint-arg.js';
 import { evalCommand } from '../../main/cli/eval.js';
+import { analyze } from '../../core/index.js';
+import { tinyGraph } from '../training/engine/tiny.js';
 import { Service } from '../../main/service/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'reid-best-'));
