@@ -175,6 +175,19 @@ export class ConfigReader {
   keys(): string[] {
     return [...this.flat.keys()];
   }
+
+  /**
+   * `INPUT.SIZE_TRAIN` as [height, width] in pixels (both frameworks' order), each side 8…2048; a different
+   * `INPUT.SIZE_TEST` is noted as not modelled, since the graph has one input size. Throws ConfigError out of range.
+   */
+  inputSize(): [number, number] {
+    const size = this.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
+    if (size.some((x) => x > 2048)) throw new ConfigError(`INPUT.SIZE_TRAIN ${JSON.stringify(size)}: the app takes image sides up to 2048`);
+    const sizeTest = this.ints('INPUT.SIZE_TEST', { length: 2, min: 8 });
+    if (!sameNumbers(size, sizeTest))
+      this.notModelled('INPUT.SIZE_TEST', `INPUT.SIZE_TEST ${JSON.stringify(sizeTest)} differs from SIZE_TRAIN; the graph has one input size (${size.join('x')})`);
+    return size;
+  }
 }
 
 export function sameNumbers(a: readonly number[], b: readonly number[], tol = 1e-6): boolean {

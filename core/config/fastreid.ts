@@ -2,7 +2,7 @@ import type { GraphDoc } from '../graph/types.js';
 import { FASTREID_NL_LAYERS, type Depth } from '../presets/resnet.js';
 import { LOSS_TERMS, lossTerm, lossTermByFastreidName, lossTermWeight } from '../training/losses.js';
 import { CLS_LAYERS, type TrainingSettings } from '../training/settings.js';
-import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { datasetNote, DATASET_PLACEHOLDER, ConfigReader, datasetOf, finishSettings, readSettings, type ExportResult, type ImportResult } from './common.js';
 import { fastreidDataset, type KnownDataset } from './datasets.js';
 import { startExport } from './export-start.js';
 import { keptImportNote, keptKeys, keptNote, keptOf, writeKept, type KeepRules, type KeptKeys } from './keep.js';
@@ -509,11 +509,7 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (mgn && !withBnneck) refuse("MODEL.HEADS.WITH_BNNECK False with MGN: the app's MGN heads have the BNNeck");
   const trainFeat = r.str('MODEL.HEADS.NECK_FEAT', ['before', 'after'] as const);
 
-  const size = r.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
-  if (size.some((x) => x > 2048)) throw new ConfigError(`INPUT.SIZE_TRAIN ${JSON.stringify(size)}: the app takes image sides up to 2048`);
-  const sizeTest = r.ints('INPUT.SIZE_TEST', { length: 2, min: 8 });
-  if (!sameNumbers(size, sizeTest))
-    r.notModelled('INPUT.SIZE_TEST', `INPUT.SIZE_TEST ${JSON.stringify(sizeTest)} differs from SIZE_TRAIN; the graph has one input size (${size.join('x')})`);
+  const size = r.inputSize();
 
   const names = r.strList('DATASETS.NAMES');
   const dsName = names[0] ?? 'Market1501';

@@ -3,7 +3,7 @@ import type { Depth } from '../presets/resnet.js';
 import { SENET_ARCHS, type SenetArch } from '../presets/senet.js';
 import { LOSS_TERMS, lossTermWeight, rsbMetricTerms } from '../training/losses.js';
 import type { TrainingSettings } from '../training/settings.js';
-import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, sameNumbers, type ExportResult, type ImportResult } from './common.js';
+import { ConfigReader, DATASET_PLACEHOLDER, datasetNote, datasetOf, finishSettings, type ExportResult, type ImportResult } from './common.js';
 import { datasetByName } from './datasets.js';
 import { startExport } from './export-start.js';
 import { keptImportNote, keptKeys, keptNote, keptOf, writeKept, type KeepRules } from './keep.js';
@@ -285,11 +285,7 @@ export function importRsb(flat: Map<string, ConfigValue>): ImportResult {
   if (lastStride !== 1 && lastStride !== 2) throw new ConfigError(`MODEL.LAST_STRIDE must be 1 or 2 (got ${lastStride})`);
   const neck = r.str('MODEL.NECK', ['bnneck', 'no'] as const);
   const neckFeat = r.str('TEST.NECK_FEAT', ['after', 'before'] as const);
-  const size = r.ints('INPUT.SIZE_TRAIN', { length: 2, min: 8 }) as [number, number];
-  if (size.some((x) => x > 2048)) throw new ConfigError(`INPUT.SIZE_TRAIN ${JSON.stringify(size)}: the app takes image sides up to 2048`);
-  const sizeTest = r.ints('INPUT.SIZE_TEST', { length: 2, min: 8 });
-  if (!sameNumbers(size, sizeTest))
-    r.notModelled('INPUT.SIZE_TEST', `INPUT.SIZE_TEST ${JSON.stringify(sizeTest)} differs from SIZE_TRAIN; the graph has one input size (${size.join('x')})`);
+  const size = r.inputSize();
 
   const names = r.strList('DATASETS.NAMES');
   const dsName = names[0] ?? 'market1501';

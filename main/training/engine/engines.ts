@@ -176,14 +176,13 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
   };
 }
 
-/** Why onnxruntime does not train a multi-head model (fast-reid MGN) yet. */
+/** Why the two-session onnxruntime step does not train a multi-head model (fast-reid MGN); the one-program step does. */
 function multiHeadWhy(ctx: EngineContext): string {
-  return `the model has ${ctx.reid.metadata.roles.heads!.length} loss heads (multi-head training, fast-reid MGN): its per-head losses train on tfjs for now`;
+  return `the model has ${ctx.reid.metadata.roles.heads!.length} loss heads (multi-head training, fast-reid MGN): the forward and backward sessions take one head; only the one-program step sums the heads' losses`;
 }
 
 /** Why the one-program step cannot train these settings, or undefined. */
 function programUnsupported(ctx: EngineContext): string | undefined {
-  if (isMultiHead(ctx.reid)) return multiHeadWhy(ctx);
   if (ctx.microBatchOverride !== undefined) return `a micro-batch of ${ctx.microBatchOverride} (set by the user): the ONNX program takes the whole batch`;
   return undefined;
 }
@@ -214,7 +213,9 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
   const unsupported = programUnsupported(ctx);
   if (unsupported) throw new CompileError(unsupported);
   const plan = loss.plan;
-  const numClasses = analysis.layers.find((l) => l.name === compiled.metadata.roles.logits)!.shape[0]!;
+  // The classes of the logits (a multi-head model's heads all classify the same identities: its first head's).
+  const logitsLayer = compiled.metadata.roles.logits ?? compiled.metadata.roles.heads?.find((h) => h.logits)?.logits;
+  const numClasses = analysis.layers.find((l) => l.name === logitsLayer)!.shape[0]!;
   const session = await OnnxStepSession.create(compiled, await getWeightValues(reid, analysis.layers), {
     batch: ctx.batch,
     threads,
