@@ -15,6 +15,8 @@ import { keepBestCheckpoint, readBestInfo } from '../../main/runs/store/best-che
 import { resolveWeights } from '../../main/runs/store/run-weights.js';
 import { runCheckpointPath } from '../../main/cli/checkpoint-arg.js';
 import { evalCommand } from '../../main/cli/eval.js';
+import { analyze } from '../../core/index.js';
+import { tinyGraph } from '../training/engine/tiny.js';
 import { Service } from '../../main/service/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'reid-best-'));
@@ -26,15 +28,17 @@ describe('best checkpoint by mAP', () => {
     const dir = join(work, 'unit');
     rmSync(dir, { recursive: true, force: true });
     spawnSync('mkdir', ['-p', dir]);
-    const w = (v: number) => new Map([['base.conv1/kernel', new Float32Array([v, v])]]);
+    // The tiny graph's stem conv: [8, 3, 3, 3] in PyTorch layout, HWIO [3, 3, 3, 8] in the engines' tfjs layout.
+    const layers = analyze(tinyGraph(4).graph).layers;
+    const w = (v: number) => new Map([['base.conv1/kernel', new Float32Array(216).fill(v)]]);
     expect(await readBestInfo(dir)).toBeNull();
-    expect(await keepBestCheckpoint(dir, w(1), { mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 }, null)).toBe(true);
+    expect(await keepBestCheckpoint(dir, layers, w(1), { mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 }, null)).toBe(true);
     const first = await readBestInfo(dir);
     expect(first).toEqual({ mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 });
-    expect(await keepBestCheckpoint(dir, w(2), { mAP: 0.5, rank1: 0.9, epoch: 2, step: 20 }, first)).toBe(false);
-    expect(await keepBestCheckpoint(dir, w(3), { mAP: 0.7, rank1: 0.1, epoch: 3, step: 30 }, first)).toBe(true);
-    const r = await resolveWeights(join(dir, 'best'), []);
-    expect([...r.values.get('base.conv1/kernel')!]).toEqual([3, 3]);
+    expect(await keepBestCheckpoint(dir, layers, w(2), { mAP: 0.5, rank1: 0.9, epoch: 2, step: 20 }, first)).toBe(false);
+    expect(await keepBestCheckpoint(dir, layers, w(3), { mAP: 0.7, rank1: 0.1, epoch: 3, step: 30 }, first)).toBe(true);
+    const r = await resolveWeights(join(dir, 'best'), layers);
+    expect([...r.values.get('base.conv1/kernel')!]).toEqual(new Array(216).fill(3));
     expect({ kind: r.kind, step: r.step, epoch: r.epoch, iteration: r.iteration }).toEqual({ kind: 'run', step: 30, epoch: 3, iteration: 0 });
   });
 
