@@ -14,7 +14,9 @@ import { CompileError } from '../registry/lowering.js';
  * feature map, output ACTMAP_OUTPUT_NAME; tfjs: the feature-map layer's output); the rest is below, pure.
  * "The last feature map" is the input of the first global pooling layer met walking back from the eval
  * feature: what torchreid's models return with `return_featuremaps=True` (the backbone's output before
- * global pooling). Pure: no I/O.
+ * global pooling). Inputs are walked first to last, so a multi-branch feature (fast-reid MGN's concat of
+ * b1, b2, b3, b21, …) draws its first, global branch's whole map, not the last head's stripe (a torch.chunk
+ * part, which stretched over the image would be a wrong map). Pure: no I/O.
  */
 
 /** The ONNX graph's optional output of per-position squared activations summed over channels, [batch, h, w]. */
@@ -36,7 +38,7 @@ export function featureMapLayer(layers: Layer[], evalFeature: string): Layer {
     if (getKind(l.kind)?.globalPool) {
       const src = byName.get(l.inputs[0]!);
       if (src && src.shape.length === 3) return src;
-    } else stack.push(...l.inputs);
+    } else stack.push(...[...l.inputs].reverse());
   }
   throw new CompileError(`the eval feature ${evalFeature} is not global-pooled from a spatial feature map: no activation map to draw`);
 }

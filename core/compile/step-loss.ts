@@ -53,11 +53,32 @@ export const LABELS_INPUT = 'labels';
 export const CENTERS_INPUT = 'center_loss.centers';
 
 /**
- * Emits the loss of `spec` on the forward tensors `logits` [N, K] and `feat` [N, D] into `e`. A margin
- * classification layer (`spec.classifier`) needs `cls`: the classifier's input [N, D'] and weight [D', K]
- * (the Gemm that computes `logits`).
+ * One loss head: the forward tensors its terms read and their factors (core/compile/keras.ts `roles.heads`;
+ * fast-reid MGN `losses()`: 0.125 on each CE, 0.2 on each triplet). A one-head model is one head with
+ * factors 1.
  */
-export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: string, feat: string, featDim: number, cls?: { feat: string; kernel: string }): LossGraph {
+export interface LossHeadTensors {
+  /** Logits [N, K] (absent: no CE term for this head). */
+  logits?: string;
+  /** Metric-loss feature [N, D] (absent: no triplet term for this head). */
+  feat?: string;
+  featDim?: number;
+  /** A margin classification layer's input [N, D'] and weight [D', K] (the Gemm that computes `logits`). */
+  cls?: { feat: string; kernel: string };
+  ceFactor: number;
+  tripletFactor: number;
+}
+
+/**
+ * Emits the loss of `spec` on the heads' forward tensors into `e`, as the tfjs engines sum them
+ * (main/training/engine/multi-head.ts; fast-reid MGN `losses()`):
+ *   total = ceWeight · Σ_h ceFactor_h · CE(logits_h) + tripletWeight · Σ_h tripletFactor_h · triplet(feat_h) [+ β · center(feat_0)]
+ * The `ce` / `triplet` outputs are the factor-weighted sums; `acc` reads the first head with logits (after
+ * its margin layer), as the tfjs multi-head step does. A margin classification layer (`spec.classifier`)
+ * needs each CE head's `cls`. The center loss takes one head (RSB has one feature; fast-reid none). Throws
+ * when a head lacks what its term needs.
+ */
+export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, heads: LossHeadTensors[]): LossGraph {
   const K = spec.numClasses;
   const inputs: OnnxValueInfo[] = [{ name: LABELS_INPUT, shape: [n] }];
   const detached = new Set<string>();
@@ -70,32 +91,31 @@ export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: stri
   const rowSum = (t: string, keep = true) => e.reduceSum(t, [1], keep);
   const rowMax = (t: string) => e.one('ReduceMax', [t], [ints('axes', [1]), int('keepdims', 1)]);
   const scalarMean = (t: string) => e.one('ReduceMean', [t], [int('keepdims', 0)]);
+  const scaled = (t: string, f: number) => (f === 1 ? t : e.one('Mul', [t, e.f32(f)]));
+  const posB = spec.triplet ? e.one('Equal', [labelCol, e.reshape(LABELS_INPUT, [1, n])]) : '';
 
   const margin = spec.classifier && spec.classifier.layer !== 'Linear' && spec.ceEpsilon !== null ? spec.classifier : undefined;
-  if (margin) {
-    if (!cls) throw new Error(`the ${margin.layer} classification layer needs the classifier's input and weight`);
-    logits = marginLogits(e, margin, cls.feat, cls.kernel, onehot, detached);
-  }
-  if (spec.ceEpsilon !== null) {
+  /** The head's CE logits: the model's, or its margin layer's. */
+  const ceLogits = (h: LossHeadTensors): string => {
+    if (!margin) return h.logits!;
+    if (!h.cls) throw new Error(`the ${margin.layer} classification layer needs the classifier's input and weight`);
+    return marginLogits(e, margin, h.cls.feat, h.cls.kernel, onehot, detached);
+  };
+  const ceTerm = (logits: string, eps: number): string => {
     const m = rowMax(logits);
     detached.add(m);
     const shifted = e.one('Sub', [logits, m]);
     const logp = e.one('Sub', [shifted, e.one('Log', [rowSum(e.one('Exp', [shifted]))])]);
-    const eps = spec.ceEpsilon;
     const target = eps ? e.one('Add', [e.one('Mul', [onehot, e.f32(1 - eps)]), e.f32(eps / K)]) : onehot;
-    outputs.ce = scalarMean(e.one('Neg', [rowSum(e.one('Mul', [target, logp]), false)]));
-    terms.push([outputs.ce, spec.ceWeight]);
-  }
-  outputs.acc = accuracy(e, logits, onehot, labelCol, classes, rowSum, rowMax);
-  if (spec.triplet) {
-    const t = spec.triplet;
+    return scalarMean(e.one('Neg', [rowSum(e.one('Mul', [target, logp]), false)]));
+  };
+  const tripletTerm = (t: NonNullable<StepLossSpec['triplet']>, feat: string): string => {
     const l2 = (x: string) => e.one('Div', [x, e.one('Max', [e.one('Sqrt', [rowSum(e.one('Mul', [x, x]))]), e.f32(1e-12)])]);
     const f = t.normFeat ? l2(feat) : feat;
     const xx = rowSum(e.one('Mul', [f, f]));
     const gram = e.one('MatMul', [f, e.transpose(f, [1, 0])]);
     const sq = e.one('Sub', [e.one('Add', [xx, e.transpose(xx, [1, 0])]), e.one('Mul', [gram, e.f32(2)])]);
     const dist = e.one('Sqrt', [e.one('Max', [sq, e.f32(1e-12)])]);
-    const posB = e.one('Equal', [labelCol, e.reshape(LABELS_INPUT, [1, n])]);
     let dAp: string;
     let dAn: string;
     if (t.hardMining) {
@@ -118,16 +138,40 @@ export function emitLoss(e: Emitter, spec: StepLossSpec, n: number, logits: stri
     const per = t.soft
       ? e.one('Add', [e.one('Relu', [diff]), e.one('Log', [e.one('Add', [e.f32(1), e.one('Exp', [e.one('Neg', [e.one('Abs', [diff])])])])])])
       : e.one('Relu', [e.one('Add', [diff, e.f32(t.margin)])]);
-    outputs.triplet = scalarMean(per);
-    terms.push([outputs.triplet, t.weight]);
+    return scalarMean(per);
+  };
+
+  const ces: string[] = [];
+  const tris: string[] = [];
+  for (const h of heads) {
+    if (h.logits === undefined) continue;
+    const logits = spec.ceEpsilon !== null ? ceLogits(h) : h.logits;
+    if (spec.ceEpsilon !== null) ces.push(scaled(ceTerm(logits, spec.ceEpsilon), h.ceFactor));
+    outputs.acc ??= accuracy(e, logits, onehot, labelCol, classes, rowSum, rowMax);
+  }
+  if (!outputs.acc) throw new Error('the loss needs a head with logits (the ID accuracy reads them)');
+  if (ces.length) {
+    outputs.ce = e.addAll(ces);
+    terms.push([outputs.ce, spec.ceWeight]);
+  }
+  if (spec.triplet) {
+    for (const h of heads) if (h.feat !== undefined) tris.push(scaled(tripletTerm(spec.triplet, h.feat), h.tripletFactor));
+    if (tris.length) {
+      outputs.triplet = e.addAll(tris);
+      terms.push([outputs.triplet, spec.triplet.weight]);
+    }
   }
   if (spec.centerWeight !== null) {
+    const withFeat = heads.filter((h) => h.feat !== undefined);
+    if (withFeat.length !== 1) throw new Error(`the center loss takes one feature; the model has ${withFeat.length} loss heads with one`);
+    const [feat, featDim] = [withFeat[0]!.feat!, withFeat[0]!.featDim!];
     inputs.push({ name: CENTERS_INPUT, shape: [K, featDim] });
     const d = e.one('Sub', [feat, e.one('MatMul', [onehot, CENTERS_INPUT])]);
     outputs.center = e.one('Div', [e.one('ReduceSum', [e.one('Mul', [d, d])], [int('keepdims', 0)]), e.f32(n)]);
     terms.push([outputs.center, spec.centerWeight]);
   }
-  outputs.total = e.addAll(terms.map(([t, w]) => (w === 1 ? t : e.one('Mul', [t, e.f32(w)]))));
+  if (!terms.length) throw new Error('no head has logits or a feature the loss can use');
+  outputs.total = e.addAll(terms.map(([t, w]) => scaled(t, w)));
   return { outputs, detached, inputs };
 }
 

@@ -22,7 +22,7 @@ import { CompileError } from './keras.js';
 import { differentiate, expandForward, prepareForward, type BatchStatOutputs } from './onnx-grad.js';
 import { Emitter } from './grad/index.js';
 import type { OnnxInitializer, OnnxModelJs, OnnxNode, OnnxValueInfo } from './onnx.js';
-import { CENTERS_INPUT, emitLoss, type StepLossSpec } from './step-loss.js';
+import { CENTERS_INPUT, emitLoss, type LossGraph, type LossHeadTensors, type StepLossSpec } from './step-loss.js';
 
 export { CENTERS_INPUT, LABELS_INPUT, type StepClassifierSpec, type StepLossSpec } from './step-loss.js';
 
@@ -48,11 +48,16 @@ export interface StepProgramOptions {
   updateStats: (node: OnnxNode) => boolean;
   /** BatchNorm momentum of a node (PyTorch's, default 0.1). */
   momentum: (node: OnnxNode) => number;
-  /** The forward tensors the loss reads. */
-  logits: string;
-  feature: string;
+  /** The forward tensors the loss reads (a one-head model; ignored when `heads` is given). */
+  logits?: string;
+  feature?: string;
   /** The eval (neck) feature a margin classification layer must read (fast-reid EmbeddingHead). */
   clsFeature?: string;
+  /**
+   * The loss heads of a multi-head model (core/compile/keras.ts `roles.heads`, fast-reid MGN): each head's
+   * logits and metric feature with its term factors; the loss sums them (step-loss.ts emitLoss).
+   */
+  heads?: StepHead[];
   loss: StepLossSpec;
   optimizer: StepOptimizerSpec;
   /** The parameter group of a trainable weight (per-group step counts). */
@@ -85,21 +90,53 @@ export interface StepProgram {
 
 export const LR_INPUT = 'opt.lr';
 
+/** One loss head of a multi-head model (fast-reid MGN: CE × 0.125 on each head, triplet × 0.2 on five). */
+export interface StepHead {
+  logits?: string;
+  feature?: string;
+  ceFactor: number;
+  tripletFactor: number;
+}
+
 /**
- * The input and weight of the bias-free Gemm that computes the logits, for a margin classification layer
- * (fast-reid EmbeddingHead: the layer reads the neck feature, `opts.clsFeature`). Undefined for 'Linear'.
- * Throws CompileError when the logits come from another operator or another feature.
+ * The input and weight of the bias-free Gemm that computes `logits`, for a margin classification layer
+ * (fast-reid EmbeddingHead: the layer reads the neck feature, `clsFeature` when given). Undefined for
+ * 'Linear'. Throws CompileError when the logits come from another operator or another feature.
  */
-function classifierOf(nodes: OnnxNode[], opts: StepProgramOptions): { feat: string; kernel: string } | undefined {
+function classifierOf(nodes: OnnxNode[], opts: StepProgramOptions, logits: string, clsFeature: string | undefined): { feat: string; kernel: string } | undefined {
   const c = opts.loss.classifier;
   if (!c || c.layer === 'Linear' || opts.loss.ceEpsilon === null) return undefined;
-  const gemm = nodes.find((x) => x.outputs.includes(opts.logits));
+  const gemm = nodes.find((x) => x.outputs.includes(logits));
   const transB = gemm?.attributes.find((a) => a.name === 'transB')?.value ?? 0;
   if (!gemm || gemm.opType !== 'Gemm' || transB !== 0 || gemm.inputs.length !== 2)
-    throw new CompileError(`step program: the ${c.layer} classification layer needs a bias-free linear classifier (fast-reid's EmbeddingHead weight); ${opts.logits} is not one`);
-  if (opts.clsFeature !== undefined && gemm.inputs[0] !== opts.clsFeature)
+    throw new CompileError(`step program: the ${c.layer} classification layer needs a bias-free linear classifier (fast-reid's EmbeddingHead weight); ${logits} is not one`);
+  if (clsFeature !== undefined && gemm.inputs[0] !== clsFeature)
     throw new CompileError(`step program: the ${c.layer} classification layer takes the eval feature as input, as fast-reid's EmbeddingHead does; this graph's classifier reads another feature`);
   return { feat: gemm.inputs[0]!, kernel: gemm.inputs[1]! };
+}
+
+/**
+ * The loss heads' forward tensors: `opts.heads`, or the one head of `opts.logits` / `opts.feature` (factors
+ * 1). Throws CompileError when the graph does not compute one of them.
+ */
+function lossHeads(nodes: OnnxNode[], opts: StepProgramOptions, shapes: Map<string, number[]>): LossHeadTensors[] {
+  const multi = opts.heads !== undefined;
+  const heads: StepHead[] = opts.heads ?? [{ ...(opts.logits !== undefined ? { logits: opts.logits } : {}), ...(opts.feature !== undefined ? { feature: opts.feature } : {}), ceFactor: 1, tripletFactor: 1 }];
+  return heads.map((h) => {
+    for (const t of [h.logits, h.feature]) if (t !== undefined && !shapes.get(t)) throw new CompileError(`step program: the loss input ${t} is not computed by the graph`);
+    const out: LossHeadTensors = { ceFactor: h.ceFactor, tripletFactor: h.tripletFactor };
+    if (h.logits !== undefined) {
+      out.logits = h.logits;
+      // A multi-head model's classifiers each read their own head's neck (fast-reid MGN's EmbeddingHeads).
+      const cls = classifierOf(nodes, opts, h.logits, multi ? undefined : opts.clsFeature);
+      if (cls) out.cls = cls;
+    }
+    if (h.feature !== undefined) {
+      out.feat = h.feature;
+      out.featDim = shapes.get(h.feature)![1]!;
+    }
+    return out;
+  });
 }
 
 /**
@@ -111,10 +148,14 @@ export function buildStepProgram(base: OnnxModelJs, opts: StepProgramOptions): S
   const le = new Emitter('loss/');
   const g = base.graph;
   const known = prepareForward(base, opts);
-  const featShape = known.shapes.get(opts.feature);
-  if (!featShape || !known.shapes.get(opts.logits)) throw new CompileError(`step program: the loss inputs ${opts.logits} / ${opts.feature} are not computed by the graph`);
   if (opts.loss.centerWeight !== null && opts.loss.centerWeight > 0 && opts.centerLr === undefined) throw new CompileError('step program: the center loss needs its learning rate');
-  const loss = emitLoss(le, opts.loss, n, opts.logits, opts.feature, featShape[1]!, classifierOf(g.nodes, opts));
+  let loss: LossGraph;
+  try {
+    loss = emitLoss(le, opts.loss, n, lossHeads(g.nodes, opts, known.shapes));
+  } catch (e) {
+    if (e instanceof CompileError) throw e;
+    throw new CompileError(`step program: ${(e as Error).message}`);
+  }
   const fwd = prepareForward(base, opts, { nodes: le.nodes, inits: le.inits, inputs: loss.inputs });
   const centers = opts.loss.centerWeight !== null ? [CENTERS_INPUT] : [];
   const trainable = new Set([...opts.trainable, ...centers]);

@@ -157,16 +157,23 @@ export const FR_PRESET_NAMES: readonly string[] = [
   'fastreid_mgn_R50-ibn',
 ];
 
+/** The presets that take another input size (`input`): fast-reid's MGN, whose INPUT.SIZE_TRAIN a user's config overrides. */
+export const FR_PRESETS_WITH_INPUT: readonly string[] = ['fastreid_mgn_R50-ibn'];
+
 /**
  * The document of a fast-reid recipe preset on `dataset` (a DATASETS.NAMES value, default Market1501):
  * the import of the recipe's config (Base-bagtricks.yml, then Base-AGW.yml / Base-SBS.yml, then the backbone
- * lines). Throws on an unknown name.
+ * lines). `input` [H, W] sets INPUT.SIZE_TRAIN / SIZE_TEST as a user's config on top of the recipe would
+ * (FR_PRESETS_WITH_INPUT only; the graph's diagnostics say when MGN's stripes do not fit the size). Throws on an
+ * unknown name or an `input` for another preset.
  */
-export function buildFastreidPreset(name: string, dataset = 'Market1501'): GraphDoc {
+export function buildFastreidPreset(name: string, dataset = 'Market1501', input?: [number, number]): GraphDoc {
   const datasets = `DATASETS:\n  NAMES: ("${dataset}",)\n  TESTS: ("${dataset}",)\n`;
+  if (input && !FR_PRESETS_WITH_INPUT.includes(name)) throw new Error(`the fast-reid preset ${name} takes its recipe's input size`);
   if (name === 'fastreid_mgn_R50-ibn') {
     const files: Record<string, string> = { 'configs/Base-bagtricks.yml': BAGTRICKS, 'configs/Base-SBS.yml': `_BASE_: Base-bagtricks.yml\n${SBS}`, 'configs/Base-MGN.yml': MGN };
-    const own = `_BASE_: ../Base-MGN.yml\n${FR_BACKBONES['R50-ibn']}${datasets}`;
+    const size = input ? `INPUT:\n  SIZE_TRAIN: [${input[0]}, ${input[1]}]\n  SIZE_TEST: [${input[0]}, ${input[1]}]\n` : '';
+    const own = `_BASE_: ../Base-MGN.yml\n${FR_BACKBONES['R50-ibn']}${datasets}${size}`;
     return importConfig(own, { path: 'configs/preset/mgn.yml', resolveBase: (p) => files[p]! }).doc;
   }
   const m = /^fastreid_(bagtricks|AGW|sbs)_(R50|R50-ibn|R101-ibn|S50)$/.exec(name);

@@ -71,7 +71,8 @@ export async function backendCommand(argv: string[]): Promise<void> {
   };
   const engines = { train: await decide('train'), eval: await decide('eval') };
   if (values.json) {
-    process.stdout.write(JSON.stringify({ ...report, gpu, onnxruntime, webgpu, engines }, null, 2) + '\n');
+    // `requested` is what --backend asked for (an engine name included), not the tfjs backend choice it implies.
+    process.stdout.write(JSON.stringify({ ...report, requested: choice, gpu, onnxruntime, webgpu, engines }, null, 2) + '\n');
     return;
   }
   const lines = [`backend: ${report.backend}${report.gpuFallback ? ' — ON THE CPU (no GPU device)' : ''} (${report.reason})`];

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { GraphDoc } from '../../core/index.js';
 import { parseEngineChoice } from '../onnx/engine.js';
@@ -7,6 +7,7 @@ import { BackendError } from '../tfjs/index.js';
 import { evaluateRun, EvalWeightsError } from '../training/engine/evaluate-run.js';
 import { evalSettings, runDataset } from '../runs/evaluate.js';
 import { RunStateError } from '../runs/lifecycle.js';
+import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
 import { CliError, fileErrorCliCode } from './errors.js';
 import { fsPath } from '../io/raw-names.js';
@@ -39,7 +40,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
   let runDir: string | undefined;
   if (isRun) {
     runDir = resolve(target);
-    if (!existsSync(fsPath(join(runDir, 'graph.json')))) throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)`);
+    if (!existsSync(fsPath(join(runDir, 'graph.json')))) {
+      // RUN_DIR/best (the best checkpoint's folder) is a weights path, not a run: name the command that evaluates it.
+      const parent = dirname(runDir);
+      const hint = basename(runDir) === BEST_DIR && existsSync(fsPath(join(parent, 'graph.json'))) ? `; for the run's best checkpoint: eval ${parent} --checkpoint best` : '';
+      throw new CliError(`${runDir} is not a ReID Studio run folder (no graph.json)${hint}`);
+    }
     doc = readGraphFile(join(runDir, 'graph.json'));
   } else doc = resolveGraph(target, v, { requireValid: true });
   // --checkpoint best: the run's best checkpoint by mAP (of --weights RUN_DIR, else of the run evaluated).

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS } from '../../core/api/ops-contract.js';
 import { ExportError } from '../export/errors.js';
 import { isExportFormat, runExport } from '../service/export.js';
-import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
+import { CHECKPOINT_OPTION, runCheckpointPath, runGraphOf } from './checkpoint-arg.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph } from './graph-args.js';
 
@@ -33,7 +33,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   };
   const gpus = count(values.gpus, '--gpus');
   const machines = count(values.machines, '--machines');
-  const doc = resolveGraph(positionals[0], values);
+  const doc = resolveGraph(positionals[0] ?? (values.preset || !weights ? undefined : runGraphOf(weights)), values);
   const refuse = (reasons: string[]): never => {
     if (values.json) process.stdout.write(JSON.stringify({ ok: false, format, reasons }, null, 2) + '\n');
     throw new CliError(`cannot export to ${format}: ${reasons.join('; ')}`);

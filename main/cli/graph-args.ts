@@ -4,6 +4,7 @@ import {
   buildPreset,
   buildFastreidPreset,
   FR_PRESET_NAMES,
+  FR_PRESETS_WITH_INPUT,
   DocumentError,
   freezeBackbone,
   applyCommand,
@@ -96,11 +97,21 @@ export function resolveGraph(file: string | undefined, a: GraphArgs, opts: { req
   return finishGraph(doc, a, opts);
 }
 
-/** A fast-reid recipe preset (core/presets/fastreid.ts): its graph is the recipe's, so the shape flags do not apply. */
+/**
+ * A fast-reid recipe preset (core/presets/fastreid.ts): its graph is the recipe's, so the shape flags do not
+ * apply — except `--input` on fast-reid's MGN, which sets INPUT.SIZE_TRAIN as a fast-reid config would. A size
+ * whose layer4 map torch.chunk cannot cut into MGN's 2 and 3 stripes (fast-reid's forward would fail) is refused
+ * with the graph's reason.
+ */
 function fastreidPreset(name: string, a: GraphArgs): GraphDoc {
-  const used = PRESET_FLAGS.filter((f) => a[f] !== undefined);
+  const takesInput = FR_PRESETS_WITH_INPUT.includes(name);
+  const used = PRESET_FLAGS.filter((f) => a[f] !== undefined && !(f === 'input' && takesInput));
   if (used.length) throw new CliError(`--${used[0]} does not apply to the fast-reid recipe preset ${name} (its graph is the recipe's)`);
-  return buildFastreidPreset(name);
+  if (a.input === undefined) return buildFastreidPreset(name);
+  const doc = buildFastreidPreset(name, undefined, parseInputSize(a.input));
+  const errors = analyze(doc.graph).diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new CliError(`--input ${a.input} does not fit ${name}: ${errors[0]!.message}`);
+  return doc;
 }
 
 function finishGraph(graph: GraphDoc, a: GraphArgs, opts: { requireValid?: boolean }): GraphDoc {

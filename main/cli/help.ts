@@ -199,3 +199,29 @@ export function commandHelp(name: string): string {
     'exit codes: 0 done, 1 internal error, 2 bad input, 130 interrupted',
   ].join('\n');
 }
+
+/** Levenshtein distance (insertions, deletions, substitutions), for the nearest flag of a mistyped one. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The one-line error for a flag `command` does not take (Node's parseArgs ERR_PARSE_ARGS_UNKNOWN_OPTION, whose
+ * own text adds a hint about positionals with an unbalanced quote): the flag, the command's nearest flag from
+ * its help table when one is within two edits (or one contains the other), and where the flags are listed.
+ */
+export function unknownFlagMessage(command: string, flag: string): string {
+  const known = [...new Set((HELP[command]?.flags ?? []).flatMap(([f]) => f.match(/--[a-z0-9-]+/g) ?? []))];
+  const bare = flag.replace(/=.*$/, '');
+  const near = known
+    .map((f) => ({ f, d: f.includes(bare) || bare.includes(f) ? 1 : editDistance(bare, f) }))
+    .filter((c) => c.d <= 2)
+    .sort((x, y) => x.d - y.d)[0];
+  return `Unknown option '${bare}'${near ? `; did you mean ${near.f}?` : ''} (see "reid-studio ${command} --help" for its flags)`;
+}

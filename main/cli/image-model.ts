@@ -18,7 +18,7 @@ import { forRunWeights } from '../export/weights-source.js';
 import { resolveWeights, WeightsSourceError, type ResolvedWeights } from '../runs/store/run-weights.js';
 import { CheckpointError, freshWeightStore, NonFiniteWeightsError, sourceRefusal, type LoadReport } from '../weights/index.js';
 import { sourceModelDoc } from './source-model.js';
-import { CHECKPOINT_OPTION, runCheckpointPath } from './checkpoint-arg.js';
+import { CHECKPOINT_OPTION, runCheckpointPath, runGraphOf } from './checkpoint-arg.js';
 import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { CliError } from './errors.js';
 import { GRAPH_OPTIONS, resolveGraph, type GraphArgs } from './graph-args.js';
@@ -91,7 +91,7 @@ export async function loadImageModel(
   choice: EngineChoice,
   opts: { actmap?: boolean } = {},
 ): Promise<ImageModel> {
-  const given = resolveGraph(positional, values, { requireValid: true });
+  const given = resolveGraph(positional ?? (values.preset || values['source-model'] ? undefined : runGraphOf(values.weights)), values, { requireValid: true });
   // A run folder's classifier has the run's training identities (export does the same); --source-model: the
   // checkpoint's own model (a torchreid / ft_net file: torchvision's stem and its head).
   const doc = values['source-model'] ? await sourceModelDoc(given, values.weights, values['last-stride']) : (await forRunWeights(given, values.weights)).doc;

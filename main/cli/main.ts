@@ -1,7 +1,7 @@
 import { CliError, fileErrorCliCode, Interrupted } from './errors.js';
 import { WebGpuError } from '../onnx/webgpu-errors.js';
 import { EXIT, exitAfterDrain, quietOnBrokenPipe } from './exit.js';
-import { commandHelp, HELP } from './help.js';
+import { commandHelp, HELP, unknownFlagMessage } from './help.js';
 import { appVersion } from '../io/app-version.js';
 import { joinNegativeNumbers } from './numbers.js';
 import { FileError } from '../io/files.js';
@@ -98,6 +98,12 @@ export async function runCli(argv: string[]): Promise<number> {
     if (e instanceof CliError || err.code?.startsWith('ERR_PARSE_ARGS')) {
       // Node's own messages can span lines ("… is ambiguous.\nDid you forget …"): one line, as every error.
       let message = e instanceof CliError ? err.message : err.message.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+      // An unknown flag: our own line (Node's adds a positional hint with an unbalanced quote), with the nearest flag.
+      const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '(.+?)'(?:\. |$)/.exec(message) : null;
+      if (unknown) {
+        process.stderr.write(`reid-studio: error: ${displayPath(unknownFlagMessage(cmd, unknown[1]!))}\n`);
+        return EXIT.user;
+      }
       // `--backend` with no value: say what the values are (every command's --backend takes the same ones).
       // The engine list is loaded only here: it pulls the engines, which `--version` / `--help` never load.
       if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && message.includes("'--backend <value>'")) message += ` (choose one of ${(await import('../onnx/engine.js')).ENGINE_CHOICES.join(', ')})`;

@@ -57,6 +57,11 @@ function fmtTime(s: number): string {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
 }
 
+/** Images per second with one decimal, or two significant digits below 1 (a software adapter's 0.04 img/s is not "0.0"). */
+function fmtRate(r: number): string {
+  return r > 0 && r < 1 ? r.toPrecision(2) : r.toFixed(1);
+}
+
 /** Progress rendering: a redrawn bar on a terminal, plain lines otherwise (logs, pipes). */
 export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode | boolean): (e: TrainEvent) => void {
   const m: ProgressMode = mode === true ? 'json' : mode === false ? 'auto' : mode;
@@ -70,7 +75,7 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
         const v = e[t.id];
         return v === undefined ? [] : [`${t.short} ${v.toFixed(t.digits)}`];
       }).join(' ');
-      const text = `epoch ${e.epoch} ${e.iter}/${e.iters}  loss ${e.loss.toFixed(4)} (${terms})  acc ${(e.acc * 100).toFixed(1)}%  lr ${e.lr.toExponential(2)}  ${e.imgPerSec.toFixed(1)} img/s  ETA ${fmtTime(e.etaSeconds)}`;
+      const text = `epoch ${e.epoch} ${e.iter}/${e.iters}  loss ${e.loss.toFixed(4)} (${terms})  acc ${(e.acc * 100).toFixed(1)}%  lr ${e.lr.toExponential(2)}  ${fmtRate(e.imgPerSec)} img/s  ETA ${fmtTime(e.etaSeconds)}`;
       if (tty) {
         const width = 20;
         const done = Math.round((e.iter / e.iters) * width);
@@ -211,7 +216,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     control.request = 'stop';
     process.stderr.write('\nstopping after this step (checkpointing); press Ctrl-C again to abort\n');
   };
+  // SIGTERM (timeout, kill, docker stop, a job scheduler) stops as Ctrl-C does: the step's work is checkpointed, not lost.
   process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
   try {
     const r = await trainInRun({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent }, opened);
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
@@ -224,5 +231,6 @@ export async function trainCommand(argv: string[]): Promise<void> {
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }

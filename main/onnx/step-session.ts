@@ -12,7 +12,7 @@
  * i.e. at checkpoints and evaluations only).
  */
 import type * as Ort from 'onnxruntime-node';
-import { buildStepProgram, CENTERS_INPUT, inFrozenModules, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
+import { buildStepProgram, CENTERS_INPUT, inFrozenModules, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type OutputRoles, type StepHead, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
 import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions, type OrtExecutionProvider } from './runtime.js';
 import { nodePlacement, type Placement } from './placement.js';
 import { serializeOnnx } from './serialize.js';
@@ -83,6 +83,15 @@ function hostBytes(tensors: Ort.Tensor[]): number {
   return n;
 }
 
+/**
+ * The loss heads of a multi-head model for the step program: `roles.heads`, and the one-head roles (logits,
+ * train feature) as one more head with factors 1 when set (core/compile/keras.ts OutputRoles; the tfjs
+ * multi-head step, main/training/engine/multi-head.ts, sums the same list).
+ */
+export function stepHeads(roles: OutputRoles): StepHead[] {
+  return [...(roles.logits || roles.trainFeature ? [{ ...(roles.logits ? { logits: roles.logits } : {}), ...(roles.trainFeature ? { feature: roles.trainFeature } : {}), ceFactor: 1, tripletFactor: 1 }] : []), ...(roles.heads ?? [])];
+}
+
 /** The `base.*` layers (fast-reid's `backbone`, MODEL.FREEZE_LAYERS) and the rest: the parameter groups, each with its own step count. */
 const groupOf = (key: string) => (inFrozenModules(key) ? 'backbone' : 'head');
 
@@ -142,7 +151,7 @@ export class OnnxStepSession {
   }
 
   private async build(batch: number, frozen: boolean): Promise<Program> {
-    const { logits, trainFeature, evalFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string; evalFeature: string };
+    const { logits, trainFeature, evalFeature, heads } = this.compiled.metadata.roles;
     const base = this.base;
     const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
     const statsFrozen = (n: { inputs: string[] }) => !!this.byName.get(n.inputs[3] ?? '')?.layer.statsFrozen;
@@ -155,9 +164,8 @@ export class OnnxStepSession {
       // fast-reid's LayerFreeze: the frozen backbone's running statistics are kept (the tfjs engine restores them).
       updateStats: (n) => !(frozen && inBackbone(n)),
       momentum: (n) => (this.byName.get(n.inputs[3] ?? '')?.layer.params.momentum as number | undefined) ?? 0.1,
-      logits,
-      feature: trainFeature,
-      clsFeature: evalFeature,
+      // A multi-head model (fast-reid MGN) sums its heads' terms; a one-head model reads its logits and feature.
+      ...(heads?.length ? { heads: stepHeads(this.compiled.metadata.roles) } : { logits: logits!, feature: trainFeature!, clsFeature: evalFeature }),
       loss: this.opts.loss,
       optimizer: this.opts.optimizer,
       group: (name) => groupOf(this.byName.get(name)!.key),
@@ -174,7 +182,7 @@ export class OnnxStepSession {
       const session = await this.ort.InferenceSession.create(
         serializeOnnx(program.model),
         // No spin-waiting: the data-loader workers share the cores with the step (bench/backends.ts measures it).
-        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, allowSpinning: false, ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
+        ortSessionOptions(this.opts.ep, { threads: this.opts.threads, allowSpinning: false, ...(process.env.REID_ORT_PROFILE ? { profileFilePrefix: process.env.REID_ORT_PROFILE } : {}), ...(this.opts.ep === 'webgpu' ? { preferredOutputLocation: location } : {}) }),
       );
       return { program, session };
     } catch (e) {

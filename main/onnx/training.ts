@@ -77,9 +77,11 @@ export interface TrainingSlot {
 export async function trainingSlots(compiled: CompiledModel, values: Map<string, Float32Array>): Promise<{ ort: typeof Ort; base: OnnxModelJs; slots: TrainingSlot[] }> {
   const { ort, status } = await loadOnnxRuntime();
   if (!ort) throw new OnnxRuntimeError(`the onnxruntime engine is not available: ${status.message}`);
-  const { logits, trainFeature } = compiled.metadata.roles;
-  if (!logits || !trainFeature) throw new OnnxRuntimeError('training needs the logits and the metric-loss feature outputs');
-  const base = lowerLayers(compiled, values, [...new Set([logits, trainFeature])]);
+  const { logits, trainFeature, heads } = compiled.metadata.roles;
+  // A multi-head model (fast-reid MGN) trains on every head's logits and feature.
+  const lossOutputs = [logits, trainFeature, ...(heads ?? []).flatMap((h) => [h.logits, h.feature])].filter((x): x is string => !!x);
+  if (!heads?.length && (!logits || !trainFeature)) throw new OnnxRuntimeError('training needs the logits and the metric-loss feature outputs');
+  const base = lowerLayers(compiled, values, [...new Set(lossOutputs)]);
   const byInit = new Map<string, { layer: Layer; spec: WeightSpec }>();
   for (const layer of compiled.layers) for (const spec of weightSpecs(layer)) byInit.set(`${layer.name}.${spec.slot}`, { layer, spec });
   const slots: TrainingSlot[] = [];

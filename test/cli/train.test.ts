@@ -63,17 +63,22 @@ describe('reid-studio train / eval', () => {
     expect(e.numQuery).toBe(29);
   }, 300_000);
 
-  it('Ctrl-C stops with a checkpoint; --resume finishes the run', async () => {
-    const run2 = join(home, 'run2');
-    const child = spawn(process.execPath, [BIN, 'train', ...SMALL, '--epochs', '2', '--out', run2], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Trains a small run into `out` and sends `signal` once step 2 of epoch 1 is printed; its exit code and stderr. */
+  const trainUntilSignal = (out: string, signal: NodeJS.Signals) => {
+    const child = spawn(process.execPath, [BIN, 'train', ...SMALL, '--epochs', '2', '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    const code = await new Promise<number | null>((resolve) => {
+    return new Promise<{ code: number | null; err: string }>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
-        if (/epoch 1 2\/\d+/.test(err) && !child.killed) child.kill('SIGINT');
+        if (/epoch 1 2\/\d+/.test(err) && !child.killed) child.kill(signal);
       });
-      child.on('exit', (c) => resolve(c));
+      child.on('exit', (c) => resolve({ code: c, err }));
     });
+  };
+
+  it('Ctrl-C stops with a checkpoint; --resume finishes the run', async () => {
+    const run2 = join(home, 'run2');
+    const { code, err } = await trainUntilSignal(run2, 'SIGINT');
     expect(err).toMatch(/stopping after this step/);
     // Interrupted: exit 130 as a shell reports SIGINT, so `train && eval` does not carry on.
     expect(code).toBe(130);
@@ -88,10 +93,19 @@ describe('reid-studio train / eval', () => {
     expect(cli('train', '--resume', run2).stderr).toMatch(/already completed/);
   }, 600_000);
 
+  it('SIGTERM (timeout, kill, docker stop) stops as Ctrl-C does: a checkpoint, status stopped, exit 130', async () => {
+    const run3 = join(home, 'run3');
+    const { code, err } = await trainUntilSignal(run3, 'SIGTERM');
+    expect(err).toMatch(/stopping after this step/);
+    expect(code).toBe(130);
+    expect(JSON.parse(readFileSync(join(run3, 'run.json'), 'utf8')).status).toBe('stopped');
+    expect(existsSync(join(run3, 'checkpoint'))).toBe(true);
+  }, 600_000);
+
   it('a run that failed before its first checkpoint starts again in its folder; resume says so', () => {
     const dir = join(home, 'failed-early');
-    // Forcing onnxruntime on MGN's eight loss heads fails after the run folder exists, before any checkpoint.
-    const first = cli('train', '--preset', 'fastreid_mgn_R50-ibn', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', dir);
+    // Forcing onnxruntime with a micro-batch (which only tfjs honours) fails after the run folder exists, before any checkpoint.
+    const first = cli('train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--micro-batch', '2', '--backend', 'onnxruntime', '--out', dir);
     expect(first.status).toBe(2);
     expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('failed');
     const resumed = cli('train', '--resume', dir);
@@ -115,14 +129,28 @@ describe('reid-studio train / eval', () => {
     ['resume of a non-run', ['train', '--resume', '/tmp'], /not a ReID Studio run folder/],
     // The tiny demo set has 12 training identities: P = 16 cannot be drawn (the setup panel's own check).
     ['more identities per batch than the data has', ['train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--out', join(home, 'p16')], /needs P = 16 identities per batch but the training set has 12; lower P \(--batch P,K\)/],
-    // fast-reid's MGN (eight loss heads) trains on tfjs for now: forcing onnxruntime is the user's error, not ours.
-    // (Margin classifiers such as SBS's CircleSoftmax are in the one-program step: test/training/engine/step-program.test.ts.)
-    ['onnxruntime forced with a multi-head model', ['train', '--preset', 'fastreid_mgn_R50-ibn', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime', '--out', join(home, 'mgn')], /backend onnxruntime cannot train with these settings yet: .*the model has 8 loss heads \(multi-head training, fast-reid MGN\)/],
+    // A micro-batch is honoured on tfjs only: forcing onnxruntime with one is the user's error, not ours.
+    // (fast-reid's MGN with its eight loss heads and margin classifiers such as SBS's CircleSoftmax are in the
+    // one-program step: test/training/engine/mgn-program.test.ts, step-program.test.ts.)
+    ['onnxruntime forced with a micro-batch', ['train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--micro-batch', '2', '--backend', 'onnxruntime', '--out', join(home, 'mb')], /backend onnxruntime cannot train with these settings yet: a micro-batch of 2 \(set by the user\) train on tfjs for now/],
   ])('%s: one-line error', (_what, args, msg) => {
     const r = cli(...args);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(msg);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('train progress lines', () => {
+  it('a rate below one image per second keeps its digits (a software adapter is not "0.0 img/s")', async () => {
+    const { progressPrinter } = await import('../../main/cli/train.js');
+    let out = '';
+    const stream = { isTTY: false, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    const print = progressPrinter(stream, 'lines');
+    const step = { type: 'step', epoch: 1, iter: 3, iters: 13, loss: 3.5, acc: 0, lr: 3.82e-5, etaSeconds: 1086 };
+    print({ ...step, imgPerSec: 0.04 } as never);
+    print({ ...step, imgPerSec: 12.345 } as never);
+    expect(out.split('\n').slice(0, 2).map((l) => / ([\d.]+) img\/s/.exec(l)?.[1])).toEqual(['0.040', '12.3']);
   });
 });

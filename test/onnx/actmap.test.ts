@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, buildPreset, compileToKeras, featureMapLayer, normalizeActmaps, resizeBilinear, getKind, lowerToOnnx, ACTMAP_OUTPUT_NAME, RSB_PREPROCESS, serializeDocument } from '../../core/index.js';
+import { analyze, buildMgn, buildPreset, compileToKeras, featureMapLayer, normalizeActmaps, resizeBilinear, getKind, lowerToOnnx, ACTMAP_OUTPUT_NAME, RSB_PREPROCESS, serializeDocument } from '../../core/index.js';
 import { exportModel } from '../../main/export/index.js';
 import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
 import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
@@ -178,6 +178,16 @@ describe('activation maps equal torchreid visualize_actmap in PyTorch', () => {
     const missing = await svc.dispatch('runs.actmaps', { runId: '20260101-000000-none', paths: [] });
     expect(missing).toMatchObject({ ok: false, error: { code: 'E_NOT_FOUND' } });
   }, 300_000);
+
+  it('MGN (a concat of eight heads): the map is the global branch b1\'s whole layer4 output, not the last head\'s torch.chunk stripe', () => {
+    // fast-reid mgn.py: b1 = the global branch (res_conv5 with stride 1 → H/16 × W/16), b33 = the third of b3's three stripes.
+    const doc = buildMgn({ input: [96, 32] });
+    const compiled = compileToKeras(analyze(doc.graph));
+    const fm = featureMapLayer(compiled.layers, compiled.metadata.roles.evalFeature);
+    expect(fm.kind).not.toBe('chunk');
+    expect(fm.name.startsWith('b1')).toBe(true);
+    expect(fm.shape.slice(0, 2)).toEqual([96 / 16, 32 / 16]);
+  });
 
   it('the ONNX lowering adds the map only when asked, as an extra output beside the feature', () => {
     const compiled = compileToKeras(analyze(buildPreset('resnet18', { input: [64, 32], numClasses: 5 }).graph));

@@ -44,6 +44,7 @@ describe('reid-studio on the webgpu engine (SwiftShader)', () => {
     const r = cli('backend', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
+    expect(j.requested).toBe('auto');
     // Fields the README documents stay; webgpu and engines are added.
     expect(j).toMatchObject({ backend: expect.any(String), onnxruntime: { available: true, executionProvider: 'cpu' }, gpu: expect.any(Object) });
     expect(j.webgpu).toMatchObject({ available: true, bundled: true, executionProvider: 'webgpu', adapter: { architecture: 'swiftshader', isSoftware: true, label: 'SwiftShader (software)', backend: 'vulkan' } });
@@ -61,6 +62,7 @@ describe('reid-studio on the webgpu engine (SwiftShader)', () => {
     const r = cli('backend', '--backend', 'webgpu', '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
+    expect(j.requested).toBe('webgpu');
     expect(j.webgpu.smokeTest).toMatchObject({ passed: true });
     expect(j.engines.eval).toMatchObject({ engine: 'webgpu' });
     expect(j.engines.eval.reason).toMatch(/^forced with --backend webgpu: on SwiftShader \(software\)/);

@@ -2,7 +2,7 @@
  * No operator of the TRAINING program (core/compile/step-program.ts: forward, loss, backward, optimizer)
  * falls back to the CPU on the webgpu engine for the zoo's block kinds: tiny re-ID graphs (test/training/
  * engine/tiny.ts) with a ResNet basic block, a bottleneck, IBN-a, IBN-b, an SE module, fast-reid's non-local
- * block and GeM-P pooling, each trained with CE(ε) + batch-hard triplet + center loss and Adam (the most
+ * block, GeM-P pooling and fast-reid's ResNeSt bottleneck (strided with avd / average-down; dilated, cardinality 2), each trained with CE(ε) + batch-hard triplet + center loss and Adam (the most
  * operators a step emits), and the IBN-a graph with fast-reid's ArcSoftmax classification layer. The program runs once under onnxruntime's profiler (main/onnx/placement.ts):
  * every node is on WebGpuExecutionProvider. The loss it computes equals the CPU engine's program on the
  * same state (1e-5 relative), so the placement is of a program that computes the right thing. SwiftShader
@@ -26,6 +26,10 @@ const BLOCKS: [string, { block?: TinyNode; pool?: TinyNode; classifier?: StepCla
   ['SE module', { block: { kind: 'se_module', params: { reduction: 4 } } }],
   ['non-local block', { block: { kind: 'non_local', params: {} } }],
   ['GeM-P pooling', { pool: { kind: 'gem_pool', params: { learnable: true } } }],
+  // fast-reid's ResNeSt: split attention (grouped conv, rSoftMax), avd and average-down AvgPool2d (ceil_mode) …
+  ['ResNeSt bottleneck', { block: { kind: 'resnest_bottleneck', params: { planes: 4, stride: 2, radix: 2, avd: true, avd_first: false, avg_down: true } } }],
+  // … and layer4's dilated grouped convolution (LAST_STRIDE 1), cardinality 2, avd first.
+  ['ResNeSt dilated bottleneck', { block: { kind: 'resnest_bottleneck', params: { planes: 4, stride: 1, radix: 2, cardinality: 2, avd: true, avd_first: true, avg_down: false, dilation: 2, is_first: true } } }],
   // fast-reid's margin classification layer in the loss (Acos, Cos and, in the backward pass, Sin).
   ['ArcSoftmax classifier', { classifier: { layer: 'ArcSoftmax', scale: 16, margin: 0.3 } }],
 ];

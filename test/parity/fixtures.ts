@@ -26,7 +26,8 @@ export interface ParityCase {
   seed: number;
   freezeBackbone?: boolean;
   images?: { size: [number, number]; names: string[] };
-  train?: { lr: number; labels: number[]; featureWeight: number };
+  /** One-SGD-step cases; `reluTies`: also the float64 steps at the step's ReLU ties (reference.py relu_ties, train-check.ts). */
+  train?: { lr: number; labels: number[]; featureWeight: number; reluTies?: boolean };
 }
 
 /** Runs a reference script (default reference.py) as `SCRIPT SPEC.json OUT_DIR` on `cases` in a fresh temp folder. */

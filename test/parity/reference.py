@@ -16,6 +16,7 @@ Usage: reference.py SPEC.json OUT_DIR. SPEC lists cases; for each case this writ
  features), and for training cases <id>.train.json (loss, logits/feature stats) and <id>.after.pth
  (the state_dict after one SGD step). Images cases also write PNGs and features computed from them.
 """
+import copy
 import json
 import os
 import sys
@@ -224,6 +225,114 @@ def freeze_backbone(model):
     model.base.eval()
 
 
+def sgd_step(m, xx, labels, c):
+    """One plain SGD step of the fixtures' loss CE(logits) + w·mean(global_feat²) on `m` (in place)."""
+    t = c['train']
+    m.train()
+    if c.get('freezeBackbone'):
+        freeze_backbone(m)
+    logits, gfeat = m(xx)
+    loss = F.cross_entropy(logits, labels) + t['featureWeight'] * gfeat.pow(2).mean()
+    params = [p for p in m.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=t['lr'])
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return logits, gfeat, loss
+
+
+def patch_relus(m, capture=None, masks=None, grad_masks=None):
+    """Replaces every nn.ReLU's forward of `m`. A ReLU module applied k times per forward (BasicBlock's
+    `self.relu`) is named `<module>k` per call (`base.layer4.1.relu2`: the block's output ReLU), as the
+    ONNX graph names it. `capture` gets each call's input; `masks[name]` replaces that call by x·mask
+    (forward and gradient); `grad_masks[name]` keeps relu(x) forward but passes the gradient through
+    that mask (a deliberately wrong ReLU gradient)."""
+    calls = {}
+
+    def make(name):
+        def forward(x):
+            calls[name] = calls.get(name, 0) + 1
+            key = f'{name}{calls[name]}'
+            if capture is not None:
+                capture[key] = x.detach().clone()
+            if masks and key in masks:
+                return x * masks[key]
+            if grad_masks and key in grad_masks:
+                g = grad_masks[key]
+                return x * g + (x * ((x > 0).to(x.dtype) - g)).detach()
+            return F.relu(x)
+        return forward
+
+    for name, mod in m.named_modules():
+        if isinstance(mod, nn.ReLU):
+            mod.forward = make(name)
+    return calls
+
+
+# A ReLU input whose float64 value is within RELU_TIE × PyTorch float32's own largest error on that ReLU's
+# input is a tie: a float32 engine a few times less precise than PyTorch's CPU kernels may put it on either
+# side of 0 (the WebGPU EP on SwiftShader: its forward activations are ≤ 3× PyTorch float32's distance to
+# float64, layer by layer, measured on t_r18_bnneck), and the ReLU's gradient is a step there. At most
+# RELU_TIES_MAX of them, the narrowest first.
+RELU_TIE = 4.0
+RELU_TIES_MAX = 8
+
+
+def relu_ties(start, x, labels, c, out):
+    """For each ReLU tie of the training step (see RELU_TIE), the float64 step that takes the other branch
+    there (<id>.tie<k>.after64.pth, x·mask with that element's mask flipped, forward and gradient), and one
+    deliberately wrong float32 step (<id>.wrong.after.pth): the gradient of the last ReLU (the one the global
+    average pool reads) flipped, forward unchanged, at a non-tie element of the (sample, channel) map of its
+    narrowest tie (so the same upstream gradient as the tie's), the error a mis-routed ReLU gradient would
+    make. Returns the fixture's JSON entries."""
+    pre = {}
+    for suffix, m, xx in (('32', copy.deepcopy(start), x), ('64', copy.deepcopy(start).double(), x.double())):
+        cap = {}
+        patch_relus(m, capture=cap)
+        m.train()
+        if c.get('freezeBackbone'):
+            freeze_backbone(m)
+        with torch.no_grad():
+            m(xx)
+        pre[suffix] = cap
+    ties = []
+    for name, p64 in pre['64'].items():
+        err = float((pre['32'][name].double() - p64).abs().max())
+        for idx in torch.nonzero(p64.abs() <= RELU_TIE * err).tolist():
+            v = float(p64[tuple(idx)])
+            ties.append({'relu': name, 'index': idx, 'pre64': v, 'pre32': float(pre['32'][name][tuple(idx)]), 'float32Error': err, 'margin': abs(v) / err})
+    ties.sort(key=lambda t: t['margin'])
+    result = {'reluTie': RELU_TIE, 'reluTiesFound': len(ties), 'ties': ties[:RELU_TIES_MAX]}
+    for k, tie in enumerate(result['ties']):
+        mask = (pre['64'][tie['relu']] > 0).double()
+        mask[tuple(tie['index'])] = 1.0 - mask[tuple(tie['index'])]
+        m = copy.deepcopy(start).double()
+        patch_relus(m, masks={tie['relu']: mask})
+        _, _, loss = sgd_step(m, x.double(), labels, c)
+        tie['file'] = f"{c['id']}.tie{k}.after64.pth"
+        tie['loss64'] = float(loss)
+        torch.save(m.float().state_dict(), os.path.join(out, tie['file']))
+    # The wrong step: at the last ReLU (the one the global average pool reads), next to its narrowest tie.
+    last = list(pre['64'])[-1]
+    p64 = pre['64'][last]
+    if p64.dim() == 4:
+        near = [t['index'] for t in ties if t['relu'] == last]
+        idx = near[0] if near else list(np.unravel_index(int(p64.abs().argmin()), tuple(p64.shape)))
+        tied = {tuple(t['index']) for t in ties if t['relu'] == last}
+        cand = next(([idx[0], idx[1], h, w] for h in range(p64.shape[2]) for w in range(p64.shape[3]) if (idx[0], idx[1], h, w) not in tied and [h, w] != idx[2:]), None)
+    else:
+        cand = None
+    if cand is not None:
+        g = (pre['32'][last] > 0).float()
+        g[tuple(cand)] = 1.0 - g[tuple(cand)]
+        m = copy.deepcopy(start)
+        patch_relus(m, grad_masks={last: g})
+        sgd_step(m, x, labels, c)
+        torch.save(m.state_dict(), os.path.join(out, c['id'] + '.wrong.after.pth'))
+        result['wrong'] = {'relu': last, 'index': [int(i) for i in cand], 'pre64': float(p64[tuple(cand)]), 'file': c['id'] + '.wrong.after.pth'}
+    return result
+
+
 def run_case(c, out):
     torch.manual_seed(c['seed'])
     gen = torch.Generator().manual_seed(c['seed'])
@@ -262,23 +371,17 @@ def run_case(c, out):
         import copy
         t = c['train']
         labels = torch.tensor(t['labels'])
+        start = copy.deepcopy(model)
         model64 = copy.deepcopy(model).double()
         for suffix, m, xx in (('', model, x), ('64', model64, x.double())):
-            m.train()
-            if c.get('freezeBackbone'):
-                freeze_backbone(m)
-            logits, gfeat = m(xx)
-            loss = F.cross_entropy(logits, labels) + t['featureWeight'] * gfeat.pow(2).mean()
-            params = [p for p in m.parameters() if p.requires_grad]
-            opt = torch.optim.SGD(params, lr=t['lr'])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            logits, gfeat, loss = sgd_step(m, xx, labels, c)
             write_f32(os.path.join(out, c['id'] + '.train.logits' + suffix + '.f32'), logits)
             write_f32(os.path.join(out, c['id'] + '.train.feature' + suffix + '.f32'), gfeat)
             torch.save(m.float().state_dict(), os.path.join(out, c['id'] + '.after' + suffix + '.pth'))
             result['loss' + suffix] = float(loss)
         result['trainable'] = sorted(n for n, p in model.named_parameters() if p.requires_grad)
+        if t.get('reluTies'):
+            result.update(relu_ties(start, x, labels, c, out))
     with open(os.path.join(out, c['id'] + '.json'), 'w') as f:
         json.dump(result, f)
 

@@ -26,13 +26,6 @@ const CASES: ParityCase[] = [
   // fast-reid's ResNeSt-50 (LAST_STRIDE 1: dilated layer4); its reference is resnest_modules.py's ResNeSt.
   { id: 't_resnest50', preset: 'resnest50', neck: 'bnneck', neckFeat: 'after', lastStride: 1, seed: 25, ...base },
 ];
-/**
- * Cases onnxruntime's training graph cannot take yet (core/compile/onnx-grad.ts has no rule for grouped /
- * dilated convolutions, split attention or average pooling): the engine trains them on tfjs (engines.ts
- * trainingEngine falls back with this reason); the test asserts the refusal instead.
- */
-const ONNX_UNTRAINABLE = new Set(['t_resnest50']);
-
 let fx: ReturnType<typeof generateFixtures>;
 beforeAll(async () => {
   expect((await initBackend('wasm')).backend).toBe('wasm');
@@ -117,16 +110,7 @@ for (const [engine, step] of ENGINES)
       const backend = engine.endsWith(' backend') ? engine.slice(0, -' backend'.length) : 'wasm';
       expect((await initBackend(backend as (typeof TRAIN_BACKENDS)[number])).backend).toBe(backend);
     });
-    if (engine === 'onnxruntime')
-      for (const c of CASES.filter((x) => ONNX_UNTRAINABLE.has(x.id)))
-        it(`${c.id}: no training graph on onnxruntime yet (trained on tfjs, the reason logged)`, async () => {
-          const analysis = analyze(caseDoc(c).graph);
-          const before = planLoad(analysis.layers, await readCheckpoint(`${fx.dir}/${c.id}.pth`), { keepClassifier: true });
-          await expect(OnnxTrainingSession.create(compileToKeras(analysis), before.values, { batch: c.batch, threads: 2 })).rejects.toThrow(
-            /grouped, dilated or asymmetrically padded convolutions are not supported for training/,
-          );
-        });
-    for (const c of CASES.filter((x) => engine !== 'onnxruntime' || !ONNX_UNTRAINABLE.has(x.id)))
+    for (const c of CASES)
       it(c.id, async () => {
         const analysis = analyze(caseDoc(c).graph);
         const fixture = await stepFixture(fx.dir, c, analysis);

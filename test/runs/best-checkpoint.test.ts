@@ -6,12 +6,17 @@
  * export, and bad uses are one-line errors.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keepBestCheckpoint, readBestInfo } from '../../main/runs/store/best-checkpoint.js';
 import { resolveWeights } from '../../main/runs/store/run-weights.js';
+import { runCheckpointPath } from '../../main/cli/checkpoint-arg.js';
+import { evalCommand } from '../../main/cli/eval.js';
+import { analyze } from '../../core/index.js';
+import { tinyGraph } from '../training/engine/tiny.js';
 import { Service } from '../../main/service/index.js';
 
 const work = mkdtempSync(join(tmpdir(), 'reid-best-'));
@@ -23,16 +28,32 @@ describe('best checkpoint by mAP', () => {
     const dir = join(work, 'unit');
     rmSync(dir, { recursive: true, force: true });
     spawnSync('mkdir', ['-p', dir]);
-    const w = (v: number) => new Map([['base.conv1/kernel', new Float32Array([v, v])]]);
+    // The tiny graph's stem conv: [8, 3, 3, 3] in PyTorch layout, HWIO [3, 3, 3, 8] in the engines' tfjs layout.
+    const layers = analyze(tinyGraph(4).graph).layers;
+    const w = (v: number) => new Map([['base.conv1/kernel', new Float32Array(216).fill(v)]]);
     expect(await readBestInfo(dir)).toBeNull();
-    expect(await keepBestCheckpoint(dir, w(1), { mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 }, null)).toBe(true);
+    expect(await keepBestCheckpoint(dir, layers, w(1), { mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 }, null)).toBe(true);
     const first = await readBestInfo(dir);
     expect(first).toEqual({ mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 });
-    expect(await keepBestCheckpoint(dir, w(2), { mAP: 0.5, rank1: 0.9, epoch: 2, step: 20 }, first)).toBe(false);
-    expect(await keepBestCheckpoint(dir, w(3), { mAP: 0.7, rank1: 0.1, epoch: 3, step: 30 }, first)).toBe(true);
-    const r = await resolveWeights(join(dir, 'best'), []);
-    expect([...r.values.get('base.conv1/kernel')!]).toEqual([3, 3]);
+    expect(await keepBestCheckpoint(dir, layers, w(2), { mAP: 0.5, rank1: 0.9, epoch: 2, step: 20 }, first)).toBe(false);
+    expect(await keepBestCheckpoint(dir, layers, w(3), { mAP: 0.7, rank1: 0.1, epoch: 3, step: 30 }, first)).toBe(true);
+    const r = await resolveWeights(join(dir, 'best'), layers);
+    expect([...r.values.get('base.conv1/kernel')!]).toEqual(new Array(216).fill(3));
     expect({ kind: r.kind, step: r.step, epoch: r.epoch, iteration: r.iteration }).toEqual({ kind: 'run', step: 30, epoch: 3, iteration: 0 });
+  });
+
+  it('--checkpoint best of a run with no best yet, or of a folder that is no run, is refused in words, not as a missing file', () => {
+    const run = join(work, 'no-best');
+    mkdirSync(join(run, 'checkpoint'), { recursive: true });
+    writeFileSync(join(run, 'run.json'), JSON.stringify({ id: 'no-best', name: 'no-best', status: 'done', created: '2026-01-01T00:00:00Z' }));
+    expect(runCheckpointPath(run, 'last')).toBe(run);
+    expect(() => runCheckpointPath(run, 'best')).toThrow(`${run} has no best checkpoint yet`);
+    expect(() => runCheckpointPath(join(run, 'checkpoint'), 'best')).toThrow(`--checkpoint applies to a training run folder; ${join(run, 'checkpoint')} is not one`);
+    mkdirSync(join(run, 'best'));
+    expect(runCheckpointPath(run, 'best')).toBe(join(run, 'best'));
+    // eval's positional is a run folder: RUN/best there is pointed to --checkpoint best.
+    writeFileSync(join(run, 'graph.json'), '{}');
+    return expect(evalCommand([join(run, 'best')])).rejects.toThrow(`is not a ReID Studio run folder (no graph.json); for the run's best checkpoint: eval ${run} --checkpoint best`);
   });
 
   it('a tiny run keeps the best evaluation\'s weights; eval RUN --checkpoint best reproduces it; embed / export / Evaluate on… take it', async () => {
@@ -61,8 +82,17 @@ describe('best checkpoint by mAP', () => {
     const emb = cli('embed', join(run, 'graph.json'), '--weights', run, '--checkpoint', 'best', '--images', join(images, 'query'), '--out', join(work, 'f.json'), '--progress', 'none');
     expect(emb.status, emb.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(work, 'f.json'), 'utf8')).weights).toEqual({ source: 'checkpoint', step: want.step, checkpoint: 'best' });
+    // --weights RUN_DIR without a graph: the run's own graph.json, not the default preset (same features).
+    const emb2 = cli('embed', '--weights', run, '--checkpoint', 'best', '--images', join(images, 'query'), '--out', join(work, 'f2.json'), '--progress', 'none');
+    expect(emb2.status, emb2.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, 'f2.json'), 'utf8')).features).toEqual(JSON.parse(readFileSync(join(work, 'f.json'), 'utf8')).features);
     const ex = cli('export', join(run, 'graph.json'), '--format', 'pytorch', '--weights', run, '--checkpoint', 'best', '--out', join(work, 'exported'));
     expect(ex.status, ex.stderr).toBe(0);
+    const ex2 = cli('export', '--format', 'pytorch', '--weights', run, '--checkpoint', 'best', '--out', join(work, 'exported2'));
+    expect(ex2.status, ex2.stderr).toBe(0);
+    // By digest: vitest's toEqual walks a Buffer index by index (a 44 MB state_dict took the worker past its memory).
+    const sha256 = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(sha256(join(work, 'exported2', 'model.pth'))).toBe(sha256(join(work, 'exported', 'model.pth')));
 
     // The app: Evaluate on… with the best checkpoint (its step), a run without one refused in one line.
     const svc = new Service({ host: 'browser', version: '0', dataDir: home, documentsDir: home });

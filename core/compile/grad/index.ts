@@ -4,12 +4,14 @@
  * CompileError naming it, and the caller trains the graph on another engine and says why.
  */
 import type { OpRule } from './emitter.js';
-import { Conv } from './ops/conv.js';
+import { AveragePool } from './ops/avgpool.js';
+import { Conv } from './ops/conv-grouped.js';
 import { Add, compare, Div, Max, Mul, Pow, Sub, Where } from './ops/elementwise.js';
 import { Gemm, MatMul } from './ops/linear.js';
 import { MaxPool } from './ops/maxpool.js';
 import { BatchNormalization, BatchNormalizationTrain, BN_TRAIN, InstanceNormalization } from './ops/norm.js';
 import { ArgMax, ReduceMax, ReduceMean, ReduceMin, ReduceSum } from './ops/reduce.js';
+import { Softmax } from './ops/softmax.js';
 import { Concat, Flatten, GlobalAveragePool, Reshape, Split, Transpose } from './ops/shape.js';
 import { Abs, Acos, Cast, Cos, Exp, Identity, Log, Neg, Reciprocal, Relu, Sigmoid, Softplus, Sqrt } from './ops/unary.js';
 
@@ -19,6 +21,8 @@ export const OP_RULES: Record<string, OpRule> = {
   [BN_TRAIN]: BatchNormalizationTrain,
   InstanceNormalization,
   MaxPool,
+  AveragePool,
+  Softmax,
   Relu,
   Sigmoid,
   Reciprocal,

@@ -19,7 +19,7 @@ import { ConfigError, importConfig } from '../../../core/config/index.js';
 import { readTextFileSync, writeFileAtomic } from '../../io/files.js';
 import { RunDir } from '../store/run-dir.js';
 import { writeCheckpoint } from '../store/checkpoint.js';
-import { weightKey } from '../store/checkpoint-keys.js';
+import { encodeWeights, PYTORCH_LAYOUT } from '../store/checkpoint-keys.js';
 import { createImportedRun } from '../lifecycle.js';
 import { RunLockedError, withRunLock } from '../store/lock.js';
 import { planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type Checkpoint, type LoadReport } from '../../weights/index.js';
@@ -135,9 +135,8 @@ export async function convertCheckpoint(doc: GraphDoc, file: string, configPath:
     const m = missingTrained[0]!;
     throw new ExternalImportError(`${file} does not match ${configPath}: ${missingTrained.length} weight(s) of the config's model are not in the checkpoint (e.g. ${m.key})`);
   }
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [k, v] of plan.values) tensors.set(weightKey(k), { shape: [v.length], data: v });
-  return { doc: cur, tensors, weightKeys: [...plan.values.keys()], report: plan.report };
+  const { tensors, weightKeys } = encodeWeights(analyze(cur.graph).layers, plan.values);
+  return { doc: cur, tensors, weightKeys, report: plan.report };
 }
 
 /** Rows of the checkpoint's classifier (fast-reid `heads.weight` / `heads.classifier.weight`, RSB `classifier.weight`), under any wrapper prefix. */
@@ -277,7 +276,7 @@ async function writeRecords(run: RunDir, folder: ExternalFolder, converted: Conv
     const epochs = folder.checkpoint.epoch;
     const step = epochs !== null && folder.itersPerEpoch ? epochs * folder.itersPerEpoch : (folder.steps[folder.steps.length - 1]?.step ?? 0);
     // The trainer's meta: `epoch` is the 1-based epoch training would resume at, `batch` the position in it.
-    await writeCheckpoint(run.dir, { tensors: converted.tensors, meta: { weightKeys: converted.weightKeys, step, ...(epochs !== null ? { epoch: epochs + 1, batch: 0 } : {}), external: { file: folder.checkpoint.file } } });
+    await writeCheckpoint(run.dir, { tensors: converted.tensors, meta: { layout: PYTORCH_LAYOUT, weightKeys: converted.weightKeys, step, ...(epochs !== null ? { epoch: epochs + 1, batch: 0 } : {}), external: { file: folder.checkpoint.file } } });
     await run.writeJson('load-report.json', converted.report);
   }
 }

@@ -9,7 +9,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { weightKey, type CheckpointMeta } from './checkpoint-keys.js';
+import type { Layer } from '../../../core/index.js';
+import { encodeWeights, type CheckpointMeta } from './checkpoint-keys.js';
 
 /** The folder (inside the run folder) whose checkpoint is the best one. */
 export const BEST_DIR = 'best';
@@ -40,19 +41,20 @@ export async function readBestInfo(runDir: string): Promise<BestInfo | null> {
 }
 
 /**
- * Writes `weights` (tfjs layout, `${layer}/${slot}`) as the best checkpoint when `info.mAP` exceeds the
- * stored best's (or there is none). Returns whether it did. The position in the meta decodes as the
+ * Writes `weights` (tfjs layout, `${layer}/${slot}` of `layers`) as the best checkpoint when `info.mAP` exceeds
+ * the stored best's (or there is none), in the run checkpoint's PyTorch layout (checkpoint-keys.ts
+ * encodeWeights). Returns whether it did. The position in the meta decodes as the
  * evaluated epoch's end (checkpoint-keys.ts decodeRunWeights: `epoch`, iteration 0).
  */
-export async function keepBestCheckpoint(runDir: string, weights: Map<string, Float32Array>, info: BestInfo, previous: BestInfo | null): Promise<boolean> {
+export async function keepBestCheckpoint(runDir: string, layers: readonly Layer[], weights: Map<string, Float32Array>, info: BestInfo, previous: BestInfo | null): Promise<boolean> {
   if (previous && !(info.mAP > previous.mAP)) return false;
   const dir = join(runDir, BEST_DIR);
   // Not recursive: a run folder deleted while training is not recreated (writeCheckpoint then fails).
   await mkdir(dir).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'EEXIST') throw e;
   });
-  const tensors = new Map([...weights].map(([k, v]) => [weightKey(k), { shape: [v.length], data: v }]));
-  const meta: BestMeta = { weightKeys: [...weights.keys()], step: info.step, epoch: info.epoch + 1, batch: 0, best: info };
+  const { tensors, weightKeys, layout } = encodeWeights(layers, weights);
+  const meta: BestMeta = { layout, weightKeys, step: info.step, epoch: info.epoch + 1, batch: 0, best: info };
   await writeCheckpoint(dir, { tensors, meta });
   return true;
 }

@@ -20,7 +20,11 @@ import { fileError, readRegularFile, readTextFile, syncFolder, writeFileSynced }
 import { fsPath } from '../../io/raw-names.js';
 
 export const CHECKPOINT_FORMAT = 'reid-studio-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/**
+ * 2: tensors in PyTorch layout keyed by state_dict keys (checkpoint-keys.ts, `meta.layout`); 1: tfjs slot
+ * layout, still read. An older ReID Studio refuses a version-2 checkpoint as newer rather than misread it.
+ */
+export const CHECKPOINT_VERSION = 2;
 const FINAL = 'checkpoint';
 const PREV = 'checkpoint.prev';
 const TMP_PREFIX = 'checkpoint.tmp-';

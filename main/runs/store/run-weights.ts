@@ -25,7 +25,7 @@ export class WeightsSourceError extends Error {}
 export interface ResolvedWeights {
   /** `${layer}/${slot}` → values in tfjs layout (for a file: re-laid-out when first read). */
   values: Map<string, Float32Array>;
-  /** Files: the same slots in PyTorch layout, as read (what the weight store takes without a relayout). */
+  /** Files and PyTorch-layout run checkpoints: the same slots in PyTorch layout, as read (what the weight store takes without a relayout). */
   torch?: Map<string, Float32Array>;
   kind: 'run' | 'file';
   /** Run folders: the training step of the checkpoint. */
@@ -69,9 +69,15 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     if (!saved && basename(path) === BEST_DIR && existsSync(join(dirname(path), 'run.json')))
       throw new WeightsSourceError(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`);
     if (!saved) throw new WeightsSourceError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`);
-    const { values, ...position } = decodeRunWeights(saved);
+    let decoded;
+    try {
+      decoded = decodeRunWeights(layers, saved);
+    } catch (e) {
+      throw new WeightsSourceError(`the run checkpoint in ${path} does not fit the graph: ${(e as Error).message}`);
+    }
+    const { values, torch, ...position } = decoded;
     if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
-    return { values, kind: 'run', ...position };
+    return { values, ...(torch ? { torch } : {}), kind: 'run', ...position };
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.

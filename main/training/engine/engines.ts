@@ -1,8 +1,11 @@
 /**
  * Training engines: what runs one optimisation step of a run. Both have the same losses (ReidLoss on the
- * whole P×K batch), optimizer semantics (optimizer.ts) and checkpoint contents (weights in tfjs layout
- * keyed `${layer}/${slot}`, optimizer moments keyed alike, center-loss centers), so a checkpoint written
- * by one resumes on the other.
+ * whole P×K batch), optimizer semantics (optimizer.ts) and state (weights handed over in tfjs layout keyed
+ * `${layer}/${slot}`, optimizer moments keyed alike, center-loss centers; the checkpoint codec stores them
+ * in PyTorch layout, main/runs/store/checkpoint-keys.ts), so a checkpoint written by one resumes on the other.
+ * The run's weights start in a weight store (main/weights/store.ts, PyTorch layout): the ONNX engines read
+ * their initial values from it and write their current ones back (`syncWeights`); the tfjs model is built
+ * (and filled from the store) only when the tfjs engine trains.
  *  - `onnxruntime`: the compiled model's ONNX training graph (main/onnx/training.ts) on onnxruntime-node's
  *    CPU engine with every core; the whole batch in one pass (BatchNorm sees every sample, as in PyTorch).
  *  - a tfjs backend (step.ts): micro-batches where the backend's memory needs them.
@@ -19,6 +22,7 @@ import { WEBGPU_ENGINE } from '../../onnx/webgpu.js';
 import { WebGpuError } from '../../onnx/webgpu-errors.js';
 import { checkPKBatch } from '../losses/index.js';
 import { BackendError, getWeightValues, setWeightsFromValues, trainableVariables, type ReidModel } from '../../tfjs/index.js';
+import type { WeightStore } from '../../weights/index.js';
 import type { ReidLoss } from '../losses/index.js';
 import { ArrayOptimizer } from './array-optimizer.js';
 import { deviceMemory, imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
@@ -58,13 +62,19 @@ export interface TrainingEngine {
   setWeightValues(values: Map<string, Float32Array>): Promise<void>;
   optimizerState(): Promise<OptimizerState>;
   setOptimizerState(state: OptimizerState): void;
-  /** Writes the engine's current weights into the tfjs model (before evaluating it). */
-  syncModel(): Promise<void>;
+  /** Writes the engine's current weights into the run's weight store (before evaluating them); centers into the loss. */
+  syncWeights(): Promise<void>;
   dispose(): Promise<void>;
 }
 
 export interface EngineContext {
-  reid: ReidModel;
+  /**
+   * The run's weights (PyTorch layout): the fresh seeded initialisation (`freshWeightStore(seedInitializers(…))`,
+   * value for value what tfjs-layers draws) or loaded weights. The ONNX engines start from it.
+   */
+  store: WeightStore;
+  /** The tfjs model of `compiled`, filled from the store: built on the first call (only the tfjs engine calls it). */
+  model(): Promise<ReidModel>;
   compiled: CompiledModel;
   analysis: Analysis;
   loss: ReidLoss;
@@ -81,8 +91,12 @@ export interface EngineContext {
   pk?: PKBatch;
 }
 
-function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
-  const { reid, analysis, loss } = ctx;
+/** A multi-head model (core/compile/keras.ts `roles.heads`; fast-reid's MGN). */
+const multiHead = (ctx: EngineContext) => !!ctx.compiled.metadata.roles.heads?.length;
+
+async function tfjsEngine(ctx: EngineContext, reason: string): Promise<TrainingEngine> {
+  const { analysis, loss } = ctx;
+  const reid = await ctx.model();
   const vars = trainableVariables(reid);
   // Stable per-weight keys (layer/slot) so optimizer state restores in another process.
   const keys = reid.model.trainableWeights.map((w) => w.originalName);
@@ -118,22 +132,24 @@ function tfjsEngine(ctx: EngineContext, reason: string): TrainingEngine {
     },
     optimizerState: () => opt.getState(),
     setOptimizerState: (s) => opt.setState(s),
-    syncModel: async () => undefined,
+    syncWeights: async () => {
+      ctx.store.setTfjsValues(await getWeightValues(reid, analysis.layers));
+    },
     dispose: async () => opt.dispose(),
   };
 }
 
 async function onnxEngine(ctx: EngineContext, threads: number, reason: string): Promise<TrainingEngine> {
-  const { reid, analysis, loss } = ctx;
-  const session = await OnnxTrainingSession.create(ctx.compiled, await getWeightValues(reid, analysis.layers), { batch: ctx.batch, threads });
+  const { analysis, loss, store } = ctx;
+  const session = await OnnxTrainingSession.create(ctx.compiled, store.tfjsValues(), { batch: ctx.batch, threads });
   const byKey = new Map(session.weights.map((w) => [w.key, w]));
   const opt = new ArrayOptimizer(
     ctx.optimizer,
     session.weights.filter((w) => w.trainable).map((w) => ({ key: w.key, data: w.data })),
     { toSaved: (k, d) => toTfjsLayout(byKey.get(k)!, d), fromSaved: (k, d) => toGraphLayout(byKey.get(k)!, d) },
   );
-  // Slots outside the training graph (layers feeding neither the logits nor the feature) live in the tfjs model.
-  const all = async () => new Map([...(await getWeightValues(reid, analysis.layers)), ...session.weightValues()]);
+  // Slots outside the training graph (layers feeding neither the logits nor the feature) live in the store.
+  const all = async () => new Map([...store.tfjsValues(), ...session.weightValues()]);
   return {
     name: ONNXRUNTIME_BACKEND,
     threads,
@@ -164,26 +180,25 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
     },
     weightValues: all,
     async setWeightValues(values) {
-      setWeightsFromValues(reid, analysis.layers, values);
+      store.setTfjsValues(values);
       session.setWeightValues(values);
     },
     optimizerState: async () => opt.getState(),
     setOptimizerState: (s) => opt.setState(s),
-    syncModel: async () => {
-      setWeightsFromValues(reid, analysis.layers, session.weightValues());
+    syncWeights: async () => {
+      store.setTfjsValues(session.weightValues());
     },
     dispose: () => session.release(),
   };
 }
 
-/** Why onnxruntime does not train a multi-head model (fast-reid MGN) yet. */
+/** Why the two-session onnxruntime step does not train a multi-head model (fast-reid MGN); the one-program step does. */
 function multiHeadWhy(ctx: EngineContext): string {
-  return `the model has ${ctx.reid.metadata.roles.heads!.length} loss heads (multi-head training, fast-reid MGN): its per-head losses train on tfjs for now`;
+  return `the model has ${ctx.compiled.metadata.roles.heads!.length} loss heads (multi-head training, fast-reid MGN): the forward and backward sessions take one head; only the one-program step sums the heads' losses`;
 }
 
 /** Why the one-program step cannot train these settings, or undefined. */
 function programUnsupported(ctx: EngineContext): string | undefined {
-  if (isMultiHead(ctx.reid)) return multiHeadWhy(ctx);
   if (ctx.microBatchOverride !== undefined) return `a micro-batch of ${ctx.microBatchOverride} (set by the user): the ONNX program takes the whole batch`;
   return undefined;
 }
@@ -210,12 +225,14 @@ async function trialFit(session: OnnxStepSession, pk: PKBatch, planned: number):
 }
 
 async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threads: number, reason: string, adapter?: { label: string; limits: BufferLimits }): Promise<TrainingEngine> {
-  const { reid, analysis, loss, compiled } = ctx;
+  const { analysis, loss, compiled, store } = ctx;
   const unsupported = programUnsupported(ctx);
   if (unsupported) throw new CompileError(unsupported);
   const plan = loss.plan;
-  const numClasses = analysis.layers.find((l) => l.name === compiled.metadata.roles.logits)!.shape[0]!;
-  const session = await OnnxStepSession.create(compiled, await getWeightValues(reid, analysis.layers), {
+  // The classes of the logits (a multi-head model's heads all classify the same identities: its first head's).
+  const logitsLayer = compiled.metadata.roles.logits ?? compiled.metadata.roles.heads?.find((h) => h.logits)?.logits;
+  const numClasses = analysis.layers.find((l) => l.name === logitsLayer)!.shape[0]!;
+  const session = await OnnxStepSession.create(compiled, store.tfjsValues(), {
     batch: ctx.batch,
     threads,
     ep,
@@ -252,7 +269,7 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
   };
   const all = async () => {
     await syncCenters();
-    return new Map([...(await getWeightValues(reid, analysis.layers)), ...(await session.weightValues())]);
+    return new Map([...store.tfjsValues(), ...(await session.weightValues())]);
   };
   const engine: TrainingEngine = {
     name: ep === 'webgpu' ? WEBGPU_ENGINE : ONNXRUNTIME_BACKEND,
@@ -293,13 +310,13 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     },
     weightValues: all,
     async setWeightValues(values) {
-      setWeightsFromValues(reid, analysis.layers, values);
+      store.setTfjsValues(values);
       session.setWeightValues(values);
     },
     optimizerState: () => session.optimizerState(),
     setOptimizerState: (s) => session.setOptimizerState(s),
-    syncModel: async () => {
-      setWeightsFromValues(reid, analysis.layers, await session.weightValues());
+    syncWeights: async () => {
+      store.setTfjsValues(await session.weightValues());
       await syncCenters();
     },
     dispose: () => session.release(),
@@ -344,7 +361,7 @@ export async function trainingEngine(ctx: EngineContext, choice: string): Promis
     if (!(e instanceof CompileError || e instanceof OnnxRuntimeError)) throw e;
     programSkipped = `one-program step skipped: ${e.message}`;
   }
-  const unsupported = ctx.onnxUnsupported ?? (isMultiHead(ctx.reid) ? multiHeadWhy(ctx) : undefined);
+  const unsupported = ctx.onnxUnsupported ?? (multiHead(ctx) ? multiHeadWhy(ctx) : undefined);
   if (unsupported) {
     if (forced) throw new BackendError(`backend onnxruntime cannot train with these settings yet: ${unsupported} (${programSkipped})`);
     return tfjsEngine(ctx, `onnxruntime skipped (${unsupported}; ${programSkipped})`);

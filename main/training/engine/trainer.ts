@@ -6,7 +6,8 @@
 import { imagePreprocessOf } from '../../image/decode.js';
 import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrAt, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
-import { buildFromCompiled, disposeModel, initBackend } from '../../tfjs/index.js';
+import { buildFromCompiled, disposeModel, initBackend, setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
+import { freshWeightStore } from '../../weights/index.js';
 import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
@@ -15,7 +16,7 @@ import { recoverCheckpoint, writeCheckpoint } from '../../runs/store/checkpoint.
 import { keepBestCheckpoint, readBestInfo } from '../../runs/store/best-checkpoint.js';
 import { planFileWeights } from '../../runs/store/run-weights.js';
 import { evaluateModel } from './evaluate-model.js';
-import { featureEngine, tfjsChoiceOf, type EngineChoice } from '../../onnx/engine.js';
+import { featureEngineOf, tfjsChoiceOf, tfjsFeatureEngine, type EngineChoice } from '../../onnx/engine.js';
 import { writeEvalFeatures } from './eval-features.js';
 import { trainingEngine, type TrainingEngine } from './engines.js';
 import { deviceMemory } from './memory.js';
@@ -118,15 +119,35 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   const hasLogits = !!analysis.outputs.logits || heads.some((h) => h.logits);
   const hasFeature = !!analysis.outputs.trainFeature || heads.some((h) => h.feature);
   if (!hasLogits || !hasFeature) throw new TrainError('training needs the logits and the metric-loss feature connected to "Model outputs" (or to head losses)');
-  // Seeded initialisation: the same seed gives the same starting weights (reproducible runs and resumes).
+  // Seeded initialisation: the same seed gives the same starting weights (reproducible runs and resumes), drawn
+  // into the run's weight store (PyTorch layout) as tfjs-layers draws them (main/weights/init.ts), on every engine.
   const compiled = seedInitializers(compileToKeras(analysis), s.seed);
-  const reid = await buildFromCompiled(compiled);
-  // The run's evaluations: on onnxruntime (all cores) when installed and the backend is automatic, else tfjs.
+  const store = freshWeightStore(compiled);
+  // The tfjs model: built (and filled from the store) only where tfjs trains or computes the features.
+  let reid: ReidModel | undefined;
+  // Set when the tfjs engine takes the model to train it (its weights are then the model's own).
+  let tfjsTrains = false;
+  const tfjsModel = async (): Promise<ReidModel> => {
+    if (!reid) {
+      reid = await buildFromCompiled(compiled);
+      setWeightsFromValues(reid, analysis.layers, store.tfjsValues());
+    }
+    return reid;
+  };
+  // The run's evaluations, of the weights the engine holds now (written into the store): on onnxruntime (all
+  // cores) when installed and the backend is automatic, else tfjs — the training model when tfjs trains.
   const evaluateNow = async () => {
-    await trainer?.syncModel();
-    const features = await featureEngine(reid, compiled, o.backend ?? 'auto', backend.backend);
+    await trainer?.syncWeights();
+    const features = await featureEngineOf(compiled, o.backend ?? 'auto', {
+      weights: () => store.tfjsLookup(),
+      tfjs: async (reason) => {
+        const model = await tfjsModel();
+        if (!tfjsTrains) setWeightsFromValues(model, analysis.layers, store.tfjsValues());
+        return tfjsFeatureEngine(model, compiled, backend.backend, reason);
+      },
+    });
     try {
-      return await evaluateModel(reid, o.dataset, s, pool, undefined, features.extract);
+      return await evaluateModel(undefined, o.dataset, s, pool, undefined, features.extract);
     } finally {
       await features.dispose();
     }
@@ -140,7 +161,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     loss = new ReidLoss(s, o.dataset.numClasses, featDim);
     const batchSize = s.batch.p * s.batch.k;
     const engine = await trainingEngine(
-      { reid, compiled, analysis, loss, optimizer: { name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, batch: batchSize,
+      { store, model: () => ((tfjsTrains = true), tfjsModel()), compiled, analysis, loss, optimizer: { name: s.optimizer.name, weightDecay: s.optimizer.weightDecay, momentum: s.optimizer.momentum }, batch: batchSize,
         tfjsBackend: backend.backend,
         pk: s.batch,
         memory: deviceMemory(backend.backend, { onGpu: backend.device === 'gpu' }),
@@ -164,7 +185,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const saved = o.resume ? await recoverCheckpoint<CheckpointMeta>(o.runDir) : null;
     if (o.resume && !saved) throw new TrainError(`${o.runDir} has no checkpoint to resume from`);
     if (saved) {
-      const state = decodeTrainingState(saved);
+      const state = decodeTrainingState(analysis.layers, saved);
       await engine.setWeightValues(state.weights);
       engine.setOptimizerState(state.optimizer);
       if (state.centers && loss.center) loss.center.centers.assign(tf.tensor(state.centers.data, state.centers.shape));
@@ -204,7 +225,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const save = async (nextEpoch: number, nextBatch: number, samplerState: SamplerState) => {
       const weights = await engine.weightValues();
       const centers = loss!.center ? { shape: loss!.center.centers.shape, data: (await loss!.center.centers.data()) as Float32Array } : undefined;
-      const { tensors, meta } = encodeTrainingState<SamplerState>({ weights, optimizer: await engine.optimizerState(), ...(centers ? { centers } : {}), position: { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState } });
+      const { tensors, meta } = encodeTrainingState<SamplerState>(analysis.layers, { weights, optimizer: await engine.optimizerState(), ...(centers ? { centers } : {}), position: { epoch: nextEpoch, batch: nextBatch, step, sampler: samplerState } });
       await writeCheckpoint(o.runDir, { tensors, meta });
       emit({ type: 'checkpoint', epoch: nextEpoch, step, batch: nextBatch });
     };
@@ -219,7 +240,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     const keepBest = async (epoch: number, r: { mAP: number; rank1: number }) => {
       if (best && !(r.mAP > best.mAP)) return;
       const info = { mAP: r.mAP, rank1: r.rank1, epoch, step };
-      if (await keepBestCheckpoint(o.runDir, await engine.weightValues(), info, best)) {
+      if (await keepBestCheckpoint(o.runDir, analysis.layers, await engine.weightValues(), info, best)) {
         best = info;
         await run.log(`best checkpoint: epoch ${epoch}, mAP ${(r.mAP * 100).toFixed(1)}%`);
       }
@@ -309,6 +330,6 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     await pool.close();
     loss?.dispose();
     await trainer?.dispose();
-    disposeModel(reid);
+    if (reid) disposeModel(reid);
   }
 }

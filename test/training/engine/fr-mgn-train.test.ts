@@ -14,7 +14,8 @@ import { FIXTURES } from '../../config/helpers.js';
  * fast-reid's MGN recipe (configs/Market1501/mgn_R50-ibn.yml: eight CircleSoftmax heads, five soft-margin
  * triplet terms, the trunk and branches frozen for the first iterations) imported at 96×32 (the 3-part branch
  * needs 3 rows of its 6-row map) trains two iterations on the demo data: one with its FREEZE_LAYERS frozen,
- * one trained, every term finite; the run log says why it trains on tfjs (multi-head losses).
+ * one trained, every term finite, on the one-program step (`auto`: the eight heads' losses in the ONNX
+ * program; test/training/engine/mgn-program.test.ts holds its sums to the tfjs multi-head step's).
  */
 const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-mgn-train-'));
 let ds: LoadedDataset;
@@ -26,7 +27,7 @@ describe('fast-reid MGN trains on the demo data', () => {
     await initBackend('wasm');
   }, 120_000);
 
-  it('mgn_R50-ibn: two iterations (one frozen), finite CE and triplet sums, tfjs with the reason in the run log', async () => {
+  it('mgn_R50-ibn: two iterations (one frozen), finite CE and triplet sums, on the one-program step', async () => {
     const text = '_BASE_: Market1501/mgn_R50-ibn.yml\nINPUT:\n  SIZE_TRAIN: [96, 32]\n  SIZE_TEST: [96, 32]\n';
     const r = importConfig(text, { path: join(FIXTURES, 'fastreid', 'tiny.yml'), resolveBase: (p) => readFileSync(p, 'utf8') });
     const parsed = parseTrainingSettings(r.doc.training);
@@ -39,8 +40,8 @@ describe('fast-reid MGN trains on the demo data', () => {
     expect(out.status).toBe('stopped');
     const start = events.find((e) => e.type === 'start') as Extract<TrainEvent, { type: 'start' }>;
     expect(start.loss).toBe('CircleSoftmax(s=64, m=0.35) CE(ε=0.1) + triplet(soft margin)');
-    expect(start.backend).not.toBe('onnxruntime');
-    expect(readFileSync(join(runDir, 'train.log'), 'utf8')).toMatch(/onnxruntime skipped \(.*(8 loss heads \(multi-head training, fast-reid MGN\)|not available)/);
+    expect(start.backend).toBe('onnxruntime');
+    expect(start.microBatchReason).toMatch(/one ONNX program/);
     const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
     expect(steps.length).toBe(2);
     for (const st of steps) {

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, parseTrainingSettings, seedInitializers, trainingSettingsSchema } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, getWeightValues } from '../../../main/tfjs/index.js';
 import { recoverCheckpoint } from '../../../main/runs/store/checkpoint.js';
-import { weightKey } from '../../../main/runs/store/checkpoint-keys.js';
+import { decodeRunWeights, type CheckpointMeta } from '../../../main/runs/store/checkpoint-keys.js';
 import { sizeClassifier } from '../../../main/training/engine/prepare.js';
 import { tinyGraph } from './tiny.js';
 import { importConfig } from '../../../core/config/index.js';
@@ -20,7 +20,8 @@ import { FIXTURES } from '../../config/helpers.js';
  * sbs_R50) at a tiny input size, each train two iterations on the demo data: BoT's linear classifier and
  * batch-hard triplet, AGW's GeM and weighted soft-margin triplet, SBS's GeM-P, CircleSoftmax, soft-margin
  * triplet, cosine schedule and backbone freeze (one frozen iteration, one trained); and fast-reid's ResNeSt-50
- * (bagtricks_S50), which trains on tfjs with the reason in the run log.
+ * (bagtricks_S50), which `auto` trains on onnxruntime's one-program step (split attention, avd / average-down
+ * pooling and the dilated layer4 have gradient rules, core/compile/grad/ops).
  */
 const tmp = mkdtempSync(join(tmpdir(), 'reid-fr-train-'));
 let ds: LoadedDataset;
@@ -56,7 +57,7 @@ describe('fast-reid recipes train on the demo data', () => {
     }, 600_000);
   }
 
-  it("bagtricks_S50 (fast-reid's ResNeSt-50): trains on tfjs, and the run log says why not on onnxruntime", async () => {
+  it("bagtricks_S50 (fast-reid's ResNeSt-50): auto trains it on onnxruntime's one-program step, no fallback in the run log", async () => {
     const path = join(FIXTURES, 'fastreid', 'tiny.yml');
     const text = '_BASE_: Market1501/bagtricks_S50.yml\nINPUT:\n  SIZE_TRAIN: [64, 32]\n  SIZE_TEST: [64, 32]\n';
     const r = importConfig(text, { path, resolveBase: (p) => readFileSync(p, 'utf8') });
@@ -68,10 +69,11 @@ describe('fast-reid recipes train on the demo data', () => {
     const out = await train({ doc: r.doc, settings, dataset: ds, runDir, backend: 'auto', maxSteps: 2, onEvent: (e) => events.push(e) });
     expect(out.status).toBe('stopped');
     const start = events.find((e) => e.type === 'start') as Extract<TrainEvent, { type: 'start' }>;
-    expect(start.backend).not.toBe('onnxruntime');
-    // core/compile/onnx-grad.ts has no rule for the split-attention conv (grouped): auto falls back with that reason
-    // (or with onnxruntime's absence where it is not installed).
-    expect(readFileSync(join(runDir, 'train.log'), 'utf8')).toMatch(/start: backend \S+ .*onnxruntime skipped \((onnx-grad: base\.layer1\.0\.conv2\.conv: grouped, dilated|.*not available)/);
+    expect(start.backend).toBe('onnxruntime');
+    expect(start.microBatchReason).toMatch(/one ONNX program/);
+    const log = readFileSync(join(runDir, 'train.log'), 'utf8');
+    expect(log).toMatch(/start: backend onnxruntime /);
+    expect(log).not.toMatch(/onnxruntime skipped|one-program step skipped|no gradient rule|not supported for training/);
     const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
     expect(steps.length).toBe(2);
     for (const st of steps) expect(Number.isFinite(st.loss) && Number.isFinite(st.ce!) && Number.isFinite(st.triplet!)).toBe(true);
@@ -87,9 +89,9 @@ describe('fast-reid recipes train on the demo data', () => {
     const after = async (steps: number) => {
       const dir = join(tmp, `freeze-${steps}`);
       await train({ doc, settings, dataset: ds, runDir: dir, backend: 'wasm', maxSteps: steps });
-      const saved = (await recoverCheckpoint<unknown>(dir))!;
+      const saved = decodeRunWeights(a.layers, (await recoverCheckpoint<Partial<CheckpointMeta>>(dir))!).values;
       const moved = (prefix: string) =>
-        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.tensors.get(weightKey(k))!.data.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
+        [...start].filter(([k]) => k.startsWith(prefix)).some(([k, v]) => saved.get(k)!.some((x, i) => Math.abs(x - v[i]!) > 1e-7));
       return { backbone: moved('base.'), head: moved('classifier') };
     };
     expect(await after(2)).toEqual({ backbone: false, head: true });

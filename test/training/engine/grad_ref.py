@@ -1,5 +1,5 @@
 """Reference gradients for the onnx-grad operator test: each case's forward in float64 PyTorch with the
-operator semantics of the ONNX lowering (nn.Conv2d, F.batch_norm in training / eval mode, nn.InstanceNorm2d
+operator semantics of the ONNX lowering (nn.Conv2d with groups / dilation, nn.AvgPool2d, fast-reid's SplAtConv2d, F.batch_norm in training / eval mode, nn.InstanceNorm2d
 (affine), IBN-a, ReLU, MaxPool2d(3, 2, 1), fast-reid GeM, AdaptiveAvgPool + Linear), then
 out.backward(G) for a random upstream gradient G. Prints JSON: per case the inputs (rounded to float32),
 G, the output and the gradient of every input."""
@@ -22,7 +22,7 @@ def case_inputs(c):
     k = c["kind"]
     if k == "conv":
         n, ci, h, w = c["x"]
-        t = {"x": r(n, ci, h, w), "W": r(c["co"], ci, c["k"], c["k"], scale=0.3)}
+        t = {"x": r(n, ci, h, w), "W": r(c["co"], ci // c.get("g", 1), c["k"], c["k"], scale=0.3)}
         if c.get("bias"):
             t["B"] = r(c["co"])
         return t
@@ -38,7 +38,17 @@ def case_inputs(c):
         return {"x": r(*c["x"]), "in_gamma": r(c["half"]) + 1, "in_beta": r(c["half"]), "bn_gamma": r(ch - c["half"]) + 1, "bn_beta": r(ch - c["half"])}
     if k == "relu_add":
         return {"x": r(*c["x"]), "y": r(*c["x"])}
-    if k in ("maxpool", "maxpool_ceil"):
+    if k == "splat":
+        ci, rc, g, inter = c["x"][1], c["radix"] * c["c"], c["card"], c["inter"]
+        return {
+            "x": r(*c["x"]),
+            "conv_W": r(rc, ci // (c["radix"] * g), 3, 3, scale=0.5),
+            "bn0_gamma": r(rc) + 1, "bn0_beta": r(rc),
+            "fc1_W": r(inter, c["c"] // g, 1, 1, scale=0.5), "fc1_B": r(inter),
+            "bn1_gamma": r(inter) + 1, "bn1_beta": r(inter),
+            "fc2_W": r(rc, inter // g, 1, 1, scale=0.5), "fc2_B": r(rc),
+        }
+    if k in ("maxpool", "maxpool_ceil", "avgpool"):
         return {"x": r(*c["x"])}
     if k == "relu_maxpool":
         return {"x": r(*c["x"]) - 1.0}
@@ -55,7 +65,11 @@ def case_inputs(c):
 def forward(c, t):
     k = c["kind"]
     if k == "conv":
-        return F.conv2d(t["x"], t["W"], t.get("B"), stride=c["s"], padding=c["p"])
+        return F.conv2d(t["x"], t["W"], t.get("B"), stride=c["s"], padding=c["p"], dilation=c.get("d", 1), groups=c.get("g", 1))
+    if k == "avgpool":
+        return F.avg_pool2d(t["x"], c["k"], c["s"], c["p"], ceil_mode=c["ceil"], count_include_pad=c["include"])
+    if k == "splat":
+        return splat(c, t)
     if k == "bn_train":
         return F.batch_norm(t["x"], None, None, t["gamma"], t["beta"], training=True, eps=1e-5)
     if k == "bn_eval":
@@ -86,6 +100,37 @@ def forward(c, t):
     raise ValueError(k)
 
 
+def splat(c, t):
+    """fast-reid fastreid/layers/splat.py SplAtConv2d.forward (norm layer, no DropBlock) with rSoftMax, float64."""
+    radix, card = c["radix"], c["card"]
+    x = F.conv2d(t["x"], t["conv_W"], stride=c.get("s", 1), padding=1, groups=card * radix)
+    x = F.relu(F.batch_norm(x, None, None, t["bn0_gamma"], t["bn0_beta"], training=True, eps=1e-5))
+    batch, rchannel = x.shape[:2]
+    if radix > 1:
+        splited = torch.split(x, rchannel // radix, dim=1)
+        gap = sum(splited)
+    else:
+        gap = x
+    gap = F.adaptive_avg_pool2d(gap, 1)
+    gap = F.conv2d(gap, t["fc1_W"], t["fc1_B"], groups=card)
+    gap.retain_grad()
+    SAVED["fc1"] = gap
+    gap = F.relu(F.batch_norm(gap, None, None, t["bn1_gamma"], t["bn1_beta"], training=True, eps=1e-5))
+    atten = F.conv2d(gap, t["fc2_W"], t["fc2_B"], groups=card)
+    # rSoftMax
+    if radix > 1:
+        atten = atten.view(batch, card, radix, -1).transpose(1, 2)
+        atten = F.softmax(atten, dim=1).reshape(batch, -1)
+    else:
+        atten = torch.sigmoid(atten).reshape(batch, -1)
+    atten = atten.view(batch, -1, 1, 1)
+    if radix > 1:
+        attens = torch.split(atten, rchannel // radix, dim=1)
+        return sum(att * split for (att, split) in zip(attens, splited))
+    return atten * x
+
+
+SAVED = {}
 cases = json.load(sys.stdin)
 out = {}
 for c in cases:
@@ -96,6 +141,10 @@ for c in cases:
     g = torch.randn(*y.shape).float().double()
     y.backward(g)
     res = {"inputs": {n: {"shape": list(v.shape), "data": v.detach().flatten().tolist()} for n, v in t.items()}, "G": g.flatten().tolist(), "out": {"shape": list(y.shape), "data": y.detach().flatten().tolist()}, "grads": {n: v.grad.flatten().tolist() for n, v in t.items() if v.grad is not None}}
+    if c["kind"] == "splat":
+        # fc1's bias feeds bn1 (batch statistics): its gradient Σ_n ∂fc1[n] is 0 in exact arithmetic; a float32
+        # sum of those N terms is judged at their scale, N · max|∂fc1|.
+        res["zero_grad_scale"] = {"fc1_B": SAVED["fc1"].grad.abs().max().item() * SAVED["fc1"].shape[0]}
     if c["kind"] in ("bn_train",):
         x = t["x"].detach()
         dims = [0] + list(range(2, x.dim()))

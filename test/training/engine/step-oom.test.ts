@@ -19,7 +19,8 @@ import { trainingEngine } from '../../../main/training/engine/engines.js';
 import { deviceMemory } from '../../../main/training/engine/memory.js';
 import { StepOutOfMemoryError } from '../../../main/training/engine/oom.js';
 import { ReidLoss } from '../../../main/training/losses/index.js';
-import { buildFromCompiled, disposeModel, initBackend } from '../../../main/tfjs/index.js';
+import { initBackend } from '../../../main/tfjs/index.js';
+import { freshWeightStore } from '../../../main/weights/index.js';
 import { tinyGraph } from './tiny.js';
 
 const CLASSES = 1024;
@@ -33,15 +34,15 @@ async function engineFor(doc: GraphDoc, p: number, k: number, choice: 'onnxrunti
   const backend = await initBackend('wasm');
   const analysis = analyze(doc.graph);
   const compiled = seedInitializers(compileToKeras(analysis), 3);
-  const reid = await buildFromCompiled(compiled);
+  const store = freshWeightStore(compiled);
   const settings = trainingSettingsSchema.parse({ batch: { p, k }, loss: { metric: 'triplet', labelSmooth: true }, optimizer: { name: 'sgd', baseLr: 0.01, weightDecay: 5e-4, momentum: 0.9 } });
   const featDim = analysis.layers.find((l) => l.name === analysis.outputs.trainFeature)!.shape[0]!;
   const loss = new ReidLoss(settings, CLASSES, featDim);
   const engine = await trainingEngine(
-    { reid, compiled, analysis, loss, optimizer: { name: 'sgd', weightDecay: 5e-4, momentum: 0.9 }, batch: p * k, pk: { p, k }, tfjsBackend: backend.backend, memory: deviceMemory(backend.backend) },
+    { store, model: () => Promise.reject(new Error('the one-program engines build no tfjs model')), compiled, analysis, loss, optimizer: { name: 'sgd', weightDecay: 5e-4, momentum: 0.9 }, batch: p * k, pk: { p, k }, tfjsBackend: backend.backend, memory: deviceMemory(backend.backend) },
     choice,
   );
-  return { engine, analysis, dispose: async () => (await engine.dispose(), loss.dispose(), disposeModel(reid)) };
+  return { engine, analysis, dispose: async () => (await engine.dispose(), loss.dispose()) };
 }
 
 const batchOf = (p: number, k: number, h: number, w: number) => ({

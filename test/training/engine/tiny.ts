@@ -1,4 +1,4 @@
-import { buildPreset, edge, type GraphDoc, type Params } from '../../../core/index.js';
+import { buildMgn, buildPreset, edge, type GraphDoc, type Params } from '../../../core/index.js';
 
 /** A block or pooling node's kind and parameters (the zoo's kinds, core/kinds). */
 export interface TinyNode {
@@ -33,4 +33,21 @@ export function tinyGraph(classes: number, opts: { statsFrozen?: boolean; h?: nu
     ...base.graph.edges.filter((e) => keep.has(e.source) && keep.has(e.target) && e.source !== 'input'),
   ];
   return { ...base, graph: { nodes, edges } };
+}
+
+/**
+ * fast-reid's MGN (core/presets/mgn.ts: trunk, three branches, 2- and 3-stripe parts, eight heads with their
+ * loss factors) at a fraction of its width for fast engine tests: every stage one block, 4–16 planes, a
+ * 16-d reduction, input `h`×`w` (48×16: layer4's map is 3×1, cut into 2 and 3 stripes).
+ */
+export function tinyMgn(classes: number, opts: { h?: number; w?: number; pool?: 'avg' | 'gem' | 'gemP' } = {}): GraphDoc {
+  const doc = buildMgn({ input: [opts.h ?? 48, opts.w ?? 16], numClasses: classes, embeddingDim: 16, pool: opts.pool ?? 'gemP' });
+  const planes: Record<string, number> = { layer1: 4, layer2: 8, layer3_0: 8, conv4: 8, conv5: 16 };
+  const nodes = doc.graph.nodes.map((n) => {
+    if (n.id === 'conv1') return { ...n, params: { ...n.params, filters: 8 } };
+    const key = Object.keys(planes).find((k) => n.id === k || n.id.endsWith(`_${k}`));
+    if (!key) return n;
+    return { ...n, params: { ...n.params, planes: planes[key]!, ...(n.kind === 'stage' ? { blocks: 1 } : {}) } };
+  });
+  return { ...doc, graph: { ...doc.graph, nodes } };
 }

@@ -2,11 +2,13 @@
  * Conv (nn.Conv2d, group 1, no dilation, symmetric pads):
  *   dX = Conv(dY, W transposed and flipped, pads k − 1 − p) at stride 1, else ConvTranspose(dY, W) (same
  *        strides / pads, output_padding restoring X's size);
- *   dW = GEMMs of dY [C_out, N·Ho·Wo] with the k·k strided windows of the padded input in [C_in, N, H, W]
- *        layout (im2col by Slice); dB = Σ dY.
+ *   dW = one of three forms, chosen by shape (`weightGradDirect`; measured per resnet50 layer shape with
+ *        bench/_conv-dw.ts): a per-image batched MatMul (1×1 kernels on large maps), a Conv over the batch
+ *        (narrow inputs such as the stem), else GEMMs of dY [C_out, N·Ho·Wo] with the k·k strided windows of
+ *        the padded input in [C_in, N, H, W] layout (im2col by Slice); dB = Σ dY.
  */
 import { CompileError } from '../../keras.js';
-import { intAttr, intsAttr, type OpRule } from '../emitter.js';
+import { intAttr, ints, intsAttr, type Emitter, type OpRule } from '../emitter.js';
 
 export function convOut(n: number, k: number, s: number, p: number, ceil = false): number {
   return (ceil ? Math.ceil : Math.floor)((n + 2 * p - k) / s) + 1;
@@ -55,7 +57,8 @@ export const Conv: OpRule = {
         ], `${n.name}.dX`);
       }
     }
-    if (need(1)) {
+    if (need(1)) out[1] = weightGradDirect(e, x, g, xs, ws, ys, [sh, sw], [ph, pw], `${n.name}.dW`);
+    if (need(1) && !out[1]) {
       // dW[o, i, ky, kx] = Σ_{n,y,x} dY[n, o, y, x]·Xpad[n, i, s·y + ky, s·x + kx]: GEMMs over N·Ho·Wo of dY
       // with the k·k strided windows of the padded input laid out [C_in, N, H, W] (im2col by Slice).
       const perm = (t: string, p: number[]) => e.one('Transpose', [t], [{ name: 'perm', type: 'ints', value: p }]);
@@ -83,3 +86,44 @@ export const Conv: OpRule = {
     return out;
   }
 };
+
+
+/**
+ * Where `weightGradDirect` applies: a 1×1 kernel's dW as a per-image MatMul when the map has at least
+ * `matmulMinPositions` output positions (Ho·Wo); a k×k kernel's dW as a Conv over the batch when the input
+ * has fewer than `convMaxChannels` channels (the stem's 3). bench/_conv-dw.ts sets them to compare forms.
+ */
+export const CONV_DW_FORMS = { matmulMinPositions: 512, convMaxChannels: 32 };
+
+/**
+ * The group-1 Conv's weight gradient dW [C_out, C_in, kh, kw] in the forms that beat the im2col GEMMs on
+ * onnxruntime CPU (bench/_conv-dw.ts, resnet50 at 256×128, batch 16, 1 thread: the 1×1 layers on 64×32 maps
+ * 1.3–2× faster, the 7×7 stem 2× faster), or undefined for the other shapes (the caller's im2col GEMMs):
+ * - 1×1 kernel, no padding, Ho·Wo ≥ matmulMinPositions: dW = Σ_n dY_n [C_out, Ho·Wo] · X_nᵀ [Ho·Wo, C_in]
+ *   as a MatMul batched over the images, then ReduceSum over them (X strided by Slice first when the stride
+ *   is > 1). Only dY's own layout: no transpose of the N·H·W-long operands into [C, N·H·W]; onnxruntime
+ *   fuses X's Transpose into the MatMul. On small maps the [N, C_out, C_in] partial sums cost more than they save.
+ * - k×k kernel on fewer than convMaxChannels input channels: dW is the cross-correlation of the input
+ *   with dY taken over the batch — Conv(X laid out [C_in, N, H, W], kernel dY laid out [C_out, N, Ho, Wo],
+ *   dilations = strides, pads = p) = dWᵀ [C_in, C_out, k′, k′] with k′ = k + (H + 2p − k) mod s (the rows
+ *   past k are the positions no output reached, sliced off) — so onnxruntime's own im2col serves the
+ *   reduction (cuDNN's and PyTorch's "backward weight as a convolution" identity).
+ * `x` [N, C_in, H, W], `g` = dY [N, C_out, Ho, Wo].
+ */
+function weightGradDirect(e: Emitter, x: string, g: string, xs: number[], ws: number[], ys: number[], [sh, sw]: [number, number], [ph, pw]: [number, number], hint: string): string | undefined {
+  const [n, co, ho, wo] = ys as [number, number, number, number];
+  const [ci, h, w] = [xs[1]!, xs[2]!, xs[3]!];
+  const [kh, kw] = [ws[2]!, ws[3]!];
+  if (kh === 1 && kw === 1 && ph === 0 && pw === 0 && ho * wo >= CONV_DW_FORMS.matmulMinPositions) {
+    const strided = sh === 1 && sw === 1 ? x : e.one('Slice', [x, e.i64([0, 0]), e.i64([sh * (ho - 1) + 1, sw * (wo - 1) + 1]), e.i64([2, 3]), e.i64([sh, sw])]);
+    const xt = e.transpose(e.reshape(strided, [n, ci, ho * wo]), [0, 2, 1]);
+    const perImage = e.one('MatMul', [e.reshape(g, [n, co, ho * wo]), xt], [], hint);
+    return e.reshape(e.reduceSum(perImage, [0], false), [co, ci, 1, 1]);
+  }
+  if ((kh > 1 || kw > 1) && ci < CONV_DW_FORMS.convMaxChannels) {
+    let c = e.one('Conv', [e.transpose(x, [1, 0, 2, 3]), e.transpose(g, [1, 0, 2, 3])], [ints('kernel_shape', [ho, wo]), ints('dilations', [sh, sw]), ints('pads', [ph, pw, ph, pw])], hint);
+    if (h + 2 * ph - sh * (ho - 1) !== kh || w + 2 * pw - sw * (wo - 1) !== kw) c = e.one('Slice', [c, e.i64([0, 0]), e.i64([kh, kw]), e.i64([2, 3])]);
+    return e.transpose(c, [1, 0, 2, 3]);
+  }
+  return undefined;
+}
