@@ -6,8 +6,8 @@ import { analyze, compileToKeras, parseTrainingSettings, seedInitializers, type 
 import { importConfig, type ImportResult } from '../../../core/config/index.js';
 import { ENGINE_CHOICES } from '../../../main/onnx/engine.js';
 import { recoverCheckpoint } from '../../../main/runs/store/checkpoint.js';
-import { weightKey } from '../../../main/runs/store/checkpoint-keys.js';
-import { buildFromCompiled, disposeModel, getWeightValues, initBackend } from '../../../main/tfjs/index.js';
+import { decodeRunWeights } from '../../../main/runs/store/checkpoint-keys.js';
+import { freshWeightStore } from '../../../main/weights/index.js';
 import { loadDataset, type DatasetKind } from '../../../main/training/data/datasets.js';
 import { writeDemoDataset } from '../../../main/training/data/demo.js';
 import { sizeClassifier } from '../../../main/training/engine/prepare.js';
@@ -150,11 +150,10 @@ export async function trainRecipe(rel: string, tmp: string, demo: string): Promi
   const ds = await loadDataset(kind, layout.root, { k: 2 });
   expect(ds.numClasses, rel).toBe(layout.trainIds);
 
-  // The starting weights: the trainer's seeded initialisation of the same graph, sized to the dataset.
+  // The starting weights: the run's seeded initialisation of the same graph, sized to the dataset (the weight
+  // store every engine starts from; tfjs-layers' own draws, bit for bit: test/weights/store.test.ts).
   const analysis = analyze(sizeClassifier(imp.doc, ds.numClasses).graph);
-  const built = await buildFromCompiled(seedInitializers(compileToKeras(analysis), settings.seed));
-  const start = await getWeightValues(built, analysis.layers);
-  disposeModel(built);
+  const start = freshWeightStore(seedInitializers(compileToKeras(analysis), settings.seed)).tfjsValues();
 
   const name = rel.replace(/\//g, '__');
   const runDir = join(tmp, name);
@@ -199,10 +198,7 @@ export async function trainRecipe(rel: string, tmp: string, demo: string): Promi
       }
       return out;
     };
-    const weightsOf = async (dir: string) => {
-      const saved = (await recoverCheckpoint<unknown>(dir))!;
-      return new Map([...start.keys()].map((k) => [k, saved.tensors.get(weightKey(k))?.data ?? new Float32Array(0)]));
-    };
+    const weightsOf = async (dir: string) => decodeRunWeights(analysis.layers, (await recoverCheckpoint<Record<string, unknown>>(dir))!).values;
     const last = await weightsOf(runDir);
     if (freeze) {
       expect(frozenBy.length, rel).toBeGreaterThan(0);
@@ -235,8 +231,6 @@ export function describeShard(shard: Shard): void {
   describe(`fast-reid recipes (${shard}) train two iterations on the demo data laid out as their dataset`, () => {
     beforeAll(async () => {
       await writeDemoDataset(demo, 'tiny', 0);
-      // The tfjs backend `auto` picks (train() asks for the same), before the starting weights are built.
-      await initBackend('auto');
     }, 120_000);
     afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
