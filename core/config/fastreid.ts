@@ -281,13 +281,15 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is Market1501, the framework default');
     if (ds.known) {
       ipe = itersPerEpoch(ds.known, batch);
+      // MODEL.HEADS.NUM_CLASSES is written 0: fast-reid sizes the classifier from the data it loads
+      // (engine/defaults.py auto_scale_hyperparams), as the app's trainer does (training/engine/prepare.ts).
       if (ds.known.trainIds !== m.numClasses)
-        reasons.push(`the classifier has ${m.numClasses} classes but ${ds.known.label} has ${ds.known.trainIds} training identities; fast-reid sizes the classifier from the data`);
+        warnings.push(`the graph's classifier has ${m.numClasses} classes; fast-reid sizes it from the data it loads (${ds.known.label}: ${ds.known.trainIds} training identities), as the app's trainer does`);
     } else warnings.push(`fast-reid sizes the classifier from ${frName}'s training identities; the graph has ${m.numClasses}`);
   }
 
   if (s.loss.metric !== 'triplet')
-    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss`);
+    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline (rsb-yaml, rsb-job), which trains it`);
   const warm = s.schedule.warmup && s.schedule.warmupEpochs > 0 ? s.schedule.warmupEpochs : 0;
   if (warm > 0 && ipe === undefined && !('reason' in ds))
     reasons.push(`fast-reid counts warmup in iterations and the iterations per epoch of ${frName} are unknown to the app; switch warmup off or use a known dataset`);

@@ -187,10 +187,10 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
   } else {
     datasetName = ds.name;
     if (ds.fallback) warnings.push('no dataset chosen: DATASETS.NAMES is market1501, the framework default');
+    // reid-strong-baseline has no class-count key: tools/train.py builds the model with make_data_loader's
+    // num_classes, as the app's trainer sizes it from the data (training/engine/prepare.ts).
     if (ds.known && ds.known.trainIds !== m.numClasses)
-      reasons.push(
-        `the classifier has ${m.numClasses} classes but ${ds.known.label} has ${ds.known.trainIds} training identities; reid-strong-baseline sizes the classifier from the data`,
-      );
+      warnings.push(`the graph's classifier has ${m.numClasses} classes; reid-strong-baseline sizes it from the data it loads (${ds.known.label}: ${ds.known.trainIds} training identities), as the app's trainer does`);
     if (!ds.known) warnings.push(`reid-strong-baseline sizes the classifier from ${datasetName}'s training identities; the graph has ${m.numClasses}`);
   }
 

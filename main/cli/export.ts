@@ -1,6 +1,10 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXPORT_FORMATS } from '../../core/api/ops-contract.js';
 import { ExportError } from '../export/errors.js';
+import { withRunSettings } from '../export/weights-source.js';
+import { fsPath } from '../io/raw-names.js';
 import { isExportFormat, runExport } from '../service/export.js';
 import { CHECKPOINT_OPTION, runCheckpointPath, runGraphOf } from './checkpoint-arg.js';
 import { CliError } from './errors.js';
@@ -33,7 +37,10 @@ export async function exportCommand(argv: string[]): Promise<void> {
   };
   const gpus = count(values.gpus, '--gpus');
   const machines = count(values.machines, '--machines');
-  const doc = resolveGraph(positionals[0] ?? (values.preset || !weights ? undefined : runGraphOf(weights)), values);
+  const graphPath = positionals[0] ?? (values.preset || !weights ? undefined : runGraphOf(weights));
+  // A run's graph.json (given, or the one beside --weights RUN_DIR): configs and jobs take the run's settings.json.
+  const runDir = graphPath && basename(graphPath) === 'graph.json' && existsSync(fsPath(join(dirname(graphPath), 'run.json'))) ? dirname(graphPath) : undefined;
+  const doc = await withRunSettings(resolveGraph(graphPath, values), runDir, format);
   const refuse = (reasons: string[]): never => {
     if (values.json) process.stdout.write(JSON.stringify({ ok: false, format, reasons }, null, 2) + '\n');
     throw new CliError(`cannot export to ${format}: ${reasons.join('; ')}`);

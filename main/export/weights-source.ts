@@ -11,6 +11,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { fsPath } from '../io/raw-names.js';
 import { basename, dirname, join } from 'node:path';
 import { classifierIds, withClassifierSize, type GraphDoc, type Layer } from '../../core/index.js';
+import { DATASET_LAYOUT_IDS } from '../../core/config/index.js';
+import { DEMO_MARKER } from '../training/data/demo.js';
 import { BEST_DIR } from '../runs/store/best-checkpoint.js';
 import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
@@ -84,4 +86,37 @@ export async function forRunWeights(doc: GraphDoc, path: string | undefined): Pr
     doc: structuredClone({ ...doc, graph: withClassifierSize(doc.graph, classes) }) as GraphDoc,
     notes: [`classifier.weight is sized from the run as training sized it: ${classes} training identities (the graph says ${current})`],
   };
+}
+
+/** Formats whose output carries the training settings: the YACS configs and the training jobs built on them. */
+const SETTINGS_FORMATS: readonly string[] = ['rsb-yaml', 'fastreid-yaml', 'rsb-job', 'fastreid-job'];
+
+/**
+ * The dataset a run trained on, as the settings' `dataset` block, from run.json (what the trainer loaded:
+ * its layout and folder); the demo cache folder (its marker file, main/training/data/demo.ts) is the demo
+ * dataset of that size. Undefined when run.json does not say.
+ */
+async function runDataset(runDir: string): Promise<Record<string, unknown> | undefined> {
+  const info = (await readJson(join(runDir, 'run.json'))) as { dataset?: { kind?: unknown; root?: unknown } } | undefined;
+  const { kind, root } = info?.dataset ?? {};
+  if (typeof root !== 'string' || typeof kind !== 'string') return undefined;
+  const demo = (await readJson(join(root, DEMO_MARKER))) as { size?: unknown } | undefined;
+  if (demo && typeof demo.size === 'string') return { kind: 'demo', demoSize: demo.size };
+  return (DATASET_LAYOUT_IDS as readonly string[]).includes(kind) ? { kind, path: root } : undefined;
+}
+
+/**
+ * `doc` (a run's graph.json) with the settings the run trained with as its training block, for the config
+ * and job formats: graph.json is the document as given to `train` (a CLI `--preset` run has none, and flags
+ * such as `--epochs` override it), settings.json is what trained (main/training/engine/trainer.ts), and
+ * run.json names the data loaded (the CLI's `--demo` / `--data` do not reach settings.json's dataset). Without
+ * them a CLI run's config fell back to the framework's recipe and Market-1501. Other formats, folders that
+ * are no run, and runs without settings.json return `doc`.
+ */
+export async function withRunSettings(doc: GraphDoc, runDir: string | undefined, format: string): Promise<GraphDoc> {
+  if (!runDir || !SETTINGS_FORMATS.includes(format)) return doc;
+  const settings = await readJson(join(runDir, 'settings.json'));
+  if (!settings || typeof settings !== 'object' || Array.isArray(settings)) return doc;
+  const dataset = await runDataset(runDir);
+  return { ...doc, training: { ...(settings as Record<string, unknown>), ...(dataset ? { dataset } : {}) } } as GraphDoc;
 }

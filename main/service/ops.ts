@@ -12,6 +12,7 @@ import { ApiError, type ApiErrorCode, type CallOutput, type CallParsed, type Eve
 import { FRAMEWORK_LABEL } from '../../core/config/index.js';
 import { analyze, DocumentError, parseDocument, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { ExportError } from '../export/errors.js';
+import { withRunSettings } from '../export/weights-source.js';
 import type { EvalJob, EvalJobResult } from '../runs/jobs.js';
 import { nodeSpawner, type WorkerSpawner } from '../runs/process.js';
 import type { DataSourceArgs } from '../training/sources.js';
@@ -65,6 +66,12 @@ export class OpsService {
     }
   }
 
+  /** The document an export renders: a run's graph with the run's training settings for configs and jobs (withRunSettings). */
+  private async exportDoc(g: GraphSource, format: string): Promise<GraphDoc> {
+    const { doc, runDir } = await this.graph(g);
+    return withRunSettings(doc, runDir, format);
+  }
+
   /** A weights choice as a path for the one resolver (a run folder or a file), or undefined for none. */
   private weightsPath(w: WeightsSource): string | undefined {
     if (w.kind === 'none') return undefined;
@@ -80,13 +87,13 @@ export class OpsService {
   handlers() {
     return {
       'export.check': async ({ format, graph, weights, fastreidStem }: CallParsed<'export.check'>): Promise<CallOutput<'export.check'>> => {
-        const { doc } = await this.graph(graph);
+        const doc = await this.exportDoc(graph, format);
         const weightsPath = this.weightsPath(weights);
         return checkExport({ format, doc, fastreidStem, ...(weightsPath ? { weights: weightsPath } : {}) });
       },
       'export.run': async ({ format, graph, weights, fastreidStem, layout, gpus, machines, out, jobId }: CallParsed<'export.run'>): Promise<CallOutput<'export.run'>> => {
         const id = jobId ?? newJobId();
-        const { doc } = await this.graph(graph);
+        const doc = await this.exportDoc(graph, format);
         const weightsPath = this.weightsPath(weights);
         try {
           const r = await runExport({ format, doc, fastreidStem, layout, ...(gpus ? { gpus } : {}), ...(machines ? { machines } : {}), ...(weightsPath ? { weights: weightsPath } : {}) }, out, (stage) => this.emit('export.progress', { jobId: id, stage }));

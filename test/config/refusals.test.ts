@@ -109,9 +109,19 @@ describe('model refusals', () => {
 });
 
 describe('settings refusals and notes', () => {
-  it('classes that do not match the dataset', () => {
+  it('a classifier sized for other data is a note, not a refusal: both frameworks size it from the data they load', () => {
+    // reid-strong-baseline tools/train.py: build_model(cfg, num_classes) with make_data_loader's count (no config
+    // key); fast-reid engine/defaults.py auto_scale_hyperparams: NUM_CLASSES 0 takes the dataset's count.
     const doc = withTraining(buildPreset('resnet50'), { ...MARKET_TRIPLET, dataset: { kind: 'dukemtmc' } });
-    expect(reasonsOf(exportRsbYaml(doc))).toMatch(/751 classes but DukeMTMC-reID has 702 training identities/);
+    const rsb = exportRsbYaml(doc);
+    expect(rsb.ok).toBe(true);
+    if (!rsb.ok) return;
+    expect(rsb.warnings).toContain("the graph's classifier has 751 classes; reid-strong-baseline sizes it from the data it loads (DukeMTMC-reID: 702 training identities), as the app's trainer does");
+    const fr = exportFastreidYaml(withTraining(buildModel({ ...FR50, numClasses: 12 })));
+    expect(fr.ok).toBe(true);
+    if (!fr.ok) return;
+    expect(fr.text).toMatch(/^\s+NUM_CLASSES: 0$/m);
+    expect(fr.warnings).toContain("the graph's classifier has 12 classes; fast-reid sizes it from the data it loads (Market-1501: 751 training identities), as the app's trainer does");
   });
 
   it('the demo dataset and training from scratch in RSB: an editable config with notes, not a refusal', () => {
@@ -128,7 +138,7 @@ describe('settings refusals and notes', () => {
   it('center loss and an LR step inside the warmup in fast-reid', () => {
     const doc = withTraining(buildModel(FR50), { dataset: { kind: 'market1501' }, loss: { metric: 'triplet_center' }, schedule: { warmupEpochs: 10, steps: [5, 70] } });
     const reasons = reasonsOf(exportFastreidYaml(doc));
-    expect(reasons).toMatch(/fast-reid has no center loss/);
+    expect(reasons).toMatch(/fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline \(rsb-yaml, rsb-job\), which trains it/);
     expect(reasons).toMatch(/LR step at epoch 5 falls inside the 10-epoch warmup/);
   });
 

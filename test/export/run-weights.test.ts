@@ -17,6 +17,9 @@ import { checkExport } from '../../main/service/export.js';
 import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
 import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
 import { sizeClassifier } from '../../main/training/engine/prepare.js';
+import { Service } from '../../main/service/index.js';
+import { parseTrainingSettings } from '../../core/training/settings.js';
+import { writeDemoDataset } from '../../main/training/data/demo.js';
 import { PYTHON } from '../parity/fixtures.js';
 import { randomWeights } from './graphs.js';
 
@@ -89,5 +92,39 @@ describe('export with a run\'s weights (issue 22)', () => {
     expect(r.stderr).not.toMatch(/kernel/);
     expect(r.status).toBe(0);
     expect(readFileSync(out).length).toBeGreaterThan(1_000_000);
+  }, 300_000);
+
+  it("a job of a CLI run (graph.json with no training block) takes the run's settings and data: the demo dataset left to fill in, not refused as Market-1501 with 751 identities", async () => {
+    const home = join(work, 'home');
+    const id = 'cli-demo-run';
+    const run = join(home, 'runs', id);
+    await makeRun(run);
+    // What `train --preset resnet18 --demo --demo-size tiny --epochs 3` writes: settings.json (the parsed settings,
+    // main/training/engine/trainer.ts; --demo does not reach its dataset) and run.json's dataset (the loaded folder).
+    const parsed = parseTrainingSettings({ epochs: 3, loss: { metric: 'triplet' } });
+    if (!parsed.ok) throw new Error(parsed.message);
+    writeFileSync(join(run, 'settings.json'), JSON.stringify(parsed.settings));
+    const demo = join(work, 'demo-tiny');
+    await writeDemoDataset(demo, 'tiny', 0);
+    const runInfo = (root: string) => JSON.stringify({ id, status: 'completed', numClasses: RUN_CLASSES, dataset: { kind: 'market1501', root } });
+    writeFileSync(join(run, 'run.json'), runInfo(demo));
+    const out = join(work, 'job');
+    const r = spawnSync(process.execPath, [BIN, 'export', '--format', 'rsb-job', '--weights', run, '--out', out, '--json'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const config = readFileSync(join(out, 'config.yml'), 'utf8');
+    expect(config).toMatch(/^ {2}MAX_EPOCHS: 3$/m);
+    expect(config).toMatch(/^ {2}NAMES: 'YOUR_DATASET'$/m);
+    expect(config).toMatch(/# TO FILL IN: the run trained on the app's built-in demo dataset/);
+    expect(JSON.parse(r.stdout).warnings.join('\n')).not.toMatch(/Market-1501/);
+    // The app's run ▸ Training job… asks the service with the run as the graph: the same settings.
+    const svc = new Service({ host: 'browser', version: '0', dataDir: home, documentsDir: home });
+    const check = await svc.call('export.check', { format: 'fastreid-job', graph: { kind: 'run', runId: id }, weights: { kind: 'run', runId: id }, fastreidStem: true });
+    expect(check.refusals).toEqual([]);
+    expect(check.warnings).toContain('the config needs editing before it trains: DATASETS.NAMES, SOLVER.WARMUP_ITERS (see the TO FILL IN comments)');
+    // A run on a folder in Market-1501's layout (train --data DIR): the config names it; its 12 classes are a note.
+    writeFileSync(join(run, 'run.json'), runInfo(join(work, 'my-market')));
+    const own = await svc.call('export.check', { format: 'rsb-yaml', graph: { kind: 'run', runId: id }, weights: { kind: 'none' } });
+    expect(own.refusals).toEqual([]);
+    expect(own.warnings).toContain("the graph's classifier has 12 classes; reid-strong-baseline sizes it from the data it loads (Market-1501: 751 training identities), as the app's trainer does");
   }, 300_000);
 });

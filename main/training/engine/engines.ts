@@ -258,7 +258,8 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
   // onnxruntime's CPU EP allocates from the host's memory (whatever tfjs backend holds the model).
   const host = deviceMemory('cpu');
   const planned = limit ? limit.images : imagesWithinHostMemory(analysis, host);
-  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  // Tiny inputs (SwiftShader's 64×32 tests) have tensors well under a MiB per image: KiB there, never "0 MiB".
+  const mib = (b: number) => (b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(0)} MiB` : `${Math.ceil(b / 2 ** 10)} KiB`);
   const plannedHow = limit
     ? `planned from the adapter's buffer limit: the largest tensor is ${mib(limit.perImageBytes)} per image, a buffer at most ${mib(limit.limitBytes)}`
     : `planned from ${host.source}`;

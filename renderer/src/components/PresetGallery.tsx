@@ -1,5 +1,8 @@
 import { useState } from 'react';
 import {
+  analyze,
+  buildMgnPreset,
+  MGN_PRESET_NAMES,
   PRESET_DEFAULTS,
   PRESET_NAMES,
   RESNEST_ARCHS,
@@ -14,7 +17,25 @@ import {
 import { newBlank, newFromPreset } from '../store/files.js';
 import { useEditor } from '../store/editor.js';
 
-/** The reid-strong-baseline Baselines (ResNet, IBN, SENet) and fast-reid's ResNeSt, with their head and input options. */
+/**
+ * fast-reid's MGN presets (core/presets/mgn.ts) with their measured parity (README "fast-reid MGN": eval
+ * features of fast-reid's own build_model on mgn_R50-ibn.yml, test/parity/fr-mgn.test.ts).
+ */
+const MGN_CARDS: Record<string, { trunk: string; parity: string }> = {
+  mgn_R50: { trunk: 'ResNet-50 trunk', parity: 'BatchNorm trunk (parity measured on -ibn)' },
+  'mgn_R50-ibn': { trunk: 'ResNet-50-IBN-a trunk', parity: 'eval features 1.0e-6 · max|ref| vs fast-reid' },
+};
+
+/**
+ * Why an MGN graph cannot be built at `input` (its 2- and 3-stripe cuts of the layer4 map, torch.chunk as
+ * fast-reid's mgn.py uses it), or null.
+ */
+function mgnProblem(name: string, input: [number, number]): string | null {
+  const error = analyze(buildMgnPreset(name, { input }).graph).diagnostics.find((d) => d.severity === 'error');
+  return error ? `MGN at ${input[0]}×${input[1]}: ${error.message}` : null;
+}
+
+/** The reid-strong-baseline Baselines (ResNet, IBN, SENet), fast-reid's ResNeSt and MGN, with their head and input options. */
 export function PresetGallery() {
   const [name, setName] = useState('resnet50_ibn_a');
   const [neck, setNeck] = useState(PRESET_DEFAULTS.neck);
@@ -24,7 +45,14 @@ export function PresetGallery() {
   const [input, setInput] = useState(`${PRESET_DEFAULTS.input[0]}x${PRESET_DEFAULTS.input[1]}`);
   const m = /^(\d+)\s*[x×]\s*(\d+)$/.exec(input.trim());
   const n = Number(classes);
-  const problem = !m ? 'input size is H×W, e.g. 256x128' : !Number.isInteger(n) || n < 1 ? 'classes must be a positive whole number' : null;
+  const mgn = MGN_PRESET_NAMES.includes(name);
+  const problem = !m
+    ? 'input size is H×W, e.g. 256x128'
+    : !Number.isInteger(n) || n < 1
+      ? 'classes must be a positive whole number'
+      : mgn
+        ? mgnProblem(name, [Number(m[1]), Number(m[2])])
+        : null;
   const create = () => {
     if (problem || !m) return;
     newFromPreset(name, { neck, neckFeat, lastStride, numClasses: n, input: [Number(m[1]), Number(m[2])] });
@@ -68,18 +96,27 @@ export function PresetGallery() {
             </button>
           );
         })}
+        {MGN_PRESET_NAMES.map((p) => (
+          <button key={p} className={`preset-card ${p === name ? 'active' : ''}`} data-testid={`preset-${p}`} onClick={() => setName(p)} onDoubleClick={create}>
+            <strong>{p}</strong>
+            <span>MGN: {MGN_CARDS[p]?.trunk}, global + 2 + 3 stripes, 8 heads</span>
+            <span className="muted" data-testid={`preset-parity-${p}`}>
+              {MGN_CARDS[p]?.parity}
+            </span>
+          </button>
+        ))}
       </div>
       <div className="preset-options">
         <label className="field">
           <span>Neck</span>
-          <select data-testid="preset-neck" value={neck} onChange={(e) => setNeck(e.target.value as 'bnneck' | 'no')}>
+          <select data-testid="preset-neck" value={neck} disabled={mgn} title={mgn ? "MGN's eight heads have fast-reid's BNNeck" : undefined} onChange={(e) => setNeck(e.target.value as 'bnneck' | 'no')}>
             <option value="bnneck">BNNeck</option>
             <option value="no">none</option>
           </select>
         </label>
         <label className="field">
           <span>Eval feature</span>
-          <select value={neckFeat} onChange={(e) => setNeckFeat(e.target.value as 'after' | 'before')}>
+          <select value={neckFeat} disabled={mgn} onChange={(e) => setNeckFeat(e.target.value as 'after' | 'before')}>
             <option value="after">after BN</option>
             <option value="before">before BN</option>
           </select>

@@ -41,7 +41,14 @@ function expectSameLosses(a: Step[], b: Step[], what: string) {
 
 const log = (dir: string) => readFileSync(join(dir, 'train.log'), 'utf8');
 
-/** The final checkpoints' tensors agree within 1e-4 of each tensor's magnitude (float32 rounding of two engines). */
+/**
+ * The final checkpoints' tensors agree within 3e-4 of each tensor's magnitude (float32 rounding of two engines).
+ * Adam divides each gradient element by its own RMS, so an element's update carries its gradient's relative
+ * rounding, not the largest gradient's: over these three steps (lr 1e-3) the classifier, max|w| 4.3e-3, differs
+ * by up to 5.5e-7 (1.3e-4 of its magnitude; 9.9e-5 before the conv weight-gradient forms changed the
+ * summation order). A wrong gradient moves an element by up to lr per step (≈ 0.2 of this scale), three orders
+ * above the bound.
+ */
 async function expectSameWeights(ref: string, dir: string, what: string) {
   const [a, b] = [await readCheckpoint(ref), await readCheckpoint(dir)];
   let worst = 0;
@@ -54,7 +61,7 @@ async function expectSameWeights(ref: string, dir: string, what: string) {
       if (d > worst) [worst, worstKey] = [d, k];
     });
   }
-  expect(worst, `${what}: ${worstKey}`).toBeLessThan(1e-4);
+  expect(worst, `${what}: ${worstKey}`).toBeLessThan(3e-4);
 }
 
 describe('training step as one ONNX program', () => {
@@ -92,6 +99,8 @@ describe('training step as one ONNX program', () => {
     const webgpuStart = starts[2] as Extract<TrainEvent, { type: 'start' }>;
     expect(webgpuStart.adapter).toMatch(/\S/);
     expect(webgpuStart.microBatchReason).toMatch(/one ONNX program .* on WebGPU; .* stay on the GPU/);
+    // The tiny graph's largest tensor is a few KiB per image: said in KiB, not rounded to "0 MiB".
+    expect(webgpuStart.microBatchReason).toMatch(/the largest tensor is [1-9]\d* KiB per image, a buffer at most [1-9]\d* MiB/);
     // The bytes that crossed, as the run log states them (measured on the tensors moved). Step 2 (steady state):
     // in, the NCHW float32 images (16 × 3 × 32 × 16), the labels (16 floats) and the Adam scalars (lr, and c1,
     // c2 for the backbone and head groups), and the one weight that is an input but no state: the BNNeck's
