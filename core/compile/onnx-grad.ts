@@ -42,6 +42,8 @@ export interface TrainingGraphOptions {
   batchStats: (node: OnnxNode) => boolean;
   /** Forward tensors the loss reads (their gradients are the backward graph's seeds). */
   lossInputs: string[];
+  /** The graph runs on onnxruntime's CPU EP: rules may emit the forms measured fastest there (`Emitter.cpuForms`). */
+  cpuForms?: boolean;
 }
 
 export interface TrainingGraph {
@@ -192,6 +194,7 @@ export function buildTrainingGraph(base: OnnxModelJs, opts: TrainingGraphOptions
 
   // Backward.
   const be = new Emitter('∇');
+  be.cpuForms = opts.cpuForms === true;
   const seeds = new Map<string, string>();
   const seedInfos: OnnxValueInfo[] = [];
   for (const t of opts.lossInputs) {

@@ -64,6 +64,8 @@ export interface StepProgramOptions {
   group: (weight: string) => string;
   /** Center-loss learning rate (RSB SOLVER.CENTER_LR). */
   centerLr?: number;
+  /** The program runs on onnxruntime's CPU EP: rules may emit the forms measured fastest there (`Emitter.cpuForms`). */
+  cpuForms?: boolean;
 }
 
 /** One piece of resident state: graph input `input`, its value after the step in output `output`. */
@@ -116,6 +118,29 @@ function classifierOf(nodes: OnnxNode[], opts: StepProgramOptions, logits: strin
 }
 
 /**
+ * Scalars (a number, or a rank-0 tensor's name) as tensors of `rank` ones ([1, 1, 1, 1] for a conv weight),
+ * each made once per emitter. Multiplying a tensor whose last dimensions are 1 (the 1×1 convolutions'
+ * [C_out, C_in, 1, 1] weights) by a rank-0 scalar takes onnxruntime 1.30's CPU broadcasting path one element
+ * at a time: [2048, 1024, 1, 1] · [] costs ≈ 35 ms of CPU against ≈ 1 ms for [2048, 1024, 1, 1] · [1, 1, 1, 1]
+ * (measured here, 1 thread); with equal ranks the scalar broadcasts over one contiguous span.
+ */
+const rankedCache = new WeakMap<Emitter, Map<string, string>>();
+function ranked(e: Emitter, rank: number): (v: number | string) => string {
+  let cache = rankedCache.get(e);
+  if (!cache) rankedCache.set(e, (cache = new Map()));
+  const ones = Array<number>(rank).fill(1);
+  return (v) => {
+    const key = `${rank}:${typeof v}:${v}`;
+    let name = cache.get(key);
+    if (!name) {
+      name = rank === 0 ? (typeof v === 'number' ? e.f32(v) : v) : typeof v === 'number' ? e.tensor(`r${rank}`, ones, new Float32Array([v])) : e.reshape(v, ones);
+      cache.set(key, name);
+    }
+    return name;
+  };
+}
+
+/**
  * The loss heads' forward tensors: `opts.heads`, or the one head of `opts.logits` / `opts.feature` (factors
  * 1). Throws CompileError when the graph does not compute one of them.
  */
@@ -161,6 +186,7 @@ export function buildStepProgram(base: OnnxModelJs, opts: StepProgramOptions): S
   const trainable = new Set([...opts.trainable, ...centers]);
 
   const be = new Emitter('∇');
+  be.cpuForms = opts.cpuForms === true;
   const grads = differentiate(fwd, trainable, new Map([[loss.outputs.total!, be.f32(1)]]), trainable, be, loss.detached);
 
   // Optimizer.
@@ -180,25 +206,32 @@ export function buildStepProgram(base: OnnxModelJs, opts: StepProgramOptions): S
   };
   const state: StepState[] = [];
   const shapeOf = (t: string) => fwd.shapes.get(t)!;
+  const keepMomenta = new Map<string, string>();
+  /** keep · momentum of a group (0 at its first step: PyTorch's buffer starts as the first gradient), as a rank-matched tensor. */
+  const keepMomentum = (keep: string) => {
+    if (!keepMomenta.has(keep)) keepMomenta.set(keep, oe.one('Mul', [keep, oe.f32(o.momentum!)]));
+    return keepMomenta.get(keep)!;
+  };
   for (const [w, gw] of grads) {
     if (w === CENTERS_INPUT) continue;
     const s = groupScalars(w);
     const shape = shapeOf(w);
-    const d = o.weightDecay ? oe.one('Add', [gw, oe.one('Mul', [w, oe.f32(o.weightDecay)])]) : gw;
+    const k = ranked(oe, shape.length);
+    const d = o.weightDecay ? oe.one('Add', [gw, oe.one('Mul', [w, k(o.weightDecay)])]) : gw;
     let step: string;
     if (o.name === 'adam') {
       const [b1, b2, eps] = [o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.eps ?? 1e-8];
       const [m, v] = [`${w}::m`, `${w}::v`];
-      const m2 = oe.named(`${m}::next`, 'Add', [oe.one('Mul', [m, oe.f32(b1)]), oe.one('Mul', [d, oe.f32(1 - b1)])]);
-      const v2 = oe.named(`${v}::next`, 'Add', [oe.one('Mul', [v, oe.f32(b2)]), oe.one('Mul', [oe.one('Mul', [d, d]), oe.f32(1 - b2)])]);
-      step = oe.one('Div', [oe.one('Div', [m2, s.c1!]), oe.one('Add', [oe.one('Sqrt', [oe.one('Div', [v2, s.c2!])]), oe.f32(eps)])]);
+      const m2 = oe.named(`${m}::next`, 'Add', [oe.one('Mul', [m, k(b1)]), oe.one('Mul', [d, k(1 - b1)])]);
+      const v2 = oe.named(`${v}::next`, 'Add', [oe.one('Mul', [v, k(b2)]), oe.one('Mul', [oe.one('Mul', [d, d]), k(1 - b2)])]);
+      step = oe.one('Div', [oe.one('Div', [m2, k(s.c1!)]), oe.one('Add', [oe.one('Sqrt', [oe.one('Div', [v2, k(s.c2!)])]), k(eps)])]);
       state.push({ input: m, output: m2, shape, kind: 'moment', of: w, slot: 0 }, { input: v, output: v2, shape, kind: 'moment', of: w, slot: 1 });
     } else if ((o.momentum ?? 0) > 0) {
       const buf = `${w}::buf`;
-      step = oe.named(`${buf}::next`, 'Add', [d, oe.one('Mul', [buf, oe.one('Mul', [s.keep!, oe.f32(o.momentum!)])])]);
+      step = oe.named(`${buf}::next`, 'Add', [d, oe.one('Mul', [buf, k(keepMomentum(s.keep!))])]);
       state.push({ input: buf, output: step, shape, kind: 'moment', of: w, slot: 0 });
     } else step = d;
-    state.push({ input: w, output: oe.named(`${w}::next`, 'Sub', [w, oe.one('Mul', [step, LR_INPUT])]), shape, kind: 'weight', of: w });
+    state.push({ input: w, output: oe.named(`${w}::next`, 'Sub', [w, oe.one('Mul', [step, k(LR_INPUT)])]), shape, kind: 'weight', of: w });
   }
   const gc = grads.get(CENTERS_INPUT);
   if (gc && opts.loss.centerWeight! > 0) {

@@ -170,6 +170,7 @@ export class OnnxStepSession {
       optimizer: this.opts.optimizer,
       group: (name) => groupOf(this.byName.get(name)!.key),
       ...(this.opts.centerLr !== undefined ? { centerLr: this.opts.centerLr } : {}),
+      cpuForms: this.opts.ep === 'cpu',
     });
     for (const s of program.state)
       if (!this.state.has(s.input)) this.state.set(s.input, new this.ort.Tensor('float32', new Float32Array(s.shape.reduce((a, b) => a * b, 1)), s.shape));

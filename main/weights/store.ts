@@ -12,7 +12,7 @@
  * `.pth` or a safetensors file through the load plan).
  */
 import { weightSpecs, type CompiledModel, type KerasLayerJson, type Layer, type WeightSpec } from '../../core/index.js';
-import { initializerValues, specInitializer, type InitializerJson } from './init.js';
+import { computeFans, initializerValues, specInitializer, type InitializerJson } from './init.js';
 import { toTfjs, toTorch } from './mapping.js';
 
 /** Values that do not fit the store (a wrong size): a user message naming the PyTorch key. */
@@ -171,8 +171,9 @@ function kerasLayers(compiled: CompiledModel): Map<string, KerasLayerJson> {
 /**
  * A store holding the fresh initialisation of `compiled`: the values the tfjs model built from the same
  * topology gets (main/tfjs/model.ts `buildFromCompiled`), drawn as tfjs draws them (init.ts). With a
- * topology seeded by core's `seedInitializers(compiled, seed)` the Conv2D / Dense slots are the seeded
- * values, bit for bit; slots the custom tfjs layers own are drawn unseeded, as there.
+ * topology seeded by core's `seedInitializers(compiled, seed)` the Conv2D / Dense slots and those of the seeded
+ * custom tfjs layers (grouped / dilated conv, SE module) are the seeded values, bit for bit; unseeded, they
+ * are drawn unseeded, as there.
  */
 export function freshWeightStore(compiled: CompiledModel): WeightStore {
   const keras = kerasLayers(compiled);
@@ -180,6 +181,14 @@ export function freshWeightStore(compiled: CompiledModel): WeightStore {
     const k = keras.get(l.name);
     const stock = k?.class_name === 'Conv2D' || k?.class_name === 'Dense';
     const named = stock ? (k.config[`${spec.slot}_initializer`] as InitializerJson | undefined) : undefined;
+    if (!stock && typeof k?.config.seed === 'number') {
+      // The custom tfjs layers (main/tfjs/layers/conv-layers.ts) draw every slot U(±1/√fan_in of its kernel)
+      // seeded with the layer's seed + the slot's index.
+      const kernel = specs.find((s) => s.slot === spec.slot.replace(/bias$/, 'kernel')) ?? spec;
+      const b = 1 / Math.sqrt(Math.max(computeFans(kernel.shape)[0], 1));
+      const seed = k.config.seed + specs.findIndex((s) => s.slot === spec.slot);
+      return initializerValues({ class_name: 'RandomUniform', config: { minval: -b, maxval: b, seed } }, spec.shape);
+    }
     return initializerValues(named ?? specInitializer(spec, specs), spec.shape);
   });
 }

@@ -32,9 +32,10 @@ const CASES: ParityCase[] = [
 /**
  * Every engine is held to every case but t_resnest50, which runs on the CPU engine only (ResNeSt-50's step on
  * SwiftShader is too slow for the suite; its webgpu placement is checked in webgpu-train-placement). On webgpu
- * (SwiftShader) t_r18_bnneck (last stride 2: layer4 on 2×1 maps, its BatchNorms over 8 values, the BNNeck over 4) is within the bounds of the float64 step that takes the other
- * branch of a ReLU tie, not of the float64 step itself (train-check.ts): bisected node by node (each node of the
- * program fed the CPU engine's values of its inputs), every WebGPU kernel is within 1.6e-6 relative of the CPU
+ * (SwiftShader) t_r18_bnneck (last stride 2: layer4 on 2×1 maps, its BatchNorms over 8 values, the BNNeck over
+ * 4) is within the bounds of the float64 step that takes the other branch of a ReLU tie, not of the float64
+ * step itself (train-check.ts): bisected node by node (each node of the program fed the CPU engine's values of
+ * its inputs), every WebGPU kernel is within 1.6e-6 relative of the CPU
  * engine's, the largest being the convolutions' reductions; accumulated over the forward pass its activations are
  * 1.0–3.0× PyTorch float32's distance to float64 per layer (the CPU engine 0.7–1.5×), and base.layer4.1.relu2's
  * input at [0, 180, 1, 0], 2.8e-5 in float64 (8.9e-6 in PyTorch float32), comes out −1.4e-5: the ReLU passes no

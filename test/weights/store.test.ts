@@ -40,9 +40,9 @@ async function tfjsInit(compiled: CompiledModel): Promise<Map<string, Float32Arr
   }
 }
 
-/** Slot ids whose tfjs initialiser is seeded or constant: Conv2D / Dense slots and every non-random init. */
+/** Slot ids whose tfjs initialiser is seeded or constant: Conv2D / Dense slots, seeded custom layers' slots and every non-random init. */
 function exactSlots(compiled: CompiledModel): { exact: string[]; unseeded: { id: string; bound: number }[] } {
-  const stock = new Set(compiled.modelTopology.config.layers.filter((l) => l.class_name === 'Conv2D' || l.class_name === 'Dense').map((l) => l.name));
+  const stock = new Set(compiled.modelTopology.config.layers.filter((l) => l.class_name === 'Conv2D' || l.class_name === 'Dense' || typeof l.config.seed === 'number').map((l) => l.name));
   const exact: string[] = [];
   const unseeded: { id: string; bound: number }[] = [];
   for (const l of compiled.layers)
@@ -67,6 +67,7 @@ describe('weight store: fresh initialisation as tfjs initialises the model', () 
     ['resnet18 (BNNeck, classifier N(0, 0.001))', buildPreset('resnet18', { input: [64, 32], numClasses: 7 })],
     ['custom graph (IBN-a, conv with bias, GeM p, frozen stage)', customDoc()],
     ['se_resnet50 (SE modules: a custom tfjs layer)', buildPreset('se_resnet50', { input: [64, 32], numClasses: 5 })],
+    ['resnest50 (split-attention: grouped convolutions, a custom tfjs layer)', buildPreset('resnest50', { input: [64, 32], numClasses: 5 })],
   ] as const)
     it(`${name}: seeded slots equal tfjs's bit for bit, unseeded ones within tfjs's bound`, async () => {
       const compiled = compiledOf(doc, 1234);
@@ -84,7 +85,10 @@ describe('weight store: fresh initialisation as tfjs initialises the model', () 
           expect(maxAbs(a), id).toBeGreaterThan(bound * 0.5);
         }
       }
-      if (name.startsWith('se_')) expect(unseeded.length).toBeGreaterThan(0);
+      // The custom layers' slots are seeded too (the same seed, the same weights on every engine).
+      if (name.startsWith('se_')) expect(exact.filter((id) => /fc1_kernel$/.test(id)).length).toBeGreaterThan(0);
+      if (name.startsWith('resnest')) expect(exact).toContain('base.layer1.0.conv2.conv/kernel');
+      expect(unseeded).toEqual([]);
     }, 120_000);
 
   it('the seed decides the values: another seed, other values; no seed, other values each time', () => {

@@ -32,6 +32,11 @@ export class Emitter {
   inits: OnnxInitializer[] = [];
   private count = 0;
   private consts = new Map<string, string>();
+  /**
+   * Whether rules may emit the forms measured fastest on onnxruntime's CPU EP where they differ from the
+   * portable ones (the Conv weight gradient, core/compile/grad/ops/conv.ts); off for WebGPU.
+   */
+  cpuForms = false;
   constructor(private prefix: string) {}
   op(opType: string, inputs: string[], attributes: OnnxAttribute[] = [], outputs = 1, hint = ''): string[] {
     const id = `${this.prefix}${++this.count}${hint ? '.' + hint : ''}`;

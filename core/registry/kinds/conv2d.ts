@@ -69,9 +69,10 @@ export const conv2d: PrimitiveKind = {
       const [k, s, pad] = [l.params.kernel as number, l.params.stride as number, l.params.padding as number];
       const [g, d] = [groupsOf(l.params), dilationOf(l.params)];
       // tfjs has no grouped convolution, and no gradient for a dilated one: a custom layer (main/tfjs/layers)
-      // pads symmetrically and convolves per group (a dilated kernel tap by tap).
+      // pads symmetrically and convolves per group (a dilated kernel tap by tap). `seed: null` is filled per
+      // layer by seedInitializers, so the run seed fixes its initial kernel as it does the built-in layers'.
       if (g > 1 || d > 1)
-        return [make(CUSTOM_LAYER_CLASSES.groupConv, { filters: l.params.filters, kernel_size: k, strides: s, padding: pad, groups: g, use_bias: !!l.params.bias, ...(d > 1 ? { dilation: d } : {}) })];
+        return [make(CUSTOM_LAYER_CLASSES.groupConv, { filters: l.params.filters, kernel_size: k, strides: s, padding: pad, groups: g, use_bias: !!l.params.bias, ...(d > 1 ? { dilation: d } : {}), seed: null })];
       const sameIsSymmetric = s === 1 && k % 2 === 1 && pad === (span(k, d) - 1) / 2;
       const out: KerasLayerJson[] = [];
       let ins = inbound;

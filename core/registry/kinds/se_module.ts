@@ -51,7 +51,8 @@ export const seModule: PrimitiveKind = {
       const r = seSqueezed(c, l.params.reduction as number);
       return [...fcSpecs(l.name, 'fc1', c, r, !l.frozen), ...fcSpecs(l.name, 'fc2', r, c, !l.frozen)];
     },
-    keras: ({ make, layer }) => [make(CUSTOM_LAYER_CLASSES.seModule, { reduction: layer.params.reduction })],
+    // `seed: null`: filled per layer by seedInitializers (the run seed fixes the initial fc weights).
+    keras: ({ make, layer }) => [make(CUSTOM_LAYER_CLASSES.seModule, { reduction: layer.params.reduction, seed: null })],
     /** GlobalAveragePool → Conv 1×1 → Relu → Conv 1×1 → Sigmoid → Mul (broadcast over H×W). */
     onnx({ layer: l, node, weight, cin: c, x }) {
       const r = seSqueezed(c, l.params.reduction as number);

@@ -14,10 +14,13 @@ import { CUSTOM_LAYER_CLASSES } from '../../../core/index.js';
 import { windowOut } from '../../../core/registry/shapes.js';
 import { one, shapeOf, type Kwargs } from './util.js';
 
-/** nn.Conv2d's default initialisation for a kernel / bias with this fan-in. */
-function torchDefault(fanIn: number): ReturnType<typeof tf.initializers.randomUniform> {
+/**
+ * nn.Conv2d's default initialisation for a kernel / bias with this fan-in. `seed` (core/compile/seed.ts gives
+ * each layer its own from the run seed; `slot` tells the layer's weights apart): the same seed, the same weights.
+ */
+function torchDefault(fanIn: number, seed: number | undefined, slot: number): ReturnType<typeof tf.initializers.randomUniform> {
   const b = 1 / Math.sqrt(Math.max(fanIn, 1));
-  return tf.initializers.randomUniform({ minval: -b, maxval: b });
+  return tf.initializers.randomUniform({ minval: -b, maxval: b, ...(seed != null ? { seed: seed + slot } : {}) });
 }
 
 export interface GroupConvArgs {
@@ -31,6 +34,8 @@ export interface GroupConvArgs {
   useBias?: boolean;
   /** nn.Conv2d dilation (stride 1 only). */
   dilation?: number;
+  /** Initialiser seed (seedInitializers); unseeded when absent. */
+  seed?: number | null;
 }
 
 export class ReidGroupConv2D extends tf.layers.Layer {
@@ -42,6 +47,7 @@ export class ReidGroupConv2D extends tf.layers.Layer {
   readonly groups: number;
   readonly useBias: boolean;
   readonly dilation: number;
+  readonly seed: number | undefined;
   private kernel?: tf.LayerVariable;
   private bias?: tf.LayerVariable;
 
@@ -54,6 +60,7 @@ export class ReidGroupConv2D extends tf.layers.Layer {
     this.groups = args.groups ?? 1;
     this.useBias = !!args.useBias;
     this.dilation = args.dilation ?? 1;
+    this.seed = args.seed ?? undefined;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -61,8 +68,8 @@ export class ReidGroupConv2D extends tf.layers.Layer {
     if (cin % this.groups || this.filters % this.groups) throw new Error(`${this.name}: ${cin} → ${this.filters} channels do not divide into ${this.groups} groups`);
     const k = this.kernelSize;
     const fanIn = k * k * (cin / this.groups);
-    this.kernel = this.addWeight('kernel', [k, k, cin / this.groups, this.filters], 'float32', torchDefault(fanIn), undefined, this.trainable);
-    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', torchDefault(fanIn), undefined, this.trainable);
+    this.kernel = this.addWeight('kernel', [k, k, cin / this.groups, this.filters], 'float32', torchDefault(fanIn, this.seed, 0), undefined, this.trainable);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', torchDefault(fanIn, this.seed, 1), undefined, this.trainable);
     this.built = true;
   }
 
@@ -112,16 +119,20 @@ export interface SEArgs {
   name?: string;
   trainable?: boolean;
   reduction?: number;
+  /** Initialiser seed (seedInitializers); unseeded when absent. */
+  seed?: number | null;
 }
 
 export class ReidSEModule extends tf.layers.Layer {
   static className = CUSTOM_LAYER_CLASSES.seModule;
   readonly reduction: number;
+  readonly seed: number | undefined;
   private w: tf.LayerVariable[] = [];
 
   constructor(args: SEArgs = {}) {
     super(args);
     this.reduction = args.reduction ?? 16;
+    this.seed = args.seed ?? undefined;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -129,10 +140,10 @@ export class ReidSEModule extends tf.layers.Layer {
     const r = Math.floor(c / this.reduction);
     // Slot order = core weight specs: fc1_kernel, fc1_bias, fc2_kernel, fc2_bias (HWIO 1×1 kernels).
     this.w = [
-      this.addWeight('fc1_kernel', [1, 1, c, r], 'float32', torchDefault(c), undefined, this.trainable),
-      this.addWeight('fc1_bias', [r], 'float32', torchDefault(c), undefined, this.trainable),
-      this.addWeight('fc2_kernel', [1, 1, r, c], 'float32', torchDefault(r), undefined, this.trainable),
-      this.addWeight('fc2_bias', [c], 'float32', torchDefault(r), undefined, this.trainable),
+      this.addWeight('fc1_kernel', [1, 1, c, r], 'float32', torchDefault(c, this.seed, 0), undefined, this.trainable),
+      this.addWeight('fc1_bias', [r], 'float32', torchDefault(c, this.seed, 1), undefined, this.trainable),
+      this.addWeight('fc2_kernel', [1, 1, r, c], 'float32', torchDefault(r, this.seed, 2), undefined, this.trainable),
+      this.addWeight('fc2_bias', [c], 'float32', torchDefault(r, this.seed, 3), undefined, this.trainable),
     ];
     this.built = true;
   }

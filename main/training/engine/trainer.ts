@@ -123,6 +123,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
   // into the run's weight store (PyTorch layout) as tfjs-layers draws them (main/weights/init.ts), on every engine.
   const compiled = seedInitializers(compileToKeras(analysis), s.seed);
   const store = freshWeightStore(compiled);
+  // Pretrained weights (RSB load_param) replace the slots they provide, in PyTorch layout as read.
+  if (pretrained) store.setTorchValues(pretrained.torch);
   // The tfjs model: built (and filled from the store) only where tfjs trains or computes the features.
   let reid: ReidModel | undefined;
   // Set when the tfjs engine takes the model to train it (its weights are then the model's own).
@@ -205,10 +207,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     } else {
       await run.writeJson('graph.json', doc);
       await run.writeJson('settings.json', s);
-      if (pretrained) {
-        await engine.setWeightValues(pretrained.values);
-        await run.writeJson('load-report.json', pretrained.report);
-      }
+      // The engine started from the store, pretrained weights included.
+      if (pretrained) await run.writeJson('load-report.json', pretrained.report);
     }
     await run.updateInfo({
       status: 'running',

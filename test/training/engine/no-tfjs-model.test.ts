@@ -2,9 +2,12 @@
  * The onnxruntime engines train from the run's weight store (main/weights/store.ts) and never build the tfjs
  * model: observed through TensorFlow.js's own tensor count while the run trains and evaluates. A built tfjs
  * model holds at least one tensor per weight slot; the ONNX run holds only the loss's (the center-loss
- * centers) — and the same observation on a tfjs run sees the model, so the check can fail.
+ * centers) — and the same observation on a tfjs run sees the model, so the check can fail. Pretrained weights
+ * (a `.pth` PyTorch writes) reach every engine through the store: after one Adam step each parameter is within
+ * the step's size of the file's value, and the frozen BNNeck bias equals it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -13,6 +16,9 @@ import { analyze, trainingSettingsSchema, weightSpecs } from '../../../core/inde
 import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
 import { writeDemoDataset } from '../../../main/training/data/demo.js';
 import { train, type TrainEvent } from '../../../main/training/engine/trainer.js';
+import { readCheckpoint as readRunCheckpoint } from '../../../main/runs/store/checkpoint.js';
+import { readCheckpoint as readTorchCheckpoint } from '../../../main/weights/index.js';
+import { PYTHON } from '../../parity/fixtures.js';
 import { tinyGraph } from './tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reid-no-tfjs-'));
@@ -52,4 +58,37 @@ describe('training on onnxruntime builds no tfjs model', () => {
     expect(tfjs.engine).toBe('wasm');
     expect(tfjs.most - before).toBeGreaterThanOrEqual(slots);
   }, 600_000);
+});
+
+describe('pretrained weights reach the engines through the store', () => {
+  it.each(['onnxruntime', 'wasm'] as const)('%s: one Adam step from a .pth PyTorch wrote moves each parameter by at most the step size; the load report is written', async (backend) => {
+    const doc = tinyGraph(ds.numClasses);
+    const specs = analyze(doc.graph).layers.flatMap((l) => weightSpecs(l)).filter((w) => !w.torchKey.startsWith('classifier.'));
+    const pth = join(tmp, `pretrained-${backend}.pth`);
+    writeFileSync(join(tmp, 'shapes.json'), JSON.stringify(Object.fromEntries(specs.map((w) => [w.torchKey, w.torchShape]))));
+    // Values far from any initialisation: a ramp over each tensor (running variances kept positive).
+    const script = [
+      'import json, sys, torch',
+      'shapes = json.load(open(sys.argv[1]))',
+      "sd = {k: (torch.linspace(0.5, 1.5, int(torch.tensor(s).prod())) if k.endswith('running_var') else torch.linspace(-0.3, 0.3, int(torch.tensor(s).prod()))).reshape(s) for k, s in shapes.items()}",
+      'torch.save(sd, sys.argv[2])',
+    ].join('\n');
+    execFileSync(PYTHON, ['-c', script, join(tmp, 'shapes.json'), pth], { timeout: 120_000 });
+    const file = (await readTorchCheckpoint(pth)).tensors;
+    const lr = 1e-3;
+    const dir = join(tmp, `pretrained-run-${backend}`);
+    await train({ doc, settings: trainingSettingsSchema.parse({ ...settings, optimizer: { baseLr: lr } }), dataset: ds, runDir: dir, backend, weights: pth, maxSteps: 1 });
+    const saved = (await readRunCheckpoint<{ weightKeys: string[] }>(dir))!;
+    const report = JSON.parse(readFileSync(join(dir, 'load-report.json'), 'utf8')) as { loaded: unknown[] };
+    expect(report.loaded.length).toBe(specs.length);
+    for (const w of specs.filter((x) => x.trainable && !x.buffer)) {
+      const got = saved.tensors.get(w.torchKey)!.data;
+      const want = file.get(w.torchKey)!.data;
+      // Adam's first update is lr · g / (|g| + ε) per element (weight decay folded into g): at most lr.
+      let most = 0;
+      got.forEach((x, i) => (most = Math.max(most, Math.abs(x - want[i]!))));
+      expect(most, w.torchKey).toBeLessThanOrEqual(lr * 1.001);
+    }
+    expect([...saved.tensors.get('bottleneck.bias')!.data]).toEqual([...file.get('bottleneck.bias')!.data]);
+  }, 300_000);
 });

@@ -28,7 +28,7 @@ const CASES: Spec[] = [
   { id: 'conv3x3_d2_g2', kind: 'conv', x: [2, 4, 7, 6], co: 4, k: 3, s: 1, p: 2, g: 2, d: 2 },
   { id: 'conv3x3_s2_d2', kind: 'conv', x: [2, 3, 9, 8], co: 4, k: 3, s: 2, p: 2, d: 2 },
   { id: 'conv1x1_g2_bias', kind: 'conv', x: [3, 4, 1, 1], co: 6, k: 1, s: 1, p: 0, g: 2, bias: true },
-  // The weight-gradient forms of core/compile/grad/ops/conv.ts (`weightGradDirect`): per-image MatMul for 1×1
+  // The CPU weight-gradient forms of core/compile/grad/ops/conv.ts (`weightGradDirect`): per-image MatMul for 1×1
   // kernels on maps of ≥ 512 output positions (stride 1 and 2), the Conv over the batch for inputs of < 32
   // channels (with and without the sliced-off tail, with and without padding), im2col GEMMs for wide strided ones.
   { id: 'conv1x1_map512', kind: 'conv', x: [2, 4, 32, 16], co: 3, k: 1, s: 1, p: 0, bias: true },
@@ -189,8 +189,9 @@ beforeAll(() => {
 });
 
 describe('onnx-grad: operator gradients match torch.autograd', () => {
-  for (const c of CASES)
-    it(c.id, async () => {
+  // Conv cases twice: the portable forms (WebGPU) and the forms for onnxruntime's CPU EP (`cpuForms`).
+  for (const [c, cpuForms] of CASES.flatMap((c): [Spec, boolean][] => (c.kind === 'conv' ? [[c, false], [c, true]] : [[c, false]])))
+    it(`${c.id}${cpuForms ? ' (CPU forms)' : ''}`, async () => {
       const ort = (await loadOnnxRuntime()).ort!;
       expect(ort, 'onnxruntime-node must be installed for this test').toBeDefined();
       const ref = refs[c.id]!;
@@ -207,7 +208,7 @@ describe('onnx-grad: operator gradients match torch.autograd', () => {
       };
       const trainable = new Set(params.map((p) => p.name).filter((p) => !(c.kind === 'bn_eval' && (p === 'mean' || p === 'var'))));
       const weightInits = [...params, ...extra.filter((e) => e.name.endsWith('rm') || e.name.endsWith('rv'))];
-      const g = buildTrainingGraph(base, { inputShape: c.x, weights: new Set(weightInits.map((w) => w.name)), trainable, batchStats: () => c.kind !== 'bn_eval', lossInputs: ['out'] });
+      const g = buildTrainingGraph(base, { inputShape: c.x, weights: new Set(weightInits.map((w) => w.name)), trainable, batchStats: () => c.kind !== 'bn_eval', lossInputs: ['out'], cpuForms });
       const opts = { executionProviders: ['cpu'], intraOpNumThreads: 1 };
       const fwd = await ort.InferenceSession.create(serializeOnnx(g.forward), opts);
       const bwd = await ort.InferenceSession.create(serializeOnnx(g.backward), opts);

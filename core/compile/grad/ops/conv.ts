@@ -2,8 +2,8 @@
  * Conv (nn.Conv2d, group 1, no dilation, symmetric pads):
  *   dX = Conv(dY, W transposed and flipped, pads k − 1 − p) at stride 1, else ConvTranspose(dY, W) (same
  *        strides / pads, output_padding restoring X's size);
- *   dW = one of three forms, chosen by shape (`weightGradDirect`; measured per resnet50 layer shape with
- *        bench/_conv-dw.ts): a per-image batched MatMul (1×1 kernels on large maps), a Conv over the batch
+ *   dW = on onnxruntime CPU (`Emitter.cpuForms`) one of three forms, chosen by shape (`weightGradDirect`;
+ *        measured per resnet50 layer shape with bench/_conv-dw.ts): a per-image batched MatMul (1×1 kernels on large maps), a Conv over the batch
  *        (narrow inputs such as the stem), else GEMMs of dY [C_out, N·Ho·Wo] with the k·k strided windows of
  *        the padded input in [C_in, N, H, W] layout (im2col by Slice); dB = Σ dY.
  */
@@ -57,7 +57,7 @@ export const Conv: OpRule = {
         ], `${n.name}.dX`);
       }
     }
-    if (need(1)) out[1] = weightGradDirect(e, x, g, xs, ws, ys, [sh, sw], [ph, pw], `${n.name}.dW`);
+    if (need(1) && e.cpuForms) out[1] = weightGradDirect(e, x, g, xs, ws, ys, [sh, sw], [ph, pw], `${n.name}.dW`);
     if (need(1) && !out[1]) {
       // dW[o, i, ky, kx] = Σ_{n,y,x} dY[n, o, y, x]·Xpad[n, i, s·y + ky, s·x + kx]: GEMMs over N·Ho·Wo of dY
       // with the k·k strided windows of the padded input laid out [C_in, N, H, W] (im2col by Slice).

@@ -1,0 +1,4 @@
+import { describeShard } from './fr-all-recipes.js';
+
+/** fast-reid's Market-1501 bagtricks and AGW recipes, one per distinct training signature, train two iterations (fr-all-recipes.ts). */
+describeShard('market-bot-agw');
