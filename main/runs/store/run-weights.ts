@@ -13,7 +13,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Layer } from '../../../core/index.js';
 import type { ReidModel } from '../../tfjs/index.js';
-import { assertFiniteWeights, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
+import { assertFiniteWeights, NonFiniteWeightsError, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
 import { BEST_DIR } from './best-checkpoint.js';
 import { readCheckpoint } from './checkpoint.js';
 import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
@@ -77,6 +77,11 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     }
     const { values, torch, ...position } = decoded;
     if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
+    // A damaged tensors.bin can hold NaN / ±Inf, or a negative BatchNorm variance: every consumer (eval, embed,
+    // export) would write numbers computed from it, so it is the file's error, named as pretrained files' are.
+    const bad = [...(torch ?? values)].filter(([k, v]) => v.some((x) => !Number.isFinite(x)) || (/(running_var|moving_variance)$/.test(k) && v.some((x) => x < 0))).map(([k]) => k);
+    if (bad.length)
+      throw new NonFiniteWeightsError(`the run checkpoint in ${path} is damaged: ${bad.length} tensor(s) hold NaN / ±Inf or a negative variance (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''})`);
     return { values, ...(torch ? { torch } : {}), kind: 'run', ...position };
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
