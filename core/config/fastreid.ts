@@ -288,8 +288,13 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     } else warnings.push(`fast-reid sizes the classifier from ${frName}'s training identities; the graph has ${m.numClasses}`);
   }
 
+  // Pointing at reid-strong-baseline only where its Baseline can hold the model (it has no ResNeSt or MGN).
   if (s.loss.metric !== 'triplet')
-    reasons.push(`center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline (rsb-yaml, rsb-job), which trains it`);
+    reasons.push(
+      m.arch === 'resnest' || m.arch === 'mgn'
+        ? `center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss (reid-strong-baseline, which trains center loss, has no ${m.arch === 'mgn' ? 'MGN' : 'ResNeSt'})`
+        : `center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline (rsb-yaml, rsb-job), which trains it`,
+    );
   const warm = s.schedule.warmup && s.schedule.warmupEpochs > 0 ? s.schedule.warmupEpochs : 0;
   if (warm > 0 && ipe === undefined && !('reason' in ds))
     reasons.push(`fast-reid counts warmup in iterations and the iterations per epoch of ${frName} are unknown to the app; switch warmup off or use a known dataset`);

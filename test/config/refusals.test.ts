@@ -142,6 +142,14 @@ describe('settings refusals and notes', () => {
     expect(reasons).toMatch(/LR step at epoch 5 falls inside the 10-epoch warmup/);
   });
 
+  it('center loss on ResNeSt: each framework names the step that leads somewhere (RSB has no ResNeSt, fast-reid no center loss)', () => {
+    const doc = withTraining(buildPreset('resnest50'), { dataset: { kind: 'market1501' }, loss: { metric: 'triplet_center' } });
+    const fr = reasonsOf(exportFastreidYaml(doc));
+    expect(fr).toMatch(/fast-reid has no center loss; choose the triplet metric loss \(reid-strong-baseline, which trains center loss, has no ResNeSt\)/);
+    expect(fr).not.toMatch(/rsb-yaml/);
+    expect(reasonsOf(exportRsbYaml(doc))).toMatch(/reid-strong-baseline has no ResNeSt — export it as fast-reid YAML/);
+  });
+
   it('a document without training settings exports the app defaults, saying so', () => {
     const out = exportRsbYaml(buildPreset('resnet50'));
     if (!out.ok) throw new Error(out.reasons.join('; '));
