@@ -12,7 +12,7 @@ export function chunkRows(h: number, parts: number, index: number): [number, num
   const size = Math.ceil(h / parts);
   const start = index * size;
   if (index >= parts || start >= h)
-    throw new ShapeError('E_SPATIAL_ZERO', `torch.chunk of ${h} rows into ${parts} parts has no part ${index} (chunks of ${size} rows); use a taller input`);
+    throw new ShapeError('E_SPATIAL_ZERO', `torch.chunk of ${h} ${h === 1 ? 'row' : 'rows'} into ${parts} parts has no part ${index} (chunks of ${size} ${size === 1 ? 'row' : 'rows'}); use a taller input`);
   return [start, Math.min(h, start + size)];
 }
 
