@@ -68,7 +68,9 @@ describe('export, import, evaluation and weights inspection through the server',
     const rsb = join(out, 'r18.yml');
     const fr = join(out, 'r18-fr.yml');
     const classes = await call<CallOutput<'export.run'>>('export.run', { format: 'rsb-yaml', graph: r18, out: rsb });
-    expect(classes.result.refusals.join(' ')).toMatch(/751/);
+    // A classifier sized for other data is a note (both frameworks size it from the data they load), not a refusal.
+    expect(classes.result).toMatchObject({ ok: true, refusals: [] });
+    expect(classes.result.warnings.join(' ')).toMatch(/11 classes.*751/);
     expect((await call('export.run', { format: 'rsb-yaml', graph: r18Market, out: rsb, jobId: 'yaml-1' })).result).toMatchObject({ ok: true, files: [rsb] });
     expect((await call('export.run', { format: 'fastreid-yaml', graph: r18Market, out: fr, fastreidStem: true })).result).toMatchObject({ ok: true, files: [fr] });
     const merged = (fw: string, f: string) => JSON.parse(execFileSync(PYTHON, [YACS, fw, f], { encoding: 'utf8' })) as { ok: boolean; cfg: Record<string, Record<string, unknown>>; error?: string };
