@@ -31,7 +31,7 @@ describe('--input on the MGN recipe preset', () => {
         expect(s.featureDim).toBe(8 * 256);
       } else {
         expect(r.status, size).toBe(2);
-        expect(r.stderr).toMatch(new RegExp(`^reid-studio: error: --input ${size} does not fit fastreid_mgn_R50-ibn: b[23]_part\\.\\d: torch\\.chunk of ${rows} rows into [23] parts has no part \\d .*use a taller input\\n$`));
+        expect(r.stderr).toMatch(new RegExp(`^reid-studio: error: --input ${size} does not fit fastreid_mgn_R50-ibn: b[23]_part\\.\\d: torch\\.chunk of ${rows} ${rows === 1 ? 'row' : 'rows'} into [23] parts has no part \\d .*use a taller input\\n$`));
       }
     }
   });
