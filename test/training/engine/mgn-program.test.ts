@@ -11,7 +11,7 @@
  * losses.
  */
 import '../../webgpu-env.js';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ import { trainingSettingsSchema } from '../../../core/index.js';
 import { loadDataset, type LoadedDataset } from '../../../main/training/data/datasets.js';
 import { writeDemoDataset } from '../../../main/training/data/demo.js';
 import { train, type TrainEvent } from '../../../main/training/engine/trainer.js';
-import { tinyMgn } from './tiny.js';
+import { tinyMgn, stepRecords as steps, type StepRecord as Step } from './tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reid-mgn-program-'));
 const settings = trainingSettingsSchema.parse({
@@ -30,8 +30,6 @@ const settings = trainingSettingsSchema.parse({
 });
 let ds: LoadedDataset;
 
-type Step = { step: number; loss: number; ce: number; triplet: number; acc: number };
-const steps = (dir: string): Step[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
 
 /**
  * The steps' loss terms agree within 1e-5 relative over the first two steps (the frozen one and the first

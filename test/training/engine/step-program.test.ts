@@ -19,7 +19,7 @@ import { loadDataset, type LoadedDataset } from '../../../main/training/data/dat
 import { writeDemoDataset } from '../../../main/training/data/demo.js';
 import { readCheckpoint } from '../../../main/runs/store/checkpoint.js';
 import { train, type TrainEvent } from '../../../main/training/engine/trainer.js';
-import { tinyGraph } from './tiny.js';
+import { tinyGraph, stepRecords as steps, type StepRecord as Step } from './tiny.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reid-step-program-'));
 const settings = trainingSettingsSchema.parse({
@@ -28,8 +28,6 @@ const settings = trainingSettingsSchema.parse({
 });
 let ds: LoadedDataset;
 
-type Step = { step: number; loss: number; ce: number; triplet: number; center: number; acc: number };
-const steps = (dir: string): Step[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
 
 function expectSameLosses(a: Step[], b: Step[], what: string) {
   expect(b.map((s) => s.step), what).toEqual(a.map((s) => s.step));

@@ -1,4 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildMgn, buildPreset, edge, type GraphDoc, type Params } from '../../../core/index.js';
+
+/** One logged training step of a run folder's metrics.jsonl (the trainer's `step` records; losses are batch means). */
+export type StepRecord = { step: number; loss: number; ce: number; triplet: number; center: number; acc: number };
+
+/** The `step` records of `runDir`/metrics.jsonl, in file order. */
+export const stepRecords = (runDir: string): StepRecord[] =>
+  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
 
 /** A block or pooling node's kind and parameters (the zoo's kinds, core/kinds). */
 export interface TinyNode {
