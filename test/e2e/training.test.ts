@@ -157,6 +157,21 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await blur();
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.getByTestId('set-p').inputValue()).toBe('4');
+    // Bad values never reach the stored settings: an LR step at epoch 0 (the schema wants > 0) is refused in the
+    // field, not stored (which turned the whole Setup view into "training settings invalid"); a cleared weight is
+    // not 0 (Number('') is 0) but the stored 1 again; every active loss term at weight 0 is an error before Train.
+    await setField('set-steps', '0');
+    expect(await page.getByTestId('settings-invalid').count()).toBe(0);
+    expect(await page.getByTestId('set-steps').inputValue()).toBe('40, 70');
+    await setField('set-weight-ce', '');
+    expect(await page.getByTestId('set-weight-ce').inputValue()).toBe('1');
+    await page.getByTestId('set-metric').selectOption('triplet');
+    await setField('set-weight-ce', '0');
+    await setField('set-weight-triplet', '0');
+    await expect.poll(() => text(page, 'train-problem-error')).toContain('(cross-entropy, triplet) has weight 0: training would not change the model');
+    await setField('set-weight-ce', '1');
+    await setField('set-weight-triplet', '1');
+    await page.getByTestId('set-metric').selectOption('triplet_center');
     await expect.poll(() => page.getByTestId('train-start').isEnabled()).toBe(true);
     await page.screenshot({ path: `${SHOTS}/training-setup.png` });
   });

@@ -102,12 +102,21 @@ export function currentSettings(training: Record<string, unknown> | undefined): 
   return parseTrainingSettings(training ?? {});
 }
 
-/** One undoable edit of the training settings (the same history as graph edits). */
-export function editSettings(label: string, change: (s: TrainingSettings) => void): void {
+/**
+ * One undoable edit of the training settings (the same history as graph edits). An edit the settings schema
+ * refuses is not stored (it would turn the whole Setup view into "training settings invalid"): it becomes an
+ * error toast naming the field, and the function returns false.
+ */
+export function editSettings(label: string, change: (s: TrainingSettings) => void): boolean {
   const parsed = currentSettings(useEditor.getState().history.doc.training);
   const s: TrainingSettings = parsed.ok ? structuredClone(parsed.settings) : parseTrainingSettingsDefault();
   change(s);
-  runCommand({ ...setTraining(s as unknown as Record<string, unknown>), label: `Training: ${label}` });
+  const checked = parseTrainingSettings(s);
+  if (!checked.ok) {
+    notify(`Training: ${label} refused — ${checked.message}`, 'error');
+    return false;
+  }
+  return runCommand({ ...setTraining(s as unknown as Record<string, unknown>), label: `Training: ${label}` });
 }
 function parseTrainingSettingsDefault(): TrainingSettings {
   return (parseTrainingSettings({}) as { ok: true; settings: TrainingSettings }).settings;
