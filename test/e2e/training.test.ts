@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { cleanup, launchBrowser, openApp, serve, text, type Served } from './harness.js';
+import { cleanup, discardRecovery, launchBrowser, openApp, serve, text, type Served } from './harness.js';
 
 /**
  * Issue 7 end to end in browser mode, with the real server, the real training process and Debian's
@@ -203,8 +203,20 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(lat.length).toBe(12);
     expect(max).toBeLessThan(1500); // generous: the training runs in another process
 
-    await page.getByTestId('train-stop').click();
+    // A second tab of the same server (the address bar's URL: the token was removed from it) calls the API and
+    // follows the live run: the status bar names it, the dashboard has its curve, and its Stop stops the run.
+    // (openApp's page owns its context: the second tab is a context with the same cookies and local storage.)
+    const tab2 = await (await browser.newContext({ storageState: await page.context().storageState() })).newPage();
+    await tab2.goto(page.url());
+    await tab2.waitForSelector('[data-testid="app"][data-ready="true"]');
+    await discardRecovery(tab2); // the first tab's unsaved settings are offered as a recovery
+    await expect.poll(() => tab2.getByTestId('status-run').count()).toBe(1);
+    expect(await tab2.getByTestId('status-run').textContent()).toContain('“baseline”');
+    await tab2.getByTestId('status-run').click();
+    await expect.poll(async () => Number(await tab2.getByTestId('chart-loss').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+    await tab2.getByTestId('train-stop').click();
     await expect.poll(phase, { timeout: 60_000 }).toBe('stopped');
+    await tab2.context().close();
     const stoppedAt = await points();
     await expect.poll(() => page.getByTestId('train-resume').isEnabled()).toBe(true);
     await page.getByTestId('train-resume').click();

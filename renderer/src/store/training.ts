@@ -312,10 +312,26 @@ export function startTrainingEvents(): () => void {
     if (status === 'completed') void loadDetail(runId).then(() => set({ tab: 'results' }));
     else void loadDetail(runId);
   });
+  // Subscribed first, then attached: a page reloaded (or a second tab opened) while a run trains shows that run
+  // live on the dashboard and in the status bar, with Pause / Stop, instead of "No run yet".
+  void attachLiveRun();
   return () => {
     offEvent();
     offExit();
   };
+}
+
+/** The run the service is training now (a live training process), opened on the dashboard when none is shown. */
+async function attachLiveRun(): Promise<void> {
+  if (get().current) return;
+  try {
+    const runs = await api.call('runs.list', {});
+    set({ runs });
+    const live = runs.find((r) => r.active);
+    if (live && !get().current) await openRun(live.id, true);
+  } catch {
+    // The Runs tab shows why the list cannot be read when it is opened.
+  }
 }
 
 export async function refreshRuns(): Promise<void> {
