@@ -37,6 +37,8 @@ export const EXPORT_FORMATS = {
 export const PYTORCH_LAYOUTS = ['rsb', 'fastreid'] as const;
 export type ExportFormat = keyof typeof EXPORT_FORMATS;
 export const exportFormatSchema = z.enum(Object.keys(EXPORT_FORMATS) as [ExportFormat, ...ExportFormat[]]);
+/** The formats that carry weights (a request's weights apply to these only). */
+export const WEIGHT_FORMATS = (Object.keys(EXPORT_FORMATS) as ExportFormat[]).filter((f) => EXPORT_FORMATS[f].weights);
 
 /** The graph an operation works on: a document (its text, as the editor holds it) or a run's graph snapshot. */
 export const graphSourceSchema = z.discriminatedUnion('kind', [

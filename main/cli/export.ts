@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXPORT_FORMATS } from '../../core/api/ops-contract.js';
+import { EXPORT_FORMATS, WEIGHT_FORMATS } from '../../core/api/ops-contract.js';
 import { ExportError } from '../export/errors.js';
 import { withRunSettings } from '../export/weights-source.js';
 import { fsPath } from '../io/raw-names.js';
@@ -23,7 +23,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const format = values.format;
   if (!isExportFormat(format)) throw new CliError(`unknown --format "${format}" (choose one of ${formats.join(', ')})`);
   if (!values.out) throw new CliError('--out PATH is required');
-  if (values.weights && !EXPORT_FORMATS[format].weights) throw new CliError('--weights applies to --format pytorch and tfjs, and to onnx');
+  if (values.weights && !EXPORT_FORMATS[format].weights) throw new CliError(`--weights applies to --format ${WEIGHT_FORMATS.join(', ')}`);
   if (values.checkpoint !== undefined && !values.weights) throw new CliError('--checkpoint applies to --weights RUN_DIR (a training run folder)');
   const weights = values.weights === undefined ? undefined : runCheckpointPath(values.weights, values.checkpoint);
   if (values.layout !== undefined && format !== 'pytorch') throw new CliError('--layout rsb|fastreid applies to --format pytorch');

@@ -6,7 +6,7 @@
  */
 import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
-import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
+import { EXPORT_FORMATS, WEIGHT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
 import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
 import { forRunWeights, readExportWeights } from '../export/weights-source.js';
 import { exportJob, JOB_FORMATS, renderJobConfig, type JobFormat } from '../export/job.js';
@@ -106,7 +106,7 @@ export async function checkExport(r: ExportRequest): Promise<ExportCheck> {
  */
 export async function runExport(r: ExportRequest, out: string, onStage: (s: ExportStage) => void = () => undefined): Promise<ExportOutcome> {
   onStage('checking');
-  if (r.weights && !EXPORT_FORMATS[r.format].weights) throw new ExportError('--weights applies to --format pytorch and tfjs, and to onnx');
+  if (r.weights && !EXPORT_FORMATS[r.format].weights) throw new ExportError(`weights apply to the formats ${WEIGHT_FORMATS.join(', ')}, not to ${r.format}`);
   const prepared = prepare(r);
   const { notes } = prepared;
   let { doc } = prepared;

@@ -65,8 +65,11 @@ async function pick(dir: string, name?: string): Promise<void> {
   await d.waitFor({ state: 'detached' });
 }
 
-/** File ▸ Export… in `format` to `dir/name`; optional weights file. Resolves when the dialog reports the files. */
-async function exportFromUi(format: string, name: string, weights?: { dir: string; name: string }): Promise<void> {
+/**
+ * File ▸ Export… in `format` to `dir/name`; optional weights file (chosen, then the format switched to `switchTo`
+ * when given). Resolves when the dialog reports the files.
+ */
+async function exportFromUi(format: string, name: string, weights?: { dir: string; name: string }, switchTo?: string): Promise<void> {
   await menu('file.export');
   const dlg = page.getByTestId('export-dialog');
   await dlg.getByTestId('export-format').selectOption(format);
@@ -80,6 +83,7 @@ async function exportFromUi(format: string, name: string, weights?: { dir: strin
     await dlg.getByTestId('export-weights-file').click(); // opens the picker; checked once a file is chosen
     await pick(weights.dir, weights.name);
     await expect.poll(() => dlg.getByTestId('export-weights-file').isChecked()).toBe(true);
+    if (switchTo) await dlg.getByTestId('export-format').selectOption(switchTo);
   }
   await dlg.getByTestId('export-choose-out').click();
   await pick(out, name);
@@ -136,6 +140,10 @@ describe('File ▸ Export… and Import config… in the app', () => {
     await exportFromUi('tfjs', 'r18-tfjs', { dir: pt, name: 'model.pth' });
     const tj = join(out, 'r18-tfjs');
     expect(existsSync(join(tj, 'model.json'))).toBe(true);
+    // A weights file chosen for a model format, then the format switched to one without weights (the graph
+    // document): it is written (the dialog sent the weights along and the export failed with "--weights applies to …").
+    await exportFromUi('tfjs', 'switched.json', { dir: pt, name: 'model.pth' }, 'graph');
+    expect(parseDocument(readFileSync(join(out, 'switched.json'), 'utf8')).graph.nodes.length).toBeGreaterThan(0);
 
     const n = 2;
     const input = new Float32Array(n * H * W * 3).map((_, i) => Math.sin(i * 0.37) * 1.5);

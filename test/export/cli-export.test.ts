@@ -83,7 +83,7 @@ describe('export --format pytorch|tfjs: bad input', () => {
   it('refuses --weights for the YAML formats and a missing weights file', () => {
     let r = cli('export', '--preset', 'resnet18', '--format', 'rsb-yaml', '--weights', 'x.pth', '--out', join(tmp, 'x.yml'));
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--weights applies to --format pytorch and tfjs/);
+    expect(r.stderr).toMatch(/--weights applies to --format pytorch, tfjs, fastreid-job, rsb-job, onnx$/m);
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'pytorch', '--weights', join(tmp, 'missing.pth'), '--out', join(tmp, 'never'));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^reid-studio: error: cannot export to pytorch: cannot read weights .*missing\.pth: no such file or folder\n$/);

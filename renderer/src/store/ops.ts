@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import { parseDocument, serializeDocument } from '../../../core/index.js';
-import type { CallOutput, CallParsed, EvalProgress, ExportFormat, ExportProgress, GraphSource, WeightsSource } from '../../../core/api/contract.js';
+import { EXPORT_FORMATS, type CallOutput, type CallParsed, type EvalProgress, type ExportFormat, type ExportProgress, type GraphSource, type WeightsSource } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import type { PickSpec } from '../components/FileDialog.js';
 import { loadDoc, notify, useEditor } from './editor.js';
@@ -119,6 +119,15 @@ export function patchExport(patch: Partial<ExportDialogState>): void {
   if ('format' in patch || 'fastreidStem' in patch || 'weights' in patch) void recheck();
 }
 
+/**
+ * The weights a request sends: the dialog's choice for a format that carries weights, none for the others (a
+ * choice made for PyTorch, or the run's weights of "Export weights…", stays in the dialog when the format changes
+ * to a YAML or the graph document, and the service refuses weights for those).
+ */
+function sentWeights(cur: ExportDialogState): WeightsSource {
+  return EXPORT_FORMATS[cur.format].weights ? cur.weights : { kind: 'none' };
+}
+
 /** Refusals with their reasons before anything is written. */
 async function recheck(): Promise<void> {
   const cur = get().exporting;
@@ -126,7 +135,7 @@ async function recheck(): Promise<void> {
   const key = { format: cur.format, fastreidStem: cur.fastreidStem, weights: cur.weights };
   set({ exporting: { ...cur, checking: true, check: null, result: null, error: null } });
   try {
-    const check = await api.call('export.check', { format: cur.format, graph: cur.graph, weights: cur.weights, fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml' });
+    const check = await api.call('export.check', { format: cur.format, graph: cur.graph, weights: sentWeights(cur), fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml' });
     const now = get().exporting;
     if (now && now.format === key.format && now.fastreidStem === key.fastreidStem && now.weights === key.weights) set({ exporting: { ...now, check, checking: false } });
   } catch (e) {
@@ -144,7 +153,7 @@ export async function runExportDialog(): Promise<void> {
     const result = await api.call('export.run', {
       format: cur.format,
       graph: cur.graph,
-      weights: cur.weights,
+      weights: sentWeights(cur),
       fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml',
       out: cur.out,
       jobId,
