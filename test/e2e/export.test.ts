@@ -122,6 +122,16 @@ describe('File ▸ Export… and Import config… in the app', () => {
     expect(doc.graph.nodes.find((n) => n.kind === 'input')?.params).toMatchObject({ height: H, width: W });
     await exportFromUi('rsb-yaml', 'rsb.yml');
     await exportFromUi('fastreid-yaml', 'fastreid.yml');
+    // fast-reid's training job refuses the same stem and offers the same conversion (the option was shown for
+    // the YAML only: the job's refusal named an option the dialog did not have).
+    await menu('file.export');
+    const dlg = page.getByTestId('export-dialog');
+    await dlg.getByTestId('export-format').selectOption('fastreid-job');
+    await expect.poll(async () => (await dlg.getByTestId('export-refusal').allTextContents()).join('; ')).toContain('stem');
+    await dlg.getByTestId('export-fastreid-stem').check();
+    await expect.poll(async () => (await dlg.getByTestId('export-refusal').allTextContents()).join('; ')).not.toContain('stem');
+    await expect.poll(() => dlg.getByTestId('export-warning').allTextContents()).toContainEqual(expect.stringContaining("the stem was converted to fast-reid's"));
+    await dlg.getByTestId('export-close').click();
     const rsb = merge('rsb', join(out, 'rsb.yml'));
     expect(rsb.error).toBeUndefined();
     expect(rsb.cfg.MODEL).toMatchObject({ NAME: 'resnet18' });

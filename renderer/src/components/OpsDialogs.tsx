@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import { EXPORT_FORMATS, type ExportFormat } from '../../../core/api/contract.js';
 import { nativeOpen, nativeSave } from '../store/native.js';
-import { closePicker, patchEval, patchExport, pickPath, runEvalDialog, runExportDialog, startOpsEvents, useOps, type EvalDialogState, type ExportDialogState } from '../store/ops.js';
+import { closePicker, patchEval, patchExport, pickPath, runEvalDialog, runExportDialog, startOpsEvents, useOps, usesFastreidStem, type EvalDialogState, type ExportDialogState } from '../store/ops.js';
 import { loadDetail, refreshRuns, useTraining } from '../store/training.js';
 import { MetricCards } from '../training/Results.js';
 import { FileDialog } from './FileDialog.js';
@@ -38,7 +38,7 @@ function ExportDialog({ s }: { s: ExportDialogState }) {
         </select>
       </label>
       <div className="muted small">{fmt.description}</div>
-      {s.format === 'fastreid-yaml' && (
+      {usesFastreidStem(s.format) && (
         <label className="field check">
           <input type="checkbox" data-testid="export-fastreid-stem" checked={s.fastreidStem} onChange={(e) => patchExport({ fastreidStem: e.target.checked })} />
           <span>Convert the stem to fast-reid's (changes the model)</span>

@@ -120,6 +120,12 @@ export function patchExport(patch: Partial<ExportDialogState>): void {
 }
 
 /**
+ * The fast-reid formats (its YAML and its training job): both refuse reid-strong-baseline's stem unless the
+ * dialog's "Convert the stem to fast-reid's" is checked (the service's fastreidStem).
+ */
+export const usesFastreidStem = (format: ExportFormat): boolean => format === 'fastreid-yaml' || format === 'fastreid-job';
+
+/**
  * The weights a request sends: the dialog's choice for a format that carries weights, none for the others (a
  * choice made for PyTorch, or the run's weights of "Export weights…", stays in the dialog when the format changes
  * to a YAML or the graph document, and the service refuses weights for those).
@@ -135,7 +141,7 @@ async function recheck(): Promise<void> {
   const key = { format: cur.format, fastreidStem: cur.fastreidStem, weights: cur.weights };
   set({ exporting: { ...cur, checking: true, check: null, result: null, error: null } });
   try {
-    const check = await api.call('export.check', { format: cur.format, graph: cur.graph, weights: sentWeights(cur), fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml' });
+    const check = await api.call('export.check', { format: cur.format, graph: cur.graph, weights: sentWeights(cur), fastreidStem: cur.fastreidStem && usesFastreidStem(cur.format) });
     const now = get().exporting;
     if (now && now.format === key.format && now.fastreidStem === key.fastreidStem && now.weights === key.weights) set({ exporting: { ...now, check, checking: false } });
   } catch (e) {
@@ -154,7 +160,7 @@ export async function runExportDialog(): Promise<void> {
       format: cur.format,
       graph: cur.graph,
       weights: sentWeights(cur),
-      fastreidStem: cur.fastreidStem && cur.format === 'fastreid-yaml',
+      fastreidStem: cur.fastreidStem && usesFastreidStem(cur.format),
       out: cur.out,
       jobId,
     });
