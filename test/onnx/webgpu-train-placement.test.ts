@@ -24,6 +24,8 @@ const BLOCKS: [string, { block?: TinyNode; pool?: TinyNode; classifier?: StepCla
   ['IBN-a basic block', {}],
   ['IBN-b bottleneck', { block: { kind: 'bottleneck', params: { planes: 4, stride: 1, norm: 'bn', ibn_b: true } } }],
   ['SE module', { block: { kind: 'se_module', params: { reduction: 4 } } }],
+  // RSB's SEResNeXtBottleneck: SE-ResNeXt's 32 groups (its grouped conv's weight gradient splits into 32 parts).
+  ['SE-ResNeXt bottleneck (32 groups)', { block: { kind: 'se_bottleneck', params: { type: 'se_resnext', planes: 16, stride: 2, groups: 32, reduction: 16, base_width: 4 } } }],
   ['non-local block', { block: { kind: 'non_local', params: {} } }],
   ['GeM-P pooling', { pool: { kind: 'gem_pool', params: { learnable: true } } }],
   // fast-reid's ResNeSt: split attention (grouped conv, rSoftMax), avd and average-down AvgPool2d (ceil_mode) …
