@@ -7,8 +7,9 @@ RSB); run by hand after changing senet_reference.py or reference.py's Baseline:
     git clone https://github.com/michuanhaohao/reid-strong-baseline /tmp/rsb   (or a bare mirror)
     /usr/bin/python3 test/parity/check_senet_reference.py /tmp/rsb             (a work tree, or a bare git dir)
 
-For each case of senet-train-parity.test.ts (se_resnext50 whole, se_resnet50 at blocks [2, 1, 1, 1]: RSB's
-SENet built with those layers), reference.py's seeded model's state_dict loads strictly into RSB's model, and
+For each case of senet-train-parity.test.ts (se_resnext50 whole; se_resnet50 and se_resnext50 at blocks
+[2, 1, 1, 1] and planes [16, 32, 32, 64]: RSB's SENet with those layers, its stages rebuilt by its own
+_make_layer with those planes), reference.py's seeded model's state_dict loads strictly into RSB's model, and
 in float64 both give the same training-mode outputs (logits, global feature), loss CE + 0.1 * mean(feat^2) and
 gradient of every parameter to 1e-10 relative. Prints one line per case; exits 1 on a mismatch.
 """
@@ -34,21 +35,35 @@ else:  # a bare git dir: export modeling/ at HEAD
 sys.path.insert(0, root)
 torch.set_num_threads(1)
 from modeling.baseline import Baseline as RsbBaseline  # noqa: E402
-from modeling.backbones.senet import SENet as RsbSENet, SEResNetBottleneck  # noqa: E402
+from modeling.backbones.senet import SENet as RsbSENet, SEResNetBottleneck, SEResNeXtBottleneck  # noqa: E402
 
-CASES = [('se_resnext50_32x4d', 'se_resnext50', None, 26), ('se_resnet50', 'se_resnet50', [2, 1, 1, 1], 27)]
+SMALL = {'layers': [2, 1, 1, 1], 'planes': [16, 32, 32, 64]}
+# (preset, RSB model_name, reduced variant, seed, input): senet-train-parity.test.ts's cases.
+CASES = [('se_resnext50_32x4d', 'se_resnext50', None, 26, (64, 32)), ('se_resnet50', 'se_resnet50', SMALL, 27, (64, 32)),
+         ('se_resnext50_32x4d', 'se_resnext50', SMALL, 28, (32, 16))]
 bad = False
-for preset, name, layers, seed in CASES:
+for preset, name, small, seed, (h, w) in CASES:
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    ours = reference.Baseline(preset, 5, 1, 'bnneck', 'after', layers)
-    reference.randomise(ours, gen, torch.randn(8, 3, 64, 32, generator=gen))
+    ours = reference.Baseline(preset, 5, 1, 'bnneck', 'after', small)
+    reference.randomise(ours, gen, torch.randn(8, 3, h, w, generator=gen))
     rsb = RsbBaseline(5, 1, '', 'bnneck', 'after', name, 'self')
-    if layers:  # the reduced-depth variant: RSB's own SENet with these blocks per stage (baseline.py's other arguments)
-        rsb.base = RsbSENet(block=SEResNetBottleneck, layers=layers, groups=1, reduction=16, dropout_p=None, inplanes=64,
-                            input_3x3=False, downsample_kernel_size=1, downsample_padding=0, last_stride=1)
+    if small:  # the reduced variant: RSB's own SENet with these blocks and planes per stage, baseline.py's other arguments
+        rsb.base = RsbSENet(block=SEResNeXtBottleneck if 'resnext' in name else SEResNetBottleneck, layers=small['layers'],
+                            groups=32 if 'resnext' in name else 1, reduction=16, dropout_p=None, inplanes=64, input_3x3=False,
+                            downsample_kernel_size=1, downsample_padding=0, last_stride=1)
+        for i, planes in enumerate(small['planes']):  # RSB's SENet fixes the planes at 64·2^i: build its layers again with its _make_layer
+            rsb.base.inplanes = 64 if i == 0 else 4 * small['planes'][i - 1]
+            setattr(rsb.base, f'layer{i + 1}', rsb.base._make_layer(rsb.base.layer1[0].__class__, planes=planes, blocks=small['layers'][i],
+                    groups=32 if 'resnext' in name else 1, reduction=16, downsample_kernel_size=1,
+                    downsample_padding=0, stride=1 if i in (0, 3) else 2))
+        d = 4 * small['planes'][-1]
+        rsb.in_planes = d
+        rsb.bottleneck = torch.nn.BatchNorm1d(d)
+        rsb.bottleneck.bias.requires_grad_(False)
+        rsb.classifier = torch.nn.Linear(d, 5, bias=False)
     rsb.load_state_dict(ours.state_dict(), strict=True)
-    x = torch.randn(4, 3, 64, 32, generator=gen).double()
+    x = torch.randn(4, 3, h, w, generator=gen).double()
     labels = torch.tensor([0, 1, 2, 1])
     outs = []
     for m in (ours.double().train(), rsb.double().train()):
@@ -63,5 +78,5 @@ for preset, name, layers, seed in CASES:
     same_keys = sorted(g1) == sorted(g2)
     ok = same_keys and worst <= 1e-10
     bad |= not ok
-    print(f'{preset}{" blocks " + str(layers) if layers else ""}: {len(g2)} parameters with gradients, keys {"equal" if same_keys else "DIFFER"}, loss {float(s1):.10f} vs RSB {float(s2):.10f}, worst relative difference {worst:.2e} -> {"ok" if ok else "MISMATCH"}')
+    print(f'{preset}{" " + str(small) if small else ""} at {h}x{w}: {len(g2)} parameters with gradients, keys {"equal" if same_keys else "DIFFER"}, loss {float(s1):.10f} vs RSB {float(s2):.10f}, worst relative difference {worst:.2e} -> {"ok" if ok else "MISMATCH"}')
 sys.exit(1 if bad else 0)
