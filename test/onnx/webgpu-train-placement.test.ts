@@ -1,7 +1,7 @@
 /**
  * No operator of the TRAINING program (core/compile/step-program.ts: forward, loss, backward, optimizer)
  * falls back to the CPU on the webgpu engine for the zoo's block kinds: tiny re-ID graphs (test/training/
- * engine/tiny.ts) with a ResNet basic block, a bottleneck, IBN-a, IBN-b, an SE module, fast-reid's non-local
+ * engine/tiny.ts) with a ResNet basic block, a bottleneck, IBN-a, IBN-b, an SE module, RSB's SE-ResNeXt bottleneck (32 groups), fast-reid's non-local
  * block, GeM-P pooling and fast-reid's ResNeSt bottleneck (strided with avd / average-down; dilated, cardinality 2), each trained with CE(ε) + batch-hard triplet + center loss and Adam (the most
  * operators a step emits), and the IBN-a graph with fast-reid's ArcSoftmax classification layer. The program runs once under onnxruntime's profiler (main/onnx/placement.ts):
  * every node is on WebGpuExecutionProvider. The loss it computes equals the CPU engine's program on the
