@@ -5,9 +5,13 @@
  *  - dX = ConvTranspose(dY, W) with the Conv's group, dilations, strides and pads (output_padding restoring X's
  *    size): the adjoint of the grouped, dilated convolution in one operator (tfjs-core Conv2D_grad.ts's
  *    conv2DBackpropInput, with ONNX's `group`);
- *  - dW: Y_g = Conv(X_g, W_g) for the G channel slices X_g of X and the G output-channel slices W_g of W
+ *  - dW off onnxruntime's CPU EP (WebGPU): one grouped Conv of the input with dY as its kernel
+ *    (`weightGradOneConv`, below): a few nodes whatever the group count. One Split of SE-ResNeXt's 32 groups
+ *    would exceed the storage buffers a WebGPU shader may bind (SwiftShader: "Too many storage buffers in
+ *    shader. Current: 13, Max is 12"), and the per-group form emits a dozen nodes per group;
+ *  - dW on the CPU EP (`Emitter.cpuForms`): Y_g = Conv(X_g, W_g) for the G channel slices X_g of X and the G output-channel slices W_g of W
  *    (ONNX Conv `group`, PyTorch's `groups`), so dW = Concat_g dW_g (axis 0), each from the group-1 rule on
- *    the slice (off the CPU EP, the Split and the Concat are trees of at most MAX_GPU_PARTS parts each); a k×k kernel dilated by d is the (d(k − 1) + 1)² kernel W' with W's taps at multiples of d and
+ *    the slice (its CPU forms); a k×k kernel dilated by d is the (d(k − 1) + 1)² kernel W' with W's taps at multiples of d and
  *    zeros between (W' = dilate(W), linear), so dW = ∂L/∂W' at the taps (a strided Slice of the group-1 rule's
  *    dW' for the dense kernel), the chain rule through the selection;
  *  - dB = Σ dY over N, H, W.
@@ -21,41 +25,9 @@ import { Conv as Conv1, convOut } from './conv.js';
 /** The dilated kernel size d(k − 1) + 1. */
 const dilatedKernel = (k: number, d: number) => d * (k - 1) + 1;
 
-/**
- * The most parts one Split or Concat of this rule has off onnxruntime's CPU EP: the WebGPU EP binds each part
- * as a storage buffer, WebGPU guarantees 8 per shader stage (SwiftShader gives 12), and onnxruntime 1.30's
- * Split binds up to that many outputs plus its input, so SE-ResNeXt's 32 groups in one Split fail there
- * ("Too many storage buffers in shader. Current: 13, Max is 12"). 7 parts + 1 stays within 8.
- */
-export const MAX_GPU_PARTS = 7;
-
-/** Chunks of at most `max` consecutive items (⌈n / max⌉ items each, the last fewer): the levels of a Split / Concat tree. */
-function chunks<T>(items: T[], max: number): T[][] {
-  const per = Math.ceil(items.length / max);
-  return Array.from({ length: Math.ceil(items.length / per) }, (_, i) => items.slice(i * per, (i + 1) * per));
-}
-
-/**
- * Splits `t` along `axis` into `g` equal parts (the parts, or `t` itself for one group): one Split on the CPU
- * EP, else a tree of Splits of at most MAX_GPU_PARTS parts each (chunks of whole groups, split again).
- */
+/** Splits `t` along `axis` into `g` equal parts (the parts, or `t` itself for one group). */
 function parts(e: Emitter, t: string, axis: number, size: number, g: number): string[] {
-  const max = e.cpuForms ? Infinity : MAX_GPU_PARTS;
-  const split = (x: string, sizes: number[]) => (sizes.length === 1 ? [x] : e.op('Split', [x, e.i64(sizes)], [int('axis', axis)], sizes.length));
-  const tree = (x: string, groups: number): string[] => {
-    if (groups <= max) return split(x, Array(groups).fill(size / g));
-    const cs = chunks(Array.from({ length: groups }, (_, i) => i), max).map((c) => c.length);
-    return split(x, cs.map((n) => (n * size) / g)).flatMap((part, i) => tree(part, cs[i]!));
-  };
-  return tree(t, g);
-}
-
-/** Concat of `ts` along `axis`: one Concat on the CPU EP, else a tree of Concats of at most MAX_GPU_PARTS inputs each. */
-function concat(e: Emitter, ts: string[], axis: number, hint: string): string {
-  const max = e.cpuForms ? Infinity : MAX_GPU_PARTS;
-  if (ts.length === 1) return ts[0]!;
-  if (ts.length <= max) return e.one('Concat', ts, [int('axis', axis)], hint);
-  return concat(e, chunks(ts, max).map((c) => concat(e, c, axis, hint)), axis, hint);
+  return g === 1 ? [t] : e.op('Split', [t, e.i64(Array(g).fill(size / g))], [int('axis', axis)], g);
 }
 
 export const Conv: OpRule = {
@@ -93,7 +65,8 @@ export const Conv: OpRule = {
         ints('output_padding', [oph, opw]),
       ], `${n.name}.dX`);
     }
-    if (need(1)) {
+    if (need(1) && !e.cpuForms) out[1] = weightGradOneConv(e, x, dy(0)!, xs, ws, ys, G, [sh, sw], [pads[0]!, pads[1]!], [dh, dw], `${n.name}.dW`);
+    else if (need(1)) {
       const local = new Map(shapes);
       const xg = parts(e, x, 1, xs[1]!, G);
       const gg = parts(e, dy(0)!, 1, ys[1]!, G);
@@ -115,9 +88,29 @@ export const Conv: OpRule = {
         const gdw = Conv1.grad!(node, () => gg[i], (j) => j === 1, e, local, consts)[1]!;
         dW.push(dh > 1 || dw > 1 ? e.one('Slice', [gdw, e.i64([0, 0]), e.i64([kh, kw]), e.i64([2, 3]), e.i64([dh, dw])]) : gdw);
       }
-      out[1] = concat(e, dW, 0, `${n.name}.dW`);
+      out[1] = dW.length === 1 ? dW[0]! : e.one('Concat', dW, [int('axis', 0)], `${n.name}.dW`);
     }
     if (n.inputs[2] && need(2)) out[2] = e.reduceSum(dy(0)!, [0, 2, 3], false);
     return out;
   },
 };
+
+/**
+ * The grouped, dilated Conv's weight gradient as ONE grouped Conv (the portable form: a few nodes whatever the
+ * group count, where the per-group form emits a dozen per group):
+ *   dW[o, c, ky, kx] = Σ_{n,y,x} dY[n, o, y, x]·Xpad[n, g(o)·C_g + c, s·y + d·ky, s·x + d·kx]
+ * is a Conv with `group` G and the forward pads of the input laid out [C_g, G·N, H, W] (batch ↔ in-group
+ * channel) with dY laid out [C_out, N, Ho, Wo] as the kernel, dilated by the forward stride: its output [C_g, C_out, ·, ·]
+ * holds every offset, of which the taps at multiples of the forward dilation d (a strided Slice) are dW
+ * transposed.
+ */
+function weightGradOneConv(e: Emitter, x: string, g: string, xs: number[], ws: number[], ys: number[], G: number, [sh, sw]: [number, number], [ph, pw]: [number, number], [dh, dw]: [number, number], hint: string): string {
+  const [n, c, h, w] = xs as [number, number, number, number];
+  const [o, cg, kh, kw] = ws as [number, number, number, number];
+  const [ho, wo] = [ys[2]!, ys[3]!];
+  const xi = e.reshape(e.transpose(e.reshape(x, [n, G, c / G, h, w]), [2, 1, 0, 3, 4]), [cg, G * n, h, w]);
+  const k = e.reshape(e.transpose(e.reshape(g, [n, G, o / G, ho, wo]), [1, 2, 0, 3, 4]), [o, n, ho, wo]);
+  const all = e.one('Conv', [xi, k], [ints('kernel_shape', [ho, wo]), ints('pads', [ph, pw, ph, pw]), ints('dilations', [sh, sw]), int('group', G)]);
+  const taps = e.one('Slice', [all, e.i64([0, 0]), e.i64([dilatedKernel(kh, dh), dilatedKernel(kw, dw)]), e.i64([2, 3]), e.i64([dh, dw])]);
+  return e.one('Transpose', [taps], [ints('perm', [1, 0, 2, 3])], hint);
+}
