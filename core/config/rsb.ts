@@ -122,8 +122,8 @@ export const RSB_MARKERS = [
   'SOLVER.CLUSTER_MARGIN', 'SOLVER.EVAL_PERIOD', 'TEST.RE_RANKING', 'TEST.NECK_FEAT', 'TEST.FEAT_NORM', 'TEST.WEIGHT',
 ];
 
-/** Model features reid-strong-baseline cannot express, as user-facing reasons. */
-function rsbModelProblems(m: ModelSpec): string[] {
+/** Model features reid-strong-baseline cannot express, as user-facing reasons (empty: its Baseline builds the model). */
+export function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   const name = presetName(m);
   if (m.arch === 'mgn')
