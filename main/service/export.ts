@@ -5,15 +5,13 @@
  * end here.
  */
 import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc } from '../../core/index.js';
-import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
+import { exportFastreidYaml, exportRsbYaml, fastreidStemConversion } from '../../core/config/index.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
 import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
 import { forRunWeights, readExportWeights } from '../export/weights-source.js';
 import { exportJob, JOB_FORMATS, renderJobConfig, type JobFormat } from '../export/job.js';
 import { writeFileAtomic } from '../io/files.js';
 
-/** Why the stem conversion is worth a note: the exported model is not the graph's. */
-export const FASTREID_STEM_NOTE = "the stem was converted to fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode): the exported model differs from the graph's stem";
 
 export interface ExportRequest {
   format: ExportFormat;
@@ -51,7 +49,10 @@ export function isExportFormat(f: string): f is ExportFormat {
 }
 
 function prepare(r: ExportRequest): { doc: GraphDoc; notes: string[] } {
-  if (r.fastreidStem) return { doc: withFastreidStem(r.doc), notes: [FASTREID_STEM_NOTE] };
+  if (r.fastreidStem) {
+    const c = fastreidStemConversion(r.doc);
+    return { doc: c.doc, notes: [c.note] };
+  }
   return { doc: r.doc, notes: [] };
 }
 

@@ -120,3 +120,22 @@ describe('pytorch export in fast-reid\'s layout', () => {
     }
   });
 });
+
+describe('export --fastreid-stem says what it did to each stem kind', () => {
+  const stemNote = (preset: string) => {
+    const r = spawnSync(process.execPath, [BIN, 'export', '--preset', preset, '--format', 'fastreid-yaml', '--fastreid-stem', '--out', join(work, `${preset}-stem.yml`), '--json'], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { warnings: string[] }).warnings.filter((w) => /stem/.test(w));
+  };
+
+  it("reid-strong-baseline's stems are converted: resnet.py has no stem ReLU (one is added), resnet_ibn_a.py has one; both pool with padding 1", () => {
+    expect(stemNote('resnet50')).toEqual([expect.stringMatching(/^the stem was converted to fast-reid's \(ReLU added after bn1, max pool 3×3\/2 padding 1 → padding 0 with ceil_mode\)/)]);
+    const ibn = stemNote('resnet50_ibn_a');
+    expect(ibn).toEqual([expect.stringMatching(/^the stem was converted to fast-reid's \(max pool 3×3\/2 padding 1 → padding 0 with ceil_mode\)/)]);
+  });
+
+  it("ResNeSt's deep stem (fast-reid resnest.py) and a fast-reid recipe's stem are left as they are, and the note says so", () => {
+    expect(stemNote('resnest50')).toEqual(["--fastreid-stem converted nothing: ResNeSt's deep stem is fast-reid's own (resnest.py)"]);
+    expect(stemNote('fastreid_bagtricks_R50')).toEqual(["--fastreid-stem converted nothing: the stem is already fast-reid's (ReLU, max pool padding 0 with ceil_mode)"]);
+  });
+});
