@@ -87,7 +87,7 @@ function modelRefusals(format: ModelFormat, doc: GraphDoc): string[] {
 export async function checkExport(r: ExportRequest): Promise<ExportCheck> {
   const { doc, notes } = prepare(r);
   if (isJob(r.format)) {
-    const cfg = renderJobConfig(r.format, doc);
+    const cfg = renderJobConfig(r.format, doc, { weights: !!r.weights });
     return cfg.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...cfg.warnings] } : { format: r.format, ok: false, refusals: cfg.reasons, warnings: notes };
   }
   if (EXPORT_FORMATS[r.format].weights) {
@@ -154,7 +154,7 @@ async function requestWeights(r: ExportRequest, doc: GraphDoc, warnings: string[
 
 /** A training job folder (main/export/job.ts): the config's refusals first, then weights, then the folder. */
 async function runJobExport(format: JobFormat, r: ExportRequest, doc: GraphDoc, notes: string[], out: string, onStage: (s: ExportStage) => void): Promise<ExportOutcome> {
-  const cfg = renderJobConfig(format, doc);
+  const cfg = renderJobConfig(format, doc, { weights: !!r.weights });
   if (!cfg.ok) return { format, ok: false, refusals: cfg.reasons, warnings: notes, out, files: [], weights: null };
   const warnings = [...notes];
   const req = await requestWeights(r, doc, warnings, onStage);
