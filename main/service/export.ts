@@ -7,7 +7,7 @@
 import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml, fastreidStemConversion } from '../../core/config/index.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
-import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
+import { ExportError, exportModel, rsbLayoutNote, torchNameProblems } from '../export/index.js';
 import { forRunWeights, readExportWeights } from '../export/weights-source.js';
 import { exportJob, JOB_FORMATS, renderJobConfig, type JobFormat } from '../export/job.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -94,7 +94,8 @@ export async function checkExport(r: ExportRequest): Promise<ExportCheck> {
     const refusals = modelRefusals(r.format as ModelFormat, doc);
     // Said before Export: the classifier a run's weights bring (sized to the run's training identities).
     const sized = await forRunWeights(doc, r.weights);
-    return { format: r.format, ok: !refusals.length, refusals, warnings: [...notes, ...sized.notes] };
+    const layoutNote = r.format === 'pytorch' && (r.layout ?? 'rsb') === 'rsb' ? rsbLayoutNote(doc) : null;
+    return { format: r.format, ok: !refusals.length, refusals, warnings: [...notes, ...(layoutNote ? [layoutNote] : []), ...sized.notes] };
   }
   const out = render(r.format, doc);
   return out.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...out.warnings] } : { format: r.format, ok: false, refusals: out.reasons, warnings: notes };

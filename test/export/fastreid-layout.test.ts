@@ -139,3 +139,21 @@ describe('export --fastreid-stem says what it did to each stem kind', () => {
     expect(stemNote('fastreid_bagtricks_R50')).toEqual(["--fastreid-stem converted nothing: the stem is already fast-reid's (ReLU, max pool padding 0 with ceil_mode)"]);
   });
 });
+
+describe("export --format pytorch in reid-strong-baseline's layout of a model it has no module for", () => {
+  /** The models reid-strong-baseline's Baseline builds (its state dicts, test/fixtures/frameworks/make_rsb_state_dicts.py). */
+  const RSB_MODELS = Object.keys((JSON.parse(readFileSync(new URL('../fixtures/frameworks/rsb-state-dicts.json', import.meta.url), 'utf8')) as { models: Record<string, unknown> }).models);
+
+  it.each([
+    ['fastreid_mgn_R50-ibn', 'MGN', 'mgn', '96x32'],
+    ['resnest50', 'ResNeSt', 'resnest50', '64x32'],
+    ['resnet50', null, 'resnet50', '64x32'],
+  ] as const)('%s: the default layout says when model.pth cannot hold reid-strong-baseline keys', (preset, what, model, input) => {
+    expect(RSB_MODELS.includes(model)).toBe(what === null);
+    const out = join(work, `rsb-layout-${preset}`);
+    const r = spawnSync(process.execPath, [BIN, 'export', '--preset', preset, '--input', input, '--format', 'pytorch', '--out', out, '--json'], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const notes = (JSON.parse(r.stdout) as { warnings: string[] }).warnings.filter((w) => /reid-strong-baseline has no/.test(w));
+    expect(notes).toEqual(what ? [`reid-strong-baseline has no ${what}: model.pth holds model.py's own keys (fast-reid's ${what} module names) as a plain state_dict, which no reid-strong-baseline code loads; --layout fastreid writes fast-reid's {'model': …} for its Checkpointer`] : []);
+  });
+});
