@@ -30,6 +30,8 @@ describe('MGN in the preset gallery', () => {
     await expect.poll(() => page.getByTestId('preset-gallery').count()).toBe(0);
     for (const id of ['b1_conv5', 'b2_conv5', 'b3_conv5', 'b21_part', 'b33_part', 'b1_classifier', 'b33_classifier', 'loss_b33', 'pred_feat'])
       await expect.poll(() => page.getByTestId(`node-${id}`).count(), { message: id }).toBe(1);
+    // The summary's classes are the eight classifiers' 11 identities, not the first linear's units (the 2048 → 256 reduction).
+    await expect.poll(() => page.getByTestId('summary-classes').textContent()).toBe('11');
     await page.close();
   });
 });

@@ -1,4 +1,4 @@
-import { getKind, layerKindCounts } from '../../../core/index.js';
+import { classifierIds, getKind, layerKindCounts } from '../../../core/index.js';
 import { fmtInt, fmtMacs, fmtShape } from '../lib/format.js';
 import { useEditor } from '../store/editor.js';
 
@@ -18,7 +18,11 @@ export function SummaryPanel() {
   const unknown = useEditor((s) => s.history.doc.graph.nodes.filter((n) => getKind(n.kind)?.primitive !== 'output' && !a.nodes[n.id]).length);
   const partial = unknown > 0 ? `${unknown} block${unknown === 1 ? ' is' : 's are'} not analysed (graph errors, listed in Problems): the counts are shown once the graph is fixed` : null;
   const count = (v: string) => (partial ? '–' : v);
-  const docClasses = useEditor((s) => s.history.doc.graph.nodes.find((n) => n.kind === 'linear')?.params.units);
+  // The identity classifier (a linear feeding the logits), not the first linear: MGN's first is a 2048 → 256 reduction.
+  const docClasses = useEditor((s) => {
+    const ids = classifierIds(s.history.doc.graph);
+    return s.history.doc.graph.nodes.find((n) => ids.has(n.id))?.params.units;
+  });
   const rows: [string, string, string, string][] = [
     ['Total parameters', count(fmtInt(a.totals.params)), 'summary-total', 'learnable weights, as PyTorch counts them (BN running statistics are buffers, not parameters)'],
     ['Trainable', count(fmtInt(a.totals.trainable)), 'summary-trainable', 'weights the optimizer updates'],
