@@ -221,7 +221,9 @@ export function analyze(graph: Graph): Analysis {
   const layerByName = new Map(ev.layers.map((l) => [l.name, l]));
   let featureMap: Shape | undefined;
   if (outputs.evalFeature) {
-    // Walk back from the eval feature to the first global pooling layer.
+    // Walk back from the eval feature to the first global pooling layer, inputs first to last (as
+    // core/compile/actmap.ts featureMapLayer): a multi-branch feature (fast-reid MGN's concat of b1, b2, b3,
+    // b21, …) reports its first, global branch's whole map, not the last head's torch.chunk stripe.
     const stack = [outputs.evalFeature];
     const seen = new Set<string>();
     while (stack.length && !featureMap) {
@@ -229,7 +231,7 @@ export function analyze(graph: Graph): Analysis {
       if (!l || seen.has(l.name)) continue;
       seen.add(l.name);
       if (getKind(l.kind)?.globalPool) featureMap = l.inputShapes[0];
-      else stack.push(...l.inputs);
+      else stack.push(...[...l.inputs].reverse());
     }
   }
   const evalShape = outputs.evalFeature ? layerByName.get(outputs.evalFeature)?.shape : undefined;

@@ -59,6 +59,9 @@ describe('reid-studio CLI: presets and summary', () => {
     const s = json('summary', '--preset', 'resnet50', '--freeze-backbone');
     expect([s.totalParams, s.trainableParams]).toEqual([25_050_176, 1_540_096]);
     expect(json('summary', '--preset', 'resnet50', '--input', '384x128').featureMap).toEqual([24, 8, 2048]);
+    // fast-reid MGN (Base-MGN.yml LAST_STRIDE 1, 384×128): the global branch b1's whole layer4 map, 384×128 / 16, as the
+    // activation maps draw it (core/compile/actmap.ts), not the last stripe head's torch.chunk part ([8, 8, 2048] before).
+    expect(json('summary', '--preset', 'fastreid_mgn_R50-ibn').featureMap).toEqual([24, 8, 2048]);
     expect(json('summary', '--preset', 'resnet34').featureDim).toBe(512);
   });
 
