@@ -9,6 +9,7 @@ import { keptImportNote, keptKeys, keptNote, keptOf, writeKept, type KeepRules, 
 import { buildModel, presetName, type ModelSpec, type Pool } from './model.js';
 import { MGN_FREEZE_MODULES } from '../presets/mgn.js';
 import { exportPixelStats, readPixelStats, setPreprocess } from './preprocess.js';
+import { rsbModelProblems } from './rsb.js';
 import { bool, ConfigError, emitYacs, float, int, ints, str, strs, tuple, type ConfigValue, type YacsTree } from './yacs.js';
 
 /**
@@ -288,13 +289,17 @@ export function exportFastreidYaml(doc: GraphDoc): ExportResult {
     } else warnings.push(`fast-reid sizes the classifier from ${frName}'s training identities; the graph has ${m.numClasses}`);
   }
 
-  // Pointing at reid-strong-baseline only where its Baseline can hold the model (it has no ResNeSt or MGN).
-  if (s.loss.metric !== 'triplet')
+  // Pointing at reid-strong-baseline only where its Baseline can hold the model (rsbModelProblems: it has no
+  // ResNeSt or MGN, no fast-reid stem, no IBN-a but ResNet-50's), so the two refusals never send the user in a circle.
+  if (s.loss.metric !== 'triplet') {
+    const rsbCannot = rsbModelProblems(m);
+    const why = m.arch === 'mgn' || m.arch === 'resnest' ? `has no ${m.arch === 'mgn' ? 'MGN' : 'ResNeSt'}` : `cannot build this model: ${rsbCannot[0]}`;
     reasons.push(
-      m.arch === 'resnest' || m.arch === 'mgn'
-        ? `center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss (reid-strong-baseline, which trains center loss, has no ${m.arch === 'mgn' ? 'MGN' : 'ResNeSt'})`
+      rsbCannot.length
+        ? `center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss (reid-strong-baseline, which trains center loss, ${why})`
         : `center loss (${s.loss.metric}): fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline (rsb-yaml, rsb-job), which trains it`,
     );
+  }
   const warm = s.schedule.warmup && s.schedule.warmupEpochs > 0 ? s.schedule.warmupEpochs : 0;
   if (warm > 0 && ipe === undefined && !('reason' in ds))
     reasons.push(`fast-reid counts warmup in iterations and the iterations per epoch of ${frName} are unknown to the app; switch warmup off or use a known dataset`);

@@ -23,7 +23,7 @@
 export { exportRsbYaml, importRsb, RSB_DEFAULTS } from './rsb.js';
 export { exportFastreidYaml, frModelProblems, importFastreid, FR_DEFAULTS } from './fastreid.js';
 export { importConfig, resolveRelative, type ImportOptions } from './import.js';
-export { buildModel, recognizeModel, withFastreidStem, diffModels, presetName, type ModelSpec, type Pool, type StemStyle, type Recognition } from './model.js';
+export { buildModel, recognizeModel, withFastreidStem, fastreidStemConversion, diffModels, presetName, type ModelSpec, type Pool, type StemStyle, type Recognition } from './model.js';
 export { documentFramework, withEvalMetric } from './conventions.js';
 export { KNOWN_DATASETS, datasetByName, datasetByKind, type KnownDataset, DATASET_LAYOUTS, DATASET_LAYOUT_IDS, datasetLayout, type DatasetLayout, type DatasetLayoutId } from './datasets.js';
 export { ConfigError, parseYacs, pyLiteral, emitYacs, formatFloat, flatten } from './yacs.js';

@@ -92,6 +92,27 @@ export function buildModel(spec: ModelSpec): GraphDoc {
 }
 
 /**
+ * `--fastreid-stem` (export option): the document with fast-reid's stem, and a note saying what the conversion did
+ * to this graph's stem kind — the RSB / torchvision stem composite (kinds/stem.ts) gets its ReLU where it had none
+ * and its max pool loses padding 1 for ceil_mode (fast-reid resnet.py `nn.MaxPool2d(3, 2, padding=0,
+ * ceil_mode=True)`); ResNeSt's deep stem is fast-reid's own (resnest.py) and a stem already fast-reid's, or one
+ * that is no ResNet stem (SENet layer0), is left as it is, and the note says nothing was converted.
+ */
+export function fastreidStemConversion(doc: GraphDoc): { doc: GraphDoc; note: string } {
+  const stem = doc.graph.nodes.find((n) => n.kind === 'stem');
+  if (stem) {
+    const relu = stem.params.relu === false ? 'ReLU added after bn1, ' : '';
+    return { doc: withFastreidStem(doc), note: `the stem was converted to fast-reid's (${relu}max pool 3×3/2 padding 1 → padding 0 with ceil_mode): the exported model differs from the graph's stem` };
+  }
+  const unchanged = doc.graph.nodes.some((n) => n.kind === 'resnest_stem')
+    ? "ResNeSt's deep stem is fast-reid's own (resnest.py)"
+    : doc.graph.nodes.some((n) => n.kind === 'max_pool' && n.params.ceilMode === true)
+      ? "the stem is already fast-reid's (ReLU, max pool padding 0 with ceil_mode)"
+      : 'the graph has no ResNet stem composite to convert';
+  return { doc, note: `--fastreid-stem converted nothing: ${unchanged}` };
+}
+
+/**
  * Replaces a stem composite by fast-reid's stem as primitives: ReLU present, max pool 3×3/2 pad 0
  * ceil_mode. The stem composite cannot hold ceil mode, so the children stay expanded (and ungrouped:
  * they no longer collapse into the RSB stem).

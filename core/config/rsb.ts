@@ -122,8 +122,8 @@ export const RSB_MARKERS = [
   'SOLVER.CLUSTER_MARGIN', 'SOLVER.EVAL_PERIOD', 'TEST.RE_RANKING', 'TEST.NECK_FEAT', 'TEST.FEAT_NORM', 'TEST.WEIGHT',
 ];
 
-/** Model features reid-strong-baseline cannot express, as user-facing reasons. */
-function rsbModelProblems(m: ModelSpec): string[] {
+/** Model features reid-strong-baseline cannot express, as user-facing reasons (empty: its Baseline builds the model). */
+export function rsbModelProblems(m: ModelSpec): string[] {
   const out: string[] = [];
   const name = presetName(m);
   if (m.arch === 'mgn')
@@ -164,8 +164,12 @@ function rsbSettingsProblems(s: TrainingSettings): string[] {
   return out;
 }
 
-/** The reid-strong-baseline YACS config of a document, or the reasons it cannot be expressed. */
-export function exportRsbYaml(doc: GraphDoc): ExportResult {
+/**
+ * The reid-strong-baseline YACS config of a document, or the reasons it cannot be expressed. `o.pretrainGiven`:
+ * the note saying how MODEL.PRETRAIN_CHOICE / PRETRAIN_PATH are supplied outside the file (an rsb-job's train.sh
+ * passes its backbone.pth on the command line), given instead of asking the user to fill the key in.
+ */
+export function exportRsbYaml(doc: GraphDoc, o: { pretrainGiven?: string } = {}): ExportResult {
   const start = startExport(doc, rsbModelProblems);
   if (!start.ok) return start.result;
   const { m, reasons, warnings } = start;
@@ -196,13 +200,14 @@ export function exportRsbYaml(doc: GraphDoc): ExportResult {
 
   let choice: 'imagenet' | 'self' = 'imagenet';
   const path = s.pretrained.path ?? '';
-  if (s.pretrained.choice === 'none') {
+  if (o.pretrainGiven) warnings.push(o.pretrainGiven);
+  else if (s.pretrained.choice === 'none') {
     if (start.explicit)
       notes['MODEL.PRETRAIN_PATH'] =
         "the run trained from scratch, but reid-strong-baseline always loads weights (modeling/baseline.py load_param): set the ImageNet weights file (e.g. torchvision resnet50-19c8e357.pth); its run then starts from them, unlike the app's";
     else warnings.push("MODEL.PRETRAIN_CHOICE is 'imagenet' (reid-strong-baseline always loads weights)");
   } else choice = s.pretrained.choice;
-  if (!path) warnings.push('MODEL.PRETRAIN_PATH is empty: set it to the weights file before training (e.g. torchvision resnet50-19c8e357.pth)');
+  if (!path && !o.pretrainGiven) warnings.push('MODEL.PRETRAIN_PATH is empty: set it to the weights file before training (e.g. torchvision resnet50-19c8e357.pth)');
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not a reid-strong-baseline setting and is not written`);
   reasons.push(...rsbSettingsProblems(s));
   if (reasons.length) return { ok: false, reasons };

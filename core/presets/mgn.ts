@@ -1,6 +1,6 @@
 import type { GraphDoc, GraphEdge, GraphNode, Params } from '../graph/types.js';
 import { DOC_FORMAT, DOC_VERSION } from '../graph/types.js';
-import { edge } from './resnet.js';
+import { edge, fastreidRecipeLoss } from './resnet.js';
 
 /**
  * fast-reid's MGN (multiple granularity network, fastreid/modeling/meta_arch/mgn.py) on a ResNet-50 /
@@ -155,5 +155,6 @@ export function freezeMgnBackbone(doc: GraphDoc): GraphDoc {
 /** The MGN preset `mgn_R50` / `mgn_R50-ibn` with fast-reid's MGN recipe heads (configs/Base-MGN.yml). */
 export function buildMgnPreset(name: string, options: Partial<MgnOptions> = {}): GraphDoc {
   if (!MGN_PRESET_NAMES.includes(name)) throw new Error(`unknown MGN preset "${name}" (choose one of ${MGN_PRESET_NAMES.join(', ')})`);
-  return buildMgn({ ...options, ibn: name.endsWith('-ibn') });
+  // fast-reid's losses (MGN trains in fast-reid only): CE + triplet, no center loss.
+  return { ...buildMgn({ ...options, ibn: name.endsWith('-ibn') }), training: fastreidRecipeLoss() };
 }

@@ -95,7 +95,19 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     edge('neck', 'before', 'output', 'train_feature'),
     edge('neck', 'eval', 'output', 'eval_feature'),
   );
-  return { format: DOC_FORMAT, version: DOC_VERSION, graph: { nodes, edges } };
+  const doc: GraphDoc = { format: DOC_FORMAT, version: DOC_VERSION, graph: { nodes, edges } };
+  return isResnestPreset(name) ? { ...doc, training: fastreidRecipeLoss() } : doc;
+}
+
+/**
+ * The losses of fast-reid's recipes (configs/Base-bagtricks.yml MODEL.LOSSES.NAME ("CrossEntropyLoss",
+ * "TripletLoss"), CE.EPSILON 0.1, TRI.MARGIN 0.3, HARD_MINING True; bagtricks_S50.yml keeps them): the training
+ * block of the presets whose model only fast-reid builds (ResNeSt, MGN). fast-reid has no center loss, so the
+ * app's default (reid-strong-baseline's softmax_triplet_with_center) would leave such a run exportable to
+ * neither framework. The other settings keep the app's defaults.
+ */
+export function fastreidRecipeLoss(): NonNullable<GraphDoc['training']> {
+  return { loss: { metric: 'triplet' } };
 }
 
 /**

@@ -59,6 +59,8 @@ export async function exportCommand(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify({ ok: true, format, out: values.out, warnings: r.warnings }, null, 2) + '\n');
     return;
   }
-  process.stdout.write(`wrote ${values.out} (${EXPORT_FORMATS[format].description})\n`);
+  // A job folder names the files it holds: its weights file only when --weights gave weights (main/export/job.ts).
+  const what = format === 'fastreid-job' || format === 'rsb-job' ? `${EXPORT_FORMATS[format].label}: ${r.files.join(', ')}` : EXPORT_FORMATS[format].description;
+  process.stdout.write(`wrote ${values.out} (${what})\n`);
   for (const w of r.warnings) process.stdout.write(`note: ${w}\n`);
 }

@@ -14,13 +14,14 @@ import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-la
 import { exportPreprocessing } from './preprocessing.js';
 import { generateModelPy, torchNameProblems } from './pytorch.js';
 import { writeOnnxExport } from './onnx.js';
-import { rsbUnusedModules } from './rsb-layout.js';
+import { rsbLayoutNote, rsbUnusedModules } from './rsb-layout.js';
 import { join } from 'node:path';
 
 export { ExportError } from './errors.js';
 export { generateModelPy, torchNameProblems } from './pytorch.js';
 export { exportPreprocessing, type ExportPreprocessing } from './preprocessing.js';
 export { fastreidKey } from './fastreid-layout.js';
+export { rsbLayoutNote } from './rsb-layout.js';
 
 /** Key layouts of the `pytorch` export's model.pth. Scripts depend on these names: add, never rename. */
 export const PYTORCH_LAYOUTS = ['rsb', 'fastreid'] as const;
@@ -136,6 +137,8 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
   const preprocessing = exportPreprocessing(doc, inputShape);
 
   const warnings: string[] = [];
+  const rsbNote = fmt === 'pytorch' && layout === 'rsb' ? rsbLayoutNote(doc) : null;
+  if (rsbNote) warnings.push(rsbNote);
   const specs = new Map<string, ReturnType<typeof weightSpecs>[number]>(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as const)));
   const slots = [...specs.keys()];
   let given = opts.weights ?? new Map<string, Float32Array>();

@@ -45,9 +45,10 @@ function withOutputDir(doc: GraphDoc): GraphDoc {
 }
 
 /** The config text, or the reasons the framework cannot express the graph (nothing is written then). */
-export function renderJobConfig(format: JobFormat, doc: GraphDoc): { ok: true; text: string; warnings: string[] } | { ok: false; reasons: string[] } {
+export function renderJobConfig(format: JobFormat, doc: GraphDoc, o: { weights?: boolean } = {}): { ok: true; text: string; warnings: string[] } | { ok: false; reasons: string[] } {
   const d = withOutputDir(doc);
-  const r = format === 'fastreid-job' ? exportFastreidYaml(d) : exportRsbYaml(d);
+  // With weights the job ships backbone.pth and train.sh loads it (rsbScript): the config's PRETRAIN_PATH is not the user's to fill in.
+  const r = format === 'fastreid-job' ? exportFastreidYaml(d) : exportRsbYaml(d, o.weights ? { pretrainGiven: "train.sh sets MODEL.PRETRAIN_CHOICE 'imagenet' and MODEL.PRETRAIN_PATH to backbone.pth (the exported weights' backbone, in the job folder)" } : {});
   // A document without training settings gets the recipe's, without OUTPUT_DIR: the job's is `output`.
   return r.ok && !/^OUTPUT_DIR:/m.test(r.text) ? { ...r, text: `${r.text.replace(/\n*$/, '\n')}OUTPUT_DIR: 'output'\n` } : r;
 }
@@ -173,7 +174,7 @@ export async function exportJob(doc: GraphDoc, format: JobFormat, out: string, o
   const gpus = positiveInt(opts.gpus, '--gpus');
   const machines = positiveInt(opts.machines, '--machines');
   if (format === 'rsb-job' && machines > 1) throw new ExportError('reid-strong-baseline trains on one machine (tools/train.py has no distributed launch): use --format fastreid-job for several machines');
-  const cfg = renderJobConfig(format, doc);
+  const cfg = renderJobConfig(format, doc, { weights: !!opts.weights });
   if (!cfg.ok) throw new ExportError(`cannot export to ${format}: ${cfg.reasons.join('; ')}`);
   const warnings = [...cfg.warnings];
   const weights = !!opts.weights;
@@ -185,7 +186,7 @@ export async function exportJob(doc: GraphDoc, format: JobFormat, out: string, o
     await writeFileSynced(join(dir, 'graph.json'), serializeDocument(doc));
     if (opts.weights) {
       const layers = analyze(doc.graph).layers;
-      const state = exportStateDict(layers, opts.weights);
+      const state = exportStateDict(layers, opts.weights, { partial: true });
       const slots = layers.reduce((n, l) => n + weightSpecs(l).length, 0);
       if (opts.weights.size < slots) warnings.push(`${slots - opts.weights.size} of ${slots} weight slots have no value in the given weights: the framework initialises them`);
       if (format === 'fastreid-job') {

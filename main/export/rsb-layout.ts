@@ -27,3 +27,17 @@ export function rsbUnusedModules(doc: GraphDoc): UnusedModule[] {
   if (!rec.ok || !rec.spec.ibn || rec.spec.stem !== 'rsb' || !['resnet50', 'resnet101', 'resnet152'].includes(rec.spec.depth)) return [];
   return [{ name: 'base.fc', torch: '_Unused(weight=(1000, 2048), bias=(1000,))', tensors: [{ key: 'base.fc.weight', shape: [1000, 2048] }, { key: 'base.fc.bias', shape: [1000] }] }];
 }
+
+/**
+ * The `rsb` layout of a model reid-strong-baseline has no module for (fast-reid's MGN, meta_arch/mgn.py; fast-reid's
+ * ResNeSt, backbones/resnest.py — RSB's modeling/ builds only its Baseline on ResNet / ResNet-IBN-a / SENet): model.pth
+ * then holds model.py's own keys, which no RSB code loads. The note says so and names `--layout fastreid` (fast-reid's
+ * Checkpointer); null for a model RSB builds.
+ */
+export function rsbLayoutNote(doc: GraphDoc): string | null {
+  const rec = recognizeModel(doc);
+  const arch = rec.spec?.arch;
+  if (arch !== 'mgn' && arch !== 'resnest') return null;
+  const what = arch === 'mgn' ? 'MGN' : 'ResNeSt';
+  return `reid-strong-baseline has no ${what}: model.pth holds model.py's own keys (fast-reid's ${what} module names) as a plain state_dict, which no reid-strong-baseline code loads; --layout fastreid writes fast-reid's {'model': …} for its Checkpointer`;
+}

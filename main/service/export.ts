@@ -5,15 +5,13 @@
  * end here.
  */
 import { analyze, compileToKeras, CompileError, serializeDocument, type GraphDoc } from '../../core/index.js';
-import { exportFastreidYaml, exportRsbYaml, withFastreidStem } from '../../core/config/index.js';
+import { exportFastreidYaml, exportRsbYaml, fastreidStemConversion } from '../../core/config/index.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../core/api/ops-contract.js';
-import { ExportError, exportModel, torchNameProblems } from '../export/index.js';
+import { ExportError, exportModel, rsbLayoutNote, torchNameProblems } from '../export/index.js';
 import { forRunWeights, readExportWeights } from '../export/weights-source.js';
 import { exportJob, JOB_FORMATS, renderJobConfig, type JobFormat } from '../export/job.js';
 import { writeFileAtomic } from '../io/files.js';
 
-/** Why the stem conversion is worth a note: the exported model is not the graph's. */
-export const FASTREID_STEM_NOTE = "the stem was converted to fast-reid's (ReLU, max pool 3×3/2 padding 0 ceil_mode): the exported model differs from the graph's stem";
 
 export interface ExportRequest {
   format: ExportFormat;
@@ -51,7 +49,10 @@ export function isExportFormat(f: string): f is ExportFormat {
 }
 
 function prepare(r: ExportRequest): { doc: GraphDoc; notes: string[] } {
-  if (r.fastreidStem) return { doc: withFastreidStem(r.doc), notes: [FASTREID_STEM_NOTE] };
+  if (r.fastreidStem) {
+    const c = fastreidStemConversion(r.doc);
+    return { doc: c.doc, notes: [c.note] };
+  }
   return { doc: r.doc, notes: [] };
 }
 
@@ -86,14 +87,15 @@ function modelRefusals(format: ModelFormat, doc: GraphDoc): string[] {
 export async function checkExport(r: ExportRequest): Promise<ExportCheck> {
   const { doc, notes } = prepare(r);
   if (isJob(r.format)) {
-    const cfg = renderJobConfig(r.format, doc);
+    const cfg = renderJobConfig(r.format, doc, { weights: !!r.weights });
     return cfg.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...cfg.warnings] } : { format: r.format, ok: false, refusals: cfg.reasons, warnings: notes };
   }
   if (EXPORT_FORMATS[r.format].weights) {
     const refusals = modelRefusals(r.format as ModelFormat, doc);
     // Said before Export: the classifier a run's weights bring (sized to the run's training identities).
     const sized = await forRunWeights(doc, r.weights);
-    return { format: r.format, ok: !refusals.length, refusals, warnings: [...notes, ...sized.notes] };
+    const layoutNote = r.format === 'pytorch' && (r.layout ?? 'rsb') === 'rsb' ? rsbLayoutNote(doc) : null;
+    return { format: r.format, ok: !refusals.length, refusals, warnings: [...notes, ...(layoutNote ? [layoutNote] : []), ...sized.notes] };
   }
   const out = render(r.format, doc);
   return out.ok ? { format: r.format, ok: true, refusals: [], warnings: [...notes, ...out.warnings] } : { format: r.format, ok: false, refusals: out.reasons, warnings: notes };
@@ -153,7 +155,7 @@ async function requestWeights(r: ExportRequest, doc: GraphDoc, warnings: string[
 
 /** A training job folder (main/export/job.ts): the config's refusals first, then weights, then the folder. */
 async function runJobExport(format: JobFormat, r: ExportRequest, doc: GraphDoc, notes: string[], out: string, onStage: (s: ExportStage) => void): Promise<ExportOutcome> {
-  const cfg = renderJobConfig(format, doc);
+  const cfg = renderJobConfig(format, doc, { weights: !!r.weights });
   if (!cfg.ok) return { format, ok: false, refusals: cfg.reasons, warnings: notes, out, files: [], weights: null };
   const warnings = [...notes];
   const req = await requestWeights(r, doc, warnings, onStage);

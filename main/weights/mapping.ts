@@ -439,14 +439,17 @@ export function assertFiniteWeights(report: LoadReport, file: string): void {
  * The inverse for export: tfjs values (`${layer}/${slot}`, tfjs layout) → a PyTorch state dict in the RSB
  * Baseline layout (torch layout), in layer order. `num_batches_tracked` is not written: BatchNorm's
  * `_load_from_state_dict` fills it in when a state dict carries no version metadata, so
- * `model.load_state_dict(sd)` with strict=True still accepts the file.
+ * `model.load_state_dict(sd)` with strict=True still accepts the file. `o.partial`: slots without values are
+ * left out instead of refused.
  */
-export function exportStateDict(layers: Layer[], values: Map<string, Float32Array>): Map<string, { shape: number[]; data: Float32Array }> {
+export function exportStateDict(layers: Layer[], values: Map<string, Float32Array>, o: { partial?: boolean } = {}): Map<string, { shape: number[]; data: Float32Array }> {
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const layer of layers)
     for (const spec of weightSpecs(layer)) {
       const id = `${layer.name}/${spec.slot}`;
       const v = values.get(id);
+      // `partial`: a slot without values is left out (a training job's framework initialises it).
+      if (!v && o.partial) continue;
       if (!v) throw new Error(`exportStateDict: no values for ${id}`);
       if (v.length !== numel(spec.shape)) throw new Error(`exportStateDict: ${id} has ${v.length} values, expected shape [${spec.shape.join(', ')}]`);
       out.set(spec.torchKey, { shape: [...spec.torchShape], data: toTorch(v, spec.torchShape, spec.transform) });

@@ -1,5 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ALL_PRESET_NAMES,
+  buildFastreidPreset,
+  buildMgnPreset,
+  FR_PRESET_NAMES,
+  MGN_PRESET_NAMES,
+  parseTrainingSettings,
   addNode,
   applyCommand,
   buildPreset,
@@ -12,7 +22,7 @@ import {
   type GraphDoc,
 } from '../../core/index.js';
 import { buildModel, exportFastreidYaml, exportRsbYaml, importConfig, withFastreidStem, type ModelSpec } from '../../core/config/index.js';
-import { frSpec, modelFacts } from './helpers.js';
+import { FIXTURES, frSpec, modelFacts } from './helpers.js';
 
 /** Graphs (and settings) the frameworks cannot express are refused with the reason, never approximated. */
 
@@ -138,8 +148,14 @@ describe('settings refusals and notes', () => {
   it('center loss and an LR step inside the warmup in fast-reid', () => {
     const doc = withTraining(buildModel(FR50), { dataset: { kind: 'market1501' }, loss: { metric: 'triplet_center' }, schedule: { warmupEpochs: 10, steps: [5, 70] } });
     const reasons = reasonsOf(exportFastreidYaml(doc));
-    expect(reasons).toMatch(/fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline \(rsb-yaml, rsb-job\), which trains it/);
+    // fast-reid's stem: reid-strong-baseline cannot build the model either, so the reason does not send the user there.
+    expect(reasons).toMatch(/fast-reid has no center loss; choose the triplet metric loss \(reid-strong-baseline, which trains center loss, cannot build this model: the stem is fast-reid's/);
+    expect(reasons).not.toMatch(/rsb-yaml/);
     expect(reasons).toMatch(/LR step at epoch 5 falls inside the 10-epoch warmup/);
+    // reid-strong-baseline's own ResNet-50: the reason names its export, which accepts the document.
+    const rsb50 = withTraining(buildPreset('resnet50'), { dataset: { kind: 'market1501' }, loss: { metric: 'triplet_center' } });
+    expect(reasonsOf(exportFastreidYaml(rsb50))).toMatch(/fast-reid has no center loss; choose the triplet metric loss, or export for reid-strong-baseline \(rsb-yaml, rsb-job\), which trains it/);
+    expect(exportRsbYaml(rsb50).ok).toBe(true);
   });
 
   it('center loss on ResNeSt: each framework names the step that leads somewhere (RSB has no ResNeSt, fast-reid no center loss)', () => {
@@ -155,5 +171,66 @@ describe('settings refusals and notes', () => {
     if (!out.ok) throw new Error(out.reasons.join('; '));
     expect(out.warnings.join('\n')).toMatch(/no training settings/);
     expect(out.text).toMatch(/NAMES: 'market1501'/);
+  });
+});
+
+/**
+ * Every preset, with the training settings a run of it records (the preset's own, else the app's defaults), exports
+ * to a framework config, or its refusals name no format: a refusal that sends the user to the other format (or to
+ * `--fastreid-stem`) names one that accepts the run — never two refusals pointing at each other. The presets no
+ * framework takes as trained say why: IBN-b and ResNet-152-IBN-a are in neither (IBN-Net's / RSB's resnet_ibn_a.py
+ * only, which RSB's Baseline cannot select); ResNet-18/34/101-IBN-a are fast-reid's only (its stem), with the app's
+ * default center loss, which fast-reid has not.
+ */
+describe('every preset has a framework config to export to, or a refusal that leads somewhere', () => {
+  const names = [...ALL_PRESET_NAMES, ...FR_PRESET_NAMES, ...MGN_PRESET_NAMES];
+  const build = (n: string) => (FR_PRESET_NAMES.includes(n) ? buildFastreidPreset(n) : MGN_PRESET_NAMES.includes(n) ? buildMgnPreset(n) : buildPreset(n));
+  /** The formats a refusal sends the user to. */
+  const named = (reason: string) => ({ rsb: /rsb-yaml|rsb-job|reid-strong-baseline YAML/.test(reason), fastreid: /fastreid-yaml|fastreid-job|fast-reid YAML|--fastreid-stem/.test(reason) });
+  const NOWHERE: Record<string, RegExp> = {
+    ...Object.fromEntries(names.filter((n) => n.endsWith('_ibn_b')).map((n) => [n, /in neither reid-strong-baseline's nor fast-reid's ResNet/])),
+    resnet152_ibn_a: /fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only/,
+    ...Object.fromEntries(['resnet18_ibn_a', 'resnet34_ibn_a', 'resnet101_ibn_a'].map((n) => [n, /fast-reid has no center loss; choose the triplet metric loss \(reid-strong-baseline, which trains center loss, cannot build this model: resnet\d+_ibn_a: reid-strong-baseline's Baseline wires only/])),
+  };
+
+  it.each(names)('%s', (name) => {
+    const doc = build(name);
+    const parsed = parseTrainingSettings(doc.training ?? {});
+    if (!parsed.ok) throw new Error(parsed.message);
+    const run = { ...doc, training: { ...parsed.settings, dataset: { kind: 'market1501' } } };
+    const rsb = exportRsbYaml(run);
+    let fastreid = exportFastreidYaml(run);
+    // fastreid-yaml --fastreid-stem: the conversion the stem refusal names.
+    if (!fastreid.ok && /--fastreid-stem/.test(fastreid.reasons.join('\n'))) fastreid = exportFastreidYaml(withFastreidStem(run));
+    const out = { rsb, fastreid };
+    for (const [format, r] of Object.entries(out)) {
+      if (r.ok) continue;
+      const to = named(r.reasons.join('\n'));
+      for (const other of ['rsb', 'fastreid'] as const) if (to[other]) expect([format, 'points at', other, out[other].ok], r.reasons.join('\n')).toEqual([format, 'points at', other, true]);
+    }
+    if (NOWHERE[name]) {
+      expect([out.rsb.ok, out.fastreid.ok]).toEqual([false, false]);
+      expect(`${reasonsOf(out.rsb)}\n${reasonsOf(out.fastreid)}`).toMatch(NOWHERE[name]);
+    } else expect(out.rsb.ok || out.fastreid.ok, name).toBe(true);
+  });
+
+  it("resnest50 trains fast-reid's bagtricks_S50 losses: its export, yacs-merged, has the recipe's MODEL.LOSSES", () => {
+    const doc = buildPreset('resnest50');
+    const parsed = parseTrainingSettings(doc.training ?? {});
+    if (!parsed.ok) throw new Error(parsed.message);
+    const out = exportFastreidYaml({ ...doc, training: { ...parsed.settings, dataset: { kind: 'market1501' } } });
+    if (!out.ok) throw new Error(out.reasons.join('; '));
+    const file = join(mkdtempSync(join(tmpdir(), 'reid-s50-')), 'resnest50.yml');
+    writeFileSync(file, out.text);
+    const merged = execFileSync('/usr/bin/python3', [new URL('./yacs_merge.py', import.meta.url).pathname, 'fastreid', join(FIXTURES, 'fastreid/Market1501/bagtricks_S50.yml'), file], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ok: boolean; cfg: { MODEL: { LOSSES: Record<string, unknown> } } });
+    const [recipe, ours] = merged.map((m) => {
+      expect(m.ok).toBe(true);
+      const l = m.cfg.MODEL.LOSSES as { NAME: string[]; CE: { EPSILON: number }; TRI: Record<string, unknown> };
+      return { NAME: l.NAME, EPSILON: l.CE.EPSILON, TRI: l.TRI };
+    });
+    expect(ours).toEqual(recipe);
   });
 });

@@ -120,3 +120,40 @@ describe('pytorch export in fast-reid\'s layout', () => {
     }
   });
 });
+
+describe('export --fastreid-stem says what it did to each stem kind', () => {
+  const stemNote = (preset: string) => {
+    const r = spawnSync(process.execPath, [BIN, 'export', '--preset', preset, '--format', 'fastreid-yaml', '--fastreid-stem', '--out', join(work, `${preset}-stem.yml`), '--json'], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout) as { warnings: string[] }).warnings.filter((w) => /stem/.test(w));
+  };
+
+  it("reid-strong-baseline's stems are converted: resnet.py has no stem ReLU (one is added), resnet_ibn_a.py has one; both pool with padding 1", () => {
+    expect(stemNote('resnet50')).toEqual([expect.stringMatching(/^the stem was converted to fast-reid's \(ReLU added after bn1, max pool 3×3\/2 padding 1 → padding 0 with ceil_mode\)/)]);
+    const ibn = stemNote('resnet50_ibn_a');
+    expect(ibn).toEqual([expect.stringMatching(/^the stem was converted to fast-reid's \(max pool 3×3\/2 padding 1 → padding 0 with ceil_mode\)/)]);
+  });
+
+  it("ResNeSt's deep stem (fast-reid resnest.py) and a fast-reid recipe's stem are left as they are, and the note says so", () => {
+    expect(stemNote('resnest50')).toEqual(["--fastreid-stem converted nothing: ResNeSt's deep stem is fast-reid's own (resnest.py)"]);
+    expect(stemNote('fastreid_bagtricks_R50')).toEqual(["--fastreid-stem converted nothing: the stem is already fast-reid's (ReLU, max pool padding 0 with ceil_mode)"]);
+  });
+});
+
+describe("export --format pytorch in reid-strong-baseline's layout of a model it has no module for", () => {
+  /** The models reid-strong-baseline's Baseline builds (its state dicts, test/fixtures/frameworks/make_rsb_state_dicts.py). */
+  const RSB_MODELS = Object.keys((JSON.parse(readFileSync(new URL('../fixtures/frameworks/rsb-state-dicts.json', import.meta.url), 'utf8')) as { models: Record<string, unknown> }).models);
+
+  it.each([
+    ['fastreid_mgn_R50-ibn', 'MGN', 'mgn', '96x32'],
+    ['resnest50', 'ResNeSt', 'resnest50', '64x32'],
+    ['resnet50', null, 'resnet50', '64x32'],
+  ] as const)('%s: the default layout says when model.pth cannot hold reid-strong-baseline keys', (preset, what, model, input) => {
+    expect(RSB_MODELS.includes(model)).toBe(what === null);
+    const out = join(work, `rsb-layout-${preset}`);
+    const r = spawnSync(process.execPath, [BIN, 'export', '--preset', preset, '--input', input, '--format', 'pytorch', '--out', out, '--json'], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const notes = (JSON.parse(r.stdout) as { warnings: string[] }).warnings.filter((w) => /reid-strong-baseline has no/.test(w));
+    expect(notes).toEqual(what ? [`reid-strong-baseline has no ${what}: model.pth holds model.py's own keys (fast-reid's ${what} module names) as a plain state_dict, which no reid-strong-baseline code loads; --layout fastreid writes fast-reid's {'model': …} for its Checkpointer`] : []);
+  });
+});

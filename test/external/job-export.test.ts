@@ -95,4 +95,28 @@ describe('export --format rsb-job', () => {
     expect(two.status).toBe(2);
     expect(two.stderr).toMatch(/reid-strong-baseline trains on one machine/);
   }, 120_000);
+
+  it('with weights: backbone.pth loads into torchvision / RSB resnet.py (load_param: all but fc), train.sh passes it, and the notes say so instead of "PRETRAIN_PATH is empty"', () => {
+    const weights = join(tmp, 'tv18.pth');
+    execFileSync(PYTHON, ['-c', `import torch, torchvision; torch.manual_seed(0); torch.save(torchvision.models.resnet18().state_dict(), ${JSON.stringify(weights)})`], { timeout: 120_000 });
+    const job = join(tmp, 'rsb-job-w');
+    const r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'rsb-job', '--weights', weights, '--out', job);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .* \(reid-strong-baseline training job: config\.yml, train\.sh, README\.md, graph\.json, backbone\.pth\)$/m);
+    expect(r.stdout).toContain("note: train.sh sets MODEL.PRETRAIN_CHOICE 'imagenet' and MODEL.PRETRAIN_PATH to backbone.pth");
+    expect(r.stdout).not.toMatch(/PRETRAIN_PATH is empty|needs editing before it trains: .*PRETRAIN_PATH/);
+    expect(readFileSync(join(job, 'README.md'), 'utf8')).not.toMatch(/PRETRAIN_PATH is empty/);
+    expect(readFileSync(join(job, 'config.yml'), 'utf8')).not.toMatch(/TO FILL IN.*\n\s*PRETRAIN_PATH/);
+    const py = `import torch, torchvision; m = torchvision.models.resnet18(); sd = torch.load(${JSON.stringify(join(job, 'backbone.pth'))})
+missing, unexpected = m.load_state_dict(sd, strict=False); src = torch.load(${JSON.stringify(weights)})
+print(sorted(missing), unexpected, max(float((sd[k].float() - src[k].float()).abs().max()) for k in sd))`;
+    expect(execFileSync(PYTHON, ['-c', py], { encoding: 'utf8' }).trim()).toBe("['fc.bias', 'fc.weight'] [] 0.0");
+    const run = spawnSync('bash', [join(job, 'train.sh')], { encoding: 'utf8', env: { ...process.env, RSB_HOME: fakeHome('train.py'), RSB_DATASETS: '/data/sets' } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).argv.slice(-4)).toEqual(['MODEL.PRETRAIN_CHOICE', "('imagenet')", 'MODEL.PRETRAIN_PATH', `('${join(job, 'backbone.pth')}')`]);
+    // Without weights no backbone.pth is written, and the line does not say there is one.
+    const bare = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'rsb-job', '--out', join(tmp, 'rsb-job-bare'));
+    expect(bare.stdout).toMatch(/^wrote .* \(reid-strong-baseline training job: config\.yml, train\.sh, README\.md, graph\.json\)$/m);
+    expect(bare.stdout).toMatch(/MODEL\.PRETRAIN_PATH is empty/);
+  }, 120_000);
 });
