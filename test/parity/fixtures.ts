@@ -56,7 +56,8 @@ export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: num
   let ref = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
-    if (!(d <= diff)) diff = d; // NaN propagates as a failure
+    // NaN propagates as a failure: once diff is NaN it stays NaN (a later finite d must not replace it).
+    if (!(d <= diff) && diff === diff) diff = d;
     ref = Math.max(ref, Math.abs(b[i]!));
   }
   return { diff, ref };

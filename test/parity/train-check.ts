@@ -134,7 +134,7 @@ function maxDiffOfDeltas(a: Float32Array, b: Float32Array, base: Float32Array): 
   for (let i = 0; i < a.length; i++) {
     const db = Math.fround(b[i]! - base[i]!);
     const d = Math.abs(Math.fround(a[i]! - base[i]!) - db);
-    if (!(d <= diff)) diff = d; // as maxDiff
+    if (!(d <= diff) && diff === diff) diff = d; // as maxDiff: a NaN stays
     ref = Math.max(ref, Math.abs(db));
   }
   return { diff, ref };
