@@ -5,6 +5,8 @@
  * numbered 0..P−1, and the evaluation is checked to have a valid query.
  * Bad data is reported, never fatal unless nothing usable is left, and never an internal error.
  */
+import { createHash } from 'node:crypto';
+import { relative, sep } from 'node:path';
 import sharp from 'sharp';
 import { datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { readRegularFile } from '../../io/files.js';
@@ -224,6 +226,18 @@ export async function loadDataset(kind: DatasetKind, path: string, opts: LoadOpt
     },
     problems,
   };
+}
+
+/**
+ * A dataset's identity, independent of where its folder is: SHA-256 (hex) over every kept image of every split as
+ * `split, path relative to the root ('/'-separated), pid, camid`, sorted. The same folder moved or copied gives the
+ * same value; another file, identity or camera changes it.
+ */
+export function datasetFingerprint(d: Pick<LoadedDataset, 'root' | 'train' | 'query' | 'gallery'>): string {
+  const lines: string[] = [];
+  for (const [split, recs] of [['train', d.train], ['query', d.query], ['gallery', d.gallery]] as const)
+    for (const r of recs) lines.push(`${split}\t${relative(d.root, r.path).split(sep).join('/')}\t${r.pid}\t${r.camid}`);
+  return createHash('sha256').update(lines.sort().join('\n')).digest('hex');
 }
 
 /** Multi-line human summary for the CLI and the run log. */
