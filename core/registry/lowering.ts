@@ -164,6 +164,11 @@ export interface OnnxNode {
   inputs: string[];
   outputs: string[];
   attributes: OnnxAttribute[];
+  /**
+   * The operator set domain; absent = the default ONNX domain. `com.microsoft.nchwc` (onnxruntime's CPU
+   * EP's blocked-layout kernels, contrib_ops/cpu/nchwc_ops.cc) is the one other domain the serializer imports.
+   */
+  domain?: string;
 }
 
 export type OnnxInitializer = { name: string; dims: number[]; dataType: 'float'; data: Float32Array } | { name: string; dims: number[]; dataType: 'int64'; data: number[] };

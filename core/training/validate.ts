@@ -1,5 +1,5 @@
 import type { TrainingSettings } from './settings.js';
-import { activeLossTerms } from './losses.js';
+import { activeLossTerms, lossTerm, lossTermWeight } from './losses.js';
 
 /**
  * Problems of a training setup that can be shown before Train is pressed. The loss rules follow the
@@ -45,6 +45,11 @@ export function settingsProblems(s: TrainingSettings, data?: DatasetFacts): Sett
   const pk = s.sampler !== 'softmax';
   const combo = lossComboError(s);
   if (combo) err(combo.field, combo.message);
+  // fast-reid scales each term by its weight (MODEL.LOSSES.*.SCALE): with every active term at 0 the loss is 0 and
+  // no gradient reaches the model; the run would report a "trained" model that is its initialisation.
+  const terms = activeLossTerms(s);
+  if (terms.every((id) => lossTermWeight(id, s.loss) === 0))
+    err('loss', `every loss term of this run (${terms.map((id) => lossTerm(id).name).join(', ')}) has weight 0: training would not change the model; give one a weight above 0`);
   if (s.loss.metric === 'triplet' && !pk) warn('sampler', "with the 'softmax' sampler the triplet loss is not used (RSB trains plain cross-entropy only)");
   if (usesTriplet(s) && s.batch.k < 2) warn('batch.k', `with K = ${s.batch.k} image per identity a batch has no positive pairs: the triplet loss cannot learn`);
   if (data) {

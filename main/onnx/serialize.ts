@@ -63,14 +63,16 @@ function valueInfo(v: OnnxValueInfo): ValueInfoProto {
 export function serializeOnnx(m: OnnxModelJs): Uint8Array {
   const graph = create(GraphProtoSchema, {
     name: m.graph.name,
-    node: m.graph.nodes.map((n) => create(NodeProtoSchema, { name: n.name, opType: n.opType, input: n.inputs, output: n.outputs, attribute: n.attributes.map(attribute) })),
+    node: m.graph.nodes.map((n) => create(NodeProtoSchema, { name: n.name, opType: n.opType, input: n.inputs, output: n.outputs, attribute: n.attributes.map(attribute), ...(n.domain ? { domain: n.domain } : {}) })),
     initializer: m.graph.initializers.map(tensor),
     input: m.graph.inputs.map(valueInfo),
     output: m.graph.outputs.map(valueInfo),
   });
+  // Every other domain a node names is imported at version 1 (onnxruntime's com.microsoft.nchwc has only 1).
+  const domains = [...new Set(m.graph.nodes.map((n) => n.domain).filter((d): d is string => !!d))];
   const model = create(ModelProtoSchema, {
     irVersion: BigInt(m.irVersion),
-    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(m.opset) })],
+    opsetImport: [create(OperatorSetIdProtoSchema, { domain: '', version: BigInt(m.opset) }), ...domains.map((domain) => create(OperatorSetIdProtoSchema, { domain, version: 1n }))],
     producerName: m.producerName,
     producerVersion: m.producerVersion,
     graph,

@@ -9,7 +9,12 @@ const BIN = new URL('../../bin/reid-studio.js', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'reid-cli-train-'));
 const env = { ...process.env, REID_STUDIO_HOME: home };
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 600_000 });
-const SMALL = ['--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'wasm'];
+/**
+ * A small run on the default engine (onnxruntime: the main one, about twice wasm's speed here). The stop,
+ * resume and restart tests run on it: stopping after a step, checkpointing and resuming live in the trainer's
+ * loop, the same for every engine. The first test trains on wasm (tfjs), the CLI's one run there.
+ */
+const SMALL = ['--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4'];
 
 function checkEvalShape(e: Record<string, unknown>) {
   for (const k of ['mAP', 'rank1', 'rank5', 'rank10']) {
@@ -28,7 +33,7 @@ describe('reid-studio train / eval', () => {
   const run = join(home, 'run1');
 
   it('trains on the demo dataset into a run folder and prints the evaluation', () => {
-    const r = cliThroughSlowPipe(['train', ...SMALL, '--epochs', '1', '--warmup-epochs', '0', '--out', run, '--json'], env);
+    const r = cliThroughSlowPipe(['train', ...SMALL, '--backend', 'wasm', '--epochs', '1', '--warmup-epochs', '0', '--out', run, '--json'], env);
     expect(r.stderr).toMatch(/training on wasm: CE\(ε=0\.1\) \+ triplet\(m=0\.3\) \+ 0\.0005·center/);
     expect(r.stderr).toMatch(/epoch 1 1\/\d+ {2}loss \d+\.\d+/); // plain progress lines when not on a terminal
     expect(r.status).toBe(0);

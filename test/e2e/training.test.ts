@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { cleanup, launchBrowser, openApp, serve, text, type Served } from './harness.js';
+import { cleanup, discardRecovery, launchBrowser, openApp, serve, text, type Served } from './harness.js';
 
 /**
  * Issue 7 end to end in browser mode, with the real server, the real training process and Debian's
@@ -157,6 +157,21 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await blur();
     await page.keyboard.press('Control+z');
     await expect.poll(() => page.getByTestId('set-p').inputValue()).toBe('4');
+    // Bad values never reach the stored settings: an LR step at epoch 0 (the schema wants > 0) is refused in the
+    // field, not stored (which turned the whole Setup view into "training settings invalid"); a cleared weight is
+    // not 0 (Number('') is 0) but the stored 1 again; every active loss term at weight 0 is an error before Train.
+    await setField('set-steps', '0');
+    expect(await page.getByTestId('settings-invalid').count()).toBe(0);
+    expect(await page.getByTestId('set-steps').inputValue()).toBe('40, 70');
+    await setField('set-weight-ce', '');
+    expect(await page.getByTestId('set-weight-ce').inputValue()).toBe('1');
+    await page.getByTestId('set-metric').selectOption('triplet');
+    await setField('set-weight-ce', '0');
+    await setField('set-weight-triplet', '0');
+    await expect.poll(() => text(page, 'train-problem-error')).toContain('(cross-entropy, triplet) has weight 0: training would not change the model');
+    await setField('set-weight-ce', '1');
+    await setField('set-weight-triplet', '1');
+    await page.getByTestId('set-metric').selectOption('triplet_center');
     await expect.poll(() => page.getByTestId('train-start').isEnabled()).toBe(true);
     await page.screenshot({ path: `${SHOTS}/training-setup.png` });
   });
@@ -188,8 +203,20 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     expect(lat.length).toBe(12);
     expect(max).toBeLessThan(1500); // generous: the training runs in another process
 
-    await page.getByTestId('train-stop').click();
+    // A second tab of the same server (the address bar's URL: the token was removed from it) calls the API and
+    // follows the live run: the status bar names it, the dashboard has its curve, and its Stop stops the run.
+    // (openApp's page owns its context: the second tab is a context with the same cookies and local storage.)
+    const tab2 = await (await browser.newContext({ storageState: await page.context().storageState() })).newPage();
+    await tab2.goto(page.url());
+    await tab2.waitForSelector('[data-testid="app"][data-ready="true"]');
+    await discardRecovery(tab2); // the first tab's unsaved settings are offered as a recovery
+    await expect.poll(() => tab2.getByTestId('status-run').count()).toBe(1);
+    expect(await tab2.getByTestId('status-run').textContent()).toContain('“baseline”');
+    await tab2.getByTestId('status-run').click();
+    await expect.poll(async () => Number(await tab2.getByTestId('chart-loss').getAttribute('data-points'))).toBeGreaterThanOrEqual(2);
+    await tab2.getByTestId('train-stop').click();
     await expect.poll(phase, { timeout: 60_000 }).toBe('stopped');
+    await tab2.context().close();
     const stoppedAt = await points();
     await expect.poll(() => page.getByTestId('train-resume').isEnabled()).toBe(true);
     await page.getByTestId('train-resume').click();

@@ -1,7 +1,7 @@
 /**
  * No operator of the TRAINING program (core/compile/step-program.ts: forward, loss, backward, optimizer)
  * falls back to the CPU on the webgpu engine for the zoo's block kinds: tiny re-ID graphs (test/training/
- * engine/tiny.ts) with a ResNet basic block, a bottleneck, IBN-a, IBN-b, an SE module, fast-reid's non-local
+ * engine/tiny.ts) with a ResNet basic block, a bottleneck, IBN-a, IBN-b, an SE module, RSB's SE-ResNeXt bottleneck (32 groups), fast-reid's non-local
  * block, GeM-P pooling and fast-reid's ResNeSt bottleneck (strided with avd / average-down; dilated, cardinality 2), each trained with CE(ε) + batch-hard triplet + center loss and Adam (the most
  * operators a step emits), and the IBN-a graph with fast-reid's ArcSoftmax classification layer. The program runs once under onnxruntime's profiler (main/onnx/placement.ts):
  * every node is on WebGpuExecutionProvider. The loss it computes equals the CPU engine's program on the
@@ -24,6 +24,8 @@ const BLOCKS: [string, { block?: TinyNode; pool?: TinyNode; classifier?: StepCla
   ['IBN-a basic block', {}],
   ['IBN-b bottleneck', { block: { kind: 'bottleneck', params: { planes: 4, stride: 1, norm: 'bn', ibn_b: true } } }],
   ['SE module', { block: { kind: 'se_module', params: { reduction: 4 } } }],
+  // RSB's SEResNeXtBottleneck: SE-ResNeXt's 32 groups (its grouped conv's weight gradient splits into 32 parts).
+  ['SE-ResNeXt bottleneck (32 groups)', { block: { kind: 'se_bottleneck', params: { type: 'se_resnext', planes: 16, stride: 2, groups: 32, reduction: 16, base_width: 4 } } }],
   ['non-local block', { block: { kind: 'non_local', params: {} } }],
   ['GeM-P pooling', { pool: { kind: 'gem_pool', params: { learnable: true } } }],
   // fast-reid's ResNeSt: split attention (grouped conv, rSoftMax), avd and average-down AvgPool2d (ceil_mode) …

@@ -11,6 +11,10 @@ Written from reid-strong-baseline's sources (reid-strong-baseline `modeling/base
    bias, normal(0, 0.001); 'no': classifier nn.Linear with bias) → train: (cls_score, global_feat),
    eval: feat after or before the BNNeck (TEST.NECK_FEAT).
 
+SENet presets (RSB's SE-ResNet / SE-ResNeXt / SENet-154): senet_reference.py's SENet under the same Baseline;
+a case's `senet` {layers: blocks per stage, planes: each stage's planes} builds a reduced-depth / reduced-width
+variant of the same definition.
+
 Usage: reference.py SPEC.json OUT_DIR. SPEC lists cases; for each case this writes
  OUT_DIR/<id>.pth (torch.save zip state_dict), <id>.input.f32 (NHWC float32), <id>.expected.f32 (eval
  features), and for training cases <id>.train.json (loss, logits/feature stats) and <id>.after.pth
@@ -131,8 +135,13 @@ class ResNet(nn.Module):
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
 
+# The app's RSB SENet preset names (core/presets/senet.ts) -> RSB baseline.py's model_name.
+SENET_PRESETS = {'se_resnet50': 'se_resnet50', 'se_resnet101': 'se_resnet101', 'se_resnet152': 'se_resnet152',
+                 'se_resnext50_32x4d': 'se_resnext50', 'se_resnext101_32x4d': 'se_resnext101', 'senet154': 'senet154'}
+
+
 class Baseline(nn.Module):
-    def __init__(self, preset, num_classes, last_stride, neck, neck_feat):
+    def __init__(self, preset, num_classes, last_stride, neck, neck_feat, senet=None):
         super().__init__()
         ibn = preset.endswith('_ibn_a')
         depth = preset[: -len('_ibn_a')] if ibn else preset
@@ -142,6 +151,12 @@ class Baseline(nn.Module):
             from resnest_modules import ResNeSt
             self.base = ResNeSt([3, 4, 6, 3], 32, last_stride)
             self.in_planes = 2048
+        elif preset in SENET_PRESETS:
+            # reid-strong-baseline's SENet family (senet_reference.py, written from its modeling/backbones/senet.py).
+            from senet_reference import ARCHS, SENet
+            arch = dict(ARCHS[SENET_PRESETS[preset]], **{k: v for k, v in (senet or {}).items() if k in ('layers', 'planes')})
+            self.base = SENet(reduction=16, dropout_p=None, last_stride=last_stride, **arch)
+            self.in_planes = 4 * arch.get('planes', [512])[-1]
         else:
             self.base = ResNet(depth, last_stride, ibn)
             self.in_planes = 512 if DEPTHS[depth][0] is BasicBlock else 2048
@@ -337,7 +352,7 @@ def run_case(c, out):
     torch.manual_seed(c['seed'])
     gen = torch.Generator().manual_seed(c['seed'])
     h, w = c['input']
-    model = Baseline(c['preset'], c['numClasses'], c['lastStride'], c['neck'], c['neckFeat'])
+    model = Baseline(c['preset'], c['numClasses'], c['lastStride'], c['neck'], c['neckFeat'], c.get('senet'))
     randomise(model, gen, torch.randn(8, 3, h, w, generator=gen))
     torch.save(model.state_dict(), os.path.join(out, c['id'] + '.pth'))
     x = torch.randn(c['batch'], 3, h, w, generator=gen)

@@ -95,7 +95,7 @@ class SEResNeXtBottleneck(_SEBlock):
 
 class SENet(nn.Module):
     def __init__(self, block, layers, groups, reduction, dropout_p=0.2, inplanes=128, input_3x3=True,
-                 downsample_kernel_size=3, downsample_padding=1, last_stride=2):
+                 downsample_kernel_size=3, downsample_padding=1, last_stride=2, planes=(64, 128, 256, 512)):
         super().__init__()
         self.inplanes = inplanes
         if input_3x3:
@@ -107,10 +107,11 @@ class SENet(nn.Module):
         mods.append(('pool', nn.MaxPool2d(3, stride=2, ceil_mode=True)))
         self.layer0 = nn.Sequential(OrderedDict(mods))
         dk, dp = downsample_kernel_size, downsample_padding
-        self.layer1 = self._make_layer(block, 64, layers[0], groups, reduction, 1, 1, 0)
-        self.layer2 = self._make_layer(block, 128, layers[1], groups, reduction, 2, dk, dp)
-        self.layer3 = self._make_layer(block, 256, layers[2], groups, reduction, 2, dk, dp)
-        self.layer4 = self._make_layer(block, 512, layers[3], groups, reduction, last_stride, dk, dp)
+        # `planes`: RSB's 64, 128, 256, 512; the parity tests' reduced-width variants pass smaller ones.
+        self.layer1 = self._make_layer(block, planes[0], layers[0], groups, reduction, 1, 1, 0)
+        self.layer2 = self._make_layer(block, planes[1], layers[1], groups, reduction, 2, dk, dp)
+        self.layer3 = self._make_layer(block, planes[2], layers[2], groups, reduction, 2, dk, dp)
+        self.layer4 = self._make_layer(block, planes[3], layers[3], groups, reduction, last_stride, dk, dp)
         # RSB builds avg_pool / dropout here but never uses them in forward (no parameters).
 
     def _make_layer(self, block, planes, blocks, groups, reduction, stride, dk, dp):

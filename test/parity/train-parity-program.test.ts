@@ -4,19 +4,17 @@
  * the same fixtures (reference.py: the same weights, the same fixed batch, one plain SGD step, lr 0.1) and
  * the same bounds (train-check.ts) as the other engines' parity test (train-parity.test.ts).
  *
- * The fixtures' loss is CE(logits) + w·mean(global_feat²). The program writes it with the terms the trainer
- * offers: plain CE (ε = 0) plus the center loss with every center at 0 and weight β = w / D, since
- * RSB's center loss Σᵢ ‖fᵢ − c_yᵢ‖² / N with c = 0 is D·mean(f²) for a D-dimensional feature. The program
- * returns the loss terms, not the logits: the loss, every updated parameter and the running statistics
- * are compared (frozen ones must not move at all).
+ * The fixtures' loss is CE(logits) + w·mean(global_feat²), written with the trainer's terms (program-step.ts).
+ * The program returns the loss terms, not the logits: the loss, every updated parameter and the running
+ * statistics are compared (frozen ones must not move at all).
  */
 import '../webgpu-env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, compileToKeras, type Analysis } from '../../core/index.js';
-import { OnnxStepSession } from '../../main/onnx/step-session.js';
+import { analyze } from '../../core/index.js';
 import type { OrtExecutionProvider } from '../../main/onnx/runtime.js';
-import { caseDoc, generateFixtures, readF32, type ParityCase } from './fixtures.js';
-import { compareStepWithTies, stepFixture, type StepOutcome } from './train-check.js';
+import { caseDoc, generateFixtures, type ParityCase } from './fixtures.js';
+import { programStep } from './program-step.js';
+import { compareStepWithTies, stepFixture } from './train-check.js';
 
 const train = { lr: 0.1, labels: [0, 1, 2, 1], featureWeight: 0.1 };
 const base = { numClasses: 5, batch: 4, input: [64, 32] as [number, number], train };
@@ -51,34 +49,13 @@ beforeAll(() => {
 }, 300_000);
 afterAll(() => fx?.cleanup());
 
-/** One plain SGD step of the step program on `ep`. */
-async function programStep(c: ParityCase, analysis: Analysis, before: Map<string, Float32Array>, ep: OrtExecutionProvider): Promise<StepOutcome> {
-  const compiled = compileToKeras(analysis);
-  const dim = analysis.layers.find((l) => l.name === compiled.metadata.roles.trainFeature)!.shape.at(-1)!;
-  const session = await OnnxStepSession.create(compiled, before, {
-    batch: c.batch,
-    threads: 2,
-    ep,
-    loss: { numClasses: c.numClasses, ceEpsilon: 0, ceWeight: 1, triplet: null, centerWeight: c.train!.featureWeight / dim },
-    optimizer: { name: 'sgd', weightDecay: 0, momentum: 0 },
-    centerLr: 0,
-    centers: new Float32Array(c.numClasses * dim),
-  });
-  try {
-    const r = await session.run(readF32(`${fx.dir}/${c.id}.input.f32`), Int32Array.from(c.train!.labels), c.train!.lr);
-    return { loss: r.total, weights: new Map([...before, ...(await session.weightValues())]) };
-  } finally {
-    await session.release();
-  }
-}
-
 for (const ep of ['cpu', 'webgpu'] as const)
   describe(`one SGD step of the training program matches PyTorch (${ep} engine)`, () => {
     it.each(CASES.filter((c) => CASES_ON[ep].includes(c.id)).map((c) => [c.id, c] as const))('%s', async (_id, c) => {
       const analysis = analyze(caseDoc(c).graph);
       const fixture = await stepFixture(fx.dir, c, analysis);
       expect(fixture.before.report.counts.missing).toBe(0);
-      const out = await programStep(c, analysis, fixture.before.values, ep);
+      const out = await programStep(fx.dir, c, analysis, fixture.before.values, ep);
       const { failures, worstRatio, typical, reference } = await compareStepWithTies(fx.dir, c, analysis, fixture, out);
       expect(failures).toEqual([]);
       console.log(

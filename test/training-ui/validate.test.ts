@@ -70,4 +70,17 @@ describe('settings problems shown before Train (core/training/validate.ts)', () 
     });
     expect(settingsProblems(shuffle, { trainIdentities: 10 }).filter((x) => x.severity === 'error')).toEqual([]);
   });
+
+  it('refuses a loss whose every active term has weight 0 (the loss would be 0: no gradient), and only then', () => {
+    const zero = with_((x) => ((x.sampler = 'softmax_triplet'), (x.loss.metric = 'triplet'), (x.loss.ceWeight = 0), (x.loss.tripletWeight = 0)));
+    expect(settingsProblems(zero).filter((p) => p.severity === 'error').map((p) => p.field)).toEqual(['loss']);
+    expect(settingsProblems(zero)[0]!.message).toContain('cross-entropy, triplet');
+    // One active term with a weight is a real loss; a zero weight on a term the sampler does not use changes nothing.
+    const ceOnly = with_((x) => ((x.sampler = 'softmax_triplet'), (x.loss.metric = 'triplet'), (x.loss.tripletWeight = 0)));
+    expect(settingsProblems(ceOnly).filter((p) => p.severity === 'error')).toEqual([]);
+    const unusedZero = with_((x) => ((x.sampler = 'softmax'), (x.loss.metric = 'triplet'), (x.loss.tripletWeight = 0)));
+    expect(settingsProblems(unusedZero).filter((p) => p.severity === 'error')).toEqual([]);
+    const onlyUnused = with_((x) => ((x.sampler = 'softmax'), (x.loss.metric = 'triplet'), (x.loss.ceWeight = 0)));
+    expect(settingsProblems(onlyUnused).filter((p) => p.severity === 'error').map((p) => p.field)).toEqual(['loss']);
+  });
 });

@@ -43,16 +43,22 @@ function unwrap<T>(r: Reply<unknown>): T {
   return r.result as T;
 }
 
-/** Browser mode: token from the launch URL (kept for reloads in sessionStorage, removed from the address bar). */
+/**
+ * Browser mode: token from the launch URL, removed from the address bar and kept for this origin (127.0.0.1 and
+ * the server's port) in localStorage, so a reload, a second tab or a reopened tab of the same server still
+ * calls the API (sessionStorage is per tab: a second tab loaded the page through the cookie, then every call
+ * was refused and the status bar said "server unreachable").
+ */
 function browserClient(): ApiClient {
   const url = new URL(location.href);
   const fromUrl = url.searchParams.get('token');
   if (fromUrl) {
     sessionStorage.setItem('reid-token', fromUrl);
+    localStorage.setItem('reid-token', fromUrl);
     url.searchParams.delete('token');
     history.replaceState(null, '', url.pathname + url.search + url.hash);
   }
-  const token = fromUrl ?? sessionStorage.getItem('reid-token') ?? '';
+  const token = fromUrl ?? sessionStorage.getItem('reid-token') ?? localStorage.getItem('reid-token') ?? '';
   const events = makeEvents();
   let retry = 500;
   const connect = () => {
@@ -84,6 +90,8 @@ function browserClient(): ApiClient {
       } catch (e) {
         throw new ClientError('E_IO', `cannot reach the ReID Studio server (${(e as Error).message}); is "reid-studio serve" still running?`);
       }
+      // A token of an earlier launch (the server restarted on this port) or none: say what to do.
+      if (res.status === 401) throw new ClientError('E_UNAUTHORIZED', 'this page has no valid access token for the server (it was restarted?): open the URL that "reid-studio serve" printed');
       let body: Reply<unknown>;
       try {
         body = (await res.json()) as Reply<unknown>;

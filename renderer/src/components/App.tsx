@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { ReactFlowProvider } from '@xyflow/react';
-import { api } from '../api/client.js';
+import { api, ClientError } from '../api/client.js';
 import { handleKey } from '../store/actions.js';
 import { notify, useEditor } from '../store/editor.js';
 import { startAutosave, startSession } from '../store/files.js';
@@ -48,7 +48,7 @@ function StatusBar() {
   const [host, setHost] = useState('');
   const n = useEditor((s) => s.history.doc.graph.nodes.length);
   const sel = useEditor((s) => s.selectedNodes.size);
-  useEffect(() => void api.call('app.info', {}).then((i) => setHost(`${i.name} ${i.version} · ${i.host} mode · ${i.platform}`), () => setHost('server unreachable')), []);
+  useEffect(() => void api.call('app.info', {}).then((i) => setHost(`${i.name} ${i.version} · ${i.host} mode · ${i.platform}`), (e: Error) => setHost(e instanceof ClientError && e.code === 'E_UNAUTHORIZED' ? e.message : 'server unreachable')), []);
   return (
     <footer className="statusbar">
       <span>{host}</span>

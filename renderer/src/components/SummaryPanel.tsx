@@ -1,4 +1,4 @@
-import { layerKindCounts } from '../../../core/index.js';
+import { getKind, layerKindCounts } from '../../../core/index.js';
 import { fmtInt, fmtMacs, fmtShape } from '../lib/format.js';
 import { useEditor } from '../store/editor.js';
 
@@ -13,11 +13,16 @@ export function SummaryPanel() {
   const neckInfo = neck && a.nodes[neck.id];
   const fixedShift = neckInfo ? neckInfo.params - neckInfo.trainable : 0;
   const classes = useEditor((s) => s.classes);
+  // Blocks the analysis could not evaluate (a graph error at or before them) have no counts: a sum that leaves
+  // them out is not the model's total, so every count shows "–" and says why rather than a smaller number.
+  const unknown = useEditor((s) => s.history.doc.graph.nodes.filter((n) => getKind(n.kind)?.primitive !== 'output' && !a.nodes[n.id]).length);
+  const partial = unknown > 0 ? `${unknown} block${unknown === 1 ? ' is' : 's are'} not analysed (graph errors, listed in Problems): the counts are shown once the graph is fixed` : null;
+  const count = (v: string) => (partial ? '–' : v);
   const docClasses = useEditor((s) => s.history.doc.graph.nodes.find((n) => n.kind === 'linear')?.params.units);
   const rows: [string, string, string, string][] = [
-    ['Total parameters', fmtInt(a.totals.params), 'summary-total', 'learnable weights, as PyTorch counts them (BN running statistics are buffers, not parameters)'],
-    ['Trainable', fmtInt(a.totals.trainable), 'summary-trainable', 'weights the optimizer updates'],
-    ['Frozen', fmtInt(frozen), 'summary-frozen', frozen === fixedShift && fixedShift > 0 ? `BNNeck's shift (β, ${fmtInt(fixedShift)}) is fixed by design, as in reid-strong-baseline` : `frozen blocks${fixedShift ? ` + BNNeck's fixed shift (β, ${fmtInt(fixedShift)})` : ''}`],
+    ['Total parameters', count(fmtInt(a.totals.params)), 'summary-total', 'learnable weights, as PyTorch counts them (BN running statistics are buffers, not parameters)'],
+    ['Trainable', count(fmtInt(a.totals.trainable)), 'summary-trainable', 'weights the optimizer updates'],
+    ['Frozen', count(fmtInt(frozen)), 'summary-frozen', frozen === fixedShift && fixedShift > 0 ? `BNNeck's shift (β, ${fmtInt(fixedShift)}) is fixed by design, as in reid-strong-baseline` : `frozen blocks${fixedShift ? ` + BNNeck's fixed shift (β, ${fmtInt(fixedShift)})` : ''}`],
     [
       'Classes',
       classes !== null ? `${fmtInt(classes)} (dataset)` : docClasses !== undefined ? fmtInt(Number(docClasses)) : '–',
@@ -27,11 +32,11 @@ export function SummaryPanel() {
     ['Feature dim', a.featureDim ? String(a.featureDim) : '–', 'summary-feature-dim', 'length of the retrieval feature (the eval feature)'],
     ['Feature map', fmtShape(a.featureMap), 'summary-feature-map', "the backbone's last map, height × width × channels"],
     ['Input', fmtShape(a.inputShape), 'summary-input', 'image size the model takes, height × width × channels'],
-    ['Multiply-adds', a.totals.macs ? `${fmtMacs(a.totals.macs)} / image` : '–', 'summary-macs', 'forward pass cost of one image (FLOPs ≈ 2 × multiply-adds)'],
-    ['Layers', String(a.layers.length), 'summary-layers', 'primitive layers after expanding stages and blocks (PyTorch modules with weights or state)'],
-    ['IBN-a layers', String(counts.ibn_a ?? 0), 'summary-ibn', 'BatchNorms replaced by IBN-a (half InstanceNorm, half BatchNorm)'],
-    ['IN layers', String(counts.instance_norm ?? 0), 'summary-in', 'InstanceNorm layers outside IBN-a'],
-    ['Non-local blocks', String(counts.non_local_attention ?? 0), 'summary-non-local', "fast-reid's non-local blocks (WITH_NL): a stage's 'Non-local blocks' count, or a Non-local block from the palette"],
+    ['Multiply-adds', count(a.totals.macs ? `${fmtMacs(a.totals.macs)} / image` : '–'), 'summary-macs', 'forward pass cost of one image (FLOPs ≈ 2 × multiply-adds)'],
+    ['Layers', count(String(a.layers.length)), 'summary-layers', 'primitive layers after expanding stages and blocks (PyTorch modules with weights or state)'],
+    ['IBN-a layers', count(String(counts.ibn_a ?? 0)), 'summary-ibn', 'BatchNorms replaced by IBN-a (half InstanceNorm, half BatchNorm)'],
+    ['IN layers', count(String(counts.instance_norm ?? 0)), 'summary-in', 'InstanceNorm layers outside IBN-a'],
+    ['Non-local blocks', count(String(counts.non_local_attention ?? 0)), 'summary-non-local', "fast-reid's non-local blocks (WITH_NL): a stage's 'Non-local blocks' count, or a Non-local block from the palette"],
   ];
   return (
     <section className="panel summary" data-testid="summary">
@@ -46,6 +51,11 @@ export function SummaryPanel() {
           </div>
         ))}
       </dl>
+      {partial && (
+        <div className="muted small" data-testid="summary-partial">
+          {partial}
+        </div>
+      )}
     </section>
   );
 }

@@ -102,12 +102,21 @@ export function currentSettings(training: Record<string, unknown> | undefined): 
   return parseTrainingSettings(training ?? {});
 }
 
-/** One undoable edit of the training settings (the same history as graph edits). */
-export function editSettings(label: string, change: (s: TrainingSettings) => void): void {
+/**
+ * One undoable edit of the training settings (the same history as graph edits). An edit the settings schema
+ * refuses is not stored (it would turn the whole Setup view into "training settings invalid"): it becomes an
+ * error toast naming the field, and the function returns false.
+ */
+export function editSettings(label: string, change: (s: TrainingSettings) => void): boolean {
   const parsed = currentSettings(useEditor.getState().history.doc.training);
   const s: TrainingSettings = parsed.ok ? structuredClone(parsed.settings) : parseTrainingSettingsDefault();
   change(s);
-  runCommand({ ...setTraining(s as unknown as Record<string, unknown>), label: `Training: ${label}` });
+  const checked = parseTrainingSettings(s);
+  if (!checked.ok) {
+    notify(`Training: ${label} refused — ${checked.message}`, 'error');
+    return false;
+  }
+  return runCommand({ ...setTraining(s as unknown as Record<string, unknown>), label: `Training: ${label}` });
 }
 function parseTrainingSettingsDefault(): TrainingSettings {
   return (parseTrainingSettings({}) as { ok: true; settings: TrainingSettings }).settings;
@@ -303,10 +312,26 @@ export function startTrainingEvents(): () => void {
     if (status === 'completed') void loadDetail(runId).then(() => set({ tab: 'results' }));
     else void loadDetail(runId);
   });
+  // Subscribed first, then attached: a page reloaded (or a second tab opened) while a run trains shows that run
+  // live on the dashboard and in the status bar, with Pause / Stop, instead of "No run yet".
+  void attachLiveRun();
   return () => {
     offEvent();
     offExit();
   };
+}
+
+/** The run the service is training now (a live training process), opened on the dashboard when none is shown. */
+async function attachLiveRun(): Promise<void> {
+  if (get().current) return;
+  try {
+    const runs = await api.call('runs.list', {});
+    set({ runs });
+    const live = runs.find((r) => r.active);
+    if (live && !get().current) await openRun(live.id, true);
+  } catch {
+    // The Runs tab shows why the list cannot be read when it is opened.
+  }
 }
 
 export async function refreshRuns(): Promise<void> {

@@ -1,8 +1,6 @@
 import { CLS_LAYERS, LOSS_TERMS, lossTermWeight, type ClsLayer, type TrainingSettings } from '../../../core/index.js';
 import { editSettings } from '../store/training.js';
-import { Field, int, pos, Toggle } from './SettingsSection.js';
-
-const nonNeg = (t: string) => (Number.isFinite(Number(t)) && Number(t) >= 0 ? null : 'a number ≥ 0');
+import { Field, int, nonNeg, pos, Toggle } from './SettingsSection.js';
 
 /**
  * The fast-reid recipe options (BoT / AGW / SBS): classification layer with scale and margin

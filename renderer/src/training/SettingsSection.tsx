@@ -25,14 +25,18 @@ export function graphTricks(doc: GraphDoc) {
   };
 }
 
-/** A text field that commits (one undo step) on Enter or blur, and shows why a value is refused. */
-export function Field({ label, value, parse, commit, testId, width = 70, hint }: { label: string; value: string; parse: (t: string) => string | null; commit: (t: string) => void; testId: string; width?: number; hint?: string }) {
+/**
+ * A text field that commits (one undo step) on Enter or blur, and shows why a value is refused. A commit that
+ * returns false was refused downstream (editSettings' schema check, with a toast): the field shows the stored value again.
+ */
+export function Field({ label, value, parse, commit, testId, width = 70, hint }: { label: string; value: string; parse: (t: string) => string | null; commit: (t: string) => void | boolean; testId: string; width?: number; hint?: string }) {
   const [text, setText] = useState(value);
   useEffect(() => setText(value), [value]);
   const error = text === value ? null : parse(text);
   const done = () => {
-    if (text !== value && !parse(text)) commit(text);
-    else if (parse(text)) setText(value);
+    if (text !== value && !parse(text)) {
+      if (commit(text) === false) setText(value);
+    } else if (parse(text)) setText(value);
   };
   return (
     <label className="field inline" title={error ?? hint}>
@@ -43,8 +47,11 @@ export function Field({ label, value, parse, commit, testId, width = 70, hint }:
 }
 
 export const int = (min: number, max: number) => (t: string) => (/^\d+$/.test(t.trim()) && +t >= min && +t <= max ? null : `a whole number from ${min} to ${max}`);
-export const pos = (t: string) => (Number.isFinite(Number(t)) && Number(t) > 0 ? null : 'a positive number');
-const stepsParse = (t: string) => (t.trim() === '' || /^\s*\d+(\s*,\s*\d+)*\s*$/.test(t) ? null : 'epochs separated by commas, e.g. 40, 70');
+/** A typed number; a blank field is not a number (JavaScript's Number('') is 0, which would store 0). */
+export const num = (t: string): number => (t.trim() === '' ? NaN : Number(t));
+export const pos = (t: string) => (Number.isFinite(num(t)) && num(t) > 0 ? null : 'a positive number');
+export const nonNeg = (t: string) => (Number.isFinite(num(t)) && num(t) >= 0 ? null : 'a number ≥ 0');
+const stepsParse = (t: string) => (t.trim() === '' || (/^\s*\d+(\s*,\s*\d+)*\s*$/.test(t) && t.split(',').every((v) => Number(v) >= 1)) ? null : 'epochs (1 or more) separated by commas, e.g. 40, 70');
 const microBatchParse = (t: string) => (/^\s*auto\s*$/i.test(t) || (/^\s*\d+\s*$/.test(t) && +t >= 1 && +t <= 4096) ? null : 'auto, or a whole number from 1 to 4096');
 const sizeParse = (t: string) => (/^\s*\d+\s*[x×]\s*\d+\s*$/.test(t) ? null : 'H×W, e.g. 256x128');
 

@@ -28,6 +28,10 @@ const CASES: Spec[] = [
   { id: 'conv3x3_d2_g2', kind: 'conv', x: [2, 4, 7, 6], co: 4, k: 3, s: 1, p: 2, g: 2, d: 2 },
   { id: 'conv3x3_s2_d2', kind: 'conv', x: [2, 3, 9, 8], co: 4, k: 3, s: 2, p: 2, d: 2 },
   { id: 'conv1x1_g2_bias', kind: 'conv', x: [3, 4, 1, 1], co: 6, k: 1, s: 1, p: 0, g: 2, bias: true },
+  // SE-ResNeXt's 32 groups (strided: layer2–4's first block) and SENet-154's 64: off the CPU EP the weight
+  // gradient is one grouped Conv (conv-grouped.ts weightGradOneConv), on it one Split / Concat over the groups.
+  { id: 'conv3x3_s2_g32', kind: 'conv', x: [2, 64, 5, 4], co: 64, k: 3, s: 2, p: 1, g: 32 },
+  { id: 'conv3x3_g64', kind: 'conv', x: [1, 128, 3, 3], co: 128, k: 3, s: 1, p: 1, g: 64 },
   // The CPU weight-gradient forms of core/compile/grad/ops/conv.ts (`weightGradDirect`): per-image MatMul for 1×1
   // kernels on maps of ≥ 512 output positions (stride 1 and 2), the Conv over the batch for inputs of < 32
   // channels (with and without the sliced-off tail, with and without padding), im2col GEMMs for wide strided ones.

@@ -5,9 +5,13 @@
  *  - dX = ConvTranspose(dY, W) with the Conv's group, dilations, strides and pads (output_padding restoring X's
  *    size): the adjoint of the grouped, dilated convolution in one operator (tfjs-core Conv2D_grad.ts's
  *    conv2DBackpropInput, with ONNX's `group`);
- *  - dW: Y_g = Conv(X_g, W_g) for the G channel slices X_g of X and the G output-channel slices W_g of W
+ *  - dW off onnxruntime's CPU EP (WebGPU): one grouped Conv of the input with dY as its kernel
+ *    (`weightGradOneConv`, below): a few nodes whatever the group count. One Split of SE-ResNeXt's 32 groups
+ *    would exceed the storage buffers a WebGPU shader may bind (SwiftShader: "Too many storage buffers in
+ *    shader. Current: 13, Max is 12"), and the per-group form emits a dozen nodes per group;
+ *  - dW on the CPU EP (`Emitter.cpuForms`): Y_g = Conv(X_g, W_g) for the G channel slices X_g of X and the G output-channel slices W_g of W
  *    (ONNX Conv `group`, PyTorch's `groups`), so dW = Concat_g dW_g (axis 0), each from the group-1 rule on
- *    the slice; a k×k kernel dilated by d is the (d(k − 1) + 1)² kernel W' with W's taps at multiples of d and
+ *    the slice (its CPU forms); a k×k kernel dilated by d is the (d(k − 1) + 1)² kernel W' with W's taps at multiples of d and
  *    zeros between (W' = dilate(W), linear), so dW = ∂L/∂W' at the taps (a strided Slice of the group-1 rule's
  *    dW' for the dense kernel), the chain rule through the selection;
  *  - dB = Σ dY over N, H, W.
@@ -61,7 +65,8 @@ export const Conv: OpRule = {
         ints('output_padding', [oph, opw]),
       ], `${n.name}.dX`);
     }
-    if (need(1)) {
+    if (need(1) && !e.cpuForms) out[1] = weightGradOneConv(e, x, dy(0)!, xs, ws, ys, G, [sh, sw], [pads[0]!, pads[1]!], [dh, dw], `${n.name}.dW`);
+    else if (need(1)) {
       const local = new Map(shapes);
       const xg = parts(e, x, 1, xs[1]!, G);
       const gg = parts(e, dy(0)!, 1, ys[1]!, G);
@@ -89,3 +94,23 @@ export const Conv: OpRule = {
     return out;
   },
 };
+
+/**
+ * The grouped, dilated Conv's weight gradient as ONE grouped Conv (the portable form: a few nodes whatever the
+ * group count, where the per-group form emits a dozen per group):
+ *   dW[o, c, ky, kx] = Σ_{n,y,x} dY[n, o, y, x]·Xpad[n, g(o)·C_g + c, s·y + d·ky, s·x + d·kx]
+ * is a Conv with `group` G and the forward pads of the input laid out [C_g, G·N, H, W] (batch ↔ in-group
+ * channel) with dY laid out [C_out, N, Ho, Wo] as the kernel, dilated by the forward stride: its output [C_g, C_out, ·, ·]
+ * holds every offset, of which the taps at multiples of the forward dilation d (a strided Slice) are dW
+ * transposed.
+ */
+function weightGradOneConv(e: Emitter, x: string, g: string, xs: number[], ws: number[], ys: number[], G: number, [sh, sw]: [number, number], [ph, pw]: [number, number], [dh, dw]: [number, number], hint: string): string {
+  const [n, c, h, w] = xs as [number, number, number, number];
+  const [o, cg, kh, kw] = ws as [number, number, number, number];
+  const [ho, wo] = [ys[2]!, ys[3]!];
+  const xi = e.reshape(e.transpose(e.reshape(x, [n, G, c / G, h, w]), [2, 1, 0, 3, 4]), [cg, G * n, h, w]);
+  const k = e.reshape(e.transpose(e.reshape(g, [n, G, o / G, ho, wo]), [1, 2, 0, 3, 4]), [o, n, ho, wo]);
+  const all = e.one('Conv', [xi, k], [ints('kernel_shape', [ho, wo]), ints('pads', [ph, pw, ph, pw]), ints('dilations', [sh, sw]), int('group', G)]);
+  const taps = e.one('Slice', [all, e.i64([0, 0]), e.i64([dilatedKernel(kh, dh), dilatedKernel(kw, dw)]), e.i64([2, 3]), e.i64([dh, dw])]);
+  return e.one('Transpose', [taps], [ints('perm', [1, 0, 2, 3])], hint);
+}
