@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyCommand, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { applyCommand, counted, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
 import { settingsProblems, type SettingsProblem } from '../../core/training/validate.js';
 import { BackendError } from '../tfjs/index.js';
 import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
@@ -85,7 +85,7 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
       return;
     }
     if (tty) stream.write('\n');
-    if (e.type === 'start') stream.write(`training on ${e.backend}: ${e.loss}; ${e.microBatchReason}; ${e.numClasses} identities; run folder ${e.runDir}${e.resumedFromStep !== undefined ? `; resumed from step ${e.resumedFromStep}` : ''}\n`);
+    if (e.type === 'start') stream.write(`training on ${e.backend}: ${e.loss}; ${e.microBatchReason}; ${counted(e.numClasses, 'identity', 'identities')}; run folder ${e.runDir}${e.resumedFromStep !== undefined ? `; resumed from step ${e.resumedFromStep}` : ''}\n`);
     if (e.type === 'epoch') stream.write(`epoch ${e.epoch} done: loss ${e.loss.toFixed(4)}, ID accuracy ${(e.acc * 100).toFixed(1)}%, ${e.seconds.toFixed(1)} s\n`);
     if (e.type === 'eval') stream.write(`evaluation after epoch ${e.epoch}: mAP ${(e.mAP * 100).toFixed(1)}%  rank-1 ${(e.rank1 * 100).toFixed(1)}%  rank-5 ${(e.rank5 * 100).toFixed(1)}%  rank-10 ${(e.rank10 * 100).toFixed(1)}%\n`);
     if (e.type === 'done') stream.write(`run ${e.status} at step ${e.step}\n`);

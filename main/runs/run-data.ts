@@ -6,6 +6,7 @@
  * hold the same dataset (same layout, the same files per split — the fingerprint — or, for runs recorded before
  * the fingerprint, the same identity / image / camera counts per split), and run.json is rewritten atomically.
  */
+import { counted } from '../../core/index.js';
 import { existsSync } from 'node:fs';
 import { datasetFingerprint, type DatasetSummary, type LoadedDataset, type SplitSummary } from '../training/data/datasets.js';
 import { demoSizeOf, type DataSourceArgs } from '../training/sources.js';
@@ -36,7 +37,7 @@ export function runDataSource(d: RunDataset, o: { how: string; dataDir?: string 
   throw new DataMovedError(`the run's dataset folder ${d.root} is gone (moved or deleted): ${o.how}`);
 }
 
-const splitLine = (s: SplitSummary) => `${s.identities} identities, ${s.images} images, ${s.cameras} cameras`;
+const splitLine = (s: SplitSummary) => `${counted(s.identities, 'identity', 'identities')}, ${counted(s.images, 'image')}, ${counted(s.cameras, 'camera')}`;
 
 /**
  * Why `loaded` is not the dataset the run recorded (null when it is): the layout, then each split's identities /

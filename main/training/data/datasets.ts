@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { relative, sep } from 'node:path';
 import sharp from 'sharp';
+import { counted } from '../../../core/index.js';
 import { datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { readRegularFile } from '../../io/files.js';
 import { DatasetError, readLayout, type RawDataset, type RawRecord, type ReadProblems } from './layouts.js';
@@ -255,12 +256,12 @@ export function formatDatasetSummary(d: Pick<LoadedDataset, 'summary' | 'problem
   for (const n of d.summary.notes) out.push(`  ${n}`);
   if (p.junkDropped) out.push(`  junk images (pid -1) dropped: ${p.junkDropped}`);
   if (p.distractorsDropped) out.push(`  distractor images (pid 0) outside the gallery dropped: ${p.distractorsDropped}`);
-  if (p.unparsable.length) out.push(`  skipped ${p.unparsable.length} files with unexpected names, e.g. ${p.unparsable[0]}`);
-  if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable images, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
-  if (p.emptyClasses.length) out.push(`  ${p.emptyClasses.length} empty class folders are not classes, e.g. ${p.emptyClasses[0]}`);
+  if (p.unparsable.length) out.push(`  skipped ${counted(p.unparsable.length, 'file')} with unexpected names, e.g. ${p.unparsable[0]}`);
+  if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable ${p.unreadable.length === 1 ? 'image' : 'images'}, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
+  if (p.emptyClasses.length) out.push(`  ${counted(p.emptyClasses.length, 'empty class folder')} ${p.emptyClasses.length === 1 ? 'is not a class' : 'are not classes'}, e.g. ${p.emptyClasses[0]}`);
   if (p.identitiesDropped.length)
-    out.push(`  ${p.identitiesDropped.length} training identities dropped: none of their images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
-  if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training identities have fewer than K images (sampled with replacement)`);
+    out.push(`  ${p.identitiesDropped.length} training ${p.identitiesDropped.length === 1 ? 'identity' : 'identities'} dropped: none of ${p.identitiesDropped.length === 1 ? 'its' : 'their'} images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
+  if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training ${p.identitiesBelowK.length === 1 ? 'identity has' : 'identities have'} fewer than K images (sampled with replacement)`);
   return out.join('\n');
 }
 
