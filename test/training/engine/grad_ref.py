@@ -48,7 +48,7 @@ def case_inputs(c):
             "bn1_gamma": r(inter) + 1, "bn1_beta": r(inter),
             "fc2_W": r(rc, inter // g, 1, 1, scale=0.5), "fc2_B": r(rc),
         }
-    if k in ("maxpool", "maxpool_ceil", "avgpool"):
+    if k in ("maxpool", "maxpool_ceil", "maxpool_any", "avgpool"):
         return {"x": r(*c["x"])}
     if k == "relu_maxpool":
         return {"x": r(*c["x"]) - 1.0}
@@ -86,6 +86,8 @@ def forward(c, t):
         return F.max_pool2d(t["x"], 3, 2, 1)
     if k == "maxpool_ceil":
         return F.max_pool2d(t["x"], 3, 2, 0, ceil_mode=True)
+    if k == "maxpool_any":
+        return F.max_pool2d(t["x"], c["k"], c["s"], c["p"], ceil_mode=c.get("ceil", False))
     if k == "relu_maxpool":
         return F.max_pool2d(F.relu(t["x"]), 3, 2, 1)
     if k == "se":

@@ -49,6 +49,12 @@ const CASES: Spec[] = [
   { id: 'maxpool3_s2_p1', kind: 'maxpool', x: [2, 3, 7, 6] },
   { id: 'relu_maxpool_ties', kind: 'relu_maxpool', x: [2, 3, 8, 7] },
   { id: 'maxpool3_s2_ceil', kind: 'maxpool_ceil', x: [2, 2, 8, 6] },
+  // The gradient's phase sub-grids (core/compile/grad/ops/maxpool.ts): one offset per phase, stride 1 (one
+  // phase), a kernel smaller than the stride (phases no window reaches), unequal strides with ceil_mode.
+  { id: 'maxpool2_s2', kind: 'maxpool_any', x: [2, 3, 8, 7], k: [2, 2], s: [2, 2], p: [0, 0] },
+  { id: 'maxpool3_s1_p1', kind: 'maxpool_any', x: [2, 2, 6, 5], k: [3, 3], s: [1, 1], p: [1, 1] },
+  { id: 'maxpool2_s3', kind: 'maxpool_any', x: [2, 2, 9, 8], k: [2, 2], s: [3, 3], p: [0, 0] },
+  { id: 'maxpool3x2_s2x1_ceil', kind: 'maxpool_any', x: [2, 2, 8, 6], k: [3, 2], s: [2, 1], p: [1, 0], ceil: true },
   // ResNeSt's AvgPool2d forms (fast-reid resnest.py): avd_layer (3, s, 1), average-down (s, s, ceil, pad not counted).
   { id: 'avgpool3_s2_p1', kind: 'avgpool', x: [2, 3, 7, 6], k: 3, s: 2, p: 1, ceil: false, include: true },
   { id: 'avgpool3_s1_p1', kind: 'avgpool', x: [2, 2, 5, 4], k: 3, s: 1, p: 1, ceil: false, include: true },
@@ -117,6 +123,10 @@ function caseNodes(c: Spec, extra: OnnxInitializer[]): OnnxNode[] {
     case 'relu_maxpool':
       // ReLU zeros tie inside a window: PyTorch routes the window's gradient to its first maximum only.
       return [t, n('Relu', ['t'], ['r']), n('MaxPool', ['r'], ['out'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [1, 1, 1, 1]), int('ceil_mode', 0)])];
+    case 'maxpool_any': {
+      const [k, st, p] = [c.k as number[], c.s as number[], c.p as number[]];
+      return [t, n('MaxPool', ['t'], ['out'], [ints('kernel_shape', k), ints('strides', st), ints('pads', [...p, ...p]), int('ceil_mode', c.ceil ? 1 : 0)])];
+    }
     case 'maxpool_ceil':
       return [t, n('MaxPool', ['t'], ['out'], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2]), ints('pads', [0, 0, 0, 0]), int('ceil_mode', 1)])];
     case 'se': {
