@@ -30,4 +30,5 @@ export * from './compile/seed.js';
 export * from './training/backends.js';
 export * from './training/losses.js';
 export * from './format/extensions.js';
+export * from './format/plural.js';
 export * from './presets/torchvision.js';

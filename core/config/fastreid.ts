@@ -1,3 +1,4 @@
+import { counted } from '../format/plural.js';
 import type { GraphDoc } from '../graph/types.js';
 import { FASTREID_NL_LAYERS, type Depth } from '../presets/resnet.js';
 import { LOSS_TERMS, lossTerm, lossTermByFastreidName, lossTermWeight } from '../training/losses.js';
@@ -632,12 +633,12 @@ export function importFastreid(flat: Map<string, ConfigValue>): ImportResult {
   if (warmupIters > 0) {
     if (ipe === undefined) {
       warmupEpochs = 10;
-      r.notModelled('SOLVER.WARMUP_ITERS', `SOLVER.WARMUP_ITERS ${warmupIters} iterations: the iterations per epoch of '${dsName}' are unknown, so the app's ${warmupEpochs}-epoch default is used`);
+      r.notModelled('SOLVER.WARMUP_ITERS', `SOLVER.WARMUP_ITERS ${counted(warmupIters, 'iteration')}: the iterations per epoch of '${dsName}' are unknown, so the app's ${warmupEpochs}-epoch default is used`);
     } else {
       warmupEpochs = Math.max(1, Math.round(warmupIters / ipe));
       if (warmupEpochs * ipe !== warmupIters)
         r.warnings.push(
-          `SOLVER.WARMUP_ITERS ${warmupIters} iterations = ${(warmupIters / ipe).toFixed(2)} epochs at ${ipe} iterations per epoch (${known!.label}: ${known!.trainImages} images // ${p * k}); the app warms up per epoch for ${warmupEpochs} (the ${warmupIters} iterations are kept for export while the warmup stays ${warmupEpochs} epochs)`,
+          `SOLVER.WARMUP_ITERS ${counted(warmupIters, 'iteration')} = ${(warmupIters / ipe).toFixed(2)} epochs at ${counted(ipe, 'iteration')} per epoch (${known!.label}: ${known!.trainImages} images // ${p * k}); the app warms up per epoch for ${warmupEpochs} (the ${warmupIters} iterations are kept for export while the warmup stays ${warmupEpochs} epochs)`,
         );
     }
   }

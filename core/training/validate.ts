@@ -1,3 +1,4 @@
+import { counted } from '../format/plural.js';
 import type { TrainingSettings } from './settings.js';
 import { activeLossTerms, lossTerm, lossTermWeight } from './losses.js';
 
@@ -54,7 +55,7 @@ export function settingsProblems(s: TrainingSettings, data?: DatasetFacts): Sett
   if (usesTriplet(s) && s.batch.k < 2) warn('batch.k', `with K = ${s.batch.k} image per identity a batch has no positive pairs: the triplet loss cannot learn`);
   if (data) {
     if (pk && data.trainIdentities < s.batch.p)
-      err('batch.p', `the P×K sampler needs P = ${s.batch.p} identities per batch but the training set has ${data.trainIdentities}; lower P`);
+      err('batch.p', `the P×K sampler needs P = ${counted(s.batch.p, 'identity', 'identities')} per batch but the training set has ${data.trainIdentities}; lower P`);
     if (!pk && data.trainIdentities === 0) err('dataset', 'the training set is empty');
     if (pk && data.identitiesBelowK)
       warn('batch.k', `${data.identitiesBelowK} training identit${data.identitiesBelowK === 1 ? 'y has' : 'ies have'} fewer than K = ${s.batch.k} images (the sampler repeats their images)`);

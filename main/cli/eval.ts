@@ -15,6 +15,7 @@ import { GRAPH_OPTIONS, readGraphFile, resolveGraph } from './graph-args.js';
 import { parseProgressMode, progressReporter, PROGRESS_OPTION } from './progress.js';
 import { DATA_OPTIONS, dataArgs, loadData } from './train.js';
 import { NonFiniteFeaturesError } from '../training/eval/finite.js';
+import { demoSizeOf } from '../training/sources.js';
 
 /**
  * `eval [RUN_DIR | GRAPH.json | --preset NAME …] [--weights FILE] (--demo | --data DIR) [--rerank] [--json]`.
@@ -67,10 +68,22 @@ export async function evalCommand(argv: string[]): Promise<void> {
     throw e;
   }
   let data = dataArgs(v, settings.batch.k);
+  let own;
+  try {
+    own = runDir ? await runDataset(runDir, { how: `give its new place with eval ${runDir} --data NEWDIR (train --resume ${runDir} --data NEWDIR records it in the run)` }) : null;
+  } catch (e) {
+    // Only when the run's own dataset is the one evaluated: --data / --demo choose another.
+    if (!(e instanceof RunStateError)) throw e;
+    if (!data.demo && !data.data) throw new CliError(`${runDir}: ${e.message}`);
+  }
   if (runDir && !data.demo && !data.data) {
-    const own = await runDataset(runDir);
     if (!own) throw new CliError(`${runDir} does not say which dataset it trained on; give --demo or --data DIR`);
     data = own;
+  }
+  // --demo without --demo-size on a run trained on the demo: the run's size (its demo folder, settings.json), not the default.
+  if (runDir && data.demo && v['demo-size'] === undefined) {
+    const size = (own?.data ? demoSizeOf(own.data) : own?.demoSize) ?? (settings.dataset.kind === 'demo' ? settings.dataset.demoSize : undefined);
+    if (size) data = { ...data, demoSize: size };
   }
   const dataset = await loadData(data);
   let result;

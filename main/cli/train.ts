@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { applyCommand, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
+import { applyCommand, counted, getKind, LOSS_TERMS, parseTrainingSettings, setParams, type GraphDoc, type TrainingSettings } from '../../core/index.js';
 import { settingsProblems, type SettingsProblem } from '../../core/training/validate.js';
 import { BackendError } from '../tfjs/index.js';
 import { DATASET_LAYOUT_IDS } from '../../core/config/datasets.js';
@@ -12,6 +12,7 @@ import { CheckpointError, NonFiniteWeightsError } from '../weights/index.js';
 import { createRunFolder } from '../runs/store/run-dir.js';
 import { acquireRunLock, RunLockedError } from '../runs/store/lock.js';
 import { openNewRunAt, readResumePlan, RunStateError, trainInRun, type OpenedRun } from '../runs/lifecycle.js';
+import { datasetDifference, relocateRunData, type RunDataset } from '../runs/run-data.js';
 import { OutOfMemoryError, TrainError, type TrainControl, type TrainEvent } from '../training/engine/trainer.js';
 import { openDataSource, type DataSourceArgs } from '../training/sources.js';
 import { CliError } from './errors.js';
@@ -84,7 +85,7 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
       return;
     }
     if (tty) stream.write('\n');
-    if (e.type === 'start') stream.write(`training on ${e.backend}: ${e.loss}; ${e.microBatchReason}; ${e.numClasses} identities; run folder ${e.runDir}${e.resumedFromStep !== undefined ? `; resumed from step ${e.resumedFromStep}` : ''}\n`);
+    if (e.type === 'start') stream.write(`training on ${e.backend}: ${e.loss}; ${e.microBatchReason}; ${counted(e.numClasses, 'identity', 'identities')}; run folder ${e.runDir}${e.resumedFromStep !== undefined ? `; resumed from step ${e.resumedFromStep}` : ''}\n`);
     if (e.type === 'epoch') stream.write(`epoch ${e.epoch} done: loss ${e.loss.toFixed(4)}, ID accuracy ${(e.acc * 100).toFixed(1)}%, ${e.seconds.toFixed(1)} s\n`);
     if (e.type === 'eval') stream.write(`evaluation after epoch ${e.epoch}: mAP ${(e.mAP * 100).toFixed(1)}%  rank-1 ${(e.rank1 * 100).toFixed(1)}%  rank-5 ${(e.rank5 * 100).toFixed(1)}%  rank-10 ${(e.rank10 * 100).toFixed(1)}%\n`);
     if (e.type === 'done') stream.write(`run ${e.status} at step ${e.step}\n`);
@@ -133,23 +134,32 @@ export async function trainCommand(argv: string[]): Promise<void> {
   let runDir: string;
   let dataset: LoadedDataset;
   let runName = '';
+  /** The run's recorded dataset when `--resume --data NEWDIR` moves it (written once the run's lock is held). */
+  let relocated: RunDataset | undefined;
   const resume = v.resume !== undefined;
   if (resume) {
     // The run continues with its own graph, dataset and settings (graph.json, run.json, settings.json): a flag
     // that would change them is refused rather than silently ignored (`--resume R --epochs 10` does not extend R).
-    const fixed = [...positionals.slice(0, 1), ...RESUME_FIXED_FLAGS.filter((f) => v[f] !== undefined).map((f) => `--${f}`)];
-    if (fixed.length) throw new CliError(`--resume continues the run with its own graph, data and settings: ${fixed.join(', ')} cannot change them (with --resume only --backend, --micro-batch, --progress and --json apply)`);
+    // --data NEWDIR (with --layout) points the run at its dataset's new folder: the same dataset, checked below.
+    const fixed = [...positionals.slice(0, 1), ...RESUME_FIXED_FLAGS.filter((f) => v[f] !== undefined && f !== 'data' && (f !== 'layout' || v.data !== undefined)).map((f) => `--${f}`)];
+    if (fixed.length) throw new CliError(`--resume continues the run with its own graph, data and settings: ${fixed.join(', ')} cannot change them (with --resume only --data NEWDIR (its dataset's new folder), --backend, --micro-batch, --progress and --json apply)`);
     runDir = resolve(v.resume!);
     let plan;
     try {
-      plan = await readResumePlan(runDir);
+      plan = await readResumePlan(runDir, { relocating: v.data !== undefined });
     } catch (e) {
       if (e instanceof RunStateError || e instanceof RunLockedError) throw new CliError(e.message);
       throw e;
     }
     doc = readGraphFile(join(runDir, 'graph.json'));
     settings = plan.settings;
-    dataset = await loadData({ ...plan.data, k: settings.batch.k });
+    if (v.data !== undefined) {
+      dataset = await loadData(dataArgs({ data: v.data, layout: v.layout ?? plan.data.layout }, settings.batch.k));
+      const from = plan.info.dataset!;
+      const differs = datasetDifference(from, dataset);
+      if (differs) throw new CliError(`--data ${v.data} is not the dataset ${runDir} trained on (${from.root}): ${differs}`);
+      if (dataset.root !== from.root) relocated = from;
+    } else dataset = await loadData({ ...plan.data, k: settings.batch.k });
   } else {
     doc = resolveGraph(positionals[0], positionals[0] ? { ...v, input: undefined } : v, { requireValid: true });
     if (positionals[0] && v.input) doc = withInputSize(doc, parseInputSize(v.input));
@@ -210,7 +220,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // The run folder is this process's from here on (one writer per run folder): a second writer is refused.
   let opened: OpenedRun;
   try {
-    if (resume) opened = { lock: await acquireRunLock(runDir, 'resume'), createdFolder: false };
+    if (resume) {
+      opened = { lock: await acquireRunLock(runDir, 'resume'), createdFolder: false };
+      if (relocated) {
+        await relocateRunData(runDir, relocated, dataset);
+        process.stderr.write(`data moved: ${runDir} now trains on ${dataset.root} (was ${relocated.root})\n`);
+      }
+    }
     else if (runDir) opened = await openNewRunAt(runDir);
     else {
       runDir = (await createRunFolder(resolve('runs'), runName)).dir;

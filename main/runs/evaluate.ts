@@ -7,6 +7,7 @@ import { parseTrainingSettings, type GraphDoc, type TrainingSettings } from '../
 import { documentFramework, withEvalMetric } from '../../core/config/index.js';
 import type { DataSourceArgs } from '../training/sources.js';
 import { RunStateError } from './lifecycle.js';
+import { DataMovedError, runDataSource, type RunDataset } from './run-data.js';
 import { RunDir } from './store/run-dir.js';
 
 /**
@@ -24,8 +25,18 @@ export async function evalSettings(doc: GraphDoc, runDir: string | undefined, o:
   return settings;
 }
 
-/** The dataset the run in `runDir` trained on, as a data source; null when run.json does not say. */
-export async function runDataset(runDir: string): Promise<DataSourceArgs | null> {
-  const info = await new RunDir(runDir).readJson<{ dataset?: { kind: string; root: string } }>('run.json');
-  return info?.dataset ? { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] } : null;
+/**
+ * The dataset the run in `runDir` trained on, as a data source (run-data.ts runDataSource: its folder, or its demo
+ * generated again); null when run.json does not say. RunStateError when its folder is gone, saying `how` this
+ * command points the evaluation at the folder's new place.
+ */
+export async function runDataset(runDir: string, o: { how: string; dataDir?: string }): Promise<DataSourceArgs | null> {
+  const info = await new RunDir(runDir).readJson<{ dataset?: RunDataset }>('run.json');
+  if (!info?.dataset) return null;
+  try {
+    return runDataSource(info.dataset, o);
+  } catch (e) {
+    if (e instanceof DataMovedError) throw new RunStateError(e.message);
+    throw e;
+  }
 }

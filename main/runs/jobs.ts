@@ -74,7 +74,7 @@ export async function runJob(job: TrainJob, control: TrainControl, onEvent: (e: 
 export async function runEvalJob(job: EvalJob, onProgress: (p: { stage: 'loading' | 'query' | 'gallery' | 'ranking'; done: number; total: number }) => void): Promise<EvalJobResult> {
   const doc = parseDocument(job.doc);
   const settings = await evalSettings(doc, job.runDir, { ...(job.metric ? { metric: job.metric } : {}), reRanking: job.reRanking });
-  const data = job.data ?? (job.runDir ? await runDataset(job.runDir) : null);
+  const data = job.data ?? (job.runDir ? await runDataset(job.runDir, { how: "choose the dataset's new folder for this evaluation (its Dataset field), or point the run at it with reid-studio train --resume RUN_DIR --data NEWDIR" }) : null);
   if (!data) throw new Error('choose a dataset: the run does not say which dataset it trained on');
   onProgress({ stage: 'loading', done: 0, total: 1 });
   const dataset = await openDataSource({ ...data, k: settings.batch.k });

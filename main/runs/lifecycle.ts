@@ -16,6 +16,7 @@ import { makeFolders, readTextFile } from '../io/files.js';
 import type { EngineChoice } from '../onnx/engine.js';
 import { train, type TrainOptions } from '../training/engine/trainer.js';
 import type { DataSourceArgs } from '../training/sources.js';
+import { DataMovedError, runDataSource, type RunDataset } from './run-data.js';
 import { hasCheckpoint, unreadableCheckpoint } from './store/checkpoint.js';
 import { acquireRunLock, checkRunFolderName, readRunLock, RunLockedError, withRunLock, type RunLock } from './store/lock.js';
 import { createRunFolder, RunDir, type RunInfo } from './store/run-dir.js';
@@ -99,7 +100,7 @@ export async function openNewRunAt(dir: string, opts: { createdFolder?: boolean 
 }
 
 export interface ResumePlan {
-  info: RunInfo;
+  info: RunInfo & { dataset?: RunDataset };
   /** graph.json's text (the document trained, classifier sized to the dataset). */
   doc: string;
   settings: TrainingSettings;
@@ -113,10 +114,10 @@ export interface ResumePlan {
  * another live process writes it) (`label` names the run
  * in messages: its folder for the CLI, "run <id>" for the app; `app`: advice for the app rather than the CLI).
  */
-export async function readResumePlan(dir: string, opts: { label?: string; app?: boolean } = {}): Promise<ResumePlan> {
+export async function readResumePlan(dir: string, opts: { label?: string; app?: boolean; relocating?: boolean; dataDir?: string } = {}): Promise<ResumePlan> {
   const label = opts.label ?? dir;
   const run = new RunDir(dir);
-  const info = await run.readJson<RunInfo & { dataset?: { kind: string; root: string } }>('run.json');
+  const info = await run.readJson<RunInfo & { dataset?: RunDataset }>('run.json');
   // A run another process still writes is its writer's: say so before anything about its state.
   const lock = info ? await readRunLock(dir) : null;
   if (lock?.live) throw new RunLockedError(dir, lock.holder);
@@ -133,7 +134,17 @@ export async function readResumePlan(dir: string, opts: { label?: string; app?: 
   if (!settings.ok) throw new RunStateError(`${label}: ${settings.message}`);
   if (!info.dataset) throw new RunStateError(`${label} does not say which dataset it trained on`);
   const doc = await readTextFile(join(dir, 'graph.json'), 'document');
-  return { info, doc, settings: settings.settings, data: { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] }, ...(typeof info.backend === 'string' ? { backend: info.backend as EngineChoice } : {}) };
+  // `relocating`: the caller opens the dataset's new folder (train --resume RUN --data NEWDIR) and checks it.
+  let data: DataSourceArgs;
+  try {
+    data = opts.relocating
+      ? { data: info.dataset.root, layout: info.dataset.kind as DataSourceArgs['layout'] }
+      : runDataSource(info.dataset, { how: opts.app ? `resume it from the command line with reid-studio train --resume ${dir} --data NEWDIR` : `point the run at its new place with --resume ${dir} --data NEWDIR`, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  } catch (e) {
+    if (e instanceof DataMovedError) throw new RunStateError(`${label}: ${e.message}`);
+    throw e;
+  }
+  return { info, doc, settings: settings.settings, data, ...(typeof info.backend === 'string' ? { backend: info.backend as EngineChoice } : {}) };
 }
 
 /**

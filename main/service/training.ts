@@ -251,7 +251,7 @@ export class TrainingService {
         const run = this.runDir(runId);
         let plan;
         try {
-          plan = await readResumePlan(run.dir, { label: `run ${runId}`, app: true });
+          plan = await readResumePlan(run.dir, { label: `run ${runId}`, app: true, dataDir: this.dataDir });
         } catch (e) {
           if (e instanceof RunStateError) throw new ApiError(e.code, e.message);
           if (e instanceof RunLockedError) throw new ApiError('E_RUN_LOCKED', e.message);

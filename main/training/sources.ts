@@ -3,7 +3,8 @@
  * the app's data folder: the host's `--data-dir`, else REID_STUDIO_HOME / the platform's config folder)
  * or a folder the user points at, whose layout is detected.
  */
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { TrainingSettings } from '../../core/index.js';
 import { defaultDataDir } from '../io/paths.js';
 import { DatasetError, detectLayout, loadDataset, type DatasetKind, type LoadedDataset } from './data/datasets.js';
 
@@ -62,4 +63,16 @@ export async function openDataSource(a: DataSourceArgs): Promise<LoadedDataset> 
   if (a.demo) return loadDataset('market1501', await ensureDemo(a.demoSize ?? 'small', 0, { ...(a.offThread ? { offThread: true } : {}), ...(a.dataDir ? { root: a.dataDir } : {}) }), { k: a.k ?? 4 });
   const kind = a.layout ?? detectLayout(a.data!);
   return loadDataset(kind, a.data!, { k: a.k ?? 4 });
+}
+
+/** The demo size of a demo cache folder (`<data folder>/demo/<size>-seed<n>`, demoDir), else null. */
+export function demoSizeOf(root: string): DemoSize | null {
+  const m = /^(tiny|small|medium)-seed\d+$/.exec(basename(root));
+  return m && basename(dirname(root)) === 'demo' ? (m[1] as DemoSize) : null;
+}
+
+/** settings.json's `dataset` for the data a run trains on (the demo of its size, or the folder in its layout). */
+export function recordedDataset(ds: Pick<LoadedDataset, 'kind' | 'root'>): TrainingSettings['dataset'] {
+  const size = demoSizeOf(ds.root);
+  return size ? { kind: 'demo', demoSize: size } : { kind: ds.kind, path: ds.root, demoSize: 'small' };
 }

@@ -1,4 +1,4 @@
-import { getKind, weightSpecs, type Layer, type WeightSpec, type WeightTransform } from '../../core/index.js';
+import { counted, getKind, weightSpecs, type Layer, type WeightSpec, type WeightTransform } from '../../core/index.js';
 import type { Checkpoint, CheckpointTensor } from './checkpoint.js';
 import { NonFiniteWeightsError } from './errors.js';
 import { prefixVariants, RULES, type Rule, type RuleContext, type RuleId, type RuleTarget } from './layouts.js';
@@ -325,11 +325,11 @@ export function planLoad(layers: Layer[], ckpt: Checkpoint, opts: { keepClassifi
     if (target && isClassifier(target.layer)) {
       if (!opts.keepClassifier) {
         // RSB modeling/baseline.py Baseline.load_param skips every key containing "classifier".
-        skip(source, `classifier of the training identities (${t.shape[0]} classes) not loaded: it is specific to them (keep it to resume training on the same classes)`);
+        skip(source, `classifier of the training identities (${counted(t.shape[0]!, 'class', 'classes')}) not loaded: it is specific to them (keep it to resume training on the same classes)`);
         continue;
       }
       if (!sameShape(t.shape, target.spec.torchShape)) {
-        skip(source, `classifier has ${t.shape[0]} classes in the file but ${target.spec.torchShape[0]} in the graph`);
+        skip(source, `classifier has ${counted(t.shape[0]!, 'class', 'classes')} in the file but ${target.spec.torchShape[0]} in the graph`);
         continue;
       }
     }

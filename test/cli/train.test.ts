@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,8 +69,8 @@ describe('reid-studio train / eval', () => {
   }, 300_000);
 
   /** Trains a small run into `out` and sends `signal` once step 2 of epoch 1 is printed; its exit code and stderr. */
-  const trainUntilSignal = (out: string, signal: NodeJS.Signals) => {
-    const child = spawn(process.execPath, [BIN, 'train', ...SMALL, '--epochs', '2', '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const trainUntilSignal = (out: string, signal: NodeJS.Signals, data: string[] = SMALL) => {
+    const child = spawn(process.execPath, [BIN, 'train', ...data, '--epochs', '2', '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     return new Promise<{ code: number | null; err: string }>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {
@@ -97,6 +97,48 @@ describe('reid-studio train / eval', () => {
     expect(steps).toEqual(steps.map((_: number, i: number) => i + 1));
     expect(cli('train', '--resume', run2).stderr).toMatch(/already completed/);
   }, 600_000);
+
+  it("a run whose data folder moved: resume and eval say so; --resume RUN --data NEWDIR takes the same dataset (refusing another), rewrites run.json and logs the move", async () => {
+    const first = join(home, 'market-a');
+    expect(cli('demo-data', '--out', first, '--size', 'tiny').status).toBe(0);
+    const run = join(home, 'run-moved');
+    const { code } = await trainUntilSignal(run, 'SIGINT', [...SMALL.filter((a) => !['--demo', '--demo-size', 'tiny'].includes(a)), '--data', first]);
+    expect(code).toBe(130);
+    // settings.json records the folder and layout trained on (not the app's default demo).
+    expect(JSON.parse(readFileSync(join(run, 'settings.json'), 'utf8')).dataset).toMatchObject({ kind: 'market1501', path: first });
+    const moved = join(home, 'market-b');
+    renameSync(first, moved);
+    for (const r of [cli('train', '--resume', run), cli('eval', run)]) {
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`the run's dataset folder ${first} is gone (moved or deleted)`);
+      expect(r.stderr).toMatch(/--data NEWDIR/);
+    }
+    // Another dataset (one query image fewer) is refused in one line naming what differs; nothing is rewritten.
+    const other = join(home, 'market-c');
+    cpSync(moved, other, { recursive: true });
+    rmSync(join(other, 'query', readdirSync(join(other, 'query')).find((f) => f.endsWith('.jpg'))!));
+    const refused = cli('train', '--resume', run, '--data', other);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/is not the dataset .* trained on .*: its query split has 12 identities, 28 images, 4 cameras; the run's had 12 identities, 29 images, 4 cameras/);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).dataset.root).toBe(first);
+    // The same dataset in its new folder: the run resumes there and says so.
+    const r = cli('train', '--resume', run, '--data', moved, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resumed from step \d+/);
+    expect(JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')).dataset.root).toBe(moved);
+    expect(readFileSync(join(run, 'train.log'), 'utf8')).toContain(`data moved: ${first} → ${moved}`);
+    expect(cli('eval', run, '--json').status).toBe(0);
+  }, 600_000);
+
+  it('a --demo run records its --demo-size in settings.json, and eval RUN --demo evaluates on that size', () => {
+    expect(JSON.parse(readFileSync(join(run, 'settings.json'), 'utf8')).dataset).toEqual({ kind: 'demo', demoSize: 'tiny' });
+    const r = cli('eval', run, '--demo', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    // The tiny demo's 29 queries (demo.ts DEMO_SIZES.tiny), as the run trained on; 'small' has more.
+    expect(JSON.parse(r.stdout).numQuery).toBe(29);
+  }, 300_000);
 
   it('SIGTERM (timeout, kill, docker stop) stops as Ctrl-C does: a checkpoint, status stopped, exit 130', async () => {
     const run3 = join(home, 'run3');
@@ -134,7 +176,7 @@ describe('reid-studio train / eval', () => {
     ['resume of a non-run', ['train', '--resume', '/tmp'], /not a ReID Studio run folder/],
     // A resumed run keeps its own graph, data and settings: a flag that would change them is refused, not ignored.
     ['resume with more epochs', ['train', '--resume', '/tmp', '--epochs', '10'], /--resume continues the run with its own graph, data and settings: --epochs cannot change them/],
-    ['resume with another graph and data', ['train', 'g.json', '--resume', '/tmp', '--data', '/tmp', '--lr', '0.1'], /: g\.json, --data, --lr cannot change them \(with --resume only --backend, --micro-batch, --progress and --json apply\)/],
+    ['resume with another graph and data', ['train', 'g.json', '--resume', '/tmp', '--demo', '--lr', '0.1'], /: g\.json, --demo, --lr cannot change them \(with --resume only --data NEWDIR \(its dataset's new folder\), --backend, --micro-batch, --progress and --json apply\)/],
     // The tiny demo set has 12 training identities: P = 16 cannot be drawn (the setup panel's own check).
     ['more identities per batch than the data has', ['train', '--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--out', join(home, 'p16')], /needs P = 16 identities per batch but the training set has 12; lower P \(--batch P,K\)/],
     // A micro-batch is honoured on tfjs only: forcing onnxruntime with one is the user's error, not ours.

@@ -44,7 +44,9 @@ describe('resuming a run whose checkpoint is damaged', () => {
   });
 
   it('the intact fixture resumes (the plan reads)', async () => {
-    const plan = await readResumePlan(copy());
+    // The fixture's dataset folder (a temp folder where it was made) is gone: the data comes from --data NEWDIR (relocating).
+    const plan = await readResumePlan(copy(), { relocating: true });
     expect(plan.settings.batch).toEqual({ p: 4, k: 4 });
+    await expect(readResumePlan(copy())).rejects.toThrow(/dataset folder .* is gone \(moved or deleted\): point the run at its new place with --resume .* --data NEWDIR/);
   });
 });

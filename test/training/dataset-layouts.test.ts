@@ -252,8 +252,8 @@ describe('data problems are the user errors with their own codes', () => {
     const out = join(tmp, 'run-truncated');
     const r = cli(['train', '--preset', 'resnet18', '--input', '64x32', '--data', root, '--epochs', '1', '--batch', '2,2', '--out', out, '--json']);
     expect(r.stderr).not.toMatch(/internal error/);
-    expect(r.stderr).toMatch(/skipped 1 unreadable images/);
-    expect(r.stderr).toMatch(/1 training identities dropped: none of their images could be read \(6\)/);
+    expect(r.stderr).toMatch(/skipped 1 unreadable image, e\.g\./);
+    expect(r.stderr).toMatch(/1 training identity dropped: none of its images could be read \(6\)/);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed' });
   }, 600_000);

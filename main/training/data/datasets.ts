@@ -5,7 +5,10 @@
  * numbered 0..P−1, and the evaluation is checked to have a valid query.
  * Bad data is reported, never fatal unless nothing usable is left, and never an internal error.
  */
+import { createHash } from 'node:crypto';
+import { relative, sep } from 'node:path';
 import sharp from 'sharp';
+import { counted } from '../../../core/index.js';
 import { datasetLayout, type DatasetLayoutId } from '../../../core/config/datasets.js';
 import { readRegularFile } from '../../io/files.js';
 import { DatasetError, readLayout, type RawDataset, type RawRecord, type ReadProblems } from './layouts.js';
@@ -226,6 +229,18 @@ export async function loadDataset(kind: DatasetKind, path: string, opts: LoadOpt
   };
 }
 
+/**
+ * A dataset's identity, independent of where its folder is: SHA-256 (hex) over every kept image of every split as
+ * `split, path relative to the root ('/'-separated), pid, camid`, sorted. The same folder moved or copied gives the
+ * same value; another file, identity or camera changes it.
+ */
+export function datasetFingerprint(d: Pick<LoadedDataset, 'root' | 'train' | 'query' | 'gallery'>): string {
+  const lines: string[] = [];
+  for (const [split, recs] of [['train', d.train], ['query', d.query], ['gallery', d.gallery]] as const)
+    for (const r of recs) lines.push(`${split}\t${relative(d.root, r.path).split(sep).join('/')}\t${r.pid}\t${r.camid}`);
+  return createHash('sha256').update(lines.sort().join('\n')).digest('hex');
+}
+
 /** Multi-line human summary for the CLI and the run log. */
 export function formatDatasetSummary(d: Pick<LoadedDataset, 'summary' | 'problems' | 'root'>): string {
   const line = (name: string, s: SplitSummary): string => {
@@ -241,12 +256,12 @@ export function formatDatasetSummary(d: Pick<LoadedDataset, 'summary' | 'problem
   for (const n of d.summary.notes) out.push(`  ${n}`);
   if (p.junkDropped) out.push(`  junk images (pid -1) dropped: ${p.junkDropped}`);
   if (p.distractorsDropped) out.push(`  distractor images (pid 0) outside the gallery dropped: ${p.distractorsDropped}`);
-  if (p.unparsable.length) out.push(`  skipped ${p.unparsable.length} files with unexpected names, e.g. ${p.unparsable[0]}`);
-  if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable images, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
-  if (p.emptyClasses.length) out.push(`  ${p.emptyClasses.length} empty class folders are not classes, e.g. ${p.emptyClasses[0]}`);
+  if (p.unparsable.length) out.push(`  skipped ${counted(p.unparsable.length, 'file')} with unexpected names, e.g. ${p.unparsable[0]}`);
+  if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable ${p.unreadable.length === 1 ? 'image' : 'images'}, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
+  if (p.emptyClasses.length) out.push(`  ${counted(p.emptyClasses.length, 'empty class folder')} ${p.emptyClasses.length === 1 ? 'is not a class' : 'are not classes'}, e.g. ${p.emptyClasses[0]}`);
   if (p.identitiesDropped.length)
-    out.push(`  ${p.identitiesDropped.length} training identities dropped: none of their images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
-  if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training identities have fewer than K images (sampled with replacement)`);
+    out.push(`  ${p.identitiesDropped.length} training ${p.identitiesDropped.length === 1 ? 'identity' : 'identities'} dropped: none of ${p.identitiesDropped.length === 1 ? 'its' : 'their'} images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
+  if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training ${p.identitiesBelowK.length === 1 ? 'identity has' : 'identities have'} fewer than K images (sampled with replacement)`);
   return out.join('\n');
 }
 

@@ -13,6 +13,7 @@
  *   `prepare.py` output (`train/<id>/`, `val/<id>/`, `query/<id>/`, `gallery/<id>/`).
  * Everything here throws DatasetError (a user error with a code), never a bare Error.
  */
+import { counted } from '../../../core/index.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { decodeFsName, fsPath } from '../../io/raw-names.js';
 import { basename, join, resolve } from 'node:path';
@@ -321,7 +322,7 @@ function readNamedSplit(dir: string, p: ReadProblems, keepDistractors: boolean):
     out.push({ path: join(dir, f), pid, camid: cam - 1 });
   }
   if (files.length && p.unparsable.length - before === files.length)
-    throw new DatasetError(`none of the ${files.length} images in ${dir} is named <identity>_c<camera>… (e.g. 0002_c002_00030600_0.jpg); first: ${basename(p.unparsable.at(-1)!)}`, 'E_DATASET_UNPARSABLE');
+    throw new DatasetError(`none of the ${counted(files.length, 'image')} in ${dir} is named <identity>_c<camera>… (e.g. 0002_c002_00030600_0.jpg); first: ${basename(p.unparsable.at(-1)!)}`, 'E_DATASET_UNPARSABLE');
   return out;
 }
 
@@ -577,7 +578,7 @@ export function readLayout(id: DatasetLayoutId, path: string, p: ReadProblems): 
       const [version, tr, te] = msmtVersion(root)!;
       const val = readMsmtList(join(root, 'list_val.txt'), join(root, tr), p, false);
       const notes = [`${basename(root) === version ? version : version + ' layout'}: ${tr}/ + list_train.txt for training, ${te}/ + list_query.txt / list_gallery.txt for evaluation`];
-      if (val.length) notes.push(`list_val.txt (${val.length} images) is not added to training, as fast-reid does unless DATASETS.COMBINEALL (and RSB never)`);
+      if (val.length) notes.push(`list_val.txt (${counted(val.length, 'image')}) is not added to training, as fast-reid does unless DATASETS.COMBINEALL (and RSB never)`);
       return {
         ...base,
         train: readMsmtList(join(root, 'list_train.txt'), join(root, tr), p, true),

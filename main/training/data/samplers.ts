@@ -6,6 +6,7 @@
  * groups of K (remainder dropped); then P distinct identities that still have groups are picked at random
  * and one group taken from each, until fewer than P identities remain. The epoch length is data-dependent.
  */
+import { counted } from '../../../core/index.js';
 import { Rng, type RngState } from './rng.js';
 
 export interface SamplerState {
@@ -47,7 +48,7 @@ export class RandomIdentitySampler implements BatchSampler {
     }
     this.index = new Map([...idx].sort((a, b) => a[0] - b[0]));
     if (this.index.size < p)
-      throw new Error(`the P×K sampler needs at least P = ${p} identities with images, but the training set has ${this.index.size}; lower batch.p`);
+      throw new Error(`the P×K sampler needs at least P = ${counted(p, 'identity', 'identities')} with images, but the training set has ${this.index.size}; lower batch.p`);
     // RSB __len__: Σ over identities of (max(n, K) − max(n, K) % K) images, i.e. groups·K; an upper bound
     // of the real (data-dependent) epoch, which ends when fewer than P identities have groups left.
     let groups = 0;

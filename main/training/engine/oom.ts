@@ -17,6 +17,7 @@
  *   failure ("… is invalid due to a previous error"): the one-program engine then runs a trial step at a
  *   smaller batch and reports StepOutOfMemoryError when that fits (main/training/engine/engines.ts).
  */
+import { counted } from '../../../core/index.js';
 import type { ApiErrorCode } from '../../../core/api/contract.js';
 
 /** The code a run's failure carries when it ran out of memory (train.exit `code`, CLI message prefix). */
@@ -75,7 +76,7 @@ export class StepOutOfMemoryError extends Error {
   ) {
     super(
       `out of memory training a batch of ${batch.p * batch.k} (P×K ${batch.p}×${batch.k}): ${
-        fits ? `P×K ${fits.p}×${fits.k} = ${fits.p * fits.k} images fits (${how}); run with --batch ${fits.p},${fits.k}` : `not even P×K 1×${batch.k} fits (${how}); lower the input size or K`
+        fits ? `P×K ${fits.p}×${fits.k} = ${counted(fits.p * fits.k, 'image')} fits (${how}); run with --batch ${fits.p},${fits.k}` : `not even P×K 1×${batch.k} fits (${how}); lower the input size or K`
       } (${detail})`,
     );
   }

@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { analyze, compileToKeras, lrAt, preprocessOf, seedInitializers, type GraphDoc, type LossTermValues, type TrainingSettings } from '../../../core/index.js';
 import { buildFromCompiled, disposeModel, initBackend, setWeightsFromValues, type ReidModel } from '../../tfjs/index.js';
 import { freshWeightStore } from '../../weights/index.js';
-import { formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
+import { datasetFingerprint, formatDatasetSummary, type LoadedDataset } from '../data/datasets.js';
+import { recordedDataset } from '../sources.js';
 import { DataLoaderPool } from '../data/pipeline.js';
 import { makeSampler, type SamplerState } from '../data/samplers.js';
 import { ReidLoss } from '../losses/index.js';
@@ -206,7 +207,8 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       if (other) await run.log(other);
     } else {
       await run.writeJson('graph.json', doc);
-      await run.writeJson('settings.json', s);
+      // The data trained on, as chosen (the demo of its size, or the folder in its layout): resume and eval reopen it.
+      await run.writeJson('settings.json', { ...s, dataset: recordedDataset(o.dataset) });
       // The engine started from the store, pretrained weights included.
       if (pretrained) await run.writeJson('load-report.json', pretrained.report);
     }
@@ -222,7 +224,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       microBatchReason: mb.reason,
       loss: loss.plan.describe,
       numClasses: o.dataset.numClasses,
-      dataset: { kind: o.dataset.kind, root: o.dataset.root, summary: o.dataset.summary },
+      dataset: { kind: o.dataset.kind, root: o.dataset.root, summary: o.dataset.summary, fingerprint: datasetFingerprint(o.dataset) },
     });
 
     const save = async (nextEpoch: number, nextBatch: number, samplerState: SamplerState) => {
