@@ -24,6 +24,13 @@ export const pathSchema = z
   .refine((p) => !p.includes('\0'), 'path must not contain NUL')
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
 
+/**
+ * A window of the app (a browser tab, an Electron window): a random id per page load. Browser mode registers
+ * it with the server through the window's event WebSocket (`/ws?window=<id>`) for as long as the page lives,
+ * so the server knows whose autosave belongs to a window that is still open.
+ */
+export const windowIdSchema = z.string().regex(/^[\w-]{8,64}$/, 'window id: 8 to 64 letters, digits, - or _');
+
 /** Document JSON is sent as text: the service checks it with core's parser before writing anything. */
 const docText = z.string().max(64 * 1024 * 1024, 'document is larger than 64 MB');
 
@@ -40,11 +47,16 @@ export const calls = {
       dataDir: z.string(),
     }),
   },
-  /** What to show at launch: crash-recovery state (unsaved edits of the last session) and the last document. */
+  /**
+   * What to show at launch: crash-recovery state (unsaved edits of the last session) and the last document.
+   * `window`: the asking window. An autosave whose writer (`autosave.write`'s `window`) is still connected is
+   * not a crash: `recovery` is null then and `recoveryHeld` true (that window keeps its unsaved changes).
+   */
   'session.start': {
-    input: z.object({}).strict(),
+    input: z.object({ window: windowIdSchema.optional() }).strict(),
     output: z.object({
       recovery: z.object({ path: z.string().nullable(), text: z.string(), savedAt: z.string() }).nullable(),
+      recoveryHeld: z.boolean(),
       last: docFile.nullable(),
       lastError: z.string().nullable(),
     }),
@@ -54,9 +66,12 @@ export const calls = {
   'doc.save': { input: z.object({ path: pathSchema, text: docText }).strict(), output: z.object({ path: z.string(), bytes: z.number() }) },
   'recent.list': { input: z.object({}).strict(), output: z.array(recentEntry) },
   'recent.clear': { input: z.object({}).strict(), output: z.object({ ok: z.literal(true) }) },
-  /** Unsaved state for crash recovery; `text: null` clears it (document saved or discarded). */
+  /**
+   * Unsaved state for crash recovery; `text: null` clears it (document saved or discarded). `window`: the
+   * writing window; a clear never removes the autosave of another window that is still connected.
+   */
   'autosave.write': {
-    input: z.object({ path: pathSchema.nullable(), text: docText.nullable() }).strict(),
+    input: z.object({ path: pathSchema.nullable(), text: docText.nullable(), window: windowIdSchema.optional() }).strict(),
     output: z.object({ ok: z.literal(true) }),
   },
   /** A minimal file browser for hosts without native dialogs (browser mode). */

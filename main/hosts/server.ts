@@ -6,7 +6,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { EventMessage, Reply } from '../../core/api/contract.js';
+import { windowIdSchema, type EventMessage, type Reply } from '../../core/api/contract.js';
 import type { Service } from '../service/index.js';
 
 /**
@@ -200,10 +200,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\n${problem}\n`);
       return;
     }
+    // The page's window id: the service holds that window's autosave back from crash recovery while it is connected.
+    const windowId = windowIdSchema.safeParse(url.searchParams.get('window'));
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
-      ws.on('close', () => sockets.delete(ws));
-      ws.on('error', () => sockets.delete(ws));
+      const gone = windowId.success ? opts.service.windowConnected(windowId.data) : () => undefined;
+      ws.on('close', () => (sockets.delete(ws), gone()));
+      ws.on('error', () => (sockets.delete(ws), gone()));
       // Events flow server → client only; anything the client sends is ignored.
     });
   });

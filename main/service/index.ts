@@ -58,12 +58,39 @@ export class Service {
   readonly ops: OpsService;
   private listeners = new Set<Listener>();
   private recentCache: RecentEntry[] | null = null;
+  /** Windows connected now (id → connection count; a reconnecting page may briefly hold two). */
+  private liveWindows = new Map<string, number>();
 
   constructor(private opts: ServiceOptions) {
     this.dataDir = resolve(opts.dataDir ?? defaultDataDir());
     this.documentsDir = resolve(opts.documentsDir ?? defaultDocumentsDir());
     this.training = new TrainingService(this.dataDir, (event, payload) => this.emit(event, payload), opts.spawner);
     this.ops = new OpsService(this.training.runsDir, (event, payload) => this.emit(event, payload), (id) => this.training.isActive(id), opts.spawner);
+  }
+
+  /**
+   * A host's window is connected (browser mode: its event WebSocket, main/hosts/server.ts) until the returned
+   * function is called (socket closed: tab closed, crashed or navigated away). Only a connected window's
+   * autosave is held back from crash recovery; an id the host never registered counts as gone.
+   */
+  windowConnected(id: string): () => void {
+    this.liveWindows.set(id, (this.liveWindows.get(id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = (this.liveWindows.get(id) ?? 1) - 1;
+      if (n > 0) this.liveWindows.set(id, n);
+      else this.liveWindows.delete(id);
+    };
+  }
+
+  /** The autosave record on disk and whether its writer is another window that is still connected. */
+  private async autosaveRecord(asker: string | undefined): Promise<{ raw: unknown; heldByOther: boolean }> {
+    const raw = await this.readJson('autosave.json');
+    const writer = (raw as { window?: unknown } | null)?.window;
+    const heldByOther = typeof writer === 'string' && writer !== asker && this.liveWindows.has(writer);
+    return { raw, heldByOther };
   }
 
   onEvent(l: Listener): () => void {
@@ -194,10 +221,10 @@ export class Service {
       documentsDir: this.documentsDir,
       dataDir: this.dataDir,
     }),
-    'session.start': async () => {
-      const raw = await this.readJson('autosave.json');
+    'session.start': async ({ window }) => {
+      const { raw, heldByOther } = await this.autosaveRecord(window);
       const rec = calls['session.start'].output.shape.recovery.safeParse(raw);
-      const recovery = rec.success ? rec.data : null;
+      const recovery = rec.success && !heldByOther ? rec.data : null;
       let last: { path: string; text: string } | null = null;
       let lastError: string | null = null;
       const first = (await this.recent())[0];
@@ -208,7 +235,7 @@ export class Service {
           lastError = `could not reopen ${first.path}: ${(e as Error).message}`;
         }
       }
-      return { recovery, last, lastError };
+      return { recovery, recoveryHeld: rec.success && heldByOther, last, lastError };
     },
     'doc.open': async ({ path }) => {
       const doc = await this.readDoc(path);
@@ -238,8 +265,10 @@ export class Service {
       await this.setRecent([]);
       return { ok: true as const };
     },
-    'autosave.write': async ({ path, text }) => {
+    'autosave.write': async ({ path, text, window }) => {
       if (text === null) {
+        // Another open window's unsaved changes are its own: a save, open or Discard here leaves them.
+        if ((await this.autosaveRecord(window)).heldByOther) return { ok: true as const };
         await rm(this.file('autosave.json'), { force: true });
         return { ok: true as const };
       }
@@ -250,7 +279,7 @@ export class Service {
         throw e;
       }
       try {
-        await writeFileAtomic(this.file('autosave.json'), JSON.stringify({ path, text, savedAt: new Date().toISOString() }));
+        await writeFileAtomic(this.file('autosave.json'), JSON.stringify({ path, text, savedAt: new Date().toISOString(), ...(window ? { window } : {}) }));
       } catch (e) {
         throw ioError(e, this.file('autosave.json'));
       }

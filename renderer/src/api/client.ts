@@ -23,6 +23,14 @@ declare global {
 
 type Handler = (payload: unknown) => void;
 
+/**
+ * This page load's window id (core/api/contract.ts `windowIdSchema`). Browser mode sends it with the event
+ * WebSocket, so the server knows this window is open for as long as the socket is; autosave writes and
+ * session.start name it, so another tab never offers to recover (or clears) this window's unsaved changes.
+ */
+export const WINDOW_ID: string =
+  typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : `w-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+
 function makeEvents() {
   const handlers = new Map<string, Set<Handler>>();
   return {
@@ -62,7 +70,7 @@ function browserClient(): ApiClient {
   const events = makeEvents();
   let retry = 500;
   const connect = () => {
-    const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}&window=${encodeURIComponent(WINDOW_ID)}`);
     ws.onopen = () => (retry = 500);
     ws.onmessage = (m) => {
       try {

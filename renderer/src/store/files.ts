@@ -1,5 +1,5 @@
 import { buildMgnPreset, buildPreset, MGN_PRESET_NAMES, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
-import { api, ClientError } from '../api/client.js';
+import { api, ClientError, WINDOW_ID } from '../api/client.js';
 import { docDisplayName, isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
 import { nativeSave } from './native.js';
 
@@ -60,7 +60,7 @@ export async function openPath(path: string): Promise<boolean> {
     loadDoc(doc, f.path, true);
     performance.mark('open:loaded');
     set({ dialog: null });
-    void api.call('autosave.write', { path: null, text: null });
+    void api.call('autosave.write', { path: null, text: null, window: WINDOW_ID });
     notify(`Opened ${f.path}`);
     return true;
   } catch (e) {
@@ -76,7 +76,7 @@ export async function saveTo(path: string): Promise<boolean> {
     if (get().history.doc === doc) markSaved(r.path);
     else set({ path: r.path });
     set({ dialog: null });
-    void api.call('autosave.write', { path: null, text: null });
+    void api.call('autosave.write', { path: null, text: null, window: WINDOW_ID });
     notify(`Saved ${r.path}`);
     return true;
   } catch (e) {
@@ -112,7 +112,7 @@ export function startAutosave(): () => void {
       const st = get();
       if (!isDirty(st) || st.history.doc === lastWritten) return;
       lastWritten = st.history.doc;
-      api.call('autosave.write', { path: st.path, text: serializeDocument(st.history.doc) }).catch((e) => notify(`Autosave failed: ${errorText(e)}`, 'warning'));
+      api.call('autosave.write', { path: st.path, text: serializeDocument(st.history.doc), window: WINDOW_ID }).catch((e) => notify(`Autosave failed: ${errorText(e)}`, 'warning'));
     }, 800);
   });
   const beforeUnload = (ev: BeforeUnloadEvent) => {
@@ -144,13 +144,14 @@ async function otherWindowLive(): Promise<boolean> {
 /**
  * Launch: offer crash recovery, else reopen the last document, else the first-launch preset. The autosave
  * of a window that is still open is not a crash (issue 22: a second tab offered to recover the first's
- * unsaved changes): then nothing is offered and that window keeps them.
+ * unsaved changes; again from a tab in another browser or profile, which Web Locks do not see): then nothing
+ * is offered and that window keeps them. The server decides from the writer's connection (session.start).
  */
 export async function startSession(): Promise<void> {
   const otherLive = await otherWindowLive();
   let start: Awaited<ReturnType<typeof api.call<'session.start'>>> | null = null;
   try {
-    start = await api.call('session.start', {});
+    start = await api.call('session.start', { window: WINDOW_ID });
   } catch (e) {
     notify(`Could not restore the last session: ${errorText(e)}`, 'warning');
   }
@@ -165,13 +166,15 @@ export async function startSession(): Promise<void> {
   } else if (start?.lastError) notify(start.lastError, 'warning');
   if (!opened) loadDoc(buildPreset(FIRST_PRESET), null, true, FIRST_PRESET);
   const rec = start?.recovery;
-  if (rec && otherLive) notify('ReID Studio is open in another tab or window: its unsaved changes stay there', 'info');
+  // The server knows whether the autosave's writer is still connected (any browser or profile on this server);
+  // Web Locks cover the windows of this browser profile the server does not track (the Electron windows).
+  if (start?.recoveryHeld || (rec && otherLive)) notify('ReID Studio is open in another tab or window: its unsaved changes stay there', 'info');
   else if (rec) {
     let doc: GraphDoc;
     try {
       doc = parseDocument(rec.text);
     } catch {
-      return void api.call('autosave.write', { path: null, text: null });
+      return void api.call('autosave.write', { path: null, text: null, window: WINDOW_ID });
     }
     const when = new Date(rec.savedAt).toLocaleString();
     set({
@@ -180,7 +183,7 @@ export async function startSession(): Promise<void> {
         title: 'Recover unsaved changes?',
         message: `ReID Studio closed with unsaved changes${rec.path ? ` to ${rec.path}` : ' to a new model'} (autosaved ${when}).`,
         choices: [
-          { label: 'Discard', run: () => (set({ dialog: null }), void api.call('autosave.write', { path: null, text: null })) },
+          { label: 'Discard', run: () => (set({ dialog: null }), void api.call('autosave.write', { path: null, text: null, window: WINDOW_ID })) },
           { label: 'Recover', primary: true, run: () => (loadDoc(doc, rec.path, false), set({ dialog: null }), notify('Recovered unsaved changes')) },
         ],
       },
