@@ -29,7 +29,7 @@ export const pathSchema = z
  * it with the server through the window's event WebSocket (`/ws?window=<id>`) for as long as the page lives,
  * so the server knows whose autosave belongs to a window that is still open.
  */
-export const windowIdSchema = z.string().regex(/^[\w-]{8,64}$/, 'window id: 8 to 64 letters, digits, - or _');
+export const windowIdSchema = z.string().regex(/^[\w-]{8,64}$/, 'a window id: 8 to 64 letters, digits, - or _');
 
 /** Document JSON is sent as text: the service checks it with core's parser before writing anything. */
 const docText = z.string().max(64 * 1024 * 1024, 'document is larger than 64 MB');

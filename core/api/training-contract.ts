@@ -24,6 +24,10 @@ export const absPathSchema = z
   .refine((p) => !p.includes('\0'), 'path must not contain NUL')
   .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'path must be absolute');
 
+/** A run's display name (train.start, runs.import, runs.rename); the UI's name inputs take the same maxLength. */
+export const RUN_NAME_MAX = 120;
+const runName = z.string().min(1).max(RUN_NAME_MAX);
+
 const runId = runIdSchema;
 const path = absPathSchema;
 
@@ -115,7 +119,7 @@ export const trainingCalls = {
         doc: z.string().max(64 * 1024 * 1024),
         data: dataSourceSchema,
         weights: path.nullable().default(null),
-        name: z.string().max(120).optional(),
+        name: z.string().max(RUN_NAME_MAX).optional(),
         backend: z.enum(BACKEND_CHOICES).default('auto'),
       })
       .strict(),
@@ -151,10 +155,10 @@ export const trainingCalls = {
    * `data`: the dataset folder it trained on (Evaluate on… uses it as the run's own).
    */
   'runs.import': {
-    input: z.object({ path, name: z.string().min(1).max(120).optional(), data: path.optional() }).strict(),
+    input: z.object({ path, name: runName.optional(), data: path.optional() }).strict(),
     output: z.object({ runId: z.string(), runDir: z.string(), framework: z.enum(['fastreid', 'rsb']), frameworkLabel: z.string(), source: z.string(), steps: z.number(), evals: z.number(), skippedLines: z.number(), checkpoint: z.object({ file: z.string(), epoch: z.number().nullable() }).nullable(), ignored: z.array(z.string()), warnings: z.array(z.string()) }),
   },
-  'runs.rename': { input: z.object({ runId, name: z.string().min(1).max(120) }).strict(), output: z.object({ ok: z.literal(true) }) },
+  'runs.rename': { input: z.object({ runId, name: runName }).strict(), output: z.object({ ok: z.literal(true) }) },
   'runs.delete': { input: z.object({ runId }).strict(), output: z.object({ ok: z.literal(true) }) },
   /** Two or more runs side by side: metrics, and what changed in the graph and settings against the first. */
   'runs.compare': {

@@ -14,6 +14,7 @@ import {
   type RecentEntry,
   type Reply,
 } from '../../core/api/contract.js';
+import { payloadErrorText, payloadIssueText } from '../../core/api/payload-errors.js';
 import { DOC_EXTENSIONS, DocumentError, isDocumentPath, parseDocument } from '../../core/index.js';
 import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
@@ -106,7 +107,7 @@ export class Service {
   async dispatch(method: string, payload: unknown): Promise<Reply<unknown>> {
     try {
       if (!isMethod(method)) throw new ApiError('E_UNKNOWN_METHOD', `unknown API method "${method}"`);
-      const input = calls[method].input.parse(payload ?? {});
+      const input = calls[method].input.parse(payload ?? {}, { error: payloadIssueText });
       const result = await (this.handlers[method] as (i: unknown) => Promise<unknown>)(input);
       return { ok: true, result };
     } catch (e) {
@@ -117,9 +118,7 @@ export class Service {
         return { ok: false, error: { code: err.code, message: err.message } };
       }
       if (e instanceof ZodError) {
-        const issue = e.issues[0];
-        const where = issue?.path.length ? issue.path.join('.') : 'payload';
-        return { ok: false, error: { code: 'E_BAD_REQUEST', message: `invalid request for ${method}: ${where}: ${issue?.message ?? 'invalid'}` } };
+        return { ok: false, error: { code: 'E_BAD_REQUEST', message: payloadErrorText(method, e) } };
       }
       return { ok: false, error: { code: 'E_INTERNAL', message: `internal error in ${method}: ${(e as Error).message}` } };
     }

@@ -109,7 +109,7 @@ describe('run ids through the browser-mode server', () => {
       const r = await api('runs.delete', { runId });
       expect(r.status, JSON.stringify(runId)).toBe(400);
       expect(r.body.error!.code).toBe('E_BAD_REQUEST');
-      expect(r.body.error!.message).toMatch(/invalid request for runs.delete: runId: invalid run id/);
+      expect(r.body.error!.message).toMatch(/^runId: invalid run id .* — runs.delete$/);
     }
     for (const p of survivors) expect(existsSync(p)).toBe(true);
     expect(readdirSync(dataDir).sort()).toEqual(before);

@@ -63,7 +63,7 @@ describe('browser-mode server', () => {
     expect(JSON.parse(notJson.body).error.code).toBe('E_BAD_REQUEST');
     const wrongType = await api('doc.save', JSON.stringify({ path: 5, text: [] }));
     expect(wrongType.status).toBe(400);
-    expect(JSON.parse(wrongType.body).error.message).toMatch(/invalid request for doc.save/);
+    expect(JSON.parse(wrongType.body).error.message).toMatch(/^path: must be a string, not a number — doc.save$/);
     expect((await api('no.such', '{}')).status).toBe(404);
     expect((await http('/api/app.info', { headers: { 'x-reid-token': s.token } })).status).toBe(405);
     expect((await http(`/..%2f..%2f..%2fetc%2fpasswd?token=${s.token}`)).status).toBe(403);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { RunSummary } from '../../../core/api/contract.js';
+import { RUN_NAME_MAX } from '../../../core/api/training-contract.js';
 import { LOSS_TERMS, lossTerm, type LossTermId } from '../../../core/training/losses.js';
 import { CompareQueries } from './CompareQueries.js';
 import { EvalMatrix } from './EvalMatrix.js';
@@ -25,7 +26,7 @@ function RunRow({ r, checked }: { r: RunSummary; checked: boolean }) {
       </td>
       <td>
         {editing ? (
-          <input data-testid="run-rename-input" autoFocus value={name} onChange={(e) => setName(e.target.value)} onBlur={save} onKeyDown={(e) => e.key === 'Enter' && save()} />
+          <input data-testid="run-rename-input" autoFocus maxLength={RUN_NAME_MAX} value={name} onChange={(e) => setName(e.target.value)} onBlur={save} onKeyDown={(e) => e.key === 'Enter' && save()} />
         ) : (
           <span data-testid="run-name" title={r.id}>
             {r.name}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { settingsProblems } from '../../../core/training/validate.js';
+import { RUN_NAME_MAX } from '../../../core/api/training-contract.js';
 import { useEditor } from '../store/editor.js';
 import { showProblem } from '../components/ProblemsPanel.js';
 import { nativeOpen } from '../store/native.js';
@@ -165,7 +166,7 @@ export function Setup() {
           ))}
           {!all.length && <li className="ok">Ready to train.</li>}
         </ul>
-        <input data-testid="run-name" placeholder="run name (optional)" value={name} onChange={(e) => setName(e.target.value)} />
+        <input data-testid="run-name" placeholder="run name (optional)" maxLength={RUN_NAME_MAX} value={name} onChange={(e) => setName(e.target.value)} />
         <button className="primary big" data-testid="train-start" disabled={blocked || busy} title={blocked ? 'fix the errors listed first' : 'start training in a separate process'} onClick={() => void startTraining(name)}>
           {busy ? 'Starting…' : 'Train'}
         </button>
