@@ -12,6 +12,7 @@ export * from './presets/fastreid.js';
 export * from './presets/senet.js';
 export * from './presets/resnest.js';
 export * from './presets/mgn.js';
+export * from './presets/choose.js';
 export * from './format/document.js';
 export * from './format/preprocess.js';
 export * from './commands/commands.js';

@@ -1,10 +1,9 @@
 import { useState } from 'react';
 import {
-  analyze,
-  buildMgnPreset,
   MGN_PRESET_NAMES,
   PRESET_DEFAULTS,
   PRESET_NAMES,
+  presetProblem,
   RESNEST_ARCHS,
   RESNEST_PRESET_NAMES,
   RESNET_DEPTHS,
@@ -26,15 +25,6 @@ const MGN_CARDS: Record<string, { trunk: string; parity: string }> = {
   'mgn_R50-ibn': { trunk: 'ResNet-50-IBN-a trunk', parity: 'eval features 1.0e-6 · max|ref| vs fast-reid' },
 };
 
-/**
- * Why an MGN graph cannot be built at `input` (its 2- and 3-stripe cuts of the layer4 map, torch.chunk as
- * fast-reid's mgn.py uses it), or null.
- */
-function mgnProblem(name: string, input: [number, number]): string | null {
-  const error = analyze(buildMgnPreset(name, { input }).graph).diagnostics.find((d) => d.severity === 'error');
-  return error ? `MGN at ${input[0]}×${input[1]}: ${error.message}` : null;
-}
-
 /** The reid-strong-baseline Baselines (ResNet, IBN, SENet), fast-reid's ResNeSt and MGN, with their head and input options. */
 export function PresetGallery() {
   const [name, setName] = useState('resnet50_ibn_a');
@@ -46,13 +36,12 @@ export function PresetGallery() {
   const m = /^(\d+)\s*[x×]\s*(\d+)$/.exec(input.trim());
   const n = Number(classes);
   const mgn = MGN_PRESET_NAMES.includes(name);
+  // The format here; the bounds (input 8–2048 px, classes, MGN's stripe cuts) from the editor's own graph check.
   const problem = !m
     ? 'input size is H×W, e.g. 256x128'
     : !Number.isInteger(n) || n < 1
       ? 'classes must be a positive whole number'
-      : mgn
-        ? mgnProblem(name, [Number(m[1]), Number(m[2])])
-        : null;
+      : presetProblem(name, { neck, neckFeat, lastStride, numClasses: n, input: [Number(m[1]), Number(m[2])] });
   const create = () => {
     if (problem || !m) return;
     newFromPreset(name, { neck, neckFeat, lastStride, numClasses: n, input: [Number(m[1]), Number(m[2])] });
@@ -142,7 +131,7 @@ export function PresetGallery() {
         <button onClick={newBlank}>Blank canvas</button>
         <span className="spacer" />
         <button onClick={() => useEditor.setState({ dialog: null })}>Cancel</button>
-        <button className="primary" data-testid="preset-create" disabled={!!problem} onClick={create}>
+        <button className="primary" data-testid="preset-create" disabled={!!problem} title={problem ?? undefined} onClick={create}>
           Create
         </button>
       </div>

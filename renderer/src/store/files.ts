@@ -1,4 +1,4 @@
-import { buildMgnPreset, buildPreset, MGN_PRESET_NAMES, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
+import { buildAnyPreset, buildPreset, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
 import { api, ClientError, WINDOW_ID } from '../api/client.js';
 import { docDisplayName, isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
 import { nativeSave } from './native.js';
@@ -33,8 +33,7 @@ export function guardUnsaved(what: string, then: () => void): void {
 export function newFromPreset(name: string, opts: Partial<PresetOptions>): void {
   guardUnsaved('start a new model', () => {
     // Presets come laid out left to right (input → stem → layer1…4 → pool → neck → classifier).
-    // fast-reid's MGN has its own heads (BNNeck per head): the neck options do not apply.
-    const doc = MGN_PRESET_NAMES.includes(name) ? buildMgnPreset(name, { ...(opts.lastStride ? { lastStride: opts.lastStride } : {}), ...(opts.numClasses ? { numClasses: opts.numClasses } : {}), ...(opts.input ? { input: opts.input } : {}) }) : buildPreset(name, opts);
+    const doc = buildAnyPreset(name, opts);
     // Untouched presets count as clean: nothing to lose, so no unsaved-changes prompt for them.
     loadDoc(doc, null, true, name);
     set({ dialog: null });
