@@ -174,10 +174,19 @@ export function loadDocument(raw: unknown): GraphDoc {
     if (ids.has(n.id)) throw new DocumentError('E_INVALID_DOCUMENT', `invalid document: node id "${n.id}" is used twice`);
     ids.add(n.id);
   }
+  // Connections are addressed by id (select, disconnect, the canvas's keys): two with one id would be one to the
+  // editor, and a problem of either would be reported under the other's endpoints.
+  const edges = d.graph.edges.map(restoreEdge);
+  const edgeIds = new Set<string>();
+  for (const [i, e] of edges.entries()) {
+    if (edgeIds.has(e.id))
+      throw new DocumentError('E_INVALID_DOCUMENT', d.graph.edges[i]!.id === undefined ? `invalid document: connection ${e.id} is listed twice` : `invalid document: connection id "${e.id}" is used twice`);
+    edgeIds.add(e.id);
+  }
   const out: GraphDoc = {
     format: DOC_FORMAT,
     version: DOC_VERSION,
-    graph: { nodes: d.graph.nodes.map(restoreNode), edges: d.graph.edges.map(restoreEdge) },
+    graph: { nodes: d.graph.nodes.map(restoreNode), edges },
   };
   if (d.training) out.training = d.training;
   if (d.preprocess) out.preprocess = d.preprocess;

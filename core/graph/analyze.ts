@@ -99,7 +99,8 @@ export function analyze(graph: Graph): Analysis {
     const sk = s && getKind(s.kind);
     const tk = t && getKind(t.kind);
     if (!s || !t) {
-      diag('E_BAD_EDGE', `connection ${e.id} refers to a node that does not exist`, t?.id ?? s?.id);
+      const missing = [...(s ? [] : [e.source]), ...(t ? [] : [e.target])].map((id) => `"${id}"`).join(' and ');
+      diag('E_BAD_EDGE', `connection ${e.id} refers to ${missing.includes(' and ') ? 'nodes' : 'a node'} ${missing}, which ${missing.includes(' and ') ? 'do' : 'does'} not exist`, t?.id ?? s?.id);
       return false;
     }
     if (!sk || !tk) return false;
