@@ -4,7 +4,7 @@
  * document with training settings, plus the keys ReID Studio does not model.
  */
 import { ConfigError, importConfig, type ImportResult } from '../../core/config/index.js';
-import { readTextFileSync } from '../io/files.js';
+import { FileError, readTextFileSync } from '../io/files.js';
 
 /** A config that cannot be read or imported; the message names the file and is for the user. */
 export class ConfigImportError extends Error {}
@@ -18,6 +18,15 @@ function readText(path: string, what: string): string {
   }
 }
 
+/** A `_BASE_` file's text; throws an Error whose message is the reason alone (e.g. "no such file or folder"). */
+function readBase(path: string): string {
+  try {
+    return readTextFileSync(path, 'config');
+  } catch (e) {
+    throw new Error(e instanceof FileError ? e.reason : (e as Error).message);
+  }
+}
+
 /** Reads and imports `file`. Throws ConfigImportError for an unreadable file or a config that is not RSB / FR. */
 export function importConfigFile(file: string): ImportResult {
   let text: string;
@@ -27,9 +36,11 @@ export function importConfigFile(file: string): ImportResult {
     throw new ConfigImportError((e as Error).message);
   }
   try {
-    return importConfig(text, { path: file, resolveBase: (p) => readText(p, '_BASE_') });
+    // core/config/import.ts names the _BASE_ and its includer ("cannot read _BASE_ X (from Y): …"): the reason only here.
+    return importConfig(text, { path: file, resolveBase: readBase });
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigImportError(`${file}: ${e.message}`);
+    // Most of core's messages already name the file ("X is not valid YAML"): it is said once.
+    if (e instanceof ConfigError) throw new ConfigImportError(e.message.includes(file) ? e.message : `${file}: ${e.message}`);
     throw e;
   }
 }
