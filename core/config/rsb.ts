@@ -108,6 +108,33 @@ const RSB_SE: Record<string, SenetArch> = {
 /** Depth of the ResNet with an SENet's blocks per stage (ModelSpec.depth). */
 const SE_DEPTH = (arch: SenetArch): Depth => (SENET_ARCHS[arch].layers[2] === 6 ? 'resnet50' : SENET_ARCHS[arch].layers[1] === 4 ? 'resnet101' : 'resnet152');
 
+/**
+ * The ImageNet weights file MODEL.PRETRAIN_PATH takes for each MODEL.NAME, as reid-strong-baseline names them:
+ * torchvision's model_urls files for the ResNets (its configs/*.yml: resnet50-19c8e357.pth; resnet_ibn_a.py lists
+ * the same torchvision names), Cadene's pretrainedmodels files for the SENets (modeling/backbones/senet.py, to which
+ * its README points). resnet50_ibn_a's weights are IBN-Net's, behind a link in the README with no file name.
+ */
+const RSB_IMAGENET_WEIGHTS: Record<string, string> = {
+  resnet18: 'torchvision resnet18-5c106cde.pth',
+  resnet34: 'torchvision resnet34-333f7ec4.pth',
+  resnet50: 'torchvision resnet50-19c8e357.pth',
+  resnet101: 'torchvision resnet101-5d3b4d8f.pth',
+  resnet152: 'torchvision resnet152-b121ed2d.pth',
+  se_resnet50: 'se_resnet50-ce0d4300.pth',
+  se_resnet101: 'se_resnet101-7e38fcc6.pth',
+  se_resnet152: 'se_resnet152-d17c99b7.pth',
+  se_resnext50: 'se_resnext50_32x4d-a260b3a4.pth',
+  se_resnext101: 'se_resnext101_32x4d-3b2fe3d8.pth',
+  senet154: 'senet154-c7b49a05.pth',
+  resnet50_ibn_a: "IBN-Net's resnet50_ibn_a ImageNet weights, linked from reid-strong-baseline's README",
+};
+
+/** " (e.g. <the model's ImageNet weights file>)", or "" where reid-strong-baseline names none. */
+export function rsbWeightsExample(modelName: string): string {
+  const file = RSB_IMAGENET_WEIGHTS[modelName];
+  return file ? ` (e.g. ${file})` : '';
+}
+
 /** reid-strong-baseline's MODEL.NAME for a model (the SE presets have their own names there). */
 function rsbModelName(m: ModelSpec): string {
   const name = presetName(m);
@@ -204,10 +231,10 @@ export function exportRsbYaml(doc: GraphDoc, o: { pretrainGiven?: string } = {})
   else if (s.pretrained.choice === 'none') {
     if (start.explicit)
       notes['MODEL.PRETRAIN_PATH'] =
-        "the run trained from scratch, but reid-strong-baseline always loads weights (modeling/baseline.py load_param): set the ImageNet weights file (e.g. torchvision resnet50-19c8e357.pth); its run then starts from them, unlike the app's";
+        `the run trained from scratch, but reid-strong-baseline always loads weights (modeling/baseline.py load_param): set the ImageNet weights file${rsbWeightsExample(rsbModelName(m))}; its run then starts from them, unlike the app's`;
     else warnings.push("MODEL.PRETRAIN_CHOICE is 'imagenet' (reid-strong-baseline always loads weights)");
   } else choice = s.pretrained.choice;
-  if (!path && !o.pretrainGiven) warnings.push('MODEL.PRETRAIN_PATH is empty: set it to the weights file before training (e.g. torchvision resnet50-19c8e357.pth)');
+  if (!path && !o.pretrainGiven) warnings.push(`MODEL.PRETRAIN_PATH is empty: set it to the weights file before training${rsbWeightsExample(rsbModelName(m))}`);
   if (s.seed !== 0) warnings.push(`the seed (${s.seed}) is not a reid-strong-baseline setting and is not written`);
   reasons.push(...rsbSettingsProblems(s));
   if (reasons.length) return { ok: false, reasons };
