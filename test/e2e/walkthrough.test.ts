@@ -44,6 +44,16 @@ describe('a walkthrough of the app', () => {
     await expect.poll(() => second.getByTestId('toast').allTextContents()).toContainEqual(expect.stringMatching(/open in another tab/));
     expect(await second.getByTestId('confirm-dialog').count()).toBe(0);
     await second.close();
+    // A tab in another browser profile (a new context: no shared Web Locks, as another browser): the server
+    // knows the first tab is still connected, so nothing is offered, and loading leaves its autosave alone.
+    const otherProfile = await ctx.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const elsewhere = await otherProfile.newPage();
+    await elsewhere.goto(ctx.s.url);
+    await elsewhere.waitForSelector('[data-testid="app"][data-ready="true"]');
+    await expect.poll(() => elsewhere.getByTestId('toast').allTextContents()).toContainEqual(expect.stringMatching(/open in another tab/));
+    expect(await elsewhere.getByTestId('confirm-dialog').count()).toBe(0);
+    await otherProfile.close();
+    expect(existsSync(join(ctx.s.home, 'autosave.json'))).toBe(true);
     await first.close({ runBeforeUnload: false }); // gone with unsaved changes, as a crash
     const third = await context.newPage();
     await third.goto(ctx.s.url);
