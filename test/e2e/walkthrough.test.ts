@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConsoleMessage } from 'playwright-core';
 import { discardRecovery, openApp, servedBrowser } from './harness.js';
+import { RUN_NAME_MAX } from '../../core/api/training-contract.js';
 
 const ctx = servedBrowser();
 
@@ -75,7 +76,7 @@ describe('a walkthrough of the app', () => {
     await page.close();
   });
 
-  it('Escape closes a menu-bar drop-down; Presets from the training view opens in the editor', async () => {
+  it('Escape closes a menu-bar drop-down; the run name stops at its limit; Presets from the training view opens in the editor', async () => {
     const page = await openApp(ctx.browser, ctx.s.url);
     await discardRecovery(page);
     await page.getByTestId('menubar-edit').click();
@@ -84,6 +85,10 @@ describe('a walkthrough of the app', () => {
     await expect.poll(() => page.locator('.menu.dropdown').count()).toBe(0);
     await page.getByTestId('btn-train').click();
     await expect.poll(() => page.getByTestId('training-close').count()).toBe(1);
+    // The run name takes at most the API's limit (tryout finding: 5,000 characters reached the API's raw refusal).
+    const runName = page.locator('input[data-testid="run-name"]');
+    await runName.fill('x'.repeat(5000));
+    expect((await runName.inputValue()).length).toBe(RUN_NAME_MAX);
     await page.getByTestId('btn-presets').click();
     await expect.poll(() => page.getByTestId('preset-gallery').isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('training-close').count()).toBe(0);
