@@ -73,3 +73,24 @@ export function summarize(graph: Graph, opts: { expand?: boolean } = {}, a: Anal
     diagnostics: a.diagnostics,
   };
 }
+
+/**
+ * The blocks of the model that the analysis could not evaluate: nodes upstream of an output node (reached
+ * backwards along the connections) that have no analysis (a graph error at or before them). The model's
+ * totals leave them out, so a summary over such a graph is not the model's. A block that feeds no output (a
+ * pasted block not yet connected) is not part of the model and is not counted. Output nodes themselves carry
+ * no weights and are never counted.
+ */
+export function unanalysedModelNodes(graph: Graph, a: Analysis): string[] {
+  const feeds = new Map<string, string[]>();
+  for (const e of graph.edges) feeds.set(e.target, [...(feeds.get(e.target) ?? []), e.source]);
+  const seen = new Set<string>();
+  const stack = graph.nodes.filter((n) => getKind(n.kind)?.primitive === 'output').map((n) => n.id);
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(feeds.get(id) ?? []));
+  }
+  return graph.nodes.filter((n) => seen.has(n.id) && getKind(n.kind)?.primitive !== 'output' && !a.nodes[n.id]).map((n) => n.id);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addNode, analyze, applyCommand, buildPreset, connect, removeNodes, setParams, type Graph, type GraphDoc } from '../../core/index.js';
+import { addNode, analyze, applyCommand, buildPreset, connect, removeNodes, setParams, unanalysedModelNodes, type Graph, type GraphDoc } from '../../core/index.js';
 
 const codes = (g: Graph) => analyze(g).diagnostics.map((d) => `${d.code}@${d.nodeId ?? ''}`);
 
@@ -30,6 +30,19 @@ function tinyResidual(): GraphDoc {
 }
 
 describe('diagnostics', () => {
+  it('the summary counts are the model\'s only when every block feeding an output was analysed (a pasted, unconnected block is not part of the model)', () => {
+    const ok = tinyResidual();
+    expect(unanalysedModelNodes(ok.graph, analyze(ok.graph))).toEqual([]);
+    // A block that feeds nothing: not part of the model, its missing input is an error but the totals stand.
+    const pasted = applyCommand(ok, addNode({ kind: 'conv2d', position: { x: 0, y: 0 }, id: 'p', params: { filters: 8, kernel: 3, stride: 1, padding: 1 } }));
+    expect(codes(pasted.graph)).toContain('E_UNCONNECTED_INPUT@p');
+    expect(unanalysedModelNodes(pasted.graph, analyze(pasted.graph))).toEqual([]);
+    expect(analyze(pasted.graph).totals.params).toBe(analyze(ok.graph).totals.params);
+    // A mismatch on the path to the output: the add and everything after it have no counts.
+    const broken = applyCommand(ok, setParams(['b'], { filters: 4 })).graph;
+    expect(unanalysedModelNodes(broken, analyze(broken)).sort()).toEqual(['add', 'gap']);
+  });
+
   it('a valid graph has no errors (only the training-output warning here)', () => {
     expect(codes(tinyResidual().graph)).toEqual(['W_NO_TRAIN_OUTPUT@out']);
   });

@@ -108,7 +108,7 @@ describe('layouts read as the frameworks read them (reference: test/training/ref
     const ref = runPython<Record<string, unknown[][]>>('ref_datasets.py', { what: 'msmt17', root });
     for (const s of ['train', 'query', 'gallery'] as const) expect(sortT(triples(root, d[s]))).toEqual(sortT(ref[s]!));
     expect(ref.val!.length).toBe(1);
-    expect(d.summary.notes.join(' ')).toMatch(/list_val\.txt \(1 images\) is not added to training/);
+    expect(d.summary.notes.join(' ')).toMatch(/list_val\.txt \(1 image\) is not added to training/);
     expect(d.summary.train).toMatchObject({ identities: 2, images: 4, cameras: 4 });
     expect(d.summary.validQueries).toBe(2);
   });

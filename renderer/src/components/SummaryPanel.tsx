@@ -1,4 +1,4 @@
-import { classifierIds, getKind, layerKindCounts } from '../../../core/index.js';
+import { classifierIds, layerKindCounts, unanalysedModelNodes } from '../../../core/index.js';
 import { fmtInt, fmtMacs, fmtShape } from '../lib/format.js';
 import { useEditor } from '../store/editor.js';
 
@@ -13,9 +13,10 @@ export function SummaryPanel() {
   const neckInfo = neck && a.nodes[neck.id];
   const fixedShift = neckInfo ? neckInfo.params - neckInfo.trainable : 0;
   const classes = useEditor((s) => s.classes);
-  // Blocks the analysis could not evaluate (a graph error at or before them) have no counts: a sum that leaves
-  // them out is not the model's total, so every count shows "–" and says why rather than a smaller number.
-  const unknown = useEditor((s) => s.history.doc.graph.nodes.filter((n) => getKind(n.kind)?.primitive !== 'output' && !a.nodes[n.id]).length);
+  // Blocks of the model the analysis could not evaluate (a graph error at or before them) have no counts: a sum
+  // that leaves them out is not the model's total, so every count shows "–" and says why rather than a smaller
+  // number. A block that feeds no output (pasted, not yet connected) is not part of the model.
+  const unknown = useEditor((s) => unanalysedModelNodes(s.history.doc.graph, a).length);
   const partial = unknown > 0 ? `${unknown} block${unknown === 1 ? ' is' : 's are'} not analysed (graph errors, listed in Problems): the counts are shown once the graph is fixed` : null;
   const count = (v: string) => (partial ? '–' : v);
   // The identity classifier (a linear feeding the logits), not the first linear: MGN's first is a 2048 → 256 reduction.
