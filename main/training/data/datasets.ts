@@ -257,10 +257,10 @@ export function formatDatasetSummary(d: Pick<LoadedDataset, 'summary' | 'problem
   if (p.junkDropped) out.push(`  junk images (pid -1) dropped: ${p.junkDropped}`);
   if (p.distractorsDropped) out.push(`  distractor images (pid 0) outside the gallery dropped: ${p.distractorsDropped}`);
   if (p.unparsable.length) out.push(`  skipped ${counted(p.unparsable.length, 'file')} with unexpected names, e.g. ${p.unparsable[0]}`);
-  if (p.unreadable.length) out.push(`  skipped ${p.unreadable.length} unreadable ${p.unreadable.length === 1 ? 'image' : 'images'}, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
+  if (p.unreadable.length) out.push(`  skipped ${counted(p.unreadable.length, 'unreadable image')}, e.g. ${p.unreadable[0]!.path}: ${p.unreadable[0]!.reason}`);
   if (p.emptyClasses.length) out.push(`  ${counted(p.emptyClasses.length, 'empty class folder')} ${p.emptyClasses.length === 1 ? 'is not a class' : 'are not classes'}, e.g. ${p.emptyClasses[0]}`);
   if (p.identitiesDropped.length)
-    out.push(`  ${p.identitiesDropped.length} training ${p.identitiesDropped.length === 1 ? 'identity' : 'identities'} dropped: none of ${p.identitiesDropped.length === 1 ? 'its' : 'their'} images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
+    out.push(`  ${counted(p.identitiesDropped.length, 'training identity', 'training identities')} dropped: none of ${p.identitiesDropped.length === 1 ? 'its' : 'their'} images could be read (${p.identitiesDropped.slice(0, 5).map((x) => x.id).join(', ')}${p.identitiesDropped.length > 5 ? ', …' : ''})`);
   if (p.identitiesBelowK.length) out.push(`  ${p.identitiesBelowK.length} training ${p.identitiesBelowK.length === 1 ? 'identity has' : 'identities have'} fewer than K images (sampled with replacement)`);
   return out.join('\n');
 }

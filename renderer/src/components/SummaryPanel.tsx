@@ -1,4 +1,4 @@
-import { classifierIds, layerKindCounts, unanalysedModelNodes } from '../../../core/index.js';
+import { classifierIds, counted, layerKindCounts, unanalysedModelNodes } from '../../../core/index.js';
 import { fmtInt, fmtMacs, fmtShape } from '../lib/format.js';
 import { useEditor } from '../store/editor.js';
 
@@ -17,7 +17,7 @@ export function SummaryPanel() {
   // that leaves them out is not the model's total, so every count shows "–" and says why rather than a smaller
   // number. A block that feeds no output (pasted, not yet connected) is not part of the model.
   const unknown = useEditor((s) => unanalysedModelNodes(s.history.doc.graph, a).length);
-  const partial = unknown > 0 ? `${unknown} block${unknown === 1 ? ' is' : 's are'} not analysed (graph errors, listed in Problems): the counts are shown once the graph is fixed` : null;
+  const partial = unknown > 0 ? `${counted(unknown, 'block')} ${unknown === 1 ? 'is' : 'are'} not analysed (graph errors, listed in Problems): the counts are shown once the graph is fixed` : null;
   const count = (v: string) => (partial ? '–' : v);
   // The identity classifier (a linear feeding the logits), not the first linear: MGN's first is a 2048 → 256 reduction.
   const docClasses = useEditor((s) => {
