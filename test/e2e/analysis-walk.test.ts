@@ -32,7 +32,8 @@ interface EvalQueriesFile {
 interface EvalFile {
   mAP: number;
   roc: { auc: number };
-  tprAtFpr: { fpr: number; actualFpr: number; tpr: number; threshold: number }[];
+  distanceHistogram: { edges: number[] };
+  tprAtFpr: { fpr: number; actualFpr: number; tpr: number; threshold: number; acceptsNone: boolean }[];
   perCameraPair: { queryCameras: number[]; galleryCameras: number[]; cells: unknown[] };
 }
 
@@ -125,8 +126,13 @@ describe('analysis walk: two runs query by query, activation maps, thresholds, c
     expect(ev.tprAtFpr.map((t) => t.fpr)).toEqual([1e-4, 1e-3, 1e-2]); // README "Thresholds and camera pairs"
     for (const t of ev.tprAtFpr) {
       const cells = (await table.locator(`tr[data-fpr="${t.fpr}"] td`).allTextContents()).map((c) => c.trim());
-      expect(cells).toEqual([t.fpr.toExponential(0), t.actualFpr.toExponential(2), `${(t.tpr * 100).toFixed(2)}%`, t.threshold.toFixed(4)]);
-      expect(Number(await table.locator(`tr[data-fpr="${t.fpr}"]`).getAttribute('data-threshold'))).toBe(t.threshold);
+      // sklearn's "accept nothing" point has no distance threshold (its min distance − 1 is none): words, TPR 0.
+      expect(cells).toEqual([t.fpr.toExponential(0), t.actualFpr.toExponential(2), `${(t.tpr * 100).toFixed(2)}%`, t.acceptsNone ? 'no pair accepted at this FPR' : t.threshold.toFixed(4)]);
+      const attr = await table.locator(`tr[data-fpr="${t.fpr}"]`).getAttribute('data-threshold');
+      if (t.acceptsNone) expect([attr, t.tpr, t.actualFpr]).toEqual([null, 0, 0]);
+      else expect(Number(attr)).toBe(t.threshold);
+      // A shown threshold is a distance of the evaluation: within the distance histogram's range.
+      if (!t.acceptsNone) expect(t.threshold).toBeGreaterThanOrEqual(ev.distanceHistogram.edges[0]!);
     }
     await page.getByTestId('thresholds').screenshot({ path: `${SHOTS}/results-thresholds.png` });
 
