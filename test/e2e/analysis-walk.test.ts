@@ -111,6 +111,8 @@ describe('analysis walk: two runs query by query, activation maps, thresholds, c
     // Every image is now a map: none is the thumbnail it replaced.
     maps.forEach((m, i) => expect(m, `image ${i}`).not.toBe(thumbs[i]));
     expect(await page.getByTestId('ranklist-actmap-checkpoint').inputValue()).toBe('last');
+    // The map is blended at 50 % by default (the person stays visible; test/onnx/actmap.test.ts checks the blend).
+    expect(await page.getByTestId('ranklist-actmap-opacity').inputValue()).toBe('0.5');
     await page.screenshot({ path: `${SHOTS}/results-actmaps.png` });
     await page.getByTestId('ranklist-actmap-toggle').uncheck();
     await expect.poll(srcs).toEqual(thumbs);
