@@ -154,6 +154,20 @@ describe('analysis walk: two runs query by query, activation maps, thresholds, c
     await page.getByTestId('embedding-compute').click();
     const map = page.getByTestId('embedding-map');
     await expect.poll(() => map.getAttribute('data-points'), { timeout: 120_000 }).toBe(String(q.numQuery + q.numGallery));
+    // The camera colours' legend lists exactly the evaluation's cameras (eval.json's camera-pair grid: query and
+    // gallery cameras), each its own colour.
+    const g = runFile<EvalFile>(ids.b, 'eval.json').perCameraPair;
+    const cams = [...new Set([...g.queryCameras, ...g.galleryCameras])].sort((x, y) => x - y);
+    const legend = page.getByTestId('embedding-legend');
+    expect(await legend.getAttribute('data-by')).toBe('camera');
+    const items = legend.locator('li');
+    expect((await items.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-key')))))).toEqual(cams);
+    expect((await items.allTextContents()).map((t) => t.trim())).toEqual(cams.map((c) => `cam ${c + 1}`));
+    expect(new Set(await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-colour')))).size).toBe(cams.length);
+    await page.getByTestId('embedding-colour').selectOption('identity');
+    await expect.poll(() => legend.getAttribute('data-by')).toBe('identity');
+    expect(await legend.locator('li[data-key]').count()).toBeGreaterThan(1);
+    await page.getByTestId('embedding-colour').selectOption('camera');
     await map.screenshot({ path: `${SHOTS}/results-embedding-map.png` });
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
   }, 180_000);
