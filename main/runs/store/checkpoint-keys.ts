@@ -152,7 +152,7 @@ export function decodeTrainingState<S>(layers: readonly Layer[], saved: Checkpoi
  * version-1 checkpoint's converted once); `values`, the same slots in tfjs layout, made when first read (for
  * the tfjs model only); weights of no slot of `layers` are left out, as a load leaves them. `step`, and `epoch`
  * (epochs completed) with `iteration` (iterations into the next; 0 at an epoch's end) — the position training
- * resumes at, minus one epoch. Throws CheckpointContentError for a tensor whose size is not its slot's.
+ * resumes at, minus one epoch. Throws CheckpointContentError for a version-2 tensor whose size is not its slot's.
  */
 export function decodeRunWeights(layers: readonly Layer[], saved: CheckpointData<Partial<CheckpointMeta>>): { readonly values: Map<string, Float32Array>; torch: Map<string, Float32Array>; step?: number; epoch?: number; iteration?: number } {
   const { byKey, byId } = slotSpecs(layers);
@@ -162,8 +162,11 @@ export function decodeRunWeights(layers: readonly Layer[], saved: CheckpointData
     const t = saved.tensors.get(v2 ? k : weightKey(k));
     const spec = v2 ? byKey.get(k) : byId.get(k);
     if (!t || !spec) continue;
-    if (t.data.length !== numel(spec.shape)) throw new CheckpointContentError(`the checkpoint's ${k} has ${t.data.length} values, the graph's [${spec.shape.join(', ')}] takes ${numel(spec.shape)}`);
-    torch.set(spec.id, v2 ? t.data : toTorch(t.data, spec.shape, spec.spec.transform));
+    const fits = t.data.length === numel(spec.shape);
+    if (v2 && !fits) throw new CheckpointContentError(`the checkpoint's ${k} has ${t.data.length} values, the graph's [${spec.shape.join(', ')}] takes ${numel(spec.shape)}`);
+    // A version-1 tensor of another size (a classifier sized for other identities) is passed as it is: the
+    // consumers drop or refuse it by its size, naming its key (as before the PyTorch layout).
+    torch.set(spec.id, v2 || !fits ? t.data : toTorch(t.data, spec.shape, spec.spec.transform));
   }
   let values: Map<string, Float32Array> | undefined;
   const { step, epoch, batch } = saved.meta;
@@ -171,7 +174,7 @@ export function decodeRunWeights(layers: readonly Layer[], saved: CheckpointData
     get values() {
       values ??= new Map([...torch].map(([id, v]) => {
         const spec = byId.get(id)!;
-        return [id, toTfjs(v, spec.shape, spec.spec.transform)];
+        return [id, v.length === numel(spec.shape) ? toTfjs(v, spec.shape, spec.spec.transform) : v];
       }));
       return values;
     },
