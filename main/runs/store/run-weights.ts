@@ -23,9 +23,13 @@ import { fsPath } from '../../io/raw-names.js';
 export class WeightsSourceError extends Error {}
 
 export interface ResolvedWeights {
-  /** `${layer}/${slot}` → values in tfjs layout (for a file: re-laid-out when first read). */
-  values: Map<string, Float32Array>;
-  /** Files and PyTorch-layout run checkpoints: the same slots in PyTorch layout, as read (what the weight store takes without a relayout). */
+  /** `${layer}/${slot}` → values in tfjs layout, re-laid-out when first read (for the tfjs model only). */
+  readonly values: Map<string, Float32Array>;
+  /**
+   * The same slots in PyTorch layout (a file's tensors as read, a version-2 run checkpoint's as stored, a
+   * version-1 one's converted once): what the weight store takes without a relayout. Always set since run
+   * checkpoints decode to PyTorch layout; optional for callers that build ResolvedWeights themselves.
+   */
   torch?: Map<string, Float32Array>;
   kind: 'run' | 'file';
   /** Run folders: the training step of the checkpoint. */
@@ -75,14 +79,23 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     } catch (e) {
       throw new WeightsSourceError(`the run checkpoint in ${path} does not fit the graph: ${(e as Error).message}`);
     }
-    const { values, torch, ...position } = decoded;
-    if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
+    const { torch } = decoded;
+    if (!torch.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
     // A damaged tensors.bin can hold NaN / ±Inf, or a negative BatchNorm variance: every consumer (eval, embed,
     // export) would write numbers computed from it, so it is the file's error, named as pretrained files' are.
-    const bad = [...(torch ?? values)].filter(([k, v]) => v.some((x) => !Number.isFinite(x)) || (/(running_var|moving_variance)$/.test(k) && v.some((x) => x < 0))).map(([k]) => k);
+    const bad = [...torch].filter(([k, v]) => v.some((x) => !Number.isFinite(x)) || (/(running_var|moving_variance)$/.test(k) && v.some((x) => x < 0))).map(([k]) => k);
     if (bad.length)
       throw new NonFiniteWeightsError(`the run checkpoint in ${path} is damaged: ${bad.length} tensor(s) hold NaN / ±Inf or a negative variance (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''})`);
-    return { values, ...(torch ? { torch } : {}), kind: 'run', ...position };
+    return {
+      // The tfjs layout only when a tfjs consumer asks (decodeRunWeights makes it on first read).
+      get values() {
+        return decoded.values;
+      },
+      torch,
+      kind: 'run',
+      ...(decoded.step !== undefined ? { step: decoded.step } : {}),
+      ...(decoded.epoch !== undefined ? { epoch: decoded.epoch, iteration: decoded.iteration ?? 0 } : {}),
+    };
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.
