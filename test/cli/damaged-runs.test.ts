@@ -47,6 +47,12 @@ describe('a refused train flag leaves no run folder and no run.lock', () => {
   }, 120_000);
 });
 
+it('train --resume of a path that does not exist says so (not "not a run folder")', () => {
+  const gone = join(home, 'no-such-run');
+  refused(cli('train', '--resume', gone), new RegExp(`^reid-studio: error: ${gone} does not exist \\(no such run folder\\)\n$`));
+  expect(existsSync(gone)).toBe(false);
+});
+
 describe('a run folder that lost a file', () => {
   const run = join(home, 'stopped');
   let trained: Promise<number | null> | undefined;
