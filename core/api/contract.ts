@@ -31,6 +31,9 @@ export const pathSchema = z
  */
 export const windowIdSchema = z.string().regex(/^[\w-]{8,64}$/, 'a window id: 8 to 64 letters, digits, - or _');
 
+/** session.start's `recovery.window` of the single `autosave.json` that writers naming no window keep (older clients). */
+export const LEGACY_AUTOSAVE_SLOT = 'legacy-autosave';
+
 /** Document JSON is sent as text: the service checks it with core's parser before writing anything. */
 const docText = z.string().max(64 * 1024 * 1024, 'document is larger than 64 MB');
 
@@ -51,12 +54,16 @@ export const calls = {
    * What to show at launch: crash-recovery state (unsaved edits of the last session) and the last document.
    * `window`: the asking window. An autosave whose writer (`autosave.write`'s `window`) is still connected is
    * not a crash: `recovery` is null then and `recoveryHeld` true (that window keeps its unsaved changes).
+   * Each window has its own autosave slot: `recovery` is the asking window's own, else the newest slot whose
+   * window is gone, `recovery.window` naming it (pass it as `autosave.write`'s `recovered` to clear or move it);
+   * `moreRecoveries` counts the other gone windows' slots (offered next).
    */
   'session.start': {
     input: z.object({ window: windowIdSchema.optional() }).strict(),
     output: z.object({
-      recovery: z.object({ path: z.string().nullable(), text: z.string(), savedAt: z.string() }).nullable(),
+      recovery: z.object({ path: z.string().nullable(), text: z.string(), savedAt: z.string(), window: z.string().optional() }).nullable(),
       recoveryHeld: z.boolean(),
+      moreRecoveries: z.number().int().optional(),
       last: docFile.nullable(),
       lastError: z.string().nullable(),
     }),
@@ -68,10 +75,12 @@ export const calls = {
   'recent.clear': { input: z.object({}).strict(), output: z.object({ ok: z.literal(true) }) },
   /**
    * Unsaved state for crash recovery; `text: null` clears it (document saved or discarded). `window`: the
-   * writing window; a clear never removes the autosave of another window that is still connected.
+   * writing window, whose own slot this writes or clears; a clear never removes the autosave of another window
+   * that is still connected. `recovered`: the gone window's slot this window was offered (session.start's
+   * `recovery.window`), removed after this write or clear (recovered here, or discarded).
    */
   'autosave.write': {
-    input: z.object({ path: pathSchema.nullable(), text: docText.nullable(), window: windowIdSchema.optional() }).strict(),
+    input: z.object({ path: pathSchema.nullable(), text: docText.nullable(), window: windowIdSchema.optional(), recovered: windowIdSchema.optional() }).strict(),
     output: z.object({ ok: z.literal(true) }),
   },
   /** A minimal file browser for hosts without native dialogs (browser mode). */

@@ -310,12 +310,12 @@ export const trainingCalls = {
   },
   /**
    * Activation maps (torchreid `visualize_actmap`: Σ_c x² of the last feature map, L2-normalised, resized, jet,
-   * image·0.3 + map·0.7; core/compile/actmap.ts) of images the service has listed before, computed with the
+   * image·(1 − opacity) + map·opacity, opacity torchreid's 0.7 unless given; core/compile/actmap.ts) of images the service has listed before, computed with the
    * run's checkpoint by the engine that evaluates (an extra output of the same lowered graph): JPEG data URLs,
    * null for an image that is not served or not readable. `engine` names it, `featureMap` is [h, w].
    */
   'runs.actmaps': {
-    input: z.object({ runId, paths: z.array(path).max(128), checkpoint: z.enum(['last', 'best']).default('last') }).strict(),
+    input: z.object({ runId, paths: z.array(path).max(128), checkpoint: z.enum(['last', 'best']).default('last'), opacity: z.number().min(0).max(1).optional() }).strict(),
     output: z.object({ engine: z.string(), featureMap: z.tuple([z.number(), z.number()]), images: z.array(z.object({ path: z.string(), dataUrl: z.string().nullable() })) }),
   },
   /** Small JPEG thumbnails (data URLs) of dataset images the service has listed before. */

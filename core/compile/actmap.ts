@@ -19,6 +19,9 @@ import { CompileError } from '../registry/lowering.js';
  * part, which stretched over the image would be a wrong map). Pure: no I/O.
  */
 
+/** torchreid visactmap's weight of the coloured map in the overlay (`img * 0.3 + am * 0.7`). */
+export const ACTMAP_OPACITY = 0.7;
+
 /** The ONNX graph's optional output of per-position squared activations summed over channels, [batch, h, w]. */
 export const ACTMAP_OUTPUT_NAME = 'actmap';
 
@@ -100,13 +103,18 @@ export function jet(t: number): [number, number, number] {
 /**
  * The overlaid picture torchreid writes (its third panel): `image` RGB uint8 [H, W, 3] (the network's input
  * image: the resized picture), `map` one normalised activation map [h, w]. The map is resized to H×W,
- * min-max scaled to 0…255 and floored, coloured with jet, and blended as image·0.3 + colour·0.7, truncated
- * to uint8. Returns RGB uint8 [H, W, 3].
+ * min-max scaled to 0…255 and floored, coloured with jet, and blended as image·(1 − opacity) + colour·opacity,
+ * truncated to uint8 (Pillow's `Image.blend(image, colour, opacity)`, up to its float32 rounding). `opacity` in
+ * [0, 1], default torchreid's 0.7 (image·0.3 + colour·0.7); a lower one keeps the person visible under the map.
+ * Returns RGB uint8 [H, W, 3]. Errors: RangeError for sizes that disagree or an opacity outside [0, 1].
  * Porting note: torchreid blends OpenCV's BGR colour map with the RGB image and writes the result with
  * cv2.imwrite (which takes BGR), so its overlap shows the photo with red and blue swapped; here both are RGB.
  */
-export function overlayActmap(image: Uint8Array, H: number, W: number, map: Float32Array, h: number, w: number): Uint8Array {
+export function overlayActmap(image: Uint8Array, H: number, W: number, map: Float32Array, h: number, w: number, opacity = ACTMAP_OPACITY): Uint8Array {
   if (image.length !== H * W * 3) throw new RangeError(`image has ${image.length} values, expected ${H}×${W}×3`);
+  if (!(opacity >= 0 && opacity <= 1)) throw new RangeError(`opacity ${opacity} is outside [0, 1]`);
+  // 1 − opacity to 9 decimals: 0.7 blends with torchreid's exact 0.3 (1 − 0.7 is 0.30000000000000004 in float64).
+  const imageWeight = Math.round((1 - opacity) * 1e9) / 1e9;
   if (map.length !== h * w) throw new RangeError(`map has ${map.length} values, expected ${h}×${w}`);
   const big = resizeBilinear(map, h, w, H, W);
   let lo = Infinity;
@@ -123,7 +131,7 @@ export function overlayActmap(image: Uint8Array, H: number, W: number, map: Floa
   for (let p = 0; p < H * W; p++) {
     const level = Math.floor((255 * (big[p]! - lo)) / (hi - lo + 1e-12));
     const rgb = lut[Math.min(255, Math.max(0, level))]!;
-    for (let ch = 0; ch < 3; ch++) out[p * 3 + ch] = Math.min(255, Math.floor(image[p * 3 + ch]! * 0.3 + rgb[ch]! * 0.7));
+    for (let ch = 0; ch < 3; ch++) out[p * 3 + ch] = Math.min(255, Math.floor(image[p * 3 + ch]! * imageWeight + rgb[ch]! * opacity));
   }
   return out;
 }

@@ -70,7 +70,8 @@ function detect(keys: string[], name: string): 'rsb' | 'fastreid' {
   if (rsb.length) return 'rsb';
   if (fr.length) return 'fastreid';
   throw new ConfigError(
-    `${name} is not a reid-strong-baseline or fast-reid config: none of its keys (${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''}) belong to either`,
+    // Keys both frameworks have (INPUT.SIZE_TRAIN, SOLVER.BASE_LR) do not tell them apart: say so, not "neither".
+    `${name} is not a reid-strong-baseline or fast-reid config: none of its keys (${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''}) is one that only one of them has (add MODEL.NAME for reid-strong-baseline or MODEL.META_ARCHITECTURE for fast-reid)`,
   );
 }
 

@@ -96,13 +96,25 @@ export function buildPreset(name: string, options: Partial<PresetOptions> = {}):
     edge('neck', 'eval', 'output', 'eval_feature'),
   );
   const doc: GraphDoc = { format: DOC_FORMAT, version: DOC_VERSION, graph: { nodes, edges } };
-  return isResnestPreset(name) ? { ...doc, training: fastreidRecipeLoss() } : doc;
+  return isFastreidOnlyPreset(name) ? { ...doc, training: fastreidRecipeLoss() } : doc;
+}
+
+/**
+ * The ResNet-IBN-a depths only fast-reid builds: its build_resnet_backbone takes WITH_IBN at DEPTH 18x / 34x / 50x /
+ * 101x (fastreid/modeling/backbones/resnet.py), while reid-strong-baseline's Baseline wires resnet50_ibn_a alone
+ * (modeling/baseline.py). resnet152_ibn_a is in neither, so it keeps the app's defaults.
+ */
+export const FASTREID_ONLY_IBN_A: readonly string[] = ['resnet18_ibn_a', 'resnet34_ibn_a', 'resnet101_ibn_a'];
+
+/** The presets whose model only fast-reid builds (ResNeSt, ResNet-18/34/101-IBN-a): they train fast-reid's recipe losses. */
+export function isFastreidOnlyPreset(name: string): boolean {
+  return isResnestPreset(name) || FASTREID_ONLY_IBN_A.includes(name);
 }
 
 /**
  * The losses of fast-reid's recipes (configs/Base-bagtricks.yml MODEL.LOSSES.NAME ("CrossEntropyLoss",
  * "TripletLoss"), CE.EPSILON 0.1, TRI.MARGIN 0.3, HARD_MINING True; bagtricks_S50.yml keeps them): the training
- * block of the presets whose model only fast-reid builds (ResNeSt, MGN). fast-reid has no center loss, so the
+ * block of the presets whose model only fast-reid builds (ResNeSt, ResNet-18/34/101-IBN-a, MGN). fast-reid has no center loss, so the
  * app's default (reid-strong-baseline's softmax_triplet_with_center) would leave such a run exportable to
  * neither framework. The other settings keep the app's defaults.
  */

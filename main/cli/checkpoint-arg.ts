@@ -34,5 +34,10 @@ export function runCheckpointPath(runDir: string, checkpoint: string | undefined
 /** The run's graph.json when `weights` is a run folder (or its best/ checkpoint folder): `embed` / `actmap` / `export --weights RUN_DIR` use the run's model, not the default preset. */
 export function runGraphOf(weights: string): string | undefined {
   const dirs = [weights, ...(basename(weights) === BEST_DIR ? [dirname(weights)] : [])];
-  return dirs.map((d) => join(d, 'graph.json')).find((g) => existsSync(fsPath(g)));
+  const found = dirs.map((d) => join(d, 'graph.json')).find((g) => existsSync(fsPath(g)));
+  // A run folder (run.json or checkpoint/) that lost its graph.json: the default preset in its place would be a
+  // model the checkpoint was not trained as (a misleading shape mismatch, or worse, a fit by chance).
+  if (!found && existsSync(fsPath(weights)) && ['run.json', 'checkpoint'].some((f) => existsSync(fsPath(join(weights, f)))))
+    throw new CliError(`${weights} is a run folder without its graph.json, so its model is unknown: name the graph it trained (GRAPH.json or --preset NAME …)`);
+  return found;
 }

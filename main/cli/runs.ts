@@ -11,7 +11,8 @@ import { CliError } from './errors.js';
  */
 export async function runsCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  if (sub !== 'import') throw new CliError(`runs: unknown subcommand "${sub ?? ''}" (runs import DIR [--json])`);
+  if (sub === undefined) throw new CliError('runs needs a subcommand: runs import DIR [--json] (the runs themselves are folders: train --out RUN_DIR, eval RUN_DIR)');
+  if (sub !== 'import') throw new CliError(`runs: unknown subcommand "${sub}" (runs import DIR [--json])`);
   const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: 'string' }, data: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } } });
   if (positionals.length !== 1) throw new CliError('runs import takes one folder: runs import DIR [--json]');
   const runsDir = join(values['data-dir'] ?? defaultDataDir(), 'runs');

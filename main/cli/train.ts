@@ -123,6 +123,8 @@ export async function trainCommand(argv: string[]): Promise<void> {
     if (s === undefined) return undefined;
     return parseWholeNumber(flag, s, min);
   };
+  // Every flag is checked before the run folder is taken: a refused flag leaves no folder and no run.lock behind.
+  const microBatch = int('micro-batch', v['micro-batch']);
   let backend;
   try {
     backend = parseEngineChoice(v.backend);
@@ -246,7 +248,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const r = await trainInRun({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch: int('micro-batch', v['micro-batch']), control, onEvent }, opened);
+    const r = await trainInRun({ doc, settings, dataset, runDir, backend, resume, weights: v.weights, microBatch, control, onEvent }, opened);
     if (v.json) process.stdout.write(JSON.stringify({ runDir, status: r.status, eval: r.eval ?? null }, null, 2) + '\n');
     else if (r.status !== 'completed') process.stderr.write(`resume with: reid-studio train --resume ${runDir}\n`);
     // Stopped by Ctrl-C: a checkpoint was written, but the work is not done — `train && eval` must not go on.

@@ -23,10 +23,10 @@ export interface ActmapPicture {
 
 /**
  * Overlaid activation maps of `paths` (at most `batchSize` images decoded at a time). `size`: the model's
- * [H, W]. Errors: ActmapImageError (a file that cannot be read or decoded), the engine's (core's
+ * [H, W]; `opacity`: the map's weight in the blend (core `overlayActmap`, torchreid's 0.7 by default). Errors: ActmapImageError (a file that cannot be read or decoded), the engine's (core's
  * CompileError for a graph without a spatial feature map).
  */
-export async function actmapPictures(paths: string[], size: [number, number], pre: ImagePreprocess, actmaps: ActmapFn, batchSize = 16): Promise<{ pictures: ActmapPicture[]; h: number; w: number }> {
+export async function actmapPictures(paths: string[], size: [number, number], pre: ImagePreprocess, actmaps: ActmapFn, batchSize = 16, opacity?: number): Promise<{ pictures: ActmapPicture[]; h: number; w: number }> {
   const [H, W] = size;
   const per = H * W * 3;
   const pictures: ActmapPicture[] = [];
@@ -51,7 +51,7 @@ export async function actmapPictures(paths: string[], size: [number, number], pr
     normalizeActmaps(maps, chunk.length, h, w);
     rgbs.forEach((rgb, j) => {
       const map = maps.slice(j * h * w, (j + 1) * h * w);
-      pictures.push({ rgb: overlayActmap(rgb, H, W, map, h, w), map });
+      pictures.push({ rgb: overlayActmap(rgb, H, W, map, h, w, opacity), map });
     });
   }
   return { pictures, h: fh, w: fw };

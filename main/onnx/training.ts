@@ -15,7 +15,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { buildTrainingGraph, lowerLayers, weightSpecs, type CompiledModel, type Layer, type OnnxModelJs, type OnnxWeightSource, type TrainingGraph, type WeightSpec } from '../../core/index.js';
 import { toTfjs, toTorch } from '../weights/index.js';
-import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError } from './runtime.js';
+import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions } from './runtime.js';
 import { serializeOnnx } from './serialize.js';
 
 /** One weight slot as the training graph holds it. */
@@ -168,16 +168,9 @@ export class OnnxTrainingSession {
       lossInputs: [...new Set([logits, trainFeature])],
     });
     for (const s of graph.stats) this.momentum.set(s.node, this.byName.get(s.runningMean)!.layer.params.momentum as number);
-    const options: Ort.InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: this.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      ...(process.env.REID_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.REID_ORT_PROFILE } : {}),
-      // Idle pool threads sleep instead of spinning: training ops are long, and spinning threads take CPU from
-      // the data workers (measured: less CPU per step and no slower, resnet18 batch 16 on 2 cores).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    };
+    // Idle pool threads sleep instead of spinning: training ops are long, and spinning threads take CPU from
+    // the data workers (measured: less CPU per step and no slower, resnet18 batch 16 on 2 cores).
+    const options = ortSessionOptions('cpu', { threads: this.threads, allowSpinning: false, ...(process.env.REID_ORT_PROFILE ? { profileFilePrefix: process.env.REID_ORT_PROFILE } : {}) });
     try {
       const fwd = await this.ort.InferenceSession.create(serializeOnnx(graph.forward), options);
       const bwd = await this.ort.InferenceSession.create(serializeOnnx(graph.backward), options);

@@ -99,6 +99,9 @@ export async function openNewRunAt(dir: string, opts: { createdFolder?: boolean 
   }
 }
 
+/** The settings.json fields a resumed run's trajectory follows (every settings.json the app writes has them). */
+const RESUME_SETTINGS = ['epochs', 'batch', 'optimizer', 'schedule'] as const;
+
 export interface ResumePlan {
   info: RunInfo & { dataset?: RunDataset };
   /** graph.json's text (the document trained, classifier sized to the dataset). */
@@ -130,7 +133,12 @@ export async function readResumePlan(dir: string, opts: { label?: string; app?: 
   if (damaged) throw new RunStateError(`${label} cannot resume: ${damaged.message}`);
   if (!existsSync(join(dir, 'graph.json')) || !(await hasCheckpoint(dir)))
     throw new RunStateError(`${label} holds a run that ${info.status === 'failed' ? 'failed' : 'stopped'} before its first checkpoint: start it again${opts.app ? ' instead' : info.status === 'failed' ? ` with --out ${dir}` : ' after deleting the folder'}`);
-  const settings = parseTrainingSettings(await run.readJson('settings.json'));
+  // settings.json is the run's recipe as trained (the app writes it whole): a missing or damaged one must not resume
+  // with the defaults in its place, a different run from here on (a silent wrong answer).
+  const raw = await run.readJson<Record<string, unknown>>('settings.json');
+  const lost = RESUME_SETTINGS.filter((k) => raw === null || typeof raw !== 'object' || Array.isArray(raw) || !(k in raw));
+  if (lost.length) throw new RunStateError(`${label} cannot resume: its settings.json is ${raw === null ? 'missing or not valid JSON' : `damaged (no ${lost.join(', ')})`}, so the run's own training settings are lost`);
+  const settings = parseTrainingSettings(raw);
   if (!settings.ok) throw new RunStateError(`${label}: ${settings.message}`);
   if (!info.dataset) throw new RunStateError(`${label} does not say which dataset it trained on`);
   const doc = await readTextFile(join(dir, 'graph.json'), 'document');

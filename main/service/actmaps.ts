@@ -65,10 +65,10 @@ export class RunActmaps {
   /**
    * Overlaid maps of `paths` (each already allowed by the caller) as JPEG data URLs, with the weights of the
  * checkpoint in `weightsDir` (the run folder: its last; RUN_DIR/best: its best by mAP); an unreadable image gets
-   * null. Throws core's CompileError for a graph without a spatial feature map, the weights resolver's
+   * null; `opacity` is the map's weight in the blend (torchreid's 0.7 by default). Throws core's CompileError for a graph without a spatial feature map, the weights resolver's
    * errors for a run without a checkpoint.
    */
-  async pictures(runDir: string, paths: string[], weightsDir = runDir): Promise<CallOutput<'runs.actmaps'>> {
+  async pictures(runDir: string, paths: string[], weightsDir = runDir, opacity?: number): Promise<CallOutput<'runs.actmaps'>> {
     const l = await this.load(runDir, weightsDir);
     const actmaps = l.engine.actmaps!;
     let featureMap: [number, number] = [0, 0];
@@ -81,7 +81,7 @@ export class RunActmaps {
       return `data:image/jpeg;base64,${jpg.toString('base64')}`;
     };
     const run = async (batch: string[]) => {
-      const r = await actmapPictures(batch, l.size, l.pre, actmaps);
+      const r = await actmapPictures(batch, l.size, l.pre, actmaps, undefined, opacity);
       featureMap = [r.h, r.w];
       for (const [i, p] of r.pictures.entries()) urls.set(batch[i]!, await encode(p.rgb));
     };

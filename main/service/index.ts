@@ -18,6 +18,7 @@ import { payloadErrorText, payloadIssueText } from '../../core/api/payload-error
 import { DOC_EXTENSIONS, DocumentError, isDocumentPath, parseDocument } from '../../core/index.js';
 import { FileError, readTextFile, writeFileAtomic } from '../io/files.js';
 import { delegateTraining, TrainingService } from './training.js';
+import { AutosaveSlots, LEGACY_SLOT } from './autosave-slots.js';
 import { OpsService } from './ops.js';
 import type { WorkerSpawner } from '../runs/process.js';
 import { defaultDataDir, defaultDocumentsDir } from '../io/paths.js';
@@ -86,13 +87,11 @@ export class Service {
     };
   }
 
-  /** The autosave record on disk and whether its writer is another window that is still connected. */
-  private async autosaveRecord(asker: string | undefined): Promise<{ raw: unknown; heldByOther: boolean }> {
-    const raw = await this.readJson('autosave.json');
-    const writer = (raw as { window?: unknown } | null)?.window;
-    const heldByOther = typeof writer === 'string' && writer !== asker && this.liveWindows.has(writer);
-    return { raw, heldByOther };
+  /** Each window's autosave (./autosave-slots.ts); a slot whose window is connected is held back from recovery. */
+  private get autosaves(): AutosaveSlots {
+    return (this.slots ??= new AutosaveSlots(this.dataDir, (id) => this.liveWindows.has(id)));
   }
+  private slots?: AutosaveSlots;
 
   onEvent(l: Listener): () => void {
     this.listeners.add(l);
@@ -221,9 +220,7 @@ export class Service {
       dataDir: this.dataDir,
     }),
     'session.start': async ({ window }) => {
-      const { raw, heldByOther } = await this.autosaveRecord(window);
-      const rec = calls['session.start'].output.shape.recovery.safeParse(raw);
-      const recovery = rec.success && !heldByOther ? rec.data : null;
+      const { recovery, more, held } = await this.autosaves.offer(window);
       let last: { path: string; text: string } | null = null;
       let lastError: string | null = null;
       const first = (await this.recent())[0];
@@ -234,7 +231,7 @@ export class Service {
           lastError = `could not reopen ${first.path}: ${(e as Error).message}`;
         }
       }
-      return { recovery, recoveryHeld: rec.success && heldByOther, last, lastError };
+      return { recovery, recoveryHeld: held, moreRecoveries: more, last, lastError };
     },
     'doc.open': async ({ path }) => {
       const doc = await this.readDoc(path);
@@ -264,11 +261,15 @@ export class Service {
       await this.setRecent([]);
       return { ok: true as const };
     },
-    'autosave.write': async ({ path, text, window }) => {
+    'autosave.write': async ({ path, text, window, recovered }) => {
       if (text === null) {
-        // Another open window's unsaved changes are its own: a save, open or Discard here leaves them.
-        if ((await this.autosaveRecord(window)).heldByOther) return { ok: true as const };
-        await rm(this.file('autosave.json'), { force: true });
+        // Another window's unsaved changes are its own: a save, open or Discard here clears only this window's
+        // slot (and the gone window's it discarded).
+        try {
+          await this.autosaves.clear(window, recovered);
+        } catch (e) {
+          throw ioError(e, this.autosaves.file(window ?? LEGACY_SLOT));
+        }
         return { ok: true as const };
       }
       try {
@@ -278,9 +279,10 @@ export class Service {
         throw e;
       }
       try {
-        await writeFileAtomic(this.file('autosave.json'), JSON.stringify({ path, text, savedAt: new Date().toISOString(), ...(window ? { window } : {}) }));
+        await this.autosaves.write(window, { path, text, savedAt: new Date().toISOString() }, recovered);
       } catch (e) {
-        throw ioError(e, this.file('autosave.json'));
+        if ((e as { code?: string }).code === 'E_SLOTS') throw new ApiError('E_BAD_REQUEST', `autosave refused: ${(e as Error).message}`);
+        throw ioError(e, this.autosaves.file(window ?? LEGACY_SLOT));
       }
       return { ok: true as const };
     },

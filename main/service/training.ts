@@ -392,14 +392,14 @@ export class TrainingService {
           samples,
         };
       },
-      'runs.actmaps': async ({ runId, paths, checkpoint }: CallParsed<'runs.actmaps'>) => {
+      'runs.actmaps': async ({ runId, paths, checkpoint, opacity }: CallParsed<'runs.actmaps'>) => {
         const run = this.runDir(runId);
         const weightsDir = checkpointFolder(run.dir, checkpoint);
         if (!(await hasCheckpoint(weightsDir))) throw new ApiError('E_NOT_FOUND', `run ${runId} has no ${checkpoint === 'best' ? 'best ' : ''}checkpoint yet`);
         const served = paths.filter((p) => this.imageServed(resolve(p)));
         try {
           this.actmaps ??= import('./actmaps.js').then((m) => new m.RunActmaps());
-          const r = await (await this.actmaps).pictures(run.dir, served.map((p) => resolve(p)), weightsDir);
+          const r = await (await this.actmaps).pictures(run.dir, served.map((p) => resolve(p)), weightsDir, opacity);
           const byAbs = new Map(r.images.map((i) => [i.path, i.dataUrl]));
           return { ...r, images: paths.map((p) => ({ path: p, dataUrl: byAbs.get(resolve(p)) ?? null })) };
         } catch (e) {

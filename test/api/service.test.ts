@@ -113,7 +113,7 @@ describe('service: documents, recent files, autosave', () => {
     writeFileSync(join(h, 'recent.json'), '{not json');
     writeFileSync(join(h, 'autosave.json'), '[1,2,3]');
     const s2 = new Service({ host: 'browser', version: '1', dataDir: h });
-    expect(await s2.call('session.start', {})).toEqual({ recovery: null, recoveryHeld: false, last: null, lastError: null });
+    expect(await s2.call('session.start', {})).toEqual({ recovery: null, recoveryHeld: false, moreRecoveries: 0, last: null, lastError: null });
     cleanup(h);
   });
 

@@ -27,6 +27,13 @@ describe('an unknown flag', () => {
     expect(r.stderr.split('"').length % 2).toBe(1);
   });
 
+  it('runs without its subcommand names it (not an unknown subcommand "")', () => {
+    const r = cli('runs');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('reid-studio: error: runs needs a subcommand: runs import DIR [--json] (the runs themselves are folders: train --out RUN_DIR, eval RUN_DIR)\n');
+    expect(cli('runs', 'list').stderr).toBe('reid-studio: error: runs: unknown subcommand "list" (runs import DIR [--json])\n');
+  });
+
   it("README's command synopses use only flags of the commands' help tables", () => {
     const lines = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').split('\n');
     const unknown: string[] = [];

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, importConfig, pyLiteral, resolveRelative } from '../../core/config/index.js';
 
@@ -22,6 +23,20 @@ describe('importConfig: bad input', () => {
     fails('MODEL:\n  NAME: a\n  NAME: b\n', /unknown MODEL.NAME 'b'/);
     // PyYAML safe_load (what yacs uses) has no constructor for Python tags.
     fails('MODEL:\n  NAME: !!python/tuple [a, b]\n', /not valid YAML for yacs \(it loads with yaml\.safe_load\): Unresolved tag/);
+  });
+
+  it("a config of keys both frameworks have is not said to belong to neither (yacs defaults: merged.json)", () => {
+    const defaults = (JSON.parse(readFileSync(new URL('../fixtures/frameworks/configs/merged.json', import.meta.url), 'utf8')) as { defaults: Record<'rsb' | 'fastreid', { INPUT: Record<string, unknown>; SOLVER: Record<string, unknown> }> }).defaults;
+    expect(['SIZE_TRAIN' in defaults.rsb.INPUT, 'SIZE_TRAIN' in defaults.fastreid.INPUT, 'BASE_LR' in defaults.rsb.SOLVER, 'BASE_LR' in defaults.fastreid.SOLVER]).toEqual([true, true, true, true]);
+    const shared = 'INPUT:\n  SIZE_TRAIN: [256, 128]\nSOLVER:\n  BASE_LR: 0.00035\n';
+    fails(shared, /none of its keys \(INPUT\.SIZE_TRAIN, SOLVER\.BASE_LR\) is one that only one of them has \(add MODEL\.NAME for reid-strong-baseline or MODEL\.META_ARCHITECTURE for fast-reid\)/);
+    let message = '';
+    try {
+      importConfig(shared);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).not.toMatch(/belong to either/);
   });
 
   it('unknown or unmodelled MODEL.NAME', () => {

@@ -179,8 +179,8 @@ describe('settings refusals and notes', () => {
  * to a framework config, or its refusals name no format: a refusal that sends the user to the other format (or to
  * `--fastreid-stem`) names one that accepts the run — never two refusals pointing at each other. The presets no
  * framework takes as trained say why: IBN-b and ResNet-152-IBN-a are in neither (IBN-Net's / RSB's resnet_ibn_a.py
- * only, which RSB's Baseline cannot select); ResNet-18/34/101-IBN-a are fast-reid's only (its stem), with the app's
- * default center loss, which fast-reid has not.
+ * only, which RSB's Baseline cannot select). ResNet-18/34/101-IBN-a are fast-reid's only and train its recipe's losses
+ * (no center loss), so they export to fast-reid.
  */
 describe('every preset has a framework config to export to, or a refusal that leads somewhere', () => {
   const names = [...ALL_PRESET_NAMES, ...FR_PRESET_NAMES, ...MGN_PRESET_NAMES];
@@ -190,7 +190,6 @@ describe('every preset has a framework config to export to, or a refusal that le
   const NOWHERE: Record<string, RegExp> = {
     ...Object.fromEntries(names.filter((n) => n.endsWith('_ibn_b')).map((n) => [n, /in neither reid-strong-baseline's nor fast-reid's ResNet/])),
     resnet152_ibn_a: /fast-reid's ResNet builder has depths 18x, 34x, 50x and 101x only/,
-    ...Object.fromEntries(['resnet18_ibn_a', 'resnet34_ibn_a', 'resnet101_ibn_a'].map((n) => [n, /fast-reid has no center loss; choose the triplet metric loss \(reid-strong-baseline, which trains center loss, cannot build this model: resnet\d+_ibn_a: reid-strong-baseline's Baseline wires only/])),
   };
 
   it.each(names)('%s', (name) => {
@@ -214,23 +213,37 @@ describe('every preset has a framework config to export to, or a refusal that le
     } else expect(out.rsb.ok || out.fastreid.ok, name).toBe(true);
   });
 
-  it("resnest50 trains fast-reid's bagtricks_S50 losses: its export, yacs-merged, has the recipe's MODEL.LOSSES", () => {
-    const doc = buildPreset('resnest50');
+  /**
+   * A preset only fast-reid builds trains the losses of fast-reid's recipe for it: its fast-reid export (with the
+   * conversion a stem refusal names), yacs-merged, has the recipe's MODEL.LOSSES (and DEPTH / WITH_IBN: the model
+   * is fast-reid's). resnet18/34_ibn_a have no recipe file: Base-bagtricks.yml itself, at their depth.
+   */
+  it.each([
+    ['resnest50', 'Market1501/bagtricks_S50.yml', undefined],
+    ['resnet18_ibn_a', 'Base-bagtricks.yml', { DEPTH: '18x', WITH_IBN: true }],
+    ['resnet34_ibn_a', 'Base-bagtricks.yml', { DEPTH: '34x', WITH_IBN: true }],
+    ['resnet101_ibn_a', 'Market1501/bagtricks_R101-ibn.yml', { DEPTH: '101x', WITH_IBN: true }],
+  ] as const)("%s trains fast-reid's recipe losses: its export, yacs-merged, has %s's MODEL.LOSSES", (name, recipeFile, backbone) => {
+    const doc = buildPreset(name);
     const parsed = parseTrainingSettings(doc.training ?? {});
     if (!parsed.ok) throw new Error(parsed.message);
-    const out = exportFastreidYaml({ ...doc, training: { ...parsed.settings, dataset: { kind: 'market1501' } } });
+    const run = { ...doc, training: { ...parsed.settings, dataset: { kind: 'market1501' } } };
+    let out = exportFastreidYaml(run);
+    if (!out.ok && /--fastreid-stem/.test(out.reasons.join('\n'))) out = exportFastreidYaml(withFastreidStem(run));
     if (!out.ok) throw new Error(out.reasons.join('; '));
-    const file = join(mkdtempSync(join(tmpdir(), 'reid-s50-')), 'resnest50.yml');
+    const file = join(mkdtempSync(join(tmpdir(), 'reid-fr-only-')), `${name}.yml`);
     writeFileSync(file, out.text);
-    const merged = execFileSync('/usr/bin/python3', [new URL('./yacs_merge.py', import.meta.url).pathname, 'fastreid', join(FIXTURES, 'fastreid/Market1501/bagtricks_S50.yml'), file], { encoding: 'utf8' })
+    const merged = execFileSync('/usr/bin/python3', [new URL('./yacs_merge.py', import.meta.url).pathname, 'fastreid', join(FIXTURES, 'fastreid', recipeFile), file], { encoding: 'utf8' })
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { ok: boolean; cfg: { MODEL: { LOSSES: Record<string, unknown> } } });
+      .map((l) => JSON.parse(l) as { ok: boolean; error?: string; cfg: { MODEL: { LOSSES: Record<string, unknown>; BACKBONE: { DEPTH: string; WITH_IBN: boolean } } } });
     const [recipe, ours] = merged.map((m) => {
-      expect(m.ok).toBe(true);
+      expect(m.ok, m.error).toBe(true);
       const l = m.cfg.MODEL.LOSSES as { NAME: string[]; CE: { EPSILON: number }; TRI: Record<string, unknown> };
       return { NAME: l.NAME, EPSILON: l.CE.EPSILON, TRI: l.TRI };
     });
     expect(ours).toEqual(recipe);
+    expect(ours?.NAME).not.toContain('CenterLoss');
+    if (backbone) expect({ DEPTH: merged[1]?.cfg.MODEL.BACKBONE.DEPTH, WITH_IBN: merged[1]?.cfg.MODEL.BACKBONE.WITH_IBN }).toEqual(backbone);
   });
 });

@@ -32,7 +32,8 @@ interface EvalQueriesFile {
 interface EvalFile {
   mAP: number;
   roc: { auc: number };
-  tprAtFpr: { fpr: number; actualFpr: number; tpr: number; threshold: number }[];
+  distanceHistogram: { edges: number[] };
+  tprAtFpr: { fpr: number; actualFpr: number; tpr: number; threshold: number; acceptsNone: boolean }[];
   perCameraPair: { queryCameras: number[]; galleryCameras: number[]; cells: unknown[] };
 }
 
@@ -110,6 +111,8 @@ describe('analysis walk: two runs query by query, activation maps, thresholds, c
     // Every image is now a map: none is the thumbnail it replaced.
     maps.forEach((m, i) => expect(m, `image ${i}`).not.toBe(thumbs[i]));
     expect(await page.getByTestId('ranklist-actmap-checkpoint').inputValue()).toBe('last');
+    // The map is blended at 50 % by default (the person stays visible; test/onnx/actmap.test.ts checks the blend).
+    expect(await page.getByTestId('ranklist-actmap-opacity').inputValue()).toBe('0.5');
     await page.screenshot({ path: `${SHOTS}/results-actmaps.png` });
     await page.getByTestId('ranklist-actmap-toggle').uncheck();
     await expect.poll(srcs).toEqual(thumbs);
@@ -125,8 +128,13 @@ describe('analysis walk: two runs query by query, activation maps, thresholds, c
     expect(ev.tprAtFpr.map((t) => t.fpr)).toEqual([1e-4, 1e-3, 1e-2]); // README "Thresholds and camera pairs"
     for (const t of ev.tprAtFpr) {
       const cells = (await table.locator(`tr[data-fpr="${t.fpr}"] td`).allTextContents()).map((c) => c.trim());
-      expect(cells).toEqual([t.fpr.toExponential(0), t.actualFpr.toExponential(2), `${(t.tpr * 100).toFixed(2)}%`, t.threshold.toFixed(4)]);
-      expect(Number(await table.locator(`tr[data-fpr="${t.fpr}"]`).getAttribute('data-threshold'))).toBe(t.threshold);
+      // sklearn's "accept nothing" point has no distance threshold (its min distance − 1 is none): words, TPR 0.
+      expect(cells).toEqual([t.fpr.toExponential(0), t.actualFpr.toExponential(2), `${(t.tpr * 100).toFixed(2)}%`, t.acceptsNone ? 'no pair accepted at this FPR' : t.threshold.toFixed(4)]);
+      const attr = await table.locator(`tr[data-fpr="${t.fpr}"]`).getAttribute('data-threshold');
+      if (t.acceptsNone) expect([attr, t.tpr, t.actualFpr]).toEqual([null, 0, 0]);
+      else expect(Number(attr)).toBe(t.threshold);
+      // A shown threshold is a distance of the evaluation: within the distance histogram's range.
+      if (!t.acceptsNone) expect(t.threshold).toBeGreaterThanOrEqual(ev.distanceHistogram.edges[0]!);
     }
     await page.getByTestId('thresholds').screenshot({ path: `${SHOTS}/results-thresholds.png` });
 
@@ -146,6 +154,20 @@ describe('analysis walk: two runs query by query, activation maps, thresholds, c
     await page.getByTestId('embedding-compute').click();
     const map = page.getByTestId('embedding-map');
     await expect.poll(() => map.getAttribute('data-points'), { timeout: 120_000 }).toBe(String(q.numQuery + q.numGallery));
+    // The camera colours' legend lists exactly the evaluation's cameras (eval.json's camera-pair grid: query and
+    // gallery cameras), each its own colour.
+    const g = runFile<EvalFile>(ids.b, 'eval.json').perCameraPair;
+    const cams = [...new Set([...g.queryCameras, ...g.galleryCameras])].sort((x, y) => x - y);
+    const legend = page.getByTestId('embedding-legend');
+    expect(await legend.getAttribute('data-by')).toBe('camera');
+    const items = legend.locator('li');
+    expect((await items.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-key')))))).toEqual(cams);
+    expect((await items.allTextContents()).map((t) => t.trim())).toEqual(cams.map((c) => `cam ${c + 1}`));
+    expect(new Set(await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-colour')))).size).toBe(cams.length);
+    await page.getByTestId('embedding-colour').selectOption('identity');
+    await expect.poll(() => legend.getAttribute('data-by')).toBe('identity');
+    expect(await legend.locator('li[data-key]').count()).toBeGreaterThan(1);
+    await page.getByTestId('embedding-colour').selectOption('camera');
     await map.screenshot({ path: `${SHOTS}/results-embedding-map.png` });
     expect((page as Page & { errors: string[] }).errors).toEqual([]);
   }, 180_000);

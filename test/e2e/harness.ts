@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { buildPreset, serializeDocument } from '../../core/index.js';
 
@@ -80,6 +80,27 @@ export async function openApp(browser: Browser, url: string, size = { width: 144
   await page.goto(url);
   await page.waitForSelector('[data-testid="app"][data-ready="true"]');
   return page;
+}
+
+/** The autosave slots the app wrote (main/service/autosave-slots.ts, `<home>/autosave/<window id>.json`), by window id. */
+export function autosaveSlots(home: string): Map<string, { path: string | null; text: string; window: string }> {
+  const dir = join(home, 'autosave');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    // no slot yet
+  }
+  return new Map(names.map((n) => [n.slice(0, -5), JSON.parse(readFileSync(join(dir, n), 'utf8'))]));
+}
+
+/** A page of the app in `context` and its window id, read from the URL of its event WebSocket (`/ws?window=<id>`). */
+export async function openWindow(context: BrowserContext, url: string): Promise<{ page: Page; id: string }> {
+  const page = await context.newPage();
+  const id = new Promise<string>((ok) => page.on('websocket', (ws) => ok(new URL(ws.url()).searchParams.get('window')!)));
+  await page.goto(url);
+  await page.waitForSelector('[data-testid="app"][data-ready="true"]');
+  return { page, id: await id };
 }
 
 /** Discards the crash-recovery offer an earlier test's unsaved page left (one served app per file). */

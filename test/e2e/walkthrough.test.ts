@@ -3,11 +3,11 @@
  * Chromium: the Train blocker leads to the graph problem, a second tab is not a crash, menus and dialogs
  * close and stack as expected, and nothing the user did wrong is logged as a console error.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseDocument } from '../../core/index.js';
 import { describe, expect, it } from 'vitest';
 import type { ConsoleMessage } from 'playwright-core';
-import { discardRecovery, openApp, servedBrowser } from './harness.js';
+import { autosaveSlots, discardRecovery, openApp, openWindow, servedBrowser } from './harness.js';
 import { RUN_NAME_MAX } from '../../core/api/training-contract.js';
 
 const ctx = servedBrowser();
@@ -31,14 +31,12 @@ describe('a walkthrough of the app', () => {
 
   it('a second tab of a live app is not a crash: no recovery offered; once the first tab is gone, it is', async () => {
     const context = await ctx.browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const first = await context.newPage();
-    await first.goto(ctx.s.url);
-    await first.waitForSelector('[data-testid="app"][data-ready="true"]');
+    const { page: first, id: firstId } = await openWindow(context, ctx.s.url);
     await discardRecovery(first); // the first test's page closed with unsaved changes
-    await expect.poll(() => existsSync(join(ctx.s.home, 'autosave.json'))).toBe(false);
+    await expect.poll(() => autosaveSlots(ctx.s.home).size).toBe(0);
     await first.getByTestId('node-layer4').click();
     await first.keyboard.press('Control+f'); // Freeze: an unsaved change, autosaved
-    await expect.poll(() => existsSync(join(ctx.s.home, 'autosave.json'))).toBe(true);
+    await expect.poll(() => autosaveSlots(ctx.s.home).has(firstId)).toBe(true);
     const second = await context.newPage();
     await second.goto(ctx.s.url);
     await second.waitForSelector('[data-testid="app"][data-ready="true"]');
@@ -54,11 +52,44 @@ describe('a walkthrough of the app', () => {
     await expect.poll(() => elsewhere.getByTestId('toast').allTextContents()).toContainEqual(expect.stringMatching(/open in another tab/));
     expect(await elsewhere.getByTestId('confirm-dialog').count()).toBe(0);
     await otherProfile.close();
-    expect(existsSync(join(ctx.s.home, 'autosave.json'))).toBe(true);
+    expect(autosaveSlots(ctx.s.home).has(firstId)).toBe(true);
     await first.close({ runBeforeUnload: false }); // gone with unsaved changes, as a crash
     const third = await context.newPage();
     await third.goto(ctx.s.url);
     await expect.poll(() => third.getByTestId('confirm-dialog').textContent()).toMatch(/Recover unsaved changes/);
+    await third.getByTestId('confirm-discard').click();
+    await expect.poll(() => autosaveSlots(ctx.s.home).size).toBe(0);
+    await context.close();
+  });
+
+  it('two tabs with unsaved changes keep their own autosaves: one crashes, a new tab offers only its changes and its Discard leaves the other tab’s', async () => {
+    const context = await ctx.browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const a = await openWindow(context, ctx.s.url);
+    const b = await openWindow(context, ctx.s.url);
+    const frozen = (text: string) => parseDocument(text).graph.nodes.filter((n) => n.frozen).map((n) => n.id);
+    // Unsaved changes in both tabs: A freezes layer4, B layer3 (before, the later autosave replaced the other's).
+    for (const [w, node] of [[a, 'layer4'], [b, 'layer3']] as const) {
+      await w.page.getByTestId(`node-${node}`).click();
+      await w.page.keyboard.press('Control+f');
+    }
+    await expect.poll(() => [...autosaveSlots(ctx.s.home).keys()].sort()).toEqual([a.id, b.id].sort());
+    await expect.poll(() => frozen(autosaveSlots(ctx.s.home).get(a.id)!.text)).toEqual(['layer4']);
+    await expect.poll(() => frozen(autosaveSlots(ctx.s.home).get(b.id)!.text)).toEqual(['layer3']);
+    await a.page.close({ runBeforeUnload: false }); // A crashes
+    // A new tab (B still open) offers A's changes, not B's; its Discard clears A's slot only.
+    const c = await openWindow(context, ctx.s.url);
+    await expect.poll(() => c.page.getByTestId('confirm-dialog').textContent()).toMatch(/Recover unsaved changes/);
+    await c.page.getByTestId('confirm-discard').click();
+    await expect.poll(() => [...autosaveSlots(ctx.s.home).keys()]).toEqual([b.id]);
+    expect(frozen(autosaveSlots(ctx.s.home).get(b.id)!.text)).toEqual(['layer3']);
+    expect(await c.page.getByTestId('confirm-dialog').count()).toBe(0);
+    // B crashes too: the next tab recovers B's changes, which move into that tab's slot.
+    await b.page.close({ runBeforeUnload: false });
+    const d = await openWindow(context, ctx.s.url);
+    await expect.poll(() => d.page.getByTestId('confirm-dialog').textContent()).toMatch(/Recover unsaved changes/);
+    await d.page.getByTestId('confirm-recover').click();
+    await expect.poll(() => d.page.locator('[data-testid="node-layer3"].frozen, [data-testid="node-layer3"] .frozen').count()).toBeGreaterThan(0);
+    await expect.poll(() => [...autosaveSlots(ctx.s.home).keys()]).toEqual([d.id]);
     await context.close();
   });
 

@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { parseDocument, RESNET_DEPTHS } from '../../core/index.js';
-import { cleanup, launchBrowser, openApp, serve, text, type Served } from './harness.js';
+import { autosaveSlots, cleanup, launchBrowser, openApp, serve, text, type Served } from './harness.js';
 
 /* torchvision resnet18 (11,689,512 parameters) without its fc (512·1000 + 1000) + BNNeck BN(512) + classifier 512·751. */
 const R18_TOTAL = 11_689_512 - 513_000 + 2 * 512 + 512 * 751;
@@ -106,9 +104,8 @@ describe('editor workflows: composites, clipboard, unsaved changes, crash recove
     await page.getByTestId('node-layer1').click({ button: 'right' });
     await page.getByTestId('menu-model.freezeBackbone').click();
     await expect.poll(() => text(page, 'summary-trainable')).toBe(frozen);
-    // Wait for the (debounced) autosave of this very edit: an older autosave.json may already exist.
-    const autosaved = join(s.home, 'autosave.json');
-    const layer1Frozen = () => existsSync(autosaved) && parseDocument(JSON.parse(readFileSync(autosaved, 'utf8')).text).graph.nodes.find((n) => n.id === 'layer1')?.frozen === true;
+    // Wait for the (debounced) autosave of this very edit: an older autosave may already exist.
+    const layer1Frozen = () => [...autosaveSlots(s.home).values()].some((r) => parseDocument(r.text).graph.nodes.find((n) => n.id === 'layer1')?.frozen === true);
     await expect.poll(layer1Frozen).toBe(true);
     await page.close(); // no save: like a crash or a closed tab
     const again = await openApp(browser, s.url);

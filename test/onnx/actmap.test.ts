@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, buildMgn, buildPreset, compileToKeras, featureMapLayer, normalizeActmaps, resizeBilinear, getKind, lowerToOnnx, ACTMAP_OUTPUT_NAME, RSB_PREPROCESS, serializeDocument } from '../../core/index.js';
+import { analyze, buildMgn, buildPreset, compileToKeras, featureMapLayer, normalizeActmaps, overlayActmap, resizeBilinear, getKind, lowerToOnnx, ACTMAP_OUTPUT_NAME, RSB_PREPROCESS, serializeDocument } from '../../core/index.js';
 import { exportModel } from '../../main/export/index.js';
 import { writeCheckpoint as writeRunCheckpoint } from '../../main/runs/store/checkpoint.js';
 import { weightKey } from '../../main/runs/store/checkpoint-keys.js';
@@ -27,6 +27,14 @@ import { maxDiff, PYTHON, readF32 } from '../parity/fixtures.js';
 import { testRandom } from '../training/python.js';
 
 const REF = fileURLToPath(new URL('./actmap_ref.py', import.meta.url));
+const BLEND = fileURLToPath(new URL('./blend_ref.py', import.meta.url));
+const blendRef = <T,>(req: unknown): T => JSON.parse(execFileSync(PYTHON, [BLEND], { input: JSON.stringify(req), encoding: 'utf8' })) as T;
+/** The JPEG of a data URL written to `work/<name>.jpg`. */
+const jpegFile = (url: string, name: string) => {
+  const f = join(work, `${name}.jpg`);
+  writeFileSync(f, Buffer.from(url.split(',')[1]!, 'base64'));
+  return f;
+};
 let work: string;
 
 beforeAll(async () => {
@@ -175,9 +183,34 @@ describe('activation maps equal torchreid visualize_actmap in PyTorch', () => {
       const meta = await sharp(Buffer.from(i.dataUrl!.split(',')[1]!, 'base64')).metadata();
       expect([meta.format, meta.width, meta.height]).toEqual(['jpeg', 96, 192]);
     }
+    // The map's opacity (the rank list's choice): the picture at 0.5 is Pillow's blend of the picture at 0 (the
+    // image alone) and at 1 (the map alone), all three decoded by Pillow; JPEG (quality 85) moves values a little.
+    const at = async (opacity: number) => (await svc.call('runs.actmaps', { runId: id, paths: [img('a.png')], opacity })).images[0]!.dataUrl!;
+    const files = { image: jpegFile(await at(0), 'o0'), colour: jpegFile(await at(1), 'o1'), picture: jpegFile(await at(0.5), 'o5'), alpha: 0.5 };
+    const half = blendRef<{ mean: number; max: number }>({ files });
+    console.log(`actmap opacity 0.5 vs Pillow blend of 0 and 1: mean |Δ| ${half.mean.toFixed(2)}, max ${half.max}`);
+    expect(half.mean).toBeLessThan(2);
+    // … and not the default 0.7 picture, nor the image or the map alone.
+    for (const other of [jpegFile(r.images[0]!.dataUrl!, 'o7'), files.image, files.colour]) expect(blendRef<{ mean: number }>({ files: { ...files, picture: other } }).mean).toBeGreaterThan(4);
+    expect(await svc.dispatch('runs.actmaps', { runId: id, paths: [], opacity: 1.5 })).toMatchObject({ ok: false, error: { code: 'E_BAD_REQUEST' } });
     const missing = await svc.dispatch('runs.actmaps', { runId: '20260101-000000-none', paths: [] });
     expect(missing).toMatchObject({ ok: false, error: { code: 'E_NOT_FOUND' } });
   }, 300_000);
+
+  it('the overlay blends image·(1 − opacity) + map·opacity: Pillow Image.blend, torchreid\'s image·0.3 + map·0.7 by default', () => {
+    const [H, W, h, w] = [16, 8, 4, 2];
+    const rnd = testRandom(7);
+    const image = Uint8Array.from({ length: H * W * 3 }, () => Math.floor(rnd() * 256));
+    const map = Float32Array.from({ length: h * w }, () => rnd());
+    const colour = overlayActmap(image, H, W, map, h, w, 1);
+    expect(overlayActmap(image, H, W, map, h, w, 0)).toEqual(image);
+    const ref = blendRef<{ blend: number[]; torchreid: number[] }>({ raw: { H, W, image: [...image], colour: [...colour], alpha: 0.4 } });
+    // Pillow blends in float32 and truncates; here float64 and floor: at most one level apart.
+    const ours = overlayActmap(image, H, W, map, h, w, 0.4);
+    ours.forEach((v, k) => expect(Math.abs(v - ref.blend[k]!), `value ${k}`).toBeLessThanOrEqual(1));
+    expect([...overlayActmap(image, H, W, map, h, w)]).toEqual(ref.torchreid);
+    expect(() => overlayActmap(image, H, W, map, h, w, 1.5)).toThrow(RangeError);
+  });
 
   it('MGN (a concat of eight heads): the map is the global branch b1\'s whole layer4 output, not the last head\'s torch.chunk stripe', () => {
     // fast-reid mgn.py: b1 = the global branch (res_conv5 with stride 1 → H/16 × W/16), b33 = the third of b3's three stripes.

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chooseEngine } from '../../main/onnx/policy.js';
-import { ortSessionOptions } from '../../main/onnx/runtime.js';
+import { INAPPLICABLE_ORT_TRANSFORMERS, ortSessionOptions } from '../../main/onnx/runtime.js';
 import { adapterFrom, probeAdapter, softwareAdapterName, webgpuSmokeTest, webgpuStatus, type WebGpuLimits } from '../../main/onnx/webgpu.js';
 import { webgpuError, webgpuErrorCode } from '../../main/onnx/webgpu-errors.js';
 import { runSmokeTest } from '../../main/onnx/webgpu-smoke.js';
@@ -83,6 +83,9 @@ describe('engine choice', () => {
     expect(ortSessionOptions('cpu', { threads: 3 })).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 3, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
     expect(ortSessionOptions('webgpu', { threads: 1, preferredLayout: 'NCHW', preferredOutputLocation: 'gpu-buffer' })).toMatchObject({ executionProviders: [{ name: 'webgpu', preferredLayout: 'NCHW' }], preferredOutputLocation: 'gpu-buffer' });
     expect(ortSessionOptions('webgpu', { profileFilePrefix: '/tmp/p' })).toMatchObject({ executionProviders: ['webgpu'], enableProfiling: true, profileFilePrefix: '/tmp/p' });
+    // The transformers that cannot apply to float32 CNNs are off; spinning is off only when asked.
+    expect(ortSessionOptions('cpu', { allowSpinning: false }).extra).toEqual({ optimization: { disable_specified_optimizers: INAPPLICABLE_ORT_TRANSFORMERS.join(';') }, session: { intra_op: { allow_spinning: '0' } } });
+    expect(ortSessionOptions('cpu').extra).toEqual({ optimization: { disable_specified_optimizers: INAPPLICABLE_ORT_TRANSFORMERS.join(';') } });
   });
 });
 

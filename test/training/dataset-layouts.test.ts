@@ -194,6 +194,15 @@ describe('folders that match no layout are refused, never read as another layout
     expect(() => detectLayout(root)).toThrow(/looks like a VeRi-776 dataset but is incomplete: expected the folders image_test\//);
   });
 
+  it("part of the Market folders is Market-1501's, not DukeMTMC-reID's, unless the path names duke (RSB dukemtmcreid.py's folder)", async () => {
+    const root = join(tmp, 'market-partial');
+    put(root, ['query/0002_c1s1_000451_03.jpg', 'query/0007_c2s3_070952_01.jpg']);
+    expect(() => detectLayout(root)).toThrow(/looks like a Market-1501 dataset but is incomplete: expected the folders bounding_box_train\/, bounding_box_test\//);
+    const duke = join(tmp, 'DukeMTMC-reID');
+    put(duke, ['query/0005_c2_f0046985.jpg']);
+    expect(() => detectLayout(duke)).toThrow(/looks like a DukeMTMC-reID dataset but is incomplete/);
+  });
+
   it('raw CUHK03 (.mat only) is refused: reading cuhk-03.mat is out of scope', async () => {
     const root = join(tmp, 'cuhk03raw');
     mkdirSync(join(root, 'cuhk03_release'), { recursive: true });

@@ -8,7 +8,7 @@ interface Ref {
   tpr: number[];
   threshold: number[];
   auc: number;
-  tprAtFpr: { fpr: number; index: number; actualFpr: number; tpr: number; threshold: number }[];
+  tprAtFpr: { fpr: number; index: number; actualFpr: number; tpr: number; threshold: number; acceptsNone: boolean }[];
   histogram: { edges: number[]; positive: number[]; negative: number[]; positiveMean: number; negativeMean: number; positiveDensity: number[] };
   cells: { queryCamera: number; galleryCamera: number; mAP: number | null; rank1: number | null; numValidQuery: number }[];
 }
@@ -68,13 +68,41 @@ describe('thresholds vs scikit-learn roc_curve / roc_auc_score and numpy histogr
       expect(ours.roc.points.index[0]).toBe(0);
       expect(ours.roc.points.index.at(-1)).toBe(ref.fpr.length - 1);
       expectClose(ours.roc.auc, ref.auc, 1e-12);
-      expect(ours.tprAtFpr.map((t) => [t.fpr, t.actualFpr, t.tpr, t.threshold])).toEqual(ref.tprAtFpr.map((t) => [t.fpr, t.actualFpr, t.tpr, t.threshold]));
+      expect(ours.tprAtFpr.map((t) => [t.fpr, t.actualFpr, t.tpr, t.threshold, t.acceptsNone])).toEqual(ref.tprAtFpr.map((t) => [t.fpr, t.actualFpr, t.tpr, t.threshold, t.acceptsNone]));
       const h = ours.distanceHistogram;
       expect(h.edges).toEqual(ref.histogram.edges);
       expect(h.positive).toEqual(ref.histogram.positive);
       expect(h.negative).toEqual(ref.histogram.negative);
       expectClose(h.positiveMean, ref.histogram.positiveMean, 1e-9);
       expectClose(h.negativeMean, ref.histogram.negativeMean, 1e-9);
+    });
+  }
+
+  // 2 queries × 6 gallery images (3 identities on 2 cameras): 4 true and 8 false pairs, so an FPR step is 1/8 and
+  // every target (1e-4 … 1e-2) is nearest FPR 0. sklearn's curve then starts at its "accept nothing" threshold,
+  // min distance − 1 = −0.9 as a distance (the negative threshold a new user saw in the Thresholds tab).
+  const tiny = (first: number) => {
+    const d = new Float32Array([first, 0.1, 0.5, 0.4, 0.6, 0.7, 0.2, 0.35, 0.8, 0.9, 0.45, 0.55]);
+    const q = { pids: [1, 2], camids: [0, 0] };
+    const g = { pids: [1, 2, 3, 1, 2, 3], camids: [1, 1, 1, 2, 2, 2] };
+    return { d, q, g, req: { Q: 2, G: 6, distmat: Array.from(d), qp: q.pids, gp: g.pids, qc: q.camids, gc: g.camids, bins: 80 } };
+  };
+  for (const [name, first, acceptsNone] of [
+    ['smallest distance a false pair: no distance threshold reaches the FPR, "accept nothing" said as such', 0.3, true],
+    ['smallest distance a true pair: the real threshold of FPR 0 beats sklearn\'s prepended point', 0.05, false],
+  ] as const) {
+    it(name, () => {
+      const p = tiny(first);
+      const ours = thresholdAnalysis(p.d, p.q, p.g);
+      const ref = runPython<Ref>('ref_analysis.py', p.req);
+      expect(ref.threshold[0]).toBeLessThan(0);
+      expect(ours.tprAtFpr.map((t) => [t.fpr, t.actualFpr, t.tpr, t.threshold, t.acceptsNone])).toEqual(ref.tprAtFpr.map((t) => [t.fpr, t.actualFpr, t.tpr, t.threshold, t.acceptsNone]));
+      for (const t of ours.tprAtFpr) {
+        expect(t.acceptsNone).toBe(acceptsNone);
+        if (acceptsNone) expect([t.actualFpr, t.tpr]).toEqual([0, 0]);
+        // A real threshold is a distance of the evaluation: FPR 0, the true pairs at or below it accepted.
+        else expect([t.actualFpr, t.tpr, t.threshold]).toEqual([0, 1 / 4, Math.fround(0.05)]);
+      }
     });
   }
 

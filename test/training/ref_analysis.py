@@ -3,7 +3,8 @@
 - ROC: pairs collected as fast-reid fastreid/evaluation/roc.py `evaluate_roc_py` does (same-pid-same-camera
   gallery entries removed), labelled in the verification convention (true pair = 1, score = -distance), then
   scikit-learn's `roc_curve` (default drop_intermediate=True) and `roc_auc_score`; TPR@FPR as
-  fastreid/evaluation/reid_evaluation.py: `ind = np.argmin(np.abs(fprs - fpr))`.
+  fastreid/evaluation/reid_evaluation.py: `ind = np.argmin(np.abs(fprs - fpr))`, except that sklearn's prepended
+  point 0 (threshold max(score) + 1: no pair accepted) loses a tie to point 1 (README "Thresholds and camera pairs").
 - Distributions: numpy `np.histogram(x, bins, range=(min, max))` of the true / false pair distances.
 - Per camera pair: the numpy port of fast-reid rank.py `eval_market1501` (ref_eval.py eval_func) run on each (query camera, gallery
   camera) sub-matrix; a cell whose port asserts (no valid query) is None.
@@ -53,8 +54,11 @@ def main():
     out['auc'] = float(metrics.roc_auc_score(labels, scores))
     out['tprAtFpr'] = []
     for f in [1e-4, 1e-3, 1e-2]:
-        ind = int(np.argmin(np.abs(fpr - f)))
-        out['tprAtFpr'].append({'fpr': f, 'index': ind, 'actualFpr': float(fpr[ind]), 'tpr': float(tpr[ind]), 'threshold': float(-thr[ind])})
+        d = np.abs(fpr - f)
+        ind = int(np.argmin(d))
+        if ind == 0 and d[1] == d[0]:
+            ind = 1
+        out['tprAtFpr'].append({'fpr': f, 'index': ind, 'actualFpr': float(fpr[ind]), 'tpr': float(tpr[ind]), 'threshold': float(-thr[ind]), 'acceptsNone': ind == 0})
     lo = min(pos.min(), neg.min())
     hi = max(pos.max(), neg.max())
     hp, edges = np.histogram(pos, bins=req['bins'], range=(lo, hi))

@@ -288,6 +288,8 @@ export function detectLayout(path: string): DatasetLayoutId {
       if (id === 'dukemtmc' && !/duke/i.test(l.root)) continue;
       return id;
     }
+    // Part of the Market folders is DukeMTMC-reID only under a path naming 'duke' (as a whole one is): else Market-1501.
+    if (id === 'dukemtmc' && !/duke/i.test(l.partial)) continue;
     partial ??= { id, at: l.partial, missing: l.missing };
   }
   if (partial) {

@@ -12,7 +12,11 @@
  * the score −distance, i.e. a pair is accepted as a match when its distance ≤ the threshold; FPR is the
  * fraction of false pairs accepted ("false matches"), TPR of true pairs accepted. AUC = np.trapz over that
  * curve (sklearn `roc_auc_score`). TPR@FPR follows reid_evaluation.py: the curve point whose FPR is nearest
- * the target (`np.argmin(np.abs(fprs - fpr))`, first on ties).
+ * the target (`np.argmin(np.abs(fprs - fpr))`, first on ties), except that sklearn's prepended point (0, 0) —
+ * no distance threshold, "accept nothing" — loses a tie to the first real point of FPR 0 (a real distance that
+ * accepts true pairs and no false one). Where that point is still the nearest (the smallest distance is a
+ * false pair's and the target is nearer 0 than the first false match's FPR), `acceptsNone` says so: no
+ * distance threshold reaches the target except accepting no pair.
  *
  * Porting note: fast-reid labels true pairs 0 and false pairs 1 and scores by distance, so its "FPR" is the
  * fraction of true pairs rejected; the AUC is the same, the TPR@FPR points are not. ReID Studio uses the
@@ -59,7 +63,10 @@ export interface TprAtFpr {
   /** The FPR of the curve point nearest to it, its TPR and its distance threshold. */
   actualFpr: number;
   tpr: number;
+  /** With `acceptsNone`, sklearn's "accept nothing" threshold (min distance − 1), not a distance to use. */
   threshold: number;
+  /** The nearest point is sklearn's prepended (0, 0): no pair accepted at this FPR, TPR 0, no real distance threshold. */
+  acceptsNone: boolean;
 }
 
 /** numpy `histogram(x, bins=80, range=(min, max))` of true and false pair distances on one shared range. */
@@ -229,7 +236,8 @@ export function thresholdAnalysis(distmat: Float32Array, query: Labels, gallery:
     if (index > 0) auc += ((fpr - prevFpr) * (tpr + prevTpr)) / 2;
     FPR_TARGETS.forEach((t, k) => {
       const d = Math.abs(fpr - t);
-      if (d < best[k]!.diff) best[k] = { diff: d, index, fpr, tpr, thr };
+      // First on ties (np.argmin), but a real threshold beats the prepended "accept nothing" point.
+      if (d < best[k]!.diff || (d === best[k]!.diff && best[k]!.index === 0)) best[k] = { diff: d, index, fpr, tpr, thr };
     });
     // Plot subset: the last point at or below each FPR target (log-spaced), the first at each TPR percent.
     while (nextLog < logTargets.length && fpr > logTargets[nextLog]!) {
@@ -332,7 +340,7 @@ export function thresholdAnalysis(distmat: Float32Array, query: Labels, gallery:
 
   const result: ThresholdAnalysis = {
     roc: { auc, numPositive: T, numNegative: F, numPoints: kept, points: sel },
-    tprAtFpr: FPR_TARGETS.map((t, k) => ({ fpr: t, actualFpr: best[k]!.fpr, tpr: best[k]!.tpr, threshold: best[k]!.thr })),
+    tprAtFpr: FPR_TARGETS.map((t, k) => ({ fpr: t, actualFpr: best[k]!.fpr, tpr: best[k]!.tpr, threshold: best[k]!.thr, acceptsNone: best[k]!.index === 0 })),
     distanceHistogram: { edges: Array.from(edges), positive: Array.from(histPos), negative: Array.from(histNeg), positiveMean: posSum / T, negativeMean: negSum / F },
   };
   if (curve) result.curve = { fps: Float64Array.from(curve.fps), tps: Float64Array.from(curve.tps), threshold: Float64Array.from(curve.thr) };

@@ -1,4 +1,5 @@
-import { buildAnyPreset, buildPreset, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
+import { buildAnyPreset, buildPreset, counted, DocumentError, parseDocument, serializeDocument, type GraphDoc, type PresetOptions } from '../../../core/index.js';
+import { LEGACY_AUTOSAVE_SLOT } from '../../../core/api/contract.js';
 import { api, ClientError, WINDOW_ID } from '../api/client.js';
 import { docDisplayName, isDirty, loadDoc, markSaved, notify, useEditor } from './editor.js';
 import { nativeSave } from './native.js';
@@ -164,28 +165,51 @@ export async function startSession(): Promise<void> {
     }
   } else if (start?.lastError) notify(start.lastError, 'warning');
   if (!opened) loadDoc(buildPreset(FIRST_PRESET), null, true, FIRST_PRESET);
-  const rec = start?.recovery;
-  // The server knows whether the autosave's writer is still connected (any browser or profile on this server);
-  // Web Locks cover the windows of this browser profile the server does not track (the Electron windows).
-  if (start?.recoveryHeld || (rec && otherLive)) notify('ReID Studio is open in another tab or window: its unsaved changes stay there', 'info');
-  else if (rec) {
-    let doc: GraphDoc;
-    try {
-      doc = parseDocument(rec.text);
-    } catch {
-      return void api.call('autosave.write', { path: null, text: null, window: WINDOW_ID });
-    }
-    const when = new Date(rec.savedAt).toLocaleString();
-    set({
-      dialog: {
-        kind: 'confirm',
-        title: 'Recover unsaved changes?',
-        message: `ReID Studio closed with unsaved changes${rec.path ? ` to ${rec.path}` : ' to a new model'} (autosaved ${when}).`,
-        choices: [
-          { label: 'Discard', run: () => (set({ dialog: null }), void api.call('autosave.write', { path: null, text: null, window: WINDOW_ID })) },
-          { label: 'Recover', primary: true, run: () => (loadDoc(doc, rec.path, false), set({ dialog: null }), notify('Recovered unsaved changes')) },
-        ],
-      },
-    });
+  if (start) offerRecovery(start, otherLive);
+}
+
+/**
+ * Offers the autosave session.start picked: this window's own slot or the newest of a window that is gone
+ * (each window autosaves into its own slot). Discard clears that slot and offers the next gone window's;
+ * Recover loads it here and moves it into this window's slot (`recovered`).
+ */
+function offerRecovery(start: Awaited<ReturnType<typeof api.call<'session.start'>>>, otherLive: boolean): void {
+  const rec = start.recovery;
+  const recovered = rec?.window;
+  // The server knows whether a slot's writer is still connected (any browser or profile on this server); Web
+  // Locks cover the windows of this browser profile it cannot name: writers of the legacy slot (older clients).
+  if (start.recoveryHeld || (rec && recovered === LEGACY_AUTOSAVE_SLOT && otherLive)) notify('ReID Studio is open in another tab or window: its unsaved changes stay there', 'info');
+  if (!rec || (recovered === LEGACY_AUTOSAVE_SLOT && otherLive)) return;
+  const next = async () => {
+    await api.call('autosave.write', { path: null, text: null, window: WINDOW_ID, recovered });
+    if (start.moreRecoveries) offerRecovery(await api.call('session.start', { window: WINDOW_ID }), otherLive);
+  };
+  let doc: GraphDoc;
+  try {
+    doc = parseDocument(rec.text);
+  } catch {
+    return void next();
   }
+  const when = new Date(rec.savedAt).toLocaleString();
+  set({
+    dialog: {
+      kind: 'confirm',
+      title: 'Recover unsaved changes?',
+      message: `ReID Studio closed with unsaved changes${rec.path ? ` to ${rec.path}` : ' to a new model'} (autosaved ${when}).${start.moreRecoveries ? ` ${counted(start.moreRecoveries, 'more closed window', 'more closed windows')} left unsaved changes: Discard shows the next; after Recover, open a new window for them.` : ''}`,
+      choices: [
+        { label: 'Discard', run: () => (set({ dialog: null }), void next()) },
+        {
+          label: 'Recover',
+          primary: true,
+          run: () => {
+            loadDoc(doc, rec.path, false);
+            set({ dialog: null });
+            notify('Recovered unsaved changes');
+            // The recovered changes are this window's now: its slot, the gone window's removed.
+            void api.call('autosave.write', { path: rec.path, text: rec.text, window: WINDOW_ID, recovered });
+          },
+        },
+      ],
+    },
+  });
 }

@@ -5,7 +5,7 @@ import { ExportButtons, prepareCanvas } from '../lib/export-view.js';
 /** eval.json fields of the thresholds and camera-pair analyses (README "Thresholds and camera pairs"). */
 export interface EvalAnalysisFields {
   roc?: { auc: number; numPositive: number; numNegative: number; numPoints: number; points: { index: number[]; fpr: number[]; tpr: number[]; threshold: number[] } };
-  tprAtFpr?: { fpr: number; actualFpr: number; tpr: number; threshold: number }[];
+  tprAtFpr?: { fpr: number; actualFpr: number; tpr: number; threshold: number; acceptsNone?: boolean }[];
   distanceHistogram?: { edges: number[]; positive: number[]; negative: number[]; positiveMean: number; negativeMean: number };
   perCameraPair?: { queryCameras: number[]; galleryCameras: number[]; cells: { queryCamera: number; galleryCamera: number; mAP: number | null; rank1: number | null; numValidQuery: number }[] };
 }
@@ -89,6 +89,15 @@ function drawRoc(canvas: HTMLCanvasElement, roc: NonNullable<EvalAnalysisFields[
   axes(ctx, canvas, xt, [[Y(0), '0'], [Y(0.5), '0.5'], [Y(1), '1']], 'false positive rate (false pairs accepted)');
 }
 
+/** What the threshold cell says where no distance threshold reaches the FPR but accepting no pair. */
+export const NO_PAIR_ACCEPTED = 'no pair accepted at this FPR';
+/**
+ * The row is sklearn's prepended "accept nothing" point, whose threshold (min distance − 1) is no distance.
+ * eval.json written before `acceptsNone` existed: that point is the only one with FPR 0 and TPR 0 (any real
+ * threshold ≥ the smallest distance accepts a pair).
+ */
+const acceptsNone = (t: NonNullable<EvalAnalysisFields['tprAtFpr']>[number]) => t.acceptsNone ?? (t.actualFpr === 0 && t.tpr === 0);
+
 /** Thresholds: distance distributions, ROC with AUC, TPR at FPR 1e-4 / 1e-3 / 1e-2 with their distance thresholds. */
 export function ThresholdsView({ ev }: { ev: EvalAnalysisFields }) {
   const hist = useRef<HTMLCanvasElement>(null);
@@ -112,7 +121,7 @@ export function ThresholdsView({ ev }: { ev: EvalAnalysisFields }) {
           png={() => hist.current}
           csv={() => ({ header: ['bin_start', 'bin_end', 'true_pairs', 'false_pairs'], rows: h.positive.map((c, i) => [h.edges[i]!, h.edges[i + 1]!, c, h.negative[i]!]) })}
         />
-        <ExportButtons name="roc" png={() => roc.current} csv={() => ({ header: ['index', 'fpr', 'tpr', 'threshold'], rows: r.points.index.map((k, i) => [k, r.points.fpr[i]!, r.points.tpr[i]!, r.points.threshold[i]!]) })} />
+        <ExportButtons name="roc" png={() => roc.current} csv={() => ({ header: ['index', 'fpr', 'tpr', 'threshold'], rows: r.points.index.map((k, i) => [k, r.points.fpr[i]!, r.points.tpr[i]!, k === 0 ? null : r.points.threshold[i]!]) })} />
       </div>
       <div className="analysis-charts">
         <canvas ref={hist} data-testid="distance-histogram" />
@@ -129,11 +138,11 @@ export function ThresholdsView({ ev }: { ev: EvalAnalysisFields }) {
         </thead>
         <tbody>
           {ev.tprAtFpr.map((t) => (
-            <tr key={t.fpr} data-fpr={t.fpr} data-threshold={t.threshold}>
+            <tr key={t.fpr} data-fpr={t.fpr} data-threshold={acceptsNone(t) ? undefined : t.threshold}>
               <td>{t.fpr.toExponential(0)}</td>
               <td>{t.actualFpr.toExponential(2)}</td>
               <td>{(t.tpr * 100).toFixed(2)}%</td>
-              <td data-testid="threshold-value">{t.threshold.toFixed(4)}</td>
+              <td data-testid="threshold-value">{acceptsNone(t) ? NO_PAIR_ACCEPTED : t.threshold.toFixed(4)}</td>
             </tr>
           ))}
         </tbody>

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { CallOutput } from '../../../core/api/contract.js';
 import { api, ClientError } from '../api/client.js';
 import { ExportButtons, prepareCanvas } from '../lib/export-view.js';
@@ -9,8 +9,35 @@ import { Thumb, useThumbnails } from './Thumbs.js';
 type Map2d = CallOutput<'runs.projection'>;
 const SIZE = 520;
 
-/** A stable colour per identity (golden-angle hues) or per camera (the chart palette). */
-const colourOf = (by: 'identity' | 'camera', pid: number, camid: number) => (by === 'camera' ? COLORS[camid % COLORS.length]! : `hsl(${(pid * 137.508) % 360}, 65%, 50%)`);
+/** A stable colour per identity (golden-angle hues). */
+const identityColour = (pid: number) => `hsl(${(pid * 137.508) % 360}, 65%, 50%)`;
+/** Identities the legend lists before "… and N more" (a dataset has hundreds; hovering a dot names its own). */
+const LEGEND_IDENTITIES = 24;
+
+/**
+ * One colour per camera of the map: the chart palette in camera order while it has enough colours, else evenly
+ * spaced hues (MSMT17's 15 cameras), so no two cameras share a colour.
+ */
+function cameraColours(m: Map2d): Map<number, string> {
+  const cams = [...new Set(m.images.map((im) => im.camid))].sort((a, b) => a - b);
+  return new Map(cams.map((c, k) => [c, cams.length <= COLORS.length ? COLORS[k]! : `hsl(${Math.round((k * 360) / cams.length)}, 65%, 48%)`]));
+}
+
+/** The colours' legend: every camera, or the first identities (ascending) and how many more. */
+function Legend({ map, by, cameras }: { map: Map2d; by: 'identity' | 'camera'; cameras: Map<number, string> }) {
+  const pids = useMemo(() => [...new Set(map.images.map((im) => im.pid))].sort((a, b) => a - b), [map]);
+  const items: [number, string, string][] = by === 'camera' ? [...cameras].map(([c, colour]) => [c, colour, fmtCam(c)]) : pids.slice(0, LEGEND_IDENTITIES).map((p) => [p, identityColour(p), `id ${p}`]);
+  return (
+    <ul className="embedding-legend" data-testid="embedding-legend" data-by={by}>
+      {items.map(([key, colour, label]) => (
+        <li key={key} data-key={key} data-colour={colour}>
+          <span className="swatch" style={{ background: colour }} /> {label}
+        </li>
+      ))}
+      {by === 'identity' && pids.length > LEGEND_IDENTITIES && <li className="muted">… and {pids.length - LEGEND_IDENTITIES} more identities</li>}
+    </ul>
+  );
+}
 
 function layout(m: Map2d) {
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -29,8 +56,8 @@ function layout(m: Map2d) {
 
 /**
  * Embedding map of the run's last evaluation (`runs.projection`: PCA → UMAP in a worker thread on the Node
- * side, seeded): one dot per query (ringed) and gallery image, coloured by identity or camera; hovering
- * a dot shows its image. The canvas is drawn once per map / colouring, hover only moves the tooltip.
+ * side, seeded): one dot per query (ringed) and gallery image, coloured by identity or camera, with the
+ * colours' legend; hovering a dot shows its image. The canvas is drawn once per map / colouring, hover only moves the tooltip.
  */
 export function EmbeddingMap({ runId }: { runId: string }) {
   const [map, setMap] = useState<Map2d | null>(null);
@@ -40,6 +67,7 @@ export function EmbeddingMap({ runId }: { runId: string }) {
   const [hover, setHover] = useState<number | null>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const seed = 0;
+  const cameras = useMemo(() => (map ? cameraColours(map) : new Map<number, string>()), [map]);
 
   const compute = () => {
     setError(null);
@@ -68,7 +96,7 @@ export function EmbeddingMap({ runId }: { runId: string }) {
     for (let i = 0; i < n; i++) {
       const im = map.images[i]!;
       const [x, y] = at(i);
-      ctx.fillStyle = colourOf(by, im.pid, im.camid);
+      ctx.fillStyle = by === 'camera' ? cameras.get(im.camid)! : identityColour(im.pid);
       ctx.beginPath();
       ctx.arc(x, y, im.split === 'query' ? 3 : 2, 0, 2 * Math.PI);
       ctx.fill();
@@ -77,7 +105,7 @@ export function EmbeddingMap({ runId }: { runId: string }) {
         ctx.stroke();
       }
     }
-  }, [map, by]);
+  }, [map, by, cameras]);
 
   const onMove = (e: React.MouseEvent<HTMLCanvasElement>) => {
     if (!map) return;
@@ -137,6 +165,7 @@ export function EmbeddingMap({ runId }: { runId: string }) {
           <canvas ref={canvas} data-testid="embedding-canvas" onMouseMove={onMove} onMouseLeave={() => setHover(null)} />
           <div className="embedding-hover" data-testid="embedding-hover">
             {hovered ? <Thumb src={thumbs.get(hovered.path)} caption={`${hovered.split} · id ${hovered.pid} · ${fmtCam(hovered.camid)}`} pid={hovered.pid} /> : <span className="muted small">hover a dot to see its image (queries are ringed)</span>}
+            <Legend map={map} by={by} cameras={cameras} />
             <p className="muted small">
               UMAP of {map.numQuery} query + {map.images.length - map.numQuery} gallery features (PCA 50, seed {map.seed}, {map.epochs} epochs)
             </p>

@@ -37,6 +37,9 @@ function Row({ it, thumbs }: { it: Page['items'][number]; thumbs: Map<string, st
   );
 }
 
+/** The map's weights over the image offered (the first is the default: the person stays visible; 0.7 is torchreid's). */
+const ACTMAP_OPACITIES = [0.5, 0.3, 0.7];
+
 /**
  * Every query of the run's last evaluation, a page at a time (`runs.queries`): its AP and INP, the rank of
  * its first true match and its top-10 gallery images; sorted by query or by AP, failures (wrong rank-1)
@@ -65,7 +68,8 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
   const thumbs = useThumbnails(paths);
   const [showActmaps, setShowActmaps] = useState(false);
   const [checkpoint, setCheckpoint] = useState<'last' | 'best'>('last');
-  const actmaps = useActmaps(runId, showActmaps ? paths : [], checkpoint);
+  const [opacity, setOpacity] = useState(ACTMAP_OPACITIES[0]);
+  const actmaps = useActmaps(runId, showActmaps ? paths : [], checkpoint, opacity);
   const shown = showActmaps ? actmaps.images : thumbs;
   if (error) return <div className="form-error">{error}</div>;
   if (!page) return <div className="muted">Loading rank lists…</div>;
@@ -111,6 +115,15 @@ export function RankLists({ runId, version, evalId }: { runId: string; version: 
           <select className="small" data-testid="ranklist-actmap-checkpoint" value={checkpoint} onChange={(e) => setCheckpoint(e.target.value as 'last' | 'best')} title="the run's last checkpoint, or its best by mAP">
             <option value="last">last checkpoint</option>
             <option value="best">best by mAP</option>
+          </select>
+        )}
+        {showActmaps && (
+          <select className="small" data-testid="ranklist-actmap-opacity" value={opacity} onChange={(e) => setOpacity(Number(e.target.value))} title="how much the map covers the image (torchreid blends image·0.3 + map·0.7)">
+            {ACTMAP_OPACITIES.map((o) => (
+              <option key={o} value={o}>
+                map {Math.round(o * 100)}%{o === 0.7 ? ' (torchreid)' : ''}
+              </option>
+            ))}
           </select>
         )}
         {showActmaps && (

@@ -22,18 +22,19 @@ export function useThumbnails(paths: string[]): Map<string, string | null> {
 
 /**
  * Activation-map pictures of a run's images (`runs.actmaps`: the run's checkpoint on the evaluating engine),
- * with the engine and the map's size, or the call's error. Empty `paths`: nothing is asked.
+ * with the engine and the map's size, or the call's error. Empty `paths`: nothing is asked. `opacity`: the
+ * map's weight over the image (torchreid's 0.7 when not given).
  */
-export function useActmaps(runId: string, paths: string[], checkpoint: 'last' | 'best' = 'last'): { images: Map<string, string | null>; info: { engine: string; featureMap: [number, number] } | null; error: string | null } {
+export function useActmaps(runId: string, paths: string[], checkpoint: 'last' | 'best' = 'last', opacity?: number): { images: Map<string, string | null>; info: { engine: string; featureMap: [number, number] } | null; error: string | null } {
   const [state, setState] = useState<{ images: Map<string, string | null>; info: { engine: string; featureMap: [number, number] } | null; error: string | null }>({ images: new Map(), info: null, error: null });
-  const key = `${runId}\n${checkpoint}\n${paths.join('\n')}`;
+  const key = `${runId}\n${checkpoint}\n${opacity}\n${paths.join('\n')}`;
   useEffect(() => {
     if (!paths.length) return;
     let live = true;
     setState((s) => ({ ...s, error: null }));
     const chunks: string[][] = [];
     for (let i = 0; i < paths.length; i += 128) chunks.push(paths.slice(i, i + 128));
-    void Promise.all(chunks.map((c) => api.call('runs.actmaps', { runId, paths: c, checkpoint }))).then(
+    void Promise.all(chunks.map((c) => api.call('runs.actmaps', { runId, paths: c, checkpoint, opacity }))).then(
       (rs) => live && setState({ images: new Map(rs.flatMap((r) => r.images.map((i) => [i.path, i.dataUrl] as const))), info: { engine: rs[0]!.engine, featureMap: rs[0]!.featureMap }, error: null }),
       (e: Error) => live && setState({ images: new Map(), info: null, error: e.message }),
     );

@@ -59,6 +59,8 @@ def case_inputs(c):
         return {"x": r(*c["x"]), "p": torch.tensor([3.0])}
     if k == "gap_gemm":
         return {"x": r(*c["x"]), "W": r(c["x"][1], c["units"], scale=0.3), "B": r(c["units"])}
+    if k == "gram":
+        return {"x": r(*c["x"]), "W": r(c["x"][1], c["x"][0], scale=0.3)}
     raise ValueError(k)
 
 
@@ -99,6 +101,8 @@ def forward(c, t):
         return F.adaptive_avg_pool2d(t["x"].clamp(min=1e-6).pow(t["p"]), 1).pow(1.0 / t["p"]).flatten(1)
     if k == "gap_gemm":
         return F.linear(F.adaptive_avg_pool2d(t["x"], 1).flatten(1), t["W"].t(), t["B"])
+    if k == "gram":
+        return t["x"] @ t["x"].t() + t["x"] @ t["W"]
     raise ValueError(k)
 
 

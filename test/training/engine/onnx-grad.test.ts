@@ -69,6 +69,8 @@ const CASES: Spec[] = [
   { id: 'se_gate', kind: 'se', x: [2, 4, 3, 3] },
   { id: 'gem_learnable_p', kind: 'gem', x: [2, 3, 4, 4] },
   { id: 'gap_gemm', kind: 'gap_gemm', x: [2, 3, 4, 4], units: 5 },
+  // 2-D MatMuls: the triplet loss's Gram matrix f·fᵀ (step-loss.ts) and a product with a weight.
+  { id: 'gram_matmul', kind: 'gram', x: [4, 3] },
 ];
 
 type Tensor = { shape: number[]; data: number[] };
@@ -154,6 +156,8 @@ function caseNodes(c: Spec, extra: OnnxInitializer[]): OnnxNode[] {
       ];
     case 'gap_gemm':
       return [t, n('GlobalAveragePool', ['t'], ['pooled']), n('Flatten', ['pooled'], ['flat'], [int('axis', 1)]), n('Gemm', ['flat', 'W', 'B'], ['out'], [int('transB', 0)])];
+    case 'gram':
+      return [t, n('Transpose', ['t'], ['tt'], [ints('perm', [1, 0])]), n('MatMul', ['t', 'tt'], ['gram']), n('MatMul', ['t', 'W'], ['tw']), n('Add', ['gram', 'tw'], ['out'])];
   }
   throw new Error(c.kind);
 }
@@ -252,5 +256,8 @@ describe('onnx-grad: operator gradients match torch.autograd', () => {
       await fwd.release();
       await bwd.release();
       expect(failures).toEqual([]);
+      // A 2-D MatMul's adjoints are Gemms with transA / transB, no MatMuls (linear.ts: onnxruntime 1.30 fused the
+      // Gram's Add(MatMul, Transpose) into a Gemm whose bias is a Transpose, where its GemmTransposeFusion never settles).
+      if (c.kind === 'gram') expect(g.backward.graph.nodes.filter((x) => x.opType === 'MatMul').length).toBe(0);
     });
 });
