@@ -23,7 +23,12 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const format = values.format;
   if (!isExportFormat(format)) throw new CliError(`unknown --format "${format}" (choose one of ${formats.join(', ')})`);
   if (!values.out) throw new CliError('--out PATH is required');
-  if (values.weights && !EXPORT_FORMATS[format].weights) throw new CliError(`--weights applies to --format ${WEIGHT_FORMATS.join(', ')}`);
+  if (values.weights && !EXPORT_FORMATS[format].weights) {
+    // A run folder's config or graph: its graph.json is the document to export (the weights play no part).
+    const runGraph = existsSync(fsPath(join(values.weights, 'graph.json'))) ? join(values.weights, 'graph.json') : undefined;
+    const hint = runGraph && positionals.length === 0 ? `; for the run's ${format}: reid-studio export ${runGraph} --format ${format} --out ${values.out}` : '';
+    throw new CliError(`--weights applies to --format ${WEIGHT_FORMATS.join(', ')}${hint}`);
+  }
   if (values.checkpoint !== undefined && !values.weights) throw new CliError('--checkpoint applies to --weights RUN_DIR (a training run folder)');
   const weights = values.weights === undefined ? undefined : runCheckpointPath(values.weights, values.checkpoint);
   if (values.layout !== undefined && format !== 'pytorch') throw new CliError('--layout rsb|fastreid applies to --format pytorch');

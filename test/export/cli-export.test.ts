@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +84,16 @@ describe('export --format pytorch|tfjs: bad input', () => {
     let r = cli('export', '--preset', 'resnet18', '--format', 'rsb-yaml', '--weights', 'x.pth', '--out', join(tmp, 'x.yml'));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--weights applies to --format pytorch, tfjs, fastreid-job, rsb-job, onnx$/m);
+    // A run folder's config: the refusal names the command that exports it (its graph.json), and that command works.
+    const run = join(tmp, 'run-for-yaml');
+    cpSync(fileURLToPath(new URL('../fixtures/checkpoint-v1/run', import.meta.url)), run, { recursive: true });
+    r = cli('export', '--weights', run, '--format', 'graph', '--out', join(tmp, 'run-graph.json'));
+    expect(r.status).toBe(2);
+    const hinted = `reid-studio export ${join(run, 'graph.json')} --format graph --out ${join(tmp, 'run-graph.json')}`;
+    expect(r.stderr).toBe(`reid-studio: error: --weights applies to --format pytorch, tfjs, fastreid-job, rsb-job, onnx; for the run's graph: ${hinted}\n`);
+    r = cli(...hinted.split(' ').slice(1));
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(tmp, 'run-graph.json'), 'utf8')).graph).toEqual(JSON.parse(readFileSync(join(run, 'graph.json'), 'utf8')).graph);
     r = cli('export', '--preset', 'resnet18', '--input', '64x32', '--format', 'pytorch', '--weights', join(tmp, 'missing.pth'), '--out', join(tmp, 'never'));
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^reid-studio: error: cannot export to pytorch: cannot read weights .*missing\.pth: no such file or folder\n$/);
