@@ -1,4 +1,4 @@
-import { lowerToOnnx, ONNX_OUTPUT_NAME, type OnnxInitializer, type OnnxModelJs, type OnnxNode, type OnnxValueInfo, type WeightValues } from './onnx.js';
+import { lowerToOnnx, ONNX_OUTPUT_NAME, type OnnxInitializer, type OnnxModelJs, type OnnxNode, type OnnxValueInfo, type OnnxWeightSource } from './onnx.js';
 import { CompileError, type CompiledModel } from './keras.js';
 import { BN_TRAIN, Emitter, expandBatchNormTrain, normAxes, OP_RULES, type Shapes } from './grad/index.js';
 
@@ -250,9 +250,11 @@ export function buildTrainingGraph(base: OnnxModelJs, opts: TrainingGraphOptions
 /**
  * The lowered ONNX graph computing several layers of the compiled model at once (training needs the
  * logits and the metric-loss feature): `lowerToOnnx` per output, merged by node and initializer name, each
- * output named after its layer. Input `input` [N, 3, H, W]. Throws CompileError like lowerToOnnx.
+ * output named after its layer. Input `input` [N, 3, H, W]. `weights`: tfjs-layout values by `${layer}/${slot}`
+ * (a WeightValues map) or a source that also hands over PyTorch-layout tensors (OnnxWeightSource, the weight
+ * store's), taken as the initializers where they are the ONNX ones. Throws CompileError like lowerToOnnx.
  */
-export function lowerLayers(compiled: CompiledModel, weights: WeightValues, layerNames: string[]): OnnxModelJs {
+export function lowerLayers(compiled: CompiledModel, weights: OnnxWeightSource, layerNames: string[]): OnnxModelJs {
   const [h, w] = compiled.metadata.inputShape as [number, number, number];
   const pre = { inputSize: [h, w] as [number, number], mean: [0, 0, 0], std: [1, 1, 1], interpolation: 'bilinear' };
   const nodes = new Map<string, OnnxNode>();

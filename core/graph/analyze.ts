@@ -1,6 +1,6 @@
 import { getKind, ShapeError, type Value } from '../registry/index.js';
 import { resolveParams } from './params.js';
-import type { Diagnostic, DiagnosticCode, Graph, GraphNode, Shape } from './types.js';
+import type { Diagnostic, DiagnosticCode, Graph, GraphEdge, GraphNode, Shape } from './types.js';
 import { Evaluator, nodeFlags, type Layer } from './evaluate.js';
 import { resnetStem, stemMismatch } from './stem.js';
 
@@ -67,6 +67,32 @@ export function topoOrder(graph: Graph): { order: GraphNode[]; cyclic: GraphNode
 }
 
 /**
+ * The ids among `nodes` (those topoOrder could not order) that lie on a cycle: reachable from themselves along
+ * `edges` between such nodes. The rest only follow one. O(n·e) over the unordered nodes alone.
+ */
+function nodesOnCycles(nodes: readonly GraphNode[], edges: readonly GraphEdge[]): Set<string> {
+  const ids = new Set(nodes.map((n) => n.id));
+  const out = new Map<string, string[]>();
+  for (const e of edges) if (ids.has(e.source) && ids.has(e.target)) out.set(e.source, [...(out.get(e.source) ?? []), e.target]);
+  const on = new Set<string>();
+  for (const start of ids) {
+    const seen = new Set<string>();
+    const stack = [...(out.get(start) ?? [])];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (id === start) {
+        on.add(start);
+        break;
+      }
+      if (seen.has(id)) continue;
+      seen.add(id);
+      stack.push(...(out.get(id) ?? []));
+    }
+  }
+  return on;
+}
+
+/**
  * Validates the graph, expands composites into primitive layers, infers every shape and counts
  * parameters. Never throws on a malformed graph: every problem is a diagnostic with a stable code.
  */
@@ -120,8 +146,11 @@ export function analyze(graph: Graph): Analysis {
   });
 
   const { order, cyclic } = topoOrder({ nodes: graph.nodes, edges: validEdges });
+  const onCycle = nodesOnCycles(cyclic, validEdges);
+  const firstOnCycle = cyclic.find((n) => onCycle.has(n.id));
   for (const n of cyclic) {
-    diag('E_CYCLE', `${n.name} is part of a cycle`, n.id);
+    // Nodes after a cycle cannot be ordered either (the code stays E_CYCLE), but they are not on it: say which one blocks them.
+    diag('E_CYCLE', onCycle.has(n.id) || !firstOnCycle ? `${n.name} is part of a cycle` : `${n.name} follows a cycle (through ${firstOnCycle.name})`, n.id);
     failed.add(n.id);
   }
 

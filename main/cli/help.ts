@@ -71,7 +71,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--warmup-epochs N', 'linear warm-up length (0 = off)'],
       ['--eval-period N', 'evaluate every N epochs'],
       ['--seed N', 'random seed'],
-      ['--weights FILE', 'pretrained weights (.pth / .safetensors; the load report is kept in the run)'],
+      ['--weights FILE|RUN_DIR', 'pretrained weights (.pth / .safetensors, or a training run folder / RUN_DIR/best: its weights as its exported .pth; the load report is kept in the run)'],
       ['--out RUN_DIR', 'run folder (default runs/<name>-<time>)'],
       ['--backend NAME', 'compute backend: auto (default: webgpu on a hardware GPU that passes its smoke test, else onnxruntime when installed, all cores), webgpu, onnxruntime, or a tfjs backend (`reid-studio backend` lists them)'],
       ['--micro-batch N', 'images per forward/backward pass on tfjs (default: planned from memory; onnxruntime takes the whole batch)'],

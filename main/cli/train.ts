@@ -95,7 +95,7 @@ export function progressPrinter(stream: NodeJS.WriteStream, mode: ProgressMode |
 /** train's flags that set what a run is (its graph, dataset, settings): fixed once it started, so refused with --resume. */
 const RESUME_FIXED_FLAGS = [...(Object.keys(GRAPH_OPTIONS) as (keyof typeof GRAPH_OPTIONS)[]), ...(Object.keys(DATA_OPTIONS) as (keyof typeof DATA_OPTIONS)[]), 'epochs', 'batch', 'lr', 'weights', 'out', 'eval-period', 'warmup-epochs', 'seed'] as const;
 
-/** `train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE] [--out RUN_DIR] [--backend NAME]`, or `train --resume RUN_DIR`. */
+/** `train [GRAPH.json | --preset NAME …] (--demo | --data DIR) [--epochs N] [--batch P,K] [--input HxW] [--weights FILE|RUN_DIR] [--out RUN_DIR] [--backend NAME]`, or `train --resume RUN_DIR`. */
 export async function trainCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parseArgs({
     args: argv,

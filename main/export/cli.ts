@@ -11,13 +11,14 @@ export async function exportModelFolder(format: ModelExportFormat, given: GraphD
     const sized = await forRunWeights(given, target.weights);
     const doc = sized.doc;
     const warnings: string[] = [...sized.notes];
-    let weights: Map<string, Float32Array> | undefined;
+    let weights: { weights?: Map<string, Float32Array>; torchWeights?: Map<string, Float32Array> } = {};
     if (target.weights) {
       const r = await readExportWeights(target.weights, analyze(doc.graph).layers);
-      weights = r.values;
+      // PyTorch layout as read: the store takes it without a relayout.
+      weights = r.torch ? { torchWeights: r.torch } : { weights: r.values };
       warnings.push(...r.warnings);
     }
-    const res = await exportModel(doc, format, target.out, { weights, layout: target.layout });
+    const res = await exportModel(doc, format, target.out, { ...weights, layout: target.layout });
     return { ok: true, written: true, warnings: [...warnings, ...res.warnings] };
   } catch (e) {
     if (e instanceof ExportError) return { ok: false, reasons: [e.message] };

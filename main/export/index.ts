@@ -43,6 +43,12 @@ export const MODEL_EXPORT_DESCRIPTIONS: Record<ModelExportFormat, string> = {
 export interface ExportOptions {
   /** Trained weights, `${layer}/${slot}` → tfjs layout (as `getWeightValues` / `planLoad` give them). */
   weights?: Map<string, Float32Array>;
+  /**
+   * Trained weights in PyTorch layout, `${layer}/${slot}` → the state_dict tensor's values (a run checkpoint's
+   * or a file's, as readExportWeights gives them): the store takes the arrays as they are, so an ONNX or `.pth`
+   * export writes them without a relayout. Used instead of `weights` when given.
+   */
+  torchWeights?: Map<string, Float32Array>;
   /** Shown in model.py's docstring (e.g. the graph file name). */
   title?: string;
   /** `pytorch` only: model.pth in reid-strong-baseline's keys (default) or fast-reid's `{'model': …}` layout. */
@@ -141,7 +147,8 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
   if (rsbNote) warnings.push(rsbNote);
   const specs = new Map<string, ReturnType<typeof weightSpecs>[number]>(compiled.layers.flatMap((l) => weightSpecs(l).map((s) => [`${l.name}/${s.slot}`, s] as const)));
   const slots = [...specs.keys()];
-  let given = opts.weights ?? new Map<string, Float32Array>();
+  const torchGiven = opts.torchWeights !== undefined;
+  let given = opts.torchWeights ?? opts.weights ?? new Map<string, Float32Array>();
   // ONNX holds the eval path only (the feature output): the identity classifier is not in the file, so its
   // weights are neither needed nor checked.
   if (fmt === 'onnx') given = withoutClassifier(given, compiled.layers, classifierIds(doc.graph));
@@ -156,12 +163,12 @@ export async function exportModel(doc: GraphDoc, format: string, outPath: string
   const store = freshWeightStore(compiled);
   let set: string[];
   try {
-    set = store.setTfjsValues(given);
+    set = torchGiven ? store.setTorchValues(given) : store.setTfjsValues(given);
   } catch (e) {
     if (e instanceof WeightStoreError) throw new ExportError(`bad weights: ${e.message}`);
     throw e;
   }
-  if (!opts.weights) warnings.push('no weights given: the export holds the freshly initialised model');
+  if (!opts.weights && !torchGiven) warnings.push('no weights given: the export holds the freshly initialised model');
   else if (fmt === 'onnx') {
     const used = slots.filter((k) => !isClassifierSlot(k, compiled.layers, classifierIds(doc.graph)));
     const unset = used.filter((k) => !given.has(k)).length;

@@ -16,10 +16,10 @@
  * A graph the framework cannot express is refused before anything is written (ExportError with the reasons).
  */
 import { join } from 'node:path';
-import { analyze, serializeDocument, weightSpecs, type GraphDoc } from '../../core/index.js';
+import { analyze, serializeDocument, weightSpecs, type GraphDoc, type Layer } from '../../core/index.js';
 import { exportFastreidYaml, exportRsbYaml } from '../../core/config/index.js';
 import { writeFileSynced } from '../io/files.js';
-import { exportStateDict, writeCheckpoint } from '../weights/index.js';
+import { exportStateDict, slotSpecs, writeCheckpoint } from '../weights/index.js';
 import { ExportError } from './errors.js';
 import { writeFolderAtomic } from './folder.js';
 import { checkFastreidModel, FR_WRAP_KEY, toFastreidLayout } from './fastreid-layout.js';
@@ -32,8 +32,19 @@ export interface JobOptions {
   gpus?: number;
   /** Machines (fast-reid `--num-machines`; RSB trains on one). */
   machines?: number;
-  /** Initial weights, `${layer}/${slot}` → tfjs layout (as readExportWeights gives them). */
+  /** Initial weights, `${layer}/${slot}` → tfjs layout. */
   weights?: Map<string, Float32Array>;
+  /** Initial weights in PyTorch layout, `${layer}/${slot}` → values (as readExportWeights gives them): written as they are; used instead of `weights`. */
+  torchWeights?: Map<string, Float32Array>;
+}
+
+/** PyTorch-layout values by `${layer}/${slot}` as a state dict (state_dict keys, torch shapes, the arrays themselves); ids of no slot are left out. */
+function torchStateDict(layers: Layer[], torch: Map<string, Float32Array>): Map<string, { shape: number[]; data: Float32Array }> {
+  const { byId } = slotSpecs(layers);
+  return new Map([...torch].flatMap(([id, data]) => {
+    const s = byId.get(id);
+    return s ? [[s.key, { shape: s.shape, data }] as const] : [];
+  }));
 }
 
 /** The document with OUTPUT_DIR set to the job's `output` folder (relative: train.sh passes the absolute path). */
@@ -184,11 +195,12 @@ export async function exportJob(doc: GraphDoc, format: JobFormat, out: string, o
     await writeFileSynced(join(dir, 'train.sh'), format === 'fastreid-job' ? fastreidScript(gpus, machines, weights) : rsbScript(gpus, weights), 0o755);
     await writeFileSynced(join(dir, 'README.md'), readme(format, gpus, machines, weights, warnings));
     await writeFileSynced(join(dir, 'graph.json'), serializeDocument(doc));
-    if (opts.weights) {
+    const given = opts.torchWeights ?? opts.weights;
+    if (given) {
       const layers = analyze(doc.graph).layers;
-      const state = exportStateDict(layers, opts.weights, { partial: true });
+      const state = opts.torchWeights ? torchStateDict(layers, opts.torchWeights) : exportStateDict(layers, given, { partial: true });
       const slots = layers.reduce((n, l) => n + weightSpecs(l).length, 0);
-      if (opts.weights.size < slots) warnings.push(`${slots - opts.weights.size} of ${slots} weight slots have no value in the given weights: the framework initialises them`);
+      if (given.size < slots) warnings.push(`${slots - given.size} of ${slots} weight slots have no value in the given weights: the framework initialises them`);
       if (format === 'fastreid-job') {
         checkFastreidModel(doc);
         await writeCheckpoint(join(dir, 'model.pth'), toFastreidLayout(state), { format: 'pth', wrap: FR_WRAP_KEY });

@@ -18,7 +18,12 @@ import { resolveWeights } from '../runs/store/run-weights.js';
 import { CheckpointError } from '../weights/index.js';
 import { ExportError } from './errors.js';
 
-export async function readExportWeights(path: string, layers: Layer[]): Promise<{ values: Map<string, Float32Array>; warnings: string[] }> {
+/**
+ * The weights at `path` for `layers`: `torch`, PyTorch layout by `${layer}/${slot}` (what the ONNX and `.pth`
+ * exports take through the weight store, ExportOptions.torchWeights: no relayout), `values` the same in tfjs
+ * layout, made when first read; problems of the load as `warnings`. Throws ExportError with a user message.
+ */
+export async function readExportWeights(path: string, layers: Layer[]): Promise<{ readonly values: Map<string, Float32Array>; torch?: Map<string, Float32Array>; warnings: string[] }> {
   let r;
   try {
     r = await resolveWeights(path, layers, { keepClassifier: true });
@@ -33,7 +38,13 @@ export async function readExportWeights(path: string, layers: Layer[]): Promise<
     const classifier = report.skipped.find((s) => s.key.includes('classifier'));
     if (classifier) warnings.push(`${classifier.key}: ${classifier.reason}`);
   }
-  return { values: r.values, warnings };
+  return {
+    get values() {
+      return r.values;
+    },
+    ...(r.torch ? { torch: r.torch } : {}),
+    warnings,
+  };
 }
 
 const isFolder = async (p: string) => (await stat(fsPath(p)).catch(() => null))?.isDirectory() ?? false;

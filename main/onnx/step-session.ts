@@ -7,16 +7,18 @@
  * (`preferredOutputLocation: 'gpu-buffer'`) and the next run reads them there; on the CPU they are the
  * session's own output buffers, reused as the next inputs (no copy).
  *
- * The state is engine-neutral at the edges: `weightValues` / `optimizerState` / `centers` give the tfjs
- * layout and the optimizer-state format every engine's checkpoints use (downloaded from the GPU when asked,
- * i.e. at checkpoints and evaluations only).
+ * The state is engine-neutral at the edges: `weightValues` / `optimizerState` / `centers` give PyTorch layout
+ * keyed by state_dict key — what the weight store holds and run checkpoints store — downloaded from the GPU
+ * when asked (at checkpoints and evaluations only). The weights come in from the store the same way: its
+ * PyTorch tensors are the initial state wherever the ONNX initializer is the PyTorch tensor (conv OIHW,
+ * vectors); only Linear kernels ([in, out] in the graph) are transposed (graphToTorch / torchToGraph).
  */
 import type * as Ort from 'onnxruntime-node';
-import { buildStepProgram, CENTERS_INPUT, inFrozenModules, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type OutputRoles, type StepHead, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
+import { buildStepProgram, CENTERS_INPUT, inFrozenModules, LABELS_INPUT, type CompiledModel, type OnnxInitializer, type OnnxModelJs, type OnnxWeightSource, type OutputRoles, type StepHead, type StepLossSpec, type StepOptimizerSpec, type StepProgram } from '../../core/index.js';
 import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions, type OrtExecutionProvider } from './runtime.js';
 import { nodePlacement, type Placement } from './placement.js';
 import { serializeOnnx } from './serialize.js';
-import { toGraphLayout, toTfjsLayout, trainingSlots, type TrainingSlot } from './training.js';
+import { graphToTorch, torchToGraph, trainingSlots, type TrainingSlot } from './training.js';
 import { webgpuError } from './webgpu-errors.js';
 
 /** What one step gives back. */
@@ -116,12 +118,14 @@ export class OnnxStepSession {
   }
 
   /**
-   * A step session for the compiled model with the given weights (tfjs layout, `${layer}/${slot}`). Builds
-   * the program for batches of `opts.batch`. Throws CompileError when the graph or loss has no ONNX program
-   * (an operator without a gradient rule), OnnxRuntimeError / WebGpuError when the runtime refuses it.
+   * A step session for the compiled model with the given weights: the weight store's `tfjsLookup()` (its
+   * PyTorch tensors become the initial state as they are where the ONNX initializer is the PyTorch tensor; the
+   * session never writes into them) or tfjs-layout values by `${layer}/${slot}`. Builds the program for
+   * batches of `opts.batch`. Throws CompileError when the graph or loss has no ONNX program (an operator
+   * without a gradient rule), OnnxRuntimeError / WebGpuError when the runtime refuses it.
    */
-  static async create(compiled: CompiledModel, values: Map<string, Float32Array>, opts: StepSessionOptions): Promise<OnnxStepSession> {
-    const { ort, base, slots } = await trainingSlots(compiled, values);
+  static async create(compiled: CompiledModel, weights: OnnxWeightSource, opts: StepSessionOptions): Promise<OnnxStepSession> {
+    const { ort, base, slots } = await trainingSlots(compiled, weights);
     const names = new Set(slots.map((x) => x.name));
     const weightless: OnnxModelJs = { ...base, graph: { ...base.graph, initializers: base.graph.initializers.map((i): OnnxInitializer => (names.has(i.name) && i.dataType === 'float' ? { ...i, data: new Float32Array(0) } : i)) } };
     const s = new OnnxStepSession(ort, compiled, weightless, opts, slots);
@@ -155,11 +159,11 @@ export class OnnxStepSession {
     const base = this.base;
     const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
     const statsFrozen = (n: { inputs: string[] }) => !!this.byName.get(n.inputs[3] ?? '')?.layer.statsFrozen;
-    const inBackbone = (n: { inputs: string[] }) => groupOf(this.byName.get(n.inputs[1] ?? '')?.key ?? '') === 'backbone';
+    const inBackbone = (n: { inputs: string[] }) => groupOf(this.byName.get(n.inputs[1] ?? '')?.id ?? '') === 'backbone';
     const program = buildStepProgram(base, {
       inputShape: [batch, c, h, w],
       weights: new Set(this.slots.map((x) => x.name)),
-      trainable: new Set(this.slots.filter((x) => x.trainable && !(frozen && groupOf(x.key) === 'backbone')).map((x) => x.name)),
+      trainable: new Set(this.slots.filter((x) => x.trainable && !(frozen && groupOf(x.id) === 'backbone')).map((x) => x.name)),
       batchStats: (n) => !statsFrozen(n),
       // fast-reid's LayerFreeze: the frozen backbone's running statistics are kept (the tfjs engine restores them).
       updateStats: (n) => !(frozen && inBackbone(n)),
@@ -168,7 +172,7 @@ export class OnnxStepSession {
       ...(heads?.length ? { heads: stepHeads(this.compiled.metadata.roles) } : { logits: logits!, feature: trainFeature!, clsFeature: evalFeature }),
       loss: this.opts.loss,
       optimizer: this.opts.optimizer,
-      group: (name) => groupOf(this.byName.get(name)!.key),
+      group: (name) => groupOf(this.byName.get(name)!.id),
       ...(this.opts.centerLr !== undefined ? { centerLr: this.opts.centerLr } : {}),
       cpuForms: this.opts.ep === 'cpu',
     });
@@ -368,10 +372,10 @@ export class OnnxStepSession {
     return (await this.readMany([name]))[0]!;
   }
 
-  /** Every weight slot in tfjs layout (`${layer}/${slot}`), downloaded from the device. */
+  /** Every weight in PyTorch layout by state_dict key (copies, downloaded from the device). */
   async weightValues(): Promise<Map<string, Float32Array>> {
     const values = await this.readMany(this.slots.map((s) => s.name));
-    return new Map(this.slots.map((s, i) => [s.key, toTfjsLayout(s, values[i]!)]));
+    return new Map(this.slots.map((s, i) => [s.key, graphToTorch(s, values[i]!)]));
   }
 
   private put(name: string, data: Float32Array, dims: number[]): void {
@@ -380,14 +384,17 @@ export class OnnxStepSession {
     if (old?.location === 'gpu-buffer') old.dispose();
   }
 
-  /** Sets weight slots from tfjs-layout values (slots without a value keep theirs). */
+  /**
+   * Sets weights from PyTorch-layout values by state_dict key (weights without a value keep theirs). A
+   * PyTorch-layout array becomes the input tensor as it is (onnxruntime reads inputs, never writes them).
+   */
   setWeightValues(values: Map<string, Float32Array>): void {
     for (const s of this.slots) {
       const v = values.get(s.key);
       if (!v) continue;
       const size = s.dims.reduce((a, b) => a * b, 1);
       if (v.length !== size) throw new OnnxRuntimeError(`${s.key}: expected ${size} values, got ${v.length}`);
-      this.put(s.name, Float32Array.from(toGraphLayout(s, v)), s.dims);
+      this.put(s.name, torchToGraph(s, v), s.dims);
     }
   }
 
@@ -402,18 +409,18 @@ export class OnnxStepSession {
     this.put(CENTERS_INPUT, Float32Array.from(data), t.dims as number[]);
   }
 
-  /** Optimizer state in the checkpoint format (ModelOptimizer's: keys `${layer}/${slot}`, tfjs layout, per-key steps). */
+  /** Optimizer state in the engines' format (OptimizerState: moments in PyTorch layout by state_dict key, per-key steps). */
   async optimizerState(): Promise<StepOptimizerState> {
     const slots: Record<string, Float32Array[]> = {};
     const steps: Record<string, number> = {};
     const count = this.opts.optimizer.name === 'adam' ? 2 : 1;
     for (const s of this.slots) {
       if (!s.trainable) continue;
-      const t = this.groupSteps.get(groupOf(s.key)) ?? 0;
+      const t = this.groupSteps.get(groupOf(s.id)) ?? 0;
       if (t === 0) continue;
       steps[s.key] = t;
       const names = count === 2 ? [`${s.name}::m`, `${s.name}::v`] : [`${s.name}::buf`];
-      if (names.every((x) => this.state.has(x))) slots[s.key] = await Promise.all(names.map(async (x) => toTfjsLayout(s, await this.read(x))));
+      if (names.every((x) => this.state.has(x))) slots[s.key] = await Promise.all(names.map(async (x) => graphToTorch(s, await this.read(x))));
     }
     return { name: this.opts.optimizer.name, step: this.step, steps, slots };
   }
@@ -425,13 +432,13 @@ export class OnnxStepSession {
     for (const s of this.slots) {
       const saved = state.slots[s.key];
       if (!saved || !s.trainable) continue;
-      const g = groupOf(s.key);
+      const g = groupOf(s.id);
       this.groupSteps.set(g, Math.max(this.groupSteps.get(g) ?? 0, state.steps?.[s.key] ?? state.step));
       const names = this.opts.optimizer.name === 'adam' ? [`${s.name}::m`, `${s.name}::v`] : [`${s.name}::buf`];
       saved.forEach((data, i) => {
         const size = s.dims.reduce((a, b) => a * b, 1);
         if (data.length !== size) throw new Error(`optimizer state for ${s.key} has ${data.length} values, the variable ${size}`);
-        if (names[i]) this.put(names[i]!, Float32Array.from(toGraphLayout(s, data)), s.dims);
+        if (names[i]) this.put(names[i]!, torchToGraph(s, data), s.dims);
       });
     }
   }

@@ -7,19 +7,23 @@
  *     → the gradients of every trainable weight.
  * The whole P×K batch goes through in one pass, so BatchNorm sees every sample (as in PyTorch). The
  * weights live here in ONNX layout (conv OIHW as PyTorch, linear [in, out]) and are graph inputs, so the
- * optimizer updates them in place between steps; `weightValues` converts to the tfjs layout
- * (`${layer}/${slot}`) that checkpoints and the tfjs model use. Running statistics follow PyTorch's
+ * optimizer updates them in place between steps; they come from and go back to the weight store in PyTorch
+ * layout keyed by state_dict key (`create` takes the store's tensors where the ONNX initializer is the
+ * PyTorch tensor; `weightValues` / `setWeightValues` transpose only the Linear kernels). Running statistics follow PyTorch's
  * `_BatchNorm.forward`: running ← (1 − momentum)·running + momentum·batch, with the unbiased batch variance.
  */
 import type * as Ort from 'onnxruntime-node';
-import { buildTrainingGraph, lowerLayers, weightSpecs, type CompiledModel, type Layer, type OnnxModelJs, type TrainingGraph, type WeightSpec } from '../../core/index.js';
+import { buildTrainingGraph, lowerLayers, weightSpecs, type CompiledModel, type Layer, type OnnxModelJs, type OnnxWeightSource, type TrainingGraph, type WeightSpec } from '../../core/index.js';
+import { toTfjs, toTorch } from '../weights/index.js';
 import { loadOnnxRuntime, nhwcToNchw, OnnxRuntimeError, ortSessionOptions } from './runtime.js';
 import { serializeOnnx } from './serialize.js';
 
 /** One weight slot as the training graph holds it. */
 export interface TrainingWeight {
-  /** `${layer}/${slot}` (checkpoint and optimizer key). */
+  /** PyTorch state_dict key (checkpoint and optimizer key). */
   key: string;
+  /** `${layer}/${slot}` (the lowering's name for it). */
+  id: string;
   /** Graph input name. */
   name: string;
   spec: WeightSpec;
@@ -31,35 +35,34 @@ export interface TrainingWeight {
   trainable: boolean;
 }
 
-/** Permutes a row-major 4-D array: out[perm-ordered index] = x[index]. */
-function permute4(x: Float32Array, dims: number[], perm: number[]): Float32Array {
-  const out = new Float32Array(x.length);
-  const od = perm.map((p) => dims[p]!);
-  const stride = [dims[1]! * dims[2]! * dims[3]!, dims[2]! * dims[3]!, dims[3]!, 1];
-  const ps = perm.map((p) => stride[p]!);
-  let o = 0;
-  for (let a = 0; a < od[0]!; a++)
-    for (let b = 0; b < od[1]!; b++)
-      for (let c = 0; c < od[2]!; c++) {
-        const base = a * ps[0]! + b * ps[1]! + c * ps[2]!;
-        for (let d = 0; d < od[3]!; d++) out[o++] = x[base + d * ps[3]!]!;
-      }
-  return out;
+const sameDims = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * Whether a slot's ONNX initializer is the PyTorch tensor itself: vectors and other untransformed slots, and
+ * conv kernels the lowering takes as OIHW (core/registry/lowering.ts OnnxCtx.weight: a `map` of an
+ * `oihw_to_hwio` slot gives PyTorch's OIHW). Otherwise (Linear kernels, lowered as MatMul's [in, out]) the
+ * initializer holds the tfjs layout.
+ */
+export function graphIsTorch(w: { spec: WeightSpec; dims: number[] }): boolean {
+  return w.spec.transform === 'none' || (w.spec.transform === 'oihw_to_hwio' && sameDims(w.dims, w.spec.torchShape));
 }
 
-/** Graph layout → tfjs layout (conv kernels OIHW → HWIO; everything else is stored alike). */
-export function toTfjsLayout(w: { spec: WeightSpec; dims: number[] }, data: Float32Array): Float32Array {
-  return w.spec.transform === 'oihw_to_hwio' && w.dims.join() !== w.spec.shape.join() ? permute4(data, w.dims, [2, 3, 1, 0]) : data;
+/** Graph layout → PyTorch layout: the same array where the initializer is the PyTorch tensor, else a transpose. */
+export function graphToTorch(w: { spec: WeightSpec; dims: number[] }, data: Float32Array): Float32Array {
+  return graphIsTorch(w) ? data : toTorch(data, w.spec.torchShape, w.spec.transform);
 }
 
-/** tfjs layout → graph layout. */
-export function toGraphLayout(w: { spec: WeightSpec; dims: number[] }, data: Float32Array): Float32Array {
-  return w.spec.transform === 'oihw_to_hwio' && w.dims.join() !== w.spec.shape.join() ? permute4(data, w.spec.shape, [3, 2, 0, 1]) : data;
+/** PyTorch layout → graph layout (inverse of graphToTorch; the same array where they agree). */
+export function torchToGraph(w: { spec: WeightSpec; dims: number[] }, data: Float32Array): Float32Array {
+  return graphIsTorch(w) ? data : toTfjs(data, w.spec.torchShape, w.spec.transform);
 }
 
 /** A weight slot of the lowered training graph (before its values are placed). */
 export interface TrainingSlot {
+  /** PyTorch state_dict key. */
   key: string;
+  /** `${layer}/${slot}`. */
+  id: string;
   name: string;
   spec: WeightSpec;
   layer: Layer;
@@ -71,24 +74,26 @@ export interface TrainingSlot {
 
 /**
  * onnxruntime, and the compiled model lowered for training (the logits and the metric-loss feature) with
- * the weight slots among its initializers. Throws OnnxRuntimeError when onnxruntime is unavailable or the
- * model lacks those outputs, CompileError when it has no ONNX form.
+ * the weight slots among its initializers. `weights`: the weight store's `tfjsLookup()` (its PyTorch tensors
+ * become the initializers where they are the ONNX ones, no copy) or tfjs-layout values by `${layer}/${slot}`.
+ * Throws OnnxRuntimeError when onnxruntime is unavailable or the model lacks those outputs, CompileError when
+ * it has no ONNX form.
  */
-export async function trainingSlots(compiled: CompiledModel, values: Map<string, Float32Array>): Promise<{ ort: typeof Ort; base: OnnxModelJs; slots: TrainingSlot[] }> {
+export async function trainingSlots(compiled: CompiledModel, weights: OnnxWeightSource): Promise<{ ort: typeof Ort; base: OnnxModelJs; slots: TrainingSlot[] }> {
   const { ort, status } = await loadOnnxRuntime();
   if (!ort) throw new OnnxRuntimeError(`the onnxruntime engine is not available: ${status.message}`);
   const { logits, trainFeature, heads } = compiled.metadata.roles;
   // A multi-head model (fast-reid MGN) trains on every head's logits and feature.
   const lossOutputs = [logits, trainFeature, ...(heads ?? []).flatMap((h) => [h.logits, h.feature])].filter((x): x is string => !!x);
   if (!heads?.length && (!logits || !trainFeature)) throw new OnnxRuntimeError('training needs the logits and the metric-loss feature outputs');
-  const base = lowerLayers(compiled, values, [...new Set(lossOutputs)]);
+  const base = lowerLayers(compiled, weights, [...new Set(lossOutputs)]);
   const byInit = new Map<string, { layer: Layer; spec: WeightSpec }>();
   for (const layer of compiled.layers) for (const spec of weightSpecs(layer)) byInit.set(`${layer.name}.${spec.slot}`, { layer, spec });
   const slots: TrainingSlot[] = [];
   for (const i of base.graph.initializers) {
     const ws = byInit.get(i.name);
     if (!ws || i.dataType !== 'float') continue;
-    slots.push({ key: `${ws.layer.name}/${ws.spec.slot}`, name: i.name, spec: ws.spec, layer: ws.layer, dims: i.dims, trainable: ws.spec.trainable && !ws.spec.buffer, init: i });
+    slots.push({ key: ws.spec.torchKey, id: `${ws.layer.name}/${ws.spec.slot}`, name: i.name, spec: ws.spec, layer: ws.layer, dims: i.dims, trainable: ws.spec.trainable && !ws.spec.buffer, init: i });
   }
   return { ort, base, slots };
 }
@@ -123,13 +128,14 @@ export class OnnxTrainingSession {
   }
 
   /**
-   * A training session of the compiled model with the given weights (tfjs layout), its graph built for
-   * batches of `batch` images (other sizes are built when they come). Throws CompileError when the
+   * A training session of the compiled model with the given weights (the weight store's `tfjsLookup()`, or
+   * tfjs-layout values by `${layer}/${slot}`; copied, the optimizer updates its own arrays), its graph built
+   * for batches of `batch` images (other sizes are built when they come). Throws CompileError when the
    * graph has no training form on this engine, and OnnxRuntimeError when onnxruntime is unavailable or
    * rejects it.
    */
-  static async create(compiled: CompiledModel, values: Map<string, Float32Array>, opts: { batch: number; threads: number }): Promise<OnnxTrainingSession> {
-    const { ort, base, slots } = await trainingSlots(compiled, values);
+  static async create(compiled: CompiledModel, source: OnnxWeightSource, opts: { batch: number; threads: number }): Promise<OnnxTrainingSession> {
+    const { ort, base, slots } = await trainingSlots(compiled, source);
     const weights: TrainingWeight[] = slots.map((w) => ({ ...w, data: Float32Array.from(w.init.data as Float32Array) }));
     const session = new OnnxTrainingSession(ort, compiled, weights, opts.threads);
     await session.sessionsFor(opts.batch);
@@ -149,7 +155,10 @@ export class OnnxTrainingSession {
 
   private async build(batch: number): Promise<BatchSessions> {
     const { logits, trainFeature } = this.compiled.metadata.roles as { logits: string; trainFeature: string };
-    const base = lowerLayers(this.compiled, this.weightValues(), [...new Set([logits, trainFeature])]);
+    // The session's own arrays, in the layout each initializer has (graphIsTorch: PyTorch's, else tfjs's).
+    const byId = new Map(this.weights.map((x) => [x.id, x]));
+    const source: OnnxWeightSource = { get: (id) => byId.get(id)?.data, torch: (id) => byId.get(id)?.data };
+    const base = lowerLayers(this.compiled, source, [...new Set([logits, trainFeature])]);
     const [h, w, c] = this.compiled.metadata.inputShape as [number, number, number];
     const graph = buildTrainingGraph(base, {
       inputShape: [batch, c, h, w],
@@ -234,18 +243,18 @@ export class OnnxTrainingSession {
     return grads;
   }
 
-  /** Every weight slot of the training graph in tfjs layout (`${layer}/${slot}`). */
+  /** Every weight of the training graph in PyTorch layout by state_dict key (copies: the optimizer updates the session's arrays in place). */
   weightValues(): Map<string, Float32Array> {
-    return new Map(this.weights.map((w) => [w.key, toTfjsLayout(w, w.data)]));
+    return new Map(this.weights.map((w) => [w.key, graphIsTorch(w) ? w.data.slice() : graphToTorch(w, w.data)]));
   }
 
-  /** Sets weight slots from tfjs-layout values (slots without a value keep theirs). */
+  /** Sets weights from PyTorch-layout values by state_dict key (weights without a value keep theirs). */
   setWeightValues(values: Map<string, Float32Array>): void {
     for (const w of this.weights) {
       const v = values.get(w.key);
       if (!v) continue;
       if (v.length !== w.data.length) throw new OnnxRuntimeError(`${w.key}: expected ${w.data.length} values, got ${v.length}`);
-      w.data.set(toGraphLayout(w, v));
+      w.data.set(torchToGraph(w, v));
     }
   }
 

@@ -124,7 +124,7 @@ export async function readResumePlan(dir: string, opts: { label?: string; app?: 
   // A run another process still writes is its writer's: say so before anything about its state.
   const lock = info ? await readRunLock(dir) : null;
   if (lock?.live) throw new RunLockedError(dir, lock.holder);
-  if (!info) throw new RunStateError(`${label} is not a ReID Studio run folder (no run.json / graph.json)`, 'E_NOT_FOUND');
+  if (!info) throw new RunStateError(existsSync(dir) ? `${label} is not a ReID Studio run folder (no run.json / graph.json)` : `${label} does not exist (no such run folder)`, 'E_NOT_FOUND');
   const origin = (info as { external?: { framework?: string; source?: string } }).external;
   if (info.status === 'external' || origin?.framework) throw new RunStateError(`${label} was imported from ${origin?.framework ?? 'another framework'} (${origin?.source ?? 'outside the app'}): it trains there, not here — resume it with that framework's own trainer`);
   if (info.status === 'completed') throw new RunStateError(`${label} already completed; start a new run instead`);

@@ -134,7 +134,7 @@ export async function runExport(r: ExportRequest, out: string, onStage: (s: Expo
   const weights = req.weights;
   onStage('building');
   // The key layout is a pytorch option (the contract defaults it to 'rsb' for every format).
-  const res = await exportModel(doc, format, out, { weights, ...(format === 'pytorch' && r.layout ? { layout: r.layout } : {}) });
+  const res = await exportModel(doc, format, out, { ...weights, ...(format === 'pytorch' && r.layout ? { layout: r.layout } : {}) });
   onStage('done');
   return { format, ok: true, refusals: [], warnings: [...warnings, ...res.warnings], out, files: res.files, weights: res.weights };
 }
@@ -143,14 +143,15 @@ export async function runExport(r: ExportRequest, out: string, onStage: (s: Expo
  * The request's weights (a run folder or a file) for the graph's layers, with the graph's classifier sized
  * to a run's training identities first (forRunWeights); their load notes go to `warnings`.
  */
-async function requestWeights(r: ExportRequest, doc: GraphDoc, warnings: string[], onStage: (s: ExportStage) => void): Promise<{ doc: GraphDoc; weights?: Map<string, Float32Array> }> {
+async function requestWeights(r: ExportRequest, doc: GraphDoc, warnings: string[], onStage: (s: ExportStage) => void): Promise<{ doc: GraphDoc; weights?: { weights: Map<string, Float32Array> } | { torchWeights: Map<string, Float32Array> } }> {
   if (!r.weights) return { doc };
   onStage('weights');
   const sized = await forRunWeights(doc, r.weights);
   warnings.push(...sized.notes);
   const w = await readExportWeights(r.weights, analyze(sized.doc.graph).layers);
   warnings.push(...w.warnings);
-  return { doc: sized.doc, weights: w.values };
+  // PyTorch layout as read (the exports take it through the weight store without a relayout).
+  return { doc: sized.doc, weights: w.torch ? { torchWeights: w.torch } : { weights: w.values } };
 }
 
 /** A training job folder (main/export/job.ts): the config's refusals first, then weights, then the folder. */
@@ -161,7 +162,7 @@ async function runJobExport(format: JobFormat, r: ExportRequest, doc: GraphDoc, 
   const req = await requestWeights(r, doc, warnings, onStage);
   const weights = req.weights;
   onStage('writing');
-  const res = await exportJob(req.doc, format, out, { ...(r.gpus ? { gpus: r.gpus } : {}), ...(r.machines ? { machines: r.machines } : {}), ...(weights ? { weights } : {}) });
+  const res = await exportJob(req.doc, format, out, { ...(r.gpus ? { gpus: r.gpus } : {}), ...(r.machines ? { machines: r.machines } : {}), ...weights });
   onStage('done');
   return { format, ok: true, refusals: [], warnings: [...warnings, ...res.warnings], out, files: res.files, weights: null };
 }

@@ -11,4 +11,5 @@ export { CheckpointError, NonFiniteWeightsError, type CheckpointErrorCode } from
 export { LIMITS as CHECKPOINT_LIMITS } from './limits.js';
 export { inspectCheckpoint, type CheckpointInspection } from './inspect.js';
 export { WeightStore, WeightStoreError, freshWeightStore, type StoreEntry } from './store.js';
+export { byStateDictKey, slotSpecs, tfjsToTorchValues, torchToTfjsValues, type SlotSpec } from './slots.js';
 export { detectSourceModel, sourceMismatch, sourceRefusal, type SourceModel } from './source-model.js';

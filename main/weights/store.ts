@@ -2,14 +2,18 @@
  * The weight store: a model's weights in ONE place, in PyTorch layout, keyed by the graph's state_dict keys
  * (reid-strong-baseline's Baseline names as the kinds declare them, core/compile/weight-specs.ts:
  * `base.layer1.0.conv1.weight` [out, in, kh, kw], `bottleneck.running_mean` …), float32 with their torch
- * shapes, parameters and BatchNorm running statistics alike. Its consumers read it: the ONNX programs
- * (feature session, ONNX export: `tfjsValues()`), the `.pth` export (`stateDict()`), and the tfjs model,
- * which is filled from it (main/tfjs/model.ts `setWeightsFromValues`) only where tfjs runs — no consumer
- * needs the tfjs model to get the weights.
+ * shapes, parameters and BatchNorm running statistics alike. Its consumers read it: the ONNX programs (the
+ * feature session, the ONNX export and the training engines' sessions through `tfjsLookup()`, which hands
+ * over the PyTorch tensors themselves wherever the ONNX initializer is the PyTorch tensor — conv OIHW, vectors
+ * — and a tfjs-layout copy only for the Linear kernels the lowering takes as [in, out]), the training engines'
+ * weights and the run checkpoint codec (`torchValues()` / `setTorch`, PyTorch layout by state_dict key), the
+ * `.pth` export (`stateDict()`), and the tfjs model, which is filled from it (`tfjsValues()`, main/tfjs/model.ts
+ * `setWeightsFromValues`) only where tfjs runs — no consumer needs the tfjs model to get the weights.
  *
  * Filled by `freshWeightStore` (the seeded initialisation, value for value as the tfjs model's: init.ts,
- * drawn only for the slots nothing else sets) and `setTfjsValues` (what the resolver main/runs/store/run-weights.ts reads from a run checkpoint, a
- * `.pth` or a safetensors file through the load plan).
+ * drawn only for the slots nothing else sets), `setTorchValues` (a load plan's or a run checkpoint's
+ * PyTorch tensors, main/runs/store/run-weights.ts), `setTorch` (an engine's weights) and `setTfjsValues`
+ * (tfjs-layout values: the tfjs model's, a version-1 run checkpoint's).
  */
 import { weightSpecs, type CompiledModel, type KerasLayerJson, type Layer, type WeightSpec } from '../../core/index.js';
 import { computeFans, initializerValues, specInitializer, type InitializerJson } from './init.js';
@@ -79,6 +83,11 @@ export class WeightStore {
     return e && this.ready(e);
   }
 
+  /** Whether `key` is a weight of this graph (draws nothing). */
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   get size(): number {
     return this.byKey.size;
   }
@@ -131,7 +140,15 @@ export class WeightStore {
     this.pending.delete(e);
   }
 
-  /** Every slot in tfjs layout keyed `${layer}/${slot}`: what core's ONNX lowering and the tfjs model take. */
+  /**
+   * Every tensor in PyTorch layout keyed by state_dict key (layer order), sharing the store's arrays: what
+   * the training engines hand over and the run checkpoint codec writes (main/runs/store/checkpoint-keys.ts).
+   */
+  torchValues(): Map<string, Float32Array> {
+    return new Map(this.entries().map((e) => [e.key, e.data]));
+  }
+
+  /** Every slot in tfjs layout keyed `${layer}/${slot}` (a relayout per tensor): what the tfjs model takes. */
   tfjsValues(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
     for (const [id, e] of this.bySlot) out.set(id, toTfjs(this.ready(e).data, e.shape, e.spec.transform));

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * What a user meets with a refused flag or a run folder that lost a file: one line, exit 2, nothing left behind,
@@ -13,6 +13,8 @@ const BIN = new URL('../../bin/reid-studio.js', import.meta.url).pathname;
 const home = mkdtempSync(join(tmpdir(), 'reid-cli-damaged-'));
 const env = { ...process.env, REID_STUDIO_HOME: home };
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, timeout: 600_000 });
+// Copies of a run hold its checkpoint (≈130 MB each): the folder goes when the file is done.
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 const SMALL = ['--preset', 'resnet18', '--input', '64x32', '--demo', '--demo-size', 'tiny', '--batch', '4,4', '--backend', 'onnxruntime'];
 
 /** exit 2 and one line on stderr matching `message`. */
@@ -45,6 +47,12 @@ describe('a refused train flag leaves no run folder and no run.lock', () => {
     refused(cli('train', ...SMALL, '--epochs', '1', '--out', out, flag, value), /--micro-batch/);
     expect(readdirSync(out)).toEqual(['notes.txt']);
   }, 120_000);
+});
+
+it('train --resume of a path that does not exist says so (not "not a run folder")', () => {
+  const gone = join(home, 'no-such-run');
+  refused(cli('train', '--resume', gone), new RegExp(`^reid-studio: error: ${gone} does not exist \\(no such run folder\\)\n$`));
+  expect(existsSync(gone)).toBe(false);
 });
 
 describe('a run folder that lost a file', () => {

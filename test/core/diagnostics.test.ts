@@ -66,6 +66,11 @@ describe('diagnostics', () => {
     expect(c).toContain('E_CYCLE@add');
     expect(c).toContain('E_CYCLE@gap');
     expect(c).not.toContain('E_CYCLE@b');
+    // gap only follows the cycle a → … → add → a: its message says so and names a node on the cycle.
+    const messages = Object.fromEntries(analyze(g).diagnostics.filter((d) => d.code === 'E_CYCLE').map((d) => [d.nodeId, d.message]));
+    expect(messages.a).toMatch(/is part of a cycle$/);
+    expect(messages.add).toMatch(/is part of a cycle$/);
+    expect(messages.gap).toMatch(/follows a cycle \(through \S+\)$/);
     const twice: Graph = { ...doc.graph, edges: [...doc.graph.edges, { id: 'dup', source: 'b', sourcePort: 'out', target: 'add', targetPort: 'a' }] };
     expect(codes(twice)).toContain('E_PORT_MULTIPLE@add');
   });

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildPreset, serializeDocument } from '../../core/index.js';
 import { Service } from '../../main/service/index.js';
-import { CALL_CHANNEL, guardPaths, PathGrants, registerIpc, type InvokeEventLike, type IpcMainLike } from '../../main/hosts/electron/ipc.js';
+import { EventEmitter } from 'node:events';
+import { CALL_CHANNEL, guardPaths, PathGrants, registerIpc, registerWindows, WINDOW_CHANNEL, type InvokeEventLike, type IpcMainLike, type IpcMainOnLike, type MessageEventLike } from '../../main/hosts/electron/ipc.js';
 import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from '../../main/hosts/electron/security.js';
 import { restoreWindowState, saveWindowState } from '../../main/hosts/electron/window-state.js';
 
@@ -132,6 +133,61 @@ describe('Electron IPC host', () => {
     expect(handlers.has(CALL_CHANNEL)).toBe(true);
     unregister();
     expect(handlers.has(CALL_CHANNEL)).toBe(false);
+  });
+});
+
+describe('Electron windows join the window liveness (autosave slots), as browser tabs’ sockets do', () => {
+  /** Electron's ipcMain `on` channel as an EventEmitter (the real registration code runs; the transport is absent). */
+  function windows() {
+    const bus = new EventEmitter();
+    const ipc: IpcMainOnLike = { on: (c, l) => bus.on(c, l), removeListener: (c, l) => bus.removeListener(c, l) };
+    const { service } = setup();
+    const unregister = registerWindows(ipc, service);
+    /** A window's webContents: its IPC sender, destroyed or crashed by emitting. */
+    const contents = (id: number) => Object.assign(new EventEmitter(), { id });
+    const send = (sender: ReturnType<typeof contents>, windowId: unknown, url: string | null = APP) => bus.emit(WINDOW_CHANNEL, { sender, senderFrame: url === null ? null : { url } } as MessageEventLike, windowId);
+    const text = serializeDocument(buildPreset('resnet18'));
+    /** What another window's launch sees of `writer`'s unsaved changes (the only ones on disk). */
+    const seen = async (writer: string) => {
+      await service.call('autosave.write', { path: null, text, window: writer });
+      const r = await service.call('session.start', { window: 'asker-window-0000' });
+      await service.call('autosave.write', { path: null, text: null, window: writer }); // one check at a time
+      return r.recovery?.window === writer ? 'offered' : r.recoveryHeld ? 'held' : 'none';
+    };
+    return { send, contents, seen, unregister, bus };
+  }
+
+  it('a registered window’s autosave is held while its webContents lives; destroyed or crashed, it is offered', async () => {
+    const { send, contents, seen } = windows();
+    const a = contents(1);
+    expect(await seen('electron-aaaa-0001')).toBe('offered'); // never registered: counts as gone (as before)
+    send(a, 'electron-aaaa-0001');
+    expect(await seen('electron-aaaa-0001')).toBe('held');
+    a.emit('destroyed');
+    expect(await seen('electron-aaaa-0001')).toBe('offered');
+    const b = contents(2);
+    send(b, 'electron-bbbb-0002');
+    expect(await seen('electron-bbbb-0002')).toBe('held');
+    b.emit('render-process-gone'); // a crash: the reload after it is a new page with a new id
+    expect(await seen('electron-bbbb-0002')).toBe('offered');
+  });
+
+  it('a reload (the same webContents naming a new id) releases the old page; untrusted frames and malformed ids are ignored', async () => {
+    const { send, contents, seen, unregister, bus } = windows();
+    const w = contents(3);
+    send(w, 'electron-old0-0003');
+    send(w, 'electron-new0-0003');
+    expect(await seen('electron-old0-0003')).toBe('offered');
+    expect(await seen('electron-new0-0003')).toBe('held');
+    send(contents(4), 'electron-evil-0004', 'https://example.com/');
+    send(contents(5), 'electron-none-0005', null);
+    send(contents(6), '../../x');
+    send(contents(7), 42);
+    expect(await seen('electron-evil-0004')).toBe('offered');
+    expect(await seen('electron-none-0005')).toBe('offered');
+    unregister();
+    expect(bus.listenerCount(WINDOW_CHANNEL)).toBe(0);
+    expect(await seen('electron-new0-0003')).toBe('offered');
   });
 });
 

@@ -19,6 +19,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, type GraphDoc } from '../../core/index.js';
 import { OnnxStepSession } from '../../main/onnx/step-session.js';
+import { torchToTfjsValues, WeightStore } from '../../main/weights/index.js';
 import { tinyMgn } from '../training/engine/tiny.js';
 import { generateFixtures, readF32, type ParityCase } from './fixtures.js';
 import { compareStepWithTies, stepFixture } from './train-check.js';
@@ -50,7 +51,10 @@ async function programStep(c: ParityCase, doc: GraphDoc) {
   expect(fixture.before.report.counts).toMatchObject({ missing: 0, mismatched: 0 });
   const compiled = compileToKeras(analysis);
   expect(compiled.metadata.roles.heads?.length).toBe(8);
-  const session = await OnnxStepSession.create(compiled, fixture.before.values, {
+  // From a weight store holding the file's PyTorch tensors, as the trainer starts the engine.
+  const store = new WeightStore(compiled.layers);
+  store.setTorchValues(fixture.before.torch);
+  const session = await OnnxStepSession.create(compiled, store.tfjsLookup(), {
     batch: c.batch,
     threads: 2,
     ep: 'cpu',
@@ -59,7 +63,7 @@ async function programStep(c: ParityCase, doc: GraphDoc) {
   });
   try {
     const r = await session.run(readF32(`${fx.dir}/${c.id}.input.f32`), Int32Array.from(train.labels), train.lr);
-    const out = { loss: r.total, weights: new Map([...fixture.before.values, ...(await session.weightValues())]) };
+    const out = { loss: r.total, weights: new Map([...fixture.before.values, ...torchToTfjsValues(analysis.layers, await session.weightValues())]) };
     return { analysis, fixture, out, r, ...(await compareStepWithTies(fx.dir, c, analysis, fixture, out)) };
   } finally {
     await session.release();

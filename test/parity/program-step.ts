@@ -10,15 +10,23 @@
  */
 import { compileToKeras, type Analysis } from '../../core/index.js';
 import { OnnxStepSession } from '../../main/onnx/step-session.js';
+import { torchToTfjsValues, WeightStore } from '../../main/weights/index.js';
 import type { OrtExecutionProvider } from '../../main/onnx/runtime.js';
 import { readF32, type ParityCase } from './fixtures.js';
 import type { StepOutcome } from './train-check.js';
 
-/** One plain SGD step (no momentum, no weight decay, lr c.train.lr) of the step program on `ep` from `before`, on the fixture batch in `dir`. */
-export async function programStep(dir: string, c: ParityCase, analysis: Analysis, before: Map<string, Float32Array>, ep: OrtExecutionProvider): Promise<StepOutcome> {
+/**
+ * One plain SGD step (no momentum, no weight decay, lr c.train.lr) of the step program on `ep` from `before`
+ * (a load plan of the fixture's .pth), on the fixture batch in `dir`. The session starts as the trainer's does:
+ * from a weight store holding the file's PyTorch tensors; its weights (PyTorch layout by state_dict key) come
+ * back in the comparison's tfjs layout.
+ */
+export async function programStep(dir: string, c: ParityCase, analysis: Analysis, before: { values: Map<string, Float32Array>; torch: Map<string, Float32Array> }, ep: OrtExecutionProvider): Promise<StepOutcome> {
   const compiled = compileToKeras(analysis);
+  const store = new WeightStore(compiled.layers);
+  store.setTorchValues(before.torch);
   const dim = analysis.layers.find((l) => l.name === compiled.metadata.roles.trainFeature)!.shape.at(-1)!;
-  const session = await OnnxStepSession.create(compiled, before, {
+  const session = await OnnxStepSession.create(compiled, store.tfjsLookup(), {
     batch: c.batch,
     threads: 2,
     ep,
@@ -29,7 +37,7 @@ export async function programStep(dir: string, c: ParityCase, analysis: Analysis
   });
   try {
     const r = await session.run(readF32(`${dir}/${c.id}.input.f32`), Int32Array.from(c.train!.labels), c.train!.lr);
-    return { loss: r.total, weights: new Map([...before, ...(await session.weightValues())]) };
+    return { loss: r.total, weights: new Map([...before.values, ...torchToTfjsValues(analysis.layers, await session.weightValues())]) };
   } finally {
     await session.release();
   }

@@ -63,7 +63,7 @@ async function step(c: SenetCase) {
   expect(analysis.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   const fixture = await stepFixture(fx.dir, c, analysis);
   expect(fixture.before.report.counts).toMatchObject({ missing: 0, mismatched: 0 });
-  const out = await programStep(fx.dir, c, analysis, fixture.before.values, c.ep);
+  const out = await programStep(fx.dir, c, analysis, fixture.before, c.ep);
   return { fixture, out, ...(await compareStepWithTies(fx.dir, c, analysis, fixture, out)) };
 }
 

@@ -55,7 +55,7 @@ for (const ep of ['cpu', 'webgpu'] as const)
       const analysis = analyze(caseDoc(c).graph);
       const fixture = await stepFixture(fx.dir, c, analysis);
       expect(fixture.before.report.counts.missing).toBe(0);
-      const out = await programStep(fx.dir, c, analysis, fixture.before.values, ep);
+      const out = await programStep(fx.dir, c, analysis, fixture.before, ep);
       const { failures, worstRatio, typical, reference } = await compareStepWithTies(fx.dir, c, analysis, fixture, out);
       expect(failures).toEqual([]);
       console.log(

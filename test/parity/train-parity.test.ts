@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, compileToKeras, weightSpecs, type Analysis } from '../../core/index.js';
 import { OnnxTrainingSession } from '../../main/onnx/training.js';
 import { buildModel, disposeModel, forwardTrain, getWeightValues, initBackend, setWeightsFromValues, trainableVariables } from '../../main/tfjs/index.js';
-import { planLoad, readCheckpoint } from '../../main/weights/index.js';
+import { planLoad, readCheckpoint, torchToTfjsValues } from '../../main/weights/index.js';
 import { EVAL_ENGINES, TRAIN_BACKENDS } from '../backends.js';
 import { caseDoc, generateFixtures, readF32, type ParityCase } from './fixtures.js';
 import { compareStep, stepFixture, type StepOutcome as Outcome } from './train-check.js';
@@ -89,9 +89,10 @@ async function onnxStep(c: ParityCase, analysis: Analysis, before: Map<string, F
       if (!d) continue;
       for (let i = 0; i < d.length; i++) w.data[i] = w.data[i]! - c.train!.lr * d[i]!;
     }
-    const trainableKeys = session.weights.filter((w) => w.trainable).map((w) => torchKeyOf.get(w.key)!);
+    // The session's weights are keyed by state_dict key.
+    const trainableKeys = session.weights.filter((w) => w.trainable).map((w) => w.key);
     // Weights outside the training graph (none in these models) keep their values.
-    return { logits: fwd.logits, feature: fwd.feature, loss, trainableKeys, weights: new Map([...before, ...session.weightValues()]) };
+    return { logits: fwd.logits, feature: fwd.feature, loss, trainableKeys, weights: new Map([...before, ...torchToTfjsValues(analysis.layers, session.weightValues())]) };
   } finally {
     await session.release();
   }

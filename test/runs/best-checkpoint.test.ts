@@ -30,7 +30,8 @@ describe('best checkpoint by mAP', () => {
     spawnSync('mkdir', ['-p', dir]);
     // The tiny graph's stem conv: [8, 3, 3, 3] in PyTorch layout, HWIO [3, 3, 3, 8] in the engines' tfjs layout.
     const layers = analyze(tinyGraph(4).graph).layers;
-    const w = (v: number) => new Map([['base.conv1/kernel', new Float32Array(216).fill(v)]]);
+    // An engine's weightValues(): PyTorch layout by state_dict key.
+    const w = (v: number) => new Map([['base.conv1.weight', new Float32Array(216).fill(v)]]);
     expect(await readBestInfo(dir)).toBeNull();
     expect(await keepBestCheckpoint(dir, layers, w(1), { mAP: 0.5, rank1: 0.6, epoch: 1, step: 10 }, null)).toBe(true);
     const first = await readBestInfo(dir);

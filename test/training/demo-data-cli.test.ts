@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,5 +38,17 @@ describe('reid-studio demo-data', () => {
     expect(readdirSync(foreign)).toEqual(['x.txt']);
     expect(cli('demo-data', '--out', join(tmp, 'y'), '--size', 'huge').stderr).toMatch(/--size must be one of tiny, small, medium/);
     expect(cli('demo-data').stderr).toMatch(/needs --out DIR/);
+  });
+
+  it('--out that is a file, or on a kernel file system, is one line naming it (not an errno text with a temp name)', () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'keep me');
+    const onFile = cli('demo-data', '--out', file, '--size', 'tiny');
+    expect([onFile.status, onFile.stderr]).toEqual([2, `reid-studio: error: ${file} is a file, not a folder: choose an empty or new folder for the demo dataset\n`]);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+    const proc = cli('demo-data', '--out', '/proc/self/demo', '--size', 'tiny');
+    expect(proc.status).toBe(2);
+    expect(proc.stderr).toMatch(/^reid-studio: error: cannot write the demo dataset: \/proc\/self\/demo: (the file system takes no new files here|permission denied)[^\n]*\n$/);
+    expect(proc.stderr).not.toMatch(/tmp-|ENOENT|mkdir/);
   });
 });

@@ -1,4 +1,4 @@
-import type { EventMessage, Reply } from '../../../core/api/contract.js';
+import { windowIdSchema, type EventMessage, type Reply } from '../../../core/api/contract.js';
 
 /**
  * The Electron IPC host, free of any `electron` import so it is unit-testable: the main process passes
@@ -8,6 +8,8 @@ import type { EventMessage, Reply } from '../../../core/api/contract.js';
  */
 export const CALL_CHANNEL = 'reid:call';
 export const EVENT_CHANNEL = 'reid:event';
+/** The renderer names its window id (renderer/src/api/client.ts WINDOW_ID) once its page has loaded. */
+export const WINDOW_CHANNEL = 'reid:window';
 
 export interface Dispatcher {
   dispatch(method: string, payload: unknown): Promise<Reply<unknown>>;
@@ -50,6 +52,53 @@ export function registerIpc(ipcMain: IpcMainLike, service: Dispatcher, trusted: 
     return service.dispatch(method, payload);
   });
   return () => ipcMain.removeHandler(CALL_CHANNEL);
+}
+
+/** The part of a `webContents` the window registration reads: its id and its end. */
+export interface SenderLike {
+  id: number;
+  once(event: 'destroyed' | 'render-process-gone', listener: () => void): unknown;
+}
+/** The part of Electron's IpcMainEvent (an `ipcMain.on` message) the window registration reads. */
+export interface MessageEventLike extends InvokeEventLike {
+  sender: SenderLike;
+}
+export interface IpcMainOnLike {
+  on(channel: string, listener: (event: MessageEventLike, ...args: unknown[]) => void): unknown;
+  removeListener(channel: string, listener: (event: MessageEventLike, ...args: unknown[]) => void): unknown;
+}
+
+/**
+ * Electron windows join the service's window liveness as browser tabs do with their event WebSocket
+ * (main/hosts/server.ts `?window=<id>`): the page names its window id on WINDOW_CHANNEL and counts as
+ * connected until its webContents is destroyed, its renderer process is gone (a crash), or the same
+ * webContents names a new id (a reload is a new page with a new id). So a window's autosave slot is held
+ * back from crash recovery exactly while it is open. Messages from an untrusted frame or with a malformed id
+ * are ignored. Returns the unregistration (every registration released).
+ */
+export function registerWindows(ipcMain: IpcMainOnLike, service: { windowConnected(id: string): () => void }, trusted: (e: InvokeEventLike) => boolean = isTrustedSender): () => void {
+  const held = new Map<number, () => void>();
+  const listener = (event: MessageEventLike, id: unknown) => {
+    if (!trusted(event) || !windowIdSchema.safeParse(id).success) return;
+    const contents = event.sender;
+    const first = !held.has(contents.id);
+    held.get(contents.id)?.();
+    held.set(contents.id, service.windowConnected(id as string));
+    if (first) {
+      const release = () => {
+        held.get(contents.id)?.();
+        held.delete(contents.id);
+      };
+      contents.once('destroyed', release);
+      contents.once('render-process-gone', release);
+    }
+  };
+  ipcMain.on(WINDOW_CHANNEL, listener);
+  return () => {
+    ipcMain.removeListener(WINDOW_CHANNEL, listener);
+    for (const done of held.values()) done();
+    held.clear();
+  };
 }
 
 /** Wraps an event for the renderer; structured-clone safe. */

@@ -11,7 +11,7 @@ import { Service } from '../../service/index.js';
 import type { WorkerMessage } from '../../runs/jobs.js';
 import type { WorkerSpawner } from '../../runs/process.js';
 import { appVersion } from '../../io/app-version.js';
-import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc, type OpenDialogKind } from './ipc.js';
+import { APP_ORIGIN, EVENT_CHANNEL, eventMessage, guardPaths, PathGrants, registerIpc, registerWindows, type OpenDialogKind } from './ipc.js';
 import { CONTENT_SECURITY_POLICY, documentArg, isAllowedExternal, isAppUrl } from './security.js';
 import { DEFAULT_STATE, restoreWindowState, saveWindowState } from './window-state.js';
 import { aboutOptions, closeAnyway, CRASH_PROMPT, DOC_FILTERS, documentSavePath, menuTemplate, suggestedFileName, UNSAVED_PROMPT, windowBackground } from './desktop.js';
@@ -256,6 +256,8 @@ app.whenReady().then(async () => {
     },
   };
   registerIpc(ipcMain, guardPaths(service, grants, nativeDialogs));
+  // Each page's window id joins the service's window liveness (autosave slots), as browser tabs' sockets do.
+  registerWindows(ipcMain, service);
   buildMenu(recent);
   await createWindow();
   app.on('activate', () => {

@@ -22,7 +22,7 @@ import { writeCheckpoint } from '../store/checkpoint.js';
 import { encodeWeights, PYTORCH_LAYOUT } from '../store/checkpoint-keys.js';
 import { createImportedRun } from '../lifecycle.js';
 import { RunLockedError, withRunLock } from '../store/lock.js';
-import { planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type Checkpoint, type LoadReport } from '../../weights/index.js';
+import { byStateDictKey, planLoad, readCheckpoint as readTorchCheckpoint, CheckpointError, type Checkpoint, type LoadReport } from '../../weights/index.js';
 import { readFastreidFolder } from './fastreid-folder.js';
 import { FRAMEWORK_LABELS, readIfExists, type ExternalFolder, type ExternalFramework } from './folder-common.js';
 import { readRsbFolder, rsbConfigBlock } from './rsb-folder.js';
@@ -135,7 +135,9 @@ export async function convertCheckpoint(doc: GraphDoc, file: string, configPath:
     const m = missingTrained[0]!;
     throw new ExternalImportError(`${file} does not match ${configPath}: ${missingTrained.length} weight(s) of the config's model are not in the checkpoint (e.g. ${m.key})`);
   }
-  const { tensors, weightKeys } = encodeWeights(analyze(cur.graph).layers, plan.values);
+  // The file's tensors as read (PyTorch layout), stored under the graph's state_dict keys: no relayout.
+  const layers = analyze(cur.graph).layers;
+  const { tensors, weightKeys } = encodeWeights(layers, byStateDictKey(layers, plan.torch));
   return { doc: cur, tensors, weightKeys, report: plan.report };
 }
 

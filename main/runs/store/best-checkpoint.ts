@@ -41,7 +41,7 @@ export async function readBestInfo(runDir: string): Promise<BestInfo | null> {
 }
 
 /**
- * Writes `weights` (tfjs layout, `${layer}/${slot}` of `layers`) as the best checkpoint when `info.mAP` exceeds
+ * Writes `weights` (PyTorch layout by state_dict key of `layers`: an engine's `weightValues()`) as the best checkpoint when `info.mAP` exceeds
  * the stored best's (or there is none), in the run checkpoint's PyTorch layout (checkpoint-keys.ts
  * encodeWeights). Returns whether it did. The position in the meta decodes as the
  * evaluated epoch's end (checkpoint-keys.ts decodeRunWeights: `epoch`, iteration 0).

@@ -9,12 +9,15 @@
  *                           exp_avg / exp_avg_sq, SGD's momentum_buffer, as torch.optim keeps them per parameter)
  *   `center`                center-loss centers, [numClasses, featDim] (reid-strong-baseline's CenterLoss)
  * Version-1 checkpoints (no `layout`) hold the same state in tfjs slot layout: `w:<layer>/<slot>` (HWIO conv,
- * [in, out] dense) and `o:<layer>/<slot>:<i>`; they are read as they are (converted on read), never written.
- * The engines hand over and take tfjs-layout values keyed `${layer}/${slot}`; `encodeTrainingState` /
- * `decodeTrainingState` / `decodeRunWeights` convert with the graph's weight specs (`layers`).
+ * [in, out] dense) and `o:<layer>/<slot>:<i>`; they are read as they are (converted to PyTorch layout on read,
+ * once), never written.
+ * The engines and the weight store hand over and take exactly this state (PyTorch layout keyed by state_dict
+ * key, main/training/engine/engines.ts TrainingEngine), so `encodeTrainingState` / `encodeWeights` write the
+ * arrays they are given and `decodeTrainingState` / `decodeRunWeights` return the stored arrays of a version-2
+ * checkpoint: no relayout on either side. `layers` (the graph's weight specs) checks keys and sizes.
  */
-import { weightSpecs, type Layer, type WeightTransform } from '../../../core/index.js';
-import { toTfjs, toTorch } from '../../weights/index.js';
+import type { Layer } from '../../../core/index.js';
+import { slotSpecs, toTfjs, toTorch, type SlotSpec } from '../../weights/index.js';
 import type { CheckpointData } from './checkpoint.js';
 
 export const CENTER_KEY = 'center';
@@ -25,60 +28,26 @@ export const slotKey = (slot: string, i: number): string => `o:${slot}:${i}`;
 /** `meta.layout` of the checkpoints written since version 2. */
 export const PYTORCH_LAYOUT = 'pytorch';
 
-interface SlotSpec {
-  /** `${layer}/${slot}` (the engines' key, tfjs layout). */
-  id: string;
-  key: string;
-  shape: number[];
-  transform: WeightTransform;
-}
-
-/** The graph's weight slots both ways: by `${layer}/${slot}` and by state_dict key. */
-function slotSpecs(layers: readonly Layer[]): { byId: Map<string, SlotSpec>; byKey: Map<string, SlotSpec> } {
-  const byId = new Map<string, SlotSpec>();
-  const byKey = new Map<string, SlotSpec>();
-  for (const l of layers)
-    for (const w of weightSpecs(l)) {
-      const s: SlotSpec = { id: `${l.name}/${w.slot}`, key: w.torchKey, shape: [...w.torchShape], transform: w.transform };
-      byId.set(s.id, s);
-      byKey.set(s.key, s);
-    }
-  return { byId, byKey };
-}
-
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-/** The PyTorch-layout tensor of a tfjs-layout slot value. Throws CheckpointContentError for an id of no slot or a wrong size. */
-function torchTensor(specs: Map<string, SlotSpec>, id: string, v: Float32Array): { spec: SlotSpec; tensor: { shape: number[]; data: Float32Array } } {
-  const spec = specs.get(id);
-  if (!spec) throw new CheckpointContentError(`cannot checkpoint ${id}: not a weight slot of the run's graph`);
-  if (v.length !== numel(spec.shape)) throw new CheckpointContentError(`cannot checkpoint ${spec.key}: ${v.length} values for shape [${spec.shape.join(', ')}]`);
-  return { spec, tensor: { shape: spec.shape, data: toTorch(v, spec.shape, spec.transform) } };
+/** The stored tensor of a PyTorch-layout value of weight `key` (the array itself). Throws CheckpointContentError for a key of no weight or a wrong size. */
+function torchTensor(byKey: Map<string, SlotSpec>, key: string, v: Float32Array): { shape: number[]; data: Float32Array } {
+  const spec = byKey.get(key);
+  if (!spec) throw new CheckpointContentError(`cannot checkpoint ${key}: not a weight of the run's graph`);
+  if (v.length !== numel(spec.shape)) throw new CheckpointContentError(`cannot checkpoint ${key}: ${v.length} values for shape [${spec.shape.join(', ')}]`);
+  return { shape: spec.shape, data: v };
 }
 
 /**
- * The tfjs-layout value of a stored PyTorch-layout tensor `key`, or undefined when the graph has no such
- * weight. Throws CheckpointContentError when its size is not the graph's.
- */
-function tfjsValue(specs: Map<string, SlotSpec>, key: string, data: Float32Array): { id: string; data: Float32Array } | undefined {
-  const spec = specs.get(key);
-  if (!spec) return undefined;
-  if (data.length !== numel(spec.shape)) throw new CheckpointContentError(`the checkpoint's ${key} has ${data.length} values, the graph's [${spec.shape.join(', ')}] takes ${numel(spec.shape)}`);
-  return { id: spec.id, data: toTfjs(data, spec.shape, spec.transform) };
-}
-
-/**
- * Model weights (tfjs layout, `${layer}/${slot}`) as checkpoint tensors in PyTorch layout keyed by their
- * state_dict keys, and meta.weightKeys. What every writer of a run checkpoint uses (the trainer, the best
- * checkpoint, imported runs). Throws CheckpointContentError for a value of no slot of `layers`.
+ * Model weights (PyTorch layout by state_dict key: an engine's `weightValues()`, a weight store's
+ * `torchValues()`) as checkpoint tensors — the arrays themselves — and meta.weightKeys. What every writer of a
+ * run checkpoint uses (the trainer, the best checkpoint, imported runs). Throws CheckpointContentError for a
+ * key of no weight of `layers` or a wrong size.
  */
 export function encodeWeights(layers: readonly Layer[], weights: Map<string, Float32Array>): { tensors: Map<string, { shape: number[]; data: Float32Array }>; weightKeys: string[]; layout: typeof PYTORCH_LAYOUT } {
-  const { byId } = slotSpecs(layers);
+  const { byKey } = slotSpecs(layers);
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [id, v] of weights) {
-    const { spec, tensor } = torchTensor(byId, id, v);
-    tensors.set(spec.key, tensor);
-  }
+  for (const [key, v] of weights) tensors.set(key, torchTensor(byKey, key, v));
   return { tensors, weightKeys: [...tensors.keys()], layout: PYTORCH_LAYOUT };
 }
 
@@ -110,75 +79,64 @@ export interface OptimizerSnapshot {
 }
 
 export interface TrainingState<S = unknown> {
-  /** `${layer}/${slot}` → values (tfjs layout): the engines' currency. */
+  /** state_dict key → values in PyTorch layout: the engines' currency (TrainingEngine.weightValues). */
   weights: Map<string, Float32Array>;
-  /** Slots keyed `${layer}/${slot}`, buffers in tfjs layout. */
+  /** Moments keyed by state_dict key, PyTorch layout (TrainingEngine.optimizerState). */
   optimizer: OptimizerSnapshot;
   centers?: { shape: number[]; data: Float32Array };
   position: { epoch: number; batch: number; step: number; sampler: S };
 }
 
 /**
- * The checkpoint (tensors + meta) of a training state, in PyTorch layout (see the header). `layers`: the run
- * graph's layers (analysis.layers). Throws CheckpointContentError for a weight or moment of no slot.
+ * The checkpoint (tensors + meta) of a training state, in PyTorch layout (see the header): the state's arrays
+ * are stored as they are. `layers`: the run graph's layers (analysis.layers). Throws CheckpointContentError
+ * for a weight or moment of no weight of the graph, or a wrong size.
  */
 export function encodeTrainingState<S>(layers: readonly Layer[], state: TrainingState<S>): CheckpointData<CheckpointMeta<S>> {
-  const { byId } = slotSpecs(layers);
+  const { byKey } = slotSpecs(layers);
   const { tensors, weightKeys, layout } = encodeWeights(layers, state.weights);
   const os = state.optimizer;
   const slotNames: string[] = [];
-  for (const [id, parts] of Object.entries(os.slots)) {
-    parts.forEach((p, i) => {
-      const { spec, tensor } = torchTensor(byId, id, p);
-      tensors.set(slotKey(spec.key, i), tensor);
-      if (i === 0) slotNames.push(spec.key);
-    });
+  for (const [key, parts] of Object.entries(os.slots)) {
+    parts.forEach((p, i) => tensors.set(slotKey(key, i), torchTensor(byKey, key, p)));
+    if (parts.length) slotNames.push(key);
   }
-  const steps = Object.fromEntries(Object.entries(os.steps ?? {}).map(([id, n]) => [byId.get(id)?.key ?? id, n]));
   if (state.centers) tensors.set(CENTER_KEY, state.centers);
   const { epoch, batch, step, sampler } = state.position;
-  const meta: CheckpointMeta<S> = { layout, epoch, batch, step, sampler, optimizer: { name: os.name, step: os.step, slotNames, steps }, weightKeys };
+  const meta: CheckpointMeta<S> = { layout, epoch, batch, step, sampler, optimizer: { name: os.name, step: os.step, slotNames, steps: { ...os.steps } }, weightKeys };
   return { tensors, meta };
 }
 
 export class CheckpointContentError extends Error {}
 
 /**
- * The training state a checkpoint holds, weights and moments in tfjs layout keyed `${layer}/${slot}` whatever
- * the checkpoint's layout (a version-1 checkpoint is taken as it is). `layers`: the run graph's. Throws
- * CheckpointContentError when a listed weight is missing or does not fit the graph.
+ * The training state a checkpoint holds, weights and moments in PyTorch layout keyed by state_dict key: a
+ * version-2 checkpoint's stored arrays as they are; a version-1 checkpoint's (tfjs slot layout) converted,
+ * once. `layers`: the run graph's. Throws CheckpointContentError when a listed weight is missing or does not
+ * fit the graph.
  */
 export function decodeTrainingState<S>(layers: readonly Layer[], saved: CheckpointData<CheckpointMeta<S>>): TrainingState<S> {
   const m = saved.meta;
   const torch = m.layout === PYTORCH_LAYOUT;
-  const { byKey } = slotSpecs(layers);
-  const weights = new Map<string, Float32Array>();
-  const value = (key: string, data: Float32Array): { id: string; data: Float32Array } => {
-    if (!torch) return { id: key, data };
-    const v = tfjsValue(byKey, key, data);
-    if (!v) throw new CheckpointContentError(`the checkpoint holds ${key}, which is not a weight of the run's graph`);
-    return v;
-  };
-  for (const k of m.weightKeys) {
-    const t = saved.tensors.get(torch ? k : weightKey(k));
+  const { byKey, byId } = slotSpecs(layers);
+  /** The stored tensor `name` of weight `k` (v2: a state_dict key; v1: a `${layer}/${slot}`) as [state_dict key, PyTorch-layout values]. */
+  const value = (k: string, name: string): [string, Float32Array] => {
+    const t = saved.tensors.get(name);
     if (!t) throw new CheckpointContentError(`the checkpoint lists weight ${k} but does not hold it`);
-    const v = value(k, t.data);
-    weights.set(v.id, v.data);
-  }
+    const spec = torch ? byKey.get(k) : byId.get(k);
+    if (!spec) throw new CheckpointContentError(`the checkpoint holds ${k}, which is not a weight of the run's graph`);
+    if (t.data.length !== numel(spec.shape)) throw new CheckpointContentError(`the checkpoint's ${k} has ${t.data.length} values, the graph's [${spec.shape.join(', ')}] takes ${numel(spec.shape)}`);
+    return [spec.key, torch ? t.data : toTorch(t.data, spec.shape, spec.spec.transform)];
+  };
+  const weights = new Map(m.weightKeys.map((k) => value(k, torch ? k : weightKey(k))));
   const slots: OptimizerSnapshot['slots'] = {};
-  const ids = new Map<string, string>();
+  const keyOf = (k: string) => (torch ? k : (byId.get(k)?.key ?? k));
   for (const name of m.optimizer.slotNames) {
     const parts: Float32Array[] = [];
-    let id = name;
-    for (let i = 0; saved.tensors.has(slotKey(name, i)); i++) {
-      const v = value(name, saved.tensors.get(slotKey(name, i))!.data);
-      id = v.id;
-      parts.push(v.data);
-    }
-    ids.set(name, id);
-    slots[id] = parts;
+    for (let i = 0; saved.tensors.has(slotKey(name, i)); i++) parts.push(value(name, slotKey(name, i))[1]);
+    slots[keyOf(name)] = parts;
   }
-  const steps = m.optimizer.steps ? Object.fromEntries(Object.entries(m.optimizer.steps).map(([k, n]) => [torch ? (ids.get(k) ?? byKey.get(k)?.id ?? k) : k, n])) : undefined;
+  const steps = m.optimizer.steps ? Object.fromEntries(Object.entries(m.optimizer.steps).map(([k, n]) => [keyOf(k), n])) : undefined;
   const centers = saved.tensors.get(CENTER_KEY);
   return {
     weights,
@@ -189,31 +147,39 @@ export function decodeTrainingState<S>(layers: readonly Layer[], saved: Checkpoi
 }
 
 /**
- * The model weights of a checkpoint and where they stand: `values` in tfjs layout keyed `${layer}/${slot}` of
- * `layers` (weights of no slot of `layers` are left out, as a load leaves them), `torch` the same slots in
- * PyTorch layout as stored (version-2 checkpoints; what the weight store takes without a relayout); `step`,
- * and `epoch` (epochs completed) with `iteration` (iterations into the next; 0 at an epoch's end) — the
- * position training resumes at, minus one epoch. Throws CheckpointContentError for a tensor whose size is
- * not its slot's.
+ * The model weights of a checkpoint and where they stand: `torch`, PyTorch layout keyed `${layer}/${slot}` of
+ * `layers` (what the weight store's `setTorchValues` takes: a version-2 checkpoint's stored arrays, a
+ * version-1 checkpoint's converted once); `values`, the same slots in tfjs layout, made when first read (for
+ * the tfjs model only); weights of no slot of `layers` are left out, as a load leaves them. `step`, and `epoch`
+ * (epochs completed) with `iteration` (iterations into the next; 0 at an epoch's end) — the position training
+ * resumes at, minus one epoch. Throws CheckpointContentError for a version-2 tensor whose size is not its slot's.
  */
-export function decodeRunWeights(layers: readonly Layer[], saved: CheckpointData<Partial<CheckpointMeta>>): { values: Map<string, Float32Array>; torch?: Map<string, Float32Array>; step?: number; epoch?: number; iteration?: number } {
-  const values = new Map<string, Float32Array>();
-  let torch: Map<string, Float32Array> | undefined;
-  if (saved.meta.layout === PYTORCH_LAYOUT) {
-    const { byKey } = slotSpecs(layers);
-    torch = new Map();
-    for (const k of saved.meta.weightKeys ?? []) {
-      const t = saved.tensors.get(k);
-      const v = t && tfjsValue(byKey, k, t.data);
-      if (!v) continue;
-      values.set(v.id, v.data);
-      torch.set(v.id, t.data);
-    }
-  } else
-    for (const k of saved.meta.weightKeys ?? []) {
-      const t = saved.tensors.get(weightKey(k));
-      if (t) values.set(k, t.data);
-    }
+export function decodeRunWeights(layers: readonly Layer[], saved: CheckpointData<Partial<CheckpointMeta>>): { readonly values: Map<string, Float32Array>; torch: Map<string, Float32Array>; step?: number; epoch?: number; iteration?: number } {
+  const { byKey, byId } = slotSpecs(layers);
+  const v2 = saved.meta.layout === PYTORCH_LAYOUT;
+  const torch = new Map<string, Float32Array>();
+  for (const k of saved.meta.weightKeys ?? []) {
+    const t = saved.tensors.get(v2 ? k : weightKey(k));
+    const spec = v2 ? byKey.get(k) : byId.get(k);
+    if (!t || !spec) continue;
+    const fits = t.data.length === numel(spec.shape);
+    if (v2 && !fits) throw new CheckpointContentError(`the checkpoint's ${k} has ${t.data.length} values, the graph's [${spec.shape.join(', ')}] takes ${numel(spec.shape)}`);
+    // A version-1 tensor of another size (a classifier sized for other identities) is passed as it is: the
+    // consumers drop or refuse it by its size, naming its key (as before the PyTorch layout).
+    torch.set(spec.id, v2 || !fits ? t.data : toTorch(t.data, spec.shape, spec.spec.transform));
+  }
+  let values: Map<string, Float32Array> | undefined;
   const { step, epoch, batch } = saved.meta;
-  return { values, ...(torch ? { torch } : {}), ...(typeof step === 'number' ? { step } : {}), ...(typeof epoch === 'number' ? { epoch: epoch - 1, iteration: typeof batch === 'number' ? batch : 0 } : {}) };
+  return {
+    get values() {
+      values ??= new Map([...torch].map(([id, v]) => {
+        const spec = byId.get(id)!;
+        return [id, v.length === numel(spec.shape) ? toTfjs(v, spec.shape, spec.spec.transform) : v];
+      }));
+      return values;
+    },
+    torch,
+    ...(typeof step === 'number' ? { step } : {}),
+    ...(typeof epoch === 'number' ? { epoch: epoch - 1, iteration: typeof batch === 'number' ? batch : 0 } : {}),
+  };
 }

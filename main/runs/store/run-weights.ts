@@ -9,23 +9,27 @@
  * built tfjs model (TensorFlow.js is imported by them only).
  */
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Layer } from '../../../core/index.js';
+import { analyze, parseDocument, type Layer } from '../../../core/index.js';
 import type { ReidModel } from '../../tfjs/index.js';
-import { assertFiniteWeights, NonFiniteWeightsError, planLoad, readCheckpoint as readTorchCheckpoint, type LoadPlan, type LoadReport } from '../../weights/index.js';
+import { assertFiniteWeights, CheckpointError, NonFiniteWeightsError, planLoad, readCheckpoint as readTorchCheckpoint, type Checkpoint, type CheckpointTensor, type LoadPlan, type LoadReport, slotSpecs } from '../../weights/index.js';
 import { BEST_DIR } from './best-checkpoint.js';
 import { readCheckpoint } from './checkpoint.js';
-import { decodeRunWeights, type CheckpointMeta } from './checkpoint-keys.js';
+import { decodeRunWeights, PYTORCH_LAYOUT, type CheckpointMeta } from './checkpoint-keys.js';
 import { fsPath } from '../../io/raw-names.js';
 
 /** Weights that cannot be read (missing path, a folder without a checkpoint, a corrupt file): a user message. */
 export class WeightsSourceError extends Error {}
 
 export interface ResolvedWeights {
-  /** `${layer}/${slot}` → values in tfjs layout (for a file: re-laid-out when first read). */
-  values: Map<string, Float32Array>;
-  /** Files and PyTorch-layout run checkpoints: the same slots in PyTorch layout, as read (what the weight store takes without a relayout). */
+  /** `${layer}/${slot}` → values in tfjs layout, re-laid-out when first read (for the tfjs model only). */
+  readonly values: Map<string, Float32Array>;
+  /**
+   * The same slots in PyTorch layout (a file's tensors as read, a version-2 run checkpoint's as stored, a
+   * version-1 one's converted once): what the weight store takes without a relayout. Always set since run
+   * checkpoints decode to PyTorch layout; optional for callers that build ResolvedWeights themselves.
+   */
   torch?: Map<string, Float32Array>;
   kind: 'run' | 'file';
   /** Run folders: the training step of the checkpoint. */
@@ -38,13 +42,63 @@ export interface ResolvedWeights {
 }
 
 /**
- * Reads a PyTorch / safetensors file and plans loading it into `layers`. Throws CheckpointError (unreadable
- * file) or NonFiniteWeightsError (a tensor the graph would load holds NaN / ±Inf).
+ * Reads pretrained weights and plans loading them into `layers` (RSB's load_param, `train --weights`): a
+ * PyTorch / safetensors file, or a training run folder (`RUN_DIR`, `RUN_DIR/best`) whose checkpoint is taken
+ * as the state dict it holds (PyTorch layout, state_dict keys, weights and BatchNorm statistics; optimizer
+ * moments are not weights) and planned exactly as the same run exported to a `.pth` would be (planLoad: the
+ * classifier is skipped unless `keepClassifier` and its size fits, other shape mismatches stay initialised and
+ * are reported). Throws CheckpointError (unreadable file; a folder without a run checkpoint, `E_CHECKPOINT_IO`;
+ * a version-1 run checkpoint, in tfjs slot layout, is decoded with the run's own graph.json: without it
+ * `E_UNSUPPORTED_CHECKPOINT`) or NonFiniteWeightsError (a
+ * tensor the graph would load holds NaN / ±Inf).
  */
 export async function planFileWeights(layers: Layer[], path: string, keepClassifier = false): Promise<LoadPlan> {
-  const plan = planLoad(layers, await readTorchCheckpoint(path), { keepClassifier });
+  let isDir = false;
+  try {
+    isDir = (await stat(fsPath(path))).isDirectory();
+  } catch {
+    // Missing or unreadable: the file reader names it (E_CHECKPOINT_IO).
+  }
+  const plan = planLoad(layers, isDir ? await runStateDict(path) : await readTorchCheckpoint(path), { keepClassifier });
   assertFiniteWeights(plan.report, path);
   return plan;
+}
+
+/** A run folder's checkpoint as a state dict (main/weights Checkpoint), for planLoad. Throws CheckpointError. */
+async function runStateDict(path: string): Promise<Checkpoint> {
+  let saved;
+  try {
+    saved = await readCheckpoint<Partial<CheckpointMeta>>(path);
+  } catch (e) {
+    throw new CheckpointError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`, 'E_MALFORMED_CHECKPOINT');
+  }
+  if (!saved && basename(path) === BEST_DIR && existsSync(join(dirname(path), 'run.json')))
+    throw new CheckpointError(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`, 'E_CHECKPOINT_IO');
+  if (!saved) throw new CheckpointError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`, 'E_CHECKPOINT_IO');
+  const tensors = new Map<string, CheckpointTensor>();
+  if (saved.meta.layout === PYTORCH_LAYOUT) {
+    for (const k of saved.meta.weightKeys ?? []) {
+      const t = saved.tensors.get(k);
+      if (t) tensors.set(k, { dtype: 'float32', shape: t.shape, data: t.data });
+    }
+  } else {
+    // A version-1 checkpoint (tfjs slot layout) is decoded with the run's own graph, whose slots name its keys.
+    const graph = [path, ...(basename(path) === BEST_DIR ? [dirname(path)] : [])].map((d) => join(d, 'graph.json')).find((g) => existsSync(fsPath(g)));
+    if (!graph) throw new CheckpointError(`the run checkpoint in ${path} is in the older tfjs layout and its run's graph.json is missing, so its keys are unknown`, 'E_UNSUPPORTED_CHECKPOINT');
+    let layers: Layer[];
+    try {
+      layers = analyze(parseDocument(await readFile(fsPath(graph), 'utf8')).graph).layers;
+    } catch (e) {
+      throw new CheckpointError(`the run's ${graph} cannot be read: ${(e as Error).message}`, 'E_MALFORMED_CHECKPOINT');
+    }
+    const { byId } = slotSpecs(layers);
+    for (const [id, data] of decodeRunWeights(layers, saved).torch) {
+      const spec = byId.get(id)!;
+      if (data.length === spec.shape.reduce((a, b) => a * b, 1)) tensors.set(spec.key, { dtype: 'float32', shape: spec.shape, data });
+    }
+  }
+  if (!tensors.size) throw new CheckpointError(`the run checkpoint in ${path} holds no model weights`, 'E_MALFORMED_CHECKPOINT');
+  return { format: 'reid-studio-run', tensors };
 }
 
 /**
@@ -75,14 +129,23 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     } catch (e) {
       throw new WeightsSourceError(`the run checkpoint in ${path} does not fit the graph: ${(e as Error).message}`);
     }
-    const { values, torch, ...position } = decoded;
-    if (!values.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
+    const { torch } = decoded;
+    if (!torch.size) throw new WeightsSourceError(`the run checkpoint in ${path} holds no model weights`);
     // A damaged tensors.bin can hold NaN / ±Inf, or a negative BatchNorm variance: every consumer (eval, embed,
     // export) would write numbers computed from it, so it is the file's error, named as pretrained files' are.
-    const bad = [...(torch ?? values)].filter(([k, v]) => v.some((x) => !Number.isFinite(x)) || (/(running_var|moving_variance)$/.test(k) && v.some((x) => x < 0))).map(([k]) => k);
+    const bad = [...torch].filter(([k, v]) => v.some((x) => !Number.isFinite(x)) || (/(running_var|moving_variance)$/.test(k) && v.some((x) => x < 0))).map(([k]) => k);
     if (bad.length)
       throw new NonFiniteWeightsError(`the run checkpoint in ${path} is damaged: ${bad.length} tensor(s) hold NaN / ±Inf or a negative variance (${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''})`);
-    return { values, ...(torch ? { torch } : {}), kind: 'run', ...position };
+    return {
+      // The tfjs layout only when a tfjs consumer asks (decodeRunWeights makes it on first read).
+      get values() {
+        return decoded.values;
+      },
+      torch,
+      kind: 'run',
+      ...(decoded.step !== undefined ? { step: decoded.step } : {}),
+      ...(decoded.epoch !== undefined ? { epoch: decoded.epoch, iteration: decoded.iteration ?? 0 } : {}),
+    };
   }
   // A file that is not a readable checkpoint throws the reader's CheckpointError (callers word it), one
   // with NaN / ±Inf in a tensor the graph would load a NonFiniteWeightsError.

@@ -6,8 +6,8 @@
  * shift is real (what IBN-a is meant to absorb). Pixels are rendered into RGB buffers in JS and encoded as
  * JPEG with sharp; the same seed gives the same files.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { makeFoldersSync } from '../../io/files.js';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createError, makeFoldersSync } from '../../io/files.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { Rng } from './rng.js';
@@ -257,6 +257,7 @@ export async function writeDemoDataset(outDir: string, size: DemoSize = 'small',
   const spec = DEMO_SIZES[size];
   if (!spec) throw new Error(`unknown demo size "${size}" (tiny, small, medium)`);
   const dir = resolve(outDir);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a folder: choose an empty or new folder for the demo dataset`);
   if (existsSync(dir) && readdirSync(dir).length > 0 && !isDemoDataset(dir))
     throw new Error(`${dir} is not empty and is not a demo dataset written by reid-studio; choose an empty or new folder`);
   // A demo dataset is replaced as a whole: only when it holds nothing but what the generator wrote.
@@ -264,7 +265,12 @@ export async function writeDemoDataset(outDir: string, size: DemoSize = 'small',
   if (foreign.length) throw new Error(`${dir} holds files the demo generator did not write (${foreign.slice(0, 3).join(', ')}); move them or choose an empty or new folder`);
   makeFoldersSync(dirname(dir));
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  mkdirSync(tmp);
+  try {
+    mkdirSync(tmp);
+  } catch (e) {
+    // One line naming the folder asked for, not the errno text with the temporary name (/proc/self/.x.tmp-…).
+    throw new Error(`cannot write the demo dataset: ${createError(e, dir).message}`);
+  }
   try {
     const summary = await generate(tmp, spec, size, seed);
     writeFileSync(join(tmp, DEMO_MARKER), JSON.stringify(summary, null, 2) + '\n');

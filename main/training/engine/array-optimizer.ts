@@ -1,20 +1,20 @@
 /**
  * The model optimizer of the onnxruntime engine: ModelOptimizer's update rules (torch.optim semantics,
  * see optimizer.ts) on plain Float32Arrays updated in place — the weights the training graph reads. State
- * (step count, per-weight moments) saves and restores in ModelOptimizer's format, so a checkpoint written
- * by either engine resumes on the other; `layout` converts a slot between the graph's weight layout and
- * the tfjs layout the checkpoint holds.
+ * (step count, per-weight moments) saves and restores in the engines' format (OptimizerState: moments in
+ * PyTorch layout by state_dict key), so a checkpoint written by any engine resumes on the others; `layout`
+ * converts a moment between the graph's weight layout and PyTorch's (a copy: the moments update in place).
  */
 import type { OptimizerConfig, OptimizerState } from './optimizer.js';
 
 export interface ArrayParam {
-  /** Stable key (`${layer}/${slot}`), as ModelOptimizer's keys. */
+  /** Stable key: the weight's state_dict key. */
   key: string;
   data: Float32Array;
 }
 
 export interface SlotLayout {
-  /** Graph layout → checkpoint (tfjs) layout, and back. */
+  /** Graph layout → PyTorch layout (a new array), and back. */
   toSaved(key: string, data: Float32Array): Float32Array;
   fromSaved(key: string, data: Float32Array): Float32Array;
 }

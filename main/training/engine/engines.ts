@@ -1,11 +1,13 @@
 /**
- * Training engines: what runs one optimisation step of a run. Both have the same losses (ReidLoss on the
- * whole P×K batch), optimizer semantics (optimizer.ts) and state (weights handed over in tfjs layout keyed
- * `${layer}/${slot}`, optimizer moments keyed alike, center-loss centers; the checkpoint codec stores them
- * in PyTorch layout, main/runs/store/checkpoint-keys.ts), so a checkpoint written by one resumes on the other.
- * The run's weights start in a weight store (main/weights/store.ts, PyTorch layout): the ONNX engines read
- * their initial values from it and write their current ones back (`syncWeights`); the tfjs model is built
- * (and filled from the store) only when the tfjs engine trains.
+ * Training engines: what runs one optimisation step of a run. All have the same losses (ReidLoss on the
+ * whole P×K batch), optimizer semantics (optimizer.ts) and state, handed over in PyTorch layout keyed by
+ * state_dict key (core/compile/weight-specs.ts: weights with BatchNorm running statistics, optimizer moments
+ * keyed alike, center-loss centers) — the layout of the weight store (main/weights/store.ts) and of the run
+ * checkpoints (main/runs/store/checkpoint-keys.ts, which store them as they are) — so a checkpoint written by
+ * one resumes on any other. The ONNX engines read their initial weights from the store in PyTorch / graph
+ * layout (conv OIHW is both; only Linear kernels are transposed) and write their current ones back
+ * (`syncWeights`); the tfjs model is built (and filled from the store) only when the tfjs engine trains, and
+ * that engine converts to and from the tfjs layout at its own edge.
  *  - `onnxruntime`: the compiled model's ONNX training graph (main/onnx/training.ts) on onnxruntime-node's
  *    CPU engine with every core; the whole batch in one pass (BatchNorm sees every sample, as in PyTorch).
  *  - a tfjs backend (step.ts): micro-batches where the backend's memory needs them.
@@ -17,12 +19,12 @@ import { CompileError, inFrozenModules, LOSS_TERMS, ONNXRUNTIME_BACKEND, type An
 import { chooseEngine } from '../../onnx/policy.js';
 import { OnnxRuntimeError, onnxRuntimeStatus, type OrtExecutionProvider } from '../../onnx/runtime.js';
 import { NonFiniteStepError, OnnxStepSession } from '../../onnx/step-session.js';
-import { OnnxTrainingSession, toGraphLayout, toTfjsLayout } from '../../onnx/training.js';
+import { graphToTorch, OnnxTrainingSession, torchToGraph } from '../../onnx/training.js';
 import { WEBGPU_ENGINE } from '../../onnx/webgpu.js';
 import { WebGpuError } from '../../onnx/webgpu-errors.js';
 import { checkPKBatch } from '../losses/index.js';
 import { BackendError, getWeightValues, setWeightsFromValues, trainableVariables, type ReidModel } from '../../tfjs/index.js';
-import type { WeightStore } from '../../weights/index.js';
+import { slotSpecs, tfjsToTorchValues, toTfjs, toTorch, torchToTfjsValues, type WeightStore } from '../../weights/index.js';
 import type { ReidLoss } from '../losses/index.js';
 import { ArrayOptimizer } from './array-optimizer.js';
 import { deviceMemory, imagesWithinBufferLimit, imagesWithinHostMemory, largestPK, planMicroBatch, type BufferLimits, type DeviceMemory } from './memory.js';
@@ -57,12 +59,19 @@ export interface TrainingEngine {
    * (fast-reid's LayerFreeze hook, fastreid/engine/hooks.py, while iteration < SOLVER.FREEZE_ITERS).
    */
   step(images: Float32Array, labels: Int32Array, lr: number, opts?: { freezeBackbone?: boolean }): Promise<StepResult>;
-  /** Every weight slot (tfjs layout), as checkpoints store them. */
+  /**
+   * Every weight of the model (parameters and BatchNorm running statistics) in PyTorch layout keyed by
+   * state_dict key (`base.conv1.weight` [out, in, kh, kw], `classifier.weight` [out, in]), as the weight
+   * store holds them and run checkpoints store them; later steps do not change the arrays handed out.
+   */
   weightValues(): Promise<Map<string, Float32Array>>;
+  /** Sets weights from PyTorch-layout values by state_dict key (the store takes them too); keys of no weight are ignored. */
   setWeightValues(values: Map<string, Float32Array>): Promise<void>;
+  /** The optimizer's state: step counts and each trained parameter's moments, PyTorch layout by state_dict key. */
   optimizerState(): Promise<OptimizerState>;
+  /** Restores `optimizerState`'s format (PyTorch layout by state_dict key). Throws Error for another optimizer or a wrong size. */
   setOptimizerState(state: OptimizerState): void;
-  /** Writes the engine's current weights into the run's weight store (before evaluating them); centers into the loss. */
+  /** Writes the engine's current weights into the run's weight store (PyTorch layout, before evaluating them); centers into the loss. */
   syncWeights(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -94,6 +103,21 @@ export interface EngineContext {
 /** A multi-head model (core/compile/keras.ts `roles.heads`; fast-reid's MGN). */
 const multiHead = (ctx: EngineContext) => !!ctx.compiled.metadata.roles.heads?.length;
 
+/**
+ * An optimizer state with its keys renamed by `key` (entries it maps to undefined are left out) and each
+ * moment converted by `convert` (the tfjs engine's edge: `${layer}/${slot}` tfjs layout ↔ state_dict key
+ * PyTorch layout).
+ */
+function optimizerStateAs(s: OptimizerState, key: (k: string) => string | undefined, convert: (k: string, v: Float32Array) => Float32Array): OptimizerState {
+  const slots: OptimizerState['slots'] = {};
+  for (const [k, parts] of Object.entries(s.slots)) {
+    const to = key(k);
+    if (to !== undefined) slots[to] = parts.map((p) => convert(k, p));
+  }
+  const steps = s.steps ? Object.fromEntries(Object.entries(s.steps).flatMap(([k, n]) => (key(k) !== undefined ? [[key(k)!, n]] : []))) : undefined;
+  return { name: s.name, step: s.step, slots, ...(steps ? { steps } : {}) };
+}
+
 async function tfjsEngine(ctx: EngineContext, reason: string): Promise<TrainingEngine> {
   const { analysis, loss } = ctx;
   const reid = await ctx.model();
@@ -105,6 +129,7 @@ async function tfjsEngine(ctx: EngineContext, reason: string): Promise<TrainingE
   // fast-reid's `backbone` module = the app's `base.*` layers (MODEL.FREEZE_LAYERS [backbone]).
   const backboneVar = keys.map((k) => inFrozenModules(k));
   const backboneStats = reid.model.nonTrainableWeights.filter((w) => inFrozenModules(w.originalName)).map((w) => w.read() as tf.Variable);
+  const specs = slotSpecs(analysis.layers);
   return {
     name: ctx.tfjsBackend,
     microBatch: mb.microBatch,
@@ -126,12 +151,21 @@ async function tfjsEngine(ctx: EngineContext, reason: string): Promise<TrainingE
         stats.forEach((t) => t.dispose());
       }
     },
-    weightValues: () => getWeightValues(reid, analysis.layers),
+    // The tfjs edge: the model's variables are `${layer}/${slot}` in tfjs layout; the engine speaks PyTorch layout.
+    weightValues: async () => tfjsToTorchValues(analysis.layers, await getWeightValues(reid, analysis.layers)),
     async setWeightValues(values) {
-      setWeightsFromValues(reid, analysis.layers, values);
+      const known = new Map([...values].filter(([k]) => specs.byKey.has(k)));
+      ctx.store.setTorchValues(new Map([...known].map(([k, v]) => [specs.byKey.get(k)!.id, v])));
+      setWeightsFromValues(reid, analysis.layers, torchToTfjsValues(analysis.layers, known));
     },
-    optimizerState: () => opt.getState(),
-    setOptimizerState: (s) => opt.setState(s),
+    optimizerState: async () => optimizerStateAs(await opt.getState(), (id) => specs.byId.get(id)?.key, (id, v) => {
+      const w = specs.byId.get(id)!;
+      return toTorch(v, w.shape, w.spec.transform);
+    }),
+    setOptimizerState: (s) => opt.setState(optimizerStateAs(s, (key) => specs.byKey.get(key)?.id, (key, v) => {
+      const w = specs.byKey.get(key)!;
+      return toTfjs(v, w.shape, w.spec.transform);
+    })),
     syncWeights: async () => {
       ctx.store.setTfjsValues(await getWeightValues(reid, analysis.layers));
     },
@@ -139,17 +173,23 @@ async function tfjsEngine(ctx: EngineContext, reason: string): Promise<TrainingE
   };
 }
 
+/** Sets the store's tensors from PyTorch-layout values by state_dict key (keys of no weight of the graph are ignored). */
+function setStore(store: WeightStore, values: Map<string, Float32Array>): void {
+  for (const [k, v] of values) if (store.has(k)) store.setTorch(k, v);
+}
+
 async function onnxEngine(ctx: EngineContext, threads: number, reason: string): Promise<TrainingEngine> {
   const { analysis, loss, store } = ctx;
-  const session = await OnnxTrainingSession.create(ctx.compiled, store.tfjsValues(), { batch: ctx.batch, threads });
+  const session = await OnnxTrainingSession.create(ctx.compiled, store.tfjsLookup(), { batch: ctx.batch, threads });
   const byKey = new Map(session.weights.map((w) => [w.key, w]));
   const opt = new ArrayOptimizer(
     ctx.optimizer,
     session.weights.filter((w) => w.trainable).map((w) => ({ key: w.key, data: w.data })),
-    { toSaved: (k, d) => toTfjsLayout(byKey.get(k)!, d), fromSaved: (k, d) => toGraphLayout(byKey.get(k)!, d) },
+    // Moments update in place: the saved state is a copy.
+    { toSaved: (k, d) => graphToTorch(byKey.get(k)!, d.slice()), fromSaved: (k, d) => torchToGraph(byKey.get(k)!, d) },
   );
-  // Slots outside the training graph (layers feeding neither the logits nor the feature) live in the store.
-  const all = async () => new Map([...store.tfjsValues(), ...session.weightValues()]);
+  // Weights outside the training graph (layers feeding neither the logits nor the feature) live in the store.
+  const all = async () => new Map([...store.torchValues(), ...session.weightValues()]);
   return {
     name: ONNXRUNTIME_BACKEND,
     threads,
@@ -180,13 +220,13 @@ async function onnxEngine(ctx: EngineContext, threads: number, reason: string): 
     },
     weightValues: all,
     async setWeightValues(values) {
-      store.setTfjsValues(values);
+      setStore(store, values);
       session.setWeightValues(values);
     },
     optimizerState: async () => opt.getState(),
     setOptimizerState: (s) => opt.setState(s),
     syncWeights: async () => {
-      store.setTfjsValues(session.weightValues());
+      setStore(store, session.weightValues());
     },
     dispose: () => session.release(),
   };
@@ -232,7 +272,7 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
   // The classes of the logits (a multi-head model's heads all classify the same identities: its first head's).
   const logitsLayer = compiled.metadata.roles.logits ?? compiled.metadata.roles.heads?.find((h) => h.logits)?.logits;
   const numClasses = analysis.layers.find((l) => l.name === logitsLayer)!.shape[0]!;
-  const session = await OnnxStepSession.create(compiled, store.tfjsValues(), {
+  const session = await OnnxStepSession.create(compiled, store.tfjsLookup(), {
     batch: ctx.batch,
     threads,
     ep,
@@ -264,13 +304,21 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     ? `planned from the adapter's buffer limit: the largest tensor is ${mib(limit.perImageBytes)} per image, a buffer at most ${mib(limit.limitBytes)}`
     : `planned from ${host.source}`;
   let centersLoaded = false;
+  // Centers a resume restored into the loss after this engine was made go to the session before anything
+  // reads the session's (else reading them back, e.g. a checkpoint before the first step, would overwrite them).
+  const loadCenters = async () => {
+    if (centersLoaded || !loss.center) return;
+    session.setCenters((await loss.center.centers.data()) as Float32Array);
+    centersLoaded = true;
+  };
   const syncCenters = async () => {
+    await loadCenters();
     const data = await session.centers();
     if (data && loss.center) loss.center.centers.assign(tf.tensor(data, loss.center.centers.shape));
   };
   const all = async () => {
     await syncCenters();
-    return new Map([...store.tfjsValues(), ...(await session.weightValues())]);
+    return new Map([...store.torchValues(), ...(await session.weightValues())]);
   };
   const engine: TrainingEngine = {
     name: ep === 'webgpu' ? WEBGPU_ENGINE : ONNXRUNTIME_BACKEND,
@@ -285,11 +333,7 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
       const n = labels.length;
       // A batch whose largest tensor cannot be one WebGPU buffer does not run: refused with the batch that fits.
       if (limit && n > limit.images) throw new StepOutOfMemoryError(pk, largestPK(pk, limit.images), plannedHow, `the adapter ${adapter!.label}`);
-      if (!centersLoaded && loss.center) {
-        // Centers a resume restored into the loss after this engine was made.
-        session.setCenters((await loss.center.centers.data()) as Float32Array);
-        centersLoaded = true;
-      }
+      await loadCenters();
       try {
         const r = await session.run(images, labels, lr, opts);
         engine.bytesPerStep = { in: r.bytesIn, out: r.bytesOut, what };
@@ -311,13 +355,13 @@ async function programEngine(ctx: EngineContext, ep: OrtExecutionProvider, threa
     },
     weightValues: all,
     async setWeightValues(values) {
-      store.setTfjsValues(values);
+      setStore(store, values);
       session.setWeightValues(values);
     },
     optimizerState: () => session.optimizerState(),
     setOptimizerState: (s) => session.setOptimizerState(s),
     syncWeights: async () => {
-      store.setTfjsValues(await session.weightValues());
+      setStore(store, await session.weightValues());
       await syncCenters();
     },
     dispose: () => session.release(),

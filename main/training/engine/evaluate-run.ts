@@ -91,7 +91,9 @@ export async function evaluateRun(o: EvalRunOptions): Promise<EvalRunResult> {
         const w = await resolveWeights(o.runDir, analysis.layers).catch((e: Error) => {
           throw e instanceof WeightsSourceError && /without a run checkpoint/.test(e.message) ? new WeightsSourceError(`${o.runDir} has no checkpoint yet`) : e;
         });
-        store.setTfjsValues(w.values);
+        // A run checkpoint decodes to PyTorch layout: the store takes its arrays as stored.
+        if (w.torch) store.setTorchValues(w.torch);
+        else store.setTfjsValues(w.values);
         weightsInfo = { source: 'checkpoint', step: w.step ?? 0, ...(w.epoch !== undefined ? { epoch: w.epoch, iteration: w.iteration ?? 0 } : {}) };
       }
     } catch (e) {

@@ -14,6 +14,8 @@ export class ClientError extends Error {
 interface Bridge {
   invoke(method: string, input: unknown): Promise<Reply<unknown>>;
   subscribe(handler: (msg: EventMessage) => void): () => void;
+  /** Names this page's window id to the main process (window liveness, as browser mode's event WebSocket). */
+  register?(windowId: string): void;
 }
 declare global {
   interface Window {
@@ -117,6 +119,7 @@ function browserClient(): ApiClient {
 function electronClient(bridge: Bridge): ApiClient {
   const events = makeEvents();
   bridge.subscribe((m) => events.emit(m));
+  bridge.register?.(WINDOW_ID);
   return {
     async call<M extends Method>(method: M, input: CallInput<M>) {
       return unwrap<CallOutput<M>>(await bridge.invoke(method, input));
