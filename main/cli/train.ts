@@ -242,7 +242,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const onSigint = () => {
     if (control.request) return void exitAfterDrain(EXIT.interrupted);
     control.request = 'stop';
-    process.stderr.write('\nstopping after this step (checkpointing); press Ctrl-C again to abort\n');
+    process.stderr.write('\nstopping after this step or evaluation batch (checkpointing); press Ctrl-C again to abort\n');
   };
   // SIGTERM (timeout, kill, docker stop, a job scheduler) stops as Ctrl-C does: the step's work is checkpointed, not lost.
   process.on('SIGINT', onSigint);

@@ -104,6 +104,9 @@ export class OutOfMemoryError extends TrainError {
 
 type CheckpointMeta = RunCheckpointMeta<SamplerState>;
 
+/** A stop request (TrainControl) that arrived during an evaluation: it ends there, unrecorded. */
+class EvaluationStopped extends Error {}
+
 export async function train(o: TrainOptions): Promise<{ status: 'completed' | 'stopped' | 'paused'; eval?: unknown }> {
   const s = o.settings;
   const emit = o.onEvent ?? (() => undefined);
@@ -150,7 +153,12 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       },
     });
     try {
-      return await evaluateModel(undefined, o.dataset, s, pool, undefined, features.extract);
+      // A stop asked for during an evaluation (Ctrl-C, the app's Stop) ends it at the next batch of images.
+      const extract: typeof features.extract = (...args) => {
+        if (o.control?.request) throw new EvaluationStopped();
+        return features.extract(...args);
+      };
+      return await evaluateModel(undefined, o.dataset, s, pool, undefined, extract);
     } finally {
       await features.dispose();
     }
@@ -239,7 +247,7 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
     await run.log(`start: backend ${engine.name} (${engine.adapter ?? (engineDevice === 'gpu' ? 'GPU' : 'CPU')}${engine.threads && engineDevice === 'cpu' ? `, ${engine.threads} threads` : ''})${gpuWarning ? ` — ${gpuWarning}` : ''} — ${engine.reason}; ${mb.reason}, loss ${loss.plan.describe}`);
     await run.log(formatDatasetSummary(o.dataset));
     const everySteps = o.checkpointEverySteps ?? 25;
-    let lastEval: unknown;
+    let lastEval: Record<string, unknown> | undefined;
     // The best checkpoint by mAP (main/runs/store/best-checkpoint.ts), kept beside the last as evaluations land.
     let best = await readBestInfo(o.runDir);
     const keepBest = async (epoch: number, r: { mAP: number; rank1: number }) => {
@@ -249,6 +257,40 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
         best = info;
         await run.log(`best checkpoint: epoch ${epoch}, mAP ${(r.mAP * 100).toFixed(1)}%`);
       }
+    };
+    /**
+     * Evaluates the weights after `epoch` and records it (eval.json, eval features, metrics, train.log, best/);
+     * false when a stop request ended the evaluation (nothing recorded).
+     */
+    const recordEval = async (epoch: number): Promise<boolean> => {
+      let evaluated;
+      try {
+        evaluated = await evaluateNow();
+      } catch (e) {
+        if (e instanceof EvaluationStopped) return false;
+        throw e;
+      }
+      const { features, ...r } = evaluated;
+      await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
+      lastEval = { ...r, epoch, step };
+      await run.writeJson('eval.json', lastEval);
+      await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+      emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
+      await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
+      await keepBest(epoch, r);
+      return true;
+    };
+    /**
+     * The run stopped (or paused) during the evaluation after `epoch`: its weights are checkpointed (`save` when
+     * that epoch had no checkpoint yet), the evaluation is not recorded, train.log says so.
+     */
+    const stoppedInEval = async (epoch: number, save?: () => Promise<void>): Promise<{ status: 'stopped' | 'paused' }> => {
+      if (save) await save();
+      const status = o.control?.request === 'pause' ? 'paused' : 'stopped';
+      await run.log(`${status} during the evaluation after epoch ${epoch}: not evaluated; ${epoch === s.epochs ? 'train --resume runs the final evaluation' : `the checkpoint holds epoch ${epoch}'s weights (reid-studio eval RUN_DIR evaluates them)`}`);
+      await run.updateInfo({ status, step, epoch });
+      emit({ type: 'done', status, step, epoch });
+      return { status };
     };
     const t0 = performance.now();
     let imagesDone = 0;
@@ -302,28 +344,13 @@ export async function train(o: TrainOptions): Promise<{ status: 'completed' | 's
       emit(epochRecord);
       await run.metric({ ...epochRecord, step });
       await run.log(`epoch ${epoch}: loss ${epochRecord.loss.toFixed(4)}, acc ${(epochRecord.acc * 100).toFixed(1)}%, lr ${lr.toExponential(3)}`);
-      if (epoch % s.checkpointPeriod === 0 || epoch === s.epochs) await save(epoch + 1, 0, sampler.getState());
-      if (epoch % s.evalPeriod === 0 || epoch === s.epochs) {
-        const { features, ...r } = await evaluateNow();
-        await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
-        lastEval = { ...r, epoch, step };
-        await run.writeJson('eval.json', lastEval);
-        await run.metric({ type: 'eval', epoch, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
-        emit({ type: 'eval', epoch, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
-        await run.log(`eval epoch ${epoch}: mAP ${(r.mAP * 100).toFixed(1)}%, rank-1 ${(r.rank1 * 100).toFixed(1)}%`);
-        await keepBest(epoch, r);
-      }
+      const checkpointed = epoch % s.checkpointPeriod === 0 || epoch === s.epochs;
+      if (checkpointed) await save(epoch + 1, 0, sampler.getState());
+      if ((epoch % s.evalPeriod === 0 || epoch === s.epochs) && !(await recordEval(epoch))) return stoppedInEval(epoch, checkpointed ? undefined : () => save(epoch + 1, 0, sampler.getState()));
     }
-    // A run stopped right after its last step resumes with no step left: it still owes the final evaluation.
-    if (!lastEval && (await run.readJson<{ epoch?: number }>('eval.json'))?.epoch !== s.epochs) {
-      const { features, ...r } = await evaluateNow();
-      await writeEvalFeatures(o.runDir, features, s.test.metric, s.test.featNorm);
-      lastEval = { ...r, epoch: s.epochs, step };
-      await run.writeJson('eval.json', lastEval);
-      await run.metric({ type: 'eval', epoch: s.epochs, step, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
-      emit({ type: 'eval', epoch: s.epochs, mAP: r.mAP, rank1: r.rank1, rank5: r.rank5, rank10: r.rank10, mINP: r.mINP });
-      await keepBest(s.epochs, r);
-    }
+    // A run stopped right after its last step (or during its final evaluation) resumes with no step left: it still
+    // owes the final evaluation.
+    if (!lastEval && (await run.readJson<{ epoch?: number }>('eval.json'))?.epoch !== s.epochs && !(await recordEval(s.epochs))) return stoppedInEval(s.epochs);
     await run.updateInfo({ status: 'completed', step, epoch: s.epochs });
     emit({ type: 'done', status: 'completed', step, epoch: s.epochs });
     return { status: 'completed', eval: lastEval };

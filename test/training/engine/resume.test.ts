@@ -134,6 +134,40 @@ describe.each(TRAIN_BACKENDS)('training runs: crash, resume, bad losses (%s)', (
     expect(JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'))).toMatchObject({ epoch: 2, step: 6 });
   }, 300_000);
 
+  it('a stop asked for during an evaluation ends it there (nothing recorded); resume runs the final one, equal to the uninterrupted run', async () => {
+    const ds = await loadDataset('market1501', data, { k: 4 });
+    const every = trainingSettingsSchema.parse({ ...settings, evalPeriod: 1 });
+    // Stop during epoch 1's evaluation (mid-run): the checkpoint holds epoch 1; no eval is recorded for it.
+    const dir = join(tmp, backend, 'stop-in-eval');
+    const control: { request?: 'stop' | 'pause' } = {};
+    const events: TrainEvent[] = [];
+    const onEvent = (e: TrainEvent) => {
+      events.push(e);
+      if (e.type === 'epoch') control.request = 'stop';
+    };
+    const first = await train({ doc: tinyGraph(ds.numClasses), settings: every, dataset: ds, runDir: dir, backend, control, onEvent });
+    expect(first.status).toBe('stopped');
+    expect(events.filter((e) => e.type === 'eval')).toEqual([]);
+    expect(existsSync(join(dir, 'eval.json'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')).status).toBe('stopped');
+    expect(readFileSync(join(dir, 'train.log'), 'utf8')).toContain('stopped during the evaluation after epoch 1: not evaluated');
+    expect((await finalState(dir)).meta.step).toBe(3);
+    // Resumed, then stopped again during the final evaluation: still no eval.json, and the log says resume runs it.
+    control.request = undefined;
+    const second = await train({ doc: tinyGraph(ds.numClasses), settings: every, dataset: ds, runDir: dir, backend, resume: true, control, onEvent });
+    expect(second.status).toBe('stopped');
+    expect(existsSync(join(dir, 'eval.json'))).toBe(false);
+    expect(readFileSync(join(dir, 'train.log'), 'utf8')).toContain('stopped during the evaluation after epoch 2: not evaluated; train --resume runs the final evaluation');
+    // The last resume has no step left and runs the final evaluation: the uninterrupted run's.
+    const third = await train({ doc: tinyGraph(ds.numClasses), settings: every, dataset: ds, runDir: dir, backend, resume: true });
+    expect(third.status).toBe('completed');
+    const evalRef = JSON.parse(readFileSync(join(await reference(backend), 'eval.json'), 'utf8'));
+    const got = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
+    expect(got).toMatchObject({ epoch: 2, step: 6 });
+    expect(got.mAP).toBeCloseTo(evalRef.mAP, 6);
+    expect(got.rank1).toBeCloseTo(evalRef.rank1, 6);
+  }, 600_000);
+
   it('a loss that becomes NaN / Inf stops the run naming the step and the term', async () => {
     const ds = await loadDataset('market1501', data, { k: 4 });
     const wild = trainingSettingsSchema.parse({ ...settings, optimizer: { name: 'sgd', baseLr: 1e30, momentum: 0 }, epochs: 3 });
