@@ -185,10 +185,11 @@ export async function exportJob(doc: GraphDoc, format: JobFormat, out: string, o
   const gpus = positiveInt(opts.gpus, '--gpus');
   const machines = positiveInt(opts.machines, '--machines');
   if (format === 'rsb-job' && machines > 1) throw new ExportError('reid-strong-baseline trains on one machine (tools/train.py has no distributed launch): use --format fastreid-job for several machines');
-  const cfg = renderJobConfig(format, doc, { weights: !!opts.weights });
+  // Weights given in either layout: train.sh, README and the config say the job starts from them.
+  const weights = !!(opts.torchWeights ?? opts.weights);
+  const cfg = renderJobConfig(format, doc, { weights });
   if (!cfg.ok) throw new ExportError(`cannot export to ${format}: ${cfg.reasons.join('; ')}`);
   const warnings = [...cfg.warnings];
-  const weights = !!opts.weights;
   const files = await writeFolderAtomic(out, format, async (dir) => {
     const written = ['config.yml', 'train.sh', 'README.md', 'graph.json'];
     await writeFileSynced(join(dir, 'config.yml'), cfg.text);
