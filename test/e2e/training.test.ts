@@ -222,6 +222,19 @@ describe('one-click training: dataset, settings, live dashboard, results, runs c
     await page.getByTestId('train-resume').click();
     await expect.poll(phase, { timeout: 60_000 }).toBe('running');
     await expect.poll(points, { timeout: 90_000 }).toBeGreaterThan(stoppedAt);
+    // Every evaluation is a visible mark on "mAP / rank-1 by epoch", the first one too (a single value draws no
+    // line: the chart stayed empty until the second evaluation): pixels of the mAP (#3b6fe0) or rank-1 (#0e9f8f)
+    // colour on its canvas (either: one mark may cover the other where the two values are close).
+    await expect.poll(() => page.getByTestId('chart-eval').count(), { timeout: 120_000 }).toBe(1);
+    const markPixels = () =>
+      page.getByTestId('chart-eval').locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const near = (i: number, rgb: number[]) => rgb.every((v, j) => Math.abs(d[i + j]! - v) < 24) && d[i + 3]! > 200;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (near(i, [0x3b, 0x6f, 0xe0]) || near(i, [0x0e, 0x9f, 0x8f])) n++;
+        return n;
+      });
+    await expect.poll(markPixels).toBeGreaterThan(10);
     await page.screenshot({ path: `${SHOTS}/training-dashboard.png` });
   });
 

@@ -28,9 +28,10 @@ const INT_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 
 
 /**
  * `yRange` fixes the left y axis (e.g. [0, 1] for a CMC curve, so curves of different runs read alike);
- * the y scale uPlot draws is mirrored in `data-y-min` / `data-y-max` on the chart.
+ * the y scale uPlot draws is mirrored in `data-y-min` / `data-y-max` on the chart. `points` marks every value
+ * (a chart of few values, e.g. one evaluation per epoch: a single value draws no line and was invisible).
  */
-export function Chart({ title, x, lines, version, height = 190, testId, xLabel = 'step', log = false, yRange }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean; yRange?: [number, number] }) {
+export function Chart({ title, x, lines, version, height = 190, testId, xLabel = 'step', log = false, yRange, points = false }: { title: string; x: number[]; lines: Line[]; version: number; height?: number; testId: string; xLabel?: string; log?: boolean; yRange?: [number, number]; points?: boolean }) {
   const outer = useRef<HTMLDivElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -68,7 +69,7 @@ export function Chart({ title, x, lines, version, height = 190, testId, xLabel =
           { ...axis, size: 60, values: ticks },
           ...(right ? [{ ...axis, scale: 'y2', side: 1, size: 60, values: ticks, grid: { show: false } }] : []),
         ],
-        series: [{ label: xLabel }, ...lines.map((l) => ({ label: l.right ? `${l.label} (right axis)` : l.label, stroke: l.color, width: 1.5, spanGaps: true, points: { show: false }, ...(l.right ? { scale: 'y2' } : {}) }))],
+        series: [{ label: xLabel }, ...lines.map((l) => ({ label: l.right ? `${l.label} (right axis)` : l.label, stroke: l.color, width: 1.5, spanGaps: true, points: points ? { show: true, size: 7, fill: l.color } : { show: false }, ...(l.right ? { scale: 'y2' } : {}) }))],
       },
       data(),
       el,
@@ -85,7 +86,7 @@ export function Chart({ title, x, lines, version, height = 190, testId, xLabel =
     };
     // Re-created only when the set of lines changes; data updates go through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [key, height, log, right, yRange?.[0], yRange?.[1]]);
+  }, [key, height, log, right, yRange?.[0], yRange?.[1], points]);
 
   useEffect(() => {
     if (frame.current) return;

@@ -171,6 +171,7 @@ export function Dashboard() {
             ]}
             version={v.evalHistory.length}
             yRange={[0, 1]}
+            points
           />
         )}
       </div>
