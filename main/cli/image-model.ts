@@ -125,19 +125,27 @@ export async function loadImageModel(
   if (load && load.counts.loaded === 0) throw new CliError(`${values.weights}: no tensor of this checkpoint fits the graph (${load.counts.tensors} tensors, ${load.counts.mismatched} shape mismatches); check the preset and options`);
 
   let report: BackendReport | undefined;
-  const loadTfjs = async () => {
+  let announced = false;
+  /** The tfjs backend, initialised once; `announce`: it computes the features, so stderr names it (once). */
+  const loadTfjs = async (announce: boolean) => {
     const t = await import('../tfjs/index.js');
-    if (report) return t;
-    try {
-      report = await t.initBackend(tfjsChoiceOf(choice));
-    } catch (e) {
-      if (e instanceof BackendError) throw new CliError(e.message);
-      throw e;
+    if (!report) {
+      try {
+        report = await t.initBackend(tfjsChoiceOf(choice));
+      } catch (e) {
+        if (e instanceof BackendError) throw new CliError(e.message);
+        throw e;
+      }
     }
-    process.stderr.write(`reid-studio: ${t.describeBackend(report)}\n`);
+    // Only the engine that computes the features is named: a tfjs backend initialised for `auto` and then not
+    // used printed "backend wasm" above "features on onnxruntime".
+    if (announce && !announced) {
+      announced = true;
+      process.stderr.write(`reid-studio: ${t.describeBackend(report)}\n`);
+    }
     return t;
   };
-  if (choice !== ONNXRUNTIME_ENGINE && choice !== WEBGPU_ENGINE) await loadTfjs();
+  if (choice !== ONNXRUNTIME_ENGINE && choice !== WEBGPU_ENGINE) await loadTfjs(false);
   let reid: ReidModel | undefined;
   const disposeReid = async () => {
     if (reid) (await import('../tfjs/index.js')).disposeModel(reid);
@@ -166,7 +174,7 @@ export async function loadImageModel(
     else store.setTfjsValues(usable);
     usable.clear();
     const tfjs = async (reason: string) => {
-      const t = await loadTfjs();
+      const t = await loadTfjs(true);
       reid = await t.buildFromCompiled(compiled);
       t.setWeightsFromValues(reid, compiled.layers, store.tfjsValues());
       return tfjsFeatureEngine(reid, compiled, report!.backend, reason, opts);

@@ -94,4 +94,18 @@ describe('embed --weights RUN_DIR and partial weights (issue 22)', () => {
     expect(ok.stderr).toMatch(/warning: \d+ of \d+ weight\(s\) of the feature path/);
     expect(existsSync(feats)).toBe(true);
   });
+
+  it('names only the engine that computes the features: --backend auto on onnxruntime prints no tfjs backend line', () => {
+    const feats = join(work, 'auto-feats.json');
+    const e = cli('embed', '--preset', 'resnet18', '--input', '64x32', '--weights', join(work, 'run'), '--images', imgs, '--out', feats);
+    expect(e.status, e.stderr).toBe(0);
+    const lines = e.stderr.split('\n').filter((l) => l.startsWith('reid-studio: ') && /backend|features on/.test(l));
+    // onnxruntime-node is a dependency of the app, so `auto` computes the features on it here.
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^reid-studio: features on onnxruntime \(\d+ threads\): /);
+    // A tfjs backend that does compute them is named, once.
+    const w = cli('embed', '--preset', 'resnet18', '--input', '64x32', '--weights', join(work, 'run'), '--images', imgs, '--out', feats, '--backend', 'wasm');
+    expect(w.status, w.stderr).toBe(0);
+    expect(w.stderr.split('\n').filter((l) => l.startsWith('reid-studio: backend wasm'))).toHaveLength(1);
+  }, 300_000);
 });
