@@ -13,9 +13,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { analyze, parseDocument, type Layer } from '../../../core/index.js';
 import type { ReidModel } from '../../tfjs/index.js';
-import { assertFiniteWeights, CheckpointError, NonFiniteWeightsError, planLoad, readCheckpoint as readTorchCheckpoint, type Checkpoint, type CheckpointTensor, type LoadPlan, type LoadReport, slotSpecs } from '../../weights/index.js';
+import { assertFiniteWeights, CheckpointError, NonFiniteWeightsError, planLoad, readCheckpoint as readTorchCheckpoint, type Checkpoint, type CheckpointErrorCode, type CheckpointTensor, type LoadPlan, type LoadReport, slotSpecs } from '../../weights/index.js';
 import { BEST_DIR } from './best-checkpoint.js';
-import { readCheckpoint } from './checkpoint.js';
+import { readCheckpoint, type CheckpointData } from './checkpoint.js';
 import { decodeRunWeights, PYTORCH_LAYOUT, type CheckpointMeta } from './checkpoint-keys.js';
 import { fsPath } from '../../io/raw-names.js';
 
@@ -64,17 +64,27 @@ export async function planFileWeights(layers: Layer[], path: string, keepClassif
   return plan;
 }
 
-/** A run folder's checkpoint as a state dict (main/weights Checkpoint), for planLoad. Throws CheckpointError. */
-async function runStateDict(path: string): Promise<Checkpoint> {
+/**
+ * The run checkpoint in the folder `path` (a run folder or its `best/`), or the error `fail` makes of why there
+ * is none: unreadable (E_MALFORMED_CHECKPOINT), a run with no best checkpoint yet, a folder that holds no run
+ * checkpoint (E_CHECKPOINT_IO). Messages name the path.
+ */
+async function runCheckpointAt(path: string, fail: (message: string, code: CheckpointErrorCode) => Error): Promise<CheckpointData<Partial<CheckpointMeta>>> {
   let saved;
   try {
     saved = await readCheckpoint<Partial<CheckpointMeta>>(path);
   } catch (e) {
-    throw new CheckpointError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`, 'E_MALFORMED_CHECKPOINT');
+    throw fail(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`, 'E_MALFORMED_CHECKPOINT');
   }
   if (!saved && basename(path) === BEST_DIR && existsSync(join(dirname(path), 'run.json')))
-    throw new CheckpointError(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`, 'E_CHECKPOINT_IO');
-  if (!saved) throw new CheckpointError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`, 'E_CHECKPOINT_IO');
+    throw fail(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`, 'E_CHECKPOINT_IO');
+  if (!saved) throw fail(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`, 'E_CHECKPOINT_IO');
+  return saved;
+}
+
+/** A run folder's checkpoint as a state dict (main/weights Checkpoint), for planLoad. Throws CheckpointError. */
+async function runStateDict(path: string): Promise<Checkpoint> {
+  const saved = await runCheckpointAt(path, (message, code) => new CheckpointError(message, code));
   const tensors = new Map<string, CheckpointTensor>();
   if (saved.meta.layout === PYTORCH_LAYOUT) {
     for (const k of saved.meta.weightKeys ?? []) {
@@ -114,15 +124,7 @@ export async function resolveWeights(path: string, layers: Layer[], opts: { keep
     throw new WeightsSourceError(`cannot read weights ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (e as Error).message}`);
   }
   if (isDir) {
-    let saved;
-    try {
-      saved = await readCheckpoint<Partial<CheckpointMeta>>(path);
-    } catch (e) {
-      throw new WeightsSourceError(`cannot read the run checkpoint in ${path}: ${(e as Error).message}`);
-    }
-    if (!saved && basename(path) === BEST_DIR && existsSync(join(dirname(path), 'run.json')))
-      throw new WeightsSourceError(`${dirname(path)} has no best checkpoint yet (it is kept when an evaluation lands during training)`);
-    if (!saved) throw new WeightsSourceError(`${path} is a folder without a run checkpoint (pass a training run folder or a .pth / .safetensors file)`);
+    const saved = await runCheckpointAt(path, (message) => new WeightsSourceError(message));
     let decoded;
     try {
       decoded = decodeRunWeights(layers, saved);
