@@ -37,20 +37,20 @@ describe('a walkthrough of the app', () => {
     await first.getByTestId('node-layer4').click();
     await first.keyboard.press('Control+f'); // Freeze: an unsaved change, autosaved
     await expect.poll(() => autosaveSlots(ctx.s.home).has(firstId)).toBe(true);
-    const second = await context.newPage();
-    await second.goto(ctx.s.url);
-    await second.waitForSelector('[data-testid="app"][data-ready="true"]');
-    await expect.poll(() => second.getByTestId('toast').allTextContents()).toContainEqual(expect.stringMatching(/open in another tab/));
-    expect(await second.getByTestId('confirm-dialog').count()).toBe(0);
-    await second.close();
+    /** A page of `c` opens the app, says it is open in another tab and offers no recovery; then closes. */
+    const opensWithoutRecovery = async (c: typeof context) => {
+      const page = await c.newPage();
+      await page.goto(ctx.s.url);
+      await page.waitForSelector('[data-testid="app"][data-ready="true"]');
+      await expect.poll(() => page.getByTestId('toast').allTextContents()).toContainEqual(expect.stringMatching(/open in another tab/));
+      expect(await page.getByTestId('confirm-dialog').count()).toBe(0);
+      await page.close();
+    };
+    await opensWithoutRecovery(context);
     // A tab in another browser profile (a new context: no shared Web Locks, as another browser): the server
     // knows the first tab is still connected, so nothing is offered, and loading leaves its autosave alone.
     const otherProfile = await ctx.browser.newContext({ viewport: { width: 1440, height: 900 } });
-    const elsewhere = await otherProfile.newPage();
-    await elsewhere.goto(ctx.s.url);
-    await elsewhere.waitForSelector('[data-testid="app"][data-ready="true"]');
-    await expect.poll(() => elsewhere.getByTestId('toast').allTextContents()).toContainEqual(expect.stringMatching(/open in another tab/));
-    expect(await elsewhere.getByTestId('confirm-dialog').count()).toBe(0);
+    await opensWithoutRecovery(otherProfile);
     await otherProfile.close();
     expect(autosaveSlots(ctx.s.home).has(firstId)).toBe(true);
     await first.close({ runBeforeUnload: false }); // gone with unsaved changes, as a crash
